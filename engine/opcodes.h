@@ -1,0 +1,74 @@
+// opcodes.h — the one opcode table of the Pixel Protocol.
+//
+// Every tool reads this table: the CPU interpreter, the validator, the assembler and
+// disassembler, the GLSL executor (through glsl_defines() in protocol.h) and the debugger's
+// tooltips. Adding an opcode means adding one X() line here and one case in each executor;
+// tests/opcodes_test.cpp fails when an executor or the shaders drift from it.
+//
+// Instruction format (row 0, one pixel per instruction word, read left to right):
+//
+//      R        G        B        A
+//   +--------+--------+--------+--------+
+//   | opcode |  arg a |  arg b |  arg c |   the opcode pixel
+//   +--------+--------+--------+--------+
+//   | param pixels (0..n, per opcode)   |   quantization parameters etc. (PROTOCOL.md §5)
+//   +-----------------------------------+
+//
+// An optional WIDE prefix pixel before the opcode pixel carries the high bytes of a, b, c, so
+// rows up to 65535 can be addressed (PROTOCOL.md §4.3). v0.0.3 files never contain it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace px {
+
+// What an operand byte means. Row operands name the header row of a matrix.
+enum class OperandKind : uint8_t {
+    None,      // must be 0 (validator warns otherwise; executors ignore it)
+    MatrixIn,  // matrix read by the instruction
+    MatrixOut, // matrix whose header and elements the instruction writes
+    MatrixInOut,
+    ScalarOut, // DOT's 32-bit result pixel (0, row)
+};
+
+// X(number, NAME, kind_a, kind_b, kind_c, param_pixels, "meaning")
+#define PX_OPCODE_TABLE(X)                                                                                   \
+    X(0, HALT, None, None, None, 0, "stop execution")                                                      \
+    X(1, DOT, MatrixIn, MatrixIn, ScalarOut, 0, "pixel(0,c) = sum of a[i]*b[i] as uint32 little-endian RGBA") \
+    X(2, ADD, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a + b, 255) element-wise; b may be a 1xN row bias")   \
+    X(3, RELU, MatrixInOut, None, None, 0, "ReLU on unsigned bytes: the identity (checks its operand)")        \
+    X(4, MATMUL, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a @ b, 255), uint32 accumulation")
+
+enum class Opcode : uint8_t {
+#define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,
+    PX_OPCODE_TABLE(PX_ENUM)
+#undef PX_ENUM
+};
+
+// The WIDE prefix is not an instruction of its own: it belongs to the instruction after it.
+inline constexpr uint8_t kWidePrefix = 15;
+
+struct OpcodeInfo {
+    uint8_t number;
+    std::string_view name;
+    OperandKind operands[3];
+    uint8_t param_pixels; // pixels after the opcode pixel that belong to this instruction
+    std::string_view meaning;
+};
+
+inline constexpr OpcodeInfo kOpcodes[] = {
+#define PX_INFO(num, name, ka, kb, kc, params, meaning)                                                    \
+    {num, #name, {OperandKind::ka, OperandKind::kb, OperandKind::kc}, params, meaning},
+    PX_OPCODE_TABLE(PX_INFO)
+#undef PX_INFO
+};
+
+// nullptr for an unknown opcode byte.
+const OpcodeInfo* opcode_info(uint8_t number);
+const OpcodeInfo* opcode_by_name(std::string_view name); // case-insensitive
+std::string_view operand_kind_name(OperandKind kind);
+bool is_row_operand(OperandKind kind);
+
+} // namespace px

@@ -1,0 +1,122 @@
+// vm.h — the CPU reference interpreter of Pixel Protocol 1.0.
+//
+// The VM state is a value: the image, the program counter (an x in row 0), the step count, the
+// status and the trap. step() executes exactly one instruction and reports the rectangles it
+// wrote; everything an executor must decide before touching pixels (decoding, operand rows,
+// headers, shapes, bounds: every trap) is done by plan_instruction(), which reads pixels only
+// through a fetch callback. The GL executor calls the same function on pixels it reads back, so
+// both executors trap on exactly the same instructions with exactly the same report.
+//
+// Breakpoints, run-to-cursor and history are the caller's policy: run() takes a hook that is
+// asked before each instruction, and step() can fill an UndoRecord with the pixels it is about
+// to overwrite.
+#pragma once
+#include "image.h"
+#include "layout.h"
+#include "protocol.h"
+
+#include <array>
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace px {
+
+inline constexpr uint32_t kMaxParamPixels = 4;
+
+struct Instruction {
+    uint32_t pc = 0;     // x of the first pixel (the WIDE prefix if there is one)
+    uint32_t length = 1; // pixels: prefix + opcode pixel + parameter pixels
+    uint8_t opcode = 0;
+    bool wide = false;
+    std::array<uint32_t, 3> operand{}; // a, b, c with the WIDE high bytes applied
+    std::array<Rgba, kMaxParamPixels> params{};
+    uint32_t param_count = 0;
+    const OpcodeInfo* info = nullptr; // nullptr when the opcode byte is unknown
+};
+
+struct Trap {
+    TrapCode code = TrapCode::NONE;
+    uint32_t x = 0, y = 0; // the pixel responsible
+    std::string message;   // one line naming the instruction, operand and row
+};
+
+// Reads one pixel of the program. x < width and y < height are guaranteed by the caller.
+using PixelFetch = std::function<Rgba(uint32_t x, uint32_t y)>;
+
+// Decodes the instruction starting at pc (pc < width). Never fails: an unknown opcode gives
+// info == nullptr; a prefix or parameters past the row's end give `truncated`.
+struct Decoded {
+    Instruction ins;
+    bool truncated = false;
+};
+Decoded decode(const PixelFetch& fetch, uint32_t width, uint32_t pc);
+
+// Everything an executor needs to carry out one instruction, all checks passed.
+struct Plan {
+    Instruction ins;
+    std::array<MatrixHeader, 3> shape{}; // header of each matrix operand read (zero otherwise)
+    MatrixHeader out_shape{};            // header written for MatrixOut operands
+    std::vector<Rect> writes;            // pixels the instruction writes (may overlap inputs)
+};
+std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height, uint32_t pc);
+
+enum class VmStatus : uint8_t { Ready, Halted, Trapped };
+std::string_view status_name(VmStatus status);
+
+struct VmState {
+    Image image;
+    uint32_t pc = 0;
+    uint64_t steps = 0;
+    uint64_t step_limit = kDefaultStepLimit;
+    VmStatus status = VmStatus::Ready;
+    Trap trap;
+};
+
+VmState make_vm(Image image, uint64_t step_limit = kDefaultStepLimit);
+
+struct StepResult {
+    VmStatus status = VmStatus::Ready;
+    uint32_t executed_pc = 0; // pc of the instruction that ran (or trapped)
+    uint8_t opcode = 0;
+    std::vector<Rect> written;
+};
+
+// What step() overwrote, so a debugger can step back by copying it back.
+struct UndoRecord {
+    uint32_t pc = 0;
+    uint64_t steps = 0;
+    VmStatus status = VmStatus::Ready;
+    Trap trap;
+    std::vector<PixelPatch> patches;
+};
+
+// Executes one instruction. A VM that is not Ready is left as it is.
+StepResult step(VmState& vm, UndoRecord* undo = nullptr);
+void undo_step(VmState& vm, const UndoRecord& undo);
+
+struct RunOptions {
+    // Asked before each instruction; returning true stops the run with the VM still Ready.
+    std::function<bool(const VmState&)> stop_before;
+};
+struct RunResult {
+    uint64_t steps_run = 0;
+    bool stopped_by_hook = false;
+};
+RunResult run(VmState& vm, const RunOptions& options = {});
+
+// The reference kernels on unpacked R-channel values (row-major), shared by tests and tools.
+uint32_t dot_u8(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b);
+std::vector<uint8_t> add_u8(const std::vector<uint8_t>& a, MatrixHeader ha, const std::vector<uint8_t>& b,
+                            MatrixHeader hb);
+std::vector<uint8_t> matmul_u8(const std::vector<uint8_t>& a, MatrixHeader ha, const std::vector<uint8_t>& b,
+                               MatrixHeader hb);
+
+// A fetch over an in-memory image.
+PixelFetch image_fetch(const Image& image);
+
+// One-line text for a trap: "TRAP BAD_OPCODE at pixel (3,0): ...".
+std::string describe_trap(const Trap& trap);
+
+} // namespace px
