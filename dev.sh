@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# dev.sh — the one entry point for people and CI.
+#   ./dev.sh demo [FILE]   install what is missing, build, open pxdbg on FILE (default assets/pixellm.pxi)
+#   ./dev.sh test          install what is missing, build, run every test (what CI runs)
+#   ./dev.sh deps|build    just that step
+# Works as root on a fresh Debian 12 (uses sudo when not root).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohmann-json3-dev libcli11-dev
+          libimgui-dev libglfw3-dev libepoxy-dev libegl-dev libgl-dev libgl1-mesa-dri libegl-mesa0
+          xvfb xauth xdotool x11-apps imagemagick clang libclang-rt-14-dev)
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+deps() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "dev.sh: installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() { # build PRESET
+    cmake --preset "$1" >/dev/null
+    cmake --build --preset "$1" -j "$JOBS"
+}
+
+case "${1:-}" in
+deps) deps ;;
+build) deps && build default ;;
+demo)
+    deps && build default
+    file=${2:-assets/pixellm.pxi}
+    if [ -x build/app/pxdbg/pxdbg ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+        exec build/app/pxdbg/pxdbg "$file"
+    fi
+    [ -x build/app/pxdbg/pxdbg ] && echo "dev.sh: no display; showing the headless run instead (try: xvfb-run ./dev.sh demo)"
+    exec build/app/pxi run "$file" -o /tmp/pxos-demo-out.pxi
+    ;;
+test)
+    deps
+    build default
+    ctest --preset default
+    if [ -f tests/run_extra.sh ]; then bash tests/run_extra.sh; fi
+    ;;
+*)
+    sed -n '2,7p' "$0"
+    exit 2
+    ;;
+esac

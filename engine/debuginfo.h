@@ -1,0 +1,43 @@
+// debuginfo.h — optional debug symbols carried in the `pxos.symbols` PNG text chunk (PROTOCOL.md §7).
+//
+// Symbols name matrices and give their shapes and quantization; tools show them, executors never
+// read them. Without symbols, regions are inferred from the instructions (every row operand of a
+// matrix kind becomes a region named m<row>). The region list is what the disassembler, `pxi info`,
+// `pxi diff` and the debugger's outlines all use.
+#pragma once
+#include "image.h"
+#include "layout.h"
+#include "result.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace px {
+
+struct Region {
+    std::string name;
+    uint32_t row = 0;
+    MatrixHeader shape; // as declared (symbols) or as the header reads now (inferred)
+    std::optional<double> scale;
+    std::optional<int32_t> zero_point;
+    bool from_symbols = false;
+};
+
+struct DebugInfo {
+    std::vector<Region> regions;
+    std::string source; // pxos.source, may be empty
+};
+
+// Parses `pxos.symbols` (an absent chunk is empty DebugInfo; a malformed one is an error naming the key).
+Result<DebugInfo> read_debug_info(const Image& image);
+void write_debug_info(Image& image, const DebugInfo& info);
+
+// Symbols if present and well-formed, else regions inferred from row 0's operands; either way
+// sorted by row. Never fails: a malformed chunk is ignored for inference.
+std::vector<Region> program_regions(const Image& image);
+
+// The region containing pixel (x, y) (header or element pixel), or nullptr.
+const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y);
+
+} // namespace px

@@ -1,0 +1,40 @@
+// validate.h — static checks of a program, before it runs (PROTOCOL.md §4.4, §9).
+//
+// Required checks (errors): RGBA image of at least 1x1; a HALT reachable in row 0; every
+// instruction decodes (known opcode, parameters inside row 0); every row operand names a data
+// row; every input matrix has a non-empty header and fits; shapes follow each opcode's rule as
+// the headers stand *after the instructions before it* (outputs written earlier count); outputs
+// fit. Recommended checks (warnings): matrices whose pixels overlap, an output overlapping an
+// input of the same instruction, data rows no instruction references, non-zero "none" operands.
+//
+// The validator simulates headers only (no arithmetic), so it is fast on large programs, and a
+// program it accepts never traps when run (tests/validate_test.cpp checks this on random
+// programs).
+#pragma once
+#include "image.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace px {
+
+enum class Severity : uint8_t { Error, Warning, Info };
+
+struct Diagnostic {
+    Severity severity = Severity::Error;
+    std::string code;    // short stable identifier, e.g. "no-halt", "row-out-of-image"
+    std::string message; // one line naming the pixel or row
+    uint32_t x = 0, y = 0;
+};
+
+struct ValidationReport {
+    std::vector<Diagnostic> diagnostics;
+    bool ok() const; // no Error diagnostics
+};
+
+ValidationReport validate(const Image& image);
+
+std::string_view severity_name(Severity s);
+
+} // namespace px
