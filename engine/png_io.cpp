@@ -286,6 +286,7 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
         return make_error(ErrorCode::BadPng, name + ": truncated or corrupt PNG: " + ctx.error);
 
     png_textp texts = nullptr;
+    int dropped_keys = 0;
     const int n = png_get_text(s.png, s.info, &texts, nullptr);
     for (int i = 0; i < n; ++i) {
         const png_text& t = texts[i];
@@ -293,7 +294,15 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
             t.compression == PNG_ITXT_COMPRESSION_NONE || t.compression == PNG_ITXT_COMPRESSION_zTXt;
         const size_t len = itxt ? t.itxt_length : t.text_length;
         std::string value = t.text ? (itxt ? std::string(t.text, len) : latin1_to_utf8(t.text, len)) : "";
-        set_text(img, latin1_to_utf8(t.key, std::strlen(t.key)), std::move(value));
+        // Keys stay as their bytes, so they are written back unchanged. A key save_png could not
+        // write back (libpng reads some the PNG specification forbids) is dropped with a warning,
+        // so everything load_png returns can be saved again.
+        std::string key = t.key ? t.key : "";
+        if (!valid_key(key)) {
+            dropped_keys++;
+            continue;
+        }
+        img.text.push_back({std::move(key), std::move(value)});
     }
 
     const std::string depth = std::to_string(ri.bit_depth) + "-bit ";
@@ -317,6 +326,9 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
                                trns);
         break;
     }
+    if (dropped_keys > 0)
+        out.warnings.push_back(name + ": dropped " + std::to_string(dropped_keys) +
+                               " text chunk(s) whose keyword is not a valid PNG keyword");
     for (int i = 0; i < ctx.warning_count && i < 4; ++i)
         out.warnings.push_back(name + ": libpng: " + ctx.warnings[i]);
     if (ctx.warning_count > 4)

@@ -124,6 +124,17 @@ void fix_crc(std::vector<uint8_t>& png, size_t chunk) {
     put_be32(&png[chunk + 8 + len], crc_of(&png[chunk + 4], 4 + len));
 }
 
+// Inserts a chunk before IEND, with its CRC.
+void insert_chunk(std::vector<uint8_t>& png, const char* type, const std::string& data) {
+    const size_t iend = find_chunk(png, "IEND");
+    std::vector<uint8_t> c(12 + data.size());
+    put_be32(&c[0], uint32_t(data.size()));
+    std::memcpy(&c[4], type, 4);
+    std::memcpy(&c[8], data.data(), data.size());
+    put_be32(&c[8 + data.size()], crc_of(&c[4], 4 + data.size()));
+    png.insert(png.begin() + long(iend), c.begin(), c.end());
+}
+
 // A minimal PNG whose IHDR claims these dimensions (valid CRC), with a tiny IDAT.
 std::vector<uint8_t> png_with_ihdr(uint32_t w, uint32_t h) {
     std::vector<uint8_t> png = encode_png(make_image(1, 1)).value();
@@ -556,4 +567,19 @@ TEST_CASE("a simulated short write then ENOSPC keeps the previous file") {
     }
     // And with the hook gone, saving works again.
     REQUIRE(save_png(random_image(50, 50, 2), tmp.path + "/prog.pxi").ok());
+}
+
+TEST_CASE("tEXt is Latin-1: loaded as UTF-8; keys the PNG spec forbids are dropped with a warning") {
+    std::vector<uint8_t> png = encode_png(make_image(1, 1)).value();
+    insert_chunk(png, "tEXt", std::string("note\0caf\xE9", 9));
+    insert_chunk(png, "tEXt", std::string(" bad key\0x", 10));
+    auto r = load_png_bytes(png, "t.pxi");
+    REQUIRE(r.ok());
+    REQUIRE(r->image.text.size() == 1);
+    CHECK(r->image.text[0].key == "note");
+    CHECK(r->image.text[0].text == "caf\xC3\xA9");
+    REQUIRE(r->warnings.size() == 1);
+    CHECK(r->warnings[0].find("t.pxi: dropped 1 text chunk") == 0);
+    // And what was loaded saves again.
+    CHECK(encode_png(r->image).ok());
 }
