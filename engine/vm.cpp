@@ -29,8 +29,9 @@ void scatter(Image& image, uint32_t row, MatrixHeader h, const std::vector<uint8
     for (uint64_t i = 0; i < v.size(); ++i) image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0] = v[i];
 }
 
-// Applies a checked plan to the image. All reads happen before the first write (PROTOCOL.md §4.2).
-void execute(Image& image, const Plan& p) {
+} // namespace
+
+void execute_reference(Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     switch (Opcode(p.ins.opcode)) {
     case Opcode::HALT: break;
@@ -53,8 +54,6 @@ void execute(Image& image, const Plan& p) {
     }
     }
 }
-
-} // namespace
 
 std::string_view status_name(VmStatus status) {
     switch (status) {
@@ -198,7 +197,7 @@ VmState make_vm(Image image, uint64_t step_limit) {
     return vm;
 }
 
-StepResult step(VmState& vm, UndoRecord* undo) {
+StepResult step(VmState& vm, UndoRecord* undo, PlanExecutor execute) {
     StepResult r{vm.status, vm.pc};
     if (vm.status != VmStatus::Ready) return r;
     if (undo) *undo = UndoRecord{vm.pc, vm.steps, vm.status, vm.trap, {}};
@@ -254,7 +253,7 @@ RunResult run(VmState& vm, const RunOptions& options) {
             break;
         }
         const uint64_t before = vm.steps;
-        step(vm);
+        step(vm, nullptr, options.execute);
         r.steps_run += vm.steps - before;
     }
     return r;
