@@ -341,7 +341,10 @@ class Parser {
             prog_.raw.push_back(std::move(r));
             return end_of_statement();
         }
-        if (!w.empty() && w[0] == '.') return err("unknown directive");
+        if (!w.empty() && w[0] == '.') {
+            pos_ = 0;
+            return err("unknown directive");
+        }
         return instruction();
     }
 
@@ -365,33 +368,36 @@ class Parser {
             d.shape = {uint32_t(c), uint32_t(r)};
             ++pos_;
         }
-        // Attributes, any order.
-        for (;;) {
-            if (peek_punct('@')) {
-                ++pos_;
-                if (peek_word("row")) ++pos_;
-                auto n = number(65535, "row");
-                if (!n) return n.error();
-                if (*n < 1) return err("row must be at least 1");
-                d.row = uint32_t(*n);
-            } else if (!scalar && peek_word("scale")) {
-                ++pos_;
-                if (at_end()) return err("expected a number");
-                const std::string t = toks_[pos_].text;
-                char* endp = nullptr;
-                const double v = std::strtod(t.c_str(), &endp);
-                if (t.empty() || *endp != '\0') return err("expected a number");
-                d.scale = v;
-                ++pos_;
-            } else if (!scalar && peek_word("zero_point")) {
-                ++pos_;
-                auto n = number(255, "zero_point");
-                if (!n) return n.error();
-                d.zero_point = int32_t(*n);
-            } else {
-                break;
+        // Attributes, any order, before or after the data.
+        auto attributes = [&]() -> Status {
+            for (;;) {
+                if (peek_punct('@')) {
+                    ++pos_;
+                    if (peek_word("row")) ++pos_;
+                    auto n = number(65535, "row");
+                    if (!n) return n.error();
+                    if (*n < 1) return err("row must be at least 1");
+                    d.row = uint32_t(*n);
+                } else if (!scalar && peek_word("scale")) {
+                    ++pos_;
+                    if (at_end()) return err("expected a number");
+                    const std::string t = toks_[pos_].text;
+                    char* endp = nullptr;
+                    const double v = std::strtod(t.c_str(), &endp);
+                    if (t.empty() || *endp != '\0') return err("expected a number");
+                    d.scale = v;
+                    ++pos_;
+                } else if (!scalar && peek_word("zero_point")) {
+                    ++pos_;
+                    auto n = number(255, "zero_point");
+                    if (!n) return n.error();
+                    d.zero_point = int32_t(*n);
+                } else {
+                    return Ok{};
+                }
             }
-        }
+        };
+        if (Status st = attributes(); !st) return st;
         if (scalar) {
             prog_.matrices.push_back(std::move(d));
             return end_of_statement();
@@ -472,6 +478,7 @@ class Parser {
         } else {
             return err("expected data: zeros, fill V, random SEED [max M], npy \"file\" or [ values ]");
         }
+        if (Status st = attributes(); !st) return st;
         prog_.matrices.push_back(std::move(d));
         return end_of_statement();
     }
@@ -502,6 +509,9 @@ class Parser {
             wanted += k != OperandKind::None;
         for (int k = 0; k < wanted; ++k) {
             if (k > 0) {
+                if (at_end())
+                    return err(std::string(item.info->name) + " takes " + std::to_string(wanted) +
+                               " operands");
                 Status st = expect_punct(',');
                 if (!st) return st;
             }
@@ -789,6 +799,11 @@ std::string data_text(const std::vector<uint8_t>& v) {
     if (same && v[0] == 0) return "zeros";
     if (same) return "fill " + std::to_string(v[0]);
     std::string s = "[";
+    if (v.size() <= 16) {
+        for (size_t i = 0; i < v.size(); ++i)
+            s += (i ? " " : "") + std::to_string(v[i]);
+        return s + "]";
+    }
     for (size_t i = 0; i < v.size(); ++i) {
         if (i % 32 == 0) s += "\n   ";
         s += " " + std::to_string(v[i]);
