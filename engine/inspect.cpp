@@ -1,5 +1,7 @@
 #include "inspect.h"
 
+#include "quant.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -45,6 +47,7 @@ std::string instruction_text(const Instruction& ins, const std::vector<Region>& 
         s += "\n  " + std::to_string(ins.param_count) + " parameter pixel(s):";
         for (uint32_t k = 0; k < ins.param_count; ++k)
             s += " " + hex_rgba(ins.params[k]);
+        if (const std::string q = describe_params(ins); !q.empty()) s += "\n  " + q;
     }
     return s;
 }

@@ -63,6 +63,12 @@ struct App {
     int screenshot_count = 0;
     uint64_t state_written_serial = ~0ull;
     std::string pending_drop; // a file dropped on the window
+    // Key presses queued by the GLFW key callback: Dear ImGui 1.86 samples key state once a frame,
+    // so a press and release within one frame (fast typists, xdotool) would be lost otherwise.
+    struct KeyPress {
+        int key, mods;
+    };
+    std::vector<KeyPress> key_presses;
 
     GLFWwindow* window = nullptr;
     double frame_ms = 0;
@@ -73,6 +79,8 @@ void handle_keys(App& app);
 void open_program(App& app, const std::string& path);
 void register_settings(App& app); // recent files in imgui.ini
 void set_message(App& app, std::string text);
+// Data-mode range = min..max of the values stored in the matrices.
+void auto_range(App& app);
 // Writes the JSON state file (atomically); returns false and sets the message on failure.
 bool write_state_file(App& app);
 // Saves the framebuffer (the whole window) as PNG.

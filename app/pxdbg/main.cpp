@@ -29,6 +29,11 @@ void drop_callback(GLFWwindow*, int count, const char** paths) {
     if (g_app && count > 0) g_app->pending_drop = paths[0];
 }
 
+// Queues key presses for the debugger's shortcuts; Dear ImGui's backend chains to this callback.
+void key_callback(GLFWwindow*, int key, int, int action, int mods) {
+    if (g_app && (action == GLFW_PRESS || action == GLFW_REPEAT)) g_app->key_presses.push_back({key, mods});
+}
+
 void glfw_error(int code, const char* text) {
     std::fprintf(stderr, "pxdbg: GLFW error %d: %s\n", code, text);
 }
@@ -121,6 +126,7 @@ int main(int argc, char** argv) {
     io.IniFilename = ini_path.empty() ? nullptr : ini_path.c_str();
     ImGui::StyleColorsDark();
     ImGui::GetStyle().WindowRounding = 3;
+    glfwSetKeyCallback(window, key_callback); // before the backend installs its own, which chains to it
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     ImGui_ImplOpenGL3_Init("#version 430 core");
 
@@ -148,6 +154,7 @@ int main(int argc, char** argv) {
     if (gpu || compare) pxdbg::set_gpu_enabled(app.dbg, true);
     if (compare) app.layout = pxdbg::Layout::Compare;
     app.view.data_mode = data_mode;
+    if (data_mode) pxdbg::auto_range(app);
     app.view.heat = heat;
     for (int i = 0; i < steps; ++i)
         pxdbg::step_once(app.dbg);

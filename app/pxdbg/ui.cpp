@@ -6,6 +6,7 @@
 #include "asm.h"
 #include "inspect.h"
 #include "png_io.h"
+#include "quant.h"
 
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
@@ -293,6 +294,22 @@ void pixel_tooltip(App& app, uint32_t x, uint32_t y) {
     ImGui::EndTooltip();
 }
 
+} // namespace
+
+void auto_range(App& app) {
+    const Debugger& d = app.dbg;
+    int lo = 255, hi = 0;
+    for (const px::Region& r : d.regions)
+        if (auto v = px::read_matrix(d.cpu.image, r.row))
+            for (uint8_t x : v.value())
+                lo = std::min<int>(lo, x), hi = std::max<int>(hi, x);
+    if (lo > hi) lo = 0, hi = 255;
+    app.view.range_lo = float(lo);
+    app.view.range_hi = float(std::max(hi, lo + 1));
+}
+
+namespace {
+
 void program_window(App& app, ImVec2 pos, ImVec2 size) {
     Debugger& d = app.dbg;
     ViewState& v = app.view;
@@ -319,6 +336,9 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::SameLine();
         ImGui::SetNextItemWidth(150);
         ImGui::DragFloatRange2("##range", &v.range_lo, &v.range_hi, 0.5f, 0, 255, "%.0f", "%.0f");
+        ImGui::SameLine();
+        if (ImGui::SmallButton("auto")) auto_range(app);
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of every matrix element");
     }
     ImGui::SameLine();
     ImGui::Checkbox("Grid", &v.grid);
@@ -500,7 +520,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
             for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
                 ImGui::TableNextRow();
                 if (size_t(i) >= shown) {
-                    ImGui::TableSetColumnIndex(2);
+                    ImGui::TableSetColumnIndex(3);
                     ImGui::TextDisabled("... %zu more zero pixels (HALT) to x=%u",
                                         L.instructions.size() - shown, d.cpu.image.width - 1);
                     continue;
@@ -557,12 +577,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                         ops += std::string(1, char('a' + k)) + ": " +
                                px::operand_text(ins, k, d.regions, d.cpu.image);
                     }
-                    for (uint32_t k = 0; k < ins.param_count; ++k) {
-                        char buf[24];
-                        const px::Rgba& p = ins.params[k];
-                        std::snprintf(buf, sizeof buf, "  p%u: %02x%02x%02x%02x", k, p[0], p[1], p[2], p[3]);
-                        ops += buf;
-                    }
+                    if (const std::string q = px::describe_params(ins); !q.empty()) ops += "  [" + q + "]";
                     ImGui::TextDisabled("%s", ops.c_str());
                 }
                 ImGui::PopID();
@@ -828,36 +843,53 @@ void open_program(App& app, const std::string& path) {
 void handle_keys(App& app) {
     ImGuiIO& io = ImGui::GetIO();
     Debugger& d = app.dbg;
+    std::vector<App::KeyPress> presses;
+    presses.swap(app.key_presses);
     if (io.WantTextInput) return;
-    auto pressed = [](int key) { return ImGui::IsKeyPressed(key, true); };
-    const bool ctrl = io.KeyCtrl, shift = io.KeyShift;
-    if (pressed(GLFW_KEY_F10) && !ctrl) shift ? do_back(app) : do_step(app);
-    if (pressed(GLFW_KEY_F10) && ctrl && app.cursor_pc) {
-        d.run_to = app.cursor_pc;
-        start_continue(app);
+    for (const App::KeyPress& p : presses) {
+        const bool ctrl = p.mods & GLFW_MOD_CONTROL, shift = p.mods & GLFW_MOD_SHIFT,
+                   alt = p.mods & GLFW_MOD_ALT;
+        switch (p.key) {
+        case GLFW_KEY_F10:
+            if (ctrl && app.cursor_pc) {
+                d.run_to = app.cursor_pc;
+                start_continue(app);
+            } else if (!ctrl) {
+                shift ? do_back(app) : do_step(app);
+            }
+            continue;
+        case GLFW_KEY_F5: start_continue(app); continue;
+        case GLFW_KEY_F6: d.running = false; continue;
+        case GLFW_KEY_ESCAPE:
+            if (d.running) d.running = false;
+            continue;
+        case GLFW_KEY_F9: toggle_breakpoint(d, app.cursor_pc.value_or(d.cpu.pc)); continue;
+        case GLFW_KEY_F1: app.show_help = !app.show_help; continue;
+        case GLFW_KEY_F12: app.screenshot_requested = true; continue;
+        default: break;
+        }
+        if (ctrl) {
+            if (p.key == GLFW_KEY_S) shift ? void(app.state_requested = true) : void(app.want_save = true);
+            if (p.key == GLFW_KEY_O) app.want_open = true;
+            if (p.key == GLFW_KEY_R) reset(d);
+            continue;
+        }
+        if (alt) continue;
+        ViewState& v = app.view;
+        switch (p.key) {
+        case GLFW_KEY_F: v.fit_pending = true; break;
+        case GLFW_KEY_1: v.one_to_one_pending = true; break;
+        case GLFW_KEY_R: v.channels[0] = !v.channels[0]; break;
+        case GLFW_KEY_G: v.channels[1] = !v.channels[1]; break;
+        case GLFW_KEY_B: v.channels[2] = !v.channels[2]; break;
+        case GLFW_KEY_A: v.channels[3] = !v.channels[3]; break;
+        case GLFW_KEY_D: v.data_mode = !v.data_mode; break;
+        case GLFW_KEY_H: v.heat = !v.heat; break;
+        case GLFW_KEY_L: v.annotations = !v.annotations; break;
+        case GLFW_KEY_C: app.layout = app.layout == Layout::Compare ? Layout::Single : Layout::Compare; break;
+        default: break;
+        }
     }
-    if (ImGui::IsKeyPressed(GLFW_KEY_F5, false)) start_continue(app);
-    if (ImGui::IsKeyPressed(GLFW_KEY_F6, false) || (ImGui::IsKeyPressed(GLFW_KEY_ESCAPE, false) && d.running))
-        d.running = false;
-    if (ImGui::IsKeyPressed(GLFW_KEY_F9, false)) toggle_breakpoint(d, app.cursor_pc.value_or(d.cpu.pc));
-    if (ImGui::IsKeyPressed(GLFW_KEY_F1, false)) app.show_help = !app.show_help;
-    if (ImGui::IsKeyPressed(GLFW_KEY_F12, false)) app.screenshot_requested = true;
-    if (ctrl && shift && ImGui::IsKeyPressed(GLFW_KEY_S, false)) app.state_requested = true;
-    if (ctrl && !shift && ImGui::IsKeyPressed(GLFW_KEY_S, false)) app.want_save = true;
-    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_O, false)) app.want_open = true;
-    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_R, false)) reset(d);
-    if (ctrl || io.KeyAlt) return;
-    ViewState& v = app.view;
-    if (ImGui::IsKeyPressed(GLFW_KEY_F, false)) v.fit_pending = true;
-    if (ImGui::IsKeyPressed(GLFW_KEY_1, false)) v.one_to_one_pending = true;
-    const int ch[4] = {GLFW_KEY_R, GLFW_KEY_G, GLFW_KEY_B, GLFW_KEY_A};
-    for (int c = 0; c < 4; ++c)
-        if (ImGui::IsKeyPressed(ch[c], false)) v.channels[c] = !v.channels[c];
-    if (ImGui::IsKeyPressed(GLFW_KEY_D, false)) v.data_mode = !v.data_mode;
-    if (ImGui::IsKeyPressed(GLFW_KEY_H, false)) v.heat = !v.heat;
-    if (ImGui::IsKeyPressed(GLFW_KEY_L, false)) v.annotations = !v.annotations;
-    if (ImGui::IsKeyPressed(GLFW_KEY_C, false))
-        app.layout = app.layout == Layout::Compare ? Layout::Single : Layout::Compare;
 }
 
 void draw_ui(App& app) {

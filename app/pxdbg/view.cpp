@@ -343,19 +343,28 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     // Annotations: text for visible cells once a cell is large enough to hold some.
     if (vs.annotations && vs.zoom >= 18) draw_annotations(dl, vs, pos, size, d, img);
 
-    // Regions: row 0 and every matrix outlined and labelled.
+    // Regions: row 0 and every matrix outlined and labelled. Labels sit in the margin left of the
+    // image when it has room (as a debugger's gutter), else inside the region's first row.
     if (vs.regions) {
+        const float margin = to_screen(vs, pos, 0, 0).x - pos.x;
+        const float line_h = ImGui::GetTextLineHeight();
+        float next_free_y = -1e30f; // labels never overlap: a label that would is skipped
+        auto place = [&](uint32_t row, const std::string& text, ImU32 col) {
+            const ImVec2 at = to_screen(vs, pos, 0, row);
+            const float y = std::max(at.y + std::min(0.0f, (vs.zoom - line_h) / 2), next_free_y);
+            if (y > at.y + std::max(vs.zoom, line_h) * 3 || y > pos.y + size.y) return;
+            const float w = ImGui::CalcTextSize(text.c_str()).x + 6;
+            const ImVec2 p = margin > w + 4 ? ImVec2(at.x - w - 2, y) : ImVec2(std::max(pos.x, at.x) + 2, y);
+            tag(dl, p, col, text);
+            next_free_y = y + line_h + 2;
+        };
         outline_rects(dl, vs, pos, {{0, 0, img.width, 1}}, IM_COL32(255, 255, 255, 140), 1);
-        tag(dl, ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x), to_screen(vs, pos, 0, 1).y + 1),
-            IM_COL32(255, 255, 255, 255), "row 0: instructions");
+        place(0, "row 0", IM_COL32(255, 255, 255, 255));
         for (const px::Region& reg : d.regions) {
             const px::MatrixHeader now = px::decode_header(img.pixel(0, reg.row));
             outline_rects(dl, vs, pos, px::matrix_rects(reg.row, now, img.width),
                           IM_COL32(120, 230, 120, 170), 1);
-            const ImVec2 at = to_screen(vs, pos, 0, reg.row);
-            if (at.y > pos.y + size.y || at.y < pos.y - 400) continue;
-            tag(dl, ImVec2(std::max(pos.x, at.x) + 2, at.y + 1), IM_COL32(150, 255, 150, 255),
-                reg.name + " " + shape(now));
+            place(reg.row, reg.name + " " + shape(now), IM_COL32(150, 255, 150, 255));
         }
     }
 
@@ -375,9 +384,11 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
                         : px::matrix_rects(row, px::decode_header(img.pixel(0, row)), img.width);
                 const ImU32 c = operand_color(i);
                 outline_rects(dl, vs, pos, rects, c, 3, (c & 0x00FFFFFF) | 0x30000000);
-                const ImVec2 at = to_screen(vs, pos, 0, row);
-                tag(dl, ImVec2(std::max(pos.x, at.x) + 2, at.y - ImGui::GetTextLineHeight() - 3), c,
-                    std::string(1, char('a' + i)));
+                const ImVec2 at = to_screen(vs, pos, img.width, row);
+                tag(dl,
+                    ImVec2(std::min(at.x + 3, pos.x + size.x - 14),
+                           at.y + std::min(0.0f, (vs.zoom - 16) / 2)),
+                    c, std::string(1, char('a' + i)));
             }
         outline_rects(dl, vs, pos, {{ins.pc, 0, std::max<uint32_t>(ins.length, 1), 1}},
                       IM_COL32(255, 230, 0, 255), 3);
