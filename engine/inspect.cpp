@@ -126,7 +126,7 @@ PixelMeaning describe(const Image& image, const std::vector<Region>& regions, co
                          (d.truncated ? "\n  truncated: runs past the end of row 0 (traps TRUNCATED)" : "");
         } else {
             m.role = PixelRole::Param;
-            m.label = "p" + std::to_string(x - opcode_x - 1) + ":" + hex_rgba(p);
+            m.label = hex_rgba(p);
             if (full)
                 m.text = where + "\nparameter pixel " + std::to_string(x - opcode_x - 1) + " of " + head +
                          instruction_text(d.ins, regions, image);

@@ -9,7 +9,7 @@ uniform usampler2D u_image;   // unit 0: what is shown
 uniform usampler2D u_compare; // unit 1: compared against when u_compare_mode != 0
 uniform ivec2 u_size;         // image size in pixels
 uniform vec2 u_origin;        // framebuffer position (GL window coordinates) of image pixel (0,0)'s top-left
-uniform float u_zoom;         // framebuffer pixels per image pixel
+uniform vec2 u_zoom;          // framebuffer pixels per image pixel, x and y (y stretched for thin matrices)
 uniform bvec4 u_channels;     // R, G, B, A shown
 uniform int u_data_mode;      // 1: R through the colormap over [u_range.x, u_range.y]
 uniform vec2 u_range;

@@ -53,6 +53,9 @@ struct App {
 
     // Dialogs.
     bool want_open = false, want_save = false, want_export_matrix = false, want_reload_prompt = false;
+    bool want_export_view = false;
+    std::string export_view_path; // set by the dialog; saved after the frame renders
+    ImVec4 view_rect;             // screen rect of the program view(s), for exporting it
     std::string dialog_dir;
     char path_buf[1024] = {};
     double last_mtime_check = 0;
@@ -84,7 +87,8 @@ void auto_range(App& app);
 // Writes the JSON state file (atomically); returns false and sets the message on failure.
 bool write_state_file(App& app);
 // Saves the framebuffer (the whole window) as PNG.
-bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h);
+// With `crop` (screen coordinates x0, y0, x1, y1), only that part: "export the view".
+bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h, const ImVec4* crop = nullptr);
 std::string state_json(const App& app);
 
 } // namespace pxdbg

@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
     cli.add_option("--inspect", inspect_row, "open the matrix at this header row in the inspector");
     cli.add_flag("--gpu", gpu, "start the OpenGL executor in lockstep with the CPU");
     cli.add_flag("--compare", compare, "CPU | GPU | difference layout (implies --gpu)");
+    std::string driver = "cpu";
+    cli.add_option("--driver", driver, "which executor drives the main view: cpu or gpu (implies --gpu)")
+        ->check(CLI::IsMember({"cpu", "gpu"}));
     cli.add_flag("--data", data_mode, "data mode: R through the colormap");
     cli.add_flag("--heat", heat, "show what changed since start");
     cli.add_option("--bench-frames", bench_frames, "render N frames without vsync, print frame times, exit");
@@ -151,14 +154,15 @@ int main(int argc, char** argv) {
         pxdbg::open_program(app, file);
         if (!app.dbg.error.empty()) std::fprintf(stderr, "pxdbg: %s\n", app.dbg.error.c_str());
     }
-    if (gpu || compare) pxdbg::set_gpu_enabled(app.dbg, true);
+    if (gpu || compare || driver == "gpu") pxdbg::set_gpu_enabled(app.dbg, true);
+    if (driver == "gpu" && pxdbg::gpu_available(app.dbg)) app.dbg.driver = pxdbg::Driver::Gpu;
     if (compare) app.layout = pxdbg::Layout::Compare;
     app.view.data_mode = data_mode;
     if (data_mode) pxdbg::auto_range(app);
     app.view.heat = heat;
+    if (inspect_row > 0) pxdbg::select_matrix(app.dbg, uint32_t(inspect_row));
     for (int i = 0; i < steps; ++i)
         pxdbg::step_once(app.dbg);
-    if (inspect_row > 0) pxdbg::select_matrix(app.dbg, uint32_t(inspect_row));
     bool view_placed = zoom <= 0;
 
     using Clock = std::chrono::steady_clock;
@@ -166,7 +170,9 @@ int main(int argc, char** argv) {
     auto last = Clock::now();
     for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
         glfwPollEvents();
-        pxdbg::sync_textures(app.renderer, app.dbg);
+        const bool gpu_only = app.dbg.driver == pxdbg::Driver::Gpu && pxdbg::gpu_available(app.dbg) &&
+                              app.layout == pxdbg::Layout::Single && !app.view.heat;
+        pxdbg::sync_textures(app.renderer, app.dbg, !gpu_only);
         ImGui_ImplOpenGL3_NewFrame();
         ImGui_ImplGlfw_NewFrame();
         ImGui::NewFrame();
@@ -197,6 +203,10 @@ int main(int argc, char** argv) {
                                    : app.screenshot_path;
             pxdbg::save_screenshot(app, path, fb_w, fb_h);
             app.state_requested = true;
+        }
+        if (!app.export_view_path.empty()) {
+            pxdbg::save_screenshot(app, app.export_view_path, fb_w, fb_h, &app.view_rect);
+            app.export_view_path.clear();
         }
         if (!app.state_file.empty() &&
             (app.state_requested ||

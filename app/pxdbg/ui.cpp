@@ -111,6 +111,7 @@ void menu_bar(App& app) {
         if (ImGui::MenuItem("Save image as...", "Ctrl+S", false, d.cpu.image.width > 0)) app.want_save = true;
         if (ImGui::MenuItem("Export selected matrix as PNG...", nullptr, false, d.selected_row.has_value()))
             app.want_export_matrix = true;
+        if (ImGui::MenuItem("Export view as PNG...")) app.want_export_view = true;
         if (ImGui::MenuItem("Screenshot", "F12")) app.screenshot_requested = true;
         ImGui::Separator();
         if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(app.window, 1);
@@ -253,6 +254,13 @@ void dialogs(App& app) {
         set_message(app,
                     st ? "exported " + std::string(app.path_buf) : "export failed: " + st.error().message);
     }
+    if (app.want_export_view) {
+        fs::path p(d.path.empty() ? "pxdbg.pxi" : d.path);
+        std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
+                      (p.parent_path() / (p.stem().string() + "-view.png")).string().c_str());
+    }
+    if (file_dialog(app, "Export view as PNG", app.want_export_view, true))
+        app.export_view_path = app.path_buf;
     if (app.want_reload_prompt) {
         ImGui::OpenPopup("File changed on disk");
         app.want_reload_prompt = false;
@@ -374,6 +382,8 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
                                   ? 0.0f
                                   : float(std::max(0.0, 1.0 - (ImGui::GetTime() - app.written_time) / 1.5))};
     const ImVec2 avail = ImGui::GetContentRegionAvail();
+    const ImVec2 cpos = ImGui::GetCursorScreenPos();
+    app.view_rect = ImVec4(cpos.x, cpos.y, cpos.x + avail.x, cpos.y + avail.y);
     ViewInteraction hit;
     if (app.layout == Layout::Compare && gpu_available(d)) {
         const float w = (avail.x - 2 * ImGui::GetStyle().ItemSpacing.x) / 3;
@@ -500,14 +510,14 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
         if (p[0] | p[1] | p[2] | p[3]) shown = i + 1;
     }
     shown = std::min(L.instructions.size(), std::max<size_t>(shown + 1, size_t(L.index_at_pc(d.cpu.pc) + 1)));
-    const ImGuiTableFlags flags =
-        ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingFixedFit;
+    const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY | ImGuiTableFlags_ScrollX |
+                                  ImGuiTableFlags_SizingFixedFit;
     if (ImGui::BeginTable("dis", 4, flags)) {
         ImGui::TableSetupScrollFreeze(0, 1);
         ImGui::TableSetupColumn("bp", ImGuiTableColumnFlags_WidthFixed, 22);
-        ImGui::TableSetupColumn("pc", ImGuiTableColumnFlags_WidthFixed, 60);
-        ImGui::TableSetupColumn("instruction", ImGuiTableColumnFlags_WidthFixed, 200);
-        ImGui::TableSetupColumn("operands", ImGuiTableColumnFlags_WidthStretch);
+        ImGui::TableSetupColumn("pc", ImGuiTableColumnFlags_WidthFixed, 40);
+        ImGui::TableSetupColumn("instruction", ImGuiTableColumnFlags_WidthFixed, 270);
+        ImGui::TableSetupColumn("operands", ImGuiTableColumnFlags_WidthFixed, 900);
         ImGui::TableHeadersRow();
         ImGuiListClipper clipper;
         const int rows = int(shown) + (shown < L.instructions.size() ? 1 : 0);
@@ -732,7 +742,9 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     const MatrixStats* hit_stats = nullptr;
     const char* hit_name = "";
     ImGui::BeginGroup();
-    ImGui::TextDisabled("before the last step%s", app.before.values.empty() ? " (no step yet)" : "");
+    ImGui::TextDisabled("before the last step%s", d.history.empty()           ? " (no step yet)"
+                                                  : app.before.values.empty() ? ": empty (header 0x0)"
+                                                                              : "");
     MatrixViewResult hb = draw_matrix_view("##before", ImVec2(w, h), app.inspector_view, app.renderer,
                                            app.mat_before.get(), app.before.cols, app.before.rows);
     if (hb.hovered) hit = hb, hit_stats = &app.before, hit_name = "before";
@@ -974,14 +986,22 @@ bool write_state_file(App& app) {
     return true;
 }
 
-bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h) {
-    px::Image img = px::make_image(uint32_t(fb_w), uint32_t(fb_h));
-    std::vector<uint8_t> rows(size_t(fb_w) * fb_h * 4);
+bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h, const ImVec4* crop) {
+    int x0 = 0, y0 = 0, w = fb_w, h = fb_h; // in framebuffer pixels, top-left origin
+    if (crop) {
+        const ImVec2 s = ImGui::GetIO().DisplayFramebufferScale;
+        x0 = std::clamp(int(crop->x * s.x), 0, fb_w - 1);
+        y0 = std::clamp(int(crop->y * s.y), 0, fb_h - 1);
+        w = std::clamp(int(crop->z * s.x) - x0, 1, fb_w - x0);
+        h = std::clamp(int(crop->w * s.y) - y0, 1, fb_h - y0);
+    }
+    px::Image img = px::make_image(uint32_t(w), uint32_t(h));
+    std::vector<uint8_t> rows(size_t(w) * h * 4);
     glPixelStorei(GL_PACK_ALIGNMENT, 1);
     glReadBuffer(GL_BACK);
-    glReadPixels(0, 0, fb_w, fb_h, GL_RGBA, GL_UNSIGNED_BYTE, rows.data());
-    for (int y = 0; y < fb_h; ++y) // GL rows run bottom-up
-        std::memcpy(img.at(0, uint32_t(y)), &rows[size_t(fb_h - 1 - y) * fb_w * 4], size_t(fb_w) * 4);
+    glReadPixels(x0, fb_h - y0 - h, w, h, GL_RGBA, GL_UNSIGNED_BYTE, rows.data());
+    for (int y = 0; y < h; ++y) // GL rows run bottom-up
+        std::memcpy(img.at(0, uint32_t(y)), &rows[size_t(h - 1 - y) * w * 4], size_t(w) * 4);
     for (size_t i = 3; i < img.rgba.size(); i += 4)
         img.rgba[i] = 255;
     auto st = px::save_png(img, path);

@@ -62,7 +62,7 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
         glUniform2i(r.loc_size, v.width, v.height);
         glUniform2f(r.loc_origin, (v.origin.x - dd->DisplayPos.x) * scale.x,
                     fb_h - (v.origin.y - dd->DisplayPos.y) * scale.y);
-        glUniform1f(r.loc_zoom, v.zoom * scale.x);
+        glUniform2f(r.loc_zoom, v.zoom * scale.x, v.zoom * v.stretch_y * scale.y);
         glUniform4i(r.loc_channels, v.channels[0], v.channels[1], v.channels[2], v.channels[3]);
         glUniform1i(r.loc_data, v.data_mode);
         glUniform2f(r.loc_range, v.range_lo, v.range_hi);
@@ -175,12 +175,15 @@ bool init_renderer(ViewRenderer& r) {
     return true;
 }
 
-void sync_textures(ViewRenderer& r, Debugger& d) {
+void sync_textures(ViewRenderer& r, Debugger& d, bool cpu_texture_shown) {
     // The callbacks of the previous frame have run; their records can go.
     r.draws.clear();
     g_callbacks.clear();
     const px::Image& img = d.cpu.image;
     if (img.width == 0 || img.height == 0) return;
+    // When the GL executor drives the view, its texture is sampled directly: nothing to upload.
+    // The CPU texture catches up (written rectangles only) when something shows it again.
+    if (!cpu_texture_shown && r.cpu_tex && !d.dirty_all) return;
     if (d.dirty_all || r.tex_w != img.width || r.tex_h != img.height || !r.cpu_tex) {
         r.cpu_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
         r.start_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
@@ -282,21 +285,35 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
     const double x0 = std::max(0.0, std::floor(vs.pan_x)), y0 = std::max(0.0, std::floor(vs.pan_y));
     const double x1 = std::min<double>(img.width, std::ceil(vs.pan_x + size.x / vs.zoom));
     const double y1 = std::min<double>(img.height, std::ceil(vs.pan_y + size.y / vs.zoom));
-    const float line_h = ImGui::GetTextLineHeight();
+    ImFont* font = ImGui::GetFont();
+    const float font_size = ImGui::GetFontSize();
     for (uint32_t y = uint32_t(y0); y < uint32_t(y1); ++y)
         for (uint32_t x = uint32_t(x0); x < uint32_t(x1); ++x) {
             const px::PixelMeaning m = px::describe_pixel_label(img, d.regions, d.listing, x, y);
-            std::string text = m.label;
-            ImVec2 ts = ImGui::CalcTextSize(text.c_str());
-            // Long hex labels break into two lines of four bytes' worth when that fits.
-            if (ts.x > vs.zoom - 3 && text.size() == 8 && m.role == px::PixelRole::Other) {
-                text = text.substr(0, 4) + "\n" + text.substr(4);
-                ts = ImGui::CalcTextSize(text.c_str());
+            // The label at the normal size, else smaller, else (8 hex digits) on two lines.
+            const std::string split =
+                m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
+            const std::pair<const std::string*, float> tries[5] = {{&m.label, font_size},
+                                                                   {&m.label, font_size * 0.8f},
+                                                                   {&split, font_size},
+                                                                   {&split, font_size * 0.8f},
+                                                                   {&m.label, font_size * 0.65f}};
+            const std::string* text = nullptr;
+            float size = font_size;
+            ImVec2 ts;
+            for (const auto& [t, sz] : tries) {
+                if (t->empty()) continue;
+                ts = font->CalcTextSizeA(sz, FLT_MAX, 0, t->c_str());
+                if (ts.x <= vs.zoom - 3 && ts.y <= vs.zoom - 2) {
+                    text = t;
+                    size = sz;
+                    break;
+                }
             }
-            if (ts.x > vs.zoom - 3 || ts.y > vs.zoom - 2 || ts.y > 2 * line_h + 1) continue;
+            if (!text) continue;
             const ImVec2 cell = to_screen(vs, pos, x, y);
             const ImVec2 at(cell.x + (vs.zoom - ts.x) / 2, cell.y + (vs.zoom - ts.y) / 2);
-            dl->AddText(at, label_color(vs, img.pixel(x, y)), text.c_str());
+            dl->AddText(font, size, at, label_color(vs, img.pixel(x, y)), text->c_str());
         }
 }
 
@@ -344,27 +361,50 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     if (vs.annotations && vs.zoom >= 18) draw_annotations(dl, vs, pos, size, d, img);
 
     // Regions: row 0 and every matrix outlined and labelled. Labels sit in the margin left of the
-    // image when it has room (as a debugger's gutter), else inside the region's first row.
+    // image when it has room (as a debugger's gutter), else inside the region. Taller regions are
+    // labelled first and a label slides down within its region rather than overlap another.
     if (vs.regions) {
         const float margin = to_screen(vs, pos, 0, 0).x - pos.x;
-        const float line_h = ImGui::GetTextLineHeight();
-        float next_free_y = -1e30f; // labels never overlap: a label that would is skipped
-        auto place = [&](uint32_t row, const std::string& text, ImU32 col) {
-            const ImVec2 at = to_screen(vs, pos, 0, row);
-            const float y = std::max(at.y + std::min(0.0f, (vs.zoom - line_h) / 2), next_free_y);
-            if (y > at.y + std::max(vs.zoom, line_h) * 3 || y > pos.y + size.y) return;
-            const float w = ImGui::CalcTextSize(text.c_str()).x + 6;
-            const ImVec2 p = margin > w + 4 ? ImVec2(at.x - w - 2, y) : ImVec2(std::max(pos.x, at.x) + 2, y);
-            tag(dl, p, col, text);
-            next_free_y = y + line_h + 2;
+        const float line_h = ImGui::GetTextLineHeight() + 2;
+        struct Label {
+            float top, bottom; // screen extent of the region
+            std::string text;
+            ImU32 col;
         };
+        std::vector<Label> labels;
+        labels.push_back(
+            {to_screen(vs, pos, 0, 0).y, to_screen(vs, pos, 0, 1).y, "row 0", IM_COL32(255, 255, 255, 255)});
         outline_rects(dl, vs, pos, {{0, 0, img.width, 1}}, IM_COL32(255, 255, 255, 140), 1);
-        place(0, "row 0", IM_COL32(255, 255, 255, 255));
         for (const px::Region& reg : d.regions) {
             const px::MatrixHeader now = px::decode_header(img.pixel(0, reg.row));
-            outline_rects(dl, vs, pos, px::matrix_rects(reg.row, now, img.width),
-                          IM_COL32(120, 230, 120, 170), 1);
-            place(reg.row, reg.name + " " + shape(now), IM_COL32(150, 255, 150, 255));
+            const std::vector<px::Rect> rects = px::matrix_rects(reg.row, now, img.width);
+            outline_rects(dl, vs, pos, rects, IM_COL32(120, 230, 120, 170), 1);
+            uint32_t last_row = reg.row;
+            for (const px::Rect& rc : rects)
+                last_row = std::max(last_row, rc.y + rc.h - 1);
+            labels.push_back({to_screen(vs, pos, 0, reg.row).y, to_screen(vs, pos, 0, last_row + 1).y,
+                              reg.name + " " + shape(now), IM_COL32(150, 255, 150, 255)});
+        }
+        std::stable_sort(labels.begin(), labels.end(),
+                         [](const Label& a, const Label& b) { return a.bottom - a.top > b.bottom - b.top; });
+        std::vector<std::pair<float, float>> taken;
+        for (const Label& l : labels) {
+            if (l.bottom < pos.y || l.top > pos.y + size.y) continue;
+            const float first = std::max(l.top + std::min(0.0f, (l.bottom - l.top - line_h) / 2), pos.y);
+            const float last = std::max(first, l.bottom - line_h);
+            for (float y = first; y <= last; y += line_h / 2) {
+                const bool clash =
+                    std::any_of(taken.begin(), taken.end(), [&](const std::pair<float, float>& t) {
+                        return y < t.second && y + line_h > t.first;
+                    });
+                if (clash) continue;
+                const float w = ImGui::CalcTextSize(l.text.c_str()).x + 6;
+                const ImVec2 at = margin > w + 4 ? ImVec2(pos.x + margin - w - 2, y)
+                                                 : ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x) + 2, y);
+                tag(dl, at, l.col, l.text);
+                taken.emplace_back(y, y + line_h);
+                break;
+            }
         }
     }
 
@@ -436,13 +476,19 @@ MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, Vi
     if (!tex || cols == 0 || rows == 0) return out;
     bool clicked = false;
     canvas_input(vs, pos, size, cols, rows, out.hovered, clicked);
+    // A thin matrix (a vector) at fit would be a hairline: stretch rows to a readable height.
+    const float stretch = std::max(1.0f, std::min(size.y * 0.5f, 48.0f) / (rows * vs.zoom));
     ViewDraw v;
     v.image = tex;
     v.width = int(cols);
     v.height = int(rows);
-    v.origin = to_screen(vs, pos, 0, 0);
+    // Stretched, the rows are centered vertically (vertical pan is moot for a few rows).
+    v.origin = ImVec2(float(pos.x - vs.pan_x * vs.zoom), stretch > 1
+                                                             ? pos.y + (size.y - rows * vs.zoom * stretch) / 2
+                                                             : float(pos.y - vs.pan_y * vs.zoom));
     v.zoom = vs.zoom;
-    const ImVec2 end = to_screen(vs, pos, cols, rows);
+    v.stretch_y = stretch;
+    const ImVec2 end(float(v.origin.x + cols * vs.zoom), float(v.origin.y + rows * vs.zoom * stretch));
     v.clip = ImVec4(std::max(pos.x, v.origin.x), std::max(pos.y, v.origin.y), std::min(pos.x + size.x, end.x),
                     std::min(pos.y + size.y, end.y));
     v.matrix_mode = true;
@@ -454,7 +500,7 @@ MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, Vi
     dl->PopClipRect();
     if (out.hovered) {
         const ImVec2 mp = ImGui::GetIO().MousePos;
-        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = vs.pan_y + (mp.y - pos.y) / vs.zoom;
+        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = (mp.y - v.origin.y) / (vs.zoom * stretch);
         if (ix >= 0 && iy >= 0 && ix < cols && iy < rows) {
             out.n = uint32_t(ix);
             out.m = uint32_t(iy);

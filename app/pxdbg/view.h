@@ -36,7 +36,8 @@ struct ViewDraw {
     int width = 0, height = 0;
     ImVec2 origin; // screen position of pixel (0,0)'s top-left corner
     float zoom = 1;
-    ImVec4 clip; // screen rect drawn (canvas ∩ image)
+    float stretch_y = 1; // extra vertical scale (matrix views of thin matrices)
+    ImVec4 clip;         // screen rect drawn (canvas ∩ image)
     bool channels[4] = {true, true, true, false};
     bool data_mode = false, matrix_mode = false;
     float range_lo = 0, range_hi = 255;
@@ -60,7 +61,7 @@ struct ViewRenderer {
 
 bool init_renderer(ViewRenderer& r);
 // Uploads what the debugger says changed (written rectangles only), or everything after a load.
-void sync_textures(ViewRenderer& r, Debugger& d);
+void sync_textures(ViewRenderer& r, Debugger& d, bool cpu_texture_shown = true);
 // Creates an R8UI texture holding `values` as a rows x cols image (for the matrix inspector).
 void upload_matrix_texture(GlTexture& tex, uint32_t cols, uint32_t rows, const std::vector<uint8_t>& values);
 
