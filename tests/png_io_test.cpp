@@ -282,6 +282,18 @@ TEST_CASE("RGB8 gets A = 255 with a warning naming the file") {
     CHECK(r->warnings[0].find("A = 255") != std::string::npos);
 }
 
+TEST_CASE("RGB8 with tRNS: the marked colour gets A = 0") {
+    TestPng t;
+    t.width = 2, t.height = 1, t.color_type = PNG_COLOR_TYPE_RGB;
+    t.packed = {1, 2, 3, 4, 5, 6};
+    t.trns = {4, 5, 6};
+    auto r = load_png_bytes(make_png(t), "rgbt.pxi");
+    REQUIRE(r.ok());
+    CHECK(r->image.rgba == std::vector<uint8_t>{1, 2, 3, 255, 4, 5, 6, 0});
+    REQUIRE(r->warnings.size() == 1);
+    CHECK(r->warnings[0].find("tRNS") != std::string::npos);
+}
+
 TEST_CASE("grayscale, gray+alpha and sub-8-bit gray convert to RGBA8 with a warning") {
     SUBCASE("8-bit gray") {
         TestPng t;
