@@ -197,10 +197,10 @@ TEST_CASE("disassemble reproduces random images exactly") {
         }
         if (mode == 3 && w >= 2) { // plausible programs: real headers and opcodes
             for (uint32_t r = 1; r < h; ++r)
-                img.set_pixel(0, r, encode_header({1 + rng() % 3, 1 + rng() % 2}));
+                img.set_pixel(0, r, encode_header({uint32_t(1 + rng() % 3), uint32_t(1 + rng() % 2)}));
             for (uint32_t x = 0; x < w; ++x) {
                 uint8_t* p = img.at(x, 0);
-                p[0] = uint8_t(rng() % 6 == 0 ? kWidePrefix : rng() % 5);
+                p[0] = uint8_t(rng() % 6 == 0 ? kWidePrefix : rng() % 12); // includes the quantized opcodes
                 for (int c = 1; c < 4; ++c)
                     p[c] = uint8_t(rng() % (h + 1));
             }

@@ -26,7 +26,8 @@ void asm_command(const AsmArgs& args) {
     options.base_dir = path.parent_path().string();
     auto assembled = px::assemble(text.str(), options);
     if (!assembled) pxi::fail(pxi::kExitFailed, assembled.error().message);
-    for (const std::string& w : assembled->warnings) pxi::warn(w);
+    for (const std::string& w : assembled->warnings)
+        pxi::warn(w);
     px::Status st = px::save_png(assembled->image, args.output);
     if (!st) pxi::fail(pxi::kExitUsage, st.error().message);
     std::cout << args.output << ": " << assembled->image.width << "x" << assembled->image.height << "\n";

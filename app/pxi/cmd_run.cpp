@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 namespace {
@@ -21,20 +22,21 @@ struct RunArgs {
 };
 
 // ---- Executor selection: the one place where an executor is chosen. -------------------------
-// Each executor runs `vm` to the end (halt or trap); with `trace`, it prints one trace line per
+// Each executor runs `vm` to the end (halt or trap); with `on_trace`, it hands over one line per
 // step (engine/trace.h). Returns an error message, or "" on success (a trap is not an error here).
 const std::vector<std::string> kExecutors = {"cpu"};
 
-std::string run_with_executor(const std::string& executor, px::VmState& vm, bool trace) {
+std::string run_with_executor(const std::string& executor, px::VmState& vm,
+                              const std::function<void(const std::string&)>& on_trace) {
     if (executor == "cpu") {
-        if (!trace) {
+        if (!on_trace) {
             px::run(vm);
             return "";
         }
         while (vm.status == px::VmStatus::Ready) {
             const px::StepResult r = px::step(vm);
             const std::string line = px::trace_line(vm, r);
-            if (!line.empty()) std::cout << line << "\n";
+            if (!line.empty()) on_trace(line);
         }
         return "";
     }
@@ -50,12 +52,20 @@ bool same_file(const std::string& a, const std::string& b) {
 
 void run_command(const RunArgs& args) {
     if (!args.output.empty() && same_file(args.input, args.output) && !args.in_place)
-        pxi::fail(pxi::kExitUsage, args.output + ": output is the input file; pass --in-place to overwrite it");
+        pxi::fail(pxi::kExitUsage,
+                  args.output + ": output is the input file; pass --in-place to overwrite it");
     px::Image image = pxi::load_or_exit(args.input);
     px::VmState vm = px::make_vm(std::move(image), args.max_steps);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string error = run_with_executor(args.executor, vm, args.trace && !args.json);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json trace_json = nlohmann::json::array();
+    std::function<void(const std::string&)> on_trace;
+    if (args.trace && args.json)
+        on_trace = [&](const std::string& line) { trace_json.push_back(line); };
+    else if (args.trace)
+        on_trace = [](const std::string& line) { std::cout << line << "\n"; };
+    const std::string error = run_with_executor(args.executor, vm, on_trace);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!error.empty()) pxi::fail(pxi::kExitUsage, error);
 
     const bool trapped = vm.status == px::VmStatus::Trapped;
@@ -63,8 +73,10 @@ void run_command(const RunArgs& args) {
     std::string save_error;
     if (!args.output.empty() && (!trapped || args.save_on_trap)) {
         px::Status st = px::save_png(vm.image, args.output);
-        if (st) wrote = true;
-        else save_error = st.error().message;
+        if (st)
+            wrote = true;
+        else
+            save_error = st.error().message;
     }
     if (args.json) {
         nlohmann::json j{{"file", args.input},
@@ -80,8 +92,10 @@ void run_command(const RunArgs& args) {
                          {"x", vm.trap.x},
                          {"y", vm.trap.y},
                          {"message", vm.trap.message}};
-        else j["trap"] = nullptr;
+        else
+            j["trap"] = nullptr;
         if (!save_error.empty()) j["error"] = save_error;
+        if (args.trace) j["trace"] = trace_json;
         pxi::print_json(j);
     } else {
         char time[32];
@@ -90,12 +104,14 @@ void run_command(const RunArgs& args) {
             std::cout << args.input << ": trapped after " << vm.steps << " steps (" << time << ")\n";
             std::cout << "  " << px::describe_trap(vm.trap) << "\n";
         } else {
-            std::cout << args.input << ": halted at pc " << vm.pc << " after " << vm.steps << " steps (" << time
-                      << ", " << args.executor << ")\n";
+            std::cout << args.input << ": halted at pc " << vm.pc << " after " << vm.steps << " steps ("
+                      << time << ", " << args.executor << ")\n";
         }
-        if (wrote) std::cout << "  wrote " << args.output << "\n";
+        if (wrote)
+            std::cout << "  wrote " << args.output << "\n";
         else if (!args.output.empty() && trapped)
-            std::cout << "  not writing " << args.output << " (the program trapped; --save-on-trap writes it)\n";
+            std::cout << "  not writing " << args.output
+                      << " (the program trapped; --save-on-trap writes it)\n";
     }
     if (!save_error.empty()) pxi::fail(pxi::kExitUsage, save_error);
     pxi::finish(trapped ? pxi::kExitFailed : pxi::kExitOk);
@@ -113,7 +129,8 @@ void register_run(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
         ->capture_default_str();
-    cmd->add_flag("--trace", args->trace, "print one line per step: pc, instruction, status, writes, image hash");
+    cmd->add_flag("--trace", args->trace,
+                  "print one line per step: pc, instruction, status, writes, image hash");
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
     cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");

@@ -36,7 +36,8 @@ void validate_command(const ValidateArgs& args) {
 
 void register_validate(CLI::App& app) {
     auto args = std::make_shared<ValidateArgs>();
-    CLI::App* cmd = app.add_subcommand("validate", "Check a program without running it (status 1 on any error)");
+    CLI::App* cmd =
+        app.add_subcommand("validate", "Check a program without running it (status 1 on any error)");
     cmd->add_option("input", args->input, "program to check (.pxi)")->required();
     cmd->add_flag("--json", args->json, "print the diagnostics as JSON");
     cmd->callback([args] { validate_command(*args); });

@@ -9,23 +9,30 @@
 
 namespace pxi {
 
-void finish(int code) { throw CLI::RuntimeError(code); }
+void finish(int code) {
+    throw CLI::RuntimeError(code);
+}
 
 void fail(int code, const std::string& message) {
     std::cerr << "pxi: " << message << "\n";
     finish(code);
 }
 
-void warn(const std::string& message) { std::cerr << "pxi: warning: " << message << "\n"; }
+void warn(const std::string& message) {
+    std::cerr << "pxi: warning: " << message << "\n";
+}
 
 px::Image load_or_exit(const std::string& path) {
     auto loaded = px::load_png(path);
     if (!loaded) fail(kExitUsage, loaded.error().message);
-    for (const std::string& w : loaded->warnings) warn(w);
+    for (const std::string& w : loaded->warnings)
+        warn(w);
     return std::move(loaded->image);
 }
 
-void print_json(const nlohmann::json& j) { std::cout << j.dump(2) << "\n"; }
+void print_json(const nlohmann::json& j) {
+    std::cout << j.dump(2) << "\n";
+}
 
 std::string rgba_text(const px::Rgba& p) {
     return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + ", " +

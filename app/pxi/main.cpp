@@ -8,7 +8,8 @@
 
 int main(int argc, char** argv) {
     CLI::App app{"pxi: run, check and inspect pxOS programs (.pxi: an RGBA PNG that is a program)"};
-    app.set_version_flag("--version", std::string("pxi 1.0.0 (Pixel Protocol ") + std::string(px::kProtocolVersion) + ")");
+    app.set_version_flag("--version",
+                         std::string("pxi 1.0.0 (Pixel Protocol ") + std::string(px::kProtocolVersion) + ")");
     app.require_subcommand(1);
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return std::string("pxi: ") + e.what() + " (see --help)\n";
