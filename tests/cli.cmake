@@ -39,7 +39,7 @@ pxi_check(run_in_place_refused 2 "run|assets/dot.pxi|-o|assets/dot.pxi" ERR_LINE
 file(GLOB PXI_ASSETS RELATIVE ${PXOS_SOURCE_DIR} CONFIGURE_DEPENDS ${PXOS_SOURCE_DIR}/assets/*.pxi)
 foreach(asset ${PXI_ASSETS})
   get_filename_component(stem ${asset} NAME_WE)
-  pxi_check(run_${stem} 0 "run|${asset}|-o|${PXI_WORK}/${stem}.out.pxi" OUT "halted at pc [0-9]+ after [0-9]+ steps")
+  pxi_check(run_${stem} 0 "run|${asset}|-o|${PXI_WORK}/${stem}.out.pxi" OUT "halted at pc [0-9]+ after [0-9]+ steps? ")
   pxi_check(run_json_${stem} 0 "run|${asset}|--json|--trace" OUT "\"status\": \"halted\".*\"trace\": \\[")
   pxi_check(validate_${stem} 0 "validate|${asset}" OUT "valid")
   pxi_check(info_${stem} 0 "info|${asset}" OUT "instructions:.*HALT.*regions \\(from pxos.symbols\\)")

@@ -100,12 +100,17 @@ void run_command(const RunArgs& args) {
     } else {
         char time[32];
         std::snprintf(time, sizeof time, "%.3f ms", ms);
+        const std::string steps = std::to_string(vm.steps) + (vm.steps == 1 ? " step" : " steps");
         if (trapped) {
-            std::cout << args.input << ": trapped after " << vm.steps << " steps (" << time << ")\n";
+            std::cout << args.input << ": trapped after " << steps << " (" << time << ", " << args.executor
+                      << ")\n";
             std::cout << "  " << px::describe_trap(vm.trap) << "\n";
-        } else {
-            std::cout << args.input << ": halted at pc " << vm.pc << " after " << vm.steps << " steps ("
+        } else if (vm.pc >= vm.image.width) {
+            std::cout << args.input << ": halted after " << steps << ", running off the end of row 0 ("
                       << time << ", " << args.executor << ")\n";
+        } else {
+            std::cout << args.input << ": halted at pc " << vm.pc << " after " << steps << " (" << time
+                      << ", " << args.executor << ")\n";
         }
         if (wrote)
             std::cout << "  wrote " << args.output << "\n";
