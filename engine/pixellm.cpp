@@ -1,12 +1,15 @@
 #include "pixellm.h"
 
+#include "debuginfo.h"
 #include "layout.h"
+#include "npz.h"
 #include "protocol.h"
 #include "vm.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numeric>
 
@@ -137,10 +140,11 @@ void write_i32_matrix(Image& img, uint32_t row, const std::vector<int32_t>& v) {
         img.set_pixel(element_x(i, img.width), uint32_t(element_y(i, row, img.width)), i32_to_rgba(v[i]));
 }
 
-nlohmann::json region(const std::string& name, uint32_t row, uint32_t rows, uint32_t cols,
-                      const QuantParams& q) {
-    return {{"name", name}, {"row", row},       {"rows", rows},
-            {"cols", cols}, {"scale", q.scale}, {"zero_point", q.zero_point}};
+Region region(const std::string& name, uint32_t row, uint32_t rows, uint32_t cols, const QuantParams& q) {
+    Region r;
+    r.name = name, r.row = row, r.shape = {cols, rows}, r.scale = q.scale, r.zero_point = q.zero_point;
+    r.from_symbols = true;
+    return r;
 }
 
 } // namespace
@@ -205,16 +209,15 @@ Result<Image> build_pixellm(const PixelLlmWeights& w, const PixelLlmBuildOptions
     }
     emit(img, x, Opcode::HALT, {0, 0, 0}, {});
 
-    nlohmann::json regions = nlohmann::json::array();
-    regions.push_back(region("input", r[X], 1, kLlmIn, qx));
-    regions.push_back(region("W_hidden", r[W1], kLlmIn, kLlmHidden, qw1));
-    regions.push_back(region("b_hidden", r[B1], 1, kLlmHidden, qb1));
-    regions.push_back(region("hidden", r[H], 1, kLlmHidden, qh));
-    regions.push_back(region("W_out", r[W2], kLlmHidden, kLlmOut, qw2));
-    regions.push_back(region("b_out", r[B2], 1, kLlmOut, qb2));
-    regions.push_back(region("logits", r[Y], 1, kLlmOut, qy));
-    nlohmann::json symbols = {{"version", 1}, {"regions", regions}};
-    set_text(img, std::string(kSymbolsKey), symbols.dump());
+    DebugInfo info;
+    info.regions = {region("input", r[X], 1, kLlmIn, qx),
+                    region("W_hidden", r[W1], kLlmIn, kLlmHidden, qw1),
+                    region("b_hidden", r[B1], 1, kLlmHidden, qb1),
+                    region("hidden", r[H], 1, kLlmHidden, qh),
+                    region("W_out", r[W2], kLlmHidden, kLlmOut, qw2),
+                    region("b_out", r[B2], 1, kLlmOut, qb2),
+                    region("logits", r[Y], 1, kLlmOut, qy)};
+    write_debug_info(img, info);
 
     nlohmann::json prov = {
         {"version", 1},
@@ -230,36 +233,32 @@ Result<Image> build_pixellm(const PixelLlmWeights& w, const PixelLlmBuildOptions
 // ---- Reading a built program ----
 
 Result<PixelLlmIo> pixellm_io(const Image& program) {
-    const TextChunk* sym = find_text(program, std::string(kSymbolsKey));
     const TextChunk* prov = find_text(program, std::string(kPixelLlmKey));
-    if (!sym || !prov)
-        return make_error(ErrorCode::Invalid,
-                          std::string("not a Pixel-LLM program: the ") +
-                              (sym ? std::string(kPixelLlmKey) : std::string(kSymbolsKey)) +
-                              " text chunk is missing (build one with `pxi pixellm`)");
+    if (!prov)
+        return make_error(ErrorCode::Invalid, "not a Pixel-LLM program: the " + std::string(kPixelLlmKey) +
+                                                  " text chunk is missing (build one with `pxi pixellm`)");
+    auto info = read_debug_info(program);
+    if (!info) return info.error();
     PixelLlmIo io;
+    bool have_x = false, have_y = false, have_w1 = false, have_w2 = false;
+    for (const Region& reg : info->regions) {
+        const QuantParams q{reg.scale.value_or(1.0), reg.zero_point.value_or(0)};
+        if (reg.name == "input") io.input_row = reg.row, io.input = q, have_x = true;
+        if (reg.name == "logits") io.logits_row = reg.row, io.logits = q, have_y = true;
+        if (reg.name == "W_hidden") io.w_hidden_row = reg.row, have_w1 = true;
+        if (reg.name == "W_out") io.w_out_row = reg.row, have_w2 = true;
+    }
+    if (!have_x || !have_y || !have_w1 || !have_w2)
+        return make_error(ErrorCode::Invalid, std::string(kSymbolsKey) +
+                                                  " lacks one of the regions input, W_hidden, W_out, logits");
     try {
-        const auto js = nlohmann::json::parse(sym->text);
-        bool have_x = false, have_y = false, have_w1 = false, have_w2 = false;
-        for (const auto& reg : js.at("regions")) {
-            const std::string name = reg.at("name");
-            const uint32_t row = reg.at("row");
-            QuantParams q{reg.value("scale", 1.0), reg.value("zero_point", 0)};
-            if (name == "input") io.input_row = row, io.input = q, have_x = true;
-            if (name == "logits") io.logits_row = row, io.logits = q, have_y = true;
-            if (name == "W_hidden") io.w_hidden_row = row, have_w1 = true;
-            if (name == "W_out") io.w_out_row = row, have_w2 = true;
-        }
-        if (!have_x || !have_y || !have_w1 || !have_w2)
-            return make_error(ErrorCode::Invalid,
-                              std::string(kSymbolsKey) +
-                                  " lacks one of the regions input, W_hidden, W_out, logits");
         const auto pj = nlohmann::json::parse(prov->text);
         io.int32_logits = pj.value("logits", std::string("int32")) == "int32";
         if (pj.contains("seed")) io.seed = pj.at("seed").get<uint64_t>();
         io.weights_file = pj.value("weights", std::string());
     } catch (const std::exception& e) {
-        return make_error(ErrorCode::Invalid, std::string("malformed Pixel-LLM text chunk: ") + e.what());
+        return make_error(ErrorCode::Invalid,
+                          std::string("malformed ") + std::string(kPixelLlmKey) + " chunk: " + e.what());
     }
     for (uint32_t row : {io.input_row, io.logits_row, io.w_hidden_row, io.w_out_row})
         if (row == 0 || row >= program.height)
@@ -403,8 +402,62 @@ Result<PixelLlmWeights> program_weights(const PixelLlmIo& io, const std::string&
                       "the program records neither a seed nor a weights file; pass --weights");
 }
 
+Status save_npz_weights(const PixelLlmWeights& w, const std::string& path) {
+    auto f64 = [](std::vector<uint64_t> shape, const std::vector<double>& v) {
+        NpyArray a;
+        a.shape = std::move(shape);
+        a.dtype = NpyDtype::F64;
+        a.data.resize(v.size() * 8);
+        for (size_t i = 0; i < v.size(); ++i) {
+            const uint64_t bits = std::bit_cast<uint64_t>(v[i]);
+            for (int k = 0; k < 8; ++k)
+                a.data[i * 8 + k] = uint8_t(bits >> (8 * k));
+        }
+        return a;
+    };
+    if (Status st = check_weights(w); !st) return st;
+    return write_npz({{"W_hidden", f64({kLlmIn, kLlmHidden}, w.w_hidden)},
+                      {"b_hidden", f64({kLlmHidden}, w.b_hidden)},
+                      {"W_out", f64({kLlmHidden, kLlmOut}, w.w_out)},
+                      {"b_out", f64({kLlmOut}, w.b_out)}},
+                     path);
+}
+
 Result<PixelLlmWeights> load_npz_weights(const std::string& path) {
-    return make_error(ErrorCode::Unsupported, path + ": .npz weights are not supported in this build yet");
+    auto arrays = read_npz(path);
+    if (!arrays) return arrays.error();
+    PixelLlmWeights w;
+    struct Want {
+        const char* name;
+        std::vector<uint64_t> shape;
+        std::vector<double>* dst;
+    };
+    const Want wants[] = {{"W_hidden", {kLlmIn, kLlmHidden}, &w.w_hidden},
+                          {"b_hidden", {kLlmHidden}, &w.b_hidden},
+                          {"W_out", {kLlmHidden, kLlmOut}, &w.w_out},
+                          {"b_out", {kLlmOut}, &w.b_out}};
+    for (const Want& want : wants) {
+        auto it = arrays->find(want.name);
+        if (it == arrays->end())
+            return make_error(ErrorCode::Invalid, path + ": no array " + want.name +
+                                                      " (the Pixel-LLM needs W_hidden " +
+                                                      "128x128, b_hidden 128, W_out 128x1024, b_out 1024)");
+        const NpyArray& a = it->second;
+        if (a.shape != want.shape &&
+            !(want.shape.size() == 1 && a.shape == std::vector<uint64_t>{1, want.shape[0]})) {
+            std::string got;
+            for (uint64_t d : a.shape)
+                got += (got.empty() ? "" : "x") + std::to_string(d);
+            return make_error(ErrorCode::Invalid,
+                              path + ": " + want.name + " has shape " + (got.empty() ? "()" : got) +
+                                  ", expected " + std::to_string(want.shape[0]) +
+                                  (want.shape.size() > 1 ? "x" + std::to_string(want.shape[1]) : ""));
+        }
+        *want.dst = a.as_double();
+    }
+    if (Status st = check_weights(w); !st)
+        return make_error(st.error().code, path + ": " + st.error().message);
+    return w;
 }
 
 } // namespace px

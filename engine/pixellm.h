@@ -125,7 +125,11 @@ Result<AccuracyReport> measure_accuracy(const Image& program, const PixelLlmWeig
 
 // The weights a program was built from, per its pxos.pixellm chunk (seeded ones are regenerated;
 // a weights file is loaded with `load_weights`). `override_file` replaces the recorded file.
+// .npz with arrays W_hidden (128x128), b_hidden (128), W_out (128x1024), b_out (1024), any of the
+// dtypes npy.h reads (a 1xN bias is accepted too); x @ W convention.
 Result<PixelLlmWeights> load_npz_weights(const std::string& path);
+// The same arrays as float64 (so a NumPy user can check the reference: np.load(path)).
+Status save_npz_weights(const PixelLlmWeights& w, const std::string& path);
 Result<PixelLlmWeights> program_weights(const PixelLlmIo& io, const std::string& override_file = {});
 
 } // namespace px
