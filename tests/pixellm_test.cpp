@@ -1,6 +1,7 @@
 // Tests of the Pixel-LLM builder, its float reference and the accuracy measurement (issue 3).
 #include "npz.h"
 #include "pixellm.h"
+#include "png_io.h"
 #include "test_util.h"
 #include "vm.h"
 
@@ -163,4 +164,26 @@ TEST_CASE("weights saved as .npz build the same program as the seeded ones") {
     auto again = program_weights(*io);
     REQUIRE(again.ok());
     CHECK(again->w_out == w.w_out);
+}
+
+TEST_CASE("assets/pixellm.pxi is the current seeded build") {
+    // Rebuild with `pxi pixellm -o assets/pixellm.pxi --seed 42` when this fails after a change.
+    auto loaded = load_png(pxtest::source_path("assets/pixellm.pxi"));
+    REQUIRE_MESSAGE(loaded.ok(), loaded.error().message);
+    PixelLlmBuildOptions opt;
+    opt.seed = kLlmDefaultSeed;
+    auto built = build_pixellm(seeded_weights(kLlmDefaultSeed), opt);
+    REQUIRE(built.ok());
+    const Image& file = loaded->image;
+    CHECK(file.width == built->width);
+    CHECK(file.height == built->height);
+    CHECK(file.rgba == built->rgba);
+    for (const char* key : {"pxos.symbols", "pxos.pixellm"}) {
+        const TextChunk* a = find_text(file, key);
+        const TextChunk* b = find_text(*built, key);
+        REQUIRE_MESSAGE(a, key);
+        REQUIRE(b);
+        CHECK(a->text == b->text);
+    }
+    CHECK(file.text.size() == built->text.size());
 }
