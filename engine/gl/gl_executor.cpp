@@ -27,9 +27,9 @@ namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {"gather.comp",    "add.comp",           "dot.comp",
+constexpr const char* kProgramNames[] = {"gather.comp",    "elementwise.comp",   "dot.comp",
                                          "dot_store.comp", "matmul_simple.comp", "matmul_tiled.comp"};
-enum ProgramId { kGather, kAdd, kDot, kDotStore, kMatmulSimple, kMatmulTiled, kProgramCount };
+enum ProgramId { kGather, kElementwise, kDot, kDotStore, kMatmulSimple, kMatmulTiled, kProgramCount };
 
 // Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
 class StateScope {
@@ -313,9 +313,10 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         break;
     }
     case Opcode::ADD: {
-        const Program& p = ex.programs[kAdd];
+        const Program& p = ex.programs[kElementwise];
         glUseProgram(p.get());
         const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
+        set_uint(p, "u_opcode", plan.ins.opcode);
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_count", uint32_t(ha.elements()));
         set_uint(p, "u_b_cols", ha == hb ? 0 : hb.cols); // same rule as px::add_u8
