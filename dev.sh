@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dev.sh — the one entry point for people and CI.
 #   ./dev.sh demo [FILE]   install what is missing, build, open pxdbg on FILE (default assets/pixellm.pxi)
-#   ./dev.sh test          install what is missing, build, run every test (what CI runs)
+#   ./dev.sh test          install what is missing, build, run every test, then again under ASan+UBSan,
+#                          then a short fuzz run (what CI runs)
 #   ./dev.sh deps|build    just that step
 # Works as root on a fresh Debian 12 (uses sudo when not root).
 set -euo pipefail
@@ -44,9 +45,16 @@ demo)
     ;;
 test)
     deps
+    echo "== 1/3 build and test (RelWithDebInfo)"
     build default
-    ctest --preset default
-    if [ -f tests/run_extra.sh ]; then bash tests/run_extra.sh; fi
+    ctest --preset default -j "$JOBS"
+    echo "== 2/3 the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+    build asan
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset asan -j "$JOBS"
+    echo "== 3/3 fuzz smoke run (libFuzzer, 20 s a target)"
+    build fuzz
+    tests/fuzz/smoke.sh 20 build-fuzz
     ;;
 *)
     sed -n '2,7p' "$0"

@@ -92,13 +92,20 @@ struct UndoRecord {
     std::vector<PixelPatch> patches;
 };
 
+// Carries out a checked plan on an in-memory image, all reads before any write (PROTOCOL.md
+// §4.2). execute_reference is the protocol's reference; an optimized CPU executor supplies its
+// own and must produce the same bytes.
+using PlanExecutor = void (*)(Image& image, const Plan& plan);
+void execute_reference(Image& image, const Plan& plan);
+
 // Executes one instruction. A VM that is not Ready is left as it is.
-StepResult step(VmState& vm, UndoRecord* undo = nullptr);
+StepResult step(VmState& vm, UndoRecord* undo = nullptr, PlanExecutor execute = execute_reference);
 void undo_step(VmState& vm, const UndoRecord& undo);
 
 struct RunOptions {
     // Asked before each instruction; returning true stops the run with the VM still Ready.
     std::function<bool(const VmState&)> stop_before;
+    PlanExecutor execute = execute_reference;
 };
 struct RunResult {
     uint64_t steps_run = 0;
