@@ -5,6 +5,7 @@
 // inputs, bias broadcasts, WIDE addressing beyond row 255, malformed instructions and headers
 // (programs that trap), and random bytes everywhere. PXOS_SEED=<n> reruns from another seed.
 #include "gl_test_util.h"
+#include "random_program.h"
 #include "test_util.h"
 
 #include <cstdlib>
@@ -169,8 +170,6 @@ void run_programs(gl::MatmulKernel kernel, int count) {
         REQUIRE(n >= 0);
         steps += n;
         trapped += gl::gl_status(*ex) == VmStatus::Trapped;
-        if (std::getenv("PXOS_TRAPS") && gl::gl_status(*ex) == VmStatus::Trapped)
-            std::printf("%s | %s\n", p.what.c_str(), describe_trap(gl::gl_trap(*ex)).c_str());
         halted += gl::gl_status(*ex) == VmStatus::Halted;
     }
     MESSAGE(count << " programs, " << steps << " steps, " << trapped << " trapped, " << halted << " halted");
@@ -187,4 +186,17 @@ TEST_CASE("1000 random programs: CPU and GL agree after every step (tiled MATMUL
 
 TEST_CASE("1000 random programs: CPU and GL agree after every step (simple MATMUL)") {
     run_programs(gl::MatmulKernel::Simple, 1000);
+}
+
+TEST_CASE("500 programs of the shared random_program.h generator agree on both kernels") {
+    gl_context();
+    for (auto kernel : {gl::MatmulKernel::Tiled, gl::MatmulKernel::Simple}) {
+        gl::ExecutorDesc desc;
+        desc.matmul = kernel;
+        auto ex = gl::create_executor(make_image(1, 1), desc);
+        REQUIRE(ex.ok());
+        std::mt19937 rng{uint32_t(base_seed())};
+        for (int i = 0; i < 250; ++i)
+            REQUIRE(lockstep(*ex, random_program(rng), "random_program #" + std::to_string(i)) >= 0);
+    }
 }
