@@ -133,6 +133,26 @@ PixelMeaning describe(const Image& image, const std::vector<Region>& regions, co
         }
         return m;
     }
+    // A scalar-out operand's pixel first: it may also read as some region's header.
+    if (x == 0 && y > 0) {
+        for (size_t k = 0; k < row0.instructions.size(); ++k) {
+            const Instruction& ins = row0.instructions[k].ins;
+            if (!ins.info) continue;
+            for (int i = 0; i < 3; ++i)
+                if (ins.info->operands[i] == OperandKind::ScalarOut && ins.operand[i] == y) {
+                    const uint32_t v =
+                        uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+                    m.role = PixelRole::Scalar;
+                    m.instruction = int64_t(k);
+                    m.label = std::to_string(v);
+                    if (full)
+                        m.text = where + "\nscalar output of instruction #" + std::to_string(k) + " (" +
+                                 std::string(ins.info->name) +
+                                 "): uint32 little-endian RGBA = " + std::to_string(v);
+                    return m;
+                }
+        }
+    }
     if (const Region* r = region_at(regions, image, x, y)) {
         m.region = r;
         if (x == 0 && y == r->row) {
@@ -164,25 +184,6 @@ PixelMeaning describe(const Image& image, const std::vector<Region>& regions, co
                 if (full) m.text += "\n  dequantized: " + std::string(buf) + " = scale * (q - zero_point)";
             }
             return m;
-        }
-    }
-    if (x == 0 && y > 0) {
-        for (size_t k = 0; k < row0.instructions.size(); ++k) {
-            const Instruction& ins = row0.instructions[k].ins;
-            if (!ins.info) continue;
-            for (int i = 0; i < 3; ++i)
-                if (ins.info->operands[i] == OperandKind::ScalarOut && ins.operand[i] == y) {
-                    const uint32_t v =
-                        uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-                    m.role = PixelRole::Scalar;
-                    m.instruction = int64_t(k);
-                    m.label = std::to_string(v);
-                    if (full)
-                        m.text = where + "\nscalar output of instruction #" + std::to_string(k) + " (" +
-                                 std::string(ins.info->name) +
-                                 "): uint32 little-endian RGBA = " + std::to_string(v);
-                    return m;
-                }
         }
     }
     if (full) m.text = where + "\nnot part of any matrix or instruction";

@@ -1,0 +1,108 @@
+// Tests of engine/inspect: row-0 listing, pixel meanings (labels and text), hashes, comparisons.
+#include "inspect.h"
+#include "test_util.h"
+
+#include <doctest/doctest.h>
+
+using namespace px;
+using namespace pxtest;
+
+namespace {
+
+// MATMUL m1 (1x2) x m2 (2x3) -> m4, then a WIDE-prefixed ADD, then HALT, in a 6-wide image.
+Image sample() {
+    Image img = make_image(6, 8);
+    put_matrix(img, 1, 1, 2, {7, 9});
+    put_matrix(img, 2, 2, 3, {1, 2, 3, 4, 5, 6});
+    put_ins(img, 0, Opcode::MATMUL, 1, 2, 4);
+    img.set_pixel(1, 0, {kWidePrefix, 0, 0, 0});
+    put_ins(img, 2, Opcode::ADD, 4, 4, 5);
+    put_ins(img, 3, Opcode::HALT);
+    img.set_pixel(4, 0, {200, 1, 2, 3}); // an unknown opcode after HALT
+    return img;
+}
+
+} // namespace
+
+TEST_CASE("decode_row0 follows instruction lengths and maps every pixel to its instruction") {
+    const Image img = sample();
+    const Row0Listing l = decode_row0(img);
+    REQUIRE(l.instructions.size() == 5); // MATMUL, WIDE ADD, HALT, unknown, HALT
+    CHECK(l.instructions[1].ins.wide);
+    CHECK(l.instructions[1].ins.pc == 1);
+    CHECK(l.owner == std::vector<uint32_t>{0, 1, 1, 2, 3, 4});
+    CHECK(l.index_at_pc(1) == 1);
+    CHECK(l.index_at_pc(2) == -1); // the opcode pixel after a prefix is not an instruction start
+    CHECK(l.instructions[3].ins.info == nullptr);
+}
+
+TEST_CASE("describe_pixel names instructions, headers and elements from the table and regions") {
+    const Image img = sample();
+    std::vector<Region> regions = {{"x", 1, {2, 1}}, {"W", 2, {3, 2}, 0.5, 10}};
+    const Row0Listing l = decode_row0(img);
+
+    PixelMeaning m = describe_pixel(img, regions, l, 0, 0);
+    CHECK(m.role == PixelRole::Opcode);
+    CHECK(m.label == "MATMUL");
+    CHECK(m.text.find("a = x (1x2") != std::string::npos);
+    CHECK(m.text.find("b = W (2x3") != std::string::npos);
+    CHECK(m.text.find("c = row 4") != std::string::npos);
+
+    CHECK(describe_pixel(img, regions, l, 1, 0).role == PixelRole::WidePrefix);
+    m = describe_pixel(img, regions, l, 2, 0);
+    CHECK(m.role == PixelRole::Opcode);
+    CHECK(m.label == "ADD");
+    CHECK(m.instruction == 1);
+    CHECK(describe_pixel(img, regions, l, 4, 0).text.find("unknown opcode 200") != std::string::npos);
+
+    m = describe_pixel(img, regions, l, 0, 2);
+    CHECK(m.role == PixelRole::Header);
+    CHECK(m.label == "2x3");
+    CHECK(m.region == &regions[1]);
+
+    // W is 2x3 in a 6-wide image (5 elements a row): element 5 = [1, 2] wraps to (1, 3).
+    m = describe_pixel(img, regions, l, 1, 3);
+    CHECK(m.role == PixelRole::Element);
+    CHECK(m.m == 1);
+    CHECK(m.n == 2);
+    CHECK(m.label == "6");
+    CHECK(m.text.find("element [1, 2] of matrix W (2x3) = 6") != std::string::npos);
+    CHECK(m.text.find("dequantized: -2") != std::string::npos); // 0.5 * (6 - 10)
+
+    m = describe_pixel(img, regions, l, 5, 6);
+    CHECK(m.role == PixelRole::Other);
+    CHECK(m.label == "00000000");
+
+    // The label-only variant agrees on role and label and builds no text.
+    const PixelMeaning lbl = describe_pixel_label(img, regions, l, 1, 3);
+    CHECK(lbl.label == "6");
+    CHECK(lbl.text.empty());
+}
+
+TEST_CASE("scalar outputs are described from the operand kind") {
+    Image img = make_image(4, 4);
+    put_matrix(img, 1, 1, 2, {2, 3});
+    put_ins(img, 0, Opcode::DOT, 1, 1, 3);
+    img.set_pixel(0, 3, {0x10, 0x01, 0, 0});
+    const PixelMeaning m = describe_pixel(img, program_regions(img), 0, 3);
+    CHECK(m.role == PixelRole::Scalar);
+    CHECK(m.label == "272");
+}
+
+TEST_CASE("image_hash sees every pixel and the size; diff_images finds the first difference") {
+    Image a = sample(), b = sample();
+    CHECK(image_hash(a) == image_hash(b));
+    CHECK(hash_hex(image_hash(a)).size() == 16);
+    b.at(3, 5)[2] = 1;
+    b.at(4, 6)[0] = 9;
+    CHECK(image_hash(a) != image_hash(b));
+    const PixelDiff d = diff_images(a, b);
+    CHECK(d.count == 2);
+    CHECK(d.first_x == 3);
+    CHECK(d.first_y == 5);
+    CHECK(diff_images(a, make_image(6, 9)).count == 54);
+    const Rect r{2, 5, 3, 2};
+    const PixelPatch p = copy_patch(b, r);
+    CHECK(diff_rect(a, r, p.rgba.data()).count == 2);
+    CHECK(diff_rect(b, r, p.rgba.data()).count == 0);
+}
