@@ -47,8 +47,13 @@ wait_field() {
     fail "timed out waiting for $name ($mode $value)"
 }
 
-WIN=$(xdotool search --sync --name '^pxdbg$' | head -1)
-xdotool windowactivate --sync "$WIN" 2>/dev/null || xdotool windowfocus --sync "$WIN"
+WIN=$(xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
+# No window manager under Xvfb: set the input focus ourselves, retrying until the window is viewable.
+for _ in $(seq 1 100); do
+    xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
+    sleep 0.05
+done
+[ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
 xdotool mousemove --window "$WIN" 800 700 # over the inspector, not the program view
 wait_field steps 0 eq
 [ "$(field status)" = ready ] || fail "not ready after loading"

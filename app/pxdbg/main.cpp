@@ -167,9 +167,11 @@ int main(int argc, char** argv) {
 
     using Clock = std::chrono::steady_clock;
     std::vector<double> frame_times;
+    double ui_ms = 0, gl_ms = 0; // bench: building the UI (CPU) vs rendering it (GL, to glFinish)
     auto last = Clock::now();
     for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
         glfwPollEvents();
+        const auto t_begin = Clock::now();
         const bool gpu_only = app.dbg.driver == pxdbg::Driver::Gpu && pxdbg::gpu_available(app.dbg) &&
                               app.layout == pxdbg::Layout::Single && !app.view.heat;
         pxdbg::sync_textures(app.renderer, app.dbg, !gpu_only);
@@ -179,6 +181,7 @@ int main(int argc, char** argv) {
         pxdbg::handle_keys(app);
         pxdbg::draw_ui(app);
         ImGui::Render();
+        const auto t_ui = Clock::now();
         int fb_w, fb_h;
         glfwGetFramebufferSize(window, &fb_w, &fb_h);
         glViewport(0, 0, fb_w, fb_h);
@@ -191,8 +194,8 @@ int main(int argc, char** argv) {
             float cx = 0, cy = 0;
             if (std::sscanf(center.c_str(), "%f,%f", &cx, &cy) != 2) cx = cy = 0;
             app.view.zoom = std::clamp(zoom, pxdbg::kMinZoom, pxdbg::kMaxZoom);
-            app.view.pan_x = cx - 500 / app.view.zoom;
-            app.view.pan_y = cy - 330 / app.view.zoom;
+            app.view.pan_x = cx - app.view.canvas.x / 2 / app.view.zoom;
+            app.view.pan_y = cy - app.view.canvas.y / 2 / app.view.zoom;
             app.view.fit_pending = false;
             view_placed = true;
         }
@@ -215,6 +218,7 @@ int main(int argc, char** argv) {
             pxdbg::write_state_file(app);
         }
         if (bench_frames > 0) glFinish(); // the frame's GPU work counts
+        const auto t_gl = Clock::now();
         glfwSwapBuffers(window);
 
         const auto now = Clock::now();
@@ -222,6 +226,8 @@ int main(int argc, char** argv) {
         last = now;
         if (bench_frames > 0 && frame >= 10) { // skip warm-up frames (shader compile, first upload)
             frame_times.push_back(app.frame_ms);
+            ui_ms += std::chrono::duration<double, std::milli>(t_ui - t_begin).count();
+            gl_ms += std::chrono::duration<double, std::milli>(t_gl - t_ui).count();
             if (int(frame_times.size()) >= bench_frames) break;
         }
         if (quit_after > 0 && frame + 1 >= quit_after) break;
@@ -232,10 +238,11 @@ int main(int argc, char** argv) {
         const double mean = std::accumulate(s.begin(), s.end(), 0.0) / s.size();
         std::printf(
             "pxdbg bench: %ux%u program, zoom %.4g, labels %s, %zu frames: mean %.2f ms, median %.2f ms, "
-            "p95 %.2f ms, max %.2f ms (%s)\n",
+            "p95 %.2f ms, max %.2f ms; per frame %.2f ms building the UI, %.2f ms rendering (%s)\n",
             app.dbg.cpu.image.width, app.dbg.cpu.image.height, app.view.zoom,
             app.view.annotations && app.view.zoom >= 18 ? "on" : "off", s.size(), mean, s[s.size() / 2],
-            s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), app.gl_renderer.c_str());
+            s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), ui_ms / s.size(), gl_ms / s.size(),
+                    app.gl_renderer.c_str());
     }
     if (io.IniFilename) ImGui::SaveIniSettingsToDisk(io.IniFilename);
     app_ptr.reset(); // GL objects go while the context lives

@@ -330,6 +330,7 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     ImDrawList* dl = ImGui::GetWindowDrawList();
     dl->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y), IM_COL32(28, 28, 32, 255));
     if (img.width == 0) return out;
+    vs.canvas = size;
     canvas_input(vs, pos, size, img.width, img.height, out.hovered, out.clicked);
 
     dl->PushClipRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), true);
