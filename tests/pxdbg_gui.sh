@@ -68,6 +68,10 @@ while [ "$(field status)" = ready ]; do
     wait_field steps "$steps"
     steps=$((steps + 1))
     [ "$(field steps)" = "$steps" ] || fail "F10 should add one step: expected $steps, got $(field steps)"
+    # Stepping uploads the written rectangles only, never the whole image again.
+    uploaded=$(field texels_uploaded)
+    [ "$uploaded" -lt $((3 * $(field width) * $(field height))) ] ||
+        fail "a step re-uploaded the whole texture ($uploaded texels uploaded so far)"
     [ "$steps" -lt 5000 ] || fail "no HALT after 5000 steps"
 done
 [ "$(field status)" = halted ] || fail "stopped as $(field status), not halted"

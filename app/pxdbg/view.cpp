@@ -447,7 +447,7 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
         const px::Trap& t = d.cpu.trap;
         const ImVec2 a = to_screen(vs, pos, t.x, t.y), b = to_screen(vs, pos, t.x + 1, t.y + 1);
         const ImVec2 c((a.x + b.x) / 2, (a.y + b.y) / 2);
-        const float rad = std::max(8.0f, (b.x - a.x) * 0.75f);
+        const float rad = std::max(8.0f, (b.x - a.x) / 2 + 4);
         dl->AddRect(ImVec2(c.x - rad, c.y - rad), ImVec2(c.x + rad, c.y + rad), IM_COL32(255, 40, 40, 255), 0,
                     0, 3);
         tag(dl, ImVec2(c.x + rad + 2, c.y - rad), IM_COL32(255, 90, 90, 255),
