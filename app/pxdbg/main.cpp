@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
             app.dbg.cpu.image.width, app.dbg.cpu.image.height, app.view.zoom,
             app.view.annotations && app.view.zoom >= 18 ? "on" : "off", s.size(), mean, s[s.size() / 2],
             s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), ui_ms / s.size(), gl_ms / s.size(),
-                    app.gl_renderer.c_str());
+            app.gl_renderer.c_str());
     }
     if (io.IniFilename) ImGui::SaveIniSettingsToDisk(io.IniFilename);
     app_ptr.reset(); // GL objects go while the context lives

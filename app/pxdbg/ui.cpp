@@ -732,8 +732,7 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     if (ImGui::SmallButton("fit")) app.inspector_view.fit_pending = true;
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-1);
-    ImGui::PlotHistogram("##hist", s.histogram, 32, 0, "histogram (32 bins of 8)", 0, FLT_MAX,
-                         ImVec2(0, 40));
+    ImGui::PlotHistogram("##hist", s.histogram, 32, 0, "histogram (32 bins of 8)", 0, FLT_MAX, ImVec2(0, 40));
 
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const float w = (avail.x - ImGui::GetStyle().ItemSpacing.x) / 2;

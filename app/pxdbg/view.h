@@ -26,7 +26,7 @@ struct ViewState {
     bool heat = false;       // changed since start
     bool fit_pending = true; // fit on the next frame (the canvas size is known then)
     bool one_to_one_pending = false;
-    ImVec2 canvas{0, 0};               // last drawn canvas size (screen pixels)
+    ImVec2 canvas{0, 0}; // last drawn canvas size (screen pixels)
 };
 
 inline constexpr float kMinZoom = 1.0f / 16, kMaxZoom = 256.0f;
