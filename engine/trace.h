@@ -19,7 +19,9 @@
 namespace px {
 
 uint64_t fnv1a64(const uint8_t* data, size_t size);
-uint64_t image_hash(const Image& image); // FNV-1a 64 of image.rgba
+// FNV-1a 64 of image.rgba (pixels only). inspect.h's image_hash() also mixes in the size; traces
+// use this one, and tests/golden/*.trace depend on it.
+uint64_t rgba_hash(const Image& image);
 
 // The line for a step that step() just reported (vm is the state after it). Empty when the step
 // did nothing (a VM that was not Ready, or the pc ran off row 0 without executing anything).
