@@ -77,3 +77,12 @@ if(EXISTS ${PXOS_SOURCE_DIR}/tests/bad_inputs/expected.json)
            COMMAND ${CMAKE_COMMAND} -DPXI=$<TARGET_FILE:pxi> -DDIR=${PXOS_SOURCE_DIR}/tests/bad_inputs
                    -DWORK=${PXI_WORK}/bad_inputs -P ${CMAKE_CURRENT_LIST_DIR}/cli/bad_inputs_check.cmake)
 endif()
+# --max-steps: reaching the limit is a STEP_LIMIT trap (status 1).
+pxi_check(run_step_limit 1 "run|assets/add_relu.pxi|--max-steps|1" OUT "TRAP STEP_LIMIT at pixel \\(1,0\\)")
+# --in-place overwrites the input (on a copy made by the asm step), atomically.
+pxi_check(asm_inplace_copy 0 "asm|assets/dot.pxasm|-o|${PXI_WORK}/inplace.pxi")
+pxi_check(run_inplace 0 "run|${PXI_WORK}/inplace.pxi|-o|${PXI_WORK}/inplace.pxi|--in-place" OUT "wrote ")
+pxi_check(diff_inplace 1 "diff|assets/dot.pxi|${PXI_WORK}/inplace.pxi|--json" OUT "\"differing_pixels\": 1")
+set_tests_properties(cli_run_inplace PROPERTIES DEPENDS cli_asm_inplace_copy)
+set_tests_properties(cli_diff_inplace PROPERTIES DEPENDS cli_run_inplace)
+pxi_check(validate_json 0 "validate|assets/dot.pxi|--json" OUT "\"ok\": true")
