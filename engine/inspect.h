@@ -63,7 +63,7 @@ std::string operand_text(const Instruction& ins, int i, const std::vector<Region
 // The dequantized value of a stored byte when the region carries scale and zero point (§7).
 std::optional<double> dequantize(const Region& region, uint8_t q);
 
-// 16 hex digits of a hash such as trace.h's image_hash (FNV-1a 64 of the pixels).
+// 16 hex digits of a hash such as trace.h's rgba_hash.
 std::string hash_hex(uint64_t hash);
 
 // Pixels that differ between two images of the same size (a size mismatch counts every pixel of
