@@ -1,6 +1,7 @@
 // Tests of engine/inspect: row-0 listing, pixel meanings (labels and text), hashes, comparisons.
 #include "inspect.h"
 #include "test_util.h"
+#include "trace.h"
 
 #include <doctest/doctest.h>
 
@@ -89,13 +90,13 @@ TEST_CASE("scalar outputs are described from the operand kind") {
     CHECK(m.label == "272");
 }
 
-TEST_CASE("image_hash sees every pixel and the size; diff_images finds the first difference") {
+TEST_CASE("hash_hex and diff_images: every differing pixel counted, the first one found") {
     Image a = sample(), b = sample();
-    CHECK(image_hash(a) == image_hash(b));
-    CHECK(hash_hex(image_hash(a)).size() == 16);
+    CHECK(rgba_hash(a) == rgba_hash(b));
+    CHECK(hash_hex(rgba_hash(a)).size() == 16);
     b.at(3, 5)[2] = 1;
     b.at(4, 6)[0] = 9;
-    CHECK(image_hash(a) != image_hash(b));
+    CHECK(rgba_hash(a) != rgba_hash(b));
     const PixelDiff d = diff_images(a, b);
     CHECK(d.count == 2);
     CHECK(d.first_x == 3);
