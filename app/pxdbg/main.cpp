@@ -157,9 +157,9 @@ int main(int argc, char** argv) {
     if (gpu || compare || driver == "gpu") pxdbg::set_gpu_enabled(app.dbg, true);
     if (driver == "gpu" && pxdbg::gpu_available(app.dbg)) app.dbg.driver = pxdbg::Driver::Gpu;
     if (compare) app.layout = pxdbg::Layout::Compare;
-    app.view.data_mode = data_mode;
+    if (data_mode) app.view.data_mode = true; // else as imgui.ini left it
     if (data_mode) pxdbg::auto_range(app);
-    app.view.heat = heat;
+    if (heat) app.view.heat = true;
     if (inspect_row > 0) pxdbg::select_matrix(app.dbg, uint32_t(inspect_row));
     for (int i = 0; i < steps; ++i)
         pxdbg::step_once(app.dbg);
@@ -245,7 +245,8 @@ int main(int argc, char** argv) {
             app.gl_renderer.c_str());
     }
     if (io.IniFilename) ImGui::SaveIniSettingsToDisk(io.IniFilename);
-    app_ptr.reset(); // GL objects go while the context lives
+    io.IniFilename = nullptr; // saved above, while App (which the settings handler reads) still lives
+    app_ptr.reset();          // GL objects go while the context lives
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();

@@ -1019,11 +1019,30 @@ void register_settings(App& app) {
     h.TypeHash = ImHashStr("pxdbg");
     h.UserData = &app;
     h.ReadOpenFn = [](ImGuiContext*, ImGuiSettingsHandler*, const char* name) -> void* {
-        return std::strcmp(name, "Recent") == 0 ? reinterpret_cast<void*>(1) : nullptr;
+        if (std::strcmp(name, "Recent") == 0) return reinterpret_cast<void*>(1);
+        if (std::strcmp(name, "View") == 0) return reinterpret_cast<void*>(2);
+        return nullptr;
     };
-    h.ReadLineFn = [](ImGuiContext*, ImGuiSettingsHandler* handler, void*, const char* line) {
+    h.ReadLineFn = [](ImGuiContext*, ImGuiSettingsHandler* handler, void* entry, const char* line) {
         App& a = *static_cast<App*>(handler->UserData);
-        if (std::strncmp(line, "File=", 5) == 0 && a.recent.size() < 10) a.recent.push_back(line + 5);
+        if (entry == reinterpret_cast<void*>(1)) {
+            if (std::strncmp(line, "File=", 5) == 0 && a.recent.size() < 10) a.recent.push_back(line + 5);
+            return;
+        }
+        // [pxdbg][View]: the view's toggles, so a session starts as the last one ended.
+        ViewState& v = a.view;
+        int r, g, b, al, data, grid, labels, regions, heat, panels;
+        float lo, hi;
+        if (std::sscanf(line, "Channels=%d,%d,%d,%d", &r, &g, &b, &al) == 4)
+            v.channels[0] = r, v.channels[1] = g, v.channels[2] = b, v.channels[3] = al;
+        else if (std::sscanf(line, "Overlays=%d,%d,%d,%d,%d", &data, &grid, &labels, &regions, &heat) == 5)
+            v.data_mode = data, v.grid = grid, v.annotations = labels, v.regions = regions, v.heat = heat;
+        else if (std::sscanf(line, "Range=%f,%f", &lo, &hi) == 2)
+            v.range_lo = lo, v.range_hi = hi;
+        else if (std::sscanf(line, "Panels=%d", &panels) == 1) {
+            a.show_controls = panels & 1, a.show_disassembly = panels & 2, a.show_regions = panels & 4;
+            a.show_inspector = panels & 8;
+        }
     };
     h.WriteAllFn = [](ImGuiContext*, ImGuiSettingsHandler* handler, ImGuiTextBuffer* buf) {
         const App& a = *static_cast<const App*>(handler->UserData);
@@ -1031,6 +1050,12 @@ void register_settings(App& app) {
         for (const std::string& r : a.recent)
             buf->appendf("File=%s\n", r.c_str());
         buf->appendf("\n");
+        const ViewState& v = a.view;
+        buf->appendf(
+            "[pxdbg][View]\nChannels=%d,%d,%d,%d\nOverlays=%d,%d,%d,%d,%d\nRange=%g,%g\nPanels=%d\n\n",
+            v.channels[0], v.channels[1], v.channels[2], v.channels[3], v.data_mode, v.grid, v.annotations,
+            v.regions, v.heat, v.range_lo, v.range_hi,
+            a.show_controls | a.show_disassembly << 1 | a.show_regions << 2 | a.show_inspector << 3);
     };
     ImGui::GetCurrentContext()->SettingsHandlers.push_back(h);
 }
