@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace pxdbg {
 
@@ -280,16 +281,37 @@ std::string shape(px::MatrixHeader h) {
     return std::to_string(h.rows) + "x" + std::to_string(h.cols);
 }
 
+// Labels come from the CPU image's structure (listing, regions). A view of the GPU texture reads
+// back just the visible cells: where a GPU pixel differs from the CPU's, its cell shows the GPU
+// bytes in hex, in magenta, instead of the CPU's label.
 void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 size, const Debugger& d,
-                      const px::Image& img) {
+                      const px::Image& img, GLuint gpu_tex) {
     const double x0 = std::max(0.0, std::floor(vs.pan_x)), y0 = std::max(0.0, std::floor(vs.pan_y));
     const double x1 = std::min<double>(img.width, std::ceil(vs.pan_x + size.x / vs.zoom));
     const double y1 = std::min<double>(img.height, std::ceil(vs.pan_y + size.y / vs.zoom));
+    if (x1 <= x0 || y1 <= y0) return;
     ImFont* font = ImGui::GetFont();
     const float font_size = ImGui::GetFontSize();
+    const px::Rect vis{uint32_t(x0), uint32_t(y0), uint32_t(x1 - x0), uint32_t(y1 - y0)};
+    std::vector<uint8_t> gpu;
+    if (gpu_tex) {
+        gpu.resize(size_t(vis.w) * vis.h * 4);
+        glGetTextureSubImage(gpu_tex, 0, GLint(vis.x), GLint(vis.y), 0, GLsizei(vis.w), GLsizei(vis.h), 1,
+                             GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, GLsizei(gpu.size()), gpu.data());
+    }
     for (uint32_t y = uint32_t(y0); y < uint32_t(y1); ++y)
         for (uint32_t x = uint32_t(x0); x < uint32_t(x1); ++x) {
-            const px::PixelMeaning m = px::describe_pixel_label(img, d.regions, d.listing, x, y);
+            px::PixelMeaning m = px::describe_pixel_label(img, d.regions, d.listing, x, y);
+            ImU32 color = label_color(vs, img.pixel(x, y));
+            if (!gpu.empty()) {
+                const uint8_t* g = &gpu[(size_t(y - vis.y) * vis.w + (x - vis.x)) * 4];
+                if (std::memcmp(g, img.at(x, y), 4) != 0) {
+                    char hex[12];
+                    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", g[0], g[1], g[2], g[3]);
+                    m.label = hex;
+                    color = IM_COL32(255, 60, 220, 255);
+                }
+            }
             // The label at the normal size, else smaller, else (8 hex digits) on two lines.
             const std::string split =
                 m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
@@ -313,7 +335,7 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
             if (!text) continue;
             const ImVec2 cell = to_screen(vs, pos, x, y);
             const ImVec2 at(cell.x + (vs.zoom - ts.x) / 2, cell.y + (vs.zoom - ts.y) / 2);
-            dl->AddText(font, size, at, label_color(vs, img.pixel(x, y)), text->c_str());
+            dl->AddText(font, size, at, color, text->c_str());
         }
 }
 
@@ -359,7 +381,8 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     if (v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
 
     // Annotations: text for visible cells once a cell is large enough to hold some.
-    if (vs.annotations && vs.zoom >= 18) draw_annotations(dl, vs, pos, size, d, img);
+    if (vs.annotations && vs.zoom >= 18)
+        draw_annotations(dl, vs, pos, size, d, img, v.image == gpu && gpu ? gpu : 0);
 
     // Regions: row 0 and every matrix outlined and labelled. Labels sit in the margin left of the
     // image when it has room (as a debugger's gutter), else inside the region. Taller regions are
