@@ -183,13 +183,18 @@ bool file_dialog(App& app, const char* title, bool& open, bool saving) {
     for (const auto& e :
          fs::directory_iterator(app.dialog_dir, fs::directory_options::skip_permission_denied, ec))
         entries.push_back(e);
-    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-        if (a.is_directory() != b.is_directory()) return a.is_directory();
+    // The error_code overloads: a dangling link or an unreadable entry must not throw.
+    auto is_dir = [](const fs::directory_entry& e) {
+        std::error_code e2;
+        return e.is_directory(e2);
+    };
+    std::sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
+        if (is_dir(a) != is_dir(b)) return is_dir(a);
         return a.path().filename() < b.path().filename();
     });
     for (const auto& e : entries) {
         const std::string name = e.path().filename().string();
-        if (e.is_directory()) {
+        if (is_dir(e)) {
             if (ImGui::Selectable((name + "/").c_str())) app.dialog_dir = e.path().string();
             continue;
         }
