@@ -29,9 +29,34 @@ void drop_callback(GLFWwindow*, int count, const char** paths) {
     if (g_app && count > 0) g_app->pending_drop = paths[0];
 }
 
-// Queues key presses for the debugger's shortcuts; Dear ImGui's backend chains to this callback.
-void key_callback(GLFWwindow*, int key, int, int action, int mods) {
+// Dear ImGui 1.86 samples key state once a frame, so a key pressed and released between two
+// frames (a quick tap at llvmpipe frame rates, or xdotool) would never be seen. This callback
+// queues presses for the debugger's shortcuts and holds back such a release until the frame after
+// the press, then hands every event to the backend.
+std::vector<int> g_pressed_this_frame;
+struct HeldRelease {
+    int key, scancode, mods;
+};
+std::vector<HeldRelease> g_held_releases;
+
+void key_callback(GLFWwindow* window, int key, int scancode, int action, int mods) {
     if (g_app && (action == GLFW_PRESS || action == GLFW_REPEAT)) g_app->key_presses.push_back({key, mods});
+    if (action == GLFW_PRESS) g_pressed_this_frame.push_back(key);
+    if (action == GLFW_RELEASE && std::find(g_pressed_this_frame.begin(), g_pressed_this_frame.end(), key) !=
+                                      g_pressed_this_frame.end()) {
+        g_held_releases.push_back({key, scancode, mods});
+        return;
+    }
+    ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
+}
+
+// After NewFrame has seen the presses: deliver the releases held back.
+void release_held_keys(GLFWwindow* window) {
+    g_pressed_this_frame.clear();
+    std::vector<HeldRelease> held;
+    held.swap(g_held_releases);
+    for (const HeldRelease& r : held)
+        ImGui_ImplGlfw_KeyCallback(window, r.key, r.scancode, GLFW_RELEASE, r.mods);
 }
 
 void glfw_error(int code, const char* text) {
@@ -129,8 +154,8 @@ int main(int argc, char** argv) {
     io.IniFilename = ini_path.empty() ? nullptr : ini_path.c_str();
     ImGui::StyleColorsDark();
     ImGui::GetStyle().WindowRounding = 3;
-    glfwSetKeyCallback(window, key_callback); // before the backend installs its own, which chains to it
     ImGui_ImplGlfw_InitForOpenGL(window, true);
+    glfwSetKeyCallback(window, key_callback); // replaces the backend's; forwards to it (see key_callback)
     ImGui_ImplOpenGL3_Init("#version 430 core");
 
     auto app_ptr = std::make_unique<pxdbg::App>();
@@ -178,6 +203,7 @@ int main(int argc, char** argv) {
         ImGui_ImplOpenGL3_NewFrame();
         ImGui_ImplGlfw_NewFrame();
         ImGui::NewFrame();
+        release_held_keys(window);
         pxdbg::handle_keys(app);
         pxdbg::draw_ui(app);
         ImGui::Render();

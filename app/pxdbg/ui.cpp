@@ -207,12 +207,20 @@ bool file_dialog(App& app, const char* title, bool& open, bool saving) {
     }
     ImGui::EndChild();
     ImGui::SetNextItemWidth(-1);
+    if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere(); // type a name straight away
     if (ImGui::InputText("##path", app.path_buf, sizeof app.path_buf, ImGuiInputTextFlags_EnterReturnsTrue))
         accepted = true;
     if (ImGui::Button(saving ? "Save" : "Open")) accepted = true;
     ImGui::SameLine();
     if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
-    if (accepted) ImGui::CloseCurrentPopup();
+    if (accepted) {
+        // A relative name is relative to the directory shown.
+        fs::path p(app.path_buf);
+        if (p.is_relative())
+            std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
+                          (fs::path(app.dialog_dir) / p).string().c_str());
+        ImGui::CloseCurrentPopup();
+    }
     ImGui::EndPopup();
     return accepted;
 }
