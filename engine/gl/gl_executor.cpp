@@ -28,9 +28,9 @@ namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {"gather.comp",      "gather32.comp",  "elementwise.comp",
-                                         "dot.comp",         "dot_store.comp", "matmul_simple.comp",
-                                         "matmul_tiled.comp"};
+constexpr const char* kProgramNames[] = {"gather.comp",       "gather32.comp",          "elementwise.comp",
+                                         "dot.comp",          "dot_store.comp",         "matmul_simple.comp",
+                                         "matmul_tiled.comp", "matmul_tiled_panel.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -39,8 +39,12 @@ enum ProgramId {
     kDotStore,
     kMatmulSimple,
     kMatmulTiled,
+    kMatmulTiledPanel,
     kProgramCount
 };
+// The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
+// would be mostly padding there).
+constexpr uint32_t kPanelRows = 16;
 
 // Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
 class StateScope {
@@ -125,7 +129,7 @@ struct Executor::Impl {
     std::array<Buffer, 3> inputs;           // packed R channels of a and b; int32 bias words
     std::array<GLsizeiptr, 3> input_size{}; // bytes allocated in each
     Buffer sum;                             // DOT's uint accumulator
-    Query timer;
+    std::array<Query, 2> timer;             // GL_TIMESTAMP before and after a step's dispatches
     GLint64 max_ssbo_bytes = 0;
     GLint max_texture_size = 0;
     bool own_callback = false;
@@ -394,10 +398,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     case Opcode::MATMUL:
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: {
-        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
-        const Program& p = ex.programs[tiled ? kMatmulTiled : kMatmulSimple];
-        glUseProgram(p.get());
         const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const bool panel = tiled && M < kPanelRows;
+        const ProgramId id = !tiled ? kMatmulSimple : panel ? kMatmulTiledPanel : kMatmulTiled;
+        const Program& p = ex.programs[id];
+        glUseProgram(p.get());
         set_uint(p, "u_opcode", plan.ins.opcode);
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_m", M);
@@ -407,8 +413,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_header(p, plan.out_shape);
         glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
         set_quant(p, q, false);
-        // Tiles: matmul_tiled.comp computes 32 rows x 64 columns per group; simple 16 x 16.
-        const uint32_t tile_m = tiled ? 32 : 16, tile_n = tiled ? 64 : 16;
+        // Outputs per group: simple 16 x 16; tiled 32 x 64; tiled panel 1 x 256.
+        const uint32_t tile_m = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 32 : 1;
+        const uint32_t tile_n = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 64 : 256;
         glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
         break;
     }
@@ -458,7 +465,11 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
     }
     ex.sum = make_buffer("pxos DOT sum");
     glNamedBufferStorage(ex.sum.get(), 16, nullptr, GL_DYNAMIC_STORAGE_BIT);
-    if (desc.gpu_timing) ex.timer = make_query(GL_TIME_ELAPSED, "pxos step timer");
+    // Two GL_TIMESTAMP queries rather than one GL_TIME_ELAPSED: they nest with any query the GUI
+    // has open, and llvmpipe (which runs compute synchronously) reports real times for them.
+    if (desc.gpu_timing)
+        for (int i = 0; i < 2; ++i)
+            ex.timer[size_t(i)] = make_query(GL_TIMESTAMP, i ? "pxos step end" : "pxos step begin");
 
     if (auto st = upload(ex, image); !st) return st.error();
     collect_gl_errors(ex);
@@ -504,13 +515,14 @@ GlStepResult gl_step(Executor& executor) {
     }
     Plan& plan = std::get<Plan>(planned);
     r.opcode = plan.ins.opcode;
-    if (ex.timer) glBeginQuery(GL_TIME_ELAPSED, ex.timer.get());
+    if (ex.timer[0]) glQueryCounter(ex.timer[0].get(), GL_TIMESTAMP);
     execute(ex, plan);
-    if (ex.timer) {
-        glEndQuery(GL_TIME_ELAPSED);
-        GLuint64 ns = 0;
-        glGetQueryObjectui64v(ex.timer.get(), GL_QUERY_RESULT, &ns);
-        out.gpu_ms = double(ns) / 1e6;
+    if (ex.timer[0]) {
+        glQueryCounter(ex.timer[1].get(), GL_TIMESTAMP);
+        GLuint64 t0 = 0, t1 = 0;
+        glGetQueryObjectui64v(ex.timer[0].get(), GL_QUERY_RESULT, &t0);
+        glGetQueryObjectui64v(ex.timer[1].get(), GL_QUERY_RESULT, &t1);
+        out.gpu_ms = t1 > t0 ? double(t1 - t0) / 1e6 : 0.0;
     }
     for (const Rect& rect : plan.writes) // never happens with Protocol 1.0's opcodes; kept exact anyway
         if (rect.y == 0)

@@ -31,7 +31,7 @@ enum class MatmulKernel : uint8_t { Tiled = 0, Simple = 1 }; // zero value = the
 
 struct ExecutorDesc {
     MatmulKernel matmul = MatmulKernel::Tiled;
-    bool gpu_timing = false; // time each step with GL_TIME_ELAPSED queries
+    bool gpu_timing = false; // time each step on the GPU: GL_TIMESTAMP queries around its dispatches
     uint64_t step_limit = 0; // 0 = kDefaultStepLimit
     std::string shader_dir;  // non-empty: load shaders from here (development reload), else embedded
 };
