@@ -426,6 +426,33 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     glMemoryBarrier(GL_ALL_BARRIER_BITS);
 }
 
+// One dispatch of every program with parameters that make it write nothing (no elements, output
+// row outside the texture): drivers that compile shaders on first use do it now, not in a timed step.
+void warm_up(Executor::Impl& ex) {
+    StateScope scope;
+    glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
+    for (int slot = 0; slot < 3; ++slot)
+        ensure_input(ex, slot, 1);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.sum.get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, ex.inputs[2].get());
+    const uint32_t outside = 0x7FFFFFFF; // a row no texture has
+    for (int i = 0; i < kProgramCount; ++i) {
+        const Program& p = ex.programs[size_t(i)];
+        glUseProgram(p.get());
+        for (const char* name : {"u_count", "u_m", "u_k", "u_n"})
+            if (loc(p, name) >= 0) set_uint(p, name, 0);
+        for (const char* name : {"u_out_row", "u_row"})
+            if (loc(p, name) >= 0) set_uint(p, name, outside);
+        if (loc(p, "u_width") >= 0) set_uint(p, "u_width", ex.width);
+        if (loc(p, "u_write_header") >= 0) glProgramUniform1i(p.get(), loc(p, "u_write_header"), 0);
+        glDispatchCompute(1, 1, 1);
+    }
+    glMemoryBarrier(GL_ALL_BARRIER_BITS);
+    glFinish();
+}
+
 } // namespace
 
 Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
@@ -472,6 +499,7 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
             ex.timer[size_t(i)] = make_query(GL_TIMESTAMP, i ? "pxos step end" : "pxos step begin");
 
     if (auto st = upload(ex, image); !st) return st.error();
+    if (desc.warm_up) warm_up(ex);
     collect_gl_errors(ex);
     if (!ex.errors.empty())
         return make_error(ErrorCode::Gl, "GL error while creating the executor: " + ex.errors[0]);
@@ -569,6 +597,10 @@ Image gl_read_image(const Executor& executor) {
 
 unsigned gl_texture(const Executor& ex) {
     return ex.impl ? ex.impl->texture.get() : 0;
+}
+
+void gl_set_step_limit(Executor& ex, uint64_t step_limit) {
+    if (ex.impl) ex.impl->step_limit = step_limit;
 }
 
 void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {
