@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 
 namespace px::gl {
 
@@ -140,6 +141,7 @@ struct Executor::Impl {
     VmStatus status = VmStatus::Ready;
     Trap trap;
     std::vector<std::string> errors;
+    std::mutex errors_mutex;
 };
 
 namespace {
@@ -148,17 +150,26 @@ void GLAPIENTRY debug_callback(GLenum source, GLenum type, GLuint id, GLenum sev
                                const GLchar* message, const void* user) {
     if (type != GL_DEBUG_TYPE_ERROR && severity != GL_DEBUG_SEVERITY_HIGH) return;
     auto* impl = static_cast<Executor::Impl*>(const_cast<void*>(user));
+    std::lock_guard<std::mutex> lock(impl->errors_mutex); // drivers may call from their own thread
     if (impl->errors.size() < 64)
         impl->errors.emplace_back(message, length >= 0 ? size_t(length) : std::strlen(message));
 }
 
 void destroy_impl(Executor::Impl* impl) {
     if (!impl) return;
-    if (impl->own_callback) glDebugMessageCallback(nullptr, nullptr);
+    if (impl->own_callback) { // only if nobody replaced it since
+        GLvoid* fn = nullptr;
+        const GLvoid* user = nullptr;
+        glGetPointerv(GL_DEBUG_CALLBACK_FUNCTION, &fn);
+        glGetPointerv(GL_DEBUG_CALLBACK_USER_PARAM, const_cast<GLvoid**>(&user));
+        if (fn == reinterpret_cast<GLvoid*>(&debug_callback) && user == impl)
+            glDebugMessageCallback(nullptr, nullptr);
+    }
     delete impl; // the wrappers delete the GL names: the creating context must be current
 }
 
 void collect_gl_errors(Executor::Impl& ex) {
+    std::lock_guard<std::mutex> lock(ex.errors_mutex);
     for (GLenum e; (e = glGetError()) != GL_NO_ERROR;)
         if (ex.errors.size() < 64)
             ex.errors.push_back("glGetError: 0x" + [e] {
@@ -610,6 +621,7 @@ void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {
 std::vector<std::string> gl_take_errors(Executor& executor) {
     if (!executor.impl) return {};
     collect_gl_errors(*executor.impl);
+    std::lock_guard<std::mutex> lock(executor.impl->errors_mutex);
     return std::exchange(executor.impl->errors, {});
 }
 
