@@ -50,9 +50,9 @@ endforeach()
 # The round trip through files: disasm -> asm -> diff.
 pxi_check(roundtrip_disasm 0 "disasm|assets/pixellm_v003.pxi|-o|${PXI_WORK}/rt.pxasm")
 pxi_check(roundtrip_asm 0 "asm|${PXI_WORK}/rt.pxasm|-o|${PXI_WORK}/rt.pxi")
-pxi_check(diff_roundtrip 0 "diff|assets/pixellm_v003.pxi|${PXI_WORK}/rt.pxi" OUT "identical pixels")
+pxi_check(roundtrip_diff 0 "diff|assets/pixellm_v003.pxi|${PXI_WORK}/rt.pxi" OUT "identical pixels")
 set_tests_properties(cli_roundtrip_asm PROPERTIES DEPENDS cli_roundtrip_disasm)
-set_tests_properties(cli_diff_roundtrip PROPERTIES DEPENDS cli_roundtrip_asm)
+set_tests_properties(cli_roundtrip_diff PROPERTIES DEPENDS cli_roundtrip_asm)
 # A run changes pixels: diff says where, in which region, with status 1.
 pxi_check(run_dot_for_diff 0 "run|assets/dot.pxi|-o|${PXI_WORK}/dot_ran.pxi")
 pxi_check(diff_after_run 1 "diff|assets/dot.pxi|${PXI_WORK}/dot_ran.pxi" OUT "1 pixel differ.*\\(0,3\\) \\(0, 0, 0, 0\\) -> \\(248, 7, 0, 0\\)  out")
@@ -77,3 +77,12 @@ if(EXISTS ${PXOS_SOURCE_DIR}/tests/bad_inputs/expected.json)
            COMMAND ${CMAKE_COMMAND} -DPXI=$<TARGET_FILE:pxi> -DDIR=${PXOS_SOURCE_DIR}/tests/bad_inputs
                    -DWORK=${PXI_WORK}/bad_inputs -P ${CMAKE_CURRENT_LIST_DIR}/cli/bad_inputs_check.cmake)
 endif()
+# --max-steps: reaching the limit is a STEP_LIMIT trap (status 1).
+pxi_check(run_step_limit 1 "run|assets/add_relu.pxi|--max-steps|1" OUT "TRAP STEP_LIMIT at pixel \\(1,0\\)")
+# --in-place overwrites the input (on a copy made by the asm step), atomically.
+pxi_check(asm_inplace_copy 0 "asm|assets/dot.pxasm|-o|${PXI_WORK}/inplace.pxi")
+pxi_check(run_inplace 0 "run|${PXI_WORK}/inplace.pxi|-o|${PXI_WORK}/inplace.pxi|--in-place" OUT "wrote ")
+pxi_check(diff_inplace 1 "diff|assets/dot.pxi|${PXI_WORK}/inplace.pxi|--json" OUT "\"differing_pixels\": 1")
+set_tests_properties(cli_run_inplace PROPERTIES DEPENDS cli_asm_inplace_copy)
+set_tests_properties(cli_diff_inplace PROPERTIES DEPENDS cli_run_inplace)
+pxi_check(validate_json 0 "validate|assets/dot.pxi|--json" OUT "\"ok\": true")
