@@ -447,5 +447,13 @@ vector("trap_after_dot_header", "DOT writes 200 = (200,0,0,0) over the 1x1 heade
        Prog(4, 5).ins(0, DOT, 1, 1, 3).ins(1, RELU, 3).mat(1, 1, 2, [10, 10]).mat(3, 1, 1, [1]),
        dict(status="trapped", steps=1, pc=1, trap=("BAD_HEADER", 0, 3), pixels={(0, 3): [200, 0, 0, 0]}))
 
+vector("trap_width_one", "An image of width 1 holds no matrix (§3): RELU on a 1x1 header traps MATRIX_OVERFLOW "
+       "at (0,1)",
+       Prog(1, 3).ins(0, RELU, 1).set(0, 1, [1, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 1), unchanged=True))
+
+vector("halt_width_one", "A 1x1 image holding only HALT: one step, halted at pc 0",
+       Prog(1, 1), dict(status="halted", steps=1, pc=0, unchanged=True))
+
 if __name__ == "__main__":
     write_all()
