@@ -400,6 +400,13 @@ TEST_CASE("gAMA is ignored: no colour correction") {
     REQUIRE(r.ok());
     CHECK(r->image.rgba == t.packed);
     CHECK(r->warnings.empty());
+    // A malformed iCCP and sRGB are skipped unread: no error, no warning.
+    insert_chunk(png, "iCCP", std::string("bad\0\0garbage", 12));
+    insert_chunk(png, "sRGB", std::string("\x09", 1));
+    auto r2 = load_png_bytes(png, "gamma.pxi");
+    REQUIRE(r2.ok());
+    CHECK(r2->image.rgba == t.packed);
+    CHECK(r2->warnings.empty());
 }
 
 TEST_CASE("not a PNG") {
