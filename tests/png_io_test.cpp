@@ -636,3 +636,22 @@ TEST_CASE("random corruptions of PNGs never crash; what loads saves and reloads 
     }
     MESSAGE(loaded << " of 3000 corrupted files still loaded");
 }
+
+TEST_CASE("chunk lengths past the end and IDAT too short for the IHDR are refused before decoding") {
+    std::vector<uint8_t> png = encode_png(random_image(3, 3, 8)).value();
+    insert_chunk(png, "iTXt", std::string("k\0\0\0\0text", 9));
+    const size_t itxt = find_chunk(png, "iTXt");
+    REQUIRE(itxt != 0);
+    put_be32(&png[itxt], 0x7FFFFFF0u);
+    auto r = load_png_bytes(png, "len.pxi");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::BadPng);
+    CHECK(r.error().message.find("len.pxi: truncated or corrupt PNG: the iTXt chunk at byte " +
+                                 std::to_string(itxt) + " claims 2147483632 bytes") == 0);
+
+    // 16384x16384 RGBA is 1 GiB; a few dozen bytes of IDAT cannot inflate to that.
+    auto big = load_png_bytes(png_with_ihdr(16384, 16384), "claims.pxi");
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().code == ErrorCode::BadPng);
+    CHECK(big.error().message.find("cannot hold a 16384x16384 image") != std::string::npos);
+}
