@@ -111,4 +111,26 @@ wait_field status halted eq
 [ "$(field steps)" = "$steps" ] || fail "F5: $(field steps) steps, expected $steps"
 [ "$(field image_hash)" = "$halt_hash" ] || fail "F5: image $(field image_hash), expected $halt_hash"
 echo "continue (F5) from reset reached the same HALT"
+
+# 5. Breakpoints: F10 once, F9 at the PC reached, Ctrl+R (breakpoints survive a reset), F5 stops
+# there, before that instruction runs; F5 again runs on to HALT.
+if [ "$steps" -ge 2 ]; then
+    xdotool key ctrl+r
+    wait_field steps 0 eq
+    xdotool key F10
+    wait_field steps 1 eq
+    bp_pc=$(field pc)
+    xdotool key F9
+    wait_field breakpoints "[]" ne
+    xdotool key ctrl+r
+    wait_field steps 0 eq
+    xdotool key F5
+    wait_field steps 1 eq
+    sleep 0.3
+    [ "$(field status)" = ready ] && [ "$(field pc)" = "$bp_pc" ] && [ "$(field steps)" = 1 ] ||
+        fail "F5 should stop at the breakpoint at pc $bp_pc (status $(field status), pc $(field pc))"
+    xdotool key F5
+    wait_field status halted eq
+    echo "breakpoint at pc $bp_pc stopped F5 after 1 step; F5 again reached HALT"
+fi
 echo PASS
