@@ -60,6 +60,16 @@ wait_field steps 0 eq
 [ -z "$(field error)" ] || fail "load error: $(field error)"
 echo "loaded $(field file): $(field width)x$(field height)"
 
+# 0. Wheel zoom over the program view, read back through Ctrl+Shift+S (state on request).
+zoom0=$(field zoom)
+xdotool mousemove --window "$WIN" 450 350 click 4 click 4 click 4
+sleep 0.3
+xdotool key ctrl+shift+s
+wait_field zoom "$zoom0"
+awk -v a="$(field zoom)" -v b="$zoom0" 'BEGIN { exit !(a > b * 1.5) }' || fail "wheel zoom: $zoom0 -> $(field zoom)"
+echo "wheel zoom $zoom0 -> $(field zoom)"
+xdotool mousemove --window "$WIN" 800 700
+
 # 1. Step to HALT with F10.
 steps=0 pcs=() hashes=()
 while [ "$(field status)" = ready ]; do
