@@ -374,6 +374,15 @@ TEST_CASE("describe_params decodes every quantized opcode") {
           "za=1 zb=2 zc=3 Ma=1073741824 Mb=536870912 shift=31 (x0.5, x0.25) clamp=[4,5]");
     ins.opcode = uint8_t(Opcode::MATMUL);
     CHECK(describe_params(ins).empty());
+    CHECK(param_rows(ins).empty());
+    ins.opcode = uint8_t(Opcode::QMATMUL);
+    ins.params[2] = {0x2C, 0x01, 0, 255};
+    CHECK(param_rows(ins) == std::vector<uint32_t>{300});
+    ins.params[2] = {0, 0, 0, 255};
+    CHECK(param_rows(ins).empty());
+    ins.opcode = uint8_t(Opcode::QMATMUL32);
+    ins.params[1] = {7, 0, 0, 0};
+    CHECK(param_rows(ins) == std::vector<uint32_t>{7});
 }
 
 TEST_CASE("the quantizer makes 0.0 exact and nudges the zero point") {
