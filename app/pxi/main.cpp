@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     register_asm(app);
     register_info(app);
     register_diff(app);
+    register_pixellm(app);
+    register_accuracy(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

@@ -16,10 +16,29 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 HALT, DOT, ADD, RELU, MATMUL, WIDE = 0, 1, 2, 3, 4, 15
+QMATMUL, QADD, QRELU, QMATMUL32 = 8, 9, 10, 11
 IN, OUT, INOUT, SCALAR, NONE = "in", "out", "inout", "scalar", "none"
-# PROTOCOL.md §5: operand kinds a, b, c; no opcode of 1.0 has parameter pixels.
+# PROTOCOL.md §5: operand kinds a, b, c; §5.5: parameter pixels of the quantized opcodes.
 KINDS = {HALT: (NONE, NONE, NONE), DOT: (IN, IN, SCALAR), ADD: (IN, IN, OUT), RELU: (INOUT, NONE, NONE),
-         MATMUL: (IN, IN, OUT)}
+         MATMUL: (IN, IN, OUT), QMATMUL: (IN, IN, OUT), QADD: (IN, IN, OUT), QRELU: (INOUT, NONE, NONE),
+         QMATMUL32: (IN, IN, OUT)}
+PARAMS = {QMATMUL: 3, QADD: 4, QRELU: 1, QMATMUL32: 2}
+
+
+def i32(p):
+    """An int32 pixel (§5.5.1): little-endian RGBA, two's complement."""
+    v = p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
+    return v - 2**32 if v >= 2**31 else v
+
+
+def i32_pixel(v):
+    v %= 2**32
+    return [v & 255, v >> 8 & 255, v >> 16 & 255, v >> 24]
+
+
+def rq(x, m, shift):
+    """§5.5.1: floor((x*M + 2^(shift-1)) / 2^shift), exact."""
+    return (x * m + 2 ** (shift - 1)) // 2 ** shift
 DEFAULT_STEP_LIMIT = 65536
 
 
@@ -78,6 +97,10 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             if op not in KINDS:
                 raise Trap("BAD_OPCODE", op_x, 0)  # check 2 (a second WIDE is not in the table)
             kinds = KINDS[op]
+            nparams = PARAMS.get(op, 0)
+            if op_x + nparams >= width:
+                raise Trap("TRUNCATED", op_x, 0)  # check 3
+            prm = [px(op_x + 1 + k, 0) for k in range(nparams)]
             rows = [high[i] * 256 + opp[1 + i] for i in range(3)]
             for i in range(3):  # check 4
                 if kinds[i] != NONE and not (1 <= rows[i] < height):
@@ -91,6 +114,23 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
                     if not fits(rows[i], cols, rws):
                         raise Trap("MATRIX_OVERFLOW", 0, rows[i])
                     shape[i] = (cols, rws)
+            bias_row = 0
+            if op in PARAMS:  # check 7, in the order of §5.5
+                bad = False
+                if op == QMATMUL:
+                    bias_row = prm[2][0] + 256 * prm[2][1]
+                    bad = (not 1 <= prm[0][3] <= 62 or i32(prm[1]) < 0 or bias_row >= height
+                           or prm[2][2] > prm[2][3])
+                elif op == QADD:
+                    bad = (not 1 <= prm[0][3] <= 62 or i32(prm[1]) < 0 or i32(prm[2]) < 0
+                           or prm[3][0] > prm[3][1] or prm[3][2] or prm[3][3])
+                elif op == QRELU:
+                    bad = any(prm[0][1:])
+                elif op == QMATMUL32:
+                    bias_row = prm[1][0] + 256 * prm[1][1]
+                    bad = prm[0][2] or prm[0][3] or bias_row >= height or prm[1][2] or prm[1][3]
+                if bad:
+                    raise Trap("BAD_PARAM", op_x, 0)
             out = None
             if op == DOT:  # check 8
                 if shape[0][0] * shape[0][1] != shape[1][0] * shape[1][1]:
@@ -103,6 +143,19 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
                 if shape[0][0] != shape[1][1]:
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
                 out = (shape[1][0], shape[0][1])
+            elif op in (QMATMUL, QMATMUL32):
+                if shape[0][0] != shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = (shape[1][0], shape[0][1])
+                if bias_row:
+                    if header(bias_row) != (shape[1][0], 1):
+                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
+                    if not fits(bias_row, shape[1][0], 1):
+                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
+            elif op == QADD:
+                if not (shape[0] == shape[1] or (shape[1][1] == 1 and shape[1][0] == shape[0][0])):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = shape[0]
             for i in range(3):  # check 9
                 if kinds[i] == OUT and not fits(rows[i], *out):
                     raise Trap("MATRIX_OVERFLOW", 0, rows[i])
@@ -126,10 +179,39 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             va, vb = gather(a, K * M), gather(b, N * K)
             res = [min(sum(va[m * K + k] * vb[k * N + n] for k in range(K)), 255) for m in range(M) for n in range(N)]
             scatter(c, N, M, res)
+        elif op in (QMATMUL, QMATMUL32):
+            (K, M), (N, _) = shape[0], shape[1]
+            va, vb = gather(a, K * M), gather(b, N * K)
+            za, zb = prm[0][0], prm[0][1]
+            bias = [i32(px(*elem_xy(bias_row, n))) for n in range(N)] if bias_row else [0] * N
+            acc = [i32(i32_pixel(bias[n] + sum((va[m * K + k] - za) * (vb[k * N + n] - zb) for k in range(K))))
+                   for m in range(M) for n in range(N)]
+            if op == QMATMUL:
+                zc, shift, mult, lo, hi = prm[0][2], prm[0][3], i32(prm[1]), prm[2][2], prm[2][3]
+                scatter(c, N, M, [min(max(rq(v, mult, shift) + zc, lo), hi) for v in acc])
+            else:
+                img[(0, c)] = [N & 255, N >> 8, M & 255, M >> 8]
+                for i, v in enumerate(acc):
+                    img[elem_xy(c, i)] = i32_pixel(v)
+        elif op == QADD:
+            (ca, ra), (cb, rb) = shape[0], shape[1]
+            va, vb = gather(a, ca * ra), gather(b, cb * rb)
+            bcast = shape[0] != shape[1]
+            za, zb, zc, shift = prm[0]
+            ma, mb, lo, hi = i32(prm[1]), i32(prm[2]), prm[3][0], prm[3][1]
+            res = [min(max(zc + ((va[i] - za) * ma + (vb[i % cb if bcast else i] - zb) * mb + 2 ** (shift - 1))
+                           // 2 ** shift, lo), hi) for i in range(ca * ra)]
+            scatter(c, ca, ra, res)
+        elif op == QRELU:
+            cols, rws = shape[0]
+            va = gather(a, cols * rws)
+            for i, v in enumerate(va):
+                p = px(*elem_xy(a, i))
+                img[elem_xy(a, i)] = [max(v, prm[0][0]), p[1], p[2], p[3]]
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
-        pc = op_x + 1
+        pc = op_x + 1 + len(prm)
         if pc >= width:
             return dict(status="halted", steps=steps, pc=pc, image=img)
 
@@ -446,6 +528,131 @@ vector("trap_after_dot_header", "DOT writes 200 = (200,0,0,0) over the 1x1 heade
        "as 200 columns and 0 rows: RELU 3 traps BAD_HEADER at (0,3), the DOT's write kept",
        Prog(4, 5).ins(0, DOT, 1, 1, 3).ins(1, RELU, 3).mat(1, 1, 2, [10, 10]).mat(3, 1, 1, [1]),
        dict(status="trapped", steps=1, pc=1, trap=("BAD_HEADER", 0, 3), pixels={(0, 3): [200, 0, 0, 0]}))
+
+# ------------------------------------------------------------------------------------------------
+# Quantized opcodes (PROTOCOL.md §5.5). Parameter pixels follow the opcode pixel; M is an int32
+# pixel. rq(x) = floor((x*M + 2^(shift-1)) / 2^shift): one rounding, half-way cases upwards.
+
+ONE = [1, 0, 0, 0]              # M = 1 as an int32 pixel
+HALF30 = [0, 0, 0, 64]          # M = 2^30
+MAXM = [255, 255, 255, 127]     # M = 2^31 - 1
+I32_MAX = [255, 255, 255, 127]  # 2^31 - 1
+I32_MIN = [0, 0, 0, 128]        # -2^31
+
+
+def q(prog, x, op, a, b, c, params):
+    prog.ins(x, op, a, b, c)
+    for k, p in enumerate(params):
+        prog.set(x + 1 + k, 0, p)
+    return prog
+
+
+# a - za = (11-10, 9-10) = (1, -1); b - zb = [[5, -5], [0, 0]]: acc = (5, -5). M = 1, shift 1:
+# 5/2 = 2.5 -> 3 and -2.5 -> -2; plus zc = 100: (103, 98). QMATMUL is 4 pixels: HALT at x = 4.
+vector("qmatmul_ties", "QMATMUL rounds ties upwards: acc 5 and -5 with M/2^shift = 1/2 give 3 and -2, "
+       "plus zc 100 = (103, 98); the instruction is 4 pixels long",
+       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[10, 20, 100, 1], ONE, [0, 0, 0, 255]]).ins(4, HALT)
+       .mat(1, 1, 2, [11, 9]).mat(2, 2, 2, [25, 15, 20, 20]),
+       dict(status="halted", steps=2, pc=4,
+            pixels={(0, 3): [2, 0, 1, 0], (1, 3): [103, 0, 0, 0], (2, 3): [98, 0, 0, 0]}))
+
+# a - za = 1; b - zb = (1, 2); bias (2^31-1, -5) at row 4: acc = (2^31 wrapped to -2^31, -3).
+# rq: -2^31/2 = -2^30 -> 128 - 2^30 clamps to clamp_lo 100; -3/2 = -1.5 -> -1 -> 127.
+vector("qmatmul_bias_wraps", "QMATMUL adds an int32 bias and wraps modulo 2^32: 2^31-1 + 1 is -2^31, "
+       "which clamps at clamp_lo 100 (255 without the wrap); -5 + 2 = -3 gives 127",
+       q(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 1], ONE, [4, 0, 100, 255]])
+       .mat(1, 1, 1, [129]).mat(2, 1, 2, [129, 130])
+       .set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, [251, 255, 255, 255]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [100, 0, 0, 0], (2, 3): [127, 0, 0, 0]}))
+
+# bias (2^31-1, -2^31), no products (a = za, b = zb), M = 2^31-1, shift 62:
+# (2^31-1)^2 = 2^62 - 2^32 + 1, + 2^61, / 2^62 floors to 1 -> 101;
+# -2^31 (2^31-1) = -2^62 + 2^31, + 2^61 = -2^61 + 2^31, / 2^62 floors to -1 -> 99.
+vector("qmatmul_extremes", "QMATMUL with the largest accumulators and multiplier (2^31-1, shift 62): "
+       "products near 2^62 round to +1 and -1, plus zc 100",
+       q(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[50, 60, 100, 62], MAXM, [4, 0, 0, 255]])
+       .mat(1, 1, 1, [50]).mat(2, 1, 2, [60, 60]).set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, I32_MIN),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [101, 0, 0, 0], (2, 3): [99, 0, 0, 0]}))
+
+# c = a: [10, 20] @ [[1, 2], [3, 4]] = (70, 100) from the old a (M = 2^30, shift 30: x1).
+vector("qmatmul_c_is_a", "QMATMUL writing over its input a reads the old a: [10,20] @ [[1,2],[3,4]] = (70,100)",
+       q(Prog(6, 3), 0, QMATMUL, 1, 2, 1, [[0, 0, 0, 30], HALF30, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [10, 20]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 1): [70, 0, 0, 0], (2, 1): [100, 0, 0, 0]}))
+
+# saturation both ways: a - za = (-128, 127), b - zb = [[127, -128], [-128, 127]]:
+# acc = (-128*127 + 127*-128, -128*-128 + 127*127) = (-32512, 32513); x 1/2 -> (-16256, 16257) -> 0, 255.
+vector("qmatmul_saturates", "QMATMUL saturates at 0 and at 255: acc -32512 and 32513 times 1/2 around zc 128",
+       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 31], HALF30, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [0, 255]).mat(2, 2, 2, [255, 0, 0, 255]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [0, 0, 0, 0], (2, 3): [255, 0, 0, 0]}))
+
+# QMATMUL32: a - za = (-2, 2), b - zb = [[-91, 100], [-60, -23]]: acc = (182 - 120, -200 - 46) = (62, -246);
+# bias (-100000, 123456): (-99938, 123210) = 0xFFFE799E, 0x0001E14A as whole pixels.
+vector("qmatmul32", "QMATMUL32 writes int32 accumulators as whole pixels: -99938 = (158,121,254,255), "
+       "123210 = (74,225,1,0)",
+       q(Prog(6, 5), 0, QMATMUL32, 1, 2, 3, [[5, 100, 0, 0], [4, 0, 0, 0]])
+       .mat(1, 1, 2, [3, 7]).mat(2, 2, 2, [9, 200, 40, 77])
+       .set(0, 4, [2, 0, 1, 0]).set(1, 4, [96, 121, 254, 255]).set(2, 4, [64, 226, 1, 0]),
+       dict(status="halted", steps=2, pc=3,
+            pixels={(0, 3): [2, 0, 1, 0], (1, 3): [158, 121, 254, 255], (2, 3): [74, 225, 1, 0]}))
+
+# QADD: a - za = (3, -3, 1, -1), b (a 1x2 row, broadcast) - zb = 0, Ma = Mb = 1, shift 1:
+# 1.5 -> 2, -1.5 -> -1, 0.5 -> 1, -0.5 -> 0; plus zc 50.
+vector("qadd_ties_broadcast", "QADD rounds ties upwards (1.5, -1.5, 0.5, -0.5 -> 2, -1, 1, 0) and "
+       "broadcasts a 1x2 row over a 2x2 matrix",
+       q(Prog(6, 4), 0, QADD, 1, 2, 3, [[10, 10, 50, 1], ONE, ONE, [0, 255, 0, 0]])
+       .mat(1, 2, 2, [13, 7, 11, 9]).mat(2, 1, 2, [10, 10]),
+       dict(status="halted", steps=2, pc=5,
+            pixels={(1, 3): [52, 0, 0, 0], (2, 3): [49, 0, 0, 0], (3, 3): [51, 0, 0, 0], (4, 3): [50, 0, 0, 0]}))
+
+# QADD in place with clamp (10, 250): a + b at M = 2^30, shift 30 (x1): (1+4, 2+5, 200+100) = (10, 10, 250).
+vector("qadd_in_place_clamp", "QADD with c = a and clamp [10,250]: 5, 7, 300 become 10, 10, 250",
+       q(Prog(6, 3), 0, QADD, 1, 2, 1, [[0, 0, 0, 30], HALF30, HALF30, [10, 250, 0, 0]])
+       .mat(1, 1, 3, [1, 2, 200]).mat(2, 1, 3, [4, 5, 100]),
+       dict(status="halted", steps=2, pc=5,
+            pixels={(1, 1): [10, 0, 0, 0], (2, 1): [10, 0, 0, 0], (3, 1): [250, 0, 0, 0]}))
+
+# QRELU zero point 10: (0, 5, 10, 200) -> (10, 10, 10, 200); G of element 1 (77) is kept.
+vector("qrelu", "QRELU clamps at its zero point 10 in place and keeps G, B, A",
+       q(Prog(6, 2), 0, QRELU, 1, 0, 0, [[10, 0, 0, 0]]).mat(1, 1, 4, [0, 5, 10, 200]).set(2, 1, [5, 77, 0, 0]),
+       dict(status="halted", steps=2, pc=2,
+            pixels={(1, 1): [10, 0, 0, 0], (2, 1): [10, 77, 0, 0], (4, 1): [200, 0, 0, 0]}))
+
+vector("trap_bad_param_shift", "QMATMUL with shift 0: BAD_PARAM at the opcode pixel (1,0) after a WIDE prefix",
+       q(Prog(8, 4).wide(0), 1, QMATMUL, 1, 2, 3, [[0, 0, 0, 0], ONE, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 1, 0), unchanged=True))
+
+vector("trap_bad_param_negative_m", "QADD with Mb = -1: BAD_PARAM",
+       q(Prog(8, 4), 0, QADD, 1, 2, 3, [[0, 0, 0, 5], ONE, [255, 255, 255, 255], [0, 255, 0, 0]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 1, 2, [1, 2]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_bad_param_clamp", "QMATMUL with clamp_lo 11 > clamp_hi 10: BAD_PARAM",
+       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[0, 0, 0, 5], ONE, [0, 0, 11, 10]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_bad_param_bias_row", "QMATMUL32 naming bias row 4 in a 4-row image: BAD_PARAM (not ROW_OUT_OF_IMAGE: "
+       "it is a parameter)",
+       q(Prog(8, 4), 0, QMATMUL32, 1, 2, 3, [[0, 0, 0, 0], [4, 0, 0, 0]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_bad_param_reserved", "QRELU with a non-zero reserved channel in its parameter pixel: BAD_PARAM",
+       q(Prog(4, 2), 0, QRELU, 1, 0, 0, [[3, 0, 1, 0]]).mat(1, 1, 2, [1, 2]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_truncated_params", "QADD at x = 1 of a 4-wide image needs pixels 2..5: TRUNCATED at (1,0) "
+       "after the HALT-free RELU",
+       Prog(4, 3).ins(0, RELU, 1).ins(1, QADD, 1, 1, 2).set(2, 0, [0, 0, 0, 1]).mat(1, 1, 1, [7]),
+       dict(status="trapped", steps=1, pc=1, trap=("TRUNCATED", 1, 0), unchanged=True))
+
+vector("trap_bias_shape", "QMATMUL with a 1x3 bias for a 2-column b: SHAPE_MISMATCH at the bias header (0,4)",
+       q(Prog(8, 5), 0, QMATMUL, 1, 2, 3, [[0, 0, 0, 5], ONE, [4, 0, 0, 255]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]).set(0, 4, [3, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
 
 if __name__ == "__main__":
     write_all()
