@@ -18,6 +18,7 @@ void register_info(CLI::App& app);
 void register_diff(CLI::App& app);
 void register_pixellm(CLI::App& app);
 void register_accuracy(CLI::App& app);
+void register_compare(CLI::App& app); // CPU vs GL lockstep (cmd_compare.cpp)
 
 namespace pxi {
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     register_diff(app);
     register_pixellm(app);
     register_accuracy(app);
+    register_compare(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

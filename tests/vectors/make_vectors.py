@@ -25,20 +25,15 @@ KINDS = {HALT: (NONE, NONE, NONE), DOT: (IN, IN, SCALAR), ADD: (IN, IN, OUT), RE
 PARAMS = {QMATMUL: 3, QADD: 4, QRELU: 1, QMATMUL32: 2}
 
 
-def i32(p):
-    """An int32 pixel (§5.5.1): little-endian RGBA, two's complement."""
+def int32(p):
+    """§5.5.1: an int32 pixel, little-endian over R, G, B, A, signed."""
     v = p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
     return v - 2**32 if v >= 2**31 else v
 
 
-def i32_pixel(v):
-    v %= 2**32
-    return [v & 255, v >> 8 & 255, v >> 16 & 255, v >> 24]
-
-
 def rq(x, m, shift):
-    """§5.5.1: floor((x*M + 2^(shift-1)) / 2^shift), exact."""
-    return (x * m + 2 ** (shift - 1)) // 2 ** shift
+    """§5.5.1: floor((x*M + 2^(shift-1)) / 2^shift), exact (Python integers are unbounded)."""
+    return (x * m + (1 << (shift - 1))) >> shift
 DEFAULT_STEP_LIMIT = 65536
 
 
@@ -100,7 +95,7 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             nparams = PARAMS.get(op, 0)
             if op_x + nparams >= width:
                 raise Trap("TRUNCATED", op_x, 0)  # check 3
-            prm = [px(op_x + 1 + k, 0) for k in range(nparams)]
+            P = [px(op_x + 1 + i, 0) for i in range(nparams)]
             rows = [high[i] * 256 + opp[1 + i] for i in range(3)]
             for i in range(3):  # check 4
                 if kinds[i] != NONE and not (1 <= rows[i] < height):
@@ -115,23 +110,38 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
                         raise Trap("MATRIX_OVERFLOW", 0, rows[i])
                     shape[i] = (cols, rws)
             bias_row = 0
-            if op in PARAMS:  # check 7, in the order of §5.5
-                bad = False
-                if op == QMATMUL:
-                    bias_row = prm[2][0] + 256 * prm[2][1]
-                    bad = (not 1 <= prm[0][3] <= 62 or i32(prm[1]) < 0 or bias_row >= height
-                           or prm[2][2] > prm[2][3])
-                elif op == QADD:
-                    bad = (not 1 <= prm[0][3] <= 62 or i32(prm[1]) < 0 or i32(prm[2]) < 0
-                           or prm[3][0] > prm[3][1] or prm[3][2] or prm[3][3])
-                elif op == QRELU:
-                    bad = any(prm[0][1:])
-                elif op == QMATMUL32:
-                    bias_row = prm[1][0] + 256 * prm[1][1]
-                    bad = prm[0][2] or prm[0][3] or bias_row >= height or prm[1][2] or prm[1][3]
-                if bad:
+            if op in (QMATMUL, QADD):  # check 7 (§5.5.2, §5.5.3), in the order given there
+                if not 1 <= P[0][3] <= 62:
+                    raise Trap("BAD_PARAM", op_x, 0)
+                if int32(P[1]) < 0:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QMATMUL:
+                bias_row = P[2][0] + 256 * P[2][1]
+                if not (bias_row == 0 or bias_row < height) or P[2][2] > P[2][3]:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QADD:
+                if int32(P[2]) < 0 or P[3][0] > P[3][1] or P[3][2] or P[3][3]:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QRELU and (P[0][1] or P[0][2] or P[0][3]):
+                raise Trap("BAD_PARAM", op_x, 0)
+            if op == QMATMUL32:
+                bias_row = P[1][0] + 256 * P[1][1]
+                if P[0][2] or P[0][3] or not (bias_row == 0 or bias_row < height) or P[1][2] or P[1][3]:
                     raise Trap("BAD_PARAM", op_x, 0)
             out = None
+            if op in (QMATMUL, QMATMUL32):  # check 8, then the bias
+                if shape[0][0] != shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = (shape[1][0], shape[0][1])
+                if bias_row:
+                    if header(bias_row) != (shape[1][0], 1):
+                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
+                    if not fits(bias_row, shape[1][0], 1):
+                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
+            if op == QADD:
+                if not (shape[0] == shape[1] or (shape[1][1] == 1 and shape[1][0] == shape[0][0])):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = shape[0]
             if op == DOT:  # check 8
                 if shape[0][0] * shape[0][1] != shape[1][0] * shape[1][1]:
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
@@ -143,19 +153,6 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
                 if shape[0][0] != shape[1][1]:
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
                 out = (shape[1][0], shape[0][1])
-            elif op in (QMATMUL, QMATMUL32):
-                if shape[0][0] != shape[1][1]:
-                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
-                out = (shape[1][0], shape[0][1])
-                if bias_row:
-                    if header(bias_row) != (shape[1][0], 1):
-                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
-                    if not fits(bias_row, shape[1][0], 1):
-                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
-            elif op == QADD:
-                if not (shape[0] == shape[1] or (shape[1][1] == 1 and shape[1][0] == shape[0][0])):
-                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
-                out = shape[0]
             for i in range(3):  # check 9
                 if kinds[i] == OUT and not fits(rows[i], *out):
                     raise Trap("MATRIX_OVERFLOW", 0, rows[i])
@@ -180,38 +177,44 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             res = [min(sum(va[m * K + k] * vb[k * N + n] for k in range(K)), 255) for m in range(M) for n in range(N)]
             scatter(c, N, M, res)
         elif op in (QMATMUL, QMATMUL32):
-            (K, M), (N, _) = shape[0], shape[1]
-            va, vb = gather(a, K * M), gather(b, N * K)
-            za, zb = prm[0][0], prm[0][1]
-            bias = [i32(px(*elem_xy(bias_row, n))) for n in range(N)] if bias_row else [0] * N
-            acc = [i32(i32_pixel(bias[n] + sum((va[m * K + k] - za) * (vb[k * N + n] - zb) for k in range(K))))
-                   for m in range(M) for n in range(N)]
+            (K, M_), (N, _) = shape[0], shape[1]
+            va, vb = gather(a, K * M_), gather(b, N * K)
+            za, zb = P[0][0], P[0][1]
+            bias = [int32(px(*elem_xy(bias_row, n))) if bias_row else 0 for n in range(N)]
+            accs = []
+            for m in range(M_):
+                for n in range(N):
+                    acc = (bias[n] + sum((va[m * K + k] - za) * (vb[k * N + n] - zb) for k in range(K))) % 2**32
+                    accs.append(acc - 2**32 if acc >= 2**31 else acc)
             if op == QMATMUL:
-                zc, shift, mult, lo, hi = prm[0][2], prm[0][3], i32(prm[1]), prm[2][2], prm[2][3]
-                scatter(c, N, M, [min(max(rq(v, mult, shift) + zc, lo), hi) for v in acc])
+                zc, shift, mult, lo, hi = P[0][2], P[0][3], int32(P[1]), P[2][2], P[2][3]
+                scatter(c, N, M_, [min(max(rq(x, mult, shift) + zc, lo), hi) for x in accs])
             else:
-                img[(0, c)] = [N & 255, N >> 8, M & 255, M >> 8]
-                for i, v in enumerate(acc):
-                    img[elem_xy(c, i)] = i32_pixel(v)
+                img[(0, c)] = [N & 255, N >> 8, M_ & 255, M_ >> 8]
+                for i, x in enumerate(accs):
+                    u = x % 2**32
+                    img[elem_xy(c, i)] = [u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24]
         elif op == QADD:
             (ca, ra), (cb, rb) = shape[0], shape[1]
             va, vb = gather(a, ca * ra), gather(b, cb * rb)
             bcast = shape[0] != shape[1]
-            za, zb, zc, shift = prm[0]
-            ma, mb, lo, hi = i32(prm[1]), i32(prm[2]), prm[3][0], prm[3][1]
-            res = [min(max(zc + ((va[i] - za) * ma + (vb[i % cb if bcast else i] - zb) * mb + 2 ** (shift - 1))
-                           // 2 ** shift, lo), hi) for i in range(ca * ra)]
+            za, zb, zc, shift = P[0]
+            ma, mb, lo, hi = int32(P[1]), int32(P[2]), P[3][0], P[3][1]
+            res = []
+            for i in range(ca * ra):
+                bv = vb[i % cb if bcast else i]
+                t = ((va[i] - za) * ma + (bv - zb) * mb + (1 << (shift - 1))) >> shift
+                res.append(min(max(zc + t, lo), hi))
             scatter(c, ca, ra, res)
         elif op == QRELU:
-            cols, rws = shape[0]
-            va = gather(a, cols * rws)
-            for i, v in enumerate(va):
+            (ca, ra) = shape[0]
+            for i in range(ca * ra):
                 p = px(*elem_xy(a, i))
-                img[elem_xy(a, i)] = [max(v, prm[0][0]), p[1], p[2], p[3]]
+                img[elem_xy(a, i)] = [max(p[0], P[0][0]), p[1], p[2], p[3]]
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
-        pc = op_x + 1 + len(prm)
+        pc = op_x + 1 + PARAMS.get(op, 0)
         if pc >= width:
             return dict(status="halted", steps=steps, pc=pc, image=img)
 
@@ -529,9 +532,104 @@ vector("trap_after_dot_header", "DOT writes 200 = (200,0,0,0) over the 1x1 heade
        Prog(4, 5).ins(0, DOT, 1, 1, 3).ins(1, RELU, 3).mat(1, 1, 2, [10, 10]).mat(3, 1, 1, [1]),
        dict(status="trapped", steps=1, pc=1, trap=("BAD_HEADER", 0, 3), pixels={(0, 3): [200, 0, 0, 0]}))
 
+vector("trap_width_one", "An image of width 1 holds no matrix (§3): RELU on a 1x1 header traps MATRIX_OVERFLOW "
+       "at (0,1)",
+       Prog(1, 3).ins(0, RELU, 1).set(0, 1, [1, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 1), unchanged=True))
+
+vector("halt_width_one", "A 1x1 image holding only HALT: one step, halted at pc 0",
+       Prog(1, 1), dict(status="halted", steps=1, pc=0, unchanged=True))
+
+# ---- quantized opcodes (PROTOCOL.md §5.5). Parameter pixels follow the opcode pixel.
+
+def i32(v):
+    """An int32 pixel (§5.5.1)."""
+    u = v % 2**32
+    return [u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24]
+
+
+HALF = [0, 0, 0, 64]  # M = 2^30: with shift 31 the multiplier is 0.5
+
+# QMATMUL: a = [131, 120], za = 128 -> [3, -8]; b = [[129, 127], [130, 128]], zb = 128 -> [[1, -1], [2, 0]].
+# acc = bias + a @ b: [20 + 3 - 16, -6 - 3 + 0] = [7, -9]. rq with M/2^shift = 0.5, one rounding half up:
+# 3.5 -> 4, -4.5 -> -4. Plus zc = 100: [104, 96].
+vector("qmatmul", "QMATMUL with int32 bias [20, -6]: acc [7, -9] times 0.5 rounds half up to [4, -4]; plus "
+       "zc 100 = [104, 96]",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [128, 128, 100, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 0, 255])
+       .mat(1, 1, 2, [131, 120]).mat(2, 2, 2, [129, 127, 130, 128]).mat(4, 1, 2, [0, 0])
+       .set(1, 4, i32(20)).set(2, 4, i32(-6)),
+       dict(status="halted", steps=2, pc=4, pixels={(0, 3): [2, 0, 1, 0], (1, 3): [104, 0, 0, 0],
+                                                    (2, 3): [96, 0, 0, 0]}))
+
+# The same with clamp [100, 101] (a fused ReLU at zc, and an upper bound): [104, 96] -> [101, 100].
+vector("qmatmul_clamp", "QMATMUL clamps to [clamp_lo, clamp_hi] = [100, 101]: [104, 96] becomes [101, 100]",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [128, 128, 100, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 100, 101])
+       .mat(1, 1, 2, [131, 120]).mat(2, 2, 2, [129, 127, 130, 128]).mat(4, 1, 2, [0, 0])
+       .set(1, 4, i32(20)).set(2, 4, i32(-6)),
+       dict(pixels={(1, 3): [101, 0, 0, 0], (2, 3): [100, 0, 0, 0]}))
+
+# QADD with a bias row: a = [10, 20, 30, 40] (2x2), za = 10 -> [0, 10, 20, 30]; b = [5, 9], zb = 5 -> [0, 4]
+# broadcast. Ma = 0.5 (2^30), Mb = 0.75 (3 * 2^29), shift 31:
+# [0 + 0 + .5, 5 + 3 + .5, 10 + 0 + .5, 15 + 3 + .5] floored = [0, 8, 10, 18]; plus zc 50 = [50, 58, 60, 68].
+vector("qadd_bias", "QADD broadcasting a 1x2 row: 0.5*(a-10) + 0.75*(b-5) rounded half up, plus 50 = [50, 58, 60, 68]",
+       Prog(6, 4).ins(0, QADD, 1, 2, 3).set(1, 0, [10, 5, 50, 31]).set(2, 0, HALF).set(3, 0, [0, 0, 0, 96])
+       .set(4, 0, [0, 255, 0, 0]).mat(1, 2, 2, [10, 20, 30, 40]).mat(2, 1, 2, [5, 9]),
+       dict(status="halted", steps=2, pc=5, pixels={(0, 3): [2, 0, 2, 0], (1, 3): [50, 0, 0, 0], (2, 3): [58, 0, 0, 0],
+                                                    (3, 3): [60, 0, 0, 0], (4, 3): [68, 0, 0, 0]}))
+
+# QRELU zero point 5: [3, 7, 5] -> [5, 7, 5]; G of the middle element (9) is kept.
+vector("qrelu", "QRELU with zero point 5: [3, 7, 5] becomes [5, 7, 5]; only R is written, no header",
+       Prog(4, 2).ins(0, QRELU, 1).set(1, 0, [5, 0, 0, 0]).mat(1, 1, 3, [3, 7, 5]).set(2, 1, [7, 9, 0, 0]),
+       dict(status="halted", steps=2, pc=2, pixels={(1, 1): [5, 0, 0, 0], (2, 1): [7, 9, 0, 0], (3, 1): [5, 0, 0, 0]}))
+
+# QMATMUL32: a = [0, 255], za = 255 -> [-255, 0]; b = [255, 3] (2x1), zb = 0; bias [1000]:
+# acc = 1000 - 65025 = -64025; 2^32 - 64025 = 0xFFFF05E7 -> pixel (0xE7, 0x05, 0xFF, 0xFF) = (231, 5, 255, 255).
+vector("qmatmul32", "QMATMUL32 writes the int32 accumulator whole: 1000 - 255*255 = -64025 = 0xFFFF05E7",
+       Prog(6, 5).ins(0, QMATMUL32, 1, 2, 3).set(1, 0, [255, 0, 0, 0]).set(2, 0, [4, 0, 0, 0])
+       .mat(1, 1, 2, [0, 255]).mat(2, 2, 1, [255, 3]).mat(4, 1, 1, [0]).set(1, 4, i32(1000)),
+       dict(status="halted", steps=2, pc=3, pixels={(0, 3): [1, 0, 1, 0], (1, 3): [231, 5, 255, 255]}))
+
+# WIDE QRELU on row 260: the prefix, the opcode pixel and one parameter pixel are one instruction of length 3.
+vector("qrelu_wide", "WIDE QRELU on row 260: prefix + opcode + 1 parameter pixel advance pc by 3; [3, 20] -> [9, 20]",
+       Prog(4, 262).wide(0, 1).ins(1, QRELU, 4).set(2, 0, [9, 0, 0, 0]).mat(260, 1, 2, [3, 20]),
+       dict(status="halted", steps=2, pc=3, pixels={(1, 260): [9, 0, 0, 0], (2, 260): [20, 0, 0, 0]}))
+
+vector("trap_q_truncated", "QMATMUL needs 3 parameter pixels; at x = 2 of a 4-wide row 0 only 1 fits: TRUNCATED at (2,0)",
+       Prog(4, 4).ins(0, RELU, 1).ins(1, RELU, 1).ins(2, QMATMUL, 1, 1, 2).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=2, pc=2, trap=("TRUNCATED", 2, 0), unchanged=True))
+
+vector("trap_q_bad_shift", "QMATMUL with shift 0: BAD_PARAM at the opcode pixel (0,0)",
+       Prog(8, 4).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 0]).set(2, 0, HALF).set(3, 0, [0, 0, 0, 255])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_negative_multiplier", "QADD with Mb = -1: BAD_PARAM at the opcode pixel (1,0), after a RELU",
+       Prog(8, 4).ins(0, RELU, 1).ins(1, QADD, 1, 1, 2).set(2, 0, [0, 0, 0, 31]).set(3, 0, HALF)
+       .set(4, 0, i32(-1)).set(5, 0, [0, 255, 0, 0]).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=1, pc=1, trap=("BAD_PARAM", 1, 0), unchanged=True))
+
+vector("trap_q_clamp_order", "QMATMUL with clamp_lo 200 > clamp_hi 100: BAD_PARAM at (0,0)",
+       Prog(8, 4).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 31]).set(2, 0, HALF).set(3, 0, [0, 0, 200, 100])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_reserved", "QRELU with a non-zero reserved byte (G of its parameter pixel): BAD_PARAM at (0,0)",
+       Prog(4, 2).ins(0, QRELU, 1).set(1, 0, [5, 1, 0, 0]).mat(1, 1, 1, [3]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_bias_row", "QMATMUL32 with bias_row 4 in a 4-row image: BAD_PARAM at (0,0)",
+       Prog(6, 4).ins(0, QMATMUL32, 1, 2, 3).set(1, 0, [0, 0, 0, 0]).set(2, 0, [4, 0, 0, 0])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_bias_shape", "QMATMUL with a 1x3 bias for a 1x2 result: SHAPE_MISMATCH at the bias header (0,4)",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 0, 255])
+       .mat(1, 1, 1, [1]).mat(2, 1, 2, [1, 2]).mat(4, 1, 3, [0, 0, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
+
 # ------------------------------------------------------------------------------------------------
-# Quantized opcodes (PROTOCOL.md §5.5). Parameter pixels follow the opcode pixel; M is an int32
-# pixel. rq(x) = floor((x*M + 2^(shift-1)) / 2^shift): one rounding, half-way cases upwards.
+# More quantized-opcode vectors (PROTOCOL.md §5.5): ties of both signs, wrapping and extreme
+# accumulators, saturation, outputs over inputs. M is an int32 pixel. rq(x) = floor((x*M + 2^(shift-1)) / 2^shift): one rounding, half-way cases upwards.
 
 ONE = [1, 0, 0, 0]              # M = 1 as an int32 pixel
 HALF30 = [0, 0, 0, 64]          # M = 2^30
@@ -540,7 +638,7 @@ I32_MAX = [255, 255, 255, 127]  # 2^31 - 1
 I32_MIN = [0, 0, 0, 128]        # -2^31
 
 
-def q(prog, x, op, a, b, c, params):
+def qins(prog, x, op, a, b, c, params):
     prog.ins(x, op, a, b, c)
     for k, p in enumerate(params):
         prog.set(x + 1 + k, 0, p)
@@ -551,7 +649,7 @@ def q(prog, x, op, a, b, c, params):
 # 5/2 = 2.5 -> 3 and -2.5 -> -2; plus zc = 100: (103, 98). QMATMUL is 4 pixels: HALT at x = 4.
 vector("qmatmul_ties", "QMATMUL rounds ties upwards: acc 5 and -5 with M/2^shift = 1/2 give 3 and -2, "
        "plus zc 100 = (103, 98); the instruction is 4 pixels long",
-       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[10, 20, 100, 1], ONE, [0, 0, 0, 255]]).ins(4, HALT)
+       qins(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[10, 20, 100, 1], ONE, [0, 0, 0, 255]]).ins(4, HALT)
        .mat(1, 1, 2, [11, 9]).mat(2, 2, 2, [25, 15, 20, 20]),
        dict(status="halted", steps=2, pc=4,
             pixels={(0, 3): [2, 0, 1, 0], (1, 3): [103, 0, 0, 0], (2, 3): [98, 0, 0, 0]}))
@@ -560,7 +658,7 @@ vector("qmatmul_ties", "QMATMUL rounds ties upwards: acc 5 and -5 with M/2^shift
 # rq: -2^31/2 = -2^30 -> 128 - 2^30 clamps to clamp_lo 100; -3/2 = -1.5 -> -1 -> 127.
 vector("qmatmul_bias_wraps", "QMATMUL adds an int32 bias and wraps modulo 2^32: 2^31-1 + 1 is -2^31, "
        "which clamps at clamp_lo 100 (255 without the wrap); -5 + 2 = -3 gives 127",
-       q(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 1], ONE, [4, 0, 100, 255]])
+       qins(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 1], ONE, [4, 0, 100, 255]])
        .mat(1, 1, 1, [129]).mat(2, 1, 2, [129, 130])
        .set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, [251, 255, 255, 255]),
        dict(status="halted", steps=2, pc=4, pixels={(1, 3): [100, 0, 0, 0], (2, 3): [127, 0, 0, 0]}))
@@ -570,89 +668,44 @@ vector("qmatmul_bias_wraps", "QMATMUL adds an int32 bias and wraps modulo 2^32: 
 # -2^31 (2^31-1) = -2^62 + 2^31, + 2^61 = -2^61 + 2^31, / 2^62 floors to -1 -> 99.
 vector("qmatmul_extremes", "QMATMUL with the largest accumulators and multiplier (2^31-1, shift 62): "
        "products near 2^62 round to +1 and -1, plus zc 100",
-       q(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[50, 60, 100, 62], MAXM, [4, 0, 0, 255]])
+       qins(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[50, 60, 100, 62], MAXM, [4, 0, 0, 255]])
        .mat(1, 1, 1, [50]).mat(2, 1, 2, [60, 60]).set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, I32_MIN),
        dict(status="halted", steps=2, pc=4, pixels={(1, 3): [101, 0, 0, 0], (2, 3): [99, 0, 0, 0]}))
 
 # c = a: [10, 20] @ [[1, 2], [3, 4]] = (70, 100) from the old a (M = 2^30, shift 30: x1).
 vector("qmatmul_c_is_a", "QMATMUL writing over its input a reads the old a: [10,20] @ [[1,2],[3,4]] = (70,100)",
-       q(Prog(6, 3), 0, QMATMUL, 1, 2, 1, [[0, 0, 0, 30], HALF30, [0, 0, 0, 255]])
+       qins(Prog(6, 3), 0, QMATMUL, 1, 2, 1, [[0, 0, 0, 30], HALF30, [0, 0, 0, 255]])
        .mat(1, 1, 2, [10, 20]).mat(2, 2, 2, [1, 2, 3, 4]),
        dict(status="halted", steps=2, pc=4, pixels={(1, 1): [70, 0, 0, 0], (2, 1): [100, 0, 0, 0]}))
 
 # saturation both ways: a - za = (-128, 127), b - zb = [[127, -128], [-128, 127]]:
 # acc = (-128*127 + 127*-128, -128*-128 + 127*127) = (-32512, 32513); x 1/2 -> (-16256, 16257) -> 0, 255.
 vector("qmatmul_saturates", "QMATMUL saturates at 0 and at 255: acc -32512 and 32513 times 1/2 around zc 128",
-       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 31], HALF30, [0, 0, 0, 255]])
+       qins(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 31], HALF30, [0, 0, 0, 255]])
        .mat(1, 1, 2, [0, 255]).mat(2, 2, 2, [255, 0, 0, 255]),
        dict(status="halted", steps=2, pc=4, pixels={(1, 3): [0, 0, 0, 0], (2, 3): [255, 0, 0, 0]}))
-
-# QMATMUL32: a - za = (-2, 2), b - zb = [[-91, 100], [-60, -23]]: acc = (182 - 120, -200 - 46) = (62, -246);
-# bias (-100000, 123456): (-99938, 123210) = 0xFFFE799E, 0x0001E14A as whole pixels.
-vector("qmatmul32", "QMATMUL32 writes int32 accumulators as whole pixels: -99938 = (158,121,254,255), "
-       "123210 = (74,225,1,0)",
-       q(Prog(6, 5), 0, QMATMUL32, 1, 2, 3, [[5, 100, 0, 0], [4, 0, 0, 0]])
-       .mat(1, 1, 2, [3, 7]).mat(2, 2, 2, [9, 200, 40, 77])
-       .set(0, 4, [2, 0, 1, 0]).set(1, 4, [96, 121, 254, 255]).set(2, 4, [64, 226, 1, 0]),
-       dict(status="halted", steps=2, pc=3,
-            pixels={(0, 3): [2, 0, 1, 0], (1, 3): [158, 121, 254, 255], (2, 3): [74, 225, 1, 0]}))
 
 # QADD: a - za = (3, -3, 1, -1), b (a 1x2 row, broadcast) - zb = 0, Ma = Mb = 1, shift 1:
 # 1.5 -> 2, -1.5 -> -1, 0.5 -> 1, -0.5 -> 0; plus zc 50.
 vector("qadd_ties_broadcast", "QADD rounds ties upwards (1.5, -1.5, 0.5, -0.5 -> 2, -1, 1, 0) and "
        "broadcasts a 1x2 row over a 2x2 matrix",
-       q(Prog(6, 4), 0, QADD, 1, 2, 3, [[10, 10, 50, 1], ONE, ONE, [0, 255, 0, 0]])
+       qins(Prog(6, 4), 0, QADD, 1, 2, 3, [[10, 10, 50, 1], ONE, ONE, [0, 255, 0, 0]])
        .mat(1, 2, 2, [13, 7, 11, 9]).mat(2, 1, 2, [10, 10]),
        dict(status="halted", steps=2, pc=5,
             pixels={(1, 3): [52, 0, 0, 0], (2, 3): [49, 0, 0, 0], (3, 3): [51, 0, 0, 0], (4, 3): [50, 0, 0, 0]}))
 
 # QADD in place with clamp (10, 250): a + b at M = 2^30, shift 30 (x1): (1+4, 2+5, 200+100) = (10, 10, 250).
 vector("qadd_in_place_clamp", "QADD with c = a and clamp [10,250]: 5, 7, 300 become 10, 10, 250",
-       q(Prog(6, 3), 0, QADD, 1, 2, 1, [[0, 0, 0, 30], HALF30, HALF30, [10, 250, 0, 0]])
+       qins(Prog(6, 3), 0, QADD, 1, 2, 1, [[0, 0, 0, 30], HALF30, HALF30, [10, 250, 0, 0]])
        .mat(1, 1, 3, [1, 2, 200]).mat(2, 1, 3, [4, 5, 100]),
        dict(status="halted", steps=2, pc=5,
             pixels={(1, 1): [10, 0, 0, 0], (2, 1): [10, 0, 0, 0], (3, 1): [250, 0, 0, 0]}))
 
-# QRELU zero point 10: (0, 5, 10, 200) -> (10, 10, 10, 200); G of element 1 (77) is kept.
-vector("qrelu", "QRELU clamps at its zero point 10 in place and keeps G, B, A",
-       q(Prog(6, 2), 0, QRELU, 1, 0, 0, [[10, 0, 0, 0]]).mat(1, 1, 4, [0, 5, 10, 200]).set(2, 1, [5, 77, 0, 0]),
-       dict(status="halted", steps=2, pc=2,
-            pixels={(1, 1): [10, 0, 0, 0], (2, 1): [10, 77, 0, 0], (4, 1): [200, 0, 0, 0]}))
-
-vector("trap_bad_param_shift", "QMATMUL with shift 0: BAD_PARAM at the opcode pixel (1,0) after a WIDE prefix",
-       q(Prog(8, 4).wide(0), 1, QMATMUL, 1, 2, 3, [[0, 0, 0, 0], ONE, [0, 0, 0, 255]])
+vector("trap_q_bad_shift_wide", "WIDE QMATMUL with shift 0: BAD_PARAM at the opcode pixel (1,0), after the prefix",
+       qins(Prog(8, 4).wide(0), 1, QMATMUL, 1, 2, 3, [[0, 0, 0, 0], ONE, [0, 0, 0, 255]])
        .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
        dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 1, 0), unchanged=True))
 
-vector("trap_bad_param_negative_m", "QADD with Mb = -1: BAD_PARAM",
-       q(Prog(8, 4), 0, QADD, 1, 2, 3, [[0, 0, 0, 5], ONE, [255, 255, 255, 255], [0, 255, 0, 0]])
-       .mat(1, 1, 2, [1, 2]).mat(2, 1, 2, [1, 2]),
-       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
-
-vector("trap_bad_param_clamp", "QMATMUL with clamp_lo 11 > clamp_hi 10: BAD_PARAM",
-       q(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[0, 0, 0, 5], ONE, [0, 0, 11, 10]])
-       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
-       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
-
-vector("trap_bad_param_bias_row", "QMATMUL32 naming bias row 4 in a 4-row image: BAD_PARAM (not ROW_OUT_OF_IMAGE: "
-       "it is a parameter)",
-       q(Prog(8, 4), 0, QMATMUL32, 1, 2, 3, [[0, 0, 0, 0], [4, 0, 0, 0]])
-       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
-       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
-
-vector("trap_bad_param_reserved", "QRELU with a non-zero reserved channel in its parameter pixel: BAD_PARAM",
-       q(Prog(4, 2), 0, QRELU, 1, 0, 0, [[3, 0, 1, 0]]).mat(1, 1, 2, [1, 2]),
-       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
-
-vector("trap_truncated_params", "QADD at x = 1 of a 4-wide image needs pixels 2..5: TRUNCATED at (1,0) "
-       "after the HALT-free RELU",
-       Prog(4, 3).ins(0, RELU, 1).ins(1, QADD, 1, 1, 2).set(2, 0, [0, 0, 0, 1]).mat(1, 1, 1, [7]),
-       dict(status="trapped", steps=1, pc=1, trap=("TRUNCATED", 1, 0), unchanged=True))
-
-vector("trap_bias_shape", "QMATMUL with a 1x3 bias for a 2-column b: SHAPE_MISMATCH at the bias header (0,4)",
-       q(Prog(8, 5), 0, QMATMUL, 1, 2, 3, [[0, 0, 0, 5], ONE, [4, 0, 0, 255]])
-       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]).set(0, 4, [3, 0, 1, 0]),
-       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
 
 if __name__ == "__main__":
     write_all()
