@@ -278,6 +278,34 @@ Status set_input(Image& program, const PixelLlmIo& io, const std::vector<double>
     return set_input_codes(program, io, quantize_all(x, io.input));
 }
 
+Status set_region_from_npy(Image& program, const std::string& region, const NpyArray& values) {
+    const std::vector<Region> regions = program_regions(program);
+    const Region* r = nullptr;
+    for (const Region& reg : regions)
+        if (reg.name == region) r = &reg;
+    if (!r)
+        return make_error(ErrorCode::Usage,
+                          "the program has no region named '" + region + "' in its symbols");
+    const MatrixHeader h = decode_header(program.pixel(0, r->row));
+    if (values.size() != h.elements())
+        return make_error(ErrorCode::Usage, "region '" + region + "' (row " + std::to_string(r->row) +
+                                                ") holds " + std::to_string(h.elements()) +
+                                                " values; the input has " + std::to_string(values.size()));
+    std::vector<uint8_t> codes;
+    if (values.dtype == NpyDtype::U8) {
+        auto u8 = values.as_u8(region);
+        if (!u8) return u8.error();
+        codes = std::move(u8.value());
+    } else {
+        if (!r->scale || !r->zero_point)
+            return make_error(ErrorCode::Usage,
+                              "region '" + region +
+                                  "' has no scale and zero point in its symbols; give uint8 codes");
+        codes = quantize_all(values.as_double(), QuantParams{*r->scale, *r->zero_point});
+    }
+    return write_matrix(program, r->row, h, codes);
+}
+
 Result<std::vector<double>> read_logits(const Image& program, const PixelLlmIo& io) {
     const MatrixHeader h = decode_header(program.pixel(0, io.logits_row));
     if (!(h == MatrixHeader{kLlmOut, 1}) || !matrix_fits(io.logits_row, h, program.width, program.height))

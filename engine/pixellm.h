@@ -15,6 +15,7 @@
 //   HALT
 #pragma once
 #include "image.h"
+#include "npy.h"
 #include "quant.h"
 #include "result.h"
 
@@ -90,6 +91,11 @@ Result<PixelLlmIo> pixellm_io(const Image& program);
 // codes as they are) into the program's input region.
 Status set_input(Image& program, const PixelLlmIo& io, const std::vector<double>& x);
 Status set_input_codes(Image& program, const PixelLlmIo& io, const std::vector<uint8_t>& codes);
+// `pxi run --input`: writes a .npy into the region named `region` of any program's symbols.
+// uint8 arrays are codes, written as they are; float (and other integer) arrays are real values,
+// quantized with the region's scale and zero point (an error if the symbols give none). The
+// element count must equal the region's.
+Status set_region_from_npy(Image& program, const std::string& region, const NpyArray& values);
 // The dequantized logits of a program that ran.
 Result<std::vector<double>> read_logits(const Image& program, const PixelLlmIo& io);
 

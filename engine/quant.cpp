@@ -173,6 +173,14 @@ std::string describe_params(const Instruction& ins) {
     }
 }
 
+std::vector<uint32_t> param_rows(const Instruction& ins) {
+    uint32_t row = 0;
+    if (Opcode(ins.opcode) == Opcode::QMATMUL) row = decode_qmatmul(ins).bias_row;
+    if (Opcode(ins.opcode) == Opcode::QMATMUL32) row = decode_qmatmul32(ins).bias_row;
+    if (row == 0) return {};
+    return {row};
+}
+
 // ---- Executor kernels ----
 
 int64_t rounding_mul_shift(int32_t acc, int32_t multiplier, uint32_t shift) {

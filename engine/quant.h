@@ -73,6 +73,10 @@ std::string check_params(const Instruction& ins, uint32_t height);
 // empty for opcodes without parameters. Shown as is; never parsed.
 std::string describe_params(const Instruction& ins);
 
+// Matrix rows that parameter pixels name (the bias row of QMATMUL and QMATMUL32, when not 0), for
+// tools that list what an instruction reads: the validator, region inference, debugger outlines.
+std::vector<uint32_t> param_rows(const Instruction& ins);
+
 // ---- Executor kernels (integer only; the CPU interpreter's reference) ----
 
 // (int64(acc) * M + 2^(shift-1)) >> shift, arithmetic: one rounding, half-way cases upwards.

@@ -187,3 +187,34 @@ TEST_CASE("assets/pixellm.pxi is the current seeded build") {
     }
     CHECK(file.text.size() == built->text.size());
 }
+
+TEST_CASE("set_region_from_npy: floats are quantized with the region's parameters, uint8 are codes") {
+    auto img = build_pixellm(seeded_weights(3), PixelLlmBuildOptions{3, {}, true});
+    REQUIRE(img.ok());
+    auto io = pixellm_io(*img);
+    REQUIRE(io.ok());
+    auto f = read_npy(pxtest::source_path("tests/data/pixellm_input_f32.npy"));
+    REQUIRE(f.ok());
+    Image a = *img;
+    REQUIRE(set_region_from_npy(a, "input", *f).ok());
+    auto codes = read_matrix(a, io->input_row);
+    REQUIRE(codes.ok());
+    std::vector<double> want(kLlmIn);
+    for (uint32_t i = 0; i < kLlmIn; ++i)
+        want[i] = double(int(i * 37 % 101) - 50) / 25.0;
+    CHECK(*codes == quantize_all(want, io->input));
+
+    auto u = read_npy(pxtest::source_path("tests/data/pixellm_input_u8.npy"));
+    REQUIRE(u.ok());
+    Image b = *img;
+    REQUIRE(set_region_from_npy(b, "input", *u).ok());
+    codes = read_matrix(b, io->input_row);
+    REQUIRE(codes.ok());
+    for (uint32_t i = 0; i < kLlmIn; ++i)
+        CHECK((*codes)[i] == uint8_t(2 * i));
+
+    Image c = *img;
+    CHECK_FALSE(set_region_from_npy(c, "nope", *u).ok());
+    CHECK_FALSE(set_region_from_npy(c, "logits", *u).ok()); // 1024 values, not 128
+    CHECK(c.rgba == img->rgba);
+}

@@ -2,12 +2,14 @@
 // quantizer. Expected bytes were computed independently of the C++: by hand for the rounding ties
 // (noted beside them) and with a Python 3 script using exact integers and the formulas of §5.5
 // (rq(x) = (x*M + 2^(s-1)) // 2^s, accumulator wrapped to int32), run once.
+#include "pixellm.h"
 #include "quant.h"
 #include "test_util.h"
 #include "vm.h"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 using namespace px;
@@ -374,6 +376,15 @@ TEST_CASE("describe_params decodes every quantized opcode") {
           "za=1 zb=2 zc=3 Ma=1073741824 Mb=536870912 shift=31 (x0.5, x0.25) clamp=[4,5]");
     ins.opcode = uint8_t(Opcode::MATMUL);
     CHECK(describe_params(ins).empty());
+    CHECK(param_rows(ins).empty());
+    ins.opcode = uint8_t(Opcode::QMATMUL);
+    ins.params[2] = {0x2C, 0x01, 0, 255};
+    CHECK(param_rows(ins) == std::vector<uint32_t>{300});
+    ins.params[2] = {0, 0, 0, 255};
+    CHECK(param_rows(ins).empty());
+    ins.opcode = uint8_t(Opcode::QMATMUL32);
+    ins.params[1] = {7, 0, 0, 0};
+    CHECK(param_rows(ins) == std::vector<uint32_t>{7});
 }
 
 TEST_CASE("the quantizer makes 0.0 exact and nudges the zero point") {
@@ -422,4 +433,95 @@ TEST_CASE("quantize_multiplier keeps 31 bits and the shift range") {
     CHECK_FALSE(quantize_multiplier(-1.0).ok());
     CHECK_FALSE(quantize_multiplier(std::ldexp(1.0, 30)).ok());
     CHECK_FALSE(quantize_multiplier(NAN).ok());
+}
+
+namespace {
+// PROTOCOL.md §5.5.7 with 32-bit operations only, as a GLSL 4.30 executor does it. imulExtended
+// returns the exact 64-bit product as (msb, lsb); uaddCarry adds with a carry out.
+void imul_extended(int32_t a, int32_t b, int32_t& msb, int32_t& lsb) {
+    const uint64_t p = uint64_t(int64_t(a) * int64_t(b));
+    msb = int32_t(uint32_t(p >> 32)), lsb = int32_t(uint32_t(p));
+}
+uint32_t uadd_carry(uint32_t a, uint32_t b, uint32_t& carry) {
+    const uint32_t s = a + b;
+    carry = s < a ? 1u : 0u;
+    return s;
+}
+uint8_t recipe_finish(int32_t hi, uint32_t lo, uint32_t shift, uint8_t zc, uint8_t clamp_lo,
+                      uint8_t clamp_hi) {
+    uint32_t carry = 0;
+    if (shift <= 32) { // step 3
+        lo = uadd_carry(lo, 1u << (shift - 1), carry);
+        hi += int32_t(carry);
+    } else {
+        hi += 1 << (shift - 33);
+    }
+    uint32_t vlo;
+    int32_t vhi;
+    if (shift <= 31) { // step 4
+        vlo = (lo >> shift) | (uint32_t(hi) << (32 - shift));
+        vhi = hi >> shift;
+    } else {
+        vlo = uint32_t(hi >> (shift - 32));
+        vhi = hi >> 31;
+    }
+    int32_t t; // step 5
+    if (vhi > 0 || (vhi == 0 && vlo > 511u))
+        t = 511;
+    else if (vhi < -1 || (vhi == -1 && vlo < 0xFFFFFE01u))
+        t = -511;
+    else
+        t = int32_t(vlo);
+    return uint8_t(std::clamp(t + zc, int32_t(clamp_lo), int32_t(clamp_hi)));
+}
+uint8_t recipe_qmatmul(int32_t acc, int32_t m, uint32_t shift, uint8_t zc, uint8_t lo, uint8_t hi) {
+    int32_t msb, lsb;
+    imul_extended(acc, m, msb, lsb);
+    return recipe_finish(msb, uint32_t(lsb), shift, zc, lo, hi);
+}
+uint8_t recipe_qadd(int32_t da, int32_t ma, int32_t db, int32_t mb, uint32_t shift, uint8_t zc, uint8_t lo,
+                    uint8_t hi) {
+    int32_t h1, l1, h2, l2;
+    imul_extended(da, ma, h1, l1);
+    imul_extended(db, mb, h2, l2);
+    uint32_t carry = 0;
+    const uint32_t l = uadd_carry(uint32_t(l1), uint32_t(l2), carry);
+    return recipe_finish(h1 + h2 + int32_t(carry), l, shift, zc, lo, hi);
+}
+} // namespace
+
+TEST_CASE("the GLSL recipe of PROTOCOL.md 5.5.7 gives the reference bytes") {
+    const int32_t accs[] = {
+        INT32_MIN, INT32_MIN + 1, -(1 << 30), -65025, -512,    -511,      -5,   -3, -1, 0, 1, 3,
+        5,         511,           512,        65025,  1 << 30, kMaxM - 1, kMaxM};
+    const int32_t ms[] = {0, 1, 2, 3, 1 << 29, (1 << 30) - 1, 1 << 30, 1518500250, kMaxM};
+    const uint8_t zcs[] = {0, 1, 128, 255};
+    uint64_t checked = 0;
+    for (int32_t acc : accs)
+        for (int32_t m : ms)
+            for (uint32_t shift = 1; shift <= 62; ++shift)
+                for (uint8_t zc : zcs) {
+                    const uint8_t want = clamp_add(rounding_mul_shift(acc, m, shift), zc, 0, 255);
+                    if (recipe_qmatmul(acc, m, shift, zc, 0, 255) != want)
+                        FAIL("acc " << acc << " M " << m << " shift " << shift << " zc " << int(zc));
+                    ++checked;
+                }
+    SplitMix64 g{12345};
+    for (int i = 0; i < 200000; ++i) {
+        const int32_t acc = int32_t(uint32_t(g.next()));
+        const int32_t m = int32_t(g.next() & 0x7FFFFFFF) >> (g.next() % 31);
+        const uint32_t shift = 1 + uint32_t(g.next() % 62);
+        const uint8_t zc = uint8_t(g.next()), a = uint8_t(g.next()), b = uint8_t(g.next());
+        const uint8_t lo = std::min(a, b), hi = std::max(a, b);
+        REQUIRE(recipe_qmatmul(acc, m, shift, zc, lo, hi) ==
+                clamp_add(rounding_mul_shift(acc, m, shift), zc, lo, hi));
+        // QADD: element differences in -255..255.
+        const int32_t da = int32_t(g.next() % 511) - 255, db = int32_t(g.next() % 511) - 255;
+        const int32_t mb = int32_t(g.next() & 0x7FFFFFFF);
+        QAddParams p = qad(0, 0, zc, m, mb, uint8_t(shift), lo, hi);
+        const int64_t v = (int64_t(da) * m + int64_t(db) * mb + (int64_t(1) << (shift - 1))) >> shift;
+        REQUIRE(recipe_qadd(da, m, db, mb, shift, zc, lo, hi) == clamp_add(v, p.zc, p.clamp_lo, p.clamp_hi));
+        ++checked;
+    }
+    CHECK(checked > 200000);
 }

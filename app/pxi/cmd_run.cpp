@@ -5,6 +5,8 @@
 // must not leave a half-run image where a good one was. save_png() is atomic.
 #include "commands.h"
 #include "gl_session.h"
+#include "npy.h"
+#include "pixellm.h"
 #include "png_io.h"
 #include "trace.h"
 #include "vm.h"
@@ -17,7 +19,7 @@
 namespace {
 
 struct RunArgs {
-    std::string input, output, executor = "cpu", kernel = "tiled";
+    std::string input, output, executor = "cpu", kernel = "tiled", input_npy, input_region = "input";
     uint64_t max_steps = px::kDefaultStepLimit;
     bool trace = false, json = false, save_on_trap = false, in_place = false;
 };
@@ -102,6 +104,12 @@ void run_command(const RunArgs& args) {
         pxi::fail(pxi::kExitUsage,
                   args.output + ": output is the input file; pass --in-place to overwrite it");
     px::Image image = pxi::load_or_exit(args.input);
+    if (!args.input_npy.empty()) { // data in before the run (engine/pixellm.h)
+        auto npy = px::read_npy(args.input_npy);
+        if (!npy) pxi::fail(pxi::kExitUsage, npy.error().message);
+        if (px::Status st = px::set_region_from_npy(image, args.input_region, *npy); !st)
+            pxi::fail(pxi::kExitUsage, args.input_npy + ": " + st.error().message);
+    }
     px::VmState vm = px::make_vm(std::move(image), args.max_steps);
     const auto t0 = std::chrono::steady_clock::now();
     nlohmann::json trace_json = nlohmann::json::array();
@@ -188,6 +196,10 @@ void register_run(CLI::App& app) {
         ->capture_default_str();
     cmd->add_flag("--trace", args->trace,
                   "print one line per step: pc, instruction, status, writes, image hash (gl: and GPU ms)");
+    cmd->add_option("--input", args->input_npy,
+                    ".npy written into the region named by --input-region first: uint8 as codes, floats "
+                    "quantized with the region's scale and zero point (pxos.symbols)");
+    cmd->add_option("--input-region", args->input_region, "the region --input fills")->capture_default_str();
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
     cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");

@@ -16,6 +16,8 @@ void register_disasm(CLI::App& app);
 void register_asm(CLI::App& app);
 void register_info(CLI::App& app);
 void register_diff(CLI::App& app);
+void register_pixellm(CLI::App& app);
+void register_accuracy(CLI::App& app);
 void register_compare(CLI::App& app); // CPU vs GL lockstep (cmd_compare.cpp)
 
 namespace pxi {

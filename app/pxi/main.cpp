@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     register_asm(app);
     register_info(app);
     register_diff(app);
+    register_pixellm(app);
+    register_accuracy(app);
     register_compare(app);
     try {
         app.parse(argc, argv);

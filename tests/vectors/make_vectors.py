@@ -627,5 +627,85 @@ vector("trap_q_bias_shape", "QMATMUL with a 1x3 bias for a 1x2 result: SHAPE_MIS
        .mat(1, 1, 1, [1]).mat(2, 1, 2, [1, 2]).mat(4, 1, 3, [0, 0, 0]),
        dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
 
+# ------------------------------------------------------------------------------------------------
+# More quantized-opcode vectors (PROTOCOL.md §5.5): ties of both signs, wrapping and extreme
+# accumulators, saturation, outputs over inputs. M is an int32 pixel. rq(x) = floor((x*M + 2^(shift-1)) / 2^shift): one rounding, half-way cases upwards.
+
+ONE = [1, 0, 0, 0]              # M = 1 as an int32 pixel
+HALF30 = [0, 0, 0, 64]          # M = 2^30
+MAXM = [255, 255, 255, 127]     # M = 2^31 - 1
+I32_MAX = [255, 255, 255, 127]  # 2^31 - 1
+I32_MIN = [0, 0, 0, 128]        # -2^31
+
+
+def qins(prog, x, op, a, b, c, params):
+    prog.ins(x, op, a, b, c)
+    for k, p in enumerate(params):
+        prog.set(x + 1 + k, 0, p)
+    return prog
+
+
+# a - za = (11-10, 9-10) = (1, -1); b - zb = [[5, -5], [0, 0]]: acc = (5, -5). M = 1, shift 1:
+# 5/2 = 2.5 -> 3 and -2.5 -> -2; plus zc = 100: (103, 98). QMATMUL is 4 pixels: HALT at x = 4.
+vector("qmatmul_ties", "QMATMUL rounds ties upwards: acc 5 and -5 with M/2^shift = 1/2 give 3 and -2, "
+       "plus zc 100 = (103, 98); the instruction is 4 pixels long",
+       qins(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[10, 20, 100, 1], ONE, [0, 0, 0, 255]]).ins(4, HALT)
+       .mat(1, 1, 2, [11, 9]).mat(2, 2, 2, [25, 15, 20, 20]),
+       dict(status="halted", steps=2, pc=4,
+            pixels={(0, 3): [2, 0, 1, 0], (1, 3): [103, 0, 0, 0], (2, 3): [98, 0, 0, 0]}))
+
+# a - za = 1; b - zb = (1, 2); bias (2^31-1, -5) at row 4: acc = (2^31 wrapped to -2^31, -3).
+# rq: -2^31/2 = -2^30 -> 128 - 2^30 clamps to clamp_lo 100; -3/2 = -1.5 -> -1 -> 127.
+vector("qmatmul_bias_wraps", "QMATMUL adds an int32 bias and wraps modulo 2^32: 2^31-1 + 1 is -2^31, "
+       "which clamps at clamp_lo 100 (255 without the wrap); -5 + 2 = -3 gives 127",
+       qins(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 1], ONE, [4, 0, 100, 255]])
+       .mat(1, 1, 1, [129]).mat(2, 1, 2, [129, 130])
+       .set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, [251, 255, 255, 255]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [100, 0, 0, 0], (2, 3): [127, 0, 0, 0]}))
+
+# bias (2^31-1, -2^31), no products (a = za, b = zb), M = 2^31-1, shift 62:
+# (2^31-1)^2 = 2^62 - 2^32 + 1, + 2^61, / 2^62 floors to 1 -> 101;
+# -2^31 (2^31-1) = -2^62 + 2^31, + 2^61 = -2^61 + 2^31, / 2^62 floors to -1 -> 99.
+vector("qmatmul_extremes", "QMATMUL with the largest accumulators and multiplier (2^31-1, shift 62): "
+       "products near 2^62 round to +1 and -1, plus zc 100",
+       qins(Prog(6, 5), 0, QMATMUL, 1, 2, 3, [[50, 60, 100, 62], MAXM, [4, 0, 0, 255]])
+       .mat(1, 1, 1, [50]).mat(2, 1, 2, [60, 60]).set(0, 4, [2, 0, 1, 0]).set(1, 4, I32_MAX).set(2, 4, I32_MIN),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [101, 0, 0, 0], (2, 3): [99, 0, 0, 0]}))
+
+# c = a: [10, 20] @ [[1, 2], [3, 4]] = (70, 100) from the old a (M = 2^30, shift 30: x1).
+vector("qmatmul_c_is_a", "QMATMUL writing over its input a reads the old a: [10,20] @ [[1,2],[3,4]] = (70,100)",
+       qins(Prog(6, 3), 0, QMATMUL, 1, 2, 1, [[0, 0, 0, 30], HALF30, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [10, 20]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 1): [70, 0, 0, 0], (2, 1): [100, 0, 0, 0]}))
+
+# saturation both ways: a - za = (-128, 127), b - zb = [[127, -128], [-128, 127]]:
+# acc = (-128*127 + 127*-128, -128*-128 + 127*127) = (-32512, 32513); x 1/2 -> (-16256, 16257) -> 0, 255.
+vector("qmatmul_saturates", "QMATMUL saturates at 0 and at 255: acc -32512 and 32513 times 1/2 around zc 128",
+       qins(Prog(8, 4), 0, QMATMUL, 1, 2, 3, [[128, 128, 128, 31], HALF30, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [0, 255]).mat(2, 2, 2, [255, 0, 0, 255]),
+       dict(status="halted", steps=2, pc=4, pixels={(1, 3): [0, 0, 0, 0], (2, 3): [255, 0, 0, 0]}))
+
+# QADD: a - za = (3, -3, 1, -1), b (a 1x2 row, broadcast) - zb = 0, Ma = Mb = 1, shift 1:
+# 1.5 -> 2, -1.5 -> -1, 0.5 -> 1, -0.5 -> 0; plus zc 50.
+vector("qadd_ties_broadcast", "QADD rounds ties upwards (1.5, -1.5, 0.5, -0.5 -> 2, -1, 1, 0) and "
+       "broadcasts a 1x2 row over a 2x2 matrix",
+       qins(Prog(6, 4), 0, QADD, 1, 2, 3, [[10, 10, 50, 1], ONE, ONE, [0, 255, 0, 0]])
+       .mat(1, 2, 2, [13, 7, 11, 9]).mat(2, 1, 2, [10, 10]),
+       dict(status="halted", steps=2, pc=5,
+            pixels={(1, 3): [52, 0, 0, 0], (2, 3): [49, 0, 0, 0], (3, 3): [51, 0, 0, 0], (4, 3): [50, 0, 0, 0]}))
+
+# QADD in place with clamp (10, 250): a + b at M = 2^30, shift 30 (x1): (1+4, 2+5, 200+100) = (10, 10, 250).
+vector("qadd_in_place_clamp", "QADD with c = a and clamp [10,250]: 5, 7, 300 become 10, 10, 250",
+       qins(Prog(6, 3), 0, QADD, 1, 2, 1, [[0, 0, 0, 30], HALF30, HALF30, [10, 250, 0, 0]])
+       .mat(1, 1, 3, [1, 2, 200]).mat(2, 1, 3, [4, 5, 100]),
+       dict(status="halted", steps=2, pc=5,
+            pixels={(1, 1): [10, 0, 0, 0], (2, 1): [10, 0, 0, 0], (3, 1): [250, 0, 0, 0]}))
+
+vector("trap_q_bad_shift_wide", "WIDE QMATMUL with shift 0: BAD_PARAM at the opcode pixel (1,0), after the prefix",
+       qins(Prog(8, 4).wide(0), 1, QMATMUL, 1, 2, 3, [[0, 0, 0, 0], ONE, [0, 0, 0, 255]])
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [1, 2, 3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 1, 0), unchanged=True))
+
+
 if __name__ == "__main__":
     write_all()

@@ -1,0 +1,88 @@
+// pxi pixellm — builds the Pixel-LLM (128 -> 128 ReLU -> 1024 logits) as one quantized .pxi program
+// from seeded random weights or a NumPy .npz (engine/pixellm.h). Deterministic: the same weights
+// give the same bytes. The output is written atomically.
+#include "commands.h"
+#include "pixellm.h"
+#include "png_io.h"
+
+#include <iostream>
+
+namespace {
+
+struct PixellmArgs {
+    std::string output, weights, save_weights, logits = "int32";
+    uint64_t seed = px::kLlmDefaultSeed;
+    bool json = false;
+};
+
+void pixellm_command(const PixellmArgs& args) {
+    px::PixelLlmWeights w;
+    px::PixelLlmBuildOptions opt;
+    opt.int32_logits = args.logits == "int32";
+    if (!args.weights.empty()) {
+        auto loaded = px::load_npz_weights(args.weights);
+        if (!loaded) pxi::fail(pxi::kExitUsage, loaded.error().message);
+        w = std::move(loaded.value());
+        opt.weights_file = args.weights;
+    } else {
+        w = px::seeded_weights(args.seed);
+        opt.seed = args.seed;
+    }
+    auto img = px::build_pixellm(w, opt);
+    if (!img) pxi::fail(pxi::kExitUsage, img.error().message);
+    if (px::Status st = px::save_png(*img, args.output); !st) pxi::fail(pxi::kExitUsage, st.error().message);
+    if (!args.save_weights.empty())
+        if (px::Status st = px::save_npz_weights(w, args.save_weights); !st)
+            pxi::fail(pxi::kExitUsage, st.error().message);
+    auto io = px::pixellm_io(*img);
+    if (!io) pxi::fail(pxi::kExitFailed, io.error().message);
+    if (args.json) {
+        nlohmann::json j{{"output", args.output},
+                         {"width", img->width},
+                         {"height", img->height},
+                         {"logits", args.logits},
+                         {"input_row", io->input_row},
+                         {"input_scale", io->input.scale},
+                         {"input_zero_point", io->input.zero_point},
+                         {"logits_row", io->logits_row},
+                         {"logits_scale", io->logits.scale},
+                         {"logits_zero_point", io->logits.zero_point}};
+        if (opt.seed)
+            j["seed"] = *opt.seed;
+        else
+            j["weights"] = opt.weights_file;
+        if (!args.save_weights.empty()) j["saved_weights"] = args.save_weights;
+        pxi::print_json(j);
+    } else {
+        std::cout << "wrote " << args.output << " (" << img->width << "x" << img->height << ", Pixel-LLM "
+                  << px::kLlmIn << " -> " << px::kLlmHidden << " ReLU -> " << px::kLlmOut << ", "
+                  << args.logits << " logits, weights from "
+                  << (opt.seed ? "seed " + std::to_string(*opt.seed) : opt.weights_file) << ")\n";
+        std::cout << "  input: row " << io->input_row << ", scale " << io->input.scale << ", zero point "
+                  << io->input.zero_point << "; logits: row " << io->logits_row << "\n";
+        if (!args.save_weights.empty())
+            std::cout << "  wrote the float weights to " << args.save_weights << "\n";
+    }
+    pxi::finish(pxi::kExitOk);
+}
+
+} // namespace
+
+void register_pixellm(CLI::App& app) {
+    auto args = std::make_shared<PixellmArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "pixellm",
+        "Build the quantized Pixel-LLM program (128 -> 128 ReLU -> 1024) from seeded or .npz weights");
+    cmd->add_option("-o,--output", args->output, "the .pxi to write")->required();
+    cmd->add_option("--weights", args->weights,
+                    ".npz with W_hidden (128x128), b_hidden (128), W_out (128x1024), b_out (1024); x @ W");
+    cmd->add_option("--seed", args->seed,
+                    "seed of the random weights (splitmix64 + Box-Muller; see pixellm.h)")
+        ->capture_default_str();
+    cmd->add_option("--logits", args->logits, "int32 (exact accumulators, QMATMUL32) or uint8 (QMATMUL)")
+        ->check(CLI::IsMember({"int32", "uint8"}))
+        ->capture_default_str();
+    cmd->add_option("--save-weights", args->save_weights, "also write the float weights as float64 .npz");
+    cmd->add_flag("--json", args->json, "print the summary as JSON");
+    cmd->callback([args] { pixellm_command(*args); });
+}
