@@ -13,6 +13,7 @@
 #include "image.h"
 #include "result.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -31,5 +32,10 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
 
 Status save_png(const Image& image, const std::string& path);
 Result<std::vector<uint8_t>> encode_png(const Image& image);
+
+// Tests only: replaces write(2) inside save_png (e.g. to simulate a full disk where no small
+// file system can be mounted). nullptr restores the real write. Not thread-safe.
+using SaveWriteHook = long (*)(int fd, const void* buf, size_t n);
+void set_save_write_hook_for_tests(SaveWriteHook hook);
 
 } // namespace px

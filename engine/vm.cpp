@@ -1,5 +1,7 @@
 #include "vm.h"
 
+#include "quant.h"
+
 #include <algorithm>
 
 namespace px {
@@ -21,6 +23,27 @@ std::vector<uint8_t> gather(const Image& image, uint32_t row, MatrixHeader h) {
     const uint32_t w = image.width;
     for (uint64_t i = 0; i < v.size(); ++i) v[i] = image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0];
     return v;
+}
+
+// A matrix of whole int32 pixels (QMATMUL's bias, PROTOCOL.md §5.5), little-endian RGBA.
+std::vector<int32_t> gather_i32(const Image& image, uint32_t row, MatrixHeader h) {
+    std::vector<int32_t> v(h.elements());
+    const uint32_t w = image.width;
+    for (uint64_t i = 0; i < v.size(); ++i)
+        v[i] = rgba_to_i32(image.pixel(element_x(i, w), uint32_t(element_y(i, row, w))));
+    return v;
+}
+
+void scatter_i32(Image& image, uint32_t row, MatrixHeader h, const std::vector<int32_t>& v) {
+    image.set_pixel(0, row, encode_header(h));
+    const uint32_t w = image.width;
+    for (uint64_t i = 0; i < v.size(); ++i)
+        image.set_pixel(element_x(i, w), uint32_t(element_y(i, row, w)), i32_to_rgba(v[i]));
+}
+
+std::vector<int32_t> gather_bias(const Image& image, uint32_t bias_row) {
+    if (bias_row == 0) return {};
+    return gather_i32(image, bias_row, decode_header(image.pixel(0, bias_row)));
 }
 
 void scatter(Image& image, uint32_t row, MatrixHeader h, const std::vector<uint8_t>& v) {
@@ -50,6 +73,33 @@ void execute_reference(Image& image, const Plan& p) {
         auto out =
             matmul_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]), p.shape[1]);
         scatter(image, op[2], p.out_shape, out);
+        break;
+    }
+    case Opcode::QMATMUL: {
+        const QMatmulParams q = decode_qmatmul(p.ins);
+        auto out = qmatmul_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]),
+                              p.shape[1], q, gather_bias(image, q.bias_row));
+        scatter(image, op[2], p.out_shape, out);
+        break;
+    }
+    case Opcode::QMATMUL32: {
+        const QMatmul32Params q = decode_qmatmul32(p.ins);
+        auto out = qmatmul_acc(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]),
+                               p.shape[1], q.za, q.zb, gather_bias(image, q.bias_row));
+        scatter_i32(image, op[2], p.out_shape, out);
+        break;
+    }
+    case Opcode::QADD: {
+        auto out = qadd_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]),
+                           p.shape[1], decode_qadd(p.ins));
+        scatter(image, op[2], p.out_shape, out);
+        break;
+    }
+    case Opcode::QRELU: {
+        auto out = qrelu_u8(gather(image, op[0], p.shape[0]), decode_qrelu(p.ins).zero_point);
+        const uint32_t w = image.width;
+        for (uint64_t i = 0; i < out.size(); ++i)
+            image.at(element_x(i, w), uint32_t(element_y(i, op[0], w)))[0] = out[i];
         break;
     }
     }
@@ -150,6 +200,9 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
                                  ", past the last row " + std::to_string(height - 1));
         p.shape[i] = h;
     }
+    // Parameter values (check 7; PROTOCOL.md §5.5).
+    if (std::string e = check_params(ins, height); !e.empty())
+        return make_trap(TrapCode::BAD_PARAM, op_x, 0, name + " at pixel (" + std::to_string(op_x) + ",0): " + e);
     // Shape rules and the output's shape.
     const MatrixHeader ha = p.shape[0], hb = p.shape[1];
     auto mismatch = [&](const std::string& rule) {
@@ -173,6 +226,39 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         if (ha.cols != hb.rows) return mismatch("MATMUL needs a's columns to equal b's rows");
         p.out_shape = {hb.cols, ha.rows};
         break;
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: {
+        if (ha.cols != hb.rows) return mismatch(name + " needs a's columns to equal b's rows");
+        p.out_shape = {hb.cols, ha.rows};
+        // The optional bias: a 1 x cols(b) matrix of int32 pixels that fits (PROTOCOL.md §5.5).
+        const uint32_t bias_row = Opcode(ins.opcode) == Opcode::QMATMUL ? decode_qmatmul(ins).bias_row
+                                                                        : decode_qmatmul32(ins).bias_row;
+        if (bias_row != 0) {
+            const MatrixHeader hbias = decode_header(fetch(0, bias_row));
+            const MatrixHeader want{hb.cols, 1};
+            if (!(hbias == want))
+                return make_trap(TrapCode::SHAPE_MISMATCH, 0, bias_row,
+                                 name + " at pixel (" + std::to_string(op_x) + ",0): bias at row " +
+                                     std::to_string(bias_row) + " is " + shape_text(hbias) + "; it must be " +
+                                     shape_text(want));
+            if (!matrix_fits(bias_row, hbias, width, height))
+                return make_trap(TrapCode::MATRIX_OVERFLOW, 0, bias_row,
+                                 name + " bias: matrix at row " + std::to_string(bias_row) + " (" +
+                                     shape_text(hbias) + ") runs past the last row " + std::to_string(height - 1));
+        }
+        break;
+    }
+    case Opcode::QADD:
+        if (!(ha == hb || (hb.rows == 1 && hb.cols == ha.cols)))
+            return mismatch("QADD needs equal shapes or b of shape 1x" + std::to_string(ha.cols));
+        p.out_shape = ha;
+        break;
+    case Opcode::QRELU: {
+        // Written in place: the element pixels of a (its header is not written).
+        auto rects = matrix_rects(ins.operand[0], ha, width);
+        p.writes.insert(p.writes.end(), rects.begin() + 1, rects.end());
+        break;
+    }
     }
     // Output matrices must fit where they are written.
     for (int i = 0; i < 3; ++i) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace px::gl {
 
@@ -30,9 +31,9 @@ enum class MatmulKernel : uint8_t { Tiled = 0, Simple = 1 }; // zero value = the
 
 struct ExecutorDesc {
     MatmulKernel matmul = MatmulKernel::Tiled;
-    bool gpu_timing = false;      // time each step with GL_TIME_ELAPSED queries
-    uint64_t step_limit = 0;      // 0 = kDefaultStepLimit
-    std::string shader_dir;       // non-empty: load shaders from here (development reload), else embedded
+    bool gpu_timing = false; // time each step with GL_TIME_ELAPSED queries
+    uint64_t step_limit = 0; // 0 = kDefaultStepLimit
+    std::string shader_dir;  // non-empty: load shaders from here (development reload), else embedded
 };
 
 // Everything the GPU side owns: texture, programs, scratch buffers, and the VM registers.
@@ -46,8 +47,8 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc = 
 Status reset_executor(Executor& ex, const Image& image);
 
 struct GlStepResult {
-    StepResult step;     // as the CPU reports it: status, pc, opcode, written rects
-    double gpu_ms = -1;  // from the timer query when gpu_timing, else -1
+    StepResult step;    // as the CPU reports it: status, pc, opcode, written rects
+    double gpu_ms = -1; // from the timer query when gpu_timing, else -1
 };
 GlStepResult gl_step(Executor& ex);
 
@@ -60,6 +61,18 @@ const Trap& gl_trap(const Executor& ex);
 // Reads the whole image back (tests, compare, save). Text chunks are those given at create/reset.
 Image gl_read_image(const Executor& ex);
 // The program texture (GL_RGBA8UI, width x height), for a view to sample with a usampler2D.
+// reset_executor() with an image of another size replaces it (a new name); same size keeps it.
 unsigned gl_texture(const Executor& ex);
+
+// GL errors seen since the last call (KHR_debug errors when the executor installed the debug
+// callback, plus glGetError), then cleared. Empty when everything went right.
+std::vector<std::string> gl_take_errors(Executor& ex);
+// Switches the MATMUL kernel between steps (both give the same bytes).
+void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel);
+
+// GL state: the executor saves and restores everything it binds (current program, image unit 0,
+// SSBO binding points 0..2 and the generic SSBO binding, pixel pack/unpack buffers and pixel-store
+// parameters). It enables GL_DEBUG_OUTPUT and installs a debug callback only when none is
+// installed (removing it when destroyed). Destroy the executor while its context is current.
 
 } // namespace px::gl

@@ -1,0 +1,940 @@
+// asm.cpp — the .pxasm assembler and disassembler (format: docs/pxasm.md).
+//
+// Assembly is two passes over a parsed statement list: declarations first (matrices, scalars,
+// raw pixels), then layout for a width (rows from px::allocate_rows, instructions encoded with
+// WIDE prefixes where needed), then pixels. Without `.width` the layout is tried for each power of
+// two from 16 up and the first that keeps every matrix header row <= 255 wins.
+#include "asm.h"
+
+#include "npy.h"
+#include "protocol.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+
+namespace px {
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Tokens
+
+struct Token {
+    enum Kind { Word, Number, String, Punct } kind = Word;
+    std::string text;
+    uint64_t number = 0;
+    bool number_ok = false; // Number: fits in 64 bits
+    int line = 0;
+};
+
+bool is_punct(char c) {
+    return c == ',' || c == '[' || c == ']' || c == '@' || c == '=';
+}
+
+bool parse_uint(const std::string& s, uint64_t& out) {
+    if (s.empty()) return false;
+    int base = 10;
+    size_t i = 0;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, i = 2;
+    uint64_t v = 0;
+    for (; i < s.size(); ++i) {
+        int d;
+        const char c = s[i];
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (base == 16 && c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return false;
+        if (v > (UINT64_MAX - uint64_t(d)) / uint64_t(base)) return false;
+        v = v * uint64_t(base) + uint64_t(d);
+    }
+    out = v;
+    return true;
+}
+
+struct Lexer {
+    std::string file;
+    std::optional<Error> error;
+
+    Error err(int line, const std::string& msg) {
+        return make_error(ErrorCode::Syntax, file + ":" + std::to_string(line) + ": " + msg);
+    }
+
+    // Tokens of one line (comments stripped).
+    std::vector<Token> line_tokens(std::string_view text, int line) {
+        std::vector<Token> out;
+        size_t i = 0;
+        while (i < text.size()) {
+            const char c = text[i];
+            if (c == ';' || c == '#') break;
+            if (std::isspace(static_cast<unsigned char>(c))) {
+                ++i;
+                continue;
+            }
+            Token t;
+            t.line = line;
+            if (c == '"') {
+                size_t end = text.find('"', i + 1);
+                if (end == std::string_view::npos) {
+                    error = err(line, "unterminated string");
+                    return {};
+                }
+                t.kind = Token::String;
+                t.text = std::string(text.substr(i + 1, end - i - 1));
+                i = end + 1;
+            } else if (is_punct(c)) {
+                t.kind = Token::Punct;
+                t.text = std::string(1, c);
+                ++i;
+            } else {
+                size_t end = i;
+                while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
+                       !is_punct(text[end]) && text[end] != ';' && text[end] != '#' && text[end] != '"')
+                    ++end;
+                t.text = std::string(text.substr(i, end - i));
+                if (std::isdigit(static_cast<unsigned char>(c))) {
+                    t.kind = Token::Number;
+                    t.number_ok = parse_uint(t.text, t.number);
+                }
+                i = end;
+            }
+            out.push_back(std::move(t));
+        }
+        return out;
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statements
+
+struct MatrixDecl {
+    std::string name;
+    int line = 0;
+    bool scalar = false;
+    MatrixHeader shape;
+    std::optional<uint32_t> row; // explicit placement
+    std::optional<double> scale;
+    std::optional<int32_t> zero_point;
+    std::vector<uint8_t> data; // resolved values (empty for scalars)
+};
+
+struct Operand {
+    bool named = false;
+    std::string name;
+    uint64_t row = 0;
+    int line = 0;
+};
+
+struct CodeItem { // one instruction or one raw row-0 pixel, in order
+    int line = 0;
+    const OpcodeInfo* info = nullptr; // nullptr: raw pixel
+    bool force_wide = false;
+    std::vector<Operand> operands; // one per non-None operand of info
+    std::vector<Rgba> params;
+    Rgba raw{};
+};
+
+struct RawWrite { // .rgba / .hex
+    int line = 0;
+    uint32_t x = 0, y = 0;
+    std::vector<Rgba> pixels;
+};
+
+struct Program {
+    std::optional<uint32_t> width, height;
+    int width_line = 0, height_line = 0;
+    std::vector<MatrixDecl> matrices;
+    std::vector<CodeItem> code;
+    std::vector<RawWrite> raw;
+};
+
+uint64_t splitmix64(uint64_t& state) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+bool is_identifier(const std::string& s) {
+    if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+    return true;
+}
+
+class Parser {
+  public:
+    Parser(std::string_view source, const AsmOptions& options) : source_(source), options_(options) {
+        lex_.file = options.file_name;
+    }
+
+    Result<Program> parse() {
+        // Split into lines, keep 1-based numbers.
+        size_t start = 0;
+        int line = 0;
+        while (start <= source_.size()) {
+            size_t end = source_.find('\n', start);
+            if (end == std::string_view::npos) end = source_.size();
+            lines_.push_back(lex_.line_tokens(source_.substr(start, end - start), ++line));
+            if (lex_.error) return *lex_.error;
+            start = end + 1;
+        }
+        for (li_ = 0; li_ < lines_.size(); ++li_) {
+            toks_ = lines_[li_];
+            pos_ = 0;
+            if (toks_.empty()) continue;
+            Status st = statement();
+            if (!st) return st.error();
+        }
+        return std::move(prog_);
+    }
+
+  private:
+    std::string_view source_;
+    AsmOptions options_;
+    Lexer lex_;
+    std::vector<std::vector<Token>> lines_;
+    size_t li_ = 0;
+    std::vector<Token> toks_;
+    size_t pos_ = 0;
+    Program prog_;
+    std::set<std::string> names_;
+
+    int line() const {
+        return pos_ < toks_.size() ? toks_[pos_].line : (toks_.empty() ? 0 : toks_.back().line);
+    }
+    Error err(const std::string& msg) {
+        std::string where = options_.file_name + ":" + std::to_string(line()) + ": ";
+        if (pos_ < toks_.size())
+            return make_error(ErrorCode::Syntax, where + msg + " at '" + toks_[pos_].text + "'");
+        return make_error(ErrorCode::Syntax, where + msg + " at end of line");
+    }
+    Error semantic(int at_line, const std::string& msg) {
+        return make_error(ErrorCode::Semantic,
+                          options_.file_name + ":" + std::to_string(at_line) + ": " + msg);
+    }
+    bool at_end() const { return pos_ >= toks_.size(); }
+    bool peek_punct(char c) const {
+        return pos_ < toks_.size() && toks_[pos_].kind == Token::Punct && toks_[pos_].text[0] == c;
+    }
+    bool peek_word(const char* w) const {
+        return pos_ < toks_.size() && toks_[pos_].kind == Token::Word && toks_[pos_].text == w;
+    }
+    // Continues a bracketed list onto the next lines.
+    bool next_line_for_list() {
+        while (at_end() && li_ + 1 < lines_.size()) {
+            toks_ = lines_[++li_];
+            pos_ = 0;
+        }
+        return !at_end();
+    }
+
+    Result<uint64_t> number(uint64_t max, const char* what) {
+        if (at_end() || toks_[pos_].kind != Token::Number) return err(std::string("expected ") + what);
+        if (!toks_[pos_].number_ok || toks_[pos_].number > max)
+            return err(std::string(what) + " out of range 0.." + std::to_string(max));
+        return toks_[pos_++].number;
+    }
+    Status expect_punct(char c) {
+        if (!peek_punct(c)) return err(std::string("expected '") + c + "'");
+        ++pos_;
+        return Ok{};
+    }
+    Status end_of_statement() {
+        if (!at_end()) return err("unexpected token");
+        return Ok{};
+    }
+    Result<Rgba> rgba_list() { // r, g, b, a
+        Rgba v{};
+        for (int k = 0; k < 4; ++k) {
+            if (k > 0) {
+                Status st = expect_punct(',');
+                if (!st) return st.error();
+            }
+            auto n = number(255, "channel value");
+            if (!n) return n.error();
+            v[k] = uint8_t(*n);
+        }
+        return v;
+    }
+
+    Status statement() {
+        const Token& head = toks_[0];
+        if (head.kind != Token::Word) return err("expected a directive, declaration or mnemonic");
+        pos_ = 1;
+        const std::string& w = head.text;
+        if (w == ".width" || w == ".height") {
+            auto n = number(kMaxDimension, w == ".width" ? "width" : "height");
+            if (!n) return n.error();
+            if (*n == 0) return err("must be at least 1");
+            if (w == ".width") {
+                if (prog_.width) return semantic(head.line, ".width given twice");
+                prog_.width = uint32_t(*n), prog_.width_line = head.line;
+            } else {
+                if (prog_.height) return semantic(head.line, ".height given twice");
+                prog_.height = uint32_t(*n), prog_.height_line = head.line;
+            }
+            return end_of_statement();
+        }
+        if (w == "matrix" || w == "scalar") return declaration(w == "scalar");
+        if (w == ".pixel") {
+            CodeItem item;
+            item.line = head.line;
+            auto v = rgba_list();
+            if (!v) return v.error();
+            item.raw = *v;
+            prog_.code.push_back(item);
+            return end_of_statement();
+        }
+        if (w == ".rgba") {
+            RawWrite r;
+            r.line = head.line;
+            auto x = number(kMaxDimension - 1, "x");
+            if (!x) return x.error();
+            Status st = expect_punct(',');
+            if (!st) return st;
+            auto y = number(kMaxDimension - 1, "y");
+            if (!y) return y.error();
+            st = expect_punct(',');
+            if (!st) return st;
+            auto v = rgba_list();
+            if (!v) return v.error();
+            r.x = uint32_t(*x), r.y = uint32_t(*y), r.pixels = {*v};
+            prog_.raw.push_back(std::move(r));
+            return end_of_statement();
+        }
+        if (w == ".hex") {
+            RawWrite r;
+            r.line = head.line;
+            auto x = number(kMaxDimension - 1, "x");
+            if (!x) return x.error();
+            Status st = expect_punct(',');
+            if (!st) return st;
+            auto y = number(kMaxDimension - 1, "y");
+            if (!y) return y.error();
+            r.x = uint32_t(*x), r.y = uint32_t(*y);
+            if (at_end()) return err("expected hex pixels");
+            const std::string hex = toks_[pos_].text;
+            if (hex.size() % 8 != 0) return err("hex pixels need 8 digits each");
+            for (size_t i = 0; i < hex.size(); i += 8) {
+                Rgba p{};
+                for (int k = 0; k < 4; ++k) {
+                    uint64_t v;
+                    if (!parse_uint("0x" + hex.substr(i + 2 * k, 2), v)) return err("bad hex digit");
+                    p[k] = uint8_t(v);
+                }
+                r.pixels.push_back(p);
+            }
+            ++pos_;
+            if (uint64_t(r.x) + r.pixels.size() > kMaxDimension)
+                return err("pixels run past the largest width");
+            prog_.raw.push_back(std::move(r));
+            return end_of_statement();
+        }
+        if (!w.empty() && w[0] == '.') {
+            pos_ = 0;
+            return err("unknown directive");
+        }
+        return instruction();
+    }
+
+    Status declaration(bool scalar) {
+        MatrixDecl d;
+        d.line = toks_[0].line;
+        d.scalar = scalar;
+        if (at_end() || toks_[pos_].kind != Token::Word || !is_identifier(toks_[pos_].text))
+            return err("expected a name (letters, digits, _)");
+        d.name = toks_[pos_++].text;
+        if (names_.count(d.name)) return semantic(d.line, "'" + d.name + "' is declared twice");
+        names_.insert(d.name);
+        if (!scalar) {
+            if (at_end()) return err("expected a shape ROWSxCOLS");
+            const std::string s = toks_[pos_].text;
+            const size_t x = s.find_first_of("xX");
+            uint64_t r, c;
+            if (x == std::string::npos || !parse_uint(s.substr(0, x), r) || !parse_uint(s.substr(x + 1), c))
+                return err("expected a shape ROWSxCOLS");
+            if (r < 1 || c < 1 || r > 65535 || c > 65535) return err("shape dimensions must be 1..65535");
+            d.shape = {uint32_t(c), uint32_t(r)};
+            ++pos_;
+        }
+        // Attributes, any order, before or after the data.
+        auto attributes = [&]() -> Status {
+            for (;;) {
+                if (peek_punct('@')) {
+                    ++pos_;
+                    if (peek_word("row")) ++pos_;
+                    auto n = number(65535, "row");
+                    if (!n) return n.error();
+                    if (*n < 1) return err("row must be at least 1");
+                    d.row = uint32_t(*n);
+                } else if (!scalar && peek_word("scale")) {
+                    ++pos_;
+                    if (at_end()) return err("expected a number");
+                    const std::string t = toks_[pos_].text;
+                    char* endp = nullptr;
+                    const double v = std::strtod(t.c_str(), &endp);
+                    if (t.empty() || *endp != '\0') return err("expected a number");
+                    d.scale = v;
+                    ++pos_;
+                } else if (!scalar && peek_word("zero_point")) {
+                    ++pos_;
+                    auto n = number(255, "zero_point");
+                    if (!n) return n.error();
+                    d.zero_point = int32_t(*n);
+                } else {
+                    return Ok{};
+                }
+            }
+        };
+        if (Status st = attributes(); !st) return st;
+        if (scalar) {
+            prog_.matrices.push_back(std::move(d));
+            return end_of_statement();
+        }
+        const uint64_t n = d.shape.elements();
+        if (n > uint64_t(kMaxDimension) * kMaxDimension)
+            return semantic(d.line, "matrix '" + d.name + "' is too large");
+        if (peek_word("zeros")) {
+            ++pos_;
+            d.data.assign(n, 0);
+        } else if (peek_word("fill")) {
+            ++pos_;
+            auto v = number(255, "fill value");
+            if (!v) return v.error();
+            d.data.assign(n, uint8_t(*v));
+        } else if (peek_word("random")) {
+            ++pos_;
+            auto seed = number(UINT64_MAX, "seed");
+            if (!seed) return seed.error();
+            uint64_t max = 255;
+            if (peek_word("max")) {
+                ++pos_;
+                auto m = number(255, "max");
+                if (!m) return m.error();
+                max = *m;
+            }
+            uint64_t state = *seed;
+            d.data.resize(n);
+            for (uint64_t i = 0; i < n; ++i)
+                d.data[i] = uint8_t(((splitmix64(state) >> 32) * (max + 1)) >> 32);
+        } else if (peek_word("npy")) {
+            ++pos_;
+            if (at_end() || toks_[pos_].kind != Token::String) return err("expected a quoted file name");
+            const std::string rel = toks_[pos_].text;
+            ++pos_;
+            std::filesystem::path p(rel);
+            if (p.is_relative() && !options_.base_dir.empty())
+                p = std::filesystem::path(options_.base_dir) / p;
+            auto arr = read_npy(p.string());
+            if (!arr) return semantic(d.line, arr.error().message);
+            const auto& shp = arr->shape;
+            const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
+                               (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
+            if (!match) {
+                std::string s = "(";
+                for (size_t i = 0; i < shp.size(); ++i)
+                    s += (i ? ", " : "") + std::to_string(shp[i]);
+                return semantic(d.line, p.string() + ": shape " + s + ") does not match " + d.name + " " +
+                                            std::to_string(d.shape.rows) + "x" +
+                                            std::to_string(d.shape.cols));
+            }
+            auto u8 = arr->as_u8(p.string());
+            if (!u8) return semantic(d.line, u8.error().message);
+            d.data = std::move(*u8);
+        } else if (peek_punct('[') || peek_punct('=')) {
+            if (peek_punct('=')) ++pos_;
+            Status st = expect_punct('[');
+            if (!st) return st;
+            d.data.reserve(n);
+            for (;;) {
+                if (!next_line_for_list()) return err("unterminated '[' list");
+                if (peek_punct(']')) {
+                    ++pos_;
+                    break;
+                }
+                if (peek_punct(',')) {
+                    ++pos_;
+                    continue;
+                }
+                auto v = number(255, "value");
+                if (!v) return v.error();
+                d.data.push_back(uint8_t(*v));
+            }
+            if (d.data.size() != n)
+                return semantic(d.line, "matrix '" + d.name + "' is " + std::to_string(d.shape.rows) + "x" +
+                                            std::to_string(d.shape.cols) + " but has " +
+                                            std::to_string(d.data.size()) + " values");
+        } else {
+            return err("expected data: zeros, fill V, random SEED [max M], npy \"file\" or [ values ]");
+        }
+        if (Status st = attributes(); !st) return st;
+        prog_.matrices.push_back(std::move(d));
+        return end_of_statement();
+    }
+
+    Status instruction() {
+        CodeItem item;
+        item.line = toks_[0].line;
+        std::string m = toks_[0].text;
+        const size_t dot = m.find('.');
+        if (dot != std::string::npos) {
+            std::string suffix = m.substr(dot + 1);
+            for (char& c : suffix)
+                c = char(std::tolower(static_cast<unsigned char>(c)));
+            if (suffix != "wide") {
+                pos_ = 0;
+                return err("unknown suffix (only .wide)");
+            }
+            item.force_wide = true;
+            m = m.substr(0, dot);
+        }
+        item.info = opcode_by_name(m);
+        if (!item.info) {
+            pos_ = 0;
+            return err("unknown mnemonic");
+        }
+        int wanted = 0;
+        for (OperandKind k : item.info->operands)
+            wanted += k != OperandKind::None;
+        for (int k = 0; k < wanted; ++k) {
+            if (k > 0) {
+                if (at_end())
+                    return err(std::string(item.info->name) + " takes " + std::to_string(wanted) +
+                               " operands");
+                Status st = expect_punct(',');
+                if (!st) return st;
+            }
+            Operand op;
+            op.line = item.line;
+            if (at_end())
+                return err(std::string(item.info->name) + " takes " + std::to_string(wanted) + " operands");
+            const Token& t = toks_[pos_];
+            if (t.kind == Token::Number) {
+                auto n = number(65535, "row");
+                if (!n) return n.error();
+                op.row = *n;
+            } else if (t.kind == Token::Word && is_identifier(t.text)) {
+                op.named = true;
+                op.name = t.text;
+                ++pos_;
+            } else {
+                return err("expected a matrix name or row number");
+            }
+            item.operands.push_back(std::move(op));
+        }
+        for (uint32_t k = 0; k < item.info->param_pixels; ++k) {
+            if (wanted > 0 || k > 0) {
+                Status st = expect_punct(',');
+                if (!st) return st;
+            }
+            Status st = expect_punct('[');
+            if (!st) return st;
+            auto v = rgba_list();
+            if (!v) return v.error();
+            st = expect_punct(']');
+            if (!st) return st;
+            item.params.push_back(*v);
+        }
+        prog_.code.push_back(std::move(item));
+        return end_of_statement();
+    }
+};
+
+// Encodes one instruction (WIDE prefix when forced or any row operand exceeds 255).
+std::vector<Rgba> encode_instruction(const OpcodeInfo& info, bool force_wide,
+                                     const std::array<uint32_t, 3>& rows, const std::vector<Rgba>& params) {
+    bool wide = force_wide;
+    for (int k = 0; k < 3; ++k)
+        if (info.operands[k] != OperandKind::None && rows[k] > 255) wide = true;
+    std::vector<Rgba> out;
+    std::array<uint32_t, 3> r{};
+    for (int k = 0; k < 3; ++k)
+        r[k] = info.operands[k] == OperandKind::None ? 0 : rows[k];
+    if (wide) out.push_back({kWidePrefix, uint8_t(r[0] >> 8), uint8_t(r[1] >> 8), uint8_t(r[2] >> 8)});
+    out.push_back({info.number, uint8_t(r[0] & 255), uint8_t(r[1] & 255), uint8_t(r[2] & 255)});
+    for (const Rgba& p : params)
+        out.push_back(p);
+    return out;
+}
+
+struct Layout {
+    uint32_t width = 0, height = 0;
+    std::vector<uint32_t> rows;          // per matrix decl
+    std::vector<std::vector<Rgba>> code; // per code item
+    uint32_t code_pixels = 0;
+    uint32_t max_matrix_row = 0;
+};
+
+Result<Layout> layout_for(const Program& prog, uint32_t width, const std::string& file) {
+    Layout L;
+    L.width = width;
+    auto sem = [&](int line, const std::string& msg) {
+        return make_error(ErrorCode::Semantic, file + ":" + std::to_string(line) + ": " + msg);
+    };
+    std::vector<MatrixHeader> auto_shapes;
+    for (const MatrixDecl& d : prog.matrices)
+        if (!d.row) auto_shapes.push_back(d.shape);
+    if (!prog.matrices.empty() && width < 2)
+        return sem(prog.matrices[0].line, "matrices need an image at least 2 pixels wide");
+    uint64_t height = 1;
+    L.rows.resize(prog.matrices.size());
+    if (width >= 2) {
+        const Allocation alloc = allocate_rows(auto_shapes, width, 1);
+        size_t ai = 0;
+        for (size_t i = 0; i < prog.matrices.size(); ++i) {
+            const MatrixDecl& d = prog.matrices[i];
+            const uint32_t row = d.row ? *d.row : alloc.rows[ai++];
+            L.rows[i] = row;
+            L.max_matrix_row = std::max(L.max_matrix_row, row);
+            height = std::max<uint64_t>(height, uint64_t(row) + rows_for_elements(d.shape.elements(), width));
+        }
+    }
+    std::map<std::string, uint32_t> names;
+    for (size_t i = 0; i < prog.matrices.size(); ++i)
+        names[prog.matrices[i].name] = L.rows[i];
+    for (const CodeItem& item : prog.code) {
+        if (!item.info) {
+            L.code.push_back({item.raw});
+        } else {
+            std::array<uint32_t, 3> rows{};
+            size_t oi = 0;
+            for (int k = 0; k < 3; ++k) {
+                if (item.info->operands[k] == OperandKind::None) continue;
+                const Operand& op = item.operands[oi++];
+                if (op.named) {
+                    auto it = names.find(op.name);
+                    if (it == names.end()) return sem(item.line, "undefined name '" + op.name + "'");
+                    rows[k] = it->second;
+                } else {
+                    rows[k] = uint32_t(op.row);
+                }
+            }
+            L.code.push_back(encode_instruction(*item.info, item.force_wide, rows, item.params));
+        }
+        L.code_pixels += uint32_t(L.code.back().size());
+    }
+    for (const RawWrite& r : prog.raw)
+        height = std::max<uint64_t>(height, uint64_t(r.y) + 1);
+    if (height > kMaxDimension)
+        return sem(1, "the program needs " + std::to_string(height) + " rows, more than " +
+                          std::to_string(kMaxDimension));
+    L.height = uint32_t(height);
+    return L;
+}
+
+std::string shape_text(MatrixHeader h) {
+    return std::to_string(h.rows) + "x" + std::to_string(h.cols);
+}
+
+} // namespace
+
+Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
+    Parser parser(source, options);
+    auto parsed = parser.parse();
+    if (!parsed) return parsed.error();
+    const Program& prog = *parsed;
+    const std::string& file = options.file_name;
+    auto sem = [&](int line, const std::string& msg) {
+        return make_error(ErrorCode::Semantic, file + ":" + std::to_string(line) + ": " + msg);
+    };
+    auto fits_raw = [&](const Layout& L) {
+        for (const RawWrite& r : prog.raw)
+            if (uint64_t(r.x) + r.pixels.size() > L.width) return false;
+        return true;
+    };
+
+    Layout L;
+    if (prog.width) {
+        auto l = layout_for(prog, *prog.width, file);
+        if (!l) return l.error();
+        L = std::move(*l);
+        if (L.code_pixels > L.width)
+            return sem(prog.width_line, "the instructions need " + std::to_string(L.code_pixels) +
+                                            " pixels of row 0 but .width is " + std::to_string(L.width));
+        for (const RawWrite& r : prog.raw)
+            if (uint64_t(r.x) + r.pixels.size() > L.width)
+                return sem(r.line, "pixel x " + std::to_string(r.x + r.pixels.size() - 1) +
+                                       " is outside width " + std::to_string(L.width));
+    } else {
+        bool found = false;
+        for (uint32_t w = 16; w <= kMaxDimension && !found; w *= 2) {
+            auto l = layout_for(prog, w, file);
+            if (!l) {
+                if (l.error().message.find("rows, more than") != std::string::npos) continue;
+                return l.error();
+            }
+            if (l->code_pixels > w || l->max_matrix_row > 255 || !fits_raw(*l)) continue;
+            L = std::move(*l);
+            found = true;
+        }
+        if (!found)
+            return sem(1,
+                       "no width from 16 to 16384 keeps every matrix in rows 1..255; set .width explicitly");
+    }
+    if (prog.height) {
+        if (*prog.height < L.height)
+            return sem(prog.height_line, ".height " + std::to_string(*prog.height) + " is less than the " +
+                                             std::to_string(L.height) + " rows the program needs");
+        L.height = *prog.height;
+    }
+
+    Assembled out;
+    out.image = make_image(L.width, L.height);
+    Image& img = out.image;
+    uint32_t x = 0;
+    for (const auto& pixels : L.code)
+        for (const Rgba& p : pixels)
+            img.set_pixel(x++, 0, p);
+    DebugInfo info;
+    for (size_t i = 0; i < prog.matrices.size(); ++i) {
+        const MatrixDecl& d = prog.matrices[i];
+        Region r;
+        r.name = d.name;
+        r.row = L.rows[i];
+        r.shape = d.scalar ? MatrixHeader{0, 0} : d.shape;
+        r.scale = d.scale;
+        r.zero_point = d.zero_point;
+        r.from_symbols = true;
+        info.regions.push_back(r);
+        if (d.scalar) continue;
+        Status st = write_matrix(img, L.rows[i], d.shape, d.data);
+        if (!st) return sem(d.line, "matrix '" + d.name + "': " + st.error().message);
+    }
+    // Overlap warnings (rows shared by two declarations).
+    for (size_t i = 0; i < prog.matrices.size(); ++i)
+        for (size_t j = i + 1; j < prog.matrices.size(); ++j) {
+            const auto& a = prog.matrices[i];
+            const auto& b = prog.matrices[j];
+            const uint64_t a0 = L.rows[i], a1 = a0 + rows_for_elements(a.shape.elements(), L.width);
+            const uint64_t b0 = L.rows[j], b1 = b0 + rows_for_elements(b.shape.elements(), L.width);
+            if (a0 < b1 && b0 < a1)
+                out.warnings.push_back(file + ":" + std::to_string(b.line) + ": '" + b.name +
+                                       "' shares rows with '" + a.name + "'");
+        }
+    for (const RawWrite& r : prog.raw)
+        for (size_t k = 0; k < r.pixels.size(); ++k)
+            img.set_pixel(r.x + uint32_t(k), r.y, r.pixels[k]);
+    for (const CodeItem& item : prog.code)
+        if (item.info)
+            for (const Operand& op : item.operands)
+                if (!op.named && (op.row < 1 || op.row >= L.height))
+                    out.warnings.push_back(file + ":" + std::to_string(op.line) + ": row " +
+                                           std::to_string(op.row) + " is outside the data rows 1.." +
+                                           std::to_string(L.height - 1));
+
+    info.source = std::string(source);
+    write_debug_info(img, info);
+    if (options.file_name != "<input>") {
+        if (const TextChunk* c = find_text(img, std::string(kSymbolsKey))) {
+            nlohmann::json j = nlohmann::json::parse(c->text);
+            j["source_file"] = options.file_name;
+            set_text(img, std::string(kSymbolsKey), j.dump());
+        }
+    }
+    if (info.source.empty()) set_text(img, std::string(kSourceKey), "");
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disassembler
+
+namespace {
+
+std::string region_name_for(uint32_t row, const std::vector<Region>& regions) {
+    for (const Region& r : regions)
+        if (r.row == row) return r.name;
+    return std::to_string(row);
+}
+
+std::string instruction_text(const Instruction& ins, const std::vector<Region>& regions) {
+    if (!ins.info)
+        return ".pixel " + std::to_string(ins.opcode) + ", " + std::to_string(ins.operand[0] & 255) + ", " +
+               std::to_string(ins.operand[1] & 255) + ", " + std::to_string(ins.operand[2] & 255);
+    std::string s(ins.info->name);
+    if (ins.wide) s += ".wide";
+    bool first = true;
+    for (int k = 0; k < 3; ++k) {
+        if (ins.info->operands[k] == OperandKind::None) continue;
+        s += first ? " " : ", ";
+        first = false;
+        s += region_name_for(ins.operand[k], regions);
+    }
+    for (uint32_t k = 0; k < ins.param_count; ++k) {
+        s += first ? " [" : ", [";
+        first = false;
+        for (int c = 0; c < 4; ++c)
+            s += (c ? ", " : "") + std::to_string(ins.params[k][c]);
+        s += "]";
+    }
+    return s;
+}
+
+std::string hex_pixels(const Image& img, uint32_t x0, uint32_t x1, uint32_t y) {
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    for (uint32_t x = x0; x < x1; ++x)
+        for (int c = 0; c < 4; ++c) {
+            const uint8_t v = img.at(x, y)[c];
+            s += digits[v >> 4];
+            s += digits[v & 15];
+        }
+    return s;
+}
+
+std::string data_text(const std::vector<uint8_t>& v) {
+    bool same = true;
+    for (uint8_t b : v)
+        same = same && b == v[0];
+    if (same && v[0] == 0) return "zeros";
+    if (same) return "fill " + std::to_string(v[0]);
+    std::string s = "[";
+    if (v.size() <= 16) {
+        for (size_t i = 0; i < v.size(); ++i)
+            s += (i ? " " : "") + std::to_string(v[i]);
+        return s + "]";
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i % 32 == 0) s += "\n   ";
+        s += " " + std::to_string(v[i]);
+    }
+    s += "\n]";
+    return s;
+}
+
+} // namespace
+
+std::string disassemble_instruction(const Instruction& ins, const std::vector<Region>& regions) {
+    return instruction_text(ins, regions);
+}
+
+std::string disassemble(const Image& image) {
+    std::string out = "; disassembled by pxi (docs/pxasm.md)\n";
+    out += ".width " + std::to_string(image.width) + "\n.height " + std::to_string(image.height) + "\n";
+    std::vector<Region> emitted; // regions declared in the text, by row
+    std::set<std::string> used;
+    std::set<uint32_t> rows_used;
+    std::string decls;
+    for (const Region& r : program_regions(image)) {
+        if (r.row < 1 || r.row >= image.height || rows_used.count(r.row)) continue;
+        std::string name = r.name;
+        if (!is_identifier(name) || used.count(name)) name = "m" + std::to_string(r.row);
+        for (int k = 2; used.count(name); ++k)
+            name = "m" + std::to_string(r.row) + "_" + std::to_string(k);
+        const MatrixHeader h = decode_header(image.pixel(0, r.row));
+        const bool is_matrix = image.width >= 2 && h.rows >= 1 && h.cols >= 1 &&
+                               matrix_fits(r.row, h, image.width, image.height) &&
+                               !(r.shape == MatrixHeader{0, 0});
+        used.insert(name);
+        rows_used.insert(r.row);
+        Region e = r;
+        e.name = name;
+        emitted.push_back(e);
+        if (!is_matrix) {
+            decls += "scalar " + name + " @ row " + std::to_string(r.row) + "\n";
+            continue;
+        }
+        decls += "matrix " + name + " " + shape_text(h) + " @ row " + std::to_string(r.row);
+        if (r.scale) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.17g", *r.scale);
+            decls += std::string(" scale ") + buf;
+        }
+        if (r.zero_point && *r.zero_point >= 0 && *r.zero_point <= 255)
+            decls += " zero_point " + std::to_string(*r.zero_point);
+        auto values = read_matrix(image, r.row);
+        decls += " " + (values ? data_text(*values) : std::string("zeros")) + "\n";
+    }
+    out += decls;
+
+    // Row 0.
+    const PixelFetch fetch = image_fetch(image);
+    int64_t last = -1;
+    for (uint32_t x = 0; x < image.width; ++x) {
+        const uint8_t* p = image.at(x, 0);
+        if (p[0] | p[1] | p[2] | p[3]) last = x;
+    }
+    std::string code;
+    uint32_t pc = 0;
+    bool last_was_halt = false;
+    while (pc < image.width && int64_t(pc) <= last) {
+        const Decoded d = decode(fetch, image.width, pc);
+        bool canonical = !d.truncated && d.ins.info;
+        if (canonical) {
+            std::vector<Rgba> params(d.ins.params.begin(), d.ins.params.begin() + d.ins.param_count);
+            const auto enc = encode_instruction(
+                *d.ins.info, d.ins.wide, {d.ins.operand[0], d.ins.operand[1], d.ins.operand[2]}, params);
+            canonical = enc.size() == d.ins.length;
+            for (size_t k = 0; canonical && k < enc.size(); ++k)
+                canonical = enc[k] == image.pixel(pc + uint32_t(k), 0);
+        }
+        if (canonical) {
+            code += instruction_text(d.ins, emitted) + "\n";
+            last_was_halt = Opcode(d.ins.opcode) == Opcode::HALT;
+            pc += d.ins.length;
+        } else {
+            const Rgba p = image.pixel(pc, 0);
+            code += ".pixel " + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " +
+                    std::to_string(p[2]) + ", " + std::to_string(p[3]) + "\n";
+            last_was_halt = false;
+            pc += 1;
+        }
+    }
+    if (!last_was_halt && pc < image.width) code += "HALT\n";
+    out += code;
+
+    // Whatever the declarations and row 0 do not reproduce, as raw pixels.
+    auto built = assemble(out);
+    std::string raw;
+    if (!built || built->image.width != image.width || built->image.height != image.height) {
+        // Cannot happen for text we wrote; fall back to every pixel of every data row.
+        out = ".width " + std::to_string(image.width) + "\n.height " + std::to_string(image.height) + "\n" +
+              code;
+        built = assemble(out);
+    }
+    const Image* ref = built ? &built->image : nullptr;
+    for (uint32_t y = 0; y < image.height; ++y) {
+        uint32_t x = 0;
+        while (x < image.width) {
+            auto differs = [&](uint32_t xx) {
+                return !ref || std::memcmp(ref->at(xx, y), image.at(xx, y), 4) != 0;
+            };
+            if (!differs(x)) {
+                ++x;
+                continue;
+            }
+            // A run of differing pixels, bridging gaps shorter than 4 identical pixels.
+            uint32_t end = x + 1, gap = 0;
+            for (uint32_t xx = x + 1; xx < image.width; ++xx) {
+                if (differs(xx))
+                    end = xx + 1, gap = 0;
+                else if (++gap >= 4)
+                    break;
+            }
+            if (end - x == 1) {
+                const Rgba p = image.pixel(x, y);
+                raw += ".rgba " + std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(p[0]) +
+                       ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + ", " +
+                       std::to_string(p[3]) + "\n";
+            } else {
+                raw += ".hex " + std::to_string(x) + ", " + std::to_string(y) + " " +
+                       hex_pixels(image, x, end, y) + "\n";
+            }
+            x = end;
+        }
+    }
+    if (!raw.empty()) out += "; pixels no declaration above reproduces\n" + raw;
+    return out;
+}
+
+} // namespace px

@@ -1,0 +1,500 @@
+// The OpenGL 4.3 compute executor (gl_executor.h).
+//
+// One step: plan_instruction() on pixels read back from the texture (row 0 cached: no opcode
+// writes row 0, since every operand row is >= 1), then for an instruction that computes:
+//   1. gather: each input matrix's R channel is packed into its own SSBO (gather.comp);
+//   2. barrier;
+//   3. one kernel computes and scatters into the image (add / dot+dot_store / matmul_*), writing
+//      R only of element pixels and the whole header pixel.
+// Because every input is copied out before the kernel writes, an output that overlaps an input
+// still reads the image as it was before the instruction (PROTOCOL.md §4.2). A trapping
+// instruction dispatches nothing, so the image is untouched.
+//
+// GL state: the executor saves and restores what it binds (current program, image unit 0, SSBO
+// binding points 0..2 and the generic SSBO binding, pixel pack/unpack buffers and pack/unpack
+// pixel-store parameters), so it can share the GUI's context. It enables GL_DEBUG_OUTPUT and, when
+// no debug callback is installed yet, installs its own to collect errors (removed on destruction).
+#include "gl_executor.h"
+
+#include "gl_objects.h"
+#include "gl_shaders.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+namespace px::gl {
+
+namespace {
+
+constexpr const char* kProgramNames[] = {"gather.comp",    "add.comp",           "dot.comp",
+                                         "dot_store.comp", "matmul_simple.comp", "matmul_tiled.comp"};
+enum ProgramId { kGather, kAdd, kDot, kDotStore, kMatmulSimple, kMatmulTiled, kProgramCount };
+
+// Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
+class StateScope {
+  public:
+    StateScope() {
+        glGetIntegerv(GL_CURRENT_PROGRAM, &program_);
+        glGetIntegeri_v(GL_IMAGE_BINDING_NAME, 0, &image_.name);
+        glGetIntegeri_v(GL_IMAGE_BINDING_LEVEL, 0, &image_.level);
+        glGetIntegeri_v(GL_IMAGE_BINDING_LAYERED, 0, &image_.layered);
+        glGetIntegeri_v(GL_IMAGE_BINDING_LAYER, 0, &image_.layer);
+        glGetIntegeri_v(GL_IMAGE_BINDING_ACCESS, 0, &image_.access);
+        glGetIntegeri_v(GL_IMAGE_BINDING_FORMAT, 0, &image_.format);
+        for (GLuint i = 0; i < ssbo_.size(); ++i) {
+            glGetIntegeri_v(GL_SHADER_STORAGE_BUFFER_BINDING, i, &ssbo_[i].name);
+            glGetInteger64i_v(GL_SHADER_STORAGE_BUFFER_START, i, &ssbo_[i].start);
+            glGetInteger64i_v(GL_SHADER_STORAGE_BUFFER_SIZE, i, &ssbo_[i].size);
+        }
+        glGetIntegerv(GL_SHADER_STORAGE_BUFFER_BINDING, &ssbo_generic_);
+        glGetIntegerv(GL_PIXEL_PACK_BUFFER_BINDING, &pack_buffer_);
+        glGetIntegerv(GL_PIXEL_UNPACK_BUFFER_BINDING, &unpack_buffer_);
+        for (size_t i = 0; i < kStore.size(); ++i)
+            glGetIntegerv(kStore[i], &store_[i]);
+        // What the executor relies on: tightly packed rows, no buffer behind client pointers.
+        glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+        glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+        for (size_t i = 0; i < kStore.size(); ++i)
+            glPixelStorei(kStore[i], kStoreDefault[i]);
+    }
+    ~StateScope() {
+        for (size_t i = 0; i < kStore.size(); ++i)
+            glPixelStorei(kStore[i], store_[i]);
+        glBindBuffer(GL_PIXEL_PACK_BUFFER, GLuint(pack_buffer_));
+        glBindBuffer(GL_PIXEL_UNPACK_BUFFER, GLuint(unpack_buffer_));
+        for (GLuint i = 0; i < ssbo_.size(); ++i) {
+            if (ssbo_[i].name == 0 || ssbo_[i].size == 0)
+                glBindBufferBase(GL_SHADER_STORAGE_BUFFER, i, GLuint(ssbo_[i].name));
+            else
+                glBindBufferRange(GL_SHADER_STORAGE_BUFFER, i, GLuint(ssbo_[i].name),
+                                  GLintptr(ssbo_[i].start), GLsizeiptr(ssbo_[i].size));
+        }
+        glBindBuffer(GL_SHADER_STORAGE_BUFFER, GLuint(ssbo_generic_));
+        glBindImageTexture(0, GLuint(image_.name), image_.level, GLboolean(image_.layered), image_.layer,
+                           GLenum(image_.access), GLenum(image_.format));
+        glUseProgram(GLuint(program_));
+    }
+    StateScope(const StateScope&) = delete;
+    StateScope& operator=(const StateScope&) = delete;
+
+  private:
+    static constexpr std::array<GLenum, 10> kStore = {
+        GL_PACK_ALIGNMENT,   GL_PACK_ROW_LENGTH,  GL_PACK_SKIP_PIXELS,  GL_PACK_SKIP_ROWS,
+        GL_PACK_SWAP_BYTES,  GL_UNPACK_ALIGNMENT, GL_UNPACK_ROW_LENGTH, GL_UNPACK_SKIP_PIXELS,
+        GL_UNPACK_SKIP_ROWS, GL_UNPACK_SWAP_BYTES};
+    static constexpr std::array<GLint, 10> kStoreDefault = {4, 0, 0, 0, 0, 4, 0, 0, 0, 0};
+    struct ImageBinding {
+        GLint name = 0, level = 0, layered = 0, layer = 0, access = GL_READ_ONLY, format = GL_R8;
+    };
+    struct SsboBinding {
+        GLint name = 0;
+        GLint64 start = 0, size = 0;
+    };
+    GLint program_ = 0;
+    ImageBinding image_;
+    std::array<SsboBinding, 3> ssbo_{};
+    GLint ssbo_generic_ = 0, pack_buffer_ = 0, unpack_buffer_ = 0;
+    std::array<GLint, 10> store_{};
+};
+
+bool has_gl_extension(const char* name) {
+    return epoxy_has_gl_extension(name);
+}
+
+} // namespace
+
+struct Executor::Impl {
+    ExecutorDesc desc;
+    uint32_t width = 0, height = 0;
+    std::vector<TextChunk> text;
+    Texture texture;
+    std::vector<Rgba> row0; // cached: no opcode writes row 0 (operand rows are >= 1)
+    std::array<Program, kProgramCount> programs;
+    std::array<Buffer, 2> inputs;           // packed R channels of operands a and b
+    std::array<GLsizeiptr, 2> input_size{}; // bytes allocated in each
+    Buffer sum;                             // DOT's uint accumulator
+    Query timer;
+    GLint64 max_ssbo_bytes = 0;
+    GLint max_texture_size = 0;
+    bool own_callback = false;
+
+    uint32_t pc = 0;
+    uint64_t steps = 0;
+    uint64_t step_limit = kDefaultStepLimit;
+    VmStatus status = VmStatus::Ready;
+    Trap trap;
+    std::vector<std::string> errors;
+};
+
+namespace {
+
+void GLAPIENTRY debug_callback(GLenum source, GLenum type, GLuint id, GLenum severity, GLsizei length,
+                               const GLchar* message, const void* user) {
+    if (type != GL_DEBUG_TYPE_ERROR && severity != GL_DEBUG_SEVERITY_HIGH) return;
+    auto* impl = static_cast<Executor::Impl*>(const_cast<void*>(user));
+    if (impl->errors.size() < 64)
+        impl->errors.emplace_back(message, length >= 0 ? size_t(length) : std::strlen(message));
+}
+
+void destroy_impl(Executor::Impl* impl) {
+    if (!impl) return;
+    if (impl->own_callback) glDebugMessageCallback(nullptr, nullptr);
+    delete impl; // the wrappers delete the GL names: the creating context must be current
+}
+
+void collect_gl_errors(Executor::Impl& ex) {
+    for (GLenum e; (e = glGetError()) != GL_NO_ERROR;)
+        if (ex.errors.size() < 64)
+            ex.errors.push_back("glGetError: 0x" + [e] {
+                char buf[16];
+                std::snprintf(buf, sizeof buf, "%04X", unsigned(e));
+                return std::string(buf);
+            }());
+}
+
+Result<Program> compile_program(const std::vector<ShaderFile>& files, const std::string& name) {
+    auto source = assemble_shader(files, name);
+    if (!source) return source.error();
+    const GLuint shader = glCreateShader(GL_COMPUTE_SHADER);
+    const char* text = source->c_str();
+    glShaderSource(shader, 1, &text, nullptr);
+    glCompileShader(shader);
+    GLint ok = 0;
+    glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
+    auto info_log = [](GLuint obj, bool is_shader) {
+        GLint len = 0;
+        is_shader ? glGetShaderiv(obj, GL_INFO_LOG_LENGTH, &len)
+                  : glGetProgramiv(obj, GL_INFO_LOG_LENGTH, &len);
+        std::string log(size_t(std::max(len, 1)), '\0');
+        is_shader ? glGetShaderInfoLog(obj, len, nullptr, log.data())
+                  : glGetProgramInfoLog(obj, len, nullptr, log.data());
+        log.resize(std::strlen(log.c_str()));
+        while (!log.empty() && (log.back() == '\n' || log.back() == ' '))
+            log.pop_back();
+        for (char& c : log)
+            if (c == '\n') c = ' ';
+        return log;
+    };
+    if (!ok) {
+        std::string log = info_log(shader, true);
+        glDeleteShader(shader);
+        return make_error(ErrorCode::Gl, "shader " + name + " does not compile: " + log);
+    }
+    Program program(glCreateProgram());
+    glAttachShader(program.get(), shader);
+    glLinkProgram(program.get());
+    glDetachShader(program.get(), shader);
+    glDeleteShader(shader);
+    glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
+    if (!ok)
+        return make_error(ErrorCode::Gl,
+                          "shader " + name + " does not link: " + info_log(program.get(), false));
+    label(GL_PROGRAM, program.get(), "pxos " + name);
+    return program;
+}
+
+GLint loc(const Program& p, const char* name) {
+    return glGetUniformLocation(p.get(), name);
+}
+void set_uint(const Program& p, const char* name, uint32_t v) {
+    glProgramUniform1ui(p.get(), loc(p, name), v);
+}
+void set_header(const Program& p, MatrixHeader h) {
+    const Rgba px = encode_header(h);
+    glProgramUniform4ui(p.get(), loc(p, "u_header"), px[0], px[1], px[2], px[3]);
+}
+
+// Dispatches `invocations` of a 1-D shader with `local` invocations per group, as a 2-D grid of
+// groups when one dimension would exceed the guaranteed 65535 (shaders use linear_invocation()).
+void dispatch_linear(uint64_t invocations, uint32_t local) {
+    const uint64_t groups = (invocations + local - 1) / local;
+    if (groups == 0) return;
+    const uint64_t gx = std::min<uint64_t>(groups, 65535);
+    const uint64_t gy = (groups + gx - 1) / gx;
+    glDispatchCompute(GLuint(gx), GLuint(gy), 1);
+}
+
+Status upload(Executor::Impl& ex, const Image& image) {
+    if (image.width == 0 || image.height == 0 || image.rgba.size() != size_t(image.width) * image.height * 4)
+        return make_error(ErrorCode::Usage, "the GL executor needs a non-empty RGBA image");
+    if (image.width > uint32_t(ex.max_texture_size) || image.height > uint32_t(ex.max_texture_size))
+        return make_error(ErrorCode::Gl, "image " + std::to_string(image.width) + "x" +
+                                             std::to_string(image.height) + " exceeds GL_MAX_TEXTURE_SIZE " +
+                                             std::to_string(ex.max_texture_size));
+    // The largest matrix has (w-1)*(h-1) elements, packed one byte each in an SSBO.
+    const uint64_t max_bytes = (uint64_t(image.width - 1) * (image.height - 1) + 3) / 4 * 4;
+    if (int64_t(max_bytes) > ex.max_ssbo_bytes)
+        return make_error(ErrorCode::Gl,
+                          "image " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                              " may hold a matrix larger than GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                              std::to_string(ex.max_ssbo_bytes) + " bytes)");
+    StateScope scope;
+    if (!ex.texture || ex.width != image.width || ex.height != image.height) {
+        ex.texture = make_texture(GL_TEXTURE_2D, "pxos program " + std::to_string(image.width) + "x" +
+                                                     std::to_string(image.height));
+        glTextureStorage2D(ex.texture.get(), 1, GL_RGBA8UI, GLsizei(image.width), GLsizei(image.height));
+        // Integer textures are not filterable: nearest keeps the texture complete for samplers.
+        glTextureParameteri(ex.texture.get(), GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+        glTextureParameteri(ex.texture.get(), GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    }
+    glTextureSubImage2D(ex.texture.get(), 0, 0, 0, GLsizei(image.width), GLsizei(image.height),
+                        GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, image.rgba.data());
+    ex.width = image.width;
+    ex.height = image.height;
+    ex.text = image.text;
+    ex.row0.assign(image.width, Rgba{});
+    std::memcpy(ex.row0.data(), image.rgba.data(), size_t(image.width) * 4);
+    ex.pc = 0;
+    ex.steps = 0;
+    ex.status = VmStatus::Ready;
+    ex.trap = Trap{};
+    return Ok{};
+}
+
+Rgba read_pixel(const Executor::Impl& ex, uint32_t x, uint32_t y) {
+    if (y == 0) return ex.row0[x];
+    Rgba px{};
+    glGetTextureSubImage(ex.texture.get(), 0, GLint(x), GLint(y), 0, 1, 1, 1, GL_RGBA_INTEGER,
+                         GL_UNSIGNED_BYTE, 4, px.data());
+    return px;
+}
+
+void ensure_input(Executor::Impl& ex, int slot, uint64_t elements) {
+    const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>((elements + 3) / 4 * 4, 16));
+    if (ex.inputs[size_t(slot)] && ex.input_size[size_t(slot)] >= need) return;
+    GLsizeiptr size = 256;
+    while (size < need)
+        size *= 2;
+    size = std::min<GLsizeiptr>(std::max(size, need), GLsizeiptr(std::max<GLint64>(ex.max_ssbo_bytes, need)));
+    ex.inputs[size_t(slot)] = make_buffer(slot == 0 ? "pxos packed operand a" : "pxos packed operand b");
+    glNamedBufferStorage(ex.inputs[size_t(slot)].get(), size, nullptr, 0);
+    ex.input_size[size_t(slot)] = size;
+}
+
+void gather(Executor::Impl& ex, int slot, uint32_t row, MatrixHeader h) {
+    ensure_input(ex, slot, h.elements());
+    const Program& p = ex.programs[kGather];
+    glUseProgram(p.get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[size_t(slot)].get());
+    set_uint(p, "u_row", row);
+    set_uint(p, "u_count", uint32_t(h.elements()));
+    set_uint(p, "u_width", ex.width);
+    dispatch_linear((h.elements() + 3) / 4, 256);
+}
+
+// Runs a checked plan on the texture. Caller holds a StateScope.
+void execute(Executor::Impl& ex, const Plan& plan) {
+    const auto& op = plan.ins.operand;
+    const Opcode code = Opcode(plan.ins.opcode);
+    if (code != Opcode::DOT && code != Opcode::ADD && code != Opcode::MATMUL)
+        return; // HALT, RELU write nothing
+    glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
+    gather(ex, 0, op[0], plan.shape[0]);
+    gather(ex, 1, op[1], plan.shape[1]);
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+    switch (code) {
+    case Opcode::DOT: {
+        const uint32_t zero = 0;
+        glClearNamedBufferData(ex.sum.get(), GL_R32UI, GL_RED_INTEGER, GL_UNSIGNED_INT, &zero);
+        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.sum.get());
+        const Program& p = ex.programs[kDot];
+        glUseProgram(p.get());
+        const uint64_t n = plan.shape[0].elements();
+        set_uint(p, "u_count", uint32_t(n));
+        glDispatchCompute(GLuint(std::clamp<uint64_t>((n + 1023) / 1024, 1, 1024)), 1, 1);
+        glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+        const Program& s = ex.programs[kDotStore];
+        glUseProgram(s.get());
+        set_uint(s, "u_out_row", op[2]);
+        glDispatchCompute(1, 1, 1);
+        break;
+    }
+    case Opcode::ADD: {
+        const Program& p = ex.programs[kAdd];
+        glUseProgram(p.get());
+        const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", uint32_t(ha.elements()));
+        set_uint(p, "u_b_cols", ha == hb ? 0 : hb.cols); // same rule as px::add_u8
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        dispatch_linear(ha.elements(), 256);
+        break;
+    }
+    case Opcode::MATMUL: {
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const Program& p = ex.programs[tiled ? kMatmulTiled : kMatmulSimple];
+        glUseProgram(p.get());
+        const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_m", M);
+        set_uint(p, "u_k", K);
+        set_uint(p, "u_n", N);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        // Tiles: matmul_tiled.comp computes 32 rows x 64 columns per group; simple 16 x 16.
+        const uint32_t tile_m = tiled ? 32 : 16, tile_n = tiled ? 64 : 16;
+        glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
+        break;
+    }
+    default: break;
+    }
+    // The image and the buffers are read next by shaders, texture reads (pixel fetches, the
+    // GUI's sampler) and by the next gather: make every write visible to every kind of access.
+    glMemoryBarrier(GL_ALL_BARRIER_BITS);
+}
+
+} // namespace
+
+Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
+    if (epoxy_gl_version() < 43)
+        return make_error(ErrorCode::Gl,
+                          "the GL executor needs OpenGL 4.3 (compute shaders); this context has " +
+                              std::to_string(epoxy_gl_version() / 10) + "." +
+                              std::to_string(epoxy_gl_version() % 10));
+    if (epoxy_gl_version() < 45 &&
+        !(has_gl_extension("GL_ARB_direct_state_access") && has_gl_extension("GL_ARB_get_texture_sub_image")))
+        return make_error(ErrorCode::Gl, "the GL executor needs OpenGL 4.5 or GL_ARB_direct_state_access and "
+                                         "GL_ARB_get_texture_sub_image");
+    std::unique_ptr<Executor::Impl, void (*)(Executor::Impl*)> impl(new Executor::Impl, destroy_impl);
+    Executor::Impl& ex = *impl;
+    ex.desc = desc;
+    ex.step_limit = desc.step_limit ? desc.step_limit : kDefaultStepLimit;
+
+    glEnable(GL_DEBUG_OUTPUT);
+    GLvoid* existing = nullptr;
+    glGetPointerv(GL_DEBUG_CALLBACK_FUNCTION, &existing);
+    if (!existing) {
+        glDebugMessageCallback(debug_callback, &ex);
+        ex.own_callback = true;
+    }
+    collect_gl_errors(ex);
+    ex.errors.clear(); // errors from before the executor existed are not its own
+
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &ex.max_texture_size);
+    glGetInteger64v(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &ex.max_ssbo_bytes);
+
+    auto files = load_shader_files(desc.shader_dir);
+    if (!files) return files.error();
+    for (int i = 0; i < kProgramCount; ++i) {
+        auto program = compile_program(*files, kProgramNames[i]);
+        if (!program) return program.error();
+        ex.programs[size_t(i)] = std::move(*program);
+    }
+    ex.sum = make_buffer("pxos DOT sum");
+    glNamedBufferStorage(ex.sum.get(), 16, nullptr, GL_DYNAMIC_STORAGE_BIT);
+    if (desc.gpu_timing) ex.timer = make_query(GL_TIME_ELAPSED, "pxos step timer");
+
+    if (auto st = upload(ex, image); !st) return st.error();
+    collect_gl_errors(ex);
+    if (!ex.errors.empty())
+        return make_error(ErrorCode::Gl, "GL error while creating the executor: " + ex.errors[0]);
+    Executor out;
+    out.impl = std::move(impl);
+    return out;
+}
+
+Status reset_executor(Executor& executor, const Image& image) {
+    if (!executor.impl) return make_error(ErrorCode::Usage, "reset_executor: no executor");
+    return upload(*executor.impl, image);
+}
+
+GlStepResult gl_step(Executor& executor) {
+    GlStepResult out;
+    if (!executor.impl) return out;
+    Executor::Impl& ex = *executor.impl;
+    StepResult& r = out.step;
+    r.status = ex.status;
+    r.executed_pc = ex.pc;
+    if (ex.status != VmStatus::Ready) return out;
+    if (ex.pc >= ex.width) { // ran off the end of row 0 (PROTOCOL.md §4.1)
+        ex.status = r.status = VmStatus::Halted;
+        return out;
+    }
+    if (ex.steps >= ex.step_limit) {
+        ex.trap = Trap{TrapCode::STEP_LIMIT, ex.pc, 0,
+                       "step limit " + std::to_string(ex.step_limit) + " reached at pixel (" +
+                           std::to_string(ex.pc) + ",0)"};
+        ex.status = r.status = VmStatus::Trapped;
+        return out;
+    }
+    StateScope scope;
+    const PixelFetch fetch = [&ex](uint32_t x, uint32_t y) { return read_pixel(ex, x, y); };
+    auto planned = plan_instruction(fetch, ex.width, ex.height, ex.pc);
+    if (auto* trap = std::get_if<Trap>(&planned)) {
+        ex.trap = std::move(*trap);
+        ex.status = r.status = VmStatus::Trapped;
+        collect_gl_errors(ex);
+        return out;
+    }
+    Plan& plan = std::get<Plan>(planned);
+    r.opcode = plan.ins.opcode;
+    if (ex.timer) glBeginQuery(GL_TIME_ELAPSED, ex.timer.get());
+    execute(ex, plan);
+    if (ex.timer) {
+        glEndQuery(GL_TIME_ELAPSED);
+        GLuint64 ns = 0;
+        glGetQueryObjectui64v(ex.timer.get(), GL_QUERY_RESULT, &ns);
+        out.gpu_ms = double(ns) / 1e6;
+    }
+    for (const Rect& rect : plan.writes) // never happens with Protocol 1.0's opcodes; kept exact anyway
+        if (rect.y == 0)
+            glGetTextureSubImage(ex.texture.get(), 0, 0, 0, 0, GLsizei(ex.width), 1, 1, GL_RGBA_INTEGER,
+                                 GL_UNSIGNED_BYTE, GLsizei(ex.width * 4), ex.row0.data());
+    ex.steps++;
+    if (Opcode(plan.ins.opcode) == Opcode::HALT) {
+        ex.status = VmStatus::Halted;
+    } else {
+        ex.pc += plan.ins.length;
+        if (ex.pc >= ex.width) ex.status = VmStatus::Halted;
+    }
+    r.status = ex.status;
+    r.written = std::move(plan.writes);
+    collect_gl_errors(ex);
+    return out;
+}
+
+uint32_t gl_pc(const Executor& ex) {
+    return ex.impl ? ex.impl->pc : 0;
+}
+uint64_t gl_steps(const Executor& ex) {
+    return ex.impl ? ex.impl->steps : 0;
+}
+VmStatus gl_status(const Executor& ex) {
+    return ex.impl ? ex.impl->status : VmStatus::Trapped;
+}
+const Trap& gl_trap(const Executor& ex) {
+    static const Trap none;
+    return ex.impl ? ex.impl->trap : none;
+}
+
+Image gl_read_image(const Executor& executor) {
+    Image img;
+    if (!executor.impl) return img;
+    const Executor::Impl& ex = *executor.impl;
+    img = make_image(ex.width, ex.height);
+    img.text = ex.text;
+    StateScope scope;
+    glGetTextureImage(ex.texture.get(), 0, GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, GLsizei(img.rgba.size()),
+                      img.rgba.data());
+    return img;
+}
+
+unsigned gl_texture(const Executor& ex) {
+    return ex.impl ? ex.impl->texture.get() : 0;
+}
+
+void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {
+    if (ex.impl) ex.impl->desc.matmul = kernel;
+}
+
+std::vector<std::string> gl_take_errors(Executor& executor) {
+    if (!executor.impl) return {};
+    collect_gl_errors(*executor.impl);
+    return std::exchange(executor.impl->errors, {});
+}
+
+} // namespace px::gl

@@ -1,0 +1,262 @@
+// validate.cpp — the static checker, built on the interpreter's own checks.
+//
+// The walk calls plan_instruction() (engine/vm.h) for each instruction of row 0 in execution
+// order, through a "shadow" fetch: the image's pixels, except that a header pixel (0, r) an
+// earlier instruction writes reads as what it will hold then. Only headers matter to the checks,
+// and instructions write headers in two ways: a MatrixOut writes the plan's out_shape (known
+// statically), a DOT writes its 32-bit sum (data, unknown statically). Row 0 is never written
+// (operands name rows 1..), and element writes never touch column 0. So the shadow is exact,
+// except for DOT results, and reading one of those as a header is an error: whether that
+// instruction traps depends on the data. That is what makes the guarantee hold: a program this
+// accepts runs exactly the plans the walk saw, none of which traps.
+#include "validate.h"
+
+#include "vm.h"
+
+#include <algorithm>
+#include <optional>
+#include <unordered_map>
+
+namespace px {
+namespace {
+
+std::string pixel_text(uint32_t x, uint32_t y) {
+    return "(" + std::to_string(x) + "," + std::to_string(y) + ")";
+}
+
+std::string trap_code_text(TrapCode code) {
+    std::string s(trap_name(code));
+    for (char& c : s)
+        c = c == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool rects_intersect(const Rect& a, const Rect& b) {
+    return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+bool any_intersect(const std::vector<Rect>& a, const std::vector<Rect>& b) {
+    for (const Rect& ra : a)
+        for (const Rect& rb : b)
+            if (!ra.empty() && !rb.empty() && rects_intersect(ra, rb)) return true;
+    return false;
+}
+
+// A matrix some executed instruction reads or writes, for the overlap and coverage warnings.
+struct Region {
+    uint32_t row = 0;
+    MatrixHeader shape;
+    uint32_t pc = 0; // opcode pixel x of the first instruction that named it
+};
+
+constexpr size_t kMaxOverlapWarnings = 50;
+
+} // namespace
+
+bool ValidationReport::ok() const {
+    return std::none_of(diagnostics.begin(), diagnostics.end(),
+                        [](const Diagnostic& d) { return d.severity == Severity::Error; });
+}
+
+std::string_view severity_name(Severity s) {
+    switch (s) {
+    case Severity::Error: return "error";
+    case Severity::Warning: return "warning";
+    case Severity::Info: return "info";
+    }
+    return "?";
+}
+
+ValidationReport validate(const Image& image) {
+    ValidationReport report;
+    auto add = [&report](Severity sev, std::string code, std::string message, uint32_t x, uint32_t y) {
+        report.diagnostics.push_back({sev, std::move(code), std::move(message), x, y});
+    };
+    const uint32_t width = image.width, height = image.height;
+    if (width == 0 || height == 0 || image.rgba.size() != size_t(width) * height * 4) {
+        add(Severity::Error, "empty-image",
+            "the image is " + std::to_string(width) + "x" + std::to_string(height) +
+                (width && height ? " but its pixel buffer has the wrong size"
+                                 : "; a program needs at least 1x1"),
+            0, 0);
+        return report;
+    }
+
+    // Shadow headers: what (0, r) holds when the instruction being checked runs.
+    std::unordered_map<uint32_t, Rgba> written_header;
+    std::unordered_map<uint32_t, uint32_t> dot_result; // row -> x of the DOT that wrote it
+    std::optional<uint32_t> unknown_read;              // a DOT result the current check read
+    const PixelFetch shadow = [&](uint32_t x, uint32_t y) -> Rgba {
+        if (x == 0 && y > 0) {
+            if (auto it = dot_result.find(y); it != dot_result.end()) {
+                if (!unknown_read) unknown_read = y;
+                return image.pixel(x, y);
+            }
+            if (auto it = written_header.find(y); it != written_header.end()) return it->second;
+        }
+        return image.pixel(x, y);
+    };
+
+    std::vector<Region> regions;
+    std::vector<bool> row_referenced(height, false);
+    auto reference = [&](uint32_t row, MatrixHeader shape, uint32_t pc, bool matrix) {
+        if (row == 0 || row >= height) return;
+        if (!matrix) {
+            row_referenced[row] = true;
+            return;
+        }
+        const uint64_t rows = rows_for_elements(shape.elements(), width);
+        for (uint64_t r = row; r < std::min<uint64_t>(height, row + rows); ++r)
+            row_referenced[size_t(r)] = true;
+        regions.push_back({row, shape, pc});
+    };
+
+    static constexpr char kOperandName[3] = {'a', 'b', 'c'};
+    uint32_t pc = 0;
+    bool halted = false;
+    uint32_t halt_x = 0;
+    while (pc < width) {
+        unknown_read.reset();
+        auto planned = plan_instruction(shadow, width, height, pc);
+        const Decoded d = decode(shadow, width, pc);
+        const Instruction& ins = d.ins;
+        const uint32_t op_x = pc + (ins.wide ? 1 : 0);
+        const std::string name = ins.info ? std::string(ins.info->name) : "instruction";
+        if (unknown_read) {
+            const uint32_t row = *unknown_read;
+            add(Severity::Error, "dot-result-as-header",
+                name + " at pixel " + pixel_text(op_x, 0) + " reads DOT result at row " +
+                    std::to_string(row) + " as a matrix header (written by the DOT at pixel " +
+                    pixel_text(dot_result[row], 0) + "); its shape depends on the data",
+                0, row);
+        } else if (const Trap* trap = std::get_if<Trap>(&planned)) {
+            add(Severity::Error, trap_code_text(trap->code), trap->message, trap->x, trap->y);
+        }
+        if (d.truncated || (!ins.info && op_x >= width)) break; // nothing decodable follows
+
+        if (ins.info) {
+            // "none" operands: the byte, and the WIDE high byte, should be 0.
+            const Rgba op_pixel = image.pixel(op_x, 0);
+            const Rgba prefix = ins.wide ? image.pixel(pc, 0) : Rgba{0, 0, 0, 0};
+            for (int i = 0; i < 3; ++i) {
+                if (ins.info->operands[i] != OperandKind::None) continue;
+                if (op_pixel[1 + i] != 0 || prefix[1 + i] != 0)
+                    add(Severity::Warning, "nonzero-none-operand",
+                        name + " at pixel " + pixel_text(op_x, 0) + ": operand " + kOperandName[i] +
+                            " is unused but holds " + std::to_string(ins.operand[i]) + " (should be 0)",
+                        op_x, 0);
+            }
+        }
+
+        if (const Plan* plan = std::get_if<Plan>(&planned)) {
+            // Inputs and outputs, for the overlap and coverage warnings.
+            std::vector<Rect> inputs;
+            for (int i = 0; i < 3; ++i) {
+                const OperandKind kind = ins.info->operands[i];
+                const uint32_t row = ins.operand[i];
+                if (kind == OperandKind::MatrixIn || kind == OperandKind::MatrixInOut) {
+                    reference(row, plan->shape[i], op_x, true);
+                    auto rects = matrix_rects(row, plan->shape[i], width);
+                    inputs.insert(inputs.end(), rects.begin(), rects.end());
+                } else if (kind == OperandKind::MatrixOut) {
+                    reference(row, plan->out_shape, op_x, true);
+                } else if (kind == OperandKind::ScalarOut) {
+                    reference(row, {}, op_x, false);
+                }
+            }
+            if (!unknown_read && any_intersect(plan->writes, inputs))
+                add(Severity::Warning, "output-overlaps-input",
+                    name + " at pixel " + pixel_text(op_x, 0) +
+                        " writes pixels it also reads; defined (reads see the image before the instruction, "
+                        "PROTOCOL.md §4.2) but easy to get wrong",
+                    op_x, 0);
+            // The headers the following instructions will see.
+            for (int i = 0; i < 3; ++i) {
+                const uint32_t row = ins.operand[i];
+                if (ins.info->operands[i] == OperandKind::MatrixOut) {
+                    written_header[row] = encode_header(plan->out_shape);
+                    dot_result.erase(row);
+                } else if (ins.info->operands[i] == OperandKind::ScalarOut) {
+                    dot_result[row] = op_x;
+                    written_header.erase(row);
+                }
+            }
+            if (Opcode(ins.opcode) == Opcode::HALT) {
+                halted = true;
+                halt_x = op_x;
+                pc += ins.length;
+                break;
+            }
+        }
+        pc += ins.length;
+    }
+
+    if (halted) {
+        for (uint32_t x = pc; x < width; ++x) {
+            const Rgba p = image.pixel(x, 0);
+            if (p != Rgba{0, 0, 0, 0}) {
+                add(Severity::Info, "after-halt",
+                    "pixel " + pixel_text(x, 0) + " and any after it follow the HALT at pixel " +
+                        pixel_text(halt_x, 0) + " and never run",
+                    x, 0);
+                break;
+            }
+        }
+    } else if (pc >= width) {
+        add(Severity::Error, "no-halt",
+            "row 0 has no reachable HALT: the program runs off the end of row 0 (width " +
+                std::to_string(width) + ")",
+            width - 1, 0);
+    }
+
+    // Matrices that share pixels (different header rows). Sweep by first row.
+    std::sort(regions.begin(), regions.end(),
+              [](const Region& a, const Region& b) { return a.row != b.row ? a.row < b.row : a.pc < b.pc; });
+    // One region per (row, shape).
+    regions.erase(
+        std::unique(regions.begin(), regions.end(),
+                    [](const Region& a, const Region& b) { return a.row == b.row && a.shape == b.shape; }),
+        regions.end());
+    size_t overlaps = 0;
+    for (size_t i = 0; i < regions.size() && overlaps < kMaxOverlapWarnings; ++i) {
+        const Region& a = regions[i];
+        const uint64_t a_end = a.row + rows_for_elements(a.shape.elements(), width); // exclusive
+        const auto ra = matrix_rects(a.row, a.shape, width);
+        for (size_t j = i + 1; j < regions.size() && regions[j].row < a_end; ++j) {
+            const Region& b = regions[j];
+            if (b.row == a.row) continue; // the same matrix seen with another shape
+            if (!any_intersect(ra, matrix_rects(b.row, b.shape, width))) continue;
+            add(Severity::Warning, "matrix-overlap",
+                "the " + std::to_string(a.shape.rows) + "x" + std::to_string(a.shape.cols) +
+                    " matrix at row " + std::to_string(a.row) + " and the " + std::to_string(b.shape.rows) +
+                    "x" + std::to_string(b.shape.cols) + " matrix at row " + std::to_string(b.row) +
+                    " share pixels",
+                0, b.row);
+            if (++overlaps == kMaxOverlapWarnings) break;
+        }
+    }
+
+    // Data no executed instruction references, reported as runs of rows.
+    for (uint32_t r = 1; r < height;) {
+        auto has_data = [&](uint32_t row) {
+            const uint8_t* p = image.at(0, row);
+            return std::any_of(p, p + size_t(width) * 4, [](uint8_t b) { return b != 0; });
+        };
+        if (row_referenced[r] || !has_data(r)) {
+            ++r;
+            continue;
+        }
+        uint32_t end = r;
+        while (end + 1 < height && !row_referenced[end + 1] && has_data(end + 1))
+            ++end;
+        add(Severity::Warning, "unreferenced-data",
+            (end == r ? "row " + std::to_string(r) + " holds"
+                      : "rows " + std::to_string(r) + ".." + std::to_string(end) + " hold") +
+                std::string(" data no instruction references"),
+            0, r);
+        r = end + 1;
+    }
+    return report;
+}
+
+} // namespace px

@@ -1,0 +1,65 @@
+#version 430
+// matmul_tiled.comp — MATMUL a, b, c (PROTOCOL.md §5.4) with shared-memory tiles: a work group of
+// 16x16 invocations computes a TILE_M x TILE_N block of c, each invocation TM x TN outputs (rows
+// ty + 16*i, columns tx + 16*j, so neighbouring invocations read neighbouring shared words). The
+// k dimension is walked TILE_K at a time through shared copies of a and b, each loaded once per
+// group instead of once per output. Accumulation is in uint exactly as the simple kernel and the
+// CPU do; summation order does not matter for integers that never wrap (255*255*65535 < 2^32).
+#define TM 2u
+#define TN 4u
+#define TILE_M (16u * TM)
+#define TILE_N (16u * TN)
+#define TILE_K 16u
+layout(local_size_x = 16, local_size_y = 16) in;
+#include "common.glsl"
+layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
+layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
+uniform uint u_out_row;
+uniform uint u_m, u_k, u_n;
+uniform uint u_width;
+uniform uvec4 u_header;
+
+shared uint tile_a[TILE_K][TILE_M]; // k-major so the inner loop reads a row of each tile
+shared uint tile_b[TILE_K][TILE_N];
+
+void main() {
+    uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
+    uint lid = gl_LocalInvocationIndex;
+    uint m0 = gl_WorkGroupID.y * TILE_M, n0 = gl_WorkGroupID.x * TILE_N;
+    if (gl_WorkGroupID.x == 0u && gl_WorkGroupID.y == 0u && lid == 0u && inside_image(ivec2(0, int(u_out_row))))
+        imageStore(u_image, ivec2(0, int(u_out_row)), u_header);
+
+    uint acc[TM][TN];
+    for (uint i = 0u; i < TM; ++i)
+        for (uint j = 0u; j < TN; ++j) acc[i][j] = 0u;
+
+    for (uint k0 = 0u; k0 < u_k; k0 += TILE_K) {
+        for (uint e = lid; e < TILE_M * TILE_K; e += 256u) {
+            uint r = e / TILE_K, kk = e % TILE_K;
+            uint m = m0 + r, k = k0 + kk;
+            tile_a[kk][r] = (m < u_m && k < u_k) ? PACKED_BYTE(a_words, m * u_k + k) : 0u;
+        }
+        for (uint e = lid; e < TILE_K * TILE_N; e += 256u) {
+            uint kk = e / TILE_N, c = e % TILE_N;
+            uint k = k0 + kk, n = n0 + c;
+            tile_b[kk][c] = (k < u_k && n < u_n) ? PACKED_BYTE(b_words, k * u_n + n) : 0u;
+        }
+        barrier();
+        for (uint kk = 0u; kk < TILE_K; ++kk) {
+            uint av[TM], bv[TN];
+            for (uint i = 0u; i < TM; ++i) av[i] = tile_a[kk][ty + 16u * i];
+            for (uint j = 0u; j < TN; ++j) bv[j] = tile_b[kk][tx + 16u * j];
+            for (uint i = 0u; i < TM; ++i)
+                for (uint j = 0u; j < TN; ++j) acc[i][j] += av[i] * bv[j];
+        }
+        barrier();
+    }
+    for (uint i = 0u; i < TM; ++i) {
+        uint m = m0 + ty + 16u * i;
+        if (m >= u_m) continue;
+        for (uint j = 0u; j < TN; ++j) {
+            uint n = n0 + tx + 16u * j;
+            if (n < u_n) store_element_r(element_pos(u_out_row, m * u_n + n, u_width), min(acc[i][j], 255u));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+// Tests of debug symbols: the JSON round trip, malformed chunks, inference from row 0.
+#include "debuginfo.h"
+#include "protocol.h"
+#include "test_util.h"
+
+#include <doctest/doctest.h>
+
+using namespace px;
+using namespace pxtest;
+
+TEST_CASE("symbols round-trip through the pxos.symbols chunk") {
+    Image img = make_image(8, 8);
+    DebugInfo info;
+    Region a;
+    a.name = "W";
+    a.row = 3;
+    a.shape = {4, 2};
+    a.scale = 0.5;
+    a.zero_point = 128;
+    info.regions.push_back(a);
+    Region b;
+    b.name = "x";
+    b.row = 1;
+    b.shape = {2, 1};
+    info.regions.push_back(b);
+    info.source = "HALT\n";
+    write_debug_info(img, info);
+    auto back = read_debug_info(img);
+    REQUIRE(back.ok());
+    REQUIRE(back->regions.size() == 2);
+    CHECK(back->regions[0].name == "W");
+    CHECK(back->regions[0].row == 3);
+    CHECK(back->regions[0].shape == MatrixHeader{4, 2});
+    CHECK(*back->regions[0].scale == 0.5);
+    CHECK(*back->regions[0].zero_point == 128);
+    CHECK_FALSE(back->regions[1].scale.has_value());
+    CHECK(back->source == "HALT\n");
+    // program_regions sorts by row and prefers symbols.
+    auto regions = program_regions(img);
+    REQUIRE(regions.size() == 2);
+    CHECK(regions[0].name == "x");
+    CHECK(regions[0].from_symbols);
+}
+
+TEST_CASE("malformed symbols are errors naming the key, and are ignored for inference") {
+    Image img = make_image(8, 4);
+    put_matrix(img, 1, 1, 2, {1, 2});
+    put_ins(img, 0, Opcode::RELU, 1);
+    for (const char* bad :
+         {"{", "[]", "{\"version\": 2, \"regions\": []}", "{\"version\": 1}",
+          "{\"version\": 1, \"regions\": [{\"name\": \"a\", \"row\": -1, \"rows\": 1, \"cols\": 1}]}",
+          "{\"version\": 1, \"regions\": [{\"name\": 3, \"row\": 1, \"rows\": 1, \"cols\": 1}]}"}) {
+        set_text(img, std::string(kSymbolsKey), bad);
+        auto r = read_debug_info(img);
+        REQUIRE_FALSE(r.ok());
+        CHECK(r.error().message.find("pxos.symbols") != std::string::npos);
+        auto regions = program_regions(img);
+        REQUIRE(regions.size() == 1);
+        CHECK(regions[0].name == "m1");
+    }
+}
+
+TEST_CASE("an absent chunk is empty debug info") {
+    Image img = make_image(4, 4);
+    auto r = read_debug_info(img);
+    REQUIRE(r.ok());
+    CHECK(r->regions.empty());
+}
+
+TEST_CASE("inference names matrix operands m<row> and DOT outputs s<row>, stopping at HALT") {
+    Image img = make_image(8, 8);
+    put_matrix(img, 1, 1, 3, {1, 2, 3});
+    put_matrix(img, 2, 1, 3, {4, 5, 6});
+    put_ins(img, 0, Opcode::DOT, 1, 2, 3);
+    put_ins(img, 1, Opcode::ADD, 1, 2, 4);
+    put_ins(img, 2, Opcode::HALT);
+    put_ins(img, 3, Opcode::RELU, 6); // after HALT: not a region
+    auto regions = program_regions(img);
+    REQUIRE(regions.size() == 4);
+    CHECK(regions[0].name == "m1");
+    CHECK(regions[0].shape == MatrixHeader{3, 1});
+    CHECK(regions[2].name == "s3");
+    CHECK(regions[2].shape == MatrixHeader{0, 0});
+    CHECK(regions[3].name == "m4");
+    CHECK(regions[3].shape == MatrixHeader{0, 0}); // header not written yet
+    // region_at: header and elements of m1; DOT's pixel only for s3.
+    CHECK(region_at(regions, img, 0, 1)->name == "m1");
+    CHECK(region_at(regions, img, 3, 1)->name == "m1");
+    CHECK(region_at(regions, img, 4, 1) == nullptr);
+    CHECK(region_at(regions, img, 0, 3)->name == "s3");
+    CHECK(region_at(regions, img, 1, 3) == nullptr);
+}
+
+TEST_CASE("inference ignores rows outside the image and WIDE operands are read whole") {
+    Image img = make_image(4, 3);
+    img.set_pixel(0, 0, {kWidePrefix, 1, 0, 0});
+    put_ins(img, 1, Opcode::RELU, 2); // row 258
+    put_ins(img, 2, Opcode::RELU, 2);
+    auto regions = program_regions(img);
+    REQUIRE(regions.size() == 1);
+    CHECK(regions[0].row == 2);
+}
