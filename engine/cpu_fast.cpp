@@ -1,5 +1,7 @@
 #include "cpu_fast.h"
 
+#include "quant.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -108,18 +110,39 @@ PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict
     return s;
 }
 
+// One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
+// (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
+// The packed operands and accumulators stay allocated on the calling thread from one instruction
+// to the next: fresh multi-megabyte vectors would be page-faulted in again on every step, which
+// costs more than packing them. Above kKeepScratchBytes they are released after use.
+struct Scratch {
+    std::vector<uint32_t> a, acc;
+    std::vector<int16_t> ap, bt, bk;
+    size_t bytes() const {
+        return (a.capacity() + acc.capacity()) * 4 + (ap.capacity() + bt.capacity() + bk.capacity()) * 2;
+    }
+};
+constexpr size_t kKeepScratchBytes = size_t(64) << 20;
+Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+}
+
 struct MatmulShape {
     uint32_t M, K, N;
-    uint32_t row_a, row_b, row_c;
+    uint32_t row_a, row_b;
+    int32_t za = 0, zb = 0;
 };
 
-// C = A @ B with B read straight from the image, for few rows of A.
+// acc = (A - za) @ (B - zb) modulo 2^32 with B read straight from the image, for few rows of A:
+// sum over k of (a - za) * b, less zb times the sum of (a - za), all in uint32 (wrapping is exact).
 void matmul_direct(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
     const uint32_t w = image.width;
-    std::vector<uint32_t> a(size_t(s.M) * s.K);
+    std::vector<uint32_t>& a = scratch().a;
+    a.resize(size_t(s.M) * s.K);
     for_runs(image.rgba.data(), w, s.row_a, 0, a.size(), [&](uint64_t i, const uint8_t* px, uint32_t len) {
         for (uint32_t j = 0; j < len; ++j)
-            a[i + j] = px[4 * size_t(j)];
+            a[i + j] = uint32_t(int32_t(px[4 * size_t(j)]) - s.za);
     });
     acc.assign(size_t(s.M) * s.N, 0);
     parallel_ranges(threads, s.N, [&](uint32_t n0, uint32_t n1) {
@@ -135,31 +158,54 @@ void matmul_direct(const Image& image, const MatmulShape& s, unsigned threads, s
                      });
         }
     });
+    if (s.zb == 0) return;
+    for (uint32_t m = 0; m < s.M; ++m) {
+        uint32_t sum_a = 0;
+        for (uint32_t k = 0; k < s.K; ++k)
+            sum_a += a[size_t(m) * s.K + k];
+        const uint32_t correction = sum_a * uint32_t(s.zb);
+        for (uint32_t n = 0; n < s.N; ++n)
+            acc[size_t(m) * s.N + n] -= correction;
+    }
 }
 
-// C = A @ B from packed operands: A as int16 rows of Kp, B transposed as int16 rows of Kp.
+// acc = (A - za) @ (B - zb) modulo 2^32 from packed operands: A as int16 rows of Kp, B transposed
+// as int16 rows of Kp. |a - za| and |b - zb| are at most 255, so the int32 chunk sums are exact.
 void matmul_packed(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
     const uint32_t w = image.width;
     const uint32_t Kp = (s.K + kPadK - 1) / kPadK * kPadK;
-    std::vector<int16_t> ap(size_t(s.M) * Kp, 0), bt(size_t(s.N) * Kp, 0);
+    std::vector<int16_t>& ap = scratch().ap;
+    std::vector<int16_t>& bt = scratch().bt;
+    ap.assign(size_t(s.M) * Kp, 0); // the padding must be zero
+    bt.assign(size_t(s.N) * Kp, 0);
     for_runs(image.rgba.data(), w, s.row_a, 0, uint64_t(s.M) * s.K,
              [&](uint64_t i, const uint8_t* px, uint32_t len) {
                  uint32_t m = uint32_t(i / s.K), k = uint32_t(i % s.K);
                  for (uint32_t j = 0; j < len; ++j) {
-                     ap[size_t(m) * Kp + k] = px[4 * size_t(j)];
+                     ap[size_t(m) * Kp + k] = int16_t(px[4 * size_t(j)] - s.za);
                      if (++k == s.K) k = 0, ++m;
                  }
              });
-    // B^T, packed by ranges of k in parallel (each thread writes its own columns of B^T).
+    // B^T in two passes, both cache-friendly: B's pixels read in layout order into row-major
+    // int16, then transposed 16x16 tiles at a time (writing B^T straight from the layout would
+    // touch a new cache line for every element). Threads take ranges of k.
+    std::vector<int16_t>& bk = scratch().bk;
+    bk.resize(size_t(s.K) * s.N);
     parallel_ranges(threads, s.K, [&](uint32_t k0, uint32_t k1) {
         for_runs(image.rgba.data(), w, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
                  [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                     uint32_t k = uint32_t(i / s.N), n = uint32_t(i % s.N);
-                     for (uint32_t j = 0; j < len; ++j) {
-                         bt[size_t(n) * Kp + k] = px[4 * size_t(j)];
-                         if (++n == s.N) n = 0, ++k;
-                     }
+                     int16_t* dst = &bk[i];
+                     for (uint32_t j = 0; j < len; ++j)
+                         dst[j] = int16_t(px[4 * size_t(j)] - s.zb);
                  });
+        constexpr uint32_t T = 16;
+        for (uint32_t kt = k0; kt < k1; kt += T)
+            for (uint32_t nt = 0; nt < s.N; nt += T) {
+                const uint32_t ke = std::min(k1, kt + T), ne = std::min(s.N, nt + T);
+                for (uint32_t n = nt; n < ne; ++n)
+                    for (uint32_t k = kt; k < ke; ++k)
+                        bt[size_t(n) * Kp + k] = bk[size_t(k) * s.N + n];
+            }
     });
     acc.assign(size_t(s.M) * s.N, 0);
     const uint32_t blocks = (s.N + kBlockN - 1) / kBlockN;
@@ -197,21 +243,86 @@ void matmul_packed(const Image& image, const MatmulShape& s, unsigned threads, s
     });
 }
 
+// MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule.
 void execute_matmul(Image& image, const Plan& p) {
-    const MatmulShape s{p.shape[0].rows,  p.shape[0].cols,  p.shape[1].cols,
-                        p.ins.operand[0], p.ins.operand[1], p.ins.operand[2]};
+    const Opcode op = Opcode(p.ins.opcode);
+    MatmulShape s{p.shape[0].rows, p.shape[0].cols, p.shape[1].cols, p.ins.operand[0], p.ins.operand[1]};
+    const uint32_t row_c = p.ins.operand[2];
+    QMatmulParams q;
+    uint32_t bias_row = 0;
+    if (op == Opcode::QMATMUL) {
+        q = decode_qmatmul(p.ins);
+        s.za = q.za, s.zb = q.zb, bias_row = q.bias_row;
+    } else if (op == Opcode::QMATMUL32) {
+        const QMatmul32Params q32 = decode_qmatmul32(p.ins);
+        s.za = q32.za, s.zb = q32.zb, bias_row = q32.bias_row;
+    }
     const unsigned threads = fast_threads_for(uint64_t(s.M) * s.N * s.K);
-    // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a or b.
-    std::vector<uint32_t> acc;
+    // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a, b or the bias.
+    std::vector<uint32_t>& acc = scratch().acc;
     if (s.M <= kDirectMaxM)
         matmul_direct(image, s, threads, acc);
     else
         matmul_packed(image, s, threads, acc);
-    image.set_pixel(0, s.row_c, encode_header(p.out_shape));
-    for_runs(image.rgba.data(), image.width, s.row_c, 0, acc.size(),
+    if (bias_row != 0) { // a 1 x N matrix of int32 pixels, checked by the plan
+        std::vector<uint32_t> bias(s.N);
+        for_runs(image.rgba.data(), image.width, bias_row, 0, s.N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     for (uint32_t j = 0; j < len; ++j)
+                         std::memcpy(&bias[i + j], px + 4 * size_t(j), 4); // little-endian
+                 });
+        for (size_t i = 0; i < acc.size(); ++i)
+            acc[i] += bias[i % s.N];
+    }
+    image.set_pixel(0, row_c, encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, row_c, 0, acc.size(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) {
+                 switch (op) {
+                 case Opcode::QMATMUL:
+                     for (uint32_t j = 0; j < len; ++j)
+                         px[4 * size_t(j)] =
+                             clamp_add(rounding_mul_shift(int32_t(acc[i + j]), q.multiplier, q.shift), q.zc,
+                                       q.clamp_lo, q.clamp_hi);
+                     break;
+                 case Opcode::QMATMUL32:
+                     for (uint32_t j = 0; j < len; ++j) {
+                         const Rgba v = i32_to_rgba(int32_t(acc[i + j]));
+                         std::memcpy(px + 4 * size_t(j), v.data(), 4);
+                     }
+                     break;
+                 default:
+                     for (uint32_t j = 0; j < len; ++j)
+                         px[4 * size_t(j)] = uint8_t(std::min<uint32_t>(acc[i + j], 255));
+                     break;
+                 }
+             });
+    if (scratch().bytes() > kKeepScratchBytes) scratch() = Scratch{};
+}
+
+// The R channel of a checked matrix, row-major, walking the layout run by run.
+std::vector<uint8_t> gather_r(const Image& image, uint32_t row, uint64_t n) {
+    std::vector<uint8_t> v(n);
+    for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j)
+            v[i + j] = px[4 * size_t(j)];
+    });
+    return v;
+}
+
+// ADD and QADD: element-wise, so the only cost worth removing is the reference's division per
+// element in gather and scatter; the arithmetic is the reference's own kernels on the values.
+void execute_add(Image& image, const Plan& p) {
+    const auto& op = p.ins.operand;
+    const std::vector<uint8_t> a = gather_r(image, op[0], p.shape[0].elements());
+    const std::vector<uint8_t> b = gather_r(image, op[1], p.shape[1].elements());
+    const std::vector<uint8_t> out = Opcode(p.ins.opcode) == Opcode::QADD
+                                         ? qadd_u8(a, p.shape[0], b, p.shape[1], decode_qadd(p.ins))
+                                         : add_u8(a, p.shape[0], b, p.shape[1]);
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, op[2], 0, out.size(),
              [&](uint64_t i, uint8_t* px, uint32_t len) {
                  for (uint32_t j = 0; j < len; ++j)
-                     px[4 * size_t(j)] = uint8_t(std::min<uint32_t>(acc[i + j], 255));
+                     px[4 * size_t(j)] = out[i + j];
              });
 }
 
@@ -236,7 +347,11 @@ unsigned fast_threads_for(uint64_t macs) {
 
 void execute_fast(Image& image, const Plan& plan) {
     switch (Opcode(plan.ins.opcode)) {
-    case Opcode::MATMUL: execute_matmul(image, plan); break;
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: execute_matmul(image, plan); break;
+    case Opcode::ADD:
+    case Opcode::QADD: execute_add(image, plan); break;
     default: execute_reference(image, plan); break;
     }
 }
