@@ -2,11 +2,12 @@
 //
 //   step=1 pc=0 MATMUL 1,2,3 status=ready writes=0,3,1,1;1,3,2,1 fnv=cbf29ce484222325
 //
-// Fields: the step number (1-based, the VM's step count after the step), the pc of the
-// instruction, its mnemonic (with .wide) and numeric operand rows, the VM status after the step,
-// the rectangles written (x,y,w,h separated by ';', "-" for none) and the 64-bit FNV-1a hash of
-// all RGBA bytes of the image after the step. A trap gives one last line with
-// `status=trapped trap=<NAME>@x,y` and the hash of the unchanged image. The format is stable:
+// Fields: the step number (1-based: the VM's step count after the step; for a trap, the number
+// the step would have had), the pc of the instruction, its mnemonic (with .wide) and numeric
+// operand rows, the VM status after the step, the rectangles written (x,y,w,h separated by ';',
+// "-" for none) and the 64-bit FNV-1a hash of all RGBA bytes of the image after the step. A trap
+// gives one last line with `status=trapped trap=<NAME>@x,y` and the hash of the unchanged image.
+// The format is stable:
 // tests/golden/*.trace are compared byte for byte.
 #pragma once
 #include "image.h"

@@ -31,3 +31,53 @@ uint linear_invocation(uint local_size) {
 }
 
 #define PACKED_BYTE(words, i) (((words)[(i) >> 2u] >> (((i) & 3u) << 3u)) & 0xFFu)
+
+// Writes a whole element pixel: QMATMUL32's int32 results (PROTOCOL.md §5.5.5).
+void store_element_rgba(ivec2 p, uint v) {
+    if (!inside_image(p)) return;
+    imageStore(u_image, p, uvec4(v & 0xFFu, (v >> 8u) & 0xFFu, (v >> 16u) & 0xFFu, v >> 24u));
+}
+
+// ---- Quantized arithmetic (PROTOCOL.md §5.5.7): exact 64-bit integers from 32-bit operations ----
+// A 64-bit two's complement value is (int hi, uint lo).
+
+// hi:lo += hi2:lo2 (callers keep the true sum far below 2^63).
+void add64(inout int hi, inout uint lo, int hi2, uint lo2) {
+    uint carry;
+    lo = uaddCarry(lo, lo2, carry);
+    hi = hi + hi2 + int(carry);
+}
+
+// floor((hi:lo + 2^(shift-1)) / 2^shift) with an arithmetic shift, then saturated to +-511 and
+// clamped: clamp(v + zc, lo_c, hi_c). Any |v| >= 512 lands on the same bound as +-511 because
+// zc and the clamp bounds are bytes.
+uint requantize64(int hi, uint lo, uint shift, uint zc, uint clamp_lo, uint clamp_hi) {
+    if (shift <= 32u) {
+        uint carry;
+        lo = uaddCarry(lo, 1u << (shift - 1u), carry);
+        hi += int(carry);
+    } else {
+        hi += 1 << (shift - 33u);
+    }
+    int vhi;
+    uint vlo;
+    if (shift <= 31u) {
+        vlo = (lo >> shift) | (uint(hi) << (32u - shift));
+        vhi = hi >> shift;
+    } else {
+        vlo = uint(hi >> (shift - 32u));
+        vhi = hi >> 31;
+    }
+    int t;
+    if (vhi > 0 || (vhi == 0 && vlo > 511u)) t = 511;
+    else if (vhi < -1 || (vhi == -1 && vlo < 0xFFFFFE01u)) t = -511;
+    else t = int(vlo);
+    return uint(clamp(t + int(zc), int(clamp_lo), int(clamp_hi)));
+}
+
+// QMATMUL's rq(acc) (acc: the int32 accumulator's bits), M >= 0, shift 1..62.
+uint requantize_acc(uint acc, int multiplier, uint shift, uint zc, uint clamp_lo, uint clamp_hi) {
+    int hi, lo;
+    imulExtended(int(acc), multiplier, hi, lo);
+    return requantize64(hi, uint(lo), shift, zc, clamp_lo, clamp_hi);
+}

@@ -1,22 +1,20 @@
 #version 430
-// matmul_simple.comp — MATMUL a, b, c (PROTOCOL.md §5.4), the reference kernel: one invocation per
-// output element c[m, n] = min(sum_k a[m, k] * b[k, n], 255), the sum in uint (255*255*65535 < 2^32,
-// so it never wraps). Kept as the baseline the tiled kernel is benchmarked and tested against.
+// matmul_simple.comp — MATMUL / QMATMUL / QMATMUL32, the reference kernel: one invocation per
+// output element, acc = bias[n] + sum_k uint((a[m,k]-za) * (b[k,n]-zb)) in wrapping uint exactly
+// as PROTOCOL.md §5.5.7 step 1 states it (for MATMUL, za = zb = 0: the plain uint sum, which never
+// wraps since 255*255*65535 < 2^32). Kept as the baseline the tiled kernel is tested and
+// benchmarked against.
 layout(local_size_x = 16, local_size_y = 16) in;
 #include "common.glsl"
-layout(std430, binding = 0) readonly buffer A { uint a_words[]; };
-layout(std430, binding = 1) readonly buffer B { uint b_words[]; };
-uniform uint u_out_row;
-uniform uint u_m, u_k, u_n; // a is m x k, b is k x n
-uniform uint u_width;
-uniform uvec4 u_header;
+#include "matmul_common.glsl"
 
 void main() {
     uint n = gl_GlobalInvocationID.x, m = gl_GlobalInvocationID.y;
-    if (n == 0u && m == 0u && inside_image(ivec2(0, int(u_out_row))))
-        imageStore(u_image, ivec2(0, int(u_out_row)), u_header);
+    write_header_once(n == 0u && m == 0u);
     if (m >= u_m || n >= u_n) return;
-    uint acc = 0u;
-    for (uint k = 0u; k < u_k; ++k) acc += PACKED_BYTE(a_words, m * u_k + k) * PACKED_BYTE(b_words, k * u_n + n);
-    store_element_r(element_pos(u_out_row, m * u_n + n, u_width), min(acc, 255u));
+    uint acc = bias_at(n);
+    int za = int(u_za), zb = int(u_zb);
+    for (uint k = 0u; k < u_k; ++k)
+        acc += uint((int(PACKED_BYTE(a_words, m * u_k + k)) - za) * (int(PACKED_BYTE(b_words, k * u_n + n)) - zb));
+    store_matmul(m, n, acc);
 }

@@ -197,10 +197,10 @@ TEST_CASE("disassemble reproduces random images exactly") {
         }
         if (mode == 3 && w >= 2) { // plausible programs: real headers and opcodes
             for (uint32_t r = 1; r < h; ++r)
-                img.set_pixel(0, r, encode_header({1 + rng() % 3, 1 + rng() % 2}));
+                img.set_pixel(0, r, encode_header({uint32_t(1 + rng() % 3), uint32_t(1 + rng() % 2)}));
             for (uint32_t x = 0; x < w; ++x) {
                 uint8_t* p = img.at(x, 0);
-                p[0] = uint8_t(rng() % 6 == 0 ? kWidePrefix : rng() % 5);
+                p[0] = uint8_t(rng() % 6 == 0 ? kWidePrefix : rng() % 12); // includes the quantized opcodes
                 for (int c = 1; c < 4; ++c)
                     p[c] = uint8_t(rng() % (h + 1));
             }
@@ -249,4 +249,22 @@ TEST_CASE("disassemble_instruction names operands, falls back to rows and shows 
     ins.info = nullptr;
     ins.operand = {1, 2, 3};
     CHECK(disassemble_instruction(ins, regions) == ".pixel 77, 1, 2, 3");
+}
+
+TEST_CASE("parameter pixels are written after the opcode pixel, from [r, g, b, a] groups") {
+    const OpcodeInfo* with_params = nullptr;
+    for (const OpcodeInfo& info : kOpcodes)
+        if (info.param_pixels > 0 && info.operands[1] == OperandKind::None) with_params = &info;
+    if (!with_params) return; // no such opcode in this table
+    const std::string name(with_params->name);
+    std::string groups;
+    for (uint32_t k = 0; k < with_params->param_pixels; ++k) groups += ", [" + std::to_string(k + 1) + ", 0, 0, 0]";
+    Image img = must_assemble("matrix h 1x2 [1 2]\n" + name + " h" + groups + "\nHALT");
+    CHECK(img.pixel(0, 0) == Rgba{with_params->number, 1, 0, 0});
+    for (uint32_t k = 0; k < with_params->param_pixels; ++k)
+        CHECK(img.pixel(1 + k, 0) == Rgba{uint8_t(k + 1), 0, 0, 0});
+    CHECK(img.pixel(1 + with_params->param_pixels, 0) == Rgba{0, 0, 0, 0});
+    CHECK(disassemble(img).find(name + " h" + groups + "\n") != std::string::npos);
+    check_round_trip(img);
+    CHECK(must_fail("matrix h 1x2 [1 2]\n" + name + " h").find("expected ','") != std::string::npos);
 }

@@ -1,9 +1,5 @@
 # Replays every fuzz seed and kept crash input through the fuzz targets' code in ordinary test
 # builds (no libFuzzer needed), so the sanitizer suite covers them too.
-if(NOT EXISTS ${PXOS_SOURCE_DIR}/engine/png_io.cpp OR NOT EXISTS ${PXOS_SOURCE_DIR}/engine/asm.cpp
-   OR NOT EXISTS ${PXOS_SOURCE_DIR}/engine/validate.cpp)
-  return() # TRANSITIONAL: until the I/O and assembler land on main
-endif()
 foreach(target fuzz_png_run fuzz_asm fuzz_vm)
   add_executable(${target}_replay ${PXOS_SOURCE_DIR}/tests/fuzz/${target}.cpp ${PXOS_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
   target_link_libraries(${target}_replay PRIVATE pxengine)

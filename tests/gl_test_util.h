@@ -69,6 +69,8 @@ inline int lockstep(px::gl::Executor& ex, const px::Image& image, const std::str
         CHECK_MESSAGE(diff.empty(), "images differ at " << diff);
         if (!same || !diff.empty() || !errors.empty()) return -1;
     }
+    if (std::getenv("PXOS_TRAPS") && vm.status == VmStatus::Trapped) // generator tuning aid
+        std::printf("%s | %s\n", what.c_str(), describe_trap(vm.trap).c_str());
     // Stepping a stopped VM changes nothing on either side.
     const gl::GlStepResult again = gl::gl_step(ex);
     CHECK(again.step.status == vm.status);

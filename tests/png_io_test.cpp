@@ -282,6 +282,18 @@ TEST_CASE("RGB8 gets A = 255 with a warning naming the file") {
     CHECK(r->warnings[0].find("A = 255") != std::string::npos);
 }
 
+TEST_CASE("RGB8 with tRNS: the marked colour gets A = 0") {
+    TestPng t;
+    t.width = 2, t.height = 1, t.color_type = PNG_COLOR_TYPE_RGB;
+    t.packed = {1, 2, 3, 4, 5, 6};
+    t.trns = {4, 5, 6};
+    auto r = load_png_bytes(make_png(t), "rgbt.pxi");
+    REQUIRE(r.ok());
+    CHECK(r->image.rgba == std::vector<uint8_t>{1, 2, 3, 255, 4, 5, 6, 0});
+    REQUIRE(r->warnings.size() == 1);
+    CHECK(r->warnings[0].find("tRNS") != std::string::npos);
+}
+
 TEST_CASE("grayscale, gray+alpha and sub-8-bit gray convert to RGBA8 with a warning") {
     SUBCASE("8-bit gray") {
         TestPng t;
@@ -582,4 +594,38 @@ TEST_CASE("tEXt is Latin-1: loaded as UTF-8; keys the PNG spec forbids are dropp
     CHECK(r->warnings[0].find("t.pxi: dropped 1 text chunk") == 0);
     // And what was loaded saves again.
     CHECK(encode_png(r->image).ok());
+}
+
+TEST_CASE("random corruptions of PNGs never crash; what loads saves and reloads to the same pixels") {
+    std::mt19937 rng(42);
+    Image img = random_image(9, 7, 4);
+    set_text(img, "pxos.symbols", std::string(1500, 'q'));
+    set_text(img, "k", "caf\xC3\xA9");
+    TestPng gray;
+    gray.width = 5, gray.height = 2, gray.color_type = PNG_COLOR_TYPE_GRAY, gray.bit_depth = 4,
+    gray.interlace = true;
+    gray.packed = {0x12, 0x34, 0x50, 0x67, 0x89, 0xA0};
+    const std::vector<std::vector<uint8_t>> seeds = {encode_png(img).value(), make_png(gray)};
+    int loaded = 0;
+    for (int n = 0; n < 3000; ++n) {
+        std::vector<uint8_t> bytes = seeds[n % seeds.size()];
+        const int flips = 1 + int(rng() % 4);
+        for (int k = 0; k < flips; ++k)
+            bytes[8 + rng() % (bytes.size() - 8)] = uint8_t(rng());
+        if (rng() % 4 == 0) bytes.resize(8 + rng() % (bytes.size() - 8));
+        auto r = load_png_bytes(bytes, "fuzz.pxi");
+        if (!r.ok()) {
+            CHECK(r.error().message.rfind("fuzz.pxi: ", 0) == 0);
+            continue;
+        }
+        ++loaded;
+        REQUIRE(r->image.rgba.size() == size_t(r->image.width) * r->image.height * 4);
+        auto again = encode_png(r->image);
+        REQUIRE_MESSAGE(again.ok(), (again.ok() ? "" : again.error().message));
+        auto back = load_png_bytes(again.value(), "again.pxi");
+        REQUIRE(back.ok());
+        CHECK(back->image.rgba == r->image.rgba);
+        CHECK(back->image.text.size() == r->image.text.size());
+    }
+    MESSAGE(loaded << " of 3000 corrupted files still loaded");
 }

@@ -18,6 +18,7 @@
 
 #include "gl_objects.h"
 #include "gl_shaders.h"
+#include "quant.h"
 
 #include <algorithm>
 #include <array>
@@ -27,9 +28,19 @@ namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {"gather.comp",    "add.comp",           "dot.comp",
-                                         "dot_store.comp", "matmul_simple.comp", "matmul_tiled.comp"};
-enum ProgramId { kGather, kAdd, kDot, kDotStore, kMatmulSimple, kMatmulTiled, kProgramCount };
+constexpr const char* kProgramNames[] = {"gather.comp",      "gather32.comp",  "elementwise.comp",
+                                         "dot.comp",         "dot_store.comp", "matmul_simple.comp",
+                                         "matmul_tiled.comp"};
+enum ProgramId {
+    kGather,
+    kGather32,
+    kElementwise,
+    kDot,
+    kDotStore,
+    kMatmulSimple,
+    kMatmulTiled,
+    kProgramCount
+};
 
 // Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
 class StateScope {
@@ -93,7 +104,7 @@ class StateScope {
     };
     GLint program_ = 0;
     ImageBinding image_;
-    std::array<SsboBinding, 3> ssbo_{};
+    std::array<SsboBinding, 4> ssbo_{};
     GLint ssbo_generic_ = 0, pack_buffer_ = 0, unpack_buffer_ = 0;
     std::array<GLint, 10> store_{};
 };
@@ -111,8 +122,8 @@ struct Executor::Impl {
     Texture texture;
     std::vector<Rgba> row0; // cached: no opcode writes row 0 (operand rows are >= 1)
     std::array<Program, kProgramCount> programs;
-    std::array<Buffer, 2> inputs;           // packed R channels of operands a and b
-    std::array<GLsizeiptr, 2> input_size{}; // bytes allocated in each
+    std::array<Buffer, 3> inputs;           // packed R channels of a and b; int32 bias words
+    std::array<GLsizeiptr, 3> input_size{}; // bytes allocated in each
     Buffer sum;                             // DOT's uint accumulator
     Query timer;
     GLint64 max_ssbo_bytes = 0;
@@ -260,41 +271,92 @@ Rgba read_pixel(const Executor::Impl& ex, uint32_t x, uint32_t y) {
     return px;
 }
 
+// Slot 0, 1: one byte per element (packed); slot 2: one uint per element (int32 pixels).
 void ensure_input(Executor::Impl& ex, int slot, uint64_t elements) {
-    const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>((elements + 3) / 4 * 4, 16));
+    const uint64_t bytes = slot == 2 ? elements * 4 : (elements + 3) / 4 * 4;
+    const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(bytes, 16));
     if (ex.inputs[size_t(slot)] && ex.input_size[size_t(slot)] >= need) return;
     GLsizeiptr size = 256;
     while (size < need)
         size *= 2;
     size = std::min<GLsizeiptr>(std::max(size, need), GLsizeiptr(std::max<GLint64>(ex.max_ssbo_bytes, need)));
-    ex.inputs[size_t(slot)] = make_buffer(slot == 0 ? "pxos packed operand a" : "pxos packed operand b");
+    static constexpr const char* kNames[] = {"pxos packed operand a", "pxos packed operand b",
+                                             "pxos int32 bias"};
+    ex.inputs[size_t(slot)] = make_buffer(kNames[slot]);
     glNamedBufferStorage(ex.inputs[size_t(slot)].get(), size, nullptr, 0);
     ex.input_size[size_t(slot)] = size;
 }
 
 void gather(Executor::Impl& ex, int slot, uint32_t row, MatrixHeader h) {
     ensure_input(ex, slot, h.elements());
-    const Program& p = ex.programs[kGather];
+    const Program& p = ex.programs[slot == 2 ? kGather32 : kGather];
     glUseProgram(p.get());
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[size_t(slot)].get());
     set_uint(p, "u_row", row);
     set_uint(p, "u_count", uint32_t(h.elements()));
     set_uint(p, "u_width", ex.width);
-    dispatch_linear((h.elements() + 3) / 4, 256);
+    dispatch_linear(slot == 2 ? h.elements() : (h.elements() + 3) / 4, 256);
+}
+
+struct QuantUniforms {
+    uint32_t za = 0, zb = 0, zc = 0, shift = 1, clamp_lo = 0, clamp_hi = 255;
+    int32_t m = 0, mb = 0;
+    uint32_t bias_row = 0;
+};
+
+void set_quant(const Program& p, const QuantUniforms& q, bool two_multipliers) {
+    set_uint(p, "u_za", q.za);
+    set_uint(p, "u_zb", q.zb);
+    set_uint(p, "u_zc", q.zc);
+    set_uint(p, "u_shift", q.shift);
+    set_uint(p, "u_clamp_lo", q.clamp_lo);
+    set_uint(p, "u_clamp_hi", q.clamp_hi);
+    if (two_multipliers) {
+        glProgramUniform1i(p.get(), loc(p, "u_ma"), q.m);
+        glProgramUniform1i(p.get(), loc(p, "u_mb"), q.mb);
+    } else {
+        glProgramUniform1i(p.get(), loc(p, "u_multiplier"), q.m);
+    }
 }
 
 // Runs a checked plan on the texture. Caller holds a StateScope.
 void execute(Executor::Impl& ex, const Plan& plan) {
     const auto& op = plan.ins.operand;
     const Opcode code = Opcode(plan.ins.opcode);
-    if (code != Opcode::DOT && code != Opcode::ADD && code != Opcode::MATMUL)
-        return; // HALT, RELU write nothing
+    if (code == Opcode::HALT || code == Opcode::RELU) return; // they write nothing
+    // Parameters of the quantized opcodes, decoded by the same functions the CPU uses.
+    QuantUniforms q;
+    if (code == Opcode::QMATMUL) {
+        const QMatmulParams d = decode_qmatmul(plan.ins);
+        q = {d.za, d.zb, d.zc, d.shift, d.clamp_lo, d.clamp_hi, d.multiplier, 0, d.bias_row};
+    } else if (code == Opcode::QMATMUL32) {
+        const QMatmul32Params d = decode_qmatmul32(plan.ins);
+        q.za = d.za, q.zb = d.zb, q.bias_row = d.bias_row;
+    } else if (code == Opcode::QADD) {
+        const QAddParams d = decode_qadd(plan.ins);
+        q = {d.za, d.zb, d.zc, d.shift, d.clamp_lo, d.clamp_hi, d.ma, d.mb, 0};
+    } else if (code == Opcode::QRELU) {
+        q.zc = decode_qrelu(plan.ins).zero_point;
+    }
+    const bool unary = code == Opcode::QRELU;
+
+    // 1. Gather every input before anything is written (PROTOCOL.md §4.2).
     glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
     gather(ex, 0, op[0], plan.shape[0]);
-    gather(ex, 1, op[1], plan.shape[1]);
+    if (!unary)
+        gather(ex, 1, op[1], plan.shape[1]);
+    else
+        ensure_input(ex, 1, 1);
+    if (q.bias_row)
+        gather(ex, 2, q.bias_row, {plan.out_shape.cols, 1}); // the plan checked its shape
+    else
+        ensure_input(ex, 2, 1);
     glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, ex.inputs[2].get());
+
+    // 2. Compute and scatter.
     switch (code) {
     case Opcode::DOT: {
         const uint32_t zero = 0;
@@ -312,29 +374,39 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glDispatchCompute(1, 1, 1);
         break;
     }
-    case Opcode::ADD: {
-        const Program& p = ex.programs[kAdd];
+    case Opcode::ADD:
+    case Opcode::QADD:
+    case Opcode::QRELU: {
+        const Program& p = ex.programs[kElementwise];
         glUseProgram(p.get());
         const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
-        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_opcode", plan.ins.opcode);
+        set_uint(p, "u_out_row", unary ? op[0] : op[2]);
         set_uint(p, "u_count", uint32_t(ha.elements()));
-        set_uint(p, "u_b_cols", ha == hb ? 0 : hb.cols); // same rule as px::add_u8
+        set_uint(p, "u_b_cols", unary || ha == hb ? 0 : hb.cols); // same rule as px::add_u8
         set_uint(p, "u_width", ex.width);
+        glProgramUniform1i(p.get(), loc(p, "u_write_header"), unary ? 0 : 1);
         set_header(p, plan.out_shape);
+        set_quant(p, q, true);
         dispatch_linear(ha.elements(), 256);
         break;
     }
-    case Opcode::MATMUL: {
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: {
         const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
         const Program& p = ex.programs[tiled ? kMatmulTiled : kMatmulSimple];
         glUseProgram(p.get());
         const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
+        set_uint(p, "u_opcode", plan.ins.opcode);
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_m", M);
         set_uint(p, "u_k", K);
         set_uint(p, "u_n", N);
         set_uint(p, "u_width", ex.width);
         set_header(p, plan.out_shape);
+        glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
+        set_quant(p, q, false);
         // Tiles: matmul_tiled.comp computes 32 rows x 64 columns per group; simple 16 x 16.
         const uint32_t tile_m = tiled ? 32 : 16, tile_n = tiled ? 64 : 16;
         glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);

@@ -1,0 +1,107 @@
+// debugger.h — pxdbg's debugger state, kept apart from window state (view.h, app.h).
+//
+// Owns the program as loaded, the CPU VM, the optional GL executor stepping in lockstep, the
+// step-back history (UndoRecords: changed regions only), breakpoints and the selected matrix. It
+// reaches the engine only through engine calls and reports which rectangles changed so the view
+// can update just those texels. Nothing here draws.
+#pragma once
+#include "debuginfo.h"
+#include "image.h"
+#include "inspect.h"
+#include "vm.h"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#ifdef PXDBG_HAVE_GL_EXECUTOR
+#include "gl/gl_executor.h"
+#endif
+
+namespace pxdbg {
+
+enum class Driver : uint8_t { Cpu, Gpu }; // which executor's image the main view shows
+
+// CPU vs GPU agreement after the last step.
+struct Parity {
+    bool checked = false;   // false when no GPU executor runs
+    bool identical = true;  // registers and the pixels compared agree
+    uint64_t differing = 0; // pixels that differ
+    uint32_t first_x = 0, first_y = 0;
+    bool registers_differ = false;
+    std::string note; // one line for the badge
+};
+
+struct Debugger {
+    // The program.
+    std::string path;  // "" when nothing is loaded
+    std::string error; // the engine's message when the last load failed (shown in the window)
+    std::vector<std::string> warnings;
+    px::Image loaded; // as loaded: Reset goes back to it
+    px::VmState cpu;  // the reference VM
+    std::vector<px::Region> regions;
+    px::Row0Listing listing;
+    int64_t file_mtime = 0;
+
+    // History for step-back: newest at the back; bounded by bytes, oldest dropped first.
+    std::deque<px::UndoRecord> history;
+    size_t history_bytes = 0;
+    size_t history_limit = size_t(512) << 20;
+
+    std::set<uint32_t> breakpoints; // pcs
+    std::optional<uint32_t> run_to; // run-to-cursor target pc
+    bool running = false;           // continuing (F5) across frames
+    uint64_t run_started_steps = 0;
+
+    px::StepResult last; // the last step's result
+    std::vector<px::Rect> last_written;
+    double last_step_ms = -1;   // CPU time of the last instruction
+    double last_gpu_ms = -1;    // GPU time of the last instruction (when the GL executor runs)
+    uint64_t change_serial = 0; // bumps on every change of the image or registers
+
+    // Texture updates the view owes: rectangles written since the last frame, or everything.
+    std::vector<px::Rect> dirty_rects;
+    bool dirty_all = true;
+
+    std::optional<uint32_t> selected_row; // matrix picked for the inspector
+    std::vector<uint8_t> selected_before; // its values before the last step
+    px::MatrixHeader selected_before_shape{};
+
+    // The GL executor, stepping in lockstep with the CPU when available.
+    Driver driver = Driver::Cpu;
+    bool gpu_enabled = false;
+    std::string gpu_error; // why no GL executor runs
+    Parity parity;
+#ifdef PXDBG_HAVE_GL_EXECUTOR
+    std::optional<px::gl::Executor> gpu;
+#endif
+};
+
+// Loads a program; on failure keeps the previous one and sets `error`.
+bool load_file(Debugger& d, const std::string& path);
+void load_image(Debugger& d, px::Image image, const std::string& path);
+void reset(Debugger& d);               // back to the image as loaded
+px::StepResult step_once(Debugger& d); // one instruction (both executors), with history
+bool step_back(Debugger& d);           // undo the newest history entry
+// Continues for at most `budget_ms`, stopping at HALT, a trap, a breakpoint or the run-to target.
+// Returns the steps taken. Clears `running` when it stops for any of those reasons.
+uint64_t continue_for(Debugger& d, double budget_ms);
+void toggle_breakpoint(Debugger& d, uint32_t pc);
+bool image_changed(const Debugger& d); // the image differs from the loaded one (steps taken)
+bool gpu_available(const Debugger& d);
+// Starts or stops the GL executor (needs the GL context current); brings it to the CPU's state.
+void set_gpu_enabled(Debugger& d, bool on);
+unsigned gpu_texture(const Debugger& d); // 0 when none
+// Full-image CPU vs GPU comparison (reads the whole texture back).
+Parity full_parity(Debugger& d);
+
+// Selected matrix helpers.
+void select_matrix(Debugger& d, std::optional<uint32_t> row);
+const px::Region* selected_region(const Debugger& d);
+
+} // namespace pxdbg

@@ -1,0 +1,238 @@
+// main.cpp — pxdbg: command line, window, one flat main loop (as in Dear ImGui's examples).
+//
+// Automation hooks for tests and documentation: --state-file (JSON written whenever the state
+// changes and on Ctrl+Shift+S), --screenshot (PNG of the window on F12, or after --screenshot-at
+// frames), --bench-frames (the app's own frame timer over N frames, then exit), --synthetic
+// (a generated large program, for benchmarks).
+#include "app.h"
+
+#include "png_io.h"
+
+#define GLFW_INCLUDE_NONE
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <imgui_impl_glfw.h>
+#include <imgui_impl_opengl3.h>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+
+namespace {
+
+pxdbg::App* g_app = nullptr;
+
+void drop_callback(GLFWwindow*, int count, const char** paths) {
+    if (g_app && count > 0) g_app->pending_drop = paths[0];
+}
+
+// Queues key presses for the debugger's shortcuts; Dear ImGui's backend chains to this callback.
+void key_callback(GLFWwindow*, int key, int, int action, int mods) {
+    if (g_app && (action == GLFW_PRESS || action == GLFW_REPEAT)) g_app->key_presses.push_back({key, mods});
+}
+
+void glfw_error(int code, const char* text) {
+    std::fprintf(stderr, "pxdbg: GLFW error %d: %s\n", code, text);
+}
+
+// A program of the given size dominated by one big weight matrix: x (1 x K) times W (K x N) into y,
+// then y + bias into y2. Values are a fixed hash of their position, so runs are reproducible.
+px::Image make_synthetic(uint32_t size) {
+    const uint32_t w = std::max<uint32_t>(size, 16), stride = w - 1;
+    const uint32_t free_rows = std::max<uint32_t>(size, 16) - 1 - 3; // rows for W after row 0, x, y, bias
+    const uint32_t k =
+        std::max<uint32_t>(1, std::min<uint32_t>(stride, free_rows)); // W has k rows of one image row each
+    const uint32_t n = stride;
+    px::Image img = px::make_image(w, std::max<uint32_t>(size, 16));
+    auto val = [](uint64_t i, uint32_t salt) { return uint8_t(((i * 2654435761u) ^ salt) >> 7 & 0x03); };
+    std::vector<uint8_t> x(k), wv(size_t(k) * n), bias(n);
+    for (size_t i = 0; i < x.size(); ++i)
+        x[i] = val(i, 11);
+    for (size_t i = 0; i < wv.size(); ++i)
+        wv[i] = val(i, 77);
+    for (size_t i = 0; i < bias.size(); ++i)
+        bias[i] = uint8_t(i % 7);
+    const uint32_t rx = 1, rw = 2, ry = rw + k, rb = ry + 1;
+    (void)px::write_matrix(img, rx, {k, 1}, x);
+    (void)px::write_matrix(img, rw, {n, k}, wv);
+    (void)px::write_matrix(img, rb, {n, 1}, bias);
+    img.set_pixel(0, 0, {uint8_t(px::Opcode::MATMUL), uint8_t(rx), uint8_t(rw), 0});
+    img.set_pixel(1, 0, {uint8_t(px::Opcode::HALT), 0, 0, 0});
+    // Rows above 255 need the WIDE prefix (PROTOCOL.md §4.3).
+    img.set_pixel(0, 0, {uint8_t(px::kWidePrefix), uint8_t(rx >> 8), uint8_t(rw >> 8), uint8_t(ry >> 8)});
+    img.set_pixel(1, 0, {uint8_t(px::Opcode::MATMUL), uint8_t(rx), uint8_t(rw), uint8_t(ry)});
+    img.set_pixel(2, 0, {uint8_t(px::kWidePrefix), uint8_t(ry >> 8), uint8_t(rb >> 8), uint8_t(ry >> 8)});
+    img.set_pixel(3, 0, {uint8_t(px::Opcode::ADD), uint8_t(ry), uint8_t(rb), uint8_t(ry)});
+    img.set_pixel(4, 0, {uint8_t(px::Opcode::HALT), 0, 0, 0});
+    return img;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"pxdbg — the pxOS visual debugger: open a .pxi program, step it, watch the pixels change"};
+    std::string file, state_file, screenshot, ini = "imgui.ini", center;
+    int bench_frames = 0, screenshot_at = -1, quit_after = -1, win_w = 1600, win_h = 1000, steps = 0,
+        synthetic = 0;
+    int inspect_row = -1;
+    float zoom = 0;
+    bool gpu = false, compare = false, data_mode = false, vsync = true, heat = false;
+    cli.add_option("file", file, "the .pxi program to open");
+    cli.add_option("--state-file", state_file, "write a JSON state file here whenever the state changes");
+    cli.add_option("--screenshot", screenshot, "where F12 (or --screenshot-at) saves the window as PNG");
+    cli.add_option("--screenshot-at", screenshot_at, "save the screenshot after this many frames");
+    cli.add_option("--quit-after", quit_after, "quit after this many frames (0 = never)");
+    cli.add_option("--ini", ini, "window layout and recent files (\"\" = none)");
+    cli.add_option("--size", win_w, "window width")->group("");
+    cli.add_option("--width", win_w, "window width");
+    cli.add_option("--height", win_h, "window height");
+    cli.add_option("--steps", steps, "step this many instructions after loading");
+    cli.add_option("--zoom", zoom, "initial zoom (screen pixels per image pixel)");
+    cli.add_option("--center", center, "initial view center X,Y (image pixels)");
+    cli.add_option("--inspect", inspect_row, "open the matrix at this header row in the inspector");
+    cli.add_flag("--gpu", gpu, "start the OpenGL executor in lockstep with the CPU");
+    cli.add_flag("--compare", compare, "CPU | GPU | difference layout (implies --gpu)");
+    cli.add_flag("--data", data_mode, "data mode: R through the colormap");
+    cli.add_flag("--heat", heat, "show what changed since start");
+    cli.add_option("--bench-frames", bench_frames, "render N frames without vsync, print frame times, exit");
+    cli.add_option("--synthetic", synthetic, "open a generated SIZExSIZE program with one big matrix");
+    cli.add_flag("!--no-vsync", vsync, "do not wait for vertical sync");
+    CLI11_PARSE(cli, argc, argv);
+
+    glfwSetErrorCallback(glfw_error);
+    if (!glfwInit()) {
+        std::fprintf(stderr, "pxdbg: cannot initialize GLFW (no display? try xvfb-run)\n");
+        return 2;
+    }
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 4);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+    glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+    GLFWwindow* window = glfwCreateWindow(win_w, win_h, "pxdbg", nullptr, nullptr);
+    if (!window) {
+        std::fprintf(stderr, "pxdbg: cannot create an OpenGL 4.3 window\n");
+        glfwTerminate();
+        return 2;
+    }
+    glfwMakeContextCurrent(window);
+    glfwSwapInterval(vsync && bench_frames == 0 ? 1 : 0);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    static std::string ini_path = ini;
+    io.IniFilename = ini_path.empty() ? nullptr : ini_path.c_str();
+    ImGui::StyleColorsDark();
+    ImGui::GetStyle().WindowRounding = 3;
+    glfwSetKeyCallback(window, key_callback); // before the backend installs its own, which chains to it
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    ImGui_ImplOpenGL3_Init("#version 430 core");
+
+    auto app_ptr = std::make_unique<pxdbg::App>();
+    pxdbg::App& app = *app_ptr;
+    g_app = &app;
+    app.window = window;
+    app.state_file = state_file;
+    app.screenshot_path = screenshot;
+    app.gl_renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
+    pxdbg::register_settings(app);
+    if (io.IniFilename) ImGui::LoadIniSettingsFromDisk(io.IniFilename);
+    glfwSetDropCallback(window, drop_callback);
+    if (!pxdbg::init_renderer(app.renderer)) {
+        std::fprintf(stderr, "pxdbg: %s\n", app.renderer.error.c_str());
+        return 2;
+    }
+
+    if (synthetic > 0) {
+        pxdbg::load_image(app.dbg, make_synthetic(uint32_t(synthetic)), "");
+    } else if (!file.empty()) {
+        pxdbg::open_program(app, file);
+        if (!app.dbg.error.empty()) std::fprintf(stderr, "pxdbg: %s\n", app.dbg.error.c_str());
+    }
+    if (gpu || compare) pxdbg::set_gpu_enabled(app.dbg, true);
+    if (compare) app.layout = pxdbg::Layout::Compare;
+    app.view.data_mode = data_mode;
+    if (data_mode) pxdbg::auto_range(app);
+    app.view.heat = heat;
+    for (int i = 0; i < steps; ++i)
+        pxdbg::step_once(app.dbg);
+    if (inspect_row > 0) pxdbg::select_matrix(app.dbg, uint32_t(inspect_row));
+    bool view_placed = zoom <= 0;
+
+    using Clock = std::chrono::steady_clock;
+    std::vector<double> frame_times;
+    auto last = Clock::now();
+    for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
+        glfwPollEvents();
+        pxdbg::sync_textures(app.renderer, app.dbg);
+        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplGlfw_NewFrame();
+        ImGui::NewFrame();
+        pxdbg::handle_keys(app);
+        pxdbg::draw_ui(app);
+        ImGui::Render();
+        int fb_w, fb_h;
+        glfwGetFramebufferSize(window, &fb_w, &fb_h);
+        glViewport(0, 0, fb_w, fb_h);
+        glClearColor(0.1f, 0.1f, 0.11f, 1);
+        glClear(GL_COLOR_BUFFER_BIT);
+        ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+
+        // After the first frame the canvas size is known: apply --zoom/--center once.
+        if (!view_placed && frame >= 1) {
+            float cx = 0, cy = 0;
+            if (std::sscanf(center.c_str(), "%f,%f", &cx, &cy) != 2) cx = cy = 0;
+            app.view.zoom = std::clamp(zoom, pxdbg::kMinZoom, pxdbg::kMaxZoom);
+            app.view.pan_x = cx - 500 / app.view.zoom;
+            app.view.pan_y = cy - 330 / app.view.zoom;
+            app.view.fit_pending = false;
+            view_placed = true;
+        }
+        if (app.screenshot_requested || frame == screenshot_at) {
+            app.screenshot_requested = false;
+            std::string path = app.screenshot_path.empty()
+                                   ? "pxdbg-" + std::to_string(app.screenshot_count + 1) + ".png"
+                                   : app.screenshot_path;
+            pxdbg::save_screenshot(app, path, fb_w, fb_h);
+            app.state_requested = true;
+        }
+        if (!app.state_file.empty() &&
+            (app.state_requested ||
+             (app.state_written_serial != app.dbg.change_serial && !app.dbg.running))) {
+            app.state_requested = false;
+            pxdbg::write_state_file(app);
+        }
+        if (bench_frames > 0) glFinish(); // the frame's GPU work counts
+        glfwSwapBuffers(window);
+
+        const auto now = Clock::now();
+        app.frame_ms = std::chrono::duration<double, std::milli>(now - last).count();
+        last = now;
+        if (bench_frames > 0 && frame >= 10) { // skip warm-up frames (shader compile, first upload)
+            frame_times.push_back(app.frame_ms);
+            if (int(frame_times.size()) >= bench_frames) break;
+        }
+        if (quit_after > 0 && frame + 1 >= quit_after) break;
+    }
+    if (bench_frames > 0 && !frame_times.empty()) {
+        std::vector<double> s = frame_times;
+        std::sort(s.begin(), s.end());
+        const double mean = std::accumulate(s.begin(), s.end(), 0.0) / s.size();
+        std::printf(
+            "pxdbg bench: %ux%u program, zoom %.4g, labels %s, %zu frames: mean %.2f ms, median %.2f ms, "
+            "p95 %.2f ms, max %.2f ms (%s)\n",
+            app.dbg.cpu.image.width, app.dbg.cpu.image.height, app.view.zoom,
+            app.view.annotations && app.view.zoom >= 18 ? "on" : "off", s.size(), mean, s[s.size() / 2],
+            s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), app.gl_renderer.c_str());
+    }
+    if (io.IniFilename) ImGui::SaveIniSettingsToDisk(io.IniFilename);
+    app_ptr.reset(); // GL objects go while the context lives
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+    glfwDestroyWindow(window);
+    glfwTerminate();
+    return 0;
+}

@@ -1,0 +1,468 @@
+#include "view.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace pxdbg {
+
+extern const char* const kShader_view_vert;
+extern const char* const kShader_view_frag;
+
+namespace {
+
+struct CallbackData {
+    const ViewRenderer* renderer;
+    const ViewDraw* draw;
+};
+std::deque<CallbackData> g_callbacks; // this frame's, stable addresses
+
+// Runs inside ImGui_ImplOpenGL3_RenderDrawData: draws one view quad and restores the GL state
+// it touched (the backend re-binds its own state after the ResetRenderState that follows).
+void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
+    const auto* cb = static_cast<const CallbackData*>(cmd->UserCallbackData);
+    const ViewRenderer& r = *cb->renderer;
+    const ViewDraw& v = *cb->draw;
+    const ImDrawData* dd = ImGui::GetDrawData();
+    if (!dd || !r.program) return;
+    const ImVec2 scale = dd->FramebufferScale;
+    const float fb_h = dd->DisplaySize.y * scale.y;
+
+    GLint last_program, last_vao, last_active, last_tex0, last_tex1, last_scissor[4];
+    glGetIntegerv(GL_CURRENT_PROGRAM, &last_program);
+    glGetIntegerv(GL_VERTEX_ARRAY_BINDING, &last_vao);
+    glGetIntegerv(GL_ACTIVE_TEXTURE, &last_active);
+    glActiveTexture(GL_TEXTURE0);
+    glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex0);
+    glActiveTexture(GL_TEXTURE1);
+    glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex1);
+    glGetIntegerv(GL_SCISSOR_BOX, last_scissor);
+    const GLboolean last_scissor_on = glIsEnabled(GL_SCISSOR_TEST);
+    const GLboolean last_blend = glIsEnabled(GL_BLEND);
+
+    // Clip to the command's clip rect and to the view's own rect.
+    const float x0 = std::max(cmd->ClipRect.x, v.clip.x), y0 = std::max(cmd->ClipRect.y, v.clip.y);
+    const float x1 = std::min(cmd->ClipRect.z, v.clip.z), y1 = std::min(cmd->ClipRect.w, v.clip.w);
+    if (x1 > x0 && y1 > y0) {
+        const float fx0 = (x0 - dd->DisplayPos.x) * scale.x, fy0 = (y0 - dd->DisplayPos.y) * scale.y;
+        const float fx1 = (x1 - dd->DisplayPos.x) * scale.x, fy1 = (y1 - dd->DisplayPos.y) * scale.y;
+        glEnable(GL_SCISSOR_TEST);
+        glScissor(GLint(fx0), GLint(fb_h - fy1), GLsizei(fx1 - fx0 + 0.5f), GLsizei(fy1 - fy0 + 0.5f));
+        glDisable(GL_BLEND);
+        glUseProgram(r.program.get());
+        glBindVertexArray(r.vao.get());
+        glActiveTexture(GL_TEXTURE0);
+        glBindTexture(GL_TEXTURE_2D, v.image);
+        glActiveTexture(GL_TEXTURE1);
+        glBindTexture(GL_TEXTURE_2D, v.compare ? v.compare : v.image);
+        const float w = dd->DisplaySize.x, h = dd->DisplaySize.y;
+        auto ndc_x = [&](float sx) { return (sx - dd->DisplayPos.x) / w * 2 - 1; };
+        auto ndc_y = [&](float sy) { return 1 - (sy - dd->DisplayPos.y) / h * 2; };
+        glUniform4f(r.loc_quad, ndc_x(x0), ndc_y(y1), ndc_x(x1), ndc_y(y0));
+        glUniform2i(r.loc_size, v.width, v.height);
+        glUniform2f(r.loc_origin, (v.origin.x - dd->DisplayPos.x) * scale.x,
+                    fb_h - (v.origin.y - dd->DisplayPos.y) * scale.y);
+        glUniform1f(r.loc_zoom, v.zoom * scale.x);
+        glUniform4i(r.loc_channels, v.channels[0], v.channels[1], v.channels[2], v.channels[3]);
+        glUniform1i(r.loc_data, v.data_mode);
+        glUniform2f(r.loc_range, v.range_lo, v.range_hi);
+        glUniform1i(r.loc_compare_mode, v.compare ? v.compare_mode : 0);
+        glUniform1f(r.loc_grid, v.grid);
+        glUniform1i(r.loc_matrix, v.matrix_mode);
+        glUniform1i(r.loc_image, 0);
+        glUniform1i(r.loc_compare, 1);
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    }
+
+    glUseProgram(GLuint(last_program));
+    glBindVertexArray(GLuint(last_vao));
+    glActiveTexture(GL_TEXTURE1);
+    glBindTexture(GL_TEXTURE_2D, GLuint(last_tex1));
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, GLuint(last_tex0));
+    glActiveTexture(GLenum(last_active));
+    glScissor(last_scissor[0], last_scissor[1], last_scissor[2], last_scissor[3]);
+    if (last_scissor_on)
+        glEnable(GL_SCISSOR_TEST);
+    else
+        glDisable(GL_SCISSOR_TEST);
+    if (last_blend)
+        glEnable(GL_BLEND);
+    else
+        glDisable(GL_BLEND);
+}
+
+void add_view_draw(ImDrawList* dl, ViewRenderer& r, const ViewDraw& v) {
+    r.draws.push_back(v);
+    g_callbacks.push_back({&r, &r.draws.back()});
+    dl->AddCallback(view_callback, &g_callbacks.back());
+    dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
+}
+
+GLuint make_texture(GLenum internal, uint32_t w, uint32_t h) {
+    GLuint t = 0;
+    glGenTextures(1, &t);
+    glBindTexture(GL_TEXTURE_2D, t);
+    glTexStorage2D(GL_TEXTURE_2D, 1, internal, GLsizei(w), GLsizei(h));
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+    return t;
+}
+
+void upload_rect(GLuint tex, const px::Image& img, px::Rect rc) {
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, GLint(img.width));
+    glTexSubImage2D(GL_TEXTURE_2D, 0, GLint(rc.x), GLint(rc.y), GLsizei(rc.w), GLsizei(rc.h), GL_RGBA_INTEGER,
+                    GL_UNSIGNED_BYTE, img.at(rc.x, rc.y));
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+}
+
+ImU32 operand_color(int i) {
+    static const ImU32 k[3] = {IM_COL32(80, 200, 255, 255), IM_COL32(255, 170, 40, 255),
+                               IM_COL32(255, 80, 200, 255)};
+    return k[i];
+}
+
+// Text color that reads on top of the pixel as the shader shows it.
+ImU32 label_color(const ViewState& vs, px::Rgba p) {
+    float lum;
+    if (vs.data_mode) {
+        const float t = (float(p[0]) - vs.range_lo) / std::max(vs.range_hi - vs.range_lo, 1e-6f);
+        lum = t; // viridis brightens monotonically
+    } else {
+        const int shown = vs.channels[0] + vs.channels[1] + vs.channels[2] + vs.channels[3];
+        if (shown == 1) {
+            const int c = vs.channels[0] ? 0 : vs.channels[1] ? 1 : vs.channels[2] ? 2 : 3;
+            lum = p[c] / 255.0f;
+        } else {
+            lum = (0.3f * (vs.channels[0] ? p[0] : 0) + 0.59f * (vs.channels[1] ? p[1] : 0) +
+                   0.11f * (vs.channels[2] ? p[2] : 0)) /
+                  255.0f;
+        }
+    }
+    return lum > 0.55f ? IM_COL32(0, 0, 0, 255) : IM_COL32(255, 255, 255, 255);
+}
+
+} // namespace
+
+bool init_renderer(ViewRenderer& r) {
+    std::string log;
+    GLuint p = link_program(kShader_view_vert, kShader_view_frag, log);
+    if (!p) {
+        r.error = "view shader: " + log;
+        return false;
+    }
+    r.program.reset(p);
+    GLuint vao = 0;
+    glGenVertexArrays(1, &vao);
+    r.vao.reset(vao);
+    auto loc = [p](const char* n) { return glGetUniformLocation(p, n); };
+    r.loc_quad = loc("u_quad");
+    r.loc_size = loc("u_size");
+    r.loc_origin = loc("u_origin");
+    r.loc_zoom = loc("u_zoom");
+    r.loc_channels = loc("u_channels");
+    r.loc_data = loc("u_data_mode");
+    r.loc_range = loc("u_range");
+    r.loc_compare_mode = loc("u_compare_mode");
+    r.loc_grid = loc("u_grid");
+    r.loc_matrix = loc("u_matrix_mode");
+    r.loc_image = loc("u_image");
+    r.loc_compare = loc("u_compare");
+    return true;
+}
+
+void sync_textures(ViewRenderer& r, Debugger& d) {
+    // The callbacks of the previous frame have run; their records can go.
+    r.draws.clear();
+    g_callbacks.clear();
+    const px::Image& img = d.cpu.image;
+    if (img.width == 0 || img.height == 0) return;
+    if (d.dirty_all || r.tex_w != img.width || r.tex_h != img.height || !r.cpu_tex) {
+        r.cpu_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
+        r.start_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
+        r.tex_w = img.width;
+        r.tex_h = img.height;
+        upload_rect(r.cpu_tex.get(), img, {0, 0, img.width, img.height});
+        upload_rect(r.start_tex.get(), d.loaded, {0, 0, img.width, img.height});
+        r.texels_uploaded += uint64_t(img.width) * img.height * 2;
+        d.dirty_all = false;
+        d.dirty_rects.clear();
+        return;
+    }
+    for (const px::Rect& rc : d.dirty_rects) {
+        if (rc.empty()) continue;
+        upload_rect(r.cpu_tex.get(), img, rc);
+        r.texels_uploaded += uint64_t(rc.w) * rc.h;
+    }
+    d.dirty_rects.clear();
+}
+
+void upload_matrix_texture(GlTexture& tex, uint32_t cols, uint32_t rows, const std::vector<uint8_t>& values) {
+    if (cols == 0 || rows == 0 || values.size() < size_t(cols) * rows) {
+        tex.reset();
+        return;
+    }
+    tex.reset(make_texture(GL_R8UI, cols, rows));
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(cols), GLsizei(rows), GL_RED_INTEGER, GL_UNSIGNED_BYTE,
+                    values.data());
+}
+
+void zoom_about(ViewState& vs, float new_zoom, ImVec2 canvas_pos, ImVec2 anchor) {
+    new_zoom = std::clamp(new_zoom, kMinZoom, kMaxZoom);
+    const double ix = vs.pan_x + (anchor.x - canvas_pos.x) / vs.zoom;
+    const double iy = vs.pan_y + (anchor.y - canvas_pos.y) / vs.zoom;
+    vs.zoom = new_zoom;
+    vs.pan_x = ix - (anchor.x - canvas_pos.x) / new_zoom;
+    vs.pan_y = iy - (anchor.y - canvas_pos.y) / new_zoom;
+}
+
+void fit_view(ViewState& vs, ImVec2 size, uint32_t w, uint32_t h) {
+    if (w == 0 || h == 0 || size.x <= 0 || size.y <= 0) return;
+    vs.zoom = std::clamp(std::min(size.x / w, size.y / h), kMinZoom, kMaxZoom);
+    vs.pan_x = (w - size.x / vs.zoom) / 2;
+    vs.pan_y = (h - size.y / vs.zoom) / 2;
+}
+
+namespace {
+
+// Input common to every canvas: wheel zoom about the cursor, drag to pan, fit and 1:1 requests.
+void canvas_input(ViewState& vs, ImVec2 pos, ImVec2 size, uint32_t w, uint32_t h, bool& hovered,
+                  bool& clicked) {
+    ImGuiIO& io = ImGui::GetIO();
+    hovered = ImGui::IsItemHovered();
+    clicked = false;
+    if (vs.fit_pending) {
+        fit_view(vs, size, w, h);
+        vs.fit_pending = false;
+    }
+    if (vs.one_to_one_pending) {
+        zoom_about(vs, 1.0f, pos, ImVec2(pos.x + size.x / 2, pos.y + size.y / 2));
+        vs.one_to_one_pending = false;
+    }
+    if (hovered && io.MouseWheel != 0)
+        zoom_about(vs, vs.zoom * std::pow(2.0f, io.MouseWheel * 0.5f), pos, io.MousePos);
+    if (ImGui::IsItemActive() && (io.MouseDown[0] || io.MouseDown[2]) &&
+        (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
+        vs.pan_x -= io.MouseDelta.x / vs.zoom;
+        vs.pan_y -= io.MouseDelta.y / vs.zoom;
+    }
+    if (hovered && ImGui::IsMouseReleased(0) && io.MouseDragMaxDistanceSqr[0] < 16) clicked = true;
+}
+
+ImVec2 to_screen(const ViewState& vs, ImVec2 pos, double x, double y) {
+    return ImVec2(float(pos.x + (x - vs.pan_x) * vs.zoom), float(pos.y + (y - vs.pan_y) * vs.zoom));
+}
+
+void outline_rects(ImDrawList* dl, const ViewState& vs, ImVec2 pos, const std::vector<px::Rect>& rects,
+                   ImU32 col, float thickness, ImU32 fill = 0) {
+    for (const px::Rect& rc : rects) {
+        const ImVec2 a = to_screen(vs, pos, rc.x, rc.y), b = to_screen(vs, pos, rc.x + rc.w, rc.y + rc.h);
+        if (fill) dl->AddRectFilled(a, b, fill);
+        dl->AddRect(ImVec2(a.x - 0.5f, a.y - 0.5f), ImVec2(b.x + 0.5f, b.y + 0.5f), col, 0, 0, thickness);
+    }
+}
+
+void tag(ImDrawList* dl, ImVec2 at, ImU32 col, const std::string& text) {
+    const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+    dl->AddRectFilled(at, ImVec2(at.x + ts.x + 6, at.y + ts.y + 2), IM_COL32(20, 20, 24, 210), 2);
+    dl->AddText(ImVec2(at.x + 3, at.y + 1), col, text.c_str());
+}
+
+std::string shape(px::MatrixHeader h) {
+    return std::to_string(h.rows) + "x" + std::to_string(h.cols);
+}
+
+void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 size, const Debugger& d,
+                      const px::Image& img) {
+    const double x0 = std::max(0.0, std::floor(vs.pan_x)), y0 = std::max(0.0, std::floor(vs.pan_y));
+    const double x1 = std::min<double>(img.width, std::ceil(vs.pan_x + size.x / vs.zoom));
+    const double y1 = std::min<double>(img.height, std::ceil(vs.pan_y + size.y / vs.zoom));
+    const float line_h = ImGui::GetTextLineHeight();
+    for (uint32_t y = uint32_t(y0); y < uint32_t(y1); ++y)
+        for (uint32_t x = uint32_t(x0); x < uint32_t(x1); ++x) {
+            const px::PixelMeaning m = px::describe_pixel_label(img, d.regions, d.listing, x, y);
+            std::string text = m.label;
+            ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+            // Long hex labels break into two lines of four bytes' worth when that fits.
+            if (ts.x > vs.zoom - 3 && text.size() == 8 && m.role == px::PixelRole::Other) {
+                text = text.substr(0, 4) + "\n" + text.substr(4);
+                ts = ImGui::CalcTextSize(text.c_str());
+            }
+            if (ts.x > vs.zoom - 3 || ts.y > vs.zoom - 2 || ts.y > 2 * line_h + 1) continue;
+            const ImVec2 cell = to_screen(vs, pos, x, y);
+            const ImVec2 at(cell.x + (vs.zoom - ts.x) / 2, cell.y + (vs.zoom - ts.y) / 2);
+            dl->AddText(at, label_color(vs, img.pixel(x, y)), text.c_str());
+        }
+}
+
+} // namespace
+
+ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r, Debugger& d,
+                                  ViewSource source, const ViewOverlay& overlay) {
+    ViewInteraction out;
+    const px::Image& img = d.cpu.image;
+    const ImVec2 pos = ImGui::GetCursorScreenPos();
+    size.x = std::max(size.x, 32.0f);
+    size.y = std::max(size.y, 32.0f);
+    ImGui::InvisibleButton(id, size, ImGuiButtonFlags_MouseButtonLeft | ImGuiButtonFlags_MouseButtonMiddle);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y), IM_COL32(28, 28, 32, 255));
+    if (img.width == 0) return out;
+    canvas_input(vs, pos, size, img.width, img.height, out.hovered, out.clicked);
+
+    dl->PushClipRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), true);
+    ViewDraw v;
+    v.width = int(img.width);
+    v.height = int(img.height);
+    v.origin = to_screen(vs, pos, 0, 0);
+    v.zoom = vs.zoom;
+    const ImVec2 end = to_screen(vs, pos, img.width, img.height);
+    v.clip = ImVec4(std::max(pos.x, v.origin.x), std::max(pos.y, v.origin.y), std::min(pos.x + size.x, end.x),
+                    std::min(pos.y + size.y, end.y));
+    std::copy(vs.channels, vs.channels + 4, v.channels);
+    v.data_mode = vs.data_mode;
+    v.range_lo = vs.range_lo;
+    v.range_hi = vs.range_hi;
+    v.grid = vs.grid && vs.zoom >= 6 ? std::min(0.6f, (vs.zoom - 5) / 10) : 0;
+    const GLuint gpu = gpu_texture(d);
+    v.image = source == ViewSource::Gpu && gpu ? gpu : r.cpu_tex.get();
+    if (source == ViewSource::Difference && gpu) {
+        v.compare = gpu;
+        v.compare_mode = 1;
+    } else if (vs.heat) {
+        v.compare = r.start_tex.get();
+        v.compare_mode = 2;
+    }
+    if (v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
+
+    // Annotations: text for visible cells once a cell is large enough to hold some.
+    if (vs.annotations && vs.zoom >= 18) draw_annotations(dl, vs, pos, size, d, img);
+
+    // Regions: row 0 and every matrix outlined and labelled. Labels sit in the margin left of the
+    // image when it has room (as a debugger's gutter), else inside the region's first row.
+    if (vs.regions) {
+        const float margin = to_screen(vs, pos, 0, 0).x - pos.x;
+        const float line_h = ImGui::GetTextLineHeight();
+        float next_free_y = -1e30f; // labels never overlap: a label that would is skipped
+        auto place = [&](uint32_t row, const std::string& text, ImU32 col) {
+            const ImVec2 at = to_screen(vs, pos, 0, row);
+            const float y = std::max(at.y + std::min(0.0f, (vs.zoom - line_h) / 2), next_free_y);
+            if (y > at.y + std::max(vs.zoom, line_h) * 3 || y > pos.y + size.y) return;
+            const float w = ImGui::CalcTextSize(text.c_str()).x + 6;
+            const ImVec2 p = margin > w + 4 ? ImVec2(at.x - w - 2, y) : ImVec2(std::max(pos.x, at.x) + 2, y);
+            tag(dl, p, col, text);
+            next_free_y = y + line_h + 2;
+        };
+        outline_rects(dl, vs, pos, {{0, 0, img.width, 1}}, IM_COL32(255, 255, 255, 140), 1);
+        place(0, "row 0", IM_COL32(255, 255, 255, 255));
+        for (const px::Region& reg : d.regions) {
+            const px::MatrixHeader now = px::decode_header(img.pixel(0, reg.row));
+            outline_rects(dl, vs, pos, px::matrix_rects(reg.row, now, img.width),
+                          IM_COL32(120, 230, 120, 170), 1);
+            place(reg.row, reg.name + " " + shape(now), IM_COL32(150, 255, 150, 255));
+        }
+    }
+
+    // The current (or hovered) instruction and its operands, in three colors.
+    const uint32_t hpc = overlay.highlight_pc.value_or(d.cpu.pc);
+    const int64_t idx = d.listing.index_at_pc(hpc);
+    if (idx >= 0) {
+        const px::Instruction& ins = d.listing.instructions[size_t(idx)].ins;
+        if (ins.info)
+            for (int i = 0; i < 3; ++i) {
+                const px::OperandKind k = ins.info->operands[i];
+                const uint32_t row = ins.operand[i];
+                if (k == px::OperandKind::None || row == 0 || row >= img.height) continue;
+                std::vector<px::Rect> rects =
+                    k == px::OperandKind::ScalarOut
+                        ? std::vector<px::Rect>{{0, row, 1, 1}}
+                        : px::matrix_rects(row, px::decode_header(img.pixel(0, row)), img.width);
+                const ImU32 c = operand_color(i);
+                outline_rects(dl, vs, pos, rects, c, 3, (c & 0x00FFFFFF) | 0x30000000);
+                const ImVec2 at = to_screen(vs, pos, img.width, row);
+                tag(dl,
+                    ImVec2(std::min(at.x + 3, pos.x + size.x - 14),
+                           at.y + std::min(0.0f, (vs.zoom - 16) / 2)),
+                    c, std::string(1, char('a' + i)));
+            }
+        outline_rects(dl, vs, pos, {{ins.pc, 0, std::max<uint32_t>(ins.length, 1), 1}},
+                      IM_COL32(255, 230, 0, 255), 3);
+    }
+
+    // The last step's writes, fading.
+    if (overlay.written_fade > 0) {
+        const int a = int(200 * overlay.written_fade);
+        outline_rects(dl, vs, pos, d.last_written, IM_COL32(255, 255, 255, a), 2,
+                      IM_COL32(255, 255, 255, a / 3));
+    }
+
+    // A trap marks the pixel responsible.
+    if (d.cpu.status == px::VmStatus::Trapped) {
+        const px::Trap& t = d.cpu.trap;
+        const ImVec2 a = to_screen(vs, pos, t.x, t.y), b = to_screen(vs, pos, t.x + 1, t.y + 1);
+        const ImVec2 c((a.x + b.x) / 2, (a.y + b.y) / 2);
+        const float rad = std::max(8.0f, (b.x - a.x) * 0.75f);
+        dl->AddRect(ImVec2(c.x - rad, c.y - rad), ImVec2(c.x + rad, c.y + rad), IM_COL32(255, 40, 40, 255), 0,
+                    0, 3);
+        tag(dl, ImVec2(c.x + rad + 2, c.y - rad), IM_COL32(255, 90, 90, 255),
+            "TRAP " + std::string(px::trap_name(t.code)));
+    }
+
+    dl->PopClipRect();
+
+    if (out.hovered) {
+        const ImVec2 mp = ImGui::GetIO().MousePos;
+        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = vs.pan_y + (mp.y - pos.y) / vs.zoom;
+        if (ix >= 0 && iy >= 0 && ix < img.width && iy < img.height)
+            out.hover_pixel = std::make_pair(uint32_t(ix), uint32_t(iy));
+    }
+    return out;
+}
+
+MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r, GLuint tex,
+                                  uint32_t cols, uint32_t rows) {
+    MatrixViewResult out;
+    const ImVec2 pos = ImGui::GetCursorScreenPos();
+    size.x = std::max(size.x, 32.0f);
+    size.y = std::max(size.y, 32.0f);
+    ImGui::InvisibleButton(id, size, ImGuiButtonFlags_MouseButtonLeft);
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(pos, ImVec2(pos.x + size.x, pos.y + size.y), IM_COL32(28, 28, 32, 255));
+    if (!tex || cols == 0 || rows == 0) return out;
+    bool clicked = false;
+    canvas_input(vs, pos, size, cols, rows, out.hovered, clicked);
+    ViewDraw v;
+    v.image = tex;
+    v.width = int(cols);
+    v.height = int(rows);
+    v.origin = to_screen(vs, pos, 0, 0);
+    v.zoom = vs.zoom;
+    const ImVec2 end = to_screen(vs, pos, cols, rows);
+    v.clip = ImVec4(std::max(pos.x, v.origin.x), std::max(pos.y, v.origin.y), std::min(pos.x + size.x, end.x),
+                    std::min(pos.y + size.y, end.y));
+    v.matrix_mode = true;
+    v.range_lo = vs.range_lo;
+    v.range_hi = vs.range_hi;
+    v.grid = vs.grid && vs.zoom >= 6 ? std::min(0.6f, (vs.zoom - 5) / 10) : 0;
+    dl->PushClipRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), true);
+    if (v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
+    dl->PopClipRect();
+    if (out.hovered) {
+        const ImVec2 mp = ImGui::GetIO().MousePos;
+        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = vs.pan_y + (mp.y - pos.y) / vs.zoom;
+        if (ix >= 0 && iy >= 0 && ix < cols && iy < rows) {
+            out.n = uint32_t(ix);
+            out.m = uint32_t(iy);
+        } else {
+            out.hovered = false;
+        }
+    }
+    return out;
+}
+
+} // namespace pxdbg

@@ -1,0 +1,143 @@
+// pxi run — executes a program and reports how it ended; optionally saves the result.
+//
+// The output file is written only when the run halts (or traps, with --save-on-trap), never when
+// the input cannot be read, and never over the input unless --in-place: a program that traps
+// must not leave a half-run image where a good one was. save_png() is atomic.
+#include "commands.h"
+#include "png_io.h"
+#include "trace.h"
+#include "vm.h"
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+
+namespace {
+
+struct RunArgs {
+    std::string input, output, executor = "cpu";
+    uint64_t max_steps = px::kDefaultStepLimit;
+    bool trace = false, json = false, save_on_trap = false, in_place = false;
+};
+
+// ---- Executor selection: the one place where an executor is chosen. -------------------------
+// Each executor runs `vm` to the end (halt or trap); with `on_trace`, it hands over one line per
+// step (engine/trace.h). Returns an error message, or "" on success (a trap is not an error here).
+const std::vector<std::string> kExecutors = {"cpu"};
+
+std::string run_with_executor(const std::string& executor, px::VmState& vm,
+                              const std::function<void(const std::string&)>& on_trace) {
+    if (executor == "cpu") {
+        if (!on_trace) {
+            px::run(vm);
+            return "";
+        }
+        while (vm.status == px::VmStatus::Ready) {
+            const px::StepResult r = px::step(vm);
+            const std::string line = px::trace_line(vm, r);
+            if (!line.empty()) on_trace(line);
+        }
+        return "";
+    }
+    return "unknown executor '" + executor + "'";
+}
+// ---------------------------------------------------------------------------------------------
+
+bool same_file(const std::string& a, const std::string& b) {
+    std::error_code ec;
+    if (std::filesystem::exists(b, ec) && std::filesystem::equivalent(a, b, ec)) return true;
+    return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+}
+
+void run_command(const RunArgs& args) {
+    if (!args.output.empty() && same_file(args.input, args.output) && !args.in_place)
+        pxi::fail(pxi::kExitUsage,
+                  args.output + ": output is the input file; pass --in-place to overwrite it");
+    px::Image image = pxi::load_or_exit(args.input);
+    px::VmState vm = px::make_vm(std::move(image), args.max_steps);
+    const auto t0 = std::chrono::steady_clock::now();
+    nlohmann::json trace_json = nlohmann::json::array();
+    std::function<void(const std::string&)> on_trace;
+    if (args.trace && args.json)
+        on_trace = [&](const std::string& line) { trace_json.push_back(line); };
+    else if (args.trace)
+        on_trace = [](const std::string& line) { std::cout << line << "\n"; };
+    const std::string error = run_with_executor(args.executor, vm, on_trace);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!error.empty()) pxi::fail(pxi::kExitUsage, error);
+
+    const bool trapped = vm.status == px::VmStatus::Trapped;
+    bool wrote = false;
+    std::string save_error;
+    if (!args.output.empty() && (!trapped || args.save_on_trap)) {
+        px::Status st = px::save_png(vm.image, args.output);
+        if (st)
+            wrote = true;
+        else
+            save_error = st.error().message;
+    }
+    if (args.json) {
+        nlohmann::json j{{"file", args.input},
+                         {"executor", args.executor},
+                         {"status", std::string(px::status_name(vm.status))},
+                         {"steps", vm.steps},
+                         {"pc", vm.pc},
+                         {"time_ms", ms},
+                         {"output", wrote ? nlohmann::json(args.output) : nlohmann::json(nullptr)}};
+        if (trapped)
+            j["trap"] = {{"code", int(vm.trap.code)},
+                         {"name", std::string(px::trap_name(vm.trap.code))},
+                         {"x", vm.trap.x},
+                         {"y", vm.trap.y},
+                         {"message", vm.trap.message}};
+        else
+            j["trap"] = nullptr;
+        if (!save_error.empty()) j["error"] = save_error;
+        if (args.trace) j["trace"] = trace_json;
+        pxi::print_json(j);
+    } else {
+        char time[32];
+        std::snprintf(time, sizeof time, "%.3f ms", ms);
+        const std::string steps = std::to_string(vm.steps) + (vm.steps == 1 ? " step" : " steps");
+        if (trapped) {
+            std::cout << args.input << ": trapped after " << steps << " (" << time << ", " << args.executor
+                      << ")\n";
+            std::cout << "  " << px::describe_trap(vm.trap) << "\n";
+        } else if (vm.pc >= vm.image.width) {
+            std::cout << args.input << ": halted after " << steps << ", running off the end of row 0 ("
+                      << time << ", " << args.executor << ")\n";
+        } else {
+            std::cout << args.input << ": halted at pc " << vm.pc << " after " << steps << " (" << time
+                      << ", " << args.executor << ")\n";
+        }
+        if (wrote)
+            std::cout << "  wrote " << args.output << "\n";
+        else if (!args.output.empty() && trapped)
+            std::cout << "  not writing " << args.output
+                      << " (the program trapped; --save-on-trap writes it)\n";
+    }
+    if (!save_error.empty()) pxi::fail(pxi::kExitUsage, save_error);
+    pxi::finish(trapped ? pxi::kExitFailed : pxi::kExitOk);
+}
+
+} // namespace
+
+void register_run(CLI::App& app) {
+    auto args = std::make_shared<RunArgs>();
+    CLI::App* cmd = app.add_subcommand("run", "Run a program; report how it ended; save the result with -o");
+    cmd->add_option("input", args->input, "program to run (.pxi)")->required();
+    cmd->add_option("-o,--output", args->output, "where to save the image after the run (atomic write)");
+    cmd->add_option("--executor", args->executor, "which executor runs it")
+        ->check(CLI::IsMember(kExecutors))
+        ->capture_default_str();
+    cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
+        ->capture_default_str();
+    cmd->add_flag("--trace", args->trace,
+                  "print one line per step: pc, instruction, status, writes, image hash");
+    cmd->add_flag("--json", args->json, "print the summary as JSON");
+    cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
+    cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");
+    cmd->callback([args] { run_command(*args); });
+}

@@ -1,0 +1,41 @@
+// commands.h — the pxi subcommands. main.cpp owns the CLI11 App and calls each register_<name>();
+// every command lives in its own cmd_<name>.cpp. A command reports its exit status by throwing
+// CLI::RuntimeError(code) from its callback (0 success, 1 the program traps / is invalid / differs,
+// 2 usage error or unreadable file); main() turns parse errors into one line and status 2.
+#pragma once
+#include "image.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+void register_run(CLI::App& app);
+void register_validate(CLI::App& app);
+void register_disasm(CLI::App& app);
+void register_asm(CLI::App& app);
+void register_info(CLI::App& app);
+void register_diff(CLI::App& app);
+
+namespace pxi {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1; // trap, invalid program, differences
+inline constexpr int kExitUsage = 2;  // usage error, unreadable file
+
+// Ends the command with this exit status (no message: print it before).
+[[noreturn]] void finish(int code);
+// Prints "pxi: <message>" on stderr and ends the command with this status.
+[[noreturn]] void fail(int code, const std::string& message);
+void warn(const std::string& message); // "pxi: warning: <message>"
+
+// Loads a .pxi, printing load warnings; on error prints one line and ends with status 2.
+px::Image load_or_exit(const std::string& path);
+// Prints JSON to stdout (indented).
+void print_json(const nlohmann::json& j);
+// "(r, g, b, a)"
+std::string rgba_text(const px::Rgba& p);
+// Writes text atomically (temporary file + rename); false with a message on failure.
+bool write_text_file(const std::string& path, const std::string& text, std::string& error);
+
+} // namespace pxi

@@ -1,0 +1,32 @@
+// pxi — the headless command-line tool: run, validate, assemble, disassemble, inspect and diff
+// .pxi programs. Each subcommand registers itself (commands.h); this file owns the App, turns
+// CLI11's parse errors into one line with exit status 2, and passes the commands' statuses on.
+#include "commands.h"
+#include "protocol.h"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"pxi: run, check and inspect pxOS programs (.pxi: an RGBA PNG that is a program)"};
+    app.set_version_flag("--version",
+                         std::string("pxi 1.0.0 (Pixel Protocol ") + std::string(px::kProtocolVersion) + ")");
+    app.require_subcommand(1);
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return std::string("pxi: ") + e.what() + " (see --help)\n";
+    });
+    register_run(app);
+    register_validate(app);
+    register_disasm(app);
+    register_asm(app);
+    register_info(app);
+    register_diff(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::RuntimeError& e) {
+        return e.get_exit_code();
+    } catch (const CLI::ParseError& e) {
+        const int code = app.exit(e);
+        return code == 0 ? 0 : pxi::kExitUsage;
+    }
+    return 0;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# gpu-check.sh — on an NVIDIA machine reached through EGL (no display needed): build the GL
+# executor, prove it runs on the NVIDIA driver (not llvmpipe), run the CPU-vs-GL parity suite, the
+# pxi compare of every asset, and the benchmarks when the benchmark tool exists.
+#   scripts/gpu-check.sh [BUILD_DIR]      (default build-gpu)
+# Exit status: 0 all passed; 1 a check failed; 2 no usable NVIDIA OpenGL 4.3 context.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build-gpu}
+JOBS=$(nproc 2>/dev/null || echo 4)
+status=0
+step() { printf '\n== %s\n' "$*"; }
+
+step "machine"
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+else
+    echo "gpu-check: nvidia-smi not found; this script is meant for an NVIDIA machine" >&2
+fi
+
+step "configure and build (GL tests, pxi)"
+cmake -S . -B "$BUILD" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DPXOS_GUI=OFF >/dev/null || exit 1
+targets=(gl_executor_test gl_shaders_test gl_random_test gl_quant_test)
+for t in pxi pxbench; do
+    cmake --build "$BUILD" --target help 2>/dev/null | grep -q "\.\.\. $t\$" && targets+=("$t")
+done
+cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" || exit 1
+
+step "renderer"
+out=$("$BUILD/tests/gl_executor_test" -tc="a headless context reports its renderer" 2>&1)
+rc=$?
+echo "$out" | grep -E "renderer:|SKIP" || echo "$out" | tail -5
+if [ $rc -eq 77 ]; then
+    echo "gpu-check: no OpenGL 4.3 context through EGL" >&2
+    exit 2
+fi
+if echo "$out" | grep -qiE "renderer: .*(llvmpipe|softpipe|swrast)"; then
+    echo "gpu-check: EGL gave a software renderer; check the NVIDIA EGL vendor library (libEGL_nvidia, /usr/share/glvnd/egl_vendor.d)" >&2
+    status=1
+fi
+
+step "parity suite (ctest -R ^gl_)"
+(cd "$BUILD" && ctest -R '^gl_' --output-on-failure) || status=1
+
+if [ -x "$BUILD/app/pxi" ] && "$BUILD/app/pxi" compare --help >/dev/null 2>&1; then
+    step "pxi compare on every asset, both kernels"
+    shopt -s nullglob
+    for f in assets/*.pxi tests/vectors/*.pxi; do
+        for k in simple tiled; do
+            "$BUILD/app/pxi" compare "$f" --kernel "$k" >/tmp/gpu-check-compare.txt 2>&1 ||
+                { status=1; echo "DIVERGES ($k): $f"; }
+            tail -1 /tmp/gpu-check-compare.txt
+        done
+    done
+    for f in assets/*.pxi; do
+        step "per-instruction GPU time: $f"
+        for k in simple tiled; do
+            echo "-- kernel $k"
+            "$BUILD/app/pxi" run "$f" --executor gl --kernel "$k" --trace || true
+        done
+    done
+fi
+
+if [ -x "$BUILD/app/pxbench" ]; then
+    step "benchmarks"
+    "$BUILD/app/pxbench" || status=1
+else
+    step "benchmarks: no pxbench target in this tree yet; skipped"
+fi
+
+step "result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+exit $status

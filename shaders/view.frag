@@ -1,0 +1,77 @@
+#version 430 core
+// view.frag — shows an RGBA8UI program texture (or an R8UI matrix texture) as pxdbg's views do.
+//
+// Runs only for the visible fragments: each finds its image pixel from the pan/zoom uniforms and
+// reads it with texelFetch (nearest, exact integers). Channel toggles, the colormap data mode, the
+// pixel grid and the comparison overlays (CPU vs GPU difference, changed since start) are all
+// computed here, so the CPU never converts the image and the frame cost does not depend on its size.
+uniform usampler2D u_image;   // unit 0: what is shown
+uniform usampler2D u_compare; // unit 1: compared against when u_compare_mode != 0
+uniform ivec2 u_size;         // image size in pixels
+uniform vec2 u_origin;        // framebuffer position (GL window coordinates) of image pixel (0,0)'s top-left
+uniform float u_zoom;         // framebuffer pixels per image pixel
+uniform bvec4 u_channels;     // R, G, B, A shown
+uniform int u_data_mode;      // 1: R through the colormap over [u_range.x, u_range.y]
+uniform vec2 u_range;
+uniform int u_compare_mode;   // 0 none, 1 mark pixels differing from u_compare, 2 heat of |R - R'|
+uniform float u_grid;         // grid line opacity (0 = off)
+uniform int u_matrix_mode;    // 1: u_image is an R8UI logical matrix (value in R)
+out vec4 frag;
+
+// A perceptually ordered colormap (a compact polynomial fit of viridis).
+vec3 viridis(float t) {
+    const vec3 c0 = vec3(0.2777, 0.0054, 0.3341);
+    const vec3 c1 = vec3(0.1051, 1.4046, 1.3846);
+    const vec3 c2 = vec3(-0.3309, 0.2148, 0.0951);
+    const vec3 c3 = vec3(-4.6342, -5.7991, -19.3324);
+    const vec3 c4 = vec3(6.2283, 14.1799, 56.6906);
+    const vec3 c5 = vec3(4.7764, -13.7451, -65.3530);
+    const vec3 c6 = vec3(-5.4355, 4.6459, 26.3124);
+    return clamp(c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6))))), 0.0, 1.0);
+}
+
+vec3 checker(vec2 p) {
+    vec2 c = floor(p / 8.0);
+    return mod(c.x + c.y, 2.0) < 1.0 ? vec3(0.30) : vec3(0.42);
+}
+
+void main() {
+    vec2 fb = gl_FragCoord.xy;
+    vec2 p = vec2(fb.x - u_origin.x, u_origin.y - fb.y) / u_zoom;
+    ivec2 ip = ivec2(floor(p));
+    if (ip.x < 0 || ip.y < 0 || ip.x >= u_size.x || ip.y >= u_size.y) discard;
+    uvec4 v = texelFetch(u_image, ip, 0);
+    vec3 rgb;
+    float alpha = 1.0;
+    if (u_data_mode == 1 || u_matrix_mode == 1) {
+        float span = max(u_range.y - u_range.x, 1e-6);
+        rgb = viridis(clamp((float(v.r) - u_range.x) / span, 0.0, 1.0));
+    } else {
+        vec4 f = vec4(v) / 255.0;
+        int shown = int(u_channels.r) + int(u_channels.g) + int(u_channels.b) + int(u_channels.a);
+        if (shown == 1) { // a single channel as grey, as texture viewers do
+            float g = u_channels.r ? f.r : u_channels.g ? f.g : u_channels.b ? f.b : f.a;
+            rgb = vec3(g);
+        } else {
+            rgb = vec3(u_channels.r ? f.r : 0.0, u_channels.g ? f.g : 0.0, u_channels.b ? f.b : 0.0);
+            if (u_channels.a) alpha = f.a; // composited over a checkerboard below
+        }
+    }
+    if (alpha < 1.0) rgb = mix(checker(fb), rgb, alpha);
+    if (u_compare_mode != 0) {
+        uvec4 o = texelFetch(u_compare, ip, 0);
+        bool differs = any(notEqual(v, o));
+        if (u_compare_mode == 1) {
+            rgb = differs ? vec3(1.0, 0.1, 0.8) : rgb * 0.3;
+        } else if (differs) {
+            float d = abs(float(v.r) - float(o.r)) / 255.0;
+            vec3 heat = mix(vec3(1.0, 0.55, 0.0), vec3(1.0, 0.05, 0.05), sqrt(d));
+            rgb = mix(rgb, heat, 0.75);
+        }
+    }
+    if (u_grid > 0.0) {
+        vec2 f = (p - vec2(ip)) * u_zoom; // position inside the cell, framebuffer pixels
+        if (f.x < 1.0 || f.y < 1.0) rgb = mix(rgb, vec3(0.5), u_grid);
+    }
+    frag = vec4(rgb, 1.0);
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# pxdbg_gui.sh — drives pxdbg in a real X window with real key events (ctest: pxdbg_gui*).
+#
+#   pxdbg_gui.sh PXDBG WORKDIR PROGRAM-ARGS...
+#
+# Runs pxdbg under Xvfb with Mesa llvmpipe, focuses its window with xdotool, then:
+#   1. F10 until the state file says halted (each press must add exactly one step),
+#   2. Shift+F10 once: pc, steps, status and image hash must be those before the last step,
+#   3. F12: the screenshot must exist, be 1600x1000 and not be blank,
+#   4. Ctrl+R then F5: continuing from the start must reach the same halted state.
+# Exit 77 (skipped) only when Xvfb or xdotool is missing; every other problem fails.
+set -euo pipefail
+
+if [ "${1:-}" != "--inner" ]; then
+    for tool in xvfb-run xdotool Xvfb; do
+        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+    done
+    export LIBGL_ALWAYS_SOFTWARE=1
+    exec xvfb-run -a -s "-screen 0 1600x1000x24" "$0" --inner "$@"
+fi
+shift
+PXDBG=$1 WORK=$2
+shift 2
+rm -rf "$WORK" && mkdir -p "$WORK"
+STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
+
+fail() { echo "FAIL: $*"; echo "--- state:"; cat "$STATE" 2>/dev/null || true; echo "--- log:"; cat "$LOG" || true; exit 1; }
+field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$STATE"; }
+
+"$PXDBG" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+
+# Waits until the state file's field $1 differs from $2 (or, with $3 = eq, equals it).
+wait_field() {
+    local name=$1 value=$2 mode=${3:-ne}
+    for _ in $(seq 1 400); do
+        kill -0 $PID 2>/dev/null || fail "pxdbg exited"
+        if [ -f "$STATE" ]; then
+            local now
+            now=$(field "$name")
+            if [ "$mode" = eq ] && [ "$now" = "$value" ]; then return 0; fi
+            if [ "$mode" = ne ] && [ -n "$now" ] && [ "$now" != "$value" ]; then return 0; fi
+        fi
+        sleep 0.05
+    done
+    fail "timed out waiting for $name ($mode $value)"
+}
+
+WIN=$(xdotool search --sync --name '^pxdbg$' | head -1)
+xdotool windowactivate --sync "$WIN" 2>/dev/null || xdotool windowfocus --sync "$WIN"
+xdotool mousemove --window "$WIN" 800 700 # over the inspector, not the program view
+wait_field steps 0 eq
+[ "$(field status)" = ready ] || fail "not ready after loading"
+[ -z "$(field error)" ] || fail "load error: $(field error)"
+echo "loaded $(field file): $(field width)x$(field height)"
+
+# 1. Step to HALT with F10.
+steps=0 prev_pc="" prev_hash="" prev_status=""
+while [ "$(field status)" = ready ]; do
+    prev_pc=$(field pc) prev_hash=$(field image_hash) prev_status=$(field status)
+    xdotool key F10
+    wait_field steps "$steps"
+    steps=$((steps + 1))
+    [ "$(field steps)" = "$steps" ] || fail "F10 should add one step: expected $steps, got $(field steps)"
+    [ "$steps" -lt 5000 ] || fail "no HALT after 5000 steps"
+done
+[ "$(field status)" = halted ] || fail "stopped as $(field status), not halted"
+halt_pc=$(field pc) halt_hash=$(field image_hash)
+echo "halted after $steps steps at pc $halt_pc, image $halt_hash"
+
+# 2. One step back.
+xdotool key shift+F10
+wait_field steps "$steps"
+[ "$(field steps)" = $((steps - 1)) ] || fail "step back: steps $(field steps), expected $((steps - 1))"
+[ "$(field pc)" = "$prev_pc" ] || fail "step back: pc $(field pc), expected $prev_pc"
+[ "$(field status)" = "$prev_status" ] || fail "step back: status $(field status), expected $prev_status"
+[ "$(field image_hash)" = "$prev_hash" ] || fail "step back: image $(field image_hash), expected $prev_hash"
+echo "stepped back to pc $prev_pc, image $prev_hash"
+
+# 3. Screenshot of the window, not blank.
+xdotool key F12
+wait_field screenshots 0
+[ -s "$SHOT" ] || fail "no screenshot at $SHOT"
+info=$(identify -format '%w %h %[fx:standard_deviation]' "$SHOT") || fail "screenshot is not a readable PNG"
+read -r w h sd <<<"$info"
+[ "$w" = 1600 ] && [ "$h" = 1000 ] || fail "screenshot is ${w}x${h}, expected 1600x1000"
+awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }' || fail "screenshot looks blank (standard deviation $sd)"
+echo "screenshot ${w}x${h}, standard deviation $sd"
+
+# 4. Reset and continue: the same halted state.
+xdotool key ctrl+r
+wait_field steps 0 eq
+xdotool key F5
+wait_field status halted eq
+[ "$(field steps)" = "$steps" ] || fail "F5: $(field steps) steps, expected $steps"
+[ "$(field image_hash)" = "$halt_hash" ] || fail "F5: image $(field image_hash), expected $halt_hash"
+echo "continue (F5) from reset reached the same HALT"
+echo PASS

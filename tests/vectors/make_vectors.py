@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""Generates the Pixel Protocol test vectors in this directory (tests/vectors/*.json).
+
+The expected results come from a small model of PROTOCOL.md written here from the text of the
+protocol, independently of engine/vm.cpp, and every vector also carries values worked out by hand
+(the `hand` checks below), which the model must reproduce before a file is written. The C++
+interpreter is never consulted: the vectors check it rather than echo it.
+
+Run from anywhere:  python3 tests/vectors/make_vectors.py
+Standard library only. The output is deterministic; commit the .json files it writes.
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+HALT, DOT, ADD, RELU, MATMUL, WIDE = 0, 1, 2, 3, 4, 15
+IN, OUT, INOUT, SCALAR, NONE = "in", "out", "inout", "scalar", "none"
+# PROTOCOL.md §5: operand kinds a, b, c; no opcode of 1.0 has parameter pixels.
+KINDS = {HALT: (NONE, NONE, NONE), DOT: (IN, IN, SCALAR), ADD: (IN, IN, OUT), RELU: (INOUT, NONE, NONE),
+         MATMUL: (IN, IN, OUT)}
+DEFAULT_STEP_LIMIT = 65536
+
+
+class Trap(Exception):
+    def __init__(self, name, x, y):
+        super().__init__(name)
+        self.name, self.x, self.y = name, x, y
+
+
+def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
+    """Runs a program per PROTOCOL.md §4-§5. pixels: {(x, y): [r, g, b, a]}. Returns a dict."""
+    img = {k: list(v) for k, v in pixels.items()}
+
+    def px(x, y):
+        return img.get((x, y), [0, 0, 0, 0])
+
+    def header(row):
+        p = px(0, row)
+        return p[0] + 256 * p[1], p[2] + 256 * p[3]  # cols, rows
+
+    def nrows(n):  # §3: image rows a matrix of n elements occupies
+        return max(1, -(-n // (width - 1)))
+
+    def fits(row, cols, rows):
+        return width >= 2 and 1 <= row < height and row + nrows(cols * rows) <= height
+
+    def elem_xy(row, i):
+        return 1 + i % (width - 1), row + i // (width - 1)
+
+    def gather(row, n):
+        return [px(*elem_xy(row, i))[0] for i in range(n)]
+
+    def scatter(row, cols, rows, values):
+        img[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(values):
+            p = px(*elem_xy(row, i))
+            img[elem_xy(row, i)] = [v, p[1], p[2], p[3]]
+
+    pc, steps = 0, 0
+    while True:
+        if pc >= width:  # §4.1 step 1
+            return dict(status="halted", steps=steps, pc=pc, image=img)
+        try:
+            if steps >= step_limit:
+                raise Trap("STEP_LIMIT", pc, 0)
+            first = px(pc, 0)
+            high = [0, 0, 0]
+            op_x = pc
+            if first[0] == WIDE:
+                if pc + 1 >= width:
+                    raise Trap("TRUNCATED", pc, 0)  # check 1
+                high = first[1:4]
+                op_x = pc + 1
+            opp = px(op_x, 0)
+            op = opp[0]
+            if op not in KINDS:
+                raise Trap("BAD_OPCODE", op_x, 0)  # check 2 (a second WIDE is not in the table)
+            kinds = KINDS[op]
+            rows = [high[i] * 256 + opp[1 + i] for i in range(3)]
+            for i in range(3):  # check 4
+                if kinds[i] != NONE and not (1 <= rows[i] < height):
+                    raise Trap("ROW_OUT_OF_IMAGE", op_x, 0)
+            shape = [None, None, None]
+            for i in range(3):  # checks 5 and 6, operand by operand
+                if kinds[i] in (IN, INOUT):
+                    cols, rws = header(rows[i])
+                    if cols == 0 or rws == 0:
+                        raise Trap("BAD_HEADER", 0, rows[i])
+                    if not fits(rows[i], cols, rws):
+                        raise Trap("MATRIX_OVERFLOW", 0, rows[i])
+                    shape[i] = (cols, rws)
+            out = None
+            if op == DOT:  # check 8
+                if shape[0][0] * shape[0][1] != shape[1][0] * shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+            elif op == ADD:
+                if not (shape[0] == shape[1] or (shape[1][1] == 1 and shape[1][0] == shape[0][0])):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = shape[0]
+            elif op == MATMUL:
+                if shape[0][0] != shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = (shape[1][0], shape[0][1])
+            for i in range(3):  # check 9
+                if kinds[i] == OUT and not fits(rows[i], *out):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[i])
+        except Trap as t:
+            return dict(status="trapped", steps=steps, pc=pc, trap=t.name, trap_x=t.x, trap_y=t.y, image=img)
+
+        # Execute: every read before any write (§4.2).
+        a, b, c = rows
+        if op == DOT:
+            va, vb = gather(a, shape[0][0] * shape[0][1]), gather(b, shape[1][0] * shape[1][1])
+            s = sum(x * y for x, y in zip(va, vb)) % 2**32
+            img[(0, c)] = [s & 255, s >> 8 & 255, s >> 16 & 255, s >> 24]
+        elif op == ADD:
+            (ca, ra), (cb, rb) = shape[0], shape[1]
+            va, vb = gather(a, ca * ra), gather(b, cb * rb)
+            bias = shape[0] != shape[1]
+            res = [min(va[i] + vb[i % cb if bias else i], 255) for i in range(ca * ra)]
+            scatter(c, ca, ra, res)
+        elif op == MATMUL:
+            (K, M), (N, _) = shape[0], shape[1]
+            va, vb = gather(a, K * M), gather(b, N * K)
+            res = [min(sum(va[m * K + k] * vb[k * N + n] for k in range(K)), 255) for m in range(M) for n in range(N)]
+            scatter(c, N, M, res)
+        steps += 1
+        if op == HALT:
+            return dict(status="halted", steps=steps, pc=pc, image=img)
+        pc = op_x + 1
+        if pc >= width:
+            return dict(status="halted", steps=steps, pc=pc, image=img)
+
+
+class Prog:
+    def __init__(self, width, height):
+        self.width, self.height, self.px = width, height, {}
+
+    def ins(self, x, op, a=0, b=0, c=0):
+        self.px[(x, 0)] = [op, a, b, c]
+        return self
+
+    def wide(self, x, ha=0, hb=0, hc=0):
+        self.px[(x, 0)] = [WIDE, ha, hb, hc]
+        return self
+
+    def set(self, x, y, rgba):
+        self.px[(x, y)] = list(rgba)
+        return self
+
+    def mat(self, row, rows, cols, values):
+        """Header and elements (R) per §3, placed by hand-written arithmetic."""
+        assert len(values) == rows * cols
+        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(values):
+            x, y = 1 + i % (self.width - 1), row + i // (self.width - 1)
+            old = self.px.get((x, y), [0, 0, 0, 0])
+            self.px[(x, y)] = [v, old[1], old[2], old[3]]
+        return self
+
+
+VECTORS = []
+
+
+def vector(name, description, prog, hand, step_limit=None):
+    """hand: expectations worked out by hand: status, steps, pc, trap (name, x, y), and pixels
+    {(x, y): rgba} that must hold in the final image (a subset; the model supplies the rest)."""
+    r = model(prog.width, prog.height, prog.px, step_limit or DEFAULT_STEP_LIMIT)
+    for key in ("status", "steps", "pc"):
+        if key in hand and hand[key] != r[key]:
+            sys.exit(f"{name}: model gives {key}={r[key]}, hand says {hand[key]}")
+    if "trap" in hand:
+        got = (r.get("trap"), r.get("trap_x"), r.get("trap_y"))
+        if tuple(hand["trap"]) != got:
+            sys.exit(f"{name}: model traps {got}, hand says {hand['trap']}")
+    for xy, rgba in hand.get("pixels", {}).items():
+        got = r["image"].get(xy, [0, 0, 0, 0])
+        if list(rgba) != got:
+            sys.exit(f"{name}: model gives pixel {xy} = {got}, hand says {list(rgba)}")
+    if hand.get("unchanged"):
+        if {k: v for k, v in r["image"].items() if any(v)} != {k: v for k, v in prog.px.items() if any(v)}:
+            sys.exit(f"{name}: image changed, hand says unchanged")
+    VECTORS.append((name, description, prog, step_limit, r))
+
+
+def nonzero(pixels):
+    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
+
+
+def write_all():
+    for old in os.listdir(HERE):
+        if old.endswith(".json"):
+            os.remove(os.path.join(HERE, old))
+    for name, description, prog, step_limit, r in VECTORS:
+        expect = {"status": r["status"], "steps": r["steps"], "pc": r["pc"]}
+        if r["status"] == "trapped":
+            expect["trap"] = r["trap"]
+            expect["trap_pixel"] = [r["trap_x"], r["trap_y"]]
+        doc = {"name": name, "description": description, "width": prog.width, "height": prog.height}
+        if step_limit:
+            doc["step_limit"] = step_limit
+        lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
+                 f'  "width": {prog.width},', f'  "height": {prog.height},']
+        if step_limit:
+            lines.append(f'  "step_limit": {step_limit},')
+
+        def pixel_list(key, pixels, indent):
+            rows = nonzero(pixels)
+            if not rows:
+                return [f'{indent}"{key}": []']
+            body = [f'{indent}  {json.dumps(p)}' for p in rows]
+            return [f'{indent}"{key}": ['] + [b + ',' for b in body[:-1]] + [body[-1], f'{indent}]']
+
+        lines += [l for l in pixel_list("input", prog.px, "  ")]
+        lines[-1] += ','
+        lines.append('  "expect": {')
+        lines.append(f'    "status": "{expect["status"]}",')
+        lines.append(f'    "steps": {expect["steps"]},')
+        lines.append(f'    "pc": {expect["pc"]},')
+        if "trap" in expect:
+            lines.append(f'    "trap": "{expect["trap"]}",')
+            lines.append(f'    "trap_pixel": {json.dumps(expect["trap_pixel"])},')
+        lines += pixel_list("output", r["image"], "    ")
+        lines.append('  }')
+        lines.append('}')
+        text = "\n".join(lines) + "\n"
+        json.loads(text)  # well-formed
+        with open(os.path.join(HERE, name + ".json"), "w", encoding="utf-8") as f:
+            f.write(text)
+    print(f"wrote {len(VECTORS)} vectors to {HERE}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The vectors. `hand` values are worked out by hand from PROTOCOL.md, in the comments.
+
+# HALT at pixel 0: one step, pc stays on the HALT.
+vector("halt", "HALT at pixel 0: one step, pc stays on the HALT pixel, nothing written",
+       Prog(4, 2).ins(0, HALT).set(3, 1, [9, 9, 9, 9]),
+       dict(status="halted", steps=1, pc=0, unchanged=True))
+
+vector("halt_later", "HALT after two RELUs leaves pc on the HALT pixel (x = 2)",
+       Prog(5, 2).ins(0, RELU, 1).ins(1, RELU, 1).ins(2, HALT).mat(1, 1, 1, [4]),
+       dict(status="halted", steps=3, pc=2, unchanged=True))
+
+# DOT [1,2,3]·[4,5,6] = 4+10+18 = 32 -> (32,0,0,0) at (0,3).
+vector("dot_basic", "DOT of two 1x3 vectors: 1*4 + 2*5 + 3*6 = 32 in pixel (0,3)",
+       Prog(6, 4).ins(0, DOT, 1, 2, 3).mat(1, 1, 3, [1, 2, 3]).mat(2, 1, 3, [4, 5, 6]),
+       dict(status="halted", steps=2, pc=1, pixels={(0, 3): [32, 0, 0, 0]}))
+
+# DOT [200,100]·[3,7] = 600+700 = 1300 = 0x0514 -> R=0x14=20, G=5.
+vector("dot_16bit", "DOT result above 255: 1300 = 0x0514 is R=20, G=5",
+       Prog(4, 4).ins(0, DOT, 1, 2, 3).mat(1, 1, 2, [200, 100]).mat(2, 1, 2, [3, 7]),
+       dict(pixels={(0, 3): [20, 5, 0, 0]}))
+
+# DOT of a 1x260 all-255 vector with itself: 260*65025 = 16906500 = 0x0101F904 -> (4, 249, 1, 1).
+vector("dot_32bit", "DOT keeps all 32 bits: 260 * 255 * 255 = 16906500 = 0x0101F904 is RGBA (4,249,1,1); "
+       "the vector wraps over 9 rows of a 33-wide image",
+       Prog(33, 12).ins(0, DOT, 1, 1, 11).mat(1, 1, 260, [255] * 260),
+       dict(status="halted", steps=2, pc=1, pixels={(0, 11): [4, 249, 1, 1]}))
+
+# DOT pairs elements in row-major order across shapes: 2x3 · 3x2, 6 elements each.
+# a = 1..6, b = 6..1: 6+10+12+12+10+6 = 56.
+vector("dot_shapes", "DOT of a 2x3 and a 3x2 matrix pairs 6 elements in row-major order: 56",
+       Prog(8, 4).ins(0, DOT, 1, 2, 3).mat(1, 2, 3, [1, 2, 3, 4, 5, 6]).mat(2, 3, 2, [6, 5, 4, 3, 2, 1]),
+       dict(pixels={(0, 3): [56, 0, 0, 0]}))
+
+# DOT writes only pixel (0,c): the rest of row c (G,B,A of a header there too) is replaced whole,
+# neighbours untouched.
+vector("dot_writes_one_pixel", "DOT replaces the whole pixel (0,c) and nothing else in row c",
+       Prog(4, 4).ins(0, DOT, 1, 1, 3).mat(1, 1, 2, [2, 3]).set(0, 3, [9, 9, 9, 9]).set(1, 3, [7, 7, 7, 7]),
+       dict(pixels={(0, 3): [13, 0, 0, 0], (1, 3): [7, 7, 7, 7]}))
+
+# ADD equal shapes with clamp: [10,250,3] + [5,10,0] = [15,255(260),3]; header 3x1 written at row 3.
+vector("add_clamp", "ADD of equal 1x3 shapes, 250 + 10 clamps to 255; c gets a's header",
+       Prog(5, 4).ins(0, ADD, 1, 2, 3).mat(1, 1, 3, [10, 250, 3]).mat(2, 1, 3, [5, 10, 0]),
+       dict(pixels={(0, 3): [3, 0, 1, 0], (1, 3): [15, 0, 0, 0], (2, 3): [255, 0, 0, 0], (3, 3): [3, 0, 0, 0]}))
+
+# ADD bias: a 2x3 = [1,2,3,4,5,6], b 1x3 = [10,20,30] -> [11,22,33,14,25,36]; width 4 -> 3 a row.
+vector("add_bias", "ADD broadcasts a 1x3 row vector over each row of a 2x3 matrix",
+       Prog(4, 6).ins(0, ADD, 1, 3, 4).mat(1, 2, 3, [1, 2, 3, 4, 5, 6]).mat(3, 1, 3, [10, 20, 30]),
+       dict(pixels={(0, 4): [3, 0, 2, 0], (1, 4): [11, 0, 0, 0], (2, 4): [22, 0, 0, 0], (3, 4): [33, 0, 0, 0],
+                    (0, 5): [0, 0, 0, 0], (1, 5): [14, 0, 0, 0], (2, 5): [25, 0, 0, 0], (3, 5): [36, 0, 0, 0]}))
+
+# ADD in place: a = [1,2], b = [3,4], c = a -> [4,6] at row 1.
+vector("add_in_place", "ADD a, b, a writes the sum over a",
+       Prog(4, 3).ins(0, ADD, 1, 2, 1).mat(1, 1, 2, [1, 2]).mat(2, 1, 2, [3, 4]),
+       dict(pixels={(1, 1): [4, 0, 0, 0], (2, 1): [6, 0, 0, 0], (1, 2): [3, 0, 0, 0]}))
+
+# ADD keeps G, B, A of element pixels and of untouched pixels: a = [(1,7,8,9)], b = [(2,...)],
+# c row 3 element has (0,50,60,70) -> (3,50,60,70).
+vector("add_keeps_gba", "ADD writes only R of element pixels; G, B, A stay as they were",
+       Prog(3, 4).ins(0, ADD, 1, 2, 3).mat(1, 1, 1, [1]).set(1, 1, [1, 7, 8, 9]).mat(2, 1, 1, [2])
+       .set(0, 3, [0, 0, 0, 0]).set(1, 3, [0, 50, 60, 70]),
+       dict(pixels={(1, 3): [3, 50, 60, 70], (0, 3): [1, 0, 1, 0]}))
+
+# ADD over continuation rows: width 3 (2 a row), a 1x5 = [1..5], b = [10..50] -> [11,22,33,44,55]
+# at rows 4..6; column 0 of rows 5, 6 untouched (holds 99 in row 5).
+vector("add_wraps_rows", "ADD on 1x5 vectors in a 3-wide image wraps onto continuation rows, skipping column 0",
+       Prog(3, 10).ins(0, ADD, 1, 4, 7).mat(1, 1, 5, [1, 2, 3, 4, 5]).mat(4, 1, 5, [10, 20, 30, 40, 50])
+       .set(0, 8, [99, 0, 0, 0]),
+       dict(pixels={(1, 7): [11, 0, 0, 0], (2, 7): [22, 0, 0, 0], (1, 8): [33, 0, 0, 0], (2, 8): [44, 0, 0, 0],
+                    (1, 9): [55, 0, 0, 0], (0, 8): [99, 0, 0, 0], (0, 7): [5, 0, 1, 0]}))
+
+vector("relu", "RELU on unsigned bytes is the identity: nothing is written",
+       Prog(4, 3).ins(0, RELU, 1).mat(1, 2, 2, [0, 255, 128, 1]),
+       dict(status="halted", steps=2, pc=1, unchanged=True))
+
+# MATMUL 1x2 @ 2x2: [1,2] @ [[3,4],[5,6]] = [1*3+2*5, 1*4+2*6] = [13, 16].
+vector("matmul", "MATMUL 1x2 @ 2x2 = [13, 16]; c gets header 1x2",
+       Prog(6, 4).ins(0, MATMUL, 1, 2, 3).mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [3, 4, 5, 6]),
+       dict(pixels={(0, 3): [2, 0, 1, 0], (1, 3): [13, 0, 0, 0], (2, 3): [16, 0, 0, 0]}))
+
+# MATMUL clamp: [1,2] @ [[3,4],[5,200]] = [13, 404 -> 255].
+vector("matmul_clamp", "MATMUL clamps each sum at 255: 1*4 + 2*200 = 404 becomes 255",
+       Prog(8, 4).ins(0, MATMUL, 1, 2, 3).mat(1, 1, 2, [1, 2]).mat(2, 2, 2, [3, 4, 5, 200]),
+       dict(pixels={(1, 3): [13, 0, 0, 0], (2, 3): [255, 0, 0, 0]}))
+
+# MATMUL c == a: a = [[1,2],[3,4]] @ b = [[0,1],[1,0]] (swap columns) = [[2,1],[4,3]], reading the
+# old a throughout. A naive in-place loop would write c[0][0] = 2 first and then compute
+# c[0][1] = 2*1 + 2*0 = 2, not 1.
+vector("matmul_c_is_a", "MATMUL a, b, a reads the old a throughout: [[1,2],[3,4]] @ [[0,1],[1,0]] = [[2,1],[4,3]]",
+       Prog(5, 4).ins(0, MATMUL, 1, 2, 1).mat(1, 2, 2, [1, 2, 3, 4]).mat(2, 2, 2, [0, 1, 1, 0]),
+       dict(pixels={(1, 1): [2, 0, 0, 0], (2, 1): [1, 0, 0, 0], (3, 1): [4, 0, 0, 0], (4, 1): [3, 0, 0, 0]}))
+
+# MATMUL a, b, b: a 1x2 = [2,3], b 2x1 = [4,5] -> 1x1 [2*4+3*5 = 23] at b's row; b's header
+# becomes 1x1 (cols 1, rows 1), its second element (5) stays because only element 0 is written.
+vector("matmul_overwrites_operand_header", "MATMUL a, b, b writes a 1x1 result over b: the header changes "
+       "from 2x1 to 1x1 and b's second element is left as it was",
+       Prog(4, 3).ins(0, MATMUL, 1, 2, 2).mat(1, 1, 2, [2, 3]).mat(2, 2, 1, [4, 5]),
+       dict(pixels={(0, 2): [1, 0, 1, 0], (1, 2): [23, 0, 0, 0], (2, 2): [5, 0, 0, 0]}))
+
+# A chain: MATMUL into row 4 (no header in the file), then ADD reading it, then DOT.
+# x = [1,2]; W = [[1,0,2],[0,1,1]] -> y = [1, 2, 4]; y + y -> z = [2,4,8] at row 5; DOT z, z = 4+16+64 = 84.
+vector("chain", "MATMUL, ADD and DOT in sequence: each reads what the one before wrote",
+       Prog(6, 7).ins(0, MATMUL, 1, 2, 4).ins(1, ADD, 4, 4, 5).ins(2, DOT, 5, 5, 6)
+       .mat(1, 1, 2, [1, 2]).mat(2, 2, 3, [1, 0, 2, 0, 1, 1]),
+       dict(status="halted", steps=4, pc=3, pixels={(1, 4): [1, 0, 0, 0], (3, 4): [4, 0, 0, 0], (3, 5): [8, 0, 0, 0],
+                                                    (0, 6): [84, 0, 0, 0]}))
+
+# WIDE: rows 280 and 290 added into 299. Prefix (15, 1, 1, 1) then ADD (2, 24, 34, 43).
+vector("wide", "A WIDE prefix names rows past 255: ADD 280, 290 -> 299 in a 300-row image; the prefix and "
+       "ADD are one step, pc advances by 2",
+       Prog(3, 300).wide(0, 1, 1, 1).ins(1, ADD, 24, 34, 43).mat(280, 1, 2, [7, 8]).mat(290, 1, 2, [1, 250]),
+       dict(status="halted", steps=2, pc=2, pixels={(0, 299): [2, 0, 1, 0], (1, 299): [8, 0, 0, 0],
+                                                    (2, 299): [255, 0, 0, 0]}))
+
+# WIDE with a zero high byte on one operand and a DOT result row past 255.
+vector("wide_dot", "WIDE DOT: a and b in rows below 256 (high byte 0), c = 1*256 + 4 = row 260",
+       Prog(4, 262).wide(0, 0, 0, 1).ins(1, DOT, 1, 2, 4).mat(1, 1, 2, [3, 4]).mat(2, 1, 2, [5, 6]),
+       dict(status="halted", steps=2, pc=2, pixels={(0, 260): [39, 0, 0, 0]}))
+
+# Running off the end: width 3, three RELUs, no HALT: halted with pc = 3 after 3 steps.
+vector("run_off_end", "Row 0 without HALT: the program halts when pc reaches the width (no trap)",
+       Prog(3, 2).ins(0, RELU, 1).ins(1, RELU, 1).ins(2, RELU, 1).mat(1, 1, 1, [1]),
+       dict(status="halted", steps=3, pc=3, unchanged=True))
+
+vector("run_off_end_wide", "A WIDE instruction ending at the last pixel halts with pc = width",
+       Prog(3, 2).ins(0, RELU, 1).wide(1).ins(2, RELU, 1).mat(1, 1, 1, [1]),
+       dict(status="halted", steps=2, pc=3, unchanged=True))
+
+# ---- traps: every code of §4.4 / §6 with the exact pixel; the image is as before the trapping
+# instruction.
+
+vector("trap_bad_opcode", "Unknown opcode 99 at pixel (1,0) after one good instruction: BAD_OPCODE at (1,0); "
+       "the first instruction's result stays",
+       Prog(4, 4).ins(0, DOT, 1, 1, 3).ins(1, 99).mat(1, 1, 1, [3]),
+       dict(status="trapped", steps=1, pc=1, trap=("BAD_OPCODE", 1, 0), pixels={(0, 3): [9, 0, 0, 0]}))
+
+vector("trap_wide_wide", "A WIDE prefix before another WIDE prefix: BAD_OPCODE at the second (2,0)",
+       Prog(5, 2).ins(0, RELU, 1).wide(1).wide(2).ins(3, HALT).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=1, pc=1, trap=("BAD_OPCODE", 2, 0), unchanged=True))
+
+vector("trap_wide_bad_opcode", "A WIDE prefix before an unknown opcode: BAD_OPCODE at the opcode pixel (1,0)",
+       Prog(4, 2).wide(0).ins(1, 200),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_OPCODE", 1, 0), unchanged=True))
+
+vector("trap_truncated_wide", "A WIDE prefix as the last pixel of row 0: TRUNCATED at the prefix (2,0)",
+       Prog(3, 2).ins(0, RELU, 1).ins(1, RELU, 1).wide(2).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=2, pc=2, trap=("TRUNCATED", 2, 0), unchanged=True))
+
+vector("trap_row_zero", "An operand naming row 0 (the instruction row): ROW_OUT_OF_IMAGE at the opcode pixel",
+       Prog(4, 3).ins(0, ADD, 1, 0, 2).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("ROW_OUT_OF_IMAGE", 0, 0), unchanged=True))
+
+vector("trap_row_beyond", "Output row 3 in a 3-row image: ROW_OUT_OF_IMAGE at the opcode pixel (1,0), after "
+       "a RELU",
+       Prog(4, 3).ins(0, RELU, 1).ins(1, MATMUL, 1, 1, 3).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=1, pc=1, trap=("ROW_OUT_OF_IMAGE", 1, 0), unchanged=True))
+
+vector("trap_row_beyond_wide", "WIDE operand 1*256 + 0 = row 256 in a 10-row image: ROW_OUT_OF_IMAGE at the "
+       "opcode pixel (1,0), not the prefix",
+       Prog(4, 10).wide(0, 0, 1, 0).ins(1, DOT, 1, 0, 2).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("ROW_OUT_OF_IMAGE", 1, 0), unchanged=True))
+
+vector("trap_bad_header", "Input b at row 2 has a zero header: BAD_HEADER at (0,2)",
+       Prog(4, 4).ins(0, ADD, 1, 2, 3).mat(1, 1, 1, [1]).set(0, 2, [5, 0, 0, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_HEADER", 0, 2), unchanged=True))
+
+vector("trap_bad_header_rows", "A header with cols 3 and rows 0 is as empty as 0x0: BAD_HEADER at (0,1)",
+       Prog(4, 4).ins(0, RELU, 1).set(0, 1, [3, 0, 0, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_HEADER", 0, 1), unchanged=True))
+
+vector("trap_input_overflow", "Input a at row 2 is 1x4 in a 4-wide image: needs rows 2..3, the image ends at "
+       "row 2: MATRIX_OVERFLOW at (0,2)",
+       Prog(4, 3).ins(0, RELU, 2).mat(1, 1, 1, [1]).set(0, 2, [4, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 2), unchanged=True))
+
+vector("trap_huge_header", "A 65535x65535 header: MATRIX_OVERFLOW at (0,1), no arithmetic wrap-around",
+       Prog(4, 3).ins(0, RELU, 1).set(0, 1, [255, 255, 255, 255]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 1), unchanged=True))
+
+vector("trap_checks_per_operand", "a overflows and b has an empty header: checks 5 and 6 run operand by "
+       "operand (a first), so MATRIX_OVERFLOW at a's row (0,2), not BAD_HEADER at b",
+       Prog(4, 4).ins(0, ADD, 2, 1, 3).set(0, 2, [9, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 2), unchanged=True))
+
+vector("trap_shape_matmul", "MATMUL 1x2 @ 1x2: inner dimensions differ: SHAPE_MISMATCH at b's header (0,2)",
+       Prog(4, 4).ins(0, MATMUL, 1, 2, 3).mat(1, 1, 2, [1, 2]).mat(2, 1, 2, [3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 2), unchanged=True))
+
+vector("trap_shape_add", "ADD 2x2 + 1x3 is neither equal nor a bias row: SHAPE_MISMATCH at (0,3)",
+       Prog(4, 6).ins(0, ADD, 1, 3, 4).mat(1, 2, 2, [1, 2, 3, 4]).mat(3, 1, 3, [1, 2, 3]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+
+vector("trap_shape_add_column", "ADD 2x2 + 2x1: a column vector is not a bias: SHAPE_MISMATCH at (0,3)",
+       Prog(4, 6).ins(0, ADD, 1, 3, 4).mat(1, 2, 2, [1, 2, 3, 4]).mat(3, 2, 1, [1, 2]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+
+vector("trap_shape_dot", "DOT of 3 and 2 elements: SHAPE_MISMATCH at (0,2)",
+       Prog(5, 4).ins(0, DOT, 1, 2, 3).mat(1, 1, 3, [1, 2, 3]).mat(2, 1, 2, [1, 2]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 2), unchanged=True))
+
+vector("trap_output_overflow", "MATMUL 2x1 @ 1x2 = 2x2 into row 3 of a 3-wide, 4-row image: the result needs "
+       "rows 3..4: MATRIX_OVERFLOW at (0,3)",
+       Prog(3, 4).ins(0, MATMUL, 1, 2, 3).mat(1, 2, 1, [1, 2]).mat(2, 1, 2, [3, 4]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 3), unchanged=True))
+
+vector("trap_step_limit", "Step limit 2 and three instructions: STEP_LIMIT at (2,0) after two steps",
+       Prog(4, 4).ins(0, DOT, 1, 1, 2).ins(1, DOT, 1, 1, 3).ins(2, RELU, 1).mat(1, 1, 1, [5]),
+       dict(status="trapped", steps=2, pc=2, trap=("STEP_LIMIT", 2, 0),
+            pixels={(0, 2): [25, 0, 0, 0], (0, 3): [25, 0, 0, 0]}), step_limit=2)
+
+vector("trap_after_dot_header", "DOT writes 200 = (200,0,0,0) over the 1x1 header at row 3, which then reads "
+       "as 200 columns and 0 rows: RELU 3 traps BAD_HEADER at (0,3), the DOT's write kept",
+       Prog(4, 5).ins(0, DOT, 1, 1, 3).ins(1, RELU, 3).mat(1, 1, 2, [10, 10]).mat(3, 1, 1, [1]),
+       dict(status="trapped", steps=1, pc=1, trap=("BAD_HEADER", 0, 3), pixels={(0, 3): [200, 0, 0, 0]}))
+
+if __name__ == "__main__":
+    write_all()
