@@ -16,6 +16,7 @@ void register_disasm(CLI::App& app);
 void register_asm(CLI::App& app);
 void register_info(CLI::App& app);
 void register_diff(CLI::App& app);
+void register_bench(CLI::App& app);
 
 namespace pxi {
 
