@@ -339,7 +339,9 @@ FastSettings fast_settings() {
 
 unsigned fast_threads_for(uint64_t macs) {
     unsigned t = g_threads.load();
-    if (t == 0) t = std::max(1u, std::thread::hardware_concurrency());
+    // hardware_concurrency() reads /sys on every call (microseconds): asked once.
+    static const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    if (t == 0) t = hardware;
     const uint64_t min_macs = g_min_macs.load();
     if (min_macs > 0) t = unsigned(std::clamp<uint64_t>(macs / min_macs, 1, t));
     return t;
