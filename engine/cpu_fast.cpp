@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <system_error>
 #include <thread>
@@ -20,6 +21,9 @@
 
 namespace px {
 namespace {
+
+// Pixels are read as little-endian uint32 words (R in the low byte, an int32 pixel as itself).
+static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels as little-endian words");
 
 std::atomic<unsigned> g_threads{0};
 std::atomic<uint64_t> g_min_macs{FastSettings{}.min_macs_per_thread};
