@@ -205,21 +205,6 @@ PixelMeaning describe_pixel(const Image& image, const std::vector<Region>& regio
     return describe_pixel(image, regions, decode_row0(image), x, y);
 }
 
-uint64_t image_hash(const Image& image) {
-    uint64_t h = 1469598103934665603ull;
-    auto mix = [&h](uint8_t b) {
-        h ^= b;
-        h *= 1099511628211ull;
-    };
-    for (int s = 0; s < 32; s += 8)
-        mix(uint8_t(image.width >> s));
-    for (int s = 0; s < 32; s += 8)
-        mix(uint8_t(image.height >> s));
-    for (uint8_t b : image.rgba)
-        mix(b);
-    return h;
-}
-
 std::string hash_hex(uint64_t hash) {
     char buf[20];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));

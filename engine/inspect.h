@@ -8,6 +8,7 @@
 #pragma once
 #include "debuginfo.h"
 #include "image.h"
+#include "trace.h"
 #include "vm.h"
 
 #include <cstdint>
@@ -62,8 +63,7 @@ std::string operand_text(const Instruction& ins, int i, const std::vector<Region
 // The dequantized value of a stored byte when the region carries scale and zero point (§7).
 std::optional<double> dequantize(const Region& region, uint8_t q);
 
-// FNV-1a 64 over width, height and pixels (text chunks excluded); hash_hex gives 16 hex digits.
-uint64_t image_hash(const Image& image);
+// 16 hex digits of a hash such as trace.h's rgba_hash.
 std::string hash_hex(uint64_t hash);
 
 // Pixels that differ between two images of the same size (a size mismatch counts every pixel of

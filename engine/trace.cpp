@@ -14,7 +14,7 @@ uint64_t fnv1a64(const uint8_t* data, size_t size) {
     return h;
 }
 
-uint64_t image_hash(const Image& image) {
+uint64_t rgba_hash(const Image& image) {
     return fnv1a64(image.rgba.data(), image.rgba.size());
 }
 
@@ -47,7 +47,7 @@ std::string trace_line(const VmState& vm, const StepResult& r) {
              "," + std::to_string(w.h);
     }
     char hash[32];
-    std::snprintf(hash, sizeof hash, " fnv=%016llx", static_cast<unsigned long long>(image_hash(vm.image)));
+    std::snprintf(hash, sizeof hash, " fnv=%016llx", static_cast<unsigned long long>(rgba_hash(vm.image)));
     return s + hash;
 }
 

@@ -19,7 +19,8 @@
 namespace px {
 
 uint64_t fnv1a64(const uint8_t* data, size_t size);
-uint64_t image_hash(const Image& image); // FNV-1a 64 of image.rgba
+// FNV-1a 64 of image.rgba (pixels only): the hash in traces, golden files and pxdbg's state file.
+uint64_t rgba_hash(const Image& image);
 
 // The line for a step that step() just reported (vm is the state after it). Empty when the step
 // did nothing (a VM that was not Ready, or the pc ran off row 0 without executing anything).

@@ -258,7 +258,8 @@ TEST_CASE("parameter pixels are written after the opcode pixel, from [r, g, b, a
     if (!with_params) return; // no such opcode in this table
     const std::string name(with_params->name);
     std::string groups;
-    for (uint32_t k = 0; k < with_params->param_pixels; ++k) groups += ", [" + std::to_string(k + 1) + ", 0, 0, 0]";
+    for (uint32_t k = 0; k < with_params->param_pixels; ++k)
+        groups += ", [" + std::to_string(k + 1) + ", 0, 0, 0]";
     Image img = must_assemble("matrix h 1x2 [1 2]\n" + name + " h" + groups + "\nHALT");
     CHECK(img.pixel(0, 0) == Rgba{with_params->number, 1, 0, 0});
     for (uint32_t k = 0; k < with_params->param_pixels; ++k)

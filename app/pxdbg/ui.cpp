@@ -936,8 +936,8 @@ std::string state_json(const App& app) {
                                      {"y", d.cpu.trap.y},
                                      {"message", d.cpu.trap.message}}
                     : nlohmann::json(nullptr);
-    j["image_hash"] = px::hash_hex(px::image_hash(d.cpu.image));
-    j["loaded_hash"] = px::hash_hex(px::image_hash(d.loaded));
+    j["image_hash"] = px::hash_hex(px::rgba_hash(d.cpu.image));
+    j["loaded_hash"] = px::hash_hex(px::rgba_hash(d.loaded));
     j["history"] = d.history.size();
     j["breakpoints"] = std::vector<uint32_t>(d.breakpoints.begin(), d.breakpoints.end());
     j["selected_row"] = d.selected_row ? nlohmann::json(*d.selected_row) : nlohmann::json(nullptr);
