@@ -156,16 +156,21 @@ Image draw_scaling_plot(const std::string& title, const std::string& x_label, co
             fill(img, px_x(x) - 4, px_y(y) - 4, 9, 9, s.color);
     }
 
-    // Legend, top left inside the axes.
+    // Legend, bottom right inside the axes: time grows with work, so lines rarely pass there.
     int longest = 0;
     for (const auto& s : series)
         longest = std::max(longest, text_width(s.name));
-    const int lx = left + 16, ly = top + 12, row_h = kCharH + 10;
-    fill(img, lx - 8, ly - 8, longest + 60, int(series.size()) * row_h + 8, kWhite);
+    const int row_h = kCharH + 10, box_w = longest + 60, box_h = int(series.size()) * row_h + 8;
+    const int bx = left + pw - box_w - 12, by = top + ph - box_h - 12;
+    fill(img, bx, by, box_w, box_h, kWhite);
+    line(img, bx, by, bx + box_w, by, 1, kBlack);
+    line(img, bx, by + box_h, bx + box_w, by + box_h, 1, kBlack);
+    line(img, bx, by, bx, by + box_h, 1, kBlack);
+    line(img, bx + box_w, by, bx + box_w, by + box_h, 1, kBlack);
     for (size_t i = 0; i < series.size(); ++i) {
-        const int y = ly + int(i) * row_h;
-        line(img, lx, y + kCharH / 2, lx + 30, y + kCharH / 2, 3, series[i].color);
-        text(img, lx + 40, y, series[i].name, kBlack);
+        const int y = by + 8 + int(i) * row_h;
+        line(img, bx + 8, y + kCharH / 2, bx + 38, y + kCharH / 2, 3, series[i].color);
+        text(img, bx + 48, y, series[i].name, kBlack);
     }
     return img;
 }
