@@ -15,6 +15,8 @@
 
 #include <png.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csetjmp>
 #include <cstdio>
@@ -97,6 +99,7 @@ bool read_header(png_structp png, png_infop info, PngContext* ctx, ReadInfo* ri)
     if (setjmp(ctx->jmp)) return false;
     png_set_read_fn(png, ctx, read_from_memory);
     png_set_user_limits(png, kMaxDimension, kMaxDimension);
+    png_set_chunk_malloc_max(png, 64u << 20); // text chunks (pxos.source) up to 64 MiB
     // Colour-management chunks are numbers we must not apply (PROTOCOL.md §2.1): skip them
     // outright, so a malformed profile cannot fail or warn about a program's load.
     static const png_byte kIgnored[] = {'g', 'A', 'M', 'A', 0,   's', 'R', 'G', 'B', 0,   'i', 'C', 'C',
@@ -246,6 +249,40 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
         return make_error(ErrorCode::Unsupported,
                           name + ": 16-bit PNG refused: narrowing to 8 bits would change values silently; "
                                  "convert the file to 8 bits per channel explicitly (PROTOCOL.md §2.1)");
+    // A small file that claims a large image would make us allocate (up to 1 GiB) before libpng
+    // finds the data missing. Deflate expands at most 1032:1, so IDAT data shorter than that
+    // bound cannot hold the image: refuse it from the chunk lengths alone.
+    {
+        const int color_type = ihdr[17];
+        const int channels = color_type == 2 ? 3 : color_type == 4 ? 2 : color_type == 6 ? 4 : 1;
+        const uint64_t raw_bits = uint64_t(width) * height * channels * std::max(bit_depth, 1);
+        uint64_t idat = 0; // IDAT bytes present in the file (a length past its end counts what is there)
+        for (size_t pos = 8; pos + 8 <= bytes.size();) {
+            const uint64_t len = be32(bytes.data() + pos);
+            const uint64_t present = std::min<uint64_t>(len, bytes.size() - pos - 8);
+            // A chunk longer than the rest of the file: truncated or a corrupt length. Said here,
+            // because libpng would first allocate the claimed length (up to 2 GiB) for a text chunk.
+            if (len + 4 > bytes.size() - pos - 8) {
+                const std::string type(reinterpret_cast<const char*>(bytes.data() + pos + 4), 4);
+                bool printable = true;
+                for (char c : type)
+                    printable &= std::isalpha(static_cast<unsigned char>(c)) != 0;
+                return make_error(ErrorCode::BadPng, name + ": truncated or corrupt PNG: the " +
+                                                         (printable ? type + " chunk" : "chunk") +
+                                                         " at byte " + std::to_string(pos) + " claims " +
+                                                         std::to_string(len) +
+                                                         " bytes; the file ends first (truncated)");
+            }
+            if (std::memcmp(bytes.data() + pos + 4, "IDAT", 4) == 0) idat += present;
+            if (std::memcmp(bytes.data() + pos + 4, "IEND", 4) == 0) break;
+            pos += 12 + size_t(present);
+        }
+        if (raw_bits / 8 > idat * 1032 + 65536)
+            return make_error(ErrorCode::BadPng,
+                              name + ": truncated or corrupt PNG: " + std::to_string(idat) +
+                                  " bytes of IDAT data cannot hold a " + std::to_string(width) + "x" +
+                                  std::to_string(height) + " image");
+    }
 
     PngContext ctx;
     ctx.data = bytes.data();

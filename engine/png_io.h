@@ -2,7 +2,9 @@
 //
 // load_png() accepts any PNG: RGBA8 as is; RGB, gray, gray+alpha, palette and sub-8-bit depths
 // converted to RGBA8 with a warning each (PROTOCOL.md §2.1); 16-bit refused. Dimensions are
-// checked against PROTOCOL.md §8 before any pixel memory is allocated. Text chunks (tEXt, zTXt,
+// checked against PROTOCOL.md §8 before any pixel memory is allocated, as are chunk lengths
+// against the file's size and the IDAT data against the image it claims (deflate inflates at most
+// 1032:1), so a small corrupt file never makes the loader allocate much. Text chunks (tEXt, zTXt,
 // iTXt) are kept in Image::text. libpng's longjmp never crosses this API: errors are values that
 // name the file.
 //

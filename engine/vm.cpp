@@ -13,6 +13,16 @@ std::string row_range(uint32_t height) {
 
 std::string shape_text(MatrixHeader h) { return std::to_string(h.rows) + "x" + std::to_string(h.cols); }
 
+// Why a matrix that does not fit does not: the rows it needs, or the image's width.
+// rows_for_elements divides by width - 1, so an image of width 1 (which holds no matrix,
+// PROTOCOL.md §3) is said so instead.
+std::string overflow_text(uint32_t row, MatrixHeader h, uint32_t width, uint32_t height) {
+    if (width < 2) return "does not fit: an image of width 1 holds no matrix";
+    return "needs rows " + std::to_string(row) + ".." +
+           std::to_string(row + rows_for_elements(h.elements(), width) - 1) + ", past the last row " +
+           std::to_string(height - 1);
+}
+
 Trap make_trap(TrapCode code, uint32_t x, uint32_t y, std::string message) {
     return Trap{code, x, y, std::move(message)};
 }
@@ -195,9 +205,7 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
                              where + " has header " + shape_text(h) + " (rows x cols); zero is not a shape");
         if (!matrix_fits(row, h, width, height))
             return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row,
-                             where + " (" + shape_text(h) + ") needs rows " + std::to_string(row) + ".." +
-                                 std::to_string(row + rows_for_elements(h.elements(), width) - 1) +
-                                 ", past the last row " + std::to_string(height - 1));
+                             where + " (" + shape_text(h) + ") " + overflow_text(row, h, width, height));
         p.shape[i] = h;
     }
     // Parameter values (check 7; PROTOCOL.md §5.5).
@@ -267,9 +275,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         if (!matrix_fits(row, p.out_shape, width, height))
             return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row,
                              name + " operand " + kOperandName[i] + ": the " + shape_text(p.out_shape) +
-                                 " result at row " + std::to_string(row) + " needs rows " + std::to_string(row) +
-                                 ".." + std::to_string(row + rows_for_elements(p.out_shape.elements(), width) - 1) +
-                                 ", past the last row " + std::to_string(height - 1));
+                                 " result at row " + std::to_string(row) + " " +
+                                 overflow_text(row, p.out_shape, width, height));
         auto rects = matrix_rects(row, p.out_shape, width);
         p.writes.insert(p.writes.end(), rects.begin(), rects.end());
     }

@@ -207,3 +207,25 @@ TEST_CASE("the executor restores the GL state it changes") {
     glDeleteBuffers(1, &buf);
     CHECK(gl::gl_take_errors(ex).empty());
 }
+
+TEST_CASE("warming up every kernel writes nothing; the step limit can be set to anything") {
+    Image img = make_image(9, 9);
+    for (auto& b : img.rgba)
+        b = uint8_t(&b - img.rgba.data());
+    put_matrix(img, 1, 2, 2, {1, 2, 3, 4});
+    put_ins(img, 0, Opcode::MATMUL, 1, 1, 4);
+    gl_context();
+    gl::ExecutorDesc desc;
+    desc.warm_up = true;
+    desc.gpu_timing = true;
+    auto ex = gl::create_executor(img, desc);
+    REQUIRE(ex.ok());
+    CHECK(first_difference(img, gl::gl_read_image(*ex)) == "");
+    CHECK(gl::gl_take_errors(*ex).empty());
+    CHECK(lockstep(*ex, img, "after warm-up") >= 1);
+    gl::gl_set_step_limit(*ex, 0);
+    REQUIRE(gl::reset_executor(*ex, img).ok());
+    gl::gl_set_step_limit(*ex, 0);
+    gl::gl_step(*ex);
+    CHECK(gl::gl_trap(*ex).code == TrapCode::STEP_LIMIT);
+}

@@ -400,6 +400,13 @@ TEST_CASE("gAMA is ignored: no colour correction") {
     REQUIRE(r.ok());
     CHECK(r->image.rgba == t.packed);
     CHECK(r->warnings.empty());
+    // A malformed iCCP and sRGB are skipped unread: no error, no warning.
+    insert_chunk(png, "iCCP", std::string("bad\0\0garbage", 12));
+    insert_chunk(png, "sRGB", std::string("\x09", 1));
+    auto r2 = load_png_bytes(png, "gamma.pxi");
+    REQUIRE(r2.ok());
+    CHECK(r2->image.rgba == t.packed);
+    CHECK(r2->warnings.empty());
 }
 
 TEST_CASE("not a PNG") {
@@ -628,4 +635,23 @@ TEST_CASE("random corruptions of PNGs never crash; what loads saves and reloads 
         CHECK(back->image.text.size() == r->image.text.size());
     }
     MESSAGE(loaded << " of 3000 corrupted files still loaded");
+}
+
+TEST_CASE("chunk lengths past the end and IDAT too short for the IHDR are refused before decoding") {
+    std::vector<uint8_t> png = encode_png(random_image(3, 3, 8)).value();
+    insert_chunk(png, "iTXt", std::string("k\0\0\0\0text", 9));
+    const size_t itxt = find_chunk(png, "iTXt");
+    REQUIRE(itxt != 0);
+    put_be32(&png[itxt], 0x7FFFFFF0u);
+    auto r = load_png_bytes(png, "len.pxi");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == ErrorCode::BadPng);
+    CHECK(r.error().message.find("len.pxi: truncated or corrupt PNG: the iTXt chunk at byte " +
+                                 std::to_string(itxt) + " claims 2147483632 bytes") == 0);
+
+    // 16384x16384 RGBA is 1 GiB; a few dozen bytes of IDAT cannot inflate to that.
+    auto big = load_png_bytes(png_with_ihdr(16384, 16384), "claims.pxi");
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().code == ErrorCode::BadPng);
+    CHECK(big.error().message.find("cannot hold a 16384x16384 image") != std::string::npos);
 }

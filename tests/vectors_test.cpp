@@ -15,7 +15,7 @@ using namespace pxtest;
 
 TEST_CASE("every vector gives its expected image, status, steps, pc and trap on the CPU") {
     const auto files = vector_files();
-    REQUIRE(files.size() >= 40);
+    REQUIRE(files.size() >= 56);
     for (const std::string& path : files) {
         auto v = load_vector(path);
         REQUIRE_MESSAGE(v.ok(), (v.ok() ? "" : v.error().message));

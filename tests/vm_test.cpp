@@ -35,3 +35,17 @@ TEST_CASE("a trapping instruction leaves the image untouched") {
     CHECK(vm.trap.code == TrapCode::SHAPE_MISMATCH);
     CHECK(vm.image.rgba == img.rgba);
 }
+
+TEST_CASE("an image of width 1 holds no matrix: MATRIX_OVERFLOW, not a division by zero") {
+    Image img = make_image(1, 3);
+    put_ins(img, 0, Opcode::RELU, 1);
+    img.set_pixel(0, 1, encode_header({1, 1}));
+    VmState vm = make_vm(img);
+    step(vm);
+    CHECK(vm.status == VmStatus::Trapped);
+    CHECK(vm.trap.code == TrapCode::MATRIX_OVERFLOW);
+    CHECK(vm.trap.x == 0);
+    CHECK(vm.trap.y == 1);
+    CHECK(vm.trap.message.find("width 1") != std::string::npos);
+    CHECK(vm.image.rgba == img.rgba);
+}

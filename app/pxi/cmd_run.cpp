@@ -4,6 +4,7 @@
 // the input cannot be read, and never over the input unless --in-place: a program that traps
 // must not leave a half-run image where a good one was. save_png() is atomic.
 #include "commands.h"
+#include "gl_session.h"
 #include "png_io.h"
 #include "trace.h"
 #include "vm.h"
@@ -16,7 +17,7 @@
 namespace {
 
 struct RunArgs {
-    std::string input, output, executor = "cpu";
+    std::string input, output, executor = "cpu", kernel = "tiled";
     uint64_t max_steps = px::kDefaultStepLimit;
     bool trace = false, json = false, save_on_trap = false, in_place = false;
 };
@@ -24,10 +25,56 @@ struct RunArgs {
 // ---- Executor selection: the one place where an executor is chosen. -------------------------
 // Each executor runs `vm` to the end (halt or trap); with `on_trace`, it hands over one line per
 // step (engine/trace.h). Returns an error message, or "" on success (a trap is not an error here).
-const std::vector<std::string> kExecutors = {"cpu"};
+#ifdef PXOS_HAVE_GL
+const std::vector<std::string> kExecutors = {"cpu", "gl"};
 
-std::string run_with_executor(const std::string& executor, px::VmState& vm,
+// The GL executor: the program runs on a texture; the image comes back once, at the end. With a
+// trace, each line is the CPU's format (the image is read back for its hash) plus the step's GPU
+// time from timer queries: "... gpu_ms=0.412".
+std::string run_gl(px::VmState& vm, const std::string& kernel,
+                   const std::function<void(const std::string&)>& on_trace) {
+    std::string error;
+    auto gl = pxi::open_gl(vm.image, kernel, vm.step_limit, bool(on_trace), error);
+    if (!gl) return error;
+    while (px::gl::gl_status(gl->executor) == px::VmStatus::Ready) {
+        const px::gl::GlStepResult r = px::gl::gl_step(gl->executor);
+        if (!on_trace) continue;
+        px::VmState view;
+        view.image = px::gl::gl_read_image(gl->executor);
+        view.pc = px::gl::gl_pc(gl->executor);
+        view.steps = px::gl::gl_steps(gl->executor);
+        view.step_limit = vm.step_limit;
+        view.status = px::gl::gl_status(gl->executor);
+        view.trap = px::gl::gl_trap(gl->executor);
+        std::string line = px::trace_line(view, r.step);
+        if (line.empty()) continue;
+        if (r.gpu_ms >= 0 && view.status != px::VmStatus::Trapped) {
+            char ms[32];
+            std::snprintf(ms, sizeof ms, " gpu_ms=%.3f", r.gpu_ms);
+            line += ms;
+        }
+        on_trace(line);
+    }
+    const auto errors = px::gl::gl_take_errors(gl->executor);
+    if (!errors.empty()) return "OpenGL error: " + errors.front();
+    vm.image = px::gl::gl_read_image(gl->executor);
+    vm.pc = px::gl::gl_pc(gl->executor);
+    vm.steps = px::gl::gl_steps(gl->executor);
+    vm.status = px::gl::gl_status(gl->executor);
+    vm.trap = px::gl::gl_trap(gl->executor);
+    return "";
+}
+#else
+const std::vector<std::string> kExecutors = {"cpu"};
+#endif
+
+std::string run_with_executor(const std::string& executor, const std::string& kernel, px::VmState& vm,
                               const std::function<void(const std::string&)>& on_trace) {
+#ifdef PXOS_HAVE_GL
+    if (executor == "gl") return run_gl(vm, kernel, on_trace);
+#else
+    (void)kernel;
+#endif
     if (executor == "cpu") {
         if (!on_trace) {
             px::run(vm);
@@ -63,7 +110,7 @@ void run_command(const RunArgs& args) {
         on_trace = [&](const std::string& line) { trace_json.push_back(line); };
     else if (args.trace)
         on_trace = [](const std::string& line) { std::cout << line << "\n"; };
-    const std::string error = run_with_executor(args.executor, vm, on_trace);
+    const std::string error = run_with_executor(args.executor, args.kernel, vm, on_trace);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!error.empty()) pxi::fail(pxi::kExitUsage, error);
@@ -79,13 +126,15 @@ void run_command(const RunArgs& args) {
             save_error = st.error().message;
     }
     if (args.json) {
-        nlohmann::json j{{"file", args.input},
-                         {"executor", args.executor},
-                         {"status", std::string(px::status_name(vm.status))},
-                         {"steps", vm.steps},
-                         {"pc", vm.pc},
-                         {"time_ms", ms},
-                         {"output", wrote ? nlohmann::json(args.output) : nlohmann::json(nullptr)}};
+        nlohmann::json j{
+            {"file", args.input},
+            {"executor", args.executor},
+            {"kernel", args.executor == "gl" ? nlohmann::json(args.kernel) : nlohmann::json(nullptr)},
+            {"status", std::string(px::status_name(vm.status))},
+            {"steps", vm.steps},
+            {"pc", vm.pc},
+            {"time_ms", ms},
+            {"output", wrote ? nlohmann::json(args.output) : nlohmann::json(nullptr)}};
         if (trapped)
             j["trap"] = {{"code", int(vm.trap.code)},
                          {"name", std::string(px::trap_name(vm.trap.code))},
@@ -132,10 +181,13 @@ void register_run(CLI::App& app) {
     cmd->add_option("--executor", args->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
+    cmd->add_option("--kernel", args->kernel, "MATMUL kernel of the gl executor (same bytes; speed differs)")
+        ->check(CLI::IsMember({"simple", "tiled"}))
+        ->capture_default_str();
     cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
         ->capture_default_str();
     cmd->add_flag("--trace", args->trace,
-                  "print one line per step: pc, instruction, status, writes, image hash");
+                  "print one line per step: pc, instruction, status, writes, image hash (gl: and GPU ms)");
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
     cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");

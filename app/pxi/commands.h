@@ -16,7 +16,8 @@ void register_disasm(CLI::App& app);
 void register_asm(CLI::App& app);
 void register_info(CLI::App& app);
 void register_diff(CLI::App& app);
-void register_bench(CLI::App& app);
+void register_compare(CLI::App& app); // CPU vs GL lockstep (cmd_compare.cpp)
+void register_bench(CLI::App& app);   // executor timings against the naive baseline (cmd_bench.cpp)
 
 namespace pxi {
 

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     register_asm(app);
     register_info(app);
     register_diff(app);
+    register_compare(app);
     register_bench(app);
     try {
         app.parse(argc, argv);

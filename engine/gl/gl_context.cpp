@@ -98,8 +98,14 @@ bool try_display(EGLDisplay display, HeadlessContext::Impl& out, std::string& wh
 Result<HeadlessContext> create_headless_context() {
     std::unique_ptr<HeadlessContext::Impl, void (*)(HeadlessContext::Impl*)> impl(new HeadlessContext::Impl,
                                                                                   destroy);
-    std::string why = "no EGL display";
+    std::string why; // "<where>: <reason>" for each display tried, "; "-separated
     bool ok = false;
+    auto attempt = [&](const char* where, EGLDisplay display) {
+        std::string reason = "no such display";
+        if (try_display(display, *impl, reason)) return true;
+        why += (why.empty() ? "" : "; ") + std::string(where) + ": " + reason;
+        return false;
+    };
     const char* client = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS); // null without client extensions
     if (has_extension(client, "EGL_EXT_device_enumeration") &&
         has_extension(client, "EGL_EXT_platform_device")) {
@@ -118,15 +124,14 @@ Result<HeadlessContext> create_headless_context() {
                     eglTerminate(d);
                     continue;
                 }
-                ok = try_display(d, *impl, why);
+                ok = attempt("EGL device", d);
             }
         }
     }
     if (!ok && has_extension(client, "EGL_MESA_platform_surfaceless"))
-        ok =
-            try_display(eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr),
-                        *impl, why);
-    if (!ok) ok = try_display(eglGetDisplay(EGL_DEFAULT_DISPLAY), *impl, why);
+        ok = attempt("surfaceless",
+                     eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, nullptr));
+    if (!ok) ok = attempt("default display", eglGetDisplay(EGL_DEFAULT_DISPLAY));
     if (!ok) return make_error(ErrorCode::Gl, "no headless OpenGL 4.3 context: " + why);
 
     if (epoxy_gl_version() < 43) {

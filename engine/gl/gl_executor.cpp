@@ -23,14 +23,15 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <mutex>
 
 namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {"gather.comp",      "gather32.comp",  "elementwise.comp",
-                                         "dot.comp",         "dot_store.comp", "matmul_simple.comp",
-                                         "matmul_tiled.comp"};
+constexpr const char* kProgramNames[] = {"gather.comp",       "gather32.comp",          "elementwise.comp",
+                                         "dot.comp",          "dot_store.comp",         "matmul_simple.comp",
+                                         "matmul_tiled.comp", "matmul_tiled_panel.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -39,8 +40,12 @@ enum ProgramId {
     kDotStore,
     kMatmulSimple,
     kMatmulTiled,
+    kMatmulTiledPanel,
     kProgramCount
 };
+// The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
+// would be mostly padding there).
+constexpr uint32_t kPanelRows = 16;
 
 // Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
 class StateScope {
@@ -125,7 +130,7 @@ struct Executor::Impl {
     std::array<Buffer, 3> inputs;           // packed R channels of a and b; int32 bias words
     std::array<GLsizeiptr, 3> input_size{}; // bytes allocated in each
     Buffer sum;                             // DOT's uint accumulator
-    Query timer;
+    std::array<Query, 2> timer;             // GL_TIMESTAMP before and after a step's dispatches
     GLint64 max_ssbo_bytes = 0;
     GLint max_texture_size = 0;
     bool own_callback = false;
@@ -136,6 +141,7 @@ struct Executor::Impl {
     VmStatus status = VmStatus::Ready;
     Trap trap;
     std::vector<std::string> errors;
+    std::mutex errors_mutex;
 };
 
 namespace {
@@ -144,17 +150,26 @@ void GLAPIENTRY debug_callback(GLenum source, GLenum type, GLuint id, GLenum sev
                                const GLchar* message, const void* user) {
     if (type != GL_DEBUG_TYPE_ERROR && severity != GL_DEBUG_SEVERITY_HIGH) return;
     auto* impl = static_cast<Executor::Impl*>(const_cast<void*>(user));
+    std::lock_guard<std::mutex> lock(impl->errors_mutex); // drivers may call from their own thread
     if (impl->errors.size() < 64)
         impl->errors.emplace_back(message, length >= 0 ? size_t(length) : std::strlen(message));
 }
 
 void destroy_impl(Executor::Impl* impl) {
     if (!impl) return;
-    if (impl->own_callback) glDebugMessageCallback(nullptr, nullptr);
+    if (impl->own_callback) { // only if nobody replaced it since
+        GLvoid* fn = nullptr;
+        const GLvoid* user = nullptr;
+        glGetPointerv(GL_DEBUG_CALLBACK_FUNCTION, &fn);
+        glGetPointerv(GL_DEBUG_CALLBACK_USER_PARAM, const_cast<GLvoid**>(&user));
+        if (fn == reinterpret_cast<GLvoid*>(&debug_callback) && user == impl)
+            glDebugMessageCallback(nullptr, nullptr);
+    }
     delete impl; // the wrappers delete the GL names: the creating context must be current
 }
 
 void collect_gl_errors(Executor::Impl& ex) {
+    std::lock_guard<std::mutex> lock(ex.errors_mutex);
     for (GLenum e; (e = glGetError()) != GL_NO_ERROR;)
         if (ex.errors.size() < 64)
             ex.errors.push_back("glGetError: 0x" + [e] {
@@ -394,10 +409,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     case Opcode::MATMUL:
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: {
-        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
-        const Program& p = ex.programs[tiled ? kMatmulTiled : kMatmulSimple];
-        glUseProgram(p.get());
         const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const bool panel = tiled && M < kPanelRows;
+        const ProgramId id = !tiled ? kMatmulSimple : panel ? kMatmulTiledPanel : kMatmulTiled;
+        const Program& p = ex.programs[id];
+        glUseProgram(p.get());
         set_uint(p, "u_opcode", plan.ins.opcode);
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_m", M);
@@ -407,8 +424,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_header(p, plan.out_shape);
         glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
         set_quant(p, q, false);
-        // Tiles: matmul_tiled.comp computes 32 rows x 64 columns per group; simple 16 x 16.
-        const uint32_t tile_m = tiled ? 32 : 16, tile_n = tiled ? 64 : 16;
+        // Outputs per group: simple 16 x 16; tiled 32 x 64; tiled panel 1 x 256.
+        const uint32_t tile_m = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 32 : 1;
+        const uint32_t tile_n = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 64 : 256;
         glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
         break;
     }
@@ -417,6 +435,33 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     // The image and the buffers are read next by shaders, texture reads (pixel fetches, the
     // GUI's sampler) and by the next gather: make every write visible to every kind of access.
     glMemoryBarrier(GL_ALL_BARRIER_BITS);
+}
+
+// One dispatch of every program with parameters that make it write nothing (no elements, output
+// row outside the texture): drivers that compile shaders on first use do it now, not in a timed step.
+void warm_up(Executor::Impl& ex) {
+    StateScope scope;
+    glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
+    for (int slot = 0; slot < 3; ++slot)
+        ensure_input(ex, slot, 1);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.sum.get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, ex.inputs[2].get());
+    const uint32_t outside = 0x7FFFFFFF; // a row no texture has
+    for (int i = 0; i < kProgramCount; ++i) {
+        const Program& p = ex.programs[size_t(i)];
+        glUseProgram(p.get());
+        for (const char* name : {"u_count", "u_m", "u_k", "u_n"})
+            if (loc(p, name) >= 0) set_uint(p, name, 0);
+        for (const char* name : {"u_out_row", "u_row"})
+            if (loc(p, name) >= 0) set_uint(p, name, outside);
+        if (loc(p, "u_width") >= 0) set_uint(p, "u_width", ex.width);
+        if (loc(p, "u_write_header") >= 0) glProgramUniform1i(p.get(), loc(p, "u_write_header"), 0);
+        glDispatchCompute(1, 1, 1);
+    }
+    glMemoryBarrier(GL_ALL_BARRIER_BITS);
+    glFinish();
 }
 
 } // namespace
@@ -458,9 +503,14 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
     }
     ex.sum = make_buffer("pxos DOT sum");
     glNamedBufferStorage(ex.sum.get(), 16, nullptr, GL_DYNAMIC_STORAGE_BIT);
-    if (desc.gpu_timing) ex.timer = make_query(GL_TIME_ELAPSED, "pxos step timer");
+    // Two GL_TIMESTAMP queries rather than one GL_TIME_ELAPSED: they nest with any query the GUI
+    // has open, and llvmpipe (which runs compute synchronously) reports real times for them.
+    if (desc.gpu_timing)
+        for (int i = 0; i < 2; ++i)
+            ex.timer[size_t(i)] = make_query(GL_TIMESTAMP, i ? "pxos step end" : "pxos step begin");
 
     if (auto st = upload(ex, image); !st) return st.error();
+    if (desc.warm_up) warm_up(ex);
     collect_gl_errors(ex);
     if (!ex.errors.empty())
         return make_error(ErrorCode::Gl, "GL error while creating the executor: " + ex.errors[0]);
@@ -504,13 +554,14 @@ GlStepResult gl_step(Executor& executor) {
     }
     Plan& plan = std::get<Plan>(planned);
     r.opcode = plan.ins.opcode;
-    if (ex.timer) glBeginQuery(GL_TIME_ELAPSED, ex.timer.get());
+    if (ex.timer[0]) glQueryCounter(ex.timer[0].get(), GL_TIMESTAMP);
     execute(ex, plan);
-    if (ex.timer) {
-        glEndQuery(GL_TIME_ELAPSED);
-        GLuint64 ns = 0;
-        glGetQueryObjectui64v(ex.timer.get(), GL_QUERY_RESULT, &ns);
-        out.gpu_ms = double(ns) / 1e6;
+    if (ex.timer[0]) {
+        glQueryCounter(ex.timer[1].get(), GL_TIMESTAMP);
+        GLuint64 t0 = 0, t1 = 0;
+        glGetQueryObjectui64v(ex.timer[0].get(), GL_QUERY_RESULT, &t0);
+        glGetQueryObjectui64v(ex.timer[1].get(), GL_QUERY_RESULT, &t1);
+        out.gpu_ms = t1 > t0 ? double(t1 - t0) / 1e6 : 0.0;
     }
     for (const Rect& rect : plan.writes) // never happens with Protocol 1.0's opcodes; kept exact anyway
         if (rect.y == 0)
@@ -559,6 +610,10 @@ unsigned gl_texture(const Executor& ex) {
     return ex.impl ? ex.impl->texture.get() : 0;
 }
 
+void gl_set_step_limit(Executor& ex, uint64_t step_limit) {
+    if (ex.impl) ex.impl->step_limit = step_limit;
+}
+
 void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {
     if (ex.impl) ex.impl->desc.matmul = kernel;
 }
@@ -566,6 +621,7 @@ void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {
 std::vector<std::string> gl_take_errors(Executor& executor) {
     if (!executor.impl) return {};
     collect_gl_errors(*executor.impl);
+    std::lock_guard<std::mutex> lock(executor.impl->errors_mutex);
     return std::exchange(executor.impl->errors, {});
 }
 

@@ -31,9 +31,11 @@ enum class MatmulKernel : uint8_t { Tiled = 0, Simple = 1 }; // zero value = the
 
 struct ExecutorDesc {
     MatmulKernel matmul = MatmulKernel::Tiled;
-    bool gpu_timing = false; // time each step with GL_TIME_ELAPSED queries
+    bool gpu_timing = false; // time each step on the GPU: GL_TIMESTAMP queries around its dispatches
     uint64_t step_limit = 0; // 0 = kDefaultStepLimit
     std::string shader_dir;  // non-empty: load shaders from here (development reload), else embedded
+    bool warm_up = false;    // dispatch every kernel once at creation, writing nothing, so drivers that
+                             // compile on first use (llvmpipe) do it before anything is timed
 };
 
 // Everything the GPU side owns: texture, programs, scratch buffers, and the VM registers.
@@ -67,6 +69,8 @@ unsigned gl_texture(const Executor& ex);
 // GL errors seen since the last call (KHR_debug errors when the executor installed the debug
 // callback, plus glGetError), then cleared. Empty when everything went right.
 std::vector<std::string> gl_take_errors(Executor& ex);
+// Sets the step limit (any value, 0 included: then the next step traps STEP_LIMIT, as on the CPU).
+void gl_set_step_limit(Executor& ex, uint64_t step_limit);
 // Switches the MATMUL kernel between steps (both give the same bytes).
 void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel);
 

@@ -131,6 +131,13 @@ add("wide_16385.pxi",
     b"\x89PNG\r\n\x1a\n" + ihdr(16385, 1) + chunk(b"IDAT", zlib.compress(b"\0" * 5)) + chunk(b"IEND", b""),
     load="TooLarge", load_message="image is 16385x1", exit_validate=2, exit_run=2,
     note="one pixel wider than the limit")
+add("claims_16384.pxi",
+    b"\x89PNG\r\n\x1a\n" + ihdr(16384, 16384) + chunk(b"IDAT", zlib.compress(b"\0" * 5)) + chunk(b"IEND", b""),
+    load="BadPng", load_message="cannot hold a 16384x16384 image", exit_validate=2, exit_run=2,
+    note="IHDR at the limit (1 GiB of RGBA) with 13 bytes of IDAT: refused before allocating")
+huge_len = bytearray(GOOD[:idat_at]) + struct.pack(">I", 0x7FFFFFF0) + GOOD[idat_at + 4:]
+add("huge_chunk_length.pxi", bytes(huge_len), load="BadPng", load_message="claims 2147483632 bytes",
+    exit_validate=2, exit_run=2, note="IDAT's length field says 2 GiB in a 93-byte file")
 p16 = png(1, 1, [b"\x00\x03\x00\x00\x00\x00\x00\x00"], color=6, depth=16)
 add("png16.pxi", p16, load="Unsupported", load_message="16-bit", exit_validate=2, exit_run=2,
     note="16 bits per channel: refused, not narrowed")

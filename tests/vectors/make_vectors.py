@@ -16,10 +16,24 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 HALT, DOT, ADD, RELU, MATMUL, WIDE = 0, 1, 2, 3, 4, 15
+QMATMUL, QADD, QRELU, QMATMUL32 = 8, 9, 10, 11
 IN, OUT, INOUT, SCALAR, NONE = "in", "out", "inout", "scalar", "none"
-# PROTOCOL.md §5: operand kinds a, b, c; no opcode of 1.0 has parameter pixels.
+# PROTOCOL.md §5: operand kinds a, b, c; §5.5: parameter pixels of the quantized opcodes.
 KINDS = {HALT: (NONE, NONE, NONE), DOT: (IN, IN, SCALAR), ADD: (IN, IN, OUT), RELU: (INOUT, NONE, NONE),
-         MATMUL: (IN, IN, OUT)}
+         MATMUL: (IN, IN, OUT), QMATMUL: (IN, IN, OUT), QADD: (IN, IN, OUT), QRELU: (INOUT, NONE, NONE),
+         QMATMUL32: (IN, IN, OUT)}
+PARAMS = {QMATMUL: 3, QADD: 4, QRELU: 1, QMATMUL32: 2}
+
+
+def int32(p):
+    """§5.5.1: an int32 pixel, little-endian over R, G, B, A, signed."""
+    v = p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
+    return v - 2**32 if v >= 2**31 else v
+
+
+def rq(x, m, shift):
+    """§5.5.1: floor((x*M + 2^(shift-1)) / 2^shift), exact (Python integers are unbounded)."""
+    return (x * m + (1 << (shift - 1))) >> shift
 DEFAULT_STEP_LIMIT = 65536
 
 
@@ -78,6 +92,10 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             if op not in KINDS:
                 raise Trap("BAD_OPCODE", op_x, 0)  # check 2 (a second WIDE is not in the table)
             kinds = KINDS[op]
+            nparams = PARAMS.get(op, 0)
+            if op_x + nparams >= width:
+                raise Trap("TRUNCATED", op_x, 0)  # check 3
+            P = [px(op_x + 1 + i, 0) for i in range(nparams)]
             rows = [high[i] * 256 + opp[1 + i] for i in range(3)]
             for i in range(3):  # check 4
                 if kinds[i] != NONE and not (1 <= rows[i] < height):
@@ -91,7 +109,39 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
                     if not fits(rows[i], cols, rws):
                         raise Trap("MATRIX_OVERFLOW", 0, rows[i])
                     shape[i] = (cols, rws)
+            bias_row = 0
+            if op in (QMATMUL, QADD):  # check 7 (§5.5.2, §5.5.3), in the order given there
+                if not 1 <= P[0][3] <= 62:
+                    raise Trap("BAD_PARAM", op_x, 0)
+                if int32(P[1]) < 0:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QMATMUL:
+                bias_row = P[2][0] + 256 * P[2][1]
+                if not (bias_row == 0 or bias_row < height) or P[2][2] > P[2][3]:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QADD:
+                if int32(P[2]) < 0 or P[3][0] > P[3][1] or P[3][2] or P[3][3]:
+                    raise Trap("BAD_PARAM", op_x, 0)
+            if op == QRELU and (P[0][1] or P[0][2] or P[0][3]):
+                raise Trap("BAD_PARAM", op_x, 0)
+            if op == QMATMUL32:
+                bias_row = P[1][0] + 256 * P[1][1]
+                if P[0][2] or P[0][3] or not (bias_row == 0 or bias_row < height) or P[1][2] or P[1][3]:
+                    raise Trap("BAD_PARAM", op_x, 0)
             out = None
+            if op in (QMATMUL, QMATMUL32):  # check 8, then the bias
+                if shape[0][0] != shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = (shape[1][0], shape[0][1])
+                if bias_row:
+                    if header(bias_row) != (shape[1][0], 1):
+                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
+                    if not fits(bias_row, shape[1][0], 1):
+                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
+            if op == QADD:
+                if not (shape[0] == shape[1] or (shape[1][1] == 1 and shape[1][0] == shape[0][0])):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = shape[0]
             if op == DOT:  # check 8
                 if shape[0][0] * shape[0][1] != shape[1][0] * shape[1][1]:
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
@@ -126,10 +176,45 @@ def model(width, height, pixels, step_limit=DEFAULT_STEP_LIMIT):
             va, vb = gather(a, K * M), gather(b, N * K)
             res = [min(sum(va[m * K + k] * vb[k * N + n] for k in range(K)), 255) for m in range(M) for n in range(N)]
             scatter(c, N, M, res)
+        elif op in (QMATMUL, QMATMUL32):
+            (K, M_), (N, _) = shape[0], shape[1]
+            va, vb = gather(a, K * M_), gather(b, N * K)
+            za, zb = P[0][0], P[0][1]
+            bias = [int32(px(*elem_xy(bias_row, n))) if bias_row else 0 for n in range(N)]
+            accs = []
+            for m in range(M_):
+                for n in range(N):
+                    acc = (bias[n] + sum((va[m * K + k] - za) * (vb[k * N + n] - zb) for k in range(K))) % 2**32
+                    accs.append(acc - 2**32 if acc >= 2**31 else acc)
+            if op == QMATMUL:
+                zc, shift, mult, lo, hi = P[0][2], P[0][3], int32(P[1]), P[2][2], P[2][3]
+                scatter(c, N, M_, [min(max(rq(x, mult, shift) + zc, lo), hi) for x in accs])
+            else:
+                img[(0, c)] = [N & 255, N >> 8, M_ & 255, M_ >> 8]
+                for i, x in enumerate(accs):
+                    u = x % 2**32
+                    img[elem_xy(c, i)] = [u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24]
+        elif op == QADD:
+            (ca, ra), (cb, rb) = shape[0], shape[1]
+            va, vb = gather(a, ca * ra), gather(b, cb * rb)
+            bcast = shape[0] != shape[1]
+            za, zb, zc, shift = P[0]
+            ma, mb, lo, hi = int32(P[1]), int32(P[2]), P[3][0], P[3][1]
+            res = []
+            for i in range(ca * ra):
+                bv = vb[i % cb if bcast else i]
+                t = ((va[i] - za) * ma + (bv - zb) * mb + (1 << (shift - 1))) >> shift
+                res.append(min(max(zc + t, lo), hi))
+            scatter(c, ca, ra, res)
+        elif op == QRELU:
+            (ca, ra) = shape[0]
+            for i in range(ca * ra):
+                p = px(*elem_xy(a, i))
+                img[elem_xy(a, i)] = [max(p[0], P[0][0]), p[1], p[2], p[3]]
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
-        pc = op_x + 1
+        pc = op_x + 1 + PARAMS.get(op, 0)
         if pc >= width:
             return dict(status="halted", steps=steps, pc=pc, image=img)
 
@@ -446,6 +531,101 @@ vector("trap_after_dot_header", "DOT writes 200 = (200,0,0,0) over the 1x1 heade
        "as 200 columns and 0 rows: RELU 3 traps BAD_HEADER at (0,3), the DOT's write kept",
        Prog(4, 5).ins(0, DOT, 1, 1, 3).ins(1, RELU, 3).mat(1, 1, 2, [10, 10]).mat(3, 1, 1, [1]),
        dict(status="trapped", steps=1, pc=1, trap=("BAD_HEADER", 0, 3), pixels={(0, 3): [200, 0, 0, 0]}))
+
+vector("trap_width_one", "An image of width 1 holds no matrix (§3): RELU on a 1x1 header traps MATRIX_OVERFLOW "
+       "at (0,1)",
+       Prog(1, 3).ins(0, RELU, 1).set(0, 1, [1, 0, 1, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 1), unchanged=True))
+
+vector("halt_width_one", "A 1x1 image holding only HALT: one step, halted at pc 0",
+       Prog(1, 1), dict(status="halted", steps=1, pc=0, unchanged=True))
+
+# ---- quantized opcodes (PROTOCOL.md §5.5). Parameter pixels follow the opcode pixel.
+
+def i32(v):
+    """An int32 pixel (§5.5.1)."""
+    u = v % 2**32
+    return [u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24]
+
+
+HALF = [0, 0, 0, 64]  # M = 2^30: with shift 31 the multiplier is 0.5
+
+# QMATMUL: a = [131, 120], za = 128 -> [3, -8]; b = [[129, 127], [130, 128]], zb = 128 -> [[1, -1], [2, 0]].
+# acc = bias + a @ b: [20 + 3 - 16, -6 - 3 + 0] = [7, -9]. rq with M/2^shift = 0.5, one rounding half up:
+# 3.5 -> 4, -4.5 -> -4. Plus zc = 100: [104, 96].
+vector("qmatmul", "QMATMUL with int32 bias [20, -6]: acc [7, -9] times 0.5 rounds half up to [4, -4]; plus "
+       "zc 100 = [104, 96]",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [128, 128, 100, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 0, 255])
+       .mat(1, 1, 2, [131, 120]).mat(2, 2, 2, [129, 127, 130, 128]).mat(4, 1, 2, [0, 0])
+       .set(1, 4, i32(20)).set(2, 4, i32(-6)),
+       dict(status="halted", steps=2, pc=4, pixels={(0, 3): [2, 0, 1, 0], (1, 3): [104, 0, 0, 0],
+                                                    (2, 3): [96, 0, 0, 0]}))
+
+# The same with clamp [100, 101] (a fused ReLU at zc, and an upper bound): [104, 96] -> [101, 100].
+vector("qmatmul_clamp", "QMATMUL clamps to [clamp_lo, clamp_hi] = [100, 101]: [104, 96] becomes [101, 100]",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [128, 128, 100, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 100, 101])
+       .mat(1, 1, 2, [131, 120]).mat(2, 2, 2, [129, 127, 130, 128]).mat(4, 1, 2, [0, 0])
+       .set(1, 4, i32(20)).set(2, 4, i32(-6)),
+       dict(pixels={(1, 3): [101, 0, 0, 0], (2, 3): [100, 0, 0, 0]}))
+
+# QADD with a bias row: a = [10, 20, 30, 40] (2x2), za = 10 -> [0, 10, 20, 30]; b = [5, 9], zb = 5 -> [0, 4]
+# broadcast. Ma = 0.5 (2^30), Mb = 0.75 (3 * 2^29), shift 31:
+# [0 + 0 + .5, 5 + 3 + .5, 10 + 0 + .5, 15 + 3 + .5] floored = [0, 8, 10, 18]; plus zc 50 = [50, 58, 60, 68].
+vector("qadd_bias", "QADD broadcasting a 1x2 row: 0.5*(a-10) + 0.75*(b-5) rounded half up, plus 50 = [50, 58, 60, 68]",
+       Prog(6, 4).ins(0, QADD, 1, 2, 3).set(1, 0, [10, 5, 50, 31]).set(2, 0, HALF).set(3, 0, [0, 0, 0, 96])
+       .set(4, 0, [0, 255, 0, 0]).mat(1, 2, 2, [10, 20, 30, 40]).mat(2, 1, 2, [5, 9]),
+       dict(status="halted", steps=2, pc=5, pixels={(0, 3): [2, 0, 2, 0], (1, 3): [50, 0, 0, 0], (2, 3): [58, 0, 0, 0],
+                                                    (3, 3): [60, 0, 0, 0], (4, 3): [68, 0, 0, 0]}))
+
+# QRELU zero point 5: [3, 7, 5] -> [5, 7, 5]; G of the middle element (9) is kept.
+vector("qrelu", "QRELU with zero point 5: [3, 7, 5] becomes [5, 7, 5]; only R is written, no header",
+       Prog(4, 2).ins(0, QRELU, 1).set(1, 0, [5, 0, 0, 0]).mat(1, 1, 3, [3, 7, 5]).set(2, 1, [7, 9, 0, 0]),
+       dict(status="halted", steps=2, pc=2, pixels={(1, 1): [5, 0, 0, 0], (2, 1): [7, 9, 0, 0], (3, 1): [5, 0, 0, 0]}))
+
+# QMATMUL32: a = [0, 255], za = 255 -> [-255, 0]; b = [255, 3] (2x1), zb = 0; bias [1000]:
+# acc = 1000 - 65025 = -64025; 2^32 - 64025 = 0xFFFF05E7 -> pixel (0xE7, 0x05, 0xFF, 0xFF) = (231, 5, 255, 255).
+vector("qmatmul32", "QMATMUL32 writes the int32 accumulator whole: 1000 - 255*255 = -64025 = 0xFFFF05E7",
+       Prog(6, 5).ins(0, QMATMUL32, 1, 2, 3).set(1, 0, [255, 0, 0, 0]).set(2, 0, [4, 0, 0, 0])
+       .mat(1, 1, 2, [0, 255]).mat(2, 2, 1, [255, 3]).mat(4, 1, 1, [0]).set(1, 4, i32(1000)),
+       dict(status="halted", steps=2, pc=3, pixels={(0, 3): [1, 0, 1, 0], (1, 3): [231, 5, 255, 255]}))
+
+# WIDE QRELU on row 260: the prefix, the opcode pixel and one parameter pixel are one instruction of length 3.
+vector("qrelu_wide", "WIDE QRELU on row 260: prefix + opcode + 1 parameter pixel advance pc by 3; [3, 20] -> [9, 20]",
+       Prog(4, 262).wide(0, 1).ins(1, QRELU, 4).set(2, 0, [9, 0, 0, 0]).mat(260, 1, 2, [3, 20]),
+       dict(status="halted", steps=2, pc=3, pixels={(1, 260): [9, 0, 0, 0], (2, 260): [20, 0, 0, 0]}))
+
+vector("trap_q_truncated", "QMATMUL needs 3 parameter pixels; at x = 2 of a 4-wide row 0 only 1 fits: TRUNCATED at (2,0)",
+       Prog(4, 4).ins(0, RELU, 1).ins(1, RELU, 1).ins(2, QMATMUL, 1, 1, 2).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=2, pc=2, trap=("TRUNCATED", 2, 0), unchanged=True))
+
+vector("trap_q_bad_shift", "QMATMUL with shift 0: BAD_PARAM at the opcode pixel (0,0)",
+       Prog(8, 4).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 0]).set(2, 0, HALF).set(3, 0, [0, 0, 0, 255])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_negative_multiplier", "QADD with Mb = -1: BAD_PARAM at the opcode pixel (1,0), after a RELU",
+       Prog(8, 4).ins(0, RELU, 1).ins(1, QADD, 1, 1, 2).set(2, 0, [0, 0, 0, 31]).set(3, 0, HALF)
+       .set(4, 0, i32(-1)).set(5, 0, [0, 255, 0, 0]).mat(1, 1, 1, [1]),
+       dict(status="trapped", steps=1, pc=1, trap=("BAD_PARAM", 1, 0), unchanged=True))
+
+vector("trap_q_clamp_order", "QMATMUL with clamp_lo 200 > clamp_hi 100: BAD_PARAM at (0,0)",
+       Prog(8, 4).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 31]).set(2, 0, HALF).set(3, 0, [0, 0, 200, 100])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_reserved", "QRELU with a non-zero reserved byte (G of its parameter pixel): BAD_PARAM at (0,0)",
+       Prog(4, 2).ins(0, QRELU, 1).set(1, 0, [5, 1, 0, 0]).mat(1, 1, 1, [3]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_bias_row", "QMATMUL32 with bias_row 4 in a 4-row image: BAD_PARAM at (0,0)",
+       Prog(6, 4).ins(0, QMATMUL32, 1, 2, 3).set(1, 0, [0, 0, 0, 0]).set(2, 0, [4, 0, 0, 0])
+       .mat(1, 1, 1, [1]).mat(2, 1, 1, [1]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("trap_q_bias_shape", "QMATMUL with a 1x3 bias for a 1x2 result: SHAPE_MISMATCH at the bias header (0,4)",
+       Prog(8, 5).ins(0, QMATMUL, 1, 2, 3).set(1, 0, [0, 0, 0, 31]).set(2, 0, HALF).set(3, 0, [4, 0, 0, 255])
+       .mat(1, 1, 1, [1]).mat(2, 1, 2, [1, 2]).mat(4, 1, 3, [0, 0, 0]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
 
 if __name__ == "__main__":
     write_all()

@@ -1,0 +1,155 @@
+// pxi compare — runs a program on the CPU reference and on the GL executor in lockstep and
+// compares them after every instruction: status, pc, step count, trap (code, pixel, message), the
+// rectangles written, and the whole image. Reports parity per step, or the first step and pixel
+// where they diverge (exit 1). Exit 0 means parity, also for a program that traps (identically on
+// both); exit 2 for an unreadable file or when no OpenGL 4.3 context can be had.
+#include "commands.h"
+#include "gl_session.h"
+#include "vm.h"
+
+#include <iostream>
+
+namespace {
+
+struct CompareArgs {
+    std::string input, kernel = "tiled";
+    uint64_t max_steps = px::kDefaultStepLimit;
+    bool json = false, quiet = false;
+};
+
+#ifdef PXOS_HAVE_GL
+std::string rects_text(const std::vector<px::Rect>& rects) {
+    std::string s;
+    for (const px::Rect& r : rects)
+        s += (s.empty() ? "" : ";") + std::to_string(r.x) + "," + std::to_string(r.y) + "," +
+             std::to_string(r.w) + "," + std::to_string(r.h);
+    return s.empty() ? "-" : s;
+}
+
+std::string opcode_name(uint8_t op) {
+    const px::OpcodeInfo* info = px::opcode_info(op);
+    return info ? std::string(info->name) : "op" + std::to_string(op);
+}
+
+void compare_command(const CompareArgs& args) {
+    px::Image image = pxi::load_or_exit(args.input);
+    std::string error;
+    auto gl = pxi::open_gl(image, args.kernel, args.max_steps, true, error);
+    if (!gl) pxi::fail(pxi::kExitUsage, error);
+    px::VmState vm = px::make_vm(std::move(image), args.max_steps);
+
+    nlohmann::json steps = nlohmann::json::array();
+    nlohmann::json divergence = nullptr;
+    uint64_t n = 0;
+    while (vm.status == px::VmStatus::Ready) {
+        const px::StepResult c = px::step(vm);
+        const px::gl::GlStepResult g = px::gl::gl_step(gl->executor);
+        ++n;
+        const px::Trap& gt = px::gl::gl_trap(gl->executor);
+        std::string what; // the first register that differs
+        if (c.status != g.step.status || vm.status != px::gl::gl_status(gl->executor))
+            what = "status cpu " + std::string(px::status_name(vm.status)) + " gl " +
+                   std::string(px::status_name(px::gl::gl_status(gl->executor)));
+        else if (vm.pc != px::gl::gl_pc(gl->executor) || c.executed_pc != g.step.executed_pc)
+            what = "pc cpu " + std::to_string(vm.pc) + " gl " + std::to_string(px::gl::gl_pc(gl->executor));
+        else if (vm.steps != px::gl::gl_steps(gl->executor))
+            what = "steps cpu " + std::to_string(vm.steps) + " gl " +
+                   std::to_string(px::gl::gl_steps(gl->executor));
+        else if (vm.trap.code != gt.code || vm.trap.x != gt.x || vm.trap.y != gt.y ||
+                 vm.trap.message != gt.message)
+            what = "trap cpu [" + px::describe_trap(vm.trap) + "] gl [" + px::describe_trap(gt) + "]";
+        else if (c.written != g.step.written)
+            what = "written rects cpu " + rects_text(c.written) + " gl " + rects_text(g.step.written);
+        const px::Image gimg = px::gl::gl_read_image(gl->executor);
+        int64_t px_x = -1, px_y = -1;
+        for (uint32_t y = 0; y < vm.image.height && px_x < 0; ++y)
+            for (uint32_t x = 0; x < vm.image.width; ++x)
+                if (vm.image.pixel(x, y) != gimg.pixel(x, y)) {
+                    px_x = x, px_y = y;
+                    break;
+                }
+        const auto errors = px::gl::gl_take_errors(gl->executor);
+        if (what.empty() && px_x >= 0) what = "pixels";
+        if (what.empty() && !errors.empty()) what = "OpenGL error: " + errors.front();
+        nlohmann::json s{{"step", n},
+                         {"pc", c.executed_pc},
+                         {"opcode", opcode_name(c.opcode)},
+                         {"status", std::string(px::status_name(vm.status))},
+                         {"gpu_ms", g.gpu_ms},
+                         {"parity", what.empty()}};
+        if (vm.status == px::VmStatus::Trapped) s["trap"] = px::describe_trap(vm.trap);
+        if (!what.empty()) {
+            divergence = {{"step", n}, {"pc", c.executed_pc}, {"what", what}};
+            if (px_x >= 0) {
+                const px::Rgba a = vm.image.pixel(uint32_t(px_x), uint32_t(px_y));
+                const px::Rgba b = gimg.pixel(uint32_t(px_x), uint32_t(px_y));
+                divergence["pixel"] = {px_x, px_y};
+                divergence["cpu"] = {a[0], a[1], a[2], a[3]};
+                divergence["gl"] = {b[0], b[1], b[2], b[3]};
+            }
+        }
+        if (!args.json && !args.quiet) {
+            char ms[32];
+            std::snprintf(ms, sizeof ms, "%.3f", g.gpu_ms);
+            std::cout << "step " << n << " pc " << c.executed_pc << " "
+                      << (vm.status == px::VmStatus::Trapped
+                              ? "TRAP " + std::string(px::trap_name(vm.trap.code))
+                              : opcode_name(c.opcode))
+                      << ": " << (what.empty() ? "identical" : "DIVERGES") << " (gpu " << ms << " ms)\n";
+        }
+        steps.push_back(std::move(s));
+        if (!what.empty()) break;
+    }
+    const bool parity = divergence.is_null();
+    if (args.json) {
+        pxi::print_json({{"file", args.input},
+                         {"kernel", args.kernel},
+                         {"renderer", gl->context.renderer},
+                         {"parity", parity},
+                         {"steps_compared", n},
+                         {"status", std::string(px::status_name(vm.status))},
+                         {"divergence", divergence},
+                         {"steps", steps}});
+    } else if (parity) {
+        std::cout << args.input << ": parity after every one of " << n << (n == 1 ? " step" : " steps")
+                  << " (" << px::status_name(vm.status) << "; kernel " << args.kernel << "; "
+                  << gl->context.renderer << ")\n";
+    } else {
+        std::cout << args.input << ": CPU and GL diverge at step " << divergence["step"] << " (pc "
+                  << divergence["pc"] << "): " << divergence["what"].get<std::string>();
+        if (divergence.contains("pixel"))
+            std::cout << "; first pixel (" << divergence["pixel"][0] << "," << divergence["pixel"][1]
+                      << ") cpu "
+                      << pxi::rgba_text(vm.image.pixel(divergence["pixel"][0], divergence["pixel"][1]))
+                      << " gl "
+                      << pxi::rgba_text({divergence["gl"][0], divergence["gl"][1], divergence["gl"][2],
+                                         divergence["gl"][3]});
+        std::cout << "\n";
+    }
+    pxi::finish(parity ? pxi::kExitOk : pxi::kExitFailed);
+}
+#endif
+
+} // namespace
+
+void register_compare(CLI::App& app) {
+    auto args = std::make_shared<CompareArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "compare",
+        "Run on the CPU and the GL executor in lockstep; report parity per step or the first divergence");
+    cmd->add_option("input", args->input, "program to compare (.pxi)")->required();
+    cmd->add_option("--kernel", args->kernel, "MATMUL kernel of the gl executor")
+        ->check(CLI::IsMember({"simple", "tiled"}))
+        ->capture_default_str();
+    cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
+        ->capture_default_str();
+    cmd->add_flag("--json", args->json, "print the comparison as JSON");
+    cmd->add_flag("-q,--quiet", args->quiet, "print only the summary line");
+    cmd->callback([args] {
+#ifdef PXOS_HAVE_GL
+        compare_command(*args);
+#else
+        pxi::fail(pxi::kExitUsage, "this pxi was built without the OpenGL executor (PXOS_GL=OFF)");
+#endif
+    });
+}
