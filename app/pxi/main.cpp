@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     register_pixellm(app);
     register_accuracy(app);
     register_compare(app);
+    register_bench(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

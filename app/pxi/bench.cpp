@@ -1,0 +1,922 @@
+#include "bench.h"
+
+#include "cpu_fast.h"
+#include "layout.h"
+#include "png_io.h"
+#include "vm.h"
+
+#if PXOS_HAVE_GL
+#include "gl/gl_executor.h"
+
+#include <epoxy/gl.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace pxbench {
+namespace {
+
+using px::Image;
+using px::MatrixHeader;
+using px::Opcode;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// ---- timing -------------------------------------------------------------------------------------
+
+struct Budget {
+    int min_reps;
+    int max_reps;
+    double min_total_ms; // keep repeating (up to max_reps) until the timed runs add up to this
+    bool warm_up = true; // false only for runs of seconds each (PNG of 4096x4096), where one more run
+                         // costs more than it tells
+};
+
+struct Sample {
+    double host_ms = 0;
+    double gpu_ms = -1; // from GL_TIME_ELAPSED queries; -1 when there is none
+};
+
+struct Timing {
+    double ms = 0;      // median of the timed runs (host clock)
+    double gpu_ms = -1; // median of the timer-query times, -1 when unavailable
+    int reps = 0;
+};
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// One warm-up run, then timed runs; f() runs once and reports its own time, so that resetting
+// state between runs stays outside the clock.
+Timing measure(const Budget& b, const std::function<Sample()>& f) {
+    // Runs of more than a second are few enough to be stable: 3 of them are enough.
+    const int min_reps = b.warm_up && f().host_ms > 1000 ? std::min(b.min_reps, 3) : b.min_reps;
+    std::vector<double> host, gpu;
+    double total = 0;
+    while (int(host.size()) < b.max_reps && (int(host.size()) < min_reps || total < b.min_total_ms)) {
+        const Sample s = f();
+        host.push_back(s.host_ms);
+        if (s.gpu_ms >= 0) gpu.push_back(s.gpu_ms);
+        total += s.host_ms;
+    }
+    Timing t;
+    t.ms = median(host);
+    t.gpu_ms = gpu.size() == host.size() ? median(gpu) : -1;
+    t.reps = int(host.size());
+    return t;
+}
+
+// ---- programs -----------------------------------------------------------------------------------
+
+struct MatmulProgram {
+    Image image;
+    uint32_t row_a = 0, row_b = 0, row_c = 0;
+    bool wide = false;
+};
+
+// Writes one instruction at x (with a WIDE prefix when a row exceeds 255, PROTOCOL.md §4.3) and
+// returns the x after it.
+uint32_t put_instruction(Image& img, uint32_t x, Opcode op, uint32_t a, uint32_t b, uint32_t c) {
+    if (a > 255 || b > 255 || c > 255)
+        img.set_pixel(x++, 0, {px::kWidePrefix, uint8_t(a >> 8), uint8_t(b >> 8), uint8_t(c >> 8)});
+    img.set_pixel(x++, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
+    return x;
+}
+
+// Matrices with dense weights in A (no zeros, so the reference's skip-on-zero never applies) and
+// a sparse B, so the outputs spread over 0..255 instead of all saturating and the parity check
+// sees real values. No executor's speed depends on B's values.
+std::vector<uint8_t> dense_values(std::mt19937& rng, uint64_t n) {
+    std::vector<uint8_t> v(n);
+    for (auto& e : v)
+        e = uint8_t(1 + rng() % 255);
+    return v;
+}
+std::vector<uint8_t> sparse_values(std::mt19937& rng, uint64_t n, uint32_t inner) {
+    std::vector<uint8_t> v(n);
+    for (auto& e : v)
+        e = rng() % std::max(inner / 2, 1u) == 0 ? uint8_t(1) : uint8_t(0);
+    return v;
+}
+
+MatmulProgram build_matmul(uint32_t M, uint32_t K, uint32_t N, uint32_t width, uint32_t seed) {
+    const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+    const px::Allocation al = px::allocate_rows({ha, hb, hc}, width);
+    MatmulProgram p;
+    p.image = px::make_image(width, al.height);
+    p.row_a = al.rows[0], p.row_b = al.rows[1], p.row_c = al.rows[2];
+    std::mt19937 rng(seed);
+    (void)px::write_matrix(p.image, p.row_a, ha, dense_values(rng, ha.elements()));
+    (void)px::write_matrix(p.image, p.row_b, hb, sparse_values(rng, hb.elements(), K));
+    uint32_t x = put_instruction(p.image, 0, Opcode::MATMUL, p.row_a, p.row_b, p.row_c);
+    p.wide = x == 2;
+    put_instruction(p.image, x, Opcode::HALT, 0, 0, 0);
+    return p;
+}
+
+// A program of the Pixel-LLM's shape (concept document, v0.1.0): 1024 wide,
+// h = relu(h_in @ W_hidden + b_hidden); logits = h @ W_out + b_out.
+Image build_pixellm(uint32_t seed) {
+    const uint32_t width = 1024;
+    const MatrixHeader h_in{128, 1}, w_hidden{128, 128}, b_hidden{128, 1}, h{128, 1}, w_out{1024, 128},
+        b_out{1024, 1}, logits{1024, 1};
+    const px::Allocation al = px::allocate_rows({h_in, w_hidden, b_hidden, h, w_out, b_out, logits}, width);
+    Image img = px::make_image(width, al.height);
+    std::mt19937 rng(seed);
+    (void)px::write_matrix(img, al.rows[0], h_in, dense_values(rng, 128));
+    (void)px::write_matrix(img, al.rows[1], w_hidden, sparse_values(rng, w_hidden.elements(), 128));
+    (void)px::write_matrix(img, al.rows[2], b_hidden, sparse_values(rng, 128, 4));
+    (void)px::write_matrix(img, al.rows[4], w_out, sparse_values(rng, w_out.elements(), 128));
+    (void)px::write_matrix(img, al.rows[5], b_out, sparse_values(rng, 1024, 4));
+    uint32_t x = 0;
+    x = put_instruction(img, x, Opcode::MATMUL, al.rows[0], al.rows[1], al.rows[3]);
+    x = put_instruction(img, x, Opcode::ADD, al.rows[3], al.rows[2], al.rows[3]);
+    x = put_instruction(img, x, Opcode::RELU, al.rows[3], 0, 0);
+    x = put_instruction(img, x, Opcode::MATMUL, al.rows[3], al.rows[4], al.rows[6]);
+    x = put_instruction(img, x, Opcode::ADD, al.rows[6], al.rows[5], al.rows[6]);
+    put_instruction(img, x, Opcode::HALT, 0, 0, 0);
+    return img;
+}
+
+// ---- the naive baseline -------------------------------------------------------------------------
+
+uint8_t* naive_at(Image& img, uint32_t row, uint64_t i) {
+    const uint32_t w = img.width;
+    return img.at(uint32_t(1 + i % (w - 1)), uint32_t(row + i / (w - 1)));
+}
+
+// The prototype's ADD as PROTOCOL.md 1.0 defines it (headers, bias broadcast), element by element.
+void naive_add(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
+    const MatrixHeader ha = px::decode_header(img.pixel(0, row_a)),
+                       hb = px::decode_header(img.pixel(0, row_b));
+    const bool broadcast = !(ha == hb);
+    img.set_pixel(0, row_c, px::encode_header(ha));
+    for (uint64_t i = 0; i < ha.elements(); ++i) {
+        const uint32_t s =
+            uint32_t(naive_at(img, row_a, i)[0]) + naive_at(img, row_b, broadcast ? i % hb.cols : i)[0];
+        naive_at(img, row_c, i)[0] = uint8_t(std::min<uint32_t>(s, 255));
+    }
+}
+
+// Set when execute_naive met an opcode the prototype did not have (the quantized ones): its time
+// is then not a naive baseline and is not reported.
+std::atomic<bool> g_naive_unsupported{false};
+
+// A PlanExecutor for whole programs: the naive loops for MATMUL and ADD, the reference for the
+// prototype's other opcodes (HALT, DOT, RELU: no arithmetic worth a baseline).
+void execute_naive(Image& img, const px::Plan& p) {
+    const auto& op = p.ins.operand;
+    switch (Opcode(p.ins.opcode)) {
+    case Opcode::MATMUL: naive_matmul(img, op[0], op[1], op[2]); break;
+    case Opcode::ADD: naive_add(img, op[0], op[1], op[2]); break;
+    case Opcode::HALT:
+    case Opcode::DOT:
+    case Opcode::RELU: px::execute_reference(img, p); break;
+    default:
+        g_naive_unsupported = true;
+        px::execute_reference(img, p);
+        break;
+    }
+}
+
+// ---- the machine's ceilings ---------------------------------------------------------------------
+
+// Runs f(thread index) on `threads` threads at once; returns the wall time in ms.
+double run_on_threads(unsigned threads, const std::function<void(unsigned)>& f) {
+    const auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t)
+        pool.emplace_back(f, t);
+    f(0);
+    for (auto& th : pool)
+        th.join();
+    return ms_since(t0);
+}
+
+std::atomic<uint64_t> g_sink{0}; // keeps measured loops from being optimized away
+
+// Peak multiply-adds per second: int16 pairs multiplied and summed into int32 lanes (PMADDWD, the
+// instruction the optimized kernel is built on: 16 u8 x u8 MACs per 256-bit instruction) on
+// registers only, 10 independent accumulators to cover its latency.
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t madd_loop_avx2(uint64_t iters) {
+    __m256i y = _mm256_set1_epi16(3);
+    __m256i acc[10];
+    for (int j = 0; j < 10; ++j)
+        acc[j] = _mm256_set1_epi16(short(j + 1));
+    for (uint64_t i = 0; i < iters; ++i) {
+        __asm__ volatile("" : "+x"(y)); // y "changes": the products are recomputed every iteration
+#pragma GCC unroll 10
+        for (int j = 0; j < 10; ++j)
+            acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(acc[j], y));
+    }
+    __m256i s = acc[0];
+    for (int j = 1; j < 10; ++j)
+        s = _mm256_add_epi32(s, acc[j]);
+    g_sink += uint64_t(_mm256_extract_epi32(s, 0));
+    return iters * 10 * 16;
+}
+uint64_t madd_loop_sse2(uint64_t iters) {
+    __m128i y = _mm_set1_epi16(3);
+    __m128i acc[10];
+    for (int j = 0; j < 10; ++j)
+        acc[j] = _mm_set1_epi16(short(j + 1));
+    for (uint64_t i = 0; i < iters; ++i) {
+        __asm__ volatile("" : "+x"(y));
+#pragma GCC unroll 10
+        for (int j = 0; j < 10; ++j)
+            acc[j] = _mm_add_epi32(acc[j], _mm_madd_epi16(acc[j], y));
+    }
+    __m128i s = acc[0];
+    for (int j = 1; j < 10; ++j)
+        s = _mm_add_epi32(s, acc[j]);
+    g_sink += uint64_t(_mm_cvtsi128_si32(s));
+    return iters * 10 * 8;
+}
+bool have_avx2() {
+    return __builtin_cpu_supports("avx2");
+}
+#else
+uint64_t madd_loop_scalar(uint64_t iters) {
+    volatile int32_t y = 3;
+    int32_t acc[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (uint64_t i = 0; i < iters; ++i)
+        for (int j = 0; j < 8; ++j)
+            acc[j] += acc[j] * y;
+    for (int j = 0; j < 8; ++j)
+        g_sink += uint64_t(acc[j]);
+    return iters * 8;
+}
+bool have_avx2() {
+    return false;
+}
+#endif
+
+uint64_t madd_loop(uint64_t iters) {
+#if defined(__x86_64__)
+    return have_avx2() ? madd_loop_avx2(iters) : madd_loop_sse2(iters);
+#else
+    return madd_loop_scalar(iters);
+#endif
+}
+
+std::string madd_instruction() {
+#if defined(__x86_64__)
+    return have_avx2() ? "vpmaddwd ymm (AVX2, 16 MAC/instruction)" : "pmaddwd xmm (SSE2, 8 MAC/instruction)";
+#else
+    return "scalar int32 multiply-add";
+#endif
+}
+
+// Best of several runs (a ceiling is the best the machine did, not the typical).
+double peak_gmacs(unsigned threads, uint64_t iters, int runs) {
+    double best = 0;
+    for (int r = 0; r < runs; ++r) {
+        std::atomic<uint64_t> macs{0};
+        const double ms = run_on_threads(threads, [&](unsigned) { macs += madd_loop(iters); });
+        best = std::max(best, double(macs) / (ms * 1e6));
+    }
+    return best;
+}
+
+uint64_t read_sum(const uint64_t* p, size_t n) {
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        s0 += p[i], s1 += p[i + 1], s2 += p[i + 2], s3 += p[i + 3];
+    for (; i < n; ++i)
+        s0 += p[i];
+    return s0 + s1 + s2 + s3;
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint64_t* p, size_t n) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_add_epi64(s0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+        s1 = _mm256_add_epi64(s1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 4)));
+        s2 = _mm256_add_epi64(s2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 8)));
+        s3 = _mm256_add_epi64(s3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 12)));
+    }
+    __m256i s = _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3));
+    uint64_t lanes[4];
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), s);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + read_sum(p + i, n - i);
+}
+#endif
+
+// Read bandwidth in GB/s over `bytes` split between the threads, best of `runs` passes.
+double read_bandwidth(unsigned threads, size_t bytes, int runs) {
+    const size_t n = bytes / 8;
+    std::vector<uint64_t> buf(n);
+    for (size_t i = 0; i < n; ++i)
+        buf[i] = i; // touch every page before timing
+    double best = 0;
+    for (int r = 0; r < runs + 1; ++r) { // the first pass warms caches and TLBs
+        const double ms = run_on_threads(threads, [&](unsigned t) {
+            const size_t b = n * t / threads, e = n * (t + 1) / threads;
+#if defined(__x86_64__)
+            g_sink += have_avx2() ? read_sum_avx2(buf.data() + b, e - b) : read_sum(buf.data() + b, e - b);
+#else
+            g_sink += read_sum(buf.data() + b, e - b);
+#endif
+        });
+        if (r > 0) best = std::max(best, double(n * 8) / (ms * 1e6));
+    }
+    return best;
+}
+
+struct Ceilings {
+    unsigned threads = 1;
+    double gmacs_1 = 0, gmacs_t = 0;         // peak multiply-adds, 1 thread and all threads
+    double cache_gbs_1 = 0, cache_gbs_t = 0; // read bandwidth, working set in the last-level cache
+    double dram_gbs_1 = 0, dram_gbs_t = 0;   // read bandwidth from memory
+    size_t cache_bytes = 0, dram_bytes = 0;
+};
+
+// Working sets up to this size count as cache-resident (the L3 slice a core sees is 32 MiB on
+// the machines this was written on; half of it leaves room for everything else).
+constexpr size_t kCacheResident = 16u << 20;
+
+Ceilings measure_ceilings(unsigned threads, bool quick) {
+    Ceilings c;
+    c.threads = threads;
+    const uint64_t iters = quick ? 2'000'000 : 20'000'000;
+    const int runs = quick ? 3 : 5;
+    c.gmacs_1 = peak_gmacs(1, iters, runs);
+    c.gmacs_t = peak_gmacs(threads, iters, runs);
+    c.cache_bytes = 8u << 20;
+    c.dram_bytes = quick ? (128u << 20) : (512u << 20);
+    c.cache_gbs_1 = read_bandwidth(1, c.cache_bytes, runs * 4);
+    c.cache_gbs_t = read_bandwidth(threads, c.cache_bytes, runs * 4);
+    c.dram_gbs_1 = read_bandwidth(1, c.dram_bytes, runs);
+    c.dram_gbs_t = read_bandwidth(threads, c.dram_bytes, runs);
+    return c;
+}
+
+// ---- limits -------------------------------------------------------------------------------------
+
+struct Limit {
+    double fraction = 0;
+    std::string bound; // "compute", "memory" or "overhead"
+    double limit_ms = 0;
+};
+
+// The least time the machine allows for this work on `threads` threads: the multiply-adds at peak
+// rate, the operand pixels read once at the bandwidth of where they live, or the fixed cost of a
+// step (the fastest 1x1 MATMUL step among the CPU executors, or among the GL kernels for GL),
+// whichever is largest. The fraction is that least time over the measured time.
+Limit limit_for(const Ceilings& c, uint64_t macs, uint64_t bytes, unsigned threads, double overhead_ms,
+                double measured_ms) {
+    // More threads can always do what one thread did: on a machine shared with other work the
+    // all-thread measurement can come out lower, and the ceiling is the better of the two.
+    const bool all = threads > 1;
+    const double gmacs = all ? std::max(c.gmacs_t * threads / c.threads, c.gmacs_1) : c.gmacs_1;
+    const double gbs = bytes <= kCacheResident
+                           ? (all ? std::max(c.cache_gbs_t, c.cache_gbs_1) : c.cache_gbs_1)
+                           : (all ? std::max(c.dram_gbs_t, c.dram_gbs_1) : c.dram_gbs_1);
+    const double t_compute = double(macs) / (gmacs * 1e6);
+    const double t_memory = double(bytes) / (gbs * 1e6);
+    Limit l;
+    l.limit_ms = std::max({t_compute, t_memory, overhead_ms});
+    l.bound = l.limit_ms == t_compute ? "compute" : l.limit_ms == t_memory ? "memory" : "overhead";
+    l.fraction = measured_ms > 0 ? l.limit_ms / measured_ms : 0;
+    return l;
+}
+
+// ---- executors under test -----------------------------------------------------------------------
+
+enum Variant { kNaive, kCpuRef, kCpu, kGlSimple, kGlTiled, kVariants };
+constexpr const char* kVariantKey[kVariants] = {"naive", "cpu_ref", "cpu", "gl_simple", "gl_tiled"};
+constexpr const char* kVariantLabel[kVariants] = {"naive", "cpu ref", "cpu fast", "gl simple", "gl tiled"};
+
+struct Context {
+    Options opt;
+    Report* report = nullptr;
+    Ceilings ceilings;
+    Budget budget{3, 15, 1000};
+    bool gl = false;
+    std::string gl_reason;
+    std::string gl_renderer;
+    double overhead_ms[kVariants] = {};
+};
+
+void fail(Context& cx, const std::string& what) {
+    cx.report->parity_ok = false;
+    cx.report->errors.push_back(what);
+}
+
+void progress(const Context& cx, const std::string& line) {
+    if (cx.opt.progress) std::fprintf(stderr, "bench: %s\n", line.c_str());
+}
+
+bool same_pixels(const Image& a, const Image& b) {
+    return a.width == b.width && a.height == b.height && a.rgba == b.rgba;
+}
+
+// The reference result: the program run to its end (or one step) by execute_reference.
+Image reference_result(const Image& prog, bool whole) {
+    px::VmState vm = px::make_vm(prog);
+    if (whole)
+        px::run(vm);
+    else
+        px::step(vm);
+    return std::move(vm.image);
+}
+
+// Times a CPU executor on the program: one step (the MATMUL), or the whole program.
+std::optional<Timing> time_cpu(Context& cx, const Image& prog, const Image& expected, px::PlanExecutor exec,
+                               bool whole, const std::string& what) {
+    px::VmState vm = px::make_vm(prog);
+    px::RunOptions ro;
+    ro.execute = exec;
+    const Timing t = measure(cx.budget, [&]() -> Sample {
+        if (whole) {
+            vm = px::make_vm(prog); // a fresh copy, outside the clock
+            const auto t0 = Clock::now();
+            px::run(vm, ro);
+            return {ms_since(t0)};
+        }
+        vm.pc = 0, vm.steps = 0, vm.status = px::VmStatus::Ready; // same step again: idempotent
+        const auto t0 = Clock::now();
+        px::step(vm, nullptr, exec);
+        return {ms_since(t0)};
+    });
+    if (vm.status == px::VmStatus::Trapped) {
+        fail(cx, what + ": trapped: " + px::describe_trap(vm.trap));
+        return std::nullopt;
+    }
+    if (!same_pixels(vm.image, expected)) {
+        fail(cx, what + ": PARITY FAILURE: the output image differs from execute_reference's");
+        return std::nullopt;
+    }
+    return t;
+}
+
+#if PXOS_HAVE_GL
+std::optional<Timing> time_gl(Context& cx, const Image& prog, const Image& expected,
+                              px::gl::MatmulKernel kernel, bool whole, const std::string& what) {
+    px::gl::ExecutorDesc desc;
+    desc.matmul = kernel;
+    desc.gpu_timing = true;
+    auto ex = px::gl::create_executor(prog, desc);
+    if (!ex) {
+        fail(cx, what + ": " + ex.error().message);
+        return std::nullopt;
+    }
+    std::string step_error;
+    const Timing t = measure(cx.budget, [&]() -> Sample {
+        if (auto st = px::gl::reset_executor(*ex, prog); !st) step_error = st.error().message;
+        glFinish(); // the upload is not part of the step
+        Sample s{0, 0};
+        const auto t0 = Clock::now();
+        do {
+            const px::gl::GlStepResult r = px::gl::gl_step(*ex);
+            if (r.gpu_ms < 0) s.gpu_ms = -1;
+            if (s.gpu_ms >= 0) s.gpu_ms += r.gpu_ms;
+        } while (whole && px::gl::gl_status(*ex) == px::VmStatus::Ready);
+        glFinish();
+        s.host_ms = ms_since(t0);
+        return s;
+    });
+    if (!step_error.empty()) {
+        fail(cx, what + ": " + step_error);
+        return std::nullopt;
+    }
+    if (px::gl::gl_status(*ex) == px::VmStatus::Trapped) {
+        fail(cx, what + ": trapped: " + px::describe_trap(px::gl::gl_trap(*ex)));
+        return std::nullopt;
+    }
+    if (!same_pixels(px::gl::gl_read_image(*ex), expected)) {
+        fail(cx, what + ": PARITY FAILURE: the GL output image differs from execute_reference's");
+        return std::nullopt;
+    }
+    return t;
+}
+
+// The debugger's per-step texture update: glTexSubImage2D of the step's written rectangles into
+// an RGBA8UI texture of the program's size, timed with a glFinish.
+std::optional<Timing> time_texture_update(Context& cx, const Image& img, const std::vector<px::Rect>& rects) {
+    GLuint tex = 0;
+    glGenTextures(1, &tex);
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glTexStorage2D(GL_TEXTURE_2D, 1, GL_RGBA8UI, GLsizei(img.width), GLsizei(img.height));
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, GLint(img.width));
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(img.width), GLsizei(img.height), GL_RGBA_INTEGER,
+                    GL_UNSIGNED_BYTE, img.rgba.data());
+    glFinish();
+    const Timing t = measure(cx.budget, [&]() -> Sample {
+        const auto t0 = Clock::now();
+        for (const px::Rect& r : rects)
+            glTexSubImage2D(GL_TEXTURE_2D, 0, GLint(r.x), GLint(r.y), GLsizei(r.w), GLsizei(r.h),
+                            GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, img.at(r.x, r.y));
+        glFinish();
+        return {ms_since(t0)};
+    });
+    const GLenum err = glGetError();
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+    glDeleteTextures(1, &tex);
+    if (err != GL_NO_ERROR) {
+        cx.report->errors.push_back("texture update: GL error " + std::to_string(err));
+        return std::nullopt;
+    }
+    return t;
+}
+#endif
+
+// Times every variant on one program; results indexed by Variant, nullopt when unavailable.
+std::array<std::optional<Timing>, kVariants> time_variants(Context& cx, const Image& prog, bool whole,
+                                                           const std::string& name) {
+    std::array<std::optional<Timing>, kVariants> r;
+    const Image expected = reference_result(prog, whole);
+    const px::PlanExecutor cpu_exec[3] = {execute_naive, px::execute_reference, px::execute_fast};
+    for (int v = kNaive; v <= kCpu; ++v) {
+        r[v] = time_cpu(cx, prog, expected, cpu_exec[v], whole, name + " " + kVariantKey[v]);
+        if (r[v]) progress(cx, name + " " + kVariantKey[v] + ": " + std::to_string(r[v]->ms) + " ms");
+    }
+#if PXOS_HAVE_GL
+    if (cx.gl) {
+        r[kGlSimple] = time_gl(cx, prog, expected, px::gl::MatmulKernel::Simple, whole, name + " gl_simple");
+        r[kGlTiled] = time_gl(cx, prog, expected, px::gl::MatmulKernel::Tiled, whole, name + " gl_tiled");
+        for (int v : {kGlSimple, kGlTiled})
+            if (r[v]) progress(cx, name + " " + kVariantKey[v] + ": " + std::to_string(r[v]->ms) + " ms");
+    }
+#endif
+    return r;
+}
+
+json ms_or_null(const std::optional<Timing>& t) {
+    return t ? json(t->ms) : json(nullptr);
+}
+json gpu_ms_or_null(const std::optional<Timing>& t) {
+    return t && t->gpu_ms >= 0 ? json(t->gpu_ms) : json(nullptr);
+}
+
+// The threads each variant runs on, for its ceiling: the naive and reference loops are
+// single-threaded; llvmpipe spreads compute over every core.
+unsigned variant_threads(const Context& cx, int v, uint64_t macs) {
+    switch (v) {
+    case kCpu: return px::fast_threads_for(macs);
+    case kGlSimple:
+    case kGlTiled: return cx.ceilings.threads;
+    default: return 1;
+    }
+}
+
+// ---- text ---------------------------------------------------------------------------------------
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+std::string fmt_ms(const json& v) {
+    return v.is_null() ? "n/a" : fmt(v.get<double>() < 10 ? "%.3f" : "%.1f", v);
+}
+
+struct ShapeSpec {
+    std::string name;
+    uint32_t M, K, N, width;
+};
+
+std::vector<ShapeSpec> shapes_for(bool quick) {
+    if (quick)
+        return {{"pixellm-hidden", 1, 128, 128, 1024},
+                {"pixellm-out", 1, 128, 1024, 1024},
+                {"batch16-wide", 16, 128, 256, 64}, // 64 wide: B needs rows past 255 (WIDE)
+                {"batch32", 32, 256, 256, 1024}};
+    return {{"pixellm-hidden", 1, 128, 128, 1024}, {"pixellm-out", 1, 128, 1024, 1024},
+            {"matvec-1k", 1, 1024, 1024, 4096},    {"batch16-512", 16, 512, 512, 2048},
+            {"batch64-1k", 64, 1024, 1024, 4096},  {"batch128-1k", 128, 1024, 1024, 4096},
+            {"batch256-1k", 256, 1024, 1024, 4096}};
+}
+
+} // namespace
+
+void naive_matmul(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
+    const MatrixHeader ha = px::decode_header(img.pixel(0, row_a)),
+                       hb = px::decode_header(img.pixel(0, row_b));
+    const uint32_t M = ha.rows, K = ha.cols, N = hb.cols;
+    img.set_pixel(0, row_c, px::encode_header({N, M}));
+    for (uint32_t m = 0; m < M; ++m)
+        for (uint32_t n = 0; n < N; ++n) {
+            uint32_t sum = 0;
+            for (uint32_t k = 0; k < K; ++k)
+                sum += uint32_t(naive_at(img, row_a, uint64_t(m) * K + k)[0]) *
+                       naive_at(img, row_b, uint64_t(k) * N + n)[0];
+            naive_at(img, row_c, uint64_t(m) * N + n)[0] = uint8_t(std::min<uint32_t>(sum, 255));
+        }
+}
+
+Report run_bench(const Options& options) {
+    Report report;
+    Context cx;
+    cx.opt = options;
+    cx.report = &report;
+    cx.budget = options.quick ? Budget{3, 5, 20} : Budget{5, 25, 1000};
+    const px::FastSettings saved = px::fast_settings();
+    px::set_fast_settings({options.threads, saved.min_macs_per_thread});
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned threads = options.threads ? options.threads : hw;
+
+    json& j = report.json;
+    j["tool"] = "pxi bench";
+    j["schema"] = 1;
+    j["quick"] = options.quick;
+
+    // GL first: a context that cannot be had is reported, not guessed.
+#if PXOS_HAVE_GL
+    std::optional<px::gl::HeadlessContext> glctx;
+    if (options.gl) {
+        auto ctx = px::gl::create_headless_context();
+        if (ctx) {
+            cx.gl = true;
+            cx.gl_renderer = ctx->renderer;
+            glctx.emplace(std::move(*ctx));
+        } else {
+            cx.gl_reason = ctx.error().message;
+        }
+    } else {
+        cx.gl_reason = "disabled with --no-gl";
+    }
+#else
+    cx.gl_reason = "pxi was built without the OpenGL executor (PXOS_GL=OFF or pxengine_gl missing)";
+#endif
+
+    progress(cx, "measuring the machine's ceilings");
+    cx.ceilings = measure_ceilings(threads, options.quick);
+    const Ceilings& c = cx.ceilings;
+    {
+        std::string cpu = "unknown";
+        std::ifstream in("/proc/cpuinfo");
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind("model name", 0) == 0) {
+                cpu = line.substr(line.find(':') + 2);
+                break;
+            }
+        j["machine"] = {{"cpu", cpu},
+                        {"hardware_threads", hw},
+                        {"threads_used", threads},
+                        {"gl_available", cx.gl},
+                        {"gl_renderer", cx.gl ? json(cx.gl_renderer) : json(nullptr)},
+                        {"gl_unavailable_reason", cx.gl ? json(nullptr) : json(cx.gl_reason)}};
+        j["limits"] = {{"madd_instruction", madd_instruction()},
+                       {"gmacs_per_core", c.gmacs_1},
+                       {"gmacs_all_threads", c.gmacs_t},
+                       {"cache_read_gbs_1_thread", c.cache_gbs_1},
+                       {"cache_read_gbs_all_threads", c.cache_gbs_t},
+                       {"cache_buffer_bytes", c.cache_bytes},
+                       {"dram_read_gbs_1_thread", c.dram_gbs_1},
+                       {"dram_read_gbs_all_threads", c.dram_gbs_t},
+                       {"dram_buffer_bytes", c.dram_bytes},
+                       {"cache_resident_bytes", kCacheResident}};
+    }
+
+    // Each executor's fixed cost per step: a 1x1 @ 1x1 MATMUL.
+    {
+        const MatmulProgram tiny = build_matmul(1, 1, 1, 4, 1);
+        const auto t = time_variants(cx, tiny.image, false, "overhead");
+        json o;
+        // The floor of a step is the cheapest any executor of the same kind did the 1x1 step in
+        // (an executor's own fixed cost is not a limit of the machine).
+        auto cheapest = [&](int v0, int v1) {
+            double best = 0;
+            for (int v = v0; v <= v1; ++v)
+                if (t[v] && (best == 0 || t[v]->ms < best)) best = t[v]->ms;
+            return best;
+        };
+        for (int v = 0; v < kVariants; ++v) {
+            cx.overhead_ms[v] = v <= kCpu ? cheapest(kNaive, kCpu) : cheapest(kGlSimple, kGlTiled);
+            o[kVariantKey[v]] = ms_or_null(t[v]);
+        }
+        j["limits"]["overhead_ms"] = o;
+    }
+
+    // MATMUL shapes.
+    j["shapes"] = json::array();
+    std::vector<PlotSeries> series(kVariants);
+    const px::Rgba colors[kVariants] = {
+        {200, 40, 40, 255}, {230, 150, 20, 255}, {30, 140, 60, 255}, {60, 90, 220, 255}, {150, 50, 200, 255}};
+    // GL lines name the renderer they ran on ("llvmpipe" is the CPU standing in for a GPU).
+    const std::string gl_tag = " (" + cx.gl_renderer.substr(0, cx.gl_renderer.find(' ')) + ")";
+    for (int v = 0; v < kVariants; ++v)
+        series[v] = {std::string(kVariantLabel[v]) + (v >= kGlSimple ? gl_tag : ""), colors[v], {}};
+    std::ostringstream table;
+    table << "MATMUL, median ms of repeated runs after a warm-up (" << threads << " threads for cpu fast)\n";
+    char line[512];
+    std::snprintf(line, sizeof line, "%-15s %-22s %6s %10s %9s %9s %9s %9s %8s %8s %16s %16s\n", "shape",
+                  "M x K @ K x N", "width", "naive", "cpu ref", "cpu fast", "gl simpl", "gl tiled",
+                  "cpu GMAC", "cpu/nv", "cpu of limit", "tiled of limit");
+    table << line;
+    for (const ShapeSpec& s : shapes_for(options.quick)) {
+        const MatmulProgram prog = build_matmul(s.M, s.K, s.N, s.width, 1000 + s.M + s.K + s.N);
+        const uint64_t macs = uint64_t(s.M) * s.K * s.N;
+        const uint64_t bytes = 4 * (uint64_t(s.M) * s.K + uint64_t(s.K) * s.N + uint64_t(s.M) * s.N);
+        progress(cx, s.name);
+        const auto t = time_variants(cx, prog.image, false, s.name);
+        json sj = {{"name", s.name},
+                   {"m", s.M},
+                   {"k", s.K},
+                   {"n", s.N},
+                   {"macs", macs},
+                   {"operand_bytes", bytes},
+                   {"width", prog.image.width},
+                   {"height", prog.image.height},
+                   {"wide", prog.wide}};
+        json gm, sp, lim;
+        Limit lims[kVariants];
+        for (int v = 0; v < kVariants; ++v) {
+            sj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(t[v]);
+            gm[kVariantKey[v]] = t[v] ? json(double(macs) / (t[v]->ms * 1e6)) : json(nullptr);
+            sp[kVariantKey[v]] = t[v] && t[kNaive] ? json(t[kNaive]->ms / t[v]->ms) : json(nullptr);
+            if (t[v]) {
+                const unsigned th = variant_threads(cx, v, macs);
+                lims[v] = limit_for(c, macs, bytes, th, cx.overhead_ms[v], t[v]->ms);
+                lim[kVariantKey[v]] = {{"fraction_of_limit", lims[v].fraction},
+                                       {"bound", lims[v].bound},
+                                       {"limit_ms", lims[v].limit_ms},
+                                       {"threads", th}};
+                series[v].points.push_back({double(macs), t[v]->ms});
+            } else {
+                lim[kVariantKey[v]] = nullptr;
+            }
+        }
+        sj["gl_simple_gpu_ms"] = gpu_ms_or_null(t[kGlSimple]);
+        sj["gl_tiled_gpu_ms"] = gpu_ms_or_null(t[kGlTiled]);
+        sj["gmacs"] = gm;
+        sj["speedup_vs_naive"] = sp;
+        // The headline figures are the optimized CPU executor's; every variant's are in "limits".
+        sj["fraction_of_limit"] = t[kCpu] ? json(lims[kCpu].fraction) : json(nullptr);
+        sj["bound"] = t[kCpu] ? json(lims[kCpu].bound) : json(nullptr);
+        sj["limits"] = lim;
+        sj["texture_update_ms"] = nullptr;
+#if PXOS_HAVE_GL
+        if (cx.gl) {
+            auto planned =
+                px::plan_instruction(px::image_fetch(prog.image), prog.image.width, prog.image.height, 0);
+            if (auto* plan = std::get_if<px::Plan>(&planned))
+                if (auto tu = time_texture_update(cx, reference_result(prog.image, false), plan->writes))
+                    sj["texture_update_ms"] = tu->ms;
+        }
+#endif
+        auto frac = [&](int v) {
+            return t[v] ? fmt("%.3f", lims[v].fraction) + " " + lims[v].bound : std::string("n/a");
+        };
+        const std::string dims = std::to_string(s.M) + "x" + std::to_string(s.K) + " @ " +
+                                 std::to_string(s.K) + "x" + std::to_string(s.N);
+        std::snprintf(line, sizeof line, "%-15s %-22s %6u %10s %9s %9s %9s %9s %8s %8s %16s %16s\n",
+                      s.name.c_str(), dims.c_str(), prog.image.width, fmt_ms(sj["naive_ms"]).c_str(),
+                      fmt_ms(sj["cpu_ref_ms"]).c_str(), fmt_ms(sj["cpu_ms"]).c_str(),
+                      fmt_ms(sj["gl_simple_ms"]).c_str(), fmt_ms(sj["gl_tiled_ms"]).c_str(),
+                      gm["cpu"].is_null() ? "n/a" : fmt("%.2f", gm["cpu"]).c_str(),
+                      sp["cpu"].is_null() ? "n/a" : fmt("%.1fx", sp["cpu"]).c_str(), frac(kCpu).c_str(),
+                      frac(kGlTiled).c_str());
+        table << line;
+        j["shapes"].push_back(sj);
+    }
+
+    // Whole Pixel-LLM forward passes: the project's quantized program (Protocol 1.1) and the
+    // prototype's v0.0.3 program, each from assets/ when it is there, else built to the same shape
+    // (v0.0.3 opcodes, random weights). The naive baseline exists only for the prototype's opcodes.
+    j["forward_passes"] = json::array();
+    table << "\nPixel-LLM forward pass, ms:\n";
+    for (const std::string asset : {"assets/pixellm.pxi", "assets/pixellm_v003.pxi"}) {
+        Image prog;
+        std::string source = asset;
+        if (std::filesystem::exists(asset)) {
+            auto loaded = px::load_png(asset);
+            if (loaded)
+                prog = std::move(loaded->image);
+            else
+                report.errors.push_back(loaded.error().message + " (using a built program instead)");
+        }
+        if (prog.rgba.empty()) {
+            prog = build_pixellm(7);
+            source = "built (" + asset + " missing): the Pixel-LLM's shapes, v0.0.3 opcodes, random weights";
+        }
+        progress(cx, "forward pass " + source);
+        g_naive_unsupported = false;
+        auto t = time_variants(cx, prog, true, "forward pass " + source);
+        const bool naive_applies = !g_naive_unsupported;
+        if (!naive_applies) t[kNaive].reset();
+        json fj = {{"source", source},
+                   {"width", prog.width},
+                   {"height", prog.height},
+                   {"naive_note", naive_applies ? json(nullptr)
+                                                : json("the program uses opcodes the prototype did not have "
+                                                       "(naive baseline not applicable)")}};
+        json sp;
+        for (int v = 0; v < kVariants; ++v) {
+            fj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(t[v]);
+            sp[kVariantKey[v]] = t[v] && t[kNaive] ? json(t[kNaive]->ms / t[v]->ms) : json(nullptr);
+        }
+        fj["gl_simple_gpu_ms"] = gpu_ms_or_null(t[kGlSimple]);
+        fj["gl_tiled_gpu_ms"] = gpu_ms_or_null(t[kGlTiled]);
+        fj["speedup_vs_naive"] = sp;
+        j["forward_passes"].push_back(fj);
+        if (j["forward_passes"].size() == 1) j["forward_pass"] = fj;
+        table << "  " << source << " (" << prog.width << "x" << prog.height << "):";
+        for (int v = 0; v < kVariants; ++v)
+            table << "  " << kVariantLabel[v] << " " << fmt_ms(fj[std::string(kVariantKey[v]) + "_ms"]);
+        table << "\n";
+    }
+
+    // PNG load and save of a 4096x4096 program (1024x1024 with --quick).
+    {
+        const uint32_t side = options.quick ? 1024 : 4096;
+        Image big = px::make_image(side, side);
+        std::mt19937 rng(3);
+        (void)px::write_matrix(big, 1, {side - 1, side - 1},
+                               dense_values(rng, uint64_t(side - 1) * (side - 1)));
+        put_instruction(big, 0, Opcode::RELU, 1, 0, 0);
+        put_instruction(big, 1, Opcode::HALT, 0, 0, 0);
+        const std::string path =
+            (std::filesystem::temp_directory_path() / ("pxi-bench-" + std::to_string(::getpid()) + ".pxi"))
+                .string();
+        progress(cx, "png " + std::to_string(side));
+        const Budget png_budget{3, 5, 0, options.quick};
+        std::string io_error;
+        const Timing save = measure(png_budget, [&]() -> Sample {
+            const auto t0 = Clock::now();
+            if (auto st = px::save_png(big, path); !st) io_error = st.error().message;
+            return {ms_since(t0)};
+        });
+        bool round_trip = false;
+        const Timing load = measure(png_budget, [&]() -> Sample {
+            const auto t0 = Clock::now();
+            auto loaded = px::load_png(path);
+            const double ms = ms_since(t0);
+            if (!loaded)
+                io_error = loaded.error().message;
+            else
+                round_trip = same_pixels(loaded->image, big);
+            return {ms};
+        });
+        std::error_code ec;
+        const auto file_bytes = std::filesystem::file_size(path, ec);
+        std::filesystem::remove(path, ec);
+        if (!io_error.empty()) fail(cx, "png: " + io_error);
+        if (io_error.empty() && !round_trip)
+            fail(cx, "png: PARITY FAILURE: the loaded image differs from the saved one");
+        j["png"] = {{"width", side},
+                    {"height", side},
+                    {"save_ms", io_error.empty() ? json(save.ms) : json(nullptr)},
+                    {"load_ms", io_error.empty() ? json(load.ms) : json(nullptr)},
+                    {"file_bytes", ec ? json(nullptr) : json(uint64_t(file_bytes))},
+                    {"raw_bytes", uint64_t(side) * side * 4},
+                    {"round_trip_identical", round_trip}};
+        table << "PNG " << side << "x" << side << ": save " << fmt("%.1f", save.ms) << " ms, load "
+              << fmt("%.1f", load.ms) << " ms, " << (ec ? 0 : file_bytes) << " bytes\n";
+    }
+
+    table << "Ceilings: " << madd_instruction() << " " << fmt("%.1f", c.gmacs_1) << " GMAC/s per core, "
+          << fmt("%.1f", c.gmacs_t) << " on " << threads << " threads; read bandwidth "
+          << fmt("%.1f", c.cache_gbs_t) << " GB/s cache-resident, " << fmt("%.1f", c.dram_gbs_t)
+          << " GB/s DRAM (" << threads << " threads)\n";
+    table << "GL: " << (cx.gl ? cx.gl_renderer : "unavailable: " + cx.gl_reason) << "\n";
+
+    if (!options.plot_path.empty()) {
+        std::vector<PlotSeries> shown;
+        for (auto& s : series)
+            if (!s.points.empty()) shown.push_back(s);
+        const Image plot = draw_scaling_plot("PXI BENCH: MATMUL TIME VS M*N*K (LOG-LOG)",
+                                             "M*N*K (MULTIPLY-ADDS)", "MS (MEDIAN)", shown);
+        if (auto st = px::save_png(plot, options.plot_path); !st)
+            report.errors.push_back("plot: " + st.error().message);
+        else
+            j["plot"] = options.plot_path;
+    }
+
+    j["parity"] = report.parity_ok;
+    j["errors"] = report.errors;
+    report.table = table.str();
+    px::set_fast_settings(saved);
+    return report;
+}
+
+} // namespace pxbench

@@ -1,0 +1,59 @@
+// bench.h — `pxi bench`: how fast each executor runs MATMUL, against the naive baseline and
+// against the machine's limit, measured side by side in one run.
+//
+// For each MATMUL shape (the Pixel-LLM's two layers up to 256x1024 @ 1024x1024 in 4096-wide
+// programs that need WIDE addressing) it times: the naive triple loop over the pixel layout (the
+// prototype's algorithm, defined here and nowhere in the engine), the reference interpreter
+// (execute_reference), the optimized CPU executor (execute_fast), and the GL executor's simple
+// and tiled kernels when a headless OpenGL 4.3 context can be had. It also times a whole Pixel-LLM
+// forward pass, PNG load and save of a 4096x4096 program, and the debugger's per-step texture
+// update. Every figure is the median of repeated runs after a warm-up. The machine's ceilings
+// (multiply-add throughput, memory bandwidth, each executor's fixed cost per step) are measured
+// in the same run, and each result is reported as the fraction of the bound that applies.
+//
+// Every variant's output image is compared byte for byte with the reference's; a difference is a
+// parity failure, reported loudly (Report::parity_ok false, pxi exits 1). Nothing here throws.
+#pragma once
+#include "image.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pxbench {
+
+struct Options {
+    bool quick = false;    // CI-sized shapes and repetition budgets
+    bool gl = true;        // false: skip the GL executor even if a context can be had
+    unsigned threads = 0;  // optimized CPU threads; 0 = every hardware thread
+    std::string plot_path; // non-empty: write the scaling plot (PNG) here
+    bool progress = false; // one line per measurement on stderr
+};
+
+struct Report {
+    nlohmann::json json;             // the whole result, schema in BENCHMARKS.md
+    std::string table;               // the same as a text table
+    bool parity_ok = true;           // every variant produced the reference's bytes
+    std::vector<std::string> errors; // parity failures and other problems, one line each
+};
+
+Report run_bench(const Options& options);
+
+// The baseline: the prototype's MATMUL, element by element through the pixel layout
+// (x = 1 + i % (w-1), y = row + i / (w-1)), clamped at 255 like PROTOCOL.md §5.4. Headers are read
+// from the image; the caller guarantees they fit (it is timed on checked programs only).
+void naive_matmul(px::Image& image, uint32_t row_a, uint32_t row_b, uint32_t row_c);
+
+// One log-log line of the scaling plot.
+struct PlotSeries {
+    std::string name;
+    px::Rgba color;
+    std::vector<std::pair<double, double>> points; // (x, y), both > 0
+};
+// Draws time against M*N*K on log-log axes with a legend, using a tiny built-in rasterizer.
+px::Image draw_scaling_plot(const std::string& title, const std::string& x_label, const std::string& y_label,
+                            const std::vector<PlotSeries>& series);
+
+} // namespace pxbench

@@ -1,0 +1,365 @@
+#include "cpu_fast.h"
+
+#include "quant.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstring>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+// The kernels are compiled twice on x86-64 with GCC: for AVX2 and for the baseline (SSE2), and
+// the loader picks one at startup (an ifunc). The committed build stays portable x86-64; the
+// wider vectors are used where the CPU has them. Both clones compute the same integers.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PX_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PX_CLONES
+#endif
+
+namespace px {
+namespace {
+
+// Pixels are read as little-endian uint32 words (R in the low byte, an int32 pixel as itself).
+static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels as little-endian words");
+
+std::atomic<unsigned> g_threads{0};
+std::atomic<uint64_t> g_min_macs{FastSettings{}.min_macs_per_thread};
+
+// Partial sums over at most this many k are int32: 16384 * 255 * 255 < 2^31, so they never
+// overflow; chunks are then added as uint32, which cannot overflow either (PROTOCOL.md §5.4).
+constexpr uint32_t kChunkK = 16384;
+// Packed rows are padded with zeros to a multiple of 16 int16 (one 256-bit vector).
+constexpr uint32_t kPadK = 16;
+// Columns of B^T kept hot per block: 32 columns x 1024 k x 2 bytes = 64 KiB, an L2-sized slab
+// reused by every row of A.
+constexpr uint32_t kBlockN = 32;
+// Shapes with at most this many rows of A skip the packing of B (matrix-vector products read
+// every element of B once, so a transposed copy would cost more than it saves).
+constexpr uint32_t kDirectMaxM = 4;
+
+// Visits the elements [i0, i1) of the matrix whose header is at `row` as runs of horizontally
+// adjacent pixels: f(first element index, pointer to its pixel, run length). Pure index
+// arithmetic on PROTOCOL.md §3: no division per element.
+template <class Px, class F>
+void for_runs(Px* rgba, uint32_t width, uint32_t row, uint64_t i0, uint64_t i1, F&& f) {
+    const uint32_t stride = width - 1;
+    uint64_t i = i0;
+    uint64_t y = row + i / stride;
+    uint32_t x = 1 + uint32_t(i % stride);
+    while (i < i1) {
+        const uint32_t len = uint32_t(std::min<uint64_t>(i1 - i, width - x));
+        f(i, rgba + (y * width + x) * 4, len);
+        i += len;
+        x = 1;
+        ++y;
+    }
+}
+
+// Runs f(begin, end) over `parts` contiguous ranges splitting [0, n), on up to `parts` threads.
+// If a thread cannot be started its range runs on the calling thread: slower, same bytes.
+template <class F> void parallel_ranges(unsigned parts, uint32_t n, F&& f) {
+    parts = std::max(1u, std::min<unsigned>(parts, n));
+    if (parts == 1) {
+        f(0u, n);
+        return;
+    }
+    std::vector<std::thread> pool;
+    pool.reserve(parts - 1);
+    auto bounds = [&](unsigned t) { return uint32_t(uint64_t(n) * t / parts); };
+    for (unsigned t = 1; t < parts; ++t) {
+        try {
+            pool.emplace_back([&f, b = bounds(t), e = bounds(t + 1)] { f(b, e); });
+        } catch (const std::system_error&) {
+            f(bounds(t), bounds(t + 1));
+        }
+    }
+    f(bounds(0), bounds(1));
+    for (std::thread& th : pool)
+        th.join();
+}
+
+// acc[j] += a * R(pixel j), pixels read as little-endian uint32 so the loop is a plain
+// contiguous load, mask, multiply and add.
+PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* __restrict px, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t v;
+        std::memcpy(&v, px + 4 * size_t(j), 4);
+        acc[j] += a * (v & 0xFFu);
+    }
+}
+
+// Dot products of 2 rows of A with 2 columns of B (rows of B^T), len a multiple of kPadK and at
+// most kChunkK. int16 products summed in int32: the PMADDWD pattern.
+PX_CLONES void dot_2x2(const int16_t* __restrict a0, const int16_t* __restrict a1,
+                       const int16_t* __restrict b0, const int16_t* __restrict b1, uint32_t len,
+                       int32_t* __restrict out) {
+    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+    for (uint32_t k = 0; k < len; ++k) {
+        const int32_t x0 = a0[k], x1 = a1[k], y0 = b0[k], y1 = b1[k];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+    }
+    out[0] = s00, out[1] = s01, out[2] = s10, out[3] = s11;
+}
+
+PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict b, uint32_t len) {
+    int32_t s = 0;
+    for (uint32_t k = 0; k < len; ++k)
+        s += int32_t(a[k]) * int32_t(b[k]);
+    return s;
+}
+
+// One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
+// (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
+// The packed operands and accumulators stay allocated on the calling thread from one instruction
+// to the next: fresh multi-megabyte vectors would be page-faulted in again on every step, which
+// costs more than packing them. Above kKeepScratchBytes they are released after use.
+struct Scratch {
+    std::vector<uint32_t> a, acc;
+    std::vector<int16_t> ap, bt, bk;
+    size_t bytes() const {
+        return (a.capacity() + acc.capacity()) * 4 + (ap.capacity() + bt.capacity() + bk.capacity()) * 2;
+    }
+};
+constexpr size_t kKeepScratchBytes = size_t(64) << 20;
+Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+}
+
+struct MatmulShape {
+    uint32_t M, K, N;
+    uint32_t row_a, row_b;
+    int32_t za = 0, zb = 0;
+};
+
+// acc = (A - za) @ (B - zb) modulo 2^32 with B read straight from the image, for few rows of A:
+// sum over k of (a - za) * b, less zb times the sum of (a - za), all in uint32 (wrapping is exact).
+void matmul_direct(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
+    const uint32_t w = image.width;
+    std::vector<uint32_t>& a = scratch().a;
+    a.resize(size_t(s.M) * s.K);
+    for_runs(image.rgba.data(), w, s.row_a, 0, a.size(), [&](uint64_t i, const uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j)
+            a[i + j] = uint32_t(int32_t(px[4 * size_t(j)]) - s.za);
+    });
+    acc.assign(size_t(s.M) * s.N, 0);
+    parallel_ranges(threads, s.N, [&](uint32_t n0, uint32_t n1) {
+        for (uint32_t k = 0; k < s.K; ++k) {
+            const uint64_t base = uint64_t(k) * s.N;
+            for_runs(image.rgba.data(), w, s.row_b, base + n0, base + n1,
+                     [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                         const uint32_t n = uint32_t(i - base);
+                         for (uint32_t m = 0; m < s.M; ++m) {
+                             const uint32_t av = a[size_t(m) * s.K + k];
+                             if (av != 0) axpy_pixels(&acc[size_t(m) * s.N + n], av, px, len);
+                         }
+                     });
+        }
+    });
+    if (s.zb == 0) return;
+    for (uint32_t m = 0; m < s.M; ++m) {
+        uint32_t sum_a = 0;
+        for (uint32_t k = 0; k < s.K; ++k)
+            sum_a += a[size_t(m) * s.K + k];
+        const uint32_t correction = sum_a * uint32_t(s.zb);
+        for (uint32_t n = 0; n < s.N; ++n)
+            acc[size_t(m) * s.N + n] -= correction;
+    }
+}
+
+// acc = (A - za) @ (B - zb) modulo 2^32 from packed operands: A as int16 rows of Kp, B transposed
+// as int16 rows of Kp. |a - za| and |b - zb| are at most 255, so the int32 chunk sums are exact.
+void matmul_packed(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
+    const uint32_t w = image.width;
+    const uint32_t Kp = (s.K + kPadK - 1) / kPadK * kPadK;
+    std::vector<int16_t>& ap = scratch().ap;
+    std::vector<int16_t>& bt = scratch().bt;
+    ap.assign(size_t(s.M) * Kp, 0); // the padding must be zero
+    bt.assign(size_t(s.N) * Kp, 0);
+    for_runs(image.rgba.data(), w, s.row_a, 0, uint64_t(s.M) * s.K,
+             [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                 uint32_t m = uint32_t(i / s.K), k = uint32_t(i % s.K);
+                 for (uint32_t j = 0; j < len; ++j) {
+                     ap[size_t(m) * Kp + k] = int16_t(px[4 * size_t(j)] - s.za);
+                     if (++k == s.K) k = 0, ++m;
+                 }
+             });
+    // B^T in two passes, both cache-friendly: B's pixels read in layout order into row-major
+    // int16, then transposed 16x16 tiles at a time (writing B^T straight from the layout would
+    // touch a new cache line for every element). Threads take ranges of k.
+    std::vector<int16_t>& bk = scratch().bk;
+    bk.resize(size_t(s.K) * s.N);
+    parallel_ranges(threads, s.K, [&](uint32_t k0, uint32_t k1) {
+        for_runs(image.rgba.data(), w, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     int16_t* dst = &bk[i];
+                     for (uint32_t j = 0; j < len; ++j)
+                         dst[j] = int16_t(px[4 * size_t(j)] - s.zb);
+                 });
+        constexpr uint32_t T = 16;
+        for (uint32_t kt = k0; kt < k1; kt += T)
+            for (uint32_t nt = 0; nt < s.N; nt += T) {
+                const uint32_t ke = std::min(k1, kt + T), ne = std::min(s.N, nt + T);
+                for (uint32_t n = nt; n < ne; ++n)
+                    for (uint32_t k = kt; k < ke; ++k)
+                        bt[size_t(n) * Kp + k] = bk[size_t(k) * s.N + n];
+            }
+    });
+    acc.assign(size_t(s.M) * s.N, 0);
+    const uint32_t blocks = (s.N + kBlockN - 1) / kBlockN;
+    parallel_ranges(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
+        for (uint32_t blk = blk0; blk < blk1; ++blk) {
+            const uint32_t n0 = blk * kBlockN, n1 = std::min(s.N, n0 + kBlockN);
+            for (uint32_t kc = 0; kc < Kp; kc += kChunkK) {
+                const uint32_t len = std::min(kChunkK, Kp - kc);
+                for (uint32_t m = 0; m < s.M; m += 2) {
+                    const int16_t* a0 = &ap[size_t(m) * Kp + kc];
+                    uint32_t* c0 = &acc[size_t(m) * s.N];
+                    if (m + 1 < s.M) {
+                        const int16_t* a1 = a0 + Kp;
+                        uint32_t* c1 = c0 + s.N;
+                        uint32_t n = n0;
+                        for (; n + 1 < n1; n += 2) {
+                            int32_t out[4];
+                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
+                            dot_2x2(a0, a1, b0, b0 + Kp, len, out);
+                            c0[n] += uint32_t(out[0]), c0[n + 1] += uint32_t(out[1]);
+                            c1[n] += uint32_t(out[2]), c1[n + 1] += uint32_t(out[3]);
+                        }
+                        if (n < n1) {
+                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
+                            c0[n] += uint32_t(dot_1x1(a0, b0, len));
+                            c1[n] += uint32_t(dot_1x1(a1, b0, len));
+                        }
+                    } else {
+                        for (uint32_t n = n0; n < n1; ++n)
+                            c0[n] += uint32_t(dot_1x1(a0, &bt[size_t(n) * Kp + kc], len));
+                    }
+                }
+            }
+        }
+    });
+}
+
+// MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule.
+void execute_matmul(Image& image, const Plan& p) {
+    const Opcode op = Opcode(p.ins.opcode);
+    MatmulShape s{p.shape[0].rows, p.shape[0].cols, p.shape[1].cols, p.ins.operand[0], p.ins.operand[1]};
+    const uint32_t row_c = p.ins.operand[2];
+    QMatmulParams q;
+    uint32_t bias_row = 0;
+    if (op == Opcode::QMATMUL) {
+        q = decode_qmatmul(p.ins);
+        s.za = q.za, s.zb = q.zb, bias_row = q.bias_row;
+    } else if (op == Opcode::QMATMUL32) {
+        const QMatmul32Params q32 = decode_qmatmul32(p.ins);
+        s.za = q32.za, s.zb = q32.zb, bias_row = q32.bias_row;
+    }
+    const unsigned threads = fast_threads_for(uint64_t(s.M) * s.N * s.K);
+    // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a, b or the bias.
+    std::vector<uint32_t>& acc = scratch().acc;
+    if (s.M <= kDirectMaxM)
+        matmul_direct(image, s, threads, acc);
+    else
+        matmul_packed(image, s, threads, acc);
+    if (bias_row != 0) { // a 1 x N matrix of int32 pixels, checked by the plan
+        std::vector<uint32_t> bias(s.N);
+        for_runs(image.rgba.data(), image.width, bias_row, 0, s.N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     for (uint32_t j = 0; j < len; ++j)
+                         std::memcpy(&bias[i + j], px + 4 * size_t(j), 4); // little-endian
+                 });
+        for (size_t i = 0; i < acc.size(); ++i)
+            acc[i] += bias[i % s.N];
+    }
+    image.set_pixel(0, row_c, encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, row_c, 0, acc.size(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) {
+                 switch (op) {
+                 case Opcode::QMATMUL:
+                     for (uint32_t j = 0; j < len; ++j)
+                         px[4 * size_t(j)] =
+                             clamp_add(rounding_mul_shift(int32_t(acc[i + j]), q.multiplier, q.shift), q.zc,
+                                       q.clamp_lo, q.clamp_hi);
+                     break;
+                 case Opcode::QMATMUL32:
+                     for (uint32_t j = 0; j < len; ++j) {
+                         const Rgba v = i32_to_rgba(int32_t(acc[i + j]));
+                         std::memcpy(px + 4 * size_t(j), v.data(), 4);
+                     }
+                     break;
+                 default:
+                     for (uint32_t j = 0; j < len; ++j)
+                         px[4 * size_t(j)] = uint8_t(std::min<uint32_t>(acc[i + j], 255));
+                     break;
+                 }
+             });
+    if (scratch().bytes() > kKeepScratchBytes) scratch() = Scratch{};
+}
+
+// The R channel of a checked matrix, row-major, walking the layout run by run.
+std::vector<uint8_t> gather_r(const Image& image, uint32_t row, uint64_t n) {
+    std::vector<uint8_t> v(n);
+    for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j)
+            v[i + j] = px[4 * size_t(j)];
+    });
+    return v;
+}
+
+// ADD and QADD: element-wise, so the only cost worth removing is the reference's division per
+// element in gather and scatter; the arithmetic is the reference's own kernels on the values.
+void execute_add(Image& image, const Plan& p) {
+    const auto& op = p.ins.operand;
+    const std::vector<uint8_t> a = gather_r(image, op[0], p.shape[0].elements());
+    const std::vector<uint8_t> b = gather_r(image, op[1], p.shape[1].elements());
+    const std::vector<uint8_t> out = Opcode(p.ins.opcode) == Opcode::QADD
+                                         ? qadd_u8(a, p.shape[0], b, p.shape[1], decode_qadd(p.ins))
+                                         : add_u8(a, p.shape[0], b, p.shape[1]);
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, op[2], 0, out.size(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) {
+                 for (uint32_t j = 0; j < len; ++j)
+                     px[4 * size_t(j)] = out[i + j];
+             });
+}
+
+} // namespace
+
+void set_fast_settings(const FastSettings& settings) {
+    g_threads.store(settings.threads);
+    g_min_macs.store(settings.min_macs_per_thread);
+}
+
+FastSettings fast_settings() {
+    return {g_threads.load(), g_min_macs.load()};
+}
+
+unsigned fast_threads_for(uint64_t macs) {
+    unsigned t = g_threads.load();
+    // hardware_concurrency() reads /sys on every call (microseconds): asked once.
+    static const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    if (t == 0) t = hardware;
+    const uint64_t min_macs = g_min_macs.load();
+    if (min_macs > 0) t = unsigned(std::clamp<uint64_t>(macs / min_macs, 1, t));
+    return t;
+}
+
+void execute_fast(Image& image, const Plan& plan) {
+    switch (Opcode(plan.ins.opcode)) {
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: execute_matmul(image, plan); break;
+    case Opcode::ADD:
+    case Opcode::QADD: execute_add(image, plan); break;
+    default: execute_reference(image, plan); break;
+    }
+}
+
+} // namespace px

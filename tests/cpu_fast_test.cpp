@@ -1,0 +1,299 @@
+// Tests of the optimized CPU executor: byte-identical to execute_reference on thousands of random
+// MATMUL shapes (odd sizes, block and padding edges, narrow images that wrap matrices over many
+// rows, outputs overlapping an input), for every thread count, on random QMATMUL, QMATMUL32 and
+// QADD instructions (zero points, biases, accumulators that wrap), and through step()/run() on
+// programs that use every opcode.
+#include "cpu_fast.h"
+#include "quant.h"
+#include "test_util.h"
+#include "vm.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+using namespace px;
+using namespace pxtest;
+
+namespace {
+
+struct Case {
+    Image image;
+    Plan plan;
+};
+
+// A random image (all four channels random, so untouched channels are checked too) holding
+// A (MxK) and B (KxN) and a MATMUL whose output goes to a fresh row, or onto a or b.
+Case make_case(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, uint32_t width, int overlap,
+               int value_max) {
+    const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+    // Enough room for C wherever it goes: reserve the larger of C and the operand it overlaps.
+    Allocation al = allocate_rows({ha, hb, hc, hc}, width);
+    Image img = make_image(width, al.height);
+    for (uint8_t& byte : img.rgba)
+        byte = uint8_t(rng());
+    std::uniform_int_distribution<int> val(0, value_max);
+    std::vector<uint8_t> a(ha.elements()), b(hb.elements());
+    for (auto& v : a)
+        v = uint8_t(val(rng));
+    for (auto& v : b)
+        v = uint8_t(val(rng));
+    uint32_t row_a = al.rows[0], row_b = al.rows[1], row_c = al.rows[2];
+    if (overlap == 1 && hc.elements() <= ha.elements()) row_c = row_a;
+    if (overlap == 2 && hc.elements() <= hb.elements()) row_c = row_b;
+    if (overlap == 3) row_b = row_a + uint32_t(rng() % 2); // B shares rows with A (and may be A)
+    if (overlap == 3 && row_b == row_a && !(ha == hb)) row_b = al.rows[1];
+    REQUIRE(write_matrix(img, row_a, ha, a).ok());
+    if (row_b != row_a) REQUIRE(write_matrix(img, row_b, hb, b).ok());
+    // The instruction itself is built through plan_instruction, so the plan is the real one.
+    const bool wide = row_a > 255 || row_b > 255 || row_c > 255;
+    uint32_t x = 0;
+    if (wide)
+        img.set_pixel(x++, 0, {kWidePrefix, uint8_t(row_a >> 8), uint8_t(row_b >> 8), uint8_t(row_c >> 8)});
+    img.set_pixel(x, 0, {uint8_t(Opcode::MATMUL), uint8_t(row_a), uint8_t(row_b), uint8_t(row_c)});
+    auto planned = plan_instruction(image_fetch(img), img.width, img.height, 0);
+    REQUIRE(std::holds_alternative<Plan>(planned));
+    return {std::move(img), std::get<Plan>(planned)};
+}
+
+void check_same(const Case& c, const char* what) {
+    Image ref = c.image, fast = c.image;
+    execute_reference(ref, c.plan);
+    execute_fast(fast, c.plan);
+    const auto& s = c.plan.shape;
+    INFO(what << ": " << s[0].rows << "x" << s[0].cols << " @ " << s[1].rows << "x" << s[1].cols
+              << " in width " << c.image.width << ", rows a/b/c " << c.plan.ins.operand[0] << "/"
+              << c.plan.ins.operand[1] << "/" << c.plan.ins.operand[2] << ", threads "
+              << fast_settings().threads);
+    REQUIRE(fast.rgba == ref.rgba);
+}
+
+struct SettingsGuard {
+    FastSettings saved = fast_settings();
+    ~SettingsGuard() { set_fast_settings(saved); }
+};
+
+} // namespace
+
+TEST_CASE("MATMUL: execute_fast equals execute_reference on random shapes") {
+    SettingsGuard guard;
+    std::mt19937 rng(12345);
+    auto dim = [&](uint32_t hi) {
+        // Mostly small and odd; sometimes exactly on or next to a block or padding edge.
+        static const uint32_t edges[] = {1, 2, 3, 4, 5, 15, 16, 17, 31, 32, 33, 63, 64, 65};
+        if (rng() % 3 == 0) return edges[rng() % std::size(edges)];
+        return 1 + uint32_t(rng() % hi);
+    };
+    int cases = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const uint32_t M = dim(40), K = dim(200), N = dim(200);
+        const uint32_t width = rng() % 4 == 0 ? 2 + uint32_t(rng() % 16) : 2 + uint32_t(rng() % 700);
+        const int overlap = int(rng() % 4);
+        const int value_max = rng() % 2 ? 255 : 3; // 3: sums stay below the clamp, every bit shows
+        // Alternate single- and multi-threaded runs; force threading even on small shapes.
+        set_fast_settings({1 + unsigned(i % 4), 0});
+        Case c = make_case(rng, M, K, N, width, overlap, value_max);
+        check_same(c, "random");
+        ++cases;
+    }
+    CHECK(cases == 3000);
+}
+
+TEST_CASE("MATMUL: the result does not depend on the thread count") {
+    SettingsGuard guard;
+    std::mt19937 rng(777);
+    const uint32_t shapes[][3] = {{1, 128, 128},  {1, 128, 1024}, {3, 300, 517},  {5, 129, 97},
+                                  {64, 256, 256}, {37, 511, 333}, {128, 1024, 65}};
+    for (const auto& sh : shapes) {
+        Case c = make_case(rng, sh[0], sh[1], sh[2], 1024, 0, 255);
+        Image ref = c.image;
+        execute_reference(ref, c.plan);
+        for (unsigned t = 1; t <= 8; ++t) {
+            set_fast_settings({t, 0});
+            Image fast = c.image;
+            execute_fast(fast, c.plan);
+            INFO(sh[0] << "x" << sh[1] << " @ " << sh[1] << "x" << sh[2] << " on " << t << " threads");
+            REQUIRE(fast.rgba == ref.rgba);
+        }
+    }
+}
+
+TEST_CASE("MATMUL: long inner dimensions sum in uint32 past 2^31 exactly") {
+    SettingsGuard guard;
+    set_fast_settings({2, 0});
+    std::mt19937 rng(99);
+    // K = 40000 crosses the int32 partial-sum chunk; all 255 gives sums of 2.6e9 (above 2^31),
+    // and small values give sums that must come out below the clamp exactly.
+    for (int value_max : {255, 0}) {
+        for (uint32_t M : {1u, 8u}) {
+            Case c = make_case(rng, M, 40000, 3, 4096, 0, value_max);
+            if (value_max == 0) { // one 1 per row of A against a ramp in B: exact small sums
+                for (uint32_t m = 0; m < M; ++m) {
+                    const uint64_t i = uint64_t(m) * 40000 + 39999 - m;
+                    c.image.at(element_x(i, 4096), uint32_t(element_y(i, c.plan.ins.operand[0], 4096)))[0] =
+                        1;
+                }
+                for (uint64_t i = 0; i < 40000ull * 3; ++i)
+                    c.image.at(element_x(i, 4096), uint32_t(element_y(i, c.plan.ins.operand[1], 4096)))[0] =
+                        uint8_t(i % 200);
+            }
+            check_same(c, "long K");
+        }
+    }
+}
+
+TEST_CASE("MATMUL: shapes wider than a block, in images narrower than a row of the matrix") {
+    SettingsGuard guard;
+    std::mt19937 rng(4242);
+    for (uint32_t width : {2u, 3u, 7u, 33u, 4096u}) {
+        for (unsigned t : {1u, 3u}) {
+            set_fast_settings({t, 0});
+            Case c = make_case(rng, 9, 70, 45, width, 0, 255);
+            check_same(c, "narrow");
+        }
+    }
+}
+
+TEST_CASE("execute_fast runs whole programs like the reference, every opcode") {
+    SettingsGuard guard;
+    set_fast_settings({2, 0});
+    std::mt19937 rng(5);
+    for (int trial = 0; trial < 50; ++trial) {
+        const uint32_t width = 16 + uint32_t(rng() % 200);
+        const MatrixHeader x{24, 5}, w{13, 24}, bias{13, 1}, y{13, 5};
+        Allocation al = allocate_rows({x, w, bias, y, y}, width);
+        Image img = make_image(width, al.height + 1);
+        for (uint8_t& byte : img.rgba)
+            byte = uint8_t(rng());
+        auto fill = [&](uint32_t row, MatrixHeader h) {
+            std::vector<uint8_t> v(h.elements());
+            for (auto& e : v)
+                e = uint8_t(rng() % 8);
+            REQUIRE(write_matrix(img, row, h, v).ok());
+        };
+        fill(al.rows[0], x);
+        fill(al.rows[1], w);
+        fill(al.rows[2], bias);
+        uint32_t pc = 0;
+        auto ins = [&](Opcode op, uint32_t a, uint32_t b, uint32_t c) {
+            img.set_pixel(pc++, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
+        };
+        const uint32_t rx = al.rows[0], rw = al.rows[1], rb = al.rows[2], ry = al.rows[3], rz = al.rows[4];
+        ins(Opcode::MATMUL, rx, rw, ry);
+        ins(Opcode::ADD, ry, rb, ry);
+        ins(Opcode::RELU, ry, 0, 0);
+        ins(Opcode::DOT, ry, ry, al.height);
+        ins(Opcode::MATMUL, rx, rw, rx); // in place over its own input
+        ins(Opcode::MATMUL, ry, ry, rz); // 5x13 @ 5x13: traps SHAPE_MISMATCH in both
+        ins(Opcode::HALT, 0, 0, 0);
+        VmState ref = make_vm(img), fast = make_vm(img);
+        run(ref);
+        RunOptions opt;
+        opt.execute = execute_fast;
+        run(fast, opt);
+        REQUIRE(ref.status == VmStatus::Trapped);
+        CHECK(fast.status == ref.status);
+        CHECK(fast.pc == ref.pc);
+        CHECK(fast.steps == ref.steps);
+        CHECK(fast.trap.code == ref.trap.code);
+        CHECK(fast.trap.message == ref.trap.message);
+        REQUIRE(fast.image.rgba == ref.image.rgba);
+    }
+}
+
+TEST_CASE("thread settings: counts follow the size threshold") {
+    SettingsGuard guard;
+    set_fast_settings({4, 1000});
+    CHECK(fast_threads_for(10) == 1);
+    CHECK(fast_threads_for(2500) == 2);
+    CHECK(fast_threads_for(1000000) == 4);
+    set_fast_settings({3, 0});
+    CHECK(fast_threads_for(1) == 3);
+}
+
+namespace {
+
+// A random quantized instruction (QMATMUL, QMATMUL32 or QADD) with random valid parameters over
+// random operands; the bias, when there is one, is random whole pixels (the image is random).
+Case make_quant_case(std::mt19937& rng, Opcode op, uint32_t M, uint32_t K, uint32_t N, uint32_t width,
+                     bool extreme = false) {
+    const bool add = op == Opcode::QADD;
+    const MatrixHeader ha = add ? MatrixHeader{N, M} : MatrixHeader{K, M};
+    const MatrixHeader hb = add ? (rng() % 2 ? MatrixHeader{N, 1} : MatrixHeader{N, M}) : MatrixHeader{N, K};
+    const MatrixHeader hc{N, M}, hbias{N, 1};
+    Allocation al = allocate_rows({ha, hb, hc, hbias}, width);
+    Image img = make_image(width, al.height);
+    for (uint8_t& byte : img.rgba)
+        byte = uint8_t(rng());
+    auto fill = [&](uint32_t row, MatrixHeader h) {
+        std::vector<uint8_t> v(h.elements());
+        for (auto& e : v)
+            e = extreme ? 255 : uint8_t(rng());
+        REQUIRE(write_matrix(img, row, h, v).ok());
+    };
+    fill(al.rows[0], ha);
+    fill(al.rows[1], hb);
+    const bool with_bias = !extreme && rng() % 2 == 0;
+    if (with_bias) img.set_pixel(0, al.rows[3], encode_header(hbias));
+    uint32_t row_c = al.rows[2];
+    if (rng() % 4 == 0 && hc.elements() <= ha.elements()) row_c = al.rows[0]; // in place over a
+    const uint8_t lo = uint8_t(rng()), hi = uint8_t(lo + rng() % (256 - lo));
+    std::vector<Rgba> params;
+    auto zp = [&] { return extreme ? uint8_t(0) : uint8_t(rng()); };
+    const uint8_t shift = uint8_t(1 + rng() % 40);
+    const int32_t mult = int32_t(rng() & 0x7FFFFFFF);
+    const uint16_t bias_row = with_bias ? uint16_t(al.rows[3]) : 0;
+    if (op == Opcode::QMATMUL)
+        params = encode_params(QMatmulParams{zp(), zp(), zp(), shift, mult, bias_row, lo, hi});
+    if (op == Opcode::QMATMUL32) params = encode_params(QMatmul32Params{zp(), zp(), bias_row});
+    if (op == Opcode::QADD)
+        params = encode_params(QAddParams{zp(), zp(), zp(), shift, int32_t(rng() & 0x7FFFFFFF),
+                                          int32_t(rng() & 0x7FFFFFFF), lo, hi});
+    const uint32_t ra = al.rows[0], rb = al.rows[1];
+    uint32_t x = 0;
+    if (ra > 255 || rb > 255 || row_c > 255)
+        img.set_pixel(x++, 0, {kWidePrefix, uint8_t(ra >> 8), uint8_t(rb >> 8), uint8_t(row_c >> 8)});
+    img.set_pixel(x++, 0, {uint8_t(op), uint8_t(ra), uint8_t(rb), uint8_t(row_c)});
+    for (const Rgba& p : params)
+        img.set_pixel(x++, 0, p);
+    auto planned = plan_instruction(image_fetch(img), img.width, img.height, 0);
+    if (auto* trap = std::get_if<Trap>(&planned)) FAIL(describe_trap(*trap));
+    return {std::move(img), std::get<Plan>(planned)};
+}
+
+} // namespace
+
+TEST_CASE("QMATMUL, QMATMUL32, QADD: execute_fast equals execute_reference on random instructions") {
+    SettingsGuard guard;
+    std::mt19937 rng(2024);
+    const Opcode ops[] = {Opcode::QMATMUL, Opcode::QMATMUL32, Opcode::QADD};
+    for (int i = 0; i < 1500; ++i) {
+        set_fast_settings({1 + unsigned(i % 3), 0});
+        const Opcode op = ops[i % 3];
+        const uint32_t M = 1 + uint32_t(rng() % 20), K = 1 + uint32_t(rng() % 150),
+                       N = 1 + uint32_t(rng() % 150);
+        const uint32_t width = 8 + uint32_t(rng() % 500);
+        Case c = make_quant_case(rng, op, M, K, N, width);
+        check_same(c, "quantized");
+    }
+}
+
+TEST_CASE("QMATMUL32: accumulators that wrap modulo 2^32 wrap the same way") {
+    SettingsGuard guard;
+    set_fast_settings({2, 0});
+    std::mt19937 rng(31337);
+    // K = 40000 terms of 255 * 255 with zero points 0: 2.6e9, past 2^31, so the int32 result
+    // wraps negative; the reference defines that as modulo 2^32 and both executors must agree.
+    for (Opcode op : {Opcode::QMATMUL32, Opcode::QMATMUL}) {
+        for (uint32_t M : {1u, 7u}) {
+            Case c = make_quant_case(rng, op, M, 40000, 2, 4096, true);
+            check_same(c, "wrapping");
+            if (op == Opcode::QMATMUL32) { // the wrap really happened: negative int32 in the output
+                Image ref = c.image;
+                execute_reference(ref, c.plan);
+                const uint32_t rc = c.plan.ins.operand[2];
+                CHECK(rgba_to_i32(ref.pixel(1, rc)) < 0);
+            }
+        }
+    }
+}
