@@ -1,6 +1,8 @@
 // debuginfo.cpp — `pxos.symbols` JSON (PROTOCOL.md §7) and region inference from row 0.
 #include "debuginfo.h"
 
+#include "quant.h"
+
 #include "protocol.h"
 #include "vm.h"
 
@@ -113,6 +115,8 @@ std::vector<Region> program_regions(const Image& image) {
             if (kind == OperandKind::None) continue;
             add(d.ins.operand[k], kind == OperandKind::ScalarOut);
         }
+        for (const uint32_t row : param_rows(d.ins))
+            add(row, false); // QMATMUL's bias
         pc += d.ins.length;
     }
     std::stable_sort(regions.begin(), regions.end(),

@@ -1,4 +1,4 @@
-// protocol.h — constants of Pixel Protocol 1.0 (PROTOCOL.md is normative; this mirrors it).
+// protocol.h — constants of Pixel Protocol 1.1 (PROTOCOL.md is normative; this mirrors it).
 //
 // Trap codes, resource limits and the debug-info chunk keys live here next to the opcode table,
 // so that the GLSL executor receives all of them through glsl_defines() and no number is typed
@@ -12,7 +12,7 @@
 
 namespace px {
 
-inline constexpr std::string_view kProtocolVersion = "1.0";
+inline constexpr std::string_view kProtocolVersion = "1.1";
 
 // Resource limits (PROTOCOL.md §8). Loaders refuse larger images before allocating.
 inline constexpr uint32_t kMaxDimension = 16384;

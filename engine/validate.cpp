@@ -11,6 +11,8 @@
 // accepts runs exactly the plans the walk saw, none of which traps.
 #include "validate.h"
 
+#include "quant.h"
+
 #include "vm.h"
 
 #include <algorithm>
@@ -163,6 +165,13 @@ ValidationReport validate(const Image& image) {
                 } else if (kind == OperandKind::ScalarOut) {
                     reference(row, {}, op_x, false);
                 }
+            }
+            // Rows named by parameter pixels (QMATMUL's int32 bias) are read like inputs.
+            for (const uint32_t row : param_rows(ins)) {
+                const MatrixHeader bias = decode_header(shadow(0, row));
+                reference(row, bias, op_x, true);
+                auto rects = matrix_rects(row, bias, width);
+                inputs.insert(inputs.end(), rects.begin(), rects.end());
             }
             if (!unknown_read && any_intersect(plan->writes, inputs))
                 add(Severity::Warning, "output-overlaps-input",

@@ -1,4 +1,4 @@
-// vm.h — the CPU reference interpreter of Pixel Protocol 1.0.
+// vm.h — the CPU reference interpreter of Pixel Protocol 1.1.
 //
 // The VM state is a value: the image, the program counter (an x in row 0), the step count, the
 // status and the trap. step() executes exactly one instruction and reports the rectangles it

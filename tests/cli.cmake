@@ -86,3 +86,8 @@ pxi_check(diff_inplace 1 "diff|assets/dot.pxi|${PXI_WORK}/inplace.pxi|--json" OU
 set_tests_properties(cli_run_inplace PROPERTIES DEPENDS cli_asm_inplace_copy)
 set_tests_properties(cli_diff_inplace PROPERTIES DEPENDS cli_run_inplace)
 pxi_check(validate_json 0 "validate|assets/dot.pxi|--json" OUT "\"ok\": true")
+# The optimized CPU interpreter (default) and the reference give the same image.
+pxi_check(run_cpu_ref 0 "run|assets/pixellm_v003.pxi|--executor|cpu-ref|-o|${PXI_WORK}/v003_ref.pxi")
+pxi_check(run_cpu_fast 0 "run|assets/pixellm_v003.pxi|--executor|cpu|-o|${PXI_WORK}/v003_fast.pxi")
+pxi_check(diff_cpu_ref_fast 0 "diff|${PXI_WORK}/v003_ref.pxi|${PXI_WORK}/v003_fast.pxi" OUT "identical pixels")
+set_tests_properties(cli_diff_cpu_ref_fast PROPERTIES DEPENDS "cli_run_cpu_ref;cli_run_cpu_fast")

@@ -1,6 +1,8 @@
 // Tests of debug symbols: the JSON round trip, malformed chunks, inference from row 0.
 #include "debuginfo.h"
+#include "png_io.h"
 #include "protocol.h"
+#include "quant.h"
 #include "test_util.h"
 
 #include <doctest/doctest.h>
@@ -99,4 +101,19 @@ TEST_CASE("inference ignores rows outside the image and WIDE operands are read w
     auto regions = program_regions(img);
     REQUIRE(regions.size() == 1);
     CHECK(regions[0].row == 2);
+}
+
+TEST_CASE("inferred regions include a QMATMUL's bias row") {
+    auto loaded = px::load_png(pxtest::source_path("assets/pixellm.pxi"));
+    REQUIRE(loaded);
+    px::Image image = loaded->image;
+    image.text.clear(); // no symbols: everything is inferred from row 0
+    const auto regions = px::program_regions(image);
+    const px::Decoded first = px::decode(px::image_fetch(image), image.width, 0);
+    const auto bias = px::param_rows(first.ins);
+    REQUIRE(bias.size() == 1);
+    bool found = false;
+    for (const px::Region& r : regions)
+        found |= r.row == bias[0];
+    CHECK(found);
 }

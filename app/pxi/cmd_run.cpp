@@ -4,6 +4,7 @@
 // the input cannot be read, and never over the input unless --in-place: a program that traps
 // must not leave a half-run image where a good one was. save_png() is atomic.
 #include "commands.h"
+#include "cpu_fast.h"
 #include "gl_session.h"
 #include "npy.h"
 #include "pixellm.h"
@@ -28,7 +29,7 @@ struct RunArgs {
 // Each executor runs `vm` to the end (halt or trap); with `on_trace`, it hands over one line per
 // step (engine/trace.h). Returns an error message, or "" on success (a trap is not an error here).
 #ifdef PXOS_HAVE_GL
-const std::vector<std::string> kExecutors = {"cpu", "gl"};
+const std::vector<std::string> kExecutors = {"cpu", "cpu-ref", "gl"};
 
 // The GL executor: the program runs on a texture; the image comes back once, at the end. With a
 // trace, each line is the CPU's format (the image is read back for its hash) plus the step's GPU
@@ -67,7 +68,7 @@ std::string run_gl(px::VmState& vm, const std::string& kernel,
     return "";
 }
 #else
-const std::vector<std::string> kExecutors = {"cpu"};
+const std::vector<std::string> kExecutors = {"cpu", "cpu-ref"};
 #endif
 
 std::string run_with_executor(const std::string& executor, const std::string& kernel, px::VmState& vm,
@@ -77,13 +78,16 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
 #else
     (void)kernel;
 #endif
-    if (executor == "cpu") {
+    // "cpu" is the optimized interpreter (engine/cpu_fast.h, byte-identical by test); "cpu-ref" the
+    // protocol's reference kernels. Both share every check and trap through plan_instruction().
+    if (executor == "cpu" || executor == "cpu-ref") {
+        const px::PlanExecutor execute = executor == "cpu" ? px::execute_fast : px::execute_reference;
         if (!on_trace) {
-            px::run(vm);
+            px::run(vm, {.execute = execute});
             return "";
         }
         while (vm.status == px::VmStatus::Ready) {
-            const px::StepResult r = px::step(vm);
+            const px::StepResult r = px::step(vm, nullptr, execute);
             const std::string line = px::trace_line(vm, r);
             if (!line.empty()) on_trace(line);
         }
