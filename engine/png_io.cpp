@@ -209,7 +209,7 @@ bool write_png(png_structp png, png_infop info, PngContext* ctx, const Image* im
     if (setjmp(ctx->jmp)) return false;
     png_set_write_fn(png, ctx, write_to_memory, flush_nothing);
     // Fixed settings so the same image always gives the same bytes.
-    png_set_compression_level(png, 6);
+    png_set_compression_level(png, 1); // level 6 was 7x slower on weight data for <1% smaller files
     png_set_compression_mem_level(png, 8);
     png_set_compression_strategy(png, 0); // Z_DEFAULT_STRATEGY
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
