@@ -1,14 +1,13 @@
 #include "view.h"
 
+#include "gl_shaders.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 namespace pxdbg {
-
-extern const char* const kShader_view_vert;
-extern const char* const kShader_view_frag;
 
 namespace {
 
@@ -151,7 +150,13 @@ ImU32 label_color(const ViewState& vs, px::Rgba p) {
 
 bool init_renderer(ViewRenderer& r) {
     std::string log;
-    GLuint p = link_program(kShader_view_vert, kShader_view_frag, log);
+    const auto& shaders = px::gl::embedded_shader_files();
+    auto source = [&shaders](const char* name) {
+        for (const px::gl::ShaderFile& f : shaders)
+            if (f.name == name) return f.text;
+        return std::string();
+    };
+    GLuint p = link_program(source("view.vert").c_str(), source("view.frag").c_str(), log);
     if (!p) {
         r.error = "view shader: " + log;
         return false;

@@ -29,9 +29,10 @@ template <void (*Delete)(GLuint)> class GlName {
     ~GlName() { reset(); }
     GLuint get() const { return name_; }
     explicit operator bool() const { return name_ != 0; }
-    void reset() {
+    // Deletes the owned name (if any) and takes ownership of `name`.
+    void reset(GLuint name = 0) {
         if (name_) Delete(name_);
-        name_ = 0;
+        name_ = name;
     }
 
   private:
