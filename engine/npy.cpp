@@ -1,5 +1,6 @@
 // npy.cpp — see npy.h. The header is a Python dict literal; we parse just what NumPy writes.
 #include "npy.h"
+#include "png_io.h"
 
 #include <cctype>
 #include <cstdio>
@@ -245,25 +246,7 @@ std::vector<uint8_t> encode_npy(const NpyArray& array) {
 
 Status write_npy(const NpyArray& array, const std::string& path) {
     const std::vector<uint8_t> bytes = encode_npy(array);
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) return make_error(ErrorCode::Io, path + ": cannot write");
-        out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-        out.flush();
-        if (!out) {
-            out.close();
-            std::remove(tmp.c_str());
-            return make_error(ErrorCode::Io, path + ": write failed");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        return make_error(ErrorCode::Io, path + ": " + ec.message());
-    }
-    return Ok{};
+    return write_file_atomic(path, bytes);
 }
 
 NpyArray make_npy_u8(std::vector<uint64_t> shape, std::vector<uint8_t> values) {

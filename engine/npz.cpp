@@ -1,4 +1,5 @@
 #include "npz.h"
+#include "png_io.h"
 
 #include <zlib.h>
 
@@ -175,23 +176,7 @@ std::vector<uint8_t> encode_npz(const std::map<std::string, NpyArray>& arrays, b
 
 Status write_npz(const std::map<std::string, NpyArray>& arrays, const std::string& path, bool compress) {
     const std::vector<uint8_t> bytes = encode_npz(arrays, compress);
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::remove(tmp.c_str());
-            return make_error(ErrorCode::Io, path + ": cannot write");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        return make_error(ErrorCode::Io, path + ": " + ec.message());
-    }
-    return Ok{};
+    return write_file_atomic(path, bytes);
 }
 
 } // namespace px

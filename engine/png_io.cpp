@@ -475,8 +475,10 @@ void set_save_write_hook_for_tests(SaveWriteHook hook) {
 Status save_png(const Image& image, const std::string& path) {
     auto encoded = encode_png(image);
     if (!encoded) return make_error(encoded.error().code, path + ": " + encoded.error().message);
-    const std::vector<uint8_t>& bytes = encoded.value();
+    return write_file_atomic(path, encoded.value());
+}
 
+Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes) {
     const size_t slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
     const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);

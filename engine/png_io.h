@@ -33,6 +33,9 @@ Result<LoadedImage> load_png(const std::string& path);
 Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::string& name = "<memory>");
 
 Status save_png(const Image& image, const std::string& path);
+// The atomic write under save_png (temporary in the same directory, fsync, rename), for any
+// file a tool writes: .npy, .npz, exports.
+Status write_file_atomic(const std::string& path, std::span<const uint8_t> bytes);
 Result<std::vector<uint8_t>> encode_png(const Image& image);
 
 // Tests only: replaces write(2) inside save_png (e.g. to simulate a full disk where no small

@@ -979,19 +979,11 @@ std::string state_json(const App& app) {
 
 bool write_state_file(App& app) {
     if (app.state_file.empty()) return false;
-    const std::string tmp = app.state_file + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << state_json(app) << "\n";
-        if (!f.good()) {
-            set_message(app, "could not write " + tmp);
-            return false;
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, app.state_file, ec); // atomic: readers never see half a file
-    if (ec) {
-        set_message(app, "could not write " + app.state_file + ": " + ec.message());
+    const std::string text = state_json(app) + "\n";
+    const px::Status st = px::write_file_atomic( // atomic: readers never see half a file
+        app.state_file, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    if (!st) {
+        set_message(app, "could not write " + st.error().message);
         return false;
     }
     app.state_written_serial = app.dbg.change_serial;

@@ -40,30 +40,10 @@ std::string rgba_text(const px::Rgba& p) {
 }
 
 bool write_text_file(const std::string& path, const std::string& text, std::string& error) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) {
-            error = path + ": cannot write";
-            return false;
-        }
-        out << text;
-        out.flush();
-        if (!out) {
-            out.close();
-            std::remove(tmp.c_str());
-            error = path + ": write failed";
-            return false;
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) {
-        std::remove(tmp.c_str());
-        error = path + ": " + ec.message();
-        return false;
-    }
-    return true;
+    const px::Status st = px::write_file_atomic(
+        path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    if (!st) error = st.error().message;
+    return st.ok();
 }
 
 } // namespace pxi
