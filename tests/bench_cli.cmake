@@ -102,5 +102,8 @@ else()
     add_test(NAME bench_cli COMMAND ${CMAKE_COMMAND} -DPXI=$<TARGET_FILE:pxi> -P ${CMAKE_CURRENT_LIST_FILE}
              WORKING_DIRECTORY ${PXOS_SOURCE_DIR})
     set_tests_properties(bench_cli PROPERTIES TIMEOUT 900)
+    if(PXOS_GL_TEST_ENV) # see tests/CMakeLists.txt
+      set_tests_properties(bench_cli PROPERTIES ENVIRONMENT "${PXOS_GL_TEST_ENV}")
+    endif()
   endif()
 endif()
