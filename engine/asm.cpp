@@ -254,6 +254,18 @@ class Parser {
         if (!at_end()) return err("unexpected token");
         return Ok{};
     }
+    // "x, y" of a raw pixel write (.rgba, .hex).
+    Status raw_position(RawWrite& r) {
+        auto x = number(kMaxDimension - 1, "x");
+        if (!x) return x.error();
+        Status st = expect_punct(',');
+        if (!st) return st;
+        auto y = number(kMaxDimension - 1, "y");
+        if (!y) return y.error();
+        r.x = uint32_t(*x), r.y = uint32_t(*y);
+        return Ok{};
+    }
+
     Result<Rgba> rgba_list() { // r, g, b, a
         Rgba v{};
         for (int k = 0; k < 4; ++k) {
@@ -299,30 +311,21 @@ class Parser {
         if (w == ".rgba") {
             RawWrite r;
             r.line = head.line;
-            auto x = number(kMaxDimension - 1, "x");
-            if (!x) return x.error();
-            Status st = expect_punct(',');
+            Status st = raw_position(r);
             if (!st) return st;
-            auto y = number(kMaxDimension - 1, "y");
-            if (!y) return y.error();
             st = expect_punct(',');
             if (!st) return st;
             auto v = rgba_list();
             if (!v) return v.error();
-            r.x = uint32_t(*x), r.y = uint32_t(*y), r.pixels = {*v};
+            r.pixels = {*v};
             prog_.raw.push_back(std::move(r));
             return end_of_statement();
         }
         if (w == ".hex") {
             RawWrite r;
             r.line = head.line;
-            auto x = number(kMaxDimension - 1, "x");
-            if (!x) return x.error();
-            Status st = expect_punct(',');
+            Status st = raw_position(r);
             if (!st) return st;
-            auto y = number(kMaxDimension - 1, "y");
-            if (!y) return y.error();
-            r.x = uint32_t(*x), r.y = uint32_t(*y);
             if (at_end()) return err("expected hex pixels");
             const std::string hex = toks_[pos_].text;
             if (hex.size() % 8 != 0) return err("hex pixels need 8 digits each");
