@@ -55,9 +55,9 @@ Status write_matrix(Image& image, uint32_t row, MatrixHeader h, const std::vecto
                                                 " values for a " + std::to_string(h.rows) + "x" +
                                                 std::to_string(h.cols) + " matrix");
     if (!matrix_fits(row, h, image.width, image.height))
-        return make_error(ErrorCode::Invalid, "matrix " + std::to_string(h.rows) + "x" + std::to_string(h.cols) +
-                                                  " at row " + std::to_string(row) + " does not fit in a " +
-                                                  std::to_string(image.width) + "x" +
+        return make_error(ErrorCode::Invalid, "matrix " + std::to_string(h.rows) + "x" +
+                                                  std::to_string(h.cols) + " at row " + std::to_string(row) +
+                                                  " does not fit in a " + std::to_string(image.width) + "x" +
                                                   std::to_string(image.height) + " image");
     image.set_pixel(0, row, encode_header(h));
     for (uint64_t i = 0; i < values.size(); ++i)

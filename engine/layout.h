@@ -30,8 +30,12 @@ Rgba encode_header(MatrixHeader h);
 uint64_t rows_for_elements(uint64_t elements, uint32_t width);
 
 // Element position (x, y) of element i for a matrix at header row `row`.
-inline uint32_t element_x(uint64_t i, uint32_t width) { return uint32_t(1 + i % (width - 1)); }
-inline uint64_t element_y(uint64_t i, uint32_t row, uint32_t width) { return row + i / (width - 1); }
+inline uint32_t element_x(uint64_t i, uint32_t width) {
+    return uint32_t(1 + i % (width - 1));
+}
+inline uint64_t element_y(uint64_t i, uint32_t row, uint32_t width) {
+    return row + i / (width - 1);
+}
 
 // The pixels a matrix occupies (header and elements) as at most three rectangles.
 std::vector<Rect> matrix_rects(uint32_t row, MatrixHeader h, uint32_t width);

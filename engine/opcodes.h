@@ -35,17 +35,18 @@ enum class OperandKind : uint8_t {
 
 // X(number, NAME, kind_a, kind_b, kind_c, param_pixels, "meaning")
 #define PX_OPCODE_TABLE(X)                                                                                   \
-    X(0, HALT, None, None, None, 0, "stop execution")                                                      \
-    X(1, DOT, MatrixIn, MatrixIn, ScalarOut, 0, "pixel(0,c) = sum of a[i]*b[i] as uint32 little-endian RGBA") \
-    X(2, ADD, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a + b, 255) element-wise; b may be a 1xN row bias")   \
-    X(3, RELU, MatrixInOut, None, None, 0, "ReLU on unsigned bytes: the identity (checks its operand)")        \
-    X(4, MATMUL, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a @ b, 255), uint32 accumulation")             \
-    X(8, QMATMUL, MatrixIn, MatrixIn, MatrixOut, 3,                                                        \
-      "c = clamp(zc + rq(bias + sum (a-za)*(b-zb)), lo, hi): quantized matmul (PROTOCOL.md 5.5)")          \
-    X(9, QADD, MatrixIn, MatrixIn, MatrixOut, 4,                                                           \
-      "c = clamp(zc + rq((a-za)*Ma + (b-zb)*Mb), lo, hi): quantized add, b may be a 1xN row (5.5)")        \
-    X(10, QRELU, MatrixInOut, None, None, 1, "a = max(a, zero_point): quantized ReLU in place (5.5)")      \
-    X(11, QMATMUL32, MatrixIn, MatrixIn, MatrixOut, 2,                                                     \
+    X(0, HALT, None, None, None, 0, "stop execution")                                                        \
+    X(1, DOT, MatrixIn, MatrixIn, ScalarOut, 0,                                                              \
+      "pixel(0,c) = sum of a[i]*b[i] as uint32 little-endian RGBA")                                          \
+    X(2, ADD, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a + b, 255) element-wise; b may be a 1xN row bias") \
+    X(3, RELU, MatrixInOut, None, None, 0, "ReLU on unsigned bytes: the identity (checks its operand)")      \
+    X(4, MATMUL, MatrixIn, MatrixIn, MatrixOut, 0, "c = min(a @ b, 255), uint32 accumulation")               \
+    X(8, QMATMUL, MatrixIn, MatrixIn, MatrixOut, 3,                                                          \
+      "c = clamp(zc + rq(bias + sum (a-za)*(b-zb)), lo, hi): quantized matmul (PROTOCOL.md 5.5)")            \
+    X(9, QADD, MatrixIn, MatrixIn, MatrixOut, 4,                                                             \
+      "c = clamp(zc + rq((a-za)*Ma + (b-zb)*Mb), lo, hi): quantized add, b may be a 1xN row (5.5)")          \
+    X(10, QRELU, MatrixInOut, None, None, 1, "a = max(a, zero_point): quantized ReLU in place (5.5)")        \
+    X(11, QMATMUL32, MatrixIn, MatrixIn, MatrixOut, 2,                                                       \
       "c = bias + sum (a-za)*(b-zb) as whole int32 pixels: quantized matmul, wide output (5.5)")
 
 enum class Opcode : uint8_t {
@@ -66,7 +67,7 @@ struct OpcodeInfo {
 };
 
 inline constexpr OpcodeInfo kOpcodes[] = {
-#define PX_INFO(num, name, ka, kb, kc, params, meaning)                                                    \
+#define PX_INFO(num, name, ka, kb, kc, params, meaning)                                                      \
     {num, #name, {OperandKind::ka, OperandKind::kb, OperandKind::kc}, params, meaning},
     PX_OPCODE_TABLE(PX_INFO)
 #undef PX_INFO

@@ -32,11 +32,13 @@ std::string_view operand_kind_name(OperandKind kind) {
     return "?";
 }
 
-bool is_row_operand(OperandKind kind) { return kind != OperandKind::None; }
+bool is_row_operand(OperandKind kind) {
+    return kind != OperandKind::None;
+}
 
 std::string_view trap_name(TrapCode code) {
     switch (code) {
-#define PX_TRAP_NAME(num, name, meaning)                                                                    \
+#define PX_TRAP_NAME(num, name, meaning)                                                                     \
     case TrapCode::name: return #name;
         PX_TRAP_TABLE(PX_TRAP_NAME)
 #undef PX_TRAP_NAME
@@ -46,7 +48,7 @@ std::string_view trap_name(TrapCode code) {
 
 std::string_view trap_meaning(TrapCode code) {
     switch (code) {
-#define PX_TRAP_MEANING(num, name, meaning)                                                                 \
+#define PX_TRAP_MEANING(num, name, meaning)                                                                  \
     case TrapCode::name: return meaning;
         PX_TRAP_TABLE(PX_TRAP_MEANING)
 #undef PX_TRAP_MEANING
@@ -61,8 +63,8 @@ std::string glsl_defines() {
         s += name;
         s += " " + std::to_string(value) + "u\n";
     };
-#define PX_GLSL_OP(num, name, ka, kb, kc, params, meaning)                                                 \
-    def("OP_" #name, num);                                                                                 \
+#define PX_GLSL_OP(num, name, ka, kb, kc, params, meaning)                                                   \
+    def("OP_" #name, num);                                                                                   \
     def("OP_" #name "_PARAMS", params);
     PX_OPCODE_TABLE(PX_GLSL_OP)
 #undef PX_GLSL_OP

@@ -19,15 +19,15 @@ inline constexpr uint32_t kMaxDimension = 16384;
 inline constexpr uint64_t kDefaultStepLimit = 65536;
 
 // X(number, NAME, "meaning")
-#define PX_TRAP_TABLE(X)                                                                                    \
-    X(0, NONE, "no trap")                                                                                  \
-    X(1, BAD_OPCODE, "the opcode byte is not in the opcode table")                                         \
-    X(2, TRUNCATED, "a WIDE prefix or parameter pixels run past the end of row 0")                         \
-    X(3, ROW_OUT_OF_IMAGE, "an operand names row 0 or a row at or beyond the image height")               \
-    X(4, BAD_HEADER, "a matrix header has zero rows or zero columns")                                      \
-    X(5, MATRIX_OVERFLOW, "a matrix's elements run past the last row of the image")                        \
-    X(6, SHAPE_MISMATCH, "operand shapes do not fit the opcode's rule")                                    \
-    X(7, STEP_LIMIT, "the step limit was reached before HALT")                                             \
+#define PX_TRAP_TABLE(X)                                                                                     \
+    X(0, NONE, "no trap")                                                                                    \
+    X(1, BAD_OPCODE, "the opcode byte is not in the opcode table")                                           \
+    X(2, TRUNCATED, "a WIDE prefix or parameter pixels run past the end of row 0")                           \
+    X(3, ROW_OUT_OF_IMAGE, "an operand names row 0 or a row at or beyond the image height")                  \
+    X(4, BAD_HEADER, "a matrix header has zero rows or zero columns")                                        \
+    X(5, MATRIX_OVERFLOW, "a matrix's elements run past the last row of the image")                          \
+    X(6, SHAPE_MISMATCH, "operand shapes do not fit the opcode's rule")                                      \
+    X(7, STEP_LIMIT, "the step limit was reached before HALT")                                               \
     X(8, BAD_PARAM, "a parameter pixel holds a value outside its defined range")
 
 enum class TrapCode : uint8_t {

@@ -12,17 +12,17 @@ namespace px {
 
 enum class ErrorCode {
     Ok = 0,
-    Io,           // the file system said no (open, read, write, rename)
-    NotPng,       // the bytes are not a PNG
-    BadPng,       // a PNG libpng could not decode (truncated, corrupt)
-    Unsupported,  // a PNG we refuse to convert
-    TooLarge,     // dimensions beyond the protocol's limits (PROTOCOL.md §8)
-    Empty,        // a 0-pixel image
-    Syntax,       // assembler text
-    Semantic,     // assembler: undefined names, shapes that do not fit
-    Invalid,      // a program that fails validation
-    Usage,        // a bad argument from the caller
-    Gl,           // the OpenGL executor
+    Io,          // the file system said no (open, read, write, rename)
+    NotPng,      // the bytes are not a PNG
+    BadPng,      // a PNG libpng could not decode (truncated, corrupt)
+    Unsupported, // a PNG we refuse to convert
+    TooLarge,    // dimensions beyond the protocol's limits (PROTOCOL.md §8)
+    Empty,       // a 0-pixel image
+    Syntax,      // assembler text
+    Semantic,    // assembler: undefined names, shapes that do not fit
+    Invalid,     // a program that fails validation
+    Usage,       // a bad argument from the caller
+    Gl,          // the OpenGL executor
 };
 
 struct Error {
@@ -51,6 +51,8 @@ template <typename T> class [[nodiscard]] Result {
 struct Ok {};
 using Status = Result<Ok>;
 
-inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+inline Error make_error(ErrorCode code, std::string message) {
+    return Error{code, std::move(message)};
+}
 
 } // namespace px

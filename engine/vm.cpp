@@ -11,7 +11,9 @@ std::string row_range(uint32_t height) {
     return height > 1 ? "data rows 1.." + std::to_string(height - 1) : "no data rows";
 }
 
-std::string shape_text(MatrixHeader h) { return std::to_string(h.rows) + "x" + std::to_string(h.cols); }
+std::string shape_text(MatrixHeader h) {
+    return std::to_string(h.rows) + "x" + std::to_string(h.cols);
+}
 
 // Why a matrix that does not fit does not: the rows it needs, or the image's width.
 // rows_for_elements divides by width - 1, so an image of width 1 (which holds no matrix,
@@ -31,7 +33,8 @@ Trap make_trap(TrapCode code, uint32_t x, uint32_t y, std::string message) {
 std::vector<uint8_t> gather(const Image& image, uint32_t row, MatrixHeader h) {
     std::vector<uint8_t> v(h.elements());
     const uint32_t w = image.width;
-    for (uint64_t i = 0; i < v.size(); ++i) v[i] = image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0];
+    for (uint64_t i = 0; i < v.size(); ++i)
+        v[i] = image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0];
     return v;
 }
 
@@ -59,7 +62,8 @@ std::vector<int32_t> gather_bias(const Image& image, uint32_t bias_row) {
 void scatter(Image& image, uint32_t row, MatrixHeader h, const std::vector<uint8_t>& v) {
     image.set_pixel(0, row, encode_header(h));
     const uint32_t w = image.width;
-    for (uint64_t i = 0; i < v.size(); ++i) image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0] = v[i];
+    for (uint64_t i = 0; i < v.size(); ++i)
+        image.at(element_x(i, w), uint32_t(element_y(i, row, w)))[0] = v[i];
 }
 
 } // namespace
@@ -75,13 +79,14 @@ void execute_reference(Image& image, const Plan& p) {
         break;
     }
     case Opcode::ADD: {
-        auto out = add_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]), p.shape[1]);
+        auto out = add_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]),
+                          p.shape[1]);
         scatter(image, op[2], p.out_shape, out);
         break;
     }
     case Opcode::MATMUL: {
-        auto out =
-            matmul_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]), p.shape[1]);
+        auto out = matmul_u8(gather(image, op[0], p.shape[0]), p.shape[0], gather(image, op[1], p.shape[1]),
+                             p.shape[1]);
         scatter(image, op[2], p.out_shape, out);
         break;
     }
@@ -146,7 +151,8 @@ Decoded decode(const PixelFetch& fetch, uint32_t width, uint32_t pc) {
         px = fetch(x, 0);
     }
     ins.opcode = px[0];
-    for (int i = 0; i < 3; ++i) ins.operand[i] = high[i] << 8 | px[1 + i];
+    for (int i = 0; i < 3; ++i)
+        ins.operand[i] = high[i] << 8 | px[1 + i];
     ins.info = ins.wide && ins.opcode == kWidePrefix ? nullptr : opcode_info(ins.opcode);
     ins.length = x - pc + 1;
     if (ins.info) {
@@ -164,7 +170,8 @@ Decoded decode(const PixelFetch& fetch, uint32_t width, uint32_t pc) {
     return d;
 }
 
-std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height, uint32_t pc) {
+std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
+                                          uint32_t pc) {
     const Decoded d = decode(fetch, width, pc);
     Plan p{d.ins};
     const Instruction& ins = p.ins;
@@ -172,10 +179,11 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
     if (!ins.info) {
         if (op_x >= width)
             return make_trap(TrapCode::TRUNCATED, pc, 0,
-                             "WIDE prefix at pixel (" + std::to_string(pc) + ",0) is the last pixel of row 0");
+                             "WIDE prefix at pixel (" + std::to_string(pc) +
+                                 ",0) is the last pixel of row 0");
         return make_trap(TrapCode::BAD_OPCODE, op_x, 0,
-                         "unknown opcode " + std::to_string(ins.opcode) + " at pixel (" + std::to_string(op_x) +
-                             ",0)");
+                         "unknown opcode " + std::to_string(ins.opcode) + " at pixel (" +
+                             std::to_string(op_x) + ",0)");
     }
     const std::string name(ins.info->name);
     if (d.truncated)
@@ -199,7 +207,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         if (kind != OperandKind::MatrixIn && kind != OperandKind::MatrixInOut) continue;
         const uint32_t row = ins.operand[i];
         const MatrixHeader h = decode_header(fetch(0, row));
-        const std::string where = name + " operand " + kOperandName[i] + ": matrix at row " + std::to_string(row);
+        const std::string where =
+            name + " operand " + kOperandName[i] + ": matrix at row " + std::to_string(row);
         if (h.cols == 0 || h.rows == 0)
             return make_trap(TrapCode::BAD_HEADER, 0, row,
                              where + " has header " + shape_text(h) + " (rows x cols); zero is not a shape");
@@ -210,13 +219,14 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
     }
     // Parameter values (check 7; PROTOCOL.md §5.5).
     if (std::string e = check_params(ins, height); !e.empty())
-        return make_trap(TrapCode::BAD_PARAM, op_x, 0, name + " at pixel (" + std::to_string(op_x) + ",0): " + e);
+        return make_trap(TrapCode::BAD_PARAM, op_x, 0,
+                         name + " at pixel (" + std::to_string(op_x) + ",0): " + e);
     // Shape rules and the output's shape.
     const MatrixHeader ha = p.shape[0], hb = p.shape[1];
     auto mismatch = [&](const std::string& rule) {
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, ins.operand[1],
-                         name + " at pixel (" + std::to_string(op_x) + ",0): a is " + shape_text(ha) + ", b is " +
-                             shape_text(hb) + "; " + rule);
+                         name + " at pixel (" + std::to_string(op_x) + ",0): a is " + shape_text(ha) +
+                             ", b is " + shape_text(hb) + "; " + rule);
     };
     switch (Opcode(ins.opcode)) {
     case Opcode::HALT:
@@ -252,7 +262,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
             if (!matrix_fits(bias_row, hbias, width, height))
                 return make_trap(TrapCode::MATRIX_OVERFLOW, 0, bias_row,
                                  name + " bias: matrix at row " + std::to_string(bias_row) + " (" +
-                                     shape_text(hbias) + ") runs past the last row " + std::to_string(height - 1));
+                                     shape_text(hbias) + ") runs past the last row " +
+                                     std::to_string(height - 1));
         }
         break;
     }
@@ -315,7 +326,8 @@ StepResult step(VmState& vm, UndoRecord* undo, PlanExecutor execute) {
     Plan& plan = std::get<Plan>(planned);
     r.opcode = plan.ins.opcode;
     if (undo)
-        for (const Rect& rect : plan.writes) undo->patches.push_back(copy_patch(image, rect));
+        for (const Rect& rect : plan.writes)
+            undo->patches.push_back(copy_patch(image, rect));
     execute(vm.image, plan);
     vm.steps++;
     if (Opcode(plan.ins.opcode) == Opcode::HALT) {
@@ -331,7 +343,8 @@ StepResult step(VmState& vm, UndoRecord* undo, PlanExecutor execute) {
 
 void undo_step(VmState& vm, const UndoRecord& undo) {
     // Patches are restored last-first so overlapping rectangles end as they were.
-    for (auto it = undo.patches.rbegin(); it != undo.patches.rend(); ++it) apply_patch(vm.image, *it);
+    for (auto it = undo.patches.rbegin(); it != undo.patches.rend(); ++it)
+        apply_patch(vm.image, *it);
     vm.pc = undo.pc;
     vm.steps = undo.steps;
     vm.status = undo.status;
@@ -354,7 +367,8 @@ RunResult run(VmState& vm, const RunOptions& options) {
 
 uint32_t dot_u8(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
     uint32_t sum = 0; // wraps modulo 2^32 by definition (PROTOCOL.md §5.1)
-    for (size_t i = 0; i < a.size(); ++i) sum += uint32_t(a[i]) * b[i];
+    for (size_t i = 0; i < a.size(); ++i)
+        sum += uint32_t(a[i]) * b[i];
     return sum;
 }
 
@@ -380,9 +394,11 @@ std::vector<uint8_t> matmul_u8(const std::vector<uint8_t>& a, MatrixHeader ha, c
             const uint32_t av = a[size_t(m) * K + k];
             if (av == 0) continue;
             const uint8_t* brow = &b[size_t(k) * N];
-            for (uint32_t n = 0; n < N; ++n) acc[n] += av * brow[n];
+            for (uint32_t n = 0; n < N; ++n)
+                acc[n] += av * brow[n];
         }
-        for (uint32_t n = 0; n < N; ++n) out[size_t(m) * N + n] = uint8_t(std::min<uint32_t>(acc[n], 255));
+        for (uint32_t n = 0; n < N; ++n)
+            out[size_t(m) * N + n] = uint8_t(std::min<uint32_t>(acc[n], 255));
     }
     return out;
 }

@@ -60,7 +60,8 @@ struct Plan {
     MatrixHeader out_shape{};            // header written for MatrixOut operands
     std::vector<Rect> writes;            // pixels the instruction writes (may overlap inputs)
 };
-std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height, uint32_t pc);
+std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
+                                          uint32_t pc);
 
 enum class VmStatus : uint8_t { Ready, Halted, Trapped };
 std::string_view status_name(VmStatus status);

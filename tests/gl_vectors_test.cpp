@@ -36,8 +36,8 @@ TEST_CASE("every protocol test vector gives its expected result on the GL execut
             REQUIRE(lockstep(ex, v->image, v->name, v->step_limit) >= 0);
             const Trap& t = gl::gl_trap(ex);
             const std::string diff =
-                check_vector(*v, gl::gl_read_image(ex), std::string(status_name(gl::gl_status(ex))), gl::gl_steps(ex),
-                             gl::gl_pc(ex), std::string(trap_name(t.code)), t.x, t.y);
+                check_vector(*v, gl::gl_read_image(ex), std::string(status_name(gl::gl_status(ex))),
+                             gl::gl_steps(ex), gl::gl_pc(ex), std::string(trap_name(t.code)), t.x, t.y);
             CHECK_MESSAGE(diff.empty(), v->name << ":\n" << diff);
         }
     }

@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 const size_t i = (size_t(y) * width + x) * 4;
                 if (std::memcmp(&before[i], &vm.image.rgba[i], 4) == 0) continue;
                 bool inside = false;
-                for (const px::Rect& rect : r.written) inside |= rect.contains(x, y);
+                for (const px::Rect& rect : r.written)
+                    inside |= rect.contains(x, y);
                 if (!inside) __builtin_trap();
             }
         if (vm.status == px::VmStatus::Trapped && vm.image.rgba != before) __builtin_trap();
