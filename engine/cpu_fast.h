@@ -1,19 +1,21 @@
 // cpu_fast.h — the optimized CPU executor: the reference's semantics, faster.
 //
-// execute_fast() is a PlanExecutor (vm.h): step() and run() still do every check and trap through
-// plan_instruction(), and only carrying out the checked plan is different. MATMUL, QMATMUL and
-// QMATMUL32 pack their operands out of the RGBA layout once (the R channel of every element
-// pixel, less the zero point, into contiguous int16 arrays, B transposed), multiply them with a
-// cache-blocked kernel the compiler vectorizes (int16 pairs multiplied and summed into int32,
-// PMADDWD on x86-64; partial sums are added as uint32, modulo 2^32 exactly like the reference),
-// thread large shapes over column ranges, and write the result back through each opcode's own
-// output rule. ADD and QADD walk the layout run by run instead of dividing per element and reuse
-// the reference's element kernels. Every output is computed the same way whatever the thread
-// count, so the bytes never depend on it. Other opcodes run execute_reference(), whose semantics
-// are the definition.
+// fast_executor() gives a PlanExecutor (vm.h): step() and run() still do every check and trap
+// through plan_instruction(), and only carrying out the checked plan is different. Each opcode
+// has one fast kernel or, explicitly, the reference's (tests/opcodes_test.cpp checks every table
+// entry has one). MATMUL, QMATMUL and QMATMUL32 pack their operands out of the RGBA layout once
+// (the R channel of every element pixel, less the zero point, into contiguous int16 arrays, B
+// transposed), multiply them with a cache-blocked kernel the compiler vectorizes (int16 pairs
+// multiplied and summed into int32, PMADDWD on x86-64; partial sums are added as uint32, modulo
+// 2^32 exactly like the reference), thread large shapes over column ranges, and write the result
+// back through each opcode's own output rule; parameters come decoded in Plan::params. ADD and
+// QADD walk the layout run by run instead of dividing per element and reuse the reference's
+// element kernels. Every output is computed the same way whatever the thread count, so the bytes
+// never depend on it.
 //
-// The thread settings are process-wide (a PlanExecutor is a plain function pointer); callers
-// set them before running, not while another thread runs a program.
+// No process-wide state: the settings and the scratch buffers kept between instructions live in
+// the executor fast_executor() returns (one per program run; copies share it, so do not run
+// two copies on two threads at once).
 #pragma once
 #include "vm.h"
 
@@ -21,15 +23,20 @@
 
 namespace px {
 
-void execute_fast(Image& image, const Plan& plan);
-
 struct FastSettings {
     unsigned threads = 0;                    // 0 = std::thread::hardware_concurrency()
     uint64_t min_macs_per_thread = 1u << 21; // below this a shape runs on fewer threads (0: always all)
 };
-void set_fast_settings(const FastSettings& settings);
-FastSettings fast_settings();
-// The threads a MATMUL of M*N*K multiply-adds would use under the current settings.
-unsigned fast_threads_for(uint64_t macs);
+
+// A fast executor with its own settings and scratch buffers.
+PlanExecutor fast_executor(const FastSettings& settings = {});
+// One plan with the default settings and fresh buffers (a plain function: tests, one-off steps).
+void execute_fast(Image& image, const Plan& plan);
+
+// The threads a MATMUL of M*N*K multiply-adds would use under these settings.
+unsigned fast_threads_for(const FastSettings& settings, uint64_t macs);
+
+// Whether the opcode has a kernel (its own or, explicitly, the reference's) in this executor.
+bool fast_has_kernel(uint8_t opcode);
 
 } // namespace px

@@ -53,8 +53,7 @@ Parity step_parity(Debugger& d, const std::vector<px::Rect>& written) {
     Parity p;
     p.checked = true;
     const px::gl::Executor& ex = *d.gpu;
-    p.registers_differ = px::gl::gl_pc(ex) != d.cpu.pc || px::gl::gl_steps(ex) != d.cpu.steps ||
-                         px::gl::gl_status(ex) != d.cpu.status || px::gl::gl_trap(ex).code != d.cpu.trap.code;
+    p.registers_differ = !(px::gl::gl_registers(ex) == d.cpu.registers());
     std::vector<uint8_t> buf;
     for (const px::Rect& r : written) {
         if (r.empty()) continue;

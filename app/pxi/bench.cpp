@@ -182,13 +182,11 @@ void naive_add(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
     }
 }
 
-// Set when execute_naive met an opcode the prototype did not have (the quantized ones): its time
-// is then not a naive baseline and is not reported.
-std::atomic<bool> g_naive_unsupported{false};
-
-// A PlanExecutor for whole programs: the naive loops for MATMUL and ADD, the reference for the
-// prototype's other opcodes (HALT, DOT, RELU: no arithmetic worth a baseline).
-void execute_naive(Image& img, const px::Plan& p) {
+// For whole programs: the naive loops for MATMUL and ADD, the reference for the prototype's other
+// opcodes (HALT, DOT, RELU: no arithmetic worth a baseline). `unsupported` is set when it meets an
+// opcode the prototype did not have (the quantized ones): its time is then not a naive baseline
+// and is not reported.
+void execute_naive(Image& img, const px::Plan& p, bool& unsupported) {
     const auto& op = p.ins.operand;
     switch (Opcode(p.ins.opcode)) {
     case Opcode::MATMUL: naive_matmul(img, op[0], op[1], op[2]); break;
@@ -197,7 +195,7 @@ void execute_naive(Image& img, const px::Plan& p) {
     case Opcode::DOT:
     case Opcode::RELU: px::execute_reference(img, p); break;
     default:
-        g_naive_unsupported = true;
+        unsupported = true;
         px::execute_reference(img, p);
         break;
     }
@@ -423,6 +421,8 @@ struct Context {
     std::string gl_reason;
     std::string gl_renderer;
     double overhead_ms[kVariants] = {};
+    px::FastSettings fast;          // the optimized CPU executor's threads
+    bool naive_unsupported = false; // see execute_naive
 };
 
 void fail(Context& cx, const std::string& what) {
@@ -554,7 +554,9 @@ std::array<std::optional<Timing>, kVariants> time_variants(Context& cx, const Im
                                                            const std::string& name) {
     std::array<std::optional<Timing>, kVariants> r;
     const Image expected = reference_result(prog, whole);
-    const px::PlanExecutor cpu_exec[3] = {execute_naive, px::execute_reference, px::execute_fast};
+    const px::PlanExecutor cpu_exec[3] = {
+        [&cx](Image& img, const px::Plan& p) { execute_naive(img, p, cx.naive_unsupported); },
+        px::execute_reference, px::fast_executor(cx.fast)};
     for (int v = kNaive; v <= kCpu; ++v) {
         r[v] = time_cpu(cx, prog, expected, cpu_exec[v], whole, name + " " + kVariantKey[v]);
         if (r[v]) progress(cx, name + " " + kVariantKey[v] + ": " + std::to_string(r[v]->ms) + " ms");
@@ -581,7 +583,7 @@ json gpu_ms_or_null(const std::optional<Timing>& t) {
 // single-threaded; llvmpipe spreads compute over every core.
 unsigned variant_threads(const Context& cx, int v, uint64_t macs) {
     switch (v) {
-    case kCpu: return px::fast_threads_for(macs);
+    case kCpu: return px::fast_threads_for(cx.fast, macs);
     case kGlSimple:
     case kGlTiled: return cx.ceilings.threads;
     default: return 1;
@@ -639,8 +641,7 @@ Report run_bench(const Options& options) {
     cx.opt = options;
     cx.report = &report;
     cx.budget = options.quick ? Budget{3, 5, 20} : Budget{5, 25, 1000};
-    const px::FastSettings saved = px::fast_settings();
-    px::set_fast_settings({options.threads, saved.min_macs_per_thread});
+    cx.fast.threads = options.threads;
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = options.threads ? options.threads : hw;
 
@@ -820,9 +821,9 @@ Report run_bench(const Options& options) {
             source = "built (" + asset + " missing): the Pixel-LLM's shapes, v0.0.3 opcodes, random weights";
         }
         progress(cx, "forward pass " + source);
-        g_naive_unsupported = false;
+        cx.naive_unsupported = false;
         auto t = time_variants(cx, prog, true, "forward pass " + source);
-        const bool naive_applies = !g_naive_unsupported;
+        const bool naive_applies = !cx.naive_unsupported;
         if (!naive_applies) t[kNaive].reset();
         json fj = {{"source", source},
                    {"width", prog.width},
@@ -915,7 +916,6 @@ Report run_bench(const Options& options) {
     j["parity"] = report.parity_ok;
     j["errors"] = report.errors;
     report.table = table.str();
-    px::set_fast_settings(saved);
     return report;
 }
 

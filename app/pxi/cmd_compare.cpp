@@ -45,19 +45,10 @@ void compare_command(const CompareArgs& args) {
         const px::StepResult c = px::step(vm);
         const px::gl::GlStepResult g = px::gl::gl_step(gl->executor);
         ++n;
-        const px::Trap& gt = px::gl::gl_trap(gl->executor);
-        std::string what; // the first register that differs
-        if (c.status != g.step.status || vm.status != px::gl::gl_status(gl->executor))
-            what = "status cpu " + std::string(px::status_name(vm.status)) + " gl " +
-                   std::string(px::status_name(px::gl::gl_status(gl->executor)));
-        else if (vm.pc != px::gl::gl_pc(gl->executor) || c.executed_pc != g.step.executed_pc)
-            what = "pc cpu " + std::to_string(vm.pc) + " gl " + std::to_string(px::gl::gl_pc(gl->executor));
-        else if (vm.steps != px::gl::gl_steps(gl->executor))
-            what = "steps cpu " + std::to_string(vm.steps) + " gl " +
-                   std::to_string(px::gl::gl_steps(gl->executor));
-        else if (vm.trap.code != gt.code || vm.trap.x != gt.x || vm.trap.y != gt.y ||
-                 vm.trap.message != gt.message)
-            what = "trap cpu [" + px::describe_trap(vm.trap) + "] gl [" + px::describe_trap(gt) + "]";
+        const px::VmRegisters& gr = px::gl::gl_registers(gl->executor);
+        std::string what; // the first thing that differs
+        if (!(vm.registers() == gr) || c.executed_pc != g.step.executed_pc)
+            what = "registers cpu [" + px::registers_text(vm) + "] gl [" + px::registers_text(gr) + "]";
         else if (c.written != g.step.written)
             what = "written rects cpu " + rects_text(c.written) + " gl " + rects_text(g.step.written);
         const px::Image gimg = px::gl::gl_read_image(gl->executor);

@@ -81,7 +81,7 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
     // "cpu" is the optimized interpreter (engine/cpu_fast.h, byte-identical by test); "cpu-ref" the
     // protocol's reference kernels. Both share every check and trap through plan_instruction().
     if (executor == "cpu" || executor == "cpu-ref") {
-        const px::PlanExecutor execute = executor == "cpu" ? px::execute_fast : px::execute_reference;
+        const px::PlanExecutor execute = executor == "cpu" ? px::fast_executor() : px::execute_reference;
         if (!on_trace) {
             px::run(vm, {.execute = execute});
             return "";
