@@ -163,7 +163,7 @@ float exp(float x) {
     p = add(mul(p, r), k(0x3F000000u)); // 1/2
     p = add(mul(p, r), 1.0f);
     p = add(mul(p, r), 1.0f);
-    // Scale by 2^n in two exact steps (n1 = n / 2 truncated, n2 = n - n1, both in [-76, 65]), so
+    // Scale by 2^n (n in [-150, 128]) in two steps (n1 = n / 2 truncated, n2 = n - n1, both in [-75, 64]), so
     // no power of two leaves the normal range; the product overflows to inf or flushes to +0.
     const int n1 = n / 2, n2 = n - n1;
     return mul(mul(p, pow2(n1)), pow2(n2));
