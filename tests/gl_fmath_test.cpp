@@ -7,10 +7,13 @@
 #include "gl_objects.h"
 #include "gl_shaders.h"
 #include "gl_test_util.h"
+#include "test_util.h"
 
 #include <epoxy/gl.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -430,5 +433,32 @@ TEST_CASE("softmax and layer norm rows: GL bits equal C++") {
         }
         CHECK(bad_s == 0);
         CHECK(bad_l == 0);
+    }
+}
+
+TEST_CASE("the NumPy model's vectors give the same bits on the GPU") {
+    // The same files tests/fmath_test.cpp checks the C++ against: the GPU against the independent
+    // model directly, not only through the C++.
+    struct U {
+        const char* file;
+        uint32_t fn;
+    };
+    for (const U& u :
+         {U{"fmath_canon", 0}, U{"fmath_exp", 4}, U{"fmath_tanh", 5}, U{"fmath_gelu", 6}, U{"fmath_recip", 7},
+          U{"fmath_rsqrt", 8}, U{"fmath_to_f16", 9}, U{"fmath_from_f16", 10}}) {
+        std::ifstream in(source_path(std::string("tests/vectors/fmath/") + u.file + ".json"));
+        REQUIRE_MESSAGE(in.good(), u.file);
+        const nlohmann::json j = nlohmann::json::parse(in);
+        std::vector<uint32_t> x, want;
+        for (const auto& c : j.at("cases")) {
+            x.push_back(uint32_t(std::stoul(c[0].get<std::string>(), nullptr, 16)));
+            want.push_back(uint32_t(std::stoul(c[1].get<std::string>(), nullptr, 16)));
+        }
+        const uint32_t n = uint32_t(x.size());
+        std::vector<uint32_t> data = x;
+        data.resize(2 * size_t(n));
+        const auto back = run(u.fn, n, 0, 0, n, data);
+        CHECK_MESSAGE(compare(u.file, std::vector<uint32_t>(back.begin() + n, back.end()), want, x) == 0,
+                      std::string(u.file));
     }
 }
