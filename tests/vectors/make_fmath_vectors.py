@@ -11,14 +11,21 @@ vectors test it). Run with Debian's /usr/bin/python3 (NumPy 1.24):
 
     /usr/bin/python3 tests/vectors/make_fmath_vectors.py
 
-It writes tests/vectors/fmath/*.json, checked byte for byte by tests/fmath_test.cpp.
+It writes tests/vectors/fmath/*.json, checked byte for byte by tests/fmath_test.cpp. With
+--check it writes nothing and fails (exit 1) if a file differs from what the model produces now
+(ctest fmath_vectors_current; exit 77, skipped, where NumPy is missing).
 """
 import json
 import math
 import os
+import sys
 from fractions import Fraction
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: NumPy is not installed for", sys.executable)
+    sys.exit(77)
 
 F32 = np.float32
 U32 = np.uint32
@@ -288,12 +295,25 @@ def hexs(v):
     return f"0x{int(v):08X}"
 
 
+CHECK = "--check" in sys.argv[1:]
+STALE = []
+
+
 def write(name, description, payload):
-    os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, name + ".json")
+    text = json.dumps({"name": name, "description": description, **payload}, separators=(",", ":")) + "\n"
+    if CHECK:
+        try:
+            with open(path) as fh:
+                same = fh.read() == text
+        except OSError:
+            same = False
+        if not same:
+            STALE.append(path)
+        return
+    os.makedirs(OUT, exist_ok=True)
     with open(path, "w") as fh:
-        json.dump({"name": name, "description": description, **payload}, fh, separators=(",", ":"))
-        fh.write("\n")
+        fh.write(text)
     print("wrote", path)
 
 
@@ -411,3 +431,8 @@ def main():
 
 if __name__ == "__main__":
     main()
+    if STALE:
+        print("stale (rerun tests/vectors/make_fmath_vectors.py):", *STALE, sep="\n  ")
+        sys.exit(1)
+    if CHECK:
+        print("tests/vectors/fmath/ is what the model writes")
