@@ -137,35 +137,35 @@ TEST_CASE("sum and dot: the fixed block tree, not left to right, and no fma") {
 }
 
 TEST_CASE("functions: special values and correctly rounded known results") {
-    CHECK(bits(exp(0.f)) == 0x3F800000u);
-    CHECK(bits(exp(1.f)) == 0x402DF854u); // e
-    CHECK(bits(exp(F(kPosInf))) == kPosInf);
-    CHECK(bits(exp(F(kNegInf))) == 0u);
-    CHECK(bits(exp(89.f)) == kPosInf);
-    CHECK(bits(exp(-104.f)) == 0u);
-    CHECK(bits(exp(F(0x7FC12345u))) == kNaN);
-    CHECK(bits(exp(F(0x80000001u))) == 0x3F800000u); // a subnormal input is 0
-    CHECK(bits(recip(3.f)) == 0x3EAAAAABu);
-    CHECK(recip(-4.f) == -0.25f);
-    CHECK(bits(recip(-0.f)) == kPosInf);
-    CHECK(bits(recip(F(kNegInf))) == 0u);
-    CHECK(bits(recip(F(0x7F000000u))) == 0u); // 1/2^127 = 2^-127: flushed
-    CHECK(bits(recip(F(0x7E800000u))) == 0u); // 1/2^126 = 2^-126: flushed as well
-    CHECK(recip(F(0x7E000000u)) == 0x1p-125f);
-    CHECK(bits(rsqrt(4.f)) == 0x3F000000u);
-    CHECK(bits(rsqrt(2.f)) == 0x3F3504F3u); // 1/sqrt 2 correctly rounded
-    CHECK(bits(rsqrt(-1.f)) == kNaN);
-    CHECK(bits(rsqrt(0.f)) == kPosInf);
-    CHECK(bits(rsqrt(F(kPosInf))) == 0u);
-    CHECK(tanh(10.f) == 1.f);
-    CHECK(tanh(-30.f) == -1.f);
-    CHECK(bits(tanh(F(kNegInf))) == 0xBF800000u);
-    CHECK(tanh(0x1p-20f) == 0x1p-20f);
-    CHECK(bits(gelu(F(kNegInf))) == 0u);
-    CHECK(bits(gelu(F(kPosInf))) == kPosInf);
-    CHECK(gelu(0.f) == 0.f);
-    CHECK(gelu(100.f) == 100.f);
-    CHECK(bits(gelu(-100.f)) == 0u);
+    CHECK(bits(fm::exp(0.f)) == 0x3F800000u);
+    CHECK(bits(fm::exp(1.f)) == 0x402DF854u); // e
+    CHECK(bits(fm::exp(F(kPosInf))) == kPosInf);
+    CHECK(bits(fm::exp(F(kNegInf))) == 0u);
+    CHECK(bits(fm::exp(89.f)) == kPosInf);
+    CHECK(bits(fm::exp(-104.f)) == 0u);
+    CHECK(bits(fm::exp(F(0x7FC12345u))) == kNaN);
+    CHECK(bits(fm::exp(F(0x80000001u))) == 0x3F800000u); // a subnormal input is 0
+    CHECK(bits(fm::recip(3.f)) == 0x3EAAAAABu);
+    CHECK(fm::recip(-4.f) == -0.25f);
+    CHECK(bits(fm::recip(-0.f)) == kPosInf);
+    CHECK(bits(fm::recip(F(kNegInf))) == 0u);
+    CHECK(bits(fm::recip(F(0x7F000000u))) == 0u); // 1/2^127 = 2^-127: flushed
+    CHECK(bits(fm::recip(F(0x7E800000u))) == 0u); // 1/2^126 = 2^-126: flushed as well
+    CHECK(fm::recip(F(0x7E000000u)) == 0x1p-125f);
+    CHECK(bits(fm::rsqrt(4.f)) == 0x3F000000u);
+    CHECK(bits(fm::rsqrt(2.f)) == 0x3F3504F3u); // 1/sqrt 2 correctly rounded
+    CHECK(bits(fm::rsqrt(-1.f)) == kNaN);
+    CHECK(bits(fm::rsqrt(0.f)) == kPosInf);
+    CHECK(bits(fm::rsqrt(F(kPosInf))) == 0u);
+    CHECK(fm::tanh(10.f) == 1.f);
+    CHECK(fm::tanh(-30.f) == -1.f);
+    CHECK(bits(fm::tanh(F(kNegInf))) == 0xBF800000u);
+    CHECK(fm::tanh(0x1p-20f) == 0x1p-20f);
+    CHECK(bits(fm::gelu(F(kNegInf))) == 0u);
+    CHECK(bits(fm::gelu(F(kPosInf))) == kPosInf);
+    CHECK(fm::gelu(0.f) == 0.f);
+    CHECK(fm::gelu(100.f) == 100.f);
+    CHECK(bits(fm::gelu(-100.f)) == 0u);
     // Dekker's product is exact.
     const TwoProduct p = two_product(1.0f + 0x1p-12f, 1.0f + 0x1p-12f);
     CHECK(p.h == 1.0f + 0x1p-11f);
@@ -176,12 +176,12 @@ TEST_CASE("softmax and layer norm rows: definitions on small rows worked by hand
     const float x[3] = {1.f, 1.f, 1.f};
     float y[3];
     softmax_row(x, y, 3);
-    CHECK(y[0] == recip(3.f)); // exp(0) = 1, sum 3, 1 * recip(3)
+    CHECK(y[0] == fm::recip(3.f)); // fm::exp(0) = 1, sum 3, 1 * fm::recip(3)
     CHECK(y[1] == y[0]);
     const float n[2] = {1.f, F(0xFFC00001u)};
     softmax_row(n, y, 2);
     CHECK((bits(y[0]) == kNaN && bits(y[1]) == kNaN));
-    // layer norm of (1, 3): mean 2, d = (-1, 1), var 1, rsqrt(1 + 0) = 1, y = d * g + b.
+    // layer norm of (1, 3): mean 2, d = (-1, 1), var 1, fm::rsqrt(1 + 0) = 1, y = d * g + b.
     const float v[2] = {1.f, 3.f}, g[2] = {2.f, 3.f}, b[2] = {0.5f, -0.5f};
     layernorm_row(v, g, b, 0.f, y, 2);
     CHECK(y[0] == -1.5f);
@@ -193,8 +193,8 @@ TEST_CASE("vectors from the NumPy model: unary functions and float16 match byte 
         const char* file;
         float (*fn)(float);
     };
-    for (const U& u : {U{"fmath_canon", canon}, U{"fmath_exp", exp}, U{"fmath_tanh", tanh},
-                       U{"fmath_gelu", gelu}, U{"fmath_recip", recip}, U{"fmath_rsqrt", rsqrt}}) {
+    for (const U& u : {U{"fmath_canon", fm::canon}, U{"fmath_exp", fm::exp}, U{"fmath_tanh", fm::tanh},
+                       U{"fmath_gelu", fm::gelu}, U{"fmath_recip", fm::recip}, U{"fmath_rsqrt", fm::rsqrt}}) {
         const json j = load(u.file);
         size_t bad = 0, n = 0;
         for (const json& c : j.at("cases")) {
