@@ -131,6 +131,44 @@ int main(int argc, char** argv) {
             "f16    to_f16 vs _Float16 over %llu inputs: %llu differ; from_f16 vs _Float16: %llu differ\n",
             (unsigned long long)n, (unsigned long long)bad, (unsigned long long)rt);
     }
+    if (all || what == "rows") {
+        // softmax and layer norm rows of N(0, 3^2) inputs against the same formulas in double:
+        // softmax as max relative error per element, layer norm (gain 1, bias 0, eps 1e-5) as max
+        // absolute error; both in units of u = 2^-24.
+        std::mt19937 rng(2);
+        std::normal_distribution<float> nd(0.f, 3.f);
+        for (size_t n : {16u, 256u, 1024u, 4096u}) {
+            double sm = 0, ln = 0;
+            for (int rep = 0; rep < 100; ++rep) {
+                std::vector<float> x(n), y(n), g(n, 1.f), b(n, 0.f);
+                for (float& v : x)
+                    v = nd(rng);
+                fm::softmax_row(x.data(), y.data(), n);
+                double m = x[0], s = 0;
+                for (float v : x)
+                    m = std::max(m, double(v));
+                for (float v : x)
+                    s += std::exp(double(v) - m);
+                for (size_t i = 0; i < n; ++i) {
+                    const double e = std::exp(double(x[i]) - m) / s;
+                    sm = std::max(sm, std::fabs(double(y[i]) - e) / e);
+                }
+                fm::layernorm_row(x.data(), g.data(), b.data(), 1e-5f, y.data(), n);
+                double mean = 0, var = 0;
+                for (float v : x)
+                    mean += v;
+                mean /= double(n);
+                for (float v : x)
+                    var += (v - mean) * (v - mean);
+                var /= double(n);
+                for (size_t i = 0; i < n; ++i)
+                    ln = std::max(ln, std::fabs(double(y[i]) - (x[i] - mean) / std::sqrt(var + 1e-5)));
+            }
+            std::printf(
+                "rows   n=%-5zu softmax max rel. error %.2f u; layer norm max abs. error %.2f u (100 rows)\n",
+                n, sm / 0x1p-24, ln / 0x1p-24);
+        }
+    }
     if (all || what == "sum") {
         // Fixed-order dot products of random data against the exact (long double is enough for
         // the bound check here) sum, relative to sum |a_k b_k|.
