@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 
 namespace {
 
@@ -102,4 +104,34 @@ TEST_CASE("rq is TFLite's single-rounding path; against gemmlowp's double roundi
         CHECK(differ == c.double_rounding_differ);
         CHECK(away == c.away_differ);
     }
+}
+
+// PROTOCOL.md §5.5.1's requantization table is normative: every row, read from the spec itself,
+// must hold for the reference's rq and clamp.
+TEST_CASE("the requantization cases of PROTOCOL.md 5.5.1 hold") {
+    std::ifstream in(std::string(PXOS_SOURCE_DIR) + "/PROTOCOL.md");
+    REQUIRE(in);
+    std::string line;
+    bool inside = false;
+    int rows = 0;
+    while (std::getline(in, line)) {
+        if (line.find("<!-- rq-cases begin -->") != std::string::npos) {
+            inside = true;
+            continue;
+        }
+        if (line.find("<!-- rq-cases end -->") != std::string::npos) break;
+        if (!inside || line.rfind("| ", 0) != 0 || line.find("---") != std::string::npos ||
+            line.find("shift") != std::string::npos)
+            continue;
+        long long x, m, shift, rq, zc, lo, hi, byte;
+        REQUIRE_MESSAGE(std::sscanf(line.c_str(), "| %lld | %lld | %lld | %lld | %lld | %lld | %lld | %lld |",
+                                    &x, &m, &shift, &rq, &zc, &lo, &hi, &byte) == 8,
+                        line);
+        CAPTURE(line);
+        const int64_t got = px::rounding_mul_shift(int32_t(x), int32_t(m), uint32_t(shift));
+        CHECK(got == rq);
+        CHECK(int(px::clamp_add(got, uint8_t(zc), uint8_t(lo), uint8_t(hi))) == byte);
+        ++rows;
+    }
+    CHECK(rows >= 15);
 }
