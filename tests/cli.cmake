@@ -153,10 +153,6 @@ file(WRITE ${PXI_WORK}/keep.pxi "not a program: must survive\n")
 file(WRITE ${PXI_WORK}/keep.pxasm "; must survive\n")
 file(WRITE ${PXI_WORK}/keep.npz "must survive\n")
 file(WRITE ${PXI_WORK}/keep.png "must survive\n")
-file(WRITE ${PXI_WORK}/replace_run.pxi "replace me\n")
-file(WRITE ${PXI_WORK}/replace_asm.pxi "replace me\n")
-file(WRITE ${PXI_WORK}/replace_disasm.pxasm "replace me\n")
-file(WRITE ${PXI_WORK}/replace_pixellm.pxi "replace me\n")
 file(MAKE_DIRECTORY ${PXI_WORK}/a_directory)
 # run -o
 pxi_check(wp_run_exists 2 "run|assets/dot.pxi|-o|${PXI_WORK}/keep.pxi" ERR_LINES 1

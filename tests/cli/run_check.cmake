@@ -8,7 +8,8 @@
 #   ABSENT       optional path that must not exist afterwards (removed first)
 #   NOT_OUT      optional regex the combined stdout+stderr must NOT match
 #   UNCHANGED    optional path that must exist and hold the same bytes afterwards
-#   CHANGED      optional path whose bytes must differ afterwards (the command replaced it)
+#   CHANGED      optional path first written with a placeholder (so it exists), whose bytes must
+#                differ afterwards (the command replaced it)
 if(SEP)
   string(REPLACE "${SEP}" ";" CMD "${CMD}")
 endif()
@@ -19,6 +20,7 @@ if(UNCHANGED)
   file(SHA256 "${UNCHANGED}" before_unchanged)
 endif()
 if(CHANGED)
+  file(WRITE "${CHANGED}" "placeholder: the command must replace this\n")
   file(SHA256 "${CHANGED}" before_changed)
 endif()
 execute_process(COMMAND ${CMD} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
