@@ -1,8 +1,11 @@
 // pxi compare — runs a program on the CPU reference and on the GL executor in lockstep and
 // compares them after every instruction: status, pc, step count, trap (code, pixel, message), the
 // rectangles written, and the whole image. Reports parity per step, or the first step and pixel
-// where they diverge (exit 1). Exit 0 means parity, also for a program that traps (identically on
-// both); exit 2 for an unreadable file or when no OpenGL 4.3 context can be had.
+// where they diverge (exit 1). The question compare answers is "do the executors agree?", so exit 0
+// means parity, also for a program that traps when both trap identically (same code, pixel,
+// message, pc and step count, image untouched); the summary then says so, with how many steps ran
+// before the trap. Whether a program traps is `pxi run`'s question (exit 1 there). Exit 2 for an
+// unreadable file or when no OpenGL 4.3 context can be had.
 #include "commands.h"
 #include "gl_session.h"
 #include "vm.h"
@@ -66,7 +69,7 @@ void compare_command(const CompareArgs& args) {
                          {"pc", c.executed_pc},
                          {"opcode", opcode_name(c.opcode)},
                          {"status", std::string(px::status_name(vm.status))},
-                         {"gpu_ms", g.gpu_ms},
+                         {"gpu_ms", g.gpu_ms >= 0 ? nlohmann::json(g.gpu_ms) : nlohmann::json(nullptr)},
                          {"parity", what.empty()}};
         if (vm.status == px::VmStatus::Trapped) s["trap"] = px::describe_trap(vm.trap);
         if (!what.empty()) {
@@ -80,13 +83,19 @@ void compare_command(const CompareArgs& args) {
             }
         }
         if (!args.json && !args.quiet) {
-            char ms[32];
-            std::snprintf(ms, sizeof ms, "%.3f", g.gpu_ms);
-            std::cout << "step " << n << " pc " << c.executed_pc << " "
-                      << (vm.status == px::VmStatus::Trapped
-                              ? "TRAP " + std::string(px::trap_name(vm.trap.code))
-                              : opcode_name(c.opcode))
-                      << ": " << (what.empty() ? "identical" : "DIVERGES") << " (gpu " << ms << " ms)\n";
+            // A trapping instruction is not a step (PROTOCOL.md §4.1) and dispatches nothing.
+            const bool trapped = vm.status == px::VmStatus::Trapped;
+            std::string gpu = "nothing dispatched";
+            if (g.gpu_ms >= 0) {
+                char ms[32];
+                std::snprintf(ms, sizeof ms, "gpu %.3f ms", g.gpu_ms);
+                gpu = ms;
+            }
+            std::cout << (trapped ? "trap at" : "step " + std::to_string(vm.steps)) << " pc " << c.executed_pc
+                      << " "
+                      << (trapped ? "TRAP " + std::string(px::trap_name(vm.trap.code))
+                                  : opcode_name(c.opcode))
+                      << ": " << (what.empty() ? "identical" : "DIVERGES") << " (" << gpu << ")\n";
         }
         steps.push_back(std::move(s));
         if (!what.empty()) break;
@@ -98,13 +107,19 @@ void compare_command(const CompareArgs& args) {
                          {"renderer", gl->context.renderer},
                          {"parity", parity},
                          {"steps_compared", n},
+                         {"steps_run", vm.steps},
                          {"status", std::string(px::status_name(vm.status))},
                          {"divergence", divergence},
                          {"steps", steps}});
+    } else if (parity && vm.status == px::VmStatus::Trapped) {
+        std::cout << args.input << ": parity; both executors trap at pc " << vm.pc << " after " << vm.steps
+                  << (vm.steps == 1 ? " step" : " steps")
+                  << " with the same report (trapped: " << px::describe_trap(vm.trap) << "; kernel "
+                  << args.kernel << "; " << gl->context.renderer << ")\n";
     } else if (parity) {
-        std::cout << args.input << ": parity after every one of " << n << (n == 1 ? " step" : " steps")
-                  << " (" << px::status_name(vm.status) << "; kernel " << args.kernel << "; "
-                  << gl->context.renderer << ")\n";
+        std::cout << args.input << ": parity after every one of " << vm.steps
+                  << (vm.steps == 1 ? " step" : " steps") << " (" << px::status_name(vm.status) << "; kernel "
+                  << args.kernel << "; " << gl->context.renderer << ")\n";
     } else {
         std::cout << args.input << ": CPU and GL diverge at step " << divergence["step"] << " (pc "
                   << divergence["pc"] << "): " << divergence["what"].get<std::string>();
@@ -127,12 +142,14 @@ void register_compare(CLI::App& app) {
     auto args = std::make_shared<CompareArgs>();
     CLI::App* cmd = app.add_subcommand(
         "compare",
-        "Run on the CPU and the GL executor in lockstep; report parity per step or the first divergence");
+        "Run on the CPU and the GL executor in lockstep; report parity per step or the first divergence "
+        "(exit 0 on parity, also when both trap identically; 1 on a divergence)");
     cmd->add_option("input", args->input, "program to compare (.pxi)")->required();
     cmd->add_option("--kernel", args->kernel, "MATMUL kernel of the gl executor")
         ->check(CLI::IsMember({"simple", "tiled"}))
         ->capture_default_str();
     cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
+        ->check(pxi::non_negative())
         ->capture_default_str();
     cmd->add_flag("--json", args->json, "print the comparison as JSON");
     cmd->add_flag("-q,--quiet", args->quiet, "print only the summary line");
