@@ -194,13 +194,13 @@ TEST_CASE("every opcode runs its vectors on the GL executor, both MATMUL kernels
     for (auto kernel : {gl::MatmulKernel::Simple, gl::MatmulKernel::Tiled}) {
         gl::ExecutorDesc desc;
         desc.matmul = kernel;
+        const std::string kernel_name = kernel == gl::MatmulKernel::Simple ? "simple" : "tiled";
         auto ex = gl::create_executor(make_image(1, 1), desc);
         REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.error().message));
         for (const OpcodeInfo& info : kOpcodes) {
             if (!c.by_opcode.count(info.number)) continue;
             for (const Vector* v : c.by_opcode.at(info.number)) {
-                INFO(name_of(info) << ", vector " << v->name << ", kernel "
-                                   << (kernel == gl::MatmulKernel::Simple ? "simple" : "tiled"));
+                INFO(name_of(info) << ", vector " << v->name << ", kernel " << kernel_name);
                 REQUIRE(gl::reset_executor(*ex, v->image).ok());
                 gl::gl_set_step_limit(*ex, v->step_limit);
                 while (gl::gl_status(*ex) == VmStatus::Ready)
