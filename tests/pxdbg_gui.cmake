@@ -16,3 +16,10 @@ if(TARGET pxdbg)
   set_tests_properties(pxdbg_gui pxdbg_gui_synthetic pxdbg_gui_truth PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
                                                                                RUN_SERIAL TRUE)
 endif()
+if(TARGET pxdbg)
+  # The monkey: seed 1 for 40 s in CI; longer runs by hand (see tests/pxdbg_monkey.sh).
+  add_test(NAME pxdbg_monkey
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_monkey.sh $<TARGET_FILE:pxdbg>
+                   ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_monkey 1 40 ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
+  set_tests_properties(pxdbg_monkey PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+endif()
