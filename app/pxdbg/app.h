@@ -58,6 +58,7 @@ enum class Action : uint8_t {
     Open,
     Save,
     ExportView,
+    ExportMatrix,
     Screenshot,
     WriteState,
     Help,
