@@ -1,29 +1,19 @@
 #include "compare.h"
 
-#include "quant.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace px {
 
-ElementType element_type(const Row0Listing& row0, uint32_t row) {
-    for (const Decoded& d : row0.instructions) {
-        const Instruction& ins = d.ins;
-        if (!ins.info || d.truncated) continue;
-        const Opcode op = Opcode(ins.opcode);
-        if (op == Opcode::QMATMUL32 && ins.operand[2] == row) return ElementType::I32;
-        if (op == Opcode::QMATMUL || op == Opcode::QMATMUL32)
-            for (const uint32_t b : param_rows(ins))
-                if (b == row) return ElementType::I32;
-    }
-    return ElementType::U8;
+namespace {
+
+// Exact for both types (uint8 and int32 fit a double), so differences are exact too.
+int64_t value_of(const uint8_t* p, ElementType type) {
+    return int64_t(element_value({p[0], p[1], p[2], p[3]}, type));
 }
 
-int64_t element_value(Rgba p, ElementType type) {
-    return type == ElementType::I32 ? int64_t(rgba_to_i32(p)) : int64_t(p[0]);
-}
+} // namespace
 
 ImageDiff diff_by_region(const Image& a, const Image& b, const std::vector<Region>& regions,
                          const Row0Listing& row0) {
@@ -75,8 +65,8 @@ ImageDiff diff_by_region(const Image& a, const Image& b, const std::vector<Regio
         if (!is_element[k]) continue;
         d.elements++;
         if (!differs) continue;
-        const int64_t va = element_value({pa[0], pa[1], pa[2], pa[3]}, d.type);
-        const int64_t vb = element_value({pb[0], pb[1], pb[2], pb[3]}, d.type);
+        const int64_t va = value_of(pa, d.type);
+        const int64_t vb = value_of(pb, d.type);
         const uint64_t diff = uint64_t(va > vb ? va - vb : vb - va);
         d.max_abs = std::max(d.max_abs, diff);
         d.mean_abs += double(diff); // a sum until the end
@@ -135,8 +125,8 @@ Result<std::vector<int64_t>> matrix_values(const Image& image, uint32_t row, Ele
     if (!codes) return codes.error();
     std::vector<int64_t> out(codes->size());
     for (uint64_t i = 0; i < out.size(); ++i)
-        out[i] = element_value(
-            image.pixel(element_x(i, image.width), uint32_t(element_y(i, row, image.width))), type);
+        out[i] =
+            value_of(image.at(element_x(i, image.width), uint32_t(element_y(i, row, image.width))), type);
     return out;
 }
 

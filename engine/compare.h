@@ -5,8 +5,7 @@
 // elements' values); its weight statistics show mean, std, min, max, the zero-point share and a
 // histogram over a chosen range. Values are the elements' real stored values: a uint8 code in the
 // R channel, or a whole int32 pixel for matrices that an instruction writes or reads as int32
-// (QMATMUL32's output, the bias rows of QMATMUL and QMATMUL32). Which is which comes from the
-// opcode table's operand kinds and the parameter decoding in quant.h, never from names.
+// (QMATMUL32's output, the bias rows of QMATMUL and QMATMUL32), as inspect.h's element_type says.
 #pragma once
 #include "debuginfo.h"
 #include "image.h"
@@ -18,12 +17,7 @@
 
 namespace px {
 
-enum class ElementType : uint8_t { U8, I32 };
-
-// Element type of the matrix whose header is at `row`, from the instructions in row 0.
-ElementType element_type(const Row0Listing& row0, uint32_t row);
-// The value of one element pixel as its type reads it.
-int64_t element_value(Rgba pixel, ElementType type);
+// Element types (ElementType, element_type, element_value) come from inspect.h.
 
 // Differences between two images of the same size inside one region (or row 0, or the pixels of
 // no region). count: pixels whose RGBA differ (any channel, header included). max_abs and

@@ -15,7 +15,9 @@ uniform int u_data_mode;      // 1: R through the colormap over [u_range.x, u_ra
 uniform vec2 u_range;
 uniform int u_compare_mode;   // 0 none, 1 mark pixels differing from u_compare, 2 heat of |R - R'|
 uniform float u_grid;         // grid line opacity (0 = off)
-uniform int u_matrix_mode;    // 1: u_image is an R8UI logical matrix (value in R)
+uniform int u_matrix_mode;    // 1: u_image is a logical matrix (rows x cols element pixels)
+uniform int u_elem_type;      // matrix mode: 0 the R byte (uint8 code), 1 the whole pixel as int32
+uniform int u_colormap;       // 0 viridis, 1 gray, 2 diverging (blue, white, red)
 out vec4 frag;
 
 // A perceptually ordered colormap (a compact polynomial fit of viridis).
@@ -28,6 +30,14 @@ vec3 viridis(float t) {
     const vec3 c5 = vec3(4.7764, -13.7451, -65.3530);
     const vec3 c6 = vec3(-5.4355, 4.6459, 26.3124);
     return clamp(c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6))))), 0.0, 1.0);
+}
+
+vec3 colormap(float t) {
+    if (u_colormap == 1) return vec3(t);
+    if (u_colormap == 2)
+        return t < 0.5 ? mix(vec3(0.23, 0.30, 0.75), vec3(0.95), t * 2.0)
+                       : mix(vec3(0.95), vec3(0.71, 0.02, 0.15), t * 2.0 - 1.0);
+    return viridis(t);
 }
 
 vec3 checker(vec2 p) {
@@ -45,7 +55,9 @@ void main() {
     float alpha = 1.0;
     if (u_data_mode == 1 || u_matrix_mode == 1) {
         float span = max(u_range.y - u_range.x, 1e-6);
-        rgb = viridis(clamp((float(v.r) - u_range.x) / span, 0.0, 1.0));
+        float value = float(v.r);
+        if (u_matrix_mode == 1 && u_elem_type == 1) value = float(int(v.r | v.g << 8 | v.b << 16 | v.a << 24));
+        rgb = colormap(clamp((value - u_range.x) / span, 0.0, 1.0));
     } else {
         vec4 f = vec4(v) / 255.0;
         int shown = int(u_channels.r) + int(u_channels.g) + int(u_channels.b) + int(u_channels.a);

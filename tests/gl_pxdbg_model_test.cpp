@@ -50,24 +50,25 @@ TEST_CASE("without a fault, CPU and GPU never diverge and the metrics say so") {
 
 TEST_CASE("break on divergence stops at the faulted step, naming the pixel and the instruction") {
     const px::Image prog = pixellm();
-    // The truth, from a plain CPU re-run: what step 3 executes and the first pixel it writes.
+    // The truth, from a plain CPU re-run: what step 2 executes (QMATMUL32, the int32 logits) and
+    // the first element pixel it writes (its second rectangle; the first is the header).
     px::VmState vm = px::make_vm(prog);
     px::step(vm);
-    px::step(vm);
-    const px::StepResult third = px::step(vm);
-    REQUIRE(!third.written.empty());
-    const px::Rect w = third.written.front();
+    const px::StepResult second = px::step(vm);
+    REQUIRE(second.written.size() >= 2);
+    const px::Rect w = second.written[1];
 
     Debugger d;
     start_gpu(d, prog);
-    d.gpu_fault = GpuFault{3, std::nullopt, 0x10};
+    d.gpu_fault = GpuFault{2, std::make_pair(w.x, w.y), 0x10};
     const uint64_t n = run_until_divergence(d);
-    CHECK(n == 3);
+    CHECK(n == 2);
     REQUIRE(d.divergence);
     const Divergence& v = *d.divergence;
-    CHECK(v.step == 3);
-    CHECK(v.pc == third.executed_pc);
-    CHECK(v.opcode == third.opcode);
+    CHECK(v.step == 2);
+    CHECK(d.stopped == StopReason::Divergence);
+    CHECK(v.pc == second.executed_pc);
+    CHECK(v.opcode == second.opcode);
     CHECK(v.x == w.x);
     CHECK(v.y == w.y);
     CHECK(v.differing == 1);
@@ -77,13 +78,15 @@ TEST_CASE("break on divergence stops at the faulted step, naming the pixel and t
     CHECK(v.gpu == flipped);
     CHECK(d.cpu.status == px::VmStatus::Ready);
 
-    // The difference view's metrics: one pixel in one region, by 16 in R (uint8) or 16 (int32 low byte).
+    // The difference view's metrics: one pixel of the logits, by 16 (the int32's low byte).
     auto gpu = compare_image(d, CompareWith::Gpu);
     REQUIRE(gpu.ok());
     const px::ImageDiff diff = compare_metrics(d, gpu.value());
     CHECK(diff.count == 1);
     for (const px::RegionDiff& r : diff.regions)
         if (r.count) {
+            CHECK(r.name == "logits");
+            CHECK(r.type == px::ElementType::I32);
             CHECK(r.first_x == w.x);
             CHECK(r.first_y == w.y);
             CHECK(r.max_abs == 16);
@@ -101,7 +104,8 @@ TEST_CASE("break on divergence stops at the faulted step, naming the pixel and t
     CHECK(!d.divergence);
     CHECK(d.parity.identical);
 
-    // Continue from the start stops at the divergence as a forward run with F5 would.
+    // Continue from the start stops at the divergence as a forward run with F5 would; by default
+    // the fault hits the step's first written pixel (the logits' header).
     Debugger e;
     start_gpu(e, prog);
     e.gpu_fault = GpuFault{2, std::nullopt, 0x01};
@@ -112,6 +116,9 @@ TEST_CASE("break on divergence stops at the faulted step, naming the pixel and t
     REQUIRE(e.divergence);
     CHECK(e.cpu.steps == 2);
     CHECK(e.divergence->step == 2);
+    CHECK(e.divergence->x == second.written[0].x);
+    CHECK(e.divergence->y == second.written[0].y);
+    CHECK(e.stopped == StopReason::Divergence);
 }
 
 TEST_CASE("reverse-continue with the GPU in lockstep leaves both executors at the same state") {

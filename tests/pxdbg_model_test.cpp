@@ -40,17 +40,18 @@ TEST_CASE("reverse-continue stops before the previous breakpoint's instruction, 
     load_image(d, prog, "");
     run_to_end(d);
     const uint64_t total = d.cpu.steps;
-    REQUIRE(total >= 4);
-    // A breakpoint on the pc of step 2 (the second instruction) and on step 4's.
-    const px::VmState at1 = rerun(prog, 1), at3 = rerun(prog, 3);
+    REQUIRE(total >= 3);
+    // A breakpoint on the pc of step 2 (the second instruction) and of step 3 (HALT).
+    const px::VmState at1 = rerun(prog, 1), at2 = rerun(prog, 2);
     toggle_breakpoint(d, at1.pc);
-    toggle_breakpoint(d, at3.pc);
+    toggle_breakpoint(d, at2.pc);
     ReverseStop s = reverse_continue(d);
     CHECK(s.moved);
-    CHECK(d.cpu.steps == 3);
-    CHECK(d.cpu.pc == at3.pc);
-    CHECK(px::rgba_hash(d.cpu.image) == px::rgba_hash(at3.image));
-    CHECK(s.steps_back == total - 3);
+    CHECK(d.cpu.steps == 2);
+    CHECK(d.cpu.pc == at2.pc);
+    CHECK(d.stopped == StopReason::ReverseBreakpoint);
+    CHECK(px::rgba_hash(d.cpu.image) == px::rgba_hash(at2.image));
+    CHECK(s.steps_back == total - 2);
     s = reverse_continue(d);
     CHECK(d.cpu.steps == 1);
     CHECK(d.cpu.pc == at1.pc);
@@ -61,6 +62,7 @@ TEST_CASE("reverse-continue stops before the previous breakpoint's instruction, 
     CHECK(d.cpu.steps == 0);
     CHECK(d.cpu.image.rgba == prog.rgba);
     CHECK(s.note.find("no breakpoint behind") != std::string::npos);
+    CHECK(d.stopped == StopReason::ReverseStart);
     s = reverse_continue(d);
     CHECK(!s.moved);
     // Forward again reaches the same end: nothing was lost going back.
