@@ -133,8 +133,7 @@ sum=$(j '[.model.compare.regions[].count] | add')
 [ "$sum" = "$want" ] || fail "per-region counts add to $sum, pxi diff says $want"
 [ "$(j '.model.compare.regions[] | select(.name == "logits") | .count')" -gt 0 ] || fail "logits should differ from step 0"
 echo "A/B now vs step 0: $want pixels differ (pxi diff agrees), per region adds up"
-goto 'logits'
-xdotool key Escape
+goto 'logits[0, 42]'
 shot ab-wipe
 xdotool key m
 wait_for '.model.compare.mode' flicker
@@ -180,7 +179,7 @@ fi
 
 # ---- 4. Weight statistics of W_out against the image's own bytes ----
 goto 'W_out'
-xdotool key Escape t
+xdotool key t
 wait_for '.model.stats.count' 131072 # 128 x 1024
 wrow=$(region_row W_out)
 W=$(identify -format '%w' "$PROG")
@@ -207,9 +206,11 @@ stop
 # ---- 5. Break on divergence: a test-only fault flips one GPU byte after the first writing step ----
 fstep=$(awk '/^step=/ && !/writes=- / { s = $1; sub("step=", "", s); print s; exit }' "$WORK/trace.txt")
 [ -n "$fstep" ] || fail "no step writes anything"
+# The fault hits the first pixel of the step's last written rectangle (an element, past the header).
 frect=$(trace_field "$fstep" writes)
+frect=${frect##*;}
 fx=${frect%%,*} rest=${frect#*,} fy=${rest%%,*}
-start "$PXDBG_FAULT" --gpu --inject-gpu-fault "$fstep"
+start "$PXDBG_FAULT" --gpu --inject-gpu-fault "$fstep,$fx,$fy"
 xdotool key F5
 wait_for '.model.divergence.step' "$fstep"
 [ "$(j .status)" = ready ] || fail "stopped as $(j .status), not ready at the divergence"

@@ -519,8 +519,9 @@ ReverseStop reverse_to_change(Debugger& d, const std::vector<px::Rect>& rects, c
                                      : "");
         return finish_reverse(d, stop);
     }
-    const px::UndoRecord& rec = d.history[*i];
+    const px::UndoRecord& rec = d.history[*i]; // gone once the steps are undone: copy what is needed
     const uint64_t step = rec.steps + 1;
+    const uint32_t pc = rec.pc;
     const uint8_t opcode = px::opcode_of(d.history, d.cpu.image, *i);
     // The first pixel of `rects` the step changed, for the note.
     const px::Image after = px::image_before(d.history, d.cpu.image, *i + 1);
@@ -533,11 +534,9 @@ ReverseStop reverse_to_change(Debugger& d, const std::vector<px::Rect>& rects, c
                                             [&](const px::Rect& r) { return r.contains(x, y); });
                 if (in &&
                     std::memcmp(p.rgba.data() + (size_t(yy) * p.rect.w + xx) * 4, after.at(x, y), 4) != 0) {
+                    const uint8_t* b = p.rgba.data() + (size_t(yy) * p.rect.w + xx) * 4;
                     pixel = std::make_pair(x, y);
-                    stop.before = {p.rgba[(size_t(yy) * p.rect.w + xx) * 4],
-                                   p.rgba[(size_t(yy) * p.rect.w + xx) * 4 + 1],
-                                   p.rgba[(size_t(yy) * p.rect.w + xx) * 4 + 2],
-                                   p.rgba[(size_t(yy) * p.rect.w + xx) * 4 + 3]};
+                    stop.before = {b[0], b[1], b[2], b[3]};
                     stop.after = after.pixel(x, y);
                 }
             }
@@ -548,11 +547,14 @@ ReverseStop reverse_to_change(Debugger& d, const std::vector<px::Rect>& rects, c
     stop.steps_back = step_back_n(d, d.history.size() - *i);
     stop.moved = stop.steps_back > 0;
     d.stopped = StopReason::ReverseChange;
-    stop.note = "step " + std::to_string(step) + " (pc " + std::to_string(rec.pc) + ", " +
-                opcode_name(opcode) + ") changed " + what;
-    if (pixel)
-        stop.note += ": pixel (" + std::to_string(pixel->first) + ", " + std::to_string(pixel->second) +
-                     ") " + rgba_text(stop.before) + " -> " + rgba_text(stop.after);
+    stop.note = "step " + std::to_string(step) + " (pc " + std::to_string(pc) + ", " + opcode_name(opcode) +
+                ") changed " + what;
+    if (pixel) {
+        const std::string at =
+            "pixel (" + std::to_string(pixel->first) + ", " + std::to_string(pixel->second) + ")";
+        stop.note += ": " + (what == at ? std::string() : at + " ") + rgba_text(stop.before) + " -> " +
+                     rgba_text(stop.after);
+    }
     stop.note += "; stopped before it, " + std::to_string(stop.steps_back) + " steps back";
     return finish_reverse(d, stop);
 }

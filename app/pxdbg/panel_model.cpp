@@ -116,13 +116,13 @@ ImVec2 screen_of(const ViewState& vs, ImVec2 pos, double x, double y) {
 
 // A ring around one pixel of a canvas, with a tag.
 void mark_pixel(const ViewState& vs, ImVec2 pos, ImVec2 size, uint32_t x, uint32_t y, ImU32 col,
-                const char* text) {
+                const char* text, bool below) {
     ImDrawList* dl = ImGui::GetWindowDrawList();
     dl->PushClipRect(pos, ImVec2(pos.x + size.x, pos.y + size.y), true);
     const ImVec2 a = screen_of(vs, pos, x, y), b = screen_of(vs, pos, x + 1, y + 1);
     const float pad = std::max(3.0f, 6 - (b.x - a.x) / 4);
     dl->AddRect(ImVec2(a.x - pad, a.y - pad), ImVec2(b.x + pad, b.y + pad), col, 0, 0, 2.5f);
-    dl->AddText(ImVec2(b.x + pad + 2, a.y - pad), col, text);
+    dl->AddText(ImVec2(b.x + pad + 2, below ? b.y : a.y - pad), col, text);
     dl->PopClipRect();
 }
 
@@ -199,16 +199,14 @@ void ab_canvas(App& app, ImVec2 size) {
     } else {
         ViewScene sc = scene_of(app, a_tex);
         sc.compare = b_tex;
-        sc.compare_mode = 1;
-        sc.differing_from_cpu = b_tex; // differing cells show B's bytes
+        sc.compare_mode = 1; // differing pixels magenta, the rest dimmed; labels are A's
         hit = draw_program_view("##D", size, vs, app.renderer, sc, overlay);
-        tag(ImVec2(pos.x + 4, pos.y + 4),
-            "difference: magenta = A (CPU now) != B (" + b_name(app) + "), labels = B's bytes", white);
+        tag(ImVec2(pos.x + 4, pos.y + 4), "difference: magenta = A (CPU now) != B (" + b_name(app) + ")", white);
     }
     if (m.pixel)
-        mark_pixel(vs, pos, size, m.pixel->first, m.pixel->second, IM_COL32(255, 230, 0, 255), "history");
+        mark_pixel(vs, pos, size, m.pixel->first, m.pixel->second, IM_COL32(255, 230, 0, 255), "history", true);
     if (d.divergence && d.divergence->differing)
-        mark_pixel(vs, pos, size, d.divergence->x, d.divergence->y, IM_COL32(255, 60, 60, 255), "diverged");
+        mark_pixel(vs, pos, size, d.divergence->x, d.divergence->y, IM_COL32(255, 60, 60, 255), "diverged", false);
     ImGui::SetCursorScreenPos(ImVec2(pos.x, pos.y + size.y));
     ImGui::Dummy(ImVec2(0, 0));
     if (hit.hover_pixel) {
