@@ -58,6 +58,7 @@ enum class Action : uint8_t {
     ToggleCompare,
     Open,
     Save,
+    ExportView,
     Screenshot,
     WriteState,
     Help,
@@ -118,6 +119,9 @@ struct App {
     std::string export_view_path; // accepted by the dialog; saved once the dialog is off screen
     int export_view_wait = 0;     // frames to wait before reading the framebuffer
     ImVec4 view_rect;             // screen rect of the program view(s), for exporting it
+    std::vector<std::pair<uint32_t, ImVec2>>
+        region_list_pos;   // Regions list: row -> item center (tests click it)
+    bool gpu_only = false; // the GL executor's texture drives the view: the CPU texture may lag
     std::string dialog_dir;
     char path_buf[1024] = {};
     double last_mtime_check = 0;

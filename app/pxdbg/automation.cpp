@@ -87,6 +87,11 @@ std::string state_json(const App& app) {
     j["screenshots"] = app.screenshot_count;
     j["inspector"] = inspector_json(app);
     j["model"] = model_state_json(app); // A/B metrics, pixel history, divergence, reverse, stats
+    j["view_rect"] = {app.view_rect.x, app.view_rect.y, app.view_rect.z, app.view_rect.w};
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [row, at] : app.region_list_pos)
+        list.push_back({{"row", row}, {"x", at.x}, {"y", at.y}});
+    j["regions_list"] = list;
     return j.dump(2);
 }
 
@@ -159,7 +164,9 @@ void after_render(App& app, int fb_w, int fb_h, int frame, int screenshot_at) {
         save_screenshot(app, app.export_view_path, fb_w, fb_h, &app.view_rect);
         app.export_view_path.clear();
     }
-    if (!app.state_file.empty() &&
+    // Written once the textures show this state (the uploads happen at the next frame's start).
+    const bool uploads_owed = !app.gpu_only && (app.dbg.dirty_all || !app.dbg.dirty_rects.empty());
+    if (!app.state_file.empty() && !uploads_owed &&
         (app.state_requested || app.state_written_ui_serial != app.ui_serial ||
          (app.state_written_serial != app.dbg.change_serial && !app.dbg.running))) {
         app.state_requested = false;

@@ -36,10 +36,12 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_C, 0, Action::ToggleCompare, "C", "CPU | GPU | difference layout"},
     {GLFW_KEY_O, kCtrl, Action::Open, "Ctrl+O", "open a program"},
     {GLFW_KEY_S, kCtrl, Action::Save, "Ctrl+S", "save the current image as a new .pxi"},
+    {GLFW_KEY_E, kCtrl, Action::ExportView, "Ctrl+E", "export the program view as PNG"},
     {GLFW_KEY_F12, 0, Action::Screenshot, "F12", "screenshot of the window (PNG)"},
     {GLFW_KEY_S, kCtrl | kShift, Action::WriteState, "Ctrl+Shift+S", "write the state file (--state-file)"},
     {GLFW_KEY_F1, 0, Action::Help, "F1", "this help"},
-    {GLFW_KEY_F5, kShift, Action::ReverseContinue, "Shift+F5", "reverse-continue: back to the previous breakpoint"},
+    {GLFW_KEY_F5, kShift, Action::ReverseContinue, "Shift+F5",
+     "reverse-continue: back to the previous breakpoint"},
     {GLFW_KEY_F5, kCtrl | kShift, Action::ReverseToPixelChange, "Ctrl+Shift+F5",
      "back to the step that last changed the pixel in Pixel history"},
     {GLFW_KEY_G, kCtrl, Action::GoTo, "Ctrl+G", "go to x, y / row N / matrix / name[m, n]"},
@@ -78,6 +80,7 @@ bool action_enabled(const App& app, Action a) {
     case Action::Save: return d.cpu.image.width > 0;
     case Action::ReverseContinue: return !d.history.empty() && !d.running;
     case Action::ReverseToPixelChange: return !d.history.empty() && !d.running && app.model.pixel.has_value();
+    case Action::ExportView: return d.cpu.image.width > 0;
     default: return true;
     }
 }
@@ -117,6 +120,7 @@ void run_action(App& app, Action a) {
         break;
     case Action::Open: app.want_open = true; break;
     case Action::Save: app.want_save = true; break;
+    case Action::ExportView: app.want_export_view = true; break;
     case Action::Screenshot: app.screenshot_requested = true; break;
     case Action::WriteState: app.state_requested = true; break;
     case Action::Help: app.show_help = !app.show_help; break;

@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
         // catches up (written rectangles only) when something shows it again.
         const bool gpu_only = app.dbg.driver == pxdbg::Driver::Gpu && pxdbg::gpu_available(app.dbg) &&
                               app.layout == pxdbg::Layout::Single && !app.view.heat;
+        app.gpu_only = gpu_only;
         pxdbg::begin_frame(app.renderer);
         if (!gpu_only || app.dbg.dirty_all || !app.renderer.cpu_tex) {
             const pxdbg::TextureUpdate up = pxdbg::take_texture_updates(app.dbg);

@@ -27,6 +27,19 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// The default font has ASCII only: the engine's typographic characters shown as ASCII.
+std::string font_text(std::string s) {
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"\u2014", "-"},
+                                   {"\u2013", "-"},
+                                   {"\u00d7", "x"},
+                                   {"\u2192", "->"},
+                                   {"\u2264", "<="},
+                                   {"\u2265", ">="}})
+        for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at))
+            s.replace(at, from.size(), to);
+    return s;
+}
+
 std::string shape_text(px::MatrixHeader h) {
     return std::to_string(h.rows) + "x" + std::to_string(h.cols);
 }
@@ -67,8 +80,7 @@ void menu_bar(App& app) {
         action_item(app, "Save image as...", Action::Save);
         if (ImGui::MenuItem("Export selected matrix as PNG...", nullptr, false, d.selected_row.has_value()))
             app.want_export_matrix = true;
-        if (ImGui::MenuItem("Export view as PNG...", nullptr, false, d.cpu.image.width > 0))
-            app.want_export_view = true;
+        action_item(app, "Export view as PNG...", Action::ExportView);
         action_item(app, "Screenshot", Action::Screenshot);
         ImGui::Separator();
         if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(app.window, 1);
@@ -123,7 +135,7 @@ void pixel_tooltip(App& app, uint32_t x, uint32_t y) {
     Debugger& d = app.dbg;
     const px::PixelMeaning m = px::describe_pixel(d.cpu.image, d.regions, d.listing, x, y);
     ImGui::BeginTooltip();
-    ImGui::TextUnformatted(m.text.c_str());
+    ImGui::TextUnformatted(font_text(m.text).c_str());
     if (const GLuint gpu = gpu_texture(d)) {
         uint8_t p[4] = {};
         glGetTextureSubImage(gpu, 0, GLint(x), GLint(y), 0, 1, 1, 1, GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, 4, p);
@@ -161,11 +173,17 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
     ImGui::SetNextWindowSize(size, ImGuiCond_FirstUseEver);
     ImGui::Begin("Program", nullptr, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
     if (!d.error.empty()) {
+        // The button first: a long message wraps below it instead of pushing it out of the window.
+        if (ImGui::SmallButton("dismiss")) dismiss_error(d);
+        ImGui::SameLine();
         ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.45f, 1));
         ImGui::TextWrapped("Could not open: %s", d.error.c_str());
         ImGui::PopStyleColor();
-        ImGui::SameLine();
-        if (ImGui::SmallButton("dismiss")) dismiss_error(d);
+    }
+    for (const std::string& w : d.warnings) { // conversions made on load, as the CLI warns
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.8f, 0.3f, 1));
+        ImGui::TextWrapped("warning: %s", w.c_str());
+        ImGui::PopStyleColor();
     }
     // Toolbar: channels, data mode and range, overlays, zoom, layout, driver.
     const char* names[4] = {"R", "G", "B", "A"};
@@ -355,6 +373,15 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::End();
         return;
     }
+    // Why execution stopped, next to where it stopped.
+    if (d.running) {
+        ImGui::TextColored(ImVec4(0.6f, 1, 0.6f, 1), "running");
+    } else if (d.stopped != StopReason::None) {
+        const bool bad = d.stopped == StopReason::Trap;
+        ImGui::TextColored(bad ? ImVec4(1, 0.4f, 0.4f, 1) : ImVec4(1, 0.85f, 0.4f, 1),
+                           "stopped at pc %u: %s%s%s", d.cpu.pc, stop_reason_text(d.stopped), bad ? ": " : "",
+                           bad ? std::string(px::trap_name(d.cpu.trap.code)).c_str() : "");
+    }
     const px::Row0Listing& L = d.listing;
     // Row 0 usually ends in zero pixels (each a HALT): list up to the last non-zero one and fold the rest.
     size_t shown = 0;
@@ -391,7 +418,8 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                 }
                 const px::Decoded& dec = L.instructions[size_t(i)];
                 const px::Instruction& ins = dec.ins;
-                const bool at_pc = ins.pc == d.cpu.pc && d.cpu.status != px::VmStatus::Halted;
+                // The marker stays on the HALT (or trapping) line after execution ends.
+                const bool at_pc = ins.pc == d.cpu.pc;
                 const bool bp = d.breakpoints.count(ins.pc) > 0;
                 ImGui::PushID(i);
                 ImGui::TableSetColumnIndex(0);
@@ -429,6 +457,11 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                                        dec.truncated ? " (truncated)" : "");
                 else
                     ImGui::TextUnformatted(text.c_str());
+                if (ImGui::IsItemHovered()) // the whole line, however narrow the column
+                    ImGui::SetTooltip("%s", font_text(px::describe_pixel(d.cpu.image, d.regions, d.listing,
+                                                                         ins.pc + (ins.wide ? 1 : 0), 0)
+                                                          .text)
+                                                .c_str());
                 ImGui::TableSetColumnIndex(3);
                 if (ins.info) {
                     std::string ops;
@@ -440,6 +473,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                     }
                     if (const std::string q = px::describe_params(ins); !q.empty()) ops += "  [" + q + "]";
                     ImGui::TextDisabled("%s", ops.c_str());
+                    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", font_text(ops).c_str());
                 }
                 ImGui::PopID();
             }
@@ -456,6 +490,7 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::End();
         return;
     }
+    app.region_list_pos.clear();
     if (ImGui::BeginTable("regions", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY)) {
         ImGui::TableSetupColumn("name");
         ImGui::TableSetupColumn("row");
@@ -470,7 +505,16 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
             if (ImGui::Selectable(r.name.c_str(), sel, ImGuiSelectableFlags_SpanAllColumns)) {
                 select_matrix(d, r.row);
                 app.show_inspector = true;
+                // Move the program view to it: centered, and large enough to read its rows.
+                const px::MatrixHeader now = px::decode_header(d.cpu.image.pixel(0, r.row));
+                uint32_t last = r.row;
+                for (const px::Rect& rc : px::matrix_rects(r.row, now, d.cpu.image.width))
+                    last = std::max(last, rc.y + rc.h - 1);
+                app.view.zoom = std::max(app.view.zoom, 4.0f);
+                app.view.center_pending = glm::dvec2(d.cpu.image.width / 2.0, (r.row + last + 1) / 2.0);
             }
+            const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+            app.region_list_pos.push_back({r.row, ImVec2((a.x + b.x) / 2, (a.y + b.y) / 2)});
             ImGui::TableSetColumnIndex(1);
             ImGui::Text("%u", r.row);
             ImGui::TableSetColumnIndex(2);
@@ -733,7 +777,9 @@ void open_program(App& app, const std::string& path) {
         app.view.fit_pending = true;
         app.cursor_pc.reset();
         app.scroll_to_pc = true;
-        set_message(app, "opened " + path);
+        set_message(app, app.dbg.warnings.empty()
+                             ? "opened " + path
+                             : "opened " + path + " (warning: " + app.dbg.warnings[0] + ")");
     } else {
         set_message(app, app.dbg.error);
     }

@@ -331,8 +331,10 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
                 }
             }
             // The label at the normal size, else smaller, else (8 hex digits) on two lines.
+            // Only hex labels (8 digits of RGBA) split over two lines: a number must read as one.
+            const bool hex = m.role == px::PixelRole::Param || m.role == px::PixelRole::Other || !gpu.empty();
             const std::string split =
-                m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
+                hex && m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
             const std::pair<const std::string*, float> tries[5] = {{&m.label, font_size},
                                                                    {&m.label, font_size * 0.8f},
                                                                    {&split, font_size},
