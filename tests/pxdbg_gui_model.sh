@@ -144,6 +144,30 @@ shot ab-difference
 xdotool key w
 wait_for '.model.compare' null
 
+# ---- 2b. CPU | GPU | difference: unlink the panes (K), zoom the CPU pane alone, lock again (K) ----
+xdotool key c
+xdotool key k
+wait_for '.model.panes_linked' false
+z=$(j '.model.pane_zoom[1]')
+[ "$(j '.model.pane_zoom[0]')" = "$z" ] && [ "$(j '.zoom')" = "$z" ] || fail "unlinked panes should start at the shared zoom"
+xdotool mousemove --window "$WIN" 160 400 click 4 click 4 click 4 # over the CPU pane
+sleep 0.3
+xdotool mousemove --window "$WIN" 1500 20
+for _ in $(seq 1 100); do
+    xdotool key ctrl+shift+s
+    sleep 0.1
+    [ "$(j '.model.pane_zoom[0]')" != "$z" ] && break
+done
+z0=$(j '.model.pane_zoom[0]')
+awk -v a="$z0" -v b="$z" 'BEGIN { exit !(a > b * 1.5) }' || fail "wheel over the unlinked CPU pane: zoom $z -> $z0"
+[ "$(j '.model.pane_zoom[1]')" = "$z" ] && [ "$(j '.model.pane_zoom[2]')" = "$z" ] || fail "the other panes moved with the CPU pane"
+shot compare-unlinked
+xdotool key k
+wait_for '.model.panes_linked' true
+[ "$(j .zoom)" = "$z0" ] || fail "re-locking should take the CPU pane's zoom $z0, not $(j .zoom)"
+xdotool key c
+echo "panes unlinked: CPU pane zoomed $z -> $z0 alone; re-locked to it"
+
 # ---- 3. Reverse: to the logit's last change, then reverse-continue to a breakpoint ----
 goto 'logits[0, 42]'
 xdotool key ctrl+shift+F5

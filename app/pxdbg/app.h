@@ -70,6 +70,7 @@ enum class Action : uint8_t {
     AbMode,
     AbSource,
     WeightStats,
+    TogglePaneLink,
 };
 
 struct KeyBinding {

@@ -49,6 +49,8 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_M, 0, Action::AbMode, "M", "A/B mode: wipe, flicker, difference"},
     {GLFW_KEY_V, 0, Action::AbSource, "V", "A/B: compare with the GPU or with an earlier step"},
     {GLFW_KEY_T, 0, Action::WeightStats, "T", "weight statistics of the selected matrix"},
+    {GLFW_KEY_K, 0, Action::TogglePaneLink, "K",
+     "CPU | GPU | difference: unlink the panes / lock them again"},
 };
 
 bool ready(const Debugger& d) {
@@ -130,7 +132,8 @@ void run_action(App& app, Action a) {
     case Action::AbCompare:
     case Action::AbMode:
     case Action::AbSource:
-    case Action::WeightStats: run_model_action(app, a); break;
+    case Action::WeightStats:
+    case Action::TogglePaneLink: run_model_action(app, a); break;
     }
 }
 

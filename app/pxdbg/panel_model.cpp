@@ -201,12 +201,15 @@ void ab_canvas(App& app, ImVec2 size) {
         sc.compare = b_tex;
         sc.compare_mode = 1; // differing pixels magenta, the rest dimmed; labels are A's
         hit = draw_program_view("##D", size, vs, app.renderer, sc, overlay);
-        tag(ImVec2(pos.x + 4, pos.y + 4), "difference: magenta = A (CPU now) != B (" + b_name(app) + ")", white);
+        tag(ImVec2(pos.x + 4, pos.y + 4), "difference: magenta = A (CPU now) != B (" + b_name(app) + ")",
+            white);
     }
     if (m.pixel)
-        mark_pixel(vs, pos, size, m.pixel->first, m.pixel->second, IM_COL32(255, 230, 0, 255), "history", true);
+        mark_pixel(vs, pos, size, m.pixel->first, m.pixel->second, IM_COL32(255, 230, 0, 255), "history",
+                   true);
     if (d.divergence && d.divergence->differing)
-        mark_pixel(vs, pos, size, d.divergence->x, d.divergence->y, IM_COL32(255, 60, 60, 255), "diverged", false);
+        mark_pixel(vs, pos, size, d.divergence->x, d.divergence->y, IM_COL32(255, 60, 60, 255), "diverged",
+                   false);
     ImGui::SetCursorScreenPos(ImVec2(pos.x, pos.y + size.y));
     ImGui::Dummy(ImVec2(0, 0));
     if (hit.hover_pixel) {
@@ -620,6 +623,22 @@ void reverse_continue_cmd(App& app) {
     set_message(app, s.note);
 }
 
+namespace {
+
+void set_panes_linked(App& app, bool linked) {
+    ModelPanels& m = app.model;
+    if (linked == m.panes_linked) return;
+    if (!linked)
+        for (ViewState& v : m.pane_views)
+            v = app.view; // each pane starts where they all were
+    else
+        app.view = m.pane_views[0]; // re-lock to what the CPU pane shows
+    m.panes_linked = linked;
+    app.ui_serial++;
+}
+
+} // namespace
+
 void run_model_action(App& app, Action a) {
     ModelPanels& m = app.model;
     switch (a) {
@@ -646,9 +665,21 @@ void run_model_action(App& app, Action a) {
         if (m.with == CompareWith::Gpu && !gpu_available(app.dbg)) set_gpu_enabled(app.dbg, true);
         break;
     case Action::WeightStats: m.show_stats = !m.show_stats; break;
+    case Action::TogglePaneLink: set_panes_linked(app, !m.panes_linked); break;
     default: break;
     }
     app.ui_serial++; // the state file follows window changes too
+}
+
+ViewState& compare_pane_view(App& app, int i) {
+    return app.model.panes_linked ? app.view : app.model.pane_views[std::clamp(i, 0, 2)];
+}
+
+void compare_link_checkbox(App& app) {
+    bool linked = app.model.panes_linked;
+    if (ImGui::Checkbox("linked##panes", &linked)) set_panes_linked(app, linked);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("linked: CPU, GPU and difference zoom and pan together; unlink to move each alone");
 }
 
 void model_window_menu(App& app) {
@@ -705,6 +736,8 @@ nlohmann::json model_state_json(const App& app) {
                                         {"note", d.last_reverse->note}}
                        : nlohmann::json(nullptr);
     j["goto"] = {{"ok", m.goto_ok}, {"text", m.goto_text}};
+    j["panes_linked"] = m.panes_linked;
+    j["pane_zoom"] = {m.pane_views[0].zoom, m.pane_views[1].zoom, m.pane_views[2].zoom};
     if (m.pixel && d.cpu.image.contains(m.pixel->first, m.pixel->second)) {
         const auto [x, y] = *m.pixel;
         const px::PixelHistory h = pixel_history(d, x, y);

@@ -35,6 +35,10 @@ struct ModelPanels {
     bool flicker_showing_b = false;
     bool linked = true; // the A/B canvas follows the program view's zoom and pan
     ViewState view;     // its own zoom and pan while unlinked
+    // The CPU | GPU | difference layout: its three panes share the program view's zoom and pan,
+    // or (unlinked) each has its own; re-linking locks all three to the CPU pane's.
+    bool panes_linked = true;
+    ViewState pane_views[3];
     GlTexture b_tex;
     uint32_t b_w = 0, b_h = 0;
     uint64_t b_serial = ~0ull; // debugger change_serial the B image and metrics are for
@@ -65,6 +69,9 @@ struct ModelPanels {
 
 // Draws the windows (once a frame, after the other panels).
 void draw_model_panels(App& app);
+// The CPU | GPU | difference panes (panels.cpp): pane i's view, and the link toggle.
+ViewState& compare_pane_view(App& app, int i);
+void compare_link_checkbox(App& app);
 // Entries for the Windows and Run menus.
 void model_window_menu(App& app);
 void model_run_menu(App& app);

@@ -229,6 +229,10 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::SameLine();
         bool cmp = app.layout == Layout::Compare;
         if (ImGui::Checkbox("Compare", &cmp)) app.layout = cmp ? Layout::Compare : Layout::Single;
+        if (cmp) {
+            ImGui::SameLine();
+            compare_link_checkbox(app); // panel_model.cpp: the three panes linked, or each its own
+        }
     }
 
     ViewOverlay overlay;
@@ -273,8 +277,8 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
                 ImGui::TextUnformatted(titles[i]);
             }
             ViewInteraction h =
-                draw_program_view(titles[i], ImVec2(w, avail.y - ImGui::GetTextLineHeightWithSpacing()), v,
-                                  app.renderer, scene(src[i]), overlay);
+                draw_program_view(titles[i], ImVec2(w, avail.y - ImGui::GetTextLineHeightWithSpacing()),
+                                  compare_pane_view(app, i), app.renderer, scene(src[i]), overlay);
             if (h.hovered) hit = h;
             ImGui::EndGroup();
         }
