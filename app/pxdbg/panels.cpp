@@ -166,6 +166,85 @@ namespace {
 
 enum class ViewSource : uint8_t { Cpu, Gpu, Difference };
 
+// The colormap as the shader draws it (shaders/view.frag), for the legend.
+ImU32 colormap_color(int map, float t) {
+    t = std::clamp(t, 0.0f, 1.0f);
+    float r, g, b;
+    if (map == 1) {
+        r = g = b = t;
+    } else if (map == 2) {
+        const float u = t < 0.5f ? t * 2 : t * 2 - 1;
+        const float a0[3] = {0.23f, 0.30f, 0.75f}, mid[3] = {0.95f, 0.95f, 0.95f},
+                    a1[3] = {0.71f, 0.02f, 0.15f};
+        const float* lo = t < 0.5f ? a0 : mid;
+        const float* hi = t < 0.5f ? mid : a1;
+        r = lo[0] + (hi[0] - lo[0]) * u, g = lo[1] + (hi[1] - lo[1]) * u, b = lo[2] + (hi[2] - lo[2]) * u;
+    } else {
+        const float c[7][3] = {{0.2777f, 0.0054f, 0.3341f},   {0.1051f, 1.4046f, 1.3846f},
+                               {-0.3309f, 0.2148f, 0.0951f},  {-4.6342f, -5.7991f, -19.3324f},
+                               {6.2283f, 14.1799f, 56.6906f}, {4.7764f, -13.7451f, -65.3530f},
+                               {-5.4355f, 4.6459f, 26.3124f}};
+        float out[3];
+        for (int k = 0; k < 3; ++k) {
+            float acc = c[6][k];
+            for (int i = 5; i >= 0; --i)
+                acc = c[i][k] + t * acc;
+            out[k] = std::clamp(acc, 0.0f, 1.0f);
+        }
+        r = out[0], g = out[1], b = out[2];
+    }
+    return IM_COL32(int(r * 255), int(g * 255), int(b * 255), 255);
+}
+
+// The data-mode legend over the view's bottom-left corner: the colormap and what its ends mean,
+// for the matrix under the mouse (else the selected one).
+void legend(App& app, std::optional<uint32_t> hover_row) {
+    const ViewState& v = app.view;
+    if (!v.data_mode || app.dbg.cpu.image.width == 0) return;
+    const Debugger& d = app.dbg;
+    std::string text;
+    if (v.per_matrix_range) {
+        const ViewRenderer::RowRange* rr = nullptr;
+        const std::optional<uint32_t> row = hover_row ? hover_row : d.selected_row;
+        for (const ViewRenderer::RowRange& r : app.renderer.ranges)
+            if (row && *row >= r.row && *row <= r.last_row) rr = &r;
+        const px::Region* reg = nullptr;
+        for (const px::Region& r : d.regions)
+            if (rr && r.row == rr->row) reg = &r;
+        char buf[200];
+        if (rr && reg) {
+            std::snprintf(buf, sizeof buf, "%s (%s): %.0f .. %.0f", reg->name.c_str(),
+                          px::element_type_name(rr->type), rr->lo, rr->hi);
+            text = buf;
+            if (reg->scale) {
+                std::snprintf(buf, sizeof buf, "  real %.4g .. %.4g", *px::dequantize(*reg, rr->lo),
+                              *px::dequantize(*reg, rr->hi));
+                text += buf;
+            }
+        } else {
+            text = "each matrix over its own min..max (hover one); row 0 and headers in RGB";
+        }
+    } else {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "R byte %.0f .. %.0f, every matrix", v.range_lo, v.range_hi);
+        text = buf;
+    }
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 at(app.view_rect.x + 6, app.view_rect.w - 24);
+    const float bar_w = 120, th = ImGui::GetTextLineHeight();
+    const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+    dl->AddRectFilled(ImVec2(at.x - 4, at.y - 3), ImVec2(at.x + bar_w + ts.x + 50, at.y + th + 3),
+                      IM_COL32(20, 20, 24, 220), 3);
+    dl->AddText(at, IM_COL32(230, 230, 230, 255), "lo");
+    for (int i = 0; i < 24; ++i) {
+        const float x0 = at.x + 16 + bar_w * i / 24, x1 = at.x + 16 + bar_w * (i + 1) / 24;
+        dl->AddRectFilled(ImVec2(x0, at.y + 2), ImVec2(x1, at.y + th - 2),
+                          colormap_color(app.colormap, (i + 0.5f) / 24));
+    }
+    dl->AddText(ImVec2(at.x + bar_w + 20, at.y), IM_COL32(230, 230, 230, 255), "hi");
+    dl->AddText(ImVec2(at.x + bar_w + 44, at.y), IM_COL32(255, 220, 120, 255), text.c_str());
+}
+
 void program_window(App& app, ImVec2 pos, ImVec2 size) {
     Debugger& d = app.dbg;
     ViewState& v = app.view;
@@ -194,13 +273,24 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
     ImGui::TextDisabled("|");
     ImGui::SameLine();
     ImGui::Checkbox("Data", &v.data_mode);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("matrix values through the colormap; row 0 and headers as RGB");
     if (v.data_mode) {
         ImGui::SameLine();
-        ImGui::SetNextItemWidth(150);
-        ImGui::DragFloatRange2("##range", &v.range_lo, &v.range_hi, 0.5f, 0, 255, "%.0f", "%.0f");
+        ImGui::Checkbox("per matrix", &v.per_matrix_range);
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("each matrix over its own min..max, in its element type");
+        if (!v.per_matrix_range) {
+            ImGui::SameLine();
+            ImGui::SetNextItemWidth(150);
+            ImGui::DragFloatRange2("##range", &v.range_lo, &v.range_hi, 0.5f, 0, 255, "%.0f", "%.0f");
+            ImGui::SameLine();
+            if (ImGui::SmallButton("auto")) auto_range(app);
+            if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of every matrix's R bytes");
+        }
         ImGui::SameLine();
-        if (ImGui::SmallButton("auto")) auto_range(app);
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of every matrix element");
+        ImGui::SetNextItemWidth(90);
+        ImGui::Combo("##cmap", &app.colormap, "viridis\0gray\0diverging\0");
     }
     ImGui::SameLine();
     ImGui::Checkbox("Grid", &v.grid);
@@ -242,8 +332,13 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
     overlay.written = d.last_written;
     if (d.cpu.status == px::VmStatus::Trapped) overlay.trap = d.cpu.trap;
     const GLuint gpu = gpu_texture(d);
+    if (v.data_mode && v.per_matrix_range)
+        sync_row_ranges(app.renderer, d.cpu.image, d.regions, d.listing, d.change_serial);
+    v.fit_gutter = v.regions ? 130.0f : 0.0f;
     auto scene = [&](ViewSource src) {
         ViewScene sc;
+        sc.row_info = app.renderer.row_info.get();
+        sc.colormap = app.colormap;
         sc.image = &d.cpu.image;
         sc.regions = &d.regions;
         sc.listing = &d.listing;
@@ -287,6 +382,7 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
             "##view", avail, v, app.renderer,
             scene(d.driver == Driver::Gpu && gpu_available(d) ? ViewSource::Gpu : ViewSource::Cpu), overlay);
     }
+    legend(app, hit.hover_pixel ? std::optional<uint32_t>(hit.hover_pixel->second) : std::nullopt);
     if (hit.hover_pixel) {
         const auto [x, y] = *hit.hover_pixel;
         pixel_tooltip(app, x, y);

@@ -25,7 +25,7 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
     const ImVec2 scale = dd->FramebufferScale;
     const float fb_h = dd->DisplaySize.y * scale.y;
 
-    GLint last_program, last_vao, last_active, last_tex0, last_tex1, last_scissor[4];
+    GLint last_program, last_vao, last_active, last_tex0, last_tex1, last_tex2, last_scissor[4];
     glGetIntegerv(GL_CURRENT_PROGRAM, &last_program);
     glGetIntegerv(GL_VERTEX_ARRAY_BINDING, &last_vao);
     glGetIntegerv(GL_ACTIVE_TEXTURE, &last_active);
@@ -33,6 +33,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
     glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex0);
     glActiveTexture(GL_TEXTURE1);
     glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex1);
+    glActiveTexture(GL_TEXTURE2);
+    glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex2);
     glGetIntegerv(GL_SCISSOR_BOX, last_scissor);
     const GLboolean last_scissor_on = glIsEnabled(GL_SCISSOR_TEST);
     const GLboolean last_blend = glIsEnabled(GL_BLEND);
@@ -52,6 +54,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
         glBindTexture(GL_TEXTURE_2D, v.image);
         glActiveTexture(GL_TEXTURE1);
         glBindTexture(GL_TEXTURE_2D, v.compare ? v.compare : v.image);
+        glActiveTexture(GL_TEXTURE2);
+        glBindTexture(GL_TEXTURE_2D, v.row_info ? v.row_info : r.no_row_info.get());
         const float w = dd->DisplaySize.x, h = dd->DisplaySize.y;
         auto ndc_x = [&](float sx) { return (sx - dd->DisplayPos.x) / w * 2 - 1; };
         auto ndc_y = [&](float sy) { return 1 - (sy - dd->DisplayPos.y) / h * 2; };
@@ -68,6 +72,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
         glUniform1i(r.loc_matrix, v.matrix_mode);
         glUniform1i(r.loc_elem_type, v.elem_type);
         glUniform1i(r.loc_colormap, v.colormap);
+        glUniform1i(r.loc_per_row, v.row_info != 0);
+        glUniform1i(r.loc_row_info, 2);
         glUniform1i(r.loc_image, 0);
         glUniform1i(r.loc_compare, 1);
         glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
@@ -75,6 +81,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
 
     glUseProgram(GLuint(last_program));
     glBindVertexArray(GLuint(last_vao));
+    glActiveTexture(GL_TEXTURE2);
+    glBindTexture(GL_TEXTURE_2D, GLuint(last_tex2));
     glActiveTexture(GL_TEXTURE1);
     glBindTexture(GL_TEXTURE_2D, GLuint(last_tex1));
     glActiveTexture(GL_TEXTURE0);
@@ -179,6 +187,12 @@ bool init_renderer(ViewRenderer& r) {
     r.loc_compare = loc("u_compare");
     r.loc_elem_type = loc("u_elem_type");
     r.loc_colormap = loc("u_colormap");
+    r.loc_per_row = loc("u_per_row");
+    r.loc_row_info = loc("u_row_info");
+    // A 1x1 "no data row" texture keeps unit 2 complete when no per-row ranges are drawn.
+    const float none[4] = {0, 1, 0, 0};
+    r.no_row_info.reset(make_texture(GL_RGBA32F, 1, 1));
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, 1, 1, GL_RGBA, GL_FLOAT, none);
     return true;
 }
 
@@ -219,6 +233,40 @@ void upload_matrix_texture(GlTexture& tex, uint32_t cols, uint32_t rows,
                     pixels.data());
 }
 
+void sync_row_ranges(ViewRenderer& r, const px::Image& img, const std::vector<px::Region>& regions,
+                     const px::Row0Listing& listing, uint64_t serial) {
+    if (r.ranges_serial == serial && r.row_info) return;
+    // Big images: ranges follow loads only (reading every matrix each step would cost frames).
+    const bool big = uint64_t(img.width) * img.height > (uint64_t(1) << 22);
+    if (big && r.row_info && r.ranges.size() == regions.size()) return;
+    r.ranges_serial = serial;
+    r.ranges.clear();
+    if (img.height == 0) return;
+    std::vector<float> rows(size_t(img.height) * 4, 0.0f); // lo, hi, type + 2 * end x, is data
+    for (const px::Region& reg : regions) {
+        const px::ElementType type = px::element_type(listing, reg.row);
+        auto m = px::read_typed_matrix(img, reg.row, type, &reg);
+        if (!m || m->stored.empty()) continue;
+        ViewRenderer::RowRange rr{reg.row, reg.row, type,
+                                  *std::min_element(m->stored.begin(), m->stored.end()),
+                                  *std::max_element(m->stored.begin(), m->stored.end())};
+        rr.last_row = uint32_t(px::element_y(m->stored.size() - 1, reg.row, img.width));
+        const uint32_t end_last = px::element_x(m->stored.size() - 1, img.width) + 1; // exclusive
+        for (uint32_t y = rr.row; y <= rr.last_row && y < img.height; ++y) {
+            float* p = &rows[size_t(y) * 4];
+            const uint32_t end = y == rr.last_row ? end_last : img.width;
+            p[0] = float(rr.lo);
+            p[1] = float(std::max(rr.hi, rr.lo + 1));
+            p[2] = float((type == px::ElementType::I32 ? 1 : 0) + 2 * end); // type, and where elements end
+            p[3] = 1.0f;
+        }
+        r.ranges.push_back(rr);
+    }
+    r.row_info.reset(make_texture(GL_RGBA32F, img.height, 1));
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(img.height), 1, GL_RGBA, GL_FLOAT, rows.data());
+}
+
 glm::dvec2 screen_to_pixel(const ViewState& vs, glm::vec2 canvas_pos, glm::vec2 screen) {
     return vs.pan + glm::dvec2(screen - canvas_pos) / double(vs.zoom);
 }
@@ -240,10 +288,13 @@ void zoom_about(ViewState& vs, float new_zoom, ImVec2 canvas_pos, ImVec2 anchor)
 
 void fit_view(ViewState& vs, ImVec2 size, uint32_t w, uint32_t h) {
     if (w == 0 || h == 0 || size.x <= 0 || size.y <= 0) return;
-    const glm::vec2 canvas(size.x, size.y), image(w, h);
+    // A gutter on the left keeps region names readable beside the image.
+    const float gutter = std::min(vs.fit_gutter, size.x / 3);
+    const glm::vec2 canvas(size.x - gutter, size.y), image(w, h);
     const glm::vec2 ratio = canvas / image;
     vs.zoom = glm::clamp(glm::min(ratio.x, ratio.y), kMinZoom, kMaxZoom);
     center_on(vs, canvas, glm::dvec2(image) / 2.0);
+    vs.pan.x -= gutter / vs.zoom;
 }
 
 namespace {
@@ -391,6 +442,8 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     v.range_hi = vs.range_hi;
     v.grid = vs.grid && vs.zoom >= 6 ? std::min(0.6f, (vs.zoom - 5) / 10) : 0;
     v.image = sc.texture;
+    v.row_info = vs.data_mode && vs.per_matrix_range ? sc.row_info : 0;
+    v.colormap = sc.colormap;
     v.compare = sc.compare;
     v.compare_mode = sc.compare ? sc.compare_mode : 0;
     if (v.image && v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
@@ -433,19 +486,34 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
             if (l.bottom < pos.y || l.top > pos.y + size.y) continue;
             const float first = std::max(l.top + std::min(0.0f, (l.bottom - l.top - line_h) / 2), pos.y);
             const float last = std::max(first, l.bottom - line_h);
-            for (float y = first; y <= last; y += line_h / 2) {
-                const bool clash =
-                    std::any_of(taken.begin(), taken.end(), [&](const std::pair<float, float>& t) {
-                        return y < t.second && y + line_h > t.first;
-                    });
-                if (clash) continue;
-                const float w = ImGui::CalcTextSize(l.text.c_str()).x + 6;
-                const ImVec2 at = margin > w + 4 ? ImVec2(pos.x + margin - w - 2, y)
-                                                 : ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x) + 2, y);
-                tag(dl, at, l.col, l.text);
-                taken.emplace_back(y, y + line_h);
-                break;
+            const float w = ImGui::CalcTextSize(l.text.c_str()).x + 6;
+            const bool gutter = margin > w + 4;
+            auto free_at = [&](float y) {
+                return y >= pos.y && y + line_h <= pos.y + size.y &&
+                       std::none_of(taken.begin(), taken.end(), [&](const std::pair<float, float>& t) {
+                           return y < t.second && y + line_h > t.first;
+                       });
+            };
+            std::optional<float> slot;
+            for (float y = first; y <= last && !slot; y += line_h / 2)
+                if (free_at(y)) slot = y;
+            // In the gutter a label may also sit near its region, with a leader line to it, so
+            // thin regions (a 1-pixel row at fit) keep their names.
+            for (float dy = line_h / 2; gutter && !slot && dy < size.y; dy += line_h / 2) {
+                if (free_at(first + dy))
+                    slot = first + dy;
+                else if (free_at(first - dy))
+                    slot = first - dy;
             }
+            if (!slot) continue;
+            const float y = *slot;
+            const ImVec2 at = gutter ? ImVec2(pos.x + margin - w - 8, y)
+                                     : ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x) + 2, y);
+            if (gutter && (y > l.bottom || y + line_h < l.top))
+                dl->AddLine(ImVec2(at.x + w, y + line_h / 2), ImVec2(pos.x + margin, (l.top + l.bottom) / 2),
+                            (l.col & 0x00FFFFFF) | 0x90000000);
+            tag(dl, at, l.col, l.text);
+            taken.emplace_back(y, y + line_h);
         }
     }
 

@@ -23,7 +23,9 @@ struct ViewState {
     float zoom = 1.0f;    // screen pixels per image pixel, 1/16 .. 256
     glm::dvec2 pan{0, 0}; // image coordinates at the canvas' top-left corner
     bool channels[4] = {true, true, true, false};
-    bool data_mode = false; // R through the colormap
+    bool data_mode = true;        // values through the colormap (the first view explains more than RGB)
+    bool per_matrix_range = true; // data mode: each matrix over its own min..max (else range_lo..hi)
+    float fit_gutter = 0;         // screen pixels fit leaves on the left (region names)
     float range_lo = 0, range_hi = 255;
     bool grid = true, annotations = true, regions = true;
     bool heat = false;       // changed since start
@@ -56,8 +58,9 @@ struct ViewDraw {
     float range_lo = 0, range_hi = 255;
     int compare_mode = 0; // 0 none, 1 difference, 2 heat
     float grid = 0;
-    int elem_type = 0; // matrix mode: 0 uint8 (R), 1 int32 (whole pixel)
-    int colormap = 0;  // 0 viridis, 1 gray, 2 diverging
+    int elem_type = 0;   // matrix mode: 0 uint8 (R), 1 int32 (whole pixel)
+    GLuint row_info = 0; // program view data mode: per-row (lo, hi, type, is data), else 0
+    int colormap = 0;    // 0 viridis, 1 gray, 2 diverging
 };
 
 // The GL side: the shader, the textures mirroring the CPU image and the image as loaded.
@@ -66,8 +69,16 @@ struct ViewRenderer {
     GlVertexArray vao;
     GLint loc_quad = -1, loc_size = -1, loc_origin = -1, loc_zoom = -1, loc_channels = -1, loc_data = -1,
           loc_range = -1, loc_compare_mode = -1, loc_grid = -1, loc_matrix = -1, loc_image = -1,
-          loc_compare = -1, loc_elem_type = -1, loc_colormap = -1;
+          loc_compare = -1, loc_elem_type = -1, loc_colormap = -1, loc_per_row = -1, loc_row_info = -1;
     GlTexture cpu_tex, start_tex;
+    GlTexture row_info, no_row_info; // per-row data ranges (RGBA32F, height x 1)
+    struct RowRange {
+        uint32_t row, last_row;
+        px::ElementType type;
+        double lo, hi; // stored values
+    };
+    std::vector<RowRange> ranges; // per region, for the legend and tests
+    uint64_t ranges_serial = ~0ull;
     uint32_t tex_w = 0, tex_h = 0;
     uint64_t texels_uploaded = 0; // for the status bar / tests: proves partial updates
     std::deque<ViewDraw> draws;   // this frame's draws (stable addresses for callbacks)
@@ -75,6 +86,10 @@ struct ViewRenderer {
 };
 
 bool init_renderer(ViewRenderer& r);
+// Per-matrix data ranges (min..max of each matrix's typed values, element types from the engine)
+// as a texture the shader reads by row; recomputed when `serial` changes.
+void sync_row_ranges(ViewRenderer& r, const px::Image& image, const std::vector<px::Region>& regions,
+                     const px::Row0Listing& listing, uint64_t serial);
 // Starts a frame: the previous frame's draw records go (their callbacks have run).
 void begin_frame(ViewRenderer& r);
 // Uploads what changed (written rectangles only), or everything after a load; `loaded` is the image
@@ -94,6 +109,8 @@ struct ViewScene {
     GLuint compare = 0;            // second texture for compare_mode
     int compare_mode = 0;          // 0 none, 1 difference, 2 heat (changed since start)
     GLuint differing_from_cpu = 0; // when `texture` is the GPU's: cells that differ get its bytes in hex
+    GLuint row_info = 0;           // per-row data ranges (sync_row_ranges)
+    int colormap = 0;              // 0 viridis, 1 gray, 2 diverging
 };
 
 // What the user did in a view this frame.
