@@ -133,6 +133,9 @@ ViewScene scene_of(App& app, GLuint texture) {
     sc.regions = &d.regions;
     sc.listing = &d.listing;
     sc.texture = texture;
+    // The program view's data-mode ranges (the CPU image's, so A and B share one color scale).
+    sc.row_info = app.renderer.row_info.get();
+    sc.colormap = app.colormap;
     // A texture other than the CPU's: cells where it differs show its bytes (magenta hex).
     if (texture != app.renderer.cpu_tex.get()) sc.differing_from_cpu = texture;
     return sc;
