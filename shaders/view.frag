@@ -64,9 +64,9 @@ void main() {
         type = 0;
         if (u_per_row == 1) {
             row = texelFetch(u_row_info, ivec2(ip.y, 0), 0);
-            int type_end = int(row.z + 0.5); // type + 2 * (x where the matrix's elements end in this row)
-            type = type_end & 1;
-            colored = row.w > 0.5 && ip.x > 0 && ip.x < (type_end >> 1);
+            int bits = int(row.z + 0.5); // type + 2 * (x where the matrix's elements end in this row)
+            type = bits & 1;
+            colored = row.w > 0.5 && ip.x > 0 && ip.x < (bits >> 1);
         }
     }
     if (colored) {

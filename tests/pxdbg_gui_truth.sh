@@ -75,6 +75,23 @@ PY
 # The halted image the GUI shows is the CLI's.
 [ "$(json 'd["stopped"]')" = "halted (HALT)" ] || fail "disassembly does not say why it stopped: $(json 'd["stopped"]')"
 
+# --- export matrix: logits as their whole int32 pixels, equal to the file's.
+xdotool key ctrl+m
+wait_dialog "Export matrix as PNG"
+type_path "$WORK/logits.png"
+for _ in $(seq 1 100); do [ -s "$WORK/logits.png" ] && break; sleep 0.05; done
+python3 - "$HERE" "$WORK/logits.png" "$WORK/truth.json" <<'PY' || fail "the exported logits are not the file's int32 pixels"
+import json, struct, sys
+sys.path.insert(0, sys.argv[1])
+from pxdbg_truth import read_png
+w, h, rows, _ = read_png(sys.argv[2])
+t = json.load(open(sys.argv[3]))
+assert (w, h) == (t["cols"], t["rows"]), (w, h)
+got = [struct.unpack("<i", rows[0][x * 4 : x * 4 + 4])[0] for x in range(w)]
+assert got == t["int32"], "values differ"
+print(f"export matrix: logits.png is {w}x{h}, its pixels are the {w} int32 logits")
+PY
+
 # --- bug 2: save and export over the loaded program are refused.
 xdotool key ctrl+s
 wait_dialog "Save image as"
@@ -159,3 +176,12 @@ gui_warning=$(json 'd["warnings"][0] if d["warnings"] else ""')
 [ "$gui_warning" = "$cli_warning" ] || fail "bug 6: GUI warning '$gui_warning', CLI '$cli_warning'"
 echo "bug 6: RGB PNG opened with the CLI's warning: $gui_warning"
 [ "$(sum_of "$INPUT")" = "$input_sum" ] || fail "the loaded program changed on disk"
+
+# --- write paths named on the command line: the state file, the screenshot and imgui.ini pointed
+# at the loaded program are refused too (a second pxdbg, on its own).
+kill $PID 2>/dev/null || true
+wait $PID 2>/dev/null || true
+"$PXDBG" "$INPUT" --ini "$INPUT" --state-file "$INPUT" --screenshot "$INPUT" --screenshot-at 3 --quit-after 8 \
+    --width 800 --height 600 >"$WORK/second.log" 2>&1 || fail "second pxdbg failed: $(cat "$WORK/second.log")"
+[ "$(sum_of "$INPUT")" = "$input_sum" ] || fail "--state-file/--screenshot/--ini wrote over the loaded program"
+echo "state file, screenshot and imgui.ini named as the loaded program: refused, file unchanged"

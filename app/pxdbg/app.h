@@ -59,6 +59,7 @@ enum class Action : uint8_t {
     Open,
     Save,
     ExportView,
+    ExportMatrix,
     Screenshot,
     WriteState,
     Help,

@@ -37,6 +37,7 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_O, kCtrl, Action::Open, "Ctrl+O", "open a program"},
     {GLFW_KEY_S, kCtrl, Action::Save, "Ctrl+S", "save the current image as a new .pxi"},
     {GLFW_KEY_E, kCtrl, Action::ExportView, "Ctrl+E", "export the program view as PNG"},
+    {GLFW_KEY_M, kCtrl, Action::ExportMatrix, "Ctrl+M", "export the inspected matrix as PNG (its pixels)"},
     {GLFW_KEY_F12, 0, Action::Screenshot, "F12", "screenshot of the window (PNG)"},
     {GLFW_KEY_S, kCtrl | kShift, Action::WriteState, "Ctrl+Shift+S", "write the state file (--state-file)"},
     {GLFW_KEY_F1, 0, Action::Help, "F1", "this help"},
@@ -83,6 +84,7 @@ bool action_enabled(const App& app, Action a) {
     case Action::ReverseContinue: return !d.history.empty() && !d.running;
     case Action::ReverseToPixelChange: return !d.history.empty() && !d.running && app.model.pixel.has_value();
     case Action::ExportView: return d.cpu.image.width > 0;
+    case Action::ExportMatrix: return d.selected_row.has_value() && !app.after.stored.empty();
     default: return true;
     }
 }
@@ -123,6 +125,7 @@ void run_action(App& app, Action a) {
     case Action::Open: app.want_open = true; break;
     case Action::Save: app.want_save = true; break;
     case Action::ExportView: app.want_export_view = true; break;
+    case Action::ExportMatrix: app.want_export_matrix = true; break;
     case Action::Screenshot: app.screenshot_requested = true; break;
     case Action::WriteState: app.state_requested = true; break;
     case Action::Help: app.show_help = !app.show_help; break;

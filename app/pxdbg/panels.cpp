@@ -78,8 +78,7 @@ void menu_bar(App& app) {
         }
         if (ImGui::MenuItem("Reload", nullptr, false, !d.path.empty())) open_program(app, d.path);
         action_item(app, "Save image as...", Action::Save);
-        if (ImGui::MenuItem("Export selected matrix as PNG...", nullptr, false, d.selected_row.has_value()))
-            app.want_export_matrix = true;
+        action_item(app, "Export selected matrix as PNG...", Action::ExportMatrix);
         action_item(app, "Export view as PNG...", Action::ExportView);
         action_item(app, "Screenshot", Action::Screenshot);
         ImGui::Separator();
