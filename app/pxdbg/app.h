@@ -11,6 +11,7 @@
 // main.cpp runs one flat loop over App.
 #pragma once
 #include "debugger.h"
+#include "panel_model.h"
 #include "view.h"
 
 #include <span>
@@ -62,6 +63,15 @@ enum class Action : uint8_t {
     Screenshot,
     WriteState,
     Help,
+    // panel_model.cpp
+    ReverseContinue,
+    ReverseToPixelChange,
+    GoTo,
+    AbCompare,
+    AbMode,
+    AbSource,
+    WeightStats,
+    TogglePaneLink,
 };
 
 struct KeyBinding {
@@ -140,6 +150,7 @@ struct App {
 
     GLFWwindow* window = nullptr;
     double frame_ms = 0;
+    ModelPanels model; // A/B compare, pixel history, go to, weight statistics (panel_model.h)
 };
 
 // panels.cpp

@@ -86,6 +86,7 @@ std::string state_json(const App& app) {
     j["dialog"] = app.open_dialog;
     j["screenshots"] = app.screenshot_count;
     j["inspector"] = inspector_json(app);
+    j["model"] = model_state_json(app); // A/B metrics, pixel history, divergence, reverse, stats
     j["view_rect"] = {app.view_rect.x, app.view_rect.y, app.view_rect.z, app.view_rect.w};
     nlohmann::json list = nlohmann::json::array();
     for (const auto& [row, at] : app.region_list_pos)

@@ -3,6 +3,9 @@
 
 #include "png_io.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -76,6 +79,53 @@ void resync_gpu(Debugger& d) {
     while (px::gl::gl_steps(*d.gpu) < d.cpu.steps && px::gl::gl_status(*d.gpu) == px::VmStatus::Ready)
         px::gl::gl_step(*d.gpu);
     d.parity = full_parity(d);
+    d.divergence.reset(); // in line again (a replay never applies the test fault)
+}
+
+px::Rgba gpu_pixel(const Debugger& d, uint32_t x, uint32_t y) {
+    uint8_t p[4] = {};
+    glGetTextureSubImage(px::gl::gl_texture(*d.gpu), 0, GLint(x), GLint(y), 0, 1, 1, 1, GL_RGBA_INTEGER,
+                         GL_UNSIGNED_BYTE, 4, p);
+    return {p[0], p[1], p[2], p[3]};
+}
+
+#ifdef PXDBG_TEST_HOOKS
+// The test-only fault (GpuFault): flips bits of one GPU texel right after the chosen step.
+void apply_gpu_fault(Debugger& d, const px::StepResult& gpu_step) {
+    if (!d.gpu_fault || px::gl::gl_steps(*d.gpu) != d.gpu_fault->step) return;
+    std::pair<uint32_t, uint32_t> at{0, 0};
+    if (d.gpu_fault->pixel) {
+        at = *d.gpu_fault->pixel;
+    } else {
+        const auto w = std::find_if(gpu_step.written.begin(), gpu_step.written.end(),
+                                    [](const px::Rect& r) { return !r.empty(); });
+        if (w == gpu_step.written.end()) return;
+        at = {w->x, w->y};
+    }
+    if (at.first >= d.cpu.image.width || at.second >= d.cpu.image.height) return;
+    px::Rgba p = gpu_pixel(d, at.first, at.second);
+    p[0] ^= d.gpu_fault->xor_mask;
+    glTextureSubImage2D(px::gl::gl_texture(*d.gpu), 0, GLint(at.first), GLint(at.second), 1, 1,
+                        GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, p.data());
+}
+#endif
+
+// After a lockstep step: the first step whose parity fails becomes the divergence.
+void note_divergence(Debugger& d, const px::StepResult& r) {
+    if (!d.parity.checked || d.parity.identical || d.divergence) return;
+    Divergence v;
+    v.step = d.cpu.steps;
+    v.pc = r.executed_pc;
+    v.opcode = r.opcode;
+    v.differing = d.parity.differing;
+    v.registers_differ = d.parity.registers_differ;
+    if (d.parity.differing) {
+        v.x = d.parity.first_x;
+        v.y = d.parity.first_y;
+        v.cpu = d.cpu.image.pixel(v.x, v.y);
+        v.gpu = gpu_pixel(d, v.x, v.y);
+    }
+    d.divergence = v;
 }
 
 } // namespace
@@ -99,6 +149,8 @@ void load_image(Debugger& d, px::Image image, const std::string& path) {
     d.dirty_all = true;
     d.file_mtime = path.empty() ? 0 : mtime_of(path);
     d.parity = {};
+    d.divergence.reset();
+    d.last_reverse.reset();
     refresh_derived(d);
     d.change_serial++;
     if (d.gpu_enabled) {
@@ -156,14 +208,20 @@ px::StepResult step_once(Debugger& d) {
     if (d.gpu) {
         px::gl::GlStepResult g = px::gl::gl_step(*d.gpu);
         d.last_gpu_ms = g.gpu_ms;
+#ifdef PXDBG_TEST_HOOKS
+        apply_gpu_fault(d, g.step);
+#endif
         d.parity = step_parity(d, r.written);
+        note_divergence(d, r);
     }
     d.change_serial++;
     return r;
 }
 
-bool step_back(Debugger& d) {
-    if (d.history.empty()) return false;
+namespace {
+
+// Undoes the newest history entry on the CPU side only; the caller brings the GPU in line.
+void undo_newest(Debugger& d) {
     px::UndoRecord undo = std::move(d.history.back());
     d.history.pop_back();
     d.history_bytes -= undo_bytes(undo);
@@ -173,13 +231,37 @@ bool step_back(Debugger& d) {
         d.dirty_rects.push_back(p.rect);
         d.last_written.push_back(p.rect);
     }
+}
+
+void after_undo(Debugger& d) {
     d.last = {d.cpu.status, d.cpu.pc};
     d.running = false;
     d.stopped = StopReason::StepBack;
     refresh_derived(d);
     resync_gpu(d);
     d.change_serial++;
+}
+
+} // namespace
+
+bool step_back(Debugger& d) {
+    if (d.history.empty()) return false;
+    undo_newest(d);
+    after_undo(d);
     return true;
+}
+
+uint64_t step_back_n(Debugger& d, uint64_t n) {
+    n = std::min<uint64_t>(n, d.history.size());
+    if (n == 0) return 0;
+    std::vector<px::Rect> undone;
+    for (uint64_t i = 0; i < n; ++i) {
+        undo_newest(d);
+        undone.insert(undone.end(), d.last_written.begin(), d.last_written.end());
+    }
+    d.last_written = std::move(undone); // every rectangle restored, for the view's highlight
+    after_undo(d);
+    return n;
 }
 
 uint64_t continue_for(Debugger& d, double budget_ms) {
@@ -195,8 +277,15 @@ uint64_t continue_for(Debugger& d, double budget_ms) {
                 return n;
             }
         }
+        const bool diverged_before = d.divergence.has_value();
         step_once(d);
         ++n;
+        if (d.break_on_divergence && !diverged_before && d.divergence) {
+            d.stopped = StopReason::Divergence;
+            d.running = false;
+            d.run_to.reset();
+            return n;
+        }
         if (ms_since(t0) > budget_ms) return n;
     }
     d.running = false;
@@ -215,6 +304,10 @@ const char* stop_reason_text(StopReason r) {
     case StopReason::Trap: return "trapped";
     case StopReason::Paused: return "paused";
     case StopReason::Reset: return "reset";
+    case StopReason::Divergence: return "CPU and GPU diverged";
+    case StopReason::ReverseBreakpoint: return "reverse-continue: breakpoint";
+    case StopReason::ReverseStart: return "reverse-continue: oldest step kept";
+    case StopReason::ReverseChange: return "reverse: last change found";
     }
     return "";
 }
@@ -292,6 +385,7 @@ void set_gpu_enabled(Debugger& d, bool on) {
     if (!on) {
         d.gpu.reset();
         d.parity = {};
+        d.divergence.reset();
         d.driver = Driver::Cpu;
         return;
     }
@@ -355,6 +449,289 @@ const px::Region* selected_region(const Debugger& d) {
     for (const px::Region& r : d.regions)
         if (r.row == *d.selected_row) return &r;
     return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// History, reverse execution, comparison
+
+px::PixelHistory pixel_history(const Debugger& d, uint32_t x, uint32_t y) {
+    if (!d.cpu.image.contains(x, y)) return {x, y, {}, true, 1};
+    return px::pixel_history(d.history, d.cpu.image, x, y);
+}
+
+namespace {
+
+std::string opcode_name(uint8_t opcode) {
+    const px::OpcodeInfo* info = px::opcode_info(opcode);
+    return info ? std::string(info->name) : "opcode " + std::to_string(opcode);
+}
+
+std::string rgba_text(px::Rgba p) {
+    return "(" + std::to_string(p[0]) + ", " + std::to_string(p[1]) + ", " + std::to_string(p[2]) + ", " +
+           std::to_string(p[3]) + ")";
+}
+
+ReverseStop finish_reverse(Debugger& d, ReverseStop stop) {
+    d.last_reverse = stop;
+    return stop;
+}
+
+} // namespace
+
+ReverseStop reverse_continue(Debugger& d) {
+    ReverseStop stop;
+    d.running = false;
+    if (d.history.empty()) {
+        stop.note = "no history to run back through";
+        return finish_reverse(d, stop);
+    }
+    // The newest record that ran from a breakpoint's pc: undoing it leaves the pc on the
+    // breakpoint, before the instruction, as a forward run would have stopped there.
+    size_t target = 0;
+    bool found = false;
+    for (size_t i = d.history.size(); i-- > 0;)
+        if (d.breakpoints.count(d.history[i].pc)) {
+            target = i;
+            found = true;
+            break;
+        }
+    stop.steps_back = step_back_n(d, d.history.size() - target);
+    stop.moved = stop.steps_back > 0;
+    d.stopped = found ? StopReason::ReverseBreakpoint : StopReason::ReverseStart;
+    if (found)
+        stop.note = "reverse-continue: breakpoint at pc " + std::to_string(d.cpu.pc) + " (before step " +
+                    std::to_string(d.cpu.steps + 1) + "), " + std::to_string(stop.steps_back) + " steps back";
+    else
+        stop.note = "reverse-continue: no breakpoint behind; at the oldest step kept (" +
+                    std::to_string(d.cpu.steps) + "), " + std::to_string(stop.steps_back) + " steps back";
+    return finish_reverse(d, stop);
+}
+
+ReverseStop reverse_to_change(Debugger& d, const std::vector<px::Rect>& rects, const std::string& what) {
+    ReverseStop stop;
+    d.running = false;
+    const std::optional<size_t> i = px::last_change(d.history, d.cpu.image, rects, d.history.size());
+    if (!i) {
+        stop.note =
+            "no kept step changed " + what +
+            (oldest_kept_step(d) > 0 ? " (history starts at step " + std::to_string(oldest_kept_step(d)) + ")"
+                                     : "");
+        return finish_reverse(d, stop);
+    }
+    const px::UndoRecord& rec = d.history[*i]; // gone once the steps are undone: copy what is needed
+    const uint64_t step = rec.steps + 1;
+    const uint32_t pc = rec.pc;
+    const uint8_t opcode = px::opcode_of(d.history, d.cpu.image, *i);
+    // The first pixel of `rects` the step changed, for the note.
+    const px::Image after = px::image_before(d.history, d.cpu.image, *i + 1);
+    std::optional<std::pair<uint32_t, uint32_t>> pixel;
+    for (const px::PixelPatch& p : rec.patches) {
+        for (uint32_t yy = 0; yy < p.rect.h && !pixel; ++yy)
+            for (uint32_t xx = 0; xx < p.rect.w && !pixel; ++xx) {
+                const uint32_t x = p.rect.x + xx, y = p.rect.y + yy;
+                const bool in = std::any_of(rects.begin(), rects.end(),
+                                            [&](const px::Rect& r) { return r.contains(x, y); });
+                if (in &&
+                    std::memcmp(p.rgba.data() + (size_t(yy) * p.rect.w + xx) * 4, after.at(x, y), 4) != 0) {
+                    const uint8_t* b = p.rgba.data() + (size_t(yy) * p.rect.w + xx) * 4;
+                    pixel = std::make_pair(x, y);
+                    stop.before = {b[0], b[1], b[2], b[3]};
+                    stop.after = after.pixel(x, y);
+                }
+            }
+        if (pixel) break;
+    }
+    stop.change_step = step;
+    stop.pixel = pixel;
+    stop.steps_back = step_back_n(d, d.history.size() - *i);
+    stop.moved = stop.steps_back > 0;
+    d.stopped = StopReason::ReverseChange;
+    stop.note = "step " + std::to_string(step) + " (pc " + std::to_string(pc) + ", " + opcode_name(opcode) +
+                ") changed " + what;
+    if (pixel) {
+        const std::string at =
+            "pixel (" + std::to_string(pixel->first) + ", " + std::to_string(pixel->second) + ")";
+        stop.note += ": " + (what == at ? std::string() : at + " ") + rgba_text(stop.before) + " -> " +
+                     rgba_text(stop.after);
+    }
+    stop.note += "; stopped before it, " + std::to_string(stop.steps_back) + " steps back";
+    return finish_reverse(d, stop);
+}
+
+ReverseStop reverse_to_pixel_change(Debugger& d, uint32_t x, uint32_t y) {
+    return reverse_to_change(d, {px::Rect{x, y, 1, 1}},
+                             "pixel (" + std::to_string(x) + ", " + std::to_string(y) + ")");
+}
+
+ReverseStop reverse_to_matrix_change(Debugger& d, uint32_t row) {
+    std::string name = "row " + std::to_string(row);
+    for (const px::Region& r : d.regions)
+        if (r.row == row) name = r.name;
+    std::vector<px::Rect> rects{px::Rect{0, row, 1, 1}};
+    if (row > 0 && row < d.cpu.image.height && d.cpu.image.width >= 2) {
+        // The matrix as its header reads now, and as the loaded image declared it (a step may
+        // have reshaped it): both areas count.
+        rects = px::matrix_rects(row, px::decode_header(d.cpu.image.pixel(0, row)), d.cpu.image.width);
+        for (const px::Rect& r :
+             px::matrix_rects(row, px::decode_header(d.loaded.pixel(0, row)), d.loaded.width))
+            rects.push_back(r);
+        for (px::Rect& r : rects) // clip to the image: a header may promise more than fits
+            if (r.y >= d.cpu.image.height)
+                r.h = 0;
+            else
+                r.h = std::min(r.h, d.cpu.image.height - r.y);
+    }
+    return reverse_to_change(d, rects, "matrix " + name);
+}
+
+uint64_t run_until_divergence(Debugger& d, uint64_t max_steps) {
+    uint64_t n = 0;
+    d.running = false;
+    const bool diverged_before = d.divergence.has_value();
+    while (d.cpu.status == px::VmStatus::Ready && n < max_steps) {
+        step_once(d);
+        ++n;
+        if (!diverged_before && d.divergence) {
+            d.stopped = StopReason::Divergence;
+            break;
+        }
+    }
+    return n;
+}
+
+void set_break_on_divergence(Debugger& d, bool on) {
+    d.break_on_divergence = on;
+    d.change_serial++;
+}
+
+uint64_t oldest_kept_step(const Debugger& d) {
+    return d.history.empty() ? d.cpu.steps : d.history.front().steps;
+}
+
+px::Result<px::Image> compare_image(Debugger& d, CompareWith with, uint64_t step) {
+    if (with == CompareWith::Gpu) {
+        if (!d.gpu) return px::make_error(px::ErrorCode::Usage, "the GPU executor is off (turn on GPU)");
+        return px::gl::gl_read_image(*d.gpu);
+    }
+    if (step > d.cpu.steps)
+        return px::make_error(px::ErrorCode::Usage, "step " + std::to_string(step) +
+                                                        " is after the current step " +
+                                                        std::to_string(d.cpu.steps));
+    if (step == d.cpu.steps) return d.cpu.image;
+    // Record i ran as step history[i].steps + 1: the image before it is the image after `step`.
+    for (size_t i = d.history.size(); i-- > 0;)
+        if (d.history[i].steps == step && d.history[i].status == px::VmStatus::Ready)
+            return px::image_before(d.history, d.cpu.image, i);
+    return px::make_error(px::ErrorCode::Usage, "step " + std::to_string(step) +
+                                                    " is older than the history kept (oldest: step " +
+                                                    std::to_string(oldest_kept_step(d)) + ")");
+}
+
+px::ImageDiff compare_metrics(const Debugger& d, const px::Image& other) {
+    return px::diff_by_region(d.cpu.image, other, d.regions, d.listing);
+}
+
+px::ElementType matrix_element_type(const Debugger& d, uint32_t row) {
+    return px::element_type(d.listing, row);
+}
+
+namespace {
+
+std::string lower(std::string s) {
+    for (char& c : s)
+        c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// Splits on spaces, commas and brackets; keeps the words.
+std::vector<std::string> words(const std::string& text) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : text) {
+        if (c == ' ' || c == ',' || c == '[' || c == ']' || c == '(' || c == ')' || c == '\t') {
+            if (!cur.empty()) out.push_back(cur), cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+std::optional<uint64_t> number(const std::string& w) {
+    if (w.empty() || w.size() > 12 ||
+        !std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    return std::stoull(w);
+}
+
+px::Rect bounds(const std::vector<px::Rect>& rects) {
+    uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
+    for (const px::Rect& r : rects) {
+        if (r.empty()) continue;
+        x0 = std::min(x0, r.x), y0 = std::min(y0, r.y);
+        x1 = std::max(x1, r.x + r.w), y1 = std::max(y1, r.y + r.h);
+    }
+    return x0 > x1 ? px::Rect{} : px::Rect{x0, y0, x1 - x0, y1 - y0};
+}
+
+} // namespace
+
+px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text) {
+    const px::Image& img = d.cpu.image;
+    const std::vector<std::string> w = words(text);
+    auto err = [](std::string m) { return px::make_error(px::ErrorCode::Usage, std::move(m)); };
+    if (img.width == 0) return err("no program loaded");
+    if (w.empty()) return err("type x, y or row N or a matrix name (name[m, n] for an element)");
+    auto pixel = [&](uint64_t x, uint64_t y) -> px::Result<GotoTarget> {
+        if (x >= img.width || y >= img.height)
+            return err("pixel (" + std::to_string(x) + ", " + std::to_string(y) + ") is outside the " +
+                       std::to_string(img.width) + "x" + std::to_string(img.height) + " image");
+        return GotoTarget{{uint32_t(x), uint32_t(y), 1, 1},
+                          "pixel (" + std::to_string(x) + ", " + std::to_string(y) + ")"};
+    };
+    if (w.size() == 2 && number(w[0]) && number(w[1])) return pixel(*number(w[0]), *number(w[1]));
+    if (w.size() == 2 && lower(w[0]) == "row" && number(w[1])) {
+        const uint64_t row = *number(w[1]);
+        if (row >= img.height)
+            return err("row " + std::to_string(row) + " is outside the image (rows 0.." +
+                       std::to_string(img.height - 1) + ")");
+        return GotoTarget{{0, uint32_t(row), img.width, 1}, "row " + std::to_string(row)};
+    }
+    // A matrix name, optionally with an element index.
+    const px::Region* reg = nullptr;
+    for (const px::Region& r : d.regions)
+        if (lower(r.name) == lower(w[0])) reg = &r;
+    if (!reg) {
+        std::string names;
+        for (const px::Region& r : d.regions)
+            names += (names.empty() ? "" : ", ") + r.name;
+        return err("no matrix named '" + w[0] + "' (matrices: " + (names.empty() ? "none" : names) +
+                   "); or type x, y or row N");
+    }
+    const px::MatrixHeader h = px::decode_header(img.pixel(0, reg->row));
+    if (w.size() == 1) {
+        std::vector<px::Rect> rects =
+            px::matrix_rects(reg->row, reg->shape.elements() ? h : px::MatrixHeader{}, img.width);
+        px::Rect b = bounds(rects);
+        if (b.y + b.h > img.height) b.h = img.height - b.y;
+        return GotoTarget{b, reg->name + " (" + std::to_string(h.rows) + "x" + std::to_string(h.cols) +
+                                 ") at row " + std::to_string(reg->row)};
+    }
+    if (w.size() == 3 && number(w[1]) && number(w[2])) {
+        const uint64_t m = *number(w[1]), n = *number(w[2]);
+        if (m >= h.rows || n >= h.cols)
+            return err(reg->name + "[" + std::to_string(m) + ", " + std::to_string(n) + "] is outside its " +
+                       std::to_string(h.rows) + "x" + std::to_string(h.cols) + " shape");
+        const uint64_t i = m * h.cols + n;
+        const uint64_t x = px::element_x(i, img.width), y = px::element_y(i, reg->row, img.width);
+        auto t = pixel(x, y);
+        if (!t) return t;
+        t->label = reg->name + " [" + std::to_string(m) + ", " + std::to_string(n) + "] at pixel (" +
+                   std::to_string(x) + ", " + std::to_string(y) + ")";
+        return t;
+    }
+    return err("could not read '" + text + "': type x, y or row N or " + reg->name + "[m, n]");
 }
 
 } // namespace pxdbg

@@ -8,7 +8,9 @@
 // The windows (app.h) read a Debugger freely but change it only through the command functions
 // declared below, as chips' ui_dbg keeps debugger state apart from window state.
 #pragma once
+#include "compare.h"
 #include "debuginfo.h"
+#include "history.h"
 #include "image.h"
 #include "inspect.h"
 #include "vm.h"
@@ -29,7 +31,21 @@ namespace pxdbg {
 enum class Driver : uint8_t { Cpu, Gpu }; // which executor's image the main view shows
 
 // Why execution last stopped (shown next to the disassembly).
-enum class StopReason : uint8_t { None, Step, StepBack, Breakpoint, RunTo, Halt, Trap, Paused, Reset };
+enum class StopReason : uint8_t {
+    None,
+    Step,
+    StepBack,
+    Breakpoint,
+    RunTo,
+    Halt,
+    Trap,
+    Paused,
+    Reset,
+    Divergence,        // break on divergence: the GPU's result differs from the CPU's
+    ReverseBreakpoint, // reverse-continue reached a breakpoint
+    ReverseStart,      // reverse-continue found none: at the oldest step kept
+    ReverseChange,     // reverse to the last change of a pixel or matrix
+};
 const char* stop_reason_text(StopReason r);
 
 // CPU vs GPU agreement after the last step.
@@ -40,6 +56,43 @@ struct Parity {
     uint32_t first_x = 0, first_y = 0;
     bool registers_differ = false;
     std::string note; // one line for the badge
+};
+
+// The first step at which the GPU's result differed from the CPU's (break on divergence).
+struct Divergence {
+    uint64_t step = 0; // 1-based number of the step that diverged
+    uint32_t pc = 0;   // the instruction that ran
+    uint8_t opcode = 0;
+    uint32_t x = 0, y = 0;         // first differing pixel (row-major) among those it wrote
+    px::Rgba cpu{}, gpu{};         // that pixel on each side
+    uint64_t differing = 0;        // pixels of the step's writes that differ
+    bool registers_differ = false; // pc, steps, status or trap differ
+};
+
+// A test-only fault in the GPU path: after GPU step `step`, one byte of one pixel of the GPU
+// texture is flipped. Applied only in builds compiled with PXDBG_TEST_HOOKS (the pxdbg_fault test
+// binary and the model tests); the release pxdbg ignores it and has no way to set it.
+struct GpuFault {
+    uint64_t step = 1;
+    std::optional<std::pair<uint32_t, uint32_t>> pixel; // default: the step's first written pixel
+    uint8_t xor_mask = 0x01;                            // applied to the R byte
+};
+
+// What the last reverse command did.
+struct ReverseStop {
+    bool moved = false;
+    uint64_t steps_back = 0;
+    std::string note; // one line: why it stopped where it did
+    // For a stop at a change: the step that made it and the pixel's bytes around it.
+    std::optional<uint64_t> change_step;
+    std::optional<std::pair<uint32_t, uint32_t>> pixel;
+    px::Rgba before{}, after{};
+};
+
+// Where a "go to" text points: a pixel, a row, a matrix or one of its elements.
+struct GotoTarget {
+    px::Rect rect;     // pixels to bring into view
+    std::string label; // what was found, e.g. "logits [0, 42] at pixel (43, 80)"
 };
 
 struct Debugger {
@@ -81,6 +134,10 @@ struct Debugger {
     bool gpu_enabled = false;
     std::string gpu_error; // why no GL executor runs
     Parity parity;
+    bool break_on_divergence = true;      // Continue stops at the first step CPU and GPU differ
+    std::optional<Divergence> divergence; // since the GPU was last brought in line with the CPU
+    std::optional<GpuFault> gpu_fault;    // test builds only (see GpuFault)
+    std::optional<ReverseStop> last_reverse;
     std::optional<px::gl::Executor> gpu;
 };
 
@@ -102,6 +159,41 @@ unsigned gpu_texture(const Debugger& d); // 0 when none
 // Full-image CPU vs GPU comparison (reads the whole texture back).
 Parity full_parity(Debugger& d);
 
+// ---- History, reverse execution, comparison (model of pxdbg's A/B and history panels) ----
+
+// Every kept step that wrote pixel (x, y), with opcode and the bytes before and after.
+px::PixelHistory pixel_history(const Debugger& d, uint32_t x, uint32_t y);
+// Undoes up to n steps, bringing the GPU in line once at the end. Returns the steps undone.
+uint64_t step_back_n(Debugger& d, uint64_t n);
+// Runs backwards to the previous breakpoint: undoes steps until the pc is on a breakpoint (at
+// least one step), or to the oldest step kept.
+ReverseStop reverse_continue(Debugger& d);
+// Runs backwards to just before the newest step that changed any of `rects` (its pc is then the
+// instruction that made the change: stepping once redoes it). Does not move when none did.
+ReverseStop reverse_to_change(Debugger& d, const std::vector<px::Rect>& rects, const std::string& what);
+ReverseStop reverse_to_pixel_change(Debugger& d, uint32_t x, uint32_t y);
+ReverseStop reverse_to_matrix_change(Debugger& d, uint32_t row); // header or any element
+
+// Steps (CPU and GPU in lockstep) until they first differ, HALT, a trap or max_steps; ignores
+// breakpoints. Returns the steps taken; `divergence` says whether and where they differed.
+uint64_t run_until_divergence(Debugger& d, uint64_t max_steps = UINT64_MAX);
+void set_break_on_divergence(Debugger& d, bool on);
+
+// The image to compare the CPU's with: the GPU's (read back), or the CPU's after `step` steps
+// (rebuilt from the history). Fails with a one-line reason (no GPU, step not kept).
+enum class CompareWith : uint8_t { Gpu, Step };
+px::Result<px::Image> compare_image(Debugger& d, CompareWith with, uint64_t step = 0);
+// Differences per region between the CPU image now and `other`.
+px::ImageDiff compare_metrics(const Debugger& d, const px::Image& other);
+// Oldest step whose image the history can rebuild (0 when nothing was dropped).
+uint64_t oldest_kept_step(const Debugger& d);
+
+// Parses "x, y" / "x y" (a pixel), "row N", a matrix name, or "name[m, n]" / "name m n" (an
+// element), names case-insensitively. Errors name what was not found.
+px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text);
+
+// Element type of the matrix at `row` (uint8 codes or int32 pixels), from the instructions.
+px::ElementType matrix_element_type(const Debugger& d, uint32_t row);
 // Commands of the windows (the only way they change a Debugger).
 void start_continue(Debugger& d);      // F5: run across frames until something stops it
 void run_to(Debugger& d, uint32_t pc); // continue until pc is reached

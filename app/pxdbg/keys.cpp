@@ -41,6 +41,17 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_F12, 0, Action::Screenshot, "F12", "screenshot of the window (PNG)"},
     {GLFW_KEY_S, kCtrl | kShift, Action::WriteState, "Ctrl+Shift+S", "write the state file (--state-file)"},
     {GLFW_KEY_F1, 0, Action::Help, "F1", "this help"},
+    {GLFW_KEY_F5, kShift, Action::ReverseContinue, "Shift+F5",
+     "reverse-continue: back to the previous breakpoint"},
+    {GLFW_KEY_F5, kCtrl | kShift, Action::ReverseToPixelChange, "Ctrl+Shift+F5",
+     "back to the step that last changed the pixel in Pixel history"},
+    {GLFW_KEY_G, kCtrl, Action::GoTo, "Ctrl+G", "go to x, y / row N / matrix / name[m, n]"},
+    {GLFW_KEY_W, 0, Action::AbCompare, "W", "A/B compare window (CPU now vs GPU or an earlier step)"},
+    {GLFW_KEY_M, 0, Action::AbMode, "M", "A/B mode: wipe, flicker, difference"},
+    {GLFW_KEY_V, 0, Action::AbSource, "V", "A/B: compare with the GPU or with an earlier step"},
+    {GLFW_KEY_T, 0, Action::WeightStats, "T", "weight statistics of the selected matrix"},
+    {GLFW_KEY_K, 0, Action::TogglePaneLink, "K",
+     "CPU | GPU | difference: unlink the panes / lock them again"},
 };
 
 bool ready(const Debugger& d) {
@@ -70,6 +81,8 @@ bool action_enabled(const App& app, Action a) {
     case Action::ToggleBreakpoint: return d.cpu.image.width > 0;
     case Action::RunToCursor: return ready(d) && app.cursor_pc.has_value();
     case Action::Save: return d.cpu.image.width > 0;
+    case Action::ReverseContinue: return !d.history.empty() && !d.running;
+    case Action::ReverseToPixelChange: return !d.history.empty() && !d.running && app.model.pixel.has_value();
     case Action::ExportView: return d.cpu.image.width > 0;
     case Action::ExportMatrix: return d.selected_row.has_value() && !app.after.stored.empty();
     default: return true;
@@ -116,6 +129,14 @@ void run_action(App& app, Action a) {
     case Action::Screenshot: app.screenshot_requested = true; break;
     case Action::WriteState: app.state_requested = true; break;
     case Action::Help: app.show_help = !app.show_help; break;
+    case Action::ReverseContinue:
+    case Action::ReverseToPixelChange:
+    case Action::GoTo:
+    case Action::AbCompare:
+    case Action::AbMode:
+    case Action::AbSource:
+    case Action::WeightStats:
+    case Action::TogglePaneLink: run_model_action(app, a); break;
     }
 }
 

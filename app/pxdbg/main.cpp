@@ -148,6 +148,10 @@ int main(int argc, char** argv) {
     cli.add_option("--bench-frames", bench_frames, "render N frames without vsync, print frame times, exit");
     cli.add_option("--synthetic", synthetic, "open a generated SIZExSIZE program with one big matrix");
     cli.add_flag("!--no-vsync", vsync, "do not wait for vertical sync");
+#ifdef PXDBG_TEST_HOOKS // pxdbg_fault only (a test build): never in the released pxdbg
+    std::string gpu_fault;
+    cli.add_option("--inject-gpu-fault", gpu_fault, "TEST BUILD: flip a GPU pixel after step N: N or N,X,Y");
+#endif
     CLI11_PARSE(cli, argc, argv);
 
     glfwSetErrorCallback(glfw_error);
@@ -205,6 +209,18 @@ int main(int argc, char** argv) {
     }
     if (gpu || compare || driver == "gpu") pxdbg::set_gpu_enabled(app.dbg, true);
     if (driver == "gpu") pxdbg::set_driver(app.dbg, pxdbg::Driver::Gpu);
+#ifdef PXDBG_TEST_HOOKS
+    if (!gpu_fault.empty()) {
+        unsigned long long n = 0;
+        unsigned x = 0, y = 0;
+        const int got = std::sscanf(gpu_fault.c_str(), "%llu,%u,%u", &n, &x, &y);
+        pxdbg::GpuFault f;
+        f.step = n;
+        if (got == 3) f.pixel = std::make_pair(uint32_t(x), uint32_t(y));
+        if (got >= 1) app.dbg.gpu_fault = f;
+        std::fprintf(stderr, "pxdbg: TEST BUILD: GPU fault armed after step %llu\n", n);
+    }
+#endif
     if (compare) app.layout = pxdbg::Layout::Compare;
     if (data_mode) app.view.data_mode = true; // else as imgui.ini left it
     if (data_mode) pxdbg::auto_range(app);

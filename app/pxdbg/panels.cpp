@@ -95,6 +95,7 @@ void menu_bar(App& app) {
         action_item(app, "Toggle breakpoint", Action::ToggleBreakpoint);
         if (ImGui::MenuItem("Clear breakpoints", nullptr, false, !d.breakpoints.empty()))
             clear_breakpoints(d);
+        model_run_menu(app);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("View")) {
@@ -116,6 +117,7 @@ void menu_bar(App& app) {
         ImGui::MenuItem("Disassembly", nullptr, &app.show_disassembly);
         ImGui::MenuItem("Regions", nullptr, &app.show_regions);
         ImGui::MenuItem("Matrix inspector", nullptr, &app.show_inspector);
+        model_window_menu(app);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Help")) {
@@ -316,6 +318,10 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::SameLine();
         bool cmp = app.layout == Layout::Compare;
         if (ImGui::Checkbox("Compare", &cmp)) app.layout = cmp ? Layout::Compare : Layout::Single;
+        if (cmp) {
+            ImGui::SameLine();
+            compare_link_checkbox(app); // panel_model.cpp: the three panes linked, or each its own
+        }
     }
 
     ViewOverlay overlay;
@@ -365,8 +371,8 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
                 ImGui::TextUnformatted(titles[i]);
             }
             ViewInteraction h =
-                draw_program_view(titles[i], ImVec2(w, avail.y - ImGui::GetTextLineHeightWithSpacing()), v,
-                                  app.renderer, scene(src[i]), overlay);
+                draw_program_view(titles[i], ImVec2(w, avail.y - ImGui::GetTextLineHeightWithSpacing()),
+                                  compare_pane_view(app, i), app.renderer, scene(src[i]), overlay);
             if (h.hovered) hit = h;
             ImGui::EndGroup();
         }
@@ -901,6 +907,7 @@ void draw_ui(App& app) {
     if (app.show_disassembly) disassembly_window(app, ImVec2(left, top + 150), ImVec2(W - left, upper - 150));
     if (app.show_inspector) inspector_window(app, ImVec2(0, top + upper), ImVec2(left, H - upper));
     if (app.show_regions) regions_window(app, ImVec2(left, top + upper), ImVec2(W - left, H - upper));
+    draw_model_panels(app);
     help_window(app);
     dialogs(app);
     status_bar(app);

@@ -110,8 +110,10 @@ ElementType element_type(const Row0Listing& row0, uint32_t row) {
         if (!ins.info) continue;
         const Opcode op = Opcode(ins.opcode);
         if (op == Opcode::QMATMUL32 && ins.operand[2] == row) return ElementType::I32;
-        if (op == Opcode::QMATMUL && decode_qmatmul(ins).bias_row == row) return ElementType::I32;
-        if (op == Opcode::QMATMUL32 && decode_qmatmul32(ins).bias_row == row) return ElementType::I32;
+        // The only parameter rows of QMATMUL and QMATMUL32 are their int32 bias rows (PROTOCOL.md §5.5).
+        if (op == Opcode::QMATMUL || op == Opcode::QMATMUL32)
+            for (uint32_t r : param_rows(ins))
+                if (r == row) return ElementType::I32;
     }
     return ElementType::U8;
 }
