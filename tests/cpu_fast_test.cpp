@@ -5,6 +5,7 @@
 // programs that use every opcode.
 #include "cpu_fast.h"
 #include "quant.h"
+#include "random_float_program.h"
 #include "test_util.h"
 #include "vm.h"
 
@@ -277,4 +278,25 @@ TEST_CASE("QMATMUL32: accumulators that wrap modulo 2^32 wrap the same way") {
             }
         }
     }
+}
+
+TEST_CASE("FMATMUL: execute_fast equals execute_reference on random float programs, 1 and 3 threads") {
+    std::mt19937 rng(20261202);
+    int halted = 0;
+    for (int trial = 0; trial < 300; ++trial) {
+        const FloatProgram p = random_float_program(rng);
+        INFO("float program #" << trial << " (" << p.what << ")");
+        VmState ref = make_vm(p.image);
+        run(ref);
+        halted += ref.status == VmStatus::Halted;
+        for (unsigned threads : {1u, 3u}) {
+            VmState fast = make_vm(p.image);
+            RunOptions opt;
+            opt.execute = fast_executor({threads, 0}); // 0: every thread, whatever the size
+            run(fast, opt);
+            CHECK(fast.registers() == ref.registers());
+            REQUIRE(fast.image.rgba == ref.image.rgba);
+        }
+    }
+    CHECK(halted > 150);
 }
