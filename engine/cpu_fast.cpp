@@ -416,6 +416,21 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     });
 }
 
+// FADD and FMUL: element-wise, one operation per element, so what is worth removing is the
+// reference's division per element in gather and scatter; the arithmetic is the reference's own
+// fbinary_f32 (the same fm::add / fm::mul).
+void execute_fbinary(FastContext&, Image& image, const Plan& p) {
+    const auto& op = p.ins.operand;
+    std::vector<float> a(p.shape[0].elements()), b(p.shape[1].elements());
+    gather_f32_runs(image, op[0], a.size(), a.data());
+    gather_f32_runs(image, op[1], b.size(), b.data());
+    const std::vector<float> c = fbinary_f32(Opcode(p.ins.opcode), a, p.shape[0], b, p.shape[1]);
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, op[2], 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {
+        std::memcpy(px, &c[i], 4 * size_t(len)); // canonical f32 values, little-endian
+    });
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -435,6 +450,8 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: return execute_matmul;
     case Opcode::FMATMUL: return execute_fmatmul;
+    case Opcode::FADD:
+    case Opcode::FMUL: return execute_fbinary;
     case Opcode::ADD:
     case Opcode::QADD: return execute_add;
     }

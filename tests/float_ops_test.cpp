@@ -109,3 +109,32 @@ TEST_CASE("FMATMUL traps through plan_instruction: BAD_PARAM at the opcode pixel
     CHECK(vm.image.pixel(0, 3) == encode_header({1, 1}));
     CHECK(vm.image.pixel(1, 3) == Rgba{0, 0, 0, 0x40});
 }
+
+TEST_CASE("FADD and FMUL parameters: one dtype pixel, described and checked like FMATMUL's") {
+    for (Opcode op : {Opcode::FADD, Opcode::FMUL}) {
+        const std::string name(opcode_info(uint8_t(op))->name);
+        const auto px = encode_params(FBinaryParams{});
+        REQUIRE(px.size() == 1);
+        CHECK(px[0] == Rgba{1, 1, 1, 0});
+        CHECK(describe_params(fins(op, px)) == "a:f32 b:f32 c:f32");
+        CHECK(check_params(fins(op, px), 4).empty());
+        CHECK(param_rows(fins(op, px)).empty());
+        CHECK(check_params(fins(op, {{2, 1, 1, 0}}), 4) ==
+              "parameter pixel P1 at (1,0): operand a is declared f16 "
+              "(code 2); " +
+                  name + " accepts only f32 (code 1) there");
+    }
+}
+
+TEST_CASE("fbinary_f32: row broadcast and the F.3 operations") {
+    const std::vector<float> a = {1.0f, 2.0f, 3.0f, 4.0f};
+    const std::vector<float> row = {10.0f, 0.5f};
+    CHECK(fbinary_f32(Opcode::FADD, a, {2, 2}, row, {2, 1}) == std::vector<float>{11.0f, 2.5f, 13.0f, 4.5f});
+    CHECK(fbinary_f32(Opcode::FMUL, a, {2, 2}, row, {2, 1}) == std::vector<float>{10.0f, 1.0f, 30.0f, 2.0f});
+    CHECK(fbinary_f32(Opcode::FMUL, a, {2, 2}, a, {2, 2}) == std::vector<float>{1.0f, 4.0f, 9.0f, 16.0f});
+    // 2^-64 * 2^-64 = 2^-128 is flushed to +0 (never a subnormal, never -0).
+    const float tiny = fm::from_bits(0x1F800000), neg_tiny = fm::from_bits(0x9F800000);
+    const auto flushed = fbinary_f32(Opcode::FMUL, {tiny, neg_tiny}, {2, 1}, {tiny, tiny}, {2, 1});
+    CHECK(fm::bits(flushed[0]) == 0);
+    CHECK(fm::bits(flushed[1]) == 0);
+}

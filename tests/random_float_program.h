@@ -1,6 +1,6 @@
-// random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11) for
-// the parity tests: CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL executor with
-// both matmul kernels (gl_float_random_test.cpp). Aimed at what float executors get wrong:
+// random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11: FMATMUL,
+// FADD, FMUL) for the parity tests: CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL
+// executor with both matmul kernels (gl_float_random_test.cpp). Aimed at what float executors get wrong:
 // K around the block size 16 (15, 16, 17, 31, 33, ...) and not a multiple of it, hostile element
 // bits (NaN payloads, +-inf, subnormals, -0, 2^-126, MAX, values whose products overflow or
 // cancel, fma-sensitive pairs), bias rows, every activation, outputs overlapping inputs, chains
@@ -66,7 +66,7 @@ inline FloatProgram random_float_program(std::mt19937& g) {
     px::Image img = px::make_image(width, height);
     const uint32_t style = below(4);
     for (int s = 0; s < 5; ++s) {
-        if (s == 3 && chance(70)) continue; // c starts empty, mostly
+        if (s == 3 && chance(30)) continue; // c sometimes starts empty (BAD_HEADER if read first)
         img.set_pixel(0, rows[s], px::encode_header(shapes[s]));
         for (uint64_t i = 0; i < shapes[s].elements(); ++i)
             img.set_pixel(px::element_x(i, width), uint32_t(px::element_y(i, rows[s], width)),
@@ -74,34 +74,55 @@ inline FloatProgram random_float_program(std::mt19937& g) {
     }
 
     uint32_t x = 0;
-    auto emit = [&](uint32_t a, uint32_t b, uint32_t c, px::FMatmulParams p) {
-        if (x + 3 > width) return false;
+    auto emit = [&](px::Opcode op, uint32_t a, uint32_t b, uint32_t c, const std::vector<px::Rgba>& params) {
+        if (x + 1 + params.size() > width) return false;
         if (a > 255 || b > 255 || c > 255) return false;
-        img.set_pixel(x, 0, {uint8_t(px::Opcode::FMATMUL), uint8_t(a), uint8_t(b), uint8_t(c)});
-        const auto params = px::encode_params(p);
+        img.set_pixel(x, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
         for (size_t k = 0; k < params.size(); ++k)
             img.set_pixel(x + 1 + uint32_t(k), 0, params[k]);
-        x += 3;
+        x += 1 + uint32_t(params.size());
         return true;
     };
-    for (uint32_t n = range(1, 3); n > 0; --n) {
-        px::FMatmulParams p;
-        p.activation = uint8_t(below(3));
-        p.bias_row = uint16_t(chance(50) ? rows[2] : 0);
-        if (chance(5)) p.dtype.b = uint8_t(below(4)); // usually BAD_PARAM
-        if (chance(3)) p.activation = uint8_t(range(3, 255));
-        if (chance(2)) p.reserved = 1;
-        uint32_t a = rows[0], b = rows[1], c = rows[3];
-        const uint32_t k = below(100);
-        if (k < 15)
-            c = rows[0]; // c overlaps a (and b when shapes allow)
-        else if (k < 25)
-            a = rows[3], b = rows[4]; // chained: c @ b2 (c may not exist yet)
-        else if (k < 30)
-            b = rows[4]; // usually SHAPE_MISMATCH
-        else if (k < 33)
-            p.bias_row = uint16_t(rows[4]); // bias of the wrong shape unless N == 1
-        if (!emit(a, b, c, p)) break;
+    for (uint32_t n = range(1, 4); n > 0; --n) {
+        px::FloatDtypes dtype;
+        if (chance(5)) dtype.b = uint8_t(below(4)); // usually BAD_PARAM
+        if (chance(2)) dtype.reserved = 1;
+        bool ok = false;
+        if (chance(60)) {
+            px::FMatmulParams p;
+            p.dtype = dtype;
+            p.activation = uint8_t(below(3));
+            p.bias_row = uint16_t(chance(50) ? rows[2] : 0);
+            if (chance(3)) p.activation = uint8_t(range(3, 255));
+            if (chance(2)) p.reserved = 1;
+            uint32_t a = rows[0], b = rows[1], c = rows[3];
+            const uint32_t k = below(100);
+            if (k < 15)
+                c = rows[0]; // c overlaps a (and b when shapes allow)
+            else if (k < 25)
+                a = rows[3], b = rows[4]; // chained: c @ b2 (c may not exist yet)
+            else if (k < 30)
+                b = rows[4]; // usually SHAPE_MISMATCH
+            else if (k < 33)
+                p.bias_row = uint16_t(rows[4]); // bias of the wrong shape unless N == 1
+            ok = emit(px::Opcode::FMATMUL, a, b, c, px::encode_params(p));
+        } else { // FADD / FMUL: on the matmul's output, with the bias row broadcast, in place, or wrong
+            const px::Opcode op = chance(50) ? px::Opcode::FADD : px::Opcode::FMUL;
+            uint32_t a = rows[3], b = rows[2], c = rows[3];
+            const uint32_t k = below(100);
+            if (k < 25)
+                b = rows[3]; // equal shapes, a == b
+            else if (k < 40)
+                a = rows[4], b = rows[4]; // N x N with itself
+            else if (k < 50)
+                a = rows[4], c = rows[0]; // N x N + 1 x N row, written over a
+            else if (k < 58)
+                b = rows[1]; // usually SHAPE_MISMATCH
+            else if (k < 65)
+                a = rows[0], b = rows[0], c = rows[4]; // may overflow the image
+            ok = emit(op, a, b, c, px::encode_params(px::FBinaryParams{dtype}));
+        }
+        if (!ok) break;
     }
     if (x < width && chance(80)) img.set_pixel(x, 0, {0, 0, 0, 0}); // HALT (or run off the end)
     FloatProgram out;

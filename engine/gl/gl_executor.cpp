@@ -31,7 +31,7 @@ namespace {
 constexpr const char* kProgramNames[] = {
     "gather.comp",         "gather32.comp",      "elementwise.comp",  "dot.comp",
     "dot_store.comp",      "matmul_simple.comp", "matmul_tiled.comp", "matmul_tiled_panel.comp",
-    "fmatmul_simple.comp", "fmatmul_tiled.comp"};
+    "fmatmul_simple.comp", "fmatmul_tiled.comp", "felementwise.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -43,6 +43,7 @@ enum ProgramId {
     kMatmulTiledPanel,
     kFMatmulSimple,
     kFMatmulTiled,
+    kFElementwise,
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
@@ -352,7 +353,7 @@ QuantUniforms quant_uniforms(const OpParams& params) {
 // (-Wswitch) and gl_has_kernel() false (tests/opcodes_test.cpp) until it is given one. Element-wise
 // and matmul opcodes select their arithmetic in the shader by u_opcode (shaders/elementwise.comp,
 // shaders/matmul_common.glsl).
-enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul, FMatmul };
+enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul, FMatmul, FElementwise };
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
     case Opcode::HALT:
@@ -365,6 +366,8 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: return GlKernel::Matmul;
     case Opcode::FMATMUL: return GlKernel::FMatmul;
+    case Opcode::FADD:
+    case Opcode::FMUL: return GlKernel::FElementwise;
     }
     return GlKernel::Missing;
 }
@@ -381,7 +384,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     if (kernel == GlKernel::Nothing) return;
     const QuantUniforms q = quant_uniforms(plan.params);                // decoded once, by plan_instruction
     const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
-    const bool words = kernel == GlKernel::FMatmul;                     // f32 operands: whole pixels
+    const bool words = kernel == GlKernel::FMatmul || kernel == GlKernel::FElementwise; // f32: whole pixels
     if (words) { // upload() checked one byte per element; an f32 operand needs four
         for (size_t i = 0; i < 2; ++i)
             if (int64_t(plan.shape[i].elements() * 4) > ex.max_ssbo_bytes) {
@@ -462,6 +465,20 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         const uint32_t tile_m = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 32 : 1;
         const uint32_t tile_n = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 64 : 256;
         glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
+        break;
+    }
+    case GlKernel::FElementwise: {
+        const Program& p = ex.programs[kFElementwise];
+        glUseProgram(p.get());
+        const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
+        set_uint(p, "u_opcode", plan.ins.opcode);
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", uint32_t(ha.elements()));
+        set_uint(p, "u_b_cols", ha == hb ? 0 : hb.cols); // same rule as px::fbinary_f32
+        set_uint(p, "u_width", ex.width);
+        glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
+        set_header(p, plan.out_shape);
+        dispatch_linear(ha.elements(), 256);
         break;
     }
     case GlKernel::FMatmul: {

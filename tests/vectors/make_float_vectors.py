@@ -25,12 +25,12 @@ fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
 np, F32, U32 = fm.np, fm.F32, fm.U32
 
-HALT, FMATMUL = 0, 12
+HALT, FMATMUL, FADD, FMUL = 0, 12, 13, 14
 IN, OUT, NONE = "in", "out", "none"
-KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT)}
-PARAMS = {HALT: 0, FMATMUL: 2}
+KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT), FADD: (IN, IN, OUT), FMUL: (IN, IN, OUT)}
+PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1}
 # §11.1: the dtype codes each float opcode accepts in P1 (0 for an operand of kind none).
-ACCEPT = {FMATMUL: (1, 1, 1)}
+ACCEPT = {FMATMUL: (1, 1, 1), FADD: (1, 1, 1), FMUL: (1, 1, 1)}
 
 
 class Trap(Exception):
@@ -119,6 +119,11 @@ def model(width, height, pixels, step_limit=65536):
                         raise Trap("MATRIX_OVERFLOW", 0, bias_row)
                 if not fits(rows[2], *out):
                     raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+            if op in (FADD, FMUL):  # §11.3: equal shapes, or b a 1 x cols(a) row
+                if not (shape[0] == shape[1] or shape[1] == (shape[0][0], 1)):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                if not fits(rows[2], *shape[0]):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
         except Trap as t:
             return dict(status="trapped", steps=steps, pc=pc, trap=t.name, trap_x=t.x, trap_y=t.y, image=img)
 
@@ -135,6 +140,12 @@ def model(width, height, pixels, step_limit=65536):
                         v = fm.add(v, bias[n])
                     c[m, n] = activate(F32(v), P[1][2])
             scatter(rows[2], N, M, c.reshape(-1))
+        elif op in (FADD, FMUL):
+            (C, R), (cb, rb) = shape[0], shape[1]
+            a = gather(rows[0], C * R).reshape(R, C)
+            b = gather(rows[1], cb * rb).reshape(rb, cb)  # 1 x C broadcasts over the rows
+            c = fm.mul(a, b) if op == FMUL else fm.add(a, b)
+            scatter(rows[2], C, R, np.asarray(c, F32).reshape(-1))
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
@@ -354,6 +365,45 @@ vector("float_trap_shape", "FMATMUL 1x2 @ 1x2: SHAPE_MISMATCH at b's header (0,2
 vector("float_trap_bias_shape", "FMATMUL with a 1x2 bias for a 1-column result: SHAPE_MISMATCH at the bias (0,4)",
        base().f32(4, 1, 2, [1.0, 1.0]).ins(0, FMATMUL, 1, 2, 3, fmm(4)),
        dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
+
+
+# FADD, element by element (a row, b row -> c): inf + -inf = NaN; MAX + MAX = inf (overflow);
+# subnormal + subnormal and -0 + -0 read as +0 + +0 = +0; NaN payload + 1 = the one NaN;
+# 1.5*2^-126 + (-1.25*2^-126) = 2^-128 is below 2^-126: +0; 2^-126 (read as +0) + 0 = +0;
+# second row: 1 + 2^-24 ties to even: 1; 2^24 + 1 ties to even: 2^24; 0.1 + 0.2 = 0x3E99999A;
+# -1 + 1 = +0; 3 + -inf = -inf; 0x00800001 (just above 2^-126, kept) + 0 stays 0x00800001.
+vector("float_fadd", "FADD 2x6: inf - inf, overflow, subnormals, -0, NaN payloads, results flushed "
+       "below 2^-126, ties to even",
+       Prog(8, 8).ins(0, FADD, 1, 3, 5, [F111]).ins(2, HALT, 0, 0, 0)
+       .f32(1, 2, 6, [INF, MAX, DENORM, NEG_ZERO, NAN_PAYLOAD, 0x00C00000,
+                      1.0, 16777216.0, 0.1, -1.0, 3.0, 0x00800001])
+       .f32(3, 2, 6, [NEG_INF, MAX, DENORM, NEG_ZERO, 1.0, 0x80A00000,
+                      2.0**-24, 1.0, 0.2, 1.0, NEG_INF, MIN_NORMAL]),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 5): 0x7FC00000, (2, 5): INF, (3, 5): 0, (4, 5): 0, (5, 5): 0x7FC00000, (6, 5): 0,
+                   (7, 5): bits(1.0), (1, 6): bits(16777216.0), (2, 6): 0x3E99999A, (3, 6): 0,
+                   (4, 6): NEG_INF, (5, 6): 0x00800001}))
+
+# FMUL with a 1x4 row b = [0, inf, 2^-64, 3] over 3 rows (element i at x = 1 + i % 5, y = 1 + i / 5):
+# 1 * 0 = 0; 0 * inf = NaN; 2^-64 * 2^-64 = 2^-128: +0; MAX * 3 = inf; 5 * 0 = 0; -2 * inf = -inf;
+# 1 * 2^-64 = 2^-64; 0x3EAAAAAB (1/3) * 3 rounds to exactly 1; NaN * 0 = NaN; 1 * inf = inf;
+# -1 * 2^-64 = -2^-64; -0.5 * 3 = -1.5.
+vector("float_fmul_row", "FMUL broadcasting a 1x4 row: 0 * inf = NaN, underflow to +0, overflow to inf, "
+       "1/3 * 3 = 1, in place (c = a)",
+       Prog(6, 6).ins(0, FMUL, 1, 4, 1, [F111]).ins(2, HALT, 0, 0, 0)
+       .f32(1, 3, 4, [1.0, 0.0, 2.0**-64, MAX, 5.0, -2.0, 1.0, 0x3EAAAAAB, NAN_PAYLOAD, 1.0, -1.0, -0.5])
+       .f32(4, 1, 4, [0.0, INF, 2.0**-64, 3.0]),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 1): 0, (2, 1): 0x7FC00000, (3, 1): 0, (4, 1): INF, (5, 1): 0, (1, 2): NEG_INF,
+                   (2, 2): 0x1F800000, (3, 2): bits(1.0), (4, 2): 0x7FC00000, (5, 2): INF,
+                   (1, 3): 0x9F800000, (2, 3): bits(-1.5)}))
+
+vector("float_trap_fadd_shape", "FADD of 2x2 and 2x1 (a column, not a 1x2 row): SHAPE_MISMATCH at b's header (0,3)",
+       Prog(6, 6).f32(1, 2, 2, [1.0, 2.0, 3.0, 4.0]).f32(3, 2, 1, [1.0, 2.0]).ins(0, FADD, 1, 3, 4, [F111]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+vector("float_trap_fmul_dtype", "FMUL declaring c as f16 (P1 = 1,1,2,0): BAD_PARAM at (0,0)",
+       Prog(6, 6).f32(1, 1, 2, [1.0, 2.0]).f32(3, 1, 2, [1.0, 2.0]).ins(0, FMUL, 1, 3, 4, [[1, 1, 2, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
 
 
 if __name__ == "__main__":
