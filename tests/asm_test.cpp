@@ -313,3 +313,31 @@ TEST_CASE("a program too tall at one width is laid out at a wider one") {
     CHECK(img.width == 64);
     CHECK(img.height == 8323);
 }
+
+TEST_CASE("float parameters print and parse by name: dtypes and activations") {
+    const std::string src = "matrix x 2x3 zeros\n"
+                            "matrix w 3x2 zeros\n"
+                            "matrix y 2x2 zeros\n"
+                            "FMATMUL x, w, y, [f32, f32, f32, 0], [0, 0, gelu, 0]\n"
+                            "HALT\n";
+    const Image img = must_assemble(src);
+    const Rgba p1 = img.pixel(1, 0), p2 = img.pixel(2, 0);
+    CHECK(img.pixel(0, 0)[0] == uint8_t(Opcode::FMATMUL));
+    CHECK(p1 == Rgba{1, 1, 1, 0});
+    CHECK(p2 == Rgba{0, 0, 2, 0});
+    const std::string text = disassemble(img);
+    CHECK_MESSAGE(text.find("[f32, f32, f32, 0], [0, 0, gelu, 0]") != std::string::npos, text);
+    check_round_trip(img);
+    // Codes that are not names stay numbers and still round-trip; relu and none by name too.
+    Image odd = img;
+    odd.set_pixel(1, 0, {1, 9, 2, 0});
+    odd.set_pixel(2, 0, {0, 0, 7, 0});
+    const std::string odd_text = disassemble(odd);
+    CHECK_MESSAGE(odd_text.find("[f32, 9, f16, 0], [0, 0, 7, 0]") != std::string::npos, odd_text);
+    check_round_trip(odd);
+    CHECK(must_assemble("FMATMUL 1, 1, 1, [u8, i32, none, 0], [0, 0, relu, 0]\n").pixel(1, 0) ==
+          Rgba{0, 3, 0, 0});
+    const std::string err = must_fail("FMATMUL 1, 1, 1, [f64, f32, f32, 0], [0, 0, 0, 0]\n");
+    CHECK_MESSAGE(err.find("'f64'") != std::string::npos, err);
+    CHECK_MESSAGE(err.find("t.pxasm:1") != std::string::npos, err);
+}

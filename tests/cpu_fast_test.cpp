@@ -5,11 +5,13 @@
 // programs that use every opcode.
 #include "cpu_fast.h"
 #include "quant.h"
+#include "random_float_program.h"
 #include "test_util.h"
 #include "vm.h"
 
 #include <doctest/doctest.h>
 
+#include <map>
 #include <random>
 
 using namespace px;
@@ -277,4 +279,34 @@ TEST_CASE("QMATMUL32: accumulators that wrap modulo 2^32 wrap the same way") {
             }
         }
     }
+}
+
+TEST_CASE(
+    "FMATMUL, FADD, FMUL: execute_fast equals execute_reference on random float programs, 1 and 3 threads") {
+    std::mt19937 rng(20261202);
+    int halted = 0;
+    std::map<uint8_t, int> executed; // the generator must really run each float opcode
+    for (int trial = 0; trial < 300; ++trial) {
+        const FloatProgram p = random_float_program(rng);
+        INFO("float program #" << trial << " (" << p.what << ")");
+        VmState ref = make_vm(p.image);
+        while (ref.status == VmStatus::Ready) {
+            const uint64_t before = ref.steps;
+            const StepResult r = step(ref);
+            if (ref.steps > before) ++executed[r.opcode];
+        }
+        halted += ref.status == VmStatus::Halted;
+        for (unsigned threads : {1u, 3u}) {
+            VmState fast = make_vm(p.image);
+            RunOptions opt;
+            opt.execute = fast_executor({threads, 0}); // 0: every thread, whatever the size
+            run(fast, opt);
+            CHECK(fast.registers() == ref.registers());
+            REQUIRE(fast.image.rgba == ref.image.rgba);
+        }
+    }
+    CHECK(halted > 120);
+    for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL})
+        CHECK_MESSAGE(executed[uint8_t(op)] > 40,
+                      opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
 }

@@ -7,3 +7,9 @@ if(PXOS_SYSTEM_PYTHON3)
            COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_fmath_vectors.py --check)
   set_tests_properties(fmath_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+# Likewise the float opcodes' program vectors (tests/vectors/float_*.json, make_float_vectors.py).
+if(PXOS_SYSTEM_PYTHON3)
+  add_test(NAME float_vectors_current
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_float_vectors.py --check)
+  set_tests_properties(float_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

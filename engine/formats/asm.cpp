@@ -9,6 +9,7 @@
 #include "asm.h"
 
 #include "npy.h"
+#include "ops/opdef.h"
 #include "protocol.h"
 
 #include <algorithm>
@@ -285,6 +286,18 @@ class Parser {
             if (k > 0) {
                 Status st = expect_punct(',');
                 if (!st) return st.error();
+            }
+            // A named channel value of a parameter pixel (a dtype code, an activation), as the
+            // disassembler prints them (OpDef::param_channel_text).
+            if (!at_end() && toks_[pos_].kind == Token::Word) {
+                if (auto named = param_channel_value(toks_[pos_].text)) {
+                    v[k] = *named;
+                    ++pos_;
+                    continue;
+                }
+                return err("expected a channel value (0..255, a dtype u8/f32/f16/i32 or an activation "
+                           "none/relu/gelu), got '" +
+                           toks_[pos_].text + "'");
             }
             auto n = number(255, "channel value");
             if (!n) return n.error();
@@ -912,11 +925,14 @@ std::string instruction_text(const Instruction& ins, const std::vector<Region>& 
         first = false;
         s += region_name_for(ins.operand[k], regions);
     }
+    const OpDef* def = op_def(ins.opcode);
     for (uint32_t k = 0; k < ins.param_count; ++k) {
         s += first ? " [" : ", [";
         first = false;
-        for (int c = 0; c < 4; ++c)
-            s += (c ? ", " : "") + std::to_string(ins.params[k][c]);
+        for (int c = 0; c < 4; ++c) {
+            std::string named = def && def->param_channel_text ? def->param_channel_text(ins, k, c) : "";
+            s += (c ? ", " : "") + (named.empty() ? std::to_string(ins.params[k][c]) : named);
+        }
         s += "]";
     }
     return s;

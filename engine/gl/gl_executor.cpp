@@ -28,9 +28,10 @@ namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {"gather.comp",       "gather32.comp",          "elementwise.comp",
-                                         "dot.comp",          "dot_store.comp",         "matmul_simple.comp",
-                                         "matmul_tiled.comp", "matmul_tiled_panel.comp"};
+constexpr const char* kProgramNames[] = {
+    "gather.comp",         "gather32.comp",      "elementwise.comp",  "dot.comp",
+    "dot_store.comp",      "matmul_simple.comp", "matmul_tiled.comp", "matmul_tiled_panel.comp",
+    "fmatmul_simple.comp", "fmatmul_tiled.comp", "felementwise.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -40,6 +41,9 @@ enum ProgramId {
     kMatmulSimple,
     kMatmulTiled,
     kMatmulTiledPanel,
+    kFMatmulSimple,
+    kFMatmulTiled,
+    kFElementwise,
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
@@ -126,7 +130,7 @@ struct Executor::Impl {
     Texture texture;
     std::vector<Rgba> row0; // cached: no opcode writes row 0 (operand rows are >= 1)
     std::array<Program, kProgramCount> programs;
-    std::array<Buffer, 3> inputs;           // packed R channels of a and b; int32 bias words
+    std::array<Buffer, 3> inputs;           // packed R channels (or f32 words) of a and b; bias words
     std::array<GLsizeiptr, 3> input_size{}; // bytes allocated in each
     Buffer sum;                             // DOT's uint accumulator
     std::array<Query, 2> timer;             // GL_TIMESTAMP before and after a step's dispatches
@@ -278,9 +282,10 @@ Rgba read_pixel(const Executor::Impl& ex, uint32_t x, uint32_t y) {
     return px;
 }
 
-// Slot 0, 1: one byte per element (packed); slot 2: one uint per element (int32 pixels).
-void ensure_input(Executor::Impl& ex, int slot, uint64_t elements) {
-    const uint64_t bytes = slot == 2 ? elements * 4 : (elements + 3) / 4 * 4;
+// Slot 0, 1: one byte per element (packed), or one uint per element for whole-pixel (f32) operands;
+// slot 2: one uint per element (int32 or f32 bias pixels).
+void ensure_input(Executor::Impl& ex, int slot, uint64_t elements, bool words = false) {
+    const uint64_t bytes = slot == 2 || words ? elements * 4 : (elements + 3) / 4 * 4;
     const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(bytes, 16));
     if (ex.inputs[size_t(slot)] && ex.input_size[size_t(slot)] >= need) return;
     GLsizeiptr size = 256;
@@ -294,15 +299,16 @@ void ensure_input(Executor::Impl& ex, int slot, uint64_t elements) {
     ex.input_size[size_t(slot)] = size;
 }
 
-void gather(Executor::Impl& ex, int slot, uint32_t row, MatrixHeader h) {
-    ensure_input(ex, slot, h.elements());
-    const Program& p = ex.programs[slot == 2 ? kGather32 : kGather];
+void gather(Executor::Impl& ex, int slot, uint32_t row, MatrixHeader h, bool words = false) {
+    words = words || slot == 2;
+    ensure_input(ex, slot, h.elements(), words);
+    const Program& p = ex.programs[words ? kGather32 : kGather];
     glUseProgram(p.get());
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[size_t(slot)].get());
     set_uint(p, "u_row", row);
     set_uint(p, "u_count", uint32_t(h.elements()));
     set_uint(p, "u_width", ex.width);
-    dispatch_linear(slot == 2 ? h.elements() : (h.elements() + 3) / 4, 256);
+    dispatch_linear(words ? h.elements() : (h.elements() + 3) / 4, 256);
 }
 
 struct QuantUniforms {
@@ -337,6 +343,8 @@ QuantUniforms quant_uniforms(const OpParams& params) {
         q = {d->za, d->zb, d->zc, d->shift, d->clamp_lo, d->clamp_hi, d->ma, d->mb, 0};
     } else if (const auto* d = std::get_if<QReluParams>(&params)) {
         q.zc = d->zero_point;
+    } else if (const auto* d = std::get_if<FMatmulParams>(&params)) {
+        q.bias_row = d->bias_row;
     }
     return q;
 }
@@ -345,7 +353,7 @@ QuantUniforms quant_uniforms(const OpParams& params) {
 // (-Wswitch) and gl_has_kernel() false (tests/opcodes_test.cpp) until it is given one. Element-wise
 // and matmul opcodes select their arithmetic in the shader by u_opcode (shaders/elementwise.comp,
 // shaders/matmul_common.glsl).
-enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul };
+enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul, FMatmul, FElementwise };
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
     case Opcode::HALT:
@@ -357,6 +365,9 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::MATMUL:
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: return GlKernel::Matmul;
+    case Opcode::FMATMUL: return GlKernel::FMatmul;
+    case Opcode::FADD:
+    case Opcode::FMUL: return GlKernel::FElementwise;
     }
     return GlKernel::Missing;
 }
@@ -373,12 +384,23 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     if (kernel == GlKernel::Nothing) return;
     const QuantUniforms q = quant_uniforms(plan.params);                // decoded once, by plan_instruction
     const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
+    const bool words = kernel == GlKernel::FMatmul || kernel == GlKernel::FElementwise; // f32: whole pixels
+    if (words) { // upload() checked one byte per element; an f32 operand needs four
+        for (size_t i = 0; i < 2; ++i)
+            if (int64_t(plan.shape[i].elements() * 4) > ex.max_ssbo_bytes) {
+                std::lock_guard<std::mutex> lock(ex.errors_mutex);
+                ex.errors.push_back("f32 operand of " + std::to_string(plan.shape[i].elements()) +
+                                    " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                                    std::to_string(ex.max_ssbo_bytes) + " bytes)");
+                return;
+            }
+    }
 
     // 1. Gather every input before anything is written (PROTOCOL.md §4.2).
     glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
-    gather(ex, 0, op[0], plan.shape[0]);
+    gather(ex, 0, op[0], plan.shape[0], words);
     if (!unary)
-        gather(ex, 1, op[1], plan.shape[1]);
+        gather(ex, 1, op[1], plan.shape[1], words);
     else
         ensure_input(ex, 1, 1);
     if (q.bias_row)
@@ -443,6 +465,36 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         const uint32_t tile_m = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 32 : 1;
         const uint32_t tile_n = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 64 : 256;
         glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
+        break;
+    }
+    case GlKernel::FElementwise: {
+        const Program& p = ex.programs[kFElementwise];
+        glUseProgram(p.get());
+        const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
+        set_uint(p, "u_opcode", plan.ins.opcode);
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", uint32_t(ha.elements()));
+        set_uint(p, "u_b_cols", ha == hb ? 0 : hb.cols); // same rule as px::fbinary_f32
+        set_uint(p, "u_width", ex.width);
+        glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
+        set_header(p, plan.out_shape);
+        dispatch_linear(ha.elements(), 256);
+        break;
+    }
+    case GlKernel::FMatmul: {
+        const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
+        const Program& p =
+            ex.programs[ex.desc.matmul == MatmulKernel::Tiled ? kFMatmulTiled : kFMatmulSimple];
+        glUseProgram(p.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_m", M);
+        set_uint(p, "u_k", K);
+        set_uint(p, "u_n", N);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
+        set_uint(p, "u_activation", std::get<FMatmulParams>(plan.params).activation);
+        glDispatchCompute((N + 15) / 16, (M + 15) / 16, 1); // both: 16 x 16 outputs per group
         break;
     }
     default: break;

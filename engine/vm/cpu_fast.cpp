@@ -1,5 +1,7 @@
 #include "cpu_fast.h"
 
+#include "fmath.h"
+#include "ops/float_ops.h"
 #include "quant.h"
 
 #include <algorithm>
@@ -337,6 +339,98 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
              });
 }
 
+// f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (float-protocol F.3).
+void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
+    for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j) {
+            uint32_t w;
+            std::memcpy(&w, px + 4 * size_t(j), 4);
+            out[i + j] = fm::from_bits(fm::canon_bits(w));
+        }
+    });
+}
+
+// FMATMUL outputs kept in flight per row of a: the halving tree of F.5 runs on 16 x kFloatN
+// products at once, vectorized across the outputs (every output still sums its own terms in the
+// defined order: blocks of 16 by the tree, block sums in order), reading b's rows contiguously.
+constexpr uint32_t kFloatN = 16;
+
+PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b, uint32_t K, uint32_t N,
+                           uint32_t n0, uint32_t nn, float* __restrict acc) {
+    float u[16][kFloatN];
+    for (uint32_t j = 0; j < nn; ++j)
+        acc[j] = 0.0f;
+    for (uint32_t k0 = 0; k0 < K; k0 += 16) {
+        const uint32_t terms = std::min<uint32_t>(16, K - k0);
+        for (uint32_t i = 0; i < 16; ++i) {
+            if (i < terms) {
+                const float av = a[k0 + i];
+                const float* brow = b + size_t(k0 + i) * N + n0;
+                for (uint32_t j = 0; j < kFloatN; ++j)
+                    u[i][j] = j < nn ? fm::mul(av, brow[j]) : 0.0f;
+            } else {
+                for (uint32_t j = 0; j < kFloatN; ++j)
+                    u[i][j] = 0.0f; // missing terms of the last block are +0 (F.5)
+            }
+        }
+        for (uint32_t h = 8; h >= 1; h /= 2)
+            for (uint32_t i = 0; i < h; ++i)
+                for (uint32_t j = 0; j < kFloatN; ++j)
+                    u[i][j] = fm::add(u[i][j], u[i + h][j]);
+        for (uint32_t j = 0; j < nn; ++j)
+            acc[j] = fm::add(acc[j], u[0][j]);
+    }
+}
+
+// FMATMUL: the reference's order (F.5), vectorized across outputs and split over rows of a on
+// threads. Every read happens before any write (§4.2).
+void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
+    const auto& q = std::get<FMatmulParams>(p.params);
+    const uint32_t M = p.shape[0].rows, K = p.shape[0].cols, N = p.shape[1].cols;
+    std::vector<float> a(size_t(M) * K), b(size_t(K) * N), bias;
+    gather_f32_runs(image, p.ins.operand[0], a.size(), a.data());
+    gather_f32_runs(image, p.ins.operand[1], b.size(), b.data());
+    if (q.bias_row) {
+        bias.resize(N);
+        gather_f32_runs(image, q.bias_row, N, bias.data());
+    }
+    std::vector<float> c(size_t(M) * N);
+    const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
+    parallel_ranges(threads, M, [&](uint32_t m0, uint32_t m1) {
+        for (uint32_t m = m0; m < m1; ++m)
+            for (uint32_t n0 = 0; n0 < N; n0 += kFloatN) {
+                const uint32_t nn = std::min(kFloatN, N - n0);
+                float* out = &c[size_t(m) * N + n0];
+                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, out);
+                for (uint32_t j = 0; j < nn; ++j) {
+                    float v = out[j];
+                    if (q.bias_row) v = fm::add(v, bias[n0 + j]);
+                    out[j] = ops::activate(v, q.activation);
+                }
+            }
+    });
+    const uint32_t row_c = p.ins.operand[2];
+    image.set_pixel(0, row_c, encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, row_c, 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {
+        std::memcpy(px, &c[i], 4 * size_t(len)); // canonical f32 values, little-endian
+    });
+}
+
+// FADD and FMUL: element-wise, one operation per element, so what is worth removing is the
+// reference's division per element in gather and scatter; the arithmetic is the reference's own
+// fbinary_f32 (the same fm::add / fm::mul).
+void execute_fbinary(FastContext&, Image& image, const Plan& p) {
+    const auto& op = p.ins.operand;
+    std::vector<float> a(p.shape[0].elements()), b(p.shape[1].elements());
+    gather_f32_runs(image, op[0], a.size(), a.data());
+    gather_f32_runs(image, op[1], b.size(), b.data());
+    const std::vector<float> c = fbinary_f32(Opcode(p.ins.opcode), a, p.shape[0], b, p.shape[1]);
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, op[2], 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {
+        std::memcpy(px, &c[i], 4 * size_t(len)); // canonical f32 values, little-endian
+    });
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -355,6 +449,9 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::MATMUL:
     case Opcode::QMATMUL:
     case Opcode::QMATMUL32: return execute_matmul;
+    case Opcode::FMATMUL: return execute_fmatmul;
+    case Opcode::FADD:
+    case Opcode::FMUL: return execute_fbinary;
     case Opcode::ADD:
     case Opcode::QADD: return execute_add;
     }

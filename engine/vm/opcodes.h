@@ -49,7 +49,13 @@ enum class OperandKind : uint8_t {
       "c = clamp(zc + rq((a-za)*Ma + (b-zb)*Mb), lo, hi): quantized add, b may be a 1xN row (5.5)")          \
     X(10, QRELU, MatrixInOut, None, None, 1, "a = max(a, zero_point): quantized ReLU in place (5.5)")        \
     X(11, QMATMUL32, MatrixIn, MatrixIn, MatrixOut, 2,                                                       \
-      "c = bias + sum (a-za)*(b-zb) as whole int32 pixels: quantized matmul, wide output (5.5)")
+      "c = bias + sum (a-za)*(b-zb) as whole int32 pixels: quantized matmul, wide output (5.5)")             \
+    X(12, FMATMUL, MatrixIn, MatrixIn, MatrixOut, 2,                                                         \
+      "c = act(a @ b + bias) in float32, fixed summation order; act none/ReLU/GELU (11)")                    \
+    X(13, FADD, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
+      "c = a + b element-wise in float32; b may be a 1xN row (11)")                                          \
+    X(14, FMUL, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
+      "c = a * b element-wise in float32; b may be a 1xN row (11)")
 
 enum class Opcode : uint8_t {
 #define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,

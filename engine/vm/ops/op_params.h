@@ -37,8 +37,30 @@ struct QMatmul32Params {
     uint16_t bias_row = 0;
 };
 
+// The float opcodes (docs/float-protocol.md F.2; PROTOCOL.md §11): P1 = (dtype_a, dtype_b,
+// dtype_c, 0) declares each operand's element type by its code (0 u8, 1 f32, 2 f16, 3 i32; 0 for
+// an operand of kind none). Kept as raw codes: decoding never fails, check() says which are accepted.
+struct FloatDtypes {
+    uint8_t a = 1, b = 1, c = 1;
+    uint8_t reserved = 0; // P1's A channel, must be 0
+};
+// FMATMUL activations (P2's B channel).
+enum class FActivation : uint8_t { None = 0, Relu = 1, Gelu = 2 };
+// FMATMUL: P1 = dtypes, P2 = (bias_row lo, bias_row hi, activation, 0).
+struct FMatmulParams {
+    FloatDtypes dtype;
+    uint16_t bias_row = 0; // 0 = no bias; else a 1 x N f32 matrix
+    uint8_t activation = 0;
+    uint8_t reserved = 0; // P2's A channel, must be 0
+};
+// FADD, FMUL: P1 = dtypes.
+struct FBinaryParams {
+    FloatDtypes dtype;
+};
+
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
-using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params>;
+using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
+                              FMatmulParams, FBinaryParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -52,5 +74,7 @@ std::vector<Rgba> encode_params(const QMatmulParams& p);
 std::vector<Rgba> encode_params(const QAddParams& p);
 std::vector<Rgba> encode_params(const QReluParams& p);
 std::vector<Rgba> encode_params(const QMatmul32Params& p);
+std::vector<Rgba> encode_params(const FMatmulParams& p);
+std::vector<Rgba> encode_params(const FBinaryParams& p);
 
 } // namespace px

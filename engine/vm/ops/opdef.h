@@ -43,7 +43,14 @@ struct OpDef {
     std::vector<uint32_t> (*param_rows)(const OpParams& params);
     // The reference semantics: carries out a checked plan, all reads before any write (§4.2).
     void (*reference)(Image& image, const Plan& plan);
+    // Optional: the disassembler's name for channel c of parameter pixel k ("f32", "gelu"), or ""
+    // for the number. Every name must read back through param_channel_value() to the same byte.
+    std::string (*param_channel_text)(const Instruction& ins, uint32_t k, int c) = nullptr;
 };
+
+// The byte a named channel value stands for in a parameter pixel: dtype names (u8 0, f32 1, f16 2,
+// i32 3) and activation names (none 0, relu 1, gelu 2); nullopt for any other word.
+std::optional<uint8_t> param_channel_value(std::string_view word);
 
 // nullptr for a byte that is not in the opcode table.
 const OpDef* op_def(uint8_t opcode);

@@ -37,6 +37,14 @@ std::vector<uint32_t> param_rows(const Instruction& ins) {
     return def->param_rows(def->decode(ins));
 }
 
+std::optional<uint8_t> param_channel_value(std::string_view word) {
+    static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
+        {"u8", 0}, {"f32", 1}, {"f16", 2}, {"i32", 3}, {"none", 0}, {"relu", 1}, {"gelu", 2}};
+    for (const auto& [name, value] : kNames)
+        if (word == name) return value;
+    return std::nullopt;
+}
+
 namespace ops {
 
 OpParams no_params(const Instruction&) {

@@ -1,0 +1,135 @@
+// random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11: FMATMUL,
+// FADD, FMUL) for the parity tests: CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL
+// executor with both matmul kernels (gl_float_random_test.cpp). Aimed at what float executors get wrong:
+// K around the block size 16 (15, 16, 17, 31, 33, ...) and not a multiple of it, hostile element
+// bits (NaN payloads, +-inf, subnormals, -0, 2^-126, MAX, values whose products overflow or
+// cancel, fma-sensitive pairs), bias rows, every activation, outputs overlapping inputs, chains
+// of instructions on each other's results, and a share of parameter and shape errors (traps).
+#pragma once
+#include "dtype.h"
+#include "image.h"
+#include "layout.h"
+#include "opcodes.h"
+#include "ops/op_params.h"
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace pxtest {
+
+struct FloatProgram {
+    px::Image image;
+    std::string what;
+};
+
+inline FloatProgram random_float_program(std::mt19937& g) {
+    auto below = [&g](uint32_t n) { return n ? uint32_t(g() % n) : 0u; };
+    auto range = [&](uint32_t lo, uint32_t hi) { return lo + below(hi - lo + 1); };
+    auto chance = [&](uint32_t percent) { return below(100) < percent; };
+    auto dim = [&]() -> uint32_t {
+        static constexpr uint32_t kEdges[] = {1, 2, 15, 16, 17, 31, 32, 33, 47};
+        return chance(50) ? range(1, 6) : kEdges[below(9)];
+    };
+    auto value = [&](uint32_t style) -> uint32_t {
+        static constexpr uint32_t kHostile[] = {
+            0x00000000, 0x80000000, 0x00000001, 0x807FFFFF, 0x00800000, 0x80800000, 0x00800001,
+            0x7F800000, 0xFF800000, 0x7FC00000, 0x7FC12345, 0xFFFFFFFF, 0x7F800001, 0x7F7FFFFF,
+            0xFF7FFFFF, 0x3F800000, 0xBF800000, 0x3F800800, 0xBF801000, 0x1F800000, 0x5F800000};
+        float f = 0;
+        switch (style) {
+        case 0: f = std::normal_distribution<float>(0, 1)(g); break;
+        case 1: f = float(int(range(0, 8)) - 4); break;
+        case 2:
+            f = std::normal_distribution<float>(0, 1)(g) * std::ldexp(1.0f, int(range(0, 120)) - 60);
+            break;
+        default: return chance(60) ? kHostile[below(sizeof kHostile / 4)] : uint32_t(g());
+        }
+        uint32_t b;
+        std::memcpy(&b, &f, 4);
+        return b;
+    };
+
+    const uint32_t M = dim(), K = chance(20) ? range(40, 80) : dim(), N = dim();
+    const uint32_t width = chance(30) ? range(2, 12) : range(17, 70);
+    const uint32_t stride = width - 1;
+    auto rows_for = [&](uint64_t n) { return uint32_t(std::max<uint64_t>(1, (n + stride - 1) / stride)); };
+    // Slots: a (M x K), b (K x N), bias (1 x N), c (M x N), b2 (N x N) for a chained instruction.
+    const px::MatrixHeader shapes[5] = {{K, M}, {N, K}, {N, 1}, {N, M}, {N, N}};
+    uint32_t rows[5], next = 1;
+    for (int s = 0; s < 5; ++s) {
+        rows[s] = next;
+        next += rows_for(shapes[s].elements());
+    }
+    const uint32_t height = next + (chance(10) ? 0 : range(0, 2));
+    px::Image img = px::make_image(width, height);
+    const uint32_t style = below(4);
+    for (int s = 0; s < 5; ++s) {
+        if (s == 3 && chance(30)) continue; // c sometimes starts empty (BAD_HEADER if read first)
+        img.set_pixel(0, rows[s], px::encode_header(shapes[s]));
+        for (uint64_t i = 0; i < shapes[s].elements(); ++i)
+            img.set_pixel(px::element_x(i, width), uint32_t(px::element_y(i, rows[s], width)),
+                          px::word_pixel(chance(90) ? value(style) : value(3)));
+    }
+
+    uint32_t x = 0;
+    auto emit = [&](px::Opcode op, uint32_t a, uint32_t b, uint32_t c, const std::vector<px::Rgba>& params) {
+        if (x + 1 + params.size() > width) return false;
+        if (a > 255 || b > 255 || c > 255) return false;
+        img.set_pixel(x, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(x + 1 + uint32_t(k), 0, params[k]);
+        x += 1 + uint32_t(params.size());
+        return true;
+    };
+    for (uint32_t n = range(1, 4); n > 0; --n) {
+        px::FloatDtypes dtype;
+        if (chance(5)) dtype.b = uint8_t(below(4)); // usually BAD_PARAM
+        if (chance(2)) dtype.reserved = 1;
+        bool ok = false;
+        if (chance(60)) {
+            px::FMatmulParams p;
+            p.dtype = dtype;
+            p.activation = uint8_t(below(3));
+            p.bias_row = uint16_t(chance(50) ? rows[2] : 0);
+            if (chance(3)) p.activation = uint8_t(range(3, 255));
+            if (chance(2)) p.reserved = 1;
+            uint32_t a = rows[0], b = rows[1], c = rows[3];
+            const uint32_t k = below(100);
+            if (k < 15)
+                c = rows[0]; // c overlaps a (and b when shapes allow)
+            else if (k < 25)
+                a = rows[3], b = rows[4]; // chained: c @ b2 (c may not exist yet)
+            else if (k < 30)
+                b = rows[4]; // usually SHAPE_MISMATCH
+            else if (k < 33)
+                p.bias_row = uint16_t(rows[4]); // bias of the wrong shape unless N == 1
+            ok = emit(px::Opcode::FMATMUL, a, b, c, px::encode_params(p));
+        } else { // FADD / FMUL: on the matmul's output, with the bias row broadcast, in place, or wrong
+            const px::Opcode op = chance(50) ? px::Opcode::FADD : px::Opcode::FMUL;
+            uint32_t a = rows[3], b = rows[2], c = rows[3];
+            const uint32_t k = below(100);
+            if (k < 25)
+                b = rows[3]; // equal shapes, a == b
+            else if (k < 40)
+                a = rows[4], b = rows[4]; // N x N with itself
+            else if (k < 50)
+                a = rows[4], c = rows[0]; // N x N + 1 x N row, written over a
+            else if (k < 58)
+                b = rows[1]; // usually SHAPE_MISMATCH
+            else if (k < 65)
+                a = rows[0], b = rows[0], c = rows[4]; // may overflow the image
+            ok = emit(op, a, b, c, px::encode_params(px::FBinaryParams{dtype}));
+        }
+        if (!ok) break;
+    }
+    if (x < width && chance(80)) img.set_pixel(x, 0, {0, 0, 0, 0}); // HALT (or run off the end)
+    FloatProgram out;
+    out.image = std::move(img);
+    out.what = std::to_string(width) + "x" + std::to_string(height) + " M,K,N=" + std::to_string(M) + "," +
+               std::to_string(K) + "," + std::to_string(N) + " style " + std::to_string(style);
+    return out;
+}
+
+} // namespace pxtest

@@ -1,0 +1,410 @@
+#!/usr/bin/python3
+"""Program test vectors of the float opcodes (PROTOCOL.md §11): tests/vectors/float_*.json.
+
+The expected results come from a model of the protocol text written here, whose float arithmetic
+is the independent NumPy model of docs/float-protocol.md in make_fmath_vectors.py (NumPy float32
+arrays, not a translation of engine/fmath.cpp or engine/ops/). Each vector also carries values
+worked out by hand (status, steps, pc, trap and key result pixels, arithmetic in the comments),
+which the model must reproduce before anything is written. The C++ engine is never consulted.
+
+    /usr/bin/python3 tests/vectors/make_float_vectors.py          # writes tests/vectors/float_*.json
+    /usr/bin/python3 tests/vectors/make_float_vectors.py --check  # fails if a file is stale
+
+The files have the format of tests/vectors/README.md, so every executor runs them with the rest of
+the corpus (tests/vectors_test.cpp, tests/opcodes_test.cpp, the GL parity tests).
+"""
+import importlib.util
+import json
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
+fm = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
+np, F32, U32 = fm.np, fm.F32, fm.U32
+
+HALT, FMATMUL, FADD, FMUL = 0, 12, 13, 14
+IN, OUT, NONE = "in", "out", "none"
+KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT), FADD: (IN, IN, OUT), FMUL: (IN, IN, OUT)}
+PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1}
+# §11.1: the dtype codes each float opcode accepts in P1 (0 for an operand of kind none).
+ACCEPT = {FMATMUL: (1, 1, 1), FADD: (1, 1, 1), FMUL: (1, 1, 1)}
+
+
+class Trap(Exception):
+    def __init__(self, name, x, y):
+        super().__init__(name)
+        self.name, self.x, self.y = name, x, y
+
+
+def word(p):
+    return p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
+
+
+def pix(w):
+    w = int(w)
+    return [w & 255, w >> 8 & 255, w >> 16 & 255, w >> 24 & 255]
+
+
+def model(width, height, pixels, step_limit=65536):
+    """Runs a program of HALT and float opcodes per PROTOCOL.md §4 and §11."""
+    img = {k: list(v) for k, v in pixels.items()}
+
+    def px(x, y):
+        return img.get((x, y), [0, 0, 0, 0])
+
+    def header(row):
+        p = px(0, row)
+        return p[0] + 256 * p[1], p[2] + 256 * p[3]  # cols, rows
+
+    def fits(row, cols, rows):
+        n = cols * rows
+        return 1 <= row < height and row + max(1, -(-n // (width - 1))) <= height
+
+    def xy(row, i):
+        return 1 + i % (width - 1), row + i // (width - 1)
+
+    def gather(row, n):  # f32 elements, canonicalized on load (float-protocol F.3)
+        return fm.canon(fm.f(np.array([word(px(*xy(row, i))) for i in range(n)], dtype=U32)))
+
+    def scatter(row, cols, rows, values):
+        img[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(fm.b(values)):
+            img[xy(row, i)] = pix(v)
+
+    pc, steps = 0, 0
+    while True:
+        if pc >= width:
+            return dict(status="halted", steps=steps, pc=pc, image=img)
+        try:
+            if steps >= step_limit:
+                raise Trap("STEP_LIMIT", pc, 0)
+            opp = px(pc, 0)
+            op = opp[0]
+            if op not in KINDS:
+                raise Trap("BAD_OPCODE", pc, 0)
+            kinds = KINDS[op]
+            if pc + PARAMS[op] >= width:
+                raise Trap("TRUNCATED", pc, 0)
+            P = [px(pc + 1 + i, 0) for i in range(PARAMS[op])]
+            rows = opp[1:4]
+            for i in range(3):
+                if kinds[i] != NONE and not 1 <= rows[i] < height:
+                    raise Trap("ROW_OUT_OF_IMAGE", pc, 0)
+            shape = [None] * 3
+            for i in range(3):
+                if kinds[i] == IN:
+                    cols, rws = header(rows[i])
+                    if cols == 0 or rws == 0:
+                        raise Trap("BAD_HEADER", 0, rows[i])
+                    if not fits(rows[i], cols, rws):
+                        raise Trap("MATRIX_OVERFLOW", 0, rows[i])
+                    shape[i] = (cols, rws)
+            if op in ACCEPT:  # check 7: P1 = (dtype_a, dtype_b, dtype_c, 0)
+                if tuple(P[0][:3]) != ACCEPT[op] or P[0][3] != 0:
+                    raise Trap("BAD_PARAM", pc, 0)
+            if op == FMATMUL:  # P2 = (bias lo, bias hi, activation 0..2, 0)
+                bias_row = P[1][0] + 256 * P[1][1]
+                if not (bias_row == 0 or bias_row < height) or P[1][2] > 2 or P[1][3]:
+                    raise Trap("BAD_PARAM", pc, 0)
+                if shape[0][0] != shape[1][1]:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                out = (shape[1][0], shape[0][1])
+                if bias_row:
+                    if header(bias_row) != (out[0], 1):
+                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
+                    if not fits(bias_row, out[0], 1):
+                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
+                if not fits(rows[2], *out):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+            if op in (FADD, FMUL):  # §11.3: equal shapes, or b a 1 x cols(a) row
+                if not (shape[0] == shape[1] or shape[1] == (shape[0][0], 1)):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                if not fits(rows[2], *shape[0]):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+        except Trap as t:
+            return dict(status="trapped", steps=steps, pc=pc, trap=t.name, trap_x=t.x, trap_y=t.y, image=img)
+
+        if op == FMATMUL:
+            (K, M), (N, _) = shape[0], shape[1]
+            a = gather(rows[0], K * M).reshape(M, K)
+            b = gather(rows[1], N * K).reshape(K, N)
+            bias = gather(bias_row, N) if bias_row else None
+            c = np.zeros((M, N), F32)
+            for m in range(M):
+                for n in range(N):
+                    v = fm.fdot(a[m, :], b[:, n])
+                    if bias is not None:
+                        v = fm.add(v, bias[n])
+                    c[m, n] = activate(F32(v), P[1][2])
+            scatter(rows[2], N, M, c.reshape(-1))
+        elif op in (FADD, FMUL):
+            (C, R), (cb, rb) = shape[0], shape[1]
+            a = gather(rows[0], C * R).reshape(R, C)
+            b = gather(rows[1], cb * rb).reshape(rb, cb)  # 1 x C broadcasts over the rows
+            c = fm.mul(a, b) if op == FMUL else fm.add(a, b)
+            scatter(rows[2], C, R, np.asarray(c, F32).reshape(-1))
+        steps += 1
+        if op == HALT:
+            return dict(status="halted", steps=steps, pc=pc, image=img)
+        pc += 1 + PARAMS[op]
+
+
+def activate(v, act):
+    """§11.2: none; relu: NaN stays NaN, v > 0 stays, else +0; gelu: the GELU of float-protocol F.6."""
+    if act == 1:
+        return v if fm.isnan(v) or v > 0 else F32(0)
+    if act == 2:
+        return F32(fm.fgelu(np.array([v], F32))[0])
+    return v
+
+
+# ---- Building programs ----
+
+
+class Prog:
+    def __init__(self, width, height):
+        self.width, self.height, self.px = width, height, {}
+
+    def ins(self, x, op, a, b, c, params=()):
+        self.px[(x, 0)] = [op, a, b, c]
+        for k, p in enumerate(params):
+            self.px[(x + 1 + k, 0)] = list(p)
+        return self
+
+    def f32(self, row, rows, cols, words):
+        """An f32 matrix from bit patterns (ints) or Python floats, placed per §3."""
+        assert len(words) == rows * cols
+        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(words):
+            w = v if isinstance(v, int) else struct.unpack("<I", struct.pack("<f", v))[0]
+            self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = pix(w)
+        return self
+
+    def set(self, x, y, rgba):
+        self.px[(x, y)] = list(rgba)
+        return self
+
+
+def bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+VECTORS = []
+
+
+def vector(name, description, prog, hand):
+    r = model(prog.width, prog.height, prog.px)
+    for key in ("status", "steps", "pc"):
+        if key in hand and hand[key] != r[key]:
+            sys.exit(f"{name}: model gives {key}={r[key]}, hand says {hand[key]}")
+    if "trap" in hand and tuple(hand["trap"]) != (r.get("trap"), r.get("trap_x"), r.get("trap_y")):
+        sys.exit(f"{name}: model traps {r.get('trap')}, hand says {hand['trap']}")
+    for (x, y), w in hand.get("words", {}).items():
+        got = word(r["image"].get((x, y), [0, 0, 0, 0]))
+        if got != w:
+            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got:#010x}, hand says {w:#010x}")
+    if hand.get("unchanged") and {k: v for k, v in r["image"].items() if any(v)} != {
+            k: v for k, v in prog.px.items() if any(v)}:
+        sys.exit(f"{name}: image changed, hand says unchanged")
+    VECTORS.append((name, description, prog, r))
+
+
+def nonzero(pixels):
+    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
+
+
+def render(name, description, prog, r):
+    lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
+             f'  "width": {prog.width},', f'  "height": {prog.height},']
+
+    def pixel_list(key, pixels, indent):
+        rows = nonzero(pixels)
+        if not rows:
+            return [f'{indent}"{key}": []']
+        body = [f'{indent}  {json.dumps(p)}' for p in rows]
+        return [f'{indent}"{key}": ['] + [x + ',' for x in body[:-1]] + [body[-1], f'{indent}]']
+
+    lines += pixel_list("input", prog.px, "  ")
+    lines[-1] += ','
+    lines += ['  "expect": {', f'    "status": "{r["status"]}",', f'    "steps": {r["steps"]},', f'    "pc": {r["pc"]},']
+    if r["status"] == "trapped":
+        lines.append(f'    "trap": "{r["trap"]}",')
+        lines.append(f'    "trap_pixel": {json.dumps([r["trap_x"], r["trap_y"]])},')
+    lines += pixel_list("output", r["image"], "    ")
+    lines += ['  }', '}']
+    text = "\n".join(lines) + "\n"
+    json.loads(text)
+    return text
+
+
+def write_all(check):
+    stale = []
+    texts = {n + ".json": render(n, d, p, r) for n, d, p, r in VECTORS}
+    existing = {f for f in os.listdir(HERE) if f.startswith("float_") and f.endswith(".json")}
+    for old in existing - set(texts):
+        stale.append(old)
+        if not check:
+            os.remove(os.path.join(HERE, old))
+    for fname, text in texts.items():
+        path = os.path.join(HERE, fname)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                same = fh.read() == text
+        except OSError:
+            same = False
+        if same:
+            continue
+        stale.append(fname)
+        if not check:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+    if check:
+        if stale:
+            print("stale (rerun tests/vectors/make_float_vectors.py):", *stale, sep="\n  ")
+            sys.exit(1)
+        print(f"{len(texts)} float vectors are what the model writes")
+    else:
+        print(f"wrote {len(stale)} of {len(texts)} float vectors to {HERE}")
+
+
+# ------------------------------------------------------------------------------------------------
+# The vectors. Hand values in the comments.
+
+F111 = [1, 1, 1, 0]  # P1: a, b, c all f32
+NAN_PAYLOAD, NEG_NAN = 0x7FC12345, 0xFFFFFFFF
+DENORM, NEG_ZERO, MIN_NORMAL = 0x00000001, 0x80000000, 0x00800000
+INF, NEG_INF, MAX = 0x7F800000, 0xFF800000, 0x7F7FFFFF
+
+
+def fmm(bias_row=0, act=0):
+    return [F111, [bias_row & 255, bias_row >> 8, act, 0]]
+
+
+# [1 2 3; 4 5 6] @ [1 0; 0 1; 1 1] = [1+3, 2+3; 4+6, 5+6] = [4 5; 10 11] (exact, K < 16: one block).
+vector("float_fmatmul", "FMATMUL 2x3 @ 3x2 of small integers: [4 5; 10 11] as f32 pixels",
+       Prog(8, 6).ins(0, FMATMUL, 1, 2, 4, fmm()).ins(3, HALT, 0, 0, 0)
+       .f32(1, 2, 3, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).f32(2, 3, 2, [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 4): bits(4.0), (2, 4): bits(5.0), (3, 4): bits(10.0), (4, 4): bits(11.0)}))
+
+# The defined order, not fma: (1+2^-12)^2 = 1 + 2^-11 + 2^-24 rounds (tie, to even) to 1 + 2^-11;
+# minus (1+2^-11) gives 0, where a fused multiply-add would give 2^-24 (0x33800000). Second
+# column: -0 * 5 and a subnormal * 2^100 read as +0 (canonicalized on load): 0 + 0 = 0, then 1 * 3.
+E12, E11 = 1.0 + 2.0**-12, 1.0 + 2.0**-11
+vector("float_fmatmul_no_fma", "FMATMUL where fma and mul+add differ: (1+2^-12)^2 - (1+2^-11) is 0, "
+       "not 2^-24; -0 and subnormals read as +0",
+       Prog(6, 6).ins(0, FMATMUL, 1, 2, 3, fmm()).ins(3, HALT, 0, 0, 0)
+       .f32(1, 1, 3, [E12, -E11, 1.0]).f32(2, 3, 2, [E12, NEG_ZERO, 1.0, DENORM, 0.0, 3.0]),
+       dict(status="halted", steps=2, pc=3, words={(1, 3): 0, (2, 3): bits(3.0)}))
+
+# K = 37 (three blocks, the last one 5 terms + 11 zeros), M = 3, N = 4, with every kind of
+# hostile value: NaN payloads (any NaN makes its outputs the one NaN 0x7FC00000), +-inf (inf - inf
+# = NaN), overflow (MAX * 2 = inf), subnormals and -0 (+0 on load), 2^-126 (flushed too),
+# cancellation that depends on the order, results that underflow below 2^-126.
+rng = np.random.default_rng(20261202)
+K, M, N = 37, 3, 4
+a = [float(x) for x in rng.normal(0, 1, M * K).astype(np.float32)]
+bm = [float(x) for x in rng.normal(0, 1, K * N).astype(np.float32)]
+a[0] = NAN_PAYLOAD  # row 0: NaN in every output of row 0
+a[K + 3] = MAX      # row 1: MAX * b[3][n]; column 0 scaled so it overflows to inf
+bm[3 * N + 0] = 4.0
+a[2 * K + 0], a[2 * K + 1] = 1e30, -1e30  # row 2: big terms that cancel inside the first block
+a[2 * K + 17] = DENORM
+a[2 * K + 36] = MIN_NORMAL
+bm[1 * N + 1] = 1.0  # row 2, col 1: 1e30*b01 - 1e30*1; b01 random: large result
+bm[0 * N + 2], bm[1 * N + 2] = 1.0, 1.0  # col 2: 1e30 - 1e30 = 0 exactly in the tree
+bm[36 * N + 3] = NEG_INF  # col 3: -inf * a[m][36]: row 2 has 2^-126 there (+0): 0 * -inf = NaN
+vector("float_fmatmul_hostile", "FMATMUL 3x37 @ 37x4 (K > 16, not a multiple of 16) with NaN payloads, "
+       "+-inf, overflow, subnormals, -0, 2^-126 and cancelling 1e30 terms",
+       Prog(40, 12).ins(0, FMATMUL, 1, 5, 10, fmm()).ins(3, HALT, 0, 0, 0)
+       .f32(1, M, K, a).f32(5, K, N, bm),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 10): 0x7FC00000, (4, 10): 0x7FC00000, (5, 10): 0x7F800000, (12, 10): 0x7FC00000}))
+
+# Bias and ReLU: c = relu(a @ b + bias). a = [1 -2; NaN 0], b = I, bias = [0.5, -inf]:
+# row 0: [1.5, -inf] -> [1.5, +0]; row 1: NaN * anything is NaN, so [NaN, NaN + -inf = NaN] -> NaN, NaN.
+vector("float_fmatmul_bias_relu", "FMATMUL with an f32 bias row and ReLU: NaN stays NaN, -inf and negatives become +0",
+       Prog(6, 7).ins(0, FMATMUL, 1, 2, 4, fmm(3, 1)).ins(3, HALT, 0, 0, 0)
+       .f32(1, 2, 2, [1.0, -2.0, NAN_PAYLOAD, 0.0]).f32(2, 2, 2, [1.0, 0.0, 0.0, 1.0]).f32(3, 1, 2, [0.5, NEG_INF]),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 4): bits(1.5), (2, 4): 0, (3, 4): 0x7FC00000, (4, 4): 0x7FC00000}))
+
+# GELU (float-protocol F.6) of a @ I = a: gelu(0) = 0, gelu(+inf) = +inf, gelu(-inf) = +0,
+# gelu(NaN) = NaN; the other values from the model.
+gx = [0.0, 1.0, -1.0, 3.0, -3.0, 0.5, -9.0, 20.0, INF, NEG_INF, NEG_NAN, -0.1]
+vector("float_fmatmul_gelu", "FMATMUL with GELU: 12 values through a @ I including +-inf, NaN, -9, 20",
+       Prog(13, 5).ins(0, FMATMUL, 1, 2, 3, fmm(0, 2)).ins(3, HALT, 0, 0, 0)
+       .f32(1, 12, 1, gx).f32(2, 1, 1, [1.0]),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 3): 0, (9, 3): INF, (10, 3): 0, (11, 3): 0x7FC00000}))
+
+# c = a: every read before any write. a = [1 2; 3 4] @ b = [0 1; 1 0] swaps columns: [2 1; 4 3].
+vector("float_fmatmul_c_is_a", "FMATMUL with c = a: [1 2; 3 4] @ [0 1; 1 0] = [2 1; 4 3] read before written",
+       Prog(6, 4).ins(0, FMATMUL, 1, 2, 1, fmm()).ins(3, HALT, 0, 0, 0)
+       .f32(1, 2, 2, [1.0, 2.0, 3.0, 4.0]).f32(2, 2, 2, [0.0, 1.0, 1.0, 0.0]),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 1): bits(2.0), (2, 1): bits(1.0), (3, 1): bits(4.0), (4, 1): bits(3.0)}))
+
+# Traps: check 7 (dtype, activation, reserved) at the opcode pixel, shapes at b's / the bias's header.
+base = lambda: Prog(6, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 2, 1, [3.0, 4.0])
+vector("float_trap_dtype", "FMATMUL declaring b as u8 (P1 = 1,0,1,0): BAD_PARAM at (0,0), nothing written",
+       base().ins(0, FMATMUL, 1, 2, 3, [[1, 0, 1, 0], [0, 0, 0, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_activation", "FMATMUL with activation 3: BAD_PARAM at (0,0)",
+       base().ins(0, FMATMUL, 1, 2, 3, [F111, [0, 0, 3, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_reserved", "FMATMUL with P1's A = 1: BAD_PARAM at (0,0)",
+       base().ins(0, FMATMUL, 1, 2, 3, [[1, 1, 1, 1], [0, 0, 0, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_shape", "FMATMUL 1x2 @ 1x2: SHAPE_MISMATCH at b's header (0,2)",
+       Prog(6, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 1, 2, [3.0, 4.0]).ins(0, FMATMUL, 1, 2, 3, fmm()),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 2), unchanged=True))
+vector("float_trap_bias_shape", "FMATMUL with a 1x2 bias for a 1-column result: SHAPE_MISMATCH at the bias (0,4)",
+       base().f32(4, 1, 2, [1.0, 1.0]).ins(0, FMATMUL, 1, 2, 3, fmm(4)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 4), unchanged=True))
+
+
+# FADD, element by element (a row, b row -> c): inf + -inf = NaN; MAX + MAX = inf (overflow);
+# subnormal + subnormal and -0 + -0 read as +0 + +0 = +0; NaN payload + 1 = the one NaN;
+# 1.5*2^-126 + (-1.25*2^-126) = 2^-128 is below 2^-126: +0; 2^-126 (read as +0) + 0 = +0;
+# second row: 1 + 2^-24 ties to even: 1; 2^24 + 1 ties to even: 2^24; 0.1 + 0.2 = 0x3E99999A;
+# -1 + 1 = +0; 3 + -inf = -inf; 0x00800001 (just above 2^-126, kept) + 0 stays 0x00800001.
+vector("float_fadd", "FADD 2x6: inf - inf, overflow, subnormals, -0, NaN payloads, results flushed "
+       "below 2^-126, ties to even",
+       Prog(8, 8).ins(0, FADD, 1, 3, 5, [F111]).ins(2, HALT, 0, 0, 0)
+       .f32(1, 2, 6, [INF, MAX, DENORM, NEG_ZERO, NAN_PAYLOAD, 0x00C00000,
+                      1.0, 16777216.0, 0.1, -1.0, 3.0, 0x00800001])
+       .f32(3, 2, 6, [NEG_INF, MAX, DENORM, NEG_ZERO, 1.0, 0x80A00000,
+                      2.0**-24, 1.0, 0.2, 1.0, NEG_INF, MIN_NORMAL]),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 5): 0x7FC00000, (2, 5): INF, (3, 5): 0, (4, 5): 0, (5, 5): 0x7FC00000, (6, 5): 0,
+                   (7, 5): bits(1.0), (1, 6): bits(16777216.0), (2, 6): 0x3E99999A, (3, 6): 0,
+                   (4, 6): NEG_INF, (5, 6): 0x00800001}))
+
+# FMUL with a 1x4 row b = [0, inf, 2^-64, 3] over 3 rows (element i at x = 1 + i % 5, y = 1 + i / 5):
+# 1 * 0 = 0; 0 * inf = NaN; 2^-64 * 2^-64 = 2^-128: +0; MAX * 3 = inf; 5 * 0 = 0; -2 * inf = -inf;
+# 1 * 2^-64 = 2^-64; 0x3EAAAAAB (1/3) * 3 rounds to exactly 1; NaN * 0 = NaN; 1 * inf = inf;
+# -1 * 2^-64 = -2^-64; -0.5 * 3 = -1.5.
+vector("float_fmul_row", "FMUL broadcasting a 1x4 row: 0 * inf = NaN, underflow to +0, overflow to inf, "
+       "1/3 * 3 = 1, in place (c = a)",
+       Prog(6, 6).ins(0, FMUL, 1, 4, 1, [F111]).ins(2, HALT, 0, 0, 0)
+       .f32(1, 3, 4, [1.0, 0.0, 2.0**-64, MAX, 5.0, -2.0, 1.0, 0x3EAAAAAB, NAN_PAYLOAD, 1.0, -1.0, -0.5])
+       .f32(4, 1, 4, [0.0, INF, 2.0**-64, 3.0]),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 1): 0, (2, 1): 0x7FC00000, (3, 1): 0, (4, 1): INF, (5, 1): 0, (1, 2): NEG_INF,
+                   (2, 2): 0x1F800000, (3, 2): bits(1.0), (4, 2): 0x7FC00000, (5, 2): INF,
+                   (1, 3): 0x9F800000, (2, 3): bits(-1.5)}))
+
+vector("float_trap_fadd_shape", "FADD of 2x2 and 2x1 (a column, not a 1x2 row): SHAPE_MISMATCH at b's header (0,3)",
+       Prog(6, 6).f32(1, 2, 2, [1.0, 2.0, 3.0, 4.0]).f32(3, 2, 1, [1.0, 2.0]).ins(0, FADD, 1, 3, 4, [F111]),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+vector("float_trap_fmul_dtype", "FMUL declaring c as f16 (P1 = 1,1,2,0): BAD_PARAM at (0,0)",
+       Prog(6, 6).f32(1, 1, 2, [1.0, 2.0]).f32(3, 1, 2, [1.0, 2.0]).ins(0, FMUL, 1, 3, 4, [[1, 1, 2, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+
+if __name__ == "__main__":
+    write_all("--check" in sys.argv[1:])
