@@ -163,6 +163,39 @@ void gemm_portable(const GemmU8& g, unsigned threads, uint32_t* acc) {
     });
 }
 
+// ---- few rows: no packing ------------------------------------------------------------------------
+
+// acc[j] += a * b[j] in uint32 (wrapping is exact modulo 2^32).
+PX_CLONES void axpy_u8(uint32_t* __restrict acc, uint32_t a, const uint8_t* __restrict b, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j)
+        acc[j] += a * b[j];
+}
+
+// For at most kRowsMaxM rows of A (matrix-vector products) packing B costs more than it saves:
+// every element of B is used M times. Rows of B are added into the M accumulator rows, scaled by
+// a - za, and zb * sum_k (a - za) is subtracted at the end; threads take column ranges.
+constexpr uint32_t kRowsMaxM = 4;
+void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
+    const uint32_t M = g.M, K = g.K, N = g.N;
+    std::fill(acc, acc + size_t(M) * N, 0u);
+    split(threads, N, [&](uint32_t n0, uint32_t n1) {
+        for (uint32_t k = 0; k < K; ++k)
+            for (uint32_t m = 0; m < M; ++m) {
+                const uint32_t av = uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
+                if (av != 0) axpy_u8(acc + size_t(m) * N + n0, av, g.b + size_t(k) * N + n0, n1 - n0);
+            }
+    });
+    if (g.zb == 0) return;
+    for (uint32_t m = 0; m < M; ++m) {
+        uint32_t sum_a = 0;
+        for (uint32_t k = 0; k < K; ++k)
+            sum_a += uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
+        const uint32_t correction = sum_a * uint32_t(g.zb);
+        for (uint32_t n = 0; n < N; ++n)
+            acc[size_t(m) * N + n] -= correction;
+    }
+}
+
 // ---- AVX-512 VNNI: VPDPBUSD on uint8 x (b - 128) -----------------------------------------------
 //
 // VPDPBUSD multiplies uint8 by int8, four adjacent pairs summed into each int32 lane, wrapping
@@ -290,6 +323,7 @@ bool gemm_vnni_available() {
 }
 
 const char* gemm_kernel_name(GemmKernel kernel) {
+    if (kernel == GemmKernel::Rows) return "rows of B scaled and added in uint32 (no packing)";
     if (kernel != GemmKernel::Portable && gemm_vnni_available())
         return "vpdpbusd zmm (AVX-512 VNNI, uint8 x int8, 64 MAC/instruction)";
     return "int16 pairs into int32 (pmaddwd, compiler-vectorized)";
@@ -297,6 +331,10 @@ const char* gemm_kernel_name(GemmKernel kernel) {
 
 void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmKernel kernel) {
     if (g.M == 0 || g.N == 0) return;
+    if (kernel == GemmKernel::Rows || (kernel == GemmKernel::Auto && g.M <= kRowsMaxM)) {
+        gemm_rows(g, threads, acc);
+        return;
+    }
 #if PX_GEMM_VNNI
     if (kernel != GemmKernel::Portable && gemm_vnni_available()) {
         gemm_vnni(g, threads, acc);

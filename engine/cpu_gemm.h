@@ -4,10 +4,10 @@
 //   acc[m*N + n] = sum over k of (a[m*K + k] - za) * (b[k*N + n] - zb)   modulo 2^32
 //
 // which is the reference's accumulator bit for bit (PROTOCOL.md §5.4, §5.5). Two kernels compute
-// it: on CPUs with AVX-512 VNNI, VPDPBUSD (64 uint8 x int8 multiply-adds per instruction) on
-// b - 128 as int8, with the difference folded back exactly (see cpu_gemm.cpp); elsewhere int16
-// pairs multiplied and summed into int32 (PMADDWD, 16 per AVX2 instruction), which the compiler
-// vectorizes. Both are exact, so every kernel and thread count gives the same integers.
+// it (and a third, without packing, for at most 4 rows of A): on CPUs with AVX-512 VNNI, VPDPBUSD (64 uint8 x
+// int8 multiply-adds per instruction) on b - 128 as int8, with the difference folded back exactly (see
+// cpu_gemm.cpp); elsewhere int16 pairs multiplied and summed into int32 (PMADDWD, 16 per AVX2 instruction),
+// which the compiler vectorizes. Both are exact, so every kernel and thread count gives the same integers.
 // Separate from the executor so `pxi bench` can time the arithmetic without the pixel gather.
 #pragma once
 #include <cstdint>
@@ -22,7 +22,8 @@ struct GemmU8 {
 };
 
 enum class GemmKernel {
-    Auto,     // the fastest this CPU has
+    Auto,     // the fastest this CPU has; at most 4 rows of A: Rows
+    Rows,     // no packing: rows of B scaled and added (for matrix-vector products)
     Portable, // int16 pairs into int32 (compiler-vectorized; PMADDWD on x86-64)
     Vnni,     // AVX-512 VNNI VPDPBUSD; falls back to Portable where the CPU lacks it
 };

@@ -1,9 +1,9 @@
 // Tests of gemm_u8 (cpu_gemm.h), the integer product behind the optimized CPU executor's MATMUL,
-// QMATMUL and QMATMUL32: both kernels (AVX-512 VNNI where the CPU has it, the portable int16
-// one everywhere) equal a plain triple loop modulo 2^32 on random shapes that cross every block
-// edge (rows past the 8-row micro-kernel, columns past the 32-column panel, K not a multiple of
-// 4 or 16), with random zero points and every thread count. The executor-level byte parity with
-// execute_reference is tests/cpu_fast_test.cpp's.
+// QMATMUL and QMATMUL32: every kernel (AVX-512 VNNI where the CPU has it, the portable int16
+// one, the unpacked one for few rows, and the automatic choice) equals a plain triple loop modulo 2^32 on
+// random shapes that cross every block edge (rows past the 8-row micro-kernel, columns past the 32-column
+// panel, K not a multiple of 4 or 16), with random zero points and every thread count. The executor-level
+// byte parity with execute_reference is tests/cpu_fast_test.cpp's.
 #include "cpu_gemm.h"
 
 #include <doctest/doctest.h>
@@ -36,7 +36,7 @@ void check(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, int32_t za, in
     for (auto& v : b)
         v = uint8_t(val(rng));
     const std::vector<uint32_t> want = naive(a, b, M, K, N, za, zb);
-    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni})
+    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni, GemmKernel::Rows, GemmKernel::Auto})
         for (unsigned threads : {1u, 2u, 3u}) {
             std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
             gemm_u8({a.data(), b.data(), M, K, N, za, zb}, threads, got.data(), kernel);
@@ -67,7 +67,7 @@ TEST_CASE("gemm_u8 at the extremes: every value 255 or 0 with zero points 0 and 
     // All-255 operands: the largest sums, and b - 128 = 127 in every int8 lane.
     const uint32_t M = 8, K = 1000, N = 64;
     std::vector<uint8_t> a(size_t(M) * K, 255), b(size_t(K) * N, 255);
-    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni}) {
+    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni, GemmKernel::Rows}) {
         std::vector<uint32_t> got(size_t(M) * N);
         gemm_u8({a.data(), b.data(), M, K, N, 0, 0}, 2, got.data(), kernel);
         for (uint32_t v : got)
