@@ -205,105 +205,179 @@ void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
 // where rowsum(a) = sum_k a[m,k] and colsum(b) = sum_k b[k,n]. Every term is an exact integer and
 // the sum is taken modulo 2^32 like the reference's, so the result is the reference's bit for bit.
 //
-// Layout: K padded to Kq (a multiple of 4) with zeros; B in panels of 32 columns, each panel
-// [Kq/4][32 columns][4 k] bytes, so one 64-byte load is 16 columns x 4 k (one VPDPBUSD operand).
-// The micro-kernel keeps MR x 32 int32 sums in 2*MR zmm registers and, per 4 k, loads 2 B
-// vectors and broadcasts 4 bytes of each of the MR rows of A: 2*MR VPDPBUSD for MR+2 loads.
-constexpr uint32_t kPanel = 32;
-constexpr int kMR = 8;
+// Layout: K padded to Kq (a multiple of 4) with zeros. A in panels of 16 rows, [Kq/4][16 rows][4 k]
+// bytes (rows past M are zero); B in panels of 16 columns, [Kq/4][16 columns][4 k] int8 (columns
+// past N are zero). A 16 x 16 tile of C is 16 zmm accumulators, one per column, each holding the
+// column's 16 rows: per 4 k, one 64-byte load of A (the unsigned operand) and, per column, 4
+// bytes of B broadcast (the signed operand, which VPDPBUSD can take as a broadcast). The tile is
+// then transposed in registers into rows of C. Columns of B are split between the threads; each
+// packs its panels of B (16 KiB at K = 1024: they stay in L1 while every panel of A streams by).
+constexpr uint32_t kTile = 16;
 
 #if PX_GEMM_VNNI
+// GCC 12's own _mm512_unpack* headers trip -Wuninitialized (their undefined pass-through operand).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #define PX_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
-template <int MR>
-PX_VNNI_TARGET void vnni_block(const uint8_t* __restrict ap, uint32_t Kq, const int8_t* __restrict bp,
-                               int32_t* __restrict out /* MR x 32 */) {
-    __m512i c0[MR], c1[MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r)
-        c0[r] = _mm512_setzero_si512(), c1[r] = _mm512_setzero_si512();
-    const uint32_t quads = Kq / 4;
+// The sums of one tile, stored column by column into out[16 * 16]. A function of its own: with
+// the epilogue in the same function GCC 12 shuffles the 16 accumulators between registers on
+// every iteration, which halves the rate (measured).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_tile(const uint8_t* __restrict ap,
+                                                        const int8_t* __restrict bp, uint32_t quads,
+                                                        int32_t* __restrict out) {
+    __m512i c[kTile];
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        c[n] = _mm512_setzero_si512();
     for (uint32_t q = 0; q < quads; ++q) {
-        const __m512i b0 = _mm512_loadu_si512(bp + size_t(q) * 128);
-        const __m512i b1 = _mm512_loadu_si512(bp + size_t(q) * 128 + 64);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
-            int32_t a4;
-            std::memcpy(&a4, ap + size_t(r) * Kq + size_t(q) * 4, 4);
-            const __m512i av = _mm512_set1_epi32(a4);
-            c0[r] = _mm512_dpbusd_epi32(c0[r], av, b0);
-            c1[r] = _mm512_dpbusd_epi32(c1[r], av, b1);
+        const __m512i a = _mm512_loadu_si512(ap + size_t(q) * 64);
+#pragma GCC unroll 16
+        for (uint32_t n = 0; n < kTile; ++n) {
+            int32_t b4;
+            std::memcpy(&b4, bp + size_t(q) * 64 + 4 * n, 4);
+            c[n] = _mm512_dpbusd_epi32(c[n], a, _mm512_set1_epi32(b4));
         }
     }
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        _mm512_storeu_si512(out + 16 * n, c[n]);
+}
+
+// t[n] (column n, lanes = rows) becomes t[r] (row r, lanes = columns).
+PX_VNNI_TARGET inline void transpose16(__m512i* t) {
+    __m512i u[16], v[16], w[16];
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-        _mm512_storeu_si512(out + r * 32, c0[r]);
-        _mm512_storeu_si512(out + r * 32 + 16, c1[r]);
+    for (int i = 0; i < 8; ++i) {
+        u[2 * i] = _mm512_unpacklo_epi32(t[2 * i], t[2 * i + 1]);
+        u[2 * i + 1] = _mm512_unpackhi_epi32(t[2 * i], t[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        v[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
+        v[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+            w[8 * i + j] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0x88);
+            w[8 * i + j + 4] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0xdd);
+        }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+        t[j] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0x88);
+        t[j + 8] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0xdd);
     }
 }
 
-void vnni_rows(int rows, const uint8_t* ap, uint32_t Kq, const int8_t* bp, int32_t* out) {
-    switch (rows) {
-    case 1: vnni_block<1>(ap, Kq, bp, out); break;
-    case 2: vnni_block<2>(ap, Kq, bp, out); break;
-    case 3: vnni_block<3>(ap, Kq, bp, out); break;
-    case 4: vnni_block<4>(ap, Kq, bp, out); break;
-    case 5: vnni_block<5>(ap, Kq, bp, out); break;
-    case 6: vnni_block<6>(ap, Kq, bp, out); break;
-    case 7: vnni_block<7>(ap, Kq, bp, out); break;
-    default: vnni_block<8>(ap, Kq, bp, out); break;
+// Packs columns [n0, n0 + cols) of B (cols <= 16) as one panel: [Kq/4][16 columns][4 k] bytes of
+// b ^ 0x80 (b - 128 as int8), zero past K and past cols; colsum[j] = sum over k of b[k, n0 + j]
+// (0 past cols). Four rows of 16 bytes are interleaved into one 64-byte group with byte and word
+// unpacks; the column sums come from the packed group by VPDPBUSD with 1s (sum of b - 128, plus
+// 128 for each real k).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_pack_b(const uint8_t* b, uint32_t N, uint32_t K,
+                                                          uint32_t n0, uint32_t cols, int8_t* bp,
+                                                          uint32_t* colsum) {
+    const __m128i flip = _mm_set1_epi8(char(0x80));
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i sum = _mm512_setzero_si512();
+    alignas(16) uint8_t edge[4][16];
+    for (uint32_t k = 0; k < K; k += 4) {
+        __m128i r[4];
+        if (cols == kTile && k + 4 <= K) {
+            for (int i = 0; i < 4; ++i)
+                r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + size_t(k + i) * N + n0));
+        } else { // the last columns or rows: zero b' (the byte 0x80) past them
+            std::memset(edge, 0x80, sizeof edge);
+            for (uint32_t i = 0; i < 4 && k + i < K; ++i)
+                std::memcpy(edge[i], b + size_t(k + i) * N + n0, cols);
+            for (int i = 0; i < 4; ++i)
+                r[i] = _mm_load_si128(reinterpret_cast<const __m128i*>(edge[i]));
+        }
+        for (int i = 0; i < 4; ++i)
+            r[i] = _mm_xor_si128(r[i], flip);
+        const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+        const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+        __m128i* dst = reinterpret_cast<__m128i*>(bp + size_t(k / 4) * 64);
+        const __m128i u0 = _mm_unpacklo_epi16(t0, t2), u1 = _mm_unpackhi_epi16(t0, t2);
+        const __m128i u2 = _mm_unpacklo_epi16(t1, t3), u3 = _mm_unpackhi_epi16(t1, t3);
+        _mm_storeu_si128(dst, u0);
+        _mm_storeu_si128(dst + 1, u1);
+        _mm_storeu_si128(dst + 2, u2);
+        _mm_storeu_si128(dst + 3, u3);
+        sum = _mm512_dpbusd_epi32(sum, ones, _mm512_loadu_si512(dst));
+    }
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, sum);
+    for (uint32_t j = 0; j < kTile; ++j)
+        colsum[j] = j < cols ? uint32_t(lanes[j]) + 128u * K : 0u;
+}
+
+// Rows [m0, m0 + rows) and columns [n0, n0 + cols) of C from a tile: transposed, plus the fold's
+// row term, less its column term, stored as whole rows (masked past N).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_store(const int32_t* __restrict out,
+                                                         const uint32_t* __restrict row_term,
+                                                         const uint32_t* __restrict col_term, uint32_t rows,
+                                                         uint32_t cols, uint32_t* __restrict c, size_t ldc) {
+    __m512i t[kTile];
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        t[n] = _mm512_loadu_si512(out + 16 * n);
+    transpose16(t);
+    const __m512i ct = _mm512_loadu_si512(col_term);
+    const __mmask16 mask = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+    for (uint32_t r = 0; r < rows; ++r) {
+        const __m512i v =
+            _mm512_sub_epi32(_mm512_add_epi32(t[r], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
+        _mm512_mask_storeu_epi32(c + r * ldc, mask, v);
     }
 }
 
 void gemm_vnni(const GemmU8& g, unsigned threads, uint32_t* acc) {
     const uint32_t M = g.M, K = g.K, N = g.N;
-    const uint32_t Kq = (K + 3) / 4 * 4;
-    const uint32_t panels = (N + kPanel - 1) / kPanel;
+    const uint32_t Kq = (K + 3) / 4 * 4, quads = Kq / 4;
+    const uint32_t mpanels = (M + kTile - 1) / kTile, npanels = (N + kTile - 1) / kTile;
     Scratch& s = scratch();
-    // A: rows of Kq bytes, zero-padded (a zero a contributes nothing, whatever b' is).
-    s.a8.assign(size_t(M) * Kq, 0);
-    s.rowsum.assign(M, 0);
+    // A: panels of 16 rows, zero-padded (a zero a contributes nothing, whatever b' is), and the
+    // fold's row term (128 - zb) * rowsum(a) + K * za * zb.
+    s.a8.assign(size_t(mpanels) * Kq * kTile, 0);
+    s.rowsum.assign(size_t(mpanels) * kTile, 0);
+    const uint32_t kzz = K * uint32_t(g.za) * uint32_t(g.zb);
     for (uint32_t m = 0; m < M; ++m) {
         const uint8_t* src = g.a + size_t(m) * K;
-        std::memcpy(&s.a8[size_t(m) * Kq], src, K);
+        uint8_t* dst = &s.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
         uint32_t sum = 0;
         for (uint32_t k = 0; k < K; ++k)
             sum += src[k];
-        s.rowsum[m] = sum;
+        uint32_t k = 0;
+        for (; k + 4 <= K; k += 4) // 4 bytes of a row per 64-byte group
+            std::memcpy(dst + size_t(k / 4) * 64, src + k, 4);
+        for (; k < K; ++k)
+            dst[size_t(k / 4) * 64 + k % 4] = src[k];
+        s.rowsum[m] = uint32_t(128 - g.zb) * sum + kzz;
     }
-    s.b8.resize(size_t(panels) * Kq * kPanel);
-    s.colsum.assign(size_t(panels) * kPanel, 0);
+    s.b8.resize(size_t(npanels) * Kq * kTile);
+    s.colsum.resize(size_t(npanels) * kTile);
     int8_t* b8 = s.b8.data();
     uint32_t* colsum = s.colsum.data();
     const uint8_t* a8 = s.a8.data();
-    const uint32_t* rowsum = s.rowsum.data();
-    const uint32_t kzz = K * uint32_t(g.za) * uint32_t(g.zb);
-    split(threads, panels, [&](uint32_t p0, uint32_t p1) {
-        alignas(64) int32_t out[kMR * kPanel];
+    const uint32_t* row_term = s.rowsum.data();
+    split(threads, npanels, [&](uint32_t p0, uint32_t p1) {
+        alignas(64) int32_t out[kTile * kTile];
+        alignas(64) uint32_t col_term[kTile];
         for (uint32_t p = p0; p < p1; ++p) {
-            const uint32_t n0 = p * kPanel, cols = std::min(kPanel, N - n0);
-            int8_t* bp = b8 + size_t(p) * Kq * kPanel;
-            // Pack this panel (each thread packs the panels it multiplies: they stay in its cache).
-            std::memset(bp, 0, size_t(Kq) * kPanel);
-            uint32_t* cs = colsum + n0;
-            for (uint32_t k = 0; k < K; ++k) {
-                const uint8_t* src = g.b + size_t(k) * N + n0;
-                int8_t* dst = bp + size_t(k / 4) * 128 + (k % 4);
-                for (uint32_t c = 0; c < cols; ++c) {
-                    dst[c * 4] = int8_t(src[c] ^ 0x80u);
-                    cs[c] += src[c];
-                }
-            }
-            for (uint32_t m0 = 0; m0 < M; m0 += kMR) {
-                const int rows = int(std::min<uint32_t>(kMR, M - m0));
-                vnni_rows(rows, a8 + size_t(m0) * Kq, Kq, bp, out);
-                for (int r = 0; r < rows; ++r) {
-                    const uint32_t m = m0 + uint32_t(r);
-                    const uint32_t row_term = uint32_t(128 - g.zb) * rowsum[m] + kzz;
-                    uint32_t* c = acc + size_t(m) * N + n0;
-                    for (uint32_t j = 0; j < cols; ++j)
-                        c[j] = uint32_t(out[r * kPanel + j]) + row_term - uint32_t(g.za) * cs[j];
-                }
+            const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
+            int8_t* bp = b8 + size_t(p) * Kq * kTile;
+            vnni_pack_b(g.b, N, K, n0, cols, bp, colsum + n0);
+            for (uint32_t j = 0; j < kTile; ++j) // the fold's column term, za * colsum(b); 0 past N
+                col_term[j] = uint32_t(g.za) * colsum[n0 + j];
+            for (uint32_t mp = 0; mp < mpanels; ++mp) {
+                const uint32_t m0 = mp * kTile, rows = std::min(kTile, M - m0);
+                vnni_tile(a8 + size_t(mp) * Kq * kTile, bp, quads, out);
+                vnni_store(out, row_term + m0, col_term, rows, cols, acc + size_t(m0) * N + n0, N);
             }
         }
     });
