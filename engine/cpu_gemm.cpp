@@ -216,8 +216,10 @@ constexpr uint32_t kTile = 16;
 
 #if PX_GEMM_VNNI
 // GCC 12's own _mm512_unpack* headers trip -Wuninitialized (their undefined pass-through operand).
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define PX_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
 // The sums of one tile, stored column by column into out[16 * 16]. A function of its own: with
