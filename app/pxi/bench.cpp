@@ -725,7 +725,7 @@ struct Results {
 
 // ---- measuring ----------------------------------------------------------------------------------
 
-MachineInfo measure_machine(const Options& options, unsigned threads, Context& cx) {
+MachineInfo measure_machine(unsigned threads, const Context& cx) {
     MachineInfo m;
     std::ifstream in("/proc/cpuinfo");
     for (std::string line; std::getline(in, line);)
@@ -738,7 +738,6 @@ MachineInfo measure_machine(const Options& options, unsigned threads, Context& c
     m.gl = cx.gl;
     m.gl_renderer = cx.gl_renderer;
     m.gl_reason = cx.gl_reason;
-    (void)options;
     return m;
 }
 
@@ -1326,7 +1325,7 @@ Report run_bench(const Options& options) {
     progress(cx, "measuring the machine's ceilings");
     cx.ceilings = measure_ceilings(threads, options.quick);
     r.ceilings = cx.ceilings;
-    r.machine = measure_machine(options, threads, cx);
+    r.machine = measure_machine(threads, cx);
     r.overhead = measure_overheads(cx);
     for (const ShapeSpec& s : shapes_for(options.quick))
         r.shapes.push_back(measure_shape(cx, s));
