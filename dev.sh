@@ -45,7 +45,7 @@ demo)
         exec build/app/pxdbg/pxdbg "$file"
     fi
     [ -x build/app/pxdbg/pxdbg ] && echo "dev.sh: no display; showing the headless run instead (try: xvfb-run ./dev.sh demo)"
-    exec build/app/pxi run "$file" -o /tmp/pxos-demo-out.pxi
+    exec build/app/pxi run "$file" -o /tmp/pxos-demo-out.pxi --force
     ;;
 test)
     deps

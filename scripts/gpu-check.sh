@@ -20,7 +20,7 @@ fi
 
 step "configure and build (GL tests, pxi)"
 cmake -S . -B "$BUILD" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DPXOS_GUI=OFF >/dev/null || exit 1
-targets=(gl_executor_test gl_shaders_test gl_random_test gl_quant_test)
+targets=(gl_executor_test gl_shaders_test gl_random_test gl_quant_test gl_fmath_test)
 for t in pxi pxbench; do
     cmake --build "$BUILD" --target help 2>/dev/null | grep -q "\.\.\. $t\$" && targets+=("$t")
 done
@@ -38,6 +38,9 @@ if echo "$out" | grep -qiE "renderer: .*(llvmpipe|softpipe|swrast)"; then
     echo "gpu-check: EGL gave a software renderer; check the NVIDIA EGL vendor library (libEGL_nvidia, /usr/share/glvnd/egl_vendor.d)" >&2
     status=1
 fi
+
+step "float definitions on this GPU: shaders/fmath.glsl bit-identical to engine/fmath.h"
+"$BUILD/tests/gl_fmath_test" || status=1
 
 step "parity suite (ctest -R ^gl_)"
 (cd "$BUILD" && ctest -R '^gl_' --output-on-failure) || status=1

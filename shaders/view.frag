@@ -15,7 +15,11 @@ uniform int u_data_mode;      // 1: R through the colormap over [u_range.x, u_ra
 uniform vec2 u_range;
 uniform int u_compare_mode;   // 0 none, 1 mark pixels differing from u_compare, 2 heat of |R - R'|
 uniform float u_grid;         // grid line opacity (0 = off)
-uniform int u_matrix_mode;    // 1: u_image is an R8UI logical matrix (value in R)
+uniform int u_matrix_mode;    // 1: u_image is a logical matrix (rows x cols element pixels)
+uniform int u_elem_type;      // matrix mode: 0 the R byte (uint8 code), 1 the whole pixel as int32
+uniform int u_colormap;       // 0 viridis, 1 gray, 2 diverging (blue, white, red)
+uniform int u_per_row;        // data mode: 1 = per-row ranges from u_row_info
+uniform sampler2D u_row_info; // unit 2: texel (y, 0) = (lo, hi, type (0 uint8, 1 int32) + 2 * end x, 1 if a matrix's row)
 out vec4 frag;
 
 // A perceptually ordered colormap (a compact polynomial fit of viridis).
@@ -28,6 +32,14 @@ vec3 viridis(float t) {
     const vec3 c5 = vec3(4.7764, -13.7451, -65.3530);
     const vec3 c6 = vec3(-5.4355, 4.6459, 26.3124);
     return clamp(c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * c6))))), 0.0, 1.0);
+}
+
+vec3 colormap(float t) {
+    if (u_colormap == 1) return vec3(t);
+    if (u_colormap == 2)
+        return t < 0.5 ? mix(vec3(0.23, 0.30, 0.75), vec3(0.95), t * 2.0)
+                       : mix(vec3(0.95), vec3(0.71, 0.02, 0.15), t * 2.0 - 1.0);
+    return viridis(t);
 }
 
 vec3 checker(vec2 p) {
@@ -43,9 +55,25 @@ void main() {
     uvec4 v = texelFetch(u_image, ip, 0);
     vec3 rgb;
     float alpha = 1.0;
-    if (u_data_mode == 1 || u_matrix_mode == 1) {
-        float span = max(u_range.y - u_range.x, 1e-6);
-        rgb = viridis(clamp((float(v.r) - u_range.x) / span, 0.0, 1.0));
+    // Per-row ranges: each matrix through the colormap over its own min..max, in its element
+    // type; row 0 and header pixels (x = 0) keep their RGB, as do rows no matrix owns.
+    vec4 row = vec4(u_range, 0.0, 1.0);
+    bool colored = u_data_mode == 1 || u_matrix_mode == 1;
+    int type = u_elem_type;
+    if (u_matrix_mode == 0 && u_data_mode == 1) {
+        type = 0;
+        if (u_per_row == 1) {
+            row = texelFetch(u_row_info, ivec2(ip.y, 0), 0);
+            int bits = int(row.z + 0.5); // type + 2 * (x where the matrix's elements end in this row)
+            type = bits & 1;
+            colored = row.w > 0.5 && ip.x > 0 && ip.x < (bits >> 1);
+        }
+    }
+    if (colored) {
+        float span = max(row.y - row.x, 1e-6);
+        float value = float(v.r);
+        if (type == 1) value = float(int(v.r | v.g << 8 | v.b << 16 | v.a << 24));
+        rgb = colormap(clamp((value - row.x) / span, 0.0, 1.0));
     } else {
         vec4 f = vec4(v) / 255.0;
         int shown = int(u_channels.r) + int(u_channels.g) + int(u_channels.b) + int(u_channels.a);

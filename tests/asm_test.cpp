@@ -154,9 +154,16 @@ TEST_CASE("errors name file:line and the token") {
     CHECK(must_fail("matrix a 1x2 [1 256]") == "t.pxasm:1: value out of range 0..255 at '256'");
     CHECK(must_fail("matrix a 0x2 zeros") == "t.pxasm:1: shape dimensions must be 1..65535 at '0x2'");
     CHECK(must_fail("matrix a 2 zeros") == "t.pxasm:1: expected a shape ROWSxCOLS at '2'");
-    CHECK(must_fail("matrix a 1x2 [1 2\n3") == "t.pxasm:2: unterminated '[' list at end of line");
-    CHECK(must_fail("ADD 1, 2") == "t.pxasm:1: ADD takes 3 operands at end of line");
-    CHECK(must_fail("RELU 1 2") == "t.pxasm:1: unexpected token at '2'");
+    CHECK(must_fail("matrix a 1x2 [1 2\n3") == "t.pxasm:1: '[' of matrix 'a' is not closed with ']'");
+    // A list left open is reported at its '[', not at the statement that follows it.
+    CHECK(must_fail("matrix a 1x2 [1 2\nHALT") ==
+          "t.pxasm:1: '[' of matrix 'a' is not closed with ']' (line 2 starts 'HALT')");
+    CHECK(must_fail("ADD 1, 2") == "t.pxasm:1: ADD takes 3 operands, found 2 at end of line");
+    CHECK(must_fail("QMATMUL 1, 2, [0, 0, 0, 1]") == "t.pxasm:1: QMATMUL takes 3 operands, found 2 at '['");
+    CHECK(must_fail("RELU 1 2") ==
+          "t.pxasm:1: RELU takes 1 operand and no parameter pixels; unexpected token at '2'");
+    CHECK(must_fail("HALT 1") ==
+          "t.pxasm:1: HALT takes 0 operands and no parameter pixels; unexpected token at '1'");
     CHECK(must_fail(".widht 3") == "t.pxasm:1: unknown directive at '.widht'");
     CHECK(must_fail(".width 2\nHALT\nHALT\nHALT").find("t.pxasm:1: the instructions need 3 pixels") == 0);
     CHECK(must_fail("matrix a 1x1 zeros\nmatrix a 1x1 zeros") == "t.pxasm:2: 'a' is declared twice");
@@ -267,5 +274,42 @@ TEST_CASE("parameter pixels are written after the opcode pixel, from [r, g, b, a
     CHECK(img.pixel(1 + with_params->param_pixels, 0) == Rgba{0, 0, 0, 0});
     CHECK(disassemble(img).find(name + " h" + groups + "\n") != std::string::npos);
     check_round_trip(img);
-    CHECK(must_fail("matrix h 1x2 [1 2]\n" + name + " h").find("expected ','") != std::string::npos);
+    CHECK(must_fail("matrix h 1x2 [1 2]\n" + name + " h")
+              .find(name + " takes " + std::to_string(with_params->param_pixels) + " parameter pixel") !=
+          std::string::npos);
+}
+
+TEST_CASE("parameter pixel errors name the instruction and the counts expected and found") {
+    CHECK(must_fail("matrix A 1x3 [1 2 3]\nQRELU A, [1,2,3]") ==
+          "t.pxasm:2: QRELU parameter pixel 1 of 1 has 3 values; a parameter pixel is 4 channels [r, g, b, "
+          "a] at '['");
+    CHECK(must_fail("matrix A 1x3 [1 2 3]\nQRELU A, [1,2,3,4,5]") ==
+          "t.pxasm:2: QRELU parameter pixel 1 of 1 has 5 values; a parameter pixel is 4 channels [r, g, b, "
+          "a] at '['");
+    CHECK(must_fail("matrix A 1x3 [1 2 3]\nQRELU A, [1,0,0,0], [2,0,0,0]") ==
+          "t.pxasm:2: QRELU takes 1 parameter pixel, found 2 at '['");
+    CHECK(must_fail("matrix A 1x3 [1 2 3]\nQRELU A, [1,0,0,0], [2,0,0,0], [3,0,0,0]") ==
+          "t.pxasm:2: QRELU takes 1 parameter pixel, found 3 at '['");
+    CHECK(must_fail("matrix A 1x1 [1]\nQMATMUL A, A, A, [1,0,0,0]") ==
+          "t.pxasm:2: QMATMUL takes 3 parameter pixels, found 1 at end of line");
+    CHECK(must_fail("matrix A 1x1 [1]\nQRELU A, A") ==
+          "t.pxasm:2: QRELU takes 1 operand then 1 parameter pixel [r, g, b, a]; expected '[' at 'A'");
+    CHECK(must_fail("matrix A 1x1 [1]\nQRELU A, [1,0,0,0") ==
+          "t.pxasm:2: QRELU parameter pixel 1: '[' is not closed at '['");
+}
+
+TEST_CASE(
+    "npy and random data are resolved after parsing: a syntax error anywhere wins over a missing file") {
+    // Parsing touches no file: the missing .npy on line 1 is not reported, the syntax error is.
+    CHECK(must_fail("matrix a 1x2 npy \"no-such-file.npy\"\nFROB") ==
+          "t.pxasm:2: unknown mnemonic at 'FROB'");
+    CHECK(must_fail("matrix a 1x2 npy \"no-such-file.npy\"\nHALT").rfind("t.pxasm:1: ", 0) == 0);
+}
+
+TEST_CASE("a program too tall at one width is laid out at a wider one") {
+    // 65535x8 = 524280 elements need 34952 rows at width 16 and 16913 at width 32 (both over
+    // 16384: layout_for's TooTall failure, so the search goes on), 8322 at width 64.
+    Image img = must_assemble("matrix big 65535x8 zeros\nRELU big\nHALT");
+    CHECK(img.width == 64);
+    CHECK(img.height == 8323);
 }

@@ -1,16 +1,26 @@
-// "Builds are current": every assets/*.pxasm re-assembles to exactly the committed assets/*.pxi
-// (pixels and text chunks), and every asset survives the disassembler round trip.
+// "Builds are current": every assets/*.pxasm re-assembles to exactly the committed assets/*.pxi,
+// byte for byte (PROTOCOL.md §2: one image always encodes to the same bytes), and so does the
+// seeded Pixel-LLM build; every asset survives the disassembler round trip.
 #include "asm.h"
+#include "pixellm.h"
 #include "png_io.h"
 #include "test_util.h"
 
 #include <doctest/doctest.h>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 using namespace px;
 namespace fs = std::filesystem;
+
+namespace {
+std::vector<uint8_t> read_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+} // namespace
 
 TEST_CASE("every .pxasm asset assembles to its committed .pxi") {
     int checked = 0;
@@ -40,6 +50,10 @@ TEST_CASE("every .pxasm asset assembles to its committed .pxi") {
             CHECK(committed->image.text[i].key == built->image.text[i].key);
             CHECK(committed->image.text[i].text == built->image.text[i].text);
         }
+        // The file itself, byte for byte: what `pxi asm` writes is what is committed.
+        auto bytes = encode_png(built->image);
+        REQUIRE(bytes.ok());
+        CHECK_MESSAGE(*bytes == read_bytes(pxi), "the committed file's bytes differ from the writer's");
         ++checked;
     }
     CHECK(checked >= 4);
@@ -61,4 +75,17 @@ TEST_CASE("every .pxi asset disassembles to text that assembles to the same pixe
         ++checked;
     }
     CHECK(checked >= 4);
+}
+
+TEST_CASE("assets/pixellm.pxi is byte for byte what `pxi pixellm --seed 42` writes") {
+    // Rebuild with: pxi pixellm -o assets/pixellm.pxi --seed 42 --force
+    PixelLlmBuildOptions opt;
+    opt.seed = kLlmDefaultSeed;
+    auto built = build_pixellm(seeded_weights(kLlmDefaultSeed), opt);
+    REQUIRE(built.ok());
+    auto bytes = encode_png(*built);
+    REQUIRE(bytes.ok());
+    const std::vector<uint8_t> committed = read_bytes(pxtest::source_path("assets/pixellm.pxi"));
+    REQUIRE(!committed.empty());
+    CHECK(*bytes == committed);
 }

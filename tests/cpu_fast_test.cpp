@@ -56,27 +56,20 @@ Case make_case(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, uint32_t w
     return {std::move(img), std::get<Plan>(planned)};
 }
 
-void check_same(const Case& c, const char* what) {
+void check_same(const Case& c, const char* what, const FastSettings& settings = {}) {
     Image ref = c.image, fast = c.image;
     execute_reference(ref, c.plan);
-    execute_fast(fast, c.plan);
+    fast_executor(settings)(fast, c.plan);
     const auto& s = c.plan.shape;
     INFO(what << ": " << s[0].rows << "x" << s[0].cols << " @ " << s[1].rows << "x" << s[1].cols
               << " in width " << c.image.width << ", rows a/b/c " << c.plan.ins.operand[0] << "/"
-              << c.plan.ins.operand[1] << "/" << c.plan.ins.operand[2] << ", threads "
-              << fast_settings().threads);
+              << c.plan.ins.operand[1] << "/" << c.plan.ins.operand[2] << ", threads " << settings.threads);
     REQUIRE(fast.rgba == ref.rgba);
 }
-
-struct SettingsGuard {
-    FastSettings saved = fast_settings();
-    ~SettingsGuard() { set_fast_settings(saved); }
-};
 
 } // namespace
 
 TEST_CASE("MATMUL: execute_fast equals execute_reference on random shapes") {
-    SettingsGuard guard;
     std::mt19937 rng(12345);
     auto dim = [&](uint32_t hi) {
         // Mostly small and odd; sometimes exactly on or next to a block or padding edge.
@@ -91,16 +84,15 @@ TEST_CASE("MATMUL: execute_fast equals execute_reference on random shapes") {
         const int overlap = int(rng() % 4);
         const int value_max = rng() % 2 ? 255 : 3; // 3: sums stay below the clamp, every bit shows
         // Alternate single- and multi-threaded runs; force threading even on small shapes.
-        set_fast_settings({1 + unsigned(i % 4), 0});
+        const FastSettings settings{1 + unsigned(i % 4), 0};
         Case c = make_case(rng, M, K, N, width, overlap, value_max);
-        check_same(c, "random");
+        check_same(c, "random", settings);
         ++cases;
     }
     CHECK(cases == 3000);
 }
 
 TEST_CASE("MATMUL: the result does not depend on the thread count") {
-    SettingsGuard guard;
     std::mt19937 rng(777);
     const uint32_t shapes[][3] = {{1, 128, 128},  {1, 128, 1024}, {3, 300, 517},  {5, 129, 97},
                                   {64, 256, 256}, {37, 511, 333}, {128, 1024, 65}};
@@ -109,9 +101,8 @@ TEST_CASE("MATMUL: the result does not depend on the thread count") {
         Image ref = c.image;
         execute_reference(ref, c.plan);
         for (unsigned t = 1; t <= 8; ++t) {
-            set_fast_settings({t, 0});
             Image fast = c.image;
-            execute_fast(fast, c.plan);
+            fast_executor({t, 0})(fast, c.plan);
             INFO(sh[0] << "x" << sh[1] << " @ " << sh[1] << "x" << sh[2] << " on " << t << " threads");
             REQUIRE(fast.rgba == ref.rgba);
         }
@@ -119,8 +110,7 @@ TEST_CASE("MATMUL: the result does not depend on the thread count") {
 }
 
 TEST_CASE("MATMUL: long inner dimensions sum in uint32 past 2^31 exactly") {
-    SettingsGuard guard;
-    set_fast_settings({2, 0});
+    const FastSettings settings{2, 0};
     std::mt19937 rng(99);
     // K = 40000 crosses the int32 partial-sum chunk; all 255 gives sums of 2.6e9 (above 2^31),
     // and small values give sums that must come out below the clamp exactly.
@@ -137,26 +127,22 @@ TEST_CASE("MATMUL: long inner dimensions sum in uint32 past 2^31 exactly") {
                     c.image.at(element_x(i, 4096), uint32_t(element_y(i, c.plan.ins.operand[1], 4096)))[0] =
                         uint8_t(i % 200);
             }
-            check_same(c, "long K");
+            check_same(c, "long K", settings);
         }
     }
 }
 
 TEST_CASE("MATMUL: shapes wider than a block, in images narrower than a row of the matrix") {
-    SettingsGuard guard;
     std::mt19937 rng(4242);
     for (uint32_t width : {2u, 3u, 7u, 33u, 4096u}) {
         for (unsigned t : {1u, 3u}) {
-            set_fast_settings({t, 0});
             Case c = make_case(rng, 9, 70, 45, width, 0, 255);
-            check_same(c, "narrow");
+            check_same(c, "narrow", {t, 0});
         }
     }
 }
 
 TEST_CASE("execute_fast runs whole programs like the reference, every opcode") {
-    SettingsGuard guard;
-    set_fast_settings({2, 0});
     std::mt19937 rng(5);
     for (int trial = 0; trial < 50; ++trial) {
         const uint32_t width = 16 + uint32_t(rng() % 200);
@@ -189,7 +175,7 @@ TEST_CASE("execute_fast runs whole programs like the reference, every opcode") {
         VmState ref = make_vm(img), fast = make_vm(img);
         run(ref);
         RunOptions opt;
-        opt.execute = execute_fast;
+        opt.execute = fast_executor({2, 0});
         run(fast, opt);
         REQUIRE(ref.status == VmStatus::Trapped);
         CHECK(fast.status == ref.status);
@@ -202,13 +188,10 @@ TEST_CASE("execute_fast runs whole programs like the reference, every opcode") {
 }
 
 TEST_CASE("thread settings: counts follow the size threshold") {
-    SettingsGuard guard;
-    set_fast_settings({4, 1000});
-    CHECK(fast_threads_for(10) == 1);
-    CHECK(fast_threads_for(2500) == 2);
-    CHECK(fast_threads_for(1000000) == 4);
-    set_fast_settings({3, 0});
-    CHECK(fast_threads_for(1) == 3);
+    CHECK(fast_threads_for({4, 1000}, 10) == 1);
+    CHECK(fast_threads_for({4, 1000}, 2500) == 2);
+    CHECK(fast_threads_for({4, 1000}, 1000000) == 4);
+    CHECK(fast_threads_for({3, 0}, 1) == 3);
 }
 
 namespace {
@@ -264,30 +247,28 @@ Case make_quant_case(std::mt19937& rng, Opcode op, uint32_t M, uint32_t K, uint3
 } // namespace
 
 TEST_CASE("QMATMUL, QMATMUL32, QADD: execute_fast equals execute_reference on random instructions") {
-    SettingsGuard guard;
     std::mt19937 rng(2024);
     const Opcode ops[] = {Opcode::QMATMUL, Opcode::QMATMUL32, Opcode::QADD};
     for (int i = 0; i < 1500; ++i) {
-        set_fast_settings({1 + unsigned(i % 3), 0});
+        const FastSettings settings{1 + unsigned(i % 3), 0};
         const Opcode op = ops[i % 3];
         const uint32_t M = 1 + uint32_t(rng() % 20), K = 1 + uint32_t(rng() % 150),
                        N = 1 + uint32_t(rng() % 150);
         const uint32_t width = 8 + uint32_t(rng() % 500);
         Case c = make_quant_case(rng, op, M, K, N, width);
-        check_same(c, "quantized");
+        check_same(c, "quantized", settings);
     }
 }
 
 TEST_CASE("QMATMUL32: accumulators that wrap modulo 2^32 wrap the same way") {
-    SettingsGuard guard;
-    set_fast_settings({2, 0});
+    const FastSettings settings{2, 0};
     std::mt19937 rng(31337);
     // K = 40000 terms of 255 * 255 with zero points 0: 2.6e9, past 2^31, so the int32 result
     // wraps negative; the reference defines that as modulo 2^32 and both executors must agree.
     for (Opcode op : {Opcode::QMATMUL32, Opcode::QMATMUL}) {
         for (uint32_t M : {1u, 7u}) {
             Case c = make_quant_case(rng, op, M, 40000, 2, 4096, true);
-            check_same(c, "wrapping");
+            check_same(c, "wrapping", settings);
             if (op == Opcode::QMATMUL32) { // the wrap really happened: negative int32 in the output
                 Image ref = c.image;
                 execute_reference(ref, c.plan);

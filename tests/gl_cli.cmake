@@ -31,8 +31,8 @@ foreach(asset ${GLCLI_ASSETS})
     gl_cli_check(compare_${stem}_${kernel} 0 "compare|${asset}|--kernel|${kernel}"
                  OUT "step 1 pc [0-9]+ [A-Z0-9]+: identical.*parity after every one of [0-9]+ steps? \\(halted")
   endforeach()
-  gl_cli_check(run_cpu_${stem} 0 "run|${asset}|-o|${GLCLI_WORK}/${stem}.cpu.pxi")
-  gl_cli_check(run_gl_${stem} 0 "run|${asset}|--executor|gl|-o|${GLCLI_WORK}/${stem}.gl.pxi" OUT "halted.*, gl\\)")
+  gl_cli_check(run_cpu_${stem} 0 "run|${asset}|-o|${GLCLI_WORK}/${stem}.cpu.pxi|--force")
+  gl_cli_check(run_gl_${stem} 0 "run|${asset}|--executor|gl|-o|${GLCLI_WORK}/${stem}.gl.pxi|--force" OUT "halted.*, gl\\)")
   gl_cli_check(same_bytes_${stem} 0 "diff|${GLCLI_WORK}/${stem}.cpu.pxi|${GLCLI_WORK}/${stem}.gl.pxi"
                OUT "identical pixels" DEPENDS "gl_cli_run_cpu_${stem};gl_cli_run_gl_${stem}")
 endforeach()
@@ -44,7 +44,7 @@ gl_cli_check(bad_kernel 2 "run|assets/dot.pxi|--executor|gl|--kernel|fast")
 # A program that traps: both executors trap identically, so compare reports parity (exit 0) and
 # run --executor gl exits 1 with the CPU's trap line.
 file(WRITE ${GLCLI_WORK}/trap.pxasm "matrix a 2x3 [1 2 3 4 5 6]\nMATMUL a, a, a\nHALT\n")
-gl_cli_check(asm_trap 0 "asm|${GLCLI_WORK}/trap.pxasm|-o|${GLCLI_WORK}/trap.pxi")
+gl_cli_check(asm_trap 0 "asm|${GLCLI_WORK}/trap.pxasm|-o|${GLCLI_WORK}/trap.pxi|--force|--allow-trap")
 gl_cli_check(compare_trap 0 "compare|${GLCLI_WORK}/trap.pxi" OUT "TRAP SHAPE_MISMATCH: identical.*parity.*\\(trapped"
              DEPENDS gl_cli_asm_trap)
 gl_cli_check(run_gl_trap 1 "run|${GLCLI_WORK}/trap.pxi|--executor|gl" OUT "TRAP SHAPE_MISMATCH at pixel \\(0,1\\)"

@@ -1,9 +1,13 @@
-// Tests of engine/inspect: row-0 listing, pixel meanings (labels and text), hashes, comparisons.
+// Tests of engine/inspect: row-0 listing, pixel meanings (labels and text), element types and typed
+// reads, hashes, comparisons.
 #include "inspect.h"
+#include "png_io.h"
 #include "test_util.h"
 #include "trace.h"
 
 #include <doctest/doctest.h>
+
+#include <cstring>
 
 using namespace px;
 using namespace pxtest;
@@ -106,4 +110,89 @@ TEST_CASE("hash_hex and diff_images: every differing pixel counted, the first on
     const PixelPatch p = copy_patch(b, r);
     CHECK(diff_rect(a, r, p.rgba.data()).count == 2);
     CHECK(diff_rect(b, r, p.rgba.data()).count == 0);
+}
+
+namespace {
+
+// QMATMUL32 a (1x2) x b (2x1) + bias -> c, in a 6x5 image: every number chosen by hand.
+//   acc = bias + (a0 - za)(b0 - zb) + (a1 - za)(b1 - zb) = -100 + (0-1)(2-2) + (5-1)(0-2) = -108
+Image qmatmul32_sample() {
+    Image img = make_image(6, 5);
+    put_matrix(img, 1, 1, 2, {0, 5});
+    put_matrix(img, 2, 2, 1, {2, 0});
+    img.set_pixel(0, 4, {1, 0, 1, 0}); // bias header: 1x1 (cols = R + 256 G, rows = B + 256 A)
+    const uint32_t bias = uint32_t(-100);
+    img.set_pixel(1, 4, {uint8_t(bias), uint8_t(bias >> 8), uint8_t(bias >> 16), uint8_t(bias >> 24)});
+    put_ins(img, 0, Opcode::QMATMUL32, 1, 2, 3);
+    img.set_pixel(1, 0, {1, 2, 0, 0}); // P1 = (za, zb)
+    img.set_pixel(2, 0, {4, 0, 0, 0}); // P2 = bias row 4
+    put_ins(img, 3, Opcode::HALT);
+    return img;
+}
+
+} // namespace
+
+TEST_CASE("element types: QMATMUL32 outputs and bias rows are int32, everything else uint8") {
+    const Image img = qmatmul32_sample();
+    const Row0Listing l = decode_row0(img);
+    CHECK(element_type(l, 1) == ElementType::U8);
+    CHECK(element_type(l, 2) == ElementType::U8);
+    CHECK(element_type(l, 3) == ElementType::I32);
+    CHECK(element_type(l, 4) == ElementType::I32);
+    CHECK(std::string(element_type_name(ElementType::I32)) == "int32");
+}
+
+TEST_CASE("typed reads show int32 pixels whole: value, label, text and real value (issue 12 bug 4)") {
+    VmState vm = make_vm(qmatmul32_sample());
+    (void)run(vm);
+    REQUIRE(vm.status == VmStatus::Halted);
+    Region c{"c", 3, {1, 1}, 0.25, 0};
+    auto typed = read_typed_matrix(vm.image, 3, element_type(decode_row0(vm.image), 3), &c);
+    REQUIRE(typed);
+    CHECK(typed->type == ElementType::I32);
+    REQUIRE(typed->stored.size() == 1);
+    CHECK(typed->stored[0] == -108);                  // by hand above; the R byte would read 148
+    CHECK(typed->real == std::vector<double>{-27.0}); // 0.25 * (-108 - 0)
+    const std::vector<Region> regions = {c};
+    const PixelMeaning m = describe_pixel(vm.image, regions, 1, 3);
+    CHECK(m.role == PixelRole::Element);
+    CHECK(m.type == ElementType::I32);
+    CHECK(m.label == "-108");
+    CHECK(m.real == -27.0);
+    CHECK(m.text.find("= -108 (int32, whole pixel)") != std::string::npos);
+    // A uint8 matrix still reads its R byte.
+    auto a = read_typed_matrix(vm.image, 1, ElementType::U8);
+    REQUIRE(a);
+    CHECK(a->stored == std::vector<double>{0, 5});
+    CHECK(a->real.empty());
+    CHECK(!read_typed_matrix(vm.image, 0, ElementType::U8)); // row 0 is no matrix
+}
+
+TEST_CASE("Pixel-LLM: logits and the biases are int32; typed logits equal the pixels' bytes read as int32") {
+    auto loaded = load_png(source_path("assets/pixellm.pxi"));
+    REQUIRE(loaded);
+    VmState vm = make_vm(loaded->image);
+    (void)run(vm);
+    REQUIRE(vm.status == VmStatus::Halted);
+    const std::vector<Region> regions = program_regions(vm.image);
+    const Row0Listing l = decode_row0(vm.image);
+    const Region* logits = nullptr;
+    for (const Region& r : regions) {
+        if (r.name == "logits") logits = &r;
+        // QMATMUL32 writes logits; b_hidden (QMATMUL) and b_out (QMATMUL32) are int32 biases (PROTOCOL.md
+        // §5.5).
+        const bool wide = r.name == "logits" || r.name == "b_out" || r.name == "b_hidden";
+        CHECK_MESSAGE(element_type(l, r.row) == (wide ? ElementType::I32 : ElementType::U8), r.name);
+    }
+    REQUIRE(logits);
+    auto typed = read_typed_matrix(vm.image, logits->row, ElementType::I32, logits);
+    REQUIRE(typed);
+    const uint32_t W = vm.image.width;
+    for (uint64_t i = 0; i < typed->stored.size(); ++i) {
+        const uint8_t* p = vm.image.at(element_x(i, W), uint32_t(element_y(i, logits->row, W)));
+        int32_t v;
+        std::memcpy(&v, p, 4); // little-endian host: the pixel's bytes as they lie
+        REQUIRE(typed->stored[i] == v);
+        REQUIRE(typed->real[i] == *logits->scale * double(v));
+    }
 }

@@ -1,5 +1,7 @@
 # pxdbg driven in a real X window (Xvfb) with real key events (xdotool): tests/pxdbg_gui.sh.
-# pxdbg_gui opens the Pixel-LLM; pxdbg_gui_synthetic a generated program (needs no asset).
+# pxdbg_gui opens the Pixel-LLM; pxdbg_gui_synthetic a generated program (needs no asset);
+# pxdbg_gui_truth runs issue 12's regressions (tests/pxdbg_gui_truth.sh) on a copy of the Pixel-LLM;
+# pxdbg_monkey drives it with seeded random input for a bounded time (tests/pxdbg_monkey.sh).
 if(TARGET pxdbg)
   add_test(NAME pxdbg_gui
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui.sh $<TARGET_FILE:pxdbg>
@@ -7,5 +9,17 @@ if(TARGET pxdbg)
   add_test(NAME pxdbg_gui_synthetic
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui.sh $<TARGET_FILE:pxdbg>
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_synthetic --synthetic 96)
-  set_tests_properties(pxdbg_gui pxdbg_gui_synthetic PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+  add_test(NAME pxdbg_gui_truth
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui.sh $<TARGET_FILE:pxdbg>
+                   ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_truth ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
+  set_tests_properties(pxdbg_gui_truth PROPERTIES ENVIRONMENT "PXDBG_GUI_SCENARIO=truth;PXI=$<TARGET_FILE:pxi>")
+  set_tests_properties(pxdbg_gui pxdbg_gui_synthetic pxdbg_gui_truth PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+                                                                               RUN_SERIAL TRUE)
+endif()
+if(TARGET pxdbg)
+  # The monkey: seed 1 for 40 s in CI; longer runs by hand (see tests/pxdbg_monkey.sh).
+  add_test(NAME pxdbg_monkey
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_monkey.sh $<TARGET_FILE:pxdbg>
+                   ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_monkey 1 40 ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
+  set_tests_properties(pxdbg_monkey PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 endif()

@@ -189,16 +189,38 @@ TEST_CASE("reading a DOT result as a matrix header is an error") {
 }
 
 TEST_CASE("warnings: overlaps, unreferenced data, non-zero none operands; info after HALT") {
-    SUBCASE("output overlaps an input (ADD in place)") {
+    SUBCASE("output overlaps an input (MATMUL in place)") {
         Image img = make_image(8, 3);
-        put_matrix(img, 1, 1, 2, {1, 2});
-        put_ins(img, 0, Opcode::ADD, 1, 1, 1);
+        put_matrix(img, 1, 1, 1, {2});
+        put_ins(img, 0, Opcode::MATMUL, 1, 1, 1);
         const ValidationReport rep = validate(img);
         CHECK(rep.ok());
         const Diagnostic* d = find_diag(rep, "output-overlaps-input");
         REQUIRE(d);
         CHECK(d->severity == Severity::Warning);
         CHECK(d->x == 0);
+    }
+    SUBCASE("in place by definition: ADD c = a, ADD c = b of a's shape, QRELU (no warning)") {
+        Image img = make_image(8, 4);
+        put_matrix(img, 1, 1, 2, {1, 2});
+        put_matrix(img, 2, 1, 2, {3, 4});
+        put_ins(img, 0, Opcode::ADD, 1, 2, 1); // c = a
+        put_ins(img, 1, Opcode::ADD, 1, 2, 2); // c = b, same shape
+        img.set_pixel(2, 0, {uint8_t(Opcode::QRELU), 1, 0, 0});
+        img.set_pixel(3, 0, {5, 0, 0, 0}); // zero_point 5
+        const ValidationReport rep = validate(img);
+        INFO(dump(rep));
+        CHECK(rep.ok());
+        CHECK(find_diag(rep, "output-overlaps-input") == nullptr);
+    }
+    SUBCASE("ADD writing over a broadcast bias still warns (elements are read by many outputs)") {
+        Image img = make_image(8, 4);
+        put_matrix(img, 1, 2, 2, {1, 2, 3, 4}); // rows 1..1 (7 columns hold 4 elements)
+        put_matrix(img, 2, 1, 2, {3, 4});
+        put_ins(img, 0, Opcode::ADD, 1, 2, 2); // c (2x2) written at row 2 over the 1x2 bias b
+        const ValidationReport rep = validate(img);
+        INFO(dump(rep));
+        CHECK(find_diag(rep, "output-overlaps-input") != nullptr);
     }
     SUBCASE("two matrices share pixels") {
         Image img = make_image(4, 5);
@@ -334,4 +356,33 @@ TEST_CASE("rows named only by parameter pixels (a QMATMUL bias) count as referen
         INFO(d.message);
         CHECK(d.code != "unreferenced-data");
     }
+}
+
+TEST_CASE("rows a trapping instruction names are referenced, and its error is marked always_traps") {
+    Image img = make_image(8, 4);
+    put_matrix(img, 1, 1, 2, {1, 2});
+    put_matrix(img, 2, 1, 3, {1, 2, 3});
+    put_ins(img, 0, Opcode::MATMUL, 1, 2, 3); // 1x2 @ 1x3: SHAPE_MISMATCH
+    put_ins(img, 1, Opcode::HALT);
+    const ValidationReport rep = validate(img);
+    INFO(dump(rep));
+    CHECK_FALSE(rep.ok());
+    const Diagnostic* e = find_diag(rep, "shape-mismatch");
+    REQUIRE(e);
+    CHECK(e->always_traps);
+    CHECK(find_diag(rep, "unreferenced-data") == nullptr);
+    CHECK(diagnostic_text(*e).rfind("error[shape-mismatch] at pixel (0,2): MATMUL at pixel (0,0)", 0) == 0);
+}
+
+TEST_CASE("errors that depend on the data are not always_traps; a missing HALT neither") {
+    Image img = make_image(4, 3);
+    put_matrix(img, 1, 1, 1, {1});
+    put_ins(img, 0, Opcode::RELU, 1);
+    put_ins(img, 1, Opcode::RELU, 1);
+    img.set_pixel(2, 0, {uint8_t(Opcode::RELU), 1, 0, 0});
+    img.set_pixel(3, 0, {uint8_t(Opcode::RELU), 1, 0, 0});
+    const ValidationReport rep = validate(img);
+    const Diagnostic* e = find_diag(rep, "no-halt");
+    REQUIRE(e);
+    CHECK_FALSE(e->always_traps);
 }

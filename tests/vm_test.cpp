@@ -49,3 +49,42 @@ TEST_CASE("an image of width 1 holds no matrix: MATRIX_OVERFLOW, not a division 
     CHECK(vm.trap.message.find("width 1") != std::string::npos);
     CHECK(vm.image.rgba == img.rgba);
 }
+
+TEST_CASE("step_registers drives any executor's registers exactly like step()") {
+    // A program that adds, then traps (SHAPE_MISMATCH): a second image stepped through the
+    // driver with the reference as its carry-out must end with the same registers and pixels.
+    Image img = make_image(8, 8);
+    put_matrix(img, 1, 1, 2, {1, 2});
+    put_matrix(img, 2, 1, 2, {3, 250});
+    put_ins(img, 0, Opcode::ADD, 1, 2, 3);
+    put_ins(img, 1, Opcode::MATMUL, 1, 2, 4); // 1x2 @ 1x2
+    VmState vm = make_vm(img);
+    VmRegisters regs;
+    Image other = img;
+    uint64_t carried = 0;
+    for (int i = 0; i < 4; ++i) {
+        const StepResult a = step(vm);
+        const StepResult b =
+            step_registers(regs, other.width, other.height, image_fetch(other), [&](const Plan& plan) {
+                ++carried;
+                execute_reference(other, plan);
+            });
+        CHECK(a.status == b.status);
+        CHECK(a.executed_pc == b.executed_pc);
+        CHECK(a.written == b.written);
+        CHECK(vm.registers() == regs);
+    }
+    CHECK(carried == 1); // the trapping instruction is never handed to an executor
+    CHECK(vm.status == VmStatus::Trapped);
+    CHECK(regs.trap.code == TrapCode::SHAPE_MISMATCH);
+    CHECK(other.rgba == vm.image.rgba);
+    CHECK(other.at(2, 3)[0] == 252);
+    // == compares every register, the trap's message included.
+    VmRegisters changed = regs;
+    changed.trap.message += ".";
+    CHECK_FALSE(changed == regs);
+    changed = regs;
+    changed.step_limit = 1;
+    CHECK_FALSE(changed == regs);
+    CHECK(registers_text(regs).find("SHAPE_MISMATCH") != std::string::npos);
+}

@@ -1,3 +1,4 @@
+// debugger.cpp — the debugger model: loading, stepping in lockstep, history, commands.
 #include "debugger.h"
 
 #include "png_io.h"
@@ -5,9 +6,7 @@
 #include <filesystem>
 #include <sys/stat.h>
 
-#ifdef PXDBG_HAVE_GL_EXECUTOR
 #include <epoxy/gl.h>
-#endif
 
 namespace pxdbg {
 namespace {
@@ -37,24 +36,12 @@ void refresh_derived(Debugger& d) {
     d.listing = px::decode_row0(d.cpu.image);
 }
 
-void capture_selected_before(Debugger& d) {
-    d.selected_before.clear();
-    d.selected_before_shape = {};
-    if (!d.selected_row) return;
-    auto values = px::read_matrix(d.cpu.image, *d.selected_row);
-    if (!values) return;
-    d.selected_before = std::move(values.value());
-    d.selected_before_shape = px::decode_header(d.cpu.image.pixel(0, *d.selected_row));
-}
-
-#ifdef PXDBG_HAVE_GL_EXECUTOR
 // Compares registers, then the rectangles just written, read back from the GPU texture.
 Parity step_parity(Debugger& d, const std::vector<px::Rect>& written) {
     Parity p;
     p.checked = true;
     const px::gl::Executor& ex = *d.gpu;
-    p.registers_differ = px::gl::gl_pc(ex) != d.cpu.pc || px::gl::gl_steps(ex) != d.cpu.steps ||
-                         px::gl::gl_status(ex) != d.cpu.status || px::gl::gl_trap(ex).code != d.cpu.trap.code;
+    p.registers_differ = !(px::gl::gl_registers(ex) == d.cpu.registers());
     std::vector<uint8_t> buf;
     for (const px::Rect& r : written) {
         if (r.empty()) continue;
@@ -90,7 +77,6 @@ void resync_gpu(Debugger& d) {
         px::gl::gl_step(*d.gpu);
     d.parity = full_parity(d);
 }
-#endif
 
 } // namespace
 
@@ -104,23 +90,21 @@ void load_image(Debugger& d, px::Image image, const std::string& path) {
     d.breakpoints.clear();
     d.run_to.reset();
     d.running = false;
+    d.stopped = StopReason::None;
     d.last = {};
     d.last_written.clear();
     d.last_step_ms = d.last_gpu_ms = -1;
     d.selected_row.reset();
-    d.selected_before.clear();
     d.dirty_rects.clear();
     d.dirty_all = true;
     d.file_mtime = path.empty() ? 0 : mtime_of(path);
     d.parity = {};
     refresh_derived(d);
     d.change_serial++;
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     if (d.gpu_enabled) {
         d.gpu.reset();
         set_gpu_enabled(d, true);
     }
-#endif
 }
 
 bool load_file(Debugger& d, const std::string& path) {
@@ -143,11 +127,11 @@ void reset(Debugger& d) {
     d.file_mtime = mtime;
     d.breakpoints = bps;
     d.selected_row = sel;
+    d.stopped = StopReason::Reset;
 }
 
 px::StepResult step_once(Debugger& d) {
     if (d.cpu.status != px::VmStatus::Ready) return {d.cpu.status, d.cpu.pc};
-    capture_selected_before(d);
     px::UndoRecord undo;
     const auto t0 = Clock::now();
     px::StepResult r = px::step(d.cpu, &undo);
@@ -159,6 +143,9 @@ px::StepResult step_once(Debugger& d) {
         d.history.pop_front();
     }
     d.last = r;
+    d.stopped = d.cpu.status == px::VmStatus::Halted    ? StopReason::Halt
+                : d.cpu.status == px::VmStatus::Trapped ? StopReason::Trap
+                                                        : StopReason::Step;
     d.last_written = r.written;
     d.dirty_rects.insert(d.dirty_rects.end(), r.written.begin(), r.written.end());
     // Row 0 and headers only change through writes that touch them; re-deriving is cheap either way.
@@ -166,20 +153,17 @@ px::StepResult step_once(Debugger& d) {
     for (const px::Rect& w : r.written)
         structural |= w.y == 0 || w.x == 0;
     if (structural) refresh_derived(d);
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     if (d.gpu) {
         px::gl::GlStepResult g = px::gl::gl_step(*d.gpu);
         d.last_gpu_ms = g.gpu_ms;
         d.parity = step_parity(d, r.written);
     }
-#endif
     d.change_serial++;
     return r;
 }
 
 bool step_back(Debugger& d) {
     if (d.history.empty()) return false;
-    capture_selected_before(d);
     px::UndoRecord undo = std::move(d.history.back());
     d.history.pop_back();
     d.history_bytes -= undo_bytes(undo);
@@ -191,10 +175,9 @@ bool step_back(Debugger& d) {
     }
     d.last = {d.cpu.status, d.cpu.pc};
     d.running = false;
+    d.stopped = StopReason::StepBack;
     refresh_derived(d);
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     resync_gpu(d);
-#endif
     d.change_serial++;
     return true;
 }
@@ -206,6 +189,7 @@ uint64_t continue_for(Debugger& d, double budget_ms) {
         // Breakpoints and run-to stop before the instruction, except the one we start on.
         if (n > 0 || d.cpu.steps != d.run_started_steps) {
             if (d.breakpoints.count(d.cpu.pc) || (d.run_to && *d.run_to == d.cpu.pc)) {
+                d.stopped = d.breakpoints.count(d.cpu.pc) ? StopReason::Breakpoint : StopReason::RunTo;
                 d.running = false;
                 d.run_to.reset();
                 return n;
@@ -220,6 +204,76 @@ uint64_t continue_for(Debugger& d, double budget_ms) {
     return n;
 }
 
+const char* stop_reason_text(StopReason r) {
+    switch (r) {
+    case StopReason::None: return "";
+    case StopReason::Step: return "stepped";
+    case StopReason::StepBack: return "stepped back";
+    case StopReason::Breakpoint: return "breakpoint hit";
+    case StopReason::RunTo: return "run-to target reached";
+    case StopReason::Halt: return "halted (HALT)";
+    case StopReason::Trap: return "trapped";
+    case StopReason::Paused: return "paused";
+    case StopReason::Reset: return "reset";
+    }
+    return "";
+}
+
+void start_continue(Debugger& d) {
+    if (d.cpu.status != px::VmStatus::Ready || d.cpu.image.width == 0) return;
+    d.running = true;
+    d.run_started_steps = d.cpu.steps;
+}
+
+void run_to(Debugger& d, uint32_t pc) {
+    if (d.cpu.status != px::VmStatus::Ready || d.cpu.image.width == 0) return;
+    d.run_to = pc;
+    start_continue(d);
+}
+
+void pause(Debugger& d) {
+    if (!d.running) return;
+    d.running = false;
+    d.run_to.reset();
+    d.stopped = StopReason::Paused;
+    d.change_serial++;
+}
+
+void clear_breakpoints(Debugger& d) {
+    d.breakpoints.clear();
+    d.change_serial++;
+}
+
+void set_driver(Debugger& d, Driver driver) {
+    d.driver = driver == Driver::Gpu && !gpu_available(d) ? Driver::Cpu : driver;
+}
+
+void dismiss_error(Debugger& d) {
+    d.error.clear();
+}
+
+void check_full_parity(Debugger& d) {
+    d.parity = full_parity(d);
+    if (d.parity.checked) d.parity.note = "full check: " + d.parity.note;
+    d.change_serial++;
+}
+
+FileChange poll_file(Debugger& d) {
+    if (d.path.empty() || d.file_mtime == 0) return FileChange::None;
+    const int64_t mt = mtime_of(d.path);
+    if (mt == 0 || mt == d.file_mtime) return FileChange::None;
+    d.file_mtime = mt;
+    return FileChange::Changed;
+}
+
+TextureUpdate take_texture_updates(Debugger& d) {
+    TextureUpdate u;
+    u.all = d.dirty_all;
+    u.rects.swap(d.dirty_rects);
+    d.dirty_all = false;
+    return u;
+}
+
 void toggle_breakpoint(Debugger& d, uint32_t pc) {
     if (!d.breakpoints.erase(pc)) d.breakpoints.insert(pc);
     d.change_serial++;
@@ -230,15 +284,10 @@ bool image_changed(const Debugger& d) {
 }
 
 bool gpu_available(const Debugger& d) {
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     return d.gpu.has_value();
-#else
-    return false;
-#endif
 }
 
 void set_gpu_enabled(Debugger& d, bool on) {
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     d.gpu_enabled = on;
     if (!on) {
         d.gpu.reset();
@@ -258,37 +307,46 @@ void set_gpu_enabled(Debugger& d, bool on) {
         d.gpu_error.clear();
     }
     resync_gpu(d);
-#else
-    (void)on;
-    d.gpu_enabled = false;
-    d.gpu_error = "built without the OpenGL executor (engine/gl)";
-#endif
 }
 
 unsigned gpu_texture(const Debugger& d) {
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     return d.gpu ? px::gl::gl_texture(*d.gpu) : 0;
-#else
-    (void)d;
-    return 0;
-#endif
 }
 
 Parity full_parity(Debugger& d) {
     Parity p;
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     if (!d.gpu) return p;
     p = step_parity(d, {px::Rect{0, 0, d.cpu.image.width, d.cpu.image.height}});
-#else
-    (void)d;
-#endif
     return p;
+}
+
+std::optional<MatrixPixels> matrix_pixels(const Debugger& d, uint32_t row, bool before_last_step) {
+    const px::Image& img = d.cpu.image;
+    if (before_last_step && d.history.empty()) return std::nullopt;
+    const std::vector<px::PixelPatch>* patches = before_last_step ? &d.history.back().patches : nullptr;
+    // undo_step restores patches last-first, so the first patch covering a pixel holds its old value.
+    auto pixel = [&](uint32_t x, uint32_t y) -> px::Rgba {
+        if (patches)
+            for (const px::PixelPatch& p : *patches)
+                if (p.rect.contains(x, y)) {
+                    const uint8_t* q = &p.rgba[(size_t(y - p.rect.y) * p.rect.w + (x - p.rect.x)) * 4];
+                    return {q[0], q[1], q[2], q[3]};
+                }
+        return img.pixel(x, y);
+    };
+    if (row == 0 || row >= img.height || img.width < 2) return std::nullopt;
+    MatrixPixels out;
+    out.shape = px::decode_header(pixel(0, row));
+    const uint64_t n = out.shape.elements();
+    if (n == 0 || px::element_y(n - 1, row, img.width) >= img.height) return std::nullopt;
+    out.pixels.resize(n);
+    for (uint64_t i = 0; i < n; ++i)
+        out.pixels[i] = pixel(px::element_x(i, img.width), uint32_t(px::element_y(i, row, img.width)));
+    return out;
 }
 
 void select_matrix(Debugger& d, std::optional<uint32_t> row) {
     d.selected_row = row;
-    d.selected_before.clear();
-    d.selected_before_shape = {};
     d.change_serial++;
 }
 

@@ -4,6 +4,9 @@
 // step-back history (UndoRecords: changed regions only), breakpoints and the selected matrix. It
 // reaches the engine only through engine calls and reports which rectangles changed so the view
 // can update just those texels. Nothing here draws.
+//
+// The windows (app.h) read a Debugger freely but change it only through the command functions
+// declared below, as chips' ui_dbg keeps debugger state apart from window state.
 #pragma once
 #include "debuginfo.h"
 #include "image.h"
@@ -19,13 +22,15 @@
 #include <string>
 #include <vector>
 
-#ifdef PXDBG_HAVE_GL_EXECUTOR
 #include "gl/gl_executor.h"
-#endif
 
 namespace pxdbg {
 
 enum class Driver : uint8_t { Cpu, Gpu }; // which executor's image the main view shows
+
+// Why execution last stopped (shown next to the disassembly).
+enum class StopReason : uint8_t { None, Step, StepBack, Breakpoint, RunTo, Halt, Trap, Paused, Reset };
+const char* stop_reason_text(StopReason r);
 
 // CPU vs GPU agreement after the last step.
 struct Parity {
@@ -57,6 +62,7 @@ struct Debugger {
     std::optional<uint32_t> run_to; // run-to-cursor target pc
     bool running = false;           // continuing (F5) across frames
     uint64_t run_started_steps = 0;
+    StopReason stopped = StopReason::None;
 
     px::StepResult last; // the last step's result
     std::vector<px::Rect> last_written;
@@ -69,17 +75,13 @@ struct Debugger {
     bool dirty_all = true;
 
     std::optional<uint32_t> selected_row; // matrix picked for the inspector
-    std::vector<uint8_t> selected_before; // its values before the last step
-    px::MatrixHeader selected_before_shape{};
 
     // The GL executor, stepping in lockstep with the CPU when available.
     Driver driver = Driver::Cpu;
     bool gpu_enabled = false;
     std::string gpu_error; // why no GL executor runs
     Parity parity;
-#ifdef PXDBG_HAVE_GL_EXECUTOR
     std::optional<px::gl::Executor> gpu;
-#endif
 };
 
 // Loads a program; on failure keeps the previous one and sets `error`.
@@ -99,6 +101,36 @@ void set_gpu_enabled(Debugger& d, bool on);
 unsigned gpu_texture(const Debugger& d); // 0 when none
 // Full-image CPU vs GPU comparison (reads the whole texture back).
 Parity full_parity(Debugger& d);
+
+// Commands of the windows (the only way they change a Debugger).
+void start_continue(Debugger& d);      // F5: run across frames until something stops it
+void run_to(Debugger& d, uint32_t pc); // continue until pc is reached
+void pause(Debugger& d);               // F6 / Esc
+void clear_breakpoints(Debugger& d);
+void set_driver(Debugger& d, Driver driver); // ignored for Gpu when no GL executor runs
+void dismiss_error(Debugger& d);
+void check_full_parity(Debugger& d); // "full check": compare the whole image and say so in the note
+
+// The file on disk: Changed once per modification seen (the new time is remembered).
+enum class FileChange : uint8_t { None, Changed };
+FileChange poll_file(Debugger& d);
+
+// Texture updates the view owes since the last call: everything, or the rectangles written.
+struct TextureUpdate {
+    bool all = false;
+    std::vector<px::Rect> rects;
+};
+TextureUpdate take_texture_updates(Debugger& d);
+
+// A matrix's pixels (header decoded, elements row-major as whole RGBA pixels), now or as they were
+// before the last step (from the newest history entry, so also for matrices that step did not
+// write, and for a matrix selected after the step). nullopt: no such matrix (bad header, overflow),
+// or no step in history for `before_last_step`.
+struct MatrixPixels {
+    px::MatrixHeader shape;
+    std::vector<px::Rgba> pixels;
+};
+std::optional<MatrixPixels> matrix_pixels(const Debugger& d, uint32_t row, bool before_last_step);
 
 // Selected matrix helpers.
 void select_matrix(Debugger& d, std::optional<uint32_t> row);

@@ -15,6 +15,7 @@
 #include <imgui_impl_opengl3.h>
 
 #include <CLI/CLI.hpp>
+#include <glm/vec2.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -23,40 +24,59 @@
 
 namespace {
 
-pxdbg::App* g_app = nullptr;
+// Dear ImGui 1.86 samples key state once a frame, so a key pressed and released between two
+// frames (a quick tap at llvmpipe frame rates, or xdotool) would never be seen. The key callback
+// queues presses for the debugger's shortcuts and holds back such a release until the next frame.
+// Held releases reach ImGui before that frame's NewFrame (never after it): ImGui checks in its
+// text fields that the modifier state it sampled in NewFrame still holds (io.KeyMods ==
+// GetMergedKeyModFlags()), and a Shift release delivered mid-frame aborted the app (issue 12, bug 1).
+struct Input {
+    pxdbg::App* app = nullptr;
+    std::vector<int> pressed_this_frame;
+    struct HeldRelease {
+        int key, scancode, mods;
+    };
+    std::vector<HeldRelease> held_releases;
+};
 
-void drop_callback(GLFWwindow*, int count, const char** paths) {
-    if (g_app && count > 0) g_app->pending_drop = paths[0];
+Input& input_of(GLFWwindow* window) {
+    return *static_cast<Input*>(glfwGetWindowUserPointer(window));
 }
 
-// Dear ImGui 1.86 samples key state once a frame, so a key pressed and released between two
-// frames (a quick tap at llvmpipe frame rates, or xdotool) would never be seen. This callback
-// queues presses for the debugger's shortcuts and holds back such a release until the frame after
-// the press, then hands every event to the backend.
-std::vector<int> g_pressed_this_frame;
-struct HeldRelease {
-    int key, scancode, mods;
-};
-std::vector<HeldRelease> g_held_releases;
+void drop_callback(GLFWwindow* window, int count, const char** paths) {
+    Input& in = input_of(window);
+    if (in.app && count > 0) in.app->pending_drop = paths[0];
+}
 
 void key_callback(GLFWwindow* window, int key, int scancode, int action, int mods) {
-    if (g_app && (action == GLFW_PRESS || action == GLFW_REPEAT)) g_app->key_presses.push_back({key, mods});
-    if (action == GLFW_PRESS) g_pressed_this_frame.push_back(key);
-    if (action == GLFW_RELEASE && std::find(g_pressed_this_frame.begin(), g_pressed_this_frame.end(), key) !=
-                                      g_pressed_this_frame.end()) {
-        g_held_releases.push_back({key, scancode, mods});
+    Input& in = input_of(window);
+    if (in.app && (action == GLFW_PRESS || action == GLFW_REPEAT)) in.app->key_presses.push_back({key, mods});
+    if (action == GLFW_PRESS) in.pressed_this_frame.push_back(key);
+    const bool pressed_now = std::find(in.pressed_this_frame.begin(), in.pressed_this_frame.end(), key) !=
+                             in.pressed_this_frame.end();
+    const bool release_held = std::any_of(in.held_releases.begin(), in.held_releases.end(),
+                                          [key](const Input::HeldRelease& r) { return r.key == key; });
+    // A release waits while its press is this frame's; events of a key with a release waiting
+    // wait behind it, so ImGui sees every key's events in order.
+    if ((action == GLFW_RELEASE && pressed_now) || release_held) {
+        in.held_releases.push_back({key, scancode, action == GLFW_RELEASE ? -1 - mods : mods});
         return;
     }
     ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
 }
 
-// After NewFrame has seen the presses: deliver the releases held back.
+// Before polling the next frame's events (and so before its NewFrame): the releases held back.
 void release_held_keys(GLFWwindow* window) {
-    g_pressed_this_frame.clear();
-    std::vector<HeldRelease> held;
-    held.swap(g_held_releases);
-    for (const HeldRelease& r : held)
-        ImGui_ImplGlfw_KeyCallback(window, r.key, r.scancode, GLFW_RELEASE, r.mods);
+    Input& in = input_of(window);
+    in.pressed_this_frame.clear();
+    std::vector<Input::HeldRelease> held;
+    held.swap(in.held_releases);
+    for (const Input::HeldRelease& r : held) {
+        const bool release = r.mods < 0;
+        if (!release) in.pressed_this_frame.push_back(r.key); // its release waits a frame in turn
+        ImGui_ImplGlfw_KeyCallback(window, r.key, r.scancode, release ? GLFW_RELEASE : GLFW_PRESS,
+                                   release ? -1 - r.mods : r.mods);
+    }
 }
 
 void glfw_error(int code, const char* text) {
@@ -150,23 +170,26 @@ int main(int argc, char** argv) {
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
     ImGuiIO& io = ImGui::GetIO();
-    static std::string ini_path = ini;
-    io.IniFilename = ini_path.empty() ? nullptr : ini_path.c_str();
+    io.IniFilename =
+        nullptr; // pxdbg loads and saves imgui.ini itself (settings.cpp: atomic, never the input)
     ImGui::StyleColorsDark();
     ImGui::GetStyle().WindowRounding = 3;
     ImGui_ImplGlfw_InitForOpenGL(window, true);
+    Input input;
+    glfwSetWindowUserPointer(window, &input);
     glfwSetKeyCallback(window, key_callback); // replaces the backend's; forwards to it (see key_callback)
     ImGui_ImplOpenGL3_Init("#version 430 core");
 
     auto app_ptr = std::make_unique<pxdbg::App>();
     pxdbg::App& app = *app_ptr;
-    g_app = &app;
+    input.app = &app;
     app.window = window;
+    app.ini_path = ini;
     app.state_file = state_file;
     app.screenshot_path = screenshot;
     app.gl_renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
     pxdbg::register_settings(app);
-    if (io.IniFilename) ImGui::LoadIniSettingsFromDisk(io.IniFilename);
+    if (!ini.empty()) ImGui::LoadIniSettingsFromDisk(ini.c_str());
     glfwSetDropCallback(window, drop_callback);
     if (!pxdbg::init_renderer(app.renderer)) {
         std::fprintf(stderr, "pxdbg: %s\n", app.renderer.error.c_str());
@@ -175,12 +198,13 @@ int main(int argc, char** argv) {
 
     if (synthetic > 0) {
         pxdbg::load_image(app.dbg, make_synthetic(uint32_t(synthetic)), "");
+        app.view.fit_pending = true;
     } else if (!file.empty()) {
         pxdbg::open_program(app, file);
         if (!app.dbg.error.empty()) std::fprintf(stderr, "pxdbg: %s\n", app.dbg.error.c_str());
     }
     if (gpu || compare || driver == "gpu") pxdbg::set_gpu_enabled(app.dbg, true);
-    if (driver == "gpu" && pxdbg::gpu_available(app.dbg)) app.dbg.driver = pxdbg::Driver::Gpu;
+    if (driver == "gpu") pxdbg::set_driver(app.dbg, pxdbg::Driver::Gpu);
     if (compare) app.layout = pxdbg::Layout::Compare;
     if (data_mode) app.view.data_mode = true; // else as imgui.ini left it
     if (data_mode) pxdbg::auto_range(app);
@@ -195,15 +219,22 @@ int main(int argc, char** argv) {
     double ui_ms = 0, gl_ms = 0; // bench: building the UI (CPU) vs rendering it (GL, to glFinish)
     auto last = Clock::now();
     for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
+        release_held_keys(window);
         glfwPollEvents();
         const auto t_begin = Clock::now();
+        // When the GL executor drives the view its texture is sampled directly: the CPU texture
+        // catches up (written rectangles only) when something shows it again.
         const bool gpu_only = app.dbg.driver == pxdbg::Driver::Gpu && pxdbg::gpu_available(app.dbg) &&
                               app.layout == pxdbg::Layout::Single && !app.view.heat;
-        pxdbg::sync_textures(app.renderer, app.dbg, !gpu_only);
+        app.gpu_only = gpu_only;
+        pxdbg::begin_frame(app.renderer);
+        if (!gpu_only || app.dbg.dirty_all || !app.renderer.cpu_tex) {
+            const pxdbg::TextureUpdate up = pxdbg::take_texture_updates(app.dbg);
+            pxdbg::sync_textures(app.renderer, app.dbg.cpu.image, app.dbg.loaded, up.all, up.rects);
+        }
         ImGui_ImplOpenGL3_NewFrame();
         ImGui_ImplGlfw_NewFrame();
         ImGui::NewFrame();
-        release_held_keys(window);
         pxdbg::handle_keys(app);
         pxdbg::draw_ui(app);
         ImGui::Render();
@@ -220,29 +251,12 @@ int main(int argc, char** argv) {
             float cx = 0, cy = 0;
             if (std::sscanf(center.c_str(), "%f,%f", &cx, &cy) != 2) cx = cy = 0;
             app.view.zoom = std::clamp(zoom, pxdbg::kMinZoom, pxdbg::kMaxZoom);
-            app.view.pan_x = cx - app.view.canvas.x / 2 / app.view.zoom;
-            app.view.pan_y = cy - app.view.canvas.y / 2 / app.view.zoom;
+            pxdbg::center_on(app.view, glm::vec2(app.view.canvas.x, app.view.canvas.y), glm::dvec2(cx, cy));
             app.view.fit_pending = false;
             view_placed = true;
         }
-        if (app.screenshot_requested || frame == screenshot_at) {
-            app.screenshot_requested = false;
-            std::string path = app.screenshot_path.empty()
-                                   ? "pxdbg-" + std::to_string(app.screenshot_count + 1) + ".png"
-                                   : app.screenshot_path;
-            pxdbg::save_screenshot(app, path, fb_w, fb_h);
-            app.state_requested = true;
-        }
-        if (!app.export_view_path.empty()) {
-            pxdbg::save_screenshot(app, app.export_view_path, fb_w, fb_h, &app.view_rect);
-            app.export_view_path.clear();
-        }
-        if (!app.state_file.empty() &&
-            (app.state_requested ||
-             (app.state_written_serial != app.dbg.change_serial && !app.dbg.running))) {
-            app.state_requested = false;
-            pxdbg::write_state_file(app);
-        }
+        pxdbg::after_render(app, fb_w, fb_h, frame, screenshot_at);
+        if (ImGui::GetIO().WantSaveIniSettings) pxdbg::save_settings(app);
         if (bench_frames > 0) glFinish(); // the frame's GPU work counts
         const auto t_gl = Clock::now();
         glfwSwapBuffers(window);
@@ -270,9 +284,8 @@ int main(int argc, char** argv) {
             s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), ui_ms / s.size(), gl_ms / s.size(),
             app.gl_renderer.c_str());
     }
-    if (io.IniFilename) ImGui::SaveIniSettingsToDisk(io.IniFilename);
-    io.IniFilename = nullptr; // saved above, while App (which the settings handler reads) still lives
-    app_ptr.reset();          // GL objects go while the context lives
+    pxdbg::save_settings(app); // while App (which the settings handler reads) still lives
+    app_ptr.reset();           // GL objects go while the context lives
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();

@@ -1,6 +1,10 @@
+// view.cpp — program and matrix views: the GL draw callback, texture uploads, input, overlays.
 #include "view.h"
 
 #include "gl_shaders.h"
+
+#include <glm/common.hpp>
+#include <glm/exponential.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,24 +15,17 @@ namespace pxdbg {
 
 namespace {
 
-struct CallbackData {
-    const ViewRenderer* renderer;
-    const ViewDraw* draw;
-};
-std::deque<CallbackData> g_callbacks; // this frame's, stable addresses
-
 // Runs inside ImGui_ImplOpenGL3_RenderDrawData: draws one view quad and restores the GL state
 // it touched (the backend re-binds its own state after the ResetRenderState that follows).
 void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
-    const auto* cb = static_cast<const CallbackData*>(cmd->UserCallbackData);
-    const ViewRenderer& r = *cb->renderer;
-    const ViewDraw& v = *cb->draw;
+    const ViewDraw& v = *static_cast<const ViewDraw*>(cmd->UserCallbackData);
+    const ViewRenderer& r = *v.renderer;
     const ImDrawData* dd = ImGui::GetDrawData();
     if (!dd || !r.program) return;
     const ImVec2 scale = dd->FramebufferScale;
     const float fb_h = dd->DisplaySize.y * scale.y;
 
-    GLint last_program, last_vao, last_active, last_tex0, last_tex1, last_scissor[4];
+    GLint last_program, last_vao, last_active, last_tex0, last_tex1, last_tex2, last_scissor[4];
     glGetIntegerv(GL_CURRENT_PROGRAM, &last_program);
     glGetIntegerv(GL_VERTEX_ARRAY_BINDING, &last_vao);
     glGetIntegerv(GL_ACTIVE_TEXTURE, &last_active);
@@ -36,6 +33,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
     glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex0);
     glActiveTexture(GL_TEXTURE1);
     glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex1);
+    glActiveTexture(GL_TEXTURE2);
+    glGetIntegerv(GL_TEXTURE_BINDING_2D, &last_tex2);
     glGetIntegerv(GL_SCISSOR_BOX, last_scissor);
     const GLboolean last_scissor_on = glIsEnabled(GL_SCISSOR_TEST);
     const GLboolean last_blend = glIsEnabled(GL_BLEND);
@@ -55,6 +54,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
         glBindTexture(GL_TEXTURE_2D, v.image);
         glActiveTexture(GL_TEXTURE1);
         glBindTexture(GL_TEXTURE_2D, v.compare ? v.compare : v.image);
+        glActiveTexture(GL_TEXTURE2);
+        glBindTexture(GL_TEXTURE_2D, v.row_info ? v.row_info : r.no_row_info.get());
         const float w = dd->DisplaySize.x, h = dd->DisplaySize.y;
         auto ndc_x = [&](float sx) { return (sx - dd->DisplayPos.x) / w * 2 - 1; };
         auto ndc_y = [&](float sy) { return 1 - (sy - dd->DisplayPos.y) / h * 2; };
@@ -69,6 +70,10 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
         glUniform1i(r.loc_compare_mode, v.compare ? v.compare_mode : 0);
         glUniform1f(r.loc_grid, v.grid);
         glUniform1i(r.loc_matrix, v.matrix_mode);
+        glUniform1i(r.loc_elem_type, v.elem_type);
+        glUniform1i(r.loc_colormap, v.colormap);
+        glUniform1i(r.loc_per_row, v.row_info != 0);
+        glUniform1i(r.loc_row_info, 2);
         glUniform1i(r.loc_image, 0);
         glUniform1i(r.loc_compare, 1);
         glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
@@ -76,6 +81,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
 
     glUseProgram(GLuint(last_program));
     glBindVertexArray(GLuint(last_vao));
+    glActiveTexture(GL_TEXTURE2);
+    glBindTexture(GL_TEXTURE_2D, GLuint(last_tex2));
     glActiveTexture(GL_TEXTURE1);
     glBindTexture(GL_TEXTURE_2D, GLuint(last_tex1));
     glActiveTexture(GL_TEXTURE0);
@@ -94,8 +101,8 @@ void view_callback(const ImDrawList*, const ImDrawCmd* cmd) {
 
 void add_view_draw(ImDrawList* dl, ViewRenderer& r, const ViewDraw& v) {
     r.draws.push_back(v);
-    g_callbacks.push_back({&r, &r.draws.back()});
-    dl->AddCallback(view_callback, &g_callbacks.back());
+    r.draws.back().renderer = &r;
+    dl->AddCallback(view_callback, &r.draws.back()); // deque: stable address until begin_frame
     dl->AddCallback(ImDrawCallback_ResetRenderState, nullptr);
 }
 
@@ -178,63 +185,116 @@ bool init_renderer(ViewRenderer& r) {
     r.loc_matrix = loc("u_matrix_mode");
     r.loc_image = loc("u_image");
     r.loc_compare = loc("u_compare");
+    r.loc_elem_type = loc("u_elem_type");
+    r.loc_colormap = loc("u_colormap");
+    r.loc_per_row = loc("u_per_row");
+    r.loc_row_info = loc("u_row_info");
+    // A 1x1 "no data row" texture keeps unit 2 complete when no per-row ranges are drawn.
+    const float none[4] = {0, 1, 0, 0};
+    r.no_row_info.reset(make_texture(GL_RGBA32F, 1, 1));
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, 1, 1, GL_RGBA, GL_FLOAT, none);
     return true;
 }
 
-void sync_textures(ViewRenderer& r, Debugger& d, bool cpu_texture_shown) {
-    // The callbacks of the previous frame have run; their records can go.
-    r.draws.clear();
-    g_callbacks.clear();
-    const px::Image& img = d.cpu.image;
+void begin_frame(ViewRenderer& r) {
+    r.draws.clear(); // the callbacks of the previous frame have run
+}
+
+void sync_textures(ViewRenderer& r, const px::Image& img, const px::Image& loaded, bool all,
+                   const std::vector<px::Rect>& rects) {
     if (img.width == 0 || img.height == 0) return;
-    // When the GL executor drives the view, its texture is sampled directly: nothing to upload.
-    // The CPU texture catches up (written rectangles only) when something shows it again.
-    if (!cpu_texture_shown && r.cpu_tex && !d.dirty_all) return;
-    if (d.dirty_all || r.tex_w != img.width || r.tex_h != img.height || !r.cpu_tex) {
+    if (all || r.tex_w != img.width || r.tex_h != img.height || !r.cpu_tex) {
         r.cpu_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
         r.start_tex.reset(make_texture(GL_RGBA8UI, img.width, img.height));
         r.tex_w = img.width;
         r.tex_h = img.height;
         upload_rect(r.cpu_tex.get(), img, {0, 0, img.width, img.height});
-        upload_rect(r.start_tex.get(), d.loaded, {0, 0, img.width, img.height});
+        if (loaded.width == img.width && loaded.height == img.height)
+            upload_rect(r.start_tex.get(), loaded, {0, 0, img.width, img.height});
         r.texels_uploaded += uint64_t(img.width) * img.height * 2;
-        d.dirty_all = false;
-        d.dirty_rects.clear();
         return;
     }
-    for (const px::Rect& rc : d.dirty_rects) {
+    for (const px::Rect& rc : rects) {
         if (rc.empty()) continue;
         upload_rect(r.cpu_tex.get(), img, rc);
         r.texels_uploaded += uint64_t(rc.w) * rc.h;
     }
-    d.dirty_rects.clear();
 }
 
-void upload_matrix_texture(GlTexture& tex, uint32_t cols, uint32_t rows, const std::vector<uint8_t>& values) {
-    if (cols == 0 || rows == 0 || values.size() < size_t(cols) * rows) {
+void upload_matrix_texture(GlTexture& tex, uint32_t cols, uint32_t rows,
+                           const std::vector<px::Rgba>& pixels) {
+    if (cols == 0 || rows == 0 || pixels.size() < size_t(cols) * rows) {
         tex.reset();
         return;
     }
-    tex.reset(make_texture(GL_R8UI, cols, rows));
+    tex.reset(make_texture(GL_RGBA8UI, cols, rows));
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(cols), GLsizei(rows), GL_RED_INTEGER, GL_UNSIGNED_BYTE,
-                    values.data());
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(cols), GLsizei(rows), GL_RGBA_INTEGER, GL_UNSIGNED_BYTE,
+                    pixels.data());
+}
+
+void sync_row_ranges(ViewRenderer& r, const px::Image& img, const std::vector<px::Region>& regions,
+                     const px::Row0Listing& listing, uint64_t serial) {
+    if (r.ranges_serial == serial && r.row_info) return;
+    // Big images: ranges follow loads only (reading every matrix each step would cost frames).
+    const bool big = uint64_t(img.width) * img.height > (uint64_t(1) << 22);
+    if (big && r.row_info && r.ranges.size() == regions.size()) return;
+    r.ranges_serial = serial;
+    r.ranges.clear();
+    if (img.height == 0) return;
+    std::vector<float> rows(size_t(img.height) * 4, 0.0f); // lo, hi, type + 2 * end x, is data
+    for (const px::Region& reg : regions) {
+        const px::ElementType type = px::element_type(listing, reg.row);
+        auto m = px::read_typed_matrix(img, reg.row, type, &reg);
+        if (!m || m->stored.empty()) continue;
+        ViewRenderer::RowRange rr{reg.row, reg.row, type,
+                                  *std::min_element(m->stored.begin(), m->stored.end()),
+                                  *std::max_element(m->stored.begin(), m->stored.end())};
+        rr.last_row = uint32_t(px::element_y(m->stored.size() - 1, reg.row, img.width));
+        const uint32_t end_last = px::element_x(m->stored.size() - 1, img.width) + 1; // exclusive
+        for (uint32_t y = rr.row; y <= rr.last_row && y < img.height; ++y) {
+            float* p = &rows[size_t(y) * 4];
+            const uint32_t end = y == rr.last_row ? end_last : img.width;
+            p[0] = float(rr.lo);
+            p[1] = float(std::max(rr.hi, rr.lo + 1));
+            p[2] = float((type == px::ElementType::I32 ? 1 : 0) + 2 * end); // type, and where elements end
+            p[3] = 1.0f;
+        }
+        r.ranges.push_back(rr);
+    }
+    r.row_info.reset(make_texture(GL_RGBA32F, img.height, 1));
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 4);
+    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, GLsizei(img.height), 1, GL_RGBA, GL_FLOAT, rows.data());
+}
+
+glm::dvec2 screen_to_pixel(const ViewState& vs, glm::vec2 canvas_pos, glm::vec2 screen) {
+    return vs.pan + glm::dvec2(screen - canvas_pos) / double(vs.zoom);
+}
+
+glm::vec2 pixel_to_screen(const ViewState& vs, glm::vec2 canvas_pos, glm::dvec2 pixel) {
+    return canvas_pos + glm::vec2((pixel - vs.pan) * double(vs.zoom));
+}
+
+void center_on(ViewState& vs, glm::vec2 canvas_size, glm::dvec2 pixel) {
+    vs.pan = pixel - glm::dvec2(canvas_size) / 2.0 / double(vs.zoom);
 }
 
 void zoom_about(ViewState& vs, float new_zoom, ImVec2 canvas_pos, ImVec2 anchor) {
-    new_zoom = std::clamp(new_zoom, kMinZoom, kMaxZoom);
-    const double ix = vs.pan_x + (anchor.x - canvas_pos.x) / vs.zoom;
-    const double iy = vs.pan_y + (anchor.y - canvas_pos.y) / vs.zoom;
-    vs.zoom = new_zoom;
-    vs.pan_x = ix - (anchor.x - canvas_pos.x) / new_zoom;
-    vs.pan_y = iy - (anchor.y - canvas_pos.y) / new_zoom;
+    const glm::vec2 cp(canvas_pos.x, canvas_pos.y), a(anchor.x, anchor.y);
+    const glm::dvec2 fixed = screen_to_pixel(vs, cp, a);
+    vs.zoom = glm::clamp(new_zoom, kMinZoom, kMaxZoom);
+    vs.pan = fixed - glm::dvec2(a - cp) / double(vs.zoom);
 }
 
 void fit_view(ViewState& vs, ImVec2 size, uint32_t w, uint32_t h) {
     if (w == 0 || h == 0 || size.x <= 0 || size.y <= 0) return;
-    vs.zoom = std::clamp(std::min(size.x / w, size.y / h), kMinZoom, kMaxZoom);
-    vs.pan_x = (w - size.x / vs.zoom) / 2;
-    vs.pan_y = (h - size.y / vs.zoom) / 2;
+    // A gutter on the left keeps region names readable beside the image.
+    const float gutter = std::min(vs.fit_gutter, size.x / 3);
+    const glm::vec2 canvas(size.x - gutter, size.y), image(w, h);
+    const glm::vec2 ratio = canvas / image;
+    vs.zoom = glm::clamp(glm::min(ratio.x, ratio.y), kMinZoom, kMaxZoom);
+    center_on(vs, canvas, glm::dvec2(image) / 2.0);
+    vs.pan.x -= gutter / vs.zoom;
 }
 
 namespace {
@@ -253,18 +313,21 @@ void canvas_input(ViewState& vs, ImVec2 pos, ImVec2 size, uint32_t w, uint32_t h
         zoom_about(vs, 1.0f, pos, ImVec2(pos.x + size.x / 2, pos.y + size.y / 2));
         vs.one_to_one_pending = false;
     }
-    if (hovered && io.MouseWheel != 0)
-        zoom_about(vs, vs.zoom * std::pow(2.0f, io.MouseWheel * 0.5f), pos, io.MousePos);
-    if (ImGui::IsItemActive() && (io.MouseDown[0] || io.MouseDown[2]) &&
-        (io.MouseDelta.x != 0 || io.MouseDelta.y != 0)) {
-        vs.pan_x -= io.MouseDelta.x / vs.zoom;
-        vs.pan_y -= io.MouseDelta.y / vs.zoom;
+    if (vs.center_pending) {
+        center_on(vs, glm::vec2(size.x, size.y), *vs.center_pending);
+        vs.center_pending.reset();
     }
+    if (hovered && io.MouseWheel != 0)
+        zoom_about(vs, vs.zoom * glm::exp2(io.MouseWheel * 0.5f), pos, io.MousePos);
+    if (ImGui::IsItemActive() && (io.MouseDown[0] || io.MouseDown[2]) &&
+        (io.MouseDelta.x != 0 || io.MouseDelta.y != 0))
+        vs.pan -= glm::dvec2(io.MouseDelta.x, io.MouseDelta.y) / double(vs.zoom);
     if (hovered && ImGui::IsMouseReleased(0) && io.MouseDragMaxDistanceSqr[0] < 16) clicked = true;
 }
 
 ImVec2 to_screen(const ViewState& vs, ImVec2 pos, double x, double y) {
-    return ImVec2(float(pos.x + (x - vs.pan_x) * vs.zoom), float(pos.y + (y - vs.pan_y) * vs.zoom));
+    const glm::vec2 s = pixel_to_screen(vs, glm::vec2(pos.x, pos.y), glm::dvec2(x, y));
+    return ImVec2(s.x, s.y);
 }
 
 void outline_rects(ImDrawList* dl, const ViewState& vs, ImVec2 pos, const std::vector<px::Rect>& rects,
@@ -289,11 +352,12 @@ std::string shape(px::MatrixHeader h) {
 // Labels come from the CPU image's structure (listing, regions). A view of the GPU texture reads
 // back just the visible cells: where a GPU pixel differs from the CPU's, its cell shows the GPU
 // bytes in hex, in magenta, instead of the CPU's label.
-void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 size, const Debugger& d,
-                      const px::Image& img, GLuint gpu_tex) {
-    const double x0 = std::max(0.0, std::floor(vs.pan_x)), y0 = std::max(0.0, std::floor(vs.pan_y));
-    const double x1 = std::min<double>(img.width, std::ceil(vs.pan_x + size.x / vs.zoom));
-    const double y1 = std::min<double>(img.height, std::ceil(vs.pan_y + size.y / vs.zoom));
+void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 size, const ViewScene& sc,
+                      GLuint gpu_tex) {
+    const px::Image& img = *sc.image;
+    const double x0 = std::max(0.0, std::floor(vs.pan.x)), y0 = std::max(0.0, std::floor(vs.pan.y));
+    const double x1 = std::min<double>(img.width, std::ceil(vs.pan.x + size.x / vs.zoom));
+    const double y1 = std::min<double>(img.height, std::ceil(vs.pan.y + size.y / vs.zoom));
     if (x1 <= x0 || y1 <= y0) return;
     ImFont* font = ImGui::GetFont();
     const float font_size = ImGui::GetFontSize();
@@ -306,7 +370,7 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
     }
     for (uint32_t y = uint32_t(y0); y < uint32_t(y1); ++y)
         for (uint32_t x = uint32_t(x0); x < uint32_t(x1); ++x) {
-            px::PixelMeaning m = px::describe_pixel_label(img, d.regions, d.listing, x, y);
+            px::PixelMeaning m = px::describe_pixel_label(img, *sc.regions, *sc.listing, x, y);
             ImU32 color = label_color(vs, img.pixel(x, y));
             if (!gpu.empty()) {
                 const uint8_t* g = &gpu[(size_t(y - vis.y) * vis.w + (x - vis.x)) * 4];
@@ -318,8 +382,10 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
                 }
             }
             // The label at the normal size, else smaller, else (8 hex digits) on two lines.
+            // Only hex labels (8 digits of RGBA) split over two lines: a number must read as one.
+            const bool hex = m.role == px::PixelRole::Param || m.role == px::PixelRole::Other || !gpu.empty();
             const std::string split =
-                m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
+                hex && m.label.size() == 8 ? m.label.substr(0, 4) + "\n" + m.label.substr(4) : std::string();
             const std::pair<const std::string*, float> tries[5] = {{&m.label, font_size},
                                                                    {&m.label, font_size * 0.8f},
                                                                    {&split, font_size},
@@ -346,10 +412,11 @@ void draw_annotations(ImDrawList* dl, const ViewState& vs, ImVec2 pos, ImVec2 si
 
 } // namespace
 
-ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r, Debugger& d,
-                                  ViewSource source, const ViewOverlay& overlay) {
+ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r,
+                                  const ViewScene& sc, const ViewOverlay& overlay) {
     ViewInteraction out;
-    const px::Image& img = d.cpu.image;
+    static const px::Image kNone;
+    const px::Image& img = sc.image ? *sc.image : kNone;
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     size.x = std::max(size.x, 32.0f);
     size.y = std::max(size.y, 32.0f);
@@ -374,20 +441,18 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     v.range_lo = vs.range_lo;
     v.range_hi = vs.range_hi;
     v.grid = vs.grid && vs.zoom >= 6 ? std::min(0.6f, (vs.zoom - 5) / 10) : 0;
-    const GLuint gpu = gpu_texture(d);
-    v.image = source == ViewSource::Gpu && gpu ? gpu : r.cpu_tex.get();
-    if (source == ViewSource::Difference && gpu) {
-        v.compare = gpu;
-        v.compare_mode = 1;
-    } else if (vs.heat) {
-        v.compare = r.start_tex.get();
-        v.compare_mode = 2;
-    }
-    if (v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
+    v.image = sc.texture;
+    v.row_info = vs.data_mode && vs.per_matrix_range ? sc.row_info : 0;
+    v.colormap = sc.colormap;
+    v.compare = sc.compare;
+    v.compare_mode = sc.compare ? sc.compare_mode : 0;
+    if (v.image && v.clip.z > v.clip.x && v.clip.w > v.clip.y) add_view_draw(dl, r, v);
 
     // Annotations: text for visible cells once a cell is large enough to hold some.
-    if (vs.annotations && vs.zoom >= 18)
-        draw_annotations(dl, vs, pos, size, d, img, v.image == gpu && gpu ? gpu : 0);
+    if (vs.annotations && vs.zoom >= 18 && sc.regions && sc.listing)
+        draw_annotations(dl, vs, pos, size, sc, sc.differing_from_cpu);
+    static const std::vector<px::Region> kNoRegions;
+    const std::vector<px::Region>& regions = sc.regions ? *sc.regions : kNoRegions;
 
     // Regions: row 0 and every matrix outlined and labelled. Labels sit in the margin left of the
     // image when it has room (as a debugger's gutter), else inside the region. Taller regions are
@@ -404,7 +469,7 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
         labels.push_back(
             {to_screen(vs, pos, 0, 0).y, to_screen(vs, pos, 0, 1).y, "row 0", IM_COL32(255, 255, 255, 255)});
         outline_rects(dl, vs, pos, {{0, 0, img.width, 1}}, IM_COL32(255, 255, 255, 140), 1);
-        for (const px::Region& reg : d.regions) {
+        for (const px::Region& reg : regions) {
             const px::MatrixHeader now = px::decode_header(img.pixel(0, reg.row));
             const std::vector<px::Rect> rects = px::matrix_rects(reg.row, now, img.width);
             outline_rects(dl, vs, pos, rects, IM_COL32(120, 230, 120, 170), 1);
@@ -421,27 +486,42 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
             if (l.bottom < pos.y || l.top > pos.y + size.y) continue;
             const float first = std::max(l.top + std::min(0.0f, (l.bottom - l.top - line_h) / 2), pos.y);
             const float last = std::max(first, l.bottom - line_h);
-            for (float y = first; y <= last; y += line_h / 2) {
-                const bool clash =
-                    std::any_of(taken.begin(), taken.end(), [&](const std::pair<float, float>& t) {
-                        return y < t.second && y + line_h > t.first;
-                    });
-                if (clash) continue;
-                const float w = ImGui::CalcTextSize(l.text.c_str()).x + 6;
-                const ImVec2 at = margin > w + 4 ? ImVec2(pos.x + margin - w - 2, y)
-                                                 : ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x) + 2, y);
-                tag(dl, at, l.col, l.text);
-                taken.emplace_back(y, y + line_h);
-                break;
+            const float w = ImGui::CalcTextSize(l.text.c_str()).x + 6;
+            const bool gutter = margin > w + 4;
+            auto free_at = [&](float y) {
+                return y >= pos.y && y + line_h <= pos.y + size.y &&
+                       std::none_of(taken.begin(), taken.end(), [&](const std::pair<float, float>& t) {
+                           return y < t.second && y + line_h > t.first;
+                       });
+            };
+            std::optional<float> slot;
+            for (float y = first; y <= last && !slot; y += line_h / 2)
+                if (free_at(y)) slot = y;
+            // In the gutter a label may also sit near its region, with a leader line to it, so
+            // thin regions (a 1-pixel row at fit) keep their names.
+            for (float dy = line_h / 2; gutter && !slot && dy < size.y; dy += line_h / 2) {
+                if (free_at(first + dy))
+                    slot = first + dy;
+                else if (free_at(first - dy))
+                    slot = first - dy;
             }
+            if (!slot) continue;
+            const float y = *slot;
+            const ImVec2 at = gutter ? ImVec2(pos.x + margin - w - 8, y)
+                                     : ImVec2(std::max(pos.x, to_screen(vs, pos, 0, 0).x) + 2, y);
+            if (gutter && (y > l.bottom || y + line_h < l.top))
+                dl->AddLine(ImVec2(at.x + w, y + line_h / 2), ImVec2(pos.x + margin, (l.top + l.bottom) / 2),
+                            (l.col & 0x00FFFFFF) | 0x90000000);
+            tag(dl, at, l.col, l.text);
+            taken.emplace_back(y, y + line_h);
         }
     }
 
     // The current (or hovered) instruction and its operands, in three colors.
-    const uint32_t hpc = overlay.highlight_pc.value_or(d.cpu.pc);
-    const int64_t idx = d.listing.index_at_pc(hpc);
+    const int64_t idx =
+        overlay.highlight_pc && sc.listing ? sc.listing->index_at_pc(*overlay.highlight_pc) : -1;
     if (idx >= 0) {
-        const px::Instruction& ins = d.listing.instructions[size_t(idx)].ins;
+        const px::Instruction& ins = sc.listing->instructions[size_t(idx)].ins;
         if (ins.info)
             for (int i = 0; i < 3; ++i) {
                 const px::OperandKind k = ins.info->operands[i];
@@ -466,13 +546,13 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
     // The last step's writes, fading.
     if (overlay.written_fade > 0) {
         const int a = int(200 * overlay.written_fade);
-        outline_rects(dl, vs, pos, d.last_written, IM_COL32(255, 255, 255, a), 2,
+        outline_rects(dl, vs, pos, overlay.written, IM_COL32(255, 255, 255, a), 2,
                       IM_COL32(255, 255, 255, a / 3));
     }
 
     // A trap marks the pixel responsible.
-    if (d.cpu.status == px::VmStatus::Trapped) {
-        const px::Trap& t = d.cpu.trap;
+    if (overlay.trap) {
+        const px::Trap& t = *overlay.trap;
         const ImVec2 a = to_screen(vs, pos, t.x, t.y), b = to_screen(vs, pos, t.x + 1, t.y + 1);
         const ImVec2 c((a.x + b.x) / 2, (a.y + b.y) / 2);
         const float rad = std::max(8.0f, (b.x - a.x) / 2 + 4);
@@ -486,15 +566,15 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
 
     if (out.hovered) {
         const ImVec2 mp = ImGui::GetIO().MousePos;
-        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = vs.pan_y + (mp.y - pos.y) / vs.zoom;
-        if (ix >= 0 && iy >= 0 && ix < img.width && iy < img.height)
-            out.hover_pixel = std::make_pair(uint32_t(ix), uint32_t(iy));
+        const glm::dvec2 p = screen_to_pixel(vs, glm::vec2(pos.x, pos.y), glm::vec2(mp.x, mp.y));
+        if (p.x >= 0 && p.y >= 0 && p.x < img.width && p.y < img.height)
+            out.hover_pixel = std::make_pair(uint32_t(p.x), uint32_t(p.y));
     }
     return out;
 }
 
 MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r, GLuint tex,
-                                  uint32_t cols, uint32_t rows) {
+                                  uint32_t cols, uint32_t rows, int elem_type, int colormap) {
     MatrixViewResult out;
     const ImVec2 pos = ImGui::GetCursorScreenPos();
     size.x = std::max(size.x, 32.0f);
@@ -512,15 +592,17 @@ MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, Vi
     v.width = int(cols);
     v.height = int(rows);
     // Stretched, the rows are centered vertically (vertical pan is moot for a few rows).
-    v.origin = ImVec2(float(pos.x - vs.pan_x * vs.zoom), stretch > 1
+    v.origin = ImVec2(float(pos.x - vs.pan.x * vs.zoom), stretch > 1
                                                              ? pos.y + (size.y - rows * vs.zoom * stretch) / 2
-                                                             : float(pos.y - vs.pan_y * vs.zoom));
+                                                             : float(pos.y - vs.pan.y * vs.zoom));
     v.zoom = vs.zoom;
     v.stretch_y = stretch;
     const ImVec2 end(float(v.origin.x + cols * vs.zoom), float(v.origin.y + rows * vs.zoom * stretch));
     v.clip = ImVec4(std::max(pos.x, v.origin.x), std::max(pos.y, v.origin.y), std::min(pos.x + size.x, end.x),
                     std::min(pos.y + size.y, end.y));
     v.matrix_mode = true;
+    v.elem_type = elem_type;
+    v.colormap = colormap;
     v.range_lo = vs.range_lo;
     v.range_hi = vs.range_hi;
     v.grid = vs.grid && vs.zoom >= 6 ? std::min(0.6f, (vs.zoom - 5) / 10) : 0;
@@ -529,7 +611,7 @@ MatrixViewResult draw_matrix_view(const char* id, ImVec2 size, ViewState& vs, Vi
     dl->PopClipRect();
     if (out.hovered) {
         const ImVec2 mp = ImGui::GetIO().MousePos;
-        const double ix = vs.pan_x + (mp.x - pos.x) / vs.zoom, iy = (mp.y - v.origin.y) / (vs.zoom * stretch);
+        const double ix = vs.pan.x + (mp.x - pos.x) / vs.zoom, iy = (mp.y - v.origin.y) / (vs.zoom * stretch);
         if (ix >= 0 && iy >= 0 && ix < cols && iy < rows) {
             out.n = uint32_t(ix);
             out.m = uint32_t(iy);

@@ -186,13 +186,11 @@ void naive_add(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
     }
 }
 
-// Set when execute_naive met an opcode the prototype did not have (the quantized ones): its time
-// is then not a naive baseline and is not reported.
-std::atomic<bool> g_naive_unsupported{false};
-
-// A PlanExecutor for whole programs: the naive loops for MATMUL and ADD, the reference for the
-// prototype's other opcodes (HALT, DOT, RELU: no arithmetic worth a baseline).
-void execute_naive(Image& img, const px::Plan& p) {
+// For whole programs: the naive loops for MATMUL and ADD, the reference for the prototype's other
+// opcodes (HALT, DOT, RELU: no arithmetic worth a baseline). `unsupported` is set when it meets an
+// opcode the prototype did not have (the quantized ones): its time is then not a naive baseline
+// and is not reported.
+void execute_naive(Image& img, const px::Plan& p, bool& unsupported) {
     const auto& op = p.ins.operand;
     switch (Opcode(p.ins.opcode)) {
     case Opcode::MATMUL: naive_matmul(img, op[0], op[1], op[2]); break;
@@ -201,7 +199,7 @@ void execute_naive(Image& img, const px::Plan& p) {
     case Opcode::DOT:
     case Opcode::RELU: px::execute_reference(img, p); break;
     default:
-        g_naive_unsupported = true;
+        unsupported = true;
         px::execute_reference(img, p);
         break;
     }
@@ -474,6 +472,8 @@ struct Context {
     std::string gl_reason;
     std::string gl_renderer;
     double overhead_ms[kVariants] = {};
+    px::FastSettings fast;          // the optimized CPU executor's threads
+    bool naive_unsupported = false; // see execute_naive
 };
 
 void fail(Context& cx, const std::string& what) {
@@ -605,7 +605,9 @@ std::array<std::optional<Timing>, kVariants> time_variants(Context& cx, const Im
                                                            const std::string& name) {
     std::array<std::optional<Timing>, kVariants> r;
     const Image expected = reference_result(prog, whole);
-    const px::PlanExecutor cpu_exec[3] = {execute_naive, px::execute_reference, px::execute_fast};
+    const px::PlanExecutor cpu_exec[3] = {
+        [&cx](Image& img, const px::Plan& p) { execute_naive(img, p, cx.naive_unsupported); },
+        px::execute_reference, px::fast_executor(cx.fast)};
     for (int v = kNaive; v <= kCpu; ++v) {
         r[v] = time_cpu(cx, prog, expected, cpu_exec[v], whole, name + " " + kVariantKey[v]);
         if (r[v]) progress(cx, name + " " + kVariantKey[v] + ": " + std::to_string(r[v]->ms) + " ms");
@@ -625,7 +627,7 @@ std::array<std::optional<Timing>, kVariants> time_variants(Context& cx, const Im
 // single-threaded; llvmpipe spreads compute over every core.
 unsigned variant_threads(const Context& cx, int v, uint64_t macs) {
     switch (v) {
-    case kCpu: return px::fast_threads_for(macs);
+    case kCpu: return px::fast_threads_for(cx.fast, macs);
     case kGlSimple:
     case kGlTiled: return cx.ceilings.threads;
     default: return 1;
@@ -804,9 +806,9 @@ ForwardResult measure_forward(Context& cx, const std::string& asset) {
     }
     r.width = prog.width, r.height = prog.height;
     progress(cx, "forward pass " + r.source);
-    g_naive_unsupported = false;
+    cx.naive_unsupported = false;
     r.t = time_variants(cx, prog, true, "forward pass " + r.source);
-    r.naive_applies = !g_naive_unsupported;
+    r.naive_applies = !cx.naive_unsupported;
     if (!r.naive_applies) r.t[kNaive].reset();
     return r;
 }
@@ -902,9 +904,10 @@ PeerResults measure_peers(Context& cx, unsigned threads) {
         const MatmulProgram prog = build_qmatmul32(s.M, s.K, s.N, s.width, a, b, za, zb);
         const Image expected = reference_result(prog.image, false);
         const std::string what = "peers " + s.name + " cpu (QMATMUL32)";
-        if (auto t = time_cpu(cx, prog.image, expected, px::execute_fast, false, what)) ps.ours_ms = t->ms;
+        if (auto t = time_cpu(cx, prog.image, expected, px::fast_executor(cx.fast), false, what))
+            ps.ours_ms = t->ms;
 
-        const unsigned our_threads = px::fast_threads_for(ps.macs);
+        const unsigned our_threads = px::fast_threads_for(cx.fast, ps.macs);
         std::vector<uint32_t> acc(size_t(s.M) * s.N);
         ps.ours_kernel_ms =
             measure(cx.budget, [&]() -> Sample {
@@ -1296,8 +1299,7 @@ Report run_bench(const Options& options) {
     cx.opt = options;
     cx.report = &report;
     cx.budget = options.quick ? Budget{3, 5, 20} : Budget{5, 25, 1000};
-    const px::FastSettings saved = px::fast_settings();
-    px::set_fast_settings({options.threads, saved.min_macs_per_thread});
+    cx.fast.threads = options.threads;
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = options.threads ? options.threads : hw;
 
@@ -1342,7 +1344,6 @@ Report run_bench(const Options& options) {
     }
     report.json = to_json(r, report);
     report.table = to_table(r);
-    px::set_fast_settings(saved);
     return report;
 }
 

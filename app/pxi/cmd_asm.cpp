@@ -1,7 +1,11 @@
-// pxi asm — assembles .pxasm text into a .pxi (format: docs/pxasm.md).
+// pxi asm — assembles .pxasm text into a .pxi (format: docs/pxasm.md), then runs the validator's
+// static checks (engine/validate.h): a program with an instruction that traps whenever it is
+// reached (a shape mismatch, a shift of 0, ...) is refused with the diagnostic `pxi validate`
+// prints, unless --allow-trap (for building trap tests on purpose).
 #include "asm.h"
 #include "commands.h"
 #include "png_io.h"
+#include "validate.h"
 
 #include <filesystem>
 #include <fstream>
@@ -12,9 +16,11 @@ namespace {
 
 struct AsmArgs {
     std::string input, output;
+    bool force = false, allow_trap = false;
 };
 
 void asm_command(const AsmArgs& args) {
+    pxi::check_output(args.output, {args.input}, args.force);
     std::ifstream in(args.input, std::ios::binary);
     if (!in) pxi::fail(pxi::kExitUsage, args.input + ": cannot open");
     std::ostringstream text;
@@ -28,6 +34,24 @@ void asm_command(const AsmArgs& args) {
     if (!assembled) pxi::fail(pxi::kExitFailed, assembled.error().message);
     for (const std::string& w : assembled->warnings)
         pxi::warn(w);
+    // The static checks: errors that mean "traps whenever reached" refuse the program; the
+    // others (no HALT, a DOT result read as a header) are reported as warnings.
+    const px::ValidationReport report = px::validate(assembled->image);
+    bool traps = false;
+    for (const px::Diagnostic& d : report.diagnostics) {
+        if (d.severity != px::Severity::Error) continue;
+        const std::string line = px::diagnostic_text(d);
+        if (d.always_traps && !args.allow_trap) {
+            std::cerr << "pxi: " << options.file_name << ": " << line << "\n";
+            traps = true;
+        } else {
+            pxi::warn(options.file_name + ": " + line);
+        }
+    }
+    if (traps)
+        pxi::fail(pxi::kExitFailed, args.output +
+                                        " not written: the program traps (pxi validate shows the same; "
+                                        "--allow-trap assembles it anyway)");
     px::Status st = px::save_png(assembled->image, args.output);
     if (!st) pxi::fail(pxi::kExitUsage, st.error().message);
     std::cout << args.output << ": " << assembled->image.width << "x" << assembled->image.height << "\n";
@@ -38,8 +62,12 @@ void asm_command(const AsmArgs& args) {
 
 void register_asm(CLI::App& app) {
     auto args = std::make_shared<AsmArgs>();
-    CLI::App* cmd = app.add_subcommand("asm", "Assemble .pxasm text into a .pxi program");
+    CLI::App* cmd =
+        app.add_subcommand("asm", "Assemble .pxasm text into a .pxi program (refused if it can only trap)");
     cmd->add_option("input", args->input, "source (.pxasm)")->required();
     cmd->add_option("-o,--output", args->output, "program to write (.pxi)")->required();
+    pxi::add_force_flag(cmd, args->force);
+    cmd->add_flag("--allow-trap", args->allow_trap,
+                  "write the program even when an instruction traps whenever it is reached");
     cmd->callback([args] { asm_command(*args); });
 }

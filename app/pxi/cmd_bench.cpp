@@ -15,9 +15,11 @@ struct BenchArgs {
     bool no_gl = false;
     unsigned threads = 0;
     std::string plot;
+    bool force = false;
 };
 
 void bench_command(const BenchArgs& args) {
+    pxi::check_output(args.plot, {}, args.force); // before minutes of measuring
     pxbench::Options opt;
     opt.quick = args.quick;
     opt.gl = !args.no_gl;
@@ -49,6 +51,7 @@ void register_bench(CLI::App& app) {
     cmd->add_flag("--no-gl", args->no_gl, "Skip the OpenGL executor");
     cmd->add_option("--threads", args->threads, "Threads for the optimized CPU executor (default: all)")
         ->check(CLI::Range(1u, 1024u));
-    cmd->add_option("--plot", args->plot, "Write the time-vs-M*N*K scaling plot to this PNG");
+    cmd->add_option("--plot", args->plot, "Write the time-vs-M*N*K scaling plot to this PNG (atomic write)");
+    pxi::add_force_flag(cmd, args->force);
     cmd->callback([args] { bench_command(*args); });
 }

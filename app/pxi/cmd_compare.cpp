@@ -1,8 +1,11 @@
 // pxi compare — runs a program on the CPU reference and on the GL executor in lockstep and
 // compares them after every instruction: status, pc, step count, trap (code, pixel, message), the
 // rectangles written, and the whole image. Reports parity per step, or the first step and pixel
-// where they diverge (exit 1). Exit 0 means parity, also for a program that traps (identically on
-// both); exit 2 for an unreadable file or when no OpenGL 4.3 context can be had.
+// where they diverge (exit 1). The question compare answers is "do the executors agree?", so exit 0
+// means parity, also for a program that traps when both trap identically (same code, pixel,
+// message, pc and step count, image untouched); the summary then says so, with how many steps ran
+// before the trap. Whether a program traps is `pxi run`'s question (exit 1 there). Exit 2 for an
+// unreadable file or when no OpenGL 4.3 context can be had.
 #include "commands.h"
 #include "gl_session.h"
 #include "vm.h"
@@ -45,19 +48,10 @@ void compare_command(const CompareArgs& args) {
         const px::StepResult c = px::step(vm);
         const px::gl::GlStepResult g = px::gl::gl_step(gl->executor);
         ++n;
-        const px::Trap& gt = px::gl::gl_trap(gl->executor);
-        std::string what; // the first register that differs
-        if (c.status != g.step.status || vm.status != px::gl::gl_status(gl->executor))
-            what = "status cpu " + std::string(px::status_name(vm.status)) + " gl " +
-                   std::string(px::status_name(px::gl::gl_status(gl->executor)));
-        else if (vm.pc != px::gl::gl_pc(gl->executor) || c.executed_pc != g.step.executed_pc)
-            what = "pc cpu " + std::to_string(vm.pc) + " gl " + std::to_string(px::gl::gl_pc(gl->executor));
-        else if (vm.steps != px::gl::gl_steps(gl->executor))
-            what = "steps cpu " + std::to_string(vm.steps) + " gl " +
-                   std::to_string(px::gl::gl_steps(gl->executor));
-        else if (vm.trap.code != gt.code || vm.trap.x != gt.x || vm.trap.y != gt.y ||
-                 vm.trap.message != gt.message)
-            what = "trap cpu [" + px::describe_trap(vm.trap) + "] gl [" + px::describe_trap(gt) + "]";
+        const px::VmRegisters& gr = px::gl::gl_registers(gl->executor);
+        std::string what; // the first thing that differs
+        if (!(vm.registers() == gr) || c.executed_pc != g.step.executed_pc)
+            what = "registers cpu [" + px::registers_text(vm) + "] gl [" + px::registers_text(gr) + "]";
         else if (c.written != g.step.written)
             what = "written rects cpu " + rects_text(c.written) + " gl " + rects_text(g.step.written);
         const px::Image gimg = px::gl::gl_read_image(gl->executor);
@@ -75,7 +69,7 @@ void compare_command(const CompareArgs& args) {
                          {"pc", c.executed_pc},
                          {"opcode", opcode_name(c.opcode)},
                          {"status", std::string(px::status_name(vm.status))},
-                         {"gpu_ms", g.gpu_ms},
+                         {"gpu_ms", g.gpu_ms >= 0 ? nlohmann::json(g.gpu_ms) : nlohmann::json(nullptr)},
                          {"parity", what.empty()}};
         if (vm.status == px::VmStatus::Trapped) s["trap"] = px::describe_trap(vm.trap);
         if (!what.empty()) {
@@ -89,13 +83,19 @@ void compare_command(const CompareArgs& args) {
             }
         }
         if (!args.json && !args.quiet) {
-            char ms[32];
-            std::snprintf(ms, sizeof ms, "%.3f", g.gpu_ms);
-            std::cout << "step " << n << " pc " << c.executed_pc << " "
-                      << (vm.status == px::VmStatus::Trapped
-                              ? "TRAP " + std::string(px::trap_name(vm.trap.code))
-                              : opcode_name(c.opcode))
-                      << ": " << (what.empty() ? "identical" : "DIVERGES") << " (gpu " << ms << " ms)\n";
+            // A trapping instruction is not a step (PROTOCOL.md §4.1) and dispatches nothing.
+            const bool trapped = vm.status == px::VmStatus::Trapped;
+            std::string gpu = "nothing dispatched";
+            if (g.gpu_ms >= 0) {
+                char ms[32];
+                std::snprintf(ms, sizeof ms, "gpu %.3f ms", g.gpu_ms);
+                gpu = ms;
+            }
+            std::cout << (trapped ? "trap at" : "step " + std::to_string(vm.steps)) << " pc " << c.executed_pc
+                      << " "
+                      << (trapped ? "TRAP " + std::string(px::trap_name(vm.trap.code))
+                                  : opcode_name(c.opcode))
+                      << ": " << (what.empty() ? "identical" : "DIVERGES") << " (" << gpu << ")\n";
         }
         steps.push_back(std::move(s));
         if (!what.empty()) break;
@@ -107,13 +107,19 @@ void compare_command(const CompareArgs& args) {
                          {"renderer", gl->context.renderer},
                          {"parity", parity},
                          {"steps_compared", n},
+                         {"steps_run", vm.steps},
                          {"status", std::string(px::status_name(vm.status))},
                          {"divergence", divergence},
                          {"steps", steps}});
+    } else if (parity && vm.status == px::VmStatus::Trapped) {
+        std::cout << args.input << ": parity; both executors trap at pc " << vm.pc << " after " << vm.steps
+                  << (vm.steps == 1 ? " step" : " steps")
+                  << " with the same report (trapped: " << px::describe_trap(vm.trap) << "; kernel "
+                  << args.kernel << "; " << gl->context.renderer << ")\n";
     } else if (parity) {
-        std::cout << args.input << ": parity after every one of " << n << (n == 1 ? " step" : " steps")
-                  << " (" << px::status_name(vm.status) << "; kernel " << args.kernel << "; "
-                  << gl->context.renderer << ")\n";
+        std::cout << args.input << ": parity after every one of " << vm.steps
+                  << (vm.steps == 1 ? " step" : " steps") << " (" << px::status_name(vm.status) << "; kernel "
+                  << args.kernel << "; " << gl->context.renderer << ")\n";
     } else {
         std::cout << args.input << ": CPU and GL diverge at step " << divergence["step"] << " (pc "
                   << divergence["pc"] << "): " << divergence["what"].get<std::string>();
@@ -136,12 +142,14 @@ void register_compare(CLI::App& app) {
     auto args = std::make_shared<CompareArgs>();
     CLI::App* cmd = app.add_subcommand(
         "compare",
-        "Run on the CPU and the GL executor in lockstep; report parity per step or the first divergence");
+        "Run on the CPU and the GL executor in lockstep; report parity per step or the first divergence "
+        "(exit 0 on parity, also when both trap identically; 1 on a divergence)");
     cmd->add_option("input", args->input, "program to compare (.pxi)")->required();
     cmd->add_option("--kernel", args->kernel, "MATMUL kernel of the gl executor")
         ->check(CLI::IsMember({"simple", "tiled"}))
         ->capture_default_str();
     cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
+        ->check(pxi::non_negative())
         ->capture_default_str();
     cmd->add_flag("--json", args->json, "print the comparison as JSON");
     cmd->add_flag("-q,--quiet", args->quiet, "print only the summary line");

@@ -2,6 +2,7 @@
 #include "asm.h"
 #include "commands.h"
 #include "debuginfo.h"
+#include "quant.h"
 #include "vm.h"
 
 #include <iostream>
@@ -16,7 +17,22 @@ struct InfoArgs {
 struct Listed {
     uint32_t pc;
     std::string text;
+    std::string params; // parameter pixels decoded (engine's describe_params), or empty
 };
+
+// Why a region cannot be where it says, or "" when it fits the image (PROTOCOL.md §3).
+std::string region_problem(const px::Region& r, const px::Image& image) {
+    if (r.row < 1 || r.row >= image.height)
+        return "row " + std::to_string(r.row) + " is outside the data rows 1.." +
+               std::to_string(image.height - 1);
+    if (r.shape.rows == 0 && r.shape.cols == 0) return ""; // a scalar: one pixel
+    if (image.width < 2) return "an image of width 1 holds no matrix";
+    if (!px::matrix_fits(r.row, r.shape, image.width, image.height))
+        return "does not fit: needs rows " + std::to_string(r.row) + ".." +
+               std::to_string(r.row + px::rows_for_elements(r.shape.elements(), image.width) - 1) +
+               ", the image has " + std::to_string(image.height);
+    return "";
+}
 
 // Row 0 up to and including the first HALT, or up to the first pixel that does not decode.
 std::vector<Listed> list_instructions(const px::Image& image, const std::vector<px::Region>& regions,
@@ -31,7 +47,8 @@ std::vector<Listed> list_instructions(const px::Image& image, const std::vector<
             stop_reason = "truncated instruction at pixel (" + std::to_string(pc) + ",0)";
             break;
         }
-        out.push_back({pc, px::disassemble_instruction(d.ins, regions)});
+        out.push_back({pc, px::disassemble_instruction(d.ins, regions),
+                       d.ins.param_count ? px::describe_params(d.ins) : std::string()});
         if (!d.ins.info) {
             stop_reason =
                 "unknown opcode " + std::to_string(d.ins.opcode) + " at pixel (" + std::to_string(pc) + ",0)";
@@ -56,7 +73,10 @@ void info_command(const InfoArgs& args) {
         nlohmann::json ins = nlohmann::json::array(), regs = nlohmann::json::array(),
                        text = nlohmann::json::array();
         for (const Listed& l : code)
-            ins.push_back({{"pc", l.pc}, {"text", l.text}});
+            ins.push_back(
+                {{"pc", l.pc},
+                 {"text", l.text},
+                 {"params", l.params.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.params)}});
         for (const px::Region& r : regions) {
             nlohmann::json o{{"name", r.name},
                              {"row", r.row},
@@ -66,6 +86,9 @@ void info_command(const InfoArgs& args) {
             if (image.width >= 2) o["image_rows"] = px::rows_for_elements(r.shape.elements(), image.width);
             if (r.scale) o["scale"] = *r.scale;
             if (r.zero_point) o["zero_point"] = *r.zero_point;
+            const std::string problem = region_problem(r, image);
+            o["fits"] = problem.empty();
+            if (!problem.empty()) o["problem"] = problem;
             regs.push_back(o);
         }
         for (const px::TextChunk& c : image.text)
@@ -81,7 +104,7 @@ void info_command(const InfoArgs& args) {
               << " instruction" << (code.size() == 1 ? "" : "s") << "\n";
     std::cout << "instructions:\n";
     for (const Listed& l : code)
-        std::cout << "  " << l.pc << ": " << l.text << "\n";
+        std::cout << "  " << l.pc << ": " << l.text << (l.params.empty() ? "" : "  ; " + l.params) << "\n";
     if (!stop.empty()) std::cout << "  (" << stop << ")\n";
     std::cout << "regions (" << (symbols ? "from pxos.symbols" : "inferred from row 0") << "):\n";
     for (const px::Region& r : regions) {
@@ -95,6 +118,8 @@ void info_command(const InfoArgs& args) {
                 std::cout << "  rows " << r.row << ".." << r.row + rows - 1;
             }
         }
+        if (const std::string problem = region_problem(r, image); !problem.empty())
+            std::cout << "  NOT IN IMAGE: " << problem;
         if (r.scale) std::cout << "  scale " << *r.scale;
         if (r.zero_point) std::cout << "  zero_point " << *r.zero_point;
         std::cout << "\n";

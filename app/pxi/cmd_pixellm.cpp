@@ -12,10 +12,12 @@ namespace {
 struct PixellmArgs {
     std::string output, weights, save_weights, logits = "int32";
     uint64_t seed = px::kLlmDefaultSeed;
-    bool json = false;
+    bool json = false, force = false;
 };
 
 void pixellm_command(const PixellmArgs& args) {
+    pxi::check_output(args.output, {args.weights}, args.force);
+    pxi::check_output(args.save_weights, {args.weights, args.output}, args.force);
     px::PixelLlmWeights w;
     px::PixelLlmBuildOptions opt;
     opt.int32_logits = args.logits == "int32";
@@ -82,7 +84,9 @@ void register_pixellm(CLI::App& app) {
     cmd->add_option("--logits", args->logits, "int32 (exact accumulators, QMATMUL32) or uint8 (QMATMUL)")
         ->check(CLI::IsMember({"int32", "uint8"}))
         ->capture_default_str();
-    cmd->add_option("--save-weights", args->save_weights, "also write the float weights as float64 .npz");
+    cmd->add_option("--save-weights", args->save_weights,
+                    "also write the float weights as float64 .npz (atomic write)");
+    pxi::add_force_flag(cmd, args->force);
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     cmd->callback([args] { pixellm_command(*args); });
 }

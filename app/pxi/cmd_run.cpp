@@ -22,7 +22,7 @@ namespace {
 struct RunArgs {
     std::string input, output, executor = "cpu", kernel = "tiled", input_npy, input_region = "input";
     uint64_t max_steps = px::kDefaultStepLimit;
-    bool trace = false, json = false, save_on_trap = false, in_place = false;
+    bool trace = false, json = false, save_on_trap = false, in_place = false, force = false;
 };
 
 // ---- Executor selection: the one place where an executor is chosen. -------------------------
@@ -81,7 +81,7 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
     // "cpu" is the optimized interpreter (engine/cpu_fast.h, byte-identical by test); "cpu-ref" the
     // protocol's reference kernels. Both share every check and trap through plan_instruction().
     if (executor == "cpu" || executor == "cpu-ref") {
-        const px::PlanExecutor execute = executor == "cpu" ? px::execute_fast : px::execute_reference;
+        const px::PlanExecutor execute = executor == "cpu" ? px::fast_executor() : px::execute_reference;
         if (!on_trace) {
             px::run(vm, {.execute = execute});
             return "";
@@ -97,16 +97,11 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
 }
 // ---------------------------------------------------------------------------------------------
 
-bool same_file(const std::string& a, const std::string& b) {
-    std::error_code ec;
-    if (std::filesystem::exists(b, ec) && std::filesystem::equivalent(a, b, ec)) return true;
-    return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
-}
-
 void run_command(const RunArgs& args) {
-    if (!args.output.empty() && same_file(args.input, args.output) && !args.in_place)
+    if (!args.output.empty() && pxi::same_file(args.input, args.output) && !args.in_place)
         pxi::fail(pxi::kExitUsage,
                   args.output + ": output is the input file; pass --in-place to overwrite it");
+    pxi::check_output(args.output, {args.input, args.input_npy}, args.force, args.in_place);
     px::Image image = pxi::load_or_exit(args.input);
     if (!args.input_npy.empty()) { // data in before the run (engine/pixellm.h)
         auto npy = px::read_npy(args.input_npy);
@@ -197,6 +192,7 @@ void register_run(CLI::App& app) {
         ->check(CLI::IsMember({"simple", "tiled"}))
         ->capture_default_str();
     cmd->add_option("--max-steps", args->max_steps, "step limit (a STEP_LIMIT trap when reached)")
+        ->check(pxi::non_negative())
         ->capture_default_str();
     cmd->add_flag("--trace", args->trace,
                   "print one line per step: pc, instruction, status, writes, image hash (gl: and GPU ms)");
@@ -207,5 +203,6 @@ void register_run(CLI::App& app) {
     cmd->add_flag("--json", args->json, "print the summary as JSON");
     cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
     cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");
+    pxi::add_force_flag(cmd, args->force);
     cmd->callback([args] { run_command(*args); });
 }

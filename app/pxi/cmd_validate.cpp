@@ -25,8 +25,7 @@ void validate_command(const ValidateArgs& args) {
         pxi::print_json({{"file", args.input}, {"ok", report.ok()}, {"diagnostics", diags}});
     } else {
         for (const px::Diagnostic& d : report.diagnostics)
-            std::cout << px::severity_name(d.severity) << "[" << d.code << "] at pixel (" << d.x << "," << d.y
-                      << "): " << d.message << "\n";
+            std::cout << px::diagnostic_text(d) << "\n";
         if (report.ok()) std::cout << args.input << ": valid\n";
     }
     pxi::finish(report.ok() ? pxi::kExitOk : pxi::kExitFailed);

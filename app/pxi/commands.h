@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 void register_run(CLI::App& app);
 void register_validate(CLI::App& app);
@@ -39,6 +40,20 @@ px::Image load_or_exit(const std::string& path);
 void print_json(const nlohmann::json& j);
 // "(r, g, b, a)"
 std::string rgba_text(const px::Rgba& p);
+// The write policy of every pxi output (docs/write-paths.md), checked before any work is done:
+// the output is never one of the command's inputs (unless allow_input, run's --in-place, for the
+// first input), and an
+// existing file is replaced only with force (--force); otherwise one line and status 2. The
+// write itself is atomic (px::write_file_atomic, px::save_png).
+void check_output(const std::string& output, const std::vector<std::string>& inputs, bool force,
+                  bool allow_input = false);
+// Whether two paths name the same file (existing or not).
+bool same_file(const std::string& a, const std::string& b);
+// A count option's check: refuses a negative number with a plain message (CLI11's own range
+// check prints the largest double).
+CLI::Validator non_negative();
+// Adds the --force flag every writing command takes.
+void add_force_flag(CLI::App* cmd, bool& force);
 // Writes text atomically (temporary file + rename); false with a message on failure.
 bool write_text_file(const std::string& path, const std::string& text, std::string& error);
 

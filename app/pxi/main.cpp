@@ -24,6 +24,22 @@ int main(int argc, char** argv) {
     register_accuracy(app);
     register_compare(app);
     register_bench(app);
+    // An unknown first word is a mistyped command: say so and list the commands (CLI11 alone
+    // would answer "A subcommand is required", which hides the typo).
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string word = argv[1];
+        std::string names;
+        bool known = false;
+        for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+            known = known || sub->get_name() == word;
+            names += (names.empty() ? "" : ", ") + sub->get_name();
+        }
+        if (!known) {
+            std::cerr << "pxi: unknown command '" << word << "'; the commands are " << names
+                      << " (see --help)\n";
+            return pxi::kExitUsage;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::RuntimeError& e) {

@@ -18,7 +18,6 @@
 
 #include "gl_objects.h"
 #include "gl_shaders.h"
-#include "quant.h"
 
 #include <algorithm>
 #include <array>
@@ -135,11 +134,7 @@ struct Executor::Impl {
     GLint max_texture_size = 0;
     bool own_callback = false;
 
-    uint32_t pc = 0;
-    uint64_t steps = 0;
-    uint64_t step_limit = kDefaultStepLimit;
-    VmStatus status = VmStatus::Ready;
-    Trap trap;
+    VmRegisters regs; // the same meaning as px::VmState's
     std::vector<std::string> errors;
     std::mutex errors_mutex;
 };
@@ -271,10 +266,7 @@ Status upload(Executor::Impl& ex, const Image& image) {
     ex.text = image.text;
     ex.row0.assign(image.width, Rgba{});
     std::memcpy(ex.row0.data(), image.rgba.data(), size_t(image.width) * 4);
-    ex.pc = 0;
-    ex.steps = 0;
-    ex.status = VmStatus::Ready;
-    ex.trap = Trap{};
+    ex.regs = VmRegisters{.step_limit = ex.regs.step_limit};
     return Ok{};
 }
 
@@ -334,26 +326,53 @@ void set_quant(const Program& p, const QuantUniforms& q, bool two_multipliers) {
     }
 }
 
+// The quantization uniforms from the plan's decoded parameters (zeros for opcodes without).
+QuantUniforms quant_uniforms(const OpParams& params) {
+    QuantUniforms q;
+    if (const auto* d = std::get_if<QMatmulParams>(&params)) {
+        q = {d->za, d->zb, d->zc, d->shift, d->clamp_lo, d->clamp_hi, d->multiplier, 0, d->bias_row};
+    } else if (const auto* d = std::get_if<QMatmul32Params>(&params)) {
+        q.za = d->za, q.zb = d->zb, q.bias_row = d->bias_row;
+    } else if (const auto* d = std::get_if<QAddParams>(&params)) {
+        q = {d->za, d->zb, d->zc, d->shift, d->clamp_lo, d->clamp_hi, d->ma, d->mb, 0};
+    } else if (const auto* d = std::get_if<QReluParams>(&params)) {
+        q.zc = d->zero_point;
+    }
+    return q;
+}
+
+// The kernel each opcode runs on the GPU, no default: a new opcode makes the compiler warn
+// (-Wswitch) and gl_has_kernel() false (tests/opcodes_test.cpp) until it is given one. Element-wise
+// and matmul opcodes select their arithmetic in the shader by u_opcode (shaders/elementwise.comp,
+// shaders/matmul_common.glsl).
+enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul };
+GlKernel gl_kernel(Opcode op) {
+    switch (op) {
+    case Opcode::HALT:
+    case Opcode::RELU: return GlKernel::Nothing; // they write nothing
+    case Opcode::DOT: return GlKernel::Dot;
+    case Opcode::ADD:
+    case Opcode::QADD:
+    case Opcode::QRELU: return GlKernel::Elementwise;
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: return GlKernel::Matmul;
+    }
+    return GlKernel::Missing;
+}
+
 // Runs a checked plan on the texture. Caller holds a StateScope.
 void execute(Executor::Impl& ex, const Plan& plan) {
     const auto& op = plan.ins.operand;
-    const Opcode code = Opcode(plan.ins.opcode);
-    if (code == Opcode::HALT || code == Opcode::RELU) return; // they write nothing
-    // Parameters of the quantized opcodes, decoded by the same functions the CPU uses.
-    QuantUniforms q;
-    if (code == Opcode::QMATMUL) {
-        const QMatmulParams d = decode_qmatmul(plan.ins);
-        q = {d.za, d.zb, d.zc, d.shift, d.clamp_lo, d.clamp_hi, d.multiplier, 0, d.bias_row};
-    } else if (code == Opcode::QMATMUL32) {
-        const QMatmul32Params d = decode_qmatmul32(plan.ins);
-        q.za = d.za, q.zb = d.zb, q.bias_row = d.bias_row;
-    } else if (code == Opcode::QADD) {
-        const QAddParams d = decode_qadd(plan.ins);
-        q = {d.za, d.zb, d.zc, d.shift, d.clamp_lo, d.clamp_hi, d.ma, d.mb, 0};
-    } else if (code == Opcode::QRELU) {
-        q.zc = decode_qrelu(plan.ins).zero_point;
+    const GlKernel kernel = gl_kernel(Opcode(plan.ins.opcode));
+    if (kernel == GlKernel::Missing) { // tests/opcodes_test.cpp keeps this from happening
+        std::lock_guard<std::mutex> lock(ex.errors_mutex);
+        ex.errors.push_back("the GL executor has no kernel for opcode " + std::to_string(plan.ins.opcode));
+        return;
     }
-    const bool unary = code == Opcode::QRELU;
+    if (kernel == GlKernel::Nothing) return;
+    const QuantUniforms q = quant_uniforms(plan.params);                // decoded once, by plan_instruction
+    const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
 
     // 1. Gather every input before anything is written (PROTOCOL.md §4.2).
     glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
@@ -372,8 +391,8 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, ex.inputs[2].get());
 
     // 2. Compute and scatter.
-    switch (code) {
-    case Opcode::DOT: {
+    switch (kernel) {
+    case GlKernel::Dot: {
         const uint32_t zero = 0;
         glClearNamedBufferData(ex.sum.get(), GL_R32UI, GL_RED_INTEGER, GL_UNSIGNED_INT, &zero);
         glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.sum.get());
@@ -389,9 +408,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glDispatchCompute(1, 1, 1);
         break;
     }
-    case Opcode::ADD:
-    case Opcode::QADD:
-    case Opcode::QRELU: {
+    case GlKernel::Elementwise: {
         const Program& p = ex.programs[kElementwise];
         glUseProgram(p.get());
         const MatrixHeader ha = plan.shape[0], hb = plan.shape[1];
@@ -406,9 +423,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         dispatch_linear(ha.elements(), 256);
         break;
     }
-    case Opcode::MATMUL:
-    case Opcode::QMATMUL:
-    case Opcode::QMATMUL32: {
+    case GlKernel::Matmul: {
         const uint32_t M = plan.shape[0].rows, K = plan.shape[0].cols, N = plan.shape[1].cols;
         const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
         const bool panel = tiled && M < kPanelRows;
@@ -479,7 +494,7 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
     std::unique_ptr<Executor::Impl, void (*)(Executor::Impl*)> impl(new Executor::Impl, destroy_impl);
     Executor::Impl& ex = *impl;
     ex.desc = desc;
-    ex.step_limit = desc.step_limit ? desc.step_limit : kDefaultStepLimit;
+    ex.regs.step_limit = desc.step_limit ? desc.step_limit : kDefaultStepLimit;
 
     glEnable(GL_DEBUG_OUTPUT);
     GLvoid* existing = nullptr;
@@ -528,70 +543,50 @@ GlStepResult gl_step(Executor& executor) {
     GlStepResult out;
     if (!executor.impl) return out;
     Executor::Impl& ex = *executor.impl;
-    StepResult& r = out.step;
-    r.status = ex.status;
-    r.executed_pc = ex.pc;
-    if (ex.status != VmStatus::Ready) return out;
-    if (ex.pc >= ex.width) { // ran off the end of row 0 (PROTOCOL.md §4.1)
-        ex.status = r.status = VmStatus::Halted;
-        return out;
-    }
-    if (ex.steps >= ex.step_limit) {
-        ex.trap = Trap{TrapCode::STEP_LIMIT, ex.pc, 0,
-                       "step limit " + std::to_string(ex.step_limit) + " reached at pixel (" +
-                           std::to_string(ex.pc) + ",0)"};
-        ex.status = r.status = VmStatus::Trapped;
+    if (ex.regs.status != VmStatus::Ready) {
+        out.step = StepResult{ex.regs.status, ex.regs.pc};
         return out;
     }
     StateScope scope;
     const PixelFetch fetch = [&ex](uint32_t x, uint32_t y) { return read_pixel(ex, x, y); };
-    auto planned = plan_instruction(fetch, ex.width, ex.height, ex.pc);
-    if (auto* trap = std::get_if<Trap>(&planned)) {
-        ex.trap = std::move(*trap);
-        ex.status = r.status = VmStatus::Trapped;
-        collect_gl_errors(ex);
-        return out;
-    }
-    Plan& plan = std::get<Plan>(planned);
-    r.opcode = plan.ins.opcode;
-    if (ex.timer[0]) glQueryCounter(ex.timer[0].get(), GL_TIMESTAMP);
-    execute(ex, plan);
-    if (ex.timer[0]) {
-        glQueryCounter(ex.timer[1].get(), GL_TIMESTAMP);
-        GLuint64 t0 = 0, t1 = 0;
-        glGetQueryObjectui64v(ex.timer[0].get(), GL_QUERY_RESULT, &t0);
-        glGetQueryObjectui64v(ex.timer[1].get(), GL_QUERY_RESULT, &t1);
-        out.gpu_ms = t1 > t0 ? double(t1 - t0) / 1e6 : 0.0;
-    }
-    for (const Rect& rect : plan.writes) // never happens with Protocol 1.0's opcodes; kept exact anyway
-        if (rect.y == 0)
-            glGetTextureSubImage(ex.texture.get(), 0, 0, 0, 0, GLsizei(ex.width), 1, 1, GL_RGBA_INTEGER,
-                                 GL_UNSIGNED_BYTE, GLsizei(ex.width * 4), ex.row0.data());
-    ex.steps++;
-    if (Opcode(plan.ins.opcode) == Opcode::HALT) {
-        ex.status = VmStatus::Halted;
-    } else {
-        ex.pc += plan.ins.length;
-        if (ex.pc >= ex.width) ex.status = VmStatus::Halted;
-    }
-    r.status = ex.status;
-    r.written = std::move(plan.writes);
+    out.step = step_registers(ex.regs, ex.width, ex.height, fetch, [&](const Plan& plan) {
+        if (ex.timer[0]) glQueryCounter(ex.timer[0].get(), GL_TIMESTAMP);
+        execute(ex, plan);
+        if (ex.timer[0]) {
+            glQueryCounter(ex.timer[1].get(), GL_TIMESTAMP);
+            GLuint64 t0 = 0, t1 = 0;
+            glGetQueryObjectui64v(ex.timer[0].get(), GL_QUERY_RESULT, &t0);
+            glGetQueryObjectui64v(ex.timer[1].get(), GL_QUERY_RESULT, &t1);
+            out.gpu_ms = t1 > t0 ? double(t1 - t0) / 1e6 : 0.0;
+        }
+        for (const Rect& rect : plan.writes) // never happens with Protocol 1.0's opcodes; kept exact anyway
+            if (rect.y == 0)
+                glGetTextureSubImage(ex.texture.get(), 0, 0, 0, 0, GLsizei(ex.width), 1, 1, GL_RGBA_INTEGER,
+                                     GL_UNSIGNED_BYTE, GLsizei(ex.width * 4), ex.row0.data());
+    });
     collect_gl_errors(ex);
     return out;
 }
 
+const VmRegisters& gl_registers(const Executor& ex) {
+    static const VmRegisters none{.status = VmStatus::Trapped};
+    return ex.impl ? ex.impl->regs : none;
+}
 uint32_t gl_pc(const Executor& ex) {
-    return ex.impl ? ex.impl->pc : 0;
+    return gl_registers(ex).pc;
 }
 uint64_t gl_steps(const Executor& ex) {
-    return ex.impl ? ex.impl->steps : 0;
+    return gl_registers(ex).steps;
 }
 VmStatus gl_status(const Executor& ex) {
-    return ex.impl ? ex.impl->status : VmStatus::Trapped;
+    return gl_registers(ex).status;
 }
 const Trap& gl_trap(const Executor& ex) {
-    static const Trap none;
-    return ex.impl ? ex.impl->trap : none;
+    return gl_registers(ex).trap;
+}
+
+bool gl_has_kernel(uint8_t opcode) {
+    return opcode_info(opcode) && gl_kernel(Opcode(opcode)) != GlKernel::Missing;
 }
 
 Image gl_read_image(const Executor& executor) {
@@ -611,7 +606,7 @@ unsigned gl_texture(const Executor& ex) {
 }
 
 void gl_set_step_limit(Executor& ex, uint64_t step_limit) {
-    if (ex.impl) ex.impl->step_limit = step_limit;
+    if (ex.impl) ex.impl->regs.step_limit = step_limit;
 }
 
 void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel) {

@@ -1,9 +1,10 @@
 // gl_executor.h — the OpenGL 4.3 compute executor: the same program, on the texture itself.
 //
 // The program lives in one RGBA8UI texture owned by the executor. gl_step() executes exactly one
-// instruction with compute dispatches on that texture; all checks and traps come from the same
-// px::plan_instruction() the CPU uses, fed by pixels read back from the texture (the instruction
-// pixels and a few headers, never the whole image), so both executors trap identically.
+// instruction with compute dispatches on that texture, through the same step driver as the CPU
+// (px::step_registers(): registers, every check and trap from px::plan_instruction()), fed by
+// pixels read back from the texture (the instruction pixels and a few headers, never the whole
+// image), so both executors trap identically and move their registers the same way.
 // Requires a current OpenGL 4.3+ context: the GUI's (GLFW) or a headless one from
 // create_headless_context() (EGL: surfaceless on Mesa, device platform on NVIDIA).
 #pragma once
@@ -54,11 +55,16 @@ struct GlStepResult {
 };
 GlStepResult gl_step(Executor& ex);
 
-// Registers: the same meaning as px::VmState's.
+// Registers: the same meaning as px::VmState's, so `vm.registers() == gl_registers(ex)` compares
+// the two executors (an executor without state reports Trapped). The rest are shorthands.
+const VmRegisters& gl_registers(const Executor& ex);
 uint32_t gl_pc(const Executor& ex);
 uint64_t gl_steps(const Executor& ex);
 VmStatus gl_status(const Executor& ex);
 const Trap& gl_trap(const Executor& ex);
+
+// Whether the opcode has a GPU kernel (or is one that writes nothing): tests/opcodes_test.cpp.
+bool gl_has_kernel(uint8_t opcode);
 
 // Reads the whole image back (tests, compare, save). Text chunks are those given at create/reset.
 Image gl_read_image(const Executor& ex);

@@ -8,6 +8,7 @@
 #pragma once
 #include "debuginfo.h"
 #include "image.h"
+#include "result.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -28,6 +29,11 @@ struct Row0Listing {
 };
 Row0Listing decode_row0(const Image& image);
 
+// The type of a matrix's elements, so tools show each element as what it is. U8: the R byte is a
+// uint8 code (PROTOCOL.md §2); I32: the whole pixel is an int32, little-endian RGBA (§5.5: outputs
+// of QMATMUL32, the bias rows of QMATMUL and QMATMUL32). Types the protocol adds later (float32,
+// float16) add here; tools switch on element_type_name and read values through the functions below.
+enum class ElementType : uint8_t { U8, I32 };
 enum class PixelRole : uint8_t {
     Opcode,     // the opcode pixel of an instruction
     WidePrefix, // a WIDE prefix pixel
@@ -45,6 +51,9 @@ struct PixelMeaning {
     const Region* region = nullptr;
     uint64_t element = 0; // for Element: index in row-major order, m = element / cols, n = element % cols
     uint32_t m = 0, n = 0;
+    ElementType type = ElementType::U8; // for Element: its type, stored value and real value
+    double value = 0;
+    std::optional<double> real;
     int64_t instruction = -1; // for row-0 roles: index into Row0Listing::instructions
 };
 
@@ -60,8 +69,27 @@ PixelMeaning describe_pixel(const Image& image, const std::vector<Region>& regio
 std::string operand_text(const Instruction& ins, int i, const std::vector<Region>& regions,
                          const Image& image);
 
-// The dequantized value of a stored byte when the region carries scale and zero point (§7).
-std::optional<double> dequantize(const Region& region, uint8_t q);
+const char* element_type_name(ElementType t); // "uint8", "int32"
+// The element type of the matrix at `row`, from the instructions of row 0 that write or read it
+// (the executors' own rule; debug symbols do not carry a type yet). U8 when nothing says otherwise.
+ElementType element_type(const Row0Listing& row0, uint32_t row);
+// The stored value of one element pixel: the R byte (U8) or the whole pixel as int32 (I32).
+double element_value(Rgba p, ElementType t);
+
+// The dequantized value of a stored value when the region carries scale and zero point (§7):
+// real = scale * (q - zero_point), for uint8 codes and int32 accumulators alike.
+std::optional<double> dequantize(const Region& region, double q);
+
+// A matrix read as typed values: stored (codes or int32s) and, with a scale, real values.
+struct TypedMatrix {
+    MatrixHeader shape;
+    ElementType type = ElementType::U8;
+    std::vector<double> stored; // row-major, shape.elements() of them
+    std::vector<double> real;   // empty when the region has no scale
+};
+// `region` may be null (no quantization known). Fails as read_matrix does (bad header, overflow).
+Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, ElementType type,
+                                      const Region* region = nullptr);
 
 // 16 hex digits of a hash such as trace.h's rgba_hash.
 std::string hash_hex(uint64_t hash);

@@ -1,8 +1,8 @@
 // quant.h — integer-only quantized arithmetic (PROTOCOL.md §5.5) and the offline quantizer.
 //
 // Two halves, kept apart on purpose:
-//  * Executor half (integer only): decoding and range-checking the parameter pixels of QMATMUL,
-//    QADD, QRELU and QMATMUL32, and the reference kernels the CPU interpreter runs. Nothing here
+//  * Executor half (integer only): the reference kernels of QMATMUL, QADD, QRELU and QMATMUL32
+//    that their definitions (engine/ops/) run. Nothing here
 //    touches a float; the GLSL executor reproduces these functions bit for bit.
 //  * Offline half (doubles allowed): choosing a tensor's scale and zero point, turning a real
 //    multiplier into (int32 M, shift), quantizing values. Only program-building tools call it.
@@ -20,62 +20,10 @@
 
 namespace px {
 
-// ---- Parameter pixels (PROTOCOL.md §5.5) ----
-
-// QMATMUL: P1 = (za, zb, zc, shift), P2 = M (int32 little-endian RGBA),
-//          P3 = (bias_row lo, bias_row hi, clamp_lo, clamp_hi).
-struct QMatmulParams {
-    uint8_t za = 0, zb = 0, zc = 0, shift = 1;
-    int32_t multiplier = 0;
-    uint16_t bias_row = 0; // 0 = no bias
-    uint8_t clamp_lo = 0, clamp_hi = 255;
-};
-// QADD: P1 = (za, zb, zc, shift), P2 = Ma, P3 = Mb (int32 LE), P4 = (clamp_lo, clamp_hi, 0, 0).
-struct QAddParams {
-    uint8_t za = 0, zb = 0, zc = 0, shift = 1;
-    int32_t ma = 0, mb = 0;
-    uint8_t clamp_lo = 0, clamp_hi = 255;
-};
-// QRELU: P1 = (zero_point, 0, 0, 0).
-struct QReluParams {
-    uint8_t zero_point = 0;
-};
-// QMATMUL32: P1 = (za, zb, 0, 0), P2 = (bias_row lo, bias_row hi, 0, 0).
-struct QMatmul32Params {
-    uint8_t za = 0, zb = 0;
-    uint16_t bias_row = 0;
-};
-
-inline int32_t rgba_to_i32(Rgba p) {
-    return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
-}
-inline Rgba i32_to_rgba(int32_t v) {
-    const uint32_t u = uint32_t(v);
-    return {uint8_t(u), uint8_t(u >> 8), uint8_t(u >> 16), uint8_t(u >> 24)};
-}
-
-QMatmulParams decode_qmatmul(const Instruction& ins);
-QAddParams decode_qadd(const Instruction& ins);
-QReluParams decode_qrelu(const Instruction& ins);
-QMatmul32Params decode_qmatmul32(const Instruction& ins);
-
-std::vector<Rgba> encode_params(const QMatmulParams& p);
-std::vector<Rgba> encode_params(const QAddParams& p);
-std::vector<Rgba> encode_params(const QReluParams& p);
-std::vector<Rgba> encode_params(const QMatmul32Params& p);
-
-// Check 7 of PROTOCOL.md §4.4 for a decoded instruction: empty when every parameter is in range,
-// else a message naming the parameter pixel and the value. Opcodes without parameters pass.
-std::string check_params(const Instruction& ins, uint32_t height);
-
-// One line decoding the parameter pixels for the disassembler and debugger, e.g.
-// "za=128 zb=121 zc=0 M=1518500250 shift=38 (x0.00000552) bias=row 19 clamp=[0,255]";
-// empty for opcodes without parameters. Shown as is; never parsed.
-std::string describe_params(const Instruction& ins);
-
-// Matrix rows that parameter pixels name (the bias row of QMATMUL and QMATMUL32, when not 0), for
-// tools that list what an instruction reads: the validator, region inference, debugger outlines.
-std::vector<uint32_t> param_rows(const Instruction& ins);
+// The parameter structs (QMatmulParams, QAddParams, QReluParams, QMatmul32Params), their
+// encode_params() and rgba_to_i32/i32_to_rgba are in ops/op_params.h; decoding, checking and
+// describing them is each opcode's definition (engine/ops/), reached through vm.h's
+// check_params(), describe_params() and param_rows().
 
 // ---- Executor kernels (integer only; the CPU interpreter's reference) ----
 

@@ -90,9 +90,63 @@ std::string operand_text(const Instruction& ins, int i, const std::vector<Region
     return "row " + std::to_string(row) + " (" + shape_text(now) + ", " + kind_name + ")";
 }
 
-std::optional<double> dequantize(const Region& region, uint8_t q) {
+std::optional<double> dequantize(const Region& region, double q) {
     if (!region.scale) return std::nullopt;
-    return *region.scale * (double(q) - double(region.zero_point.value_or(0)));
+    return *region.scale * (q - double(region.zero_point.value_or(0)));
+}
+
+const char* element_type_name(ElementType t) {
+    switch (t) {
+    case ElementType::U8: return "uint8";
+    case ElementType::I32: return "int32";
+    }
+    return "?";
+}
+
+ElementType element_type(const Row0Listing& row0, uint32_t row) {
+    if (row == 0) return ElementType::U8;
+    for (const Decoded& d : row0.instructions) {
+        const Instruction& ins = d.ins;
+        if (!ins.info) continue;
+        const Opcode op = Opcode(ins.opcode);
+        if (op == Opcode::QMATMUL32 && ins.operand[2] == row) return ElementType::I32;
+        // The bias of QMATMUL and QMATMUL32 is int32 pixels: the one row their parameters name.
+        if (op == Opcode::QMATMUL || op == Opcode::QMATMUL32) {
+            const std::vector<uint32_t> bias = param_rows(ins);
+            if (std::find(bias.begin(), bias.end(), row) != bias.end()) return ElementType::I32;
+        }
+    }
+    return ElementType::U8;
+}
+
+double element_value(Rgba p, ElementType t) {
+    switch (t) {
+    case ElementType::U8: return p[0];
+    case ElementType::I32: return rgba_to_i32(p);
+    }
+    return p[0];
+}
+
+Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, ElementType type,
+                                      const Region* region) {
+    auto codes = read_matrix(image, row); // validates header and extent
+    if (!codes) return codes.error();
+    TypedMatrix out;
+    out.shape = decode_header(image.pixel(0, row));
+    out.type = type;
+    const uint64_t n = out.shape.elements();
+    out.stored.resize(n);
+    for (uint64_t i = 0; i < n; ++i) {
+        const uint32_t x = element_x(i, image.width);
+        const uint32_t y = uint32_t(element_y(i, row, image.width));
+        out.stored[i] = element_value(image.pixel(x, y), type);
+    }
+    if (region && region->scale) {
+        out.real.resize(n);
+        for (uint64_t i = 0; i < n; ++i)
+            out.real[i] = *dequantize(*region, out.stored[i]);
+    }
+    return out;
 }
 
 namespace {
@@ -173,12 +227,18 @@ PixelMeaning describe(const Image& image, const std::vector<Region>& regions, co
             m.element = i;
             m.m = uint32_t(i / h.cols);
             m.n = uint32_t(i % h.cols);
-            m.label = std::to_string(p[0]);
+            const ElementType type = element_type(row0, r->row);
+            const double v = element_value(p, type);
+            m.type = type;
+            m.value = v;
+            m.label = std::to_string(int64_t(v));
             if (full)
                 m.text = where + "\nelement [" + std::to_string(m.m) + ", " + std::to_string(m.n) +
-                         "] of matrix " + r->name + " (" + shape_text(h) + ") = " + std::to_string(p[0]) +
-                         " (R channel)";
-            if (auto real = dequantize(*r, p[0])) {
+                         "] of matrix " + r->name + " (" + shape_text(h) +
+                         ") = " + std::to_string(int64_t(v)) +
+                         (type == ElementType::U8 ? " (uint8 code, R channel)" : " (int32, whole pixel)");
+            if (auto real = dequantize(*r, v)) {
+                m.real = real;
                 char buf[64];
                 std::snprintf(buf, sizeof buf, "%.6g", *real);
                 if (full) m.text += "\n  dequantized: " + std::string(buf) + " = scale * (q - zero_point)";

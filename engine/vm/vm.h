@@ -1,11 +1,13 @@
 // vm.h — the CPU reference interpreter of Pixel Protocol 1.1.
 //
-// The VM state is a value: the image, the program counter (an x in row 0), the step count, the
-// status and the trap. step() executes exactly one instruction and reports the rectangles it
-// wrote; everything an executor must decide before touching pixels (decoding, operand rows,
-// headers, shapes, bounds: every trap) is done by plan_instruction(), which reads pixels only
-// through a fetch callback. The GL executor calls the same function on pixels it reads back, so
-// both executors trap on exactly the same instructions with exactly the same report.
+// The VM state is a value: the image beside the registers (the program counter, an x in row 0,
+// the step count and limit, the status and the trap). step() executes exactly one instruction
+// and reports the rectangles it wrote; everything an executor must decide before touching pixels
+// (decoding, operand rows, headers, parameters, shapes, bounds: every trap) is done by
+// plan_instruction(), which reads pixels only through a fetch callback and asks each opcode's
+// definition (ops/opdef.h) for its own rules. step_registers() is the one step driver: the CPU's
+// step() and the GL executor's gl_step() both run it, so both executors trap on exactly the same
+// instructions with exactly the same report and move their registers the same way.
 //
 // Breakpoints, run-to-cursor and history are the caller's policy: run() takes a hook that is
 // asked before each instruction, and step() can fill an UndoRecord with the pixels it is about
@@ -13,6 +15,7 @@
 #pragma once
 #include "image.h"
 #include "layout.h"
+#include "ops/op_params.h"
 #include "protocol.h"
 
 #include <array>
@@ -40,6 +43,7 @@ struct Trap {
     TrapCode code = TrapCode::NONE;
     uint32_t x = 0, y = 0; // the pixel responsible
     std::string message;   // one line naming the instruction, operand and row
+    bool operator==(const Trap&) const = default;
 };
 
 // Reads one pixel of the program. x < width and y < height are guaranteed by the caller.
@@ -56,6 +60,7 @@ Decoded decode(const PixelFetch& fetch, uint32_t width, uint32_t pc);
 // Everything an executor needs to carry out one instruction, all checks passed.
 struct Plan {
     Instruction ins;
+    OpParams params;                     // the parameter pixels, decoded and checked
     std::array<MatrixHeader, 3> shape{}; // header of each matrix operand read (zero otherwise)
     MatrixHeader out_shape{};            // header written for MatrixOut operands
     std::vector<Rect> writes;            // pixels the instruction writes (may overlap inputs)
@@ -66,13 +71,21 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
 enum class VmStatus : uint8_t { Ready, Halted, Trapped };
 std::string_view status_name(VmStatus status);
 
-struct VmState {
-    Image image;
+// The registers of any executor: the CPU keeps them beside its image, the GL executor beside its
+// texture (gl_registers()), so comparing two executors' registers is one ==.
+struct VmRegisters {
     uint32_t pc = 0;
     uint64_t steps = 0;
     uint64_t step_limit = kDefaultStepLimit;
     VmStatus status = VmStatus::Ready;
     Trap trap;
+    bool operator==(const VmRegisters&) const = default;
+};
+
+// The CPU VM: registers (vm.pc, vm.steps, ...) and the image they run on.
+struct VmState : VmRegisters {
+    Image image;
+    const VmRegisters& registers() const { return *this; }
 };
 
 VmState make_vm(Image image, uint64_t step_limit = kDefaultStepLimit);
@@ -94,13 +107,22 @@ struct UndoRecord {
 };
 
 // Carries out a checked plan on an in-memory image, all reads before any write (PROTOCOL.md
-// §4.2). execute_reference is the protocol's reference; an optimized CPU executor supplies its
-// own and must produce the same bytes.
-using PlanExecutor = void (*)(Image& image, const Plan& plan);
+// §4.2). execute_reference is the protocol's reference (each opcode definition's reference
+// kernel); an optimized CPU executor supplies its own and must produce the same bytes. A
+// PlanExecutor is any callable, so it carries its own context (settings, scratch buffers).
+using PlanExecutor = std::function<void(Image& image, const Plan& plan)>;
 void execute_reference(Image& image, const Plan& plan);
 
+// The one step driver: what one step does to the registers of any executor. When `regs` is
+// Ready and has a next instruction within the step limit, plans it with plan_instruction() over
+// `fetch` (a width x height program), hands the plan to `carry_out` (which writes its pixels), and
+// then advances pc and steps; stopping (off the end of row 0, HALT, STEP_LIMIT, a trap) is decided
+// here. `written` in the result is the plan's writes.
+StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, const PixelFetch& fetch,
+                          const std::function<void(const Plan&)>& carry_out);
+
 // Executes one instruction. A VM that is not Ready is left as it is.
-StepResult step(VmState& vm, UndoRecord* undo = nullptr, PlanExecutor execute = execute_reference);
+StepResult step(VmState& vm, UndoRecord* undo = nullptr, const PlanExecutor& execute = execute_reference);
 void undo_step(VmState& vm, const UndoRecord& undo);
 
 struct RunOptions {
@@ -121,10 +143,24 @@ std::vector<uint8_t> add_u8(const std::vector<uint8_t>& a, MatrixHeader ha, cons
 std::vector<uint8_t> matmul_u8(const std::vector<uint8_t>& a, MatrixHeader ha, const std::vector<uint8_t>& b,
                                MatrixHeader hb);
 
+// Parameter pixels through the opcode's definition (ops/opdef.h), for any decoded instruction
+// (unknown opcodes and opcodes without parameters give "" or nothing):
+// check 7 of PROTOCOL.md §4.4, "" when every parameter is in range, else a message naming the
+// parameter pixel and the value;
+std::string check_params(const Instruction& ins, uint32_t height);
+// one line for the disassembler and debugger, e.g. "za=128 zb=121 zc=0 M=1518500250 shift=38
+// (x0.00000552) bias=row 19 clamp=[0,255]" (shown as is; never parsed);
+std::string describe_params(const Instruction& ins);
+// the matrix rows the parameters name (a bias row when not 0), for tools that list what an
+// instruction reads: the validator, region inference, debugger outlines.
+std::vector<uint32_t> param_rows(const Instruction& ins);
+
 // A fetch over an in-memory image.
 PixelFetch image_fetch(const Image& image);
 
 // One-line text for a trap: "TRAP BAD_OPCODE at pixel (3,0): ...".
 std::string describe_trap(const Trap& trap);
+// One-line text for registers: "pc 3, steps 1 of 65536, trapped: TRAP ...".
+std::string registers_text(const VmRegisters& regs);
 
 } // namespace px

@@ -1,6 +1,7 @@
-// ui.cpp — pxdbg's panels: menus, program views, controls, disassembly, regions, matrix
-// inspector, help and status bar. Debugger state changes only through debugger.h; pixel
-// meanings come from engine/inspect.h and the opcode table.
+// panels.cpp — pxdbg's windows: menus, program views, controls, disassembly, regions, matrix
+// inspector, help and status bar. They read the Debugger and change it only through its command
+// functions (debugger.h) or run_action (keys.cpp); pixel meanings and element types come from
+// engine/inspect.h.
 #include "app.h"
 
 #include "asm.h"
@@ -26,28 +27,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* kShortcuts[][2] = {
-    {"F10", "step one instruction"},
-    {"Shift+F10", "step back (history of changed regions)"},
-    {"F5", "continue until HALT, trap or breakpoint"},
-    {"F6 / Esc", "pause a running program"},
-    {"Ctrl+R", "reset to the image as loaded"},
-    {"F9", "toggle a breakpoint on the selected line (else the PC)"},
-    {"Ctrl+F10", "run to the selected disassembly line"},
-    {"F", "fit the program to the view"},
-    {"1", "zoom 1:1"},
-    {"Wheel / drag", "zoom about the cursor / pan"},
-    {"R G B A", "toggle a channel"},
-    {"D", "data mode: R through the colormap"},
-    {"H", "heat map: changed since start"},
-    {"L", "cell labels (annotations)"},
-    {"C", "CPU | GPU | difference layout"},
-    {"Ctrl+O", "open a program"},
-    {"Ctrl+S", "save the current image as a new .pxi"},
-    {"F12", "screenshot of the window (PNG)"},
-    {"Ctrl+Shift+S", "write the state file (--state-file)"},
-    {"F1", "this help"},
-};
+// The default font has ASCII only: the engine's typographic characters shown as ASCII.
+std::string font_text(std::string s) {
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"\u2014", "-"},
+                                   {"\u2013", "-"},
+                                   {"\u00d7", "x"},
+                                   {"\u2192", "->"},
+                                   {"\u2264", "<="},
+                                   {"\u2265", ">="}})
+        for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at))
+            s.replace(at, from.size(), to);
+    return s;
+}
 
 std::string shape_text(px::MatrixHeader h) {
     return std::to_string(h.rows) + "x" + std::to_string(h.cols);
@@ -63,41 +54,19 @@ const char* status_text(const Debugger& d) {
     return "?";
 }
 
-void add_recent(App& app, const std::string& path) {
-    std::error_code ec;
-    std::string abs = fs::absolute(path, ec).string();
-    if (ec) abs = path;
-    app.recent.erase(std::remove(app.recent.begin(), app.recent.end(), abs), app.recent.end());
-    app.recent.insert(app.recent.begin(), abs);
-    if (app.recent.size() > 10) app.recent.resize(10);
-    ImGui::MarkIniSettingsDirty();
-}
-
-void start_continue(App& app) {
-    if (app.dbg.cpu.status != px::VmStatus::Ready) return;
-    app.dbg.running = true;
-    app.dbg.run_started_steps = app.dbg.cpu.steps;
-}
-
-void do_step(App& app) {
-    if (app.dbg.running || app.dbg.cpu.status != px::VmStatus::Ready) return;
-    step_once(app.dbg);
-    app.scroll_to_pc = true;
-}
-
-void do_back(App& app) {
-    if (!step_back(app.dbg)) set_message(app, "no history to step back through");
-    app.scroll_to_pc = true;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Menus and dialogs
+
+// A menu item that runs an action, with the key table's shortcut text.
+void action_item(App& app, const char* label, Action a) {
+    if (ImGui::MenuItem(label, shortcut_text(a), false, action_enabled(app, a))) run_action(app, a);
+}
 
 void menu_bar(App& app) {
     if (!ImGui::BeginMainMenuBar()) return;
     Debugger& d = app.dbg;
     if (ImGui::BeginMenu("File")) {
-        if (ImGui::MenuItem("Open...", "Ctrl+O")) app.want_open = true;
+        action_item(app, "Open...", Action::Open);
         if (ImGui::BeginMenu("Open recent", !app.recent.empty())) {
             for (const std::string& r : app.recent)
                 if (ImGui::MenuItem(r.c_str())) {
@@ -108,42 +77,37 @@ void menu_bar(App& app) {
             ImGui::EndMenu();
         }
         if (ImGui::MenuItem("Reload", nullptr, false, !d.path.empty())) open_program(app, d.path);
-        if (ImGui::MenuItem("Save image as...", "Ctrl+S", false, d.cpu.image.width > 0)) app.want_save = true;
-        if (ImGui::MenuItem("Export selected matrix as PNG...", nullptr, false, d.selected_row.has_value()))
-            app.want_export_matrix = true;
-        if (ImGui::MenuItem("Export view as PNG...")) app.want_export_view = true;
-        if (ImGui::MenuItem("Screenshot", "F12")) app.screenshot_requested = true;
+        action_item(app, "Save image as...", Action::Save);
+        action_item(app, "Export selected matrix as PNG...", Action::ExportMatrix);
+        action_item(app, "Export view as PNG...", Action::ExportView);
+        action_item(app, "Screenshot", Action::Screenshot);
         ImGui::Separator();
         if (ImGui::MenuItem("Quit")) glfwSetWindowShouldClose(app.window, 1);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Run")) {
-        if (ImGui::MenuItem("Step", "F10")) do_step(app);
-        if (ImGui::MenuItem("Step back", "Shift+F10", false, !d.history.empty())) do_back(app);
-        if (ImGui::MenuItem("Continue", "F5")) start_continue(app);
-        if (ImGui::MenuItem("Pause", "F6", false, d.running)) d.running = false;
-        if (ImGui::MenuItem("Reset", "Ctrl+R")) reset(d);
-        if (ImGui::MenuItem("Run to cursor", "Ctrl+F10", false, app.cursor_pc.has_value())) {
-            d.run_to = app.cursor_pc;
-            start_continue(app);
-        }
-        if (ImGui::MenuItem("Toggle breakpoint", "F9"))
-            toggle_breakpoint(d, app.cursor_pc.value_or(d.cpu.pc));
+        action_item(app, "Step", Action::Step);
+        action_item(app, "Step back", Action::StepBack);
+        action_item(app, "Continue", Action::Continue);
+        action_item(app, "Pause", Action::Pause);
+        action_item(app, "Reset", Action::Reset);
+        action_item(app, "Run to cursor", Action::RunToCursor);
+        action_item(app, "Toggle breakpoint", Action::ToggleBreakpoint);
         if (ImGui::MenuItem("Clear breakpoints", nullptr, false, !d.breakpoints.empty()))
-            d.breakpoints.clear();
+            clear_breakpoints(d);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("View")) {
         ViewState& v = app.view;
-        if (ImGui::MenuItem("Fit", "F")) v.fit_pending = true;
-        if (ImGui::MenuItem("1:1", "1")) v.one_to_one_pending = true;
+        action_item(app, "Fit", Action::Fit);
+        action_item(app, "1:1", Action::OneToOne);
         ImGui::MenuItem("Pixel grid", nullptr, &v.grid);
-        ImGui::MenuItem("Cell labels", "L", &v.annotations);
+        ImGui::MenuItem("Cell labels", shortcut_text(Action::ToggleLabels), &v.annotations);
         ImGui::MenuItem("Regions", nullptr, &v.regions);
-        ImGui::MenuItem("Data mode (colormap)", "D", &v.data_mode);
-        ImGui::MenuItem("Changed since start", "H", &v.heat);
+        ImGui::MenuItem("Data mode (colormap)", shortcut_text(Action::ToggleData), &v.data_mode);
+        ImGui::MenuItem("Changed since start", shortcut_text(Action::ToggleHeat), &v.heat);
         bool cmp = app.layout == Layout::Compare;
-        if (ImGui::MenuItem("CPU | GPU | difference", "C", &cmp))
+        if (ImGui::MenuItem("CPU | GPU | difference", shortcut_text(Action::ToggleCompare), &cmp))
             app.layout = cmp ? Layout::Compare : Layout::Single;
         ImGui::EndMenu();
     }
@@ -155,144 +119,10 @@ void menu_bar(App& app) {
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Help")) {
-        ImGui::MenuItem("Keyboard shortcuts", "F1", &app.show_help);
+        ImGui::MenuItem("Keyboard shortcuts", shortcut_text(Action::Help), &app.show_help);
         ImGui::EndMenu();
     }
     ImGui::EndMainMenuBar();
-}
-
-// A small file picker: a directory listing with a path field (ImGui has no native dialog).
-bool file_dialog(App& app, const char* title, bool& open, bool saving) {
-    bool accepted = false;
-    if (open) {
-        ImGui::OpenPopup(title);
-        if (app.dialog_dir.empty()) {
-            std::error_code ec;
-            app.dialog_dir = app.dbg.path.empty() ? fs::current_path(ec).string()
-                                                  : fs::absolute(app.dbg.path, ec).parent_path().string();
-        }
-        open = false;
-    }
-    ImGui::SetNextWindowSize(ImVec2(640, 440), ImGuiCond_Appearing);
-    if (!ImGui::BeginPopupModal(title, nullptr)) return false;
-    ImGui::TextUnformatted(app.dialog_dir.c_str());
-    ImGui::BeginChild("files", ImVec2(0, -ImGui::GetFrameHeightWithSpacing() * 2), true);
-    std::error_code ec;
-    if (ImGui::Selectable("..")) app.dialog_dir = fs::path(app.dialog_dir).parent_path().string();
-    std::vector<fs::directory_entry> entries;
-    for (const auto& e :
-         fs::directory_iterator(app.dialog_dir, fs::directory_options::skip_permission_denied, ec))
-        entries.push_back(e);
-    // The error_code overloads: a dangling link or an unreadable entry must not throw.
-    auto is_dir = [](const fs::directory_entry& e) {
-        std::error_code e2;
-        return e.is_directory(e2);
-    };
-    std::sort(entries.begin(), entries.end(), [&](const auto& a, const auto& b) {
-        if (is_dir(a) != is_dir(b)) return is_dir(a);
-        return a.path().filename() < b.path().filename();
-    });
-    for (const auto& e : entries) {
-        const std::string name = e.path().filename().string();
-        if (is_dir(e)) {
-            if (ImGui::Selectable((name + "/").c_str())) app.dialog_dir = e.path().string();
-            continue;
-        }
-        const std::string ext = e.path().extension().string();
-        if (ext != ".pxi" && ext != ".png") continue;
-        if (ImGui::Selectable(name.c_str(), false, ImGuiSelectableFlags_AllowDoubleClick)) {
-            std::snprintf(app.path_buf, sizeof app.path_buf, "%s", e.path().string().c_str());
-            if (ImGui::IsMouseDoubleClicked(0) && !saving) accepted = true;
-        }
-    }
-    ImGui::EndChild();
-    ImGui::SetNextItemWidth(-1);
-    if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere(); // type a name straight away
-    if (ImGui::InputText("##path", app.path_buf, sizeof app.path_buf, ImGuiInputTextFlags_EnterReturnsTrue))
-        accepted = true;
-    if (ImGui::Button(saving ? "Save" : "Open")) accepted = true;
-    ImGui::SameLine();
-    if (ImGui::Button("Cancel")) ImGui::CloseCurrentPopup();
-    if (accepted) {
-        // A relative name is relative to the directory shown.
-        fs::path p(app.path_buf);
-        if (p.is_relative())
-            std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
-                          (fs::path(app.dialog_dir) / p).string().c_str());
-        ImGui::CloseCurrentPopup();
-    }
-    ImGui::EndPopup();
-    return accepted;
-}
-
-void dialogs(App& app) {
-    Debugger& d = app.dbg;
-    if (file_dialog(app, "Open program", app.want_open, false)) open_program(app, app.path_buf);
-    bool save_pending = app.want_save;
-    if (save_pending && !d.path.empty()) {
-        // Suggest a new name next to the input; never the input itself.
-        fs::path p(d.path);
-        std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
-                      (p.parent_path() / (p.stem().string() + "-step" + std::to_string(d.cpu.steps) + ".pxi"))
-                          .string()
-                          .c_str());
-    }
-    if (file_dialog(app, "Save image as", app.want_save, true)) {
-        std::error_code ec;
-        const std::string target = app.path_buf;
-        if (!d.path.empty() && fs::equivalent(target, d.path, ec)) {
-            set_message(app, "refused: saving over the input " + d.path + " (choose a new name)");
-        } else if (auto st = px::save_png(d.cpu.image, target); !st) {
-            set_message(app, "save failed: " + st.error().message);
-        } else {
-            set_message(app, "saved " + target + " (debug information kept)");
-        }
-    }
-    if (app.want_export_matrix && d.selected_row && !d.path.empty()) {
-        fs::path p(d.path);
-        const px::Region* r = selected_region(d);
-        std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
-                      (p.parent_path() / (p.stem().string() + "-" + (r ? r->name : "matrix") + ".png"))
-                          .string()
-                          .c_str());
-    }
-    if (file_dialog(app, "Export matrix as PNG", app.want_export_matrix, true)) {
-        const MatrixStats& s = app.after;
-        px::Image img = px::make_image(s.cols, s.rows);
-        for (size_t i = 0; i < s.values.size(); ++i) {
-            const uint8_t v = s.values[i];
-            img.set_pixel(uint32_t(i % s.cols), uint32_t(i / s.cols), {v, v, v, 255});
-        }
-        auto st = px::save_png(img, app.path_buf);
-        set_message(app,
-                    st ? "exported " + std::string(app.path_buf) : "export failed: " + st.error().message);
-    }
-    if (app.want_export_view) {
-        fs::path p(d.path.empty() ? "pxdbg.pxi" : d.path);
-        std::snprintf(app.path_buf, sizeof app.path_buf, "%s",
-                      (p.parent_path() / (p.stem().string() + "-view.png")).string().c_str());
-    }
-    if (file_dialog(app, "Export view as PNG", app.want_export_view, true))
-        app.export_view_path = app.path_buf;
-    if (app.want_reload_prompt) {
-        ImGui::OpenPopup("File changed on disk");
-        app.want_reload_prompt = false;
-    }
-    if (ImGui::BeginPopupModal("File changed on disk", nullptr, ImGuiWindowFlags_AlwaysAutoResize)) {
-        ImGui::Text("%s changed on disk.", d.path.c_str());
-        ImGui::Text("Stepping has changed the image (%llu steps). Reload and lose them?",
-                    static_cast<unsigned long long>(d.cpu.steps));
-        if (ImGui::Button("Reload")) {
-            open_program(app, d.path);
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::SameLine();
-        if (ImGui::Button("Keep my session")) {
-            d.file_mtime = 0; // do not ask again for this change
-            ImGui::CloseCurrentPopup();
-        }
-        ImGui::EndPopup();
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -302,7 +132,7 @@ void pixel_tooltip(App& app, uint32_t x, uint32_t y) {
     Debugger& d = app.dbg;
     const px::PixelMeaning m = px::describe_pixel(d.cpu.image, d.regions, d.listing, x, y);
     ImGui::BeginTooltip();
-    ImGui::TextUnformatted(m.text.c_str());
+    ImGui::TextUnformatted(font_text(m.text).c_str());
     if (const GLuint gpu = gpu_texture(d)) {
         uint8_t p[4] = {};
         glGetTextureSubImage(gpu, 0, GLint(x), GLint(y), 0, 1, 1, 1, GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, 4, p);
@@ -331,6 +161,87 @@ void auto_range(App& app) {
 
 namespace {
 
+enum class ViewSource : uint8_t { Cpu, Gpu, Difference };
+
+// The colormap as the shader draws it (shaders/view.frag), for the legend.
+ImU32 colormap_color(int map, float t) {
+    t = std::clamp(t, 0.0f, 1.0f);
+    float r, g, b;
+    if (map == 1) {
+        r = g = b = t;
+    } else if (map == 2) {
+        const float u = t < 0.5f ? t * 2 : t * 2 - 1;
+        const float a0[3] = {0.23f, 0.30f, 0.75f}, mid[3] = {0.95f, 0.95f, 0.95f},
+                    a1[3] = {0.71f, 0.02f, 0.15f};
+        const float* lo = t < 0.5f ? a0 : mid;
+        const float* hi = t < 0.5f ? mid : a1;
+        r = lo[0] + (hi[0] - lo[0]) * u, g = lo[1] + (hi[1] - lo[1]) * u, b = lo[2] + (hi[2] - lo[2]) * u;
+    } else {
+        const float c[7][3] = {{0.2777f, 0.0054f, 0.3341f},   {0.1051f, 1.4046f, 1.3846f},
+                               {-0.3309f, 0.2148f, 0.0951f},  {-4.6342f, -5.7991f, -19.3324f},
+                               {6.2283f, 14.1799f, 56.6906f}, {4.7764f, -13.7451f, -65.3530f},
+                               {-5.4355f, 4.6459f, 26.3124f}};
+        float out[3];
+        for (int k = 0; k < 3; ++k) {
+            float acc = c[6][k];
+            for (int i = 5; i >= 0; --i)
+                acc = c[i][k] + t * acc;
+            out[k] = std::clamp(acc, 0.0f, 1.0f);
+        }
+        r = out[0], g = out[1], b = out[2];
+    }
+    return IM_COL32(int(r * 255), int(g * 255), int(b * 255), 255);
+}
+
+// The data-mode legend over the view's bottom-left corner: the colormap and what its ends mean,
+// for the matrix under the mouse (else the selected one).
+void legend(App& app, std::optional<uint32_t> hover_row) {
+    const ViewState& v = app.view;
+    if (!v.data_mode || app.dbg.cpu.image.width == 0) return;
+    const Debugger& d = app.dbg;
+    std::string text;
+    if (v.per_matrix_range) {
+        const ViewRenderer::RowRange* rr = nullptr;
+        const std::optional<uint32_t> row = hover_row ? hover_row : d.selected_row;
+        for (const ViewRenderer::RowRange& r : app.renderer.ranges)
+            if (row && *row >= r.row && *row <= r.last_row) rr = &r;
+        const px::Region* reg = nullptr;
+        for (const px::Region& r : d.regions)
+            if (rr && r.row == rr->row) reg = &r;
+        char buf[200];
+        if (rr && reg) {
+            std::snprintf(buf, sizeof buf, "%s (%s): %.0f .. %.0f", reg->name.c_str(),
+                          px::element_type_name(rr->type), rr->lo, rr->hi);
+            text = buf;
+            if (reg->scale) {
+                std::snprintf(buf, sizeof buf, "  real %.4g .. %.4g", *px::dequantize(*reg, rr->lo),
+                              *px::dequantize(*reg, rr->hi));
+                text += buf;
+            }
+        } else {
+            text = "each matrix over its own min..max (hover one); row 0 and headers in RGB";
+        }
+    } else {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "R byte %.0f .. %.0f, every matrix", v.range_lo, v.range_hi);
+        text = buf;
+    }
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    const ImVec2 at(app.view_rect.x + 6, app.view_rect.w - 24);
+    const float bar_w = 120, th = ImGui::GetTextLineHeight();
+    const ImVec2 ts = ImGui::CalcTextSize(text.c_str());
+    dl->AddRectFilled(ImVec2(at.x - 4, at.y - 3), ImVec2(at.x + bar_w + ts.x + 50, at.y + th + 3),
+                      IM_COL32(20, 20, 24, 220), 3);
+    dl->AddText(at, IM_COL32(230, 230, 230, 255), "lo");
+    for (int i = 0; i < 24; ++i) {
+        const float x0 = at.x + 16 + bar_w * i / 24, x1 = at.x + 16 + bar_w * (i + 1) / 24;
+        dl->AddRectFilled(ImVec2(x0, at.y + 2), ImVec2(x1, at.y + th - 2),
+                          colormap_color(app.colormap, (i + 0.5f) / 24));
+    }
+    dl->AddText(ImVec2(at.x + bar_w + 20, at.y), IM_COL32(230, 230, 230, 255), "hi");
+    dl->AddText(ImVec2(at.x + bar_w + 44, at.y), IM_COL32(255, 220, 120, 255), text.c_str());
+}
+
 void program_window(App& app, ImVec2 pos, ImVec2 size) {
     Debugger& d = app.dbg;
     ViewState& v = app.view;
@@ -338,11 +249,17 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
     ImGui::SetNextWindowSize(size, ImGuiCond_FirstUseEver);
     ImGui::Begin("Program", nullptr, ImGuiWindowFlags_NoScrollbar | ImGuiWindowFlags_NoScrollWithMouse);
     if (!d.error.empty()) {
+        // The button first: a long message wraps below it instead of pushing it out of the window.
+        if (ImGui::SmallButton("dismiss")) dismiss_error(d);
+        ImGui::SameLine();
         ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.45f, 0.45f, 1));
         ImGui::TextWrapped("Could not open: %s", d.error.c_str());
         ImGui::PopStyleColor();
-        ImGui::SameLine();
-        if (ImGui::SmallButton("dismiss")) d.error.clear();
+    }
+    for (const std::string& w : d.warnings) { // conversions made on load, as the CLI warns
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 0.8f, 0.3f, 1));
+        ImGui::TextWrapped("warning: %s", w.c_str());
+        ImGui::PopStyleColor();
     }
     // Toolbar: channels, data mode and range, overlays, zoom, layout, driver.
     const char* names[4] = {"R", "G", "B", "A"};
@@ -353,13 +270,24 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
     ImGui::TextDisabled("|");
     ImGui::SameLine();
     ImGui::Checkbox("Data", &v.data_mode);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("matrix values through the colormap; row 0 and headers as RGB");
     if (v.data_mode) {
         ImGui::SameLine();
-        ImGui::SetNextItemWidth(150);
-        ImGui::DragFloatRange2("##range", &v.range_lo, &v.range_hi, 0.5f, 0, 255, "%.0f", "%.0f");
+        ImGui::Checkbox("per matrix", &v.per_matrix_range);
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("each matrix over its own min..max, in its element type");
+        if (!v.per_matrix_range) {
+            ImGui::SameLine();
+            ImGui::SetNextItemWidth(150);
+            ImGui::DragFloatRange2("##range", &v.range_lo, &v.range_hi, 0.5f, 0, 255, "%.0f", "%.0f");
+            ImGui::SameLine();
+            if (ImGui::SmallButton("auto")) auto_range(app);
+            if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of every matrix's R bytes");
+        }
         ImGui::SameLine();
-        if (ImGui::SmallButton("auto")) auto_range(app);
-        if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of every matrix element");
+        ImGui::SetNextItemWidth(90);
+        ImGui::Combo("##cmap", &app.colormap, "viridis\0gray\0diverging\0");
     }
     ImGui::SameLine();
     ImGui::Checkbox("Grid", &v.grid);
@@ -383,17 +311,41 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::SameLine();
         int drv = int(d.driver);
         ImGui::SetNextItemWidth(70);
-        if (ImGui::Combo("##driver", &drv, "CPU\0GPU\0")) d.driver = Driver(drv);
+        if (ImGui::Combo("##driver", &drv, "CPU\0GPU\0")) set_driver(d, Driver(drv));
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("which executor's image the main view shows");
         ImGui::SameLine();
         bool cmp = app.layout == Layout::Compare;
         if (ImGui::Checkbox("Compare", &cmp)) app.layout = cmp ? Layout::Compare : Layout::Single;
     }
 
-    const ViewOverlay overlay{app.hover_pc,
-                              app.written_time < 0
-                                  ? 0.0f
-                                  : float(std::max(0.0, 1.0 - (ImGui::GetTime() - app.written_time) / 1.5))};
+    ViewOverlay overlay;
+    overlay.highlight_pc = app.hover_pc ? app.hover_pc : std::optional<uint32_t>(d.cpu.pc);
+    overlay.written_fade =
+        app.written_time < 0 ? 0.0f : float(std::max(0.0, 1.0 - (ImGui::GetTime() - app.written_time) / 1.5));
+    overlay.written = d.last_written;
+    if (d.cpu.status == px::VmStatus::Trapped) overlay.trap = d.cpu.trap;
+    const GLuint gpu = gpu_texture(d);
+    if (v.data_mode && v.per_matrix_range)
+        sync_row_ranges(app.renderer, d.cpu.image, d.regions, d.listing, d.change_serial);
+    v.fit_gutter = v.regions ? 130.0f : 0.0f;
+    auto scene = [&](ViewSource src) {
+        ViewScene sc;
+        sc.row_info = app.renderer.row_info.get();
+        sc.colormap = app.colormap;
+        sc.image = &d.cpu.image;
+        sc.regions = &d.regions;
+        sc.listing = &d.listing;
+        sc.texture = src == ViewSource::Gpu && gpu ? gpu : app.renderer.cpu_tex.get();
+        if (src == ViewSource::Difference && gpu) {
+            sc.compare = gpu;
+            sc.compare_mode = 1;
+        } else if (v.heat) {
+            sc.compare = app.renderer.start_tex.get();
+            sc.compare_mode = 2;
+        }
+        if (src == ViewSource::Gpu && gpu) sc.differing_from_cpu = gpu;
+        return sc;
+    };
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const ImVec2 cpos = ImGui::GetCursorScreenPos();
     app.view_rect = ImVec4(cpos.x, cpos.y, cpos.x + avail.x, cpos.y + avail.y);
@@ -414,15 +366,16 @@ void program_window(App& app, ImVec2 pos, ImVec2 size) {
             }
             ViewInteraction h =
                 draw_program_view(titles[i], ImVec2(w, avail.y - ImGui::GetTextLineHeightWithSpacing()), v,
-                                  app.renderer, d, src[i], overlay);
+                                  app.renderer, scene(src[i]), overlay);
             if (h.hovered) hit = h;
             ImGui::EndGroup();
         }
     } else {
         hit = draw_program_view(
-            "##view", avail, v, app.renderer, d,
-            d.driver == Driver::Gpu && gpu_available(d) ? ViewSource::Gpu : ViewSource::Cpu, overlay);
+            "##view", avail, v, app.renderer,
+            scene(d.driver == Driver::Gpu && gpu_available(d) ? ViewSource::Gpu : ViewSource::Cpu), overlay);
     }
+    legend(app, hit.hover_pixel ? std::optional<uint32_t>(hit.hover_pixel->second) : std::nullopt);
     if (hit.hover_pixel) {
         const auto [x, y] = *hit.hover_pixel;
         pixel_tooltip(app, x, y);
@@ -450,24 +403,20 @@ void controls_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::End();
         return;
     }
-    const bool ready = d.cpu.status == px::VmStatus::Ready;
-    ImGui::BeginDisabled(!ready || d.running);
-    if (ImGui::Button("Step F10")) do_step(app);
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    ImGui::BeginDisabled(d.history.empty() || d.running);
-    if (ImGui::Button("Back Shift+F10")) do_back(app);
-    ImGui::EndDisabled();
-    ImGui::SameLine();
-    if (d.running) {
-        if (ImGui::Button("Pause F6")) d.running = false;
-    } else {
-        ImGui::BeginDisabled(!ready);
-        if (ImGui::Button("Continue F5")) start_continue(app);
+    auto button = [&app](const char* label, Action a) {
+        ImGui::BeginDisabled(!action_enabled(app, a));
+        if (ImGui::Button(label)) run_action(app, a);
         ImGui::EndDisabled();
-    }
-    ImGui::SameLine();
-    if (ImGui::Button("Reset")) reset(d);
+        ImGui::SameLine();
+    };
+    button("Step F10", Action::Step);
+    button("Back Shift+F10", Action::StepBack);
+    if (d.running)
+        button("Pause F6", Action::Pause);
+    else
+        button("Continue F5", Action::Continue);
+    button("Reset", Action::Reset);
+    ImGui::NewLine();
 
     ImGui::Separator();
     const ImVec4 col = d.cpu.status == px::VmStatus::Trapped  ? ImVec4(1, 0.4f, 0.4f, 1)
@@ -498,7 +447,10 @@ void controls_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::TextColored(p.identical ? ImVec4(0.4f, 1, 0.4f, 1) : ImVec4(1, 0.35f, 0.35f, 1),
                            "CPU/GPU parity: %s", p.checked ? p.note.c_str() : "not checked yet");
         ImGui::SameLine();
-        if (ImGui::SmallButton("full check")) d.parity = full_parity(d);
+        if (ImGui::SmallButton("full check")) {
+            check_full_parity(d);
+            set_message(app, "full CPU/GPU check: " + d.parity.note);
+        }
     } else if (!d.gpu_error.empty()) {
         ImGui::TextDisabled("GPU executor: %s", d.gpu_error.c_str());
     }
@@ -513,6 +465,15 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
     if (!ImGui::Begin("Disassembly", &app.show_disassembly)) {
         ImGui::End();
         return;
+    }
+    // Why execution stopped, next to where it stopped.
+    if (d.running) {
+        ImGui::TextColored(ImVec4(0.6f, 1, 0.6f, 1), "running");
+    } else if (d.stopped != StopReason::None) {
+        const bool bad = d.stopped == StopReason::Trap;
+        ImGui::TextColored(bad ? ImVec4(1, 0.4f, 0.4f, 1) : ImVec4(1, 0.85f, 0.4f, 1),
+                           "stopped at pc %u: %s%s%s", d.cpu.pc, stop_reason_text(d.stopped), bad ? ": " : "",
+                           bad ? std::string(px::trap_name(d.cpu.trap.code)).c_str() : "");
     }
     const px::Row0Listing& L = d.listing;
     // Row 0 usually ends in zero pixels (each a HALT): list up to the last non-zero one and fold the rest.
@@ -550,7 +511,8 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                 }
                 const px::Decoded& dec = L.instructions[size_t(i)];
                 const px::Instruction& ins = dec.ins;
-                const bool at_pc = ins.pc == d.cpu.pc && d.cpu.status != px::VmStatus::Halted;
+                // The marker stays on the HALT (or trapping) line after execution ends.
+                const bool at_pc = ins.pc == d.cpu.pc;
                 const bool bp = d.breakpoints.count(ins.pc) > 0;
                 ImGui::PushID(i);
                 ImGui::TableSetColumnIndex(0);
@@ -573,10 +535,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                     app.cursor_pc = ins.pc;
                 if (ImGui::IsItemHovered()) app.hover_pc = ins.pc;
                 if (ImGui::BeginPopupContextItem()) {
-                    if (ImGui::MenuItem("Run to here")) {
-                        d.run_to = ins.pc;
-                        start_continue(app);
-                    }
+                    if (ImGui::MenuItem("Run to here")) run_to(d, ins.pc);
                     if (ImGui::MenuItem("Toggle breakpoint")) toggle_breakpoint(d, ins.pc);
                     ImGui::EndPopup();
                 }
@@ -591,6 +550,11 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                                        dec.truncated ? " (truncated)" : "");
                 else
                     ImGui::TextUnformatted(text.c_str());
+                if (ImGui::IsItemHovered()) // the whole line, however narrow the column
+                    ImGui::SetTooltip("%s", font_text(px::describe_pixel(d.cpu.image, d.regions, d.listing,
+                                                                         ins.pc + (ins.wide ? 1 : 0), 0)
+                                                          .text)
+                                                .c_str());
                 ImGui::TableSetColumnIndex(3);
                 if (ins.info) {
                     std::string ops;
@@ -602,6 +566,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                     }
                     if (const std::string q = px::describe_params(ins); !q.empty()) ops += "  [" + q + "]";
                     ImGui::TextDisabled("%s", ops.c_str());
+                    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", font_text(ops).c_str());
                 }
                 ImGui::PopID();
             }
@@ -618,6 +583,7 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::End();
         return;
     }
+    app.region_list_pos.clear();
     if (ImGui::BeginTable("regions", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY)) {
         ImGui::TableSetupColumn("name");
         ImGui::TableSetupColumn("row");
@@ -632,7 +598,16 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
             if (ImGui::Selectable(r.name.c_str(), sel, ImGuiSelectableFlags_SpanAllColumns)) {
                 select_matrix(d, r.row);
                 app.show_inspector = true;
+                // Move the program view to it: centered, and large enough to read its rows.
+                const px::MatrixHeader now = px::decode_header(d.cpu.image.pixel(0, r.row));
+                uint32_t last = r.row;
+                for (const px::Rect& rc : px::matrix_rects(r.row, now, d.cpu.image.width))
+                    last = std::max(last, rc.y + rc.h - 1);
+                app.view.zoom = std::max(app.view.zoom, 4.0f);
+                app.view.center_pending = glm::dvec2(d.cpu.image.width / 2.0, (r.row + last + 1) / 2.0);
             }
+            const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+            app.region_list_pos.push_back({r.row, ImVec2((a.x + b.x) / 2, (a.y + b.y) / 2)});
             ImGui::TableSetColumnIndex(1);
             ImGui::Text("%u", r.row);
             ImGui::TableSetColumnIndex(2);
@@ -653,57 +628,82 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
 // ---------------------------------------------------------------------------------------------
 // Matrix inspector
 
-void compute_stats(MatrixStats& s, std::vector<uint8_t> values, px::MatrixHeader h) {
+// Stats over typed values: the engine says the element type and reads the values (inspect.h).
+void compute_stats(MatrixStats& s, const MatrixPixels& mp, px::ElementType type, const px::Region* reg) {
     s = {};
-    s.cols = h.cols;
-    s.rows = h.rows;
-    s.values = std::move(values);
-    if (s.values.empty()) return;
-    s.min = 255;
+    s.cols = mp.shape.cols;
+    s.rows = mp.shape.rows;
+    s.type = type;
+    s.stored.reserve(mp.pixels.size());
+    for (const px::Rgba& p : mp.pixels)
+        s.stored.push_back(px::element_value(p, type));
+    if (reg && reg->scale)
+        for (double v : s.stored)
+            s.real.push_back(*px::dequantize(*reg, v));
+    if (s.stored.empty()) return;
+    s.min = *std::min_element(s.stored.begin(), s.stored.end());
+    s.max = *std::max_element(s.stored.begin(), s.stored.end());
     double sum = 0;
-    for (uint8_t v : s.values) {
-        s.min = std::min(s.min, v);
-        s.max = std::max(s.max, v);
+    for (double v : s.stored)
         sum += v;
-        s.histogram[v / 8] += 1;
+    s.mean = sum / double(s.stored.size());
+}
+
+// A histogram over [lo, hi] (the range shown): integer values get one bin each up to 32 bins.
+void compute_histogram(MatrixStats& s, double lo, double hi) {
+    s.hist_lo = lo;
+    s.hist_hi = hi;
+    const double span = std::max(hi - lo, 0.0);
+    const size_t bins = size_t(std::clamp(std::floor(span) + 1, 1.0, 32.0));
+    s.histogram.assign(bins, 0.0f);
+    for (double v : s.stored) {
+        if (v < lo || v > hi) continue;
+        const size_t b = span > 0 ? std::min(bins - 1, size_t((v - lo) / (span + 1e-9) * double(bins))) : 0;
+        s.histogram[b] += 1;
     }
-    s.mean = sum / s.values.size();
 }
 
 void refresh_inspector(App& app) {
     Debugger& d = app.dbg;
-    if (app.mat_serial == d.change_serial && app.mat_row == d.selected_row) return;
+    const bool range_moved = !app.after.stored.empty() && (app.after.hist_lo != app.inspector_view.range_lo ||
+                                                           app.after.hist_hi != app.inspector_view.range_hi);
+    if (app.mat_serial == d.change_serial && app.mat_row == d.selected_row) {
+        if (range_moved)
+            compute_histogram(app.after, app.inspector_view.range_lo, app.inspector_view.range_hi);
+        return;
+    }
     app.mat_serial = d.change_serial;
     if (app.mat_row != d.selected_row) app.inspector_view.fit_pending = true;
     app.mat_row = d.selected_row;
     app.after = {};
     app.before = {};
+    app.mat_after.reset();
+    app.mat_before.reset();
     if (!d.selected_row) return;
-    auto values = px::read_matrix(d.cpu.image, *d.selected_row);
-    if (!values) return;
+    const px::Region* reg = selected_region(d);
+    const px::ElementType type = px::element_type(d.listing, *d.selected_row);
     GLint max_tex = 0;
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_tex);
-    const px::MatrixHeader h = px::decode_header(d.cpu.image.pixel(0, *d.selected_row));
-    compute_stats(app.after, std::move(values.value()), h);
-    if (h.cols <= uint32_t(max_tex) && h.rows <= uint32_t(max_tex))
-        upload_matrix_texture(app.mat_after, h.cols, h.rows, app.after.values);
-    else
-        app.mat_after.reset();
-    if (!d.selected_before.empty()) {
-        compute_stats(app.before, d.selected_before, d.selected_before_shape);
-        const px::MatrixHeader bh = d.selected_before_shape;
-        if (bh.cols <= uint32_t(max_tex) && bh.rows <= uint32_t(max_tex))
-            upload_matrix_texture(app.mat_before, bh.cols, bh.rows, app.before.values);
-    } else {
-        app.mat_before.reset();
+    auto fits = [max_tex](px::MatrixHeader h) {
+        return h.cols <= uint32_t(max_tex) && h.rows <= uint32_t(max_tex);
+    };
+    if (auto now = matrix_pixels(d, *d.selected_row, false)) {
+        compute_stats(app.after, *now, type, reg);
+        if (fits(now->shape))
+            upload_matrix_texture(app.mat_after, now->shape.cols, now->shape.rows, now->pixels);
     }
-    if (app.inspector_auto_range) {
-        app.inspector_view.range_lo =
-            std::min(app.after.min, app.before.values.empty() ? app.after.min : app.before.min);
-        app.inspector_view.range_hi = std::max<float>(
-            app.inspector_view.range_lo + 1,
-            std::max(app.after.max, app.before.values.empty() ? app.after.max : app.before.max));
+    if (auto before = matrix_pixels(d, *d.selected_row, true)) {
+        compute_stats(app.before, *before, type, reg);
+        if (fits(before->shape))
+            upload_matrix_texture(app.mat_before, before->shape.cols, before->shape.rows, before->pixels);
     }
+    if (app.inspector_auto_range && !app.after.stored.empty()) { // per matrix: min..max of both panes
+        double lo = app.after.min, hi = app.after.max;
+        if (!app.before.stored.empty()) lo = std::min(lo, app.before.min), hi = std::max(hi, app.before.max);
+        app.inspector_view.range_lo = float(lo);
+        app.inspector_view.range_hi = float(std::max(hi, lo + 1));
+    }
+    compute_histogram(app.after, app.inspector_view.range_lo, app.inspector_view.range_hi);
 }
 
 void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
@@ -723,29 +723,40 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
                 select_matrix(d, r.row);
         ImGui::EndCombo();
     }
-    if (!reg || app.after.values.empty()) {
+    if (!reg || app.after.stored.empty()) {
         ImGui::TextDisabled("pick a matrix: click it in the program view or choose it above");
         ImGui::End();
         return;
     }
     const MatrixStats& s = app.after;
     ImGui::SameLine();
-    ImGui::Text("%ux%u (rows x cols), row %u   min %u  max %u  mean %.2f", s.rows, s.cols, reg->row, s.min,
-                s.max, s.mean);
+    ImGui::Text("%ux%u (rows x cols), row %u, %s   min %.0f  max %.0f  mean %.2f", s.rows, s.cols, reg->row,
+                px::element_type_name(s.type), s.min, s.max, s.mean);
     if (reg->scale) {
         ImGui::SameLine();
-        ImGui::Text("  real = %.6g * (q - %d)", *reg->scale, reg->zero_point.value_or(0));
+        ImGui::Text("  real = %.6g * (q - %d): %.5g .. %.5g", *reg->scale, reg->zero_point.value_or(0),
+                    *px::dequantize(*reg, s.min), *px::dequantize(*reg, s.max));
     }
     ImGui::Checkbox("auto range", &app.inspector_auto_range);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of this matrix, before and now");
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(150);
-    ImGui::DragFloatRange2("range", &app.inspector_view.range_lo, &app.inspector_view.range_hi, 0.5f, 0, 255,
-                           "%.0f", "%.0f");
+    ImGui::SetNextItemWidth(200);
+    const float speed = std::max(0.5f, float(s.max - s.min) / 200);
+    if (ImGui::DragFloatRange2("range", &app.inspector_view.range_lo, &app.inspector_view.range_hi, speed,
+                               float(std::min(s.min, 0.0)), float(std::max(s.max, 255.0)), "%.0f", "%.0f"))
+        app.inspector_auto_range = false;
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(110);
+    ImGui::Combo("##colormap", &app.colormap, "viridis\0gray\0diverging\0");
     ImGui::SameLine();
     if (ImGui::SmallButton("fit")) app.inspector_view.fit_pending = true;
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-1);
-    ImGui::PlotHistogram("##hist", s.histogram, 32, 0, "histogram (32 bins of 8)", 0, FLT_MAX, ImVec2(0, 40));
+    char hist_label[96];
+    std::snprintf(hist_label, sizeof hist_label, "histogram: %zu bins over %.0f..%.0f", s.histogram.size(),
+                  s.hist_lo, s.hist_hi);
+    ImGui::PlotHistogram("##hist", s.histogram.data(), int(s.histogram.size()), 0, hist_label, 0, FLT_MAX,
+                         ImVec2(0, 40));
 
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const float w = (avail.x - ImGui::GetStyle().ItemSpacing.x) / 2;
@@ -753,28 +764,29 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     MatrixViewResult hit;
     const MatrixStats* hit_stats = nullptr;
     const char* hit_name = "";
+    const int elem = s.type == px::ElementType::I32 ? 1 : 0;
     ImGui::BeginGroup();
-    ImGui::TextDisabled("before the last step%s", d.history.empty()           ? " (no step yet)"
-                                                  : app.before.values.empty() ? ": empty (header 0x0)"
-                                                                              : "");
-    MatrixViewResult hb = draw_matrix_view("##before", ImVec2(w, h), app.inspector_view, app.renderer,
-                                           app.mat_before.get(), app.before.cols, app.before.rows);
+    ImGui::TextDisabled("before the last step%s", d.history.empty() ? " (no step yet)" : "");
+    MatrixViewResult hb =
+        draw_matrix_view("##before", ImVec2(w, h), app.inspector_view, app.renderer, app.mat_before.get(),
+                         app.before.cols, app.before.rows, elem, app.colormap);
     if (hb.hovered) hit = hb, hit_stats = &app.before, hit_name = "before";
     ImGui::EndGroup();
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::TextDisabled("now");
     MatrixViewResult ha = draw_matrix_view("##after", ImVec2(w, h), app.inspector_view, app.renderer,
-                                           app.mat_after.get(), s.cols, s.rows);
+                                           app.mat_after.get(), s.cols, s.rows, elem, app.colormap);
     if (ha.hovered) hit = ha, hit_stats = &s, hit_name = "now";
     ImGui::EndGroup();
     if (hit.hovered && hit_stats && hit.n < hit_stats->cols) {
         const size_t i = size_t(hit.m) * hit_stats->cols + hit.n;
-        if (i < hit_stats->values.size()) {
-            const uint8_t q = hit_stats->values[i];
+        if (i < hit_stats->stored.size()) {
+            const double q = hit_stats->stored[i];
             ImGui::BeginTooltip();
-            ImGui::Text("%s[%u, %u] (%s) = %u  (0x%02X)", reg->name.c_str(), hit.m, hit.n, hit_name, q, q);
-            if (auto real = px::dequantize(*reg, q)) ImGui::Text("dequantized: %.6g", *real);
+            ImGui::Text("%s[%u, %u] (%s) = %.0f  (%s)", reg->name.c_str(), hit.m, hit.n, hit_name, q,
+                        px::element_type_name(hit_stats->type));
+            if (!hit_stats->real.empty()) ImGui::Text("real value: %.6g", hit_stats->real[i]);
             const uint32_t W = d.cpu.image.width;
             ImGui::TextDisabled("pixel (%u, %llu)", px::element_x(i, W),
                                 static_cast<unsigned long long>(px::element_y(i, reg->row, W)));
@@ -790,13 +802,16 @@ void help_window(App& app) {
     ImGui::SetNextWindowPos(ImGui::GetMainViewport()->GetCenter(), ImGuiCond_Appearing, ImVec2(0.5f, 0.5f));
     if (ImGui::Begin("Keyboard shortcuts", &app.show_help, ImGuiWindowFlags_AlwaysAutoResize)) {
         if (ImGui::BeginTable("keys", 2, ImGuiTableFlags_RowBg)) {
-            for (const auto& k : kShortcuts) {
+            auto row = [](const char* keys, const char* what) {
                 ImGui::TableNextRow();
                 ImGui::TableSetColumnIndex(0);
-                ImGui::TextColored(ImVec4(1, 0.85f, 0.4f, 1), "%s", k[0]);
+                ImGui::TextColored(ImVec4(1, 0.85f, 0.4f, 1), "%s", keys);
                 ImGui::TableSetColumnIndex(1);
-                ImGui::TextUnformatted(k[1]);
-            }
+                ImGui::TextUnformatted(what);
+            };
+            for (const KeyBinding& k : key_table())
+                row(k.keys, k.what);
+            row("Wheel / drag", "zoom about the cursor / pan");
             ImGui::EndTable();
         }
     }
@@ -830,14 +845,10 @@ void status_bar(App& app) {
 void watch_file(App& app) {
     Debugger& d = app.dbg;
     const double now = ImGui::GetTime();
-    if (d.path.empty() || now - app.last_mtime_check < 0.5 || d.file_mtime == 0) return;
+    if (now - app.last_mtime_check < 0.5) return;
     app.last_mtime_check = now;
-    struct stat st {};
-    if (stat(d.path.c_str(), &st) != 0) return;
-    const int64_t mt = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    if (mt == d.file_mtime) return;
+    if (poll_file(d) != FileChange::Changed) return;
     if (image_changed(d)) {
-        d.file_mtime = mt;
         app.want_reload_prompt = true;
     } else {
         open_program(app, d.path);
@@ -848,6 +859,7 @@ void watch_file(App& app) {
 } // namespace
 
 void set_message(App& app, std::string text) {
+    if (text != app.message) app.ui_serial++; // the state file tells tests about it
     app.message = std::move(text);
     app.message_time = ImGui::GetTime();
 }
@@ -858,61 +870,11 @@ void open_program(App& app, const std::string& path) {
         app.view.fit_pending = true;
         app.cursor_pc.reset();
         app.scroll_to_pc = true;
-        set_message(app, "opened " + path);
+        set_message(app, app.dbg.warnings.empty()
+                             ? "opened " + path
+                             : "opened " + path + " (warning: " + app.dbg.warnings[0] + ")");
     } else {
         set_message(app, app.dbg.error);
-    }
-}
-
-void handle_keys(App& app) {
-    ImGuiIO& io = ImGui::GetIO();
-    Debugger& d = app.dbg;
-    std::vector<App::KeyPress> presses;
-    presses.swap(app.key_presses);
-    if (io.WantTextInput) return;
-    for (const App::KeyPress& p : presses) {
-        const bool ctrl = p.mods & GLFW_MOD_CONTROL, shift = p.mods & GLFW_MOD_SHIFT,
-                   alt = p.mods & GLFW_MOD_ALT;
-        switch (p.key) {
-        case GLFW_KEY_F10:
-            if (ctrl && app.cursor_pc) {
-                d.run_to = app.cursor_pc;
-                start_continue(app);
-            } else if (!ctrl) {
-                shift ? do_back(app) : do_step(app);
-            }
-            continue;
-        case GLFW_KEY_F5: start_continue(app); continue;
-        case GLFW_KEY_F6: d.running = false; continue;
-        case GLFW_KEY_ESCAPE:
-            if (d.running) d.running = false;
-            continue;
-        case GLFW_KEY_F9: toggle_breakpoint(d, app.cursor_pc.value_or(d.cpu.pc)); continue;
-        case GLFW_KEY_F1: app.show_help = !app.show_help; continue;
-        case GLFW_KEY_F12: app.screenshot_requested = true; continue;
-        default: break;
-        }
-        if (ctrl) {
-            if (p.key == GLFW_KEY_S) shift ? void(app.state_requested = true) : void(app.want_save = true);
-            if (p.key == GLFW_KEY_O) app.want_open = true;
-            if (p.key == GLFW_KEY_R) reset(d);
-            continue;
-        }
-        if (alt) continue;
-        ViewState& v = app.view;
-        switch (p.key) {
-        case GLFW_KEY_F: v.fit_pending = true; break;
-        case GLFW_KEY_1: v.one_to_one_pending = true; break;
-        case GLFW_KEY_R: v.channels[0] = !v.channels[0]; break;
-        case GLFW_KEY_G: v.channels[1] = !v.channels[1]; break;
-        case GLFW_KEY_B: v.channels[2] = !v.channels[2]; break;
-        case GLFW_KEY_A: v.channels[3] = !v.channels[3]; break;
-        case GLFW_KEY_D: v.data_mode = !v.data_mode; break;
-        case GLFW_KEY_H: v.heat = !v.heat; break;
-        case GLFW_KEY_L: v.annotations = !v.annotations; break;
-        case GLFW_KEY_C: app.layout = app.layout == Layout::Compare ? Layout::Single : Layout::Compare; break;
-        default: break;
-        }
     }
 }
 
@@ -942,127 +904,6 @@ void draw_ui(App& app) {
     help_window(app);
     dialogs(app);
     status_bar(app);
-}
-
-std::string state_json(const App& app) {
-    const Debugger& d = app.dbg;
-    nlohmann::json j;
-    j["file"] = d.path;
-    j["width"] = d.cpu.image.width;
-    j["height"] = d.cpu.image.height;
-    j["pc"] = d.cpu.pc;
-    j["steps"] = d.cpu.steps;
-    j["status"] = std::string(px::status_name(d.cpu.status));
-    j["running"] = d.running;
-    j["trap"] = d.cpu.status == px::VmStatus::Trapped
-                    ? nlohmann::json{{"code", std::string(px::trap_name(d.cpu.trap.code))},
-                                     {"x", d.cpu.trap.x},
-                                     {"y", d.cpu.trap.y},
-                                     {"message", d.cpu.trap.message}}
-                    : nlohmann::json(nullptr);
-    j["image_hash"] = px::hash_hex(px::rgba_hash(d.cpu.image));
-    j["loaded_hash"] = px::hash_hex(px::rgba_hash(d.loaded));
-    j["history"] = d.history.size();
-    j["breakpoints"] = std::vector<uint32_t>(d.breakpoints.begin(), d.breakpoints.end());
-    j["selected_row"] = d.selected_row ? nlohmann::json(*d.selected_row) : nlohmann::json(nullptr);
-    j["driver"] = d.driver == Driver::Gpu ? "gpu" : "cpu";
-    j["parity"] = d.parity.checked ? nlohmann::json{{"identical", d.parity.identical},
-                                                    {"differing_pixels", d.parity.differing},
-                                                    {"note", d.parity.note}}
-                                   : nlohmann::json(nullptr);
-    j["texels_uploaded"] = app.renderer.texels_uploaded;
-    j["zoom"] = app.view.zoom;
-    j["error"] = d.error;
-    j["screenshots"] = app.screenshot_count;
-    return j.dump(2);
-}
-
-bool write_state_file(App& app) {
-    if (app.state_file.empty()) return false;
-    const std::string text = state_json(app) + "\n";
-    const px::Status st = px::write_file_atomic( // atomic: readers never see half a file
-        app.state_file, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
-    if (!st) {
-        set_message(app, "could not write " + st.error().message);
-        return false;
-    }
-    app.state_written_serial = app.dbg.change_serial;
-    return true;
-}
-
-bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h, const ImVec4* crop) {
-    int x0 = 0, y0 = 0, w = fb_w, h = fb_h; // in framebuffer pixels, top-left origin
-    if (crop) {
-        const ImVec2 s = ImGui::GetIO().DisplayFramebufferScale;
-        x0 = std::clamp(int(crop->x * s.x), 0, fb_w - 1);
-        y0 = std::clamp(int(crop->y * s.y), 0, fb_h - 1);
-        w = std::clamp(int(crop->z * s.x) - x0, 1, fb_w - x0);
-        h = std::clamp(int(crop->w * s.y) - y0, 1, fb_h - y0);
-    }
-    px::Image img = px::make_image(uint32_t(w), uint32_t(h));
-    std::vector<uint8_t> rows(size_t(w) * h * 4);
-    glPixelStorei(GL_PACK_ALIGNMENT, 1);
-    glReadBuffer(GL_BACK);
-    glReadPixels(x0, fb_h - y0 - h, w, h, GL_RGBA, GL_UNSIGNED_BYTE, rows.data());
-    for (int y = 0; y < h; ++y) // GL rows run bottom-up
-        std::memcpy(img.at(0, uint32_t(y)), &rows[size_t(h - 1 - y) * w * 4], size_t(w) * 4);
-    for (size_t i = 3; i < img.rgba.size(); i += 4)
-        img.rgba[i] = 255;
-    auto st = px::save_png(img, path);
-    if (!st) {
-        set_message(app, "screenshot failed: " + st.error().message);
-        return false;
-    }
-    app.screenshot_count++;
-    set_message(app, "screenshot saved to " + path);
-    return true;
-}
-
-void register_settings(App& app) {
-    ImGuiSettingsHandler h;
-    h.TypeName = "pxdbg";
-    h.TypeHash = ImHashStr("pxdbg");
-    h.UserData = &app;
-    h.ReadOpenFn = [](ImGuiContext*, ImGuiSettingsHandler*, const char* name) -> void* {
-        if (std::strcmp(name, "Recent") == 0) return reinterpret_cast<void*>(1);
-        if (std::strcmp(name, "View") == 0) return reinterpret_cast<void*>(2);
-        return nullptr;
-    };
-    h.ReadLineFn = [](ImGuiContext*, ImGuiSettingsHandler* handler, void* entry, const char* line) {
-        App& a = *static_cast<App*>(handler->UserData);
-        if (entry == reinterpret_cast<void*>(1)) {
-            if (std::strncmp(line, "File=", 5) == 0 && a.recent.size() < 10) a.recent.push_back(line + 5);
-            return;
-        }
-        // [pxdbg][View]: the view's toggles, so a session starts as the last one ended.
-        ViewState& v = a.view;
-        int r, g, b, al, data, grid, labels, regions, heat, panels;
-        float lo, hi;
-        if (std::sscanf(line, "Channels=%d,%d,%d,%d", &r, &g, &b, &al) == 4)
-            v.channels[0] = r, v.channels[1] = g, v.channels[2] = b, v.channels[3] = al;
-        else if (std::sscanf(line, "Overlays=%d,%d,%d,%d,%d", &data, &grid, &labels, &regions, &heat) == 5)
-            v.data_mode = data, v.grid = grid, v.annotations = labels, v.regions = regions, v.heat = heat;
-        else if (std::sscanf(line, "Range=%f,%f", &lo, &hi) == 2)
-            v.range_lo = lo, v.range_hi = hi;
-        else if (std::sscanf(line, "Panels=%d", &panels) == 1) {
-            a.show_controls = panels & 1, a.show_disassembly = panels & 2, a.show_regions = panels & 4;
-            a.show_inspector = panels & 8;
-        }
-    };
-    h.WriteAllFn = [](ImGuiContext*, ImGuiSettingsHandler* handler, ImGuiTextBuffer* buf) {
-        const App& a = *static_cast<const App*>(handler->UserData);
-        buf->appendf("[pxdbg][Recent]\n");
-        for (const std::string& r : a.recent)
-            buf->appendf("File=%s\n", r.c_str());
-        buf->appendf("\n");
-        const ViewState& v = a.view;
-        buf->appendf(
-            "[pxdbg][View]\nChannels=%d,%d,%d,%d\nOverlays=%d,%d,%d,%d,%d\nRange=%g,%g\nPanels=%d\n\n",
-            v.channels[0], v.channels[1], v.channels[2], v.channels[3], v.data_mode, v.grid, v.annotations,
-            v.regions, v.heat, v.range_lo, v.range_hi,
-            a.show_controls | a.show_disassembly << 1 | a.show_regions << 2 | a.show_inspector << 3);
-    };
-    ImGui::GetCurrentContext()->SettingsHandlers.push_back(h);
 }
 
 } // namespace pxdbg

@@ -1,9 +1,11 @@
 // asm.cpp — the .pxasm assembler and disassembler (format: docs/pxasm.md).
 //
-// Assembly is two passes over a parsed statement list: declarations first (matrices, scalars,
-// raw pixels), then layout for a width (rows from px::allocate_rows, instructions encoded with
-// WIDE prefixes where needed), then pixels. Without `.width` the layout is tried for each power of
-// two from 16 up and the first that keeps every matrix header row <= 255 wins.
+// Three stages. parse(): text to a statement list, touching nothing outside the text (data
+// sources are recorded, not read). resolve(): every matrix's values (.npy files read, seeded
+// random data generated), with errors naming the declaration's line. Then layout for a width
+// (rows from px::allocate_rows, instructions encoded with WIDE prefixes where needed), then
+// pixels. Without `.width` the layout is tried for each power of two from 16 up and the first that
+// keeps every matrix header row <= 255 wins; layout_for reports why a width fails as a typed value.
 #include "asm.h"
 
 #include "npy.h"
@@ -18,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <variant>
 
 namespace px {
 
@@ -117,6 +120,15 @@ struct Lexer {
 // ---------------------------------------------------------------------------------------------
 // Statements
 
+// Where a matrix's values come from, as written; resolve() turns it into bytes.
+struct DataSource {
+    enum Kind { None, Zeros, Fill, Random, Npy, List } kind = None;
+    uint8_t fill = 0;
+    uint64_t seed = 0, max = 255;
+    std::string npy_path;        // as written (relative to AsmOptions::base_dir)
+    std::vector<uint8_t> values; // List
+};
+
 struct MatrixDecl {
     std::string name;
     int line = 0;
@@ -125,7 +137,8 @@ struct MatrixDecl {
     std::optional<uint32_t> row; // explicit placement
     std::optional<double> scale;
     std::optional<int32_t> zero_point;
-    std::vector<uint8_t> data; // resolved values (empty for scalars)
+    DataSource source;
+    std::vector<uint8_t> data; // resolved values (empty for scalars), filled by resolve()
 };
 
 struct Operand {
@@ -351,6 +364,7 @@ class Parser {
         return instruction();
     }
 
+    // matrix NAME RxC [attributes] DATA [attributes] | scalar NAME [@ row N]
     Status declaration(bool scalar) {
         MatrixDecl d;
         d.line = toks_[0].line;
@@ -360,130 +374,135 @@ class Parser {
         d.name = toks_[pos_++].text;
         if (names_.count(d.name)) return semantic(d.line, "'" + d.name + "' is declared twice");
         names_.insert(d.name);
-        if (!scalar) {
-            if (at_end()) return err("expected a shape ROWSxCOLS");
-            const std::string s = toks_[pos_].text;
-            const size_t x = s.find_first_of("xX");
-            uint64_t r, c;
-            if (x == std::string::npos || !parse_uint(s.substr(0, x), r) || !parse_uint(s.substr(x + 1), c))
-                return err("expected a shape ROWSxCOLS");
-            if (r < 1 || c < 1 || r > 65535 || c > 65535) return err("shape dimensions must be 1..65535");
-            d.shape = {uint32_t(c), uint32_t(r)};
-            ++pos_;
-        }
-        // Attributes, any order, before or after the data.
-        auto attributes = [&]() -> Status {
-            for (;;) {
-                if (peek_punct('@')) {
-                    ++pos_;
-                    if (peek_word("row")) ++pos_;
-                    auto n = number(65535, "row");
-                    if (!n) return n.error();
-                    if (*n < 1) return err("row must be at least 1");
-                    d.row = uint32_t(*n);
-                } else if (!scalar && peek_word("scale")) {
-                    ++pos_;
-                    if (at_end()) return err("expected a number");
-                    const std::string t = toks_[pos_].text;
-                    char* endp = nullptr;
-                    const double v = std::strtod(t.c_str(), &endp);
-                    if (t.empty() || *endp != '\0') return err("expected a number");
-                    d.scale = v;
-                    ++pos_;
-                } else if (!scalar && peek_word("zero_point")) {
-                    ++pos_;
-                    auto n = number(255, "zero_point");
-                    if (!n) return n.error();
-                    d.zero_point = int32_t(*n);
-                } else {
-                    return Ok{};
-                }
-            }
-        };
-        if (Status st = attributes(); !st) return st;
+        if (!scalar)
+            if (Status st = shape(d); !st) return st;
+        if (Status st = attributes(d); !st) return st; // any order, before or after the data
         if (scalar) {
             prog_.matrices.push_back(std::move(d));
             return end_of_statement();
         }
-        const uint64_t n = d.shape.elements();
-        if (n > uint64_t(kMaxDimension) * kMaxDimension)
+        if (d.shape.elements() > uint64_t(kMaxDimension) * kMaxDimension)
             return semantic(d.line, "matrix '" + d.name + "' is too large");
+        if (Status st = data_source(d); !st) return st;
+        if (Status st = attributes(d); !st) return st;
+        prog_.matrices.push_back(std::move(d));
+        return end_of_statement();
+    }
+
+    Status shape(MatrixDecl& d) {
+        if (at_end()) return err("expected a shape ROWSxCOLS");
+        const std::string s = toks_[pos_].text;
+        const size_t x = s.find_first_of("xX");
+        uint64_t r, c;
+        if (x == std::string::npos || !parse_uint(s.substr(0, x), r) || !parse_uint(s.substr(x + 1), c))
+            return err("expected a shape ROWSxCOLS");
+        if (r < 1 || c < 1 || r > 65535 || c > 65535) return err("shape dimensions must be 1..65535");
+        d.shape = {uint32_t(c), uint32_t(r)};
+        ++pos_;
+        return Ok{};
+    }
+
+    // "@ [row] N", "scale X", "zero_point Z", in any order.
+    Status attributes(MatrixDecl& d) {
+        for (;;) {
+            if (peek_punct('@')) {
+                ++pos_;
+                if (peek_word("row")) ++pos_;
+                auto n = number(65535, "row");
+                if (!n) return n.error();
+                if (*n < 1) return err("row must be at least 1");
+                d.row = uint32_t(*n);
+            } else if (!d.scalar && peek_word("scale")) {
+                ++pos_;
+                if (at_end()) return err("expected a number");
+                const std::string t = toks_[pos_].text;
+                char* endp = nullptr;
+                const double v = std::strtod(t.c_str(), &endp);
+                if (t.empty() || *endp != '\0') return err("expected a number");
+                d.scale = v;
+                ++pos_;
+            } else if (!d.scalar && peek_word("zero_point")) {
+                ++pos_;
+                auto n = number(255, "zero_point");
+                if (!n) return n.error();
+                d.zero_point = int32_t(*n);
+            } else {
+                return Ok{};
+            }
+        }
+    }
+
+    // zeros | fill V | random SEED [max M] | npy "file" | [ values ]: recorded, resolved later.
+    Status data_source(MatrixDecl& d) {
+        DataSource& src = d.source;
         if (peek_word("zeros")) {
             ++pos_;
-            d.data.assign(n, 0);
+            src.kind = DataSource::Zeros;
         } else if (peek_word("fill")) {
             ++pos_;
             auto v = number(255, "fill value");
             if (!v) return v.error();
-            d.data.assign(n, uint8_t(*v));
+            src.kind = DataSource::Fill;
+            src.fill = uint8_t(*v);
         } else if (peek_word("random")) {
             ++pos_;
             auto seed = number(UINT64_MAX, "seed");
             if (!seed) return seed.error();
-            uint64_t max = 255;
+            src.kind = DataSource::Random;
+            src.seed = *seed;
             if (peek_word("max")) {
                 ++pos_;
                 auto m = number(255, "max");
                 if (!m) return m.error();
-                max = *m;
+                src.max = *m;
             }
-            uint64_t state = *seed;
-            d.data.resize(n);
-            for (uint64_t i = 0; i < n; ++i)
-                d.data[i] = uint8_t(((splitmix64(state) >> 32) * (max + 1)) >> 32);
         } else if (peek_word("npy")) {
             ++pos_;
             if (at_end() || toks_[pos_].kind != Token::String) return err("expected a quoted file name");
-            const std::string rel = toks_[pos_].text;
-            ++pos_;
-            std::filesystem::path p(rel);
-            if (p.is_relative() && !options_.base_dir.empty())
-                p = std::filesystem::path(options_.base_dir) / p;
-            auto arr = read_npy(p.string());
-            if (!arr) return semantic(d.line, arr.error().message);
-            const auto& shp = arr->shape;
-            const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
-                               (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
-            if (!match) {
-                std::string s = "(";
-                for (size_t i = 0; i < shp.size(); ++i)
-                    s += (i ? ", " : "") + std::to_string(shp[i]);
-                return semantic(d.line, p.string() + ": shape " + s + ") does not match " + d.name + " " +
-                                            std::to_string(d.shape.rows) + "x" +
-                                            std::to_string(d.shape.cols));
-            }
-            auto u8 = arr->as_u8(p.string());
-            if (!u8) return semantic(d.line, u8.error().message);
-            d.data = std::move(*u8);
+            src.kind = DataSource::Npy;
+            src.npy_path = toks_[pos_++].text;
         } else if (peek_punct('[') || peek_punct('=')) {
             if (peek_punct('=')) ++pos_;
-            Status st = expect_punct('[');
-            if (!st) return st;
-            d.data.reserve(n);
-            for (;;) {
-                if (!next_line_for_list()) return err("unterminated '[' list");
-                if (peek_punct(']')) {
-                    ++pos_;
-                    break;
-                }
-                if (peek_punct(',')) {
-                    ++pos_;
-                    continue;
-                }
-                auto v = number(255, "value");
-                if (!v) return v.error();
-                d.data.push_back(uint8_t(*v));
-            }
-            if (d.data.size() != n)
-                return semantic(d.line, "matrix '" + d.name + "' is " + std::to_string(d.shape.rows) + "x" +
-                                            std::to_string(d.shape.cols) + " but has " +
-                                            std::to_string(d.data.size()) + " values");
+            return value_list(d);
         } else {
             return err("expected data: zeros, fill V, random SEED [max M], npy \"file\" or [ values ]");
         }
-        if (Status st = attributes(); !st) return st;
-        prog_.matrices.push_back(std::move(d));
-        return end_of_statement();
+        return Ok{};
+    }
+
+    // [ v v v ... ] across lines. A list still open when a line starts with something that is not a
+    // value (the next statement) is reported at the line of its '['.
+    Status value_list(MatrixDecl& d) {
+        const int open_line = line();
+        if (Status st = expect_punct('['); !st) return st;
+        DataSource& src = d.source;
+        src.kind = DataSource::List;
+        const uint64_t n = d.shape.elements();
+        src.values.reserve(size_t(std::min<uint64_t>(n, 1u << 20)));
+        for (;;) {
+            if (!next_line_for_list())
+                return semantic(open_line, "'[' of matrix '" + d.name + "' is not closed with ']'");
+            if (peek_punct(']')) {
+                ++pos_;
+                break;
+            }
+            if (peek_punct(',')) {
+                ++pos_;
+                continue;
+            }
+            const Token& t = toks_[pos_];
+            if (t.kind != Token::Number && t.line != open_line)
+                return semantic(open_line, "'[' of matrix '" + d.name + "' is not closed with ']' (line " +
+                                               std::to_string(t.line) + " starts '" + t.text + "')");
+            auto v = number(255, "value");
+            if (!v) return v.error();
+            src.values.push_back(uint8_t(*v));
+        }
+        if (src.values.size() != n)
+            return semantic(d.line, "matrix '" + d.name + "' is " + std::to_string(d.shape.rows) + "x" +
+                                        std::to_string(d.shape.cols) + " but has " +
+                                        std::to_string(src.values.size()) + " values");
+        return Ok{};
     }
 
     Status instruction() {
@@ -510,18 +529,19 @@ class Parser {
         int wanted = 0;
         for (OperandKind k : item.info->operands)
             wanted += k != OperandKind::None;
+        auto operand_count = [&](int found) {
+            return err(std::string(item.info->name) + " takes " + std::to_string(wanted) + " operand" +
+                       (wanted == 1 ? "" : "s") + ", found " + std::to_string(found));
+        };
         for (int k = 0; k < wanted; ++k) {
             if (k > 0) {
-                if (at_end())
-                    return err(std::string(item.info->name) + " takes " + std::to_string(wanted) +
-                               " operands");
+                if (at_end()) return operand_count(k);
                 Status st = expect_punct(',');
                 if (!st) return st;
             }
             Operand op;
             op.line = item.line;
-            if (at_end())
-                return err(std::string(item.info->name) + " takes " + std::to_string(wanted) + " operands");
+            if (at_end() || peek_punct('[')) return operand_count(k);
             const Token& t = toks_[pos_];
             if (t.kind == Token::Number) {
                 auto n = number(65535, "row");
@@ -536,23 +556,129 @@ class Parser {
             }
             item.operands.push_back(std::move(op));
         }
-        for (uint32_t k = 0; k < item.info->param_pixels; ++k) {
-            if (wanted > 0 || k > 0) {
-                Status st = expect_punct(',');
-                if (!st) return st;
+        // Parameter pixels: "[r, g, b, a]" each, exactly info->param_pixels of them. Counted
+        // first, so a wrong count names the instruction and both numbers.
+        const std::string name(item.info->name);
+        const uint32_t want = item.info->param_pixels;
+        auto plural = [](uint32_t n, const char* what) {
+            return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+        };
+        for (uint32_t found = 0;; ++found) {
+            const bool more = wanted + found > 0 ? peek_punct(',') : peek_punct('[');
+            if (!more) {
+                if (found < want)
+                    return err(name + " takes " + plural(want, "parameter pixel") + ", found " +
+                               std::to_string(found));
+                break;
             }
-            Status st = expect_punct('[');
-            if (!st) return st;
-            auto v = rgba_list();
-            if (!v) return v.error();
-            st = expect_punct(']');
-            if (!st) return st;
-            item.params.push_back(*v);
+            if (wanted + found > 0) ++pos_; // the ','
+            if (!peek_punct('[')) {
+                if (at_end()) return err("expected '[' after ','");
+                return err(name + " takes " + std::to_string(wanted) + " operand" + (wanted == 1 ? "" : "s") +
+                           (want ? " then " + plural(want, "parameter pixel") + " [r, g, b, a]"
+                                 : " and no parameter pixels") +
+                           "; expected '['");
+            }
+            const size_t open = pos_++;
+            std::vector<uint64_t> channels;
+            for (;;) {
+                if (at_end()) {
+                    pos_ = open;
+                    return err(name + " parameter pixel " + std::to_string(found + 1) +
+                               ": '[' is not closed");
+                }
+                if (peek_punct(']')) {
+                    ++pos_;
+                    break;
+                }
+                if (!channels.empty()) {
+                    if (Status st = expect_punct(','); !st) return st;
+                }
+                auto v = number(255, "channel value");
+                if (!v) return v.error();
+                channels.push_back(*v);
+            }
+            if (found >= want) {
+                uint32_t total = found + 1;
+                while (peek_punct(',')) { // count the rest for the message
+                    ++pos_;
+                    if (!peek_punct('[')) break;
+                    while (!at_end() && !peek_punct(']'))
+                        ++pos_;
+                    if (at_end()) break;
+                    ++pos_;
+                    ++total;
+                }
+                pos_ = open;
+                return err(name + " takes " + plural(want, "parameter pixel") + ", found " +
+                           std::to_string(total));
+            }
+            if (channels.size() != 4) {
+                pos_ = open;
+                return err(name + " parameter pixel " + std::to_string(found + 1) + " of " +
+                           std::to_string(want) + " has " + plural(uint32_t(channels.size()), "value") +
+                           "; a parameter pixel is 4 channels [r, g, b, a]");
+            }
+            item.params.push_back(
+                {uint8_t(channels[0]), uint8_t(channels[1]), uint8_t(channels[2]), uint8_t(channels[3])});
         }
+        if (!at_end())
+            return err(
+                name + " takes " + std::to_string(wanted) + " operand" + (wanted == 1 ? "" : "s") +
+                (want ? " and " + plural(want, "parameter pixel") : std::string(" and no parameter pixels")) +
+                "; unexpected token");
         prog_.code.push_back(std::move(item));
-        return end_of_statement();
+        return Ok{};
     }
 };
+
+// The second pass: every matrix's values from its data source. Reads .npy files (relative to
+// base_dir) and generates seeded random data; errors name the declaration's line.
+Status resolve(Program& prog, const AsmOptions& options) {
+    auto semantic = [&](int line, const std::string& msg) {
+        return make_error(ErrorCode::Semantic, options.file_name + ":" + std::to_string(line) + ": " + msg);
+    };
+    for (MatrixDecl& d : prog.matrices) {
+        if (d.scalar) continue;
+        const uint64_t n = d.shape.elements();
+        const DataSource& src = d.source;
+        switch (src.kind) {
+        case DataSource::None:
+        case DataSource::Zeros: d.data.assign(n, 0); break;
+        case DataSource::Fill: d.data.assign(n, src.fill); break;
+        case DataSource::List: d.data = src.values; break;
+        case DataSource::Random: {
+            uint64_t state = src.seed;
+            d.data.resize(n);
+            for (uint64_t i = 0; i < n; ++i)
+                d.data[i] = uint8_t(((splitmix64(state) >> 32) * (src.max + 1)) >> 32);
+            break;
+        }
+        case DataSource::Npy: {
+            std::filesystem::path p(src.npy_path);
+            if (p.is_relative() && !options.base_dir.empty()) p = std::filesystem::path(options.base_dir) / p;
+            auto arr = read_npy(p.string());
+            if (!arr) return semantic(d.line, arr.error().message);
+            const auto& shp = arr->shape;
+            const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
+                               (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
+            if (!match) {
+                std::string s = "(";
+                for (size_t i = 0; i < shp.size(); ++i)
+                    s += (i ? ", " : "") + std::to_string(shp[i]);
+                return semantic(d.line, p.string() + ": shape " + s + ") does not match " + d.name + " " +
+                                            std::to_string(d.shape.rows) + "x" +
+                                            std::to_string(d.shape.cols));
+            }
+            auto u8 = arr->as_u8(p.string());
+            if (!u8) return semantic(d.line, u8.error().message);
+            d.data = std::move(*u8);
+            break;
+        }
+        }
+    }
+    return Ok{};
+}
 
 // Encodes one instruction (WIDE prefix when forced or any row operand exceeds 255).
 std::vector<Rgba> encode_instruction(const OpcodeInfo& info, bool force_wide,
@@ -579,11 +705,19 @@ struct Layout {
     uint32_t max_matrix_row = 0;
 };
 
-Result<Layout> layout_for(const Program& prog, uint32_t width, const std::string& file) {
+// Why a width does not work: the program is taller than kMaxDimension at this width (a wider
+// image may still do), or an error that no width fixes.
+struct LayoutFailure {
+    enum Kind { TooTall, Invalid } kind = Invalid;
+    Error error;
+};
+
+std::variant<Layout, LayoutFailure> layout_for(const Program& prog, uint32_t width, const std::string& file) {
     Layout L;
     L.width = width;
     auto sem = [&](int line, const std::string& msg) {
-        return make_error(ErrorCode::Semantic, file + ":" + std::to_string(line) + ": " + msg);
+        return LayoutFailure{LayoutFailure::Invalid,
+                             make_error(ErrorCode::Semantic, file + ":" + std::to_string(line) + ": " + msg)};
     };
     std::vector<MatrixHeader> auto_shapes;
     for (const MatrixDecl& d : prog.matrices)
@@ -629,9 +763,12 @@ Result<Layout> layout_for(const Program& prog, uint32_t width, const std::string
     }
     for (const RawWrite& r : prog.raw)
         height = std::max<uint64_t>(height, uint64_t(r.y) + 1);
-    if (height > kMaxDimension)
-        return sem(1, "the program needs " + std::to_string(height) + " rows, more than " +
-                          std::to_string(kMaxDimension));
+    if (height > kMaxDimension) {
+        LayoutFailure f = sem(1, "the program needs " + std::to_string(height) + " rows at width " +
+                                     std::to_string(width) + ", more than " + std::to_string(kMaxDimension));
+        f.kind = LayoutFailure::TooTall;
+        return f;
+    }
     L.height = uint32_t(height);
     return L;
 }
@@ -646,6 +783,7 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
     Parser parser(source, options);
     auto parsed = parser.parse();
     if (!parsed) return parsed.error();
+    if (Status st = resolve(*parsed, options); !st) return st.error();
     const Program& prog = *parsed;
     const std::string& file = options.file_name;
     auto sem = [&](int line, const std::string& msg) {
@@ -660,8 +798,8 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
     Layout L;
     if (prog.width) {
         auto l = layout_for(prog, *prog.width, file);
-        if (!l) return l.error();
-        L = std::move(*l);
+        if (auto* f = std::get_if<LayoutFailure>(&l)) return f->error;
+        L = std::move(std::get<Layout>(l));
         if (L.code_pixels > L.width)
             return sem(prog.width_line, "the instructions need " + std::to_string(L.code_pixels) +
                                             " pixels of row 0 but .width is " + std::to_string(L.width));
@@ -673,12 +811,13 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
         bool found = false;
         for (uint32_t w = 16; w <= kMaxDimension && !found; w *= 2) {
             auto l = layout_for(prog, w, file);
-            if (!l) {
-                if (l.error().message.find("rows, more than") != std::string::npos) continue;
-                return l.error();
+            if (auto* f = std::get_if<LayoutFailure>(&l)) {
+                if (f->kind == LayoutFailure::TooTall) continue; // a wider image may fit
+                return f->error;
             }
-            if (l->code_pixels > w || l->max_matrix_row > 255 || !fits_raw(*l)) continue;
-            L = std::move(*l);
+            Layout& candidate = std::get<Layout>(l);
+            if (candidate.code_pixels > w || candidate.max_matrix_row > 255 || !fits_raw(candidate)) continue;
+            L = std::move(candidate);
             found = true;
         }
         if (!found)

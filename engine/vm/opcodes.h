@@ -2,8 +2,10 @@
 //
 // Every tool reads this table: the CPU interpreter, the validator, the assembler and
 // disassembler, the GLSL executor (through glsl_defines() in protocol.h) and the debugger's
-// tooltips. Adding an opcode means adding one X() line here and one case in each executor;
-// tests/opcodes_test.cpp fails when an executor or the shaders drift from it.
+// tooltips. Adding an opcode means adding one X() line here, its definition engine/ops/<name>.cpp
+// (ops/opdef.h: parameters, shape rule, reference semantics; the engine does not link without
+// it), one kernel in each other executor (engine/cpu_fast.cpp, engine/gl/gl_executor.cpp with its
+// shader) and test vectors (tests/vectors/); tests/opcodes_test.cpp fails when any is missing.
 //
 // Instruction format (row 0, one pixel per instruction word, read left to right):
 //

@@ -113,6 +113,27 @@ ValidationReport validate(const Image& image) {
         regions.push_back({row, shape, pc});
     };
 
+    // For an instruction that traps: every row it names (operands and parameter rows) counts as
+    // referenced, the whole matrix where its current header fits, else only the header row.
+    auto mark_named_rows = [&](const Instruction& ins, const PixelFetch& fetch) {
+        std::vector<uint32_t> rows;
+        for (int i = 0; i < 3; ++i)
+            if (is_row_operand(ins.info->operands[i])) rows.push_back(ins.operand[i]);
+        for (const uint32_t row : param_rows(ins))
+            rows.push_back(row);
+        for (const uint32_t row : rows) {
+            if (row == 0 || row >= height) continue;
+            const MatrixHeader h = decode_header(fetch(0, row));
+            if (width >= 2 && matrix_fits(row, h, width, height)) {
+                const uint64_t n = rows_for_elements(h.elements(), width);
+                for (uint64_t r = row; r < row + n; ++r)
+                    row_referenced[size_t(r)] = true;
+            } else {
+                row_referenced[row] = true;
+            }
+        }
+    };
+
     static constexpr char kOperandName[3] = {'a', 'b', 'c'};
     uint32_t pc = 0;
     bool halted = false;
@@ -133,6 +154,9 @@ ValidationReport validate(const Image& image) {
                 0, row);
         } else if (const Trap* trap = std::get_if<Trap>(&planned)) {
             add(Severity::Error, trap_code_text(trap->code), trap->message, trap->x, trap->y);
+            report.diagnostics.back().always_traps = true;
+            // The rows it names are still the program's: not "unreferenced" data.
+            if (ins.info && !d.truncated) mark_named_rows(ins, shadow);
         }
         if (d.truncated || (!ins.info && op_x >= width)) break; // nothing decodable follows
 
@@ -152,12 +176,23 @@ ValidationReport validate(const Image& image) {
 
         if (const Plan* plan = std::get_if<Plan>(&planned)) {
             // Inputs and outputs, for the overlap and coverage warnings.
+            // Element-wise opcodes (ADD, QADD) computing c in place of a or b (same row, same
+            // shape) read each element only to write that same element: in place by definition,
+            // like an in/out operand (QRELU a). Neither is an overlap worth a warning.
+            const bool elementwise = Opcode(ins.opcode) == Opcode::ADD || Opcode(ins.opcode) == Opcode::QADD;
+            uint32_t out_row = 0;
+            for (int i = 0; i < 3; ++i)
+                if (ins.info->operands[i] == OperandKind::MatrixOut) out_row = ins.operand[i];
             std::vector<Rect> inputs;
             for (int i = 0; i < 3; ++i) {
                 const OperandKind kind = ins.info->operands[i];
                 const uint32_t row = ins.operand[i];
                 if (kind == OperandKind::MatrixIn || kind == OperandKind::MatrixInOut) {
                     reference(row, plan->shape[i], op_x, true);
+                    const bool in_place =
+                        kind == OperandKind::MatrixInOut ||
+                        (elementwise && row == out_row && plan->shape[i] == plan->out_shape);
+                    if (in_place) continue;
                     auto rects = matrix_rects(row, plan->shape[i], width);
                     inputs.insert(inputs.end(), rects.begin(), rects.end());
                 } else if (kind == OperandKind::MatrixOut) {
@@ -266,6 +301,11 @@ ValidationReport validate(const Image& image) {
         r = end + 1;
     }
     return report;
+}
+
+std::string diagnostic_text(const Diagnostic& d) {
+    return std::string(severity_name(d.severity)) + "[" + d.code + "] at pixel " + pixel_text(d.x, d.y) +
+           ": " + d.message;
 }
 
 } // namespace px

@@ -5,9 +5,9 @@
 #include "quant.h"
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cstring>
+#include <memory>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -26,9 +26,6 @@ namespace {
 
 // Pixels are read as little-endian uint32 words (R in the low byte, an int32 pixel as itself).
 static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels as little-endian words");
-
-std::atomic<unsigned> g_threads{0};
-std::atomic<uint64_t> g_min_macs{FastSettings{}.min_macs_per_thread};
 
 // Shapes with at most this many rows of A skip the packing of B (matrix-vector products read
 // every element of B once, so a transposed copy would cost more than it saves).
@@ -75,8 +72,6 @@ template <class F> void parallel_ranges(unsigned parts, uint32_t n, F&& f) {
         th.join();
 }
 
-// acc[j] += a * R(pixel j), pixels read as little-endian uint32 so the loop is a plain
-// contiguous load, mask, multiply and add.
 // dst[j] = R(pixel j): the R channel of a run of pixels, read as little-endian uint32 words.
 PX_CLONES void gather_r_run(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     for (uint32_t j = 0; j < len; ++j) {
@@ -86,6 +81,8 @@ PX_CLONES void gather_r_run(uint8_t* __restrict dst, const uint8_t* __restrict p
     }
 }
 
+// acc[j] += a * R(pixel j), pixels read as little-endian uint32 so the loop is a plain
+// contiguous load, mask, multiply and add.
 PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* __restrict px, uint32_t len) {
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t v;
@@ -96,19 +93,25 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 
 // One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
 // (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
-// The packed operands and accumulators stay allocated on the calling thread from one instruction
-// to the next: fresh multi-megabyte vectors would be page-faulted in again on every step, which
-// costs more than packing them. Above kKeepScratchBytes they are released after use.
+// The packed operands and accumulators stay allocated in the executor's context from one
+// instruction to the next: fresh multi-megabyte vectors would be page-faulted in again on every
+// step, which costs more than packing them. Above kKeepScratchBytes they are released after use.
 struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8, b8;
     size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + b8.capacity(); }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
-Scratch& scratch() {
-    thread_local Scratch s;
-    return s;
-}
+
+} // namespace
+
+// What a fast executor keeps between instructions: its settings and its scratch buffers.
+struct FastContext {
+    FastSettings settings;
+    Scratch scratch;
+};
+
+namespace {
 
 struct MatmulShape {
     uint32_t M, K, N;
@@ -118,9 +121,10 @@ struct MatmulShape {
 
 // acc = (A - za) @ (B - zb) modulo 2^32 with B read straight from the image, for few rows of A:
 // sum over k of (a - za) * b, less zb times the sum of (a - za), all in uint32 (wrapping is exact).
-void matmul_direct(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
+void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, unsigned threads,
+                   std::vector<uint32_t>& acc) {
     const uint32_t w = image.width;
-    std::vector<uint32_t>& a = scratch().a;
+    std::vector<uint32_t>& a = cx.scratch.a;
     a.resize(size_t(s.M) * s.K);
     for_runs(image.rgba.data(), w, s.row_a, 0, a.size(), [&](uint64_t i, const uint8_t* px, uint32_t len) {
         for (uint32_t j = 0; j < len; ++j)
@@ -154,9 +158,10 @@ void matmul_direct(const Image& image, const MatmulShape& s, unsigned threads, s
 // acc = (A - za) @ (B - zb) modulo 2^32: A and B gathered out of the pixel layout into contiguous
 // uint8 (B by threads taking ranges of k), then gemm_u8 (cpu_gemm.h), which packs them for its
 // kernel. The gather reads every operand pixel once.
-void matmul_packed(const Image& image, const MatmulShape& s, unsigned threads, std::vector<uint32_t>& acc) {
+void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, unsigned threads,
+                   std::vector<uint32_t>& acc) {
     const uint32_t w = image.width;
-    Scratch& sc = scratch();
+    Scratch& sc = cx.scratch;
     sc.a8.resize(size_t(s.M) * s.K);
     sc.b8.resize(size_t(s.K) * s.N);
     uint8_t* a8 = sc.a8.data();
@@ -171,27 +176,28 @@ void matmul_packed(const Image& image, const MatmulShape& s, unsigned threads, s
     gemm_u8({a8, b8, s.M, s.K, s.N, s.za, s.zb}, threads, acc.data());
 }
 
-// MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule.
-void execute_matmul(Image& image, const Plan& p) {
+// MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The
+// zero points and the bias row come decoded in the plan.
+void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
     const Opcode op = Opcode(p.ins.opcode);
     MatmulShape s{p.shape[0].rows, p.shape[0].cols, p.shape[1].cols, p.ins.operand[0], p.ins.operand[1]};
     const uint32_t row_c = p.ins.operand[2];
     QMatmulParams q;
     uint32_t bias_row = 0;
     if (op == Opcode::QMATMUL) {
-        q = decode_qmatmul(p.ins);
+        q = std::get<QMatmulParams>(p.params);
         s.za = q.za, s.zb = q.zb, bias_row = q.bias_row;
     } else if (op == Opcode::QMATMUL32) {
-        const QMatmul32Params q32 = decode_qmatmul32(p.ins);
+        const QMatmul32Params& q32 = std::get<QMatmul32Params>(p.params);
         s.za = q32.za, s.zb = q32.zb, bias_row = q32.bias_row;
     }
-    const unsigned threads = fast_threads_for(uint64_t(s.M) * s.N * s.K);
+    const unsigned threads = fast_threads_for(cx.settings, uint64_t(s.M) * s.N * s.K);
     // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a, b or the bias.
-    std::vector<uint32_t>& acc = scratch().acc;
+    std::vector<uint32_t>& acc = cx.scratch.acc;
     if (s.M <= kDirectMaxM)
-        matmul_direct(image, s, threads, acc);
+        matmul_direct(cx, image, s, threads, acc);
     else
-        matmul_packed(image, s, threads, acc);
+        matmul_packed(cx, image, s, threads, acc);
     if (bias_row != 0) { // a 1 x N matrix of int32 pixels, checked by the plan
         std::vector<uint32_t> bias(s.N);
         for_runs(image.rgba.data(), image.width, bias_row, 0, s.N,
@@ -224,7 +230,7 @@ void execute_matmul(Image& image, const Plan& p) {
                      break;
                  }
              });
-    if (scratch().bytes() > kKeepScratchBytes) scratch() = Scratch{};
+    if (cx.scratch.bytes() > kKeepScratchBytes) cx.scratch = Scratch{};
 }
 
 // The R channel of a checked matrix, row-major, walking the layout run by run.
@@ -239,13 +245,14 @@ std::vector<uint8_t> gather_r(const Image& image, uint32_t row, uint64_t n) {
 
 // ADD and QADD: element-wise, so the only cost worth removing is the reference's division per
 // element in gather and scatter; the arithmetic is the reference's own kernels on the values.
-void execute_add(Image& image, const Plan& p) {
+void execute_add(FastContext&, Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const std::vector<uint8_t> a = gather_r(image, op[0], p.shape[0].elements());
     const std::vector<uint8_t> b = gather_r(image, op[1], p.shape[1].elements());
-    const std::vector<uint8_t> out = Opcode(p.ins.opcode) == Opcode::QADD
-                                         ? qadd_u8(a, p.shape[0], b, p.shape[1], decode_qadd(p.ins))
-                                         : add_u8(a, p.shape[0], b, p.shape[1]);
+    const std::vector<uint8_t> out =
+        Opcode(p.ins.opcode) == Opcode::QADD
+            ? qadd_u8(a, p.shape[0], b, p.shape[1], std::get<QAddParams>(p.params))
+            : add_u8(a, p.shape[0], b, p.shape[1]);
     image.set_pixel(0, op[2], encode_header(p.out_shape));
     for_runs(image.rgba.data(), image.width, op[2], 0, out.size(),
              [&](uint64_t i, uint8_t* px, uint32_t len) {
@@ -254,36 +261,61 @@ void execute_add(Image& image, const Plan& p) {
              });
 }
 
+// The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
+void execute_as_reference(FastContext&, Image& image, const Plan& p) {
+    execute_reference(image, p);
+}
+
+using FastKernel = void (*)(FastContext& cx, Image& image, const Plan& plan);
+
+// One kernel per opcode, no default: a new opcode makes the compiler warn (-Wswitch) and
+// fast_has_kernel() false (tests/opcodes_test.cpp) until it is given a kernel or the reference.
+FastKernel fast_kernel(Opcode op) {
+    switch (op) {
+    case Opcode::HALT:
+    case Opcode::DOT:
+    case Opcode::RELU:
+    case Opcode::QRELU: return execute_as_reference;
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32: return execute_matmul;
+    case Opcode::ADD:
+    case Opcode::QADD: return execute_add;
+    }
+    return nullptr;
+}
+
+void run_fast(FastContext& cx, Image& image, const Plan& plan) {
+    const FastKernel kernel = fast_kernel(Opcode(plan.ins.opcode));
+    (kernel ? kernel : execute_as_reference)(cx, image, plan);
+}
+
 } // namespace
 
-void set_fast_settings(const FastSettings& settings) {
-    g_threads.store(settings.threads);
-    g_min_macs.store(settings.min_macs_per_thread);
-}
-
-FastSettings fast_settings() {
-    return {g_threads.load(), g_min_macs.load()};
-}
-
-unsigned fast_threads_for(uint64_t macs) {
-    unsigned t = g_threads.load();
+unsigned fast_threads_for(const FastSettings& settings, uint64_t macs) {
+    unsigned t = settings.threads;
     // hardware_concurrency() reads /sys on every call (microseconds): asked once.
     static const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
     if (t == 0) t = hardware;
-    const uint64_t min_macs = g_min_macs.load();
+    const uint64_t min_macs = settings.min_macs_per_thread;
     if (min_macs > 0) t = unsigned(std::clamp<uint64_t>(macs / min_macs, 1, t));
     return t;
 }
 
+bool fast_has_kernel(uint8_t opcode) {
+    return opcode_info(opcode) && fast_kernel(Opcode(opcode)) != nullptr;
+}
+
+PlanExecutor fast_executor(const FastSettings& settings) {
+    // std::function copies its callable: the context is shared by the copies, never by two
+    // executors made by two calls.
+    auto cx = std::make_shared<FastContext>(FastContext{settings, {}});
+    return [cx](Image& image, const Plan& plan) { run_fast(*cx, image, plan); };
+}
+
 void execute_fast(Image& image, const Plan& plan) {
-    switch (Opcode(plan.ins.opcode)) {
-    case Opcode::MATMUL:
-    case Opcode::QMATMUL:
-    case Opcode::QMATMUL32: execute_matmul(image, plan); break;
-    case Opcode::ADD:
-    case Opcode::QADD: execute_add(image, plan); break;
-    default: execute_reference(image, plan); break;
-    }
+    FastContext cx;
+    run_fast(cx, image, plan);
 }
 
 } // namespace px

@@ -5,7 +5,10 @@
 // row; every input matrix has a non-empty header and fits; shapes follow each opcode's rule as
 // the headers stand *after the instructions before it* (outputs written earlier count); outputs
 // fit. Recommended checks (warnings): matrices whose pixels overlap, an output overlapping an
-// input of the same instruction, data rows no instruction references, non-zero "none" operands.
+// input of the same instruction (except the in-place cases that are so by definition: an in/out
+// operand such as QRELU's, and an element-wise ADD/QADD whose output is exactly its input a or
+// b), data rows no instruction references (rows a trapping instruction names count as
+// referenced), non-zero "none" operands.
 //
 // The validator simulates headers only (no arithmetic), so it is fast on large programs, and a
 // program it accepts never traps when run (tests/validate_test.cpp checks this on random
@@ -26,6 +29,9 @@ struct Diagnostic {
     std::string code;    // short stable identifier, e.g. "no-halt", "row-out-of-image"
     std::string message; // one line naming the pixel or row
     uint32_t x = 0, y = 0;
+    // An Error that is the trap plan_instruction() reports for an instruction the walk reaches:
+    // the program traps there whenever it runs (what `pxi asm` refuses).
+    bool always_traps = false;
 };
 
 struct ValidationReport {
@@ -36,5 +42,8 @@ struct ValidationReport {
 ValidationReport validate(const Image& image);
 
 std::string_view severity_name(Severity s);
+
+// "error[shape-mismatch] at pixel (0,2): MATMUL at pixel (1,0): ...", as `pxi validate` prints it.
+std::string diagnostic_text(const Diagnostic& d);
 
 } // namespace px

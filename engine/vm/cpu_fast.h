@@ -1,0 +1,41 @@
+// cpu_fast.h — the optimized CPU executor: the reference's semantics, faster.
+//
+// fast_executor() gives a PlanExecutor (vm.h): step() and run() still do every check and trap
+// through plan_instruction(), and only carrying out the checked plan is different. Each opcode
+// has one fast kernel or, explicitly, the reference's (tests/opcodes_test.cpp checks every table
+// entry has one). MATMUL, QMATMUL and QMATMUL32 gather their operands out of the RGBA layout once
+// (the R channel of every element pixel into contiguous uint8), multiply them with gemm_u8
+// (cpu_gemm.h: AVX-512 VNNI where the CPU has it, else int16 pairs into int32; exact modulo 2^32
+// like the reference), threaded over column ranges, and write the result back through each
+// opcode's own output rule; parameters come decoded in Plan::params. ADD and
+// QADD walk the layout run by run instead of dividing per element and reuse the reference's
+// element kernels. Every output is computed the same way whatever the thread count, so the bytes
+// never depend on it.
+//
+// No process-wide state: the settings and the scratch buffers kept between instructions live in
+// the executor fast_executor() returns (one per program run; copies share it, so do not run
+// two copies on two threads at once).
+#pragma once
+#include "vm.h"
+
+#include <cstdint>
+
+namespace px {
+
+struct FastSettings {
+    unsigned threads = 0;                    // 0 = std::thread::hardware_concurrency()
+    uint64_t min_macs_per_thread = 1u << 21; // below this a shape runs on fewer threads (0: always all)
+};
+
+// A fast executor with its own settings and scratch buffers.
+PlanExecutor fast_executor(const FastSettings& settings = {});
+// One plan with the default settings and fresh buffers (a plain function: tests, one-off steps).
+void execute_fast(Image& image, const Plan& plan);
+
+// The threads a MATMUL of M*N*K multiply-adds would use under these settings.
+unsigned fast_threads_for(const FastSettings& settings, uint64_t macs);
+
+// Whether the opcode has a kernel (its own or, explicitly, the reference's) in this executor.
+bool fast_has_kernel(uint8_t opcode);
+
+} // namespace px

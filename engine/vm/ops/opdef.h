@@ -1,0 +1,89 @@
+// opdef.h — one definition per opcode: everything the engine knows about an opcode, in one place.
+//
+// Each engine/ops/<opcode>.cpp defines one OpDef: how its parameter pixels decode, check (check 7
+// of PROTOCOL.md §4.4) and read as text, which matrix rows they name, its shape rule (which
+// computes the output's shape and the pixels written besides its matrix outputs), and its
+// reference semantics. opcodes.h's table drives the registry: every X() line must have a
+// definition named ops::def_<NAME>, or the engine does not link. plan_instruction() (vm.cpp) runs
+// the generic checks (decoding, operand rows, input headers, output fit) around an OpDef's own, so
+// it stays the one source of traps for every executor and the validator.
+//
+// An executor other than the reference supplies one kernel per opcode and reads the decoded
+// parameters from Plan::params; tests/opcodes_test.cpp fails when any of this is missing.
+#pragma once
+#include "vm.h"
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace px {
+
+// What a shape rule sees besides the plan: where the instruction is and how to read pixels.
+struct PlanContext {
+    const PixelFetch& fetch;
+    uint32_t width = 0, height = 0;
+    uint32_t op_x = 0;       // x of the opcode pixel (after a WIDE prefix)
+    const std::string& name; // the opcode's name, for messages
+};
+
+struct OpDef {
+    Opcode code;
+    // The parameter pixels as values; never fails (std::monostate when there are none).
+    OpParams (*decode)(const Instruction& ins);
+    // Check 7: "" when every parameter is in range, else a message naming the pixel and value.
+    std::string (*check)(const Instruction& ins, const OpParams& params, uint32_t height);
+    // The shape rule, run on a plan whose input shapes passed the generic checks: sets
+    // out_shape for MatrixOut operands, appends writes other than the MatrixOut matrices, or traps.
+    std::optional<Trap> (*shape)(Plan& plan, const PlanContext& cx);
+    // One line for the disassembler and the debugger's tooltips; "" when there are no parameters.
+    std::string (*describe)(const OpParams& params);
+    // Matrix rows the parameters name (a bias), for tools that list what an instruction reads.
+    std::vector<uint32_t> (*param_rows)(const OpParams& params);
+    // The reference semantics: carries out a checked plan, all reads before any write (§4.2).
+    void (*reference)(Image& image, const Plan& plan);
+};
+
+// nullptr for a byte that is not in the opcode table.
+const OpDef* op_def(uint8_t opcode);
+
+namespace ops {
+#define PX_OPDEF_DECLARE(num, name, ka, kb, kc, params, meaning) extern const OpDef def_##name;
+PX_OPCODE_TABLE(PX_OPDEF_DECLARE)
+#undef PX_OPDEF_DECLARE
+
+// ---- Shared by definitions ----
+
+// For opcodes without parameter pixels.
+OpParams no_params(const Instruction& ins);
+std::string no_check(const Instruction& ins, const OpParams& params, uint32_t height);
+std::string no_description(const OpParams& params);
+std::vector<uint32_t> no_rows(const OpParams& params);
+
+std::string shape_text(MatrixHeader h);
+Trap make_trap(TrapCode code, uint32_t x, uint32_t y, std::string message);
+// SHAPE_MISMATCH at b's header: "<NAME> at pixel (x,0): a is RxC, b is RxC; <rule>".
+Trap shape_mismatch(const Plan& plan, const PlanContext& cx, const std::string& rule);
+// The optional int32 bias of QMATMUL / QMATMUL32: a 1 x cols(b) matrix that fits (§5.5).
+std::optional<Trap> check_bias(const Plan& plan, const PlanContext& cx, uint32_t bias_row);
+
+// "parameter pixel P<k+1> at (x,0)" and the range checks of §5.5, "" when in range.
+std::string param_pixel_name(const Instruction& ins, uint32_t k);
+std::string check_shift(const Instruction& ins, uint32_t shift);
+std::string check_multiplier(const Instruction& ins, uint32_t k, const char* what, int32_t m);
+std::string check_clamp(const Instruction& ins, uint32_t k, uint8_t lo, uint8_t hi);
+std::string check_bias_row(const Instruction& ins, uint32_t k, uint32_t row, uint32_t height);
+std::string check_reserved(const Instruction& ins, uint32_t k, std::initializer_list<int> channels);
+// m / 2^shift as text, "%.9g".
+std::string real_text(int32_t m, uint32_t shift);
+
+// Reference-kernel helpers on a checked plan's matrices (R channel, row-major).
+std::vector<uint8_t> gather(const Image& image, uint32_t row, MatrixHeader h);
+std::vector<int32_t> gather_i32(const Image& image, uint32_t row, MatrixHeader h);
+std::vector<int32_t> gather_bias(const Image& image, uint32_t bias_row); // empty when row 0
+void scatter(Image& image, uint32_t row, MatrixHeader h, const std::vector<uint8_t>& v);
+void scatter_i32(Image& image, uint32_t row, MatrixHeader h, const std::vector<int32_t>& v);
+} // namespace ops
+
+} // namespace px
