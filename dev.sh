@@ -3,6 +3,8 @@
 #   ./dev.sh demo [FILE]   install what is missing, build, open pxdbg on FILE (default assets/pixellm.pxi)
 #   ./dev.sh test          install what is missing, build, run every test, then again under ASan+UBSan,
 #                          then a short fuzz run (what CI runs)
+#   ./dev.sh bench         install what is missing and the benchmark peers (oneDNN, OpenBLAS), build,
+#                          run pxi bench (table in BENCHMARKS.md; extra arguments go to pxi bench)
 #   ./dev.sh deps|build    just that step
 # Works as root on a fresh Debian 12 (uses sudo when not root).
 set -euo pipefail
@@ -11,6 +13,8 @@ cd "$(dirname "$0")"
 PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohmann-json3-dev libcli11-dev
           libimgui-dev libglfw3-dev libepoxy-dev libegl-dev libgl-dev libgl1-mesa-dri libegl-mesa0
           xvfb xauth xdotool x11-apps imagemagick clang libclang-rt-14-dev)
+# pxi bench's peers (app/pxi/bench_peers.cpp): only ./dev.sh bench installs them.
+BENCH_PACKAGES=(libdnnl-dev libopenblas-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {
@@ -56,8 +60,21 @@ test)
     build fuzz
     tests/fuzz/smoke.sh 20 build-fuzz
     ;;
+bench)
+    deps
+    PACKAGES=("${BENCH_PACKAGES[@]}") && deps # the peers, with the same installer
+    cmake --preset default -DPXOS_BENCH_PEERS=ON >/dev/null # re-run: finds the peers just installed
+    cmake --build --preset default -j "$JOBS" --target pxi
+    shift
+    # Each peer gets its best setup, for this run only: this machine's environment may force an
+    # OpenBLAS core (OPENBLAS_CORETYPE) and cache size, so they are unset (pxi bench names the core
+    # OpenBLAS chose); oneDNN's OpenMP threads wait passively, as on any shared machine (spinning
+    # threads that lose their core made its medians 10 to 50 times slower here).
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" \
+        build/app/pxi bench --plot docs/bench-scaling.png "$@"
+    ;;
 *)
-    sed -n '2,7p' "$0"
+    sed -n '2,9p' "$0"
     exit 2
     ;;
 esac

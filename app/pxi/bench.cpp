@@ -1,8 +1,11 @@
 #include "bench.h"
 
+#include "bench_peers.h"
 #include "cpu_fast.h"
+#include "cpu_gemm.h"
 #include "layout.h"
 #include "png_io.h"
+#include "quant.h"
 #include "vm.h"
 
 #if PXOS_HAVE_GL
@@ -12,6 +15,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -258,6 +262,38 @@ uint64_t madd_loop_sse2(uint64_t iters) {
 bool have_avx2() {
     return __builtin_cpu_supports("avx2");
 }
+// The same on VPDPBUSD zmm (AVX-512 VNNI: uint8 x int8, four products summed into each int32
+// lane, 64 multiply-adds per instruction), the instruction gemm_u8 uses where the CPU has it. In
+// assembly, 12 independent accumulators: written with intrinsics, GCC 12 copied the accumulators
+// between registers on every iteration and the loop measured half the rate oneDNN reached.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) uint64_t dpbusd_loop_avx512(uint64_t iters) {
+    if (iters == 0) return 0;
+    __asm__ volatile("vpternlogd $0xff, %%zmm15, %%zmm15, %%zmm15\n\t"
+                     "vpabsb %%zmm15, %%zmm14\n\t"
+                     "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"
+                     "mov %0, %%rcx\n"
+                     "1:\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm0\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm1\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm2\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm3\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm4\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm5\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm6\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm7\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm8\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm9\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm10\n\t"
+                     "vpdpbusd %%zmm15, %%zmm14, %%zmm11\n\t"
+                     "dec %%rcx\n\t"
+                     "jnz 1b\n\t"
+                     "vzeroupper"
+                     :
+                     : "r"(iters)
+                     : "rcx", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9",
+                       "xmm10", "xmm11", "xmm14", "xmm15", "cc");
+    return iters * 12 * 64;
+}
 #else
 uint64_t madd_loop_scalar(uint64_t iters) {
     volatile int32_t y = 3;
@@ -291,11 +327,11 @@ std::string madd_instruction() {
 }
 
 // Best of several runs (a ceiling is the best the machine did, not the typical).
-double peak_gmacs(unsigned threads, uint64_t iters, int runs) {
+double peak_gmacs(unsigned threads, uint64_t iters, int runs, uint64_t (*loop)(uint64_t) = madd_loop) {
     double best = 0;
     for (int r = 0; r < runs; ++r) {
         std::atomic<uint64_t> macs{0};
-        const double ms = run_on_threads(threads, [&](unsigned) { macs += madd_loop(iters); });
+        const double ms = run_on_threads(threads, [&](unsigned) { macs += loop(iters); });
         best = std::max(best, double(macs) / (ms * 1e6));
     }
     return best;
@@ -350,7 +386,10 @@ double read_bandwidth(unsigned threads, size_t bytes, int runs) {
 
 struct Ceilings {
     unsigned threads = 1;
-    double gmacs_1 = 0, gmacs_t = 0;         // peak multiply-adds, 1 thread and all threads
+    double gmacs_1 = 0, gmacs_t = 0;         // peak integer multiply-adds, the best instruction below
+    std::string instruction;                 // the instruction gmacs_1/gmacs_t come from
+    double madd_1 = 0, madd_t = 0;           // vpmaddwd (or pmaddwd) alone
+    double dpbusd_1 = 0, dpbusd_t = 0;       // vpdpbusd zmm alone; 0 where the CPU lacks AVX-512 VNNI
     double cache_gbs_1 = 0, cache_gbs_t = 0; // read bandwidth, working set in the last-level cache
     double dram_gbs_1 = 0, dram_gbs_t = 0;   // read bandwidth from memory
     size_t cache_bytes = 0, dram_bytes = 0;
@@ -365,8 +404,20 @@ Ceilings measure_ceilings(unsigned threads, bool quick) {
     c.threads = threads;
     const uint64_t iters = quick ? 2'000'000 : 20'000'000;
     const int runs = quick ? 3 : 5;
-    c.gmacs_1 = peak_gmacs(1, iters, runs);
-    c.gmacs_t = peak_gmacs(threads, iters, runs);
+    c.madd_1 = peak_gmacs(1, iters, runs);
+    c.madd_t = peak_gmacs(threads, iters, runs);
+    c.gmacs_1 = c.madd_1, c.gmacs_t = c.madd_t;
+    c.instruction = madd_instruction();
+#if defined(__x86_64__)
+    if (px::gemm_vnni_available()) {
+        c.dpbusd_1 = peak_gmacs(1, iters / 2, runs, dpbusd_loop_avx512);
+        c.dpbusd_t = peak_gmacs(threads, iters / 2, runs, dpbusd_loop_avx512);
+        if (c.dpbusd_t > c.madd_t) {
+            c.gmacs_1 = c.dpbusd_1, c.gmacs_t = c.dpbusd_t;
+            c.instruction = "vpdpbusd zmm (AVX-512 VNNI, 64 MAC/instruction)";
+        }
+    }
+#endif
     c.cache_bytes = 8u << 20;
     c.dram_bytes = quick ? (128u << 20) : (512u << 20);
     c.cache_gbs_1 = read_bandwidth(1, c.cache_bytes, runs * 4);
@@ -572,13 +623,6 @@ std::array<std::optional<Timing>, kVariants> time_variants(Context& cx, const Im
     return r;
 }
 
-json ms_or_null(const std::optional<Timing>& t) {
-    return t ? json(t->ms) : json(nullptr);
-}
-json gpu_ms_or_null(const std::optional<Timing>& t) {
-    return t && t->gpu_ms >= 0 ? json(t->gpu_ms) : json(nullptr);
-}
-
 // The threads each variant runs on, for its ceiling: the naive and reference loops are
 // single-threaded; llvmpipe spreads compute over every core.
 unsigned variant_threads(const Context& cx, int v, uint64_t macs) {
@@ -588,17 +632,6 @@ unsigned variant_threads(const Context& cx, int v, uint64_t macs) {
     case kGlTiled: return cx.ceilings.threads;
     default: return 1;
     }
-}
-
-// ---- text ---------------------------------------------------------------------------------------
-
-std::string fmt(const char* f, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
-std::string fmt_ms(const json& v) {
-    return v.is_null() ? "n/a" : fmt(v.get<double>() < 10 ? "%.3f" : "%.1f", v);
 }
 
 struct ShapeSpec {
@@ -616,6 +649,631 @@ std::vector<ShapeSpec> shapes_for(bool quick) {
             {"matvec-1k", 1, 1024, 1024, 4096},    {"batch16-512", 16, 512, 512, 2048},
             {"batch64-1k", 64, 1024, 1024, 4096},  {"batch128-1k", 128, 1024, 1024, 4096},
             {"batch256-1k", 256, 1024, 1024, 4096}};
+}
+
+// ---- results: what the measurements return, and all that the reports are made from ------------
+
+using VariantTimes = std::array<std::optional<Timing>, kVariants>;
+
+struct MachineInfo {
+    std::string cpu = "unknown";
+    unsigned hardware_threads = 1, threads = 1;
+    bool gl = false;
+    std::string gl_renderer, gl_reason;
+};
+
+struct ShapeResult {
+    ShapeSpec spec;
+    uint32_t width = 0, height = 0;
+    bool wide = false;
+    uint64_t macs = 0, bytes = 0;
+    VariantTimes t;
+    std::array<Limit, kVariants> limit;
+    std::array<unsigned, kVariants> threads{};
+    std::optional<double> texture_update_ms;
+};
+
+struct ForwardResult {
+    std::string source;
+    uint32_t width = 0, height = 0;
+    bool naive_applies = true;
+    VariantTimes t;
+};
+
+struct PngResult {
+    uint32_t side = 0;
+    std::optional<double> save_ms, load_ms;
+    std::optional<uint64_t> file_bytes;
+    bool round_trip = false;
+};
+
+// One shape against the peers: the same M, K, N and zero points for everyone.
+struct PeerShape {
+    std::string name;
+    uint32_t M = 0, K = 0, N = 0;
+    int32_t za = 0, zb = 0;
+    uint64_t macs = 0;
+    std::optional<double> ours_ms;        // execute_fast's QMATMUL32 step: gather, product, int32 pixels out
+    std::optional<double> ours_kernel_ms; // gemm_u8 alone on contiguous uint8 (no gather or scatter)
+    std::optional<double> onednn_folded_ms; // dnnl_gemm_u8s8s32, same operands (b - 128 as int8), bo folded
+    std::optional<double> onednn_bo_ms;     // the same with bo = zb - 128 passed to oneDNN
+    // oneDNN's figure: the faster of its two setups.
+    std::optional<double> onednn_ms() const {
+        if (onednn_folded_ms && onednn_bo_ms) return std::min(*onednn_folded_ms, *onednn_bo_ms);
+        return onednn_folded_ms ? onednn_folded_ms : onednn_bo_ms;
+    }
+    std::optional<double> sgemm_ms;       // cblas_sgemm on the operands less their zero points, as float
+    std::optional<bool> onednn_identical; // oneDNN's int32 C equals our QMATMUL32 output, element by element
+};
+
+struct PeerResults {
+    PeerInfo onednn, openblas;
+    std::string our_kernel;
+    unsigned threads = 1;
+    std::vector<PeerShape> shapes;
+};
+
+struct Results {
+    bool quick = false;
+    MachineInfo machine;
+    Ceilings ceilings;
+    VariantTimes overhead;
+    std::vector<ShapeResult> shapes;
+    std::vector<ForwardResult> forwards;
+    PngResult png;
+    PeerResults peers;
+    std::string plot_path; // set when the plot was written
+};
+
+// ---- measuring ----------------------------------------------------------------------------------
+
+MachineInfo measure_machine(unsigned threads, const Context& cx) {
+    MachineInfo m;
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("model name", 0) == 0) {
+            m.cpu = line.substr(line.find(':') + 2);
+            break;
+        }
+    m.hardware_threads = std::max(1u, std::thread::hardware_concurrency());
+    m.threads = threads;
+    m.gl = cx.gl;
+    m.gl_renderer = cx.gl_renderer;
+    m.gl_reason = cx.gl_reason;
+    return m;
+}
+
+// Each executor's fixed cost per step: a 1x1 @ 1x1 MATMUL. The floor of a step is the cheapest
+// any executor of the same kind did it in (an executor's own fixed cost is not a limit of the
+// machine).
+VariantTimes measure_overheads(Context& cx) {
+    const MatmulProgram tiny = build_matmul(1, 1, 1, 4, 1);
+    const VariantTimes t = time_variants(cx, tiny.image, false, "overhead");
+    auto cheapest = [&](int v0, int v1) {
+        double best = 0;
+        for (int v = v0; v <= v1; ++v)
+            if (t[v] && (best == 0 || t[v]->ms < best)) best = t[v]->ms;
+        return best;
+    };
+    for (int v = 0; v < kVariants; ++v)
+        cx.overhead_ms[v] = v <= kCpu ? cheapest(kNaive, kCpu) : cheapest(kGlSimple, kGlTiled);
+    return t;
+}
+
+ShapeResult measure_shape(Context& cx, const ShapeSpec& s) {
+    const MatmulProgram prog = build_matmul(s.M, s.K, s.N, s.width, 1000 + s.M + s.K + s.N);
+    ShapeResult r;
+    r.spec = s;
+    r.width = prog.image.width, r.height = prog.image.height, r.wide = prog.wide;
+    r.macs = uint64_t(s.M) * s.K * s.N;
+    r.bytes = 4 * (uint64_t(s.M) * s.K + uint64_t(s.K) * s.N + uint64_t(s.M) * s.N);
+    progress(cx, s.name);
+    r.t = time_variants(cx, prog.image, false, s.name);
+    for (int v = 0; v < kVariants; ++v)
+        if (r.t[v]) {
+            r.threads[v] = variant_threads(cx, v, r.macs);
+            r.limit[v] = limit_for(cx.ceilings, r.macs, r.bytes, r.threads[v], cx.overhead_ms[v], r.t[v]->ms);
+        }
+#if PXOS_HAVE_GL
+    if (cx.gl) {
+        auto planned =
+            px::plan_instruction(px::image_fetch(prog.image), prog.image.width, prog.image.height, 0);
+        if (auto* plan = std::get_if<px::Plan>(&planned))
+            if (auto tu = time_texture_update(cx, reference_result(prog.image, false), plan->writes))
+                r.texture_update_ms = tu->ms;
+    }
+#endif
+    return r;
+}
+
+// Whole Pixel-LLM forward passes: the project's quantized program (Protocol 1.1) and the
+// prototype's v0.0.3 program, each from assets/ when it is there, else built to the same shape
+// (v0.0.3 opcodes, random weights). The naive baseline exists only for the prototype's opcodes.
+ForwardResult measure_forward(Context& cx, const std::string& asset) {
+    ForwardResult r;
+    Image prog;
+    r.source = asset;
+    if (std::filesystem::exists(asset)) {
+        auto loaded = px::load_png(asset);
+        if (loaded)
+            prog = std::move(loaded->image);
+        else
+            cx.report->errors.push_back(loaded.error().message + " (using a built program instead)");
+    }
+    if (prog.rgba.empty()) {
+        prog = build_pixellm(7);
+        r.source = "built (" + asset + " missing): the Pixel-LLM's shapes, v0.0.3 opcodes, random weights";
+    }
+    r.width = prog.width, r.height = prog.height;
+    progress(cx, "forward pass " + r.source);
+    cx.naive_unsupported = false;
+    r.t = time_variants(cx, prog, true, "forward pass " + r.source);
+    r.naive_applies = !cx.naive_unsupported;
+    if (!r.naive_applies) r.t[kNaive].reset();
+    return r;
+}
+
+// PNG load and save of a 4096x4096 program (1024x1024 with --quick).
+PngResult measure_png(Context& cx) {
+    PngResult r;
+    r.side = cx.opt.quick ? 1024 : 4096;
+    const uint32_t side = r.side;
+    Image big = px::make_image(side, side);
+    std::mt19937 rng(3);
+    (void)px::write_matrix(big, 1, {side - 1, side - 1}, dense_values(rng, uint64_t(side - 1) * (side - 1)));
+    put_instruction(big, 0, Opcode::RELU, 1, 0, 0);
+    put_instruction(big, 1, Opcode::HALT, 0, 0, 0);
+    const std::string path =
+        (std::filesystem::temp_directory_path() / ("pxi-bench-" + std::to_string(::getpid()) + ".pxi"))
+            .string();
+    progress(cx, "png " + std::to_string(side));
+    const Budget png_budget{3, 5, 0, cx.opt.quick};
+    std::string io_error;
+    const Timing save = measure(png_budget, [&]() -> Sample {
+        const auto t0 = Clock::now();
+        if (auto st = px::save_png(big, path); !st) io_error = st.error().message;
+        return {ms_since(t0)};
+    });
+    const Timing load = measure(png_budget, [&]() -> Sample {
+        const auto t0 = Clock::now();
+        auto loaded = px::load_png(path);
+        const double ms = ms_since(t0);
+        if (!loaded)
+            io_error = loaded.error().message;
+        else
+            r.round_trip = same_pixels(loaded->image, big);
+        return {ms};
+    });
+    std::error_code ec;
+    const auto file_bytes = std::filesystem::file_size(path, ec);
+    std::filesystem::remove(path, ec);
+    if (!io_error.empty()) fail(cx, "png: " + io_error);
+    if (io_error.empty() && !r.round_trip)
+        fail(cx, "png: PARITY FAILURE: the loaded image differs from the saved one");
+    if (io_error.empty()) r.save_ms = save.ms, r.load_ms = load.ms;
+    if (!ec) r.file_bytes = uint64_t(file_bytes);
+    return r;
+}
+
+// A QMATMUL32 program (PROTOCOL.md §5.5.5): c = the int32 accumulators of (a - za) @ (b - zb),
+// no bias; a and b hold the given values.
+MatmulProgram build_qmatmul32(uint32_t M, uint32_t K, uint32_t N, uint32_t width,
+                              const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int32_t za,
+                              int32_t zb) {
+    const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+    const px::Allocation al = px::allocate_rows({ha, hb, hc}, width);
+    MatmulProgram p;
+    p.image = px::make_image(width, al.height);
+    p.row_a = al.rows[0], p.row_b = al.rows[1], p.row_c = al.rows[2];
+    (void)px::write_matrix(p.image, p.row_a, ha, a);
+    (void)px::write_matrix(p.image, p.row_b, hb, b);
+    uint32_t x = put_instruction(p.image, 0, Opcode::QMATMUL32, p.row_a, p.row_b, p.row_c);
+    p.wide = x == 2;
+    px::QMatmul32Params q;
+    q.za = uint8_t(za), q.zb = uint8_t(zb);
+    for (const px::Rgba& param : px::encode_params(q))
+        p.image.set_pixel(x++, 0, param);
+    put_instruction(p.image, x, Opcode::HALT, 0, 0, 0);
+    return p;
+}
+
+// Our integer product against oneDNN's and OpenBLAS's float one, on the MATMUL shapes, with
+// zero points (QMATMUL32 writes the int32 accumulator MATMUL and QMATMUL also compute, so its
+// output can be compared with oneDNN's element by element). The peers are given contiguous
+// operands prepared outside the clock; we are timed both as the executor step (gathering the
+// operands out of the pixel layout and writing int32 pixels back) and as gemm_u8 alone.
+PeerResults measure_peers(Context& cx, unsigned threads) {
+    PeerResults r;
+    r.onednn = onednn_info();
+    r.openblas = openblas_info();
+    r.our_kernel = px::gemm_kernel_name();
+    r.threads = threads;
+    set_peer_threads(threads);
+    const int32_t za = 3, zb = 131; // an activation zero point near 0 and a weight one near 128
+    for (const ShapeSpec& s : shapes_for(cx.opt.quick)) {
+        PeerShape ps;
+        ps.name = s.name, ps.M = s.M, ps.K = s.K, ps.N = s.N, ps.za = za, ps.zb = zb;
+        ps.macs = uint64_t(s.M) * s.K * s.N;
+        progress(cx, "peers " + s.name);
+        std::mt19937 rng(77 + s.M + s.K + s.N);
+        std::vector<uint8_t> a(size_t(s.M) * s.K), b(size_t(s.K) * s.N);
+        for (auto& v : a)
+            v = uint8_t(rng());
+        for (auto& v : b)
+            v = uint8_t(rng());
+        const MatmulProgram prog = build_qmatmul32(s.M, s.K, s.N, s.width, a, b, za, zb);
+        const Image expected = reference_result(prog.image, false);
+        const std::string what = "peers " + s.name + " cpu (QMATMUL32)";
+        if (auto t = time_cpu(cx, prog.image, expected, px::fast_executor(cx.fast), false, what))
+            ps.ours_ms = t->ms;
+
+        const unsigned our_threads = px::fast_threads_for(cx.fast, ps.macs);
+        std::vector<uint32_t> acc(size_t(s.M) * s.N);
+        ps.ours_kernel_ms =
+            measure(cx.budget, [&]() -> Sample {
+                const auto t0 = Clock::now();
+                px::gemm_u8({a.data(), b.data(), s.M, s.K, s.N, za, zb}, our_threads, acc.data());
+                return {ms_since(t0)};
+            }).ms;
+        // The expected accumulators, from the reference's output pixels.
+        std::vector<int32_t> want(acc.size());
+        const uint32_t w = expected.width;
+        for (uint64_t i = 0; i < want.size(); ++i)
+            want[i] = px::rgba_to_i32(
+                expected.pixel(uint32_t(1 + i % (w - 1)), uint32_t(prog.row_c + i / (w - 1))));
+        if (!std::equal(want.begin(), want.end(), acc.begin(),
+                        [](int32_t x, uint32_t y) { return uint32_t(x) == y; }))
+            fail(cx,
+                 "peers " + s.name + ": PARITY FAILURE: gemm_u8 differs from execute_reference's QMATMUL32");
+
+        if (r.onednn.built) {
+            std::vector<int8_t> b8(b.size());
+            for (size_t i = 0; i < b.size(); ++i)
+                b8[i] = int8_t(b[i] ^ 0x80u); // b - 128
+            for (bool fold : {true, false}) {
+                std::vector<int32_t> c(acc.size(), 0);
+                std::string err;
+                const Timing t = measure(cx.budget, [&]() -> Sample {
+                    const auto t0 = Clock::now();
+                    std::string e =
+                        onednn_gemm_u8s8s32(a.data(), b8.data(), s.M, s.K, s.N, za, zb, fold, c.data());
+                    const double ms = ms_since(t0);
+                    if (!e.empty()) err = e;
+                    return {ms};
+                });
+                if (!err.empty()) {
+                    cx.report->errors.push_back("peers " + s.name + ": oneDNN: " + err);
+                    continue;
+                }
+                (fold ? ps.onednn_folded_ms : ps.onednn_bo_ms) = t.ms;
+                const bool same = c == want;
+                ps.onednn_identical = ps.onednn_identical.value_or(true) && same;
+                if (!same)
+                    fail(cx, "peers " + s.name + ": oneDNN's int32 result" +
+                                 (fold ? " (zero point folded)" : "") +
+                                 " differs from our QMATMUL32 (the mapping in bench_peers.h is exact, so "
+                                 "this is a bug)");
+            }
+        }
+        if (r.openblas.built) {
+            std::vector<float> fa(a.size()), fb(b.size()), fc(acc.size());
+            for (size_t i = 0; i < a.size(); ++i)
+                fa[i] = float(int32_t(a[i]) - za);
+            for (size_t i = 0; i < b.size(); ++i)
+                fb[i] = float(int32_t(b[i]) - zb);
+            std::string err;
+            const Timing t = measure(cx.budget, [&]() -> Sample {
+                const auto t0 = Clock::now();
+                std::string e = openblas_sgemm(fa.data(), fb.data(), s.M, s.K, s.N, fc.data());
+                const double ms = ms_since(t0);
+                if (!e.empty()) err = e;
+                return {ms};
+            });
+            if (!err.empty())
+                cx.report->errors.push_back("peers " + s.name + ": OpenBLAS: " + err);
+            else
+                ps.sgemm_ms = t.ms;
+        }
+        r.shapes.push_back(ps);
+    }
+    return r;
+}
+
+// ---- reporting: one JSON writer, the table and the plot from the same Results -------------------
+
+json opt_json(const std::optional<double>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+json ms_or_null(const std::optional<Timing>& t) {
+    return t ? json(t->ms) : json(nullptr);
+}
+json gpu_ms_or_null(const std::optional<Timing>& t) {
+    return t && t->gpu_ms >= 0 ? json(t->gpu_ms) : json(nullptr);
+}
+std::optional<double> ratio(const std::optional<double>& num, const std::optional<double>& den) {
+    if (num && den && *den > 0) return *num / *den;
+    return std::nullopt;
+}
+std::optional<double> gmacs_of(uint64_t macs, const std::optional<double>& ms) {
+    if (ms && *ms > 0) return double(macs) / (*ms * 1e6);
+    return std::nullopt;
+}
+std::optional<double> peak_fraction(const Ceilings& c, uint64_t macs, const std::optional<double>& ms) {
+    const auto g = gmacs_of(macs, ms);
+    const double peak = std::max(c.gmacs_t, c.gmacs_1);
+    if (g && peak > 0) return *g / peak;
+    return std::nullopt;
+}
+
+json peer_info_json(const PeerInfo& p) {
+    return {{"built", p.built},
+            {"library", p.built ? json(p.library) : json(nullptr)},
+            {"kernel", p.built ? json(p.kernel) : json(nullptr)},
+            {"note", p.note}};
+}
+
+json to_json(const Results& r, const Report& report) {
+    json j;
+    j["tool"] = "pxi bench";
+    j["schema"] = 2;
+    j["quick"] = r.quick;
+    const MachineInfo& m = r.machine;
+    j["machine"] = {{"cpu", m.cpu},
+                    {"hardware_threads", m.hardware_threads},
+                    {"threads_used", m.threads},
+                    {"gl_available", m.gl},
+                    {"gl_renderer", m.gl ? json(m.gl_renderer) : json(nullptr)},
+                    {"gl_unavailable_reason", m.gl ? json(nullptr) : json(m.gl_reason)}};
+    const Ceilings& c = r.ceilings;
+    j["limits"] = {{"madd_instruction", c.instruction},
+                   {"gmacs_per_core", c.gmacs_1},
+                   {"gmacs_all_threads", c.gmacs_t},
+                   {"vpmaddwd_gmacs_per_core", c.madd_1},
+                   {"vpmaddwd_gmacs_all_threads", c.madd_t},
+                   {"vpdpbusd_gmacs_per_core", c.dpbusd_1 > 0 ? json(c.dpbusd_1) : json(nullptr)},
+                   {"vpdpbusd_gmacs_all_threads", c.dpbusd_t > 0 ? json(c.dpbusd_t) : json(nullptr)},
+                   {"cache_read_gbs_1_thread", c.cache_gbs_1},
+                   {"cache_read_gbs_all_threads", c.cache_gbs_t},
+                   {"cache_buffer_bytes", c.cache_bytes},
+                   {"dram_read_gbs_1_thread", c.dram_gbs_1},
+                   {"dram_read_gbs_all_threads", c.dram_gbs_t},
+                   {"dram_buffer_bytes", c.dram_bytes},
+                   {"cache_resident_bytes", kCacheResident}};
+    json o;
+    for (int v = 0; v < kVariants; ++v)
+        o[kVariantKey[v]] = ms_or_null(r.overhead[v]);
+    j["limits"]["overhead_ms"] = o;
+
+    j["shapes"] = json::array();
+    for (const ShapeResult& s : r.shapes) {
+        json sj = {{"name", s.spec.name}, {"m", s.spec.M},      {"k", s.spec.K},
+                   {"n", s.spec.N},       {"macs", s.macs},     {"operand_bytes", s.bytes},
+                   {"width", s.width},    {"height", s.height}, {"wide", s.wide}};
+        json gm, sp, lim;
+        for (int v = 0; v < kVariants; ++v) {
+            sj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(s.t[v]);
+            gm[kVariantKey[v]] = s.t[v] ? json(double(s.macs) / (s.t[v]->ms * 1e6)) : json(nullptr);
+            sp[kVariantKey[v]] = s.t[v] && s.t[kNaive] ? json(s.t[kNaive]->ms / s.t[v]->ms) : json(nullptr);
+            lim[kVariantKey[v]] = s.t[v] ? json{{"fraction_of_limit", s.limit[v].fraction},
+                                                {"bound", s.limit[v].bound},
+                                                {"limit_ms", s.limit[v].limit_ms},
+                                                {"threads", s.threads[v]}}
+                                         : json(nullptr);
+        }
+        sj["gl_simple_gpu_ms"] = gpu_ms_or_null(s.t[kGlSimple]);
+        sj["gl_tiled_gpu_ms"] = gpu_ms_or_null(s.t[kGlTiled]);
+        sj["gmacs"] = gm;
+        sj["speedup_vs_naive"] = sp;
+        // The headline figures are the optimized CPU executor's; every variant's are in "limits".
+        sj["fraction_of_limit"] = s.t[kCpu] ? json(s.limit[kCpu].fraction) : json(nullptr);
+        sj["bound"] = s.t[kCpu] ? json(s.limit[kCpu].bound) : json(nullptr);
+        sj["limits"] = lim;
+        sj["texture_update_ms"] = opt_json(s.texture_update_ms);
+        j["shapes"].push_back(sj);
+    }
+
+    j["forward_passes"] = json::array();
+    for (const ForwardResult& f : r.forwards) {
+        json fj = {{"source", f.source},
+                   {"width", f.width},
+                   {"height", f.height},
+                   {"naive_note", f.naive_applies
+                                      ? json(nullptr)
+                                      : json("the program uses opcodes the prototype did not have "
+                                             "(naive baseline not applicable)")}};
+        json sp;
+        for (int v = 0; v < kVariants; ++v) {
+            fj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(f.t[v]);
+            sp[kVariantKey[v]] = f.t[v] && f.t[kNaive] ? json(f.t[kNaive]->ms / f.t[v]->ms) : json(nullptr);
+        }
+        fj["gl_simple_gpu_ms"] = gpu_ms_or_null(f.t[kGlSimple]);
+        fj["gl_tiled_gpu_ms"] = gpu_ms_or_null(f.t[kGlTiled]);
+        fj["speedup_vs_naive"] = sp;
+        j["forward_passes"].push_back(fj);
+    }
+    if (!j["forward_passes"].empty()) j["forward_pass"] = j["forward_passes"][0];
+
+    const PngResult& p = r.png;
+    j["png"] = {{"width", p.side},
+                {"height", p.side},
+                {"save_ms", opt_json(p.save_ms)},
+                {"load_ms", opt_json(p.load_ms)},
+                {"file_bytes", p.file_bytes ? json(*p.file_bytes) : json(nullptr)},
+                {"raw_bytes", uint64_t(p.side) * p.side * 4},
+                {"round_trip_identical", p.round_trip}};
+
+    const PeerResults& pr = r.peers;
+    json peers = {{"threads", pr.threads},
+                  {"our_kernel", pr.our_kernel},
+                  {"onednn", peer_info_json(pr.onednn)},
+                  {"openblas", peer_info_json(pr.openblas)},
+                  {"shapes", json::array()}};
+    for (const PeerShape& s : pr.shapes) {
+        peers["shapes"].push_back(
+            {{"name", s.name},
+             {"m", s.M},
+             {"k", s.K},
+             {"n", s.N},
+             {"za", s.za},
+             {"zb", s.zb},
+             {"macs", s.macs},
+             {"ours_ms", opt_json(s.ours_ms)},
+             {"ours_kernel_ms", opt_json(s.ours_kernel_ms)},
+             {"onednn_ms", opt_json(s.onednn_ms())},
+             {"onednn_folded_ms", opt_json(s.onednn_folded_ms)},
+             {"onednn_bo_ms", opt_json(s.onednn_bo_ms)},
+             {"sgemm_ms", opt_json(s.sgemm_ms)},
+             {"onednn_identical", s.onednn_identical ? json(*s.onednn_identical) : json(nullptr)},
+             // Speed ratios, > 1 when we are faster: the peer's time over ours.
+             {"ours_vs_onednn", opt_json(ratio(s.onednn_ms(), s.ours_ms))},
+             {"kernel_vs_onednn", opt_json(ratio(s.onednn_ms(), s.ours_kernel_ms))},
+             {"ours_vs_sgemm", opt_json(ratio(s.sgemm_ms, s.ours_ms))},
+             {"kernel_vs_sgemm", opt_json(ratio(s.sgemm_ms, s.ours_kernel_ms))},
+             {"gmacs",
+              {{"ours", opt_json(gmacs_of(s.macs, s.ours_ms))},
+               {"ours_kernel", opt_json(gmacs_of(s.macs, s.ours_kernel_ms))},
+               {"onednn", opt_json(gmacs_of(s.macs, s.onednn_ms()))},
+               {"sgemm", opt_json(gmacs_of(s.macs, s.sgemm_ms))}}},
+             // Of the integer multiply-add peak (limits.gmacs_all_threads).
+             {"fraction_of_peak",
+              {{"ours", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_ms))},
+               {"ours_kernel", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_kernel_ms))},
+               {"onednn", opt_json(peak_fraction(r.ceilings, s.macs, s.onednn_ms()))}}}});
+    }
+    j["peers"] = peers;
+    if (!r.plot_path.empty()) j["plot"] = r.plot_path;
+    j["parity"] = report.parity_ok;
+    j["errors"] = report.errors;
+    return j;
+}
+
+std::string fmt(const char* f, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, f, v);
+    return buf;
+}
+std::string fmt_ms(const std::optional<double>& v) {
+    return v ? fmt(*v < 10 ? "%.3f" : "%.1f", *v) : "n/a";
+}
+std::string fmt_ms(const std::optional<Timing>& t) {
+    return fmt_ms(t ? std::optional<double>(t->ms) : std::nullopt);
+}
+std::string fmt_x(const std::optional<double>& v) {
+    return v ? fmt("%.2fx", *v) : "n/a";
+}
+
+std::string to_table(const Results& r) {
+    std::ostringstream table;
+    char line[512];
+    table << "MATMUL, median ms of repeated runs after a warm-up (" << r.machine.threads
+          << " threads for cpu fast)\n";
+    std::snprintf(line, sizeof line, "%-15s %-22s %6s %10s %9s %9s %9s %9s %8s %8s %16s %16s\n", "shape",
+                  "M x K @ K x N", "width", "naive", "cpu ref", "cpu fast", "gl simpl", "gl tiled",
+                  "cpu GMAC", "cpu/nv", "cpu of limit", "tiled of limit");
+    table << line;
+    for (const ShapeResult& s : r.shapes) {
+        auto frac = [&](int v) {
+            return s.t[v] ? fmt("%.3f", s.limit[v].fraction) + " " + s.limit[v].bound : std::string("n/a");
+        };
+        const std::string dims = std::to_string(s.spec.M) + "x" + std::to_string(s.spec.K) + " @ " +
+                                 std::to_string(s.spec.K) + "x" + std::to_string(s.spec.N);
+        const std::optional<double> cpu_ms = s.t[kCpu] ? std::optional<double>(s.t[kCpu]->ms) : std::nullopt;
+        const std::optional<double> naive_ms =
+            s.t[kNaive] ? std::optional<double>(s.t[kNaive]->ms) : std::nullopt;
+        const auto g = gmacs_of(s.macs, cpu_ms);
+        const auto sp = ratio(naive_ms, cpu_ms);
+        std::snprintf(line, sizeof line, "%-15s %-22s %6u %10s %9s %9s %9s %9s %8s %8s %16s %16s\n",
+                      s.spec.name.c_str(), dims.c_str(), s.width, fmt_ms(s.t[kNaive]).c_str(),
+                      fmt_ms(s.t[kCpuRef]).c_str(), fmt_ms(s.t[kCpu]).c_str(), fmt_ms(s.t[kGlSimple]).c_str(),
+                      fmt_ms(s.t[kGlTiled]).c_str(), g ? fmt("%.2f", *g).c_str() : "n/a",
+                      sp ? fmt("%.1fx", *sp).c_str() : "n/a", frac(kCpu).c_str(), frac(kGlTiled).c_str());
+        table << line;
+    }
+
+    table << "\nPixel-LLM forward pass, ms:\n";
+    for (const ForwardResult& f : r.forwards) {
+        table << "  " << f.source << " (" << f.width << "x" << f.height << "):";
+        for (int v = 0; v < kVariants; ++v)
+            table << "  " << kVariantLabel[v] << " " << fmt_ms(f.t[v]);
+        table << "\n";
+    }
+    table << "PNG " << r.png.side << "x" << r.png.side << ": save " << fmt_ms(r.png.save_ms) << " ms, load "
+          << fmt_ms(r.png.load_ms) << " ms, " << (r.png.file_bytes ? *r.png.file_bytes : 0) << " bytes\n";
+
+    const PeerResults& pr = r.peers;
+    table << "\nPeers, integer product (a - za) @ (b - zb), za " << (pr.shapes.empty() ? 0 : pr.shapes[0].za)
+          << ", zb " << (pr.shapes.empty() ? 0 : pr.shapes[0].zb) << ", " << pr.threads
+          << " threads, median ms (ratios: peer time / ours, > 1 = we are faster)\n";
+    table << "  ours: execute_fast QMATMUL32 step (gather from pixels, int32 pixels out); kernel: gemm_u8 "
+             "alone, "
+          << pr.our_kernel << "\n";
+    table << "  oneDNN: "
+          << (pr.onednn.built ? pr.onednn.library + ", " + pr.onednn.kernel + " (" + pr.onednn.note +
+                                    "); dnn fold: bo = 0, the zero point folded into C's row offsets; "
+                                    "dnn bo: bo = zb - 128 passed; ratios use the faster"
+                              : pr.onednn.note)
+          << "\n";
+    table << "  OpenBLAS sgemm (float32, the float ceiling; pxOS has no float pixels yet): "
+          << (pr.openblas.built
+                  ? pr.openblas.library + ", " + pr.openblas.kernel + " (" + pr.openblas.note + ")"
+                  : pr.openblas.note)
+          << "\n";
+    std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "shape", "ours",
+                  "kernel", "dnn fold", "dnn bo", "sgemm", "onednn/us", "onednn/kn", "sgemm/us", "kn ofpeak",
+                  "dnn ofpeak");
+    table << line;
+    for (const PeerShape& s : pr.shapes) {
+        const auto fk = peak_fraction(r.ceilings, s.macs, s.ours_kernel_ms);
+        const auto fo = peak_fraction(r.ceilings, s.macs, s.onednn_ms());
+        std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", s.name.c_str(),
+                      fmt_ms(s.ours_ms).c_str(), fmt_ms(s.ours_kernel_ms).c_str(),
+                      fmt_ms(s.onednn_folded_ms).c_str(), fmt_ms(s.onednn_bo_ms).c_str(),
+                      fmt_ms(s.sgemm_ms).c_str(), fmt_x(ratio(s.onednn_ms(), s.ours_ms)).c_str(),
+                      fmt_x(ratio(s.onednn_ms(), s.ours_kernel_ms)).c_str(),
+                      fmt_x(ratio(s.sgemm_ms, s.ours_ms)).c_str(), fk ? fmt("%.3f", *fk).c_str() : "n/a",
+                      fo ? fmt("%.3f", *fo).c_str() : "n/a");
+        table << line;
+    }
+
+    const Ceilings& c = r.ceilings;
+    table << "Ceilings: " << c.instruction << " " << fmt("%.1f", c.gmacs_1) << " GMAC/s per core, "
+          << fmt("%.1f", c.gmacs_t) << " on " << r.machine.threads << " threads (vpmaddwd "
+          << fmt("%.1f", c.madd_t) << "); read bandwidth " << fmt("%.1f", c.cache_gbs_t)
+          << " GB/s cache-resident, " << fmt("%.1f", c.dram_gbs_t) << " GB/s DRAM (" << r.machine.threads
+          << " threads)\n";
+    table << "GL: " << (r.machine.gl ? r.machine.gl_renderer : "unavailable: " + r.machine.gl_reason) << "\n";
+    return table.str();
+}
+
+// Time against M*N*K for every executor and every peer, on the same axes.
+Image plot_of(const Results& r) {
+    std::vector<PlotSeries> series;
+    const px::Rgba colors[kVariants] = {
+        {200, 40, 40, 255}, {230, 150, 20, 255}, {30, 140, 60, 255}, {60, 90, 220, 255}, {150, 50, 200, 255}};
+    // GL lines name the renderer they ran on ("llvmpipe" is the CPU standing in for a GPU).
+    const std::string gl_tag = " (" + r.machine.gl_renderer.substr(0, r.machine.gl_renderer.find(' ')) + ")";
+    for (int v = 0; v < kVariants; ++v) {
+        PlotSeries s{std::string(kVariantLabel[v]) + (v >= kGlSimple ? gl_tag : ""), colors[v], {}};
+        for (const ShapeResult& sh : r.shapes)
+            if (sh.t[v]) s.points.push_back({double(sh.macs), sh.t[v]->ms});
+        series.push_back(s);
+    }
+    PlotSeries kernel{"cpu fast kernel only (gemm_u8)", {20, 200, 170, 255}, {}};
+    PlotSeries dnn{"onednn u8s8s32", {0, 0, 0, 255}, {}};
+    PlotSeries blas{"openblas sgemm (float32)", {120, 120, 120, 255}, {}};
+    for (const PeerShape& p : r.peers.shapes) {
+        if (p.ours_kernel_ms) kernel.points.push_back({double(p.macs), *p.ours_kernel_ms});
+        if (p.onednn_ms()) dnn.points.push_back({double(p.macs), *p.onednn_ms()});
+        if (p.sgemm_ms) blas.points.push_back({double(p.macs), *p.sgemm_ms});
+    }
+    series.push_back(kernel);
+    series.push_back(dnn);
+    series.push_back(blas);
+    std::vector<PlotSeries> shown;
+    for (auto& s : series)
+        if (!s.points.empty()) shown.push_back(s);
+    return draw_scaling_plot("PXI BENCH: MATMUL TIME VS M*N*K (LOG-LOG)", "M*N*K (MULTIPLY-ADDS)",
+                             "MS (MEDIAN)", shown);
 }
 
 } // namespace
@@ -645,11 +1303,6 @@ Report run_bench(const Options& options) {
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = options.threads ? options.threads : hw;
 
-    json& j = report.json;
-    j["tool"] = "pxi bench";
-    j["schema"] = 1;
-    j["quick"] = options.quick;
-
     // GL first: a context that cannot be had is reported, not guessed.
 #if PXOS_HAVE_GL
     std::optional<px::gl::HeadlessContext> glctx;
@@ -669,253 +1322,28 @@ Report run_bench(const Options& options) {
     cx.gl_reason = "pxi was built without the OpenGL executor (PXOS_GL=OFF or pxengine_gl missing)";
 #endif
 
+    Results r;
+    r.quick = options.quick;
     progress(cx, "measuring the machine's ceilings");
     cx.ceilings = measure_ceilings(threads, options.quick);
-    const Ceilings& c = cx.ceilings;
-    {
-        std::string cpu = "unknown";
-        std::ifstream in("/proc/cpuinfo");
-        for (std::string line; std::getline(in, line);)
-            if (line.rfind("model name", 0) == 0) {
-                cpu = line.substr(line.find(':') + 2);
-                break;
-            }
-        j["machine"] = {{"cpu", cpu},
-                        {"hardware_threads", hw},
-                        {"threads_used", threads},
-                        {"gl_available", cx.gl},
-                        {"gl_renderer", cx.gl ? json(cx.gl_renderer) : json(nullptr)},
-                        {"gl_unavailable_reason", cx.gl ? json(nullptr) : json(cx.gl_reason)}};
-        j["limits"] = {{"madd_instruction", madd_instruction()},
-                       {"gmacs_per_core", c.gmacs_1},
-                       {"gmacs_all_threads", c.gmacs_t},
-                       {"cache_read_gbs_1_thread", c.cache_gbs_1},
-                       {"cache_read_gbs_all_threads", c.cache_gbs_t},
-                       {"cache_buffer_bytes", c.cache_bytes},
-                       {"dram_read_gbs_1_thread", c.dram_gbs_1},
-                       {"dram_read_gbs_all_threads", c.dram_gbs_t},
-                       {"dram_buffer_bytes", c.dram_bytes},
-                       {"cache_resident_bytes", kCacheResident}};
-    }
-
-    // Each executor's fixed cost per step: a 1x1 @ 1x1 MATMUL.
-    {
-        const MatmulProgram tiny = build_matmul(1, 1, 1, 4, 1);
-        const auto t = time_variants(cx, tiny.image, false, "overhead");
-        json o;
-        // The floor of a step is the cheapest any executor of the same kind did the 1x1 step in
-        // (an executor's own fixed cost is not a limit of the machine).
-        auto cheapest = [&](int v0, int v1) {
-            double best = 0;
-            for (int v = v0; v <= v1; ++v)
-                if (t[v] && (best == 0 || t[v]->ms < best)) best = t[v]->ms;
-            return best;
-        };
-        for (int v = 0; v < kVariants; ++v) {
-            cx.overhead_ms[v] = v <= kCpu ? cheapest(kNaive, kCpu) : cheapest(kGlSimple, kGlTiled);
-            o[kVariantKey[v]] = ms_or_null(t[v]);
-        }
-        j["limits"]["overhead_ms"] = o;
-    }
-
-    // MATMUL shapes.
-    j["shapes"] = json::array();
-    std::vector<PlotSeries> series(kVariants);
-    const px::Rgba colors[kVariants] = {
-        {200, 40, 40, 255}, {230, 150, 20, 255}, {30, 140, 60, 255}, {60, 90, 220, 255}, {150, 50, 200, 255}};
-    // GL lines name the renderer they ran on ("llvmpipe" is the CPU standing in for a GPU).
-    const std::string gl_tag = " (" + cx.gl_renderer.substr(0, cx.gl_renderer.find(' ')) + ")";
-    for (int v = 0; v < kVariants; ++v)
-        series[v] = {std::string(kVariantLabel[v]) + (v >= kGlSimple ? gl_tag : ""), colors[v], {}};
-    std::ostringstream table;
-    table << "MATMUL, median ms of repeated runs after a warm-up (" << threads << " threads for cpu fast)\n";
-    char line[512];
-    std::snprintf(line, sizeof line, "%-15s %-22s %6s %10s %9s %9s %9s %9s %8s %8s %16s %16s\n", "shape",
-                  "M x K @ K x N", "width", "naive", "cpu ref", "cpu fast", "gl simpl", "gl tiled",
-                  "cpu GMAC", "cpu/nv", "cpu of limit", "tiled of limit");
-    table << line;
-    for (const ShapeSpec& s : shapes_for(options.quick)) {
-        const MatmulProgram prog = build_matmul(s.M, s.K, s.N, s.width, 1000 + s.M + s.K + s.N);
-        const uint64_t macs = uint64_t(s.M) * s.K * s.N;
-        const uint64_t bytes = 4 * (uint64_t(s.M) * s.K + uint64_t(s.K) * s.N + uint64_t(s.M) * s.N);
-        progress(cx, s.name);
-        const auto t = time_variants(cx, prog.image, false, s.name);
-        json sj = {{"name", s.name},
-                   {"m", s.M},
-                   {"k", s.K},
-                   {"n", s.N},
-                   {"macs", macs},
-                   {"operand_bytes", bytes},
-                   {"width", prog.image.width},
-                   {"height", prog.image.height},
-                   {"wide", prog.wide}};
-        json gm, sp, lim;
-        Limit lims[kVariants];
-        for (int v = 0; v < kVariants; ++v) {
-            sj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(t[v]);
-            gm[kVariantKey[v]] = t[v] ? json(double(macs) / (t[v]->ms * 1e6)) : json(nullptr);
-            sp[kVariantKey[v]] = t[v] && t[kNaive] ? json(t[kNaive]->ms / t[v]->ms) : json(nullptr);
-            if (t[v]) {
-                const unsigned th = variant_threads(cx, v, macs);
-                lims[v] = limit_for(c, macs, bytes, th, cx.overhead_ms[v], t[v]->ms);
-                lim[kVariantKey[v]] = {{"fraction_of_limit", lims[v].fraction},
-                                       {"bound", lims[v].bound},
-                                       {"limit_ms", lims[v].limit_ms},
-                                       {"threads", th}};
-                series[v].points.push_back({double(macs), t[v]->ms});
-            } else {
-                lim[kVariantKey[v]] = nullptr;
-            }
-        }
-        sj["gl_simple_gpu_ms"] = gpu_ms_or_null(t[kGlSimple]);
-        sj["gl_tiled_gpu_ms"] = gpu_ms_or_null(t[kGlTiled]);
-        sj["gmacs"] = gm;
-        sj["speedup_vs_naive"] = sp;
-        // The headline figures are the optimized CPU executor's; every variant's are in "limits".
-        sj["fraction_of_limit"] = t[kCpu] ? json(lims[kCpu].fraction) : json(nullptr);
-        sj["bound"] = t[kCpu] ? json(lims[kCpu].bound) : json(nullptr);
-        sj["limits"] = lim;
-        sj["texture_update_ms"] = nullptr;
-#if PXOS_HAVE_GL
-        if (cx.gl) {
-            auto planned =
-                px::plan_instruction(px::image_fetch(prog.image), prog.image.width, prog.image.height, 0);
-            if (auto* plan = std::get_if<px::Plan>(&planned))
-                if (auto tu = time_texture_update(cx, reference_result(prog.image, false), plan->writes))
-                    sj["texture_update_ms"] = tu->ms;
-        }
-#endif
-        auto frac = [&](int v) {
-            return t[v] ? fmt("%.3f", lims[v].fraction) + " " + lims[v].bound : std::string("n/a");
-        };
-        const std::string dims = std::to_string(s.M) + "x" + std::to_string(s.K) + " @ " +
-                                 std::to_string(s.K) + "x" + std::to_string(s.N);
-        std::snprintf(line, sizeof line, "%-15s %-22s %6u %10s %9s %9s %9s %9s %8s %8s %16s %16s\n",
-                      s.name.c_str(), dims.c_str(), prog.image.width, fmt_ms(sj["naive_ms"]).c_str(),
-                      fmt_ms(sj["cpu_ref_ms"]).c_str(), fmt_ms(sj["cpu_ms"]).c_str(),
-                      fmt_ms(sj["gl_simple_ms"]).c_str(), fmt_ms(sj["gl_tiled_ms"]).c_str(),
-                      gm["cpu"].is_null() ? "n/a" : fmt("%.2f", gm["cpu"]).c_str(),
-                      sp["cpu"].is_null() ? "n/a" : fmt("%.1fx", sp["cpu"]).c_str(), frac(kCpu).c_str(),
-                      frac(kGlTiled).c_str());
-        table << line;
-        j["shapes"].push_back(sj);
-    }
-
-    // Whole Pixel-LLM forward passes: the project's quantized program (Protocol 1.1) and the
-    // prototype's v0.0.3 program, each from assets/ when it is there, else built to the same shape
-    // (v0.0.3 opcodes, random weights). The naive baseline exists only for the prototype's opcodes.
-    j["forward_passes"] = json::array();
-    table << "\nPixel-LLM forward pass, ms:\n";
-    for (const std::string asset : {"assets/pixellm.pxi", "assets/pixellm_v003.pxi"}) {
-        Image prog;
-        std::string source = asset;
-        if (std::filesystem::exists(asset)) {
-            auto loaded = px::load_png(asset);
-            if (loaded)
-                prog = std::move(loaded->image);
-            else
-                report.errors.push_back(loaded.error().message + " (using a built program instead)");
-        }
-        if (prog.rgba.empty()) {
-            prog = build_pixellm(7);
-            source = "built (" + asset + " missing): the Pixel-LLM's shapes, v0.0.3 opcodes, random weights";
-        }
-        progress(cx, "forward pass " + source);
-        cx.naive_unsupported = false;
-        auto t = time_variants(cx, prog, true, "forward pass " + source);
-        const bool naive_applies = !cx.naive_unsupported;
-        if (!naive_applies) t[kNaive].reset();
-        json fj = {{"source", source},
-                   {"width", prog.width},
-                   {"height", prog.height},
-                   {"naive_note", naive_applies ? json(nullptr)
-                                                : json("the program uses opcodes the prototype did not have "
-                                                       "(naive baseline not applicable)")}};
-        json sp;
-        for (int v = 0; v < kVariants; ++v) {
-            fj[std::string(kVariantKey[v]) + "_ms"] = ms_or_null(t[v]);
-            sp[kVariantKey[v]] = t[v] && t[kNaive] ? json(t[kNaive]->ms / t[v]->ms) : json(nullptr);
-        }
-        fj["gl_simple_gpu_ms"] = gpu_ms_or_null(t[kGlSimple]);
-        fj["gl_tiled_gpu_ms"] = gpu_ms_or_null(t[kGlTiled]);
-        fj["speedup_vs_naive"] = sp;
-        j["forward_passes"].push_back(fj);
-        if (j["forward_passes"].size() == 1) j["forward_pass"] = fj;
-        table << "  " << source << " (" << prog.width << "x" << prog.height << "):";
-        for (int v = 0; v < kVariants; ++v)
-            table << "  " << kVariantLabel[v] << " " << fmt_ms(fj[std::string(kVariantKey[v]) + "_ms"]);
-        table << "\n";
-    }
-
-    // PNG load and save of a 4096x4096 program (1024x1024 with --quick).
-    {
-        const uint32_t side = options.quick ? 1024 : 4096;
-        Image big = px::make_image(side, side);
-        std::mt19937 rng(3);
-        (void)px::write_matrix(big, 1, {side - 1, side - 1},
-                               dense_values(rng, uint64_t(side - 1) * (side - 1)));
-        put_instruction(big, 0, Opcode::RELU, 1, 0, 0);
-        put_instruction(big, 1, Opcode::HALT, 0, 0, 0);
-        const std::string path =
-            (std::filesystem::temp_directory_path() / ("pxi-bench-" + std::to_string(::getpid()) + ".pxi"))
-                .string();
-        progress(cx, "png " + std::to_string(side));
-        const Budget png_budget{3, 5, 0, options.quick};
-        std::string io_error;
-        const Timing save = measure(png_budget, [&]() -> Sample {
-            const auto t0 = Clock::now();
-            if (auto st = px::save_png(big, path); !st) io_error = st.error().message;
-            return {ms_since(t0)};
-        });
-        bool round_trip = false;
-        const Timing load = measure(png_budget, [&]() -> Sample {
-            const auto t0 = Clock::now();
-            auto loaded = px::load_png(path);
-            const double ms = ms_since(t0);
-            if (!loaded)
-                io_error = loaded.error().message;
-            else
-                round_trip = same_pixels(loaded->image, big);
-            return {ms};
-        });
-        std::error_code ec;
-        const auto file_bytes = std::filesystem::file_size(path, ec);
-        std::filesystem::remove(path, ec);
-        if (!io_error.empty()) fail(cx, "png: " + io_error);
-        if (io_error.empty() && !round_trip)
-            fail(cx, "png: PARITY FAILURE: the loaded image differs from the saved one");
-        j["png"] = {{"width", side},
-                    {"height", side},
-                    {"save_ms", io_error.empty() ? json(save.ms) : json(nullptr)},
-                    {"load_ms", io_error.empty() ? json(load.ms) : json(nullptr)},
-                    {"file_bytes", ec ? json(nullptr) : json(uint64_t(file_bytes))},
-                    {"raw_bytes", uint64_t(side) * side * 4},
-                    {"round_trip_identical", round_trip}};
-        table << "PNG " << side << "x" << side << ": save " << fmt("%.1f", save.ms) << " ms, load "
-              << fmt("%.1f", load.ms) << " ms, " << (ec ? 0 : file_bytes) << " bytes\n";
-    }
-
-    table << "Ceilings: " << madd_instruction() << " " << fmt("%.1f", c.gmacs_1) << " GMAC/s per core, "
-          << fmt("%.1f", c.gmacs_t) << " on " << threads << " threads; read bandwidth "
-          << fmt("%.1f", c.cache_gbs_t) << " GB/s cache-resident, " << fmt("%.1f", c.dram_gbs_t)
-          << " GB/s DRAM (" << threads << " threads)\n";
-    table << "GL: " << (cx.gl ? cx.gl_renderer : "unavailable: " + cx.gl_reason) << "\n";
+    r.ceilings = cx.ceilings;
+    r.machine = measure_machine(threads, cx);
+    r.overhead = measure_overheads(cx);
+    for (const ShapeSpec& s : shapes_for(options.quick))
+        r.shapes.push_back(measure_shape(cx, s));
+    for (const std::string asset : {"assets/pixellm.pxi", "assets/pixellm_v003.pxi"})
+        r.forwards.push_back(measure_forward(cx, asset));
+    r.png = measure_png(cx);
+    r.peers = measure_peers(cx, threads);
 
     if (!options.plot_path.empty()) {
-        std::vector<PlotSeries> shown;
-        for (auto& s : series)
-            if (!s.points.empty()) shown.push_back(s);
-        const Image plot = draw_scaling_plot("PXI BENCH: MATMUL TIME VS M*N*K (LOG-LOG)",
-                                             "M*N*K (MULTIPLY-ADDS)", "MS (MEDIAN)", shown);
-        if (auto st = px::save_png(plot, options.plot_path); !st)
+        if (auto st = px::save_png(plot_of(r), options.plot_path); !st)
             report.errors.push_back("plot: " + st.error().message);
         else
-            j["plot"] = options.plot_path;
+            r.plot_path = options.plot_path;
     }
-
-    j["parity"] = report.parity_ok;
-    j["errors"] = report.errors;
-    report.table = table.str();
+    report.json = to_json(r, report);
+    report.table = to_table(r);
     return report;
 }
 

@@ -10,6 +10,11 @@
 // update. Every figure is the median of repeated runs after a warm-up. The machine's ceilings
 // (multiply-add throughput, memory bandwidth, each executor's fixed cost per step) are measured
 // in the same run, and each result is reported as the fraction of the bound that applies.
+// Beside them, the peers (bench_peers.h): oneDNN's integer GEMM and OpenBLAS's sgemm on the same
+// shapes, against our executor step and our kernel alone (gemm_u8), when they were built.
+//
+// Measuring is separate from reporting: each measurement returns a plain struct, all of them
+// gathered in one Results; one JSON writer, the text table and the plot are made from it.
 //
 // Every variant's output image is compared byte for byte with the reference's; a difference is a
 // parity failure, reported loudly (Report::parity_ok false, pxi exits 1). Nothing here throws.

@@ -44,7 +44,7 @@ constexpr Glyph kFont[] = {
     {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}}, {':', {0x00, 0x0C, 0x0C, 0x00, 0x0C, 0x0C, 0x00}},
     {'/', {0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00}}, {',', {0x00, 0x00, 0x00, 0x00, 0x0C, 0x04, 0x08}},
     {'+', {0x00, 0x04, 0x04, 0x1F, 0x04, 0x04, 0x00}}, {'=', {0x00, 0x00, 0x1F, 0x00, 0x1F, 0x00, 0x00}},
-    {'@', {0x0E, 0x11, 0x17, 0x15, 0x17, 0x10, 0x0E}},
+    {'@', {0x0E, 0x11, 0x17, 0x15, 0x17, 0x10, 0x0E}}, {'_', {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F}},
 };
 
 constexpr int kScale = 2;          // font pixels are 2x2 image pixels
@@ -103,7 +103,10 @@ std::string decade(int e) {
 
 Image draw_scaling_plot(const std::string& title, const std::string& x_label, const std::string& y_label,
                         const std::vector<PlotSeries>& series) {
-    const int W = 960, H = 640;
+    // The legend goes below the axes, in two columns: with the peers there are too many lines for
+    // a box inside the axes to stay clear of them.
+    const int row_h = kCharH + 10, legend_rows = (int(series.size()) + 1) / 2;
+    const int W = 960, plot_h = 640, H = plot_h + legend_rows * row_h + 16;
     const int left = 100, right = 30, top = 60, bottom = 80;
     Image img = px::make_image(W, H);
     fill(img, 0, 0, W, H, kWhite);
@@ -120,7 +123,7 @@ Image draw_scaling_plot(const std::string& title, const std::string& x_label, co
               ex1 = std::max(ex0 + 1, int(std::ceil(std::log10(xmax))));
     const int ey0 = int(std::floor(std::log10(ymin))),
               ey1 = std::max(ey0 + 1, int(std::ceil(std::log10(ymax))));
-    const int pw = W - left - right, ph = H - top - bottom;
+    const int pw = W - left - right, ph = plot_h - top - bottom;
     auto px_x = [&](double x) { return left + int(std::lround((std::log10(x) - ex0) / (ex1 - ex0) * pw)); };
     auto px_y = [&](double y) {
         return top + ph - int(std::lround((std::log10(y) - ey0) / (ey1 - ey0) * ph));
@@ -142,7 +145,7 @@ Image draw_scaling_plot(const std::string& title, const std::string& x_label, co
     line(img, left, top, left, top + ph, 2, kBlack);
     line(img, left, top + ph, left + pw, top + ph, 2, kBlack);
     text(img, (W - text_width(title)) / 2, 20, title, kBlack);
-    text(img, left + (pw - text_width(x_label)) / 2, H - 36, x_label, kBlack);
+    text(img, left + (pw - text_width(x_label)) / 2, plot_h - 36, x_label, kBlack);
     text(img, 12, top - 30, y_label, kBlack);
 
     // Series: polylines through the points sorted by x, a square marker on each point.
@@ -156,21 +159,10 @@ Image draw_scaling_plot(const std::string& title, const std::string& x_label, co
             fill(img, px_x(x) - 4, px_y(y) - 4, 9, 9, s.color);
     }
 
-    // Legend, bottom right inside the axes: time grows with work, so lines rarely pass there.
-    int longest = 0;
-    for (const auto& s : series)
-        longest = std::max(longest, text_width(s.name));
-    const int row_h = kCharH + 10, box_w = longest + 60, box_h = int(series.size()) * row_h + 8;
-    const int bx = left + pw - box_w - 12, by = top + ph - box_h - 12;
-    fill(img, bx, by, box_w, box_h, kWhite);
-    line(img, bx, by, bx + box_w, by, 1, kBlack);
-    line(img, bx, by + box_h, bx + box_w, by + box_h, 1, kBlack);
-    line(img, bx, by, bx, by + box_h, 1, kBlack);
-    line(img, bx + box_w, by, bx + box_w, by + box_h, 1, kBlack);
     for (size_t i = 0; i < series.size(); ++i) {
-        const int y = by + 8 + int(i) * row_h;
-        line(img, bx + 8, y + kCharH / 2, bx + 38, y + kCharH / 2, 3, series[i].color);
-        text(img, bx + 48, y, series[i].name, kBlack);
+        const int x = left + (i % 2 ? pw / 2 : 0), y = plot_h + 4 + int(i / 2) * row_h;
+        line(img, x + 8, y + kCharH / 2, x + 38, y + kCharH / 2, 3, series[i].color);
+        text(img, x + 48, y, series[i].name, kBlack);
     }
     return img;
 }

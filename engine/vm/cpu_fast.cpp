@@ -1,7 +1,9 @@
 #include "cpu_fast.h"
 
+#include "cpu_gemm.h"
 #include "fmath.h"
 #include "ops/float_ops.h"
+
 #include "quant.h"
 
 #include <algorithm>
@@ -27,14 +29,6 @@ namespace {
 // Pixels are read as little-endian uint32 words (R in the low byte, an int32 pixel as itself).
 static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels as little-endian words");
 
-// Partial sums over at most this many k are int32: 16384 * 255 * 255 < 2^31, so they never
-// overflow; chunks are then added as uint32, which cannot overflow either (PROTOCOL.md §5.4).
-constexpr uint32_t kChunkK = 16384;
-// Packed rows are padded with zeros to a multiple of 16 int16 (one 256-bit vector).
-constexpr uint32_t kPadK = 16;
-// Columns of B^T kept hot per block: 32 columns x 1024 k x 2 bytes = 64 KiB, an L2-sized slab
-// reused by every row of A.
-constexpr uint32_t kBlockN = 32;
 // Shapes with at most this many rows of A skip the packing of B (matrix-vector products read
 // every element of B once, so a transposed copy would cost more than it saves).
 constexpr uint32_t kDirectMaxM = 4;
@@ -80,6 +74,15 @@ template <class F> void parallel_ranges(unsigned parts, uint32_t n, F&& f) {
         th.join();
 }
 
+// dst[j] = R(pixel j): the R channel of a run of pixels, read as little-endian uint32 words.
+PX_CLONES void gather_r_run(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t v;
+        std::memcpy(&v, px + 4 * size_t(j), 4);
+        dst[j] = uint8_t(v);
+    }
+}
+
 // acc[j] += a * R(pixel j), pixels read as little-endian uint32 so the loop is a plain
 // contiguous load, mask, multiply and add.
 PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* __restrict px, uint32_t len) {
@@ -90,29 +93,6 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
     }
 }
 
-// Dot products of 2 rows of A with 2 columns of B (rows of B^T), len a multiple of kPadK and at
-// most kChunkK. int16 products summed in int32: the PMADDWD pattern.
-PX_CLONES void dot_2x2(const int16_t* __restrict a0, const int16_t* __restrict a1,
-                       const int16_t* __restrict b0, const int16_t* __restrict b1, uint32_t len,
-                       int32_t* __restrict out) {
-    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
-    for (uint32_t k = 0; k < len; ++k) {
-        const int32_t x0 = a0[k], x1 = a1[k], y0 = b0[k], y1 = b1[k];
-        s00 += x0 * y0;
-        s01 += x0 * y1;
-        s10 += x1 * y0;
-        s11 += x1 * y1;
-    }
-    out[0] = s00, out[1] = s01, out[2] = s10, out[3] = s11;
-}
-
-PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict b, uint32_t len) {
-    int32_t s = 0;
-    for (uint32_t k = 0; k < len; ++k)
-        s += int32_t(a[k]) * int32_t(b[k]);
-    return s;
-}
-
 // One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
 // (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
 // The packed operands and accumulators stay allocated in the executor's context from one
@@ -120,10 +100,8 @@ PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict
 // step, which costs more than packing them. Above kKeepScratchBytes they are released after use.
 struct Scratch {
     std::vector<uint32_t> a, acc;
-    std::vector<int16_t> ap, bt, bk;
-    size_t bytes() const {
-        return (a.capacity() + acc.capacity()) * 4 + (ap.capacity() + bt.capacity() + bk.capacity()) * 2;
-    }
+    std::vector<uint8_t> a8, b8;
+    size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + b8.capacity(); }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 
@@ -179,79 +157,25 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
     }
 }
 
-// acc = (A - za) @ (B - zb) modulo 2^32 from packed operands: A as int16 rows of Kp, B transposed
-// as int16 rows of Kp. |a - za| and |b - zb| are at most 255, so the int32 chunk sums are exact.
+// acc = (A - za) @ (B - zb) modulo 2^32: A and B gathered out of the pixel layout into contiguous
+// uint8 (B by threads taking ranges of k), then gemm_u8 (cpu_gemm.h), which packs them for its
+// kernel. The gather reads every operand pixel once.
 void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, unsigned threads,
                    std::vector<uint32_t>& acc) {
     const uint32_t w = image.width;
-    const uint32_t Kp = (s.K + kPadK - 1) / kPadK * kPadK;
-    std::vector<int16_t>& ap = cx.scratch.ap;
-    std::vector<int16_t>& bt = cx.scratch.bt;
-    ap.assign(size_t(s.M) * Kp, 0); // the padding must be zero
-    bt.assign(size_t(s.N) * Kp, 0);
+    Scratch& sc = cx.scratch;
+    sc.a8.resize(size_t(s.M) * s.K);
+    sc.b8.resize(size_t(s.K) * s.N);
+    uint8_t* a8 = sc.a8.data();
+    uint8_t* b8 = sc.b8.data();
     for_runs(image.rgba.data(), w, s.row_a, 0, uint64_t(s.M) * s.K,
-             [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                 uint32_t m = uint32_t(i / s.K), k = uint32_t(i % s.K);
-                 for (uint32_t j = 0; j < len; ++j) {
-                     ap[size_t(m) * Kp + k] = int16_t(px[4 * size_t(j)] - s.za);
-                     if (++k == s.K) k = 0, ++m;
-                 }
-             });
-    // B^T in two passes, both cache-friendly: B's pixels read in layout order into row-major
-    // int16, then transposed 16x16 tiles at a time (writing B^T straight from the layout would
-    // touch a new cache line for every element). Threads take ranges of k.
-    std::vector<int16_t>& bk = cx.scratch.bk;
-    bk.resize(size_t(s.K) * s.N);
+             [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });
     parallel_ranges(threads, s.K, [&](uint32_t k0, uint32_t k1) {
         for_runs(image.rgba.data(), w, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
-                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                     int16_t* dst = &bk[i];
-                     for (uint32_t j = 0; j < len; ++j)
-                         dst[j] = int16_t(px[4 * size_t(j)] - s.zb);
-                 });
-        constexpr uint32_t T = 16;
-        for (uint32_t kt = k0; kt < k1; kt += T)
-            for (uint32_t nt = 0; nt < s.N; nt += T) {
-                const uint32_t ke = std::min(k1, kt + T), ne = std::min(s.N, nt + T);
-                for (uint32_t n = nt; n < ne; ++n)
-                    for (uint32_t k = kt; k < ke; ++k)
-                        bt[size_t(n) * Kp + k] = bk[size_t(k) * s.N + n];
-            }
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(b8 + i, px, len); });
     });
-    acc.assign(size_t(s.M) * s.N, 0);
-    const uint32_t blocks = (s.N + kBlockN - 1) / kBlockN;
-    parallel_ranges(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
-        for (uint32_t blk = blk0; blk < blk1; ++blk) {
-            const uint32_t n0 = blk * kBlockN, n1 = std::min(s.N, n0 + kBlockN);
-            for (uint32_t kc = 0; kc < Kp; kc += kChunkK) {
-                const uint32_t len = std::min(kChunkK, Kp - kc);
-                for (uint32_t m = 0; m < s.M; m += 2) {
-                    const int16_t* a0 = &ap[size_t(m) * Kp + kc];
-                    uint32_t* c0 = &acc[size_t(m) * s.N];
-                    if (m + 1 < s.M) {
-                        const int16_t* a1 = a0 + Kp;
-                        uint32_t* c1 = c0 + s.N;
-                        uint32_t n = n0;
-                        for (; n + 1 < n1; n += 2) {
-                            int32_t out[4];
-                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
-                            dot_2x2(a0, a1, b0, b0 + Kp, len, out);
-                            c0[n] += uint32_t(out[0]), c0[n + 1] += uint32_t(out[1]);
-                            c1[n] += uint32_t(out[2]), c1[n + 1] += uint32_t(out[3]);
-                        }
-                        if (n < n1) {
-                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
-                            c0[n] += uint32_t(dot_1x1(a0, b0, len));
-                            c1[n] += uint32_t(dot_1x1(a1, b0, len));
-                        }
-                    } else {
-                        for (uint32_t n = n0; n < n1; ++n)
-                            c0[n] += uint32_t(dot_1x1(a0, &bt[size_t(n) * Kp + kc], len));
-                    }
-                }
-            }
-        }
-    });
+    acc.resize(size_t(s.M) * s.N);
+    gemm_u8({a8, b8, s.M, s.K, s.N, s.za, s.zb}, threads, acc.data());
 }
 
 // MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The

@@ -3,12 +3,11 @@
 // fast_executor() gives a PlanExecutor (vm.h): step() and run() still do every check and trap
 // through plan_instruction(), and only carrying out the checked plan is different. Each opcode
 // has one fast kernel or, explicitly, the reference's (tests/opcodes_test.cpp checks every table
-// entry has one). MATMUL, QMATMUL and QMATMUL32 pack their operands out of the RGBA layout once
-// (the R channel of every element pixel, less the zero point, into contiguous int16 arrays, B
-// transposed), multiply them with a cache-blocked kernel the compiler vectorizes (int16 pairs
-// multiplied and summed into int32, PMADDWD on x86-64; partial sums are added as uint32, modulo
-// 2^32 exactly like the reference), thread large shapes over column ranges, and write the result
-// back through each opcode's own output rule; parameters come decoded in Plan::params. ADD and
+// entry has one). MATMUL, QMATMUL and QMATMUL32 gather their operands out of the RGBA layout once
+// (the R channel of every element pixel into contiguous uint8), multiply them with gemm_u8
+// (cpu_gemm.h: AVX-512 VNNI where the CPU has it, else int16 pairs into int32; exact modulo 2^32
+// like the reference), threaded over column ranges, and write the result back through each
+// opcode's own output rule; parameters come decoded in Plan::params. ADD and
 // QADD walk the layout run by run instead of dividing per element and reuse the reference's
 // element kernels. Every output is computed the same way whatever the thread count, so the bytes
 // never depend on it.

@@ -1,0 +1,425 @@
+#include "cpu_gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PX_GEMM_VNNI 1
+#else
+#define PX_GEMM_VNNI 0
+#endif
+
+// The portable kernel is compiled twice on x86-64 with GCC, for AVX2 and the baseline, and the
+// loader picks one (an ifunc), like cpu_fast.cpp's kernels.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PX_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PX_CLONES
+#endif
+
+namespace px {
+namespace {
+
+// Runs f(begin, end) over `parts` contiguous ranges splitting [0, n), on up to `parts` threads.
+// If a thread cannot be started its range runs on the calling thread: slower, same integers.
+template <class F> void split(unsigned parts, uint32_t n, F&& f) {
+    parts = std::max(1u, std::min<unsigned>(parts, n));
+    if (parts == 1) {
+        f(0u, n);
+        return;
+    }
+    std::vector<std::thread> pool;
+    pool.reserve(parts - 1);
+    auto bounds = [&](unsigned t) { return uint32_t(uint64_t(n) * t / parts); };
+    for (unsigned t = 1; t < parts; ++t) {
+        try {
+            pool.emplace_back([&f, b = bounds(t), e = bounds(t + 1)] { f(b, e); });
+        } catch (const std::system_error&) {
+            f(bounds(t), bounds(t + 1));
+        }
+    }
+    f(bounds(0), bounds(1));
+    for (std::thread& th : pool)
+        th.join();
+}
+
+// Packed operands stay allocated on the calling thread from one call to the next (fresh
+// multi-megabyte vectors would be page-faulted in on every step); above kKeepBytes they go.
+struct Scratch {
+    std::vector<uint8_t> a8;
+    std::vector<int8_t> b8;
+    std::vector<uint32_t> rowsum, colsum;
+    std::vector<int16_t> a16, bt16, bk16;
+    size_t bytes() const {
+        return a8.capacity() + b8.capacity() + (rowsum.capacity() + colsum.capacity()) * 4 +
+               (a16.capacity() + bt16.capacity() + bk16.capacity()) * 2;
+    }
+};
+constexpr size_t kKeepBytes = size_t(64) << 20;
+Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+}
+void trim_scratch() {
+    if (scratch().bytes() > kKeepBytes) scratch() = Scratch{};
+}
+
+// ---- portable: int16 pairs summed into int32 --------------------------------------------------
+
+// Partial sums over at most this many k are int32: 16384 * 255 * 255 < 2^31, so they never
+// overflow; chunks are then added as uint32 (modulo 2^32, like the reference).
+constexpr uint32_t kChunkK = 16384;
+// Packed rows are padded with zeros to a multiple of 16 int16 (one 256-bit vector).
+constexpr uint32_t kPadK = 16;
+// Columns of B^T kept hot per block: 32 columns x 1024 k x 2 bytes = 64 KiB, reused by every row.
+constexpr uint32_t kBlockN = 32;
+
+// Dot products of 2 rows of A with 2 columns of B (rows of B^T), len a multiple of kPadK and at
+// most kChunkK. int16 products summed in int32: the PMADDWD pattern.
+PX_CLONES void dot_2x2(const int16_t* __restrict a0, const int16_t* __restrict a1,
+                       const int16_t* __restrict b0, const int16_t* __restrict b1, uint32_t len,
+                       int32_t* __restrict out) {
+    int32_t s00 = 0, s01 = 0, s10 = 0, s11 = 0;
+    for (uint32_t k = 0; k < len; ++k) {
+        const int32_t x0 = a0[k], x1 = a1[k], y0 = b0[k], y1 = b1[k];
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+    }
+    out[0] = s00, out[1] = s01, out[2] = s10, out[3] = s11;
+}
+
+PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict b, uint32_t len) {
+    int32_t s = 0;
+    for (uint32_t k = 0; k < len; ++k)
+        s += int32_t(a[k]) * int32_t(b[k]);
+    return s;
+}
+
+void gemm_portable(const GemmU8& g, unsigned threads, uint32_t* acc) {
+    const uint32_t M = g.M, K = g.K, N = g.N;
+    const uint32_t Kp = (K + kPadK - 1) / kPadK * kPadK;
+    Scratch& s = scratch();
+    s.a16.assign(size_t(M) * Kp, 0); // the padding must be zero
+    s.bt16.assign(size_t(N) * Kp, 0);
+    s.bk16.resize(size_t(K) * N);
+    for (uint32_t m = 0; m < M; ++m)
+        for (uint32_t k = 0; k < K; ++k)
+            s.a16[size_t(m) * Kp + k] = int16_t(g.a[size_t(m) * K + k] - g.za);
+    int16_t* bk = s.bk16.data();
+    int16_t* bt = s.bt16.data();
+    // B^T in two cache-friendly passes: row-major int16, then transposed 16x16 tiles at a time.
+    split(threads, K, [&](uint32_t k0, uint32_t k1) {
+        for (size_t i = size_t(k0) * N; i < size_t(k1) * N; ++i)
+            bk[i] = int16_t(g.b[i] - g.zb);
+        constexpr uint32_t T = 16;
+        for (uint32_t kt = k0; kt < k1; kt += T)
+            for (uint32_t nt = 0; nt < N; nt += T) {
+                const uint32_t ke = std::min(k1, kt + T), ne = std::min(N, nt + T);
+                for (uint32_t n = nt; n < ne; ++n)
+                    for (uint32_t k = kt; k < ke; ++k)
+                        bt[size_t(n) * Kp + k] = bk[size_t(k) * N + n];
+            }
+    });
+    std::fill(acc, acc + size_t(M) * N, 0u);
+    const int16_t* ap = s.a16.data();
+    const uint32_t blocks = (N + kBlockN - 1) / kBlockN;
+    split(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
+        for (uint32_t blk = blk0; blk < blk1; ++blk) {
+            const uint32_t n0 = blk * kBlockN, n1 = std::min(N, n0 + kBlockN);
+            for (uint32_t kc = 0; kc < Kp; kc += kChunkK) {
+                const uint32_t len = std::min(kChunkK, Kp - kc);
+                for (uint32_t m = 0; m < M; m += 2) {
+                    const int16_t* a0 = &ap[size_t(m) * Kp + kc];
+                    uint32_t* c0 = &acc[size_t(m) * N];
+                    if (m + 1 < M) {
+                        const int16_t* a1 = a0 + Kp;
+                        uint32_t* c1 = c0 + N;
+                        uint32_t n = n0;
+                        for (; n + 1 < n1; n += 2) {
+                            int32_t out[4];
+                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
+                            dot_2x2(a0, a1, b0, b0 + Kp, len, out);
+                            c0[n] += uint32_t(out[0]), c0[n + 1] += uint32_t(out[1]);
+                            c1[n] += uint32_t(out[2]), c1[n + 1] += uint32_t(out[3]);
+                        }
+                        if (n < n1) {
+                            const int16_t* b0 = &bt[size_t(n) * Kp + kc];
+                            c0[n] += uint32_t(dot_1x1(a0, b0, len));
+                            c1[n] += uint32_t(dot_1x1(a1, b0, len));
+                        }
+                    } else {
+                        for (uint32_t n = n0; n < n1; ++n)
+                            c0[n] += uint32_t(dot_1x1(a0, &bt[size_t(n) * Kp + kc], len));
+                    }
+                }
+            }
+        }
+    });
+}
+
+// ---- few rows: no packing ------------------------------------------------------------------------
+
+// acc[j] += a * b[j] in uint32 (wrapping is exact modulo 2^32).
+PX_CLONES void axpy_u8(uint32_t* __restrict acc, uint32_t a, const uint8_t* __restrict b, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j)
+        acc[j] += a * b[j];
+}
+
+// For at most kRowsMaxM rows of A (matrix-vector products) packing B costs more than it saves:
+// every element of B is used M times. Rows of B are added into the M accumulator rows, scaled by
+// a - za, and zb * sum_k (a - za) is subtracted at the end; threads take column ranges.
+constexpr uint32_t kRowsMaxM = 4;
+void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
+    const uint32_t M = g.M, K = g.K, N = g.N;
+    std::fill(acc, acc + size_t(M) * N, 0u);
+    split(threads, N, [&](uint32_t n0, uint32_t n1) {
+        for (uint32_t k = 0; k < K; ++k)
+            for (uint32_t m = 0; m < M; ++m) {
+                const uint32_t av = uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
+                if (av != 0) axpy_u8(acc + size_t(m) * N + n0, av, g.b + size_t(k) * N + n0, n1 - n0);
+            }
+    });
+    if (g.zb == 0) return;
+    for (uint32_t m = 0; m < M; ++m) {
+        uint32_t sum_a = 0;
+        for (uint32_t k = 0; k < K; ++k)
+            sum_a += uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
+        const uint32_t correction = sum_a * uint32_t(g.zb);
+        for (uint32_t n = 0; n < N; ++n)
+            acc[size_t(m) * N + n] -= correction;
+    }
+}
+
+// ---- AVX-512 VNNI: VPDPBUSD on uint8 x (b - 128) -----------------------------------------------
+//
+// VPDPBUSD multiplies uint8 by int8, four adjacent pairs summed into each int32 lane, wrapping
+// (no saturation). Our operands are both uint8, so B is stored as b' = b - 128 (int8, the byte
+// b ^ 0x80) and, modulo 2^32,
+//   sum_k (a - za)(b - zb) = sum_k a*b' + (128 - zb) * rowsum(a) - za * colsum(b) + K * za * zb
+// where rowsum(a) = sum_k a[m,k] and colsum(b) = sum_k b[k,n]. Every term is an exact integer and
+// the sum is taken modulo 2^32 like the reference's, so the result is the reference's bit for bit.
+//
+// Layout: K padded to Kq (a multiple of 4) with zeros. A in panels of 16 rows, [Kq/4][16 rows][4 k]
+// bytes (rows past M are zero); B in panels of 16 columns, [Kq/4][16 columns][4 k] int8 (columns
+// past N are zero). A 16 x 16 tile of C is 16 zmm accumulators, one per column, each holding the
+// column's 16 rows: per 4 k, one 64-byte load of A (the unsigned operand) and, per column, 4
+// bytes of B broadcast (the signed operand, which VPDPBUSD can take as a broadcast). The tile is
+// then transposed in registers into rows of C. Columns of B are split between the threads; each
+// packs its panels of B (16 KiB at K = 1024: they stay in L1 while every panel of A streams by).
+constexpr uint32_t kTile = 16;
+
+#if PX_GEMM_VNNI
+// GCC 12's own _mm512_unpack* headers trip -Wuninitialized (their undefined pass-through operand).
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#define PX_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+
+// The sums of one tile, stored column by column into out[16 * 16]. A function of its own: with
+// the epilogue in the same function GCC 12 shuffles the 16 accumulators between registers on
+// every iteration, which halves the rate (measured).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_tile(const uint8_t* __restrict ap,
+                                                        const int8_t* __restrict bp, uint32_t quads,
+                                                        int32_t* __restrict out) {
+    __m512i c[kTile];
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        c[n] = _mm512_setzero_si512();
+    for (uint32_t q = 0; q < quads; ++q) {
+        const __m512i a = _mm512_loadu_si512(ap + size_t(q) * 64);
+#pragma GCC unroll 16
+        for (uint32_t n = 0; n < kTile; ++n) {
+            int32_t b4;
+            std::memcpy(&b4, bp + size_t(q) * 64 + 4 * n, 4);
+            c[n] = _mm512_dpbusd_epi32(c[n], a, _mm512_set1_epi32(b4));
+        }
+    }
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        _mm512_storeu_si512(out + 16 * n, c[n]);
+}
+
+// t[n] (column n, lanes = rows) becomes t[r] (row r, lanes = columns).
+PX_VNNI_TARGET inline void transpose16(__m512i* t) {
+    __m512i u[16], v[16], w[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+        u[2 * i] = _mm512_unpacklo_epi32(t[2 * i], t[2 * i + 1]);
+        u[2 * i + 1] = _mm512_unpackhi_epi32(t[2 * i], t[2 * i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; ++i) {
+        v[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
+        v[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
+        v[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
+    }
+#pragma GCC unroll 2
+    for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+            w[8 * i + j] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0x88);
+            w[8 * i + j + 4] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0xdd);
+        }
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+        t[j] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0x88);
+        t[j + 8] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0xdd);
+    }
+}
+
+// Packs columns [n0, n0 + cols) of B (cols <= 16) as one panel: [Kq/4][16 columns][4 k] bytes of
+// b ^ 0x80 (b - 128 as int8), zero past K and past cols; colsum[j] = sum over k of b[k, n0 + j]
+// (0 past cols). Four rows of 16 bytes are interleaved into one 64-byte group with byte and word
+// unpacks; the column sums come from the packed group by VPDPBUSD with 1s (sum of b - 128, plus
+// 128 for each real k).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_pack_b(const uint8_t* b, uint32_t N, uint32_t K,
+                                                          uint32_t n0, uint32_t cols, int8_t* bp,
+                                                          uint32_t* colsum) {
+    const __m128i flip = _mm_set1_epi8(char(0x80));
+    const __m512i ones = _mm512_set1_epi8(1);
+    __m512i sum = _mm512_setzero_si512();
+    alignas(16) uint8_t edge[4][16];
+    for (uint32_t k = 0; k < K; k += 4) {
+        __m128i r[4];
+        if (cols == kTile && k + 4 <= K) {
+            for (int i = 0; i < 4; ++i)
+                r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + size_t(k + i) * N + n0));
+        } else { // the last columns or rows: zero b' (the byte 0x80) past them
+            std::memset(edge, 0x80, sizeof edge);
+            for (uint32_t i = 0; i < 4 && k + i < K; ++i)
+                std::memcpy(edge[i], b + size_t(k + i) * N + n0, cols);
+            for (int i = 0; i < 4; ++i)
+                r[i] = _mm_load_si128(reinterpret_cast<const __m128i*>(edge[i]));
+        }
+        for (int i = 0; i < 4; ++i)
+            r[i] = _mm_xor_si128(r[i], flip);
+        const __m128i t0 = _mm_unpacklo_epi8(r[0], r[1]), t1 = _mm_unpackhi_epi8(r[0], r[1]);
+        const __m128i t2 = _mm_unpacklo_epi8(r[2], r[3]), t3 = _mm_unpackhi_epi8(r[2], r[3]);
+        __m128i* dst = reinterpret_cast<__m128i*>(bp + size_t(k / 4) * 64);
+        const __m128i u0 = _mm_unpacklo_epi16(t0, t2), u1 = _mm_unpackhi_epi16(t0, t2);
+        const __m128i u2 = _mm_unpacklo_epi16(t1, t3), u3 = _mm_unpackhi_epi16(t1, t3);
+        _mm_storeu_si128(dst, u0);
+        _mm_storeu_si128(dst + 1, u1);
+        _mm_storeu_si128(dst + 2, u2);
+        _mm_storeu_si128(dst + 3, u3);
+        sum = _mm512_dpbusd_epi32(sum, ones, _mm512_loadu_si512(dst));
+    }
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, sum);
+    for (uint32_t j = 0; j < kTile; ++j)
+        colsum[j] = j < cols ? uint32_t(lanes[j]) + 128u * K : 0u;
+}
+
+// Rows [m0, m0 + rows) and columns [n0, n0 + cols) of C from a tile: transposed, plus the fold's
+// row term, less its column term, stored as whole rows (masked past N).
+PX_VNNI_TARGET __attribute__((noinline)) void vnni_store(const int32_t* __restrict out,
+                                                         const uint32_t* __restrict row_term,
+                                                         const uint32_t* __restrict col_term, uint32_t rows,
+                                                         uint32_t cols, uint32_t* __restrict c, size_t ldc) {
+    __m512i t[kTile];
+#pragma GCC unroll 16
+    for (uint32_t n = 0; n < kTile; ++n)
+        t[n] = _mm512_loadu_si512(out + 16 * n);
+    transpose16(t);
+    const __m512i ct = _mm512_loadu_si512(col_term);
+    const __mmask16 mask = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+    for (uint32_t r = 0; r < rows; ++r) {
+        const __m512i v =
+            _mm512_sub_epi32(_mm512_add_epi32(t[r], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
+        _mm512_mask_storeu_epi32(c + r * ldc, mask, v);
+    }
+}
+
+void gemm_vnni(const GemmU8& g, unsigned threads, uint32_t* acc) {
+    const uint32_t M = g.M, K = g.K, N = g.N;
+    const uint32_t Kq = (K + 3) / 4 * 4, quads = Kq / 4;
+    const uint32_t mpanels = (M + kTile - 1) / kTile, npanels = (N + kTile - 1) / kTile;
+    Scratch& s = scratch();
+    // A: panels of 16 rows, zero-padded (a zero a contributes nothing, whatever b' is), and the
+    // fold's row term (128 - zb) * rowsum(a) + K * za * zb.
+    s.a8.assign(size_t(mpanels) * Kq * kTile, 0);
+    s.rowsum.assign(size_t(mpanels) * kTile, 0);
+    const uint32_t kzz = K * uint32_t(g.za) * uint32_t(g.zb);
+    for (uint32_t m = 0; m < M; ++m) {
+        const uint8_t* src = g.a + size_t(m) * K;
+        uint8_t* dst = &s.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
+        uint32_t sum = 0;
+        for (uint32_t k = 0; k < K; ++k)
+            sum += src[k];
+        uint32_t k = 0;
+        for (; k + 4 <= K; k += 4) // 4 bytes of a row per 64-byte group
+            std::memcpy(dst + size_t(k / 4) * 64, src + k, 4);
+        for (; k < K; ++k)
+            dst[size_t(k / 4) * 64 + k % 4] = src[k];
+        s.rowsum[m] = uint32_t(128 - g.zb) * sum + kzz;
+    }
+    s.b8.resize(size_t(npanels) * Kq * kTile);
+    s.colsum.resize(size_t(npanels) * kTile);
+    int8_t* b8 = s.b8.data();
+    uint32_t* colsum = s.colsum.data();
+    const uint8_t* a8 = s.a8.data();
+    const uint32_t* row_term = s.rowsum.data();
+    split(threads, npanels, [&](uint32_t p0, uint32_t p1) {
+        alignas(64) int32_t out[kTile * kTile];
+        alignas(64) uint32_t col_term[kTile];
+        for (uint32_t p = p0; p < p1; ++p) {
+            const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
+            int8_t* bp = b8 + size_t(p) * Kq * kTile;
+            vnni_pack_b(g.b, N, K, n0, cols, bp, colsum + n0);
+            for (uint32_t j = 0; j < kTile; ++j) // the fold's column term, za * colsum(b); 0 past N
+                col_term[j] = uint32_t(g.za) * colsum[n0 + j];
+            for (uint32_t mp = 0; mp < mpanels; ++mp) {
+                const uint32_t m0 = mp * kTile, rows = std::min(kTile, M - m0);
+                vnni_tile(a8 + size_t(mp) * Kq * kTile, bp, quads, out);
+                vnni_store(out, row_term + m0, col_term, rows, cols, acc + size_t(m0) * N + n0, N);
+            }
+        }
+    });
+}
+#endif
+
+} // namespace
+
+bool gemm_vnni_available() {
+#if PX_GEMM_VNNI
+    static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512vnni");
+    return ok;
+#else
+    return false;
+#endif
+}
+
+const char* gemm_kernel_name(GemmKernel kernel) {
+    if (kernel == GemmKernel::Rows) return "rows of B scaled and added in uint32 (no packing)";
+    if (kernel != GemmKernel::Portable && gemm_vnni_available())
+        return "vpdpbusd zmm (AVX-512 VNNI, uint8 x int8, 64 MAC/instruction)";
+    return "int16 pairs into int32 (pmaddwd, compiler-vectorized)";
+}
+
+void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmKernel kernel) {
+    if (g.M == 0 || g.N == 0) return;
+    if (kernel == GemmKernel::Rows || (kernel == GemmKernel::Auto && g.M <= kRowsMaxM)) {
+        gemm_rows(g, threads, acc);
+        return;
+    }
+#if PX_GEMM_VNNI
+    if (kernel != GemmKernel::Portable && gemm_vnni_available()) {
+        gemm_vnni(g, threads, acc);
+        trim_scratch();
+        return;
+    }
+#endif
+    gemm_portable(g, threads, acc);
+    trim_scratch();
+}
+
+} // namespace px
