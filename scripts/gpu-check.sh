@@ -39,7 +39,7 @@ if echo "$out" | grep -qiE "renderer: .*(llvmpipe|softpipe|swrast)"; then
     status=1
 fi
 
-step "float definitions on this GPU: shaders/fmath.glsl bit-identical to engine/fmath.h"
+step "float definitions on this GPU: shaders/fmath.glsl bit-identical to engine/numeric/fmath.h"
 "$BUILD/tests/gl_fmath_test" || status=1
 
 step "parity suite (ctest -R ^gl_)"

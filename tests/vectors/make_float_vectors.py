@@ -3,7 +3,7 @@
 
 The expected results come from a model of the protocol text written here, whose float arithmetic
 is the independent NumPy model of docs/float-protocol.md in make_fmath_vectors.py (NumPy float32
-arrays, not a translation of engine/fmath.cpp or engine/ops/). Each vector also carries values
+arrays, not a translation of engine/numeric/fmath.cpp or engine/vm/ops/). Each vector also carries values
 worked out by hand (status, steps, pc, trap and key result pixels, arithmetic in the comments),
 which the model must reproduce before anything is written. The C++ engine is never consulted.
 

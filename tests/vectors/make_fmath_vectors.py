@@ -2,7 +2,7 @@
 """Test vectors for the pxOS float definitions (docs/float-protocol.md), from an independent model.
 
 This is a model of the text of docs/float-protocol.md written with NumPy float32 arrays, not a
-translation of engine/fmath.cpp: it is vectorized (every branch computed for all inputs, then
+translation of engine/numeric/fmath.cpp: it is vectorized (every branch computed for all inputs, then
 selected), derives the constants from their mathematical definitions and checks them against the
 bit patterns the spec lists, converts float16 with NumPy's own float16 type, computes Dekker's
 exact product as a float64 product, and scales by 2^n with ldexp in float64 (the spec claims the

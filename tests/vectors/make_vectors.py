@@ -2,7 +2,7 @@
 """Generates the Pixel Protocol test vectors in this directory (tests/vectors/*.json).
 
 The expected results come from a small model of PROTOCOL.md written here from the text of the
-protocol, independently of engine/vm.cpp, and every vector also carries values worked out by hand
+protocol, independently of engine/vm/vm.cpp, and every vector also carries values worked out by hand
 (the `hand` checks below), which the model must reproduce before a file is written. The C++
 interpreter is never consulted: the vectors check it rather than echo it.
 
