@@ -1,4 +1,5 @@
 #include "cpu_fast.h"
+#include "parallel.h"
 
 #include "cpu_gemm.h"
 #include "fmath.h"
@@ -49,29 +50,6 @@ void for_runs(Px* rgba, uint32_t width, uint32_t row, uint64_t i0, uint64_t i1, 
         x = 1;
         ++y;
     }
-}
-
-// Runs f(begin, end) over `parts` contiguous ranges splitting [0, n), on up to `parts` threads.
-// If a thread cannot be started its range runs on the calling thread: slower, same bytes.
-template <class F> void parallel_ranges(unsigned parts, uint32_t n, F&& f) {
-    parts = std::max(1u, std::min<unsigned>(parts, n));
-    if (parts == 1) {
-        f(0u, n);
-        return;
-    }
-    std::vector<std::thread> pool;
-    pool.reserve(parts - 1);
-    auto bounds = [&](unsigned t) { return uint32_t(uint64_t(n) * t / parts); };
-    for (unsigned t = 1; t < parts; ++t) {
-        try {
-            pool.emplace_back([&f, b = bounds(t), e = bounds(t + 1)] { f(b, e); });
-        } catch (const std::system_error&) {
-            f(bounds(t), bounds(t + 1));
-        }
-    }
-    f(bounds(0), bounds(1));
-    for (std::thread& th : pool)
-        th.join();
 }
 
 // dst[j] = R(pixel j): the R channel of a run of pixels, read as little-endian uint32 words.

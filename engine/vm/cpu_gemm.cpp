@@ -1,4 +1,5 @@
 #include "cpu_gemm.h"
+#include "parallel.h"
 
 #include <algorithm>
 #include <cstring>
@@ -23,29 +24,6 @@
 
 namespace px {
 namespace {
-
-// Runs f(begin, end) over `parts` contiguous ranges splitting [0, n), on up to `parts` threads.
-// If a thread cannot be started its range runs on the calling thread: slower, same integers.
-template <class F> void split(unsigned parts, uint32_t n, F&& f) {
-    parts = std::max(1u, std::min<unsigned>(parts, n));
-    if (parts == 1) {
-        f(0u, n);
-        return;
-    }
-    std::vector<std::thread> pool;
-    pool.reserve(parts - 1);
-    auto bounds = [&](unsigned t) { return uint32_t(uint64_t(n) * t / parts); };
-    for (unsigned t = 1; t < parts; ++t) {
-        try {
-            pool.emplace_back([&f, b = bounds(t), e = bounds(t + 1)] { f(b, e); });
-        } catch (const std::system_error&) {
-            f(bounds(t), bounds(t + 1));
-        }
-    }
-    f(bounds(0), bounds(1));
-    for (std::thread& th : pool)
-        th.join();
-}
 
 // Packed operands stay allocated on the calling thread from one call to the next (fresh
 // multi-megabyte vectors would be page-faulted in on every step); above kKeepBytes they go.
@@ -114,7 +92,7 @@ void gemm_portable(const GemmU8& g, unsigned threads, uint32_t* acc) {
     int16_t* bk = s.bk16.data();
     int16_t* bt = s.bt16.data();
     // B^T in two cache-friendly passes: row-major int16, then transposed 16x16 tiles at a time.
-    split(threads, K, [&](uint32_t k0, uint32_t k1) {
+    parallel_ranges(threads, K, [&](uint32_t k0, uint32_t k1) {
         for (size_t i = size_t(k0) * N; i < size_t(k1) * N; ++i)
             bk[i] = int16_t(g.b[i] - g.zb);
         constexpr uint32_t T = 16;
@@ -129,7 +107,7 @@ void gemm_portable(const GemmU8& g, unsigned threads, uint32_t* acc) {
     std::fill(acc, acc + size_t(M) * N, 0u);
     const int16_t* ap = s.a16.data();
     const uint32_t blocks = (N + kBlockN - 1) / kBlockN;
-    split(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
+    parallel_ranges(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
         for (uint32_t blk = blk0; blk < blk1; ++blk) {
             const uint32_t n0 = blk * kBlockN, n1 = std::min(N, n0 + kBlockN);
             for (uint32_t kc = 0; kc < Kp; kc += kChunkK) {
@@ -178,7 +156,7 @@ constexpr uint32_t kRowsMaxM = 4;
 void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
     const uint32_t M = g.M, K = g.K, N = g.N;
     std::fill(acc, acc + size_t(M) * N, 0u);
-    split(threads, N, [&](uint32_t n0, uint32_t n1) {
+    parallel_ranges(threads, N, [&](uint32_t n0, uint32_t n1) {
         for (uint32_t k = 0; k < K; ++k)
             for (uint32_t m = 0; m < M; ++m) {
                 const uint32_t av = uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
@@ -367,7 +345,7 @@ void gemm_vnni(const GemmU8& g, unsigned threads, uint32_t* acc) {
     uint32_t* colsum = s.colsum.data();
     const uint8_t* a8 = s.a8.data();
     const uint32_t* row_term = s.rowsum.data();
-    split(threads, npanels, [&](uint32_t p0, uint32_t p1) {
+    parallel_ranges(threads, npanels, [&](uint32_t p0, uint32_t p1) {
         alignas(64) int32_t out[kTile * kTile];
         alignas(64) uint32_t col_term[kTile];
         for (uint32_t p = p0; p < p1; ++p) {

@@ -29,10 +29,7 @@ std::vector<uint8_t> matmul_u8(const std::vector<uint8_t>& a, MatrixHeader ha, c
 namespace ops {
 namespace {
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
-    if (p.shape[0].cols != p.shape[1].rows)
-        return shape_mismatch(p, cx, "MATMUL needs a's columns to equal b's rows");
-    p.out_shape = {p.shape[1].cols, p.shape[0].rows};
-    return std::nullopt;
+    return matmul_shape(p, cx, 0);
 }
 
 void reference(Image& image, const Plan& p) {

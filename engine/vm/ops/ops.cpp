@@ -90,6 +90,13 @@ std::optional<Trap> check_bias(const Plan& p, const PlanContext& cx, uint32_t bi
     return std::nullopt;
 }
 
+std::optional<Trap> matmul_shape(Plan& p, const PlanContext& cx, uint32_t bias_row) {
+    if (p.shape[0].cols != p.shape[1].rows)
+        return shape_mismatch(p, cx, cx.name + " needs a's columns to equal b's rows");
+    p.out_shape = {p.shape[1].cols, p.shape[0].rows};
+    return check_bias(p, cx, bias_row);
+}
+
 std::string param_pixel_name(const Instruction& ins, uint32_t k) {
     const uint32_t opx = ins.pc + (ins.wide ? 1 : 0);
     return "parameter pixel P" + std::to_string(k + 1) + " at (" + std::to_string(opx + 1 + k) + ",0)";

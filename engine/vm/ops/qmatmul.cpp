@@ -35,10 +35,7 @@ std::string check(const Instruction& ins, const OpParams& params, uint32_t heigh
 }
 
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
-    if (p.shape[0].cols != p.shape[1].rows)
-        return shape_mismatch(p, cx, cx.name + " needs a's columns to equal b's rows");
-    p.out_shape = {p.shape[1].cols, p.shape[0].rows};
-    return check_bias(p, cx, std::get<QMatmulParams>(p.params).bias_row);
+    return matmul_shape(p, cx, std::get<QMatmulParams>(p.params).bias_row);
 }
 
 std::string describe(const OpParams& params) {
