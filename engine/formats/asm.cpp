@@ -287,23 +287,29 @@ class Parser {
                 Status st = expect_punct(',');
                 if (!st) return st.error();
             }
-            // A named channel value of a parameter pixel (a dtype code, an activation), as the
-            // disassembler prints them (OpDef::param_channel_text).
-            if (!at_end() && toks_[pos_].kind == Token::Word) {
-                if (auto named = param_channel_value(toks_[pos_].text)) {
-                    v[k] = *named;
-                    ++pos_;
-                    continue;
-                }
-                return err("expected a channel value (0..255, a dtype u8/f32/f16/i32 or an activation "
-                           "none/relu/gelu), got '" +
-                           toks_[pos_].text + "'");
-            }
-            auto n = number(255, "channel value");
+            auto n = channel_value();
             if (!n) return n.error();
-            v[k] = uint8_t(*n);
+            v[k] = *n;
         }
         return v;
+    }
+
+    // One channel of a pixel: 0..255, or a name the disassembler prints for a parameter
+    // pixel's channel (a dtype u8/f32/f16/i32, an activation none/relu/gelu;
+    // OpDef::param_channel_text).
+    Result<uint8_t> channel_value() {
+        if (!at_end() && toks_[pos_].kind == Token::Word) {
+            if (auto named = param_channel_value(toks_[pos_].text)) {
+                ++pos_;
+                return uint8_t(*named);
+            }
+            return err("expected a channel value (0..255, a dtype u8/f32/f16/i32 or an activation "
+                       "none/relu/gelu), got '" +
+                       toks_[pos_].text + "'");
+        }
+        auto n = number(255, "channel value");
+        if (!n) return n.error();
+        return uint8_t(*n);
     }
 
     Status statement() {
@@ -607,7 +613,7 @@ class Parser {
                 if (!channels.empty()) {
                     if (Status st = expect_punct(','); !st) return st;
                 }
-                auto v = number(255, "channel value");
+                auto v = channel_value();
                 if (!v) return v.error();
                 channels.push_back(*v);
             }
