@@ -1,4 +1,5 @@
 #include "cpu_fast.h"
+#include "kernel_clones.h"
 #include "parallel.h"
 
 #include "cpu_gemm.h"
@@ -14,15 +15,6 @@
 #include <system_error>
 #include <thread>
 #include <vector>
-
-// The kernels are compiled twice on x86-64 with GCC: for AVX2 and for the baseline (SSE2), and
-// the loader picks one at startup (an ifunc). The committed build stays portable x86-64; the
-// wider vectors are used where the CPU has them. Both clones compute the same integers.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define PX_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define PX_CLONES
-#endif
 
 namespace px {
 namespace {

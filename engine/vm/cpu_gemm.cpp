@@ -1,4 +1,5 @@
 #include "cpu_gemm.h"
+#include "kernel_clones.h"
 #include "parallel.h"
 
 #include <algorithm>
@@ -12,14 +13,6 @@
 #define PX_GEMM_VNNI 1
 #else
 #define PX_GEMM_VNNI 0
-#endif
-
-// The portable kernel is compiled twice on x86-64 with GCC, for AVX2 and the baseline, and the
-// loader picks one (an ifunc), like cpu_fast.cpp's kernels.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define PX_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define PX_CLONES
 #endif
 
 namespace px {
