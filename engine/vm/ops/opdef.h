@@ -11,7 +11,10 @@
 // An executor other than the reference supplies one kernel per opcode and reads the decoded
 // parameters from Plan::params; tests/opcodes_test.cpp fails when any of this is missing.
 #pragma once
+#include "dtype.h"
 #include "vm.h"
+
+#include <array>
 
 #include <initializer_list>
 #include <optional>
@@ -46,6 +49,11 @@ struct OpDef {
     // Optional: the disassembler's name for channel c of parameter pixel k ("f32", "gelu"), or ""
     // for the number. Every name must read back through param_channel_value() to the same byte.
     std::string (*param_channel_text)(const Instruction& ins, uint32_t k, int c) = nullptr;
+    // Optional: the element type of operands a, b, c as this instruction reads or writes them
+    // (operands of kind none: U8), for the validator's type analysis, the disassembler and the
+    // debugger's inspector. nullptr means all three are u8. Every opcode that reads or writes a
+    // matrix as anything but u8 (f32, f16, i32: index and token matrices included) sets it.
+    std::array<DType, 3> (*operand_types)(const OpParams& params) = nullptr;
 };
 
 // The byte a named channel value stands for in a parameter pixel: dtype names (u8 0, f32 1, f16 2,
