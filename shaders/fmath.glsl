@@ -325,3 +325,21 @@ void fm_layernorm_row(uint x, uint gain, uint bias, uint eps, uint out_, uint n)
 }
 
 #endif // FM_ROW_BUFFER
+
+// ---- uint8 quantization (docs/float-protocol.md F.9), scale / inv_scale positive normal ----
+
+// mul(float(q - zp), scale): q - zp in [-255, 255] converts exactly.
+uint fm_dequantize(uint q, uint zp, uint scale) {
+    return fm_mul(fm_from_int(int(q) - int(zp)), scale);
+}
+
+// clamp(rne(mul(x, inv_scale)) + zp, 0, 255), NaN -> zp: t clamped to [-512, 512] (0xC4000000,
+// 0x44000000), rounded to an integer by adding and subtracting 1.5 * 2^23 (0x4B400000).
+uint fm_quantize(uint x, uint inv_scale, uint zp) {
+    uint t = fm_mul(fm_canon(x), inv_scale);
+    if (fm_is_nan(t)) return zp;
+    if (fm_less(t, 0xC4000000u)) t = 0xC4000000u;
+    if (fm_less(0x44000000u, t)) t = 0x44000000u;
+    uint r = fm_sub(fm_add(t, 0x4B400000u), 0x4B400000u);
+    return uint(clamp(int(uintBitsToFloat(r)) + int(zp), 0, 255));
+}

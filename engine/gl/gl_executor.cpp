@@ -28,10 +28,20 @@ namespace px::gl {
 
 namespace {
 
-constexpr const char* kProgramNames[] = {
-    "gather.comp",         "gather32.comp",      "elementwise.comp",  "dot.comp",
-    "dot_store.comp",      "matmul_simple.comp", "matmul_tiled.comp", "matmul_tiled_panel.comp",
-    "fmatmul_simple.comp", "fmatmul_tiled.comp", "felementwise.comp"};
+constexpr const char* kProgramNames[] = {"gather.comp",
+                                         "gather32.comp",
+                                         "elementwise.comp",
+                                         "dot.comp",
+                                         "dot_store.comp",
+                                         "matmul_simple.comp",
+                                         "matmul_tiled.comp",
+                                         "matmul_tiled_panel.comp",
+                                         "fmatmul_simple.comp",
+                                         "fmatmul_tiled.comp",
+                                         "felementwise.comp",
+                                         "fconvert.comp",
+                                         "flayernorm_simple.comp",
+                                         "flayernorm_tiled.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -44,6 +54,9 @@ enum ProgramId {
     kFMatmulSimple,
     kFMatmulTiled,
     kFElementwise,
+    kFConvert,
+    kFLayerNormSimple,
+    kFLayerNormTiled,
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
@@ -345,6 +358,8 @@ QuantUniforms quant_uniforms(const OpParams& params) {
         q.zc = d->zero_point;
     } else if (const auto* d = std::get_if<FMatmulParams>(&params)) {
         q.bias_row = d->bias_row;
+    } else if (const auto* d = std::get_if<LayerNormParams>(&params)) {
+        q.bias_row = d->bias_row;
     }
     return q;
 }
@@ -353,7 +368,17 @@ QuantUniforms quant_uniforms(const OpParams& params) {
 // (-Wswitch) and gl_has_kernel() false (tests/opcodes_test.cpp) until it is given one. Element-wise
 // and matmul opcodes select their arithmetic in the shader by u_opcode (shaders/elementwise.comp,
 // shaders/matmul_common.glsl).
-enum class GlKernel : uint8_t { Missing, Nothing, Dot, Elementwise, Matmul, FMatmul, FElementwise };
+enum class GlKernel : uint8_t {
+    Missing,
+    Nothing,
+    Dot,
+    Elementwise,
+    Matmul,
+    FMatmul,
+    FElementwise,
+    FConvert,
+    FLayerNorm
+};
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
     case Opcode::HALT:
@@ -368,6 +393,11 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::FMATMUL: return GlKernel::FMatmul;
     case Opcode::FADD:
     case Opcode::FMUL: return GlKernel::FElementwise;
+    case Opcode::DEQUANT:
+    case Opcode::QUANT:
+    case Opcode::FCONVERT:
+    case Opcode::GELU: return GlKernel::FConvert;
+    case Opcode::LAYERNORM: return GlKernel::FLayerNorm;
     }
     return GlKernel::Missing;
 }
@@ -384,10 +414,18 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     if (kernel == GlKernel::Nothing) return;
     const QuantUniforms q = quant_uniforms(plan.params);                // decoded once, by plan_instruction
     const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
-    const bool words = kernel == GlKernel::FMatmul || kernel == GlKernel::FElementwise; // f32: whole pixels
+    // f32 (and i32, f16 pairs) operands are gathered as whole pixels, one word each; u8 as packed bytes.
+    const bool words = kernel == GlKernel::FMatmul || kernel == GlKernel::FElementwise ||
+                       kernel == GlKernel::FLayerNorm ||
+                       (kernel == GlKernel::FConvert && plan.dtype[0] != DType::U8);
+    // What each input gathers: an f16 matrix of n elements is ceil(n/2) pixels.
+    std::array<MatrixHeader, 2> gathered = {plan.shape[0], plan.shape[1]};
+    for (size_t i = 0; i < 2; ++i)
+        if (plan.dtype[i] == DType::F16)
+            gathered[i] = {uint32_t(dtype_pixels(DType::F16, plan.shape[i].elements())), 1};
     if (words) { // upload() checked one byte per element; an f32 operand needs four
         for (size_t i = 0; i < 2; ++i)
-            if (int64_t(plan.shape[i].elements() * 4) > ex.max_ssbo_bytes) {
+            if (int64_t(gathered[i].elements() * 4) > ex.max_ssbo_bytes) {
                 std::lock_guard<std::mutex> lock(ex.errors_mutex);
                 ex.errors.push_back("f32 operand of " + std::to_string(plan.shape[i].elements()) +
                                     " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
@@ -398,9 +436,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
 
     // 1. Gather every input before anything is written (PROTOCOL.md §4.2).
     glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
-    gather(ex, 0, op[0], plan.shape[0], words);
+    gather(ex, 0, op[0], gathered[0], words);
     if (!unary)
-        gather(ex, 1, op[1], plan.shape[1], words);
+        gather(ex, 1, op[1], gathered[1], words);
     else
         ensure_input(ex, 1, 1);
     if (q.bias_row)
@@ -479,6 +517,46 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
         set_header(p, plan.out_shape);
         dispatch_linear(ha.elements(), 256);
+        break;
+    }
+    case GlKernel::FConvert: {
+        const Program& p = ex.programs[kFConvert];
+        glUseProgram(p.get());
+        const uint64_t n = plan.shape[0].elements();
+        const bool to_f16 = plan.dtype[2] == DType::F16;
+        uint32_t scale = 0, zero_point = 0;
+        if (const auto* d = std::get_if<QConvertParams>(&plan.params))
+            scale = d->scale_bits, zero_point = d->zero_point;
+        const uint64_t count = to_f16 ? dtype_pixels(DType::F16, n) : n;
+        set_uint(p, "u_opcode", plan.ins.opcode);
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", uint32_t(count));
+        set_uint(p, "u_elements", uint32_t(n));
+        set_uint(p, "u_width", ex.width);
+        set_uint(p, "u_scale", scale);
+        set_uint(p, "u_zero_point", zero_point);
+        glProgramUniform1i(p.get(), loc(p, "u_to_f16"), to_f16 ? 1 : 0);
+        glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
+        set_header(p, plan.out_shape);
+        dispatch_linear(count, 256);
+        break;
+    }
+    case GlKernel::FLayerNorm: {
+        const uint32_t M = plan.shape[0].rows, N = plan.shape[0].cols;
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const Program& p = ex.programs[tiled ? kFLayerNormTiled : kFLayerNormSimple];
+        glUseProgram(p.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_m", M);
+        set_uint(p, "u_n", N);
+        set_uint(p, "u_width", ex.width);
+        set_uint(p, "u_eps", std::get<LayerNormParams>(plan.params).eps_bits);
+        glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
+        set_header(p, plan.out_shape);
+        if (tiled)
+            glDispatchCompute(M, 1, 1); // one group per row (M <= 65535)
+        else
+            dispatch_linear(M, 64);
         break;
     }
     case GlKernel::FMatmul: {

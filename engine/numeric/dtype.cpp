@@ -37,6 +37,13 @@ bool typed_matrix_fits(uint32_t row, MatrixHeader h, DType t, uint32_t width, ui
     return uint64_t(row) + rows_for_elements(dtype_pixels(t, h.elements()), width) <= height;
 }
 
+std::vector<Rect> typed_matrix_rects(uint32_t row, MatrixHeader h, DType t, uint32_t width) {
+    // matrix_rects depends only on the element count: a 1 x pixels header has the same pixels.
+    const uint64_t pixels = dtype_pixels(t, h.elements());
+    if (t != DType::F16) return matrix_rects(row, h, width);
+    return matrix_rects(row, MatrixHeader{uint32_t(pixels), 1}, width);
+}
+
 namespace {
 Rgba element_pixel(const Image& image, uint32_t row, uint64_t j) {
     return image.pixel(element_x(j, image.width), uint32_t(element_y(j, row, image.width)));

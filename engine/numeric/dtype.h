@@ -30,6 +30,8 @@ std::optional<DType> parse_dtype(std::string_view name);
 uint64_t dtype_pixels(DType t, uint64_t elements);
 // matrix_fits (layout.h) for a matrix of this dtype: the rows its element pixels occupy.
 bool typed_matrix_fits(uint32_t row, MatrixHeader h, DType t, uint32_t width, uint32_t height);
+// matrix_rects (layout.h) for a matrix of this dtype: the header and its element pixels.
+std::vector<Rect> typed_matrix_rects(uint32_t row, MatrixHeader h, DType t, uint32_t width);
 
 // A whole pixel as a little-endian 32-bit word (R lowest) and back.
 inline uint32_t pixel_word(Rgba p) {

@@ -116,4 +116,23 @@ void softmax_row(const float* x, float* y, size_t n);
 // y may alias x. n <= 2^24 (n must be exact as a float).
 void layernorm_row(const float* x, const float* gain, const float* bias, float eps, float* y, size_t n);
 
+// ---- uint8 quantization (docs/float-protocol.md F.9; PROTOCOL.md §11.4) ----
+// scale and inv_scale are positive normal finite values (the opcodes' check 7 ensures it).
+// dequantize: mul(float(q - zp), scale); q - zp is an integer in [-255, 255], exact as a float.
+inline float dequantize(uint8_t q, uint8_t zp, float scale) {
+    return mul(float(int(q) - int(zp)), scale);
+}
+// quantize: t = mul(canon(x), inv_scale); NaN gives zp; otherwise clamp(rne(t) + zp, 0, 255), rne
+// the nearest integer with ties to even. t is first clamped to [-512, 512] (which cannot change
+// the result: zp <= 255), then rounded by adding and subtracting 1.5 * 2^23 (both F.3 operations:
+// round to nearest even at a spacing of 1), so no conversion instruction's rounding mode matters.
+inline uint8_t quantize(float x, float inv_scale, uint8_t zp) {
+    const float t = mul(canon(x), inv_scale);
+    if ((bits(t) & 0x7FFFFFFFu) > kPosInf) return zp;
+    const float c = t < -512.0f ? -512.0f : (t > 512.0f ? 512.0f : t);
+    constexpr float kRound = 12582912.0f; // 1.5 * 2^23 = 0x4B400000
+    const int r = int(sub(add(c, kRound), kRound)) + int(zp);
+    return uint8_t(r < 0 ? 0 : (r > 255 ? 255 : r));
+}
+
 } // namespace px::fm

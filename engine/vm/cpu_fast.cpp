@@ -325,6 +325,146 @@ void execute_fbinary(FastContext&, Image& image, const Plan& p) {
     });
 }
 
+// ---- The float conversions and row functions (PROTOCOL.md §11.4-11.7) ----
+
+// Writes c's header and its f32 elements as whole pixels (canonical values, little-endian).
+void store_f32(Image& image, uint32_t row, MatrixHeader h, const float* c) {
+    image.set_pixel(0, row, encode_header(h));
+    for_runs(image.rgba.data(), image.width, row, 0, h.elements(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) { std::memcpy(px, c + i, 4 * size_t(len)); });
+}
+
+PX_CLONES void dequant_run(float* __restrict out, const uint8_t* __restrict q, size_t n, uint8_t zp,
+                           float scale) {
+    for (size_t i = 0; i < n; ++i)
+        out[i] = fm::dequantize(q[i], zp, scale);
+}
+
+PX_CLONES void quant_run(uint8_t* __restrict out, const float* __restrict x, size_t n, float inv_scale,
+                         uint8_t zp) {
+    for (size_t i = 0; i < n; ++i)
+        out[i] = fm::quantize(x[i], inv_scale, zp);
+}
+
+// DEQUANT and QUANT: a gather of the whole operand (every read before any write, §4.2), one
+// fm::dequantize / fm::quantize per element, the layout walked run by run.
+void execute_qconvert(FastContext&, Image& image, const Plan& p) {
+    const auto& q = std::get<QConvertParams>(p.params);
+    const uint64_t n = p.shape[0].elements();
+    const uint32_t row_c = p.ins.operand[2];
+    if (Opcode(p.ins.opcode) == Opcode::DEQUANT) {
+        const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], n);
+        std::vector<float> c(n);
+        dequant_run(c.data(), a.data(), n, q.zero_point, fm::from_bits(q.scale_bits));
+        store_f32(image, row_c, p.out_shape, c.data());
+        return;
+    }
+    std::vector<float> a(n);
+    gather_f32_runs(image, p.ins.operand[0], n, a.data());
+    std::vector<uint8_t> c(n);
+    quant_run(c.data(), a.data(), n, fm::from_bits(q.scale_bits), q.zero_point);
+    image.set_pixel(0, row_c, encode_header(p.out_shape));
+    for_runs(image.rgba.data(), image.width, row_c, 0, n, [&](uint64_t i, uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j)
+            px[4 * size_t(j)] = c[i + j]; // R only: G, B, A kept (u8 elements, F.1)
+    });
+}
+
+// FCONVERT: f16 pairs are whole pixels, so both directions walk pixel runs of ceil(n/2) or n words.
+void execute_fconvert(FastContext&, Image& image, const Plan& p) {
+    const uint64_t n = p.shape[0].elements(), pairs = (n + 1) / 2;
+    const uint32_t row_a = p.ins.operand[0], row_c = p.ins.operand[2];
+    const bool to_f16 = std::get<FUnaryParams>(p.params).dtype.c == uint8_t(DType::F16);
+    if (to_f16) {
+        std::vector<float> a(n);
+        gather_f32_runs(image, row_a, n, a.data());
+        std::vector<uint32_t> w(pairs);
+        for (uint64_t j = 0; j < pairs; ++j)
+            w[j] =
+                fm::pack_f16x2(fm::to_f16(a[2 * j]), 2 * j + 1 < n ? fm::to_f16(a[2 * j + 1]) : uint16_t(0));
+        image.set_pixel(0, row_c, encode_header(p.out_shape));
+        for_runs(image.rgba.data(), image.width, row_c, 0, pairs,
+                 [&](uint64_t i, uint8_t* px, uint32_t len) { std::memcpy(px, &w[i], 4 * size_t(len)); });
+        return;
+    }
+    std::vector<uint32_t> w(pairs);
+    for_runs(image.rgba.data(), image.width, row_a, 0, pairs,
+             [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&w[i], px, 4 * size_t(len)); });
+    std::vector<float> c(n);
+    for (uint64_t i = 0; i < n; ++i)
+        c[i] = fm::from_f16(uint16_t(i % 2 ? w[i / 2] >> 16 : w[i / 2] & 0xFFFFu));
+    store_f32(image, row_c, p.out_shape, c.data());
+}
+
+// GELU: one fm::gelu per element (about 60 operations), split over threads.
+void execute_gelu(FastContext& cx, Image& image, const Plan& p) {
+    const uint64_t n = p.shape[0].elements();
+    std::vector<float> v(n);
+    gather_f32_runs(image, p.ins.operand[0], n, v.data());
+    const uint32_t chunks = uint32_t((n + 4095) / 4096);
+    parallel_ranges(fast_threads_for(cx.settings, n * 64), chunks, [&](uint32_t c0, uint32_t c1) {
+        for (uint64_t i = uint64_t(c0) * 4096; i < std::min<uint64_t>(n, uint64_t(c1) * 4096); ++i)
+            v[i] = fm::gelu(v[i]);
+    });
+    store_f32(image, p.ins.operand[2], p.out_shape, v.data());
+}
+
+// The F.5 sum of t[0..n): the block sums of 16 blocks at a time by the halving tree, vectorized
+// across blocks (lane = block), then the block sums added in order. Missing terms are +0.
+PX_CLONES float sum_f5(const float* __restrict t, size_t n) {
+    float acc = 0.0f;
+    const size_t nb = (n + 15) / 16;
+    for (size_t j0 = 0; j0 < nb; j0 += 16) {
+        float u[16][16]; // u[term][block]
+        for (size_t lane = 0; lane < 16; ++lane)
+            for (size_t i = 0; i < 16; ++i) {
+                const size_t k = (j0 + lane) * 16 + i;
+                u[i][lane] = k < n ? t[k] : 0.0f;
+            }
+        for (size_t h = 8; h >= 1; h /= 2)
+            for (size_t i = 0; i < h; ++i)
+                for (size_t lane = 0; lane < 16; ++lane)
+                    u[i][lane] = fm::add(u[i][lane], u[i + h][lane]);
+        for (size_t lane = 0; lane < 16 && j0 + lane < nb; ++lane)
+            acc = fm::add(acc, u[0][lane]);
+    }
+    return acc;
+}
+
+// One row of LAYERNORM (fm::layernorm_row's steps, F.6/F.10) with the element-wise passes as
+// plain loops the compiler vectorizes and the sums by sum_f5. tmp holds n floats.
+PX_CLONES void layernorm_row_fast(const float* __restrict x, const float* __restrict g,
+                                  const float* __restrict b, float eps, float r, float* __restrict y,
+                                  float* __restrict tmp, size_t n) {
+    const float mean = fm::mul(sum_f5(x, n), r);
+    for (size_t i = 0; i < n; ++i)
+        y[i] = fm::sub(x[i], mean);
+    for (size_t i = 0; i < n; ++i)
+        tmp[i] = fm::mul(y[i], y[i]);
+    const float s = fm::rsqrt(fm::add(fm::mul(sum_f5(tmp, n), r), eps));
+    for (size_t i = 0; i < n; ++i)
+        y[i] = fm::add(fm::mul(fm::mul(y[i], s), g[i]), b[i]);
+}
+
+// LAYERNORM: rows split over threads; operands gathered (canonicalized) before any write (§4.2).
+void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
+    const auto& q = std::get<LayerNormParams>(p.params);
+    const uint32_t M = p.shape[0].rows, N = p.shape[0].cols;
+    std::vector<float> x(size_t(M) * N), g(N), b(N, 0.0f);
+    gather_f32_runs(image, p.ins.operand[0], x.size(), x.data());
+    gather_f32_runs(image, p.ins.operand[1], N, g.data());
+    if (q.bias_row) gather_f32_runs(image, q.bias_row, N, b.data());
+    const float eps = fm::from_bits(q.eps_bits), r = fm::recip(float(N));
+    std::vector<float> y(x.size());
+    parallel_ranges(fast_threads_for(cx.settings, uint64_t(M) * N * 16), M, [&](uint32_t m0, uint32_t m1) {
+        std::vector<float> tmp(N);
+        for (uint32_t m = m0; m < m1; ++m)
+            layernorm_row_fast(&x[size_t(m) * N], g.data(), b.data(), eps, r, &y[size_t(m) * N], tmp.data(),
+                               N);
+    });
+    store_f32(image, p.ins.operand[2], p.out_shape, y.data());
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -346,6 +486,11 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::FMATMUL: return execute_fmatmul;
     case Opcode::FADD:
     case Opcode::FMUL: return execute_fbinary;
+    case Opcode::DEQUANT:
+    case Opcode::QUANT: return execute_qconvert;
+    case Opcode::FCONVERT: return execute_fconvert;
+    case Opcode::LAYERNORM: return execute_layernorm;
+    case Opcode::GELU: return execute_gelu;
     case Opcode::ADD:
     case Opcode::QADD: return execute_add;
     }

@@ -55,7 +55,15 @@ enum class OperandKind : uint8_t {
     X(13, FADD, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
       "c = a + b element-wise in float32; b may be a 1xN row (11)")                                          \
     X(14, FMUL, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
-      "c = a * b element-wise in float32; b may be a 1xN row (11)")
+      "c = a * b element-wise in float32; b may be a 1xN row (11)")                                          \
+    X(16, DEQUANT, MatrixIn, None, MatrixOut, 3, "c = (a - zero_point) * scale: uint8 to float32 (11.4)")    \
+    X(17, QUANT, MatrixIn, None, MatrixOut, 3,                                                               \
+      "c = clamp(round_even(a * inv_scale) + zero_point, 0, 255): float32 to uint8 (11.4)")                  \
+    X(18, FCONVERT, MatrixIn, None, MatrixOut, 1,                                                            \
+      "c = a converted float16 <-> float32 as P1 declares (11.5)")                                           \
+    X(19, LAYERNORM, MatrixIn, MatrixIn, MatrixOut, 3,                                                       \
+      "c = (a - mean) * rsqrt(var + eps) * gain + bias for each row, float32 (11.6)")                        \
+    X(20, GELU, MatrixIn, None, MatrixOut, 1, "c = gelu(a) element-wise in float32 (11.7)")
 
 enum class Opcode : uint8_t {
 #define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,

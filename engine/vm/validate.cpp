@@ -48,7 +48,8 @@ bool any_intersect(const std::vector<Rect>& a, const std::vector<Rect>& b) {
 struct Region {
     uint32_t row = 0;
     MatrixHeader shape;
-    uint32_t pc = 0; // opcode pixel x of the first instruction that named it
+    DType dtype = DType::U8; // f16 matrices occupy ceil(n/2) pixels
+    uint32_t pc = 0;         // opcode pixel x of the first instruction that named it
 };
 
 constexpr size_t kMaxOverlapWarnings = 50;
@@ -101,16 +102,16 @@ ValidationReport validate(const Image& image) {
 
     std::vector<Region> regions;
     std::vector<bool> row_referenced(height, false);
-    auto reference = [&](uint32_t row, MatrixHeader shape, uint32_t pc, bool matrix) {
+    auto reference = [&](uint32_t row, MatrixHeader shape, uint32_t pc, bool matrix, DType t = DType::U8) {
         if (row == 0 || row >= height) return;
         if (!matrix) {
             row_referenced[row] = true;
             return;
         }
-        const uint64_t rows = rows_for_elements(shape.elements(), width);
+        const uint64_t rows = rows_for_elements(dtype_pixels(t, shape.elements()), width);
         for (uint64_t r = row; r < std::min<uint64_t>(height, row + rows); ++r)
             row_referenced[size_t(r)] = true;
-        regions.push_back({row, shape, pc});
+        regions.push_back({row, shape, t, pc});
     };
 
     // For an instruction that traps: every row it names (operands and parameter rows) counts as
@@ -188,15 +189,15 @@ ValidationReport validate(const Image& image) {
                 const OperandKind kind = ins.info->operands[i];
                 const uint32_t row = ins.operand[i];
                 if (kind == OperandKind::MatrixIn || kind == OperandKind::MatrixInOut) {
-                    reference(row, plan->shape[i], op_x, true);
+                    reference(row, plan->shape[i], op_x, true, plan->dtype[i]);
                     const bool in_place =
                         kind == OperandKind::MatrixInOut ||
                         (elementwise && row == out_row && plan->shape[i] == plan->out_shape);
                     if (in_place) continue;
-                    auto rects = matrix_rects(row, plan->shape[i], width);
+                    auto rects = typed_matrix_rects(row, plan->shape[i], plan->dtype[i], width);
                     inputs.insert(inputs.end(), rects.begin(), rects.end());
                 } else if (kind == OperandKind::MatrixOut) {
-                    reference(row, plan->out_shape, op_x, true);
+                    reference(row, plan->out_shape, op_x, true, plan->dtype[i]);
                 } else if (kind == OperandKind::ScalarOut) {
                     reference(row, {}, op_x, false);
                 }
@@ -264,12 +265,12 @@ ValidationReport validate(const Image& image) {
     size_t overlaps = 0;
     for (size_t i = 0; i < regions.size() && overlaps < kMaxOverlapWarnings; ++i) {
         const Region& a = regions[i];
-        const uint64_t a_end = a.row + rows_for_elements(a.shape.elements(), width); // exclusive
-        const auto ra = matrix_rects(a.row, a.shape, width);
+        const uint64_t a_end = a.row + rows_for_elements(dtype_pixels(a.dtype, a.shape.elements()), width);
+        const auto ra = typed_matrix_rects(a.row, a.shape, a.dtype, width);
         for (size_t j = i + 1; j < regions.size() && regions[j].row < a_end; ++j) {
             const Region& b = regions[j];
             if (b.row == a.row) continue; // the same matrix seen with another shape
-            if (!any_intersect(ra, matrix_rects(b.row, b.shape, width))) continue;
+            if (!any_intersect(ra, typed_matrix_rects(b.row, b.shape, b.dtype, width))) continue;
             add(Severity::Warning, "matrix-overlap",
                 "the " + std::to_string(a.shape.rows) + "x" + std::to_string(a.shape.cols) +
                     " matrix at row " + std::to_string(a.row) + " and the " + std::to_string(b.shape.rows) +

@@ -17,11 +17,18 @@ std::string row_range(uint32_t height) {
 // Why a matrix that does not fit does not: the rows it needs, or the image's width.
 // rows_for_elements divides by width - 1, so an image of width 1 (which holds no matrix,
 // PROTOCOL.md §3) is said so instead.
-std::string overflow_text(uint32_t row, MatrixHeader h, uint32_t width, uint32_t height) {
+// A matrix of f16 elements counts ceil(n/2) element pixels (docs/float-protocol.md F.1).
+std::string overflow_text(uint32_t row, MatrixHeader h, DType t, uint32_t width, uint32_t height) {
     if (width < 2) return "does not fit: an image of width 1 holds no matrix";
+    const uint64_t pixels = dtype_pixels(t, h.elements());
     return "needs rows " + std::to_string(row) + ".." +
-           std::to_string(row + rows_for_elements(h.elements(), width) - 1) + ", past the last row " +
-           std::to_string(height - 1);
+           std::to_string(row + rows_for_elements(pixels, width) - 1) +
+           (t == DType::F16 ? " (" + std::to_string(pixels) + " pixels of f16 pairs)" : std::string()) +
+           ", past the last row " + std::to_string(height - 1);
+}
+
+std::string typed_shape_text(MatrixHeader h, DType t) {
+    return shape_text(h) + (t == DType::F16 ? " f16" : "");
 }
 
 } // namespace
@@ -111,6 +118,11 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
                              name + " at pixel (" + std::to_string(op_x) + ",0): operand " + kOperandName[i] +
                                  " names row " + std::to_string(row) + ", outside " + row_range(height));
     }
+    // The parameter pixels decode without failing; the operand types they declare decide how many
+    // pixels each matrix occupies (f16: two elements per pixel) for the fit checks 6 and 9.
+    const OpDef& def = *op_def(ins.opcode);
+    p.params = def.decode(ins);
+    if (def.operand_types) p.dtype = def.operand_types(p.params);
     // Input matrices: a non-empty header whose elements fit in the image.
     for (int i = 0; i < 3; ++i) {
         const OperandKind kind = ins.info->operands[i];
@@ -122,14 +134,13 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         if (h.cols == 0 || h.rows == 0)
             return make_trap(TrapCode::BAD_HEADER, 0, row,
                              where + " has header " + shape_text(h) + " (rows x cols); zero is not a shape");
-        if (!matrix_fits(row, h, width, height))
+        if (!typed_matrix_fits(row, h, p.dtype[i], width, height))
             return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row,
-                             where + " (" + shape_text(h) + ") " + overflow_text(row, h, width, height));
+                             where + " (" + typed_shape_text(h, p.dtype[i]) + ") " +
+                                 overflow_text(row, h, p.dtype[i], width, height));
         p.shape[i] = h;
     }
     // Parameter values (check 7; PROTOCOL.md §5.5), then the opcode's shape rule.
-    const OpDef& def = *op_def(ins.opcode);
-    p.params = def.decode(ins);
     if (std::string e = def.check(ins, p.params, height); !e.empty())
         return make_trap(TrapCode::BAD_PARAM, op_x, 0,
                          name + " at pixel (" + std::to_string(op_x) + ",0): " + e);
@@ -138,12 +149,13 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
     for (int i = 0; i < 3; ++i) {
         if (ins.info->operands[i] != OperandKind::MatrixOut) continue;
         const uint32_t row = ins.operand[i];
-        if (!matrix_fits(row, p.out_shape, width, height))
+        if (!typed_matrix_fits(row, p.out_shape, p.dtype[i], width, height))
             return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row,
-                             name + " operand " + kOperandName[i] + ": the " + shape_text(p.out_shape) +
-                                 " result at row " + std::to_string(row) + " " +
-                                 overflow_text(row, p.out_shape, width, height));
-        auto rects = matrix_rects(row, p.out_shape, width);
+                             name + " operand " + kOperandName[i] + ": the " +
+                                 typed_shape_text(p.out_shape, p.dtype[i]) + " result at row " +
+                                 std::to_string(row) + " " +
+                                 overflow_text(row, p.out_shape, p.dtype[i], width, height));
+        auto rects = typed_matrix_rects(row, p.out_shape, p.dtype[i], width);
         p.writes.insert(p.writes.end(), rects.begin(), rects.end());
     }
     return p;

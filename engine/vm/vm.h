@@ -13,6 +13,7 @@
 // asked before each instruction, and step() can fill an UndoRecord with the pixels it is about
 // to overwrite.
 #pragma once
+#include "dtype.h"
 #include "image.h"
 #include "layout.h"
 #include "ops/op_params.h"
@@ -64,6 +65,9 @@ struct Plan {
     std::array<MatrixHeader, 3> shape{}; // header of each matrix operand read (zero otherwise)
     MatrixHeader out_shape{};            // header written for MatrixOut operands
     std::vector<Rect> writes;            // pixels the instruction writes (may overlap inputs)
+    // Element type of each operand as the instruction declares it (OpDef::operand_types; all U8
+    // for opcodes without one). Only F16 changes the pixels a matrix occupies (ceil(n/2)).
+    std::array<DType, 3> dtype{};
 };
 std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
                                           uint32_t pc);

@@ -26,11 +26,22 @@ _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
 np, F32, U32 = fm.np, fm.F32, fm.U32
 
 HALT, FMATMUL, FADD, FMUL = 0, 12, 13, 14
+DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU = 16, 17, 18, 19, 20
 IN, OUT, NONE = "in", "out", "none"
-KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT), FADD: (IN, IN, OUT), FMUL: (IN, IN, OUT)}
-PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1}
-# §11.1: the dtype codes each float opcode accepts in P1 (0 for an operand of kind none).
-ACCEPT = {FMATMUL: (1, 1, 1), FADD: (1, 1, 1), FMUL: (1, 1, 1)}
+KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT), FADD: (IN, IN, OUT), FMUL: (IN, IN, OUT),
+         DEQUANT: (IN, NONE, OUT), QUANT: (IN, NONE, OUT), FCONVERT: (IN, NONE, OUT),
+         LAYERNORM: (IN, IN, OUT), GELU: (IN, NONE, OUT)}
+PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1, DEQUANT: 3, QUANT: 3, FCONVERT: 1, LAYERNORM: 3, GELU: 1}
+# §11.1: the dtype codes each float opcode accepts in P1 (0 for an operand of kind none); FCONVERT
+# accepts two combinations (§11.5).
+ACCEPT = {FMATMUL: [(1, 1, 1)], FADD: [(1, 1, 1)], FMUL: [(1, 1, 1)], DEQUANT: [(0, 0, 1)], QUANT: [(1, 0, 0)],
+          FCONVERT: [(2, 0, 1), (1, 0, 2)], LAYERNORM: [(1, 1, 1)], GELU: [(1, 0, 1)]}
+F16 = 2
+
+
+def positive_normal(w):
+    """A scale / inv_scale (§11.4): finite, > 2^-126, sign clear."""
+    return 0x00800000 < w < 0x7F800000
 
 
 class Trap(Exception):
@@ -59,8 +70,10 @@ def model(width, height, pixels, step_limit=65536):
         p = px(0, row)
         return p[0] + 256 * p[1], p[2] + 256 * p[3]  # cols, rows
 
-    def fits(row, cols, rows):
+    def fits(row, cols, rows, code=1):
         n = cols * rows
+        if code == F16:  # §11.1: two f16 elements per pixel
+            n = -(-n // 2)
         return 1 <= row < height and row + max(1, -(-n // (width - 1))) <= height
 
     def xy(row, i):
@@ -73,6 +86,25 @@ def model(width, height, pixels, step_limit=65536):
         img[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
         for i, v in enumerate(fm.b(values)):
             img[xy(row, i)] = pix(v)
+
+    def gather_u8(row, n):
+        return np.array([px(*xy(row, i))[0] for i in range(n)], dtype=np.int64)
+
+    def scatter_u8(row, cols, rows, values):  # R only: G, B, A of the element pixels kept
+        img[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(values):
+            img[xy(row, i)] = [int(v)] + px(*xy(row, i))[1:]
+
+    def gather_f16(row, n):  # element i: half i % 2 of pixel i // 2 (low half first)
+        w = [word(px(*xy(row, i // 2))) for i in range(n)]
+        return fm.from_f16(np.array([(w[i] >> 16) if i % 2 else (w[i] & 0xFFFF) for i in range(n)], np.uint16))
+
+    def scatter_f16(row, cols, rows, values):
+        img[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        h = [int(v) for v in fm.to_f16(np.asarray(values, F32))]
+        for j in range(-(-len(h) // 2)):
+            hi = h[2 * j + 1] if 2 * j + 1 < len(h) else 0
+            img[xy(row, j)] = pix(h[2 * j] | hi << 16)
 
     pc, steps = 0, 0
     while True:
@@ -94,17 +126,40 @@ def model(width, height, pixels, step_limit=65536):
                 if kinds[i] != NONE and not 1 <= rows[i] < height:
                     raise Trap("ROW_OUT_OF_IMAGE", pc, 0)
             shape = [None] * 3
+            code = P[0][:3] if op in ACCEPT else [0, 0, 0]  # declared types: f16 counts half the pixels
             for i in range(3):
                 if kinds[i] == IN:
                     cols, rws = header(rows[i])
                     if cols == 0 or rws == 0:
                         raise Trap("BAD_HEADER", 0, rows[i])
-                    if not fits(rows[i], cols, rws):
+                    if not fits(rows[i], cols, rws, code[i]):
                         raise Trap("MATRIX_OVERFLOW", 0, rows[i])
                     shape[i] = (cols, rws)
             if op in ACCEPT:  # check 7: P1 = (dtype_a, dtype_b, dtype_c, 0)
-                if tuple(P[0][:3]) != ACCEPT[op] or P[0][3] != 0:
+                if tuple(P[0][:3]) not in ACCEPT[op] or P[0][3] != 0:
                     raise Trap("BAD_PARAM", pc, 0)
+            if op in (DEQUANT, QUANT):  # P2 = scale (f32 pixel), P3 = (zero_point, 0, 0, 0)
+                if not positive_normal(word(P[1])) or any(P[2][1:]):
+                    raise Trap("BAD_PARAM", pc, 0)
+            if op in (DEQUANT, QUANT, FCONVERT, GELU):  # c gets a's shape
+                if not fits(rows[2], *shape[0], code[2]):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+            if op == LAYERNORM:  # P2 = (bias lo, bias hi, 0, 0), P3 = epsilon: 0 or positive normal
+                bias_row = P[1][0] + 256 * P[1][1]
+                eps = word(P[2])
+                if not (bias_row == 0 or bias_row < height) or any(P[1][2:]):
+                    raise Trap("BAD_PARAM", pc, 0)
+                if not (eps == 0 or positive_normal(eps)):
+                    raise Trap("BAD_PARAM", pc, 0)
+                if shape[1] != (shape[0][0], 1):
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                if bias_row:
+                    if header(bias_row) != (shape[0][0], 1):
+                        raise Trap("SHAPE_MISMATCH", 0, bias_row)
+                    if not fits(bias_row, shape[0][0], 1):
+                        raise Trap("MATRIX_OVERFLOW", 0, bias_row)
+                if not fits(rows[2], *shape[0]):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
             if op == FMATMUL:  # P2 = (bias lo, bias hi, activation 0..2, 0)
                 bias_row = P[1][0] + 256 * P[1][1]
                 if not (bias_row == 0 or bias_row < height) or P[1][2] > 2 or P[1][3]:
@@ -140,6 +195,36 @@ def model(width, height, pixels, step_limit=65536):
                         v = fm.add(v, bias[n])
                     c[m, n] = activate(F32(v), P[1][2])
             scatter(rows[2], N, M, c.reshape(-1))
+        elif op == DEQUANT:  # §11.4: mul(float(q - zp), scale)
+            (C, R) = shape[0]
+            q = gather_u8(rows[0], C * R)
+            c = fm.mul((q - P[2][0]).astype(F32), fm.f(np.array([word(P[1])], U32))[0])
+            scatter(rows[2], C, R, np.asarray(c, F32))
+        elif op == QUANT:  # §11.4: clamp(rne(mul(x, inv_scale)) + zp, 0, 255), NaN -> zp
+            (C, R) = shape[0]
+            t = fm.mul(gather(rows[0], C * R), fm.f(np.array([word(P[1])], U32))[0])
+            nan = fm.isnan(t)
+            with np.errstate(invalid="ignore"):
+                r = np.rint(np.clip(np.where(nan, 0, t).astype(np.float64), -1e4, 1e4))  # half to even
+            q = np.where(nan, P[2][0], np.clip(r.astype(np.int64) + P[2][0], 0, 255))
+            scatter_u8(rows[2], C, R, q)
+        elif op == FCONVERT:  # §11.5
+            (C, R) = shape[0]
+            if tuple(P[0][:3]) == (2, 0, 1):
+                scatter(rows[2], C, R, gather_f16(rows[0], C * R))
+            else:
+                scatter_f16(rows[2], C, R, gather(rows[0], C * R))
+        elif op == GELU:  # §11.7
+            (C, R) = shape[0]
+            scatter(rows[2], C, R, fm.fgelu(gather(rows[0], C * R)))
+        elif op == LAYERNORM:  # §11.6: the layer norm of float-protocol F.6 on every row
+            (N, M) = shape[0]
+            x = gather(rows[0], N * M).reshape(M, N)
+            g = gather(rows[1], N)
+            bias = gather(bias_row, N) if bias_row else np.zeros(N, F32)
+            eps = fm.f(np.array([eps], U32))[0]
+            y = np.stack([fm.flayernorm(x[m], g, bias, eps) for m in range(M)])
+            scatter(rows[2], N, M, y.reshape(-1))
         elif op in (FADD, FMUL):
             (C, R), (cb, rb) = shape[0], shape[1]
             a = gather(rows[0], C * R).reshape(R, C)
@@ -181,6 +266,29 @@ class Prog:
         for i, v in enumerate(words):
             w = v if isinstance(v, int) else struct.unpack("<I", struct.pack("<f", v))[0]
             self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = pix(w)
+        return self
+
+    def u8(self, row, rows, cols, values, gba=(0, 0, 0)):
+        """A u8 matrix (R of each element pixel), G, B, A set to gba (ignored by every opcode)."""
+        assert len(values) == rows * cols
+        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for i, v in enumerate(values):
+            self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = [v] + list(gba)
+        return self
+
+    def f16(self, row, rows, cols, halves):
+        """An f16 matrix from binary16 bit patterns, two per pixel (element 2j low half of pixel j)."""
+        assert len(halves) == rows * cols
+        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        for j in range(-(-len(halves) // 2)):
+            hi = halves[2 * j + 1] if 2 * j + 1 < len(halves) else 0
+            self.px[(1 + j % (self.width - 1), row + j // (self.width - 1))] = pix(halves[2 * j] | hi << 16)
+        return self
+
+    def fill(self, row, count, rgba):
+        """count element pixels from `row` set to rgba (garbage an output must overwrite or keep)."""
+        for i in range(count):
+            self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = list(rgba)
         return self
 
     def set(self, x, y, rgba):
@@ -404,6 +512,206 @@ vector("float_trap_fadd_shape", "FADD of 2x2 and 2x1 (a column, not a 1x2 row): 
 vector("float_trap_fmul_dtype", "FMUL declaring c as f16 (P1 = 1,1,2,0): BAD_PARAM at (0,0)",
        Prog(6, 6).f32(1, 1, 2, [1.0, 2.0]).f32(3, 1, 2, [1.0, 2.0]).ins(0, FMUL, 1, 3, 4, [[1, 1, 2, 0]]),
        dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+
+
+# ---- §11.4-11.7: DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU ----
+
+
+def qparams(p1, scale, zp, reserved=(0, 0, 0)):
+    return [p1, pix(scale if isinstance(scale, int) else bits(scale)), [zp] + list(reserved)]
+
+
+DQ, QU = [0, 0, 1, 0], [1, 0, 0, 0]  # P1 of DEQUANT (a u8, c f32) and QUANT (a f32, c u8)
+
+# DEQUANT, zero point 128, scale 1/16 (exact): (0-128)/16 = -8, (1-128)/16 = -7.9375, 128 -> +0 (not
+# -0), 129 -> 0.0625, 255 -> 7.9375. G, B, A of a's pixels (here 9, 9, 9) are not read. A second
+# DEQUANT with zero point 0 and scale MAX overflows: 0 -> +0, 1 -> MAX, 2 -> +inf; a third with
+# zero point 255 and the smallest accepted scale 0x00800001: (254 - 255) s = -s stays (above 2^-126).
+vector("float_dequant", "DEQUANT u8 -> f32: zero points 128, 0, 255; scale 1/16, MAX (overflow to inf), "
+       "0x00800001; q = zp gives +0",
+       Prog(16, 9).ins(0, DEQUANT, 1, 0, 3, qparams(DQ, 0.0625, 128))
+       .ins(4, DEQUANT, 2, 0, 5, qparams(DQ, MAX, 0))
+       .ins(8, DEQUANT, 2, 0, 7, qparams(DQ, 0x00800001, 255))
+       .ins(12, HALT, 0, 0, 0)
+       .u8(1, 1, 6, [0, 1, 127, 128, 129, 255], gba=(9, 9, 9))
+       .u8(2, 1, 4, [0, 1, 2, 254]),
+       dict(status="halted", steps=4, pc=12,
+            words={(1, 3): bits(-8.0), (2, 3): bits(-7.9375), (4, 3): 0, (5, 3): bits(0.0625),
+                   (6, 3): bits(7.9375), (1, 5): 0, (2, 5): MAX, (3, 5): INF, (4, 7): 0x80800001}))
+
+# QUANT, inv_scale 1, zero point 128: ties to even: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> 0, -1.5 -> -2,
+# -2.5 -> -2 (+128); NaN payload -> zp 128; +inf -> 255; -inf -> 0; -0, subnormal -> 128;
+# 127.49 -> 127 + 128 = 255; 127.5 -> 128 + 128 = 256 -> 255; -128.5 -> -128 + 128 = 0; -129.5 -> 0.
+# c's pixels start as (7, 1, 2, 3): QUANT writes R only, G, B, A stay 1, 2, 3.
+QX = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, NAN_PAYLOAD, INF, NEG_INF, NEG_ZERO, DENORM, 127.49, 127.5, -128.5, -129.5,
+      0.49999997]
+vector("float_quant", "QUANT f32 -> u8: ties to even, NaN -> zero point, +-inf saturate, -0/subnormal, "
+       "clamping at 0 and 255; writes R only",
+       Prog(9, 7).ins(0, QUANT, 1, 0, 4, qparams(QU, 1.0, 128)).ins(4, HALT, 0, 0, 0)
+       .f32(1, 2, 8, QX).fill(4, 16, [7, 1, 2, 3]),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 4): 0x03020180, (2, 4): 0x03020182, (3, 4): 0x03020182, (4, 4): 0x03020180,
+                   (5, 4): 0x0302017E, (6, 4): 0x0302017E, (7, 4): 0x03020180, (8, 4): 0x030201FF,
+                   (1, 5): 0x03020100, (2, 5): 0x03020180, (3, 5): 0x03020180, (4, 5): 0x030201FF,
+                   (5, 5): 0x030201FF, (6, 5): 0x03020100, (7, 5): 0x03020100, (8, 5): 0x03020180}))
+
+# QUANT with a real scale: inv_scale 10 and zero point 0 / 255. 0.25 * 10 = 2.5 -> 2; 0.35 * 10 rounds to
+# 3.5 in binary32 (0x3EB33333 * 10 = 3.4999998 or 3.5: the model decides); MAX * 10 = inf -> 255;
+# -MAX * 10 = -inf -> 0; with zero point 255 everything at or above 0 is 255; -25.6 * 10 -> -256 -> 0.
+QY = [0.25, 0.35, MAX, 0xFF7FFFFF, 1e-3, -0.05, 25.5, -25.6]
+vector("float_quant_zero_points", "QUANT with inv_scale 10 and zero points 0 and 255: overflow of x * inv_scale "
+       "to +-inf saturates",
+       Prog(10, 7).ins(0, QUANT, 1, 0, 3, qparams(QU, 10.0, 0)).ins(4, QUANT, 1, 0, 5, qparams(QU, 10.0, 255))
+       .ins(8, HALT, 0, 0, 0).f32(1, 1, 8, QY),
+       dict(status="halted", steps=3, pc=8,
+            words={(1, 3): 2, (3, 3): 255, (4, 3): 0, (5, 3): 0, (6, 3): 0, (7, 3): 255, (8, 3): 0,
+                   (1, 5): 255, (3, 5): 255, (4, 5): 0, (6, 5): 255 - 0, (8, 5): 0}))
+
+# FCONVERT f16 -> f32 (P1 = 2,0,1,0). 7 halves in 4 pixels of a width-4 image (3 element pixels per
+# row): the f16 matrix at rows 5..6 fits only because f16 counts ceil(7/2) = 4 pixels (as 7 pixels
+# it would need rows 5..7, past the last row 6). 0x3C00 = 1, 0xC000 = -2, 0x0001 = 2^-24 (a binary16
+# subnormal, a normal binary32: 0x33800000), 0x8000 = -0 -> +0, 0x7C00 = inf, 0x7E01 (NaN) -> 0x7FC00000,
+# 0x7BFF = 65504.
+H7 = [0x3C00, 0xC000, 0x0001, 0x8000, 0x7C00, 0x7E01, 0x7BFF]
+vector("float_fconvert_f16_to_f32", "FCONVERT f16 -> f32: subnormal halves, -0, inf, NaN, 65504; the f16 input "
+       "fits only as ceil(7/2) = 4 pixels",
+       Prog(4, 7).ins(0, FCONVERT, 5, 0, 1, [[2, 0, 1, 0]]).ins(2, HALT, 0, 0, 0).f16(5, 1, 7, H7),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 1): bits(1.0), (2, 1): bits(-2.0), (3, 1): 0x33800000, (1, 2): 0, (2, 2): INF,
+                   (3, 2): 0x7FC00000, (1, 3): bits(65504.0)}))
+
+# FCONVERT f32 -> f16 (P1 = 1,0,2,0), 11 elements -> 6 pixels, the last one's high half 0. to_f16:
+# 1 -> 0x3C00; 65504 -> 0x7BFF; 65519.996 -> 0x7BFF; 65520 -> inf 0x7C00; 2^-24 -> 0x0001;
+# 2^-25 (a tie between 0 and 2^-24) -> 0 (even); 1.5 * 2^-25 -> 0x0001; NaN -> 0x7E00; -inf -> 0xFC00;
+# 1 + 2^-11 (tie) -> 0x3C00 (even); 1 + 3 * 2^-11 (tie) -> 0x3C02 (even). c starts as 0xEEEEEEEE
+# garbage: every pixel is written whole.
+F11 = [1.0, 65504.0, 65519.996, 65520.0, 2.0**-24, 2.0**-25, 1.5 * 2.0**-25, NAN_PAYLOAD, NEG_INF,
+       1.0 + 2.0**-11, 1.0 + 3 * 2.0**-11]
+vector("float_fconvert_f32_to_f16", "FCONVERT f32 -> f16: overflow at 65520, binary16 subnormals, ties to even, "
+       "NaN, -inf; 11 elements in 6 pixels (last high half 0)",
+       Prog(8, 6).ins(0, FCONVERT, 1, 0, 4, [[1, 0, 2, 0]]).ins(2, HALT, 0, 0, 0)
+       .f32(1, 1, 11, F11).fill(4, 7, [0xEE] * 4),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 4): 0x7BFF3C00, (2, 4): 0x7C007BFF, (3, 4): 0x00000001, (4, 4): 0x7E000001,
+                   (5, 4): 0x3C00FC00, (6, 4): 0x00003C02, (7, 4): 0xEEEEEEEE}))
+
+# In place: a (f32, 1x5) converted to f16 over itself (reads before writes), then back to f32 in c.
+# Pixels 4, 5 of a's row keep their f32 bits (FCONVERT writes ceil(5/2) = 3 pixels).
+# 0.1 -> 0x2E66 -> 0.0999755859375; 3 -> 3; -65536 -> -inf; 1e-8 -> 0 (below half of 2^-24); 2^-14 -> 0x0400.
+vector("float_fconvert_in_place", "FCONVERT f32 -> f16 in place (c = a), then f16 -> f32: rounding through binary16",
+       Prog(7, 4).ins(0, FCONVERT, 1, 0, 1, [[1, 0, 2, 0]]).ins(2, FCONVERT, 1, 0, 2, [[2, 0, 1, 0]])
+       .ins(4, HALT, 0, 0, 0).f32(1, 1, 5, [0.1, 3.0, -65536.0, 1e-8, 2.0**-14]),
+       dict(status="halted", steps=3, pc=4,
+            words={(1, 1): 0x42002E66, (2, 1): 0x0000FC00, (3, 1): 0x00000400, (4, 1): bits(1e-8),
+                   (1, 2): bits(0.0999755859375), (2, 2): bits(3.0), (3, 2): NEG_INF, (4, 2): 0,
+                   (5, 2): bits(2.0**-14)}))
+
+# GELU element-wise (float-protocol F.6; the same function as FMATMUL's activation 2): gelu(0) = 0,
+# gelu(-0) = gelu(subnormal) = 0, +inf -> +inf, -inf -> +0, NaN -> NaN, -11 -> +0 (e^-2u overflows), the
+# rest from the model.
+GX = [0.0, NEG_ZERO, DENORM, 1.0, -1.0, 0.5, -3.0, 3.0, -9.0, -11.0, 20.0, INF, NEG_INF, NAN_PAYLOAD, MAX, -0.1,
+      1e-20]
+vector("float_gelu", "GELU of 17 values: -0, subnormals, +-inf, NaN payload, MAX, -11 (+0), small and large",
+       Prog(9, 7).ins(0, GELU, 1, 0, 4, [[1, 0, 1, 0]]).ins(2, HALT, 0, 0, 0).f32(1, 1, 17, GX),
+       dict(status="halted", steps=2, pc=2,
+            words={(1, 4): 0, (2, 4): 0, (3, 4): 0, (2, 5): 0, (4, 5): INF, (5, 5): 0, (6, 5): 0x7FC00000,
+                   (7, 5): MAX}))
+
+
+def lnp(bias_row, eps, reserved=0):
+    return [F111, [bias_row & 255, bias_row >> 8, reserved, 0], pix(eps if isinstance(eps, int) else bits(eps))]
+
+
+# LAYERNORM 5 x 20 (two blocks per row, the second 4 terms + 12 zeros), gain and bias random, eps 1e-5.
+# Row 0 N(0, 1); row 1 N(1000, 1) (the mean is large next to the spread: cancellation in d = x - mean);
+# row 2 all equal (0.1: mean = 0.1 up to rounding, d tiny or 0); row 3 holds a NaN payload -> NaN
+# everywhere (mean NaN); row 4 holds +inf -> mean inf, d = inf - inf = NaN for it and -inf for the
+# others... all of it follows from F.3, the model decides every bit.
+N, M = 20, 5
+x = [float(v) for v in rng.normal(0, 1, N).astype(np.float32)]
+x += [float(v) for v in (1000 + rng.normal(0, 1, N)).astype(np.float32)]
+x += [0.1] * N
+row3 = [float(v) for v in rng.normal(0, 1, N).astype(np.float32)]
+row3[7] = NAN_PAYLOAD
+row4 = [float(v) for v in rng.normal(0, 1, N).astype(np.float32)]
+row4[19] = INF
+x += row3 + row4
+gain = [float(v) for v in (1 + 0.1 * rng.normal(0, 1, N)).astype(np.float32)]
+gain[3], gain[4] = NEG_ZERO, DENORM  # read as +0: those outputs are the bias
+lbias = [float(v) for v in (0.1 * rng.normal(0, 1, N)).astype(np.float32)]
+vector("float_layernorm", "LAYERNORM 5x20 with gain and bias rows, eps 1e-5: a N(0,1) row, a N(1000,1) row, "
+       "an all-equal row, rows with NaN and inf",
+       Prog(24, 12).ins(0, LAYERNORM, 1, 7, 1, lnp(8, 1e-5)).ins(4, HALT, 0, 0, 0)
+       .f32(1, M, N, x).f32(7, 1, N, gain).f32(8, 1, N, lbias),
+       dict(status="halted", steps=2, pc=4,
+            words={(4, 1): lbias[3] if isinstance(lbias[3], int) else bits(lbias[3]),
+                   (1, 4): 0x7FC00000, (20, 4): 0x7FC00000}))
+
+# Epsilon extremes on rows of 16 equal values (sum exact, 1/16 exact: mean exact, d = 0, var = 0) and
+# a 0, 3 row. eps = 0: rsqrt(0) = inf, 0 * inf = NaN for the equal row; the 0, 3 row: mean 1.5,
+# d = +-1.5, var = 2.25, s = 1/1.5: y = +-1 exactly (rsqrt(2.25) = 0x3F2AAAAB, 1.5 * that = 1.0000000298
+# rounds to 1). eps = MAX: var + MAX = MAX, s = rsqrt(MAX); eps = 2^-125 (0x01000000, tiny normal).
+# No bias (bias row 0), gain 1, c = a (in place).
+eq = [2.0] * 16
+alt = [0.0, 3.0] * 8
+lp = lambda eps: Prog(18, 6).f32(1, 2, 16, eq + alt).f32(3, 1, 16, [1.0] * 16)
+vector("float_layernorm_eps0", "LAYERNORM with eps = 0: an all-equal row gives NaN (0 * inf), a 0/3 row gives +-1; "
+       "no bias, in place",
+       lp(0).ins(0, LAYERNORM, 1, 3, 1, lnp(0, 0)).ins(4, HALT, 0, 0, 0),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 1): 0x7FC00000, (16, 1): 0x7FC00000, (17, 1): bits(-1.0), (1, 2): bits(1.0)}))
+vector("float_layernorm_eps_huge", "LAYERNORM with eps = MAX: var + eps = MAX, s = rsqrt(MAX) ~ 2^-64",
+       lp(0).ins(0, LAYERNORM, 1, 3, 4, lnp(0, MAX)).ins(4, HALT, 0, 0, 0),
+       dict(status="halted", steps=2, pc=4, words={(1, 4): 0}))
+vector("float_layernorm_eps_tiny", "LAYERNORM with eps = 2^-125 (0x01000000): the all-equal row gives "
+       "0 * rsqrt(2^-125) = 0",
+       lp(0).ins(0, LAYERNORM, 1, 3, 4, lnp(0, 0x01000000)).ins(4, HALT, 0, 0, 0),
+       dict(status="halted", steps=2, pc=4, words={(1, 4): 0, (17, 4): bits(-1.0)}))
+
+# Traps of the new opcodes (check 7 at the opcode pixel; shapes at the header; f16 fit counts).
+vector("float_trap_dequant_scale", "DEQUANT with scale 0: BAD_PARAM at (0,0)",
+       Prog(8, 4).u8(1, 1, 2, [1, 2]).ins(0, DEQUANT, 1, 0, 2, qparams(DQ, 0, 0)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_quant_scale", "QUANT with a negative inv_scale (-1): BAD_PARAM at (0,0)",
+       Prog(8, 4).f32(1, 1, 2, [1.0, 2.0]).ins(0, QUANT, 1, 0, 2, qparams(QU, -1.0, 0)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_quant_subnormal_scale", "QUANT with a subnormal inv_scale (0x00000001): BAD_PARAM at (0,0)",
+       Prog(8, 4).f32(1, 1, 2, [1.0, 2.0]).ins(0, QUANT, 1, 0, 2, qparams(QU, DENORM, 0)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_quant_reserved", "QUANT with P3 = (5, 0, 1, 0): a reserved channel, BAD_PARAM at (0,0)",
+       Prog(8, 4).f32(1, 1, 2, [1.0, 2.0]).ins(0, QUANT, 1, 0, 2, qparams(QU, 1.0, 5, (0, 1, 0))),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_fconvert_dtype", "FCONVERT declaring f16 -> f16 (P1 = 2,0,2,0): BAD_PARAM at (0,0)",
+       Prog(8, 4).f16(1, 1, 2, [0x3C00, 0x4000]).ins(0, FCONVERT, 1, 0, 2, [[2, 0, 2, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+# 1x7 f16 in a width-4 image: 4 pixels, rows 2..3 of 4; as f32 (7 pixels) it needs rows 2..4.
+vector("float_trap_f32_input_overflow", "FCONVERT reading a 1x7 matrix as f32 where only its f16 form (4 pixels) "
+       "fits: MATRIX_OVERFLOW at (0,2)",
+       Prog(4, 4).f16(2, 1, 7, H7).ins(0, FCONVERT, 2, 0, 1, [[1, 0, 2, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 2), unchanged=True))
+vector("float_trap_f32_output_overflow", "FCONVERT f16 -> f32 of a 1x7 matrix: the input fits as f16, the 7-pixel "
+       "f32 result at row 2 does not: MATRIX_OVERFLOW at (0,2)",
+       Prog(4, 4).f16(2, 1, 7, H7).ins(0, FCONVERT, 2, 0, 2, [[2, 0, 1, 0]]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 2), unchanged=True))
+vector("float_trap_f16_output_fits", "FCONVERT f32 -> f16 of a 1x6 f32 matrix into row 3 of a width-4 image: "
+       "3 pixels fit in the last row (6 would not)",
+       Prog(4, 4).f32(1, 1, 6, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).ins(0, FCONVERT, 1, 0, 3, [[1, 0, 2, 0]])
+       .ins(2, HALT, 0, 0, 0),
+       dict(status="halted", steps=2, pc=2, words={(1, 3): 0x40003C00, (3, 3): 0x46004500}))
+vector("float_trap_layernorm_eps", "LAYERNORM with eps = -1e-5: BAD_PARAM at (0,0)",
+       Prog(8, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 1, 2, [1.0, 1.0]).ins(0, LAYERNORM, 1, 2, 3, lnp(0, -1e-5)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_layernorm_eps_nan", "LAYERNORM with eps = NaN: BAD_PARAM at (0,0)",
+       Prog(8, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 1, 2, [1.0, 1.0]).ins(0, LAYERNORM, 1, 2, 3, lnp(0, NAN_PAYLOAD)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_layernorm_gain", "LAYERNORM with a 2x2 gain for a 1x2 row: SHAPE_MISMATCH at the gain's header (0,2)",
+       Prog(8, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 2, 2, [1.0, 1.0, 1.0, 1.0]).ins(0, LAYERNORM, 1, 2, 3, lnp(0, 1e-5)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 2), unchanged=True))
+vector("float_trap_layernorm_bias", "LAYERNORM with a 1x3 bias for 2 columns: SHAPE_MISMATCH at the bias (0,3)",
+       Prog(8, 5).f32(1, 1, 2, [1.0, 2.0]).f32(2, 1, 2, [1.0, 1.0]).f32(3, 1, 3, [0.0, 0.0, 0.0])
+       .ins(0, LAYERNORM, 1, 2, 4, lnp(3, 1e-5)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
 
 
 if __name__ == "__main__":

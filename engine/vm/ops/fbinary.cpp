@@ -48,6 +48,10 @@ std::string describe(const OpParams& params) {
     return dtypes_text(nullptr, std::get<FBinaryParams>(params).dtype, kKinds);
 }
 
+std::array<DType, 3> types(const OpParams& params) {
+    return declared_types(std::get<FBinaryParams>(params).dtype);
+}
+
 void reference(Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const std::vector<float> a = gather_f32(image, op[0], p.shape[0]);
@@ -56,8 +60,10 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_FADD = {Opcode::FADD, decode, check, shape, describe, no_rows, reference, dtype_channel_text};
-const OpDef def_FMUL = {Opcode::FMUL, decode, check, shape, describe, no_rows, reference, dtype_channel_text};
+const OpDef def_FADD = {Opcode::FADD,       decode, check, shape, describe, no_rows, reference,
+                        dtype_channel_text, types};
+const OpDef def_FMUL = {Opcode::FMUL,       decode, check, shape, describe, no_rows, reference,
+                        dtype_channel_text, types};
 
 } // namespace ops
 } // namespace px

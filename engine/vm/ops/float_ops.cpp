@@ -5,6 +5,8 @@
 #include "fmath.h"
 #include "layout.h"
 
+#include <cstdio>
+
 namespace px::ops {
 
 FloatDtypes decode_dtypes(const Rgba& p1) {
@@ -87,6 +89,40 @@ void scatter_f32(Image& image, uint32_t row, MatrixHeader h, const std::vector<f
     const uint32_t w = image.width;
     for (uint64_t i = 0; i < v.size(); ++i)
         image.set_pixel(element_x(i, w), uint32_t(element_y(i, row, w)), word_pixel(fm::bits(v[i])));
+}
+
+std::vector<float> gather_f16(const Image& image, uint32_t row, MatrixHeader h) {
+    std::vector<float> v(h.elements());
+    for (uint64_t i = 0; i < v.size(); ++i)
+        v[i] = fm::from_f16(uint16_t(element_bits(image, row, DType::F16, i)));
+    return v;
+}
+
+void scatter_f16(Image& image, uint32_t row, MatrixHeader h, const std::vector<float>& v) {
+    image.set_pixel(0, row, encode_header(h));
+    const uint32_t w = image.width;
+    for (uint64_t j = 0; 2 * j < v.size(); ++j) {
+        const uint16_t lo = fm::to_f16(v[2 * j]);
+        const uint16_t hi = 2 * j + 1 < v.size() ? fm::to_f16(v[2 * j + 1]) : uint16_t(0);
+        image.set_pixel(element_x(j, w), uint32_t(element_y(j, row, w)), word_pixel(fm::pack_f16x2(lo, hi)));
+    }
+}
+
+std::array<DType, 3> declared_types(const FloatDtypes& d) {
+    return {dtype_from_code(d.a).value_or(DType::U8), dtype_from_code(d.b).value_or(DType::U8),
+            dtype_from_code(d.c).value_or(DType::U8)};
+}
+
+std::string f32_text(uint32_t bits) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "0x%08X (%.9g)", bits, double(fm::from_bits(bits)));
+    return buf;
+}
+
+std::string check_positive_f32(const Instruction& ins, uint32_t k, const char* what, uint32_t bits) {
+    if (bits > fm::kMinNormal && bits < fm::kPosInf) return {};
+    return param_pixel_name(ins, k) + ": " + what + " " + f32_text(bits) +
+           " is not a positive normal finite float32 (bits 0x00800001..0x7F7FFFFF)";
 }
 
 } // namespace px::ops

@@ -28,6 +28,21 @@ float activate(float x, uint8_t activation);
 std::vector<float> gather_f32(const Image& image, uint32_t row, MatrixHeader h);
 // Writes header and elements as whole pixels (the values are canonical results).
 void scatter_f32(Image& image, uint32_t row, MatrixHeader h, const std::vector<float>& v);
+// The f16 matrix at `row` (two per pixel, F.1), each element converted exactly by from_f16 (F.4).
+std::vector<float> gather_f16(const Image& image, uint32_t row, MatrixHeader h);
+// Writes header and ceil(n/2) whole pixels: element 2j, 2j+1 rounded by to_f16 into the low and
+// high half of pixel j (an odd count leaves the last pixel's high half 0).
+void scatter_f16(Image& image, uint32_t row, MatrixHeader h, const std::vector<float>& v);
+
+// The operand types P1 declares (OpDef::operand_types of every opcode with a dtype pixel): each
+// code's DType, U8 for a reserved code (check 7 rejects it; until then it counts as one pixel per
+// element, like every type but f16).
+std::array<DType, 3> declared_types(const FloatDtypes& d);
+// Check 7 for a whole-pixel f32 parameter (P<k+1>) that must be a positive normal finite value
+// (a scale): "" or a message naming the pixel, what it is, its bits and value.
+std::string check_positive_f32(const Instruction& ins, uint32_t k, const char* what, uint32_t bits);
+// "0x3D800000 (0.0625)"
+std::string f32_text(uint32_t bits);
 
 } // namespace px::ops
 
@@ -41,4 +56,11 @@ std::vector<float> fmatmul_f32(const std::vector<float>& a, const std::vector<fl
 // b[i % cols] when b is a 1 x cols(a) row.
 std::vector<float> fbinary_f32(Opcode op, const std::vector<float>& a, MatrixHeader ha,
                                const std::vector<float>& b, MatrixHeader hb);
+// DEQUANT / QUANT (PROTOCOL.md §11.4): fm::dequantize / fm::quantize of every element.
+std::vector<float> dequant_f32(const std::vector<uint8_t>& q, uint8_t zero_point, float scale);
+std::vector<uint8_t> quant_u8(const std::vector<float>& x, float inv_scale, uint8_t zero_point);
+// LAYERNORM (PROTOCOL.md §11.6): fm::layernorm_row on each of the `rows` rows of x (rows x n,
+// row-major), with gain, bias (empty: +0) of n values and eps (canonical).
+std::vector<float> layernorm_f32(const std::vector<float>& x, uint32_t rows, uint32_t n,
+                                 const std::vector<float>& gain, const std::vector<float>& bias, float eps);
 } // namespace px

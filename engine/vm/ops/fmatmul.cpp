@@ -74,6 +74,10 @@ std::string channel_text(const Instruction& ins, uint32_t k, int c) {
     return {};
 }
 
+std::array<DType, 3> types(const OpParams& params) {
+    return declared_types(std::get<FMatmulParams>(params).dtype);
+}
+
 void reference(Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const auto& q = std::get<FMatmulParams>(p.params);
@@ -87,7 +91,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_FMATMUL = {Opcode::FMATMUL, decode, check, shape, describe, rows, reference, channel_text};
+const OpDef def_FMATMUL = {Opcode::FMATMUL, decode,       check, shape, describe, rows,
+                           reference,       channel_text, types};
 
 } // namespace ops
 } // namespace px

@@ -58,9 +58,31 @@ struct FBinaryParams {
     FloatDtypes dtype;
 };
 
+// DEQUANT (u8 -> f32) and QUANT (f32 -> u8), PROTOCOL.md §11.4: P1 = dtypes (DEQUANT 0,0,1,0;
+// QUANT 1,0,0,0), P2 = the scale (DEQUANT) or 1/scale (QUANT) as a whole f32 pixel,
+// P3 = (zero_point, 0, 0, 0).
+struct QConvertParams {
+    FloatDtypes dtype;
+    uint32_t scale_bits = 0x3F800000u; // binary32 bits; must be a positive normal finite value
+    uint8_t zero_point = 0;
+    uint8_t reserved = 0; // P3's G channel (G, B, A are reserved, must be 0)
+};
+// FCONVERT (f16 <-> f32, PROTOCOL.md §11.5) and GELU (§11.7): P1 = dtypes.
+struct FUnaryParams {
+    FloatDtypes dtype;
+};
+// LAYERNORM (PROTOCOL.md §11.6): P1 = (1, 1, 1, 0), P2 = (bias_row lo, bias_row hi, 0, 0),
+// P3 = epsilon as a whole f32 pixel (canonical, finite, not negative).
+struct LayerNormParams {
+    FloatDtypes dtype;
+    uint16_t bias_row = 0;           // 0 = no bias; else a 1 x N f32 matrix
+    uint8_t reserved = 0;            // P2's B channel (B, A are reserved, must be 0)
+    uint32_t eps_bits = 0x3727C5ACu; // 1e-5
+};
+
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
 using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
-                              FMatmulParams, FBinaryParams>;
+                              FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -76,5 +98,8 @@ std::vector<Rgba> encode_params(const QReluParams& p);
 std::vector<Rgba> encode_params(const QMatmul32Params& p);
 std::vector<Rgba> encode_params(const FMatmulParams& p);
 std::vector<Rgba> encode_params(const FBinaryParams& p);
+std::vector<Rgba> encode_params(const QConvertParams& p);
+std::vector<Rgba> encode_params(const FUnaryParams& p);
+std::vector<Rgba> encode_params(const LayerNormParams& p);
 
 } // namespace px

@@ -1,0 +1,43 @@
+// GELU (PROTOCOL.md §11.7): c = gelu(a) element-wise on float32 pixels, the tanh-form GELU of
+// docs/float-protocol.md F.6 (the same function as FMATMUL's activation 2). P1 = (1, 0, 1, 0).
+#include "float_ops.h"
+#include "fmath.h"
+
+namespace px::ops {
+namespace {
+constexpr FloatDtypes kAccepted{1, 0, 1, 0};
+constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None, OperandKind::MatrixOut};
+
+OpParams decode(const Instruction& ins) {
+    return FUnaryParams{decode_dtypes(ins.params[0])};
+}
+
+std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
+    return check_dtypes(ins, std::get<FUnaryParams>(params).dtype, kAccepted);
+}
+
+std::optional<Trap> shape(Plan& p, const PlanContext&) {
+    p.out_shape = p.shape[0];
+    return std::nullopt;
+}
+
+std::string describe(const OpParams& params) {
+    return dtypes_text(nullptr, std::get<FUnaryParams>(params).dtype, kKinds);
+}
+
+std::array<DType, 3> types(const OpParams& params) {
+    return declared_types(std::get<FUnaryParams>(params).dtype);
+}
+
+void reference(Image& image, const Plan& p) {
+    std::vector<float> v = gather_f32(image, p.ins.operand[0], p.shape[0]);
+    for (float& x : v)
+        x = fm::gelu(x);
+    scatter_f32(image, p.ins.operand[2], p.out_shape, v);
+}
+} // namespace
+
+const OpDef def_GELU = {Opcode::GELU,       decode, check, shape, describe, no_rows, reference,
+                        dtype_channel_text, types};
+
+} // namespace px::ops

@@ -1,0 +1,99 @@
+// DEQUANT and QUANT (PROTOCOL.md §11.4): uint8 <-> float32 with a per-matrix scale and zero point,
+// defined in docs/float-protocol.md F.9. DEQUANT: c = mul(float(a - zp), scale), P1 = (0, 0, 1, 0).
+// QUANT: c = clamp(rne(mul(a, inv_scale)) + zp, 0, 255), NaN -> zp, P1 = (1, 0, 0, 0); QUANT takes
+// 1/scale so that no division is needed (F.3 has none). P2 = the scale (or 1/scale) as a whole f32
+// pixel, a positive normal finite value; P3 = (zero_point, 0, 0, 0).
+#include "float_ops.h"
+#include "fmath.h"
+
+namespace px {
+
+std::vector<Rgba> encode_params(const QConvertParams& p) {
+    return {ops::encode_dtypes(p.dtype), word_pixel(p.scale_bits), {p.zero_point, p.reserved, 0, 0}};
+}
+
+std::vector<float> dequant_f32(const std::vector<uint8_t>& q, uint8_t zero_point, float scale) {
+    std::vector<float> c(q.size());
+    for (size_t i = 0; i < q.size(); ++i)
+        c[i] = fm::dequantize(q[i], zero_point, scale);
+    return c;
+}
+
+std::vector<uint8_t> quant_u8(const std::vector<float>& x, float inv_scale, uint8_t zero_point) {
+    std::vector<uint8_t> c(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+        c[i] = fm::quantize(x[i], inv_scale, zero_point);
+    return c;
+}
+
+namespace ops {
+namespace {
+constexpr FloatDtypes kDequant{0, 0, 1, 0}, kQuant{1, 0, 0, 0};
+constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None, OperandKind::MatrixOut};
+
+bool is_quant(const Instruction& ins) {
+    return Opcode(ins.opcode) == Opcode::QUANT;
+}
+
+OpParams decode(const Instruction& ins) {
+    QConvertParams p;
+    p.dtype = decode_dtypes(ins.params[0]);
+    p.scale_bits = pixel_word(ins.params[1]);
+    p.zero_point = ins.params[2][0];
+    p.reserved = ins.params[2][1];
+    return p;
+}
+
+std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
+    const auto& p = std::get<QConvertParams>(params);
+    const bool quant = is_quant(ins);
+    if (std::string e = check_dtypes(ins, p.dtype, quant ? kQuant : kDequant); !e.empty()) return e;
+    if (std::string e = check_positive_f32(ins, 1, quant ? "inv_scale" : "scale", p.scale_bits); !e.empty())
+        return e;
+    return check_reserved(ins, 2, {1, 2, 3});
+}
+
+std::optional<Trap> shape(Plan& p, const PlanContext&) {
+    p.out_shape = p.shape[0];
+    return std::nullopt;
+}
+
+std::string describe_dequant(const OpParams& params) {
+    const auto& p = std::get<QConvertParams>(params);
+    return dtypes_text(nullptr, p.dtype, kKinds) + " scale=" + f32_text(p.scale_bits) +
+           " zero_point=" + std::to_string(p.zero_point);
+}
+
+std::string describe_quant(const OpParams& params) {
+    const auto& p = std::get<QConvertParams>(params);
+    return dtypes_text(nullptr, p.dtype, kKinds) + " inv_scale=" + f32_text(p.scale_bits) +
+           " zero_point=" + std::to_string(p.zero_point);
+}
+
+std::array<DType, 3> types(const OpParams& params) {
+    return declared_types(std::get<QConvertParams>(params).dtype);
+}
+
+void reference_dequant(Image& image, const Plan& p) {
+    const auto& q = std::get<QConvertParams>(p.params);
+    const std::vector<uint8_t> a = gather(image, p.ins.operand[0], p.shape[0]); // before any write (§4.2)
+    scatter_f32(image, p.ins.operand[2], p.out_shape,
+                dequant_f32(a, q.zero_point, fm::from_bits(q.scale_bits)));
+}
+
+void reference_quant(Image& image, const Plan& p) {
+    const auto& q = std::get<QConvertParams>(p.params);
+    const std::vector<float> a = gather_f32(image, p.ins.operand[0], p.shape[0]);
+    // u8 elements: R only, G, B, A of the element pixels kept (F.1).
+    scatter(image, p.ins.operand[2], p.out_shape, quant_u8(a, fm::from_bits(q.scale_bits), q.zero_point));
+}
+} // namespace
+
+const OpDef def_DEQUANT = {
+    Opcode::DEQUANT,    decode, check, shape, describe_dequant, no_rows, reference_dequant,
+    dtype_channel_text, types};
+const OpDef def_QUANT = {Opcode::QUANT,      decode, check, shape, describe_quant, no_rows, reference_quant,
+                         dtype_channel_text, types};
+
+} // namespace ops
+} // namespace px
