@@ -1,10 +1,11 @@
 // random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11: FMATMUL,
-// FADD, FMUL) for the parity tests: CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL
-// executor with both matmul kernels (gl_float_random_test.cpp). Aimed at what float executors get wrong:
-// K around the block size 16 (15, 16, 17, 31, 33, ...) and not a multiple of it, hostile element
-// bits (NaN payloads, +-inf, subnormals, -0, 2^-126, MAX, values whose products overflow or
-// cancel, fma-sensitive pairs), bias rows, every activation, outputs overlapping inputs, chains
-// of instructions on each other's results, and a share of parameter and shape errors (traps).
+// FADD, FMUL, DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU) for the parity tests: CPU reference vs fast executor
+// (cpu_fast_test.cpp) and vs the GL executor with both matmul kernels (gl_float_random_test.cpp). Aimed at
+// what float executors get wrong: K around the block size 16 (15, 16, 17, 31, 33, ...) and not a multiple of
+// it, hostile element bits (NaN payloads, +-inf, subnormals, -0, 2^-126, MAX, values whose products overflow
+// or cancel, fma-sensitive pairs), bias rows, every activation, scales and epsilons at their extremes, f16
+// pairs read from any bits, outputs overlapping inputs, chains of instructions on each other's results, and a
+// share of parameter and shape errors (traps).
 #pragma once
 #include "dtype.h"
 #include "image.h"
@@ -12,6 +13,7 @@
 #include "opcodes.h"
 #include "ops/op_params.h"
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
@@ -83,12 +85,74 @@ inline FloatProgram random_float_program(std::mt19937& g) {
         x += 1 + uint32_t(params.size());
         return true;
     };
+    // A scale, inverse scale or epsilon pixel: usually valid (powers of two, random normal values,
+    // the extremes), sometimes not (0, negative, subnormal, NaN, inf: BAD_PARAM).
+    auto scale_bits = [&](bool allow_zero) -> uint32_t {
+        static constexpr uint32_t kBad[] = {0x00000000, 0x80000000, 0xBF800000, 0x00000001, 0x007FFFFF,
+                                            0x00800000, 0x7F800000, 0x7FC00000, 0xFFFFFFFF};
+        static constexpr uint32_t kGood[] = {0x3F800000, 0x3D800000, 0x41200000, 0x00800001,
+                                             0x7F7FFFFF, 0x3727C5AC, 0x01000000, 0x4B000000};
+        if (chance(6)) return kBad[below(sizeof kBad / 4)];
+        if (allow_zero && chance(10)) return 0;
+        if (chance(50)) return kGood[below(sizeof kGood / 4)];
+        const float f = std::ldexp(1.0f + float(below(1u << 20)) / float(1u << 20), int(range(0, 40)) - 20);
+        uint32_t b;
+        std::memcpy(&b, &f, 4);
+        return b;
+    };
+    // DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU over the same slots: c (M x N) is the usual
+    // operand (it may not exist yet: BAD_HEADER), the bias row (1 x N) the gain, b2 (N x N) an
+    // f16 or u8 destination, a (M x K) a destination that may be too small or a wrong-shape input.
+    auto emit_unary = [&](uint32_t pick, px::FloatDtypes dtype) {
+        const uint32_t k = below(100);
+        if (pick < 63) { // LAYERNORM
+            px::LayerNormParams p;
+            p.dtype = dtype;
+            p.bias_row = uint16_t(chance(60) ? rows[2] : (chance(10) ? rows[4] : 0)); // rows[4]: wrong shape
+            p.eps_bits = scale_bits(true);
+            if (chance(2)) p.reserved = 1;
+            uint32_t a = rows[3], g = rows[2], c = k < 40 ? rows[3] : rows[0];
+            if (k >= 90)
+                a = rows[0]; // M x K: SHAPE_MISMATCH unless K == N
+            else if (k >= 80)
+                g = rows[4]; // N x N gain: SHAPE_MISMATCH unless N == 1
+            return emit(px::Opcode::LAYERNORM, a, g, c, px::encode_params(p));
+        }
+        if (pick < 71) { // GELU, in place or into a (which may be too small)
+            px::FloatDtypes d{1, 0, 1, dtype.reserved};
+            if (chance(4)) d.b = 1; // BAD_PARAM: b is of kind none
+            return emit(px::Opcode::GELU, rows[3], 0, k < 50 ? rows[3] : rows[0],
+                        px::encode_params(px::FUnaryParams{d}));
+        }
+        if (pick < 86) { // QUANT c -> a's rows (u8: R only), or DEQUANT of what is there
+            px::QConvertParams p;
+            const bool quant = chance(50);
+            p.dtype = quant ? px::FloatDtypes{1, 0, 0, 0} : px::FloatDtypes{0, 0, 1, 0};
+            if (chance(4)) p.dtype.b = 1;
+            p.scale_bits = scale_bits(false);
+            p.zero_point = uint8_t(chance(30) ? (chance(50) ? 0 : 255) : below(256));
+            if (chance(3)) p.reserved = 1;
+            const uint32_t a = quant ? rows[3] : (k < 50 ? rows[0] : rows[3]);
+            const uint32_t c = k < 30 ? a : (quant ? rows[0] : rows[4]);
+            return emit(quant ? px::Opcode::QUANT : px::Opcode::DEQUANT, a, 0, c, px::encode_params(p));
+        }
+        // FCONVERT: f32 -> f16 of c into b2 or in place; f16 -> f32 of b2 (any bits) into c.
+        const bool to_f16 = chance(50);
+        px::FUnaryParams p{to_f16 ? px::FloatDtypes{1, 0, 2, 0} : px::FloatDtypes{2, 0, 1, 0}};
+        if (chance(4)) p.dtype.c = p.dtype.a; // f16 -> f16 or f32 -> f32: BAD_PARAM
+        const uint32_t a = to_f16 ? rows[3] : rows[4];
+        const uint32_t c = k < 25 ? a : (to_f16 ? rows[4] : (k < 60 ? rows[3] : rows[0]));
+        return emit(px::Opcode::FCONVERT, a, 0, c, px::encode_params(p));
+    };
     for (uint32_t n = range(1, 4); n > 0; --n) {
         px::FloatDtypes dtype;
         if (chance(5)) dtype.b = uint8_t(below(4)); // usually BAD_PARAM
         if (chance(2)) dtype.reserved = 1;
         bool ok = false;
-        if (chance(60)) {
+        const uint32_t pick = below(100);
+        if (pick >= 52) { // the conversions and row functions (PROTOCOL.md §11.4-11.7)
+            ok = emit_unary(pick, dtype);
+        } else if (pick < 38) {
             px::FMatmulParams p;
             p.dtype = dtype;
             p.activation = uint8_t(below(3));
