@@ -3,7 +3,8 @@
 // input of the range where the result is a normal float, or every `stride`-th one. Reports the
 // maximum error in ULPs of the exact result, where it occurs, and the share of inputs that are
 // not correctly rounded. Also checks to_f16 against GCC's _Float16 conversion over all 2^32 inputs.
-//   fmath_accuracy [exp|tanh|gelu|recip|rsqrt|f16|sum|all] [stride]       (numbers: docs/float-protocol.md)
+//   fmath_accuracy [exp|tanh|gelu|recip|rsqrt|f16|sum|layernorm|quant|all] [stride]       (numbers:
+//   docs/float-protocol.md)
 #include "fmath.h"
 
 #include <algorithm>
@@ -168,6 +169,70 @@ int main(int argc, char** argv) {
                 "rows   n=%-5zu softmax max rel. error %.2f u; layer norm max abs. error %.2f u (100 rows)\n",
                 n, sm / 0x1p-24, ln / 0x1p-24);
         }
+    }
+    if (all || what == "layernorm") {
+        // LAYERNORM (PROTOCOL.md §11.6, float-protocol F.10) against layer norm in long double on the
+        // same binary32 inputs: y = (x - mean) / sqrt(var + eps) * g + b, gain N(1, 0.1^2), bias
+        // N(0, 0.1^2), eps 1e-5; rows N(mu, sigma^2). Error as max and mean absolute error in units of
+        // u = 2^-24 (the outputs are O(1)), over 200 rows each.
+        std::mt19937 rng(3);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        struct Rows {
+            float mu, sigma;
+        };
+        for (const Rows& d :
+             {Rows{0.f, 1.f}, Rows{0.f, 100.f}, Rows{0.f, 0.01f}, Rows{10.f, 1.f}, Rows{100.f, 1.f}})
+            for (size_t n : {16u, 64u, 768u, 1024u, 4096u}) {
+                double worst = 0, total = 0;
+                size_t count = 0;
+                for (int rep = 0; rep < 200; ++rep) {
+                    std::vector<float> x(n), g(n), b(n), y(n);
+                    for (size_t i = 0; i < n; ++i)
+                        x[i] = d.mu + d.sigma * nd(rng), g[i] = 1.f + 0.1f * nd(rng), b[i] = 0.1f * nd(rng);
+                    const float eps = 1e-5f;
+                    fm::layernorm_row(x.data(), g.data(), b.data(), eps, y.data(), n);
+                    long double mean = 0, var = 0;
+                    for (float v : x)
+                        mean += v;
+                    mean /= (long double)n;
+                    for (float v : x)
+                        var += (v - mean) * (v - mean);
+                    var /= (long double)n;
+                    const long double s = 1.0L / std::sqrt(var + (long double)eps);
+                    for (size_t i = 0; i < n; ++i) {
+                        const double e =
+                            double(std::fabs((long double)y[i] - ((x[i] - mean) * s * g[i] + b[i])));
+                        worst = std::max(worst, e);
+                        total += e;
+                        ++count;
+                    }
+                }
+                std::printf(
+                    "layernorm rows N(%g, %g^2) n=%-5zu max abs. error %7.2f u, mean %6.2f u (200 rows)\n",
+                    double(d.mu), double(d.sigma), n, worst / 0x1p-24, total / double(count) / 0x1p-24);
+            }
+    }
+    if (all || what == "quant") {
+        // QUANT (F.9) against round-half-even of the exact product x * inv_scale (in double), for
+        // x uniform in the range the zero point and scale cover: they differ only where the binary32
+        // product rounds onto or across a half-integer.
+        std::mt19937 rng(4);
+        uint64_t n = 0, differ = 0;
+        for (int rep = 0; rep < 2000; ++rep) {
+            const float inv = std::ldexp(1.0f + float(rng() % 1000000) / 1e6f, int(rng() % 16) - 8);
+            const uint8_t zp = uint8_t(rng() % 256);
+            std::uniform_real_distribution<float> ud(-float(zp) / inv - 1.f, float(255 - zp) / inv + 1.f);
+            for (int i = 0; i < 5000; ++i) {
+                const float xv = ud(rng);
+                const double t = std::nearbyint(double(xv) * double(inv)) + zp; // default mode: half to even
+                const int want = int(std::clamp(t, 0.0, 255.0));
+                differ += fm::quantize(xv, inv, zp) != want;
+                ++n;
+            }
+        }
+        std::printf(
+            "quant  %llu random x, inv_scale, zero point: %llu differ from rne(x * inv_scale) in double\n",
+            (unsigned long long)n, (unsigned long long)differ);
     }
     if (all || what == "sum") {
         // Fixed-order dot products of random data against the exact (long double is enough for
