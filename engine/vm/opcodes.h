@@ -55,7 +55,11 @@ enum class OperandKind : uint8_t {
     X(13, FADD, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
       "c = a + b element-wise in float32; b may be a 1xN row (11)")                                          \
     X(14, FMUL, MatrixIn, MatrixIn, MatrixOut, 1,                                                            \
-      "c = a * b element-wise in float32; b may be a 1xN row (11)")
+      "c = a * b element-wise in float32; b may be a 1xN row (11)")                                          \
+    X(24, FSOFTMAX, MatrixIn, None, MatrixOut, 2,                                                            \
+      "c = softmax of each row of a * scale in float32, fixed summation order (12)")                         \
+    X(25, FATTENTION, MatrixIn, MatrixIn, MatrixOut, 3,                                                      \
+      "c = causal multi-head attention of queries a over key cache b and value cache V in float32 (12)")
 
 enum class Opcode : uint8_t {
 #define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,

@@ -5,6 +5,8 @@
 #include "fmath.h"
 #include "layout.h"
 
+#include <cstdio>
+
 namespace px::ops {
 
 FloatDtypes decode_dtypes(const Rgba& p1) {
@@ -49,6 +51,13 @@ std::string dtype_channel_text(const Instruction& ins, uint32_t k, int c) {
     if (k != 0 || c > 2) return {};
     if (auto t = dtype_from_code(ins.params[0][c])) return std::string(dtype_name(*t));
     return {};
+}
+
+std::string f32_param_text(uint32_t bits) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.9g (0x%08X)", double(fm::from_bits(fm::canon_bits(bits))),
+                  unsigned(bits));
+    return buf;
 }
 
 std::string_view activation_name(uint8_t activation) {
