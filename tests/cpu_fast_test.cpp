@@ -306,7 +306,7 @@ TEST_CASE(
         }
     }
     CHECK(halted > 120);
-    for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL})
+    for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL, Opcode::FSOFTMAX, Opcode::FATTENTION})
         CHECK_MESSAGE(executed[uint8_t(op)] > 40,
                       opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
 }
