@@ -310,7 +310,7 @@ TEST_CASE("float opcodes: execute_fast equals execute_reference on random float 
         counts += " " + std::string(opcode_info(op)->name) + " " + std::to_string(n);
     MESSAGE("executed:" << counts);
     for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL, Opcode::DEQUANT, Opcode::QUANT,
-                      Opcode::FCONVERT, Opcode::LAYERNORM, Opcode::GELU})
+                      Opcode::FCONVERT, Opcode::LAYERNORM, Opcode::GELU, Opcode::FSOFTMAX, Opcode::FATTENTION})
         CHECK_MESSAGE(executed[uint8_t(op)] > 15,
                       opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
 }

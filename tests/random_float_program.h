@@ -1,11 +1,13 @@
 // random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11: FMATMUL,
-// FADD, FMUL, DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU) for the parity tests: CPU reference vs fast executor
-// (cpu_fast_test.cpp) and vs the GL executor with both matmul kernels (gl_float_random_test.cpp). Aimed at
-// what float executors get wrong: K around the block size 16 (15, 16, 17, 31, 33, ...) and not a multiple of
-// it, hostile element bits (NaN payloads, +-inf, subnormals, -0, 2^-126, MAX, values whose products overflow
-// or cancel, fma-sensitive pairs), bias rows, every activation, scales and epsilons at their extremes, f16
-// pairs read from any bits, outputs overlapping inputs, chains of instructions on each other's results, and a
-// share of parameter and shape errors (traps).
+// FADD, FMUL, DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU; §12: FSOFTMAX, FATTENTION) for the parity tests:
+// CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL executor with both matmul kernels
+// (gl_float_random_test.cpp). Aimed at what float executors get wrong: K around the block size 16 (15, 16, 17,
+// 31, 33, ...) and not a multiple of it, hostile element bits (NaN payloads, +-inf, subnormals, -0, 2^-126,
+// MAX, values whose products overflow or cancel, fma-sensitive pairs), bias rows, every activation, scales and
+// epsilons at their extremes, f16 pairs read from any bits, outputs overlapping inputs, chains of instructions
+// on each other's results, and a share of parameter and shape errors (traps). Softmax rows and attention
+// caches sometimes exceed the 64 invocations of a GL work group (so its strided loops wrap) and cross block
+// boundaries; scales include 0, -1, +-inf, NaN and MAX.
 #pragma once
 #include "dtype.h"
 #include "image.h"
@@ -54,21 +56,38 @@ inline FloatProgram random_float_program(std::mt19937& g) {
     };
 
     const uint32_t M = dim(), K = chance(20) ? range(40, 80) : dim(), N = dim();
+    // Attention: T queries, L >= T cached rows (often past 64), heads of hd columns (hd past 64 too).
+    uint32_t heads = chance(50) ? 1 : range(2, 5), hd = chance(15) ? range(64, 70) : range(1, 20);
+    const uint32_t T = range(1, 3);
+    uint32_t L = T + (chance(25) ? range(60, 90) : range(0, 17));
     const uint32_t width = chance(30) ? range(2, 12) : range(17, 70);
     const uint32_t stride = width - 1;
     auto rows_for = [&](uint64_t n) { return uint32_t(std::max<uint64_t>(1, (n + stride - 1) / stride)); };
-    // Slots: a (M x K), b (K x N), bias (1 x N), c (M x N), b2 (N x N) for a chained instruction.
-    const px::MatrixHeader shapes[5] = {{K, M}, {N, K}, {N, 1}, {N, M}, {N, N}};
-    uint32_t rows[5], next = 1;
-    for (int s = 0; s < 5; ++s) {
+    // Each cache within 24 image rows, so that the operands stay addressable without WIDE.
+    while (rows_for(uint64_t(L) * heads * hd) > 24) {
+        if (hd > 1)
+            hd = (hd + 1) / 2;
+        else if (heads > 1)
+            --heads;
+        else
+            L = T + (L - T) / 2;
+    }
+    const uint32_t D = heads * hd;
+    // Slots: a (M x K), b (K x N), bias (1 x N), c (M x N), b2 (N x N) for a chained instruction,
+    // q (T x D), K (L x D), V (L x D), out (T x D).
+    constexpr int kSlots = 9;
+    const px::MatrixHeader shapes[kSlots] = {{K, M}, {N, K}, {N, 1}, {N, M}, {N, N},
+                                             {D, T}, {D, L}, {D, L}, {D, T}};
+    uint32_t rows[kSlots], next = 1;
+    for (int s = 0; s < kSlots; ++s) {
         rows[s] = next;
         next += rows_for(shapes[s].elements());
     }
     const uint32_t height = next + (chance(10) ? 0 : range(0, 2));
     px::Image img = px::make_image(width, height);
     const uint32_t style = below(4);
-    for (int s = 0; s < 5; ++s) {
-        if (s == 3 && chance(30)) continue; // c sometimes starts empty (BAD_HEADER if read first)
+    for (int s = 0; s < kSlots; ++s) {
+        if ((s == 3 || s == 8) && chance(30)) continue; // c sometimes starts empty (BAD_HEADER if read first)
         img.set_pixel(0, rows[s], px::encode_header(shapes[s]));
         for (uint64_t i = 0; i < shapes[s].elements(); ++i)
             img.set_pixel(px::element_x(i, width), uint32_t(px::element_y(i, rows[s], width)),
@@ -78,7 +97,7 @@ inline FloatProgram random_float_program(std::mt19937& g) {
     uint32_t x = 0;
     auto emit = [&](px::Opcode op, uint32_t a, uint32_t b, uint32_t c, const std::vector<px::Rgba>& params) {
         if (x + 1 + params.size() > width) return false;
-        if (a > 255 || b > 255 || c > 255) return false;
+        if (a > 255 || b > 255 || c > 255) return false; // no WIDE prefixes here
         img.set_pixel(x, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
         for (size_t k = 0; k < params.size(); ++k)
             img.set_pixel(x + 1 + uint32_t(k), 0, params[k]);
@@ -148,11 +167,47 @@ inline FloatProgram random_float_program(std::mt19937& g) {
         px::FloatDtypes dtype;
         if (chance(5)) dtype.b = uint8_t(below(4)); // usually BAD_PARAM
         if (chance(2)) dtype.reserved = 1;
+        auto scale = [&]() -> uint32_t {
+            static constexpr uint32_t kScales[] = {0x3F800000, 0x3E000000, 0x3F3504F3, 0,
+                                                   0xBF800000, 0x7F800000, 0xFF800000, 0x7FC12345,
+                                                   0x7F7FFFFF, 0x00000001};
+            return chance(70) ? kScales[below(3)] : chance(70) ? kScales[below(10)] : uint32_t(g());
+        };
         bool ok = false;
-        const uint32_t pick = below(100);
+        const uint32_t pick = below(100), kind = below(100);
         if (pick >= 52) { // the conversions and row functions (PROTOCOL.md §11.4-11.7)
             ok = emit_unary(pick, dtype);
-        } else if (pick < 38) {
+        } else if (kind < 15) { // FSOFTMAX on a's rows, the matmul's output, q, or K in place
+            px::FSoftmaxParams p;
+            p.dtype = {1, 0, 1, 0};
+            if (chance(5)) p.dtype.b = 1; // BAD_PARAM: b is none
+            if (chance(2)) p.dtype.reserved = 1;
+            p.scale = scale();
+            static constexpr int kFrom[] = {0, 3, 5, 6};
+            const uint32_t a = rows[kFrom[below(4)]];
+            ok = emit(px::Opcode::FSOFTMAX, a, 0, chance(40) ? a : rows[3], px::encode_params(p));
+        } else if (kind < 35) { // FATTENTION on the caches; sometimes V = K, out over q, or a wrong shape
+            px::FAttentionParams p;
+            p.dtype = dtype;
+            p.heads = uint16_t(heads);
+            p.v_row = uint16_t(rows[7]);
+            p.scale = scale();
+            uint32_t a = rows[5], b = rows[6], c = chance(25) ? rows[5] : rows[8];
+            const uint32_t k = below(100);
+            if (k < 10)
+                p.v_row = uint16_t(rows[6]); // V = K: valid
+            else if (k < 14)
+                p.heads = uint16_t(range(0, 7)); // 0 is BAD_PARAM; most others SHAPE_MISMATCH
+            else if (k < 17)
+                p.v_row = uint16_t(chance(50) ? 0 : rows[5]); // BAD_PARAM, or V of the wrong shape
+            else if (k < 20)
+                b = rows[5]; // K = q: valid (L = T)
+            else if (k < 23)
+                a = rows[6]; // L queries over L rows: valid (a prefill)
+            else if (k < 25)
+                a = rows[0]; // usually SHAPE_MISMATCH
+            ok = emit(px::Opcode::FATTENTION, a, b, c, px::encode_params(p));
+        } else if (kind < 70) {
             px::FMatmulParams p;
             p.dtype = dtype;
             p.activation = uint8_t(below(3));
@@ -192,7 +247,9 @@ inline FloatProgram random_float_program(std::mt19937& g) {
     FloatProgram out;
     out.image = std::move(img);
     out.what = std::to_string(width) + "x" + std::to_string(height) + " M,K,N=" + std::to_string(M) + "," +
-               std::to_string(K) + "," + std::to_string(N) + " style " + std::to_string(style);
+               std::to_string(K) + "," + std::to_string(N) + " T,L,D,heads=" + std::to_string(T) + "," +
+               std::to_string(L) + "," + std::to_string(D) + "," + std::to_string(heads) + " style " +
+               std::to_string(style);
     return out;
 }
 

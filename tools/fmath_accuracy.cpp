@@ -3,9 +3,11 @@
 // input of the range where the result is a normal float, or every `stride`-th one. Reports the
 // maximum error in ULPs of the exact result, where it occurs, and the share of inputs that are
 // not correctly rounded. Also checks to_f16 against GCC's _Float16 conversion over all 2^32 inputs.
-//   fmath_accuracy [exp|tanh|gelu|recip|rsqrt|f16|sum|layernorm|quant|all] [stride]       (numbers:
-//   docs/float-protocol.md)
+// "attention" measures FSOFTMAX with a scale and FATTENTION (PROTOCOL.md §12) against double.
+//   fmath_accuracy [exp|tanh|gelu|recip|rsqrt|f16|sum|rows|layernorm|quant|attention|all] [stride]
+//   (numbers: docs/float-protocol.md)
 #include "fmath.h"
+#include "ops/float_ops.h"
 
 #include <algorithm>
 #include <cfloat>
@@ -233,6 +235,69 @@ int main(int argc, char** argv) {
         std::printf(
             "quant  %llu random x, inv_scale, zero point: %llu differ from rne(x * inv_scale) in double\n",
             (unsigned long long)n, (unsigned long long)differ);
+    }
+    if (all || what == "attention") {
+        // FSOFTMAX with scale 1/8 on rows of N(0, 24^2) (scores of 64-dimensional N(0,1) vectors,
+        // scaled as attention scales them), against softmax(x / 8) in double: max relative error
+        // per element, in u = 2^-24. Then FATTENTION (T = 1, two heads of 64, scale 1/8, q, K, V
+        // N(0,1)) against the same attention in long double: max |out - exact| / sum_j p_j |v_j|
+        // per output (the error relative to the magnitude of the weighted sum's terms, as for dot
+        // products), and the max absolute error, in u.
+        std::mt19937 rng(3);
+        std::normal_distribution<float> nd(0.f, 1.f);
+        for (uint32_t n : {16u, 256u, 1024u, 4096u}) {
+            double sm = 0;
+            for (int rep = 0; rep < 100; ++rep) {
+                std::vector<float> x(n);
+                for (float& v : x)
+                    v = fm::canon(nd(rng) * 24.f);
+                const std::vector<float> y = fsoftmax_f32(x, {n, 1}, 0.125f);
+                double m = -INFINITY, s = 0;
+                for (float v : x)
+                    m = std::max(m, double(v) / 8);
+                for (float v : x)
+                    s += std::exp(double(v) / 8 - m);
+                for (uint32_t i = 0; i < n; ++i) {
+                    const double e = std::exp(double(x[i]) / 8 - m) / s;
+                    if (e > 0x1p-126) sm = std::max(sm, std::fabs(double(y[i]) - e) / e);
+                }
+            }
+            const uint32_t heads = 2, hd = 64, D = heads * hd;
+            double rel = 0, abs_err = 0;
+            for (int rep = 0; rep < 10; ++rep) {
+                std::vector<float> q(D), k(size_t(n) * D), v(size_t(n) * D);
+                for (auto* vec : {&q, &k, &v})
+                    for (float& e : *vec)
+                        e = fm::canon(nd(rng));
+                const std::vector<float> out = fattention_f32(q, k, v, {1, n, D, heads}, 0.125f);
+                for (uint32_t h = 0; h < heads; ++h) {
+                    std::vector<long double> p(n);
+                    long double m = -INFINITY, s = 0;
+                    for (uint32_t j = 0; j < n; ++j) {
+                        long double d = 0;
+                        for (uint32_t c = 0; c < hd; ++c)
+                            d += (long double)q[h * hd + c] * k[size_t(j) * D + h * hd + c];
+                        p[j] = d / 8;
+                        m = std::max(m, p[j]);
+                    }
+                    for (auto& e : p)
+                        s += (e = std::exp(e - m));
+                    for (uint32_t c = 0; c < hd; ++c) {
+                        long double exact = 0, mag = 0;
+                        for (uint32_t j = 0; j < n; ++j) {
+                            exact += p[j] / s * v[size_t(j) * D + h * hd + c];
+                            mag += p[j] / s * std::fabs((long double)v[size_t(j) * D + h * hd + c]);
+                        }
+                        const double err = double(std::fabs((long double)out[h * hd + c] - exact));
+                        rel = std::max(rel, err / double(mag));
+                        abs_err = std::max(abs_err, err);
+                    }
+                }
+            }
+            std::printf("attn   L=%-5u FSOFTMAX (scale 1/8) max rel. error %.2f u; FATTENTION (hd 64) max error "
+                        "%.2f u of sum p|v|, max abs. error %.2f u\n",
+                        n, sm / 0x1p-24, rel / 0x1p-24, abs_err / 0x1p-24);
+        }
     }
     if (all || what == "sum") {
         // Fixed-order dot products of random data against the exact (long double is enough for

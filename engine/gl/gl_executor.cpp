@@ -41,7 +41,11 @@ constexpr const char* kProgramNames[] = {"gather.comp",
                                          "felementwise.comp",
                                          "fconvert.comp",
                                          "flayernorm_simple.comp",
-                                         "flayernorm_tiled.comp"};
+                                         "flayernorm_tiled.comp",
+                                         "fsoftmax_simple.comp",
+                                         "fsoftmax_tiled.comp",
+                                         "fattention_simple.comp",
+                                         "fattention_tiled.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -57,11 +61,18 @@ enum ProgramId {
     kFConvert,
     kFLayerNormSimple,
     kFLayerNormTiled,
+    kFSoftmaxSimple,
+    kFSoftmaxTiled,
+    kFAttentionSimple,
+    kFAttentionTiled,
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
 // would be mostly padding there).
 constexpr uint32_t kPanelRows = 16;
+// FATTENTION keeps one slice of L score words per (query row, head) in flight; the units of an
+// instruction are dispatched in batches whose scores fit in this many bytes.
+constexpr uint64_t kScoresBytes = uint64_t(32) << 20;
 
 // Saves the bindings and pixel-store state the executor touches and restores them on scope exit.
 class StateScope {
@@ -146,7 +157,9 @@ struct Executor::Impl {
     std::array<Buffer, 3> inputs;           // packed R channels (or f32 words) of a and b; bias words
     std::array<GLsizeiptr, 3> input_size{}; // bytes allocated in each
     Buffer sum;                             // DOT's uint accumulator
-    std::array<Query, 2> timer;             // GL_TIMESTAMP before and after a step's dispatches
+    Buffer scores;                          // FATTENTION's scores (binding 2), grown on demand
+    GLsizeiptr scores_size = 0;
+    std::array<Query, 2> timer; // GL_TIMESTAMP before and after a step's dispatches
     GLint64 max_ssbo_bytes = 0;
     GLint max_texture_size = 0;
     bool own_callback = false;
@@ -377,7 +390,9 @@ enum class GlKernel : uint8_t {
     FMatmul,
     FElementwise,
     FConvert,
-    FLayerNorm
+    FLayerNorm,
+    FSoftmax,
+    FAttention
 };
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
@@ -398,6 +413,8 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::FCONVERT:
     case Opcode::GELU: return GlKernel::FConvert;
     case Opcode::LAYERNORM: return GlKernel::FLayerNorm;
+    case Opcode::FSOFTMAX: return GlKernel::FSoftmax;
+    case Opcode::FATTENTION: return GlKernel::FAttention;
     }
     return GlKernel::Missing;
 }
@@ -416,7 +433,8 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
     // f32 (and i32, f16 pairs) operands are gathered as whole pixels, one word each; u8 as packed bytes.
     const bool words = kernel == GlKernel::FMatmul || kernel == GlKernel::FElementwise ||
-                       kernel == GlKernel::FLayerNorm ||
+                       kernel == GlKernel::FLayerNorm || kernel == GlKernel::FSoftmax ||
+                       kernel == GlKernel::FAttention ||
                        (kernel == GlKernel::FConvert && plan.dtype[0] != DType::U8);
     // What each input gathers: an f16 matrix of n elements is ceil(n/2) pixels.
     std::array<MatrixHeader, 2> gathered = {plan.shape[0], plan.shape[1]};
@@ -441,7 +459,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         gather(ex, 1, op[1], gathered[1], words);
     else
         ensure_input(ex, 1, 1);
-    if (q.bias_row)
+    if (kernel == GlKernel::FAttention) // V, the value cache: K's shape (the plan checked it)
+        gather(ex, 2, std::get<FAttentionParams>(plan.params).v_row, plan.shape[1]);
+    else if (q.bias_row)
         gather(ex, 2, q.bias_row, {plan.out_shape.cols, 1}); // the plan checked its shape
     else
         ensure_input(ex, 2, 1);
@@ -573,6 +593,61 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
         set_uint(p, "u_activation", std::get<FMatmulParams>(plan.params).activation);
         glDispatchCompute((N + 15) / 16, (M + 15) / 16, 1); // both: 16 x 16 outputs per group
+        break;
+    }
+    case GlKernel::FSoftmax: {
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const Program& p = ex.programs[tiled ? kFSoftmaxTiled : kFSoftmaxSimple];
+        glUseProgram(p.get());
+        const MatrixHeader h = plan.shape[0];
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", h.rows);
+        set_uint(p, "u_cols", h.cols);
+        set_uint(p, "u_scale", std::get<FSoftmaxParams>(plan.params).scale);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        if (tiled)
+            glDispatchCompute(h.rows, 1, 1); // one group per row (rows <= 65535)
+        else
+            dispatch_linear(h.rows, 64);
+        break;
+    }
+    case GlKernel::FAttention: {
+        const auto& prm = std::get<FAttentionParams>(plan.params);
+        const bool tiled = ex.desc.matmul == MatmulKernel::Tiled;
+        const Program& p = ex.programs[tiled ? kFAttentionTiled : kFAttentionSimple];
+        glUseProgram(p.get());
+        const uint32_t T = plan.shape[0].rows, D = plan.shape[0].cols, L = plan.shape[1].rows;
+        const uint64_t units = uint64_t(T) * prm.heads;
+        const uint64_t limit =
+            std::min<uint64_t>(kScoresBytes, uint64_t(std::max<GLint64>(ex.max_ssbo_bytes, 4 * L)));
+        const uint64_t batch =
+            std::clamp<uint64_t>(limit / (4 * uint64_t(L)), 1, std::min<uint64_t>(units, 65535));
+        const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(batch * L * 4, 16));
+        if (!ex.scores || ex.scores_size < need) {
+            ex.scores = make_buffer("pxos FATTENTION scores");
+            glNamedBufferStorage(ex.scores.get(), need, nullptr, 0);
+            ex.scores_size = need;
+        }
+        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.scores.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_t", T);
+        set_uint(p, "u_l", L);
+        set_uint(p, "u_d", D);
+        set_uint(p, "u_heads", prm.heads);
+        set_uint(p, "u_scale", prm.scale);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        for (uint64_t u0 = 0; u0 < units; u0 += batch) { // batches reuse the scores buffer in order
+            const uint64_t count = std::min(batch, units - u0);
+            set_uint(p, "u_unit0", uint32_t(u0));
+            set_uint(p, "u_count", uint32_t(count));
+            if (tiled)
+                glDispatchCompute(GLuint(count), 1, 1);
+            else
+                dispatch_linear(count, 64);
+            glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+        }
         break;
     }
     default: break;

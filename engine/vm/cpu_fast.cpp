@@ -431,6 +431,52 @@ PX_CLONES float sum_f5(const float* __restrict t, size_t n) {
     return acc;
 }
 
+// FSOFTMAX: rows are independent, so they are split over threads; each row is the definition's
+// own fm::softmax_row on mul(x, scale) (F.11), so the order is the reference's by construction.
+void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
+    const MatrixHeader h = p.shape[0];
+    std::vector<float> x(h.elements());
+    gather_f32_runs(image, p.ins.operand[0], x.size(), x.data());
+    const float scale = fm::canon(fm::from_bits(std::get<FSoftmaxParams>(p.params).scale));
+    const unsigned threads = fast_threads_for(cx.settings, h.elements() * 32); // ~30 operations an element
+    parallel_ranges(threads, h.rows, [&](uint32_t r0, uint32_t r1) {
+        for (uint32_t r = r0; r < r1; ++r) {
+            float* row = &x[size_t(r) * h.cols];
+            for (uint32_t i = 0; i < h.cols; ++i)
+                row[i] = fm::mul(row[i], scale);
+            fm::softmax_row(row, row, h.cols);
+        }
+    });
+    store_f32(image, p.ins.operand[2], p.out_shape, x.data());
+}
+
+// The F.5 dot product of two contiguous canonical vectors: each block's 16 products are one
+// vector multiply and the halving tree is the usual in-register reduction (high half onto low
+// half), exactly the definition's order.
+PX_CLONES float fdot_contiguous(const float* __restrict a, const float* __restrict b, uint32_t n) {
+    float acc = 0.0f;
+    uint32_t k0 = 0;
+    for (; k0 + 16 <= n; k0 += 16) {
+        float u[16];
+        for (uint32_t i = 0; i < 16; ++i)
+            u[i] = fm::mul(a[k0 + i], b[k0 + i]);
+        for (uint32_t h = 8; h >= 1; h /= 2)
+            for (uint32_t i = 0; i < h; ++i)
+                u[i] = fm::add(u[i], u[i + h]);
+        acc = fm::add(acc, u[0]);
+    }
+    if (k0 < n) { // the last block: missing terms are +0 (F.5)
+        float u[16];
+        for (uint32_t i = 0; i < 16; ++i)
+            u[i] = k0 + i < n ? fm::mul(a[k0 + i], b[k0 + i]) : 0.0f;
+        for (uint32_t h = 8; h >= 1; h /= 2)
+            for (uint32_t i = 0; i < h; ++i)
+                u[i] = fm::add(u[i], u[i + h]);
+        acc = fm::add(acc, u[0]);
+    }
+    return acc;
+}
+
 // One row of LAYERNORM (fm::layernorm_row's steps, F.6/F.10) with the element-wise passes as
 // plain loops the compiler vectorizes and the sums by sum_f5. tmp holds n floats.
 PX_CLONES void layernorm_row_fast(const float* __restrict x, const float* __restrict g,
@@ -465,6 +511,38 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
+// FATTENTION: one unit of work per (query row, head), split over threads. Scores are contiguous
+// F.5 dot products (q's and K's head columns are adjacent in a row), the softmax is the
+// definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and V's
+// head columns (n x hd, row stride D): the same F.5 order, vectorized across 16 output columns.
+// Attention is memory-bound (each K and V element is used T times): q, K and V are read once.
+void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
+    const auto& prm = std::get<FAttentionParams>(p.params);
+    const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
+    const uint32_t hd = D / heads;
+    std::vector<float> q(size_t(T) * D), k(size_t(L) * D), v(size_t(L) * D), out(size_t(T) * D);
+    gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
+    gather_f32_runs(image, p.ins.operand[1], k.size(), k.data());
+    gather_f32_runs(image, prm.v_row, v.size(), v.data());
+    const float scale = fm::canon(fm::from_bits(prm.scale));
+    const unsigned threads = fast_threads_for(cx.settings, uint64_t(T) * L * D * 2);
+    parallel_ranges(threads, T * heads, [&](uint32_t u0, uint32_t u1) {
+        std::vector<float> s(L);
+        for (uint32_t u = u0; u < u1; ++u) {
+            const uint32_t t = u / heads, col = (u % heads) * hd;
+            const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
+            const float* qh = &q[size_t(t) * D + col];
+            for (uint32_t j = 0; j < n; ++j)
+                s[j] = fm::mul(fdot_contiguous(qh, &k[size_t(j) * D + col], hd), scale);
+            fm::softmax_row(s.data(), s.data(), n);
+            for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN)
+                fmatmul_row(s.data(), &v[col + d0], n, D, 0, std::min(kFloatN, hd - d0),
+                            &out[size_t(t) * D + col + d0]);
+        }
+    });
+    store_f32(image, p.ins.operand[2], p.out_shape, out.data());
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -491,6 +569,8 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::FCONVERT: return execute_fconvert;
     case Opcode::LAYERNORM: return execute_layernorm;
     case Opcode::GELU: return execute_gelu;
+    case Opcode::FSOFTMAX: return execute_fsoftmax;
+    case Opcode::FATTENTION: return execute_fattention;
     case Opcode::ADD:
     case Opcode::QADD: return execute_add;
     }

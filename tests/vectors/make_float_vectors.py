@@ -26,16 +26,19 @@ _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
 np, F32, U32 = fm.np, fm.F32, fm.U32
 
 HALT, FMATMUL, FADD, FMUL = 0, 12, 13, 14
+FSOFTMAX, FATTENTION = 24, 25
 DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU = 16, 17, 18, 19, 20
 IN, OUT, NONE = "in", "out", "none"
 KINDS = {HALT: (NONE, NONE, NONE), FMATMUL: (IN, IN, OUT), FADD: (IN, IN, OUT), FMUL: (IN, IN, OUT),
          DEQUANT: (IN, NONE, OUT), QUANT: (IN, NONE, OUT), FCONVERT: (IN, NONE, OUT),
-         LAYERNORM: (IN, IN, OUT), GELU: (IN, NONE, OUT)}
-PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1, DEQUANT: 3, QUANT: 3, FCONVERT: 1, LAYERNORM: 3, GELU: 1}
+         LAYERNORM: (IN, IN, OUT), GELU: (IN, NONE, OUT), FSOFTMAX: (IN, NONE, OUT), FATTENTION: (IN, IN, OUT)}
+PARAMS = {HALT: 0, FMATMUL: 2, FADD: 1, FMUL: 1, DEQUANT: 3, QUANT: 3, FCONVERT: 1, LAYERNORM: 3, GELU: 1,
+          FSOFTMAX: 2, FATTENTION: 3}
 # §11.1: the dtype codes each float opcode accepts in P1 (0 for an operand of kind none); FCONVERT
 # accepts two combinations (§11.5).
 ACCEPT = {FMATMUL: [(1, 1, 1)], FADD: [(1, 1, 1)], FMUL: [(1, 1, 1)], DEQUANT: [(0, 0, 1)], QUANT: [(1, 0, 0)],
-          FCONVERT: [(2, 0, 1), (1, 0, 2)], LAYERNORM: [(1, 1, 1)], GELU: [(1, 0, 1)]}
+          FCONVERT: [(2, 0, 1), (1, 0, 2)], LAYERNORM: [(1, 1, 1)], GELU: [(1, 0, 1)],
+          FSOFTMAX: [(1, 0, 1)], FATTENTION: [(1, 1, 1)]}
 F16 = 2
 
 
@@ -174,6 +177,24 @@ def model(width, height, pixels, step_limit=65536):
                         raise Trap("MATRIX_OVERFLOW", 0, bias_row)
                 if not fits(rows[2], *out):
                     raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+            if op == FSOFTMAX:  # §12.1: c gets a's shape; every scale is valid
+                if not fits(rows[2], *shape[0]):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
+            if op == FATTENTION:  # §12.2: P2 = (v_row lo, hi, heads lo, hi), P3 = scale
+                v_row, heads = P[1][0] + 256 * P[1][1], P[1][2] + 256 * P[1][3]
+                if not 1 <= v_row < height or heads == 0:
+                    raise Trap("BAD_PARAM", pc, 0)
+                (D, T), (kc, L) = shape[0], shape[1]
+                if D % heads:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[0])
+                if kc != D or L < T:
+                    raise Trap("SHAPE_MISMATCH", 0, rows[1])
+                if header(v_row) != (D, L):
+                    raise Trap("SHAPE_MISMATCH", 0, v_row)
+                if not fits(v_row, D, L):
+                    raise Trap("MATRIX_OVERFLOW", 0, v_row)
+                if not fits(rows[2], D, T):
+                    raise Trap("MATRIX_OVERFLOW", 0, rows[2])
             if op in (FADD, FMUL):  # §11.3: equal shapes, or b a 1 x cols(a) row
                 if not (shape[0] == shape[1] or shape[1] == (shape[0][0], 1)):
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
@@ -231,10 +252,39 @@ def model(width, height, pixels, step_limit=65536):
             b = gather(rows[1], cb * rb).reshape(rb, cb)  # 1 x C broadcasts over the rows
             c = fm.mul(a, b) if op == FMUL else fm.add(a, b)
             scatter(rows[2], C, R, np.asarray(c, F32).reshape(-1))
+        elif op == FSOFTMAX:  # float-protocol F.11: softmax of mul(x, scale), row by row
+            C, R = shape[0]
+            x = gather(rows[0], C * R).reshape(R, C)
+            scale = fm.canon(fm.f(np.array([word(P[1])], dtype=U32)))[0]
+            c = np.stack([fm.fsoftmax(fm.mul(x[r], scale)) for r in range(R)])
+            scatter(rows[2], C, R, np.asarray(c, F32).reshape(-1))
+        elif op == FATTENTION:  # F.11: causal multi-head attention, reductions in F.5 order
+            q = gather(rows[0], D * T).reshape(T, D)
+            k = gather(rows[1], D * L).reshape(L, D)
+            v = gather(v_row, D * L).reshape(L, D)
+            scale = fm.canon(fm.f(np.array([word(P[2])], dtype=U32)))[0]
+            scatter(rows[2], D, T, attention(q, k, v, heads, scale).reshape(-1))
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
         pc += 1 + PARAMS[op]
+
+
+def attention(q, k, v, heads, scale):
+    """§12.2 / F.11: query t sees rows 0 .. L-T+t; per head, scores = F.5 dot times scale, the F.6
+    softmax, then each output the F.5 sum over the visible positions of p[j] * V[j][col]."""
+    (T, D), L = q.shape, k.shape[0]
+    hd = D // heads
+    out = np.zeros((T, D), F32)
+    for t in range(T):
+        n = L - T + t + 1
+        for h in range(heads):
+            cols = slice(h * hd, (h + 1) * hd)
+            s = np.array([fm.mul(fm.fdot(q[t, cols], k[j, cols]), scale) for j in range(n)], F32)
+            p = fm.fsoftmax(s)
+            for d in range(h * hd, (h + 1) * hd):
+                out[t, d] = fm.fdot(p, v[:n, d])
+    return out
 
 
 def activate(v, act):
@@ -512,6 +562,157 @@ vector("float_trap_fadd_shape", "FADD of 2x2 and 2x1 (a column, not a 1x2 row): 
 vector("float_trap_fmul_dtype", "FMUL declaring c as f16 (P1 = 1,1,2,0): BAD_PARAM at (0,0)",
        Prog(6, 6).f32(1, 1, 2, [1.0, 2.0]).f32(3, 1, 2, [1.0, 2.0]).ins(0, FMUL, 1, 3, 4, [[1, 1, 2, 0]]),
        dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+# ---- FSOFTMAX (§12.1) and FATTENTION (§12.2) ----
+
+ONE = bits(1.0)
+
+
+def fsm(scale=ONE):
+    return [[1, 0, 1, 0], pix(scale)]
+
+
+def fatt(v_row, heads, scale=ONE):
+    return [F111, [v_row & 255, v_row >> 8, heads & 255, heads >> 8], pix(scale)]
+
+
+# Row 0: four equal values: exp(0) = 1 each, sum 4, recip 0.25, each 0.25 (0x3E800000), ties give
+# equal bits. Row 1: [-inf, 0, -inf, 0]: m = 0, exp(-inf) = +0, sum 2, each 0 or 0.5. Row 2:
+# [1, 2, 3, 4] from the model; the largest entry gets the largest probability.
+vector("float_fsoftmax", "FSOFTMAX 3x4, scale 1: a tie row gives 0.25 each, -inf entries give +0",
+       Prog(6, 8).ins(0, FSOFTMAX, 1, 0, 5, fsm()).ins(3, HALT, 0, 0, 0)
+       .f32(1, 3, 4, [0.0, 0.0, 0.0, 0.0, NEG_INF, 0.0, NEG_INF, 0.0, 1.0, 2.0, 3.0, 4.0]),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 5): 0x3E800000, (4, 5): 0x3E800000, (5, 5): 0, (1, 6): bits(0.5), (2, 6): 0,
+                   (3, 6): bits(0.5)}))
+
+# Eight rows of five (element i at x = 1 + i % 9, y = 7 + i // 9 in the output):
+# r0 a NaN payload: every output NaN; r1 +inf: inf - inf = NaN everywhere; r2 all -inf: NaN;
+# r3 subnormals and -0 (+0 on load) and 2^-126 (+0 too): five zeros, 0.2 each (the model's bits);
+# r4 [MAX, -MAX, MAX, 0, 0]: -MAX - MAX = -inf -> 0, MAX - MAX = 0 -> 1: [0.5, 0, 0.5, 0, 0];
+# r5 [1e30, 1e30 - ulp, ...]: exp of tiny differences, from the model; r6 scores 200 apart (exp
+# would overflow without the max): [1, 0, 0, 0, 0]; r7 [-1e30, -1e30, -1e30, -1e30, -1e30]:
+# a tie far from 0: 0.2 each like r3.
+hostile_sm = ([NAN_PAYLOAD, 1.0, 2.0, 3.0, 4.0] + [1.0, INF, 0.0, -5.0, 2.0] + [NEG_INF] * 5 +
+              [DENORM, NEG_ZERO, 0x807FFFFF, MIN_NORMAL, 0.0] + [MAX, 0xFF7FFFFF, MAX, 0.0, 0.0] +
+              [1e30, 0x7149F2C9, 0x7149F2CB, 1e30, 0x7149F2C8] + [300.0, 100.0, 100.0, -100.0, 0.0] +
+              [-1e30] * 5)
+vector("float_fsoftmax_hostile", "FSOFTMAX 8x5: NaN payload, +inf, all -inf rows (NaN rows), subnormals and -0, "
+       "MAX/-MAX (inf difference), 1e30 with 1-ulp steps, exp overflow avoided by the max, far ties",
+       Prog(10, 12).ins(0, FSOFTMAX, 1, 0, 7, fsm()).ins(3, HALT, 0, 0, 0).f32(1, 8, 5, hostile_sm),
+       dict(status="halted", steps=2, pc=3,
+            words={(1, 7): 0x7FC00000, (5, 7): 0x7FC00000, (6, 7): 0x7FC00000, (1, 8): 0x7FC00000,
+                   (2, 8): 0x7FC00000, (6, 8): 0x7FC00000, (3, 9): bits(0.5), (4, 9): 0, (5, 9): bits(0.5),
+                   (4, 10): bits(1.0), (5, 10): 0, (8, 10): 0}))
+
+# Scale: 37 columns (three F.5 blocks, the last one short), two rows, scale 0.125 (a temperature
+# of 8), c = a (in place: read before written); then a second FSOFTMAX with scale 0 on a row
+# holding inf: 0 * inf = NaN, so that row is NaN; with scale -1 (P2 = 0xBF800000) on the first
+# result the order of the probabilities reverses (from the model).
+sm_rng = np.random.default_rng(24)
+sm_x = [float(x) for x in sm_rng.normal(0, 4, 74).astype(np.float32)]
+sm_x[40] = sm_x[41]  # a tie inside a row
+vector("float_fsoftmax_scale", "FSOFTMAX 2x37 with scale 0.125 in place (c = a), then scale -1 on the result, "
+       "then scale 0 on a row holding +inf (0 * inf = NaN row)",
+       Prog(12, 18).ins(0, FSOFTMAX, 1, 0, 1, fsm(bits(0.125))).ins(3, FSOFTMAX, 1, 0, 8, fsm(bits(-1.0)))
+       .ins(6, FSOFTMAX, 15, 0, 16, fsm(0)).ins(9, HALT, 0, 0, 0).f32(1, 2, 37, sm_x).f32(15, 1, 3, [1.0, INF, 2.0]),
+       dict(status="halted", steps=4, pc=9, words={(1, 16): 0x7FC00000, (3, 16): 0x7FC00000}))
+
+vector("float_trap_fsoftmax_dtype", "FSOFTMAX declaring b as f32 (P1 = 1,1,1,0; b is none): BAD_PARAM at (0,0)",
+       Prog(6, 4).f32(1, 1, 2, [1.0, 2.0]).ins(0, FSOFTMAX, 1, 0, 2, [F111, pix(ONE)]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+# Decoding one token: T = 1, L = 4, D = 4, two heads. q = 0, so every score is 0 and each head
+# weighs the four value rows 0.25 each: out = the mean of V's rows, exact: [7, 8, 9, 10].
+vector("float_fattention", "FATTENTION T=1, L=4, D=4, 2 heads, q = 0: equal scores, out = mean of V's rows [7 8 9 10]",
+       Prog(6, 12).ins(0, FATTENTION, 1, 2, 10, fatt(6, 2, bits(0.5))).ins(4, HALT, 0, 0, 0)
+       .f32(1, 1, 4, [0.0] * 4).f32(2, 4, 4, [float(x) for x in range(16)])
+       .f32(6, 4, 4, [float(x) for x in range(1, 17)]),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 10): bits(7.0), (2, 10): bits(8.0), (3, 10): bits(9.0), (4, 10): bits(10.0)}))
+
+# Prefill: T = L = 3, D = 2, one head. Query 0 sees row 0 only: softmax of one score is exactly 1
+# (exp(0) = 1, recip(1) = 1), so out row 0 = V row 0 = [5, -6]. Query 2 sees all three (model).
+vector("float_fattention_causal", "FATTENTION T=L=3 (prefill), one head: query 0 sees only row 0, so out[0] = V[0]",
+       Prog(8, 8).ins(0, FATTENTION, 1, 2, 5, fatt(3, 1, bits(0.7071067690849304))).ins(4, HALT, 0, 0, 0)
+       .f32(1, 3, 2, [1.0, -1.0, 0.5, 2.0, -3.0, 0.25]).f32(2, 3, 2, [2.0, 1.0, -1.0, 4.0, 0.5, 0.5])
+       .f32(3, 3, 2, [5.0, -6.0, 1.5, 2.5, -0.75, 8.0]),
+       dict(status="halted", steps=2, pc=4, words={(0, 5): 0x00030002, (1, 5): bits(5.0), (2, 5): bits(-6.0)}))
+
+# Many heads: D = 24, 12 heads of 2, T = 2 newest of L = 5, random N(0,1) values, scale 1/sqrt(2).
+at_rng = np.random.default_rng(25)
+rnd = lambda n, sd=1.0: [float(x) for x in at_rng.normal(0, sd, n).astype(np.float32)]
+vector("float_fattention_heads", "FATTENTION D=24 in 12 heads of 2, T=2 newest of L=5, random values",
+       Prog(20, 22).ins(0, FATTENTION, 1, 4, 18, fatt(11, 12, bits(0.7071067690849304))).ins(4, HALT, 0, 0, 0)
+       .f32(1, 2, 24, rnd(48)).f32(4, 5, 24, rnd(120, 2.0)).f32(11, 5, 24, rnd(120)),
+       dict(status="halted", steps=2, pc=4, words={(0, 18): 0x00020018}))
+
+# Hostile: D = 40, two heads of 20 (two F.5 blocks, the last short), T = 2, L = 19 (positions:
+# two blocks, the last short). Head 0: K row 3 has a NaN payload (a score NaN: every output of
+# head 0 NaN, for both queries, which both see row 3). Head 1 of query 0: scores overflow
+# (q[1] column 20 = 1e30 against K values up to 1e30: inf); query 1's head-1 scores stay finite
+# but huge (1e19 * K): the max keeps exp in range. V holds subnormals, -0, 2^-126 (read as +0),
+# MAX (times a probability), -inf in row 18 (seen only by query 1: -inf * p = -inf unless p is 0).
+T_, L_, D_ = 2, 19, 40
+hq = rnd(T_ * D_)
+hk = rnd(L_ * D_)
+hv = rnd(L_ * D_)
+hk[3 * D_ + 5] = NAN_PAYLOAD
+hq[0 * D_ + 20] = 1e30
+hk[7 * D_ + 20] = 1e30
+hq[1 * D_ + 21] = 1e19
+hv[0 * D_ + 22] = DENORM
+hv[1 * D_ + 22] = NEG_ZERO
+hv[2 * D_ + 22] = MIN_NORMAL
+hv[4 * D_ + 23] = MAX
+hv[18 * D_ + 24] = NEG_INF
+vector("float_fattention_hostile", "FATTENTION D=40 (2 heads of 20), T=2, L=19: NaN payload in K, scores that "
+       "overflow to inf (NaN rows), huge finite scores, subnormal/-0/2^-126/MAX/-inf values in V",
+       Prog(41, 50).ins(0, FATTENTION, 1, 3, 45, fatt(24, 2, bits(0.25))).ins(4, HALT, 0, 0, 0)
+       .f32(1, T_, D_, hq).f32(3, L_, D_, hk).f32(24, L_, D_, hv),
+       dict(status="halted", steps=2, pc=4, words={(1, 45): 0x7FC00000, (20, 45): 0x7FC00000,
+                                                     (1, 46): 0x7FC00000, (21, 45): 0x7FC00000}))
+
+# L = 1 and the caches at capacity: K and V fill the image to its last row. One token: the
+# softmax of a single score is 1, so out = V row 0 exactly, whatever q and K hold (finite).
+# Then out = q (c = a, read before written) on the same caches: the same result.
+vector("float_fattention_l1", "FATTENTION with L=1 (out = V's only row exactly), the caches ending on the last "
+       "image row, out written over q",
+       Prog(6, 5).ins(0, FATTENTION, 1, 2, 1, fatt(3, 2, bits(0.5))).ins(4, HALT, 0, 0, 0)
+       .f32(1, 1, 4, [3.0, -1.0, 1e10, 2.0]).f32(2, 1, 4, [1.0, 2.0, -3e20, 0.5]).f32(3, 1, 4, [0.5, -0.25, MAX, 7.0]),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 1): bits(0.5), (2, 1): bits(-0.25), (3, 1): MAX, (4, 1): bits(7.0)}))
+
+# Traps (check 7 at the opcode pixel; check 8 at the header that is wrong).
+def att_base(q_cols=4, q_rows=1, k_cols=4, k_rows=2, v_cols=4, v_rows=2):
+    return (Prog(6, 14).f32(1, q_rows, q_cols, [1.0] * (q_rows * q_cols)).f32(3, k_rows, k_cols, [1.0] * (k_rows * k_cols))
+            .f32(7, v_rows, v_cols, [1.0] * (v_rows * v_cols)))
+
+
+vector("float_trap_fattention_heads", "FATTENTION with 3 heads for D=4: SHAPE_MISMATCH at q's header (0,1)",
+       att_base().ins(0, FATTENTION, 1, 3, 11, fatt(7, 3)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 1), unchanged=True))
+vector("float_trap_fattention_zero_heads", "FATTENTION with heads = 0: BAD_PARAM at (0,0)",
+       att_base().ins(0, FATTENTION, 1, 3, 11, fatt(7, 0)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_fattention_v_row", "FATTENTION with V row 0 (V is required): BAD_PARAM at (0,0)",
+       att_base().ins(0, FATTENTION, 1, 3, 11, fatt(0, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+vector("float_trap_fattention_k_cols", "FATTENTION with K 2x2 for q 1x4: SHAPE_MISMATCH at K's header (0,3)",
+       att_base(k_cols=2).ins(0, FATTENTION, 1, 3, 11, fatt(7, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+vector("float_trap_fattention_t_gt_l", "FATTENTION with T=3 queries and L=2 cached rows: SHAPE_MISMATCH at K's header (0,3)",
+       att_base(q_rows=3).ins(0, FATTENTION, 1, 3, 11, fatt(7, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 3), unchanged=True))
+vector("float_trap_fattention_v_shape", "FATTENTION with V 3x4 for K 2x4: SHAPE_MISMATCH at V's header (0,7)",
+       att_base(v_rows=3).ins(0, FATTENTION, 1, 3, 11, fatt(7, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("SHAPE_MISMATCH", 0, 7), unchanged=True))
+vector("float_trap_fattention_empty", "FATTENTION with an empty key cache (L = 0 rows): BAD_HEADER at K's header (0,3)",
+       att_base().set(0, 3, [4, 0, 0, 0]).ins(0, FATTENTION, 1, 3, 11, fatt(7, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_HEADER", 0, 3), unchanged=True))
+vector("float_trap_fattention_v_overflow", "FATTENTION with V running past the last row: MATRIX_OVERFLOW at V's header (0,13)",
+       att_base().set(0, 13, [4, 0, 2, 0]).ins(0, FATTENTION, 1, 3, 11, fatt(13, 1)),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 13), unchanged=True))
 
 
 

@@ -53,6 +53,13 @@ std::string dtype_channel_text(const Instruction& ins, uint32_t k, int c) {
     return {};
 }
 
+std::string f32_param_text(uint32_t bits) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.9g (0x%08X)", double(fm::from_bits(fm::canon_bits(bits))),
+                  unsigned(bits));
+    return buf;
+}
+
 std::string_view activation_name(uint8_t activation) {
     switch (FActivation(activation)) {
     case FActivation::None: return "none";

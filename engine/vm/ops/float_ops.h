@@ -19,6 +19,8 @@ Rgba encode_dtypes(const FloatDtypes& d);
 std::string_view activation_name(uint8_t activation); // "none", "relu", "gelu", "?"
 // P1's channels R, G, B as dtype names when the code is one (reserved A stays a number).
 std::string dtype_channel_text(const Instruction& ins, uint32_t k, int c);
+// An f32 parameter pixel (a scale) as text: "0.125 (0x3E000000)"; the value shown is the canonical one.
+std::string f32_param_text(uint32_t bits);
 // The activation of FMATMUL on a canonical value: none: x; relu: NaN stays NaN, x > 0 stays,
 // everything else (+0, negatives, -inf) is +0; gelu: fm::gelu.
 float activate(float x, uint8_t activation);
@@ -63,4 +65,18 @@ std::vector<uint8_t> quant_u8(const std::vector<float>& x, float inv_scale, uint
 // row-major), with gain, bias (empty: +0) of n values and eps (canonical).
 std::vector<float> layernorm_f32(const std::vector<float>& x, uint32_t rows, uint32_t n,
                                  const std::vector<float>& gain, const std::vector<float>& bias, float eps);
+// FSOFTMAX (PROTOCOL.md §12.1) on canonical values: each row x of the rows x cols matrix becomes
+// fm::softmax_row(z), z[i] = mul(x[i], scale) (docs/float-protocol.md F.11).
+std::vector<float> fsoftmax_f32(const std::vector<float>& x, MatrixHeader h, float scale);
+// FATTENTION (PROTOCOL.md §12.2) on canonical values: q is T x D, k and v are L x D (L >= T), D a
+// multiple of heads, all row-major. For query row t and head h (columns h*hd .. h*hd+hd-1, hd =
+// D / heads), the rows j = 0 .. n-1, n = L - T + t + 1, are visible:
+//   s[j] = mul(dot(q[t, head h], k[j, head h]), scale)       (F.5 over hd terms)
+//   p    = fm::softmax_row(s)                                  (F.6)
+//   out[t][h*hd + d] = dot(p, v[0..n-1][h*hd + d])             (F.5 over the n positions)
+struct AttentionShape {
+    uint32_t T = 0, L = 0, D = 0, heads = 1;
+};
+std::vector<float> fattention_f32(const std::vector<float>& q, const std::vector<float>& k,
+                                  const std::vector<float>& v, AttentionShape s, float scale);
 } // namespace px

@@ -79,10 +79,25 @@ struct LayerNormParams {
     uint8_t reserved = 0;            // P2's B channel (B, A are reserved, must be 0)
     uint32_t eps_bits = 0x3727C5ACu; // 1e-5
 };
+// FSOFTMAX (PROTOCOL.md §12.1): P1 = (1, 0, 1, 0) (a f32, b none, c f32), P2 = scale as an f32
+// pixel (bits little-endian RGBA; 0x3F800000 = 1 is plain softmax).
+struct FSoftmaxParams {
+    FloatDtypes dtype{1, 0, 1, 0};
+    uint32_t scale = 0x3F800000u; // the f32 bits, canonicalized where used
+};
+// FATTENTION (PROTOCOL.md §12.2): P1 = (1, 1, 1, 0) for q, K, out (V has K's dtype),
+// P2 = (v_row lo, v_row hi, heads lo, heads hi), P3 = scale as an f32 pixel.
+struct FAttentionParams {
+    FloatDtypes dtype;
+    uint16_t v_row = 0; // the value cache; 0 is BAD_PARAM (V is not optional)
+    uint16_t heads = 1; // 0 is BAD_PARAM
+    uint32_t scale = 0x3F800000u;
+};
 
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
 using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
-                              FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams>;
+                              FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams,
+                              FSoftmaxParams, FAttentionParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -101,5 +116,7 @@ std::vector<Rgba> encode_params(const FBinaryParams& p);
 std::vector<Rgba> encode_params(const QConvertParams& p);
 std::vector<Rgba> encode_params(const FUnaryParams& p);
 std::vector<Rgba> encode_params(const LayerNormParams& p);
+std::vector<Rgba> encode_params(const FSoftmaxParams& p);
+std::vector<Rgba> encode_params(const FAttentionParams& p);
 
 } // namespace px
