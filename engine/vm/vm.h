@@ -20,6 +20,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -64,6 +65,9 @@ struct Plan {
     std::array<MatrixHeader, 3> shape{}; // header of each matrix operand read (zero otherwise)
     MatrixHeader out_shape{};            // header written for MatrixOut operands
     std::vector<Rect> writes;            // pixels the instruction writes (may overlap inputs)
+    // Where pc goes after the instruction when it is not pc + length: a taken LOOP (PROTOCOL.md
+    // §13.1). Decided by the shape rule from pixels it reads, so every executor moves pc alike.
+    std::optional<uint32_t> jump;
 };
 std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
                                           uint32_t pc);
