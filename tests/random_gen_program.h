@@ -53,7 +53,9 @@ inline GenProgram random_gen_program(std::mt19937& g) {
     const uint32_t stride = width - 1;
     auto rows_for = [&](uint64_t n) { return uint32_t(std::max<uint64_t>(1, (n + stride - 1) / stride)); };
     const bool sample = chance(60);
-    const uint32_t cap = chance(15) ? range(1, steps_wanted + 1) : steps_wanted + 1 + range(0, 3);
+    const uint8_t mode = uint8_t(below(3)); // the embedding GATHER: index (on tok), prefix, last (on seq)
+    const bool seq_start = mode != 0 || chance(50); // modes 1, 2 read seq's header: not empty
+    const uint32_t cap = chance(10) ? range(1, steps_wanted + 1) : steps_wanted + 1 + seq_start + range(0, 3);
     const bool cache_f32 = chance(60);
 
     // Data rows: table V x V f32, emb V x D (u8 or f32), tok 1x1, seq cap x 1 (i32, starts empty
@@ -88,7 +90,6 @@ inline GenProgram random_gen_program(std::mt19937& g) {
     const uint32_t tok0 = chance(5) ? V + below(3) : below(V); // sometimes out of range
     header(r_tok, 1, 1);
     put_word(r_tok, 0, tok0);
-    const bool seq_start = chance(50);
     header(r_seq, 1, seq_start ? 1 : 0);
     if (seq_start) put_word(r_seq, 0, tok0);
     header(r_cache, D, 0);
@@ -103,7 +104,6 @@ inline GenProgram random_gen_program(std::mt19937& g) {
         code.push_back({uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
         code.insert(code.end(), params.begin(), params.end());
     };
-    const uint8_t mode = uint8_t(below(3));
     std::string what = "V=" + std::to_string(V) + " D=" + std::to_string(D) +
                        " loops=" + std::to_string(steps_wanted) + " cap=" + std::to_string(cap) +
                        (sample ? " SAMPLE" : " ARGMAX") + " mode=" + std::to_string(mode);
