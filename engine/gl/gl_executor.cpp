@@ -426,6 +426,13 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
             offset = uint64_t(plan.out_shape.rows - plan.shape[0].rows) * plan.out_shape.cols;
         }
         const uint64_t count = gather_op ? plan.out_shape.elements() : plan.shape[0].elements();
+        if (int64_t(count * 4) > ex.max_ssbo_bytes) { // upload() checked one byte per element
+            std::lock_guard<std::mutex> lock(ex.errors_mutex);
+            ex.errors.push_back(std::string(plan.ins.info->name) + " of " + std::to_string(count) +
+                                " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                                std::to_string(ex.max_ssbo_bytes) + " bytes)");
+            return;
+        }
         ensure_input(ex, 0, count, true);
         glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
         const Program& g = ex.programs[kRowsGather];

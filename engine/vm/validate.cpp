@@ -105,7 +105,7 @@ ValidationReport validate(const Image& image) {
             }
             if (auto it = written_header.find(y); it != written_header.end()) return it->second;
         }
-        if (y > 0) {
+        if (y > 0 && x > 0) { // headers (x = 0) are tracked exactly above
             if (auto it = known_pixel.find(pixel_key(x, y)); it != known_pixel.end()) return it->second;
             for (const Rect& r : data_written)
                 if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) {
