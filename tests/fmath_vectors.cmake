@@ -13,3 +13,10 @@ if(PXOS_SYSTEM_PYTHON3)
            COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_float_vectors.py --check)
   set_tests_properties(float_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+
+# And the text-generation opcodes' program vectors (tests/vectors/gen_*.json, make_gen_vectors.py).
+if(PXOS_SYSTEM_PYTHON3)
+  add_test(NAME gen_vectors_current
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_gen_vectors.py --check)
+  set_tests_properties(gen_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

@@ -156,6 +156,9 @@ struct CodeItem { // one instruction or one raw row-0 pixel, in order
     std::vector<Operand> operands; // one per non-None operand of info
     std::vector<Rgba> params;
     Rgba raw{};
+    std::string label; // a label definition "name:" (no pixels): the x of the next code item
+    // Parameter pixels written "@name": (x lo, x hi, 0, 0) of that label (a LOOP target).
+    std::vector<std::pair<uint32_t, std::string>> label_params;
 };
 
 struct RawWrite { // .rgba / .hex
@@ -223,6 +226,7 @@ class Parser {
     size_t pos_ = 0;
     Program prog_;
     std::set<std::string> names_;
+    std::set<std::string> labels_;
 
     int line() const {
         return pos_ < toks_.size() ? toks_[pos_].line : (toks_.empty() ? 0 : toks_.back().line);
@@ -379,6 +383,17 @@ class Parser {
         if (!w.empty() && w[0] == '.') {
             pos_ = 0;
             return err("unknown directive");
+        }
+        if (w.size() > 1 && w.back() == ':') { // "name:" labels the next instruction (LOOP targets)
+            const std::string label = w.substr(0, w.size() - 1);
+            if (!is_identifier(label)) return err("expected a label name (letters, digits, _) before ':'");
+            if (!labels_.insert(label).second)
+                return semantic(head.line, "label '" + label + "' is defined twice");
+            CodeItem item;
+            item.line = head.line;
+            item.label = label;
+            prog_.code.push_back(std::move(item));
+            return end_of_statement();
         }
         return instruction();
     }
@@ -590,7 +605,15 @@ class Parser {
                                std::to_string(found));
                 break;
             }
-            if (wanted + found > 0) ++pos_; // the ','
+            if (wanted + found > 0) ++pos_;        // the ','
+            if (peek_punct('@') && found < want) { // "@label": the label's x as (lo, hi, 0, 0)
+                ++pos_;
+                if (at_end() || toks_[pos_].kind != Token::Word || !is_identifier(toks_[pos_].text))
+                    return err("expected a label name after '@'");
+                item.label_params.emplace_back(found, toks_[pos_++].text);
+                item.params.push_back({0, 0, 0, 0});
+                continue;
+            }
             if (!peek_punct('[')) {
                 if (at_end()) return err("expected '[' after ','");
                 return err(name + " takes " + std::to_string(wanted) + " operand" + (wanted == 1 ? "" : "s") +
@@ -759,7 +782,13 @@ std::variant<Layout, LayoutFailure> layout_for(const Program& prog, uint32_t wid
     std::map<std::string, uint32_t> names;
     for (size_t i = 0; i < prog.matrices.size(); ++i)
         names[prog.matrices[i].name] = L.rows[i];
+    std::map<std::string, uint32_t> label_x;
     for (const CodeItem& item : prog.code) {
+        if (!item.label.empty()) {
+            label_x[item.label] = L.code_pixels;
+            L.code.push_back({});
+            continue;
+        }
         if (!item.info) {
             L.code.push_back({item.raw});
         } else {
@@ -779,6 +808,17 @@ std::variant<Layout, LayoutFailure> layout_for(const Program& prog, uint32_t wid
             L.code.push_back(encode_instruction(*item.info, item.force_wide, rows, item.params));
         }
         L.code_pixels += uint32_t(L.code.back().size());
+    }
+    // Label references, now that every label's x is known (forward jumps included). The parameter
+    // pixels are the last pixels of the instruction's encoding.
+    for (size_t i = 0; i < prog.code.size(); ++i) {
+        const CodeItem& item = prog.code[i];
+        for (const auto& [k, name] : item.label_params) {
+            auto it = label_x.find(name);
+            if (it == label_x.end()) return sem(item.line, "undefined label '" + name + "'");
+            std::vector<Rgba>& px = L.code[i];
+            px[px.size() - item.params.size() + k] = {uint8_t(it->second), uint8_t(it->second >> 8), 0, 0};
+        }
     }
     for (const RawWrite& r : prog.raw)
         height = std::max<uint64_t>(height, uint64_t(r.y) + 1);
@@ -918,7 +958,18 @@ std::string region_name_for(uint32_t row, const std::vector<Region>& regions) {
     return std::to_string(row);
 }
 
-std::string instruction_text(const Instruction& ins, const std::vector<Region>& regions) {
+// Labels of LOOP targets the disassembly defines, by x.
+using LabelMap = std::map<uint32_t, std::string>;
+
+// The x a LOOP's target parameter names (P2 = (lo, hi, 0, 0)), if the instruction is a LOOP.
+std::optional<uint32_t> loop_target(const Instruction& ins) {
+    if (!ins.info || Opcode(ins.opcode) != Opcode::LOOP || ins.param_count < 2) return std::nullopt;
+    if (ins.params[1][2] || ins.params[1][3]) return std::nullopt;
+    return uint32_t(ins.params[1][0] | ins.params[1][1] << 8);
+}
+
+std::string instruction_text(const Instruction& ins, const std::vector<Region>& regions,
+                             const LabelMap& labels = {}) {
     if (!ins.info)
         return ".pixel " + std::to_string(ins.opcode) + ", " + std::to_string(ins.operand[0] & 255) + ", " +
                std::to_string(ins.operand[1] & 255) + ", " + std::to_string(ins.operand[2] & 255);
@@ -932,7 +983,13 @@ std::string instruction_text(const Instruction& ins, const std::vector<Region>& 
         s += region_name_for(ins.operand[k], regions);
     }
     const OpDef* def = op_def(ins.opcode);
+    const std::optional<uint32_t> target = loop_target(ins);
     for (uint32_t k = 0; k < ins.param_count; ++k) {
+        if (k == 1 && target && labels.count(*target)) {
+            s += (first ? " @" : ", @") + labels.at(*target);
+            first = false;
+            continue;
+        }
         s += first ? " [" : ", [";
         first = false;
         for (int c = 0; c < 4; ++c) {
@@ -1028,11 +1085,10 @@ std::string disassemble(const Image& image) {
         const uint8_t* p = image.at(x, 0);
         if (p[0] | p[1] | p[2] | p[3]) last = x;
     }
-    std::string code;
-    uint32_t pc = 0;
-    bool last_was_halt = false;
-    while (pc < image.width && int64_t(pc) <= last) {
-        const Decoded d = decode(fetch, image.width, pc);
+    // LOOP targets that are instruction starts get a label ("L<x>:"), and LOOPs name them.
+    // An instruction is written by name when its pixels are exactly what the assembler would
+    // encode for it (else pixel by pixel, so the text assembles back to the same bytes).
+    auto canonical_at = [&](const Decoded& d, uint32_t x) {
         bool canonical = !d.truncated && d.ins.info;
         if (canonical) {
             std::vector<Rgba> params(d.ins.params.begin(), d.ins.params.begin() + d.ins.param_count);
@@ -1040,10 +1096,35 @@ std::string disassemble(const Image& image) {
                 *d.ins.info, d.ins.wide, {d.ins.operand[0], d.ins.operand[1], d.ins.operand[2]}, params);
             canonical = enc.size() == d.ins.length;
             for (size_t k = 0; canonical && k < enc.size(); ++k)
-                canonical = enc[k] == image.pixel(pc + uint32_t(k), 0);
+                canonical = enc[k] == image.pixel(x + uint32_t(k), 0);
         }
-        if (canonical) {
-            code += instruction_text(d.ins, emitted) + "\n";
+        return canonical;
+    };
+    LabelMap labels;
+    {
+        std::set<uint32_t> starts, targets;
+        for (uint32_t x = 0; x < image.width && int64_t(x) <= last;) {
+            const Decoded d = decode(fetch, image.width, x);
+            starts.insert(x);
+            if (canonical_at(d, x)) {
+                if (auto t = loop_target(d.ins)) targets.insert(*t);
+                x += d.ins.length;
+            } else {
+                x += 1;
+            }
+            if (x < image.width && int64_t(x) > last) starts.insert(x); // where the text ends (a HALT)
+        }
+        for (uint32_t t : targets)
+            if (starts.count(t)) labels[t] = "L" + std::to_string(t);
+    }
+    std::string code;
+    uint32_t pc = 0;
+    bool last_was_halt = false;
+    while (pc < image.width && int64_t(pc) <= last) {
+        if (labels.count(pc)) code += labels[pc] + ":\n";
+        const Decoded d = decode(fetch, image.width, pc);
+        if (canonical_at(d, pc)) {
+            code += instruction_text(d.ins, emitted, labels) + "\n";
             last_was_halt = Opcode(d.ins.opcode) == Opcode::HALT;
             pc += d.ins.length;
         } else {
@@ -1054,6 +1135,7 @@ std::string disassemble(const Image& image) {
             pc += 1;
         }
     }
+    if (labels.count(pc)) code += labels[pc] + ":\n";
     if (!last_was_halt && pc < image.width) code += "HALT\n";
     out += code;
 

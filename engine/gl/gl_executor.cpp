@@ -19,6 +19,8 @@
 #include "gl_objects.h"
 #include "gl_shaders.h"
 
+#include "fmath.h"
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -45,7 +47,11 @@ constexpr const char* kProgramNames[] = {"gather.comp",
                                          "fsoftmax_simple.comp",
                                          "fsoftmax_tiled.comp",
                                          "fattention_simple.comp",
-                                         "fattention_tiled.comp"};
+                                         "fattention_tiled.comp",
+                                         "loop.comp",
+                                         "rows_gather.comp",
+                                         "rows_store.comp",
+                                         "select.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -65,6 +71,10 @@ enum ProgramId {
     kFSoftmaxTiled,
     kFAttentionSimple,
     kFAttentionTiled,
+    kLoop,
+    kRowsGather,
+    kRowsStore,
+    kSelect,
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
@@ -392,7 +402,10 @@ enum class GlKernel : uint8_t {
     FConvert,
     FLayerNorm,
     FSoftmax,
-    FAttention
+    FAttention,
+    Loop,
+    Rows,
+    Select
 };
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
@@ -415,8 +428,102 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::LAYERNORM: return GlKernel::FLayerNorm;
     case Opcode::FSOFTMAX: return GlKernel::FSoftmax;
     case Opcode::FATTENTION: return GlKernel::FAttention;
+    case Opcode::LOOP: return GlKernel::Loop;
+    case Opcode::GATHER:
+    case Opcode::APPEND: return GlKernel::Rows;
+    case Opcode::ARGMAX:
+    case Opcode::SAMPLE: return GlKernel::Select;
     }
     return GlKernel::Missing;
+}
+
+// The text-generation opcodes (PROTOCOL.md §13): LOOP's counter write (only when the plan took the
+// jump), GATHER and APPEND as a read pass into an SSBO, a barrier, then a write pass, and ARGMAX
+// and SAMPLE as one invocation that reads everything before it writes. Caller holds a StateScope
+// and has bound the image.
+void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
+    const auto& op = plan.ins.operand;
+    switch (kernel) {
+    case GlKernel::Loop: {
+        if (!plan.jump) return; // not taken: nothing written
+        const Program& p = ex.programs[kLoop];
+        glUseProgram(p.get());
+        set_uint(p, "u_row", op[0]);
+        set_uint(p, "u_width", ex.width);
+        glDispatchCompute(1, 1, 1);
+        return;
+    }
+    case GlKernel::Rows: {
+        const bool gather_op = Opcode(plan.ins.opcode) == Opcode::GATHER;
+        uint32_t mode = 1, dtype = 0, last = 0;
+        uint64_t offset = 0;
+        if (gather_op) {
+            const auto& q = std::get<GatherParams>(plan.params);
+            mode = q.mode == 0 ? 0 : q.mode == 1 ? 1 : 2;
+            dtype = q.dtype.a;
+            last = plan.shape[1].rows - 1;
+        } else {
+            const auto& q = std::get<AppendParams>(plan.params);
+            dtype = q.dtype.a;
+            offset = uint64_t(plan.out_shape.rows - plan.shape[0].rows) * plan.out_shape.cols;
+        }
+        const uint64_t count = gather_op ? plan.out_shape.elements() : plan.shape[0].elements();
+        if (int64_t(count * 4) > ex.max_ssbo_bytes) { // upload() checked one byte per element
+            std::lock_guard<std::mutex> lock(ex.errors_mutex);
+            ex.errors.push_back(std::string(plan.ins.info->name) + " of " + std::to_string(count) +
+                                " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                                std::to_string(ex.max_ssbo_bytes) + " bytes)");
+            return;
+        }
+        ensure_input(ex, 0, count, true);
+        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+        const Program& g = ex.programs[kRowsGather];
+        glUseProgram(g.get());
+        set_uint(g, "u_mode", mode);
+        set_uint(g, "u_a_row", op[0]);
+        set_uint(g, "u_b_row", gather_op ? op[1] : 0);
+        set_uint(g, "u_d", plan.shape[0].cols);
+        set_uint(g, "u_count", uint32_t(count));
+        set_uint(g, "u_dtype", dtype);
+        set_uint(g, "u_last", last);
+        set_uint(g, "u_width", ex.width);
+        dispatch_linear(count, 256);
+        glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_SHADER_IMAGE_ACCESS_BARRIER_BIT);
+        const Program& s = ex.programs[kRowsStore];
+        glUseProgram(s.get());
+        set_uint(s, "u_out_row", op[2]);
+        set_uint(s, "u_offset", uint32_t(offset));
+        set_uint(s, "u_count", uint32_t(count));
+        set_uint(s, "u_dtype", dtype);
+        set_uint(s, "u_width", ex.width);
+        glProgramUniform1i(s.get(), loc(s, "u_write_header"), 1);
+        set_header(s, plan.out_shape);
+        dispatch_linear(std::max<uint64_t>(count, 1), 256); // the header even with no elements
+        return;
+    }
+    case GlKernel::Select: {
+        const MatrixHeader h = plan.shape[0];
+        ensure_input(ex, 1, uint64_t(h.cols) * 2, true);
+        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+        const Program& p = ex.programs[kSelect];
+        glUseProgram(p.get());
+        const bool sample = Opcode(plan.ins.opcode) == Opcode::SAMPLE;
+        set_uint(p, "u_opcode", plan.ins.opcode);
+        set_uint(p, "u_a_row", op[0]);
+        set_uint(p, "u_first", uint32_t(uint64_t(h.rows - 1) * h.cols));
+        set_uint(p, "u_n", h.cols);
+        set_uint(p, "u_b_row", sample ? op[1] : 0);
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_width", ex.width);
+        set_uint(p, "u_temperature",
+                 sample ? fm::canon_bits(std::get<SampleParams>(plan.params).temperature) : 0);
+        set_uint(p, "u_top_k", sample ? std::get<SampleParams>(plan.params).top_k : 0);
+        set_header(p, plan.out_shape);
+        glDispatchCompute(1, 1, 1);
+        return;
+    }
+    default: return;
+    }
 }
 
 // Runs a checked plan on the texture. Caller holds a StateScope.
@@ -429,6 +536,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         return;
     }
     if (kernel == GlKernel::Nothing) return;
+    if (kernel == GlKernel::Loop || kernel == GlKernel::Rows || kernel == GlKernel::Select) {
+        glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
+        execute_gen(ex, plan, kernel);
+        glMemoryBarrier(GL_ALL_BARRIER_BITS);
+        return;
+    }
     const QuantUniforms q = quant_uniforms(plan.params);                // decoded once, by plan_instruction
     const bool unary = plan.ins.info->operands[1] == OperandKind::None; // in place on a (QRELU)
     // f32 (and i32, f16 pairs) operands are gathered as whole pixels, one word each; u8 as packed bytes.

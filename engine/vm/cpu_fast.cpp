@@ -5,6 +5,7 @@
 #include "cpu_gemm.h"
 #include "fmath.h"
 #include "ops/float_ops.h"
+#include "ops/gen_ops.h"
 
 #include "quant.h"
 
@@ -543,6 +544,85 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, out.data());
 }
 
+// ---- Text generation (PROTOCOL.md §13): row copies and the next-token choice ----
+
+// Words [i0, i0 + n) of the matrix at `row` as they are read for dtype `code` (u8: R; f32:
+// canonical bits; i32: the word), run by run.
+void read_words(const Image& image, uint32_t row, uint64_t i0, uint64_t n, uint8_t code, uint32_t* out) {
+    for_runs(image.rgba.data(), image.width, row, i0, i0 + n,
+             [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                 uint32_t* o = out + (i - i0);
+                 std::memcpy(o, px, 4 * size_t(len));
+                 if (code == 0)
+                     for (uint32_t j = 0; j < len; ++j)
+                         o[j] &= 0xFFu;
+                 else if (code == 1)
+                     for (uint32_t j = 0; j < len; ++j)
+                         o[j] = fm::canon_bits(o[j]);
+             });
+}
+
+// Writes words to elements [i0, i0 + n): u8 writes R only, f32 and i32 whole pixels.
+void write_words(Image& image, uint32_t row, uint64_t i0, uint64_t n, uint8_t code, const uint32_t* in) {
+    for_runs(image.rgba.data(), image.width, row, i0, i0 + n, [&](uint64_t i, uint8_t* px, uint32_t len) {
+        const uint32_t* v = in + (i - i0);
+        if (code == 0)
+            for (uint32_t j = 0; j < len; ++j)
+                px[4 * size_t(j)] = uint8_t(v[j]);
+        else
+            std::memcpy(px, v, 4 * size_t(len));
+    });
+}
+
+// GATHER: one run-wise row copy per picked row (the indices were range-checked by the plan).
+void execute_gather(FastContext&, Image& image, const Plan& p) {
+    const auto& q = std::get<GatherParams>(p.params);
+    const auto& op = p.ins.operand;
+    const uint32_t D = p.shape[0].cols, n = p.out_shape.rows;
+    std::vector<uint32_t> rows(n);
+    if (GatherMode(q.mode) == GatherMode::Index) read_words(image, op[1], 0, n, 3, rows.data());
+    for (uint32_t r = 0; r < n; ++r)
+        if (GatherMode(q.mode) != GatherMode::Index)
+            rows[r] = GatherMode(q.mode) == GatherMode::Last ? p.shape[1].rows - 1 : r;
+    std::vector<uint32_t> v(uint64_t(n) * D);
+    for (uint32_t r = 0; r < n; ++r)
+        read_words(image, op[0], uint64_t(rows[r]) * D, D, q.dtype.a, &v[uint64_t(r) * D]);
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    write_words(image, op[2], 0, v.size(), q.dtype.c, v.data());
+}
+
+// APPEND: a's elements copied run by run after c's last row.
+void execute_append(FastContext&, Image& image, const Plan& p) {
+    const auto& q = std::get<AppendParams>(p.params);
+    const auto& op = p.ins.operand;
+    std::vector<uint32_t> v(p.shape[0].elements());
+    read_words(image, op[0], 0, v.size(), q.dtype.a, v.data());
+    const uint64_t offset = uint64_t(p.out_shape.rows - p.shape[0].rows) * p.out_shape.cols;
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    write_words(image, op[2], offset, v.size(), q.dtype.c, v.data());
+}
+
+// ARGMAX and SAMPLE: the last row read run by run; the choice is gen_ops.h's (one definition).
+void execute_select(FastContext&, Image& image, const Plan& p) {
+    const auto& op = p.ins.operand;
+    const MatrixHeader h = p.shape[0];
+    std::vector<uint32_t> x(h.cols);
+    read_words(image, op[0], uint64_t(h.rows - 1) * h.cols, h.cols, 1, x.data());
+    uint32_t token;
+    if (Opcode(p.ins.opcode) == Opcode::SAMPLE) {
+        const auto& q = std::get<SampleParams>(p.params);
+        uint32_t state;
+        read_words(image, op[1], 0, 1, 3, &state);
+        state += kPrngStep;
+        token = sample_bits(x.data(), h.cols, fm::canon_bits(q.temperature), q.top_k, mix32(state));
+        write_words(image, op[1], 0, 1, 3, &state); // b first, then c
+    } else {
+        token = argmax_bits(x.data(), h.cols);
+    }
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    write_words(image, op[2], 0, 1, 3, &token);
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -573,6 +653,11 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::FATTENTION: return execute_fattention;
     case Opcode::ADD:
     case Opcode::QADD: return execute_add;
+    case Opcode::LOOP: return execute_as_reference; // one pixel: nothing to optimize
+    case Opcode::GATHER: return execute_gather;
+    case Opcode::APPEND: return execute_append;
+    case Opcode::ARGMAX:
+    case Opcode::SAMPLE: return execute_select;
     }
     return nullptr;
 }

@@ -67,7 +67,17 @@ enum class OperandKind : uint8_t {
     X(24, FSOFTMAX, MatrixIn, None, MatrixOut, 2,                                                            \
       "c = softmax of each row of a * scale in float32, fixed summation order (12)")                         \
     X(25, FATTENTION, MatrixIn, MatrixIn, MatrixOut, 3,                                                      \
-      "c = causal multi-head attention of queries a over key cache b and value cache V in float32 (12)")
+      "c = causal multi-head attention of queries a over key cache b and value cache V in float32 (12)")                 \
+    X(32, LOOP, MatrixInOut, None, None, 2,                                                                  \
+      "if the i32 counter a[0] > 0: a[0] -= 1 and jump to the target pixel, else go on (13)")                \
+    X(33, GATHER, MatrixIn, MatrixIn, MatrixOut, 2,                                                          \
+      "c = rows of table a picked by the i32 indices in b, or by b's length (13)")                           \
+    X(34, APPEND, MatrixIn, None, MatrixOut, 2,                                                              \
+      "c grows by a's rows: its header's rows are its length, up to a capacity (13)")                        \
+    X(35, ARGMAX, MatrixIn, None, MatrixOut, 1,                                                              \
+      "c = i32 index of the largest f32 in a's last row, lowest index on ties (13)")                         \
+    X(36, SAMPLE, MatrixIn, MatrixInOut, MatrixOut, 3,                                                       \
+      "c = i32 token drawn from softmax(a's last row / T) over the top k; PRNG state in b (13)")
 
 enum class Opcode : uint8_t {
 #define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,

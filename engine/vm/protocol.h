@@ -28,7 +28,8 @@ inline constexpr uint64_t kDefaultStepLimit = 65536;
     X(5, MATRIX_OVERFLOW, "a matrix's elements run past the last row of the image")                          \
     X(6, SHAPE_MISMATCH, "operand shapes do not fit the opcode's rule")                                      \
     X(7, STEP_LIMIT, "the step limit was reached before HALT")                                               \
-    X(8, BAD_PARAM, "a parameter pixel holds a value outside its defined range")
+    X(8, BAD_PARAM, "a parameter pixel holds a value outside its defined range")                             \
+    X(9, OUT_OF_RANGE, "a data pixel holds an index or length outside what the instruction allows")
 
 enum class TrapCode : uint8_t {
 #define PX_TRAP_ENUM(num, name, meaning) name = num,

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <unordered_map>
 
 namespace px {
@@ -89,6 +90,14 @@ ValidationReport validate(const Image& image) {
     std::unordered_map<uint32_t, Rgba> written_header;
     std::unordered_map<uint32_t, uint32_t> dot_result; // row -> x of the DOT that wrote it
     std::optional<uint32_t> unknown_read;              // a DOT result the current check read
+    // Element pixels: a LOOP counter's value is known (the walk runs the loop, PROTOCOL.md §13.1);
+    // any other element an earlier instruction wrote is data the walk does not compute. Such a
+    // pixel reads as 0 (a GATHER index 0 is always in range, a LOOP counter 0 is not taken) and
+    // marks the check as data-dependent.
+    std::unordered_map<uint64_t, Rgba> known_pixel;
+    std::vector<Rect> data_written;
+    bool data_read = false;
+    auto pixel_key = [](uint32_t x, uint32_t y) { return uint64_t(y) << 32 | x; };
     const PixelFetch shadow = [&](uint32_t x, uint32_t y) -> Rgba {
         if (x == 0 && y > 0) {
             if (auto it = dot_result.find(y); it != dot_result.end()) {
@@ -96,6 +105,14 @@ ValidationReport validate(const Image& image) {
                 return image.pixel(x, y);
             }
             if (auto it = written_header.find(y); it != written_header.end()) return it->second;
+        }
+        if (y > 0 && x > 0) { // headers (x = 0) are tracked exactly above
+            if (auto it = known_pixel.find(pixel_key(x, y)); it != known_pixel.end()) return it->second;
+            for (const Rect& r : data_written)
+                if (x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h) {
+                    data_read = true;
+                    return Rgba{0, 0, 0, 0};
+                }
         }
         return image.pixel(x, y);
     };
@@ -139,8 +156,22 @@ ValidationReport validate(const Image& image) {
     uint32_t pc = 0;
     bool halted = false;
     uint32_t halt_x = 0;
+    uint64_t walked = 0;
+    std::set<uint32_t> unknown_bound_reported, data_dependent_reported;
     while (pc < width) {
+        if (walked++ >= kDefaultStepLimit) { // loops are walked as they run: bounded like a run
+            add(Severity::Warning, "step-limit",
+                "the program is still running after " + std::to_string(kDefaultStepLimit) +
+                    " instructions (the default step limit; it traps STEP_LIMIT there) at pixel " +
+                    pixel_text(pc, 0),
+                pc, 0);
+            halted = true; // not "no-halt": row 0 was not run off
+            halt_x = pc;
+            pc = width;
+            break;
+        }
         unknown_read.reset();
+        data_read = false;
         auto planned = plan_instruction(shadow, width, height, pc);
         const Decoded d = decode(shadow, width, pc);
         const Instruction& ins = d.ins;
@@ -226,11 +257,53 @@ ValidationReport validate(const Image& image) {
                     written_header.erase(row);
                 }
             }
+            // Element pixels written: LOOP's counter is computed, everything else is data.
+            const bool loop = Opcode(ins.opcode) == Opcode::LOOP;
+            if (!loop && data_read && data_dependent_reported.insert(op_x).second)
+                add(Severity::Info, "data-dependent",
+                    name + " at pixel " + pixel_text(op_x, 0) +
+                        " reads indices an earlier instruction computes; they are checked when it runs "
+                        "(OUT_OF_RANGE), not here",
+                    op_x, 0);
+            if (loop && data_read && unknown_bound_reported.insert(op_x).second)
+                add(Severity::Error, "loop-bound-unknown",
+                    name + " at pixel " + pixel_text(op_x, 0) + ": its counter at row " +
+                        std::to_string(ins.operand[0]) +
+                        " is written by an earlier instruction, so the loop's bound is not in pixels the "
+                        "validator can read; give the counter its value in the image",
+                    1, ins.operand[0]);
+            uint32_t counter_after = 0;
+            if (loop && plan->jump) {
+                const Rgba was = data_read ? Rgba{0, 0, 0, 0} : shadow(1, ins.operand[0]);
+                counter_after = uint32_t(was[0] | was[1] << 8 | was[2] << 16 | uint32_t(was[3]) << 24) - 1;
+            }
+            for (const Rect& r : plan->writes) {
+                if (r.empty()) continue;
+                for (auto it = known_pixel.begin(); it != known_pixel.end();) {
+                    const uint32_t kx = uint32_t(it->first), ky = uint32_t(it->first >> 32);
+                    it = kx >= r.x && kx < r.x + r.w && ky >= r.y && ky < r.y + r.h ? known_pixel.erase(it)
+                                                                                    : std::next(it);
+                }
+                if (loop) continue;
+                if (std::find_if(data_written.begin(), data_written.end(), [&](const Rect& d) {
+                        return d.x == r.x && d.y == r.y && d.w == r.w && d.h == r.h;
+                    }) == data_written.end())
+                    data_written.push_back(r);
+            }
+            if (loop && plan->jump) {
+                const uint32_t n = counter_after;
+                known_pixel[pixel_key(1, ins.operand[0])] = {uint8_t(n), uint8_t(n >> 8), uint8_t(n >> 16),
+                                                             uint8_t(n >> 24)};
+            }
             if (Opcode(ins.opcode) == Opcode::HALT) {
                 halted = true;
                 halt_x = op_x;
                 pc += ins.length;
                 break;
+            }
+            if (plan->jump) {
+                pc = *plan->jump;
+                continue;
             }
         }
         pc += ins.length;

@@ -12,7 +12,12 @@
 //
 // The validator simulates headers only (no arithmetic), so it is fast on large programs, and a
 // program it accepts never traps when run (tests/validate_test.cpp checks this on random
-// programs).
+// programs), with one exception: an index or length that an instruction computes at run time
+// (a GATHER index written by ARGMAX/SAMPLE) is data, checked when it runs (OUT_OF_RANGE).
+// Loops (LOOP, PROTOCOL.md §13.1) are walked as they run: the counter is read from the image and
+// counted down, so every iteration's headers (APPEND's growing length) are checked; a counter an
+// earlier instruction writes is an error (loop-bound-unknown: the bound is not in pixels the
+// validator can read), and a walk past the default step limit is a warning (step-limit).
 #pragma once
 #include "image.h"
 

@@ -196,7 +196,7 @@ StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, co
     if (Opcode(plan.ins.opcode) == Opcode::HALT) {
         regs.status = VmStatus::Halted;
     } else {
-        regs.pc += plan.ins.length;
+        regs.pc = plan.jump ? *plan.jump : regs.pc + plan.ins.length; // a jump target is < width
         if (regs.pc >= width) regs.status = VmStatus::Halted;
     }
     r.status = regs.status;

@@ -21,6 +21,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -68,6 +69,9 @@ struct Plan {
     // Element type of each operand as the instruction declares it (OpDef::operand_types; all U8
     // for opcodes without one). Only F16 changes the pixels a matrix occupies (ceil(n/2)).
     std::array<DType, 3> dtype{};
+    // Where pc goes after the instruction when it is not pc + length: a taken LOOP (PROTOCOL.md
+    // §13.1). Decided by the shape rule from pixels it reads, so every executor moves pc alike.
+    std::optional<uint32_t> jump;
 };
 std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
                                           uint32_t pc);

@@ -94,10 +94,44 @@ struct FAttentionParams {
     uint32_t scale = 0x3F800000u;
 };
 
+// Control flow, gather, append and sampling (PROTOCOL.md §13). P1 = dtypes as above.
+// LOOP: P2 = (target lo, target hi, 0, 0), the x in row 0 a taken loop jumps to.
+struct LoopParams {
+    FloatDtypes dtype{3, 0, 0, 0};
+    uint16_t target = 0;
+    uint8_t reserved[2] = {0, 0}; // P2's B, A
+};
+// GATHER modes (P2's R): which rows of table a are copied into c.
+enum class GatherMode : uint8_t { Index = 0, Prefix = 1, Last = 2 };
+// GATHER: P2 = (mode, 0, 0, 0).
+struct GatherParams {
+    FloatDtypes dtype{1, 3, 1, 0};
+    uint8_t mode = 0;
+    uint8_t reserved[3] = {0, 0, 0}; // P2's G, B, A
+};
+// APPEND: P2 = (capacity lo, capacity hi, 0, 0): the most rows c may hold.
+struct AppendParams {
+    FloatDtypes dtype{1, 0, 1, 0};
+    uint16_t capacity = 0;
+    uint8_t reserved[2] = {0, 0};
+};
+// ARGMAX: P1 only.
+struct ArgmaxParams {
+    FloatDtypes dtype{1, 0, 3, 0};
+};
+// SAMPLE: P2 = temperature (f32 bits, little-endian RGBA), P3 = (top_k lo, top_k hi, 0, 0).
+struct SampleParams {
+    FloatDtypes dtype{1, 3, 3, 0};
+    uint32_t temperature = 0; // bits as written; check 7 reads them canonicalized
+    uint16_t top_k = 0;       // 0: the whole row
+    uint8_t reserved[2] = {0, 0};
+};
+
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
-using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
-                              FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams,
-                              FSoftmaxParams, FAttentionParams>;
+using OpParams =
+    std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params, FMatmulParams,
+                 FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams, FSoftmaxParams, FAttentionParams,
+                 LoopParams, GatherParams, AppendParams, ArgmaxParams, SampleParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -118,5 +152,10 @@ std::vector<Rgba> encode_params(const FUnaryParams& p);
 std::vector<Rgba> encode_params(const LayerNormParams& p);
 std::vector<Rgba> encode_params(const FSoftmaxParams& p);
 std::vector<Rgba> encode_params(const FAttentionParams& p);
+std::vector<Rgba> encode_params(const LoopParams& p);
+std::vector<Rgba> encode_params(const GatherParams& p);
+std::vector<Rgba> encode_params(const AppendParams& p);
+std::vector<Rgba> encode_params(const ArgmaxParams& p);
+std::vector<Rgba> encode_params(const SampleParams& p);
 
 } // namespace px

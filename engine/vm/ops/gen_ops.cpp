@@ -1,0 +1,105 @@
+// Shared parts of the text-generation opcodes (gen_ops.h). Compiled without fp contraction like
+// the whole engine; every float operation is fmath's.
+#include "gen_ops.h"
+
+#include "dtype.h"
+#include "fmath.h"
+#include "layout.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace px {
+
+uint32_t argmax_bits(const uint32_t* x, uint32_t n) {
+    uint32_t best = 0, best_key = logit_key(x[0]);
+    for (uint32_t i = 1; i < n; ++i) {
+        const uint32_t k = logit_key(x[i]);
+        if (k > best_key) best = i, best_key = k;
+    }
+    return best;
+}
+
+uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z) {
+    const uint32_t top = argmax_bits(x, n);
+    if (temperature == 0) return top; // temperature 0 is the argmax
+    const uint32_t m = x[top];
+    if ((m & 0x7FFFFFFFu) >= 0x7F800000u) return top; // the largest is +-inf or NaN
+    // The k items of largest key, ties to the lower index.
+    const uint32_t k = top_k == 0 || top_k > n ? n : top_k;
+    std::vector<uint32_t> order(n);
+    std::iota(order.begin(), order.end(), 0u);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return logit_key(x[a]) > logit_key(x[b]); });
+    std::vector<float> e(n, 0.0f);
+    const float r = fm::recip(fm::from_bits(temperature));
+    for (uint32_t j = 0; j < k; ++j) {
+        const uint32_t i = order[j];
+        if (logit_key(x[i]) == 0) continue; // NaN: weight +0
+        e[i] = fm::exp(fm::mul(fm::sub(fm::from_bits(x[i]), fm::from_bits(m)), r));
+    }
+    const float total = fm::sum(e.data(), n);
+    const float u = float(z >> 8) * 0x1p-24f; // exact
+    const float t = fm::mul(u, total);
+    float c = 0.0f;
+    for (uint32_t i = 0; i < n; ++i) {
+        c = fm::add(c, e[i]);
+        if (t < c) return i;
+    }
+    return top;
+}
+
+namespace ops {
+
+std::string dtype_code_text(uint8_t code) {
+    if (auto t = dtype_from_code(code)) return std::string(dtype_name(*t));
+    return "dtype " + std::to_string(code);
+}
+
+std::string check_gen_dtypes(const Instruction& ins, const FloatDtypes& d,
+                             const std::vector<uint8_t> (&accepted)[3]) {
+    const uint8_t got[3] = {d.a, d.b, d.c};
+    static constexpr const char* kName[3] = {"a", "b", "c"};
+    for (int i = 0; i < 3; ++i) {
+        if (std::find(accepted[i].begin(), accepted[i].end(), got[i]) != accepted[i].end()) continue;
+        std::string list;
+        for (uint8_t c : accepted[i])
+            list += (list.empty() ? "" : " or ") + dtype_code_text(c) + " (code " + std::to_string(c) + ")";
+        return param_pixel_name(ins, 0) + ": operand " + kName[i] + " is declared " +
+               dtype_code_text(got[i]) + " (code " + std::to_string(got[i]) + "); " +
+               std::string(ins.info ? ins.info->name : "") + " accepts only " + list + " there";
+    }
+    return check_reserved(ins, 0, {3});
+}
+
+std::pair<uint32_t, uint32_t> element_pixel(uint32_t row, uint64_t i, uint32_t width) {
+    return {element_x(i, width), uint32_t(element_y(i, row, width))};
+}
+
+uint32_t element_word(const Image& image, uint32_t row, uint64_t i) {
+    const auto [x, y] = element_pixel(row, i, image.width);
+    return pixel_word(image.pixel(x, y));
+}
+
+void set_element_word(Image& image, uint32_t row, uint64_t i, uint32_t w) {
+    const auto [x, y] = element_pixel(row, i, image.width);
+    image.set_pixel(x, y, word_pixel(w));
+}
+
+uint32_t read_typed(const Image& image, uint32_t row, uint64_t i, uint8_t code) {
+    const uint32_t w = element_word(image, row, i);
+    if (code == 0) return w & 0xFFu;
+    if (code == 1) return fm::canon_bits(w);
+    return w;
+}
+
+void write_typed(Image& image, uint32_t row, uint64_t i, uint8_t code, uint32_t v) {
+    const auto [x, y] = element_pixel(row, i, image.width);
+    if (code == 0)
+        image.at(x, y)[0] = uint8_t(v);
+    else
+        image.set_pixel(x, y, word_pixel(v));
+}
+
+} // namespace ops
+} // namespace px

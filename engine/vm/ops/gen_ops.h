@@ -1,0 +1,59 @@
+// gen_ops.h — what the text-generation opcodes (PROTOCOL.md §13: LOOP, GATHER, APPEND, ARGMAX,
+// SAMPLE) share: their dtype checks, the pixel reads and writes of their reference kernels, and
+// the arithmetic of the next-token choice (the order of f32 logits, the PRNG, the sampling rule),
+// so the reference, the fast CPU executor and the tests compute it from one definition. The GLSL
+// twin is shaders/select.comp; the independent model is tests/vectors/make_gen_vectors.py.
+#pragma once
+#include "opdef.h"
+
+#include <vector>
+
+namespace px {
+
+// The total order ARGMAX and SAMPLE rank logits by, on a canonical f32 bit pattern: larger key =
+// larger value; NaN ranks below -inf (a NaN logit is never preferred to a number).
+inline uint32_t logit_key(uint32_t canonical) {
+    if ((canonical & 0x7FFFFFFFu) > 0x7F800000u) return 0u; // NaN
+    return (canonical & 0x80000000u) ? ~canonical : canonical | 0x80000000u;
+}
+// The index of the largest key among x[0..n) (canonical bits), the lowest index on ties; n >= 1.
+uint32_t argmax_bits(const uint32_t* x, uint32_t n);
+
+// The PRNG of SAMPLE (§13.5): the state is a uint32 in a pixel; each SAMPLE adds the Weyl
+// constant 0x9E3779B9 to it (modulo 2^32) and draws z = mix32(new state), the MurmurHash3 32-bit
+// finalizer; u = (z >> 8) * 2^-24 is the uniform number in [0, 1), exact in float32.
+inline constexpr uint32_t kPrngStep = 0x9E3779B9u;
+inline uint32_t mix32(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+// SAMPLE's choice (§13.5) on the canonical bits of one row of logits: temperature (canonical
+// bits, +0 or a positive finite value), top_k (0: all), z the PRNG draw. Returns the token index.
+uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z);
+
+namespace ops {
+// Check 7 for P1 = (dtype_a, dtype_b, dtype_c, 0): each operand's code must be one of its
+// accepted codes (a list per operand; kind-none operands accept only 0), A must be 0.
+std::string check_gen_dtypes(const Instruction& ins, const FloatDtypes& d,
+                             const std::vector<uint8_t> (&accepted)[3]);
+// Element i of the matrix at `row` as a whole pixel word (little-endian).
+uint32_t element_word(const Image& image, uint32_t row, uint64_t i);
+void set_element_word(Image& image, uint32_t row, uint64_t i, uint32_t w);
+// The pixel (x, y) of element i of the matrix at `row`.
+std::pair<uint32_t, uint32_t> element_pixel(uint32_t row, uint64_t i, uint32_t width);
+// The element of dtype `code` as read (u8: R; f32: canonical bits; i32: the word) and as written
+// (u8: R only, keeping G, B, A; f32 and i32: the whole pixel).
+uint32_t read_typed(const Image& image, uint32_t row, uint64_t i, uint8_t code);
+void write_typed(Image& image, uint32_t row, uint64_t i, uint8_t code, uint32_t v);
+// The parameter pixel k's two low channels as a little-endian uint16.
+inline uint16_t param_u16(const Instruction& ins, uint32_t k) {
+    return uint16_t(ins.params[k][0] | ins.params[k][1] << 8);
+}
+std::string dtype_code_text(uint8_t code);
+} // namespace ops
+} // namespace px

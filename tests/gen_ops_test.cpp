@@ -1,0 +1,190 @@
+// Tests of the text-generation opcodes (PROTOCOL.md §13: LOOP, GATHER, APPEND, ARGMAX, SAMPLE)
+// beyond the normative vectors (tests/vectors/gen_*.json, every executor): the fast CPU executor
+// against the reference on random generation loops, step by step; the sampling rule's
+// distribution and its temperature and top-k limits against direct computations; the
+// validator's walk of loops; and .pxasm labels for LOOP targets.
+#include "asm.h"
+#include "cpu_fast.h"
+#include "fmath.h"
+#include "ops/gen_ops.h"
+#include "random_gen_program.h"
+#include "test_util.h"
+#include "validate.h"
+#include "vectors.h"
+#include "vm.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+using namespace px;
+using namespace pxtest;
+
+namespace {
+bool has_code(const ValidationReport& r, const std::string& code) {
+    return std::any_of(r.diagnostics.begin(), r.diagnostics.end(),
+                       [&](const Diagnostic& d) { return d.code == code; });
+}
+
+uint32_t bits(float f) {
+    return fm::bits(f);
+}
+} // namespace
+
+TEST_CASE("random generation loops: the fast executor equals the reference after every step") {
+    std::mt19937 rng{20261202u};
+    int trapped = 0, halted = 0, looped = 0;
+    const auto fast = fast_executor({2, 0});
+    for (int i = 0; i < 400; ++i) {
+        const GenProgram p = random_gen_program(rng);
+        INFO("program #" << i << " (" << p.what << ")");
+        VmState ref = make_vm(p.image, p.step_limit), fst = make_vm(p.image, p.step_limit);
+        int n = 0;
+        while (ref.status == VmStatus::Ready && n < 100000) {
+            const StepResult a = step(ref), b = step(fst, nullptr, fast);
+            ++n;
+            REQUIRE(a.written == b.written);
+            REQUIRE(ref.registers() == fst.registers());
+            REQUIRE(ref.image.rgba == fst.image.rgba);
+        }
+        looped += n > 8;
+        trapped += ref.status == VmStatus::Trapped;
+        halted += ref.status == VmStatus::Halted;
+    }
+    MESSAGE("400 programs: " << trapped << " trapped, " << halted << " halted, " << looped << " looped");
+    CHECK(trapped > 20);
+    CHECK(halted > 100);
+    CHECK(looped > 100);
+}
+
+TEST_CASE("argmax: the order of logits, NaN lowest, ties to the lowest index") {
+    const uint32_t nan = fm::kNaN, inf = fm::kPosInf, ninf = fm::kNegInf;
+    auto am = [](std::vector<uint32_t> x) { return argmax_bits(x.data(), uint32_t(x.size())); };
+    CHECK(am({nan, ninf}) == 1);
+    CHECK(am({nan, nan}) == 0);
+    CHECK(am({bits(-1), 0, bits(-2)}) == 1);
+    CHECK(am({bits(3), inf, inf}) == 1);
+    CHECK(am({bits(2), bits(2)}) == 0);
+    CHECK(am({bits(-3), bits(-2.5f)}) == 1);
+    // The key order equals float order on canonical non-NaN values.
+    std::mt19937 g{7};
+    for (int i = 0; i < 20000; ++i) {
+        const uint32_t a = fm::canon_bits(g()), b = fm::canon_bits(g());
+        if ((a & 0x7FFFFFFFu) > fm::kPosInf || (b & 0x7FFFFFFFu) > fm::kPosInf) continue;
+        CHECK((logit_key(a) < logit_key(b)) == (fm::from_bits(a) < fm::from_bits(b)));
+    }
+}
+
+TEST_CASE("sample: frequencies follow softmax(x / T) over the top k; T = 0 and k = 1 are the argmax") {
+    const std::vector<float> logits = {1.0f, 2.0f, 0.5f, 2.0f, -1.0f};
+    std::vector<uint32_t> x;
+    for (float f : logits)
+        x.push_back(bits(f));
+    const uint32_t n = uint32_t(x.size());
+    struct Case {
+        float t;
+        uint32_t k;
+    };
+    for (const Case c : {Case{1.0f, 0}, Case{0.5f, 0}, Case{2.0f, 3}, Case{1.0f, 2}, Case{1.0f, 99}}) {
+        INFO("T=" << c.t << " k=" << c.k);
+        // Expected: softmax over the k largest (ties to the lower index), in double.
+        std::vector<uint32_t> order(n);
+        for (uint32_t i = 0; i < n; ++i)
+            order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) { return logits[a] > logits[b]; });
+        const uint32_t k = c.k == 0 || c.k > n ? n : c.k;
+        std::vector<double> p(n, 0.0);
+        double z = 0;
+        for (uint32_t j = 0; j < k; ++j)
+            z += p[order[j]] = std::exp((logits[order[j]] - 2.0) / c.t);
+        std::vector<int> count(n, 0);
+        uint32_t state = 12345;
+        const int draws = 40000;
+        for (int d = 0; d < draws; ++d) {
+            state += kPrngStep;
+            count[sample_bits(x.data(), n, bits(c.t), c.k, mix32(state))]++;
+        }
+        for (uint32_t i = 0; i < n; ++i) {
+            const double want = p[i] / z, got = double(count[i]) / draws;
+            CHECK(std::abs(got - want) < 0.015); // > 5 sigma at 40000 draws
+            if (want == 0) CHECK(count[i] == 0);
+        }
+    }
+    for (uint32_t z : {0u, 1u, 0x80000000u, 0xFFFFFFFFu}) {
+        CHECK(sample_bits(x.data(), n, 0, 0, z) == 1);          // T = 0: argmax (the first 2.0)
+        CHECK(sample_bits(x.data(), n, bits(3.0f), 1, z) == 1); // top-1: argmax
+    }
+}
+
+TEST_CASE("the validator walks loops: every iteration's headers, and the bound it cannot read") {
+    auto load = [](const char* name) {
+        auto v = load_vector(source_path(std::string("tests/vectors/") + name + ".json"));
+        REQUIRE(v.ok());
+        return v->image;
+    };
+    // The greedy generation loop: 4 iterations, APPEND grows seq to 4 of 6: accepted.
+    Image img = load("gen_markov_argmax");
+    CHECK(validate(img).ok());
+    // Capacity 3 (P2 of the APPEND at x = 5): the 4th iteration would trap; the walk finds it.
+    img.set_pixel(7, 0, {3, 0, 0, 0});
+    ValidationReport rep = validate(img);
+    CHECK_FALSE(rep.ok());
+    CHECK(has_code(rep, "out-of-range"));
+    // A counter written by an earlier instruction: the ARGMAX writes tok, and LOOP counts on tok.
+    img = load("gen_markov_argmax");
+    img.set_pixel(8, 0, {uint8_t(Opcode::LOOP), 2, 0, 0});
+    rep = validate(img);
+    CHECK(has_code(rep, "loop-bound-unknown"));
+    // A loop that outlives the default step limit: a warning, not "no-halt".
+    Image spin = make_image(4, 2);
+    spin.set_pixel(0, 0, {uint8_t(Opcode::LOOP), 1, 0, 0});
+    spin.set_pixel(1, 0, {3, 0, 0, 0});
+    spin.set_pixel(0, 1, encode_header({1, 1}));
+    spin.set_pixel(1, 1, {0xFF, 0xFF, 0xFF, 0x7F});
+    rep = validate(spin);
+    CHECK(has_code(rep, "step-limit"));
+    CHECK_FALSE(has_code(rep, "no-halt"));
+    // A forward LOOP over a trapping pixel: the walk takes the jump, as the run does.
+    CHECK(validate(load("gen_loop_forward")).ok());
+}
+
+TEST_CASE("asm: labels name LOOP targets, forward and backward, and round-trip") {
+    const char* src = R"(.width 16
+.height 4
+matrix c 1x1 @ row 1 zeros
+start:
+  LOOP c, [i32, 0, 0, 0], @done
+  LOOP c, [i32, 0, 0, 0], @start
+done:
+  HALT
+.rgba 1, 1, 2, 0, 0, 0
+)";
+    auto a = assemble(src);
+    REQUIRE_MESSAGE(a.ok(), (a.ok() ? "" : a.error().message));
+    const Image& img = a->image;
+    CHECK(img.pixel(2, 0) == Rgba{6, 0, 0, 0}); // first LOOP's target: the HALT at x 6
+    CHECK(img.pixel(5, 0) == Rgba{0, 0, 0, 0}); // second LOOP's target: x 0
+    const std::string text = disassemble(img);
+    CHECK(text.find("L0:") != std::string::npos);
+    CHECK(text.find("L6:") != std::string::npos);
+    CHECK(text.find("@L6") != std::string::npos);
+    auto back = assemble(text);
+    REQUIRE_MESSAGE(back.ok(), (back.ok() ? "" : back.error().message) << "\n" << text);
+    CHECK(back->image.rgba == img.rgba);
+    // It runs: counter 2 -> jump to done at once (1), HALT; 2 steps.
+    VmState vm = make_vm(img);
+    run(vm);
+    CHECK(vm.status == VmStatus::Halted);
+    CHECK(vm.steps == 2);
+    CHECK(vm.pc == 6);
+
+    auto undefined = assemble(".width 8\nmatrix c 1x1 zeros\nLOOP c, [i32, 0, 0, 0], @nowhere\nHALT\n");
+    REQUIRE_FALSE(undefined.ok());
+    CHECK(undefined.error().message.find("undefined label 'nowhere'") != std::string::npos);
+    auto twice = assemble(".width 8\nx:\nx:\nHALT\n");
+    REQUIRE_FALSE(twice.ok());
+    CHECK(twice.error().message.find("defined twice") != std::string::npos);
+}
