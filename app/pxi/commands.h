@@ -21,6 +21,7 @@ void register_pixellm(CLI::App& app);
 void register_accuracy(CLI::App& app);
 void register_compare(CLI::App& app); // CPU vs GL lockstep (cmd_compare.cpp)
 void register_bench(CLI::App& app);   // executor timings against the naive baseline (cmd_bench.cpp)
+void register_corpus(CLI::App& app);  // the language model's text and baselines (cmd_corpus.cpp)
 
 namespace pxi {
 
