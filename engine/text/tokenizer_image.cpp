@@ -217,32 +217,29 @@ Result<Bpe> read_tokenizer(const Image& image, std::optional<uint32_t> header_ro
     // by a count allocated (a count can then be at most the image's pixels).
     struct List {
         const char* name;
-        uint32_t field;
+        uint32_t field;       // the header element holding its row
+        uint32_t count_field; // the header element holding the count it is sized by
         uint64_t elements;
         uint64_t first = 0, end = 0; // rows [first, end)
     };
-    std::array<List, 3> lists = {List{kListNames[0], kMergesRow, 3 * merge_count},
-                                 List{kListNames[1], kOffsetsRow, vocab_size + 1},
-                                 List{kListNames[2], kBytesRow, byte_count}};
+    std::array<List, 3> lists = {List{kListNames[0], kMergesRow, kMergeCount, 3 * merge_count},
+                                 List{kListNames[1], kOffsetsRow, kVocabSize, vocab_size + 1},
+                                 List{kListNames[2], kBytesRow, kByteCount, byte_count}};
+    const auto list_where = [&](const List& l) {
+        return std::string(l.name) + " (row " + std::to_string(h[l.field]) + ", from " +
+               header_field(l.field) + ")";
+    };
     for (List& l : lists) {
         const uint32_t row = h[l.field];
-        const std::string where =
-            std::string(l.name) + " (row " + std::to_string(row) + ", from " + header_field(l.field) + ")";
         if (row < 1 || row >= image.height)
-            return bad(where + ": the row is outside the image's rows 1.." +
+            return bad(list_where(l) + ": the row is outside the image's rows 1.." +
                        std::to_string(image.height - 1));
         const uint64_t need_rows = list_rows(l.elements, image.width);
         if (row + need_rows > image.height)
-            return bad(where + ": " + std::to_string(l.elements) + " elements need rows " +
-                       std::to_string(row) + ".." + std::to_string(row + need_rows - 1) + ", the image has " +
+            return bad(list_where(l) + ": " + std::to_string(l.elements) + " elements (count at " +
+                       pixel_text(image, hrow, l.count_field) + ") need rows " + std::to_string(row) + ".." +
+                       std::to_string(row + need_rows - 1) + ", the image has " +
                        std::to_string(image.height) + " rows");
-        const MatrixHeader want = list_shape(l.elements, image.width),
-                           got = decode_header(image.pixel(0, row));
-        if (got != want)
-            return bad(where + ": pixel (0, " + std::to_string(row) + ") declares " +
-                       std::to_string(got.rows) + "x" + std::to_string(got.cols) + ", " +
-                       std::to_string(l.elements) + " elements need " + std::to_string(want.rows) + "x" +
-                       std::to_string(want.cols));
         l.first = row, l.end = row + need_rows;
     }
     const auto overlap = [](uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) {
@@ -259,6 +256,16 @@ Result<Bpe> read_tokenizer(const Image& image, std::optional<uint32_t> header_ro
                            std::to_string(lists[i].end - 1) + ") and " + lists[j].name + " (rows " +
                            std::to_string(lists[j].first) + ".." + std::to_string(lists[j].end - 1) +
                            ") overlap");
+    }
+    for (const List& l : lists) {
+        const uint32_t row = h[l.field];
+        const MatrixHeader want = list_shape(l.elements, image.width),
+                           got = decode_header(image.pixel(0, row));
+        if (got != want)
+            return bad(list_where(l) + ": pixel (0, " + std::to_string(row) + ") declares " +
+                       std::to_string(got.rows) + "x" + std::to_string(got.cols) + ", " +
+                       std::to_string(l.elements) + " elements need " + std::to_string(want.rows) + "x" +
+                       std::to_string(want.cols));
     }
     const uint32_t mrow = h[kMergesRow], orow = h[kOffsetsRow], brow = h[kBytesRow];
     const auto word = [&](uint32_t row, uint64_t i) {
