@@ -635,3 +635,19 @@ TEST_CASE("GPT-2 files: malformed input is an error naming the file and line") {
           std::string::npos);
     CHECK(msg(load_gpt2_bpe(R"({"a": 0})", "")).find("has no byte token") != std::string::npos);
 }
+
+TEST_CASE("the fuzz seeds hold tokenizers the reader accepts") {
+    // tests/fuzz/fuzz_tokenizer.cpp's raw format: width (2 bytes, little-endian), RGBA rows.
+    for (const char* name : {"trained_w32", "gpt2_tiny_w40"}) {
+        const std::string raw =
+            read_all(pxtest::source_path(std::string("tests/fuzz/seeds/tokenizer/") + name));
+        REQUIRE(raw.size() > 2);
+        const uint32_t width = uint8_t(raw[0]) | uint32_t(uint8_t(raw[1])) << 8;
+        const uint32_t height = uint32_t((raw.size() - 2) / 4 / width);
+        Image img = make_image(width, height);
+        std::copy(raw.begin() + 2, raw.begin() + 2 + size_t(width) * height * 4, img.rgba.begin());
+        auto bpe = read_tokenizer(img);
+        REQUIRE_MESSAGE(bpe.ok(), name);
+        CHECK(decode(*bpe, encode(*bpe, kSample)).value() == kSample);
+    }
+}
