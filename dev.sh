@@ -13,7 +13,8 @@ cd "$(dirname "$0")"
 PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohmann-json3-dev libcli11-dev
           libimgui-dev libglfw3-dev libepoxy-dev libegl-dev libgl-dev libgl1-mesa-dri libegl-mesa0
           xvfb xauth xdotool x11-apps imagemagick clang libclang-rt-14-dev
-          python3 python3-numpy) # python3-numpy: the vector models (tests/vectors/make_*vectors.py)
+          python3 python3-numpy  # python3-numpy: the vector models (tests/vectors/make_*vectors.py)
+          liblzma-dev)           # pxi corpus baseline: xz -9
 # pxi bench's peers (app/pxi/bench_peers.cpp): only ./dev.sh bench installs them.
 BENCH_PACKAGES=(libdnnl-dev libopenblas-dev)
 JOBS=$(nproc 2>/dev/null || echo 2)

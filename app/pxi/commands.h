@@ -19,8 +19,12 @@ void register_info(CLI::App& app);
 void register_diff(CLI::App& app);
 void register_pixellm(CLI::App& app);
 void register_accuracy(CLI::App& app);
-void register_compare(CLI::App& app); // CPU vs GL lockstep (cmd_compare.cpp)
-void register_bench(CLI::App& app);   // executor timings against the naive baseline (cmd_bench.cpp)
+void register_compare(CLI::App& app);    // CPU vs GL lockstep (cmd_compare.cpp)
+void register_bench(CLI::App& app);      // executor timings against the naive baseline (cmd_bench.cpp)
+void register_tokenizer(CLI::App& app);  // tokenizer train|gpt2 (cmd_tokenizer.cpp)
+void register_tokenize(CLI::App& app);   // text -> ids with an image's tokenizer
+void register_detokenize(CLI::App& app); // ids -> bytes
+void register_corpus(CLI::App& app);     // the language model's text and baselines (cmd_corpus.cpp)
 
 namespace pxi {
 

@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
     register_accuracy(app);
     register_compare(app);
     register_bench(app);
+    register_tokenizer(app);
+    register_tokenize(app);
+    register_detokenize(app);
+    register_corpus(app);
     // An unknown first word is a mistyped command: say so and list the commands (CLI11 alone
     // would answer "A subcommand is required", which hides the typo).
     if (argc > 1 && argv[1][0] != '-') {
