@@ -9,6 +9,7 @@
 #include "quant.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <memory>
@@ -65,22 +66,48 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 
 // One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
 // (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
-// The packed operands and accumulators stay allocated in the executor's context from one
+// The gathered operands and accumulators stay allocated in the executor's context from one
 // instruction to the next: fresh multi-megabyte vectors would be page-faulted in again on every
 // step, which costs more than packing them. Above kKeepScratchBytes they are released after use.
 struct Scratch {
     std::vector<uint32_t> a, acc;
-    std::vector<uint8_t> a8, b8;
-    size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + b8.capacity(); }
+    std::vector<uint8_t> a8;
+    GemmWorkspace gemm;
+    size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + gemm.bytes(); }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 
+// A weight matrix (B of a MATMUL, QMATMUL or QMATMUL32) packed for gemm_u8_packed, kept between
+// instructions so that a program run step after step packs each weight once.
+//
+// Invalidation rule: the packed copy is used only when every R byte of B read on this step equals
+// `source`, the bytes it was packed from. The check is made in the same pass that gathers B (the
+// step reads every operand pixel anyway), so it needs nothing from whoever wrote the image: an
+// instruction that rewrites its weights, a debugger edit, a reloaded file or another image all
+// give different bytes, and the weight is packed again before it is used. Equal bytes give an
+// equal packed copy (packing is a function of the bytes, K, N and zb, which are the key), so a
+// hit is exact by construction.
+struct PackedWeight {
+    uint32_t row_b = 0, K = 0, N = 0;
+    int32_t zb = 0;
+    std::vector<uint8_t> source; // the R bytes of B, row-major, that `packed` was made from
+    GemmPackedB packed;
+    uint64_t last_use = 0;
+    size_t bytes() const { return source.capacity() + packed.bytes(); }
+};
+// Packed weights kept at most (least recently used go first).
+constexpr size_t kKeepWeightBytes = size_t(64) << 20;
+
 } // namespace
 
-// What a fast executor keeps between instructions: its settings and its scratch buffers.
+// What a fast executor keeps between instructions: its settings, its scratch buffers, its packed
+// weights and its worker threads.
 struct FastContext {
     FastSettings settings;
     Scratch scratch;
+    std::vector<PackedWeight> weights;
+    uint64_t uses = 0;
+    ThreadPool pool;
 };
 
 namespace {
@@ -103,7 +130,7 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
             a[i + j] = uint32_t(int32_t(px[4 * size_t(j)]) - s.za);
     });
     acc.assign(size_t(s.M) * s.N, 0);
-    parallel_ranges(threads, s.N, [&](uint32_t n0, uint32_t n1) {
+    parallel_ranges(&cx.pool, threads, s.N, [&](uint32_t n0, uint32_t n1) {
         for (uint32_t k = 0; k < s.K; ++k) {
             const uint64_t base = uint64_t(k) * s.N;
             for_runs(image.rgba.data(), w, s.row_b, base + n0, base + n1,
@@ -127,25 +154,83 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
     }
 }
 
-// acc = (A - za) @ (B - zb) modulo 2^32: A and B gathered out of the pixel layout into contiguous
-// uint8 (B by threads taking ranges of k), then gemm_u8 (cpu_gemm.h), which packs them for its
-// kernel. The gather reads every operand pixel once.
+// dst[j] = R(pixel j), and whether any byte changed.
+PX_CLONES bool gather_r_run_changed(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    uint32_t diff = 0;
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t v;
+        std::memcpy(&v, px + 4 * size_t(j), 4);
+        diff |= uint32_t(dst[j]) ^ (v & 0xFFu);
+        dst[j] = uint8_t(v);
+    }
+    return diff != 0;
+}
+
+// The packed weight for B at s.row_b, packed again unless its source bytes equal B's R bytes now
+// (see PackedWeight). B is gathered by threads taking ranges of k.
+const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const MatmulShape& s,
+                                 unsigned threads) {
+    auto it = std::find_if(cx.weights.begin(), cx.weights.end(), [&](const PackedWeight& w) {
+        return w.row_b == s.row_b && w.K == s.K && w.N == s.N && w.zb == s.zb;
+    });
+    bool changed = false;
+    if (it == cx.weights.end()) {
+        PackedWeight w;
+        w.row_b = s.row_b, w.K = s.K, w.N = s.N, w.zb = s.zb;
+        cx.weights.push_back(std::move(w));
+        it = cx.weights.end() - 1;
+        changed = true;
+    }
+    PackedWeight& w = *it;
+    w.last_use = ++cx.uses;
+    w.source.resize(size_t(s.K) * s.N);
+    uint8_t* src = w.source.data();
+    std::atomic<bool> any_changed{false};
+    parallel_ranges(&cx.pool, threads, s.K, [&](uint32_t k0, uint32_t k1) {
+        bool c = false;
+        for_runs(image.rgba.data(), image.width, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     c |= gather_r_run_changed(src + i, px, len);
+                 });
+        if (c) any_changed.store(true, std::memory_order_relaxed);
+    });
+    changed = changed || any_changed.load();
+    if (changed) {
+        gemm_pack_b(src, s.K, s.N, s.zb, GemmKernel::Auto, threads, &cx.pool, w.packed);
+        if (cx.settings.stats) ++cx.settings.stats->weights_packed;
+    } else if (cx.settings.stats) {
+        ++cx.settings.stats->weights_reused;
+    }
+    return w.packed;
+}
+
+// Least recently used packed weights go until the rest fit in kKeepWeightBytes.
+void trim_weights(FastContext& cx) {
+    size_t total = 0;
+    for (const PackedWeight& w : cx.weights)
+        total += w.bytes();
+    while (total > kKeepWeightBytes && !cx.weights.empty()) {
+        auto oldest = std::min_element(
+            cx.weights.begin(), cx.weights.end(),
+            [](const PackedWeight& x, const PackedWeight& y) { return x.last_use < y.last_use; });
+        total -= oldest->bytes();
+        cx.weights.erase(oldest);
+    }
+}
+
+// acc = (A - za) @ (B - zb) modulo 2^32: A gathered out of the pixel layout into contiguous uint8,
+// B packed (or its packed copy reused, see PackedWeight), then gemm_u8_packed (cpu_gemm.h). The
+// gathers read every operand pixel once.
 void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, unsigned threads,
                    std::vector<uint32_t>& acc) {
-    const uint32_t w = image.width;
     Scratch& sc = cx.scratch;
     sc.a8.resize(size_t(s.M) * s.K);
-    sc.b8.resize(size_t(s.K) * s.N);
     uint8_t* a8 = sc.a8.data();
-    uint8_t* b8 = sc.b8.data();
-    for_runs(image.rgba.data(), w, s.row_a, 0, uint64_t(s.M) * s.K,
+    for_runs(image.rgba.data(), image.width, s.row_a, 0, uint64_t(s.M) * s.K,
              [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });
-    parallel_ranges(threads, s.K, [&](uint32_t k0, uint32_t k1) {
-        for_runs(image.rgba.data(), w, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
-                 [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(b8 + i, px, len); });
-    });
+    const GemmPackedB& b = packed_weight(cx, image, s, threads);
     acc.resize(size_t(s.M) * s.N);
-    gemm_u8({a8, b8, s.M, s.K, s.N, s.za, s.zb}, threads, acc.data());
+    gemm_u8_packed(a8, s.M, s.za, b, threads, acc.data(), sc.gemm, &cx.pool);
 }
 
 // MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The
@@ -203,6 +288,7 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
                  }
              });
     if (cx.scratch.bytes() > kKeepScratchBytes) cx.scratch = Scratch{};
+    trim_weights(cx);
 }
 
 // The R channel of a checked matrix, row-major, walking the layout run by run.
@@ -290,7 +376,7 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     }
     std::vector<float> c(size_t(M) * N);
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
-    parallel_ranges(threads, M, [&](uint32_t m0, uint32_t m1) {
+    parallel_ranges(&cx.pool, threads, M, [&](uint32_t m0, uint32_t m1) {
         for (uint32_t m = m0; m < m1; ++m)
             for (uint32_t n0 = 0; n0 < N; n0 += kFloatN) {
                 const uint32_t nn = std::min(kFloatN, N - n0);
@@ -376,7 +462,8 @@ bool fast_has_kernel(uint8_t opcode) {
 PlanExecutor fast_executor(const FastSettings& settings) {
     // std::function copies its callable: the context is shared by the copies, never by two
     // executors made by two calls.
-    auto cx = std::make_shared<FastContext>(FastContext{settings, {}});
+    auto cx = std::make_shared<FastContext>();
+    cx->settings = settings;
     return [cx](Image& image, const Plan& plan) { run_fast(*cx, image, plan); };
 }
 
