@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -414,4 +416,57 @@ TEST_CASE("packed weights: a program that rewrites its own weights between produ
         // Run 1 packs w, then w' (rewritten); run 2 starts from the original w again.
         CHECK(stats.weights_packed >= 4);
     }
+}
+
+// FMATMUL runs without per-operation canonicalization only when min|a| * min|b| >= 2^-100
+// (cpu_fast.cpp): products and partial sums can then never be flushed. These put the operands'
+// smallest magnitudes on both sides of that bound and far below it (products and sums that are
+// subnormal, exactly 2^-126, or cancel to tiny values), with signs mixed so sums cancel, and
+// check both kernels run and give the reference's bits.
+TEST_CASE(
+    "FMATMUL: the plain kernel and the canonicalizing one agree with the reference at the flush bound") {
+    std::mt19937 rng(2026);
+    FastStats stats;
+    FastSettings settings{2, 0};
+    settings.stats = &stats;
+    const PlanExecutor fast = fast_executor(settings);
+    for (int trial = 0; trial < 120; ++trial) {
+        const uint32_t M = 1 + rng() % 9, K = 1 + rng() % 40, N = 1 + rng() % 37, width = 64;
+        const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+        Allocation al = allocate_rows({ha, hb, hc}, width);
+        Image img = make_image(width, al.height);
+        // Smallest exponents: their sum straddles -100 (plain allowed iff >= -100) or sits near -126.
+        const int ea = -50 + int(rng() % 8) - 4, eb = (trial % 3 == 2 ? -76 : -50) + int(rng() % 8) - 4;
+        auto fill = [&](uint32_t row, const MatrixHeader& h, int e_min) {
+            for (uint64_t i = 0; i < h.elements(); ++i) {
+                float f = 0;
+                if (rng() % 6 != 0) {                                        // some zeros
+                    const float mant = 1.0f + float(rng() % 1024) / 1024.0f; // few bits: sums cancel
+                    f = std::ldexp(mant, e_min + int(rng() % 4)) * (rng() % 2 ? -1.0f : 1.0f);
+                }
+                if (i == 0) f = std::ldexp(1.0f, e_min); // the minimum itself is present
+                uint32_t bits;
+                std::memcpy(&bits, &f, 4);
+                img.set_pixel(element_x(i, width), uint32_t(element_y(i, row, width)), word_pixel(bits));
+            }
+            img.set_pixel(0, row, encode_header(h));
+        };
+        fill(al.rows[0], ha, ea);
+        fill(al.rows[1], hb, eb);
+        img.set_pixel(
+            0, 0, {uint8_t(Opcode::FMATMUL), uint8_t(al.rows[0]), uint8_t(al.rows[1]), uint8_t(al.rows[2])});
+        FMatmulParams p;
+        p.bias_row = 0;
+        const std::vector<Rgba> params = encode_params(p);
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(1 + uint32_t(k), 0, params[k]);
+        VmState ref = make_vm(img), got = make_vm(img);
+        step(ref);
+        REQUIRE(ref.status != VmStatus::Trapped);
+        step(got, nullptr, fast);
+        INFO("trial " << trial << " M,K,N " << M << "," << K << "," << N << " exponents " << ea << " " << eb);
+        REQUIRE(got.image.rgba == ref.image.rgba);
+    }
+    if (__builtin_cpu_supports("avx512f")) CHECK(stats.fmatmul_plain > 0);
+    CHECK(stats.fmatmul_canon > 0);
 }

@@ -17,6 +17,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace px {
 namespace {
 
@@ -72,8 +76,11 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
+    std::vector<float> fstrips; // FMATMUL's b in strips of 16 columns
     GemmWorkspace gemm;
-    size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + gemm.bytes(); }
+    size_t bytes() const {
+        return (a.capacity() + acc.capacity() + fstrips.capacity()) * 4 + a8.capacity() + gemm.bytes();
+    }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 
@@ -320,13 +327,22 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
 }
 
 // f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (float-protocol F.3).
+// fm::canon_bits on a run, written as selects so the loop vectorizes (the branchy form was most
+// of a 4 x 1024 @ 1024 x 1024 FMATMUL).
+PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t w;
+        std::memcpy(&w, px + 4 * size_t(j), 4);
+        const uint32_t mag = w & 0x7FFFFFFFu;
+        const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
+        dst[j] = mag > fm::kPosInf ? fm::kNaN : v;
+    }
+}
+
 void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
+    static_assert(sizeof(float) == sizeof(uint32_t));
     for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
-        for (uint32_t j = 0; j < len; ++j) {
-            uint32_t w;
-            std::memcpy(&w, px + 4 * size_t(j), 4);
-            out[i + j] = fm::from_bits(fm::canon_bits(w));
-        }
+        canon_run(reinterpret_cast<uint32_t*>(out + i), px, len);
     });
 }
 
@@ -362,8 +378,138 @@ PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b,
     }
 }
 
-// FMATMUL: the reference's order (F.5), vectorized across outputs and split over rows of a on
-// threads. Every read happens before any write (§4.2).
+// ---- FMATMUL without per-operation canonicalization, when that is provably the same ----------
+//
+// F.5 defines every product and every partial sum as canon(IEEE result). canon changes a value
+// in three ways: NaN -> the one NaN, -0 -> +0, and 0 < |v| <= 2^-126 -> +0. The first two never
+// change what a later add or mul gives beyond the same two distinctions (NaN stays NaN; a zero of
+// either sign added to x != 0 gives x, two zeros give a zero), so canonicalizing once at the end
+// gives the same bits. The third can matter, and it cannot happen when
+//     min |a| * min |b| >= 2^-100   (over the nonzero finite elements of a and of b):
+// every product is then 0, inf, NaN or of magnitude >= 2^-100, so a multiple of 2^-123; a sum
+// of multiples of 2^-123 is one too (below 2^-100 it is exact, above it its own ulp is >= 2^-123),
+// so no finite partial sum is ever nonzero with |v| < 2^-123, let alone <= 2^-126. When the
+// exponents allow it (checked per FMATMUL in O(MK + KN)), the kernel below runs plain vmulps and
+// vaddps in exactly the F.5 tree; otherwise the canonicalizing kernel above runs. Both give the
+// reference's bits (tests/cpu_fast_test.cpp runs both sides of the boundary).
+constexpr uint32_t kFloatExpSumMin = 254 - 100; // biased exponents: (ea - 127) + (eb - 127) >= -100
+
+// The smallest biased exponent among the nonzero finite values (255 when there are none).
+uint32_t min_exponent(const float* v, size_t n) {
+    uint32_t lo = 255;
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t e = (fm::bits(v[i]) >> 23) & 0xFFu;
+        lo = std::min(lo, e == 0 ? 255u : e); // canonical: exponent 0 is +0 only; 255 is inf/NaN
+    }
+    return lo;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_ADDRESS__)
+#define PX_FMATMUL_AVX512 1
+#define PX_AVX512F_TARGET __attribute__((target("avx512f")))
+
+// R rows of a (stride lda) times a strip of 16 columns of b (16 floats a row, Kp rows: K padded
+// with zero rows to a multiple of 16) into out (stride ldc, `mask` = the columns that exist): per
+// block of 16 k, each output's 16 products summed by the F.5 halving tree, then added to its
+// running sum, block by block in order. No canonicalization (see above): the caller does it. The
+// last block's missing terms come from zero-padded copies of a, so every block is the same code.
+template <int R>
+PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t lda, uint32_t K,
+                                           const float* __restrict strip, __mmask16 mask,
+                                           float* __restrict out, uint32_t ldc) {
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r)
+        acc[r] = _mm512_setzero_ps();
+    alignas(64) float tail[R][16];
+    for (uint32_t k0 = 0; k0 < K; k0 += 16) {
+        const float* ar[R];
+        if (k0 + 16 <= K) {
+            for (int r = 0; r < R; ++r)
+                ar[r] = a + size_t(r) * lda + k0;
+        } else {
+            for (int r = 0; r < R; ++r) {
+                for (uint32_t i = 0; i < 16; ++i)
+                    tail[r][i] = k0 + i < K ? a[size_t(r) * lda + k0 + i] : 0.0f;
+                ar[r] = tail[r];
+            }
+        }
+        __m512 bv[16];
+#pragma GCC unroll 16
+        for (uint32_t i = 0; i < 16; ++i)
+            bv[i] = _mm512_loadu_ps(strip + size_t(k0 + i) * 16);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            const float* x = ar[r];
+#define PX_P(i) _mm512_mul_ps(_mm512_set1_ps(x[i]), bv[i])
+            // v_i = u_i + u_{i+8}; then + v_{i+4}; then + v_{i+2}; then v_0 + v_1 (F.5 step 2).
+            const __m512 t0 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(0), PX_P(8)), _mm512_add_ps(PX_P(4), PX_P(12)));
+            const __m512 t2 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(2), PX_P(10)), _mm512_add_ps(PX_P(6), PX_P(14)));
+            const __m512 t1 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(1), PX_P(9)), _mm512_add_ps(PX_P(5), PX_P(13)));
+            const __m512 t3 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(3), PX_P(11)), _mm512_add_ps(PX_P(7), PX_P(15)));
+#undef PX_P
+            acc[r] = _mm512_add_ps(acc[r], _mm512_add_ps(_mm512_add_ps(t0, t2), _mm512_add_ps(t1, t3)));
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, acc[r]);
+}
+
+bool avx512f_available() {
+    static const bool ok = __builtin_cpu_supports("avx512f");
+    return ok;
+}
+#else
+#define PX_FMATMUL_AVX512 0
+#endif
+
+#if PX_FMATMUL_AVX512
+// c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b is first packed into strips
+// of 16 columns, each K x 16 contiguous: read in place, rows N floats apart fall in a few cache
+// sets when N is a multiple of 1024 and came from L3 on every tile (measured 10x slower at
+// 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while every strip
+// passes over it (without the blocks, 256 x 1024 ran 2.5x slower than 4 times 64 x 1024).
+void fmatmul_plain(FastContext& cx, const float* a, const float* b, float* c, uint32_t M, uint32_t K,
+                   uint32_t N, unsigned threads) {
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    const uint32_t Kp = (K + 15) / 16 * 16;
+    std::vector<float>& bp = cx.scratch.fstrips;
+    bp.assign(size_t(strips) * Kp * kFloatN, 0.0f); // zero rows past K, zero columns past N
+    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+        for (uint32_t s = s0; s < s1; ++s) {
+            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            float* dst = &bp[size_t(s) * Kp * kFloatN];
+            for (uint32_t k = 0; k < K; ++k)
+                std::memcpy(dst + size_t(k) * kFloatN, b + size_t(k) * N + n0, 4 * size_t(nn));
+        }
+    });
+    const uint32_t block = std::max<uint32_t>(4, uint32_t((size_t(256) << 10) / (size_t(K) * 4)) / 4 * 4);
+    for (uint32_t m0 = 0; m0 < M; m0 += block) {
+        const uint32_t m1 = std::min(M, m0 + block);
+        parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+            for (uint32_t s = s0; s < s1; ++s) {
+                const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+                const __mmask16 mask = __mmask16((1u << nn) - 1);
+                const float* strip = &bp[size_t(s) * Kp * kFloatN];
+                uint32_t m = m0;
+                for (; m + 4 <= m1; m += 4)
+                    fmatmul_tile_avx512<4>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
+                for (; m < m1; ++m)
+                    fmatmul_tile_avx512<1>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
+                for (uint32_t r = m0; r < m1; ++r)
+                    for (uint32_t j = 0; j < nn; ++j)
+                        c[size_t(r) * N + n0 + j] = fm::canon(c[size_t(r) * N + n0 + j]);
+            }
+        });
+    }
+}
+#endif
+
+// FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
+// on threads. Every read happens before any write (§4.2).
 void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<FMatmulParams>(p.params);
     const uint32_t M = p.shape[0].rows, K = p.shape[0].cols, N = p.shape[1].cols;
@@ -376,18 +522,30 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     }
     std::vector<float> c(size_t(M) * N);
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
-    parallel_ranges(&cx.pool, threads, M, [&](uint32_t m0, uint32_t m1) {
-        for (uint32_t m = m0; m < m1; ++m)
-            for (uint32_t n0 = 0; n0 < N; n0 += kFloatN) {
-                const uint32_t nn = std::min(kFloatN, N - n0);
-                float* out = &c[size_t(m) * N + n0];
-                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, out);
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    bool plain = false; // true: the kernel without per-operation canon gives the same bits
+#if PX_FMATMUL_AVX512
+    plain = avx512f_available() &&
+            min_exponent(a.data(), a.size()) + min_exponent(b.data(), b.size()) >= kFloatExpSumMin;
+#endif
+    if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
+#if PX_FMATMUL_AVX512
+    if (plain) fmatmul_plain(cx, a.data(), b.data(), c.data(), M, K, N, threads);
+#endif
+    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+        for (uint32_t s = s0; s < s1; ++s) {
+            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            for (uint32_t m = 0; m < M && !plain; ++m)
+                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, &c[size_t(m) * N + n0]);
+            for (uint32_t r = 0; r < M; ++r) {
+                float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
                     float v = out[j];
                     if (q.bias_row) v = fm::add(v, bias[n0 + j]);
                     out[j] = ops::activate(v, q.activation);
                 }
             }
+        }
     });
     const uint32_t row_c = p.ins.operand[2];
     image.set_pixel(0, row_c, encode_header(p.out_shape));

@@ -27,6 +27,8 @@ namespace px {
 struct FastStats {
     uint64_t weights_packed = 0; // weight matrices packed for the integer product
     uint64_t weights_reused = 0; // products that reused a packed copy (its source bytes unchanged)
+    uint64_t fmatmul_plain = 0;  // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
+    uint64_t fmatmul_canon = 0;  // FMATMULs canonicalizing every operation
 };
 
 struct FastSettings {
