@@ -434,7 +434,9 @@ __attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint64_t* p, size_t
 #endif
 
 // Read bandwidth in GB/s over `bytes` split between the threads, best of `runs` passes.
-double read_bandwidth(unsigned threads, size_t bytes, int runs) {
+// `passes` > 1 rereads the buffer within one timed run (small buffers: thread start-up would
+// otherwise be most of the time).
+double read_bandwidth(unsigned threads, size_t bytes, int runs, int passes = 1) {
     const size_t n = bytes / 8;
     std::vector<uint64_t> buf(n);
     for (size_t i = 0; i < n; ++i)
@@ -443,13 +445,16 @@ double read_bandwidth(unsigned threads, size_t bytes, int runs) {
     for (int r = 0; r < runs + 1; ++r) { // the first pass warms caches and TLBs
         const double ms = run_on_threads(threads, [&](unsigned t) {
             const size_t b = n * t / threads, e = n * (t + 1) / threads;
+            for (int pass = 0; pass < passes; ++pass) {
 #if defined(__x86_64__)
-            g_sink += have_avx2() ? read_sum_avx2(buf.data() + b, e - b) : read_sum(buf.data() + b, e - b);
+                g_sink +=
+                    have_avx2() ? read_sum_avx2(buf.data() + b, e - b) : read_sum(buf.data() + b, e - b);
 #else
-            g_sink += read_sum(buf.data() + b, e - b);
+                g_sink += read_sum(buf.data() + b, e - b);
 #endif
+            }
         });
-        if (r > 0) best = std::max(best, double(n * 8) / (ms * 1e6));
+        if (r > 0) best = std::max(best, double(n * 8) * passes / (ms * 1e6));
     }
     return best;
 }
@@ -1588,6 +1593,32 @@ void naive_matmul(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
                        naive_at(img, row_b, uint64_t(k) * N + n)[0];
             naive_at(img, row_c, uint64_t(m) * N + n)[0] = uint8_t(std::min<uint32_t>(sum, 255));
         }
+}
+
+ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes) {
+    // The same loops as bench's ceilings, shorter: best of 3 runs of a few milliseconds each, and
+    // the read bandwidth of a buffer the size of the program (within 1 to 64 MiB).
+    ProfilePeaks p;
+    const uint64_t iters = 1'000'000;
+    std::string int_instruction = madd_instruction();
+    p.int_gmacs = peak_gmacs(threads, iters, 3);
+#if defined(__x86_64__)
+    if (px::gemm_vnni_available()) {
+        const double d = peak_gmacs(threads, iters / 2, 3, dpbusd_loop_avx512);
+        if (d > p.int_gmacs) p.int_gmacs = d, int_instruction = "vpdpbusd zmm";
+    }
+#endif
+    p.float_gmacs = peak_gmacs(threads, iters / 2, 3, fmuladd_loop);
+    const size_t buffer = std::clamp<uint64_t>(working_bytes, size_t(1) << 20, size_t(64) << 20);
+    p.read_gbs = read_bandwidth(threads, buffer, 3, int(std::max<size_t>(1, (size_t(64) << 20) / buffer)));
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "peaks on %u thread%s: %s %.1f GMAC/s, %s %.1f GMAC/s, read %.1f GB/s over %.1f MiB (the "
+                  "program's size)",
+                  threads, threads == 1 ? "" : "s", int_instruction.c_str(), p.int_gmacs,
+                  fmuladd_instruction().c_str(), p.float_gmacs, p.read_gbs, double(buffer) / (1 << 20));
+    p.what = line;
+    return p;
 }
 
 Report run_bench(const Options& options) {
