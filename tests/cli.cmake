@@ -97,6 +97,12 @@ pxi_check(run_cpu_ref 0 "run|assets/pixellm_v003.pxi|--executor|cpu-ref|-o|${PXI
 pxi_check(run_cpu_fast 0 "run|assets/pixellm_v003.pxi|--executor|cpu|-o|${PXI_WORK}/v003_fast.pxi|--force")
 pxi_check(diff_cpu_ref_fast 0 "diff|${PXI_WORK}/v003_ref.pxi|${PXI_WORK}/v003_fast.pxi" OUT "identical pixels")
 set_tests_properties(cli_diff_cpu_ref_fast PROPERTIES DEPENDS "cli_run_cpu_ref;cli_run_cpu_fast")
+# --profile: per-opcode counts of the v0.0.3 program (MATMUL 1x128 @ 128x128 and @ 128x1024:
+# 16384 + 131072 multiply-adds; ADD of 128 and 1024 elements); the counts are profile_test's.
+pxi_check(run_profile 0 "run|assets/pixellm_v003.pxi|--profile" OUT "MATMUL +2 +[0-9.]+ +[0-9.]+% +147456 ")
+pxi_check(run_profile_cpu_ref 0 "run|assets/pixellm_v003.pxi|--profile|--executor|cpu-ref|--json"
+          OUT "\"macs\": 147456")
+pxi_check(run_profile_trace 2 "run|assets/pixellm_v003.pxi|--profile|--trace")
 
 # ---- issue 11: CLI findings (each of these failed before its fix) ----
 # An unknown command is named; a negative step limit is refused.

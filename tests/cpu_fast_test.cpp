@@ -11,6 +11,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -313,4 +315,162 @@ TEST_CASE("float opcodes: execute_fast equals execute_reference on random float 
                       Opcode::FCONVERT, Opcode::LAYERNORM, Opcode::GELU, Opcode::FSOFTMAX, Opcode::FATTENTION})
         CHECK_MESSAGE(executed[uint8_t(op)] > 15,
                       opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
+}
+
+// The packed-weight cache (PackedWeight in cpu_fast.cpp) is reused only while B's bytes are the
+// bytes it was packed from. These run one executor across steps whose weights change in every
+// way a run can change them, and compare every step with the reference.
+TEST_CASE("packed weights: reused while unchanged, repacked after any write, always exact") {
+    FastStats stats;
+    FastSettings settings{2, 0};
+    settings.stats = &stats;
+    const PlanExecutor fast = fast_executor(settings);
+
+    SUBCASE("the same step again reuses the packed weight") {
+        std::mt19937 rng(31);
+        Case c = make_case(rng, 20, 70, 40, 256, 0, 1);
+        Image ref = c.image;
+        execute_reference(ref, c.plan);
+        for (int i = 0; i < 3; ++i) {
+            Image img = c.image;
+            fast(img, c.plan);
+            REQUIRE(img.rgba == ref.rgba);
+        }
+        CHECK(stats.weights_packed == 1);
+        CHECK(stats.weights_reused == 2);
+    }
+    SUBCASE("a write into B between steps (one byte, anywhere) repacks and stays exact") {
+        std::mt19937 rng(32);
+        Case c = make_case(rng, 9, 33, 50, 128, 0, 2); // small values: sums below 255, so any error shows
+        Image img = c.image;
+        const uint32_t row_b = c.plan.ins.operand[1];
+        const uint64_t elements = uint64_t(c.plan.shape[1].rows) * c.plan.shape[1].cols;
+        for (int edit = 0; edit < 20; ++edit) {
+            if (edit > 0) { // a debugger-style edit of one weight's R channel
+                const uint64_t i = rng() % elements;
+                const uint32_t x = 1 + uint32_t(i % (img.width - 1)),
+                               y = row_b + uint32_t(i / (img.width - 1));
+                Rgba p = img.pixel(x, y);
+                p[0] = uint8_t((p[0] + 1 + rng() % 2) % 3);
+                img.set_pixel(x, y, p);
+            }
+            Image ref = img, got = img;
+            execute_reference(ref, c.plan);
+            fast(got, c.plan);
+            INFO("edit " << edit);
+            REQUIRE(got.rgba == ref.rgba);
+        }
+        CHECK(stats.weights_packed == 20);
+        CHECK(stats.weights_reused == 0);
+    }
+    SUBCASE("random cases through one executor: same rows and shapes, other contents") {
+        std::mt19937 rng(33);
+        for (int trial = 0; trial < 60; ++trial) {
+            const uint32_t M = 5 + rng() % 3, K = 16 + rng() % 3, N = 16 + rng() % 3;
+            Case c = make_case(rng, M, K, N, 64, int(rng() % 4), 3);
+            Image ref = c.image, got = c.image;
+            execute_reference(ref, c.plan);
+            fast(got, c.plan);
+            REQUIRE(got.rgba == ref.rgba);
+        }
+        CHECK(stats.weights_packed > 0);
+    }
+}
+
+TEST_CASE("packed weights: a program that rewrites its own weights between products stays exact") {
+    // y = x @ w; w = d @ w (the weights overwritten in place by a product); y2 = x @ w; and the
+    // loop run twice through the same executor, so the second run starts from the first's cache.
+    std::mt19937 rng(34);
+    for (int trial = 0; trial < 10; ++trial) {
+        const uint32_t width = 32 + uint32_t(rng() % 64);
+        const MatrixHeader x{24, 6}, w{20, 24}, d{24, 24}, y{20, 6};
+        Allocation al = allocate_rows({x, w, d, y, y}, width);
+        Image img = make_image(width, al.height);
+        auto fill = [&](uint32_t row, MatrixHeader h, int hi) { // sparse: 1 in 4 nonzero
+            std::vector<uint8_t> v(h.elements());
+            for (auto& e : v)
+                e = rng() % 4 == 0 ? uint8_t(1 + rng() % (hi - 1)) : 0;
+            REQUIRE(write_matrix(img, row, h, v).ok());
+        };
+        fill(al.rows[0], x, 4); // small sparse values: few sums reach 255, so a stale weight shows
+        fill(al.rows[1], w, 4);
+        fill(al.rows[2], d, 3);
+        uint32_t pc = 0;
+        auto ins = [&](Opcode op, uint32_t a, uint32_t b, uint32_t c) {
+            img.set_pixel(pc++, 0, {uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
+        };
+        const uint32_t rx = al.rows[0], rw = al.rows[1], rd = al.rows[2], ry = al.rows[3], ry2 = al.rows[4];
+        ins(Opcode::MATMUL, rx, rw, ry);
+        ins(Opcode::MATMUL, rd, rw, rw);
+        ins(Opcode::MATMUL, rx, rw, ry2);
+        ins(Opcode::HALT, 0, 0, 0);
+        FastStats stats;
+        FastSettings settings{2, 0};
+        settings.stats = &stats;
+        RunOptions opt;
+        opt.execute = fast_executor(settings);
+        for (int again = 0; again < 2; ++again) {
+            VmState ref = make_vm(img), got = make_vm(img);
+            run(ref);
+            run(got, opt);
+            REQUIRE(ref.status == VmStatus::Halted);
+            REQUIRE(got.status == ref.status);
+            REQUIRE(got.image.rgba == ref.image.rgba);
+        }
+        // Run 1 packs w, then w' (rewritten); run 2 starts from the original w again.
+        CHECK(stats.weights_packed >= 4);
+    }
+}
+
+// FMATMUL runs without per-operation canonicalization only when min|a| * min|b| >= 2^-100
+// (cpu_fast.cpp): products and partial sums can then never be flushed. These put the operands'
+// smallest magnitudes on both sides of that bound and far below it (products and sums that are
+// subnormal, exactly 2^-126, or cancel to tiny values), with signs mixed so sums cancel, and
+// check both kernels run and give the reference's bits.
+TEST_CASE(
+    "FMATMUL: the plain kernel and the canonicalizing one agree with the reference at the flush bound") {
+    std::mt19937 rng(2026);
+    FastStats stats;
+    FastSettings settings{2, 0};
+    settings.stats = &stats;
+    const PlanExecutor fast = fast_executor(settings);
+    for (int trial = 0; trial < 120; ++trial) {
+        const uint32_t M = 1 + rng() % 9, K = 1 + rng() % 40, N = 1 + rng() % 37, width = 64;
+        const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+        Allocation al = allocate_rows({ha, hb, hc}, width);
+        Image img = make_image(width, al.height);
+        // Smallest exponents: their sum straddles -100 (plain allowed iff >= -100) or sits near -126.
+        const int ea = -50 + int(rng() % 8) - 4, eb = (trial % 3 == 2 ? -76 : -50) + int(rng() % 8) - 4;
+        auto fill = [&](uint32_t row, const MatrixHeader& h, int e_min) {
+            for (uint64_t i = 0; i < h.elements(); ++i) {
+                float f = 0;
+                if (rng() % 6 != 0) {                                        // some zeros
+                    const float mant = 1.0f + float(rng() % 1024) / 1024.0f; // few bits: sums cancel
+                    f = std::ldexp(mant, e_min + int(rng() % 4)) * (rng() % 2 ? -1.0f : 1.0f);
+                }
+                if (i == 0) f = std::ldexp(1.0f, e_min); // the minimum itself is present
+                uint32_t bits;
+                std::memcpy(&bits, &f, 4);
+                img.set_pixel(element_x(i, width), uint32_t(element_y(i, row, width)), word_pixel(bits));
+            }
+            img.set_pixel(0, row, encode_header(h));
+        };
+        fill(al.rows[0], ha, ea);
+        fill(al.rows[1], hb, eb);
+        img.set_pixel(
+            0, 0, {uint8_t(Opcode::FMATMUL), uint8_t(al.rows[0]), uint8_t(al.rows[1]), uint8_t(al.rows[2])});
+        FMatmulParams p;
+        p.bias_row = 0;
+        const std::vector<Rgba> params = encode_params(p);
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(1 + uint32_t(k), 0, params[k]);
+        VmState ref = make_vm(img), got = make_vm(img);
+        step(ref);
+        REQUIRE(ref.status != VmStatus::Trapped);
+        step(got, nullptr, fast);
+        INFO("trial " << trial << " M,K,N " << M << "," << K << "," << N << " exponents " << ea << " " << eb);
+        REQUIRE(got.image.rgba == ref.image.rgba);
+    }
+    if (__builtin_cpu_supports("avx512f")) CHECK(stats.fmatmul_plain > 0);
+    CHECK(stats.fmatmul_canon > 0);
 }

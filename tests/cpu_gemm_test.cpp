@@ -81,3 +81,52 @@ TEST_CASE("gemm_u8: sums past 2^31 wrap modulo 2^32 like the reference") {
     check(rng, 3, 40000, 5, 0, 0, 255);
     check(rng, 2, 40000, 3, 255, 0, 255);
 }
+
+TEST_CASE("gemm_pack_b + gemm_u8_packed: one packed B multiplies many A, on a pool, exactly") {
+    std::mt19937 rng(4242);
+    ThreadPool pool;
+    GemmWorkspace ws; // reused across shapes, so stale contents would show
+    const uint32_t shapes[][3] = {{5, 7, 3}, {17, 33, 31}, {16, 64, 16}, {40, 129, 65}, {3, 1, 1}};
+    for (const auto& sh : shapes)
+        for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni}) {
+            const uint32_t K = sh[1], N = sh[2];
+            const int32_t zb = int32_t(rng() % 256);
+            std::vector<uint8_t> b(size_t(K) * N);
+            for (auto& v : b)
+                v = uint8_t(rng());
+            GemmPackedB packed;
+            gemm_pack_b(b.data(), K, N, zb, kernel, 2, &pool, packed);
+            for (int use = 0; use < 3; ++use) {
+                const uint32_t M = sh[0] + uint32_t(use);
+                const int32_t za = int32_t(rng() % 256);
+                std::vector<uint8_t> a(size_t(M) * K);
+                for (auto& v : a)
+                    v = uint8_t(rng());
+                for (unsigned threads : {1u, 2u, 3u}) {
+                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
+                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
+                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb << " kernel "
+                           << gemm_kernel_name(kernel) << " threads " << threads);
+                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
+                }
+            }
+        }
+}
+
+TEST_CASE("gemm_u8 with a caller-owned workspace and pool equals the triple loop") {
+    std::mt19937 rng(99);
+    ThreadPool pool;
+    GemmWorkspace ws;
+    for (int trial = 0; trial < 40; ++trial) {
+        const uint32_t M = 1 + rng() % 40, K = 1 + rng() % 150, N = 1 + rng() % 70;
+        const int32_t za = int32_t(rng() % 256), zb = int32_t(rng() % 256);
+        std::vector<uint8_t> a(size_t(M) * K), b(size_t(K) * N);
+        for (auto& v : a)
+            v = uint8_t(rng());
+        for (auto& v : b)
+            v = uint8_t(rng());
+        std::vector<uint32_t> got(size_t(M) * N);
+        gemm_u8({a.data(), b.data(), M, K, N, za, zb}, 1 + rng() % 3, got.data(), ws, &pool);
+        REQUIRE(got == naive(a, b, M, K, N, za, zb));
+    }
+}

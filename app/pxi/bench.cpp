@@ -310,6 +310,76 @@ bool have_avx2() {
 }
 #endif
 
+#if defined(__x86_64__)
+// Float multiply-add peak as the float protocol allows it: a multiply and a separate add (never
+// fused, docs/float-protocol.md F.3), 12 independent chains of each, so the figure is the rate
+// of one vmulps plus one vaddps per 16 lanes (zmm where the CPU has AVX-512F, else ymm). Counted
+// as multiply-adds (one mul and one add each), like the matmuls it is compared with.
+__attribute__((target("avx512f"))) uint64_t fmuladd_loop_avx512(uint64_t iters) {
+    __m512 one = _mm512_set1_ps(1.0f), tiny = _mm512_set1_ps(0.0f);
+    __m512 m[12], a[12];
+    for (int j = 0; j < 12; ++j)
+        m[j] = _mm512_set1_ps(float(j + 1)), a[j] = _mm512_set1_ps(float(j));
+    for (uint64_t i = 0; i < iters; ++i) {
+        __asm__ volatile("" : "+v"(one), "+v"(tiny)); // not folded: x * 1 and x + 0 are recomputed
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; ++j) {
+            m[j] = _mm512_mul_ps(m[j], one);
+            a[j] = _mm512_add_ps(a[j], tiny);
+        }
+    }
+    __m512 s = _mm512_setzero_ps();
+    for (int j = 0; j < 12; ++j)
+        s = _mm512_add_ps(s, _mm512_add_ps(m[j], a[j]));
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, s);
+    g_sink += uint64_t(lanes[0]);
+    return iters * 12 * 16;
+}
+__attribute__((target("avx"))) uint64_t fmuladd_loop_avx(uint64_t iters) {
+    __m256 one = _mm256_set1_ps(1.0f), tiny = _mm256_set1_ps(0.0f);
+    __m256 m[8], a[8];
+    for (int j = 0; j < 8; ++j)
+        m[j] = _mm256_set1_ps(float(j + 1)), a[j] = _mm256_set1_ps(float(j));
+    for (uint64_t i = 0; i < iters; ++i) {
+        __asm__ volatile("" : "+x"(one), "+x"(tiny));
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j) {
+            m[j] = _mm256_mul_ps(m[j], one);
+            a[j] = _mm256_add_ps(a[j], tiny);
+        }
+    }
+    __m256 s = _mm256_setzero_ps();
+    for (int j = 0; j < 8; ++j)
+        s = _mm256_add_ps(s, _mm256_add_ps(m[j], a[j]));
+    float lanes[8];
+    _mm256_storeu_ps(lanes, s);
+    g_sink += uint64_t(lanes[0]);
+    return iters * 8 * 8;
+}
+uint64_t fmuladd_loop(uint64_t iters) {
+    return __builtin_cpu_supports("avx512f") ? fmuladd_loop_avx512(iters) : fmuladd_loop_avx(iters);
+}
+std::string fmuladd_instruction() {
+    return __builtin_cpu_supports("avx512f") ? "vmulps + vaddps zmm (16 float MAC per pair)"
+                                             : "vmulps + vaddps ymm (8 float MAC per pair)";
+}
+#else
+uint64_t fmuladd_loop(uint64_t iters) {
+    volatile float one = 1.0f;
+    float m[8] = {1, 2, 3, 4, 5, 6, 7, 8}, a[8] = {};
+    for (uint64_t i = 0; i < iters; ++i)
+        for (int j = 0; j < 8; ++j)
+            m[j] *= one, a[j] += 0.0f * one;
+    for (int j = 0; j < 8; ++j)
+        g_sink += uint64_t(m[j] + a[j]);
+    return iters * 8;
+}
+std::string fmuladd_instruction() {
+    return "scalar float mul + add";
+}
+#endif
+
 uint64_t madd_loop(uint64_t iters) {
 #if defined(__x86_64__)
     return have_avx2() ? madd_loop_avx2(iters) : madd_loop_sse2(iters);
@@ -364,7 +434,9 @@ __attribute__((target("avx2"))) uint64_t read_sum_avx2(const uint64_t* p, size_t
 #endif
 
 // Read bandwidth in GB/s over `bytes` split between the threads, best of `runs` passes.
-double read_bandwidth(unsigned threads, size_t bytes, int runs) {
+// `passes` > 1 rereads the buffer within one timed run (small buffers: thread start-up would
+// otherwise be most of the time).
+double read_bandwidth(unsigned threads, size_t bytes, int runs, int passes = 1) {
     const size_t n = bytes / 8;
     std::vector<uint64_t> buf(n);
     for (size_t i = 0; i < n; ++i)
@@ -373,23 +445,28 @@ double read_bandwidth(unsigned threads, size_t bytes, int runs) {
     for (int r = 0; r < runs + 1; ++r) { // the first pass warms caches and TLBs
         const double ms = run_on_threads(threads, [&](unsigned t) {
             const size_t b = n * t / threads, e = n * (t + 1) / threads;
+            for (int pass = 0; pass < passes; ++pass) {
 #if defined(__x86_64__)
-            g_sink += have_avx2() ? read_sum_avx2(buf.data() + b, e - b) : read_sum(buf.data() + b, e - b);
+                g_sink +=
+                    have_avx2() ? read_sum_avx2(buf.data() + b, e - b) : read_sum(buf.data() + b, e - b);
 #else
-            g_sink += read_sum(buf.data() + b, e - b);
+                g_sink += read_sum(buf.data() + b, e - b);
 #endif
+            }
         });
-        if (r > 0) best = std::max(best, double(n * 8) / (ms * 1e6));
+        if (r > 0) best = std::max(best, double(n * 8) * passes / (ms * 1e6));
     }
     return best;
 }
 
 struct Ceilings {
     unsigned threads = 1;
-    double gmacs_1 = 0, gmacs_t = 0;         // peak integer multiply-adds, the best instruction below
-    std::string instruction;                 // the instruction gmacs_1/gmacs_t come from
-    double madd_1 = 0, madd_t = 0;           // vpmaddwd (or pmaddwd) alone
-    double dpbusd_1 = 0, dpbusd_t = 0;       // vpdpbusd zmm alone; 0 where the CPU lacks AVX-512 VNNI
+    double gmacs_1 = 0, gmacs_t = 0;   // peak integer multiply-adds, the best instruction below
+    std::string instruction;           // the instruction gmacs_1/gmacs_t come from
+    double madd_1 = 0, madd_t = 0;     // vpmaddwd (or pmaddwd) alone
+    double dpbusd_1 = 0, dpbusd_t = 0; // vpdpbusd zmm alone; 0 where the CPU lacks AVX-512 VNNI
+    double fmac_1 = 0, fmac_t = 0;     // float multiply + add pairs (no fma), GMAC/s
+    std::string float_instruction;
     double cache_gbs_1 = 0, cache_gbs_t = 0; // read bandwidth, working set in the last-level cache
     double dram_gbs_1 = 0, dram_gbs_t = 0;   // read bandwidth from memory
     size_t cache_bytes = 0, dram_bytes = 0;
@@ -418,6 +495,9 @@ Ceilings measure_ceilings(unsigned threads, bool quick) {
         }
     }
 #endif
+    c.fmac_1 = peak_gmacs(1, iters / 2, runs, fmuladd_loop);
+    c.fmac_t = peak_gmacs(threads, iters / 2, runs, fmuladd_loop);
+    c.float_instruction = fmuladd_instruction();
     c.cache_bytes = 8u << 20;
     c.dram_bytes = quick ? (128u << 20) : (512u << 20);
     c.cache_gbs_1 = read_bandwidth(1, c.cache_bytes, runs * 4);
@@ -695,6 +775,7 @@ struct PeerShape {
     uint64_t macs = 0;
     std::optional<double> ours_ms;        // execute_fast's QMATMUL32 step: gather, product, int32 pixels out
     std::optional<double> ours_kernel_ms; // gemm_u8 alone on contiguous uint8 (no gather or scatter)
+    std::optional<double> ours_packed_ms; // gemm_u8_packed: B packed once outside the clock (weights)
     std::optional<double> onednn_folded_ms; // dnnl_gemm_u8s8s32, same operands (b - 128 as int8), bo folded
     std::optional<double> onednn_bo_ms;     // the same with bo = zb - 128 passed to oneDNN
     // oneDNN's figure: the faster of its two setups.
@@ -713,6 +794,26 @@ struct PeerResults {
     std::vector<PeerShape> shapes;
 };
 
+// FMATMUL (float32, the F.5 order) on one shape: every executor, OpenBLAS's unconstrained sgemm
+// on the same floats, and the float ceiling.
+struct FloatShape {
+    std::string name;
+    uint32_t M = 0, K = 0, N = 0;
+    uint64_t macs = 0;
+    bool wide = false;
+    unsigned threads = 1;             // the optimized executor's, for this shape
+    std::optional<double> cpu_ref_ms; // execute_reference
+    std::optional<double> cpu_ms;     // execute_fast
+    std::optional<double> gl_simple_ms, gl_tiled_ms;
+    std::optional<double> sgemm_ms;      // cblas_sgemm, any order, fma allowed
+    std::optional<double> sgemm_max_rel; // max |ours - sgemm| / max |sgemm|: what the order changes
+    bool plain = false;                  // execute_fast ran the kernel without per-operation canon
+};
+
+struct FloatResults {
+    std::vector<FloatShape> shapes;
+};
+
 struct Results {
     bool quick = false;
     MachineInfo machine;
@@ -722,6 +823,7 @@ struct Results {
     std::vector<ForwardResult> forwards;
     PngResult png;
     PeerResults peers;
+    FloatResults floats;
     std::string plot_path; // set when the plot was written
 };
 
@@ -890,6 +992,8 @@ PeerResults measure_peers(Context& cx, unsigned threads) {
     r.threads = threads;
     set_peer_threads(threads);
     const int32_t za = 3, zb = 131; // an activation zero point near 0 and a weight one near 128
+    px::GemmWorkspace gemm_ws;      // ours keeps its buffers and threads from call to call, as
+    px::ThreadPool pool;            // the fast executor does
     for (const ShapeSpec& s : shapes_for(cx.opt.quick)) {
         PeerShape ps;
         ps.name = s.name, ps.M = s.M, ps.K = s.K, ps.N = s.N, ps.za = za, ps.zb = zb;
@@ -908,13 +1012,24 @@ PeerResults measure_peers(Context& cx, unsigned threads) {
             ps.ours_ms = t->ms;
 
         const unsigned our_threads = px::fast_threads_for(cx.fast, ps.macs);
-        std::vector<uint32_t> acc(size_t(s.M) * s.N);
-        ps.ours_kernel_ms =
+        std::vector<uint32_t> acc(size_t(s.M) * s.N), acc_packed(acc.size());
+        ps.ours_kernel_ms = measure(cx.budget, [&]() -> Sample {
+                                const auto t0 = Clock::now();
+                                px::gemm_u8({a.data(), b.data(), s.M, s.K, s.N, za, zb}, our_threads,
+                                            acc.data(), gemm_ws, &pool);
+                                return {ms_since(t0)};
+                            }).ms;
+        // As the executor runs a weight matrix step after step: B packed once (outside the clock).
+        px::GemmPackedB packed;
+        px::gemm_pack_b(b.data(), s.K, s.N, zb, px::GemmKernel::Auto, our_threads, &pool, packed);
+        ps.ours_packed_ms =
             measure(cx.budget, [&]() -> Sample {
                 const auto t0 = Clock::now();
-                px::gemm_u8({a.data(), b.data(), s.M, s.K, s.N, za, zb}, our_threads, acc.data());
+                px::gemm_u8_packed(a.data(), s.M, za, packed, our_threads, acc_packed.data(), gemm_ws, &pool);
                 return {ms_since(t0)};
             }).ms;
+        if (acc_packed != acc)
+            fail(cx, "peers " + s.name + ": PARITY FAILURE: gemm_u8_packed differs from gemm_u8");
         // The expected accumulators, from the reference's output pixels.
         std::vector<int32_t> want(acc.size());
         const uint32_t w = expected.width;
@@ -979,6 +1094,125 @@ PeerResults measure_peers(Context& cx, unsigned threads) {
     return r;
 }
 
+// An FMATMUL program (PROTOCOL.md §11): c = a @ b in float32, no bias, no activation.
+MatmulProgram build_fmatmul(uint32_t M, uint32_t K, uint32_t N, uint32_t width, const std::vector<float>& a,
+                            const std::vector<float>& b) {
+    const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+    const px::Allocation al = px::allocate_rows({ha, hb, hc}, width);
+    MatmulProgram p;
+    p.image = px::make_image(width, al.height);
+    p.row_a = al.rows[0], p.row_b = al.rows[1], p.row_c = al.rows[2];
+    auto put = [&](uint32_t row, const MatrixHeader& h, const std::vector<float>& v) {
+        p.image.set_pixel(0, row, px::encode_header(h));
+        for (uint64_t i = 0; i < v.size(); ++i) {
+            uint32_t bits;
+            std::memcpy(&bits, &v[i], 4);
+            p.image.set_pixel(px::element_x(i, width), uint32_t(px::element_y(i, row, width)),
+                              {uint8_t(bits), uint8_t(bits >> 8), uint8_t(bits >> 16), uint8_t(bits >> 24)});
+        }
+    };
+    put(p.row_a, ha, a);
+    put(p.row_b, hb, b);
+    uint32_t x = put_instruction(p.image, 0, Opcode::FMATMUL, p.row_a, p.row_b, p.row_c);
+    p.wide = x == 2;
+    for (const px::Rgba& param : px::encode_params(px::FMatmulParams{}))
+        p.image.set_pixel(x++, 0, param);
+    put_instruction(p.image, x, Opcode::HALT, 0, 0, 0);
+    return p;
+}
+
+std::vector<ShapeSpec> float_shapes_for(bool quick) {
+    if (quick) return {{"pixellm-hidden", 1, 128, 128, 1024}, {"batch32", 32, 256, 256, 1024}};
+    return {{"pixellm-out", 1, 128, 1024, 1024},
+            {"batch16-512", 16, 512, 512, 2048},
+            {"batch64-1k", 64, 1024, 1024, 4096},
+            {"batch256-1k", 256, 1024, 1024, 4096}};
+}
+
+// FMATMUL on every executor, against OpenBLAS's sgemm on the same floats (normal(0, 1): the
+// values of trained weights and activations, which take the fast executor's plain kernel).
+FloatResults measure_float(Context& cx) {
+    FloatResults r;
+    for (const ShapeSpec& s : float_shapes_for(cx.opt.quick)) {
+        FloatShape fs;
+        fs.name = s.name, fs.M = s.M, fs.K = s.K, fs.N = s.N;
+        fs.macs = uint64_t(s.M) * s.K * s.N;
+        fs.threads = px::fast_threads_for(cx.fast, fs.macs);
+        progress(cx, "float " + s.name);
+        std::mt19937 rng(91 + s.M + s.K + s.N);
+        std::normal_distribution<float> normal(0.0f, 1.0f);
+        std::vector<float> a(size_t(s.M) * s.K), b(size_t(s.K) * s.N);
+        for (auto& v : a)
+            v = normal(rng);
+        for (auto& v : b)
+            v = normal(rng);
+        const MatmulProgram prog = build_fmatmul(s.M, s.K, s.N, s.width, a, b);
+        fs.wide = prog.wide;
+        const Image expected = reference_result(prog.image, false);
+        const std::string what = "float " + s.name;
+        // The reference (about 0.05 GMAC/s on FMATMUL) and llvmpipe would take minutes on the largest
+        // shape; they are timed up to 2^26 multiply-adds (64x1024 @ 1024x1024), the parity of the
+        // fast executor is checked on every shape.
+        const bool slow_ok = fs.macs <= (uint64_t(1) << 26);
+        if (slow_ok)
+            if (auto t = time_cpu(cx, prog.image, expected, px::execute_reference, false, what + " cpu_ref"))
+                fs.cpu_ref_ms = t->ms;
+        px::FastStats stats;
+        px::FastSettings settings = cx.fast;
+        settings.stats = &stats;
+        if (auto t = time_cpu(cx, prog.image, expected, px::fast_executor(settings), false, what + " cpu"))
+            fs.cpu_ms = t->ms;
+        fs.plain = stats.fmatmul_plain > 0 && stats.fmatmul_canon == 0;
+#if PXOS_HAVE_GL
+        if (cx.gl && slow_ok) {
+            if (auto t = time_gl(cx, prog.image, expected, px::gl::MatmulKernel::Simple, false,
+                                 what + " gl_simple"))
+                fs.gl_simple_ms = t->ms;
+            if (auto t =
+                    time_gl(cx, prog.image, expected, px::gl::MatmulKernel::Tiled, false, what + " gl_tiled"))
+                fs.gl_tiled_ms = t->ms;
+        }
+#endif
+        if (openblas_info().built) {
+            std::vector<float> c(size_t(s.M) * s.N);
+            std::string err;
+            const Timing t = measure(cx.budget, [&]() -> Sample {
+                const auto t0 = Clock::now();
+                std::string e = openblas_sgemm(a.data(), b.data(), s.M, s.K, s.N, c.data());
+                const double ms = ms_since(t0);
+                if (!e.empty()) err = e;
+                return {ms};
+            });
+            if (!err.empty()) {
+                cx.report->errors.push_back(what + ": OpenBLAS: " + err);
+            } else {
+                fs.sgemm_ms = t.ms;
+                // How far the unconstrained order lands from ours (the reference's bits).
+                const uint32_t w = expected.width;
+                double diff = 0, scale = 0;
+                for (uint64_t i = 0; i < c.size(); ++i) {
+                    const px::Rgba px =
+                        expected.pixel(uint32_t(1 + i % (w - 1)), uint32_t(prog.row_c + i / (w - 1)));
+                    const uint32_t bits = uint32_t(px[0]) | uint32_t(px[1]) << 8 | uint32_t(px[2]) << 16 |
+                                          uint32_t(px[3]) << 24;
+                    float ours;
+                    std::memcpy(&ours, &bits, 4);
+                    diff = std::max(diff, double(std::fabs(ours - c[i])));
+                    scale = std::max(scale, double(std::fabs(c[i])));
+                }
+                fs.sgemm_max_rel = scale > 0 ? diff / scale : 0.0;
+            }
+        }
+        r.shapes.push_back(fs);
+    }
+    return r;
+}
+
+// The float multiply-add ceiling for `threads` threads (as limit_for scales the integer one).
+double float_peak(const Ceilings& c, unsigned threads) {
+    return threads > 1 ? std::max(c.fmac_t * threads / c.threads, c.fmac_1) : c.fmac_1;
+}
+
 // ---- reporting: one JSON writer, the table and the plot from the same Results -------------------
 
 json opt_json(const std::optional<double>& v) {
@@ -1015,7 +1249,7 @@ json peer_info_json(const PeerInfo& p) {
 json to_json(const Results& r, const Report& report) {
     json j;
     j["tool"] = "pxi bench";
-    j["schema"] = 2;
+    j["schema"] = 3;
     j["quick"] = r.quick;
     const MachineInfo& m = r.machine;
     j["machine"] = {{"cpu", m.cpu},
@@ -1119,6 +1353,7 @@ json to_json(const Results& r, const Report& report) {
              {"macs", s.macs},
              {"ours_ms", opt_json(s.ours_ms)},
              {"ours_kernel_ms", opt_json(s.ours_kernel_ms)},
+             {"ours_packed_ms", opt_json(s.ours_packed_ms)},
              {"onednn_ms", opt_json(s.onednn_ms())},
              {"onednn_folded_ms", opt_json(s.onednn_folded_ms)},
              {"onednn_bo_ms", opt_json(s.onednn_bo_ms)},
@@ -1127,20 +1362,62 @@ json to_json(const Results& r, const Report& report) {
              // Speed ratios, > 1 when we are faster: the peer's time over ours.
              {"ours_vs_onednn", opt_json(ratio(s.onednn_ms(), s.ours_ms))},
              {"kernel_vs_onednn", opt_json(ratio(s.onednn_ms(), s.ours_kernel_ms))},
+             {"packed_vs_onednn", opt_json(ratio(s.onednn_ms(), s.ours_packed_ms))},
              {"ours_vs_sgemm", opt_json(ratio(s.sgemm_ms, s.ours_ms))},
              {"kernel_vs_sgemm", opt_json(ratio(s.sgemm_ms, s.ours_kernel_ms))},
              {"gmacs",
               {{"ours", opt_json(gmacs_of(s.macs, s.ours_ms))},
                {"ours_kernel", opt_json(gmacs_of(s.macs, s.ours_kernel_ms))},
+               {"ours_packed", opt_json(gmacs_of(s.macs, s.ours_packed_ms))},
                {"onednn", opt_json(gmacs_of(s.macs, s.onednn_ms()))},
                {"sgemm", opt_json(gmacs_of(s.macs, s.sgemm_ms))}}},
              // Of the integer multiply-add peak (limits.gmacs_all_threads).
              {"fraction_of_peak",
               {{"ours", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_ms))},
                {"ours_kernel", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_kernel_ms))},
+               {"ours_packed", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_packed_ms))},
                {"onednn", opt_json(peak_fraction(r.ceilings, s.macs, s.onednn_ms()))}}}});
     }
     j["peers"] = peers;
+
+    json fl = {{"instruction", c.float_instruction},
+               {"peak_gmacs_per_core", c.fmac_1},
+               {"peak_gmacs_all_threads", c.fmac_t},
+               {"order", "F.5: blocks of 16 summed by a halving tree, block sums in order; mul and add "
+                         "separately rounded (no fma)"},
+               {"shapes", json::array()}};
+    for (const FloatShape& s : r.floats.shapes) {
+        const double peak = float_peak(c, s.threads);
+        auto frac = [&](const std::optional<double>& ms) -> json {
+            const auto g = gmacs_of(s.macs, ms);
+            return g && peak > 0 ? json(*g / peak) : json(nullptr);
+        };
+        fl["shapes"].push_back(
+            {{"name", s.name},
+             {"m", s.M},
+             {"k", s.K},
+             {"n", s.N},
+             {"macs", s.macs},
+             {"wide", s.wide},
+             {"threads", s.threads},
+             {"cpu_ref_ms", opt_json(s.cpu_ref_ms)},
+             {"cpu_ms", opt_json(s.cpu_ms)},
+             {"gl_simple_ms", opt_json(s.gl_simple_ms)},
+             {"gl_tiled_ms", opt_json(s.gl_tiled_ms)},
+             {"sgemm_ms", opt_json(s.sgemm_ms)},
+             {"cpu_plain_kernel", s.plain},
+             {"cpu_vs_sgemm", opt_json(ratio(s.sgemm_ms, s.cpu_ms))},
+             {"sgemm_max_rel_diff", opt_json(s.sgemm_max_rel)},
+             {"gmacs",
+              {{"cpu_ref", opt_json(gmacs_of(s.macs, s.cpu_ref_ms))},
+               {"cpu", opt_json(gmacs_of(s.macs, s.cpu_ms))},
+               {"gl_simple", opt_json(gmacs_of(s.macs, s.gl_simple_ms))},
+               {"gl_tiled", opt_json(gmacs_of(s.macs, s.gl_tiled_ms))},
+               {"sgemm", opt_json(gmacs_of(s.macs, s.sgemm_ms))}}},
+             // Of the float mul+add ceiling for the threads the executor used.
+             {"fraction_of_float_peak", {{"cpu", frac(s.cpu_ms)}, {"sgemm", frac(s.sgemm_ms)}}}});
+    }
+    j["float"] = fl;
     if (!r.plot_path.empty()) j["plot"] = r.plot_path;
     j["parity"] = report.parity_ok;
     j["errors"] = report.errors;
@@ -1204,8 +1481,9 @@ std::string to_table(const Results& r) {
     table << "\nPeers, integer product (a - za) @ (b - zb), za " << (pr.shapes.empty() ? 0 : pr.shapes[0].za)
           << ", zb " << (pr.shapes.empty() ? 0 : pr.shapes[0].zb) << ", " << pr.threads
           << " threads, median ms (ratios: peer time / ours, > 1 = we are faster)\n";
-    table << "  ours: execute_fast QMATMUL32 step (gather from pixels, int32 pixels out); kernel: gemm_u8 "
-             "alone, "
+    table << "  ours: execute_fast QMATMUL32 step (gather from pixels, int32 pixels out; weights packed once "
+             "and reused while unchanged); kernel: gemm_u8 alone (packs B every call, like the peers); "
+             "packed: gemm_u8_packed, B packed once; "
           << pr.our_kernel << "\n";
     table << "  oneDNN: "
           << (pr.onednn.built ? pr.onednn.library + ", " + pr.onednn.kernel + " (" + pr.onednn.note +
@@ -1218,24 +1496,48 @@ std::string to_table(const Results& r) {
                   ? pr.openblas.library + ", " + pr.openblas.kernel + " (" + pr.openblas.note + ")"
                   : pr.openblas.note)
           << "\n";
-    std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "shape", "ours",
-                  "kernel", "dnn fold", "dnn bo", "sgemm", "onednn/us", "onednn/kn", "sgemm/us", "kn ofpeak",
-                  "dnn ofpeak");
+    std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "shape",
+                  "ours", "kernel", "packed", "dnn fold", "dnn bo", "sgemm", "onednn/us", "onednn/kn",
+                  "onednn/pk", "sgemm/us", "pk ofpeak", "dnn ofpeak");
     table << line;
     for (const PeerShape& s : pr.shapes) {
-        const auto fk = peak_fraction(r.ceilings, s.macs, s.ours_kernel_ms);
+        const auto fk = peak_fraction(r.ceilings, s.macs, s.ours_packed_ms);
         const auto fo = peak_fraction(r.ceilings, s.macs, s.onednn_ms());
-        std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", s.name.c_str(),
-                      fmt_ms(s.ours_ms).c_str(), fmt_ms(s.ours_kernel_ms).c_str(),
-                      fmt_ms(s.onednn_folded_ms).c_str(), fmt_ms(s.onednn_bo_ms).c_str(),
-                      fmt_ms(s.sgemm_ms).c_str(), fmt_x(ratio(s.onednn_ms(), s.ours_ms)).c_str(),
+        std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n",
+                      s.name.c_str(), fmt_ms(s.ours_ms).c_str(), fmt_ms(s.ours_kernel_ms).c_str(),
+                      fmt_ms(s.ours_packed_ms).c_str(), fmt_ms(s.onednn_folded_ms).c_str(),
+                      fmt_ms(s.onednn_bo_ms).c_str(), fmt_ms(s.sgemm_ms).c_str(),
+                      fmt_x(ratio(s.onednn_ms(), s.ours_ms)).c_str(),
                       fmt_x(ratio(s.onednn_ms(), s.ours_kernel_ms)).c_str(),
+                      fmt_x(ratio(s.onednn_ms(), s.ours_packed_ms)).c_str(),
                       fmt_x(ratio(s.sgemm_ms, s.ours_ms)).c_str(), fk ? fmt("%.3f", *fk).c_str() : "n/a",
                       fo ? fmt("%.3f", *fo).c_str() : "n/a");
         table << line;
     }
 
+    table << "\nFMATMUL (float32, F.5 order, no fma), median ms; sgemm: OpenBLAS, any order (fma); ratio: "
+             "sgemm time / ours; of peak: of the float mul+add ceiling ("
+          << r.ceilings.float_instruction << ")\n";
+    std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %10s\n", "shape", "cpu ref",
+                  "cpu fast", "gl simple", "gl tiled", "sgemm", "sgemm/us", "us ofpeak", "bl ofpeak",
+                  "max rel d");
+    table << line;
+    for (const FloatShape& s : r.floats.shapes) {
+        const double peak = float_peak(r.ceilings, s.threads);
+        const auto fo = gmacs_of(s.macs, s.cpu_ms), fb = gmacs_of(s.macs, s.sgemm_ms);
+        std::snprintf(line, sizeof line, "%-15s %9s %9s %9s %9s %9s %9s %9s %9s %10s\n", s.name.c_str(),
+                      fmt_ms(s.cpu_ref_ms).c_str(), fmt_ms(s.cpu_ms).c_str(), fmt_ms(s.gl_simple_ms).c_str(),
+                      fmt_ms(s.gl_tiled_ms).c_str(), fmt_ms(s.sgemm_ms).c_str(),
+                      fmt_x(ratio(s.sgemm_ms, s.cpu_ms)).c_str(),
+                      fo ? fmt("%.3f", *fo / peak).c_str() : "n/a",
+                      fb ? fmt("%.3f", *fb / peak).c_str() : "n/a",
+                      s.sgemm_max_rel ? fmt("%.1e", *s.sgemm_max_rel).c_str() : "n/a");
+        table << line;
+    }
+
     const Ceilings& c = r.ceilings;
+    table << "Float ceiling: " << c.float_instruction << " " << fmt("%.1f", c.fmac_1) << " GMAC/s per core, "
+          << fmt("%.1f", c.fmac_t) << " on " << r.machine.threads << " threads\n";
     table << "Ceilings: " << c.instruction << " " << fmt("%.1f", c.gmacs_1) << " GMAC/s per core, "
           << fmt("%.1f", c.gmacs_t) << " on " << r.machine.threads << " threads (vpmaddwd "
           << fmt("%.1f", c.madd_t) << "); read bandwidth " << fmt("%.1f", c.cache_gbs_t)
@@ -1293,6 +1595,32 @@ void naive_matmul(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
         }
 }
 
+ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes) {
+    // The same loops as bench's ceilings, shorter: best of 3 runs of a few milliseconds each, and
+    // the read bandwidth of a buffer the size of the program (within 1 to 64 MiB).
+    ProfilePeaks p;
+    const uint64_t iters = 1'000'000;
+    std::string int_instruction = madd_instruction();
+    p.int_gmacs = peak_gmacs(threads, iters, 3);
+#if defined(__x86_64__)
+    if (px::gemm_vnni_available()) {
+        const double d = peak_gmacs(threads, iters / 2, 3, dpbusd_loop_avx512);
+        if (d > p.int_gmacs) p.int_gmacs = d, int_instruction = "vpdpbusd zmm";
+    }
+#endif
+    p.float_gmacs = peak_gmacs(threads, iters / 2, 3, fmuladd_loop);
+    const size_t buffer = std::clamp<uint64_t>(working_bytes, size_t(1) << 20, size_t(64) << 20);
+    p.read_gbs = read_bandwidth(threads, buffer, 3, int(std::max<size_t>(1, (size_t(64) << 20) / buffer)));
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "peaks on %u thread%s: %s %.1f GMAC/s, %s %.1f GMAC/s, read %.1f GB/s over %.1f MiB (the "
+                  "program's size)",
+                  threads, threads == 1 ? "" : "s", int_instruction.c_str(), p.int_gmacs,
+                  fmuladd_instruction().c_str(), p.float_gmacs, p.read_gbs, double(buffer) / (1 << 20));
+    p.what = line;
+    return p;
+}
+
 Report run_bench(const Options& options) {
     Report report;
     Context cx;
@@ -1335,6 +1663,7 @@ Report run_bench(const Options& options) {
         r.forwards.push_back(measure_forward(cx, asset));
     r.png = measure_png(cx);
     r.peers = measure_peers(cx, threads);
+    r.floats = measure_float(cx);
 
     if (!options.plot_path.empty()) {
         if (auto st = px::save_png(plot_of(r), options.plot_path); !st)

@@ -46,6 +46,15 @@ struct Report {
 
 Report run_bench(const Options& options);
 
+// The machine's ceilings for `pxi run --profile` (a quick version of bench's, about a second):
+// integer and float multiply-add peaks on `threads` threads, and the read bandwidth of a working
+// set of `working_bytes` (cache-resident or DRAM). `what` describes them in words.
+struct ProfilePeaks {
+    double int_gmacs = 0, float_gmacs = 0, read_gbs = 0;
+    std::string what;
+};
+ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes);
+
 // The baseline: the prototype's MATMUL, element by element through the pixel layout
 // (x = 1 + i % (w-1), y = row + i / (w-1)), clamped at 255 like PROTOCOL.md §5.4. Headers are read
 // from the image; the caller guarantees they fit (it is timed on checked programs only).

@@ -3,12 +3,14 @@
 // The output file is written only when the run halts (or traps, with --save-on-trap), never when
 // the input cannot be read, and never over the input unless --in-place: a program that traps
 // must not leave a half-run image where a good one was. save_png() is atomic.
+#include "bench.h"
 #include "commands.h"
 #include "cpu_fast.h"
 #include "gl_session.h"
 #include "npy.h"
 #include "pixellm.h"
 #include "png_io.h"
+#include "profile.h"
 #include "trace.h"
 #include "vm.h"
 
@@ -16,13 +18,15 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
+#include <thread>
 
 namespace {
 
 struct RunArgs {
     std::string input, output, executor = "cpu", kernel = "tiled", input_npy, input_region = "input";
     uint64_t max_steps = px::kDefaultStepLimit;
-    bool trace = false, json = false, save_on_trap = false, in_place = false, force = false;
+    bool trace = false, json = false, save_on_trap = false, in_place = false, force = false, profile = false;
 };
 
 // ---- Executor selection: the one place where an executor is chosen. -------------------------
@@ -97,7 +101,65 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
 }
 // ---------------------------------------------------------------------------------------------
 
+// --profile: the run one step at a time with each step timed (engine/profile.h), against the
+// machine's ceilings measured first (about a second; pxi bench's loops).
+px::Profile run_profiled(const RunArgs& args, px::VmState& vm, std::string& peaks_what) {
+    const unsigned threads = args.executor == "cpu" ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
+    const pxbench::ProfilePeaks peaks = pxbench::measure_profile_peaks(threads, vm.image.rgba.size());
+    peaks_what = peaks.what;
+    px::MachinePeaks mp;
+    mp.int_gmacs = peaks.int_gmacs, mp.float_gmacs = peaks.float_gmacs, mp.read_gbs = peaks.read_gbs;
+    const px::PlanExecutor execute = args.executor == "cpu" ? px::fast_executor() : px::execute_reference;
+    return px::profile_run(vm, execute, &mp);
+}
+
+nlohmann::json work_json(const px::PlanWork& w) {
+    return {{"macs", w.macs},
+            {"elements", w.elements},
+            {"bytes_read", w.bytes_read},
+            {"bytes_written", w.bytes_written}};
+}
+
+nlohmann::json profile_json(const px::Profile& p, const std::string& peaks) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (const px::OpProfile& op : p.ops)
+        ops.push_back({{"opcode", op.opcode},
+                       {"name", op.name},
+                       {"count", op.count},
+                       {"ms", op.ms},
+                       {"work", work_json(op.work)},
+                       {"limit_ms", op.limit_ms},
+                       {"bound", op.bound},
+                       {"fraction_of_limit", op.fraction}});
+    return {{"peaks", peaks},
+            {"steps", p.steps},
+            {"ms", p.ms},
+            {"work", work_json(p.work)},
+            {"limit_ms", p.limit_ms},
+            {"fraction_of_limit", p.fraction},
+            {"ops", ops}};
+}
+
+void print_profile(const px::Profile& p, const std::string& peaks) {
+    std::printf("profile (%s)\n", peaks.c_str());
+    std::printf("  %-10s %8s %10s %6s %12s %12s %10s %10s %8s %8s\n", "opcode", "count", "ms", "time%", "MAC",
+                "elements", "MB read", "MB written", "bound", "of limit");
+    auto row = [&](const std::string& name, uint64_t count, double ms, const px::PlanWork& w,
+                   const std::string& bound, double fraction) {
+        std::printf("  %-10s %8llu %10.3f %5.1f%% %12llu %12llu %10.3f %10.3f %8s %8.3f\n", name.c_str(),
+                    (unsigned long long)count, ms, p.ms > 0 ? 100.0 * ms / p.ms : 0.0,
+                    (unsigned long long)w.macs, (unsigned long long)w.elements, double(w.bytes_read) / 1e6,
+                    double(w.bytes_written) / 1e6, bound.c_str(), fraction);
+    };
+    for (const px::OpProfile& op : p.ops)
+        row(op.name, op.count, op.ms, op.work, op.bound, op.fraction);
+    row("total", p.steps, p.ms, p.work, "", p.fraction);
+}
+
 void run_command(const RunArgs& args) {
+    if (args.profile && args.executor == "gl")
+        pxi::fail(pxi::kExitUsage, "--profile times each step on the CPU: use --executor cpu or cpu-ref");
+    if (args.profile && args.trace) pxi::fail(pxi::kExitUsage, "--profile and --trace cannot be combined");
     if (!args.output.empty() && pxi::same_file(args.input, args.output) && !args.in_place)
         pxi::fail(pxi::kExitUsage,
                   args.output + ": output is the input file; pass --in-place to overwrite it");
@@ -117,9 +179,17 @@ void run_command(const RunArgs& args) {
         on_trace = [&](const std::string& line) { trace_json.push_back(line); };
     else if (args.trace)
         on_trace = [](const std::string& line) { std::cout << line << "\n"; };
-    const std::string error = run_with_executor(args.executor, args.kernel, vm, on_trace);
+    std::optional<px::Profile> profile;
+    std::string peaks_what;
+    std::string error;
+    if (args.profile)
+        profile = run_profiled(args, vm, peaks_what);
+    else
+        error = run_with_executor(args.executor, args.kernel, vm, on_trace);
+    // With --profile, the steps' own time (the ceilings were measured first, on the clock).
     const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        profile ? profile->ms
+                : std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (!error.empty()) pxi::fail(pxi::kExitUsage, error);
 
     const bool trapped = vm.status == px::VmStatus::Trapped;
@@ -152,6 +222,7 @@ void run_command(const RunArgs& args) {
             j["trap"] = nullptr;
         if (!save_error.empty()) j["error"] = save_error;
         if (args.trace) j["trace"] = trace_json;
+        if (profile) j["profile"] = profile_json(*profile, peaks_what);
         pxi::print_json(j);
     } else {
         char time[32];
@@ -167,6 +238,11 @@ void run_command(const RunArgs& args) {
         } else {
             std::cout << args.input << ": halted at pc " << vm.pc << " after " << steps << " (" << time
                       << ", " << args.executor << ")\n";
+        }
+        if (profile) {
+            std::cout.flush();
+            print_profile(*profile, peaks_what);
+            std::fflush(stdout);
         }
         if (wrote)
             std::cout << "  wrote " << args.output << "\n";
@@ -201,6 +277,9 @@ void register_run(CLI::App& app) {
                     "quantized with the region's scale and zero point (pxos.symbols)");
     cmd->add_option("--input-region", args->input_region, "the region --input fills")->capture_default_str();
     cmd->add_flag("--json", args->json, "print the summary as JSON");
+    cmd->add_flag("--profile", args->profile,
+                  "time each step and report per opcode: count, ms, multiply-adds, bytes touched, the bound "
+                  "(measured first, about a second) and the fraction of it reached");
     cmd->add_flag("--save-on-trap", args->save_on_trap, "write the output even when the program traps");
     cmd->add_flag("--in-place", args->in_place, "allow the output to be the input file");
     pxi::add_force_flag(cmd, args->force);

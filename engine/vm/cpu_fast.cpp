@@ -10,12 +10,17 @@
 #include "quant.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstring>
 #include <memory>
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace px {
 namespace {
@@ -66,22 +71,51 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 
 // One matrix product: a is M x K, b is K x N. The quantized opcodes multiply (a - za) by (b - zb)
 // (PROTOCOL.md §5.5); MATMUL has za = zb = 0.
-// The packed operands and accumulators stay allocated in the executor's context from one
+// The gathered operands and accumulators stay allocated in the executor's context from one
 // instruction to the next: fresh multi-megabyte vectors would be page-faulted in again on every
 // step, which costs more than packing them. Above kKeepScratchBytes they are released after use.
 struct Scratch {
     std::vector<uint32_t> a, acc;
-    std::vector<uint8_t> a8, b8;
-    size_t bytes() const { return (a.capacity() + acc.capacity()) * 4 + a8.capacity() + b8.capacity(); }
+    std::vector<uint8_t> a8;
+    std::vector<float> fstrips; // FMATMUL's b in strips of 16 columns
+    GemmWorkspace gemm;
+    size_t bytes() const {
+        return (a.capacity() + acc.capacity() + fstrips.capacity()) * 4 + a8.capacity() + gemm.bytes();
+    }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 
+// A weight matrix (B of a MATMUL, QMATMUL or QMATMUL32) packed for gemm_u8_packed, kept between
+// instructions so that a program run step after step packs each weight once.
+//
+// Invalidation rule: the packed copy is used only when every R byte of B read on this step equals
+// `source`, the bytes it was packed from. The check is made in the same pass that gathers B (the
+// step reads every operand pixel anyway), so it needs nothing from whoever wrote the image: an
+// instruction that rewrites its weights, a debugger edit, a reloaded file or another image all
+// give different bytes, and the weight is packed again before it is used. Equal bytes give an
+// equal packed copy (packing is a function of the bytes, K, N and zb, which are the key), so a
+// hit is exact by construction.
+struct PackedWeight {
+    uint32_t row_b = 0, K = 0, N = 0;
+    int32_t zb = 0;
+    std::vector<uint8_t> source; // the R bytes of B, row-major, that `packed` was made from
+    GemmPackedB packed;
+    uint64_t last_use = 0;
+    size_t bytes() const { return source.capacity() + packed.bytes(); }
+};
+// Packed weights kept at most (least recently used go first).
+constexpr size_t kKeepWeightBytes = size_t(64) << 20;
+
 } // namespace
 
-// What a fast executor keeps between instructions: its settings and its scratch buffers.
+// What a fast executor keeps between instructions: its settings, its scratch buffers, its packed
+// weights and its worker threads.
 struct FastContext {
     FastSettings settings;
     Scratch scratch;
+    std::vector<PackedWeight> weights;
+    uint64_t uses = 0;
+    ThreadPool pool;
 };
 
 namespace {
@@ -104,7 +138,7 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
             a[i + j] = uint32_t(int32_t(px[4 * size_t(j)]) - s.za);
     });
     acc.assign(size_t(s.M) * s.N, 0);
-    parallel_ranges(threads, s.N, [&](uint32_t n0, uint32_t n1) {
+    parallel_ranges(&cx.pool, threads, s.N, [&](uint32_t n0, uint32_t n1) {
         for (uint32_t k = 0; k < s.K; ++k) {
             const uint64_t base = uint64_t(k) * s.N;
             for_runs(image.rgba.data(), w, s.row_b, base + n0, base + n1,
@@ -128,25 +162,83 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
     }
 }
 
-// acc = (A - za) @ (B - zb) modulo 2^32: A and B gathered out of the pixel layout into contiguous
-// uint8 (B by threads taking ranges of k), then gemm_u8 (cpu_gemm.h), which packs them for its
-// kernel. The gather reads every operand pixel once.
+// dst[j] = R(pixel j), and whether any byte changed.
+PX_CLONES bool gather_r_run_changed(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    uint32_t diff = 0;
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t v;
+        std::memcpy(&v, px + 4 * size_t(j), 4);
+        diff |= uint32_t(dst[j]) ^ (v & 0xFFu);
+        dst[j] = uint8_t(v);
+    }
+    return diff != 0;
+}
+
+// The packed weight for B at s.row_b, packed again unless its source bytes equal B's R bytes now
+// (see PackedWeight). B is gathered by threads taking ranges of k.
+const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const MatmulShape& s,
+                                 unsigned threads) {
+    auto it = std::find_if(cx.weights.begin(), cx.weights.end(), [&](const PackedWeight& w) {
+        return w.row_b == s.row_b && w.K == s.K && w.N == s.N && w.zb == s.zb;
+    });
+    bool changed = false;
+    if (it == cx.weights.end()) {
+        PackedWeight w;
+        w.row_b = s.row_b, w.K = s.K, w.N = s.N, w.zb = s.zb;
+        cx.weights.push_back(std::move(w));
+        it = cx.weights.end() - 1;
+        changed = true;
+    }
+    PackedWeight& w = *it;
+    w.last_use = ++cx.uses;
+    w.source.resize(size_t(s.K) * s.N);
+    uint8_t* src = w.source.data();
+    std::atomic<bool> any_changed{false};
+    parallel_ranges(&cx.pool, threads, s.K, [&](uint32_t k0, uint32_t k1) {
+        bool c = false;
+        for_runs(image.rgba.data(), image.width, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     c |= gather_r_run_changed(src + i, px, len);
+                 });
+        if (c) any_changed.store(true, std::memory_order_relaxed);
+    });
+    changed = changed || any_changed.load();
+    if (changed) {
+        gemm_pack_b(src, s.K, s.N, s.zb, GemmKernel::Auto, threads, &cx.pool, w.packed);
+        if (cx.settings.stats) ++cx.settings.stats->weights_packed;
+    } else if (cx.settings.stats) {
+        ++cx.settings.stats->weights_reused;
+    }
+    return w.packed;
+}
+
+// Least recently used packed weights go until the rest fit in kKeepWeightBytes.
+void trim_weights(FastContext& cx) {
+    size_t total = 0;
+    for (const PackedWeight& w : cx.weights)
+        total += w.bytes();
+    while (total > kKeepWeightBytes && !cx.weights.empty()) {
+        auto oldest = std::min_element(
+            cx.weights.begin(), cx.weights.end(),
+            [](const PackedWeight& x, const PackedWeight& y) { return x.last_use < y.last_use; });
+        total -= oldest->bytes();
+        cx.weights.erase(oldest);
+    }
+}
+
+// acc = (A - za) @ (B - zb) modulo 2^32: A gathered out of the pixel layout into contiguous uint8,
+// B packed (or its packed copy reused, see PackedWeight), then gemm_u8_packed (cpu_gemm.h). The
+// gathers read every operand pixel once.
 void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, unsigned threads,
                    std::vector<uint32_t>& acc) {
-    const uint32_t w = image.width;
     Scratch& sc = cx.scratch;
     sc.a8.resize(size_t(s.M) * s.K);
-    sc.b8.resize(size_t(s.K) * s.N);
     uint8_t* a8 = sc.a8.data();
-    uint8_t* b8 = sc.b8.data();
-    for_runs(image.rgba.data(), w, s.row_a, 0, uint64_t(s.M) * s.K,
+    for_runs(image.rgba.data(), image.width, s.row_a, 0, uint64_t(s.M) * s.K,
              [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });
-    parallel_ranges(threads, s.K, [&](uint32_t k0, uint32_t k1) {
-        for_runs(image.rgba.data(), w, s.row_b, uint64_t(k0) * s.N, uint64_t(k1) * s.N,
-                 [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(b8 + i, px, len); });
-    });
+    const GemmPackedB& b = packed_weight(cx, image, s, threads);
     acc.resize(size_t(s.M) * s.N);
-    gemm_u8({a8, b8, s.M, s.K, s.N, s.za, s.zb}, threads, acc.data());
+    gemm_u8_packed(a8, s.M, s.za, b, threads, acc.data(), sc.gemm, &cx.pool);
 }
 
 // MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The
@@ -204,6 +296,7 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
                  }
              });
     if (cx.scratch.bytes() > kKeepScratchBytes) cx.scratch = Scratch{};
+    trim_weights(cx);
 }
 
 // The R channel of a checked matrix, row-major, walking the layout run by run.
@@ -235,13 +328,22 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
 }
 
 // f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (float-protocol F.3).
+// fm::canon_bits on a run, written as selects so the loop vectorizes (the branchy form was most
+// of a 4 x 1024 @ 1024 x 1024 FMATMUL).
+PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t w;
+        std::memcpy(&w, px + 4 * size_t(j), 4);
+        const uint32_t mag = w & 0x7FFFFFFFu;
+        const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
+        dst[j] = mag > fm::kPosInf ? fm::kNaN : v;
+    }
+}
+
 void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
+    static_assert(sizeof(float) == sizeof(uint32_t));
     for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
-        for (uint32_t j = 0; j < len; ++j) {
-            uint32_t w;
-            std::memcpy(&w, px + 4 * size_t(j), 4);
-            out[i + j] = fm::from_bits(fm::canon_bits(w));
-        }
+        canon_run(reinterpret_cast<uint32_t*>(out + i), px, len);
     });
 }
 
@@ -277,8 +379,138 @@ PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b,
     }
 }
 
-// FMATMUL: the reference's order (F.5), vectorized across outputs and split over rows of a on
-// threads. Every read happens before any write (§4.2).
+// ---- FMATMUL without per-operation canonicalization, when that is provably the same ----------
+//
+// F.5 defines every product and every partial sum as canon(IEEE result). canon changes a value
+// in three ways: NaN -> the one NaN, -0 -> +0, and 0 < |v| <= 2^-126 -> +0. The first two never
+// change what a later add or mul gives beyond the same two distinctions (NaN stays NaN; a zero of
+// either sign added to x != 0 gives x, two zeros give a zero), so canonicalizing once at the end
+// gives the same bits. The third can matter, and it cannot happen when
+//     min |a| * min |b| >= 2^-100   (over the nonzero finite elements of a and of b):
+// every product is then 0, inf, NaN or of magnitude >= 2^-100, so a multiple of 2^-123; a sum
+// of multiples of 2^-123 is one too (below 2^-100 it is exact, above it its own ulp is >= 2^-123),
+// so no finite partial sum is ever nonzero with |v| < 2^-123, let alone <= 2^-126. When the
+// exponents allow it (checked per FMATMUL in O(MK + KN)), the kernel below runs plain vmulps and
+// vaddps in exactly the F.5 tree; otherwise the canonicalizing kernel above runs. Both give the
+// reference's bits (tests/cpu_fast_test.cpp runs both sides of the boundary).
+constexpr uint32_t kFloatExpSumMin = 254 - 100; // biased exponents: (ea - 127) + (eb - 127) >= -100
+
+// The smallest biased exponent among the nonzero finite values (255 when there are none).
+uint32_t min_exponent(const float* v, size_t n) {
+    uint32_t lo = 255;
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t e = (fm::bits(v[i]) >> 23) & 0xFFu;
+        lo = std::min(lo, e == 0 ? 255u : e); // canonical: exponent 0 is +0 only; 255 is inf/NaN
+    }
+    return lo;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_ADDRESS__)
+#define PX_FMATMUL_AVX512 1
+#define PX_AVX512F_TARGET __attribute__((target("avx512f")))
+
+// R rows of a (stride lda) times a strip of 16 columns of b (16 floats a row, Kp rows: K padded
+// with zero rows to a multiple of 16) into out (stride ldc, `mask` = the columns that exist): per
+// block of 16 k, each output's 16 products summed by the F.5 halving tree, then added to its
+// running sum, block by block in order. No canonicalization (see above): the caller does it. The
+// last block's missing terms come from zero-padded copies of a, so every block is the same code.
+template <int R>
+PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t lda, uint32_t K,
+                                           const float* __restrict strip, __mmask16 mask,
+                                           float* __restrict out, uint32_t ldc) {
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r)
+        acc[r] = _mm512_setzero_ps();
+    alignas(64) float tail[R][16];
+    for (uint32_t k0 = 0; k0 < K; k0 += 16) {
+        const float* ar[R];
+        if (k0 + 16 <= K) {
+            for (int r = 0; r < R; ++r)
+                ar[r] = a + size_t(r) * lda + k0;
+        } else {
+            for (int r = 0; r < R; ++r) {
+                for (uint32_t i = 0; i < 16; ++i)
+                    tail[r][i] = k0 + i < K ? a[size_t(r) * lda + k0 + i] : 0.0f;
+                ar[r] = tail[r];
+            }
+        }
+        __m512 bv[16];
+#pragma GCC unroll 16
+        for (uint32_t i = 0; i < 16; ++i)
+            bv[i] = _mm512_loadu_ps(strip + size_t(k0 + i) * 16);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+            const float* x = ar[r];
+#define PX_P(i) _mm512_mul_ps(_mm512_set1_ps(x[i]), bv[i])
+            // v_i = u_i + u_{i+8}; then + v_{i+4}; then + v_{i+2}; then v_0 + v_1 (F.5 step 2).
+            const __m512 t0 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(0), PX_P(8)), _mm512_add_ps(PX_P(4), PX_P(12)));
+            const __m512 t2 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(2), PX_P(10)), _mm512_add_ps(PX_P(6), PX_P(14)));
+            const __m512 t1 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(1), PX_P(9)), _mm512_add_ps(PX_P(5), PX_P(13)));
+            const __m512 t3 =
+                _mm512_add_ps(_mm512_add_ps(PX_P(3), PX_P(11)), _mm512_add_ps(PX_P(7), PX_P(15)));
+#undef PX_P
+            acc[r] = _mm512_add_ps(acc[r], _mm512_add_ps(_mm512_add_ps(t0, t2), _mm512_add_ps(t1, t3)));
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, acc[r]);
+}
+
+bool avx512f_available() {
+    static const bool ok = __builtin_cpu_supports("avx512f");
+    return ok;
+}
+#else
+#define PX_FMATMUL_AVX512 0
+#endif
+
+#if PX_FMATMUL_AVX512
+// c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b is first packed into strips
+// of 16 columns, each K x 16 contiguous: read in place, rows N floats apart fall in a few cache
+// sets when N is a multiple of 1024 and came from L3 on every tile (measured 10x slower at
+// 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while every strip
+// passes over it (without the blocks, 256 x 1024 ran 2.5x slower than 4 times 64 x 1024).
+void fmatmul_plain(FastContext& cx, const float* a, const float* b, float* c, uint32_t M, uint32_t K,
+                   uint32_t N, unsigned threads) {
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    const uint32_t Kp = (K + 15) / 16 * 16;
+    std::vector<float>& bp = cx.scratch.fstrips;
+    bp.assign(size_t(strips) * Kp * kFloatN, 0.0f); // zero rows past K, zero columns past N
+    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+        for (uint32_t s = s0; s < s1; ++s) {
+            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            float* dst = &bp[size_t(s) * Kp * kFloatN];
+            for (uint32_t k = 0; k < K; ++k)
+                std::memcpy(dst + size_t(k) * kFloatN, b + size_t(k) * N + n0, 4 * size_t(nn));
+        }
+    });
+    const uint32_t block = std::max<uint32_t>(4, uint32_t((size_t(256) << 10) / (size_t(K) * 4)) / 4 * 4);
+    for (uint32_t m0 = 0; m0 < M; m0 += block) {
+        const uint32_t m1 = std::min(M, m0 + block);
+        parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+            for (uint32_t s = s0; s < s1; ++s) {
+                const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+                const __mmask16 mask = __mmask16((1u << nn) - 1);
+                const float* strip = &bp[size_t(s) * Kp * kFloatN];
+                uint32_t m = m0;
+                for (; m + 4 <= m1; m += 4)
+                    fmatmul_tile_avx512<4>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
+                for (; m < m1; ++m)
+                    fmatmul_tile_avx512<1>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
+                for (uint32_t r = m0; r < m1; ++r)
+                    for (uint32_t j = 0; j < nn; ++j)
+                        c[size_t(r) * N + n0 + j] = fm::canon(c[size_t(r) * N + n0 + j]);
+            }
+        });
+    }
+}
+#endif
+
+// FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
+// on threads. Every read happens before any write (§4.2).
 void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<FMatmulParams>(p.params);
     const uint32_t M = p.shape[0].rows, K = p.shape[0].cols, N = p.shape[1].cols;
@@ -291,18 +523,30 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     }
     std::vector<float> c(size_t(M) * N);
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
-    parallel_ranges(threads, M, [&](uint32_t m0, uint32_t m1) {
-        for (uint32_t m = m0; m < m1; ++m)
-            for (uint32_t n0 = 0; n0 < N; n0 += kFloatN) {
-                const uint32_t nn = std::min(kFloatN, N - n0);
-                float* out = &c[size_t(m) * N + n0];
-                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, out);
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    bool plain = false; // true: the kernel without per-operation canon gives the same bits
+#if PX_FMATMUL_AVX512
+    plain = avx512f_available() &&
+            min_exponent(a.data(), a.size()) + min_exponent(b.data(), b.size()) >= kFloatExpSumMin;
+#endif
+    if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
+#if PX_FMATMUL_AVX512
+    if (plain) fmatmul_plain(cx, a.data(), b.data(), c.data(), M, K, N, threads);
+#endif
+    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+        for (uint32_t s = s0; s < s1; ++s) {
+            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            for (uint32_t m = 0; m < M && !plain; ++m)
+                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, &c[size_t(m) * N + n0]);
+            for (uint32_t r = 0; r < M; ++r) {
+                float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
                     float v = out[j];
                     if (q.bias_row) v = fm::add(v, bias[n0 + j]);
                     out[j] = ops::activate(v, q.activation);
                 }
             }
+        }
     });
     const uint32_t row_c = p.ins.operand[2];
     image.set_pixel(0, row_c, encode_header(p.out_shape));
@@ -686,7 +930,8 @@ bool fast_has_kernel(uint8_t opcode) {
 PlanExecutor fast_executor(const FastSettings& settings) {
     // std::function copies its callable: the context is shared by the copies, never by two
     // executors made by two calls.
-    auto cx = std::make_shared<FastContext>(FastContext{settings, {}});
+    auto cx = std::make_shared<FastContext>();
+    cx->settings = settings;
     return [cx](Image& image, const Plan& plan) { run_fast(*cx, image, plan); };
 }
 

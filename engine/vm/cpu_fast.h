@@ -12,9 +12,10 @@
 // element kernels. Every output is computed the same way whatever the thread count, so the bytes
 // never depend on it.
 //
-// No process-wide state: the settings and the scratch buffers kept between instructions live in
-// the executor fast_executor() returns (one per program run; copies share it, so do not run
-// two copies on two threads at once).
+// No process-wide state: the settings, the scratch buffers, the packed weights (reused while their
+// bytes are unchanged: see PackedWeight in cpu_fast.cpp) and the worker threads kept between
+// instructions live in the executor fast_executor() returns (one per program run; copies share
+// it, so do not run two copies on two threads at once).
 #pragma once
 #include "vm.h"
 
@@ -22,9 +23,18 @@
 
 namespace px {
 
+// Counts an executor adds to while it runs (for tests and `pxi run --profile`).
+struct FastStats {
+    uint64_t weights_packed = 0; // weight matrices packed for the integer product
+    uint64_t weights_reused = 0; // products that reused a packed copy (its source bytes unchanged)
+    uint64_t fmatmul_plain = 0;  // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
+    uint64_t fmatmul_canon = 0;  // FMATMULs canonicalizing every operation
+};
+
 struct FastSettings {
     unsigned threads = 0;                    // 0 = std::thread::hardware_concurrency()
     uint64_t min_macs_per_thread = 1u << 21; // below this a shape runs on fewer threads (0: always all)
+    FastStats* stats = nullptr;              // where the executor counts what it did (may be null)
 };
 
 // A fast executor with its own settings and scratch buffers.

@@ -18,27 +18,6 @@
 namespace px {
 namespace {
 
-// Packed operands stay allocated on the calling thread from one call to the next (fresh
-// multi-megabyte vectors would be page-faulted in on every step); above kKeepBytes they go.
-struct Scratch {
-    std::vector<uint8_t> a8;
-    std::vector<int8_t> b8;
-    std::vector<uint32_t> rowsum, colsum;
-    std::vector<int16_t> a16, bt16, bk16;
-    size_t bytes() const {
-        return a8.capacity() + b8.capacity() + (rowsum.capacity() + colsum.capacity()) * 4 +
-               (a16.capacity() + bt16.capacity() + bk16.capacity()) * 2;
-    }
-};
-constexpr size_t kKeepBytes = size_t(64) << 20;
-Scratch& scratch() {
-    thread_local Scratch s;
-    return s;
-}
-void trim_scratch() {
-    if (scratch().bytes() > kKeepBytes) scratch() = Scratch{};
-}
-
 // ---- portable: int16 pairs summed into int32 --------------------------------------------------
 
 // Partial sums over at most this many k are int32: 16384 * 255 * 255 < 2^31, so they never
@@ -72,35 +51,38 @@ PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict
     return s;
 }
 
-void gemm_portable(const GemmU8& g, unsigned threads, uint32_t* acc) {
-    const uint32_t M = g.M, K = g.K, N = g.N;
+// B^T less zb as int16, rows padded with zeros to Kp, transposed 16 x 16 at a time; threads take
+// ranges of k (each writes its own columns of B^T).
+void portable_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, unsigned threads, ThreadPool* pool,
+                     GemmPackedB& out) {
     const uint32_t Kp = (K + kPadK - 1) / kPadK * kPadK;
-    Scratch& s = scratch();
-    s.a16.assign(size_t(M) * Kp, 0); // the padding must be zero
-    s.bt16.assign(size_t(N) * Kp, 0);
-    s.bk16.resize(size_t(K) * N);
-    for (uint32_t m = 0; m < M; ++m)
-        for (uint32_t k = 0; k < K; ++k)
-            s.a16[size_t(m) * Kp + k] = int16_t(g.a[size_t(m) * K + k] - g.za);
-    int16_t* bk = s.bk16.data();
-    int16_t* bt = s.bt16.data();
-    // B^T in two cache-friendly passes: row-major int16, then transposed 16x16 tiles at a time.
-    parallel_ranges(threads, K, [&](uint32_t k0, uint32_t k1) {
-        for (size_t i = size_t(k0) * N; i < size_t(k1) * N; ++i)
-            bk[i] = int16_t(g.b[i] - g.zb);
+    out.bt16.assign(size_t(N) * Kp, 0); // the padding must be zero
+    int16_t* bt = out.bt16.data();
+    parallel_ranges(pool, threads, K, [&](uint32_t k0, uint32_t k1) {
         constexpr uint32_t T = 16;
         for (uint32_t kt = k0; kt < k1; kt += T)
             for (uint32_t nt = 0; nt < N; nt += T) {
                 const uint32_t ke = std::min(k1, kt + T), ne = std::min(N, nt + T);
                 for (uint32_t n = nt; n < ne; ++n)
                     for (uint32_t k = kt; k < ke; ++k)
-                        bt[size_t(n) * Kp + k] = bk[size_t(k) * N + n];
+                        bt[size_t(n) * Kp + k] = int16_t(int32_t(b[size_t(k) * N + n]) - zb);
             }
     });
+}
+
+void portable_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& pb, unsigned threads,
+                      uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
+    const uint32_t K = pb.K, N = pb.N;
+    const uint32_t Kp = (K + kPadK - 1) / kPadK * kPadK;
+    ws.a16.assign(size_t(M) * Kp, 0); // the padding must be zero
+    for (uint32_t m = 0; m < M; ++m)
+        for (uint32_t k = 0; k < K; ++k)
+            ws.a16[size_t(m) * Kp + k] = int16_t(a[size_t(m) * K + k] - za);
+    const int16_t* bt = pb.bt16.data();
     std::fill(acc, acc + size_t(M) * N, 0u);
-    const int16_t* ap = s.a16.data();
+    const int16_t* ap = ws.a16.data();
     const uint32_t blocks = (N + kBlockN - 1) / kBlockN;
-    parallel_ranges(threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
+    parallel_ranges(pool, threads, blocks, [&](uint32_t blk0, uint32_t blk1) {
         for (uint32_t blk = blk0; blk < blk1; ++blk) {
             const uint32_t n0 = blk * kBlockN, n1 = std::min(N, n0 + kBlockN);
             for (uint32_t kc = 0; kc < Kp; kc += kChunkK) {
@@ -146,10 +128,10 @@ PX_CLONES void axpy_u8(uint32_t* __restrict acc, uint32_t a, const uint8_t* __re
 // every element of B is used M times. Rows of B are added into the M accumulator rows, scaled by
 // a - za, and zb * sum_k (a - za) is subtracted at the end; threads take column ranges.
 constexpr uint32_t kRowsMaxM = 4;
-void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
+void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc, ThreadPool* pool) {
     const uint32_t M = g.M, K = g.K, N = g.N;
     std::fill(acc, acc + size_t(M) * N, 0u);
-    parallel_ranges(threads, N, [&](uint32_t n0, uint32_t n1) {
+    parallel_ranges(pool, threads, N, [&](uint32_t n0, uint32_t n1) {
         for (uint32_t k = 0; k < K; ++k)
             for (uint32_t m = 0; m < M; ++m) {
                 const uint32_t av = uint32_t(int32_t(g.a[size_t(m) * K + k]) - g.za);
@@ -181,8 +163,9 @@ void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc) {
 // past N are zero). A 16 x 16 tile of C is 16 zmm accumulators, one per column, each holding the
 // column's 16 rows: per 4 k, one 64-byte load of A (the unsigned operand) and, per column, 4
 // bytes of B broadcast (the signed operand, which VPDPBUSD can take as a broadcast). The tile is
-// then transposed in registers into rows of C. Columns of B are split between the threads; each
-// packs its panels of B (16 KiB at K = 1024: they stay in L1 while every panel of A streams by).
+// then transposed in registers into rows of C. B is packed once (gemm_pack_b, which the fast
+// executor keeps per weight matrix), then the threads split its panels; a panel (16 KiB at
+// K = 1024) stays in L1 while every panel of A streams by.
 constexpr uint32_t kTile = 16;
 
 #if PX_GEMM_VNNI
@@ -309,19 +292,36 @@ PX_VNNI_TARGET __attribute__((noinline)) void vnni_store(const int32_t* __restri
     }
 }
 
-void gemm_vnni(const GemmU8& g, unsigned threads, uint32_t* acc) {
-    const uint32_t M = g.M, K = g.K, N = g.N;
+// Every panel of B, threads taking ranges of panels.
+void vnni_pack_b_all(const uint8_t* b, uint32_t K, uint32_t N, unsigned threads, ThreadPool* pool,
+                     GemmPackedB& out) {
+    const uint32_t Kq = (K + 3) / 4 * 4, npanels = (N + kTile - 1) / kTile;
+    out.b8.resize(size_t(npanels) * Kq * kTile);
+    out.colsum.resize(size_t(npanels) * kTile);
+    int8_t* b8 = out.b8.data();
+    uint32_t* colsum = out.colsum.data();
+    parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
+        for (uint32_t p = p0; p < p1; ++p) {
+            const uint32_t n0 = p * kTile;
+            vnni_pack_b(b, N, K, n0, std::min(kTile, N - n0), b8 + size_t(p) * Kq * kTile, colsum + n0);
+        }
+    });
+}
+
+void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& pb, unsigned threads,
+                  uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
+    const uint32_t K = pb.K, N = pb.N;
+    const int32_t zb = pb.zb;
     const uint32_t Kq = (K + 3) / 4 * 4, quads = Kq / 4;
     const uint32_t mpanels = (M + kTile - 1) / kTile, npanels = (N + kTile - 1) / kTile;
-    Scratch& s = scratch();
     // A: panels of 16 rows, zero-padded (a zero a contributes nothing, whatever b' is), and the
     // fold's row term (128 - zb) * rowsum(a) + K * za * zb.
-    s.a8.assign(size_t(mpanels) * Kq * kTile, 0);
-    s.rowsum.assign(size_t(mpanels) * kTile, 0);
-    const uint32_t kzz = K * uint32_t(g.za) * uint32_t(g.zb);
+    ws.a8.assign(size_t(mpanels) * Kq * kTile, 0);
+    ws.rowsum.assign(size_t(mpanels) * kTile, 0);
+    const uint32_t kzz = K * uint32_t(za) * uint32_t(zb);
     for (uint32_t m = 0; m < M; ++m) {
-        const uint8_t* src = g.a + size_t(m) * K;
-        uint8_t* dst = &s.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
+        const uint8_t* src = a + size_t(m) * K;
+        uint8_t* dst = &ws.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
         uint32_t sum = 0;
         for (uint32_t k = 0; k < K; ++k)
             sum += src[k];
@@ -330,23 +330,20 @@ void gemm_vnni(const GemmU8& g, unsigned threads, uint32_t* acc) {
             std::memcpy(dst + size_t(k / 4) * 64, src + k, 4);
         for (; k < K; ++k)
             dst[size_t(k / 4) * 64 + k % 4] = src[k];
-        s.rowsum[m] = uint32_t(128 - g.zb) * sum + kzz;
+        ws.rowsum[m] = uint32_t(128 - zb) * sum + kzz;
     }
-    s.b8.resize(size_t(npanels) * Kq * kTile);
-    s.colsum.resize(size_t(npanels) * kTile);
-    int8_t* b8 = s.b8.data();
-    uint32_t* colsum = s.colsum.data();
-    const uint8_t* a8 = s.a8.data();
-    const uint32_t* row_term = s.rowsum.data();
-    parallel_ranges(threads, npanels, [&](uint32_t p0, uint32_t p1) {
+    const int8_t* b8 = pb.b8.data();
+    const uint32_t* colsum = pb.colsum.data();
+    const uint8_t* a8 = ws.a8.data();
+    const uint32_t* row_term = ws.rowsum.data();
+    parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
         alignas(64) int32_t out[kTile * kTile];
         alignas(64) uint32_t col_term[kTile];
         for (uint32_t p = p0; p < p1; ++p) {
             const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
-            int8_t* bp = b8 + size_t(p) * Kq * kTile;
-            vnni_pack_b(g.b, N, K, n0, cols, bp, colsum + n0);
+            const int8_t* bp = b8 + size_t(p) * Kq * kTile;
             for (uint32_t j = 0; j < kTile; ++j) // the fold's column term, za * colsum(b); 0 past N
-                col_term[j] = uint32_t(g.za) * colsum[n0 + j];
+                col_term[j] = uint32_t(za) * colsum[n0 + j];
             for (uint32_t mp = 0; mp < mpanels; ++mp) {
                 const uint32_t m0 = mp * kTile, rows = std::min(kTile, M - m0);
                 vnni_tile(a8 + size_t(mp) * Kq * kTile, bp, quads, out);
@@ -376,21 +373,55 @@ const char* gemm_kernel_name(GemmKernel kernel) {
     return "int16 pairs into int32 (pmaddwd, compiler-vectorized)";
 }
 
-void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmKernel kernel) {
-    if (g.M == 0 || g.N == 0) return;
-    if (kernel == GemmKernel::Rows || (kernel == GemmKernel::Auto && g.M <= kRowsMaxM)) {
-        gemm_rows(g, threads, acc);
-        return;
-    }
+// The kernel a pack or product request resolves to on this CPU.
+static GemmKernel resolve(GemmKernel kernel) {
 #if PX_GEMM_VNNI
-    if (kernel != GemmKernel::Portable && gemm_vnni_available()) {
-        gemm_vnni(g, threads, acc);
-        trim_scratch();
+    if (kernel != GemmKernel::Portable && gemm_vnni_available()) return GemmKernel::Vnni;
+#endif
+    return GemmKernel::Portable;
+}
+
+void gemm_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, GemmKernel kernel, unsigned threads,
+                 ThreadPool* pool, GemmPackedB& out) {
+    out.kernel = resolve(kernel);
+    out.K = K, out.N = N, out.zb = zb;
+#if PX_GEMM_VNNI
+    if (out.kernel == GemmKernel::Vnni) {
+        out.bt16 = {};
+        vnni_pack_b_all(b, K, N, threads, pool, out);
         return;
     }
 #endif
-    gemm_portable(g, threads, acc);
-    trim_scratch();
+    out.b8 = {}, out.colsum = {};
+    portable_pack_b(b, K, N, zb, threads, pool, out);
+}
+
+void gemm_u8_packed(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& b, unsigned threads,
+                    uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
+    if (M == 0 || b.N == 0) return;
+#if PX_GEMM_VNNI
+    if (b.kernel == GemmKernel::Vnni) {
+        vnni_product(a, M, za, b, threads, acc, ws, pool);
+        return;
+    }
+#endif
+    portable_product(a, M, za, b, threads, acc, ws, pool);
+}
+
+void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool,
+             GemmKernel kernel) {
+    if (g.M == 0 || g.N == 0) return;
+    if (kernel == GemmKernel::Rows || (kernel == GemmKernel::Auto && g.M <= kRowsMaxM)) {
+        gemm_rows(g, threads, acc, pool);
+        return;
+    }
+    gemm_pack_b(g.b, g.K, g.N, g.zb, kernel, threads, pool, ws.b);
+    gemm_u8_packed(g.a, g.M, g.za, ws.b, threads, acc, ws, pool);
+}
+
+void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmKernel kernel) {
+    GemmWorkspace ws;
+    gemm_u8(g, threads, acc, ws, nullptr, kernel);
 }
 
 } // namespace px

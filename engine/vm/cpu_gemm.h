@@ -8,9 +8,15 @@
 // int8 multiply-adds per instruction) on b - 128 as int8, with the difference folded back exactly (see
 // cpu_gemm.cpp); elsewhere int16 pairs multiplied and summed into int32 (PMADDWD, 16 per AVX2 instruction),
 // which the compiler vectorizes. Both are exact, so every kernel and thread count gives the same integers.
-// Separate from the executor so `pxi bench` can time the arithmetic without the pixel gather.
+// Separate from the executor so `pxi bench` can time the arithmetic without the pixel gather. No
+// state of its own: packed operands live in the caller's GemmWorkspace / GemmPackedB, threads in
+// the caller's ThreadPool.
 #pragma once
+#include "parallel.h"
+
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace px {
 
@@ -28,13 +34,45 @@ enum class GemmKernel {
     Vnni,     // AVX-512 VNNI VPDPBUSD; falls back to Portable where the CPU lacks it
 };
 
+// B packed once for a kernel, reusable with any A of K columns (the fast executor keeps one per
+// weight matrix: see cpu_fast.cpp for when it is reused). Holds zb: the product's fold uses it.
+struct GemmPackedB {
+    GemmKernel kernel = GemmKernel::Auto; // Vnni or Portable once packed
+    uint32_t K = 0, N = 0;
+    int32_t zb = 0;
+    std::vector<int8_t> b8;       // Vnni: panels of 16 columns, [K/4][16][4] bytes of b - 128
+    std::vector<uint32_t> colsum; // Vnni: sum over k of b, per column (0 past N)
+    std::vector<int16_t> bt16;    // Portable: B^T less zb, rows padded with zeros
+    size_t bytes() const { return b8.capacity() + colsum.capacity() * 4 + bt16.capacity() * 2; }
+};
+
+// The packed A and the fold's row terms, kept by the caller from one call to the next (fresh
+// multi-megabyte vectors would be page-faulted in on every step), and B for gemm_u8's own calls.
+struct GemmWorkspace {
+    std::vector<uint8_t> a8;
+    std::vector<uint32_t> rowsum;
+    std::vector<int16_t> a16;
+    GemmPackedB b;
+    size_t bytes() const { return a8.capacity() + rowsum.capacity() * 4 + a16.capacity() * 2 + b.bytes(); }
+};
+
 // True when this CPU (and OS) can run the VNNI kernel.
 bool gemm_vnni_available();
 // The kernel Auto picks on this CPU, in words (for reports).
 const char* gemm_kernel_name(GemmKernel kernel = GemmKernel::Auto);
 
-// acc must hold M*N words. Runs on up to `threads` threads (column panels); the result does not
-// depend on the thread count or the kernel.
+// acc must hold M*N words. Runs on up to `threads` threads (column panels), from `pool` when
+// given; the result does not depend on the thread count or the kernel.
+void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool = nullptr,
+             GemmKernel kernel = GemmKernel::Auto);
+// The same with a fresh workspace and no pool (tests, one-off calls).
 void gemm_u8(const GemmU8& g, unsigned threads, uint32_t* acc, GemmKernel kernel = GemmKernel::Auto);
+
+// The two halves of gemm_u8 for a B used many times: pack it (kernel Auto, Vnni or Portable; Rows
+// packs nothing and is taken as Auto), then multiply any A of M x K by it.
+void gemm_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, GemmKernel kernel, unsigned threads,
+                 ThreadPool* pool, GemmPackedB& out);
+void gemm_u8_packed(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& b, unsigned threads,
+                    uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool = nullptr);
 
 } // namespace px

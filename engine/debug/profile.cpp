@@ -1,0 +1,109 @@
+#include "profile.h"
+
+#include "opcodes.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+namespace px {
+
+namespace {
+
+uint64_t bias_row_of(const Plan& p) {
+    if (const auto* q = std::get_if<QMatmulParams>(&p.params)) return q->bias_row;
+    if (const auto* q = std::get_if<QMatmul32Params>(&p.params)) return q->bias_row;
+    if (const auto* q = std::get_if<FMatmulParams>(&p.params)) return q->bias_row;
+    return 0;
+}
+
+void add(PlanWork& to, const PlanWork& w) {
+    to.macs += w.macs, to.elements += w.elements;
+    to.bytes_read += w.bytes_read, to.bytes_written += w.bytes_written;
+    to.float_macs = to.float_macs || w.float_macs;
+}
+
+// The least time for `w` at the peaks: its multiply-adds at the peak rate, or its bytes at the
+// read bandwidth, whichever is longer.
+void bound(const PlanWork& w, const MachinePeaks& peaks, double ms, double& limit_ms, std::string& name,
+           double& fraction) {
+    const double gmacs = w.float_macs ? peaks.float_gmacs : peaks.int_gmacs;
+    const double t_compute = gmacs > 0 ? double(w.macs) / (gmacs * 1e6) : 0;
+    const double t_memory =
+        peaks.read_gbs > 0 ? double(w.bytes_read + w.bytes_written) / (peaks.read_gbs * 1e6) : 0;
+    limit_ms = std::max(t_compute, t_memory);
+    name = limit_ms == 0 ? "" : t_compute > t_memory ? "compute" : "memory";
+    fraction = ms > 0 ? limit_ms / ms : 0;
+}
+
+} // namespace
+
+PlanWork plan_work(const Plan& p) {
+    PlanWork w;
+    const OpcodeInfo* info = opcode_info(p.ins.opcode);
+    if (!info) return w;
+    for (int i = 0; i < 3; ++i)
+        if (info->operands[i] == OperandKind::MatrixIn || info->operands[i] == OperandKind::MatrixInOut)
+            w.bytes_read += 4 * (1 + p.shape[i].elements()); // header and elements
+    if (const uint64_t bias = bias_row_of(p); bias != 0)
+        w.bytes_read += 4 * (1 + uint64_t(p.shape[1].cols)); // a 1 x N row
+    for (const Rect& r : p.writes)
+        w.bytes_written += 4 * uint64_t(r.w) * r.h;
+    switch (Opcode(p.ins.opcode)) {
+    case Opcode::MATMUL:
+    case Opcode::QMATMUL:
+    case Opcode::QMATMUL32:
+    case Opcode::FMATMUL:
+        w.macs = uint64_t(p.shape[0].rows) * p.shape[0].cols * p.shape[1].cols;
+        w.float_macs = Opcode(p.ins.opcode) == Opcode::FMATMUL;
+        break;
+    case Opcode::DOT: w.macs = p.shape[0].elements(); break;
+    case Opcode::HALT: break;
+    default: // element-wise and row opcodes: what they produce (or check, in place)
+        w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();
+        break;
+    }
+    return w;
+}
+
+Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks) {
+    using Clock = std::chrono::steady_clock;
+    Profile prof;
+    std::map<uint8_t, OpProfile> by_op;
+    while (vm.status == VmStatus::Ready) {
+        // The plan is made here too (outside the clock) for its counts; step() makes its own.
+        PlanWork w;
+        auto planned = plan_instruction(image_fetch(vm.image), vm.image.width, vm.image.height, vm.pc);
+        // The opcode, even of an instruction that traps in planning (StepResult's is 0 then).
+        uint8_t opcode = 0;
+        if (const Plan* p = std::get_if<Plan>(&planned)) {
+            w = plan_work(*p); // a trap does no work
+            opcode = p->ins.opcode;
+        } else if (vm.pc < vm.image.width) {
+            opcode = vm.image.pixel(vm.pc, 0)[0];
+            if (opcode == kWidePrefix && vm.pc + 1 < vm.image.width) opcode = vm.image.pixel(vm.pc + 1, 0)[0];
+        }
+        const auto t0 = Clock::now();
+        step(vm, nullptr, execute);
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        OpProfile& op = by_op[opcode];
+        op.opcode = opcode;
+        ++op.count;
+        op.ms += ms;
+        add(op.work, w);
+        prof.ms += ms;
+        add(prof.work, w);
+    }
+    prof.steps = vm.steps;
+    for (auto& [code, op] : by_op) {
+        const OpcodeInfo* info = opcode_info(code);
+        op.name = info ? std::string(info->name) : "opcode " + std::to_string(code);
+        if (peaks) bound(op.work, *peaks, op.ms, op.limit_ms, op.bound, op.fraction);
+        prof.limit_ms += op.limit_ms;
+        prof.ops.push_back(op);
+    }
+    prof.fraction = prof.ms > 0 ? prof.limit_ms / prof.ms : 0;
+    return prof;
+}
+
+} // namespace px

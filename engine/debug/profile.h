@@ -1,0 +1,59 @@
+// profile.h — where a program's time goes, per opcode: `pxi run --profile`.
+//
+// profile_run() runs a program to its end with any CPU executor, one step() at a time, and
+// counts, per opcode, the instructions executed, the time they took, the arithmetic they did
+// (multiply-adds for the products, elements for everything else) and the pixel bytes they
+// touched. The counts come from each instruction's checked Plan alone (plan_work()), never from
+// an executor, so every executor gets the same counts. With machine ceilings (measured by the
+// caller: peak multiply-adds and read bandwidth) each opcode's least possible time, its bound
+// (compute or memory) and the fraction of it reached are filled in.
+#pragma once
+#include "vm.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace px {
+
+// The work of one planned instruction, from its plan.
+struct PlanWork {
+    uint64_t macs = 0;          // multiply-adds (MATMUL, QMATMUL, QMATMUL32, FMATMUL: M*K*N; DOT: n)
+    uint64_t elements = 0;      // elements produced by the other opcodes (0 for HALT)
+    bool float_macs = false;    // the multiply-adds are float32 (FMATMUL)
+    uint64_t bytes_read = 0;    // operand pixels read, 4 bytes each: matrix headers and elements, bias rows
+    uint64_t bytes_written = 0; // pixels written, 4 bytes each (the plan's write rectangles)
+};
+PlanWork plan_work(const Plan& plan);
+
+// What bounds an instruction: measured by the caller (pxi measures them in the same run).
+struct MachinePeaks {
+    double int_gmacs = 0;   // integer multiply-adds per ns (GMAC/s) on the threads the executor uses
+    double float_gmacs = 0; // float multiply + add pairs (no fma) per ns
+    double read_gbs = 0;    // bytes per ns the operands can be read at
+};
+
+struct OpProfile {
+    uint8_t opcode = 0;
+    std::string name;
+    uint64_t count = 0;  // instructions executed (a trapping one included)
+    double ms = 0;       // wall time of their steps
+    PlanWork work;       // summed
+    double limit_ms = 0; // least time the peaks allow (0 without peaks)
+    std::string bound;   // "compute" or "memory" ("" without peaks)
+    double fraction = 0; // limit_ms / ms
+};
+
+struct Profile {
+    std::vector<OpProfile> ops; // by opcode number, only opcodes that ran
+    uint64_t steps = 0;
+    double ms = 0;
+    PlanWork work;
+    double limit_ms = 0, fraction = 0;
+};
+
+// Runs vm to its end (halt, trap or step limit) with `execute`, one step at a time, timing each.
+// peaks may be null (no bounds).
+Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks = nullptr);
+
+} // namespace px

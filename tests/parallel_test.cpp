@@ -1,0 +1,63 @@
+// Tests of parallel.h: parallel_ranges splits [0, n) into the same ranges with or without a
+// ThreadPool, every element exactly once, and a pool's workers are started once and reused.
+#include "parallel.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <utility>
+#include <vector>
+
+using namespace px;
+
+namespace {
+
+std::set<std::pair<uint32_t, uint32_t>> ranges_of(ThreadPool* pool, unsigned parts, uint32_t n) {
+    std::mutex m;
+    std::set<std::pair<uint32_t, uint32_t>> seen;
+    parallel_ranges(pool, parts, n, [&](uint32_t b, uint32_t e) {
+        std::lock_guard<std::mutex> lock(m);
+        seen.insert({b, e});
+    });
+    return seen;
+}
+
+} // namespace
+
+TEST_CASE("parallel_ranges: the split depends only on (parts, n), with or without a pool") {
+    ThreadPool pool;
+    for (unsigned parts : {1u, 2u, 3u, 5u, 8u})
+        for (uint32_t n : {1u, 2u, 3u, 7u, 100u, 1025u}) {
+            const auto with = ranges_of(&pool, parts, n), without = ranges_of(nullptr, parts, n);
+            INFO("parts " << parts << " n " << n);
+            REQUIRE(with == without);
+            // Contiguous, covering [0, n), as many as min(parts, n).
+            uint32_t next = 0;
+            for (const auto& [b, e] : with) {
+                CHECK(b == next);
+                CHECK(e > b);
+                next = e;
+            }
+            CHECK(next == n);
+            CHECK(with.size() == std::min<size_t>(parts, n));
+        }
+}
+
+TEST_CASE("ThreadPool: workers are started once and reused; every element is visited once") {
+    ThreadPool pool;
+    CHECK(pool.workers() == 0);
+    std::vector<std::atomic<int>> hits(5000);
+    for (int round = 0; round < 200; ++round)
+        parallel_ranges(&pool, 3, uint32_t(hits.size()), [&](uint32_t b, uint32_t e) {
+            for (uint32_t i = b; i < e; ++i)
+                ++hits[i];
+        });
+    CHECK(pool.workers() == 2); // the caller takes range 0
+    for (const auto& h : hits)
+        REQUIRE(h.load() == 200);
+    ThreadPool moved = std::move(pool); // the workers move with it
+    CHECK(moved.workers() == 2);
+    CHECK(ranges_of(&moved, 2, 10) == ranges_of(nullptr, 2, 10));
+}
