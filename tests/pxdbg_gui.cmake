@@ -23,3 +23,9 @@ if(TARGET pxdbg)
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_monkey 1 40 ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
   set_tests_properties(pxdbg_monkey PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
 endif()
+# Under the sanitizers (the asan preset builds pxdbg too): no leak detection in processes that run
+# llvmpipe (tests/CMakeLists.txt, PXOS_GL_TEST_ENV); ASan and UBSan stay on.
+if(TARGET pxdbg AND PXOS_GL_TEST_ENV)
+  set_property(TEST pxdbg_gui pxdbg_gui_synthetic pxdbg_gui_truth pxdbg_monkey APPEND PROPERTY ENVIRONMENT
+                                                                                  "${PXOS_GL_TEST_ENV}")
+endif()

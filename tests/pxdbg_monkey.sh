@@ -8,6 +8,14 @@
 # typing for SECONDS. Passes when pxdbg never died, still answers at the end, logged no assertion,
 # and no file outside WORKDIR/scratch changed (the source tree, WORKDIR itself, $HOME).
 # Exit 77 (skipped) only when Xvfb or xdotool is missing.
+#
+# Long run: PXOS_MONKEY_MINUTES=N replaces SECONDS with N minutes (the ctest command line stays the
+# same), e.g. under ASan+UBSan, in the background at low priority:
+#   cmake --preset asan && cmake --build build-asan --target pxdbg
+#   PXOS_MONKEY_MINUTES=30 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 nice -n 10 \
+#       ctest --test-dir build-asan -R pxdbg_monkey --output-on-failure --timeout 2400
+# (the ctest timeout must exceed the minutes; the test's own TIMEOUT property is for CI's 40 s).
+# PXOS_MONKEY_SEED=S changes the seed the same way.
 set -euo pipefail
 
 if [ "${1:-}" != "--inner" ]; then
@@ -18,7 +26,8 @@ if [ "${1:-}" != "--inner" ]; then
     exec xvfb-run -a -s "-screen 0 1600x1000x24" "$0" --inner "$@"
 fi
 shift
-PXDBG=$1 WORK=$2 SEED=$3 SECONDS_=$4 PROGRAM=$5
+PXDBG=$1 WORK=$2 SEED=${PXOS_MONKEY_SEED:-$3} SECONDS_=$4 PROGRAM=$5
+[ -n "${PXOS_MONKEY_MINUTES:-}" ] && SECONDS_=$((PXOS_MONKEY_MINUTES * 60))
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(dirname "$HERE")
 rm -rf "$WORK" && mkdir -p "$WORK/scratch"
@@ -30,6 +39,33 @@ head -c 4096 /dev/urandom >"$S/noise.pxi"
 : >"$S/empty.pxi"
 convert "$SRC/assets/add_relu.pxi" -alpha off "PNG24:$S/rgb.png"
 convert "$SRC/assets/add_relu.pxi" -depth 16 "PNG64:$S/deep16.png"
+# The bad-input corpus (tests/bad_inputs: bad CRCs, huge claimed sizes, 16385 wide, traps ...).
+for f in "$SRC"/tests/bad_inputs/*.pxi; do cp "$f" "$S/bad_$(basename "$f")"; done
+# A float program on hostile words: FMATMUL (bias, GELU) then FADD and FMUL in place, over NaN
+# payloads, infinities, subnormals and -0, and one with a reserved dtype code (a trap).
+python3 - "$S" <<'PY'
+import struct, sys, zlib
+def png(path, w, pixels):
+    rows = [pixels[i:i + w] for i in range(0, len(pixels), w)]
+    raw = b"".join(b"\0" + b"".join(bytes(p) for p in r) for r in rows)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, len(rows), 8, 6, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+def word(u): return [u & 255, u >> 8 & 255, u >> 16 & 255, u >> 24 & 255]
+def header(cols, rows): return [cols & 255, cols >> 8, rows & 255, rows >> 8]
+W = 9
+hostile = [0x7FC12345, 0x7F800000, 0xFF800000, 0x00000001, 0x80000000, 0x3F800000, 0x7F7FFFFF, 0xFFFFFFFF]
+for name, dtype_b in (("float_hostile.pxi", 1), ("float_bad_dtype.pxi", 7)):
+    img = [[0, 0, 0, 0] for _ in range(W * 6)]
+    prog = [[12, 1, 2, 4], [1, dtype_b, 1, 0], [3, 0, 2, 0], [13, 4, 3, 4], [1, 1, 1, 0], [14, 4, 4, 4], [1, 1, 1, 0]]
+    img[0:len(prog)] = prog
+    for row, (cols, rows) in zip((1, 2, 3, 4), ((4, 2), (4, 4), (4, 1), (4, 2))):
+        img[row * W] = header(cols, rows)
+        for i in range(cols * rows):
+            y, x = row + i // (W - 1), 1 + i % (W - 1)
+            img[y * W + x] = word(hostile[(i * 3 + row) % len(hostile)])
+    png(sys.argv[1] + "/" + name, W, img)
+PY
 
 # Everything outside the scratch folder that pxdbg could touch, as it was.
 touch "$WORK/marker"
@@ -45,11 +81,11 @@ if [ -n "$changed" ]; then
     echo "$changed"
     status=1
 fi
-if grep -q -i -E "assert|abort|segmentation|sanitizer" "$WORK/pxdbg.log"; then
+if grep -q -i -E "assert|abort|segmentation|sanitizer|runtime error" "$WORK/pxdbg.log"; then
     echo "FAIL: pxdbg's log:"
     tail -20 "$WORK/pxdbg.log"
     status=1
 fi
-echo "files pxdbg wrote in scratch: $(cd "$S" && ls | grep -v -x -E 'input.pxi|add_relu.pxi|truncated.pxi|noise.pxi|empty.pxi|rgb.png|deep16.png' | tr '\n' ' ')"
+echo "files pxdbg wrote in scratch: $(cd "$S" && ls | grep -v -x -E 'input.pxi|add_relu.pxi|truncated.pxi|noise.pxi|empty.pxi|rgb.png|deep16.png|bad_.*|float_.*' | tr '\n' ' ')"
 [ $status = 0 ] && echo PASS
 exit $status

@@ -134,6 +134,10 @@ struct App {
     };
     std::optional<PendingWrite> confirm_replace;
     std::string open_dialog; // name of the modal on screen ("" none), for the state file
+    // The file dialog's path field as the state file reports it: whether it has the keyboard and
+    // what it holds, so tests type only once it listens and press Enter only once it holds the name.
+    bool path_field_active = false, path_field_drawn = false;
+    std::string path_field_text;
 
     // Automation (--state-file, --screenshot).
     std::string state_file, screenshot_path, ini_path;

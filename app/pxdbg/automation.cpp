@@ -84,6 +84,9 @@ std::string state_json(const App& app) {
     j["warnings"] = d.warnings;
     j["message"] = app.message;
     j["dialog"] = app.open_dialog;
+    j["path_field"] = app.open_dialog.empty()
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json{{"active", app.path_field_active}, {"text", app.path_field_text}};
     j["screenshots"] = app.screenshot_count;
     j["inspector"] = inspector_json(app);
     j["model"] = model_state_json(app); // A/B metrics, pixel history, divergence, reverse, stats

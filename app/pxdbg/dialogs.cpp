@@ -96,6 +96,13 @@ bool file_dialog(App& app, const DialogSpec& spec, bool& open) {
     if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere(); // type a name straight away
     if (ImGui::InputText("##path", app.path_buf, sizeof app.path_buf, ImGuiInputTextFlags_EnterReturnsTrue))
         accepted = true;
+    if (const bool active = ImGui::IsItemActive();
+        active != app.path_field_active || app.path_field_text != app.path_buf) {
+        app.path_field_active = active;
+        app.path_field_text = app.path_buf;
+        app.ui_serial++; // the state file follows the field
+    }
+    app.path_field_drawn = true;
     if (ImGui::Button(spec.saving ? "Save" : "Open")) accepted = true;
     ImGui::SameLine();
     bool cancel = ImGui::Button("Cancel");
@@ -189,6 +196,7 @@ void dialogs(App& app) {
     static const DialogSpec kSave{"Save image as", true, {".pxi"}};
     static const DialogSpec kExportMatrix{"Export matrix as PNG", true, {".png"}};
     static const DialogSpec kExportView{"Export view as PNG", true, {".png"}};
+    app.path_field_drawn = false;
     if (app.want_open) app.path_buf[0] = 0;
     if (file_dialog(app, kOpen, app.want_open)) open_program(app, app.path_buf);
     // Suggest a new name next to the input; never the input itself.
@@ -251,6 +259,10 @@ void dialogs(App& app) {
     const std::string name = top ? std::string(top->Name) : std::string();
     if (name != app.open_dialog) {
         app.open_dialog = name;
+        app.ui_serial++;
+    }
+    if (!app.path_field_drawn && app.path_field_active) { // no file dialog: its field listens to nothing
+        app.path_field_active = false;
         app.ui_serial++;
     }
 }

@@ -30,11 +30,15 @@ namespace {
 // Held releases reach ImGui before that frame's NewFrame (never after it): ImGui checks in its
 // text fields that the modifier state it sampled in NewFrame still holds (io.KeyMods ==
 // GetMergedKeyModFlags()), and a Shift release delivered mid-frame aborted the app (issue 12, bug 1).
+// Characters wait behind a held release too: a character typed right after a quick Ctrl+A would
+// otherwise reach ImGui while the held Ctrl release still says Ctrl is down, and text fields drop
+// characters typed with Ctrl down (issue 18: the lost keystroke of pxdbg_gui_truth).
 struct Input {
     pxdbg::App* app = nullptr;
     std::vector<int> pressed_this_frame;
     struct HeldRelease {
         int key, scancode, mods;
+        unsigned codepoint = 0; // nonzero: a character, not a key event
     };
     std::vector<HeldRelease> held_releases;
 };
@@ -54,8 +58,9 @@ void key_callback(GLFWwindow* window, int key, int scancode, int action, int mod
     if (action == GLFW_PRESS) in.pressed_this_frame.push_back(key);
     const bool pressed_now = std::find(in.pressed_this_frame.begin(), in.pressed_this_frame.end(), key) !=
                              in.pressed_this_frame.end();
-    const bool release_held = std::any_of(in.held_releases.begin(), in.held_releases.end(),
-                                          [key](const Input::HeldRelease& r) { return r.key == key; });
+    const bool release_held =
+        std::any_of(in.held_releases.begin(), in.held_releases.end(),
+                    [key](const Input::HeldRelease& r) { return r.codepoint == 0 && r.key == key; });
     // A release waits while its press is this frame's; events of a key with a release waiting
     // wait behind it, so ImGui sees every key's events in order.
     if ((action == GLFW_RELEASE && pressed_now) || release_held) {
@@ -65,6 +70,15 @@ void key_callback(GLFWwindow* window, int key, int scancode, int action, int mod
     ImGui_ImplGlfw_KeyCallback(window, key, scancode, action, mods);
 }
 
+void char_callback(GLFWwindow* window, unsigned codepoint) {
+    Input& in = input_of(window);
+    if (!in.held_releases.empty()) { // in order, behind the key events held back
+        in.held_releases.push_back({GLFW_KEY_UNKNOWN, 0, 0, codepoint});
+        return;
+    }
+    ImGui_ImplGlfw_CharCallback(window, codepoint);
+}
+
 // Before polling the next frame's events (and so before its NewFrame): the releases held back.
 void release_held_keys(GLFWwindow* window) {
     Input& in = input_of(window);
@@ -72,6 +86,10 @@ void release_held_keys(GLFWwindow* window) {
     std::vector<Input::HeldRelease> held;
     held.swap(in.held_releases);
     for (const Input::HeldRelease& r : held) {
+        if (r.codepoint != 0) {
+            ImGui_ImplGlfw_CharCallback(window, r.codepoint);
+            continue;
+        }
         const bool release = r.mods < 0;
         if (!release) in.pressed_this_frame.push_back(r.key); // its release waits a frame in turn
         ImGui_ImplGlfw_KeyCallback(window, r.key, r.scancode, release ? GLFW_RELEASE : GLFW_PRESS,
@@ -181,7 +199,8 @@ int main(int argc, char** argv) {
     ImGui_ImplGlfw_InitForOpenGL(window, true);
     Input input;
     glfwSetWindowUserPointer(window, &input);
-    glfwSetKeyCallback(window, key_callback); // replaces the backend's; forwards to it (see key_callback)
+    glfwSetKeyCallback(window, key_callback);   // replaces the backend's; forwards to it (see key_callback)
+    glfwSetCharCallback(window, char_callback); // the same: characters keep their place behind held keys
     ImGui_ImplOpenGL3_Init("#version 430 core");
 
     auto app_ptr = std::make_unique<pxdbg::App>();

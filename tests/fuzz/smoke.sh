@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-20}
 build=${2:-build-fuzz}
 status=0
-for target in png_run asm vm tokenizer; do
+for target in png_run asm vm tokenizer float; do
     bin=$build/tests/fuzz/fuzz_$target
     work=$(mktemp -d)
     case $target in
@@ -16,6 +16,7 @@ for target in png_run asm vm tokenizer; do
     asm) cp assets/*.pxasm tests/fuzz/regressions/asm/* "$work" 2>/dev/null ;;
     vm) cp tests/fuzz/seeds/vm/* tests/fuzz/regressions/vm/* "$work" 2>/dev/null ;;
     tokenizer) cp tests/fuzz/seeds/tokenizer/* tests/fuzz/regressions/tokenizer/* "$work" 2>/dev/null ;;
+    float) cp tests/fuzz/seeds/float/* tests/fuzz/regressions/float/* "$work" 2>/dev/null ;;
     esac
     rm -f "$work/.keep" "$work"/*.json "$work"/*.md "$work"/*.py
     artifacts=$(mktemp -d)
