@@ -64,7 +64,7 @@ python3 - "$STATE" "$WORK/truth.json" <<'PY' || fail "bug 4: the inspector's log
 import json, sys
 s, t = json.load(open(sys.argv[1]))["inspector"], json.load(open(sys.argv[2]))
 assert s is not None, "no matrix in the inspector"
-assert s["type"] == "int32", s["type"]
+assert s["type"] == "i32", s["type"]
 n = len(s["values"])
 assert n == 64 and s["values"] == t["int32"][:n], (s["values"][:8], t["int32"][:8])
 assert all(abs(a - b) <= 1e-12 + 1e-9 * abs(b) for a, b in zip(s["real"], t["int32_real"][:n])), "real values"

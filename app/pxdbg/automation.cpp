@@ -53,7 +53,9 @@ nlohmann::json inspector_json(const App& app) {
                    texts = nlohmann::json::array();
     for (size_t i = 0; i < std::min<size_t>(s.stored.size(), 64); ++i) {
         const double v = s.stored[i];
-        values.push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(px::value_text(v, s.type)));
+        values.push_back(!std::isfinite(v)            ? nlohmann::json(px::value_text(v, s.type))
+                         : px::dtype_is_float(s.type) ? nlohmann::json(v)
+                                                      : nlohmann::json(int64_t(v)));
         texts.push_back(px::value_text(v, s.type));
         if (!s.real.empty()) real.push_back(s.real[i]);
     }

@@ -52,7 +52,8 @@ std::string value_text(px::Rgba p, px::DType t) {
 }
 
 // A value for the state file: a JSON number, or "NaN", "+inf", "-inf" (JSON has no such numbers).
-nlohmann::json json_value(double v) {
+nlohmann::json json_value(double v, px::DType t = px::DType::F32) {
+    if (!px::dtype_is_float(t) && std::isfinite(v)) return int64_t(v); // codes and int32s stay integers
     if (std::isfinite(v)) return v;
     return px::value_text(v, px::DType::F32);
 }
@@ -772,8 +773,8 @@ nlohmann::json model_state_json(const App& app) {
                               {"opcode", opcode_name(w.opcode)},
                               {"before", rgba(w.before)},
                               {"after", rgba(w.after)},
-                              {"before_value", json_value(px::element_value(w.before, t))},
-                              {"after_value", json_value(px::element_value(w.after, t))},
+                              {"before_value", json_value(px::element_value(w.before, t), t)},
+                              {"after_value", json_value(px::element_value(w.after, t), t)},
                               {"changed", w.changed()}});
         j["pixel_history"] = {{"x", x},
                               {"y", y},
@@ -789,7 +790,7 @@ nlohmann::json model_state_json(const App& app) {
             regions.push_back({{"name", r.name},
                                {"count", r.count},
                                {"elements", r.elements},
-                               {"max_abs", json_value(r.max_abs)},
+                               {"max_abs", json_value(r.max_abs, r.type)},
                                {"type", std::string(px::dtype_name(r.type))},
                                {"mean_abs", r.mean_abs}});
         j["compare"] = {{"with", m.with == CompareWith::Gpu ? "gpu" : "step"},
@@ -811,8 +812,8 @@ nlohmann::json model_state_json(const App& app) {
                       {"inf", m.stats.inf},
                       {"mean", m.stats.mean},
                       {"std", m.stats.std},
-                      {"min", m.stats.min},
-                      {"max", m.stats.max},
+                      {"min", json_value(m.stats.min, m.stats_type)},
+                      {"max", json_value(m.stats.max, m.stats_type)},
                       {"zero_point", m.stats.zero_point},
                       {"zero_point_share", m.stats.zero_point_share},
                       {"lo", m.stats_lo},
