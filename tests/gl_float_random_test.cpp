@@ -2,7 +2,7 @@
 // reference and on the GL executor in lockstep (registers, trap, written rectangles and the whole
 // image after every step), with both matmul kernels. PXOS_SEED=<n> reruns from another seed.
 // The fast CPU executor's side of the same programs is in cpu_fast_test.cpp (1000 per run); here
-// 250 per kernel keep the test in seconds on llvmpipe, and PXOS_FLOAT_PROGRAMS=<n> runs n per
+// 400 per kernel keep the test in seconds on llvmpipe, and PXOS_FLOAT_PROGRAMS=<n> runs n per
 // kernel (scripts/gpu-check.sh: 1000 each on a real GPU).
 #include "gl_test_util.h"
 #include "random_float_program.h"
@@ -21,7 +21,7 @@ uint32_t base_seed() {
 int program_count() {
     const char* s = std::getenv("PXOS_FLOAT_PROGRAMS");
     const long n = s ? std::strtol(s, nullptr, 10) : 0;
-    return n > 0 ? int(n) : 250;
+    return n > 0 ? int(n) : 400;
 }
 
 void run_float_programs(gl::MatmulKernel kernel, int count) {

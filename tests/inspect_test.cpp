@@ -72,7 +72,7 @@ TEST_CASE("describe_pixel names instructions, headers and elements from the tabl
     CHECK(m.m == 1);
     CHECK(m.n == 2);
     CHECK(m.label == "6");
-    CHECK(m.text.find("element [1, 2] of matrix W (2x3) = 6") != std::string::npos);
+    CHECK(m.text.find("element [1, 2] of matrix W (2x3, u8) = 6") != std::string::npos);
     CHECK(m.text.find("dequantized: -2") != std::string::npos); // 0.5 * (6 - 10)
 
     m = describe_pixel(img, regions, l, 5, 6);
