@@ -45,10 +45,15 @@ step "float definitions on this GPU: shaders/fmath.glsl bit-identical to engine/
 step "parity suite (ctest -R ^gl_)"
 (cd "$BUILD" && ctest -R '^gl_' --output-on-failure) || status=1
 
+step "1000 random float programs per kernel on this GPU: CPU reference vs GL in lockstep (and cpu_fast_test's 1000 vs the fast CPU executor)"
+PXOS_FLOAT_PROGRAMS=1000 "$BUILD/tests/gl_float_random_test" || status=1
+"$BUILD/tests/cpu_fast_test" -tc="*random float programs*" || status=1
+
 if [ -x "$BUILD/app/pxi" ] && "$BUILD/app/pxi" compare --help >/dev/null 2>&1; then
-    step "pxi compare on every asset, both kernels"
+    step "pxi compare on every asset and on the f32 Pixel-LLM, both kernels"
     shopt -s nullglob
-    for f in assets/*.pxi; do
+    "$BUILD/app/pxi" pixellm --dtype f32 -o /tmp/gpu-check-pixellm-f32.pxi --force >/dev/null || status=1
+    for f in assets/*.pxi /tmp/gpu-check-pixellm-f32.pxi; do
         for k in simple tiled; do
             "$BUILD/app/pxi" compare "$f" --kernel "$k" >/tmp/gpu-check-compare.txt 2>&1 ||
                 { status=1; echo "DIVERGES ($k): $f"; }

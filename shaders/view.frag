@@ -16,10 +16,14 @@ uniform vec2 u_range;
 uniform int u_compare_mode;   // 0 none, 1 mark pixels differing from u_compare, 2 heat of |R - R'|
 uniform float u_grid;         // grid line opacity (0 = off)
 uniform int u_matrix_mode;    // 1: u_image is a logical matrix (rows x cols element pixels)
-uniform int u_elem_type;      // matrix mode: 0 the R byte (uint8 code), 1 the whole pixel as int32
+uniform int u_elem_type;      // matrix mode, a dtype code: 0 the R byte (u8), 1 the whole pixel as float32, 3 as int32
 uniform int u_colormap;       // 0 viridis, 1 gray, 2 diverging (blue, white, red)
 uniform int u_per_row;        // data mode: 1 = per-row ranges from u_row_info
-uniform sampler2D u_row_info; // unit 2: texel (y, 0) = (lo, hi, type (0 uint8, 1 int32) + 2 * end x, 1 if a matrix's row)
+uniform sampler2D u_row_info; // unit 2: texel (y, 0) = (lo, hi, dtype code + 4 * end x, 1 if a matrix's row)
+// Element types are the dtype codes of engine/numeric/dtype.h: 0 u8, 1 f32, 2 f16 (two per pixel:
+// the left half of a cell shows R,G, the right half B,A), 3 i32. Float values always go through
+// the diverging map over lo..hi (the debugger makes it symmetric about 0), and values that are
+// not numbers are marked: NaN magenta, +inf yellow, -inf cyan.
 out vec4 frag;
 
 // A perceptually ordered colormap (a compact polynomial fit of viridis).
@@ -64,16 +68,32 @@ void main() {
         type = 0;
         if (u_per_row == 1) {
             row = texelFetch(u_row_info, ivec2(ip.y, 0), 0);
-            int bits = int(row.z + 0.5); // type + 2 * (x where the matrix's elements end in this row)
-            type = bits & 1;
-            colored = row.w > 0.5 && ip.x > 0 && ip.x < (bits >> 1);
+            int bits = int(row.z + 0.5); // type + 4 * (x where the matrix's elements end in this row)
+            type = bits & 3;
+            colored = row.w > 0.5 && ip.x > 0 && ip.x < (bits >> 2);
         }
     }
     if (colored) {
-        float span = max(row.y - row.x, 1e-6);
+        uint word = v.r | v.g << 8 | v.b << 16 | v.a << 24;
         float value = float(v.r);
-        if (type == 1) value = float(int(v.r | v.g << 8 | v.b << 16 | v.a << 24));
-        rgb = colormap(clamp((value - row.x) / span, 0.0, 1.0));
+        if (type == 3) value = float(int(word));
+        if (type == 1) value = uintBitsToFloat(word);
+        if (type == 2) {
+            vec2 h = unpackHalf2x16(word);
+            value = p.x - float(ip.x) < 0.5 ? h.x : h.y;
+        }
+        if (type == 1 || type == 2) {
+            if (isnan(value)) rgb = vec3(1.0, 0.0, 1.0);
+            else if (isinf(value)) rgb = value > 0.0 ? vec3(1.0, 1.0, 0.0) : vec3(0.0, 1.0, 1.0);
+            else {
+                float t = (value - row.x) / max(row.y - row.x, 1e-37);
+                rgb = mix(vec3(0.23, 0.30, 0.75), vec3(0.95), clamp(t * 2.0, 0.0, 1.0));
+                if (t > 0.5) rgb = mix(vec3(0.95), vec3(0.71, 0.02, 0.15), clamp(t * 2.0 - 1.0, 0.0, 1.0));
+            }
+        } else {
+            float span = max(row.y - row.x, 1e-6);
+            rgb = colormap(clamp((value - row.x) / span, 0.0, 1.0));
+        }
     } else {
         vec4 f = vec4(v) / 255.0;
         int shown = int(u_channels.r) + int(u_channels.g) + int(u_channels.b) + int(u_channels.a);

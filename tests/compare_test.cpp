@@ -35,13 +35,13 @@ void check_diff(const Image& a, const Image& b, const std::vector<Region>& regio
         for (uint32_t x = 0; x < a.width; ++x) {
             std::string name = "other pixels";
             bool element = false;
-            ElementType type = ElementType::U8;
+            DType type = DType::U8;
             if (y == 0) {
                 name = "row 0";
             } else if (const Region* r = region_at(regions, a, x, y)) {
                 name = r->name;
                 element = !(x == 0 && y == r->row);
-                type = element_type(row0, r->row);
+                type = element_type(row0, r->row, r);
             }
             Acc& acc = want[name];
             acc.pixels++;
@@ -50,7 +50,7 @@ void check_diff(const Image& a, const Image& b, const std::vector<Region>& regio
             if (!element) continue;
             acc.elements++;
             int64_t va = pa[0], vb = pb[0];
-            if (type == ElementType::I32) {
+            if (type == DType::I32) {
                 int32_t ia, ib;
                 std::memcpy(&ia, pa.data(), 4); // little-endian host, as PROTOCOL.md's int32 pixel
                 std::memcpy(&ib, pb.data(), 4);
@@ -91,10 +91,10 @@ TEST_CASE("per-region differences between steps of the Pixel-LLM match a per-pix
     bool saw_logits = false;
     for (const Region& r : regions) {
         if (r.name == "logits" || r.name == "b_out") {
-            CHECK(element_type(row0, r.row) == ElementType::I32);
+            CHECK(element_type(row0, r.row) == DType::I32);
             saw_logits |= r.name == "logits";
         }
-        if (r.name == "x" || r.name.rfind("W", 0) == 0) CHECK(element_type(row0, r.row) == ElementType::U8);
+        if (r.name == "x" || r.name.rfind("W", 0) == 0) CHECK(element_type(row0, r.row) == DType::U8);
     }
     CHECK(saw_logits);
     for (size_t k = 0; k < history.size(); k += 2) {
@@ -111,7 +111,7 @@ TEST_CASE("per-region differences between steps of the Pixel-LLM match a per-pix
     for (const RegionDiff& d : d0.regions)
         if (d.name == "logits") {
             CHECK(d.count > 0);
-            CHECK(d.type == ElementType::I32);
+            CHECK(d.type == DType::I32);
         }
 }
 
@@ -137,15 +137,15 @@ TEST_CASE("a size mismatch is an error, not a comparison") {
 }
 
 TEST_CASE("value statistics and histogram against direct sums") {
-    const std::vector<int64_t> v = {0, 128, 128, 255, 3, 128, -70000, 90000};
+    const std::vector<double> v = {0, 128, 128, 255, 3, 128, -70000, 90000};
     const ValueStats s = value_stats(v, 128);
     double mean = 0;
-    for (int64_t x : v)
-        mean += double(x);
+    for (double x : v)
+        mean += x;
     mean /= double(v.size());
     double var = 0;
-    for (int64_t x : v)
-        var += (double(x) - mean) * (double(x) - mean);
+    for (double x : v)
+        var += (x - mean) * (x - mean);
     CHECK(s.count == 8);
     CHECK(s.mean == doctest::Approx(mean));
     CHECK(s.std == doctest::Approx(std::sqrt(var / 8)));
@@ -176,11 +176,11 @@ TEST_CASE("matrix_values reads int32 pixels whole and uint8 codes from R") {
     Image img = make_image(4, 4);
     put_matrix(img, 1, 1, 3, {1, 2, 3});
     img.set_pixel(2, 1, i32_to_rgba(-78));
-    auto u = matrix_values(img, 1, ElementType::U8);
+    auto u = matrix_values(img, 1, DType::U8);
     REQUIRE(u.ok());
-    CHECK(u.value() == std::vector<int64_t>{1, uint8_t(i32_to_rgba(-78)[0]), 3});
-    auto i = matrix_values(img, 1, ElementType::I32);
+    CHECK(u.value() == std::vector<double>{1, double(i32_to_rgba(-78)[0]), 3});
+    auto i = matrix_values(img, 1, DType::I32);
     REQUIRE(i.ok());
     CHECK(i.value()[1] == -78);
-    CHECK(!matrix_values(img, 9, ElementType::U8).ok());
+    CHECK(!matrix_values(img, 9, DType::U8).ok());
 }

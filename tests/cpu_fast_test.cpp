@@ -287,7 +287,8 @@ TEST_CASE("float opcodes: execute_fast equals execute_reference on random float 
     std::mt19937 rng(20261202);
     int halted = 0;
     std::map<uint8_t, int> executed; // the generator must really run each float opcode
-    for (int trial = 0; trial < 300; ++trial) {
+    constexpr int kPrograms = 1000;  // issue 13: at least 1000 random float programs per CI run
+    for (int trial = 0; trial < kPrograms; ++trial) {
         const FloatProgram p = random_float_program(rng);
         INFO("float program #" << trial << " (" << p.what << ")");
         VmState ref = make_vm(p.image);
@@ -306,14 +307,14 @@ TEST_CASE("float opcodes: execute_fast equals execute_reference on random float 
             REQUIRE(fast.image.rgba == ref.image.rgba);
         }
     }
-    CHECK(halted > 120);
+    CHECK(halted > kPrograms * 2 / 5);
     std::string counts;
     for (const auto& [op, n] : executed)
         counts += " " + std::string(opcode_info(op)->name) + " " + std::to_string(n);
     MESSAGE("executed:" << counts);
     for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL, Opcode::DEQUANT, Opcode::QUANT,
                       Opcode::FCONVERT, Opcode::LAYERNORM, Opcode::GELU, Opcode::FSOFTMAX, Opcode::FATTENTION})
-        CHECK_MESSAGE(executed[uint8_t(op)] > 15,
+        CHECK_MESSAGE(executed[uint8_t(op)] > kPrograms / 40,
                       opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
 }
 

@@ -49,3 +49,17 @@ gl_cli_check(compare_trap 0 "compare|${GLCLI_WORK}/trap.pxi" OUT "TRAP SHAPE_MIS
              DEPENDS gl_cli_asm_trap)
 gl_cli_check(run_gl_trap 1 "run|${GLCLI_WORK}/trap.pxi|--executor|gl" OUT "TRAP SHAPE_MISMATCH at pixel \\(0,1\\)"
              DEPENDS gl_cli_asm_trap)
+# The float32 Pixel-LLM (FMATMUL with bias and ReLU, issue 13): CPU and GL identical after every
+# step with both kernels, and `pxi run --executor gl` writes the CPU's bytes.
+gl_cli_check(pixellm_f32_build 0 "pixellm|--dtype|f32|-o|${GLCLI_WORK}/pixellm_f32.pxi|--force" OUT "float32 pixels")
+foreach(kernel simple tiled)
+  gl_cli_check(compare_pixellm_f32_${kernel} 0 "compare|${GLCLI_WORK}/pixellm_f32.pxi|--kernel|${kernel}"
+               OUT "step 1 pc 0 FMATMUL: identical.*step 2 pc 3 FMATMUL: identical.*parity after every one of 3 steps \\(halted"
+               DEPENDS gl_cli_pixellm_f32_build)
+endforeach()
+gl_cli_check(run_cpu_pixellm_f32 0 "run|${GLCLI_WORK}/pixellm_f32.pxi|-o|${GLCLI_WORK}/pixellm_f32.cpu.pxi|--force"
+             DEPENDS gl_cli_pixellm_f32_build)
+gl_cli_check(run_gl_pixellm_f32 0 "run|${GLCLI_WORK}/pixellm_f32.pxi|--executor|gl|-o|${GLCLI_WORK}/pixellm_f32.gl.pxi|--force"
+             DEPENDS gl_cli_pixellm_f32_build)
+gl_cli_check(same_bytes_pixellm_f32 0 "diff|${GLCLI_WORK}/pixellm_f32.cpu.pxi|${GLCLI_WORK}/pixellm_f32.gl.pxi"
+             OUT "identical pixels" DEPENDS "gl_cli_run_cpu_pixellm_f32;gl_cli_run_gl_pixellm_f32")

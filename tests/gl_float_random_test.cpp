@@ -1,7 +1,9 @@
 // Randomized float parity: programs of the float opcodes (random_float_program.h) run on the CPU
 // reference and on the GL executor in lockstep (registers, trap, written rectangles and the whole
 // image after every step), with both matmul kernels. PXOS_SEED=<n> reruns from another seed.
-// The fast CPU executor's side of the same programs is in cpu_fast_test.cpp.
+// The fast CPU executor's side of the same programs is in cpu_fast_test.cpp (1000 per run); here
+// 400 per kernel keep the test in seconds on llvmpipe, and PXOS_FLOAT_PROGRAMS=<n> runs n per
+// kernel (scripts/gpu-check.sh: 1000 each on a real GPU).
 #include "gl_test_util.h"
 #include "random_float_program.h"
 
@@ -14,6 +16,12 @@ namespace {
 uint32_t base_seed() {
     const char* s = std::getenv("PXOS_SEED");
     return s ? uint32_t(std::strtoul(s, nullptr, 10)) : 20261202u;
+}
+
+int program_count() {
+    const char* s = std::getenv("PXOS_FLOAT_PROGRAMS");
+    const long n = s ? std::strtol(s, nullptr, 10) : 0;
+    return n > 0 ? int(n) : 400;
 }
 
 void run_float_programs(gl::MatmulKernel kernel, int count) {
@@ -40,11 +48,11 @@ void run_float_programs(gl::MatmulKernel kernel, int count) {
 } // namespace
 
 TEST_CASE("random float programs: CPU and GL agree after every step (tiled kernel)") {
-    run_float_programs(gl::MatmulKernel::Tiled, 150);
+    run_float_programs(gl::MatmulKernel::Tiled, program_count());
 }
 
 TEST_CASE("random float programs: CPU and GL agree after every step (simple kernel)") {
-    run_float_programs(gl::MatmulKernel::Simple, 150);
+    run_float_programs(gl::MatmulKernel::Simple, program_count());
 }
 
 // LAYERNORM rows of more than 256 blocks of 16 (N = 4500: 282 blocks), so the tiled kernel's lanes

@@ -86,7 +86,7 @@ TEST_CASE("break on divergence stops at the faulted step, naming the pixel and t
     for (const px::RegionDiff& r : diff.regions)
         if (r.count) {
             CHECK(r.name == "logits");
-            CHECK(r.type == px::ElementType::I32);
+            CHECK(r.type == px::DType::I32);
             CHECK(r.first_x == w.x);
             CHECK(r.first_y == w.y);
             CHECK(r.max_abs == 16);

@@ -100,6 +100,62 @@ TEST_CASE("every opcode in the table has a complete definition") {
         CHECK((op_def(uint8_t(b)) != nullptr) == (opcode_info(uint8_t(b)) != nullptr));
 }
 
+// A dtype parameter pixel is P1 = (dtype_a, dtype_b, dtype_c, 0) (PROTOCOL.md §11.1): the
+// disassembler names its channels as dtypes. Such an opcode must say, through
+// OpDef::operand_types, that its operands have the types P1 declares, so the type analysis
+// (typing.h), the validator and the debugger show each matrix as what it is.
+TEST_CASE("every opcode with a dtype parameter pixel declares its operand types from it") {
+    int with_dtype = 0;
+    for (const OpcodeInfo& info : kOpcodes) {
+        if (info.param_pixels == 0) continue;
+        INFO(name_of(info));
+        const OpDef* def = op_def(info.number);
+        REQUIRE(def);
+        Instruction ins;
+        ins.opcode = info.number;
+        ins.info = &info;
+        ins.param_count = info.param_pixels;
+        ins.params[0] = {1, 1, 1, 0};
+        bool dtype_pixel = false;
+        for (int c = 0; c < 3 && def->param_channel_text; ++c)
+            dtype_pixel = dtype_pixel || parse_dtype(def->param_channel_text(ins, 0, c)).has_value();
+        if (!dtype_pixel) continue;
+        ++with_dtype;
+        REQUIRE_MESSAGE((def->operand_types != nullptr),
+                        "P1 is a dtype pixel but OpDef::operand_types is not set (ops/opdef.h)");
+        // Every instance the opcode's check accepts: P1 combinations with the other parameters 0,
+        // and the instructions of its test vectors.
+        std::vector<Instruction> instances;
+        for (uint8_t a = 0; a < 4; ++a)
+            for (uint8_t b = 0; b < 4; ++b)
+                for (uint8_t c = 0; c < 4; ++c) {
+                    Instruction i = ins;
+                    i.params[0] = {a, b, c, 0};
+                    instances.push_back(i);
+                }
+        for (const Vector& v : corpus().vectors)
+            for (const Decoded& d : decode_row0(v.image).instructions)
+                if (d.ins.opcode == info.number && !d.truncated) instances.push_back(d.ins);
+        int accepted = 0;
+        for (const Instruction& i : instances) {
+            const OpParams params = def->decode(i);
+            if (!def->check(i, params, 65535).empty()) continue;
+            ++accepted;
+            const std::array<DType, 3> types = def->operand_types(params);
+            for (int k = 0; k < 3; ++k) {
+                const OperandKind kind = info.operands[k];
+                if (kind == OperandKind::None || kind == OperandKind::ScalarOut) continue;
+                CHECK_MESSAGE(types[size_t(k)] == DType(i.params[0][size_t(k)]),
+                              "operand "
+                                  << "abc"[k] << ": operand_types says " << dtype_name(types[size_t(k)])
+                                  << ", P1 declares code " << int(i.params[0][size_t(k)]));
+            }
+        }
+        CHECK_MESSAGE(accepted > 0, "no accepted instance to check operand_types on");
+    }
+    CHECK(with_dtype >= 3); // FMATMUL, FADD, FMUL at least
+}
+
 TEST_CASE("every opcode has a test vector that executes it") {
     const Corpus& c = corpus();
     REQUIRE(c.vectors.size() >= 20);

@@ -112,7 +112,7 @@ wstep=$(awk -v x="$lx" -v y="$ly" '/^step=/ { split($0, f, "writes="); split(f[2
 [ "$(j '.model.pixel_history.writes[-1].pc')" = "$(trace_pc "$wstep")" ] || fail "history pc"
 read -r r g b a <<<"$(pixel "$lx" "$ly" "$WORK/out.pxi")"
 want=$(i32 "$r" "$g" "$b" "$a")
-[ "$(j .model.pixel_history.type)" = int32 ] || fail "logits should read as int32"
+[ "$(j .model.pixel_history.type)" = i32 ] || fail "logits should read as i32"
 [ "$(j '.model.pixel_history.writes[-1].after_value')" = "$want" ] ||
     fail "logit [0, 42] after its write: pxdbg $(j '.model.pixel_history.writes[-1].after_value'), pxi's output $want"
 read -r r g b a <<<"$(pixel "$lx" "$ly" "$PROG")"

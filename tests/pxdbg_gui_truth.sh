@@ -12,6 +12,9 @@
 #   bug 8  texels_uploaded is current when the state file says a step happened
 #   bug 9  characters typed right after Ctrl+A in a path field are kept (were dropped while the
 #          held-back Ctrl release still counted as down: the 1-in-5 flake of this test)
+#   float  a float32 matrix (NaN, +-inf, -0, a subnormal) and an f16 one in the inspector: type,
+#          every value, NaN/inf counts, min/max over the finite values, the diverging range about 0
+#          (issue 13), against NumPy on the PNG's bytes
 HERE=$(dirname "$0")
 INPUT=$WORK/input.pxi
 PXI=${PXI:?PXI must name the pxi binary}
@@ -88,7 +91,7 @@ python3 - "$STATE" "$WORK/truth.json" <<'PY' || fail "bug 4: the inspector's log
 import json, sys
 s, t = json.load(open(sys.argv[1]))["inspector"], json.load(open(sys.argv[2]))
 assert s is not None, "no matrix in the inspector"
-assert s["type"] == "int32", s["type"]
+assert s["type"] == "i32", s["type"]
 n = len(s["values"])
 assert n == 64 and s["values"] == t["int32"][:n], (s["values"][:8], t["int32"][:8])
 assert all(abs(a - b) <= 1e-12 + 1e-9 * abs(b) for a, b in zip(s["real"], t["int32_real"][:n])), "real values"
@@ -203,6 +206,49 @@ gui_warning=$(json 'd["warnings"][0] if d["warnings"] else ""')
 [ "$gui_warning" = "$cli_warning" ] || fail "bug 6: GUI warning '$gui_warning', CLI '$cli_warning'"
 echo "bug 6: RGB PNG opened with the CLI's warning: $gui_warning"
 [ "$(sum_of "$INPUT")" = "$input_sum" ] || fail "the loaded program changed on disk"
+
+# --- float: a float program's matrices in the inspector, checked against NumPy on the file.
+python3 "$HERE/make_float_program.py" "$WORK/float.pxi"
+xdotool key ctrl+o
+wait_dialog "Open program"
+type_path "$WORK/float.pxi"
+wait_field file "$WORK/float.pxi" eq
+sleep 0.3
+for name in a h; do
+    python3 "$HERE/pxdbg_truth.py" "$WORK/float.pxi" "$name" >"$WORK/truth_$name.json"
+    row=$(python3 -c "import json; print(json.load(open('$WORK/truth_$name.json'))['row'])")
+    xdotool key ctrl+shift+s
+    sleep 0.3
+    read -r cx cy < <(json "' '.join(str(int(r[k])) for r in d['regions_list'] if r['row'] == $row for k in ('x', 'y'))")
+    [ -n "${cx:-}" ] || fail "float: $name (row $row) not in the Regions list"
+    xdotool mousemove --window "$WIN" "$cx" "$cy" click 1
+    wait_field selected_row "$row" eq
+    xdotool mousemove --window "$WIN" 5 990
+    sleep 0.3
+    xdotool key ctrl+shift+s
+    sleep 0.5
+    /usr/bin/python3 - "$STATE" "$WORK/truth_$name.json" "$name" <<'PY' || fail "float: the inspector's $name is not the file's values"
+import json, sys
+import numpy as np
+s, t, name = json.load(open(sys.argv[1]))["inspector"], json.load(open(sys.argv[2])), sys.argv[3]
+dtype = "f16" if name == "h" else "f32"
+assert s is not None and s["type"] == dtype, s and s["type"]
+want = t[dtype][: t["rows"] * t["cols"]]
+assert s["values"] == want, (s["values"], want)
+v = np.array([float(x.replace("NaN", "nan")) if isinstance(x, str) else x for x in want])
+fin = v[np.isfinite(v)]
+assert s["nan"] == int(np.isnan(v).sum()) and s["inf"] == int(np.isinf(v).sum()), (s["nan"], s["inf"])
+assert s["min"] == fin.min() and s["max"] == fin.max(), (s["min"], s["max"])
+assert abs(s["mean"] - fin.mean()) <= 1e-12 * max(1.0, abs(fin.mean())), (s["mean"], fin.mean())
+m = max(abs(fin.min()), abs(fin.max()))
+lo, hi = s["view_range"]
+assert s["colormap"] == "diverging" and lo == -hi and abs(hi - m) <= 1e-6 * m, (s["colormap"], lo, hi, m)
+texts = ["NaN" if x == "NaN" else x if isinstance(x, str) else None for x in want]
+assert all(a == b for a, b in zip(s["texts"], texts) if b), (s["texts"], texts)
+print(f"float: {name} ({dtype}) in the inspector = the file's {len(want)} values {s['texts']}; "
+      f"{s['nan']} NaN, {s['inf']} inf; min {s['min']} max {s['max']}; diverging over {lo:.6g}..{hi:.6g}")
+PY
+done
 
 # --- write paths named on the command line: the state file, the screenshot and imgui.ini pointed
 # at the loaded program are refused too (a second pxdbg, on its own).

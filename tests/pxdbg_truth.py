@@ -3,7 +3,9 @@
 
 Reads a .pxi (an RGBA8 PNG) with Python's zlib only (no engine code), finds a matrix by name in
 the pxos.symbols chunk and prints its elements as JSON: the int32 value of each whole pixel, the
-R byte, and the real value scale * (q - zero_point) of both readings.
+R byte, and the real value scale * (q - zero_point) of both readings; the float32 value of each
+whole pixel ("f32") and the float16 values packed two per pixel ("f16", elements 2j in R,G and
+2j+1 in B,A of element pixel j), NaN and infinities written "NaN", "+inf", "-inf".
 
     pxdbg_truth.py FILE.pxi MATRIX-NAME
 """
@@ -71,13 +73,33 @@ def main():
     int32, rbyte = [], []
     for i in range(n):
         x, y = 1 + i % (w - 1), row + i // (w - 1)
+        if y >= h:  # an f16 matrix fills half the pixels: a whole-pixel reading stops at the image's end
+            break
         p = rows[y][x * 4 : x * 4 + 4]
         int32.append(struct.unpack("<i", p)[0])
         rbyte.append(p[0])
     real = lambda q: None if scale is None else scale * (q - zp)
+    f32, f16 = [], []
+    for i in range(n):
+        x, y = 1 + i % (w - 1), row + i // (w - 1)
+        if y < h:
+            f32.append(struct.unpack("<f", rows[y][x * 4 : x * 4 + 4])[0])
+        j = i // 2
+        x, y = 1 + j % (w - 1), row + j // (w - 1)
+        f16.append(struct.unpack("<e", rows[y][x * 4 + 2 * (i % 2) : x * 4 + 2 * (i % 2) + 2])[0])
     print(json.dumps({"row": row, "rows": region["rows"], "cols": region["cols"], "scale": scale,
-                      "zero_point": zp, "int32": int32, "r_byte": rbyte,
-                      "int32_real": [real(q) for q in int32], "r_byte_real": [real(q) for q in rbyte]}))
+                      "zero_point": zp, "dtype": region.get("dtype"), "int32": int32, "r_byte": rbyte,
+                      "int32_real": [real(q) for q in int32], "r_byte_real": [real(q) for q in rbyte],
+                      "f32": [special(v) for v in f32], "f16": [special(v) for v in f16]}))
+
+
+def special(v):
+    """A float as JSON: the number, or "NaN", "+inf", "-inf"."""
+    if v != v:
+        return "NaN"
+    if v in (float("inf"), float("-inf")):
+        return "+inf" if v > 0 else "-inf"
+    return v
 
 
 if __name__ == "__main__":

@@ -386,3 +386,30 @@ TEST_CASE("errors that depend on the data are not always_traps; a missing HALT n
     REQUIRE(e);
     CHECK_FALSE(e->always_traps);
 }
+
+TEST_CASE("a matrix used as two element types is a type-conflict warning naming both instruction pixels") {
+    // FMATMUL writes row 3 as f32 (pc 0); MATMUL then reads it as u8 codes (pc 3).
+    Image img = make_image(10, 5);
+    put_matrix(img, 1, 1, 1, {0});
+    put_matrix(img, 2, 1, 1, {0});
+    put_ins(img, 0, Opcode::FMATMUL, 1, 2, 3);
+    img.set_pixel(1, 0, {1, 1, 1, 0});
+    put_ins(img, 3, Opcode::MATMUL, 3, 2, 4);
+    put_ins(img, 4, Opcode::HALT);
+    const ValidationReport rep = validate(img);
+    INFO(dump(rep));
+    CHECK(rep.ok()); // a warning: the bytes are defined, the reading almost certainly wrong
+    const Diagnostic* d = find_diag(rep, "type-conflict");
+    REQUIRE(d);
+    CHECK(d->severity == Severity::Warning);
+    CHECK(d->x == 3);
+    CHECK(d->y == 0);
+    CHECK(d->message ==
+          "the matrix at row 3 is used as f32 by FMATMUL at pixel (0,0) (operand c) and as u8 by "
+          "MATMUL at pixel (3,0) (operand a)");
+    // The same program reading row 3 with FADD (f32) has no conflict.
+    put_ins(img, 3, Opcode::FADD, 3, 3, 4);
+    img.set_pixel(4, 0, {1, 1, 1, 0});
+    put_ins(img, 5, Opcode::HALT);
+    CHECK(find_diag(validate(img), "type-conflict") == nullptr);
+}

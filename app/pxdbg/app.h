@@ -28,9 +28,10 @@ enum class Layout : uint8_t { Single, Compare }; // Compare: CPU | GPU | differe
 // its real value where the region has a scale.
 struct MatrixStats {
     uint32_t cols = 0, rows = 0;
-    px::ElementType type = px::ElementType::U8;
-    double min = 0, max = 0; // over the stored values (codes)
+    px::DType type = px::DType::U8;
+    double min = 0, max = 0; // over the finite stored values (codes, int32s, floats)
     double mean = 0;
+    uint64_t nan = 0, inf = 0;    // float matrices: elements that are NaN, +-inf
     std::vector<double> stored;   // row-major
     std::vector<double> real;     // dequantized, empty without a scale
     std::vector<float> histogram; // over [hist_lo, hist_hi], stored values

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -18,6 +19,8 @@ namespace pxdbg {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr const char* kColormapNames[3] = {"viridis", "gray", "diverging"};
 
 nlohmann::json inspector_json(const App& app) {
     const Debugger& d = app.dbg;
@@ -28,7 +31,14 @@ nlohmann::json inspector_json(const App& app) {
                      {"row", reg->row},
                      {"rows", s.rows},
                      {"cols", s.cols},
-                     {"type", px::element_type_name(s.type)},
+                     {"type", std::string(px::dtype_name(s.type))},
+                     {"nan", s.nan},
+                     {"inf", s.inf},
+                     // The range the matrix views map through the colormap (diverging about 0 for floats).
+                     {"view_range", {app.inspector_view.range_lo, app.inspector_view.range_hi}},
+                     {"colormap", px::dtype_is_float(s.type)
+                                      ? "diverging"
+                                      : kColormapNames[std::clamp(app.colormap, 0, 2)]},
                      {"min", s.min},
                      {"max", s.max},
                      {"mean", s.mean},
@@ -37,12 +47,20 @@ nlohmann::json inspector_json(const App& app) {
                      {"before_elements", app.before.stored.size()}};
     // The first elements as shown (stored value and real value), so tests compare them with the
     // file's pixels; at most 64 to keep the file small.
-    nlohmann::json values = nlohmann::json::array(), real = nlohmann::json::array();
+    // Values are JSON numbers (floats exactly, as doubles), or "NaN", "+inf", "-inf"; texts are
+    // what the inspector's tooltip prints.
+    nlohmann::json values = nlohmann::json::array(), real = nlohmann::json::array(),
+                   texts = nlohmann::json::array();
     for (size_t i = 0; i < std::min<size_t>(s.stored.size(), 64); ++i) {
-        values.push_back(int64_t(s.stored[i]));
+        const double v = s.stored[i];
+        values.push_back(!std::isfinite(v)            ? nlohmann::json(px::value_text(v, s.type))
+                         : px::dtype_is_float(s.type) ? nlohmann::json(v)
+                                                      : nlohmann::json(int64_t(v)));
+        texts.push_back(px::value_text(v, s.type));
         if (!s.real.empty()) real.push_back(s.real[i]);
     }
     j["values"] = values;
+    j["texts"] = texts;
     j["real"] = s.real.empty() ? nlohmann::json(nullptr) : real;
     return j;
 }

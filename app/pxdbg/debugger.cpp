@@ -1,6 +1,7 @@
 // debugger.cpp — the debugger model: loading, stepping in lockstep, history, commands.
 #include "debugger.h"
 
+#include "fmath.h"
 #include "png_io.h"
 
 #include <algorithm>
@@ -432,10 +433,17 @@ std::optional<MatrixPixels> matrix_pixels(const Debugger& d, uint32_t row, bool 
     MatrixPixels out;
     out.shape = px::decode_header(pixel(0, row));
     const uint64_t n = out.shape.elements();
-    if (n == 0 || px::element_y(n - 1, row, img.width) >= img.height) return std::nullopt;
+    const px::DType type = matrix_element_type(d, row);
+    const uint64_t used = px::dtype_pixels(type, n);
+    if (n == 0 || px::element_y(used - 1, row, img.width) >= img.height) return std::nullopt;
     out.pixels.resize(n);
-    for (uint64_t i = 0; i < n; ++i)
-        out.pixels[i] = pixel(px::element_x(i, img.width), uint32_t(px::element_y(i, row, img.width)));
+    for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t j = type == px::DType::F16 ? i / 2 : i;
+        const px::Rgba p = pixel(px::element_x(j, img.width), uint32_t(px::element_y(j, row, img.width)));
+        out.pixels[i] = type == px::DType::F16
+                            ? px::word_pixel(px::fm::bits(float(px::element_value(p, type, int(i % 2)))))
+                            : p;
+    }
     return out;
 }
 
@@ -631,8 +639,11 @@ px::ImageDiff compare_metrics(const Debugger& d, const px::Image& other) {
     return px::diff_by_region(d.cpu.image, other, d.regions, d.listing);
 }
 
-px::ElementType matrix_element_type(const Debugger& d, uint32_t row) {
-    return px::element_type(d.listing, row);
+px::DType matrix_element_type(const Debugger& d, uint32_t row) {
+    const px::Region* reg = nullptr;
+    for (const px::Region& r : d.regions)
+        if (r.row == row) reg = &r;
+    return px::element_type(d.listing, row, reg);
 }
 
 namespace {

@@ -193,7 +193,7 @@ uint64_t oldest_kept_step(const Debugger& d);
 px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text);
 
 // Element type of the matrix at `row` (uint8 codes or int32 pixels), from the instructions.
-px::ElementType matrix_element_type(const Debugger& d, uint32_t row);
+px::DType matrix_element_type(const Debugger& d, uint32_t row);
 // Commands of the windows (the only way they change a Debugger).
 void start_continue(Debugger& d);      // F5: run across frames until something stops it
 void run_to(Debugger& d, uint32_t pc); // continue until pc is reached
@@ -218,6 +218,8 @@ TextureUpdate take_texture_updates(Debugger& d);
 // before the last step (from the newest history entry, so also for matrices that step did not
 // write, and for a matrix selected after the step). nullopt: no such matrix (bad header, overflow),
 // or no step in history for `before_last_step`.
+// One pixel per element, in the matrix's type; an f16 matrix's elements arrive widened to f32
+// pixels (exact), so every view reads one element from one pixel.
 struct MatrixPixels {
     px::MatrixHeader shape;
     std::vector<px::Rgba> pixels;

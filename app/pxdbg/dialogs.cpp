@@ -5,6 +5,7 @@
 // (px::save_png). docs/write-paths.md lists every write path of pxdbg with its policy.
 #include "app.h"
 
+#include "fmath.h"
 #include "png_io.h"
 
 #include <imgui.h>
@@ -145,7 +146,8 @@ void perform_write(App& app, const App::PendingWrite& w) {
         break;
     }
     case WriteKind::ExportMatrix: {
-        // uint8 codes as gray; other types as their whole pixels, as the program stores them.
+        // uint8 codes as gray; other types as their whole pixels, as the program stores them (f16
+        // elements widened to f32 pixels, one per element).
         const MatrixStats& s = app.after;
         if (s.cols == 0 || s.rows == 0) {
             set_message(app, "export failed: no matrix selected");
@@ -154,9 +156,11 @@ void perform_write(App& app, const App::PendingWrite& w) {
         px::Image img = px::make_image(s.cols, s.rows);
         for (size_t i = 0; i < s.stored.size(); ++i) {
             const uint32_t x = uint32_t(i % s.cols), y = uint32_t(i / s.cols);
-            if (s.type == px::ElementType::U8) {
+            if (s.type == px::DType::U8) {
                 const uint8_t v = uint8_t(s.stored[i]);
                 img.set_pixel(x, y, {v, v, v, 255});
+            } else if (px::dtype_is_float(s.type)) {
+                img.set_pixel(x, y, px::word_pixel(px::fm::bits(float(s.stored[i]))));
             } else {
                 const uint32_t u = uint32_t(int32_t(s.stored[i]));
                 img.set_pixel(x, y, {uint8_t(u), uint8_t(u >> 8), uint8_t(u >> 16), uint8_t(u >> 24)});

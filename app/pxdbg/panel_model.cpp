@@ -37,15 +37,25 @@ std::string hex(px::Rgba p) {
     return buf;
 }
 
-// The type a pixel's value has: an element of an int32 matrix reads whole, anything else by R.
-px::ElementType pixel_type(const Debugger& d, uint32_t x, uint32_t y) {
+// The type a pixel's value has (the engine says: inspect.h); headers and other pixels read by R.
+px::DType pixel_type(const Debugger& d, uint32_t x, uint32_t y) {
     const px::Region* r = px::region_at(d.regions, d.cpu.image, x, y);
-    if (!r || (x == 0 && y == r->row)) return px::ElementType::U8;
-    return px::element_type(d.listing, r->row);
+    if (!r || (x == 0 && y == r->row)) return px::DType::U8;
+    return px::element_type(d.listing, r->row, r);
 }
 
-std::string value_text(px::Rgba p, px::ElementType t) {
-    return std::to_string(int64_t(px::element_value(p, t))) + (t == px::ElementType::I32 ? " (int32)" : "");
+// A pixel's value in its type: "200", "-7 (i32)", "1.5 (f32)", "NaN (f32)", "1.5, -2 (f16)".
+std::string value_text(px::Rgba p, px::DType t) {
+    std::string s = px::value_text(px::element_value(p, t), t);
+    if (t == px::DType::F16) s += ", " + px::value_text(px::element_value(p, t, 1), t);
+    return t == px::DType::U8 ? s : s + " (" + std::string(px::dtype_name(t)) + ")";
+}
+
+// A value for the state file: a JSON number, or "NaN", "+inf", "-inf" (JSON has no such numbers).
+nlohmann::json json_value(double v, px::DType t = px::DType::F32) {
+    if (!px::dtype_is_float(t) && std::isfinite(v)) return int64_t(v); // codes and int32s stay integers
+    if (std::isfinite(v)) return v;
+    return px::value_text(v, px::DType::F32);
 }
 
 // B: the image compared with the CPU's now. Rebuilt when the debugger or the choice changes.
@@ -222,7 +232,7 @@ void ab_canvas(App& app, ImVec2 size) {
         glGetTextureSubImage(b_tex, 0, GLint(x), GLint(y), 0, 1, 1, 1, GL_RGBA_INTEGER, GL_UNSIGNED_BYTE, 4,
                              pb);
         const px::Rgba b{pb[0], pb[1], pb[2], pb[3]};
-        const px::ElementType t = pixel_type(d, x, y);
+        const px::DType t = pixel_type(d, x, y);
         ImGui::BeginTooltip();
         ImGui::Text("pixel (%u, %u)", x, y);
         ImGui::Text("A  CPU now:      %s  = %s", hex(pa).c_str(), value_text(pa, t).c_str());
@@ -270,7 +280,7 @@ void metrics_table(App& app) {
             go_to(app, std::to_string(r.first_x) + ", " + std::to_string(r.first_y));
         ImGui::PopID();
         ImGui::TableSetColumnIndex(1);
-        ImGui::TextDisabled("%s", r.elements == 0 ? "-" : r.type == px::ElementType::I32 ? "int32" : "uint8");
+        ImGui::TextDisabled("%s", r.elements == 0 ? "-" : std::string(px::dtype_name(r.type)).c_str());
         ImGui::TableSetColumnIndex(2);
         ImGui::Text("%" PRIu64, r.pixels);
         ImGui::TableSetColumnIndex(3);
@@ -279,7 +289,8 @@ void metrics_table(App& app) {
         else
             ImGui::TextDisabled("0");
         ImGui::TableSetColumnIndex(4);
-        ImGui::Text("%" PRIu64, r.max_abs);
+        ImGui::Text("%s", px::dtype_is_float(r.type) ? px::value_text(r.max_abs, px::DType::F32).c_str()
+                                                     : px::value_text(r.max_abs, px::DType::I32).c_str());
         ImGui::TableSetColumnIndex(5);
         ImGui::Text("%.4g", r.mean_abs);
         ImGui::TableSetColumnIndex(6);
@@ -295,7 +306,7 @@ void divergence_line(App& app) {
     ImGui::TextColored(kBad, "DIVERGED at step %" PRIu64 ": pc %u %s", v.step, v.pc,
                        opcode_name(v.opcode).c_str());
     if (v.differing) {
-        const px::ElementType t = pixel_type(d, v.x, v.y);
+        const px::DType t = pixel_type(d, v.x, v.y);
         ImGui::TextColored(kBad,
                            "  pixel (%u, %u): CPU %s = %s, GPU %s = %s; %" PRIu64 " px of the step differ",
                            v.x, v.y, hex(v.cpu).c_str(), value_text(v.cpu, t).c_str(), hex(v.gpu).c_str(),
@@ -435,7 +446,7 @@ void history_window(App& app) {
         ImGui::TextColored(d.last_reverse->moved ? kNote : kBad, "%s", d.last_reverse->note.c_str());
 
     const px::PixelHistory h = pixel_history(d, x, y);
-    const px::ElementType t = pixel_type(d, x, y);
+    const px::DType t = pixel_type(d, x, y);
     if (!h.complete)
         ImGui::TextColored(kNote, "history starts at step %" PRIu64 " (older steps dropped)", h.first_step);
     ImGui::Text("%zu step(s) wrote it; now %s = %s", h.writes.size(), hex(d.cpu.image.pixel(x, y)).c_str(),
@@ -483,15 +494,17 @@ void refresh_stats(App& app, uint32_t row) {
     m.stats_row = row;
     m.stats_type = matrix_element_type(d, row);
     auto v = px::matrix_values(d.cpu.image, row, m.stats_type);
-    m.stats_values = v ? std::move(v.value()) : std::vector<int64_t>{};
+    m.stats_values = v ? std::move(v.value()) : std::vector<double>{};
     int64_t zp = 0;
     for (const px::Region& r : d.regions)
         if (r.row == row) zp = r.zero_point.value_or(0);
     m.stats = px::value_stats(m.stats_values, zp);
     app.ui_serial++;
     if (m.stats_auto || new_row) {
-        m.stats_lo = double(m.stats.min);
-        m.stats_hi = double(std::max(m.stats.max, m.stats.min + 1));
+        m.stats_lo = m.stats.min;
+        m.stats_hi = px::dtype_is_float(m.stats_type) && m.stats.max > m.stats.min
+                         ? m.stats.max
+                         : std::max(m.stats.max, m.stats.min + 1);
     }
 }
 
@@ -528,16 +541,24 @@ void stats_window(App& app) {
     }
     refresh_stats(app, reg->row);
     const px::ValueStats& s = m.stats;
-    const bool i32 = m.stats_type == px::ElementType::I32;
+    const bool fl = px::dtype_is_float(m.stats_type);
     ImGui::SameLine();
-    ImGui::Text("%s, %" PRIu64 " elements", i32 ? "int32" : "uint8", s.count);
+    ImGui::Text("%s, %" PRIu64 " elements", std::string(px::dtype_name(m.stats_type)).c_str(), s.count);
+    if (s.nan || s.inf) {
+        ImGui::SameLine();
+        ImGui::TextColored(kBad, "  %" PRIu64 " NaN, %" PRIu64 " inf (left out of mean, std, min, max)",
+                           s.nan, s.inf);
+    }
     if (s.count == 0) {
         ImGui::TextColored(kBad, "no values (the header does not fit the image)");
         ImGui::End();
         return;
     }
-    ImGui::Text("stored: mean %.6g  std %.6g  min %" PRId64 "  max %" PRId64, s.mean, s.std, s.min, s.max);
-    if (reg->scale) {
+    if (fl)
+        ImGui::Text("stored: mean %.9g  std %.9g  min %.9g  max %.9g", s.mean, s.std, s.min, s.max);
+    else
+        ImGui::Text("stored: mean %.6g  std %.6g  min %.0f  max %.0f", s.mean, s.std, s.min, s.max);
+    if (reg->scale && !fl) {
         const double sc = *reg->scale, zp = double(s.zero_point);
         ImGui::Text("real:   mean %.6g  std %.6g  min %.6g  max %.6g   (scale %.6g, zero point %" PRId64 ")",
                     sc * (s.mean - zp), sc * s.std, sc * (double(s.min) - zp), sc * (double(s.max) - zp), sc,
@@ -556,8 +577,8 @@ void stats_window(App& app) {
     ImGui::SetNextItemWidth(120);
     ImGui::SliderInt("bins", &m.stats_bins, 2, 256);
     if (m.stats_auto) {
-        m.stats_lo = double(s.min);
-        m.stats_hi = double(std::max(s.max, s.min + 1));
+        m.stats_lo = s.min;
+        m.stats_hi = fl && s.max > s.min ? s.max : std::max(s.max, s.min + 1);
     }
     m.hist = px::histogram(m.stats_values, m.stats_lo, m.stats_hi, uint32_t(m.stats_bins));
     std::vector<float> bins(m.hist.bins.begin(), m.hist.bins.end());
@@ -744,7 +765,7 @@ nlohmann::json model_state_json(const App& app) {
     if (m.pixel && d.cpu.image.contains(m.pixel->first, m.pixel->second)) {
         const auto [x, y] = *m.pixel;
         const px::PixelHistory h = pixel_history(d, x, y);
-        const px::ElementType t = pixel_type(d, x, y);
+        const px::DType t = pixel_type(d, x, y);
         nlohmann::json writes = nlohmann::json::array();
         for (const px::PixelWrite& w : h.writes)
             writes.push_back({{"step", w.step},
@@ -752,12 +773,12 @@ nlohmann::json model_state_json(const App& app) {
                               {"opcode", opcode_name(w.opcode)},
                               {"before", rgba(w.before)},
                               {"after", rgba(w.after)},
-                              {"before_value", int64_t(px::element_value(w.before, t))},
-                              {"after_value", int64_t(px::element_value(w.after, t))},
+                              {"before_value", json_value(px::element_value(w.before, t), t)},
+                              {"after_value", json_value(px::element_value(w.after, t), t)},
                               {"changed", w.changed()}});
         j["pixel_history"] = {{"x", x},
                               {"y", y},
-                              {"type", t == px::ElementType::I32 ? "int32" : "uint8"},
+                              {"type", std::string(px::dtype_name(t))},
                               {"complete", h.complete},
                               {"writes", writes}};
     } else {
@@ -769,7 +790,8 @@ nlohmann::json model_state_json(const App& app) {
             regions.push_back({{"name", r.name},
                                {"count", r.count},
                                {"elements", r.elements},
-                               {"max_abs", r.max_abs},
+                               {"max_abs", json_value(r.max_abs, r.type)},
+                               {"type", std::string(px::dtype_name(r.type))},
                                {"mean_abs", r.mean_abs}});
         j["compare"] = {{"with", m.with == CompareWith::Gpu ? "gpu" : "step"},
                         {"step", m.b_step},
@@ -784,12 +806,14 @@ nlohmann::json model_state_json(const App& app) {
     }
     if (m.show_stats && m.stats_row) {
         j["stats"] = {{"row", *m.stats_row},
-                      {"type", m.stats_type == px::ElementType::I32 ? "int32" : "uint8"},
+                      {"type", std::string(px::dtype_name(m.stats_type))},
                       {"count", m.stats.count},
+                      {"nan", m.stats.nan},
+                      {"inf", m.stats.inf},
                       {"mean", m.stats.mean},
                       {"std", m.stats.std},
-                      {"min", m.stats.min},
-                      {"max", m.stats.max},
+                      {"min", json_value(m.stats.min, m.stats_type)},
+                      {"max", json_value(m.stats.max, m.stats_type)},
                       {"zero_point", m.stats.zero_point},
                       {"zero_point_share", m.stats.zero_point_share},
                       {"lo", m.stats_lo},

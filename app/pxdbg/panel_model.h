@@ -61,8 +61,8 @@ struct ModelPanels {
     int stats_bins = 32;
     std::optional<uint32_t> stats_row; // the matrix the range was set for
     uint64_t stats_serial = ~0ull;     // debugger change_serial the values are for
-    px::ElementType stats_type = px::ElementType::U8;
-    std::vector<int64_t> stats_values;
+    px::DType stats_type = px::DType::U8;
+    std::vector<double> stats_values;
     px::ValueStats stats;
     px::Histogram hist;
 };

@@ -27,6 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+bool is_float(px::DType t) {
+    return px::dtype_is_float(t);
+}
+
 // The default font has ASCII only: the engine's typographic characters shown as ASCII.
 std::string font_text(std::string s) {
     for (const auto& [from, to] : {std::pair<std::string, std::string>{"\u2014", "-"},
@@ -212,10 +216,15 @@ void legend(App& app, std::optional<uint32_t> hover_row) {
             if (rr && r.row == rr->row) reg = &r;
         char buf[200];
         if (rr && reg) {
-            std::snprintf(buf, sizeof buf, "%s (%s): %.0f .. %.0f", reg->name.c_str(),
-                          px::element_type_name(rr->type), rr->lo, rr->hi);
+            if (is_float(rr->type))
+                std::snprintf(
+                    buf, sizeof buf, "%s (%s): %.4g .. %.4g, 0 white; NaN magenta, +inf yellow, -inf cyan",
+                    reg->name.c_str(), std::string(px::dtype_name(rr->type)).c_str(), rr->lo, rr->hi);
+            else
+                std::snprintf(buf, sizeof buf, "%s (%s): %.0f .. %.0f", reg->name.c_str(),
+                              std::string(px::dtype_name(rr->type)).c_str(), rr->lo, rr->hi);
             text = buf;
-            if (reg->scale) {
+            if (reg->scale && !is_float(rr->type)) {
                 std::snprintf(buf, sizeof buf, "  real %.4g .. %.4g", *px::dequantize(*reg, rr->lo),
                               *px::dequantize(*reg, rr->hi));
                 text += buf;
@@ -635,32 +644,32 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
 // Matrix inspector
 
 // Stats over typed values: the engine says the element type and reads the values (inspect.h).
-void compute_stats(MatrixStats& s, const MatrixPixels& mp, px::ElementType type, const px::Region* reg) {
+// Min, max and mean over the finite values (value_stats, compare.h); NaN and infinities counted.
+void compute_stats(MatrixStats& s, const MatrixPixels& mp, px::DType type, const px::Region* reg) {
     s = {};
     s.cols = mp.shape.cols;
     s.rows = mp.shape.rows;
     s.type = type;
+    // f16 elements arrive widened to f32 pixels (matrix_pixels).
+    const px::DType pixel_type = type == px::DType::F16 ? px::DType::F32 : type;
     s.stored.reserve(mp.pixels.size());
     for (const px::Rgba& p : mp.pixels)
-        s.stored.push_back(px::element_value(p, type));
-    if (reg && reg->scale)
+        s.stored.push_back(px::element_value(p, pixel_type));
+    if (reg && reg->scale && !is_float(type))
         for (double v : s.stored)
             s.real.push_back(*px::dequantize(*reg, v));
     if (s.stored.empty()) return;
-    s.min = *std::min_element(s.stored.begin(), s.stored.end());
-    s.max = *std::max_element(s.stored.begin(), s.stored.end());
-    double sum = 0;
-    for (double v : s.stored)
-        sum += v;
-    s.mean = sum / double(s.stored.size());
+    const px::ValueStats v = px::value_stats(s.stored, 0);
+    s.min = v.min, s.max = v.max, s.mean = v.mean, s.nan = v.nan, s.inf = v.inf;
 }
 
-// A histogram over [lo, hi] (the range shown): integer values get one bin each up to 32 bins.
+// A histogram over [lo, hi] (the range shown): integer values get one bin each up to 32 bins,
+// float values 32 bins; NaN is in no bin.
 void compute_histogram(MatrixStats& s, double lo, double hi) {
     s.hist_lo = lo;
     s.hist_hi = hi;
     const double span = std::max(hi - lo, 0.0);
-    const size_t bins = size_t(std::clamp(std::floor(span) + 1, 1.0, 32.0));
+    const size_t bins = is_float(s.type) ? 32 : size_t(std::clamp(std::floor(span) + 1, 1.0, 32.0));
     s.histogram.assign(bins, 0.0f);
     for (double v : s.stored) {
         if (v < lo || v > hi) continue;
@@ -687,7 +696,7 @@ void refresh_inspector(App& app) {
     app.mat_before.reset();
     if (!d.selected_row) return;
     const px::Region* reg = selected_region(d);
-    const px::ElementType type = px::element_type(d.listing, *d.selected_row);
+    const px::DType type = matrix_element_type(d, *d.selected_row);
     GLint max_tex = 0;
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max_tex);
     auto fits = [max_tex](px::MatrixHeader h) {
@@ -706,8 +715,14 @@ void refresh_inspector(App& app) {
     if (app.inspector_auto_range && !app.after.stored.empty()) { // per matrix: min..max of both panes
         double lo = app.after.min, hi = app.after.max;
         if (!app.before.stored.empty()) lo = std::min(lo, app.before.min), hi = std::max(hi, app.before.max);
-        app.inspector_view.range_lo = float(lo);
-        app.inspector_view.range_hi = float(std::max(hi, lo + 1));
+        if (is_float(type)) { // the diverging map is centred on 0: -m..m
+            const double m = std::max({std::fabs(lo), std::fabs(hi), 1e-30});
+            app.inspector_view.range_lo = float(-m);
+            app.inspector_view.range_hi = float(m);
+        } else {
+            app.inspector_view.range_lo = float(lo);
+            app.inspector_view.range_hi = float(std::max(hi, lo + 1));
+        }
     }
     compute_histogram(app.after, app.inspector_view.range_lo, app.inspector_view.range_hi);
 }
@@ -736,9 +751,20 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     }
     const MatrixStats& s = app.after;
     ImGui::SameLine();
-    ImGui::Text("%ux%u (rows x cols), row %u, %s   min %.0f  max %.0f  mean %.2f", s.rows, s.cols, reg->row,
-                px::element_type_name(s.type), s.min, s.max, s.mean);
-    if (reg->scale) {
+    if (is_float(s.type)) {
+        ImGui::Text("%ux%u (rows x cols), row %u, %s   min %.6g  max %.6g  mean %.6g", s.rows, s.cols,
+                    reg->row, std::string(px::dtype_name(s.type)).c_str(), s.min, s.max, s.mean);
+        if (s.nan || s.inf) {
+            ImGui::SameLine();
+            ImGui::TextColored(ImVec4(1.0f, 0.2f, 1.0f, 1.0f), "  %llu NaN, %llu inf (magenta, yellow/cyan)",
+                               static_cast<unsigned long long>(s.nan),
+                               static_cast<unsigned long long>(s.inf));
+        }
+    } else {
+        ImGui::Text("%ux%u (rows x cols), row %u, %s   min %.0f  max %.0f  mean %.2f", s.rows, s.cols,
+                    reg->row, std::string(px::dtype_name(s.type)).c_str(), s.min, s.max, s.mean);
+    }
+    if (reg->scale && !is_float(s.type)) {
         ImGui::SameLine();
         ImGui::Text("  real = %.6g * (q - %d): %.5g .. %.5g", *reg->scale, reg->zero_point.value_or(0),
                     *px::dequantize(*reg, s.min), *px::dequantize(*reg, s.max));
@@ -747,9 +773,13 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("range = min..max of this matrix, before and now");
     ImGui::SameLine();
     ImGui::SetNextItemWidth(200);
-    const float speed = std::max(0.5f, float(s.max - s.min) / 200);
+    const bool fl = is_float(s.type);
+    const float speed =
+        fl ? float(std::max(s.max - s.min, 1e-30) / 200) : std::max(0.5f, float(s.max - s.min) / 200);
+    const float lo_limit = fl ? -FLT_MAX : float(std::min(s.min, 0.0));
+    const float hi_limit = fl ? FLT_MAX : float(std::max(s.max, 255.0));
     if (ImGui::DragFloatRange2("range", &app.inspector_view.range_lo, &app.inspector_view.range_hi, speed,
-                               float(std::min(s.min, 0.0)), float(std::max(s.max, 255.0)), "%.0f", "%.0f"))
+                               lo_limit, hi_limit, fl ? "%.4g" : "%.0f", fl ? "%.4g" : "%.0f"))
         app.inspector_auto_range = false;
     ImGui::SameLine();
     ImGui::SetNextItemWidth(110);
@@ -759,8 +789,9 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     ImGui::SameLine();
     ImGui::SetNextItemWidth(-1);
     char hist_label[96];
-    std::snprintf(hist_label, sizeof hist_label, "histogram: %zu bins over %.0f..%.0f", s.histogram.size(),
-                  s.hist_lo, s.hist_hi);
+    std::snprintf(hist_label, sizeof hist_label,
+                  fl ? "histogram: %zu bins over %.4g..%.4g" : "histogram: %zu bins over %.0f..%.0f",
+                  s.histogram.size(), s.hist_lo, s.hist_hi);
     ImGui::PlotHistogram("##hist", s.histogram.data(), int(s.histogram.size()), 0, hist_label, 0, FLT_MAX,
                          ImVec2(0, 40));
 
@@ -770,7 +801,8 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
     MatrixViewResult hit;
     const MatrixStats* hit_stats = nullptr;
     const char* hit_name = "";
-    const int elem = s.type == px::ElementType::I32 ? 1 : 0;
+    // The shader's element type is the dtype code; f16 arrives widened to f32 (matrix_pixels).
+    const int elem = int(s.type == px::DType::F16 ? px::DType::F32 : s.type);
     ImGui::BeginGroup();
     ImGui::TextDisabled("before the last step%s", d.history.empty() ? " (no step yet)" : "");
     MatrixViewResult hb =
@@ -790,12 +822,18 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
         if (i < hit_stats->stored.size()) {
             const double q = hit_stats->stored[i];
             ImGui::BeginTooltip();
-            ImGui::Text("%s[%u, %u] (%s) = %.0f  (%s)", reg->name.c_str(), hit.m, hit.n, hit_name, q,
-                        px::element_type_name(hit_stats->type));
+            ImGui::Text("%s[%u, %u] (%s) = %s  (%s)", reg->name.c_str(), hit.m, hit.n, hit_name,
+                        px::value_text(q, hit_stats->type).c_str(),
+                        std::string(px::dtype_name(hit_stats->type)).c_str());
+            if (px::is_special(q))
+                ImGui::TextColored(ImVec4(1.0f, 0.2f, 1.0f, 1.0f), "%s",
+                                   std::isnan(q) ? "not a number" : "infinite");
             if (!hit_stats->real.empty()) ImGui::Text("real value: %.6g", hit_stats->real[i]);
             const uint32_t W = d.cpu.image.width;
-            ImGui::TextDisabled("pixel (%u, %llu)", px::element_x(i, W),
-                                static_cast<unsigned long long>(px::element_y(i, reg->row, W)));
+            const uint64_t j = hit_stats->type == px::DType::F16 ? i / 2 : i; // two f16 per pixel
+            ImGui::TextDisabled("pixel (%u, %llu)%s", px::element_x(j, W),
+                                static_cast<unsigned long long>(px::element_y(j, reg->row, W)),
+                                hit_stats->type == px::DType::F16 ? (i % 2 ? " B,A" : " R,G") : "");
             ImGui::EndTooltip();
         }
     }

@@ -1,6 +1,7 @@
 // view.cpp — program and matrix views: the GL draw callback, texture uploads, input, overlays.
 #include "view.h"
 
+#include "compare.h"
 #include "gl_shaders.h"
 
 #include <glm/common.hpp>
@@ -242,22 +243,28 @@ void sync_row_ranges(ViewRenderer& r, const px::Image& img, const std::vector<px
     r.ranges_serial = serial;
     r.ranges.clear();
     if (img.height == 0) return;
-    std::vector<float> rows(size_t(img.height) * 4, 0.0f); // lo, hi, type + 2 * end x, is data
+    std::vector<float> rows(size_t(img.height) * 4, 0.0f); // lo, hi, type + 4 * end x, is data
     for (const px::Region& reg : regions) {
-        const px::ElementType type = px::element_type(listing, reg.row);
+        const px::DType type = px::element_type(listing, reg.row, &reg);
         auto m = px::read_typed_matrix(img, reg.row, type, &reg);
         if (!m || m->stored.empty()) continue;
-        ViewRenderer::RowRange rr{reg.row, reg.row, type,
-                                  *std::min_element(m->stored.begin(), m->stored.end()),
-                                  *std::max_element(m->stored.begin(), m->stored.end())};
-        rr.last_row = uint32_t(px::element_y(m->stored.size() - 1, reg.row, img.width));
-        const uint32_t end_last = px::element_x(m->stored.size() - 1, img.width) + 1; // exclusive
+        // Over the finite values; a float matrix symmetric about 0 for the diverging map.
+        const px::ValueStats vs = px::value_stats(m->stored, 0);
+        ViewRenderer::RowRange rr{reg.row, reg.row, type, vs.min, vs.max};
+        const bool is_float = px::dtype_is_float(type);
+        if (is_float) {
+            const double mag = std::max({std::fabs(vs.min), std::fabs(vs.max), 1e-30});
+            rr.lo = -mag, rr.hi = mag;
+        }
+        const uint64_t used = px::dtype_pixels(type, m->stored.size()); // element pixels
+        rr.last_row = uint32_t(px::element_y(used - 1, reg.row, img.width));
+        const uint32_t end_last = px::element_x(used - 1, img.width) + 1; // exclusive
         for (uint32_t y = rr.row; y <= rr.last_row && y < img.height; ++y) {
             float* p = &rows[size_t(y) * 4];
             const uint32_t end = y == rr.last_row ? end_last : img.width;
             p[0] = float(rr.lo);
-            p[1] = float(std::max(rr.hi, rr.lo + 1));
-            p[2] = float((type == px::ElementType::I32 ? 1 : 0) + 2 * end); // type, and where elements end
+            p[1] = is_float ? float(rr.hi) : float(std::max(rr.hi, rr.lo + 1));
+            p[2] = float(uint32_t(type) + 4 * end); // type (dtype code), and where elements end
             p[3] = 1.0f;
         }
         r.ranges.push_back(rr);

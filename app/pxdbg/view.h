@@ -58,7 +58,7 @@ struct ViewDraw {
     float range_lo = 0, range_hi = 255;
     int compare_mode = 0; // 0 none, 1 difference, 2 heat
     float grid = 0;
-    int elem_type = 0;   // matrix mode: 0 uint8 (R), 1 int32 (whole pixel)
+    int elem_type = 0;   // matrix mode: the dtype code (0 u8 R byte, 1 f32, 3 i32; f16 comes widened to f32)
     GLuint row_info = 0; // program view data mode: per-row (lo, hi, type, is data), else 0
     int colormap = 0;    // 0 viridis, 1 gray, 2 diverging
 };
@@ -74,7 +74,7 @@ struct ViewRenderer {
     GlTexture row_info, no_row_info; // per-row data ranges (RGBA32F, height x 1)
     struct RowRange {
         uint32_t row, last_row;
-        px::ElementType type;
+        px::DType type;
         double lo, hi; // stored values
     };
     std::vector<RowRange> ranges; // per region, for the legend and tests
@@ -131,7 +131,8 @@ struct ViewOverlay {
 ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, ViewRenderer& r,
                                   const ViewScene& scene, const ViewOverlay& overlay);
 
-// Draws a logical matrix texture with the colormap; elem_type 0: the R byte, 1: the whole pixel as
+// Draws a logical matrix texture with the colormap; elem_type is a dtype code (0: the R byte, 3: the
+// whole pixel as int32, 1: as float32, through the diverging map centred on 0), else as
 // int32; colormap 0 viridis, 1 gray, 2 diverging. Hover reports (row, col).
 struct MatrixViewResult {
     bool hovered = false;

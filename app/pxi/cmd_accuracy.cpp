@@ -1,7 +1,9 @@
 // pxi accuracy — runs N seeded inputs through a Pixel-LLM program (on an executor) and through
 // the double-precision float reference, and reports top-1 agreement, top-5 containment and
-// relative L2 error; the same figures for the v0.0.3 raw-clamp arithmetic on the same weights
-// beside them (engine/pixellm.h, issue 3).
+// relative L2 error; for a quantized (u8) program the same figures for the v0.0.3 raw-clamp
+// arithmetic on the same weights beside them, and the program against the float32 build of the
+// same weights (engine/pixellm.h, issues 3 and 13). A float32 program is measured against the
+// double-precision reference alone: its relative error is float32 rounding, about 1e-7.
 #include "commands.h"
 #include "pixellm.h"
 #include "vm.h"
@@ -20,8 +22,14 @@ struct AccuracyArgs {
     uint32_t inputs = 1000;
     uint64_t seed = 1;
     std::optional<double> min_top1, max_rel_l2;
-    bool json = false;
+    bool json = false, no_f32 = false;
 };
+
+std::string sci(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3e", v);
+    return buf;
+}
 
 std::string pct(double v) {
     char buf[32];
@@ -64,38 +72,59 @@ void accuracy_command(const AccuracyArgs& args) {
 #endif
     }
 
-    auto rep = px::measure_accuracy(program, *weights, args.inputs, args.seed, runner);
+    auto rep = px::measure_accuracy(program, *weights, args.inputs, args.seed, runner, !args.no_f32);
     if (!rep) pxi::fail(pxi::kExitFailed, args.input + ": " + rep.error().message);
     const auto& q = rep->quantized;
     const auto& r = rep->raw;
     bool pass = true;
     if (args.min_top1 && q.top1_agreement < *args.min_top1) pass = false;
     if (args.max_rel_l2 && q.rel_l2 > *args.max_rel_l2) pass = false;
+    const bool f32 = rep->dtype == px::DType::F32;
+    const std::string logits = f32 ? "f32" : io->int32_logits ? "int32" : "uint8";
     if (args.json) {
         nlohmann::json j{{"file", args.input},
                          {"executor", args.executor},
                          {"device", device},
                          {"inputs", rep->inputs},
                          {"seed", rep->seed},
-                         {"logits", io->int32_logits ? "int32" : "uint8"},
+                         {"dtype", std::string(px::dtype_name(rep->dtype))},
+                         {"logits", logits},
+                         {"reference", "float64"},
                          {"top1_agreement", q.top1_agreement},
                          {"top5_containment", q.top5_containment},
                          {"rel_l2", q.rel_l2},
                          {"max_rel_l2", rep->max_rel_l2},
-                         {"raw_top1_agreement", r.top1_agreement},
-                         {"raw_top5_containment", r.top5_containment},
-                         {"raw_rel_l2", r.rel_l2},
                          {"pass", pass}};
+        if (!f32) {
+            j["raw_top1_agreement"] = r.top1_agreement;
+            j["raw_top5_containment"] = r.top5_containment;
+            j["raw_rel_l2"] = r.rel_l2;
+        }
+        if (rep->vs_f32) {
+            j["vs_f32_top1_agreement"] = rep->vs_f32->top1_agreement;
+            j["vs_f32_top5_containment"] = rep->vs_f32->top5_containment;
+            j["vs_f32_rel_l2"] = rep->vs_f32->rel_l2;
+        }
         pxi::print_json(j);
     } else {
         std::cout << args.input << ": " << rep->inputs << " seeded inputs (seed " << rep->seed
-                  << "), executor " << device << ", " << (io->int32_logits ? "int32" : "uint8")
-                  << " logits\n";
-        std::cout << "  arithmetic           top1_agreement  top5_containment  rel_l2\n";
-        std::cout << "  quantized (1.1)      " << pct(q.top1_agreement) << "          "
-                  << pct(q.top5_containment) << "            " << pct(q.rel_l2) << "\n";
-        std::cout << "  raw v0.0.3 (clamp)   " << pct(r.top1_agreement) << "          "
-                  << pct(r.top5_containment) << "            " << pct(r.rel_l2) << "\n";
+                  << "), executor " << device << ", " << logits << " logits\n";
+        std::cout << "  arithmetic                      against   top1_agreement  top5_containment  rel_l2\n";
+        if (f32) {
+            std::cout << "  float32 (1.2, FMATMUL)          float64   " << pct(q.top1_agreement)
+                      << "          " << pct(q.top5_containment) << "            " << sci(q.rel_l2)
+                      << " (max " << sci(rep->max_rel_l2) << ")\n";
+        } else {
+            std::cout << "  quantized (1.1)                 float64   " << pct(q.top1_agreement)
+                      << "          " << pct(q.top5_containment) << "            " << pct(q.rel_l2) << "\n";
+            if (rep->vs_f32)
+                std::cout << "  quantized (1.1)                 float32   "
+                          << pct(rep->vs_f32->top1_agreement) << "          "
+                          << pct(rep->vs_f32->top5_containment) << "            " << pct(rep->vs_f32->rel_l2)
+                          << "\n";
+            std::cout << "  raw v0.0.3 (clamp)              float64   " << pct(r.top1_agreement)
+                      << "          " << pct(r.top5_containment) << "            " << pct(r.rel_l2) << "\n";
+        }
         if (args.min_top1 || args.max_rel_l2) std::cout << (pass ? "  PASS\n" : "  FAIL\n");
     }
     pxi::finish(pass ? pxi::kExitOk : pxi::kExitFailed);
@@ -120,6 +149,8 @@ void register_accuracy(CLI::App& app) {
     cmd->add_option("--weights", args->weights, "float weights (.npz) instead of those the program records");
     cmd->add_option("--min-top1", args->min_top1, "exit 1 when top1_agreement is below this");
     cmd->add_option("--max-rel-l2", args->max_rel_l2, "exit 1 when rel_l2 is above this");
+    cmd->add_flag("--no-f32", args->no_f32,
+                  "u8 programs: skip the comparison with the float32 build of the same weights");
     cmd->add_flag("--json", args->json, "print the figures as JSON");
     cmd->callback([args] { accuracy_command(*args); });
 }

@@ -1,7 +1,11 @@
-// pxi info — what a program is: size, instructions, regions (symbols or inferred), text chunks.
+// pxi info — what a program is: size, instructions, regions (symbols or inferred, each with its
+// element type from the instructions or the symbols, typing.h) with a summary of their values,
+// text chunks.
 #include "asm.h"
 #include "commands.h"
+#include "compare.h"
 #include "debuginfo.h"
+#include "inspect.h"
 #include "quant.h"
 #include "vm.h"
 
@@ -13,6 +17,11 @@ struct InfoArgs {
     std::string input;
     bool json = false;
 };
+
+// Image rows a region occupies in its type (an f16 matrix packs two elements per pixel).
+uint64_t image_rows(const px::Region& r, uint32_t width) {
+    return px::rows_for_elements(px::dtype_pixels(r.type(), r.shape.elements()), width);
+}
 
 struct Listed {
     uint32_t pc;
@@ -27,11 +36,20 @@ std::string region_problem(const px::Region& r, const px::Image& image) {
                std::to_string(image.height - 1);
     if (r.shape.rows == 0 && r.shape.cols == 0) return ""; // a scalar: one pixel
     if (image.width < 2) return "an image of width 1 holds no matrix";
-    if (!px::matrix_fits(r.row, r.shape, image.width, image.height))
+    if (!px::typed_matrix_fits(r.row, r.shape, r.type(), image.width, image.height))
         return "does not fit: needs rows " + std::to_string(r.row) + ".." +
-               std::to_string(r.row + px::rows_for_elements(r.shape.elements(), image.width) - 1) +
-               ", the image has " + std::to_string(image.height);
+               std::to_string(r.row + image_rows(r, image.width) - 1) + ", the image has " +
+               std::to_string(image.height);
     return "";
+}
+
+// The values of a region that fits (its header's shape now, in its type), summarized: min and max
+// over the finite values, and how many are NaN or infinite. nullopt for scalars and bad headers.
+std::optional<px::ValueStats> region_stats(const px::Region& r, const px::Image& image) {
+    if (r.shape.rows == 0 && r.shape.cols == 0) return std::nullopt;
+    auto v = px::matrix_values(image, r.row, r.type());
+    if (!v || v->empty()) return std::nullopt;
+    return px::value_stats(*v, r.zero_point.value_or(0));
 }
 
 // Row 0 up to and including the first HALT, or up to the first pixel that does not decode.
@@ -83,12 +101,18 @@ void info_command(const InfoArgs& args) {
                              {"rows", r.shape.rows},
                              {"cols", r.shape.cols},
                              {"from_symbols", r.from_symbols}};
-            if (image.width >= 2) o["image_rows"] = px::rows_for_elements(r.shape.elements(), image.width);
+            if (image.width >= 2) o["image_rows"] = image_rows(r, image.width);
             if (r.scale) o["scale"] = *r.scale;
             if (r.zero_point) o["zero_point"] = *r.zero_point;
             const std::string problem = region_problem(r, image);
             o["fits"] = problem.empty();
             if (!problem.empty()) o["problem"] = problem;
+            o["dtype"] = std::string(px::dtype_name(r.type()));
+            if (problem.empty())
+                if (auto s = region_stats(r, image)) {
+                    o["min"] = s->min, o["max"] = s->max, o["nan"] = s->nan, o["inf"] = s->inf;
+                    o["finite"] = s->count - s->nan - s->inf;
+                }
             regs.push_back(o);
         }
         for (const px::TextChunk& c : image.text)
@@ -112,16 +136,25 @@ void info_command(const InfoArgs& args) {
         if (r.shape.rows == 0 && r.shape.cols == 0)
             std::cout << "  pixel (0," << r.row << ")";
         else {
-            std::cout << "  " << r.shape.rows << "x" << r.shape.cols;
-            if (image.width >= 2) {
-                const uint64_t rows = px::rows_for_elements(r.shape.elements(), image.width);
-                std::cout << "  rows " << r.row << ".." << r.row + rows - 1;
-            }
+            std::cout << "  " << r.shape.rows << "x" << r.shape.cols << " " << px::dtype_name(r.type());
+            if (image.width >= 2)
+                std::cout << "  rows " << r.row << ".." << r.row + image_rows(r, image.width) - 1;
         }
-        if (const std::string problem = region_problem(r, image); !problem.empty())
-            std::cout << "  NOT IN IMAGE: " << problem;
+        const std::string problem = region_problem(r, image);
+        if (!problem.empty()) std::cout << "  NOT IN IMAGE: " << problem;
         if (r.scale) std::cout << "  scale " << *r.scale;
         if (r.zero_point) std::cout << "  zero_point " << *r.zero_point;
+        if (problem.empty()) {
+            const auto s = region_stats(r, image);
+            if (s && s->count > s->nan + s->inf) {
+                std::cout << "  values " << px::value_text(s->min, r.type()) << " .. "
+                          << px::value_text(s->max, r.type());
+                if (s->nan) std::cout << "  " << s->nan << " NaN";
+                if (s->inf) std::cout << "  " << s->inf << " inf";
+            } else if (s) {
+                std::cout << "  values: " << s->nan << " NaN, " << s->inf << " inf, none finite";
+            }
+        }
         std::cout << "\n";
     }
     std::cout << "text chunks:" << (image.text.empty() ? " none" : "") << "\n";

@@ -10,7 +10,7 @@
 namespace {
 
 struct PixellmArgs {
-    std::string output, weights, save_weights, logits = "int32";
+    std::string output, weights, save_weights, logits = "int32", dtype = "u8";
     uint64_t seed = px::kLlmDefaultSeed;
     bool json = false, force = false;
 };
@@ -21,6 +21,9 @@ void pixellm_command(const PixellmArgs& args) {
     px::PixelLlmWeights w;
     px::PixelLlmBuildOptions opt;
     opt.int32_logits = args.logits == "int32";
+    opt.dtype = *px::parse_dtype(args.dtype); // CLI::IsMember: u8 or f32
+    if (opt.dtype == px::DType::F32 && args.logits != "int32")
+        pxi::fail(pxi::kExitUsage, "--logits applies to the u8 build only (the f32 build has f32 logits)");
     if (!args.weights.empty()) {
         auto loaded = px::load_npz_weights(args.weights);
         if (!loaded) pxi::fail(pxi::kExitUsage, loaded.error().message);
@@ -42,7 +45,8 @@ void pixellm_command(const PixellmArgs& args) {
         nlohmann::json j{{"output", args.output},
                          {"width", img->width},
                          {"height", img->height},
-                         {"logits", args.logits},
+                         {"dtype", args.dtype},
+                         {"logits", io->dtype == px::DType::F32 ? std::string("f32") : args.logits},
                          {"input_row", io->input_row},
                          {"input_scale", io->input.scale},
                          {"input_zero_point", io->input.zero_point},
@@ -58,10 +62,15 @@ void pixellm_command(const PixellmArgs& args) {
     } else {
         std::cout << "wrote " << args.output << " (" << img->width << "x" << img->height << ", Pixel-LLM "
                   << px::kLlmIn << " -> " << px::kLlmHidden << " ReLU -> " << px::kLlmOut << ", "
-                  << args.logits << " logits, weights from "
+                  << (io->dtype == px::DType::F32 ? "float32 pixels (FMATMUL), f32" : args.logits)
+                  << " logits, weights from "
                   << (opt.seed ? "seed " + std::to_string(*opt.seed) : opt.weights_file) << ")\n";
-        std::cout << "  input: row " << io->input_row << ", scale " << io->input.scale << ", zero point "
-                  << io->input.zero_point << "; logits: row " << io->logits_row << "\n";
+        if (io->dtype == px::DType::F32)
+            std::cout << "  input: row " << io->input_row << " (f32); logits: row " << io->logits_row
+                      << " (f32)\n";
+        else
+            std::cout << "  input: row " << io->input_row << ", scale " << io->input.scale << ", zero point "
+                      << io->input.zero_point << "; logits: row " << io->logits_row << "\n";
         if (!args.save_weights.empty())
             std::cout << "  wrote the float weights to " << args.save_weights << "\n";
     }
@@ -72,9 +81,8 @@ void pixellm_command(const PixellmArgs& args) {
 
 void register_pixellm(CLI::App& app) {
     auto args = std::make_shared<PixellmArgs>();
-    CLI::App* cmd = app.add_subcommand(
-        "pixellm",
-        "Build the quantized Pixel-LLM program (128 -> 128 ReLU -> 1024) from seeded or .npz weights");
+    CLI::App* cmd = app.add_subcommand("pixellm", "Build the Pixel-LLM program (128 -> 128 ReLU -> 1024), "
+                                                  "quantized or float32, from seeded or .npz weights");
     cmd->add_option("-o,--output", args->output, "the .pxi to write")->required();
     cmd->add_option("--weights", args->weights,
                     ".npz with W_hidden (128x128), b_hidden (128), W_out (128x1024), b_out (1024); x @ W");
@@ -83,6 +91,12 @@ void register_pixellm(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--logits", args->logits, "int32 (exact accumulators, QMATMUL32) or uint8 (QMATMUL)")
         ->check(CLI::IsMember({"int32", "uint8"}))
+        ->capture_default_str();
+    cmd->add_option(
+           "--dtype", args->dtype,
+           "u8: the quantized program (QMATMUL, QMATMUL32); f32: float32 pixels (FMATMUL with bias and "
+           "activation, PROTOCOL.md 11)")
+        ->check(CLI::IsMember({"u8", "f32"}))
         ->capture_default_str();
     cmd->add_option("--save-weights", args->save_weights,
                     "also write the float weights as float64 .npz (atomic write)");

@@ -8,9 +8,19 @@ namespace px {
 
 namespace {
 
-// Exact for both types (uint8 and int32 fit a double), so differences are exact too.
-int64_t value_of(const uint8_t* p, ElementType type) {
-    return int64_t(element_value({p[0], p[1], p[2], p[3]}, type));
+// |a - b| of two element values (exact for uint8 and int32, which fit a double); see RegionDiff.
+double abs_diff(double a, double b) {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INFINITY;
+    if (a == b) return 0; // equal infinities too
+    return std::fabs(a - b);
+}
+
+// The largest difference among the elements one pixel holds (two for f16).
+double pixel_diff(const uint8_t* pa, const uint8_t* pb, DType type) {
+    const Rgba a{pa[0], pa[1], pa[2], pa[3]}, b{pb[0], pb[1], pb[2], pb[3]};
+    double d = abs_diff(element_value(a, type), element_value(b, type));
+    if (type == DType::F16) d = std::max(d, abs_diff(element_value(a, type, 1), element_value(b, type, 1)));
+    return d;
 }
 
 } // namespace
@@ -30,7 +40,7 @@ ImageDiff diff_by_region(const Image& a, const Image& b, const std::vector<Regio
     for (size_t i = 0; i < regions.size(); ++i) {
         out.regions[1 + i].name = regions[i].name;
         out.regions[1 + i].row = regions[i].row;
-        out.regions[1 + i].type = element_type(row0, regions[i].row);
+        out.regions[1 + i].type = element_type(row0, regions[i].row, &regions[i]);
     }
     out.regions[other].name = "other pixels";
     std::vector<uint32_t> slot(size_t(a.width) * a.height, uint32_t(other));
@@ -43,8 +53,9 @@ ImageDiff diff_by_region(const Image& a, const Image& b, const std::vector<Regio
         const Region& r = regions[i];
         if (r.row == 0 || r.row >= a.height) continue;
         const MatrixHeader h = decode_header(a.pixel(0, r.row));
-        const MatrixHeader shape = r.shape.elements() == 0 ? MatrixHeader{} : h; // scalar: one pixel
-        for (const Rect& rc : matrix_rects(r.row, shape, a.width))
+        Region typed = r; // the header's shape now, in the region's type (f16: half the pixels)
+        typed.shape = r.shape.elements() == 0 ? MatrixHeader{} : h; // scalar: one pixel
+        for (const Rect& rc : region_rects(typed, a.width))
             for (uint32_t y = rc.y; y < rc.y + rc.h && y < a.height; ++y)
                 for (uint32_t x = rc.x; x < rc.x + rc.w; ++x) {
                     const size_t k = size_t(y) * a.width + x;
@@ -65,47 +76,58 @@ ImageDiff diff_by_region(const Image& a, const Image& b, const std::vector<Regio
         if (!is_element[k]) continue;
         d.elements++;
         if (!differs) continue;
-        const int64_t va = value_of(pa, d.type);
-        const int64_t vb = value_of(pb, d.type);
-        const uint64_t diff = uint64_t(va > vb ? va - vb : vb - va);
+        const double diff = pixel_diff(pa, pb, d.type);
         d.max_abs = std::max(d.max_abs, diff);
-        d.mean_abs += double(diff); // a sum until the end
+        d.mean_abs += diff; // a sum until the end
     }
     for (RegionDiff& d : out.regions)
         d.mean_abs = d.elements ? d.mean_abs / double(d.elements) : 0;
     return out;
 }
 
-ValueStats value_stats(const std::vector<int64_t>& values, int64_t zero_point) {
+ValueStats value_stats(const std::vector<double>& values, int64_t zero_point) {
     ValueStats s;
     s.zero_point = zero_point;
     s.count = values.size();
     if (values.empty()) return s;
-    s.min = s.max = values[0];
     double sum = 0;
-    for (const int64_t v : values) {
-        s.min = std::min(s.min, v);
-        s.max = std::max(s.max, v);
-        sum += double(v);
-        s.zero_point_count += v == zero_point;
+    uint64_t finite = 0;
+    for (const double v : values) {
+        if (std::isnan(v)) {
+            s.nan++;
+            continue;
+        }
+        if (std::isinf(v)) {
+            s.inf++;
+            continue;
+        }
+        s.min = finite ? std::min(s.min, v) : v;
+        s.max = finite ? std::max(s.max, v) : v;
+        ++finite;
+        sum += v;
+        s.zero_point_count += v == double(zero_point);
     }
-    s.mean = sum / double(values.size());
+    if (finite == 0) return s;
+    s.mean = sum / double(finite);
     double sq = 0; // two passes: no catastrophic cancellation for int32 logits
-    for (const int64_t v : values)
-        sq += (double(v) - s.mean) * (double(v) - s.mean);
-    s.std = std::sqrt(sq / double(values.size()));
+    for (const double v : values)
+        if (std::isfinite(v)) sq += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(sq / double(finite));
     s.zero_point_share = double(s.zero_point_count) / double(values.size());
     return s;
 }
 
-Histogram histogram(const std::vector<int64_t>& values, double lo, double hi, uint32_t bins) {
+Histogram histogram(const std::vector<double>& values, double lo, double hi, uint32_t bins) {
     Histogram h;
     h.lo = lo;
     h.hi = hi;
     h.bins.assign(std::max<uint32_t>(bins, 1), 0);
     const bool valid = bins >= 1 && lo < hi && std::isfinite(lo) && std::isfinite(hi);
-    for (const int64_t iv : values) {
-        const double v = double(iv);
+    for (const double v : values) {
+        if (std::isnan(v)) {
+            h.nan++;
+            continue;
+        }
         if (!valid || v < lo) {
             h.below++;
             continue;
@@ -120,14 +142,10 @@ Histogram histogram(const std::vector<int64_t>& values, double lo, double hi, ui
     return h;
 }
 
-Result<std::vector<int64_t>> matrix_values(const Image& image, uint32_t row, ElementType type) {
-    auto codes = read_matrix(image, row); // checks the row and the fit
-    if (!codes) return codes.error();
-    std::vector<int64_t> out(codes->size());
-    for (uint64_t i = 0; i < out.size(); ++i)
-        out[i] =
-            value_of(image.at(element_x(i, image.width), uint32_t(element_y(i, row, image.width))), type);
-    return out;
+Result<std::vector<double>> matrix_values(const Image& image, uint32_t row, DType type) {
+    auto m = read_typed_matrix(image, row, type); // checks the row and the fit
+    if (!m) return m.error();
+    return std::move(m->stored);
 }
 
 } // namespace px

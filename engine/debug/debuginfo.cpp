@@ -4,6 +4,7 @@
 #include "quant.h"
 
 #include "protocol.h"
+#include "typing.h"
 #include "vm.h"
 
 #include <algorithm>
@@ -58,6 +59,12 @@ Result<DebugInfo> read_debug_info(const Image& image) {
                 return symbols_error(where + ": \"zero_point\" must be an integer");
             region.zero_point = r["zero_point"].get<int32_t>();
         }
+        if (r.contains("dtype")) {
+            const auto t = r["dtype"].is_string() ? parse_dtype(r["dtype"].get<std::string>()) : std::nullopt;
+            if (!t)
+                return symbols_error(where + ": \"dtype\" must be one of \"u8\", \"f32\", \"f16\", \"i32\"");
+            region.dtype = *t;
+        }
         info.regions.push_back(std::move(region));
     }
     return info;
@@ -69,6 +76,7 @@ void write_debug_info(Image& image, const DebugInfo& info) {
         nlohmann::json o{{"name", r.name}, {"row", r.row}, {"rows", r.shape.rows}, {"cols", r.shape.cols}};
         if (r.scale) o["scale"] = *r.scale;
         if (r.zero_point) o["zero_point"] = *r.zero_point;
+        if (r.dtype) o["dtype"] = std::string(dtype_name(*r.dtype));
         regions.push_back(std::move(o));
     }
     nlohmann::json j{{"version", 1}, {"regions", std::move(regions)}};
@@ -76,16 +84,23 @@ void write_debug_info(Image& image, const DebugInfo& info) {
     if (!info.source.empty()) set_text(image, std::string(kSourceKey), info.source);
 }
 
+namespace {
+// Fills each region's dtype the symbols left open from the instructions' uses (typing.h).
+std::vector<Region> with_types(std::vector<Region> regions, const Image& image) {
+    const MatrixTypes types = matrix_types(program_instructions(image));
+    for (Region& r : regions)
+        if (!r.dtype) r.dtype = types.of(r.row);
+    std::stable_sort(regions.begin(), regions.end(),
+                     [](const Region& a, const Region& b) { return a.row < b.row; });
+    return regions;
+}
+} // namespace
+
 std::vector<Region> program_regions(const Image& image) {
     std::vector<Region> regions;
     if (find_text(image, std::string(kSymbolsKey))) {
         auto info = read_debug_info(image);
-        if (info.ok()) {
-            regions = std::move(info->regions);
-            std::stable_sort(regions.begin(), regions.end(),
-                             [](const Region& a, const Region& b) { return a.row < b.row; });
-            return regions;
-        }
+        if (info.ok()) return with_types(std::move(info->regions), image);
     }
     if (image.width == 0 || image.height == 0) return regions;
     // Inference: walk row 0 up to the first HALT (or a decode failure), collecting operands.
@@ -119,9 +134,13 @@ std::vector<Region> program_regions(const Image& image) {
             add(row, false); // QMATMUL's bias
         pc += d.ins.length;
     }
-    std::stable_sort(regions.begin(), regions.end(),
-                     [](const Region& a, const Region& b) { return a.row < b.row; });
-    return regions;
+    return with_types(std::move(regions), image);
+}
+
+std::vector<Rect> region_rects(const Region& r, uint32_t width) {
+    if (r.type() != DType::F16) return matrix_rects(r.row, r.shape, width);
+    // ceil(n / 2) pixels, laid out as a matrix of that many elements would be.
+    return matrix_rects(r.row, {uint32_t(dtype_pixels(DType::F16, r.shape.elements())), 1}, width);
 }
 
 const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y) {
@@ -130,7 +149,7 @@ const Region* region_at(const std::vector<Region>& regions, const Image& image, 
         if (y < r.row) continue;
         if (x == 0 && y == r.row) return &r;
         if (image.width < 2) continue;
-        for (const Rect& rect : matrix_rects(r.row, r.shape, image.width))
+        for (const Rect& rect : region_rects(r, image.width))
             if (rect.contains(x, y)) return &r;
     }
     return nullptr;

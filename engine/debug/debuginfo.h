@@ -5,6 +5,7 @@
 // matrix kind becomes a region named m<row>). The region list is what the disassembler, `pxi info`,
 // `pxi diff` and the debugger's outlines all use.
 #pragma once
+#include "dtype.h"
 #include "image.h"
 #include "layout.h"
 #include "result.h"
@@ -21,7 +22,11 @@ struct Region {
     MatrixHeader shape; // as declared (symbols) or as the header reads now (inferred)
     std::optional<double> scale;
     std::optional<int32_t> zero_point;
+    // The element type: as the symbols declare it ("dtype"), else as program_regions() infers it
+    // from the instructions (typing.h); nullopt (u8) when neither says.
+    std::optional<DType> dtype;
     bool from_symbols = false;
+    DType type() const { return dtype.value_or(DType::U8); }
 };
 
 struct DebugInfo {
@@ -34,9 +39,13 @@ Result<DebugInfo> read_debug_info(const Image& image);
 void write_debug_info(Image& image, const DebugInfo& info);
 
 // Symbols if present and well-formed, else regions inferred from row 0's operands; either way
-// sorted by row. Never fails: a malformed chunk is ignored for inference.
+// sorted by row, each region's dtype filled from the instructions where the symbols declare none.
+// Never fails: a malformed chunk is ignored for inference.
 std::vector<Region> program_regions(const Image& image);
 
+// The pixels a region occupies (header and element pixels) for its type: an f16 matrix of n
+// elements fills ceil(n / 2) element pixels (dtype.h).
+std::vector<Rect> region_rects(const Region& r, uint32_t width);
 // The region containing pixel (x, y) (header or element pixel), or nullptr.
 const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y);
 

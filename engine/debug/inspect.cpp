@@ -1,8 +1,10 @@
 #include "inspect.h"
 
+#include "fmath.h"
 #include "quant.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -73,6 +75,14 @@ Row0Listing decode_row0(const Image& image) {
         out.instructions.push_back(std::move(d));
         pc += len;
     }
+    // Types from the instructions a run can execute: up to the first HALT or undecodable one.
+    std::vector<Instruction> program;
+    for (const Decoded& d : out.instructions) {
+        if (d.truncated || !d.ins.info) break;
+        program.push_back(d.ins);
+        if (Opcode(d.ins.opcode) == Opcode::HALT) break;
+    }
+    out.types = matrix_types(program);
     return out;
 }
 
@@ -95,52 +105,59 @@ std::optional<double> dequantize(const Region& region, double q) {
     return *region.scale * (q - double(region.zero_point.value_or(0)));
 }
 
-const char* element_type_name(ElementType t) {
-    switch (t) {
-    case ElementType::U8: return "uint8";
-    case ElementType::I32: return "int32";
-    }
-    return "?";
+DType element_type(const Row0Listing& row0, uint32_t row, const Region* region) {
+    if (region && region->row == row && region->dtype) return *region->dtype;
+    if (row == 0) return DType::U8;
+    return row0.types.of(row).value_or(DType::U8);
 }
 
-ElementType element_type(const Row0Listing& row0, uint32_t row) {
-    if (row == 0) return ElementType::U8;
-    for (const Decoded& d : row0.instructions) {
-        const Instruction& ins = d.ins;
-        if (!ins.info) continue;
-        const Opcode op = Opcode(ins.opcode);
-        if (op == Opcode::QMATMUL32 && ins.operand[2] == row) return ElementType::I32;
-        // The only parameter rows of QMATMUL and QMATMUL32 are their int32 bias rows (PROTOCOL.md §5.5).
-        if (op == Opcode::QMATMUL || op == Opcode::QMATMUL32)
-            for (uint32_t r : param_rows(ins))
-                if (r == row) return ElementType::I32;
-    }
-    return ElementType::U8;
-}
-
-double element_value(Rgba p, ElementType t) {
+double element_value(Rgba p, DType t, int half) {
+    const uint32_t w = pixel_word(p);
     switch (t) {
-    case ElementType::U8: return p[0];
-    case ElementType::I32: return rgba_to_i32(p);
+    case DType::U8: return p[0];
+    case DType::I32: return int32_t(w);
+    case DType::F32: return double(fm::from_bits(w));
+    case DType::F16: return double(fm::from_f16(uint16_t(half ? w >> 16 : w)));
     }
     return p[0];
 }
 
-Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, ElementType type,
-                                      const Region* region) {
-    auto codes = read_matrix(image, row); // validates header and extent
-    if (!codes) return codes.error();
+bool is_special(double v) {
+    return !std::isfinite(v);
+}
+
+std::string value_text(double v, DType t) {
+    if (std::isnan(v)) return "NaN";
+    if (std::isinf(v)) return v > 0 ? "+inf" : "-inf";
+    char buf[48];
+    if (t == DType::F32 || t == DType::F16)
+        std::snprintf(buf, sizeof buf, t == DType::F32 ? "%.9g" : "%.5g", v);
+    else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    return buf;
+}
+
+Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, DType type, const Region* region) {
+    if (row < 1 || row >= image.height)
+        return make_error(ErrorCode::Invalid, "row " + std::to_string(row) + " is outside the data rows 1.." +
+                                                  std::to_string(image.height == 0 ? 0 : image.height - 1));
     TypedMatrix out;
     out.shape = decode_header(image.pixel(0, row));
     out.type = type;
+    if (!typed_matrix_fits(row, out.shape, type, image.width, image.height))
+        return make_error(ErrorCode::Invalid, std::string(dtype_name(type)) + " matrix at row " +
+                                                  std::to_string(row) + " (" + shape_text(out.shape) +
+                                                  ") runs past the last row " +
+                                                  std::to_string(image.height - 1));
     const uint64_t n = out.shape.elements();
     out.stored.resize(n);
     for (uint64_t i = 0; i < n; ++i) {
-        const uint32_t x = element_x(i, image.width);
-        const uint32_t y = uint32_t(element_y(i, row, image.width));
-        out.stored[i] = element_value(image.pixel(x, y), type);
+        const uint64_t j = type == DType::F16 ? i / 2 : i; // the element pixel
+        const uint32_t x = element_x(j, image.width);
+        const uint32_t y = uint32_t(element_y(j, row, image.width));
+        out.stored[i] = element_value(image.pixel(x, y), type, int(i % 2));
     }
-    if (region && region->scale) {
+    if (region && region->scale && (type == DType::U8 || type == DType::I32)) {
         out.real.resize(n);
         for (uint64_t i = 0; i < n; ++i)
             out.real[i] = *dequantize(*region, out.stored[i]);
@@ -220,23 +237,51 @@ PixelMeaning describe(const Image& image, const std::vector<Region>& regions, co
             return m;
         }
         const MatrixHeader h = r->shape;
-        const uint64_t i = uint64_t(y - r->row) * (image.width - 1) + (x - 1);
+        const DType type = element_type(row0, r->row, r);
+        const uint64_t j = uint64_t(y - r->row) * (image.width - 1) + (x - 1); // element pixel
+        const uint64_t i = type == DType::F16 ? 2 * j : j;                     // its first element
         if (x >= 1 && h.cols > 0 && i < h.elements()) {
             m.role = PixelRole::Element;
             m.element = i;
             m.m = uint32_t(i / h.cols);
             m.n = uint32_t(i % h.cols);
-            const ElementType type = element_type(row0, r->row);
             const double v = element_value(p, type);
             m.type = type;
             m.value = v;
-            m.label = std::to_string(int64_t(v));
-            if (full)
-                m.text = where + "\nelement [" + std::to_string(m.m) + ", " + std::to_string(m.n) +
-                         "] of matrix " + r->name + " (" + shape_text(h) +
-                         ") = " + std::to_string(int64_t(v)) +
-                         (type == ElementType::U8 ? " (uint8 code, R channel)" : " (int32, whole pixel)");
-            if (auto real = dequantize(*r, v)) {
+            const bool is_float = type == DType::F32 || type == DType::F16;
+            if (type == DType::F16) {
+                m.elements_here = i + 1 < h.elements() ? 2 : 1;
+                m.value2 = m.elements_here == 2 ? element_value(p, type, 1) : std::nan("");
+            }
+            if (is_float) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%.4g", v);
+                m.label = is_special(v) ? value_text(v, type) : std::string(buf);
+            } else {
+                m.label = value_text(v, type);
+            }
+            auto element_line = [&](uint64_t e) {
+                std::string s = "element [" + std::to_string(e / h.cols) + ", " + std::to_string(e % h.cols) +
+                                "] of matrix " + r->name + " (" + shape_text(h) + ", " +
+                                std::string(dtype_name(type)) + ") = ";
+                if (!is_float)
+                    return s + value_text(v, type) +
+                           (type == DType::U8 ? " (uint8 code, R channel)" : " (int32, whole pixel)");
+                const double ev = e == i ? v : m.value2;
+                s += value_text(ev, type) + "  [" + format_element(image, r->row, type, e) + "]";
+                if (std::isnan(ev)) s += "  NOT A NUMBER";
+                if (std::isinf(ev)) s += "  INFINITE";
+                return s;
+            };
+            if (full) {
+                m.text = where + "\n" + element_line(i);
+                if (m.elements_here == 2) m.text += "\n" + element_line(i + 1);
+                if (type == DType::F16)
+                    m.text += "\n  f16: two elements per pixel (R,G and B,A)";
+                else if (type == DType::F32)
+                    m.text += "\n  f32: IEEE 754 binary32, whole pixel, little-endian";
+            }
+            if (auto real = is_float ? std::nullopt : dequantize(*r, v)) {
                 m.real = real;
                 char buf[64];
                 std::snprintf(buf, sizeof buf, "%.6g", *real);

@@ -7,9 +7,11 @@
 // content hash and pixel comparisons used by parity checks and automation.
 #pragma once
 #include "debuginfo.h"
+#include "dtype.h"
 #include "image.h"
 #include "result.h"
 #include "trace.h"
+#include "typing.h"
 #include "vm.h"
 
 #include <cstdint>
@@ -24,16 +26,12 @@ namespace px {
 struct Row0Listing {
     std::vector<Decoded> instructions;
     std::vector<uint32_t> owner;
+    MatrixTypes types; // typing.h over the instructions up to the first HALT
     // Index of the instruction starting at pc, or -1 when pc is not an instruction start.
     int64_t index_at_pc(uint32_t pc) const;
 };
 Row0Listing decode_row0(const Image& image);
 
-// The type of a matrix's elements, so tools show each element as what it is. U8: the R byte is a
-// uint8 code (PROTOCOL.md §2); I32: the whole pixel is an int32, little-endian RGBA (§5.5: outputs
-// of QMATMUL32, the bias rows of QMATMUL and QMATMUL32). Types the protocol adds later (float32,
-// float16) add here; tools switch on element_type_name and read values through the functions below.
-enum class ElementType : uint8_t { U8, I32 };
 enum class PixelRole : uint8_t {
     Opcode,     // the opcode pixel of an instruction
     WidePrefix, // a WIDE prefix pixel
@@ -51,8 +49,13 @@ struct PixelMeaning {
     const Region* region = nullptr;
     uint64_t element = 0; // for Element: index in row-major order, m = element / cols, n = element % cols
     uint32_t m = 0, n = 0;
-    ElementType type = ElementType::U8; // for Element: its type, stored value and real value
+    // For Element: its type (dtype.h), and its value (the code, the int32, or the float as stored:
+    // NaN and infinities included). An f16 pixel holds elements 2j and 2j+1: `element` is the
+    // first, `value` its value, `value2` the second's (NaN past the matrix's end).
+    DType type = DType::U8;
     double value = 0;
+    uint32_t elements_here = 1; // elements this pixel holds: 1, or 2 for a full f16 pixel
+    double value2 = 0;
     std::optional<double> real;
     int64_t instruction = -1; // for row-0 roles: index into Row0Listing::instructions
 };
@@ -69,26 +72,33 @@ PixelMeaning describe_pixel(const Image& image, const std::vector<Region>& regio
 std::string operand_text(const Instruction& ins, int i, const std::vector<Region>& regions,
                          const Image& image);
 
-const char* element_type_name(ElementType t); // "uint8", "int32"
-// The element type of the matrix at `row`, from the instructions of row 0 that write or read it
-// (the executors' own rule; debug symbols do not carry a type yet). U8 when nothing says otherwise.
-ElementType element_type(const Row0Listing& row0, uint32_t row);
-// The stored value of one element pixel: the R byte (U8) or the whole pixel as int32 (I32).
-double element_value(Rgba p, ElementType t);
+// The element type of the matrix at `row`: as the region's debug symbols declare it, else from
+// the instructions of row 0 that read or write it (typing.h, the executors' own rule), else U8.
+DType element_type(const Row0Listing& row0, uint32_t row, const Region* region = nullptr);
+// The stored value of an element pixel as a number: the R byte (U8), the whole pixel as int32
+// (I32) or as float32 (F32, as stored: no canonicalization, so -0, NaN and inf show as they are),
+// or half `half` (0: R,G; 1: B,A) of the pixel as float16 (F16).
+double element_value(Rgba p, DType t, int half = 0);
+// A value as the tools print it: integers exactly, floats with %.9g (f32) or %.5g (f16), and
+// "NaN", "+inf", "-inf" spelled out so they cannot be missed.
+std::string value_text(double v, DType t);
+// Whether a value is not a finite number (NaN, +-inf): tools mark such elements.
+bool is_special(double v);
 
 // The dequantized value of a stored value when the region carries scale and zero point (§7):
 // real = scale * (q - zero_point), for uint8 codes and int32 accumulators alike.
 std::optional<double> dequantize(const Region& region, double q);
 
-// A matrix read as typed values: stored (codes or int32s) and, with a scale, real values.
+// A matrix read as typed values: stored (codes, int32s or floats) and, with a scale, real values.
 struct TypedMatrix {
     MatrixHeader shape;
-    ElementType type = ElementType::U8;
-    std::vector<double> stored; // row-major, shape.elements() of them
+    DType type = DType::U8;
+    std::vector<double> stored; // row-major, shape.elements() of them (floats as stored, NaN included)
     std::vector<double> real;   // empty when the region has no scale
 };
-// `region` may be null (no quantization known). Fails as read_matrix does (bad header, overflow).
-Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, ElementType type,
+// `region` may be null (no quantization known). Fails, naming the row, when the header does not
+// fit for this type (an f16 matrix of n elements needs ceil(n / 2) element pixels).
+Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, DType type,
                                       const Region* region = nullptr);
 
 // 16 hex digits of a hash such as trace.h's rgba_hash.

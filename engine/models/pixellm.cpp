@@ -149,8 +149,68 @@ Region region(const std::string& name, uint32_t row, uint32_t rows, uint32_t col
 
 } // namespace
 
+namespace {
+
+std::vector<float> to_f32(const std::vector<double>& v) {
+    return std::vector<float>(v.begin(), v.end()); // round to nearest
+}
+
+Region f32_region(const std::string& name, uint32_t row, uint32_t rows, uint32_t cols) {
+    Region r;
+    r.name = name, r.row = row, r.shape = {cols, rows}, r.dtype = DType::F32, r.from_symbols = true;
+    return r;
+}
+
+// The float32 build: every matrix f32, each layer one FMATMUL with its bias and activation.
+Result<Image> build_pixellm_f32(const PixelLlmWeights& w, const PixelLlmBuildOptions& options) {
+    const std::vector<MatrixHeader> shapes = {{kLlmIn, 1},     {kLlmHidden, kLlmIn},  {kLlmHidden, 1},
+                                              {kLlmHidden, 1}, {kLlmOut, kLlmHidden}, {kLlmOut, 1},
+                                              {kLlmOut, 1}};
+    const Allocation al = allocate_rows(shapes, kLlmWidth);
+    enum { X, W1, B1, H, W2, B2, Y };
+    const auto& r = al.rows;
+    if (r[B2] > 65535) return make_error(ErrorCode::Usage, "the f32 Pixel-LLM does not fit 65535 rows");
+    Image img = make_image(kLlmWidth, al.height);
+    const std::vector<std::vector<float>> values = {
+        std::vector<float>(kLlmIn, 0.0f),     to_f32(w.w_hidden), to_f32(w.b_hidden),
+        std::vector<float>(kLlmHidden, 0.0f), to_f32(w.w_out),    to_f32(w.b_out),
+        std::vector<float>(kLlmOut, 0.0f)};
+    for (int k = X; k <= Y; ++k)
+        if (Status st = write_float_matrix(img, r[k], shapes[k], DType::F32, values[k]); !st)
+            return st.error();
+    FMatmulParams p1;
+    p1.bias_row = uint16_t(r[B1]), p1.activation = uint8_t(FActivation::Relu);
+    FMatmulParams p2;
+    p2.bias_row = uint16_t(r[B2]), p2.activation = uint8_t(FActivation::None);
+    uint32_t x = emit(img, 0, Opcode::FMATMUL, {r[X], r[W1], r[H]}, encode_params(p1));
+    x = emit(img, x, Opcode::FMATMUL, {r[H], r[W2], r[Y]}, encode_params(p2));
+    emit(img, x, Opcode::HALT, {0, 0, 0}, {});
+
+    DebugInfo info;
+    info.regions = {f32_region("input", r[X], 1, kLlmIn),
+                    f32_region("W_hidden", r[W1], kLlmIn, kLlmHidden),
+                    f32_region("b_hidden", r[B1], 1, kLlmHidden),
+                    f32_region("hidden", r[H], 1, kLlmHidden),
+                    f32_region("W_out", r[W2], kLlmHidden, kLlmOut),
+                    f32_region("b_out", r[B2], 1, kLlmOut),
+                    f32_region("logits", r[Y], 1, kLlmOut)};
+    write_debug_info(img, info);
+    nlohmann::json prov = {
+        {"version", 1}, {"model", "pixel-llm 128-128-1024"}, {"dtype", "f32"}, {"logits", "f32"}};
+    if (options.seed) prov["seed"] = *options.seed;
+    if (!options.weights_file.empty()) prov["weights"] = options.weights_file;
+    set_text(img, std::string(kPixelLlmKey), prov.dump());
+    return img;
+}
+
+} // namespace
+
 Result<Image> build_pixellm(const PixelLlmWeights& w, const PixelLlmBuildOptions& options) {
     if (Status st = check_weights(w); !st) return st.error();
+    if (options.dtype == DType::F32) return build_pixellm_f32(w, options);
+    if (options.dtype != DType::U8)
+        return make_error(ErrorCode::Usage, "the Pixel-LLM is built as u8 (quantized) or f32, not " +
+                                                std::string(dtype_name(options.dtype)));
     const Calibration cal = calibrate(w);
     const QuantParams qx = choose_quant_params(cal.input_min, cal.input_max);
     const QuantParams qw1 = weight_params(w.w_hidden);
@@ -254,6 +314,13 @@ Result<PixelLlmIo> pixellm_io(const Image& program) {
     try {
         const auto pj = nlohmann::json::parse(prov->text);
         io.int32_logits = pj.value("logits", std::string("int32")) == "int32";
+        const std::string dtype = pj.value("dtype", std::string("u8"));
+        const auto t = parse_dtype(dtype);
+        if (!t || (*t != DType::U8 && *t != DType::F32))
+            return make_error(ErrorCode::Invalid, std::string(kPixelLlmKey) + ": dtype \"" + dtype +
+                                                      "\" is not \"u8\" or \"f32\"");
+        io.dtype = *t;
+        if (io.dtype == DType::F32) io.int32_logits = false;
         if (pj.contains("seed")) io.seed = pj.at("seed").get<uint64_t>();
         io.weights_file = pj.value("weights", std::string());
     } catch (const std::exception& e) {
@@ -275,6 +342,12 @@ Status set_input_codes(Image& program, const PixelLlmIo& io, const std::vector<u
 }
 
 Status set_input(Image& program, const PixelLlmIo& io, const std::vector<double>& x) {
+    if (io.dtype == DType::F32) {
+        if (x.size() != kLlmIn)
+            return make_error(ErrorCode::Usage, "the Pixel-LLM input has " + std::to_string(kLlmIn) +
+                                                    " values, got " + std::to_string(x.size()));
+        return write_float_matrix(program, io.input_row, {kLlmIn, 1}, DType::F32, to_f32(x));
+    }
     return set_input_codes(program, io, quantize_all(x, io.input));
 }
 
@@ -291,6 +364,12 @@ Status set_region_from_npy(Image& program, const std::string& region, const NpyA
         return make_error(ErrorCode::Usage, "region '" + region + "' (row " + std::to_string(r->row) +
                                                 ") holds " + std::to_string(h.elements()) +
                                                 " values; the input has " + std::to_string(values.size()));
+    if (r->type() == DType::F32) { // a float32 region takes the values as they are (rounded to f32)
+        if (values.dtype == NpyDtype::U8)
+            return make_error(ErrorCode::Usage,
+                              "region '" + region + "' holds f32 values; give a float array");
+        return write_float_matrix(program, r->row, h, DType::F32, to_f32(values.as_double()));
+    }
     std::vector<uint8_t> codes;
     if (values.dtype == NpyDtype::U8) {
         auto u8 = values.as_u8(region);
@@ -308,6 +387,14 @@ Status set_region_from_npy(Image& program, const std::string& region, const NpyA
 
 Result<std::vector<double>> read_logits(const Image& program, const PixelLlmIo& io) {
     const MatrixHeader h = decode_header(program.pixel(0, io.logits_row));
+    if (io.dtype == DType::F32) {
+        if (!(h == MatrixHeader{kLlmOut, 1}))
+            return make_error(ErrorCode::Invalid, "logits at row " + std::to_string(io.logits_row) +
+                                                      " are not a 1x" + std::to_string(kLlmOut) + " matrix");
+        auto f = read_float_matrix(program, io.logits_row, DType::F32);
+        if (!f) return f.error();
+        return std::vector<double>(f->begin(), f->end());
+    }
     if (!(h == MatrixHeader{kLlmOut, 1}) || !matrix_fits(io.logits_row, h, program.width, program.height))
         return make_error(ErrorCode::Invalid, "logits at row " + std::to_string(io.logits_row) +
                                                   " are not a 1x" + std::to_string(kLlmOut) + " matrix");
@@ -385,15 +472,45 @@ double rel_l2(const std::vector<double>& q, const std::vector<double>& f) {
 } // namespace
 
 Result<AccuracyReport> measure_accuracy(const Image& program, const PixelLlmWeights& w, uint32_t n,
-                                        uint64_t seed, const ProgramRunner& runner) {
+                                        uint64_t seed, const ProgramRunner& runner, bool versus_f32) {
     if (n == 0) return make_error(ErrorCode::Usage, "accuracy needs at least one input");
     auto io = pixellm_io(program);
     if (!io) return io.error();
-    auto raw = raw_model(program, *io, w);
-    if (!raw) return raw.error();
+    const bool quantized = io->dtype == DType::U8;
+    std::optional<RawModel> raw;
+    if (quantized) {
+        auto m = raw_model(program, *io, w);
+        if (!m) return m.error();
+        raw = std::move(m.value());
+    }
+    // The f32 build of the same weights, for a quantized program's "against float32" figures.
+    std::optional<Image> f32_work;
+    std::optional<PixelLlmIo> f32_io;
+    if (quantized && versus_f32) {
+        PixelLlmBuildOptions o;
+        o.dtype = DType::F32;
+        o.seed = io->seed;
+        o.weights_file = io->weights_file;
+        auto img = build_pixellm(w, o);
+        if (!img) return img.error();
+        auto fio = pixellm_io(*img);
+        if (!fio) return fio.error();
+        f32_work = std::move(img.value());
+        f32_io = *fio;
+    }
     AccuracyReport rep;
     rep.inputs = n;
     rep.seed = seed;
+    rep.dtype = io->dtype;
+    AccuracyFigures vs_f32;
+    auto add = [](AccuracyFigures& a, const std::vector<double>& q, const std::vector<double>& ref) {
+        const size_t best = argmax(ref);
+        a.top1_agreement += argmax(q) == best;
+        a.top5_containment += in_top5(q, best);
+        const double e = rel_l2(q, ref);
+        a.rel_l2 += e;
+        return e;
+    };
     Image work = program;
     for (uint32_t i = 0; i < n; ++i) {
         const std::vector<double> x = seeded_input(seed, i);
@@ -403,22 +520,23 @@ Result<AccuracyReport> measure_accuracy(const Image& program, const PixelLlmWeig
         if (!ran) return ran.error();
         auto q = read_logits(*ran, *io);
         if (!q) return q.error();
-        const std::vector<double> r = raw_forward(*raw, x);
-        const size_t best = argmax(f);
-        rep.quantized.top1_agreement += argmax(*q) == best;
-        rep.quantized.top5_containment += in_top5(*q, best);
-        const double e = rel_l2(*q, f);
-        rep.quantized.rel_l2 += e;
-        rep.max_rel_l2 = std::max(rep.max_rel_l2, e);
-        rep.raw.top1_agreement += argmax(r) == best;
-        rep.raw.top5_containment += in_top5(r, best);
-        rep.raw.rel_l2 += rel_l2(r, f);
+        rep.max_rel_l2 = std::max(rep.max_rel_l2, add(rep.quantized, *q, f));
+        if (raw) add(rep.raw, raw_forward(*raw, x), f);
+        if (f32_work) {
+            if (Status st = set_input(*f32_work, *f32_io, x); !st) return st.error();
+            auto fr = run_on_cpu(*f32_work);
+            if (!fr) return fr.error();
+            auto fl = read_logits(*fr, *f32_io);
+            if (!fl) return fl.error();
+            add(vs_f32, *q, *fl);
+        }
     }
-    for (AccuracyFigures* a : {&rep.quantized, &rep.raw}) {
+    for (AccuracyFigures* a : {&rep.quantized, &rep.raw, &vs_f32}) {
         a->top1_agreement /= n;
         a->top5_containment /= n;
         a->rel_l2 /= n;
     }
+    if (f32_work) rep.vs_f32 = vs_f32;
     return rep;
 }
 

@@ -13,7 +13,12 @@
 //   QMATMUL   input, W_hidden, hidden   bias b_hidden, clamp_lo = zero point of hidden (fused ReLU)
 //   QMATMUL32 hidden, W_out, logits     bias b_out; logits are exact int32 accumulators
 //   HALT
+// or, built with dtype f32 (PROTOCOL.md §11), the same network as float32 pixels:
+//   FMATMUL   input, W_hidden, hidden   [f32, f32, f32], bias b_hidden, activation relu
+//   FMATMUL   hidden, W_out, logits     [f32, f32, f32], bias b_out, no activation
+//   HALT
 #pragma once
+#include "dtype.h"
 #include "image.h"
 #include "npy.h"
 #include "quant.h"
@@ -73,6 +78,7 @@ struct PixelLlmBuildOptions {
     std::optional<uint64_t> seed; // recorded in pxos.pixellm when the weights are seeded
     std::string weights_file;     // recorded when they came from a file
     bool int32_logits = true;     // QMATMUL32 (exact); false: QMATMUL to uint8 logits (measured worse)
+    DType dtype = DType::U8;      // U8: the quantized program; F32: float32 pixels (FMATMUL)
 };
 Result<Image> build_pixellm(const PixelLlmWeights& w, const PixelLlmBuildOptions& options);
 
@@ -81,7 +87,8 @@ struct PixelLlmIo {
     uint32_t input_row = 0, logits_row = 0, w_hidden_row = 0, w_out_row = 0;
     QuantParams input;
     bool int32_logits = true;
-    QuantParams logits; // int32 logits: zero point 0 and scale s_hidden * s_w_out
+    QuantParams logits;      // int32 logits: zero point 0 and scale s_hidden * s_w_out
+    DType dtype = DType::U8; // F32: input and logits are float32 matrices (no quantization)
     std::optional<uint64_t> seed;
     std::string weights_file;
 };
@@ -120,14 +127,20 @@ struct AccuracyFigures {
 struct AccuracyReport {
     uint32_t inputs = 0;
     uint64_t seed = 0;
-    AccuracyFigures quantized, raw;
-    double max_rel_l2 = 0; // worst single input, quantized
+    DType dtype = DType::U8;   // the program's: U8 (quantized) or F32
+    AccuracyFigures quantized; // the program against the double-precision reference
+    AccuracyFigures raw;       // v0.0.3 raw arithmetic against the reference (U8 programs only)
+    double max_rel_l2 = 0;     // worst single input, the program against the reference
+    // U8 programs: the program against the f32 program built from the same weights (run on the
+    // CPU reference), the float32 result taken as the reference.
+    std::optional<AccuracyFigures> vs_f32;
 };
 // Seeded inputs seeded_input(seed, 0..n-1) through the program (with `runner`), the float
 // reference and the raw arithmetic. top1: argmax equal (ties: lowest index); top5: the float
-// argmax among the program's 5 largest; rel_l2: mean over inputs of |q - f|_2 / |f|_2.
+// argmax among the program's 5 largest; rel_l2: mean over inputs of |q - f|_2 / |f|_2. With
+// `versus_f32` a U8 program is also measured against the f32 build of the same weights.
 Result<AccuracyReport> measure_accuracy(const Image& program, const PixelLlmWeights& w, uint32_t n,
-                                        uint64_t seed, const ProgramRunner& runner);
+                                        uint64_t seed, const ProgramRunner& runner, bool versus_f32 = false);
 
 // The weights a program was built from, per its pxos.pixellm chunk (seeded ones are regenerated;
 // a weights file is loaded with `load_weights`). `override_file` replaces the recorded file.

@@ -26,6 +26,10 @@ std::optional<DType> dtype_from_code(uint32_t code);
 std::string_view dtype_name(DType t); // "u8", "f32", "f16", "i32"
 std::optional<DType> parse_dtype(std::string_view name);
 
+inline bool dtype_is_float(DType t) {
+    return t == DType::F32 || t == DType::F16;
+}
+
 // Element pixels holding n elements: ceil(n / 2) for f16, n otherwise.
 uint64_t dtype_pixels(DType t, uint64_t elements);
 // matrix_fits (layout.h) for a matrix of this dtype: the rows its element pixels occupy.

@@ -12,6 +12,7 @@
 #include "validate.h"
 
 #include "quant.h"
+#include "typing.h"
 
 #include "vm.h"
 
@@ -153,6 +154,7 @@ ValidationReport validate(const Image& image) {
     };
 
     static constexpr char kOperandName[3] = {'a', 'b', 'c'};
+    std::vector<Instruction> walked; // for the type analysis (typing.h)
     uint32_t pc = 0;
     bool halted = false;
     uint32_t halt_x = 0;
@@ -191,6 +193,7 @@ ValidationReport validate(const Image& image) {
             if (ins.info && !d.truncated) mark_named_rows(ins, shadow);
         }
         if (d.truncated || (!ins.info && op_x >= width)) break; // nothing decodable follows
+        if (ins.info) walked.push_back(ins);
 
         if (ins.info) {
             // "none" operands: the byte, and the WIDE high byte, should be 0.
@@ -326,6 +329,14 @@ ValidationReport validate(const Image& image) {
                 std::to_string(width) + ")",
             width - 1, 0);
     }
+
+    // A matrix read or written as two different element types (PROTOCOL.md §11.1): the bytes are
+    // defined, but one of the two instructions almost certainly reads them as what they are not.
+    for (const MatrixTypes::Conflict& c : matrix_types(walked).conflicts)
+        add(Severity::Warning, "type-conflict",
+            "the matrix at row " + std::to_string(c.first.row) + " is used as " + type_use_text(c.first) +
+                " and as " + type_use_text(c.other),
+            c.other.op_x, 0);
 
     // Matrices that share pixels (different header rows). Sweep by first row.
     std::sort(regions.begin(), regions.end(),

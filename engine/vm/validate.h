@@ -8,7 +8,8 @@
 // input of the same instruction (except the in-place cases that are so by definition: an in/out
 // operand such as QRELU's, and an element-wise ADD/QADD whose output is exactly its input a or
 // b), data rows no instruction references (rows a trapping instruction names count as
-// referenced), non-zero "none" operands.
+// referenced), non-zero "none" operands, a matrix used with two different element types
+// (typing.h: "type-conflict", naming both instruction pixels).
 //
 // The validator simulates headers only (no arithmetic), so it is fast on large programs, and a
 // program it accepts never traps when run (tests/validate_test.cpp checks this on random

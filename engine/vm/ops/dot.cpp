@@ -27,7 +27,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_DOT = {Opcode::DOT, no_params, no_check, shape, no_description, no_rows, reference};
+const OpDef def_DOT = {Opcode::DOT, no_params, no_check, shape,      no_description,
+                       no_rows,     reference, nullptr,  u8_operands};
 
 } // namespace ops
 } // namespace px

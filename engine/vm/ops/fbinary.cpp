@@ -58,6 +58,9 @@ void reference(Image& image, const Plan& p) {
     const std::vector<float> b = gather_f32(image, op[1], p.shape[1]);
     scatter_f32(image, op[2], p.out_shape, fbinary_f32(Opcode(p.ins.opcode), a, p.shape[0], b, p.shape[1]));
 }
+std::array<DType, 3> types(const OpParams& params) {
+    return dtypes_of(std::get<FBinaryParams>(params).dtype);
+}
 } // namespace
 
 const OpDef def_FADD = {Opcode::FADD,       decode, check, shape, describe, no_rows, reference,

@@ -13,6 +13,11 @@ FloatDtypes decode_dtypes(const Rgba& p1) {
     return {p1[0], p1[1], p1[2], p1[3]};
 }
 
+std::array<DType, 3> dtypes_of(const FloatDtypes& d) {
+    return {dtype_from_code(d.a).value_or(DType::U8), dtype_from_code(d.b).value_or(DType::U8),
+            dtype_from_code(d.c).value_or(DType::U8)};
+}
+
 Rgba encode_dtypes(const FloatDtypes& d) {
     return {d.a, d.b, d.c, d.reserved};
 }

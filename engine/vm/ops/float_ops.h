@@ -14,6 +14,8 @@ std::string check_dtypes(const Instruction& ins, const FloatDtypes& d, const Flo
 // "a:f32 b:f32 c:f32" (operands of kind none left out; an unknown code prints as "dtype 7").
 std::string dtypes_text(const Instruction* ins, const FloatDtypes& d, const OperandKind (&kinds)[3]);
 FloatDtypes decode_dtypes(const Rgba& p1);
+// P1's codes as DTypes (a reserved code, which check_dtypes refuses, reads as u8).
+std::array<DType, 3> dtypes_of(const FloatDtypes& d);
 Rgba encode_dtypes(const FloatDtypes& d);
 
 std::string_view activation_name(uint8_t activation); // "none", "relu", "gelu", "?"

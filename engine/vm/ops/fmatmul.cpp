@@ -89,10 +89,17 @@ void reference(Image& image, const Plan& p) {
     scatter_f32(image, op[2], p.out_shape,
                 fmatmul_f32(a, b, p.shape[0].rows, p.shape[0].cols, p.shape[1].cols, bias, q.activation));
 }
+std::array<DType, 3> types(const OpParams& params) {
+    return dtypes_of(std::get<FMatmulParams>(params).dtype);
+}
+// The bias is a row of c's type (f32, the only one 1.2 accepts).
+std::vector<DType> bias_types(const OpParams& params) {
+    return std::vector<DType>(rows(params).size(), types(params)[2]);
+}
 } // namespace
 
-const OpDef def_FMATMUL = {Opcode::FMATMUL, decode,       check, shape, describe, rows,
-                           reference,       channel_text, types};
+const OpDef def_FMATMUL = {Opcode::FMATMUL, decode,       check, shape,     describe, rows,
+                           reference,       channel_text, types, bias_types};
 
 } // namespace ops
 } // namespace px

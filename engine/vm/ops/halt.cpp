@@ -10,6 +10,7 @@ std::optional<Trap> shape(Plan&, const PlanContext&) {
 void reference(Image&, const Plan&) {}
 } // namespace
 
-const OpDef def_HALT = {Opcode::HALT, no_params, no_check, shape, no_description, no_rows, reference};
+const OpDef def_HALT = {Opcode::HALT, no_params, no_check, shape,      no_description,
+                        no_rows,      reference, nullptr,  u8_operands};
 
 } // namespace px::ops

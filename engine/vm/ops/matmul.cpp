@@ -40,7 +40,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_MATMUL = {Opcode::MATMUL, no_params, no_check, shape, no_description, no_rows, reference};
+const OpDef def_MATMUL = {Opcode::MATMUL, no_params, no_check, shape,      no_description,
+                          no_rows,        reference, nullptr,  u8_operands};
 
 } // namespace ops
 } // namespace px

@@ -54,7 +54,16 @@ struct OpDef {
     // debugger's inspector. nullptr means all three are u8. Every opcode that reads or writes a
     // matrix as anything but u8 (f32, f16, i32: index and token matrices included) sets it.
     std::array<DType, 3> (*operand_types)(const OpParams& params) = nullptr;
+    // Optional: the element type of each row param_rows() names, in the same order (QMATMUL's and
+    // QMATMUL32's bias: i32, FMATMUL's: f32). nullptr means every parameter row is u8. Every opcode
+    // whose parameters name a row of another type sets it.
+    std::vector<DType> (*param_row_types)(const OpParams& params) = nullptr;
 };
+
+// The element types of operands a, b, c of a decoded instruction (operand_types, or all u8), and
+// of the rows param_rows() names, in its order. An unknown opcode: all u8, no rows.
+std::array<DType, 3> operand_types(const Instruction& ins);
+std::vector<DType> param_row_types(const Instruction& ins);
 
 // The byte a named channel value stands for in a parameter pixel: dtype names (u8 0, f32 1, f16 2,
 // i32 3) and activation names (none 0, relu 1, gelu 2); nullopt for any other word.
@@ -72,6 +81,8 @@ PX_OPCODE_TABLE(PX_OPDEF_DECLARE)
 
 // For opcodes without parameter pixels.
 OpParams no_params(const Instruction& ins);
+// operand_types of opcodes whose every operand is u8 (the same as nullptr, said explicitly).
+std::array<DType, 3> u8_operands(const OpParams& params);
 std::string no_check(const Instruction& ins, const OpParams& params, uint32_t height);
 std::string no_description(const OpParams& params);
 std::vector<uint32_t> no_rows(const OpParams& params);

@@ -37,6 +37,21 @@ std::vector<uint32_t> param_rows(const Instruction& ins) {
     return def->param_rows(def->decode(ins));
 }
 
+std::array<DType, 3> operand_types(const Instruction& ins) {
+    const OpDef* def = op_def(ins.opcode);
+    if (!def || !def->operand_types) return {DType::U8, DType::U8, DType::U8};
+    return def->operand_types(def->decode(ins));
+}
+
+std::vector<DType> param_row_types(const Instruction& ins) {
+    const OpDef* def = op_def(ins.opcode);
+    if (!def) return {};
+    const OpParams params = def->decode(ins);
+    std::vector<DType> types = def->param_row_types ? def->param_row_types(params) : std::vector<DType>{};
+    types.resize(def->param_rows(params).size(), DType::U8);
+    return types;
+}
+
 std::optional<uint8_t> param_channel_value(std::string_view word) {
     static constexpr std::pair<std::string_view, uint8_t> kNames[] = {
         {"u8", 0}, {"f32", 1}, {"f16", 2}, {"i32", 3}, {"none", 0}, {"relu", 1}, {"gelu", 2}};
@@ -49,6 +64,9 @@ namespace ops {
 
 OpParams no_params(const Instruction&) {
     return {};
+}
+std::array<DType, 3> u8_operands(const OpParams&) {
+    return {DType::U8, DType::U8, DType::U8};
 }
 std::string no_check(const Instruction&, const OpParams&, uint32_t) {
     return {};

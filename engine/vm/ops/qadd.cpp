@@ -57,7 +57,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_QADD = {Opcode::QADD, decode, check, shape, describe, no_rows, reference};
+const OpDef def_QADD = {Opcode::QADD, decode,    check,   shape,      describe,
+                        no_rows,      reference, nullptr, u8_operands};
 
 } // namespace ops
 } // namespace px

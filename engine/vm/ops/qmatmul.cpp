@@ -59,9 +59,14 @@ void reference(Image& image, const Plan& p) {
                           p.shape[1], q, gather_bias(image, q.bias_row));
     scatter(image, op[2], p.out_shape, out);
 }
+// a, b, c are uint8 codes; the bias row holds int32 pixels (§5.5).
+std::vector<DType> bias_types(const OpParams& params) {
+    return std::vector<DType>(rows(params).size(), DType::I32);
+}
 } // namespace
 
-const OpDef def_QMATMUL = {Opcode::QMATMUL, decode, check, shape, describe, rows, reference};
+const OpDef def_QMATMUL = {Opcode::QMATMUL, decode,  check,       shape,     describe, rows,
+                           reference,       nullptr, u8_operands, bias_types};
 
 } // namespace ops
 } // namespace px

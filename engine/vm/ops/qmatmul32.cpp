@@ -51,9 +51,17 @@ void reference(Image& image, const Plan& p) {
                            p.shape[1], q.za, q.zb, gather_bias(image, q.bias_row));
     scatter_i32(image, op[2], p.out_shape, out);
 }
+// a and b are uint8 codes; c and the bias row hold int32 pixels (§5.5.5).
+std::array<DType, 3> types(const OpParams&) {
+    return {DType::U8, DType::U8, DType::I32};
+}
+std::vector<DType> bias_types(const OpParams& params) {
+    return std::vector<DType>(rows(params).size(), DType::I32);
+}
 } // namespace
 
-const OpDef def_QMATMUL32 = {Opcode::QMATMUL32, decode, check, shape, describe, rows, reference};
+const OpDef def_QMATMUL32 = {Opcode::QMATMUL32, decode,  check, shape,     describe, rows,
+                             reference,         nullptr, types, bias_types};
 
 } // namespace ops
 } // namespace px

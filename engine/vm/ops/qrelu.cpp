@@ -39,7 +39,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_QRELU = {Opcode::QRELU, decode, check, shape, describe, no_rows, reference};
+const OpDef def_QRELU = {Opcode::QRELU, decode,    check,   shape,      describe,
+                         no_rows,       reference, nullptr, u8_operands};
 
 } // namespace ops
 } // namespace px
