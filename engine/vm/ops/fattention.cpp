@@ -102,6 +102,10 @@ std::vector<uint32_t> rows(const OpParams& params) {
     const uint32_t row = std::get<FAttentionParams>(params).v_row;
     return row ? std::vector<uint32_t>{row} : std::vector<uint32_t>{};
 }
+// The row it names (V, the value cache) holds f32 elements.
+std::vector<DType> row_types(const OpParams& params) {
+    return std::vector<DType>(rows(params).size(), DType::F32);
+}
 
 std::array<DType, 3> types(const OpParams&) {
     return {DType::F32, DType::F32, DType::F32};
@@ -120,7 +124,7 @@ void reference(Image& image, const Plan& p) {
 } // namespace
 
 const OpDef def_FATTENTION = {Opcode::FATTENTION, decode, check, shape, describe, rows, reference,
-                              dtype_channel_text, types};
+                              dtype_channel_text, types, row_types};
 
 } // namespace ops
 } // namespace px

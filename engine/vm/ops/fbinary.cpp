@@ -48,10 +48,6 @@ std::string describe(const OpParams& params) {
     return dtypes_text(nullptr, std::get<FBinaryParams>(params).dtype, kKinds);
 }
 
-std::array<DType, 3> types(const OpParams& params) {
-    return declared_types(std::get<FBinaryParams>(params).dtype);
-}
-
 void reference(Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const std::vector<float> a = gather_f32(image, op[0], p.shape[0]);

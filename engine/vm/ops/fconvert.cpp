@@ -37,7 +37,7 @@ std::string describe(const OpParams& params) {
 }
 
 std::array<DType, 3> types(const OpParams& params) {
-    return declared_types(std::get<FUnaryParams>(params).dtype);
+    return dtypes_of(std::get<FUnaryParams>(params).dtype);
 }
 
 void reference(Image& image, const Plan& p) {

@@ -120,11 +120,6 @@ void scatter_f16(Image& image, uint32_t row, MatrixHeader h, const std::vector<f
     }
 }
 
-std::array<DType, 3> declared_types(const FloatDtypes& d) {
-    return {dtype_from_code(d.a).value_or(DType::U8), dtype_from_code(d.b).value_or(DType::U8),
-            dtype_from_code(d.c).value_or(DType::U8)};
-}
-
 std::string f32_text(uint32_t bits) {
     char buf[48];
     std::snprintf(buf, sizeof buf, "0x%08X (%.9g)", bits, double(fm::from_bits(bits)));

@@ -14,7 +14,9 @@ std::string check_dtypes(const Instruction& ins, const FloatDtypes& d, const Flo
 // "a:f32 b:f32 c:f32" (operands of kind none left out; an unknown code prints as "dtype 7").
 std::string dtypes_text(const Instruction* ins, const FloatDtypes& d, const OperandKind (&kinds)[3]);
 FloatDtypes decode_dtypes(const Rgba& p1);
-// P1's codes as DTypes (a reserved code, which check_dtypes refuses, reads as u8).
+// P1's codes as DTypes: OpDef::operand_types of every opcode with a dtype pixel. A reserved code,
+// which check_dtypes refuses, reads as u8 (until check 7 it counts as one pixel per element, like
+// every type but f16).
 std::array<DType, 3> dtypes_of(const FloatDtypes& d);
 Rgba encode_dtypes(const FloatDtypes& d);
 
@@ -38,10 +40,6 @@ std::vector<float> gather_f16(const Image& image, uint32_t row, MatrixHeader h);
 // high half of pixel j (an odd count leaves the last pixel's high half 0).
 void scatter_f16(Image& image, uint32_t row, MatrixHeader h, const std::vector<float>& v);
 
-// The operand types P1 declares (OpDef::operand_types of every opcode with a dtype pixel): each
-// code's DType, U8 for a reserved code (check 7 rejects it; until then it counts as one pixel per
-// element, like every type but f16).
-std::array<DType, 3> declared_types(const FloatDtypes& d);
 // Check 7 for a whole-pixel f32 parameter (P<k+1>) that must be a positive normal finite value
 // (a scale): "" or a message naming the pixel, what it is, its bits and value.
 std::string check_positive_f32(const Instruction& ins, uint32_t k, const char* what, uint32_t bits);

@@ -74,10 +74,6 @@ std::string channel_text(const Instruction& ins, uint32_t k, int c) {
     return {};
 }
 
-std::array<DType, 3> types(const OpParams& params) {
-    return declared_types(std::get<FMatmulParams>(params).dtype);
-}
-
 void reference(Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const auto& q = std::get<FMatmulParams>(p.params);

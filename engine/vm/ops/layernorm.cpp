@@ -72,9 +72,13 @@ std::vector<uint32_t> rows(const OpParams& params) {
     const uint32_t row = std::get<LayerNormParams>(params).bias_row;
     return row ? std::vector<uint32_t>{row} : std::vector<uint32_t>{};
 }
+// The row it names (the bias) holds f32 elements.
+std::vector<DType> row_types(const OpParams& params) {
+    return std::vector<DType>(rows(params).size(), DType::F32);
+}
 
 std::array<DType, 3> types(const OpParams& params) {
-    return declared_types(std::get<LayerNormParams>(params).dtype);
+    return dtypes_of(std::get<LayerNormParams>(params).dtype);
 }
 
 void reference(Image& image, const Plan& p) {
@@ -91,7 +95,7 @@ void reference(Image& image, const Plan& p) {
 } // namespace
 
 const OpDef def_LAYERNORM = {Opcode::LAYERNORM,  decode, check, shape, describe, rows, reference,
-                             dtype_channel_text, types};
+                             dtype_channel_text, types, row_types};
 
 } // namespace ops
 } // namespace px

@@ -71,7 +71,7 @@ std::string describe_quant(const OpParams& params) {
 }
 
 std::array<DType, 3> types(const OpParams& params) {
-    return declared_types(std::get<QConvertParams>(params).dtype);
+    return dtypes_of(std::get<QConvertParams>(params).dtype);
 }
 
 void reference_dequant(Image& image, const Plan& p) {
