@@ -405,7 +405,7 @@ uint32_t min_exponent(const float* v, size_t n) {
     return lo;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PX_FMATMUL_AVX512 1
 #define PX_AVX512F_TARGET __attribute__((target("avx512f")))
 
