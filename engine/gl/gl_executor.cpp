@@ -503,7 +503,7 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
     }
     case GlKernel::Select: {
         const MatrixHeader h = plan.shape[0];
-        ensure_input(ex, 1, uint64_t(h.cols) * 2, true);
+        ensure_input(ex, 1, uint64_t(h.cols) * 3 + 16, true); // logits, weights, block sums
         glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
         const Program& p = ex.programs[kSelect];
         glUseProgram(p.get());
