@@ -158,10 +158,10 @@ ValidationReport validate(const Image& image) {
     uint32_t pc = 0;
     bool halted = false;
     uint32_t halt_x = 0;
-    uint64_t walked = 0;
+    uint64_t steps_walked = 0;
     std::set<uint32_t> unknown_bound_reported, data_dependent_reported;
     while (pc < width) {
-        if (walked++ >= kDefaultStepLimit) { // loops are walked as they run: bounded like a run
+        if (steps_walked++ >= kDefaultStepLimit) { // loops are walked as they run: bounded like a run
             add(Severity::Warning, "step-limit",
                 "the program is still running after " + std::to_string(kDefaultStepLimit) +
                     " instructions (the default step limit; it traps STEP_LIMIT there) at pixel " +
