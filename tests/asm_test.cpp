@@ -261,8 +261,10 @@ TEST_CASE("disassemble_instruction names operands, falls back to rows and shows 
 TEST_CASE("parameter pixels are written after the opcode pixel, from [r, g, b, a] groups") {
     const OpcodeInfo* with_params = nullptr;
     for (const OpcodeInfo& info : kOpcodes)
-        if (info.param_pixels > 0 && info.operands[1] == OperandKind::None) with_params = &info;
-    if (!with_params) return; // no such opcode in this table
+        if (info.param_pixels > 0 && info.operands[1] == OperandKind::None &&
+            info.operands[2] == OperandKind::None)
+            with_params = &info; // one row operand (QRELU), not a, c (GELU)
+    if (!with_params) return;    // no such opcode in this table
     const std::string name(with_params->name);
     std::string groups;
     for (uint32_t k = 0; k < with_params->param_pixels; ++k)
