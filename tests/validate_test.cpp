@@ -413,3 +413,25 @@ TEST_CASE("a matrix used as two element types is a type-conflict warning naming 
     put_ins(img, 5, Opcode::HALT);
     CHECK(find_diag(validate(img), "type-conflict") == nullptr);
 }
+
+TEST_CASE("f16 matrices occupy ceil(n/2) pixels: no false overlap, traps match the VM") {
+    // Width 7 (6 element pixels per row): a 1x12 f32 matrix at rows 1..2, converted to f16 at row 3
+    // (6 pixels: one row), and back to f32 at rows 4..5. Counted as 12 pixels, the f16 matrix would
+    // reach into row 4 and overlap the f32 result.
+    Image img = make_image(7, 6);
+    img.set_pixel(0, 1, encode_header({12, 1}));
+    for (uint32_t i = 0; i < 12; ++i)
+        img.set_pixel(element_x(i, 7), uint32_t(element_y(i, 1, 7)), word_pixel(0x3F800000u + i));
+    img.set_pixel(0, 0, {uint8_t(Opcode::FCONVERT), 1, 0, 3});
+    img.set_pixel(1, 0, {1, 0, 2, 0});
+    img.set_pixel(2, 0, {uint8_t(Opcode::FCONVERT), 3, 0, 4});
+    img.set_pixel(3, 0, {2, 0, 1, 0});
+    img.set_pixel(4, 0, {uint8_t(Opcode::HALT), 0, 0, 0});
+    const ValidationReport rep = validate(img);
+    INFO(dump(rep));
+    CHECK(rep.diagnostics.empty());
+    // The f32 result written at row 5 instead needs rows 5..6: found statically, with the VM's pixel
+    // and message.
+    img.set_pixel(2, 0, {uint8_t(Opcode::FCONVERT), 3, 0, 5});
+    check_matches_vm(img, "matrix-overflow");
+}
