@@ -96,8 +96,9 @@ train)
     cmake --preset train >/dev/null
     cmake --build --preset train -j "$JOBS" --target pxi pxtrain
     # The model (docs/training.md says how this size was chosen): a 4096-token BPE vocabulary,
-    # 4 layers, width 256, 4 heads, context 256; batch 16 windows; 1 hour on 2 cores.
-    vocab=4096 layers=4 width=256 heads=4 context=256 batch=16 steps=3000
+    # 4 layers, width 256, 4 heads, context 256 (4.27 M parameters); batch 16 windows; training
+    # time 60 minutes, the cosine schedule sized to it from the pace of the first steps.
+    vocab=4096 layers=4 width=256 heads=4 context=256 batch=16 minutes=${minutes:-60}
     pxi=build-train/app/pxi data=build-train/data run=build-train/run
     mkdir -p "$data"
     # Each product is made once and kept (outside git, under build-train/); delete it to redo it.
@@ -110,9 +111,9 @@ train)
     done
     [ -f "$data/baseline.txt" ] || "$pxi" corpus baseline --train "$data/brown/train.txt" \
         --valid "$data/brown/valid.txt" --test "$data/brown/test.txt" | tee "$data/baseline.txt"
-    length=(--steps "$steps")
-    if [ -n "$minutes" ]; then
-        length=(--minutes "$minutes" --eval-every 50)
+    length=(--minutes "$minutes")
+    if [ "$minutes" != 60 ]; then
+        length=(--minutes "$minutes" --eval-every 25 --warmup 20)
         run=build-train/run-smoke
     fi
     # OMP_WAIT_POLICY=PASSIVE: libtorch's OpenMP threads sleep instead of spinning when they wait,
