@@ -71,6 +71,23 @@ xdotool key Escape
 wait_dialog ""
 echo "bug 9: Ctrl+A then typing at once: every character arrived"
 
+# --- bug 10: Ctrl+A, a name and Enter in quick succession (as the monkey types): Enter comes last,
+# so the file named is the one opened (Enter may not overtake characters held back behind Ctrl).
+cp "$HERE/../assets/add_relu.pxi" "$WORK/burst.pxi"
+xdotool key ctrl+o
+wait_dialog "Open program"
+wait_json 'd["path_field"] and d["path_field"]["active"]' "bug 10: the path field never took the keyboard"
+xdotool key --delay 0 ctrl+a type --delay 0 "$WORK/burst.pxi" # (type takes every word after it)
+xdotool key --delay 0 Return
+wait_json "d['file'] == sys.argv[2]" "bug 10: Ctrl+A, name, Enter in one burst did not open the file named" \
+    "$WORK/burst.pxi"
+echo "bug 10: Ctrl+A, a name and Enter in one burst opened $(field file)"
+xdotool key ctrl+o
+wait_dialog "Open program"
+type_path "$INPUT"
+wait_field file "$INPUT" eq
+wait_field steps 0 eq
+
 # --- bug 4 and 5: click logits in the Regions list (also moves the view there), run to HALT.
 pan0=$(json 'd["pan"]')
 read -r cx cy < <(json "' '.join(str(int(r[k])) for r in d['regions_list'] if r['row'] == $logits_row for k in ('x', 'y'))")

@@ -55,9 +55,11 @@ def click_point(dialog_open):
 
 
 def batch(win, dialog_open, hostile):
-    """One batch of 8 to 24 actions as one xdotool command line."""
-    cmd = []
+    """One batch of 8 to 24 actions as xdotool command lines. xdotool's `type` takes every word
+    after it as text, so a `type` ends its command line and the next action starts a new one."""
+    cmds = [[]]
     for _ in range(rng.randrange(8, 25)):
+        cmd = cmds[-1]
         r = rng.random()
         if r < 0.30:  # a key, maybe with modifiers, tapped fast
             cmd += ["key", "--delay", str(rng.choice([0, 0, 1, 5, 30])), rng.choice(MODS) + rng.choice(KEYS)]
@@ -69,8 +71,10 @@ def batch(win, dialog_open, hostile):
         elif r < 0.62:  # typing into whatever text field has focus
             text = "".join(rng.choice(TEXT) for _ in range(rng.randrange(1, 12)))
             cmd += ["type", "--delay", str(rng.choice([0, 2, 10])), text]
+            cmds.append([])
         elif r < 0.66:  # a hostile or real file's name, accepted
-            cmd += ["key", "ctrl+a", "type", "--delay", "2", rng.choice(hostile), "key", "Return"]
+            cmd += ["key", "ctrl+a", "type", "--delay", "2", rng.choice(hostile)]
+            cmds.append(["key", "Return"])
         elif r < 0.80:  # a click (left, middle, right), sometimes a double click
             x, y = click_point(dialog_open)
             cmd += ["mousemove", "--window", win, str(x), str(y), "click", "--repeat", str(rng.choice([1, 1, 2])),
@@ -89,7 +93,7 @@ def batch(win, dialog_open, hostile):
         else:  # a ctrl+click (turns a drag field into a text field)
             x, y = click_point(dialog_open)
             cmd += ["mousemove", "--window", win, str(x), str(y), "keydown", "ctrl", "click", "1", "keyup", "ctrl"]
-    return cmd
+    return [c for c in cmds if c]
 
 
 def main():
@@ -123,13 +127,14 @@ def main():
             max_steps = max(max_steps, s.get("steps", 0))
             files.add(os.path.basename(s.get("file", "")))
             statuses.add(s.get("status", ""))
-            cmd = batch(win, bool(s.get("dialog")), hostile)
-            actions += cmd.count("key") + cmd.count("type") + cmd.count("click") + cmd.count("mousedown")
-            xdo(cmd)
+            cmds = batch(win, bool(s.get("dialog")), hostile)
+            for cmd in cmds:
+                actions += cmd.count("key") + cmd.count("type") + cmd.count("click") + cmd.count("mousedown")
+                xdo(cmd)
             batches += 1
             if proc.poll() is not None:
                 print(f"FAIL: pxdbg exited with {proc.returncode} after {batches} batches (seed {SEED})")
-                print("last batch: xdotool " + " ".join(cmd))
+                print("last batch: " + " ; ".join("xdotool " + " ".join(c) for c in cmds))
                 return 1
         # Still answering: close what is open, then ask for the state file.
         for _ in range(4):

@@ -52,18 +52,22 @@ void drop_callback(GLFWwindow* window, int count, const char** paths) {
     if (in.app && count > 0) in.app->pending_drop = paths[0];
 }
 
+bool plain_printable(int key, int mods) {
+    return key >= GLFW_KEY_SPACE && key <= GLFW_KEY_GRAVE_ACCENT &&
+           (mods & (GLFW_MOD_CONTROL | GLFW_MOD_ALT | GLFW_MOD_SUPER)) == 0;
+}
+
 void key_callback(GLFWwindow* window, int key, int scancode, int action, int mods) {
     Input& in = input_of(window);
     if (in.app && (action == GLFW_PRESS || action == GLFW_REPEAT)) in.app->key_presses.push_back({key, mods});
     if (action == GLFW_PRESS) in.pressed_this_frame.push_back(key);
     const bool pressed_now = std::find(in.pressed_this_frame.begin(), in.pressed_this_frame.end(), key) !=
                              in.pressed_this_frame.end();
-    const bool release_held =
-        std::any_of(in.held_releases.begin(), in.held_releases.end(),
-                    [key](const Input::HeldRelease& r) { return r.codepoint == 0 && r.key == key; });
-    // A release waits while its press is this frame's; events of a key with a release waiting
-    // wait behind it, so ImGui sees every key's events in order.
-    if ((action == GLFW_RELEASE && pressed_now) || release_held) {
+    // A release waits while its press is this frame's (but not that of a plain printable key,
+    // whose text arrives as a character: typing stays fast); every event after a held one waits
+    // behind it, so ImGui sees all keys and characters in the order they were typed (an Enter
+    // must not overtake the name typed before it: issue 18).
+    if ((action == GLFW_RELEASE && pressed_now && !plain_printable(key, mods)) || !in.held_releases.empty()) {
         in.held_releases.push_back({key, scancode, action == GLFW_RELEASE ? -1 - mods : mods});
         return;
     }
@@ -85,16 +89,23 @@ void release_held_keys(GLFWwindow* window) {
     in.pressed_this_frame.clear();
     std::vector<Input::HeldRelease> held;
     held.swap(in.held_releases);
-    for (const Input::HeldRelease& r : held) {
+    size_t i = 0;
+    for (; i < held.size(); ++i) {
+        const Input::HeldRelease& r = held[i];
         if (r.codepoint != 0) {
             ImGui_ImplGlfw_CharCallback(window, r.codepoint);
             continue;
         }
         const bool release = r.mods < 0;
-        if (!release) in.pressed_this_frame.push_back(r.key); // its release waits a frame in turn
+        if (release && !plain_printable(r.key, -1 - r.mods) &&
+            std::find(in.pressed_this_frame.begin(), in.pressed_this_frame.end(), r.key) !=
+                in.pressed_this_frame.end())
+            break; // its press goes to ImGui in this frame: the release and all after it in the next
+        if (!release) in.pressed_this_frame.push_back(r.key);
         ImGui_ImplGlfw_KeyCallback(window, r.key, r.scancode, release ? GLFW_RELEASE : GLFW_PRESS,
                                    release ? -1 - r.mods : r.mods);
     }
+    in.held_releases.assign(held.begin() + long(i), held.end());
 }
 
 void glfw_error(int code, const char* text) {

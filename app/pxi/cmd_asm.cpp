@@ -31,6 +31,9 @@ void asm_command(const AsmArgs& args) {
     options.file_name = path.filename().string();
     options.base_dir = path.parent_path().string();
     auto assembled = px::assemble(text.str(), options);
+    if (!assembled &&
+        assembled.error().code == px::ErrorCode::TooLarge) // memory: like a file too large to load
+        pxi::fail(pxi::kExitUsage, args.input + ": " + assembled.error().message);
     if (!assembled) pxi::fail(pxi::kExitFailed, assembled.error().message);
     for (const std::string& w : assembled->warnings)
         pxi::warn(w);

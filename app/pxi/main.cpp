@@ -5,6 +5,7 @@
 #include "protocol.h"
 
 #include <iostream>
+#include <new>
 
 int main(int argc, char** argv) {
     CLI::App app{"pxi: run, check and inspect pxOS programs (.pxi: an RGBA PNG that is a program)"};
@@ -51,6 +52,12 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
         return code == 0 ? 0 : pxi::kExitUsage;
+    } catch (const std::bad_alloc&) {
+        // The last line of defence (issue 18): a limit on the process's memory (ulimit -v, a
+        // container) met where no error value is returned. Outputs are written atomically, so
+        // nothing half-written is left behind.
+        std::cerr << "pxi: out of memory (" << argv[1] << "): the process may not allocate what this needs\n";
+        return pxi::kExitUsage;
     }
     return 0;
 }

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -891,7 +892,14 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
     }
 
     Assembled out;
-    out.image = make_image(L.width, L.height);
+    try { // up to 16384 x 16384 x 4 bytes: a process under a memory limit gets an error, not an abort
+        out.image = make_image(L.width, L.height);
+    } catch (const std::bad_alloc&) {
+        return make_error(ErrorCode::TooLarge, "not enough memory for a " + std::to_string(L.width) + "x" +
+                                                   std::to_string(L.height) + " image (" +
+                                                   std::to_string(uint64_t(L.width) * L.height * 4 >> 20) +
+                                                   " MiB)");
+    }
     Image& img = out.image;
     uint32_t x = 0;
     for (const auto& pixels : L.code)
