@@ -127,6 +127,9 @@ struct App {
     bool gpu_only = false; // the GL executor's texture drives the view: the CPU texture may lag
     std::string dialog_dir;
     char path_buf[1024] = {};
+    // Bumped each time a file dialog opens: its path field gets a new widget id, so Dear ImGui starts
+    // it with fresh edit state (cursor, selection) instead of the previous dialog's.
+    uint32_t dialog_opens = 0;
     double last_mtime_check = 0;
     // A write waiting for "replace the existing file?".
     struct PendingWrite {

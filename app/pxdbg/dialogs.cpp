@@ -48,6 +48,7 @@ bool file_dialog(App& app, const DialogSpec& spec, bool& open) {
     bool accepted = false;
     if (open) {
         ImGui::OpenPopup(spec.title);
+        app.dialog_opens++;
         if (app.dialog_dir.empty()) {
             std::error_code ec;
             app.dialog_dir = app.dbg.path.empty() ? fs::current_path(ec).string()
@@ -95,9 +96,12 @@ bool file_dialog(App& app, const DialogSpec& spec, bool& open) {
     ImGui::EndChild();
     ImGui::SetNextItemWidth(-1);
     if (ImGui::IsWindowAppearing()) ImGui::SetKeyboardFocusHere(); // type a name straight away
+    ImGui::PushID(int(app.dialog_opens));
     if (ImGui::InputText("##path", app.path_buf, sizeof app.path_buf, ImGuiInputTextFlags_EnterReturnsTrue))
         accepted = true;
-    if (const bool active = ImGui::IsItemActive();
+    const bool path_active = ImGui::IsItemActive();
+    ImGui::PopID();
+    if (const bool active = path_active;
         active != app.path_field_active || app.path_field_text != app.path_buf) {
         app.path_field_active = active;
         app.path_field_text = app.path_buf;
