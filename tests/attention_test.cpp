@@ -7,6 +7,7 @@
 #include "cpu_fast.h"
 #include "fmath.h"
 #include "ops/float_ops.h"
+#include "test_util.h"
 #include "vm.h"
 
 #include <doctest/doctest.h>
@@ -17,14 +18,7 @@
 using namespace px;
 
 namespace {
-Instruction fins(Opcode op, std::vector<Rgba> params) {
-    Instruction ins;
-    ins.opcode = uint8_t(op);
-    ins.info = opcode_info(ins.opcode);
-    ins.param_count = uint32_t(params.size());
-    std::copy(params.begin(), params.end(), ins.params.begin());
-    return ins;
-}
+using pxtest::fins;
 
 // Canonical random values, with a share of hostile ones (NaN payloads, infinities, subnormals,
 // huge magnitudes) when `hostile`.

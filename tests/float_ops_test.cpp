@@ -4,6 +4,7 @@
 // (tests/vectors/float_*.json, from the independent NumPy model) on every executor.
 #include "fmath.h"
 #include "ops/float_ops.h"
+#include "test_util.h"
 #include "vm.h"
 
 #include <doctest/doctest.h>
@@ -15,14 +16,7 @@
 using namespace px;
 
 namespace {
-Instruction fins(Opcode op, std::vector<Rgba> params) {
-    Instruction ins;
-    ins.opcode = uint8_t(op);
-    ins.info = opcode_info(ins.opcode);
-    ins.param_count = uint32_t(params.size());
-    std::copy(params.begin(), params.end(), ins.params.begin());
-    return ins;
-}
+using pxtest::fins;
 uint32_t relu_bits(uint32_t x) {
     return fm::bits(ops::activate(fm::from_bits(fm::canon_bits(x)), uint8_t(FActivation::Relu)));
 }

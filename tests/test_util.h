@@ -3,6 +3,9 @@
 #include "image.h"
 #include "layout.h"
 #include "opcodes.h"
+#include "vm.h"
+
+#include <algorithm>
 
 #include <string>
 #include <vector>
@@ -22,6 +25,17 @@ inline void put_matrix(px::Image& img, uint32_t row, uint32_t rows, uint32_t col
                        const std::vector<uint8_t>& v) {
     auto st = px::write_matrix(img, row, {cols, rows}, v);
     (void)st;
+}
+
+// A decoded instruction with these parameter pixels, as plan_instruction would see it (for
+// the tests of OpDef decode/check/describe).
+inline px::Instruction fins(px::Opcode op, std::vector<px::Rgba> params) {
+    px::Instruction ins;
+    ins.opcode = uint8_t(op);
+    ins.info = px::opcode_info(ins.opcode);
+    ins.param_count = uint32_t(params.size());
+    std::copy(params.begin(), params.end(), ins.params.begin());
+    return ins;
 }
 
 } // namespace pxtest

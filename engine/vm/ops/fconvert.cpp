@@ -15,29 +15,10 @@ std::vector<Rgba> encode_params(const FUnaryParams& p) {
 namespace ops {
 namespace {
 constexpr FloatDtypes kToF32{2, 0, 1, 0}, kToF16{1, 0, 2, 0};
-constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None, OperandKind::MatrixOut};
-
-OpParams decode(const Instruction& ins) {
-    return FUnaryParams{decode_dtypes(ins.params[0])};
-}
-
 std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     const FloatDtypes& d = std::get<FUnaryParams>(params).dtype;
     // Two accepted combinations: name the one closer to what was written.
     return check_dtypes(ins, d, d.a == 1 ? kToF16 : kToF32);
-}
-
-std::optional<Trap> shape(Plan& p, const PlanContext&) {
-    p.out_shape = p.shape[0];
-    return std::nullopt;
-}
-
-std::string describe(const OpParams& params) {
-    return dtypes_text(nullptr, std::get<FUnaryParams>(params).dtype, kKinds);
-}
-
-std::array<DType, 3> types(const OpParams& params) {
-    return dtypes_of(std::get<FUnaryParams>(params).dtype);
 }
 
 void reference(Image& image, const Plan& p) {
@@ -50,8 +31,9 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_FCONVERT = {Opcode::FCONVERT,   decode, check, shape, describe, no_rows, reference,
-                            dtype_channel_text, types};
+const OpDef def_FCONVERT = {Opcode::FCONVERT, decode_unary,       check,
+                            same_shape,       describe_unary,     no_rows,
+                            reference,        dtype_channel_text, unary_types};
 
 } // namespace ops
 } // namespace px

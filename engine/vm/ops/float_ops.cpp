@@ -132,4 +132,18 @@ std::string check_positive_f32(const Instruction& ins, uint32_t k, const char* w
            " is not a positive normal finite float32 (bits 0x00800001..0x7F7FFFFF)";
 }
 
+OpParams decode_unary(const Instruction& ins) {
+    return FUnaryParams{decode_dtypes(ins.params[0])};
+}
+
+std::string describe_unary(const OpParams& params) {
+    static constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None,
+                                              OperandKind::MatrixOut};
+    return dtypes_text(nullptr, std::get<FUnaryParams>(params).dtype, kKinds);
+}
+
+std::array<DType, 3> unary_types(const OpParams& params) {
+    return dtypes_of(std::get<FUnaryParams>(params).dtype);
+}
+
 } // namespace px::ops

@@ -46,6 +46,11 @@ std::string check_positive_f32(const Instruction& ins, uint32_t k, const char* w
 // "0x3D800000 (0.0625)"
 std::string f32_text(uint32_t bits);
 
+// FCONVERT and GELU: a in, c out of a's shape, P1 = dtypes only (FUnaryParams).
+OpParams decode_unary(const Instruction& ins);
+std::string describe_unary(const OpParams& params);
+std::array<DType, 3> unary_types(const OpParams& params);
+
 } // namespace px::ops
 
 namespace px {

@@ -35,11 +35,6 @@ std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     return check_dtypes(ins, std::get<FSoftmaxParams>(params).dtype, kAccepted); // every scale is valid
 }
 
-std::optional<Trap> shape(Plan& p, const PlanContext&) {
-    p.out_shape = p.shape[0];
-    return std::nullopt;
-}
-
 std::string describe(const OpParams& params) {
     const auto& p = std::get<FSoftmaxParams>(params);
     static constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None,
@@ -65,7 +60,7 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_FSOFTMAX = {Opcode::FSOFTMAX, decode,    check,        shape, describe,
+const OpDef def_FSOFTMAX = {Opcode::FSOFTMAX, decode,    check,        same_shape, describe,
                             no_rows,          reference, channel_text, types};
 
 } // namespace ops

@@ -6,27 +6,8 @@
 namespace px::ops {
 namespace {
 constexpr FloatDtypes kAccepted{1, 0, 1, 0};
-constexpr OperandKind kKinds[3] = {OperandKind::MatrixIn, OperandKind::None, OperandKind::MatrixOut};
-
-OpParams decode(const Instruction& ins) {
-    return FUnaryParams{decode_dtypes(ins.params[0])};
-}
-
 std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     return check_dtypes(ins, std::get<FUnaryParams>(params).dtype, kAccepted);
-}
-
-std::optional<Trap> shape(Plan& p, const PlanContext&) {
-    p.out_shape = p.shape[0];
-    return std::nullopt;
-}
-
-std::string describe(const OpParams& params) {
-    return dtypes_text(nullptr, std::get<FUnaryParams>(params).dtype, kKinds);
-}
-
-std::array<DType, 3> types(const OpParams& params) {
-    return dtypes_of(std::get<FUnaryParams>(params).dtype);
 }
 
 void reference(Image& image, const Plan& p) {
@@ -37,7 +18,7 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_GELU = {Opcode::GELU,       decode, check, shape, describe, no_rows, reference,
-                        dtype_channel_text, types};
+const OpDef def_GELU = {Opcode::GELU, decode_unary,       check,      same_shape, describe_unary, no_rows,
+                        reference,    dtype_channel_text, unary_types};
 
 } // namespace px::ops

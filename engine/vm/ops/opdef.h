@@ -93,6 +93,8 @@ Trap make_trap(TrapCode code, uint32_t x, uint32_t y, std::string message);
 Trap shape_mismatch(const Plan& plan, const PlanContext& cx, const std::string& rule);
 // The optional int32 bias of QMATMUL / QMATMUL32: a 1 x cols(b) matrix that fits (§5.5).
 std::optional<Trap> check_bias(const Plan& plan, const PlanContext& cx, uint32_t bias_row);
+// The shape rule of the element-wise and row-wise opcodes with one input: c becomes a's shape.
+std::optional<Trap> same_shape(Plan& plan, const PlanContext& cx);
 // The shape rule of every matrix multiply (MATMUL, QMATMUL, QMATMUL32, FMATMUL): cols(a) == rows(b),
 // the result is rows(a) x cols(b), and the optional bias row (0: none) is checked by check_bias.
 std::optional<Trap> matmul_shape(Plan& plan, const PlanContext& cx, uint32_t bias_row);

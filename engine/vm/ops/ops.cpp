@@ -108,6 +108,11 @@ std::optional<Trap> check_bias(const Plan& p, const PlanContext& cx, uint32_t bi
     return std::nullopt;
 }
 
+std::optional<Trap> same_shape(Plan& plan, const PlanContext&) {
+    plan.out_shape = plan.shape[0];
+    return std::nullopt;
+}
+
 std::optional<Trap> matmul_shape(Plan& p, const PlanContext& cx, uint32_t bias_row) {
     if (p.shape[0].cols != p.shape[1].rows)
         return shape_mismatch(p, cx, cx.name + " needs a's columns to equal b's rows");

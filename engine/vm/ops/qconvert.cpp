@@ -53,11 +53,6 @@ std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     return check_reserved(ins, 2, {1, 2, 3});
 }
 
-std::optional<Trap> shape(Plan& p, const PlanContext&) {
-    p.out_shape = p.shape[0];
-    return std::nullopt;
-}
-
 std::string describe_dequant(const OpParams& params) {
     const auto& p = std::get<QConvertParams>(params);
     return dtypes_text(nullptr, p.dtype, kKinds) + " scale=" + f32_text(p.scale_bits) +
@@ -90,10 +85,11 @@ void reference_quant(Image& image, const Plan& p) {
 } // namespace
 
 const OpDef def_DEQUANT = {
-    Opcode::DEQUANT,    decode, check, shape, describe_dequant, no_rows, reference_dequant,
+    Opcode::DEQUANT,    decode, check, same_shape, describe_dequant, no_rows, reference_dequant,
     dtype_channel_text, types};
-const OpDef def_QUANT = {Opcode::QUANT,      decode, check, shape, describe_quant, no_rows, reference_quant,
-                         dtype_channel_text, types};
+const OpDef def_QUANT = {Opcode::QUANT,  decode,  check,           same_shape,
+                         describe_quant, no_rows, reference_quant, dtype_channel_text,
+                         types};
 
 } // namespace ops
 } // namespace px
