@@ -264,8 +264,9 @@ TEST_CASE("parameter pixels are written after the opcode pixel, from [r, g, b, a
     for (const OpcodeInfo& info : kOpcodes)
         if (info.param_pixels > 0 && info.operands[1] == OperandKind::None &&
             info.operands[2] == OperandKind::None && !op_def(info.number)->param_channel_text)
-            with_params = &info; // one operand then parameters printed as numbers (QRELU), not a, c (FSOFTMAX)
-    if (!with_params) return;    // no such opcode in this table
+            with_params =
+                &info;        // one operand then parameters printed as numbers (QRELU), not a, c (FSOFTMAX)
+    if (!with_params) return; // no such opcode in this table
     const std::string name(with_params->name);
     std::string groups;
     for (uint32_t k = 0; k < with_params->param_pixels; ++k)

@@ -312,8 +312,9 @@ TEST_CASE("float opcodes: execute_fast equals execute_reference on random float 
     for (const auto& [op, n] : executed)
         counts += " " + std::string(opcode_info(op)->name) + " " + std::to_string(n);
     MESSAGE("executed:" << counts);
-    for (Opcode op : {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL, Opcode::DEQUANT, Opcode::QUANT,
-                      Opcode::FCONVERT, Opcode::LAYERNORM, Opcode::GELU, Opcode::FSOFTMAX, Opcode::FATTENTION})
+    for (Opcode op :
+         {Opcode::FMATMUL, Opcode::FADD, Opcode::FMUL, Opcode::DEQUANT, Opcode::QUANT, Opcode::FCONVERT,
+          Opcode::LAYERNORM, Opcode::GELU, Opcode::FSOFTMAX, Opcode::FATTENTION})
         CHECK_MESSAGE(executed[uint8_t(op)] > kPrograms / 40,
                       opcode_info(uint8_t(op))->name << " ran " << executed[uint8_t(op)]);
 }

@@ -1,13 +1,13 @@
 // random_float_program.h — seeded random programs of the float opcodes (PROTOCOL.md §11: FMATMUL,
 // FADD, FMUL, DEQUANT, QUANT, FCONVERT, LAYERNORM, GELU; §12: FSOFTMAX, FATTENTION) for the parity tests:
 // CPU reference vs fast executor (cpu_fast_test.cpp) and vs the GL executor with both matmul kernels
-// (gl_float_random_test.cpp). Aimed at what float executors get wrong: K around the block size 16 (15, 16, 17,
-// 31, 33, ...) and not a multiple of it, hostile element bits (NaN payloads, +-inf, subnormals, -0, 2^-126,
-// MAX, values whose products overflow or cancel, fma-sensitive pairs), bias rows, every activation, scales and
-// epsilons at their extremes, f16 pairs read from any bits, outputs overlapping inputs, chains of instructions
-// on each other's results, and a share of parameter and shape errors (traps). Softmax rows and attention
-// caches sometimes exceed the 64 invocations of a GL work group (so its strided loops wrap) and cross block
-// boundaries; scales include 0, -1, +-inf, NaN and MAX.
+// (gl_float_random_test.cpp). Aimed at what float executors get wrong: K around the block size 16 (15, 16,
+// 17, 31, 33, ...) and not a multiple of it, hostile element bits (NaN payloads, +-inf, subnormals, -0,
+// 2^-126, MAX, values whose products overflow or cancel, fma-sensitive pairs), bias rows, every activation,
+// scales and epsilons at their extremes, f16 pairs read from any bits, outputs overlapping inputs, chains of
+// instructions on each other's results, and a share of parameter and shape errors (traps). Softmax rows and
+// attention caches sometimes exceed the 64 invocations of a GL work group (so its strided loops wrap) and
+// cross block boundaries; scales include 0, -1, +-inf, NaN and MAX.
 #pragma once
 #include "dtype.h"
 #include "image.h"

@@ -294,9 +294,10 @@ int main(int argc, char** argv) {
                     }
                 }
             }
-            std::printf("attn   L=%-5u FSOFTMAX (scale 1/8) max rel. error %.2f u; FATTENTION (hd 64) max error "
-                        "%.2f u of sum p|v|, max abs. error %.2f u\n",
-                        n, sm / 0x1p-24, rel / 0x1p-24, abs_err / 0x1p-24);
+            std::printf(
+                "attn   L=%-5u FSOFTMAX (scale 1/8) max rel. error %.2f u; FATTENTION (hd 64) max error "
+                "%.2f u of sum p|v|, max abs. error %.2f u\n",
+                n, sm / 0x1p-24, rel / 0x1p-24, abs_err / 0x1p-24);
         }
     }
     if (all || what == "sum") {

@@ -63,11 +63,11 @@ enum class OperandKind : uint8_t {
       "c = a converted float16 <-> float32 as P1 declares (11.5)")                                           \
     X(19, LAYERNORM, MatrixIn, MatrixIn, MatrixOut, 3,                                                       \
       "c = (a - mean) * rsqrt(var + eps) * gain + bias for each row, float32 (11.6)")                        \
-    X(20, GELU, MatrixIn, None, MatrixOut, 1, "c = gelu(a) element-wise in float32 (11.7)")                                             \
+    X(20, GELU, MatrixIn, None, MatrixOut, 1, "c = gelu(a) element-wise in float32 (11.7)")                  \
     X(24, FSOFTMAX, MatrixIn, None, MatrixOut, 2,                                                            \
       "c = softmax of each row of a * scale in float32, fixed summation order (12)")                         \
     X(25, FATTENTION, MatrixIn, MatrixIn, MatrixOut, 3,                                                      \
-      "c = causal multi-head attention of queries a over key cache b and value cache V in float32 (12)")                 \
+      "c = causal multi-head attention of queries a over key cache b and value cache V in float32 (12)")     \
     X(32, LOOP, MatrixInOut, None, None, 2,                                                                  \
       "if the i32 counter a[0] > 0: a[0] -= 1 and jump to the target pixel, else go on (13)")                \
     X(33, GATHER, MatrixIn, MatrixIn, MatrixOut, 2,                                                          \

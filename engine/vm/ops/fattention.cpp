@@ -123,8 +123,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_FATTENTION = {Opcode::FATTENTION, decode, check, shape, describe, rows, reference,
-                              dtype_channel_text, types, row_types};
+const OpDef def_FATTENTION = {Opcode::FATTENTION, decode, check,    shape, describe, rows, reference,
+                              dtype_channel_text, types,  row_types};
 
 } // namespace ops
 } // namespace px

@@ -94,8 +94,8 @@ void reference(Image& image, const Plan& p) {
 }
 } // namespace
 
-const OpDef def_LAYERNORM = {Opcode::LAYERNORM,  decode, check, shape, describe, rows, reference,
-                             dtype_channel_text, types, row_types};
+const OpDef def_LAYERNORM = {Opcode::LAYERNORM,  decode, check,    shape, describe, rows, reference,
+                             dtype_channel_text, types,  row_types};
 
 } // namespace ops
 } // namespace px

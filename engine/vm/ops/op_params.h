@@ -130,8 +130,8 @@ struct SampleParams {
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
 using OpParams =
     std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params, FMatmulParams,
-                 FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams, FSoftmaxParams, FAttentionParams,
-                 LoopParams, GatherParams, AppendParams, ArgmaxParams, SampleParams>;
+                 FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams, FSoftmaxParams,
+                 FAttentionParams, LoopParams, GatherParams, AppendParams, ArgmaxParams, SampleParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
