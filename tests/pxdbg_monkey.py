@@ -103,7 +103,10 @@ def main():
                              "--height", str(H)], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
     try:
         win = None
-        for _ in range(200):
+        # Up to 60 s: a fresh ASan+UBSan build on llvmpipe took over 10 s to show its first frame in CI.
+        for _ in range(1200):
+            if proc.poll() is not None:
+                break
             out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^pxdbg$"], capture_output=True,
                                  text=True).stdout.split()
             if out:
@@ -111,7 +114,7 @@ def main():
                 break
             time.sleep(0.05)
         if not win:
-            print("FAIL: no pxdbg window")
+            print("FAIL: no pxdbg window" + ("" if proc.poll() is None else " (pxdbg exited %d)" % proc.returncode))
             return 1
         for _ in range(100):
             xdo(["windowfocus", "--sync", win])
