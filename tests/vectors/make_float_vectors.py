@@ -14,12 +14,13 @@ The files have the format of tests/vectors/README.md, so every executor runs the
 the corpus (tests/vectors_test.cpp, tests/opcodes_test.cpp, the GL parity tests).
 """
 import importlib.util
-import json
 import os
 import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vector_files  # noqa: E402 (the JSON files every vector generator writes)
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -368,64 +369,6 @@ def vector(name, description, prog, hand):
             k: v for k, v in prog.px.items() if any(v)}:
         sys.exit(f"{name}: image changed, hand says unchanged")
     VECTORS.append((name, description, prog, r))
-
-
-def nonzero(pixels):
-    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
-
-
-def render(name, description, prog, r):
-    lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
-             f'  "width": {prog.width},', f'  "height": {prog.height},']
-
-    def pixel_list(key, pixels, indent):
-        rows = nonzero(pixels)
-        if not rows:
-            return [f'{indent}"{key}": []']
-        body = [f'{indent}  {json.dumps(p)}' for p in rows]
-        return [f'{indent}"{key}": ['] + [x + ',' for x in body[:-1]] + [body[-1], f'{indent}]']
-
-    lines += pixel_list("input", prog.px, "  ")
-    lines[-1] += ','
-    lines += ['  "expect": {', f'    "status": "{r["status"]}",', f'    "steps": {r["steps"]},', f'    "pc": {r["pc"]},']
-    if r["status"] == "trapped":
-        lines.append(f'    "trap": "{r["trap"]}",')
-        lines.append(f'    "trap_pixel": {json.dumps([r["trap_x"], r["trap_y"]])},')
-    lines += pixel_list("output", r["image"], "    ")
-    lines += ['  }', '}']
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    return text
-
-
-def write_all(check):
-    stale = []
-    texts = {n + ".json": render(n, d, p, r) for n, d, p, r in VECTORS}
-    existing = {f for f in os.listdir(HERE) if f.startswith("float_") and f.endswith(".json")}
-    for old in existing - set(texts):
-        stale.append(old)
-        if not check:
-            os.remove(os.path.join(HERE, old))
-    for fname, text in texts.items():
-        path = os.path.join(HERE, fname)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                same = fh.read() == text
-        except OSError:
-            same = False
-        if same:
-            continue
-        stale.append(fname)
-        if not check:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-    if check:
-        if stale:
-            print("stale (rerun tests/vectors/make_float_vectors.py):", *stale, sep="\n  ")
-            sys.exit(1)
-        print(f"{len(texts)} float vectors are what the model writes")
-    else:
-        print(f"wrote {len(stale)} of {len(texts)} float vectors to {HERE}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -916,4 +859,4 @@ vector("float_trap_layernorm_bias", "LAYERNORM with a 1x3 bias for 2 columns: SH
 
 
 if __name__ == "__main__":
-    write_all("--check" in sys.argv[1:])
+    vector_files.write_all(VECTORS, HERE, "float_", "make_float_vectors.py", "float", "--check" in sys.argv[1:])
