@@ -3,7 +3,7 @@
 
 LOOP (32), GATHER (33), APPEND (34), ARGMAX (35) and SAMPLE (36). The expected results come from a
 model of the protocol text written here; SAMPLE's float arithmetic is the independent NumPy model
-of docs/float-protocol.md in make_fmath_vectors.py (exp, recip, the F.5 sum), its top-k set a
+of PROTOCOL.md §15 in make_fmath_vectors.py (exp, recip, the F.5 sum), its top-k set a
 plain sort, its PRNG Python integers. Nothing is translated from engine/ or shaders/, and the C++
 engine is never consulted. Each vector also carries values worked out by hand (status, steps, pc,
 trap and key pixels), which the model must reproduce before anything is written.
