@@ -9,7 +9,7 @@ layout(local_size_x = 16, local_size_y = 16) in;
 #include "fmatmul_common.glsl"
 
 void main() {
-    uint n = gl_GlobalInvocationID.x, m = gl_GlobalInvocationID.y;
+    uint n = gl_GlobalInvocationID.x, m = group_y() * gl_WorkGroupSize.y + gl_LocalInvocationID.y;
     write_header_once(n == 0u && m == 0u);
     if (m >= u_m || n >= u_n) return;
     uint acc = 0u;

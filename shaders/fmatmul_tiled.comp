@@ -15,8 +15,8 @@ shared uint tile_b[TILE][TILE]; // [k][n]
 
 void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
-    uint m = gl_WorkGroupID.y * TILE + ty, n = gl_WorkGroupID.x * TILE + tx;
-    write_header_once(gl_WorkGroupID.x == 0u && gl_WorkGroupID.y == 0u && tx == 0u && ty == 0u);
+    uint m = group_y() * TILE + ty, n = gl_WorkGroupID.x * TILE + tx;
+    write_header_once(gl_WorkGroupID.x == 0u && group_y() == 0u && tx == 0u && ty == 0u);
     uint acc = 0u;
     for (uint k0 = 0u; k0 < u_k; k0 += TILE) {
         uint ka = k0 + tx, kb = k0 + ty;

@@ -8,6 +8,12 @@ layout(std430, binding = 3) readonly buffer Bias { uint bias_words[]; };
 uniform uint u_opcode;
 uniform uint u_out_row;
 uniform uint u_m, u_k, u_n; // a is m x k, b is k x n
+// The first work-group row of this dispatch: a large product is dispatched in bands of rows
+// (gl_executor.cpp, dispatch_bands), so the group row of an invocation is this plus its own.
+uniform uint u_group_y0;
+uint group_y() {
+    return u_group_y0 + gl_WorkGroupID.y;
+}
 uniform uint u_width;
 uniform uvec4 u_header;
 uniform bool u_has_bias;

@@ -24,8 +24,8 @@ shared uint tile_b[TILE_K][TILE_N];
 void main() {
     uint tx = gl_LocalInvocationID.x, ty = gl_LocalInvocationID.y;
     uint lid = gl_LocalInvocationIndex;
-    uint m0 = gl_WorkGroupID.y * TILE_M, n0 = gl_WorkGroupID.x * TILE_N;
-    write_header_once(gl_WorkGroupID.x == 0u && gl_WorkGroupID.y == 0u && lid == 0u);
+    uint m0 = group_y() * TILE_M, n0 = gl_WorkGroupID.x * TILE_N;
+    write_header_once(gl_WorkGroupID.x == 0u && group_y() == 0u && lid == 0u);
     bool fold = u_za != 0u || u_zb != 0u;
 
     uint acc[TM][TN];

@@ -17,7 +17,7 @@ shared uint tile_a[PANEL_K];
 
 void main() {
     uint tx = gl_LocalInvocationID.x;
-    uint m = gl_WorkGroupID.y, n0 = gl_WorkGroupID.x * PANEL_N;
+    uint m = group_y(), n0 = gl_WorkGroupID.x * PANEL_N;
     write_header_once(gl_WorkGroupID.x == 0u && m == 0u && tx == 0u);
     bool fold = u_za != 0u || u_zb != 0u;
     uint acc[TN], col_sum[TN];

@@ -5,6 +5,8 @@
 
 #include <epoxy/gl.h>
 
+#include <random>
+
 using namespace px;
 using namespace pxtest;
 
@@ -228,4 +230,67 @@ TEST_CASE("warming up every kernel writes nothing; the step limit can be set to 
     gl::gl_set_step_limit(*ex, 0);
     gl::gl_step(*ex);
     CHECK(gl::gl_trap(*ex).code == TrapCode::STEP_LIMIT);
+}
+
+// A product larger than ExecutorDesc::max_dispatch_work is dispatched in bands of output rows (a
+// desktop GPU's watchdog resets a context whose one submission runs too long). With a budget of 1
+// multiply-add every work-group row is its own dispatch: the step must issue one dispatch per group
+// row and still give the CPU's bytes, for MATMUL and FMATMUL, both kernels, with an odd M, K and N.
+TEST_CASE(
+    "a product over max_dispatch_work is split into bands of rows: the CPU's bytes, several dispatches") {
+    const uint32_t W = 64, M = 70, K = 33, N = 45;
+    const uint32_t ra = 1, rb = ra + uint32_t(rows_for_elements(uint64_t(M) * K, W));
+    const uint32_t rc = rb + uint32_t(rows_for_elements(uint64_t(K) * N, W));
+    const uint32_t H = rc + uint32_t(rows_for_elements(uint64_t(M) * N, W));
+    std::mt19937 g(7);
+    for (const bool is_float : {false, true}) {
+        Image img = make_image(W, H);
+        if (is_float) {
+            std::vector<float> a(size_t(M) * K), b(size_t(K) * N);
+            for (float& v : a)
+                v = float(int(g() % 2001) - 1000) / 256.0f;
+            for (float& v : b)
+                v = float(int(g() % 2001) - 1000) / 512.0f;
+            REQUIRE(write_float_matrix(img, ra, {K, M}, DType::F32, a).ok());
+            REQUIRE(write_float_matrix(img, rb, {N, K}, DType::F32, b).ok());
+            FMatmulParams p;
+            p.dtype = {1, 1, 1, 0};
+            const std::vector<Rgba> params = encode_params(p);
+            img.set_pixel(0, 0, {uint8_t(Opcode::FMATMUL), uint8_t(ra), uint8_t(rb), uint8_t(rc)});
+            for (size_t i = 0; i < params.size(); ++i)
+                img.set_pixel(uint32_t(1 + i), 0, params[i]);
+        } else {
+            std::vector<uint8_t> a(size_t(M) * K), b(size_t(K) * N);
+            for (uint8_t& v : a)
+                v = uint8_t(g() % 4);
+            for (uint8_t& v : b)
+                v = uint8_t(g() % 4);
+            REQUIRE(write_matrix(img, ra, {K, M}, a).ok());
+            REQUIRE(write_matrix(img, rb, {N, K}, b).ok());
+            put_ins(img, 0, Opcode::MATMUL, uint8_t(ra), uint8_t(rb), uint8_t(rc));
+        }
+        for (auto k : {gl::MatmulKernel::Simple, gl::MatmulKernel::Tiled}) {
+            INFO((is_float ? "FMATMUL" : "MATMUL")
+                 << ", kernel " << (k == gl::MatmulKernel::Tiled ? "tiled" : "simple"));
+            gl_context();
+            uint32_t dispatches[2] = {0, 0}; // the default budget, a budget of 1
+            for (int split = 0; split < 2; ++split) {
+                gl::ExecutorDesc desc;
+                desc.matmul = k;
+                desc.max_dispatch_work = split ? 1 : 0;
+                auto r = gl::create_executor(img, desc);
+                REQUIRE(r.ok());
+                VmState vm = make_vm(img);
+                step(vm);
+                const gl::GlStepResult s = gl::gl_step(r.value());
+                REQUIRE(s.step.status == VmStatus::Ready);
+                CHECK(first_difference(vm.image, gl_read_image(r.value())) == "");
+                dispatches[split] = s.dispatches;
+            }
+            // The product's group rows are 16 outputs high (simple kernels, FMATMUL tiled) or 32
+            // (MATMUL tiled); the rest of the step's dispatches (gathering a and b) are the same.
+            const uint32_t tile = !is_float && k == gl::MatmulKernel::Tiled ? 32 : 16;
+            CHECK(dispatches[1] - dispatches[0] == (M + tile - 1) / tile - 1);
+        }
+    }
 }

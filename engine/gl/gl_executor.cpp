@@ -177,6 +177,7 @@ struct Executor::Impl {
     VmRegisters regs; // the same meaning as px::VmState's
     std::vector<std::string> errors;
     std::mutex errors_mutex;
+    uint32_t dispatches = 0; // issued by the current step (GlStepResult::dispatches)
 };
 
 namespace {
@@ -266,14 +267,35 @@ void set_header(const Program& p, MatrixHeader h) {
     glProgramUniform4ui(p.get(), loc(p, "u_header"), px[0], px[1], px[2], px[3]);
 }
 
+// Every dispatch goes through here, so a step can say how many it issued.
+void dispatch(Executor::Impl& ex, uint64_t gx, uint64_t gy, uint64_t gz) {
+    glDispatchCompute(GLuint(gx), GLuint(gy), GLuint(gz));
+    ++ex.dispatches;
+}
+
 // Dispatches `invocations` of a 1-D shader with `local` invocations per group, as a 2-D grid of
 // groups when one dimension would exceed the guaranteed 65535 (shaders use linear_invocation()).
-void dispatch_linear(uint64_t invocations, uint32_t local) {
+void dispatch_linear(Executor::Impl& ex, uint64_t invocations, uint32_t local) {
     const uint64_t groups = (invocations + local - 1) / local;
     if (groups == 0) return;
     const uint64_t gx = std::min<uint64_t>(groups, 65535);
     const uint64_t gy = (groups + gx - 1) / gx;
-    glDispatchCompute(GLuint(gx), GLuint(gy), 1);
+    dispatch(ex, gx, gy, 1);
+}
+
+// A matrix product's gx x gy groups, in bands of group rows of at most ex.desc.max_dispatch_work
+// multiply-adds each (at least one group row), flushed one by one so that no single submission
+// runs long enough to trip a GPU watchdog. The shaders offset their group row by u_group_y0.
+// Bands write disjoint output rows and read only the gathered inputs, so their order is free.
+void dispatch_bands(Executor::Impl& ex, const Program& p, uint64_t gx, uint64_t gy,
+                    uint64_t work_per_group_row) {
+    const uint64_t budget = ex.desc.max_dispatch_work ? ex.desc.max_dispatch_work : kDefaultMaxDispatchWork;
+    const uint64_t band = std::max<uint64_t>(1, budget / std::max<uint64_t>(1, work_per_group_row));
+    for (uint64_t y0 = 0; y0 < gy; y0 += band) {
+        set_uint(p, "u_group_y0", uint32_t(y0));
+        dispatch(ex, gx, std::min(band, gy - y0), 1);
+        if (y0 + band < gy) glFlush();
+    }
 }
 
 Status upload(Executor::Impl& ex, const Image& image) {
@@ -344,7 +366,7 @@ void gather(Executor::Impl& ex, int slot, uint32_t row, MatrixHeader h, bool wor
     set_uint(p, "u_row", row);
     set_uint(p, "u_count", uint32_t(h.elements()));
     set_uint(p, "u_width", ex.width);
-    dispatch_linear(words ? h.elements() : (h.elements() + 3) / 4, 256);
+    dispatch_linear(ex, words ? h.elements() : (h.elements() + 3) / 4, 256);
 }
 
 struct QuantUniforms {
@@ -450,7 +472,7 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
         glUseProgram(p.get());
         set_uint(p, "u_row", op[0]);
         set_uint(p, "u_width", ex.width);
-        glDispatchCompute(1, 1, 1);
+        dispatch(ex, 1, 1, 1);
         return;
     }
     case GlKernel::Rows: {
@@ -487,7 +509,7 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
         set_uint(g, "u_dtype", dtype);
         set_uint(g, "u_last", last);
         set_uint(g, "u_width", ex.width);
-        dispatch_linear(count, 256);
+        dispatch_linear(ex, count, 256);
         glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_SHADER_IMAGE_ACCESS_BARRIER_BIT);
         const Program& s = ex.programs[kRowsStore];
         glUseProgram(s.get());
@@ -498,7 +520,7 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
         set_uint(s, "u_width", ex.width);
         glProgramUniform1i(s.get(), loc(s, "u_write_header"), 1);
         set_header(s, plan.out_shape);
-        dispatch_linear(std::max<uint64_t>(count, 1), 256); // the header even with no elements
+        dispatch_linear(ex, std::max<uint64_t>(count, 1), 256); // the header even with no elements
         return;
     }
     case GlKernel::Select: {
@@ -519,7 +541,7 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
                  sample ? fm::canon_bits(std::get<SampleParams>(plan.params).temperature) : 0);
         set_uint(p, "u_top_k", sample ? std::get<SampleParams>(plan.params).top_k : 0);
         set_header(p, plan.out_shape);
-        glDispatchCompute(1, 1, 1);
+        dispatch(ex, 1, 1, 1);
         return;
     }
     default: return;
@@ -593,12 +615,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glUseProgram(p.get());
         const uint64_t n = plan.shape[0].elements();
         set_uint(p, "u_count", uint32_t(n));
-        glDispatchCompute(GLuint(std::clamp<uint64_t>((n + 1023) / 1024, 1, 1024)), 1, 1);
+        dispatch(ex, GLuint(std::clamp<uint64_t>((n + 1023) / 1024, 1, 1024)), 1, 1);
         glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
         const Program& s = ex.programs[kDotStore];
         glUseProgram(s.get());
         set_uint(s, "u_out_row", op[2]);
-        glDispatchCompute(1, 1, 1);
+        dispatch(ex, 1, 1, 1);
         break;
     }
     case GlKernel::Elementwise: {
@@ -613,7 +635,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glProgramUniform1i(p.get(), loc(p, "u_write_header"), unary ? 0 : 1);
         set_header(p, plan.out_shape);
         set_quant(p, q, true);
-        dispatch_linear(ha.elements(), 256);
+        dispatch_linear(ex, ha.elements(), 256);
         break;
     }
     case GlKernel::Matmul: {
@@ -635,7 +657,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         // Outputs per group: simple 16 x 16; tiled 32 x 64; tiled panel 1 x 256.
         const uint32_t tile_m = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 32 : 1;
         const uint32_t tile_n = id == kMatmulSimple ? 16 : id == kMatmulTiled ? 64 : 256;
-        glDispatchCompute((N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, 1);
+        dispatch_bands(ex, p, (N + tile_n - 1) / tile_n, (M + tile_m - 1) / tile_m, uint64_t(tile_m) * N * K);
         break;
     }
     case GlKernel::FElementwise: {
@@ -649,7 +671,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_uint(p, "u_width", ex.width);
         glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
         set_header(p, plan.out_shape);
-        dispatch_linear(ha.elements(), 256);
+        dispatch_linear(ex, ha.elements(), 256);
         break;
     }
     case GlKernel::FConvert: {
@@ -671,7 +693,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glProgramUniform1i(p.get(), loc(p, "u_to_f16"), to_f16 ? 1 : 0);
         glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
         set_header(p, plan.out_shape);
-        dispatch_linear(count, 256);
+        dispatch_linear(ex, count, 256);
         break;
     }
     case GlKernel::FLayerNorm: {
@@ -687,9 +709,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
         set_header(p, plan.out_shape);
         if (tiled)
-            glDispatchCompute(M, 1, 1); // one group per row (M <= 65535)
+            dispatch(ex, M, 1, 1); // one group per row (M <= 65535)
         else
-            dispatch_linear(M, 64);
+            dispatch_linear(ex, M, 64);
         break;
     }
     case GlKernel::FMatmul: {
@@ -705,7 +727,8 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_header(p, plan.out_shape);
         glProgramUniform1i(p.get(), loc(p, "u_has_bias"), q.bias_row ? 1 : 0);
         set_uint(p, "u_activation", std::get<FMatmulParams>(plan.params).activation);
-        glDispatchCompute((N + 15) / 16, (M + 15) / 16, 1); // both: 16 x 16 outputs per group
+        dispatch_bands(ex, p, (N + 15) / 16, (M + 15) / 16,
+                       uint64_t(16) * N * K); // both: 16 x 16 outputs per group
         break;
     }
     case GlKernel::FSoftmax: {
@@ -720,9 +743,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_uint(p, "u_width", ex.width);
         set_header(p, plan.out_shape);
         if (tiled)
-            glDispatchCompute(h.rows, 1, 1); // one group per row (rows <= 65535)
+            dispatch(ex, h.rows, 1, 1); // one group per row (rows <= 65535)
         else
-            dispatch_linear(h.rows, 64);
+            dispatch_linear(ex, h.rows, 64);
         break;
     }
     case GlKernel::FAttention: {
@@ -756,9 +779,9 @@ void execute(Executor::Impl& ex, const Plan& plan) {
             set_uint(p, "u_unit0", uint32_t(u0));
             set_uint(p, "u_count", uint32_t(count));
             if (tiled)
-                glDispatchCompute(GLuint(count), 1, 1);
+                dispatch(ex, GLuint(count), 1, 1);
             else
-                dispatch_linear(count, 64);
+                dispatch_linear(ex, count, 64);
             glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
         }
         break;
@@ -791,7 +814,7 @@ void warm_up(Executor::Impl& ex) {
             if (loc(p, name) >= 0) set_uint(p, name, outside);
         if (loc(p, "u_width") >= 0) set_uint(p, "u_width", ex.width);
         if (loc(p, "u_write_header") >= 0) glProgramUniform1i(p.get(), loc(p, "u_write_header"), 0);
-        glDispatchCompute(1, 1, 1);
+        dispatch(ex, 1, 1, 1);
     }
     glMemoryBarrier(GL_ALL_BARRIER_BITS);
     glFinish();
@@ -866,6 +889,7 @@ GlStepResult gl_step(Executor& executor) {
         return out;
     }
     StateScope scope;
+    ex.dispatches = 0;
     const PixelFetch fetch = [&ex](uint32_t x, uint32_t y) { return read_pixel(ex, x, y); };
     out.step = step_registers(ex.regs, ex.width, ex.height, fetch, [&](const Plan& plan) {
         if (ex.timer[0]) glQueryCounter(ex.timer[0].get(), GL_TIMESTAMP);
@@ -883,6 +907,7 @@ GlStepResult gl_step(Executor& executor) {
                                      GL_UNSIGNED_BYTE, GLsizei(ex.width * 4), ex.row0.data());
     });
     collect_gl_errors(ex);
+    out.dispatches = ex.dispatches;
     return out;
 }
 

@@ -37,7 +37,13 @@ struct ExecutorDesc {
     std::string shader_dir;  // non-empty: load shaders from here (development reload), else embedded
     bool warm_up = false;    // dispatch every kernel once at creation, writing nothing, so drivers that
                              // compile on first use (llvmpipe) do it before anything is timed
+    // Multiply-adds one dispatch of MATMUL (and QMATMUL, QMATMUL32) or FMATMUL may do; a larger
+    // product is split into bands of output rows, one dispatch each, flushed separately. Why: a
+    // desktop GPU's watchdog (Windows TDR: 2 s) resets the context when one submission runs too
+    // long. 0 = kDefaultMaxDispatchWork. A band is never narrower than one work group's rows.
+    uint64_t max_dispatch_work = 0;
 };
+inline constexpr uint64_t kDefaultMaxDispatchWork = uint64_t(1) << 30;
 
 // Everything the GPU side owns: texture, programs, scratch buffers, and the VM registers.
 struct Executor {
@@ -50,8 +56,9 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc = 
 Status reset_executor(Executor& ex, const Image& image);
 
 struct GlStepResult {
-    StepResult step;    // as the CPU reports it: status, pc, opcode, written rects
-    double gpu_ms = -1; // from the timer query when gpu_timing, else -1
+    StepResult step;         // as the CPU reports it: status, pc, opcode, written rects
+    double gpu_ms = -1;      // from the timer query when gpu_timing, else -1
+    uint32_t dispatches = 0; // compute dispatches the step issued (a split product issues several)
 };
 GlStepResult gl_step(Executor& ex);
 
