@@ -29,6 +29,7 @@ const std::vector<std::string> kExecutors = {"cpu", "cpu-ref"};
 // keep their VmState; the GL one keeps its session across programs (reset_executor).
 struct Runner {
     std::string kind;
+    std::string kernel = "tiled"; // the GL executor's matmul kernel (same bytes; speed differs)
     px::VmState vm;
     px::PlanExecutor execute;
 #ifdef PXOS_HAVE_GL
@@ -41,7 +42,7 @@ struct Runner {
         if (kind == "gl") {
             std::string error;
             if (!gl) {
-                gl = pxi::open_gl(image, "tiled", step_limit, false, error);
+                gl = pxi::open_gl(image, kernel, step_limit, false, error);
                 return gl ? "" : error;
             }
             if (px::Status st = px::gl::reset_executor(gl->executor, image); !st) return st.error().message;
@@ -178,7 +179,7 @@ void gpt_command(const GptArgs& a) {
 // ---- pxi generate ----
 
 struct GenerateArgs {
-    std::string input, prompt, executor = "cpu", output;
+    std::string input, prompt, executor = "cpu", kernel = "simple", output; // simple: faster at 1 row
     uint32_t tokens = 32, seed = 0, top_k = 0;
     float temperature = 0.0f;
     bool json = false, force = false;
@@ -197,7 +198,7 @@ void generate_command(const GenerateArgs& a) {
     if (px::Status st = px::set_gpt_sampling(image, *g, {a.temperature, a.top_k, a.seed}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
 
-    Runner run{a.executor};
+    Runner run{a.executor, a.kernel};
     // Every instruction of a pass runs once per token: width steps per token is an upper bound.
     const uint64_t limit = (uint64_t(a.tokens) + 2) * image.width;
     if (std::string e = run.start(image, limit); !e.empty()) pxi::fail(pxi::kExitUsage, e);
@@ -263,6 +264,7 @@ void generate_command(const GenerateArgs& a) {
                          {"temperature", a.temperature},
                          {"top_k", a.top_k},
                          {"executor", a.executor},
+                         {"kernel", a.executor == "gl" ? nlohmann::json(a.kernel) : nlohmann::json(nullptr)},
                          {"prefill_ms", prefill_ms},
                          {"decode_ms", decode_ms},
                          {"ms_per_token", ms_per_token}};
@@ -283,7 +285,7 @@ void generate_command(const GenerateArgs& a) {
 // ---- pxi eval ----
 
 struct EvalArgs {
-    std::string input, text, executor = "cpu";
+    std::string input, text, executor = "cpu", kernel = "tiled";
     uint64_t max_tokens = 0;
     bool json = false;
 };
@@ -310,7 +312,7 @@ void eval_command(const EvalArgs& a) {
     if (ids.empty()) pxi::fail(pxi::kExitUsage, a.text + ": the text is empty");
     if (px::Status st = px::set_gpt_sampling(image, *g, {0.0f, 0, 0}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
-    Runner run{a.executor};
+    Runner run{a.executor, a.kernel};
     const uint32_t stop_pc = g->sample_pcs.front(); // the prefill's logits are complete here
     double run_ms = 0;
     uint64_t scored = 0;
@@ -360,6 +362,12 @@ void eval_command(const EvalArgs& a) {
     pxi::finish(pxi::kExitOk);
 }
 
+void add_kernel_option(CLI::App* cmd, std::string& kernel) {
+    cmd->add_option("--kernel", kernel, "matmul kernel of the gl executor (same bytes; speed differs)")
+        ->check(CLI::IsMember({"simple", "tiled"}))
+        ->capture_default_str();
+}
+
 } // namespace
 
 void register_gpt(CLI::App& app) {
@@ -402,6 +410,7 @@ void register_generate(CLI::App& app) {
     cmd->add_option("--executor", a->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
+    add_kernel_option(cmd, a->kernel);
     cmd->add_flag("--json", a->json, "print one JSON object instead of the streamed text");
     cmd->add_option("-o,--output", a->output, "save the image after the run (atomic write)");
     pxi::add_force_flag(cmd, a->force);
@@ -420,6 +429,7 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--executor", a->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
+    add_kernel_option(cmd, a->kernel);
     cmd->add_flag("--json", a->json, "print the result as JSON");
     cmd->callback([a] { eval_command(*a); });
 }
