@@ -235,7 +235,7 @@ void generate_command(const GenerateArgs& a) {
     }
     const auto t_end = clock::now();
     if (std::string e = run.gl_errors(); !e.empty()) pxi::fail(pxi::kExitUsage, e);
-    if (!a.json) std::cout << "\n";
+    if (!a.json) std::cout << "\n" << std::flush;
     if (run.status() == px::VmStatus::Trapped)
         pxi::fail(pxi::kExitFailed, a.input + ": the program trapped: " + px::describe_trap(run.trap()));
     const px::Image final_image = run.image();
@@ -270,6 +270,7 @@ void generate_command(const GenerateArgs& a) {
                          {"ms_per_token", ms_per_token}};
         if (!a.output.empty()) j["output"] = a.output;
         print_json_lossy(j);
+        std::cout.flush();
     }
     char line[256];
     std::snprintf(line, sizeof line,
@@ -356,6 +357,7 @@ void eval_command(const EvalArgs& a) {
                     a.text.c_str(), (unsigned long long)r->tokens, (unsigned long long)r->bytes,
                     (unsigned long long)r->windows, g->config.context, r->loss_per_token, r->perplexity,
                     r->bits_per_byte, truncated ? " (truncated by --max-tokens)" : "");
+        std::fflush(stdout);
         std::fprintf(stderr, "pxi: %s: prefill %.1f tokens/s (%.1f ms)\n", a.executor.c_str(),
                      run_ms > 0 ? 1000.0 * double(scored) / run_ms : 0.0, run_ms);
     }
