@@ -150,7 +150,10 @@ void gpt_command(const GptArgs& a) {
                                        " says \"vocab\": " + std::to_string(config->vocab));
     px::GptBuildOptions opt;
     opt.all_logits = a.logits == "all";
-    opt.max_new_tokens = std::min<uint32_t>(std::max<uint32_t>(a.max_new_tokens, 1), config->context);
+    if (a.max_new_tokens == 0 || a.max_new_tokens > config->context)
+        pxi::fail(pxi::kExitUsage, "--max-new-tokens must be 1.." + std::to_string(config->context) +
+                                       " (the context; the image starts with a one-token prompt)");
+    opt.max_new_tokens = a.max_new_tokens;
     auto img = px::build_gpt(*config, *weights, *bpe, opt);
     if (!img) pxi::fail(pxi::kExitUsage, img.error().message);
     if (px::Status st = px::save_png(*img, a.output); !st) pxi::fail(pxi::kExitUsage, st.error().message);
