@@ -416,9 +416,8 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         e.emit(Opcode::SAMPLE, {row("logits"), row("rng_state"), row("next_token")}, encode_params(sp));
         append("next_token", "tokens", C + 1, 3);
         LoopParams lp;
-        const uint32_t at = e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
-        loop_param_x.push_back(e.x - 1); // P2, the target
-        (void)at;
+        e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
+        loop_param_x.push_back(e.x - 1); // P2, the target: the decode pass's pc, known only later
         e.emit(Opcode::HALT, {0, 0, 0}, {});
     };
     // Prefill over the T tokens of the sequence.
