@@ -449,6 +449,13 @@ TEST_CASE("gpt: find_gpt_regions names what is missing") {
     auto r = find_gpt_regions(no_chunk);
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("pxos.gpt") != std::string::npos);
+    Image hostile = img; // a chunk whose sizes would make set_gpt_prompt write past the image
+    set_text(hostile, std::string(kGptKey),
+             R"({"version": 1, "layers": 2, "width": 32, "heads": 2, "context": 4294967295, "vocab": 300,
+                 "layer_norm_eps": 1e-5, "logits": "all"})");
+    r = find_gpt_regions(hostile);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("sizes out of range") != std::string::npos);
     auto info = read_debug_info(img);
     REQUIRE(info);
     std::erase_if(info->regions, [](const Region& reg) { return reg.name == "layer1.attn.k_cache"; });
