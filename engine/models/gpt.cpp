@@ -16,6 +16,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace px {
@@ -481,6 +482,73 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
 }
 
 // ---- Finding the parts again ----
+
+Result<GptWeights> read_gpt_weights(const Image& img, const GptRegions& regions) {
+    auto info = read_debug_info(img);
+    if (!info) return info.error();
+    std::map<std::string, uint32_t> rows;
+    for (const Region& r : info.value().regions)
+        rows[r.name] = r.row;
+    const GptConfig& c = regions.config;
+    const uint32_t d = c.width;
+    std::optional<Error> failed;
+    auto get = [&](const std::string& name, uint32_t r, uint32_t cols) -> std::vector<float> {
+        if (failed) return {};
+        auto it = rows.find(name);
+        if (it == rows.end()) {
+            failed = make_error(ErrorCode::Usage, "the image has no region \"" + name + "\"");
+            return {};
+        }
+        auto v = read_float_matrix(img, it->second, DType::F32);
+        if (!v) {
+            failed = v.error();
+            return {};
+        }
+        if (v.value().size() != size_t(r) * cols) {
+            failed = make_error(ErrorCode::Usage, "region \"" + name + "\" (row " +
+                                                      std::to_string(it->second) + ") is not " +
+                                                      std::to_string(r) + " x " + std::to_string(cols));
+            return {};
+        }
+        return std::move(v.value());
+    };
+    // Columns [from, from + n) of `out` (rows x cols) become the rows x n block `part`.
+    auto put_columns = [](std::vector<float>& out, uint32_t rows_, uint32_t cols, uint32_t from,
+                          const std::vector<float>& part, uint32_t n) {
+        if (part.size() != size_t(rows_) * n) return;
+        for (uint32_t r = 0; r < rows_; ++r)
+            std::copy_n(part.begin() + size_t(r) * n, n, out.begin() + size_t(r) * cols + from);
+    };
+    GptWeights w;
+    w.wte = get("wte", c.vocab, d);
+    w.wpe = get("wpe", c.context, d);
+    for (uint32_t i = 0; i < c.layers; ++i) {
+        const std::string p = "layer" + std::to_string(i) + ".";
+        GptLayerWeights l;
+        l.ln_1_weight = get(p + "ln_1.gain", 1, d);
+        l.ln_1_bias = get(p + "ln_1.bias", 1, d);
+        l.c_attn_weight.assign(size_t(d) * 3 * d, 0.0f);
+        l.c_attn_bias.assign(size_t(3) * d, 0.0f);
+        const char* qkv[3] = {"q", "k", "v"};
+        for (uint32_t k = 0; k < 3; ++k) {
+            put_columns(l.c_attn_weight, d, 3 * d, k * d, get(p + "attn.w" + qkv[k], d, d), d);
+            put_columns(l.c_attn_bias, 1, 3 * d, k * d, get(p + "attn.b" + qkv[k], 1, d), d);
+        }
+        l.attn_proj_weight = get(p + "attn.c_proj.weight", d, d);
+        l.attn_proj_bias = get(p + "attn.c_proj.bias", 1, d);
+        l.ln_2_weight = get(p + "ln_2.gain", 1, d);
+        l.ln_2_bias = get(p + "ln_2.bias", 1, d);
+        l.c_fc_weight = get(p + "mlp.c_fc.weight", d, 4 * d);
+        l.c_fc_bias = get(p + "mlp.c_fc.bias", 1, 4 * d);
+        l.mlp_proj_weight = get(p + "mlp.c_proj.weight", 4 * d, d);
+        l.mlp_proj_bias = get(p + "mlp.c_proj.bias", 1, d);
+        w.layers.push_back(std::move(l));
+    }
+    w.ln_f_weight = get("ln_f.gain", 1, d);
+    w.ln_f_bias = get("ln_f.bias", 1, d);
+    if (failed) return *failed;
+    return w;
+}
 
 Result<GptRegions> find_gpt_regions(const Image& img) {
     const TextChunk* chunk = find_text(img, std::string(kGptKey));

@@ -91,6 +91,10 @@ struct GptRegions {
 // From the pxos.gpt chunk, the debug symbols and row 0; an error names what is missing or wrong.
 Result<GptRegions> find_gpt_regions(const Image& image);
 
+// The weights a GPT image holds, read back through its debug symbols (the inverse of build_gpt's
+// weight regions: q, k and v side by side again as c_attn). With the image's own tokenizer and
+// the default options, build_gpt rebuilds the shipped image byte for byte (tests/gpt_asset_test).
+Result<GptWeights> read_gpt_weights(const Image& image, const GptRegions& regions);
 // Writes a prompt: the sequence becomes the ids, the caches empty, the loop counter
 // max_new_tokens - 1. Refuses an empty prompt, an id outside the vocabulary, max_new_tokens 0,
 // and a prompt that with the new tokens passes the context (T + N > C + 1: every token but the
