@@ -99,20 +99,32 @@ def batch(win, dialog_open, hostile):
 def main():
     hostile = sorted(f for f in os.listdir(SCRATCH) if f != "state.json")
     log = open(os.path.join(SCRATCH, "..", "pxdbg.log"), "w")
-    proc = subprocess.Popen([PXDBG, "input.pxi", "--ini", "imgui.ini", "--state-file", STATE, "--width", str(W),
-                             "--height", str(H)], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
+    proc, win = None, None
     try:
-        win = None
-        # Up to 60 s: a fresh ASan+UBSan build on llvmpipe took over 10 s to show its first frame in CI.
-        for _ in range(1200):
-            if proc.poll() is not None:
+        # pxdbg is started again (twice at most) only when it could not open the display at all,
+        # which is the X server's problem, not pxdbg's; the log keeps every attempt.
+        for attempt in range(3):
+            proc = subprocess.Popen([PXDBG, "input.pxi", "--ini", "imgui.ini", "--state-file", STATE, "--width",
+                                     str(W), "--height", str(H)], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
+            # Up to 60 s: a fresh ASan+UBSan build on llvmpipe took over 10 s to show its first frame in CI.
+            for _ in range(1200):
+                if proc.poll() is not None:
+                    break
+                out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^pxdbg$"],
+                                     capture_output=True, text=True).stdout.split()
+                if out:
+                    win = out[0]
+                    break
+                time.sleep(0.05)
+            log.flush()
+            with open(log.name, errors="replace") as f:
+                no_display = "Failed to open display" in f.read()
+            if win or proc.poll() is None or not no_display:
                 break
-            out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^pxdbg$"], capture_output=True,
-                                 text=True).stdout.split()
-            if out:
-                win = out[0]
-                break
-            time.sleep(0.05)
+            answers = subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True, text=True)
+            print(f"note: pxdbg could not open the display (attempt {attempt + 1}); "
+                  f"xdotool getdisplaygeometry: {answers.stdout.strip() or answers.stderr.strip()}")
+            time.sleep(1)
         if not win:
             print("FAIL: no pxdbg window" + ("" if proc.poll() is None else " (pxdbg exited %d)" % proc.returncode))
             log.flush()

@@ -23,7 +23,10 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
-Xvfb -displayfd 3 -screen 0 "$screen" -nolisten tcp 3>"$dir/display" >"$dir/xvfb.log" 2>&1 &
+: >"$dir/display" # before Xvfb starts: the loop below reads it at once
+# -noreset: without it the server resets whenever its last client disconnects (a test's xdotool
+# polls are short clients), and a client that connects during a reset can fail to open the display.
+Xvfb -displayfd 3 -screen 0 "$screen" -nolisten tcp -noreset 3>"$dir/display" >"$dir/xvfb.log" 2>&1 &
 xpid=$!
 display=
 for _ in $(seq 600); do # up to 60 s
@@ -48,4 +51,10 @@ set +e
 DISPLAY=":$display" "$@"
 status=$?
 set -e
+if [ "$status" != 0 ] && [ "$status" != 77 ]; then
+    # For the test's failure report: was the server still there, and what did it say?
+    kill -0 "$xpid" 2>/dev/null && echo "with_xvfb: Xvfb :$display still running" >&2 ||
+        echo "with_xvfb: Xvfb :$display had exited" >&2
+    tail -n 20 "$dir/xvfb.log" >&2
+fi
 exit "$status"
