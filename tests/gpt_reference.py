@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""gpt_reference.py — a NumPy float64 reference of the GPT graph of docs/gpt-weights.md, and a reader
+of the logits a float32 pxOS program wrote, so tests can compare the two.
+
+Written from docs/gpt-weights.md alone (no engine code, no docs/float-protocol.md arithmetic): plain
+float64 math on the float32 weights. It is the independent computation the program's logits are
+checked against; the difference measures the float32 arithmetic of F.3-F.11, not a bit-exact model.
+
+    gpt_reference.py logits   --weights W.npz --config C.json --tokens 1,2,3 [--out L.npy] [--json]
+    gpt_reference.py generate --weights W.npz --config C.json --tokens 1,2,3 --n 8
+    gpt_reference.py region   FILE.pxi NAME [--out R.npy]        a named region (pxos.symbols) as JSON/.npy
+    gpt_reference.py compare  --weights W.npz --config C.json --tokens 1,2,3 --pxi OUT.pxi
+                              [--region logits] [--rows all|last] [--rel-l2 1e-4]
+    gpt_reference.py selfcheck [--seed 1]                        the reference against itself (below)
+
+`compare` prints max abs error, relative L2 error (||prog - ref|| / ||ref||) and top-1 agreement,
+and exits 1 when the relative L2 error exceeds --rel-l2 or a position whose reference top-2 margin
+exceeds twice the max abs error picks a different token (a near-tie may legitimately differ).
+
+`selfcheck` checks the batched forward pass against a second formulation (position by position with
+a key/value cache, head by head, scalar softmax), causal invariance (logits at t do not change when
+tokens after t change), and greedy generation against the batched pass, on a gpt_fixture.py model.
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import zlib
+
+import numpy as np
+
+# ----------------------------------------------------------------------------------------------
+# Weights and config (docs/gpt-weights.md)
+
+
+def load_model(weights, config):
+    """(arrays as float64 by name, config dict), after the checks docs/gpt-weights.md asks a reader
+    to make. Raises ValueError naming the file and the array."""
+    with open(config) as f:
+        cfg = json.load(f)
+    for key, want in (("model", "gpt"), ("activation", "gelu_tanh"), ("tied_head", True)):
+        if cfg.get(key) != want:
+            raise ValueError(f"{config}: {key} is {cfg.get(key)!r}, expected {want!r}")
+    L, d, H, T, V = (int(cfg[k]) for k in ("layers", "width", "heads", "context", "vocab"))
+    if d % H:
+        raise ValueError(f"{config}: width {d} is not a multiple of heads {H}")
+    shapes = {"wte": (V, d), "wpe": (T, d), "ln_f.weight": (d,), "ln_f.bias": (d,)}
+    for i in range(L):
+        h = f"h.{i}."
+        shapes.update({
+            h + "ln_1.weight": (d,), h + "ln_1.bias": (d,),
+            h + "attn.c_attn.weight": (d, 3 * d), h + "attn.c_attn.bias": (3 * d,),
+            h + "attn.c_proj.weight": (d, d), h + "attn.c_proj.bias": (d,),
+            h + "ln_2.weight": (d,), h + "ln_2.bias": (d,),
+            h + "mlp.c_fc.weight": (d, 4 * d), h + "mlp.c_fc.bias": (4 * d,),
+            h + "mlp.c_proj.weight": (4 * d, d), h + "mlp.c_proj.bias": (d,),
+        })
+    w = {}
+    with np.load(weights) as z:
+        for name, shape in shapes.items():
+            if name not in z.files:
+                raise ValueError(f"{weights}: array {name} missing")
+            a = z[name]
+            if a.shape != shape or a.dtype != np.float32:
+                raise ValueError(f"{weights}: {name} is {a.dtype}{list(a.shape)}, expected float32{list(shape)}")
+            w[name] = a.astype(np.float64)
+    return w, cfg
+
+
+# ----------------------------------------------------------------------------------------------
+# The graph, batched over positions (float64)
+
+
+def layer_norm(x, g, b, eps):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)  # biased
+    return (x - mean) / np.sqrt(var + eps) * g + b
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def forward(w, cfg, tokens, dtype=np.float64):
+    """Logits [T, vocab] for token ids `tokens` (T <= context), in float64 (or, for measuring what
+    float32 arithmetic costs, NumPy's float32 with dtype=np.float32)."""
+    w = {k: v.astype(dtype) for k, v in w.items()} if dtype != np.float64 else w
+    tokens = np.asarray(tokens, dtype=np.int64)
+    T, d, H, eps = len(tokens), int(cfg["width"]), int(cfg["heads"]), float(cfg["layer_norm_eps"])
+    if not 1 <= T <= int(cfg["context"]):
+        raise ValueError(f"{T} tokens; the context is {cfg['context']}")
+    if tokens.min() < 0 or tokens.max() >= int(cfg["vocab"]):
+        raise ValueError(f"token id out of range 0..{int(cfg['vocab']) - 1}")
+    hd = d // H
+    x = w["wte"][tokens] + w["wpe"][:T]
+    causal = np.triu(np.ones((T, T), dtype=bool), k=1)  # u > t
+    for i in range(int(cfg["layers"])):
+        p = f"h.{i}."
+        a = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
+        qkv = a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        q, k, v = (qkv[:, j * d:(j + 1) * d].reshape(T, H, hd).transpose(1, 0, 2) for j in range(3))
+        s = q @ k.transpose(0, 2, 1) / math.sqrt(hd)  # [H, T, T]
+        s[:, causal] = -np.inf
+        s = np.exp(s - s.max(axis=-1, keepdims=True))
+        s /= s.sum(axis=-1, keepdims=True)
+        y = (s @ v).transpose(1, 0, 2).reshape(T, d)  # head j in columns j*hd..
+        x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        m = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
+        f = gelu_tanh(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
+        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+    return layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps) @ w["wte"].T
+
+
+def greedy(w, cfg, prompt, n):
+    """The prompt followed by n greedily chosen tokens (argmax of the last position's logits; the
+    lowest id on a tie), stopping early at the context length."""
+    toks = list(prompt)
+    while len(toks) < len(prompt) + n and len(toks) < int(cfg["context"]):
+        toks.append(int(np.argmax(forward(w, cfg, toks)[-1])))
+    return toks
+
+
+# ----------------------------------------------------------------------------------------------
+# A second formulation for the self-check: one position at a time, a key/value cache, scalar loops
+# per head, the softmax and layer norm written out element by element.
+
+
+def forward_incremental(w, cfg, tokens):
+    d, H, eps = int(cfg["width"]), int(cfg["heads"]), float(cfg["layer_norm_eps"])
+    hd, L = d // H, int(cfg["layers"])
+
+    def ln(x, g, b):
+        n = len(x)
+        mu = sum(x) / n
+        var = sum((xi - mu) * (xi - mu) for xi in x) / n
+        r = 1.0 / math.sqrt(var + eps)
+        return np.array([(x[j] - mu) * r * g[j] + b[j] for j in range(n)])
+
+    def gelu(z):
+        return np.array([0.5 * t * (1.0 + math.tanh(math.sqrt(2.0 / math.pi) * (t + 0.044715 * t * t * t))) for t in z])
+
+    cache = [([], []) for _ in range(L)]  # per layer: keys, values (each a list of d-vectors)
+    out = []
+    for t, tok in enumerate(tokens):
+        x = w["wte"][tok] + w["wpe"][t]
+        for i in range(L):
+            p = f"h.{i}."
+            a = ln(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"])
+            Wa, ba = w[p + "attn.c_attn.weight"], w[p + "attn.c_attn.bias"]
+            q = a @ Wa[:, 0:d] + ba[0:d]
+            cache[i][0].append(a @ Wa[:, d:2 * d] + ba[d:2 * d])
+            cache[i][1].append(a @ Wa[:, 2 * d:3 * d] + ba[2 * d:3 * d])
+            y = np.zeros(d)
+            for j in range(H):
+                cols = slice(j * hd, (j + 1) * hd)
+                scores = [float(np.dot(q[cols], kk[cols])) / math.sqrt(hd) for kk in cache[i][0]]
+                top = max(scores)
+                e = [math.exp(s - top) for s in scores]
+                tot = sum(e)
+                for u, vv in enumerate(cache[i][1]):
+                    y[cols] += e[u] / tot * vv[cols]
+            x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+            m = ln(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"])
+            f = gelu(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
+            x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        z = ln(x, w["ln_f.weight"], w["ln_f.bias"])
+        out.append(np.array([float(np.dot(z, w["wte"][v])) for v in range(w["wte"].shape[0])]))
+    return np.array(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading a region of a .pxi (RGBA8 PNG, PROTOCOL.md §7 symbols, §11.1 element pixels)
+
+
+def read_png_rgba(path):
+    """(width, height, pixels uint8 [h, w, 4], text chunks) with zlib and struct only; the five
+    PNG filters undone (Sub, Up and None vectorised; Average and Paeth byte by byte)."""
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG")
+    pos, idat, text, w = 8, [], {}, None
+    while pos + 8 <= len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            w, h, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            if (depth, color, interlace) != (8, 6, 0):
+                raise ValueError(f"{path}: not a non-interlaced RGBA8 PNG")
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"tEXt":
+            k, v = body.split(b"\0", 1)
+            text[k.decode("latin-1")] = v.decode("latin-1")
+        elif kind == b"zTXt":
+            k, v = body.split(b"\0", 1)
+            text[k.decode("latin-1")] = zlib.decompress(v[1:]).decode("latin-1")
+        elif kind == b"iTXt":
+            k, rest = body.split(b"\0", 1)
+            compressed, rest = rest[0], rest[2:]
+            _, rest = rest.split(b"\0", 1)
+            _, rest = rest.split(b"\0", 1)
+            text[k.decode("latin-1")] = (zlib.decompress(rest) if compressed else rest).decode("utf-8")
+    if w is None:
+        raise ValueError(f"{path}: no IHDR")
+    stride = w * 4
+    raw = np.frombuffer(zlib.decompress(b"".join(idat)), dtype=np.uint8)
+    if raw.size != h * (stride + 1):
+        raise ValueError(f"{path}: image data is {raw.size} bytes, expected {h * (stride + 1)}")
+    raw = raw.reshape(h, stride + 1)
+    img = np.zeros((h, stride), dtype=np.uint8)
+    prev = np.zeros(stride, dtype=np.uint8)
+    for y in range(h):
+        f, line = raw[y, 0], raw[y, 1:]
+        if f == 0:
+            cur = line.copy()
+        elif f == 1:
+            cur = np.cumsum(line.reshape(w, 4), axis=0, dtype=np.uint8).reshape(stride)
+        elif f == 2:
+            cur = line + prev
+        elif f in (3, 4):
+            cur, pv = bytearray(line.tobytes()), prev.tobytes()
+            for i in range(stride):
+                a = cur[i - 4] if i >= 4 else 0
+                b = pv[i]
+                if f == 3:
+                    cur[i] = (cur[i] + (a + b) // 2) & 255
+                else:
+                    c = pv[i - 4] if i >= 4 else 0
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+            cur = np.frombuffer(bytes(cur), dtype=np.uint8)
+        else:
+            raise ValueError(f"{path}: row {y}: PNG filter type {f}")
+        img[y], prev = cur, cur
+    return w, h, img.reshape(h, w, 4), text
+
+
+def read_region(path, name, dtype=None):
+    """The named region of a .pxi as a float64 array of the shape its matrix header gives now (a
+    program rewrites the headers of what it writes; the symbols give the capacity), decoded as
+    `dtype` or else the symbols' dtype (f32 and i32 whole pixels, f16 two per pixel, u8 the R byte)."""
+    w, h, px, text = read_png_rgba(path)
+    if "pxos.symbols" not in text:
+        raise ValueError(f"{path}: no pxos.symbols chunk")
+    regions = json.loads(text["pxos.symbols"])["regions"]
+    reg = next((r for r in regions if r["name"] == name), None)
+    if reg is None:
+        raise ValueError(f"{path}: no region named {name!r} (have: {', '.join(r['name'] for r in regions)})")
+    row, dtype = reg["row"], dtype or reg.get("dtype", "u8")
+    if row >= h:
+        raise ValueError(f"{path}: region {name} at row {row}, the image has {h} rows")
+    hdr = px[row, 0]
+    cols, rows = int(hdr[0]) | int(hdr[1]) << 8, int(hdr[2]) | int(hdr[3]) << 8
+    if rows * cols > reg["rows"] * reg["cols"]:
+        raise ValueError(f"{path}: region {name} at row {row}: header {rows}x{cols} exceeds the "
+                         f"symbols' {reg['rows']}x{reg['cols']}")
+    n = rows * cols
+    npix = (n + 1) // 2 if dtype == "f16" else n
+    nrows = -(-npix // (w - 1))
+    if row + nrows > h:
+        raise ValueError(f"{path}: region {name} at row {row} runs past the image ({h} rows)")
+    elems = np.ascontiguousarray(px[row:row + nrows, 1:, :]).reshape(-1, 4)[:npix]
+    b = elems.tobytes()
+    if dtype == "f32":
+        v = np.frombuffer(b, dtype="<f4")
+    elif dtype == "i32":
+        v = np.frombuffer(b, dtype="<i4")
+    elif dtype == "f16":
+        v = np.frombuffer(b, dtype="<f2")[:n]
+    elif dtype == "u8":
+        v = elems[:, 0]
+    else:
+        raise ValueError(f"{path}: region {name}: dtype {dtype!r}")
+    return v.astype(np.float64).reshape(rows, cols)
+
+
+# ----------------------------------------------------------------------------------------------
+# Comparison
+
+
+def compare(prog, ref):
+    """Error figures of program logits `prog` against reference `ref` (same shape [P, V])."""
+    prog, ref = np.atleast_2d(prog), np.atleast_2d(ref)
+    if prog.shape != ref.shape:
+        raise ValueError(f"shapes differ: program {prog.shape}, reference {ref.shape}")
+    err = np.abs(prog - ref)
+    max_abs = float(err.max()) if np.all(np.isfinite(prog)) else math.inf
+    rel_l2 = float(np.linalg.norm(prog - ref) / np.linalg.norm(ref)) if np.all(np.isfinite(prog)) else math.inf
+    top_ref, top_prog = ref.argmax(axis=1), prog.argmax(axis=1)
+    srt = np.sort(ref, axis=1)
+    margin = srt[:, -1] - srt[:, -2] if ref.shape[1] > 1 else np.full(ref.shape[0], math.inf)
+    # A position whose reference margin exceeds twice the worst error cannot flip: both logits of
+    # the pair are within max_abs of the reference.
+    decided = margin > 2 * max_abs
+    return {
+        "positions": int(ref.shape[0]),
+        "vocab": int(ref.shape[1]),
+        "max_abs": max_abs,
+        "max_abs_ref": float(np.abs(ref).max()),
+        "rel_l2": rel_l2,
+        "top1_agree": int((top_ref == top_prog).sum()),
+        "decided": int(decided.sum()),
+        "decided_disagree": [int(t) for t in np.nonzero(decided & (top_ref != top_prog))[0]],
+        "min_margin": float(margin.min()),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# Self-check
+
+
+def selfcheck(seed):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from gpt_fixture import make_config, make_weights
+
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for (V, L, d, H, T) in ((40, 2, 32, 2, 16), (29, 1, 24, 3, 9), (50, 3, 16, 4, 12)):
+        w = {k: v.astype(np.float64) for k, v in make_weights(V, L, d, H, T, seed, std=0.2).items()}
+        cfg = make_config(V, L, d, H, T)
+        toks = rng.integers(0, V, size=T)
+        a, b = forward(w, cfg, toks), forward_incremental(w, cfg, toks)
+        diff = float(np.abs(a - b).max() / np.abs(a).max())
+        worst = max(worst, diff)
+        assert diff < 1e-12, f"batched vs incremental: {diff} (V {V} L {L} d {d} H {H} T {T})"
+        assert np.abs(a).max() > 1.0 and a.std(axis=1).min() > 0.1, "degenerate logits"
+        # Causal invariance: changing tokens after t leaves logits 0..t unchanged, and changing
+        # token t changes logits t.
+        for t in range(T - 1):
+            other = toks.copy()
+            other[t + 1:] = rng.integers(0, V, size=T - t - 1)
+            c = forward(w, cfg, other)
+            assert np.array_equal(a[:t + 1], c[:t + 1]) or np.abs(a[:t + 1] - c[:t + 1]).max() < 1e-13, t
+            assert np.array_equal(forward(w, cfg, toks[:t + 1]), a[:t + 1]) or \
+                np.abs(forward(w, cfg, toks[:t + 1]) - a[:t + 1]).max() < 1e-13, t
+        other = toks.copy()
+        other[T // 2] = (other[T // 2] + 1) % V
+        assert np.abs(forward(w, cfg, other)[T // 2] - a[T // 2]).max() > 1e-6, "token ignored"
+        # Position matters (wpe is used): the same token at two positions gives different logits.
+        same = np.full(T, toks[0])
+        s = forward(w, cfg, same)
+        assert np.abs(s[0] - s[1]).max() > 1e-6, "position ignored"
+        # Greedy: each appended token is the argmax of the batched pass over what came before.
+        g = greedy(w, cfg, list(toks[:3]), T)
+        assert len(g) == T, len(g)
+        full = forward(w, cfg, g)
+        assert all(g[t + 1] == int(np.argmax(full[t])) for t in range(2, T - 1)), g
+    # The same graph in NumPy's float32 arithmetic against float64: the size of error a correct
+    # float32 program shows (it is not F.*'s arithmetic, but of the same order), a sanity check on
+    # the tolerance the tests use.
+    w = {k: v.astype(np.float64) for k, v in make_weights(64, 2, 32, 2, 32, seed).items()}
+    cfg = make_config(64, 2, 32, 2, 32)
+    toks = rng.integers(0, 64, size=32)
+    f32 = compare(forward(w, cfg, toks, np.float32), forward(w, cfg, toks))
+    assert f32["rel_l2"] < 1e-5, f32
+    print(json.dumps({"selfcheck": "ok", "batched_vs_incremental_rel_max": worst, "numpy_f32": f32}))
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+def parse_tokens(s):
+    if os.path.exists(s):
+        txt = open(s).read()
+    else:
+        txt = s
+    return [int(t) for t in txt.replace(",", " ").split()]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def model_args(p):
+        p.add_argument("--weights", required=True)
+        p.add_argument("--config", required=True)
+        p.add_argument("--tokens", required=True, help="ids separated by commas or spaces, or a file of them")
+
+    p = sub.add_parser("logits")
+    model_args(p)
+    p.add_argument("--out", help="write the [T, V] float64 logits as .npy")
+    p.add_argument("--json", action="store_true", help="print the logits as JSON")
+    p = sub.add_parser("generate")
+    model_args(p)
+    p.add_argument("--n", type=int, required=True)
+    p = sub.add_parser("region")
+    p.add_argument("pxi")
+    p.add_argument("name")
+    p.add_argument("--dtype", choices=("u8", "f32", "f16", "i32"), help="decode as this (default: the symbols')")
+    p.add_argument("--out", help="write as .npy instead of printing JSON")
+    p = sub.add_parser("compare")
+    model_args(p)
+    p.add_argument("--pxi", required=True)
+    p.add_argument("--region", default="logits")
+    p.add_argument("--rows", default="all", choices=("all", "last"),
+                   help="the region holds every position's logits (all) or the last one's (last)")
+    p.add_argument("--rel-l2", type=float, default=1e-4, help="fail above this relative L2 error")
+    p = sub.add_parser("selfcheck")
+    p.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+
+    try:
+        if a.cmd == "selfcheck":
+            selfcheck(a.seed)
+            return 0
+        if a.cmd == "region":
+            r = read_region(a.pxi, a.name, a.dtype)
+            if a.out:
+                np.save(a.out, r)
+            else:
+                print(json.dumps(r.tolist()))
+            return 0
+        w, cfg = load_model(a.weights, a.config)
+        toks = parse_tokens(a.tokens)
+        if a.cmd == "logits":
+            lg = forward(w, cfg, toks)
+            if a.out:
+                np.save(a.out, lg)
+            if a.json or not a.out:
+                print(json.dumps(lg.tolist()))
+            return 0
+        if a.cmd == "generate":
+            print(" ".join(str(t) for t in greedy(w, cfg, toks, a.n)))
+            return 0
+        ref = forward(w, cfg, toks)
+        prog = read_region(a.pxi, a.region, "f32")
+        if a.rows == "last":
+            ref = ref[-1:]
+        elif prog.shape[0] > ref.shape[0]:
+            prog = prog[:ref.shape[0]]  # a context-sized region: the first T rows are this prompt's
+        r = compare(prog, ref)
+        r["tolerance_rel_l2"] = a.rel_l2
+        ok = r["rel_l2"] <= a.rel_l2 and not r["decided_disagree"]
+        r["ok"] = ok
+        print(json.dumps(r))
+        return 0 if ok else 1
+    except (ValueError, OSError, KeyError) as e:
+        print(f"gpt_reference.py: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
