@@ -29,7 +29,11 @@ import struct
 import sys
 import zlib
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:
+    print("NumPy missing: skipped")
+    sys.exit(77)
 
 # ----------------------------------------------------------------------------------------------
 # Weights and config (docs/gpt-weights.md)
@@ -361,6 +365,147 @@ def selfcheck(seed):
 
 
 # ----------------------------------------------------------------------------------------------
+# The program check: fixture -> pxi gpt -> pxi generate / pxi eval -> the reference
+
+
+# The stated tolerances (docs/gpt-reference.md says how they were measured).
+REL_L2_TOL = 1e-5  # ||prog - ref|| / ||ref|| over all logits of a run
+ABS_TOL_REL = 1e-5  # max |prog - ref| <= ABS_TOL_REL * max |ref|: the bound the greedy check uses
+EVAL_NATS_TOL = 1e-5  # |loss_prog - loss_ref| / loss_ref of pxi eval
+
+PROMPT = "A pxOS program is a picture. Row zero holds"
+GREEDY_N = 16
+
+# (name, fixture arguments): GPT-2's init (near-uniform attention, small logits) and a sharper
+# model (std 0.15: peaked attention, logits of several units) whose head width 12 makes the
+# float32 attention scale inexact.
+MODELS = (
+    ("gpt2init", dict(layers=2, width=32, heads=2, context=64, seed=1, std=0.02)),
+    ("sharp", dict(layers=3, width=36, heads=3, context=64, seed=7, std=0.15)),
+)
+
+
+def run(cmd, rc=0):
+    import subprocess
+
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != rc:
+        raise AssertionError(f"{' '.join(cmd)}: exit {p.returncode}, want {rc}\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def check_logits(prog, ref, what, report):
+    r = compare(prog, ref)
+    r["what"] = what
+    report.append(r)
+    abs_tol = ABS_TOL_REL * r["max_abs_ref"]
+    assert r["rel_l2"] <= REL_L2_TOL, f"{what}: relative L2 error {r['rel_l2']:.3g} > {REL_L2_TOL}: {r}"
+    assert r["max_abs"] <= abs_tol, f"{what}: max abs error {r['max_abs']:.3g} > {abs_tol:.3g}: {r}"
+    assert not r["decided_disagree"], f"{what}: top-1 differs where the margin exceeds the error: {r}"
+    return r
+
+
+def eval_reference(w, cfg, ids, nbytes):
+    """pxi eval's figures recomputed (docs/gpt-program.md, `pxi eval`): token 0 costs log V (no
+    beginning-of-text token); then non-overlapping windows of up to C inputs, each position t of a
+    window predicting the token after it, every token after the first scored exactly once."""
+    C, V, N = int(cfg["context"]), int(cfg["vocab"]), len(ids)
+    nats, o = math.log(V), 0
+    while o + 1 < N:
+        n = min(C, N - 1 - o)
+        lg = forward(w, cfg, ids[o:o + n])
+        m = lg.max(axis=1, keepdims=True)
+        logp = lg - m - np.log(np.exp(lg - m).sum(axis=1, keepdims=True))
+        nats -= float(sum(logp[t, ids[o + t + 1]] for t in range(n)))
+        o += n
+    return {"nats": nats, "loss_per_token": nats / N, "bits_per_byte": nats / math.log(2) / nbytes}
+
+
+def pxi_check(pxi, work):
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    from gpt_fixture import make_config, make_weights
+
+    os.makedirs(work, exist_ok=True)
+    text = os.path.join(here, "data", "tokenizer_sample.txt")
+    tok = os.path.join(work, "tok.pxi")
+    run([pxi, "tokenizer", "train", "--text", text, "--vocab", "300", "-o", tok, "--force"])
+    V = 300
+    report, greedy_report, eval_report = [], [], []
+    for name, spec in MODELS:
+        d = os.path.join(work, name)
+        os.makedirs(d, exist_ok=True)
+        wts = make_weights(V, spec["layers"], spec["width"], spec["heads"], spec["context"], spec["seed"], spec["std"])
+        cfg = make_config(V, spec["layers"], spec["width"], spec["heads"], spec["context"])
+        np.savez(os.path.join(d, "weights.npz"), **wts)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        w, cfg = load_model(os.path.join(d, "weights.npz"), os.path.join(d, "config.json"))
+        model = os.path.join(d, "model.pxi")
+        run([pxi, "gpt", "--weights", os.path.join(d, "weights.npz"), "--config", os.path.join(d, "config.json"),
+             "--tokenizer", tok, "-o", model, "--force"])
+
+        # 1. The prefill: T x V logits of the prompt.
+        one = os.path.join(d, "prefill.pxi")
+        g = json.loads(run([pxi, "generate", model, "--prompt", PROMPT, "--tokens", "1", "--temperature", "0",
+                            "--json", "-o", one, "--force"]))
+        prompt = [int(t) for t in g["prompt_tokens"]]
+        T = len(prompt)
+        assert 8 <= T <= spec["context"] - GREEDY_N, (name, T)
+        seq = read_region(one, "tokens", "i32").astype(np.int64).ravel().tolist()
+        assert seq == prompt + [int(t) for t in g["tokens"]], (name, seq, g)
+        ref = forward(w, cfg, prompt)
+        prog = read_region(one, "logits", "f32")
+        assert prog.shape == ref.shape, (name, prog.shape, ref.shape)
+        r = check_logits(prog, ref, f"{name} prefill ({T} positions)", report)
+        assert g["tokens"] == [int(np.argmax(ref[-1]))] or r["min_margin"] <= 2 * r["max_abs"], (name, g)
+
+        # 2. Greedy generation: each token the program chose is the reference's argmax over the
+        # program's own sequence so far, wherever the reference's top-2 margin exceeds twice the
+        # error bound (a near-tie may go either way in float32); and the last decode pass's logits.
+        many = os.path.join(d, "greedy.pxi")
+        g = json.loads(run([pxi, "generate", model, "--prompt", PROMPT, "--tokens", str(GREEDY_N),
+                            "--temperature", "0", "--json", "-o", many, "--force"]))
+        gen = [int(t) for t in g["tokens"]]
+        assert len(gen) == GREEDY_N and [int(t) for t in g["prompt_tokens"]] == prompt, (name, g)
+        full = prompt + gen
+        assert read_region(many, "tokens", "i32").astype(np.int64).ravel().tolist() == full, name
+        ref_all = forward(w, cfg, full[:-1])  # row T-1+s: the logits that chose gen[s]
+        bound = ABS_TOL_REL * float(np.abs(ref_all).max())
+        checked, near = 0, []
+        for s_ in range(GREEDY_N):
+            row = ref_all[T - 1 + s_]
+            top2 = np.sort(row)[-2:]
+            if top2[1] - top2[0] > 2 * bound:
+                assert gen[s_] == int(np.argmax(row)), (name, s_, gen, int(np.argmax(row)))
+                checked += 1
+            else:
+                near.append(s_)
+        ref_greedy = greedy(w, cfg, prompt, GREEDY_N)[T:]
+        same_prefix = next((i for i in range(GREEDY_N) if ref_greedy[i] != gen[i]), GREEDY_N)
+        check_logits(read_region(many, "logits", "f32"), ref_all[-1:], f"{name} last decode pass", report)
+        greedy_report.append({"model": name, "tokens": GREEDY_N, "checked": checked, "near_ties": near,
+                              "equal_to_reference_greedy": same_prefix})
+        assert checked >= GREEDY_N // 2, (name, checked, near)
+
+        # 3. pxi eval over the sample text (several windows of the context).
+        ev = json.loads(run([pxi, "eval", model, "--text", text, "--json"]))
+        ids_path = os.path.join(d, "ids.i32")
+        run([pxi, "tokenize", tok, "--text", text, "--ids-out", ids_path, "--ids-format", "i32", "--force"])
+        ids = np.fromfile(ids_path, dtype="<i4").astype(np.int64).tolist()
+        assert ev["tokens"] == len(ids) and ev["bytes"] == os.path.getsize(text), (ev, len(ids))
+        er = eval_reference(w, cfg, ids, os.path.getsize(text))
+        rel = abs(ev["nats"] - er["nats"]) / er["nats"]
+        eval_report.append({"model": name, "tokens": len(ids), "nats_prog": ev["nats"], "nats_ref": er["nats"],
+                            "rel": rel})
+        assert rel <= EVAL_NATS_TOL, (name, ev, er)
+        for k in ("loss_per_token", "bits_per_byte"):
+            assert abs(ev[k] - er[k]) <= EVAL_NATS_TOL * er[k], (name, k, ev[k], er[k])
+    print(json.dumps({"logits": report, "greedy": greedy_report, "eval": eval_report}, indent=1))
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
 # Command line
 
 
@@ -400,6 +545,9 @@ def main():
     p.add_argument("--rows", default="all", choices=("all", "last"),
                    help="the region holds every position's logits (all) or the last one's (last)")
     p.add_argument("--rel-l2", type=float, default=1e-4, help="fail above this relative L2 error")
+    p = sub.add_parser("pxi-check")
+    p.add_argument("pxi", help="the pxi executable")
+    p.add_argument("work", help="a scratch directory")
     p = sub.add_parser("selfcheck")
     p.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -408,6 +556,8 @@ def main():
         if a.cmd == "selfcheck":
             selfcheck(a.seed)
             return 0
+        if a.cmd == "pxi-check":
+            return pxi_check(a.pxi, a.work)
         if a.cmd == "region":
             r = read_region(a.pxi, a.name, a.dtype)
             if a.out:
