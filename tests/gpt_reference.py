@@ -505,6 +505,36 @@ def pxi_check(pxi, work):
     return 0
 
 
+def measure(pxi, weights, config, tokenizer, text, window, offset, work):
+    """The program's prefill logits on a window of a text's tokens against the reference (for a
+    trained model; prints the figures, fails nothing)."""
+    os.makedirs(work, exist_ok=True)
+    w, cfg = load_model(weights, config)
+    model = os.path.join(work, "model.pxi")
+    if not os.path.exists(model):
+        run([pxi, "gpt", "--weights", weights, "--config", config, "--tokenizer", tokenizer, "-o", model])
+    ids_path = os.path.join(work, "ids.i32")
+    run([pxi, "tokenize", tokenizer, "--text", text, "--ids-out", ids_path, "--ids-format", "i32", "--force"])
+    ids = np.fromfile(ids_path, dtype="<i4").astype(np.int64)[offset:offset + window].tolist()
+    # The window's text as the prompt would re-tokenize differently at its edges; write the ids
+    # into a copy of the program through pxi eval's path instead: a text file of exactly the
+    # window's bytes, decoded by pxi detokenize, re-tokenized by pxi generate.
+    ids_w = os.path.join(work, "window.i32")
+    np.asarray(ids, dtype="<i4").tofile(ids_w)
+    txt_w = os.path.join(work, "window.txt")
+    run([pxi, "detokenize", tokenizer, "--ids", ids_w, "-o", txt_w, "--force"])
+    prompt = open(txt_w, "rb").read().decode("utf-8")
+    out = os.path.join(work, "prefill.pxi")
+    g = json.loads(run([pxi, "generate", model, "--prompt", prompt, "--tokens", "1", "--temperature", "0", "--json",
+                        "-o", out, "--force"]))
+    prompt_ids = [int(t) for t in g["prompt_tokens"]]
+    ref = forward(w, cfg, prompt_ids)
+    r = compare(read_region(out, "logits", "f32"), ref)
+    r["window_ids_equal"] = prompt_ids == ids
+    print(json.dumps(r))
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------
 # Command line
 
@@ -548,6 +578,15 @@ def main():
     p = sub.add_parser("pxi-check")
     p.add_argument("pxi", help="the pxi executable")
     p.add_argument("work", help="a scratch directory")
+    p = sub.add_parser("measure", help="a trained model's prefill logits on a window of a text")
+    p.add_argument("pxi")
+    p.add_argument("--weights", required=True)
+    p.add_argument("--config", required=True)
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--text", required=True)
+    p.add_argument("--window", type=int, default=64)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--work", required=True)
     p = sub.add_parser("selfcheck")
     p.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -558,6 +597,8 @@ def main():
             return 0
         if a.cmd == "pxi-check":
             return pxi_check(a.pxi, a.work)
+        if a.cmd == "measure":
+            return measure(a.pxi, a.weights, a.config, a.tokenizer, a.text, a.window, a.offset, a.work)
         if a.cmd == "region":
             r = read_region(a.pxi, a.name, a.dtype)
             if a.out:
