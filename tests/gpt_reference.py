@@ -317,11 +317,51 @@ def compare(prog, ref):
 # Self-check
 
 
+def _png_roundtrip_check(rng, path):
+    """read_png_rgba against an image encoded here with each of the five PNG filters."""
+    h, w = 10, 7
+    img = rng.integers(0, 256, size=(h, w * 4)).astype(np.int64)
+    img[3] = img[2]  # runs and repeats, where filters matter
+    raw, prev = bytearray(), np.zeros(w * 4, dtype=np.int64)
+    for y in range(h):
+        f, cur = y % 5, img[y]
+        a = np.concatenate([np.zeros(4, dtype=np.int64), cur[:-4]])
+        c = np.concatenate([np.zeros(4, dtype=np.int64), prev[:-4]])
+        if f == 0:
+            pred = np.zeros_like(cur)
+        elif f == 1:
+            pred = a
+        elif f == 2:
+            pred = prev
+        elif f == 3:
+            pred = (a + prev) // 2
+        else:
+            p = a + prev - c
+            pa, pb, pc = abs(p - a), abs(p - prev), abs(p - c)
+            pred = np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, prev, c))
+        raw += bytes([f]) + bytes(((cur - pred) & 255).astype(np.uint8))
+        prev = cur
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    with open(path, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) +
+                 chunk(b"tEXt", b"k\0v") + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b""))
+    ww, hh, px, text = read_png_rgba(path)
+    assert (ww, hh, text) == (w, h, {"k": "v"}), (ww, hh, text)
+    assert np.array_equal(px.reshape(h, w * 4), img.astype(np.uint8)), "PNG filters decoded wrongly"
+
+
 def selfcheck(seed):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from gpt_fixture import make_config, make_weights
 
     rng = np.random.default_rng(seed)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _png_roundtrip_check(rng, os.path.join(tmp, "filters.png"))
     worst = 0.0
     for (V, L, d, H, T) in ((40, 2, 32, 2, 16), (29, 1, 24, 3, 9), (50, 3, 16, 4, 12)):
         w = {k: v.astype(np.float64) for k, v in make_weights(V, L, d, H, T, seed, std=0.2).items()}
