@@ -25,6 +25,9 @@ void register_tokenizer(CLI::App& app);  // tokenizer train|gpt2 (cmd_tokenizer.
 void register_tokenize(CLI::App& app);   // text -> ids with an image's tokenizer
 void register_detokenize(CLI::App& app); // ids -> bytes
 void register_corpus(CLI::App& app);     // the language model's text and baselines (cmd_corpus.cpp)
+void register_gpt(CLI::App& app);        // the GPT program: build (cmd_gpt.cpp)
+void register_generate(CLI::App& app);   // ... generate text with it
+void register_eval(CLI::App& app);       // ... score a text with it (bits per byte)
 
 namespace pxi {
 

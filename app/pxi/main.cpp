@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
     register_tokenize(app);
     register_detokenize(app);
     register_corpus(app);
+    register_gpt(app);
+    register_generate(app);
+    register_eval(app);
     // An unknown first word is a mistyped command: say so and list the commands (CLI11 alone
     // would answer "A subcommand is required", which hides the typo).
     if (argc > 1 && argv[1][0] != '-') {

@@ -12,6 +12,7 @@
 #include "validate.h"
 
 #include "quant.h"
+#include "tokenizer_image.h"
 #include "typing.h"
 
 #include "vm.h"
@@ -362,6 +363,20 @@ ValidationReport validate(const Image& image) {
                     " share pixels",
                 0, b.row);
             if (++overlaps == kMaxOverlapWarnings) break;
+        }
+    }
+
+    // A tokenizer (PROTOCOL.md §14) is data no instruction reads by design: the host encodes and
+    // decodes with it. Its rows count as referenced when it reads back as a valid tokenizer.
+    if (const std::optional<uint32_t> tok = find_tokenizer(image); tok && read_tokenizer(image, *tok)) {
+        row_referenced[*tok] = true;
+        for (uint64_t k = 6; k <= 8; ++k) { // the header rows of the merges, offsets and bytes lists
+            const uint32_t list = element_bits(image, *tok, DType::I32, k);
+            if (list == 0 || list >= height) continue;
+            const uint64_t n = decode_header(image.pixel(0, list)).elements();
+            const uint64_t rows = n == 0 ? 1 : rows_for_elements(n, width);
+            for (uint64_t r = list; r < std::min<uint64_t>(height, list + rows); ++r)
+                row_referenced[size_t(r)] = true;
         }
     }
 

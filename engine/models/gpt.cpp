@@ -1,0 +1,679 @@
+#include "gpt.h"
+
+#include "debuginfo.h"
+#include "dtype.h"
+#include "layout.h"
+#include "npz.h"
+#include "ops/op_params.h"
+#include "protocol.h"
+#include "tokenizer_image.h"
+#include "vm.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace px {
+
+// ---- config.json ----
+
+uint64_t GptConfig::parameters() const {
+    const uint64_t d = width;
+    return uint64_t(vocab) * d + uint64_t(context) * d + uint64_t(layers) * (12 * d * d + 13 * d) + 2 * d;
+}
+
+Result<GptConfig> parse_gpt_config(std::string_view json_text, const std::string& name) {
+    nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return make_error(ErrorCode::Usage, name + ": not a JSON object");
+    auto bad = [&](const std::string& what) { return make_error(ErrorCode::Usage, name + ": " + what); };
+    auto str = [&](const char* key, const char* want) -> std::string {
+        if (!j.contains(key)) return std::string("\"") + key + "\" is missing (want \"" + want + "\")";
+        if (!j[key].is_string() || j[key].get<std::string>() != want)
+            return std::string("\"") + key + "\" is " + j[key].dump() + ", want \"" + want + "\"";
+        return "";
+    };
+    for (auto [key, want] : {std::pair{"model", "gpt"}, std::pair{"activation", "gelu_tanh"}})
+        if (std::string e = str(key, want); !e.empty()) return bad(e);
+    if (!j.contains("tied_head") || !j["tied_head"].is_boolean() || !j["tied_head"].get<bool>())
+        return bad("\"tied_head\" must be true (the head is wte transposed; docs/gpt-weights.md)");
+    if (j.contains("dtype") && j["dtype"] != "float32")
+        return bad("\"dtype\" is " + j["dtype"].dump() + ", want \"float32\"");
+    GptConfig c;
+    auto uint_field = [&](const char* key, uint32_t lo, uint32_t hi, uint32_t& out) -> std::string {
+        if (!j.contains(key)) return std::string("\"") + key + "\" is missing";
+        const auto& v = j[key];
+        if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+            return std::string("\"") + key + "\" is " + v.dump() + ", want an integer " + std::to_string(lo) +
+                   ".." + std::to_string(hi);
+        out = uint32_t(v.get<int64_t>());
+        return "";
+    };
+    // Bounds: every matrix header holds 16-bit rows and columns (PROTOCOL.md §3): the MLP is
+    // d x 4d, the head d x V, the sequence C + 1 rows.
+    for (auto [key, lo, hi, out] :
+         {std::tuple{"layers", 1u, 1000u, &c.layers}, std::tuple{"width", 1u, 16383u, &c.width},
+          std::tuple{"heads", 1u, 16383u, &c.heads}, std::tuple{"context", 1u, 65534u, &c.context},
+          std::tuple{"vocab", 1u, 65535u, &c.vocab}})
+        if (std::string e = uint_field(key, lo, hi, *out); !e.empty()) return bad(e);
+    if (c.width % c.heads != 0)
+        return bad("\"heads\" " + std::to_string(c.heads) + " does not divide \"width\" " +
+                   std::to_string(c.width));
+    if (j.contains("head_width") && j["head_width"] != c.width / c.heads)
+        return bad("\"head_width\" is " + j["head_width"].dump() +
+                   ", want width / heads = " + std::to_string(c.width / c.heads));
+    if (j.contains("mlp_width") && j["mlp_width"] != 4 * c.width)
+        return bad("\"mlp_width\" is " + j["mlp_width"].dump() +
+                   ", want 4 * width = " + std::to_string(4 * c.width));
+    if (!j.contains("layer_norm_eps") || !j["layer_norm_eps"].is_number())
+        return bad("\"layer_norm_eps\" is missing or not a number");
+    c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+    const float eps32 = float(c.layer_norm_eps);
+    if (!(c.layer_norm_eps >= 0) || !std::isfinite(eps32) || (eps32 != 0 && !std::isnormal(eps32)) ||
+        (eps32 != 0 && std::bit_cast<uint32_t>(eps32) <= 0x00800000u))
+        return bad("\"layer_norm_eps\" " + j["layer_norm_eps"].dump() +
+                   " is not 0 or a positive normal float32 above 2^-126 (PROTOCOL.md §11.6)");
+    return c;
+}
+
+Result<GptConfig> read_gpt_config(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) return make_error(ErrorCode::Io, path + ": cannot open");
+    std::stringstream s;
+    s << f.rdbuf();
+    return parse_gpt_config(s.str(), path);
+}
+
+// ---- best.npz ----
+
+namespace {
+
+std::string shape_text(const std::vector<uint64_t>& s) {
+    std::string t = "[";
+    for (size_t i = 0; i < s.size(); ++i)
+        t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
+}
+
+struct NpzReader {
+    const std::map<std::string, NpyArray>& arrays;
+    const std::string& file;
+    std::string error;
+    std::vector<float> get(const std::string& key, std::vector<uint64_t> shape) {
+        if (!error.empty()) return {};
+        auto it = arrays.find(key);
+        if (it == arrays.end()) {
+            error = file + ": array '" + key + "' is missing (want " + shape_text(shape) +
+                    ", docs/gpt-weights.md)";
+            return {};
+        }
+        const NpyArray& a = it->second;
+        if (a.shape != shape) {
+            error = file + ": array '" + key + "' has shape " + shape_text(a.shape) + ", want " +
+                    shape_text(shape);
+            return {};
+        }
+        if (a.dtype != NpyDtype::F32 && a.dtype != NpyDtype::F64) {
+            error = file + ": array '" + key + "' is " + std::string(npy_dtype_descr(a.dtype)) +
+                    ", want float32 (<f4) or float64 (<f8)";
+            return {};
+        }
+        const std::vector<double> v = a.as_double();
+        return std::vector<float>(v.begin(), v.end());
+    }
+};
+
+} // namespace
+
+Result<GptWeights> gpt_weights_from_npz(const std::map<std::string, NpyArray>& arrays, const GptConfig& c,
+                                        const std::string& name) {
+    NpzReader r{arrays, name, {}};
+    const uint64_t d = c.width, V = c.vocab, T = c.context;
+    GptWeights w;
+    w.wte = r.get("wte", {V, d});
+    w.wpe = r.get("wpe", {T, d});
+    for (uint32_t i = 0; i < c.layers; ++i) {
+        const std::string h = "h." + std::to_string(i) + ".";
+        GptLayerWeights l;
+        l.ln_1_weight = r.get(h + "ln_1.weight", {d});
+        l.ln_1_bias = r.get(h + "ln_1.bias", {d});
+        l.c_attn_weight = r.get(h + "attn.c_attn.weight", {d, 3 * d});
+        l.c_attn_bias = r.get(h + "attn.c_attn.bias", {3 * d});
+        l.attn_proj_weight = r.get(h + "attn.c_proj.weight", {d, d});
+        l.attn_proj_bias = r.get(h + "attn.c_proj.bias", {d});
+        l.ln_2_weight = r.get(h + "ln_2.weight", {d});
+        l.ln_2_bias = r.get(h + "ln_2.bias", {d});
+        l.c_fc_weight = r.get(h + "mlp.c_fc.weight", {d, 4 * d});
+        l.c_fc_bias = r.get(h + "mlp.c_fc.bias", {4 * d});
+        l.mlp_proj_weight = r.get(h + "mlp.c_proj.weight", {4 * d, d});
+        l.mlp_proj_bias = r.get(h + "mlp.c_proj.bias", {d});
+        w.layers.push_back(std::move(l));
+    }
+    w.ln_f_weight = r.get("ln_f.weight", {d});
+    w.ln_f_bias = r.get("ln_f.bias", {d});
+    if (!r.error.empty()) return make_error(ErrorCode::Usage, r.error);
+    // A layer beyond the config is a config/weights mismatch, not something to ignore silently.
+    if (arrays.count("h." + std::to_string(c.layers) + ".ln_1.weight"))
+        return make_error(ErrorCode::Usage, name + ": has array 'h." + std::to_string(c.layers) +
+                                                ".ln_1.weight' but the config says " +
+                                                std::to_string(c.layers) + " layers");
+    return w;
+}
+
+Result<GptWeights> load_gpt_weights(const std::string& path, const GptConfig& config) {
+    auto arrays = read_npz(path);
+    if (!arrays) return arrays.error();
+    return gpt_weights_from_npz(*arrays, config, path);
+}
+
+std::map<std::string, NpyArray> gpt_weights_to_npz(const GptWeights& w, const GptConfig& c) {
+    const uint64_t d = c.width, V = c.vocab, T = c.context;
+    std::map<std::string, NpyArray> a;
+    a["wte"] = make_npy_f32({V, d}, w.wte);
+    a["wpe"] = make_npy_f32({T, d}, w.wpe);
+    for (uint32_t i = 0; i < w.layers.size(); ++i) {
+        const std::string h = "h." + std::to_string(i) + ".";
+        const GptLayerWeights& l = w.layers[i];
+        a[h + "ln_1.weight"] = make_npy_f32({d}, l.ln_1_weight);
+        a[h + "ln_1.bias"] = make_npy_f32({d}, l.ln_1_bias);
+        a[h + "attn.c_attn.weight"] = make_npy_f32({d, 3 * d}, l.c_attn_weight);
+        a[h + "attn.c_attn.bias"] = make_npy_f32({3 * d}, l.c_attn_bias);
+        a[h + "attn.c_proj.weight"] = make_npy_f32({d, d}, l.attn_proj_weight);
+        a[h + "attn.c_proj.bias"] = make_npy_f32({d}, l.attn_proj_bias);
+        a[h + "ln_2.weight"] = make_npy_f32({d}, l.ln_2_weight);
+        a[h + "ln_2.bias"] = make_npy_f32({d}, l.ln_2_bias);
+        a[h + "mlp.c_fc.weight"] = make_npy_f32({d, 4 * d}, l.c_fc_weight);
+        a[h + "mlp.c_fc.bias"] = make_npy_f32({4 * d}, l.c_fc_bias);
+        a[h + "mlp.c_proj.weight"] = make_npy_f32({4 * d, d}, l.mlp_proj_weight);
+        a[h + "mlp.c_proj.bias"] = make_npy_f32({d}, l.mlp_proj_bias);
+    }
+    a["ln_f.weight"] = make_npy_f32({d}, w.ln_f_weight);
+    a["ln_f.bias"] = make_npy_f32({d}, w.ln_f_bias);
+    return a;
+}
+
+// ---- The program ----
+
+namespace {
+
+uint32_t f32_bits(float f) {
+    return std::bit_cast<uint32_t>(f);
+}
+
+// One region of the image: its name, element type, the rows x cols it reserves (a cache or the
+// sequence reserves its capacity), and its contents when the builder writes them.
+struct Slot {
+    std::string name;
+    DType type = DType::F32;
+    MatrixHeader reserve;      // what allocation reserves and the symbols declare
+    std::vector<float> values; // f32 weights (empty: scratch or state)
+};
+
+// The column block [from, from + n) of a row-major rows x cols matrix.
+std::vector<float> columns(const std::vector<float>& m, uint32_t rows, uint32_t cols, uint32_t from,
+                           uint32_t n) {
+    std::vector<float> out(size_t(rows) * n);
+    for (uint32_t r = 0; r < rows; ++r)
+        std::copy_n(m.begin() + size_t(r) * cols + from, n, out.begin() + size_t(r) * n);
+    return out;
+}
+
+std::vector<float> transpose(const std::vector<float>& m, uint32_t rows, uint32_t cols) {
+    std::vector<float> out(m.size());
+    for (uint32_t r = 0; r < rows; ++r)
+        for (uint32_t c = 0; c < cols; ++c)
+            out[size_t(c) * rows + r] = m[size_t(r) * cols + c];
+    return out;
+}
+
+// Writes instructions into row 0 from x = 0 (WIDE prefix when a row operand exceeds 255).
+struct Emitter {
+    Image& img;
+    uint32_t x = 0;
+    uint32_t count = 0;
+    uint32_t emit(Opcode op, std::array<uint32_t, 3> rows, const std::vector<Rgba>& params) {
+        const uint32_t at = x;
+        if (rows[0] > 255 || rows[1] > 255 || rows[2] > 255)
+            img.set_pixel(x++, 0,
+                          {kWidePrefix, uint8_t(rows[0] >> 8), uint8_t(rows[1] >> 8), uint8_t(rows[2] >> 8)});
+        img.set_pixel(x++, 0, {uint8_t(op), uint8_t(rows[0]), uint8_t(rows[1]), uint8_t(rows[2])});
+        for (const Rgba& p : params)
+            img.set_pixel(x++, 0, p);
+        ++count;
+        return at;
+    }
+};
+
+// Upper bound of row 0's pixels: 5 per instruction (WIDE, opcode, up to 3 parameter pixels).
+uint32_t instruction_count(const GptConfig& c, bool all_logits) {
+    const uint32_t pass = 3 + 13 * c.layers + 2 + 4; // embed, blocks, LN + head, SAMPLE APPEND LOOP HALT
+    return 2 * pass + (all_logits ? 0 : 1);
+}
+
+} // namespace
+
+Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& tokenizer,
+                        const GptBuildOptions& options) {
+    const uint32_t d = c.width, V = c.vocab, C = c.context, L = c.layers;
+    if (tokenizer.vocab.size() != V)
+        return make_error(ErrorCode::Usage,
+                          "the tokenizer has " + std::to_string(tokenizer.vocab.size()) +
+                              " tokens but the weights' vocabulary (config \"vocab\", wte rows) is " +
+                              std::to_string(V));
+    if (w.layers.size() != L || w.wte.size() != size_t(V) * d || w.wpe.size() != size_t(C) * d)
+        return make_error(ErrorCode::Usage, "the weights do not match the config (layers, wte or wpe)");
+    if (options.max_new_tokens == 0) return make_error(ErrorCode::Usage, "max_new_tokens must be at least 1");
+    if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
+        return make_error(ErrorCode::Usage, "the temperature must be 0 or a positive finite number");
+    if (options.top_k > 65535) return make_error(ErrorCode::Usage, "top-k must be at most 65535");
+
+    // Every region, in allocation order: weights, then state and scratch.
+    std::vector<Slot> slots;
+    std::map<std::string, size_t> index;
+    auto add = [&](const std::string& name, DType t, uint32_t rows, uint32_t cols,
+                   std::vector<float> v = {}) {
+        index[name] = slots.size();
+        slots.push_back({name, t, {cols, rows}, std::move(v)});
+    };
+    add("wte", DType::F32, V, d, w.wte);
+    add("wte_t", DType::F32, d, V, transpose(w.wte, V, d));
+    add("wpe", DType::F32, C, d, w.wpe);
+    for (uint32_t i = 0; i < L; ++i) {
+        const GptLayerWeights& l = w.layers[i];
+        const std::string p = "layer" + std::to_string(i) + ".";
+        add(p + "ln_1.gain", DType::F32, 1, d, l.ln_1_weight);
+        add(p + "ln_1.bias", DType::F32, 1, d, l.ln_1_bias);
+        const char* qkv[3] = {"q", "k", "v"};
+        for (uint32_t k = 0; k < 3; ++k) {
+            add(p + "attn.w" + qkv[k], DType::F32, d, d, columns(l.c_attn_weight, d, 3 * d, k * d, d));
+            add(p + "attn.b" + qkv[k], DType::F32, 1, d, columns(l.c_attn_bias, 1, 3 * d, k * d, d));
+        }
+        add(p + "attn.c_proj.weight", DType::F32, d, d, l.attn_proj_weight);
+        add(p + "attn.c_proj.bias", DType::F32, 1, d, l.attn_proj_bias);
+        add(p + "ln_2.gain", DType::F32, 1, d, l.ln_2_weight);
+        add(p + "ln_2.bias", DType::F32, 1, d, l.ln_2_bias);
+        add(p + "mlp.c_fc.weight", DType::F32, d, 4 * d, l.c_fc_weight);
+        add(p + "mlp.c_fc.bias", DType::F32, 1, 4 * d, l.c_fc_bias);
+        add(p + "mlp.c_proj.weight", DType::F32, 4 * d, d, l.mlp_proj_weight);
+        add(p + "mlp.c_proj.bias", DType::F32, 1, d, l.mlp_proj_bias);
+    }
+    add("ln_f.gain", DType::F32, 1, d, w.ln_f_weight);
+    add("ln_f.bias", DType::F32, 1, d, w.ln_f_bias);
+    add("tokens", DType::I32, C + 1, 1);
+    add("next_token", DType::I32, 1, 1);
+    add("rng_state", DType::I32, 1, 1);
+    add("loop_counter", DType::I32, 1, 1);
+    for (uint32_t i = 0; i < L; ++i) {
+        add("layer" + std::to_string(i) + ".attn.k_cache", DType::F32, C, d);
+        add("layer" + std::to_string(i) + ".attn.v_cache", DType::F32, C, d);
+    }
+    add("logits", DType::F32, options.all_logits ? C : 1, V);
+    for (const char* s : {"x", "x2", "pos", "ln", "q", "k", "v", "attn", "proj"})
+        add(s, DType::F32, C, d);
+    add("mlp", DType::F32, C, 4 * d);
+    if (!options.all_logits) add("ln_last", DType::F32, 1, d);
+
+    // Width: the smallest power of two from 256 that holds row 0 and keeps the height within
+    // PROTOCOL.md §8's 16384 rows.
+    std::vector<MatrixHeader> shapes;
+    for (const Slot& s : slots)
+        shapes.push_back(s.reserve);
+    const uint32_t row0 = 5 * instruction_count(c, options.all_logits);
+    uint32_t width = 256;
+    Allocation al;
+    uint64_t height = 0;
+    for (;; width *= 2) {
+        if (width > 16384)
+            return make_error(ErrorCode::Usage,
+                              "the model does not fit a 16384 x 16384 image (PROTOCOL.md §8): " +
+                                  std::to_string(c.parameters()) + " parameters");
+        if (width < row0) continue;
+        al = allocate_rows(shapes, width);
+        height = uint64_t(al.height) + tokenizer_rows(tokenizer, width);
+        if (height <= 16384) break;
+    }
+    Image img = make_image(width, uint32_t(height));
+    auto row = [&](const std::string& name) { return al.rows[index.at(name)]; };
+    for (size_t i = 0; i < slots.size(); ++i) {
+        const Slot& s = slots[i];
+        if (s.values.empty()) {
+            img.set_pixel(0, al.rows[i], encode_header(s.reserve)); // scratch: a header, zero elements
+            continue;
+        }
+        if (Status st = write_float_matrix(img, al.rows[i], s.reserve, DType::F32, s.values); !st)
+            return st.error();
+    }
+
+    // ---- row 0 ----
+    Emitter e{img};
+    const FloatDtypes f32{1, 1, 1, 0};
+    auto gather = [&](const std::string& table, const std::string& by, const std::string& out,
+                      GatherMode mode, uint8_t by_type) {
+        GatherParams p;
+        p.dtype = {1, by_type, 1, 0};
+        p.mode = uint8_t(mode);
+        e.emit(Opcode::GATHER, {row(table), row(by), row(out)}, encode_params(p));
+    };
+    auto fadd = [&](const std::string& a, const std::string& b, const std::string& out) {
+        FBinaryParams p;
+        p.dtype = f32;
+        e.emit(Opcode::FADD, {row(a), row(b), row(out)}, encode_params(p));
+    };
+    auto fmatmul = [&](const std::string& a, const std::string& b, const std::string& out,
+                       const std::string& bias, FActivation act) {
+        FMatmulParams p;
+        p.dtype = f32;
+        p.bias_row = bias.empty() ? 0 : uint16_t(row(bias));
+        p.activation = uint8_t(act);
+        e.emit(Opcode::FMATMUL, {row(a), row(b), row(out)}, encode_params(p));
+    };
+    const uint32_t eps_bits = f32_bits(float(c.layer_norm_eps));
+    auto layernorm = [&](const std::string& a, const std::string& gain, const std::string& bias,
+                         const std::string& out) {
+        LayerNormParams p;
+        p.dtype = f32;
+        p.bias_row = uint16_t(row(bias));
+        p.eps_bits = eps_bits;
+        e.emit(Opcode::LAYERNORM, {row(a), row(gain), row(out)}, encode_params(p));
+    };
+    auto append = [&](const std::string& a, const std::string& out, uint32_t capacity, uint8_t t) {
+        AppendParams p;
+        p.dtype = {t, 0, t, 0};
+        p.capacity = uint16_t(capacity);
+        return e.emit(Opcode::APPEND, {row(a), 0, row(out)}, encode_params(p));
+    };
+    const float scale = float(1.0 / std::sqrt(double(c.head_width())));
+    auto block = [&](uint32_t i) {
+        const std::string p = "layer" + std::to_string(i) + ".";
+        layernorm("x", p + "ln_1.gain", p + "ln_1.bias", "ln");
+        fmatmul("ln", p + "attn.wq", "q", p + "attn.bq", FActivation::None);
+        fmatmul("ln", p + "attn.wk", "k", p + "attn.bk", FActivation::None);
+        fmatmul("ln", p + "attn.wv", "v", p + "attn.bv", FActivation::None);
+        append("k", p + "attn.k_cache", C, 1);
+        append("v", p + "attn.v_cache", C, 1);
+        FAttentionParams fa;
+        fa.dtype = f32;
+        fa.v_row = uint16_t(row(p + "attn.v_cache"));
+        fa.heads = uint16_t(c.heads);
+        fa.scale = f32_bits(scale);
+        e.emit(Opcode::FATTENTION, {row("q"), row(p + "attn.k_cache"), row("attn")}, encode_params(fa));
+        fmatmul("attn", p + "attn.c_proj.weight", "proj", p + "attn.c_proj.bias", FActivation::None);
+        fadd("x", "proj", "x2"); // the residual stream alternates x -> x2 -> x: no in-place add
+        layernorm("x2", p + "ln_2.gain", p + "ln_2.bias", "ln");
+        fmatmul("ln", p + "mlp.c_fc.weight", "mlp", p + "mlp.c_fc.bias", FActivation::Gelu);
+        fmatmul("mlp", p + "mlp.c_proj.weight", "proj", p + "mlp.c_proj.bias", FActivation::None);
+        fadd("x2", "proj", "x");
+    };
+    SampleParams sp;
+    sp.temperature = f32_bits(options.temperature);
+    sp.top_k = uint16_t(options.top_k);
+    std::vector<uint32_t> loop_param_x;
+    auto tail = [&]() { // SAMPLE, APPEND to the sequence, LOOP (target patched below), HALT
+        e.emit(Opcode::SAMPLE, {row("logits"), row("rng_state"), row("next_token")}, encode_params(sp));
+        append("next_token", "tokens", C + 1, 3);
+        LoopParams lp;
+        const uint32_t at = e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
+        loop_param_x.push_back(e.x - 1); // P2, the target
+        (void)at;
+        e.emit(Opcode::HALT, {0, 0, 0}, {});
+    };
+    // Prefill over the T tokens of the sequence.
+    gather("wte", "tokens", "x2", GatherMode::Index, 3);
+    gather("wpe", "tokens", "pos", GatherMode::Prefix, 3);
+    fadd("x2", "pos", "x");
+    for (uint32_t i = 0; i < L; ++i)
+        block(i);
+    layernorm("x", "ln_f.gain", "ln_f.bias", "ln");
+    if (options.all_logits) {
+        fmatmul("ln", "wte_t", "logits", "", FActivation::None);
+    } else {
+        gather("ln", "ln", "ln_last", GatherMode::Last, 1);
+        fmatmul("ln_last", "wte_t", "logits", "", FActivation::None);
+    }
+    tail();
+    // Decode: one token at position rows(tokens) - 1.
+    const uint32_t decode_pc = e.x;
+    gather("wte", "next_token", "x2", GatherMode::Index, 3);
+    gather("wpe", "tokens", "pos", GatherMode::Last, 3);
+    fadd("x2", "pos", "x");
+    for (uint32_t i = 0; i < L; ++i)
+        block(i);
+    layernorm("x", "ln_f.gain", "ln_f.bias", "ln");
+    fmatmul("ln", "wte_t", "logits", "", FActivation::None);
+    tail();
+    for (uint32_t x : loop_param_x)
+        img.set_pixel(x, 0, {uint8_t(decode_pc), uint8_t(decode_pc >> 8), 0, 0});
+    if (e.x > width) return make_error(ErrorCode::Usage, "internal: row 0 overflowed the width");
+
+    // ---- debug symbols, the build chunk, the tokenizer ----
+    DebugInfo info;
+    for (size_t i = 0; i < slots.size(); ++i) {
+        Region r;
+        r.name = slots[i].name, r.row = al.rows[i], r.shape = slots[i].reserve, r.dtype = slots[i].type;
+        r.from_symbols = true;
+        info.regions.push_back(std::move(r));
+    }
+    write_debug_info(img, info);
+    nlohmann::json chunk = {{"version", 1},
+                            {"model", "gpt"},
+                            {"layers", L},
+                            {"width", d},
+                            {"heads", c.heads},
+                            {"context", C},
+                            {"vocab", V},
+                            {"layer_norm_eps", c.layer_norm_eps},
+                            {"attention_scale", scale},
+                            {"logits", options.all_logits ? "all" : "last"}};
+    set_text(img, std::string(kGptKey), chunk.dump());
+    auto tl = write_tokenizer(img, al.height, tokenizer);
+    if (!tl) return tl.error();
+
+    auto regions = find_gpt_regions(img);
+    if (!regions) return regions.error();
+    if (Status st = set_gpt_prompt(img, *regions, options.prompt, options.max_new_tokens); !st)
+        return st.error();
+    if (Status st = set_gpt_sampling(img, *regions, {options.temperature, options.top_k, options.seed}); !st)
+        return st.error();
+    return img;
+}
+
+// ---- Finding the parts again ----
+
+Result<GptRegions> find_gpt_regions(const Image& img) {
+    const TextChunk* chunk = find_text(img, std::string(kGptKey));
+    if (!chunk)
+        return make_error(ErrorCode::Invalid, "not a GPT program: no " + std::string(kGptKey) +
+                                                  " text chunk (pxi gpt writes it)");
+    nlohmann::json j = nlohmann::json::parse(chunk->text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1)
+        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": malformed or unknown version");
+    GptRegions g;
+    try {
+        g.config.layers = j.at("layers").get<uint32_t>();
+        g.config.width = j.at("width").get<uint32_t>();
+        g.config.heads = j.at("heads").get<uint32_t>();
+        g.config.context = j.at("context").get<uint32_t>();
+        g.config.vocab = j.at("vocab").get<uint32_t>();
+        g.config.layer_norm_eps = j.at("layer_norm_eps").get<double>();
+        g.all_logits = j.at("logits").get<std::string>() == "all";
+    } catch (const nlohmann::json::exception& ex) {
+        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": " + ex.what());
+    }
+    if (g.config.layers == 0 || g.config.layers > 1000)
+        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": bad layer count");
+    auto dbg = read_debug_info(img);
+    if (!dbg) return dbg.error();
+    std::map<std::string, const Region*> by_name;
+    for (const Region& r : dbg->regions)
+        by_name[r.name] = &r;
+    std::string missing;
+    auto find = [&](const std::string& name, MatrixHeader want) -> uint32_t {
+        auto it = by_name.find(name);
+        if (it == by_name.end()) {
+            if (missing.empty()) missing = "region '" + name + "' is missing from the debug symbols";
+            return 0;
+        }
+        const Region& r = *it->second;
+        if (r.shape != want || r.row == 0 || r.row >= img.height ||
+            !typed_matrix_fits(r.row, want, r.type(), img.width, img.height)) {
+            if (missing.empty())
+                missing = "region '" + name + "' at row " + std::to_string(r.row) + " is " +
+                          std::to_string(r.shape.rows) + " x " + std::to_string(r.shape.cols) + ", want " +
+                          std::to_string(want.rows) + " x " + std::to_string(want.cols) + " inside the image";
+            return 0;
+        }
+        return r.row;
+    };
+    const uint32_t d = g.config.width, C = g.config.context, V = g.config.vocab;
+    g.tokens = find("tokens", {1, C + 1});
+    g.tokens_capacity = C + 1;
+    g.next_token = find("next_token", {1, 1});
+    g.rng_state = find("rng_state", {1, 1});
+    g.loop_counter = find("loop_counter", {1, 1});
+    g.logits_capacity = g.all_logits ? C : 1;
+    g.logits = find("logits", {V, g.logits_capacity});
+    for (uint32_t i = 0; i < g.config.layers; ++i) {
+        g.k_cache.push_back(find("layer" + std::to_string(i) + ".attn.k_cache", {d, C}));
+        g.v_cache.push_back(find("layer" + std::to_string(i) + ".attn.v_cache", {d, C}));
+    }
+    if (!missing.empty()) return make_error(ErrorCode::Invalid, missing);
+    // Row 0: the SAMPLE instructions and the APPENDs into the sequence.
+    const PixelFetch fetch = image_fetch(img);
+    for (uint32_t pc = 0; pc < img.width;) {
+        const Decoded dec = decode(fetch, img.width, pc);
+        if (dec.truncated || !dec.ins.info) break;
+        const Instruction& ins = dec.ins;
+        if (ins.opcode == uint8_t(Opcode::SAMPLE)) g.sample_pcs.push_back(pc);
+        if (ins.opcode == uint8_t(Opcode::APPEND) && ins.operand[2] == g.tokens)
+            g.token_append_pcs.push_back(pc);
+        pc += ins.length;
+    }
+    if (g.sample_pcs.empty() || g.token_append_pcs.empty())
+        return make_error(ErrorCode::Invalid,
+                          "not a GPT program: row 0 has no SAMPLE or no APPEND into 'tokens'");
+    return g;
+}
+
+// ---- Prompt and sampling ----
+
+namespace {
+
+void write_i32(Image& img, uint32_t row, MatrixHeader h, std::span<const int32_t> v) {
+    img.set_pixel(0, row, encode_header(h));
+    for (size_t i = 0; i < v.size(); ++i)
+        img.set_pixel(element_x(i, img.width), uint32_t(element_y(i, row, img.width)), i32_to_rgba(v[i]));
+}
+
+} // namespace
+
+Status set_gpt_prompt(Image& img, const GptRegions& g, std::span<const int32_t> ids,
+                      uint32_t max_new_tokens) {
+    const uint32_t C = g.config.context, V = g.config.vocab;
+    if (ids.empty()) return make_error(ErrorCode::Usage, "the prompt is empty: it needs at least one token");
+    if (max_new_tokens == 0)
+        return make_error(ErrorCode::Usage, "the number of new tokens must be at least 1");
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] < 0 || uint32_t(ids[i]) >= V)
+            return make_error(ErrorCode::Usage, "prompt token " + std::to_string(i) + " is " +
+                                                    std::to_string(ids[i]) + ", outside the vocabulary 0.." +
+                                                    std::to_string(V - 1));
+    if (ids.size() > C)
+        return make_error(ErrorCode::Usage, "the prompt has " + std::to_string(ids.size()) +
+                                                " tokens, more than the context of " + std::to_string(C));
+    if (uint64_t(ids.size()) + max_new_tokens > uint64_t(C) + 1)
+        return make_error(ErrorCode::Usage, "the prompt's " + std::to_string(ids.size()) + " tokens and " +
+                                                std::to_string(max_new_tokens) +
+                                                " new tokens pass the context of " + std::to_string(C) +
+                                                " (at most " + std::to_string(C + 1 - ids.size()) +
+                                                " new tokens after this prompt)");
+    write_i32(img, g.tokens, {1, uint32_t(ids.size())}, ids);
+    const int32_t zero = 0, counter = int32_t(max_new_tokens - 1);
+    write_i32(img, g.next_token, {1, 1}, std::span(&zero, 1));
+    write_i32(img, g.loop_counter, {1, 1}, std::span(&counter, 1));
+    for (uint32_t i = 0; i < g.config.layers; ++i) {
+        img.set_pixel(0, g.k_cache[i], encode_header({g.config.width, 0}));
+        img.set_pixel(0, g.v_cache[i], encode_header({g.config.width, 0}));
+    }
+    return Ok{};
+}
+
+Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
+    if (!(s.temperature >= 0) || !std::isfinite(s.temperature))
+        return make_error(ErrorCode::Usage, "the temperature must be 0 or a positive finite number");
+    if (s.top_k > 65535) return make_error(ErrorCode::Usage, "top-k must be at most 65535");
+    const PixelFetch fetch = image_fetch(img);
+    for (uint32_t pc : g.sample_pcs) {
+        const Decoded dec = decode(fetch, img.width, pc);
+        if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::SAMPLE) || dec.ins.param_count != 3)
+            return make_error(ErrorCode::Invalid,
+                              "no SAMPLE instruction at pixel (" + std::to_string(pc) + ", 0)");
+        const uint32_t p2 = pc + dec.ins.length - 2; // P2 temperature, P3 top-k
+        img.set_pixel(p2, 0, word_pixel(f32_bits(s.temperature)));
+        img.set_pixel(p2 + 1, 0, {uint8_t(s.top_k), uint8_t(s.top_k >> 8), 0, 0});
+    }
+    const int32_t seed = int32_t(s.seed);
+    write_i32(img, g.rng_state, {1, 1}, std::span(&seed, 1));
+    return Ok{};
+}
+
+Result<std::vector<int32_t>> read_i32_matrix(const Image& img, uint32_t row) {
+    if (row == 0 || row >= img.height)
+        return make_error(ErrorCode::Invalid, "row " + std::to_string(row) + " is outside the image");
+    const MatrixHeader h = decode_header(img.pixel(0, row));
+    if (!typed_matrix_fits(row, h, DType::I32, img.width, img.height))
+        return make_error(ErrorCode::Invalid,
+                          "the matrix at row " + std::to_string(row) + " does not fit the image");
+    std::vector<int32_t> v(h.elements());
+    for (uint64_t i = 0; i < v.size(); ++i)
+        v[i] = int32_t(element_bits(img, row, DType::I32, i));
+    return v;
+}
+
+Result<GptEvalResult> gpt_eval(std::span<const int32_t> ids, uint64_t bytes, uint32_t context, uint32_t vocab,
+                               const GptWindowLogits& logits) {
+    if (ids.empty()) return make_error(ErrorCode::Usage, "the text has no tokens");
+    if (bytes == 0) return make_error(ErrorCode::Usage, "the text has no bytes");
+    if (context == 0 || vocab == 0)
+        return make_error(ErrorCode::Usage, "context and vocabulary must be positive");
+    const uint64_t N = ids.size(), C = context;
+    GptEvalResult r;
+    r.tokens = N, r.bytes = bytes;
+    r.nats = std::log(double(vocab));
+    // (first input, length) of each window; inputs ids[o .. o+len), targets ids[o+1 .. o+len+1).
+    std::vector<std::pair<uint64_t, uint64_t>> windows;
+    uint64_t o = 0;
+    for (; o + C + 1 <= N; o += C)
+        windows.push_back({o, C});
+    const uint64_t done = o + 1; // tokens scored so far (the first one included)
+    if (N > done) windows.push_back({done - 1, N - done});
+    for (auto [start, len] : windows) {
+        auto lg = logits(ids.subspan(start, len));
+        if (!lg) return lg.error();
+        if (lg->size() != len * vocab)
+            return make_error(ErrorCode::Invalid, "the program gave " + std::to_string(lg->size()) +
+                                                      " logits for a window of " + std::to_string(len) +
+                                                      " tokens, want " + std::to_string(len * vocab));
+        for (uint64_t t = 0; t < len; ++t) {
+            const float* row = lg->data() + t * vocab;
+            double m = -std::numeric_limits<double>::infinity();
+            for (uint32_t v = 0; v < vocab; ++v)
+                m = std::max(m, double(row[v]));
+            double s = 0;
+            for (uint32_t v = 0; v < vocab; ++v)
+                s += std::exp(double(row[v]) - m);
+            const double logp = double(row[ids[start + t + 1]]) - m - std::log(s);
+            r.nats -= logp;
+        }
+    }
+    r.windows = windows.size();
+    r.loss_per_token = r.nats / double(N);
+    r.perplexity = std::exp(r.loss_per_token);
+    r.bits_per_byte = r.nats / std::log(2.0) / double(bytes);
+    return r;
+}
+
+} // namespace px

@@ -1,0 +1,127 @@
+// gpt.h — a GPT-2-style decoder (docs/gpt-weights.md) as one float32 .pxi program that generates
+// text by itself: weights, key/value caches, the token sequence, the sampling state and the BPE
+// tokenizer (PROTOCOL.md §14) are all pixels, and row 0 holds a prefill pass over the prompt and a
+// LOOP over a one-token decode pass (docs/gpt-program.md gives every region and instruction).
+//
+//   read_gpt_config / load_gpt_weights   config.json and best.npz, every field and shape checked
+//   build_gpt                            the program image, with debug symbols naming each region
+//   find_gpt_regions                     the regions again, from an image's symbols and pxos.gpt
+//   set_gpt_prompt / set_gpt_sampling    what to generate: written into the image's pixels
+//
+// Only the float32 program exists; the uint8 (I-BERT) one is issue 14's open item.
+#pragma once
+#include "bpe.h"
+#include "image.h"
+#include "npy.h"
+#include "result.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace px {
+
+inline constexpr std::string_view kGptKey = "pxos.gpt"; // the build's JSON chunk (docs/gpt-program.md)
+
+struct GptConfig {
+    uint32_t layers = 0, width = 0, heads = 0, context = 0, vocab = 0;
+    double layer_norm_eps = 1e-5;
+    uint32_t head_width() const { return heads ? width / heads : 0; }
+    uint64_t parameters() const;
+};
+
+// Parses config.json text (docs/gpt-weights.md): model "gpt", activation "gelu_tanh", tied_head
+// true, positive sizes, heads dividing width, head_width/mlp_width when given consistent, and the
+// sizes the protocol can hold (16-bit matrix headers). `name` is used in messages.
+Result<GptConfig> parse_gpt_config(std::string_view json_text, const std::string& name);
+Result<GptConfig> read_gpt_config(const std::string& path);
+
+struct GptLayerWeights {
+    std::vector<float> ln_1_weight, ln_1_bias;           // d, d
+    std::vector<float> c_attn_weight, c_attn_bias;       // d x 3d, 3d
+    std::vector<float> attn_proj_weight, attn_proj_bias; // d x d, d
+    std::vector<float> ln_2_weight, ln_2_bias;           // d, d
+    std::vector<float> c_fc_weight, c_fc_bias;           // d x 4d, 4d
+    std::vector<float> mlp_proj_weight, mlp_proj_bias;   // 4d x d, d
+};
+// Every matrix row-major, [in, out] as in the .npz (y = x @ W + b).
+struct GptWeights {
+    std::vector<float> wte; // V x d
+    std::vector<float> wpe; // C x d
+    std::vector<GptLayerWeights> layers;
+    std::vector<float> ln_f_weight, ln_f_bias; // d, d
+};
+
+// The arrays of docs/gpt-weights.md, each checked for presence, shape and a float dtype (f32, or
+// f64 rounded to nearest); an error names the array and the expected shape. `name` is the file.
+Result<GptWeights> gpt_weights_from_npz(const std::map<std::string, NpyArray>& arrays,
+                                        const GptConfig& config, const std::string& name);
+Result<GptWeights> load_gpt_weights(const std::string& path, const GptConfig& config);
+// The inverse (float32 arrays under the same names), for tests and tools that write weights.
+std::map<std::string, NpyArray> gpt_weights_to_npz(const GptWeights& weights, const GptConfig& config);
+
+struct GptBuildOptions {
+    uint32_t max_new_tokens = 32;   // tokens one run generates (>= 1); set_gpt_prompt can change it
+    float temperature = 0.0f;       // 0: greedy (argmax); set_gpt_sampling can change it
+    uint32_t top_k = 0;             // 0: the whole vocabulary
+    uint32_t seed = 0;              // the PRNG state's start
+    bool all_logits = true;         // prefill writes T x V logits (pxi eval); false: only the last row
+    std::vector<int32_t> prompt{0}; // the prompt the image starts with (token ids)
+};
+
+// The program image. The tokenizer's vocabulary must equal config.vocab. Errors: Usage.
+Result<Image> build_gpt(const GptConfig& config, const GptWeights& weights, const Bpe& tokenizer,
+                        const GptBuildOptions& options = {});
+
+// Where the parts of a GPT image are (header rows), and the pcs of the instructions the host
+// touches: every SAMPLE (its parameter pixels hold temperature and top-k) and every APPEND into
+// `tokens` (a step there has just added a token).
+struct GptRegions {
+    GptConfig config;
+    bool all_logits = true;
+    uint32_t tokens = 0, next_token = 0, rng_state = 0, loop_counter = 0, logits = 0;
+    uint32_t tokens_capacity = 0, logits_capacity = 0; // rows
+    std::vector<uint32_t> k_cache, v_cache;            // one per layer
+    std::vector<uint32_t> sample_pcs, token_append_pcs;
+};
+// From the pxos.gpt chunk, the debug symbols and row 0; an error names what is missing or wrong.
+Result<GptRegions> find_gpt_regions(const Image& image);
+
+// Writes a prompt: the sequence becomes the ids, the caches empty, the loop counter
+// max_new_tokens - 1. Refuses an empty prompt, an id outside the vocabulary, max_new_tokens 0,
+// and a prompt that with the new tokens passes the context (T + N > C + 1: every token but the
+// last one sampled needs a position). The image is unchanged on error.
+Status set_gpt_prompt(Image& image, const GptRegions& regions, std::span<const int32_t> ids,
+                      uint32_t max_new_tokens);
+struct GptSampling {
+    float temperature = 0.0f; // 0 (or subnormal): argmax; else > 0 and finite
+    uint32_t top_k = 0;       // 0: the whole row; at most 65535
+    uint32_t seed = 0;
+};
+// Writes temperature and top-k into every SAMPLE's parameter pixels and the seed into rng_state.
+Status set_gpt_sampling(Image& image, const GptRegions& regions, const GptSampling& sampling);
+
+// Teacher-forced evaluation with pxtrain's convention (tools/train/train.cpp eval_file): windows
+// of `context` input tokens at offsets 0, C, 2C, ... while offset + C + 1 <= N, window k's row t
+// predicting token kC + t + 1; then one shorter last window for what is left; the first token
+// costs ln(vocab). So every token but the first is scored exactly once. `logits` runs the program
+// on one window (T ids) and returns its T x V logits (row-major); the log-softmax is in double.
+struct GptEvalResult {
+    uint64_t tokens = 0, bytes = 0, windows = 0;
+    double nats = 0;           // total, the first token's ln(vocab) included
+    double loss_per_token = 0; // nats / tokens
+    double perplexity = 0;     // exp(loss_per_token)
+    double bits_per_byte = 0;  // nats / ln 2 / bytes
+};
+using GptWindowLogits = std::function<Result<std::vector<float>>(std::span<const int32_t> window)>;
+Result<GptEvalResult> gpt_eval(std::span<const int32_t> ids, uint64_t bytes, uint32_t context, uint32_t vocab,
+                               const GptWindowLogits& logits);
+
+// The i32 elements of the matrix at `row` as its header reads now (tokens, next_token).
+Result<std::vector<int32_t>> read_i32_matrix(const Image& image, uint32_t row);
+
+} // namespace px
