@@ -87,9 +87,15 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
 
 
-def forward(w, cfg, tokens, dtype=np.float64):
+def gelu_erf(x):
+    """The exact GELU, x Phi(x): not the model's (a sensitivity check's wrong variant)."""
+    return 0.5 * x * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+
+
+def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None):
     """Logits [T, vocab] for token ids `tokens` (T <= context), in float64 (or, for measuring what
-    float32 arithmetic costs, NumPy's float32 with dtype=np.float32)."""
+    float32 arithmetic costs, NumPy's float32 with dtype=np.float32). `gelu` and `attn_scale`
+    (default 1 / sqrt(hd)) are there for the sensitivity checks of pxi-check."""
     w = {k: v.astype(dtype) for k, v in w.items()} if dtype != np.float64 else w
     tokens = np.asarray(tokens, dtype=np.int64)
     T, d, H, eps = len(tokens), int(cfg["width"]), int(cfg["heads"]), float(cfg["layer_norm_eps"])
@@ -105,14 +111,15 @@ def forward(w, cfg, tokens, dtype=np.float64):
         a = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
         qkv = a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
         q, k, v = (qkv[:, j * d:(j + 1) * d].reshape(T, H, hd).transpose(1, 0, 2) for j in range(3))
-        s = q @ k.transpose(0, 2, 1) / math.sqrt(hd)  # [H, T, T]
+        s = q @ k.transpose(0, 2, 1)  # [H, T, T]
+        s = s * attn_scale if attn_scale is not None else s / math.sqrt(hd)
         s[:, causal] = -np.inf
         s = np.exp(s - s.max(axis=-1, keepdims=True))
         s /= s.sum(axis=-1, keepdims=True)
         y = (s @ v).transpose(1, 0, 2).reshape(T, d)  # head j in columns j*hd..
         x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         m = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        f = gelu_tanh(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
+        f = gelu(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
         x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
     return layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps) @ w["wte"].T
 
@@ -445,6 +452,31 @@ def check_logits(prog, ref, what, report):
     return r
 
 
+def sensitivity_check(name, w, cfg, prompt, prog):
+    """The tolerance separates right from wrong: the reference with the program's own float32
+    attention scale and eps (docs/gpt-program.md) stays within it; references of plausible wrong
+    builds (LayerNorm without eps, the erf GELU, a dropped bias, an unscaled attention) fall
+    outside it against the same program logits."""
+    hd = int(cfg["width"]) // int(cfg["heads"])
+    cfg32 = dict(cfg, layer_norm_eps=float(np.float32(cfg["layer_norm_eps"])))
+    out = {"model": name}
+    out["f32_scale_and_eps"] = compare(prog, forward(w, cfg32, prompt, attn_scale=float(np.float32(1 / math.sqrt(hd)))))["rel_l2"]
+    assert out["f32_scale_and_eps"] <= REL_L2_TOL, out
+    wrong = {
+        "eps_0": lambda: forward(w, dict(cfg, layer_norm_eps=0.0), prompt),
+        "gelu_erf": lambda: forward(w, cfg, prompt, gelu=gelu_erf),
+        "no_q_bias_layer0": lambda: forward(
+            dict(w, **{"h.0.attn.c_attn.bias": np.concatenate([np.zeros(int(cfg["width"])),
+                                                               w["h.0.attn.c_attn.bias"][int(cfg["width"]):]])}),
+            cfg, prompt),
+        "no_ln_f_bias": lambda: forward(dict(w, **{"ln_f.bias": np.zeros(int(cfg["width"]))}), cfg, prompt),
+        "attention_unscaled": lambda: forward(w, cfg, prompt, attn_scale=1.0),
+    }
+    for k, f in wrong.items():
+        out[k] = compare(prog, f())["rel_l2"]
+    return out
+
+
 def eval_reference(w, cfg, ids, nbytes):
     """pxi eval's figures recomputed (docs/gpt-program.md, `pxi eval`): token 0 costs log V (no
     beginning-of-text token); then non-overlapping windows of up to C inputs, each position t of a
@@ -471,7 +503,7 @@ def pxi_check(pxi, work):
     tok = os.path.join(work, "tok.pxi")
     run([pxi, "tokenizer", "train", "--text", text, "--vocab", "300", "-o", tok, "--force"])
     V = 300
-    report, greedy_report, eval_report = [], [], []
+    report, greedy_report, eval_report, sensitivity = [], [], [], []
     for name, spec in MODELS:
         d = os.path.join(work, name)
         os.makedirs(d, exist_ok=True)
@@ -498,6 +530,7 @@ def pxi_check(pxi, work):
         prog = read_region(one, "logits", "f32")
         assert prog.shape == ref.shape, (name, prog.shape, ref.shape)
         r = check_logits(prog, ref, f"{name} prefill ({T} positions)", report)
+        sensitivity.append(sensitivity_check(name, w, cfg, prompt, prog))
         assert g["tokens"] == [int(np.argmax(ref[-1]))] or r["min_margin"] <= 2 * r["max_abs"], (name, g)
 
         # 2. Greedy generation: each token the program chose is the reference's argmax over the
@@ -541,7 +574,13 @@ def pxi_check(pxi, work):
         assert rel <= EVAL_NATS_TOL, (name, ev, er)
         for k in ("loss_per_token", "bits_per_byte"):
             assert abs(ev[k] - er[k]) <= EVAL_NATS_TOL * er[k], (name, k, ev[k], er[k])
-    print(json.dumps({"logits": report, "greedy": greedy_report, "eval": eval_report}, indent=1))
+    # Every wrong variant is caught by at least one model (GPT-2's init is too linear to tell the two
+    # GELUs apart: 1.5e-6; the sharp model tells every one, by 16x the tolerance or more).
+    for k in sensitivity[0]:
+        if k not in ("model", "f32_scale_and_eps"):
+            assert max(x[k] for x in sensitivity) > REL_L2_TOL, (k, sensitivity)
+    print(json.dumps({"logits": report, "greedy": greedy_report, "eval": eval_report, "sensitivity": sensitivity},
+                     indent=1))
     return 0
 
 
