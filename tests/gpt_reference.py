@@ -610,6 +610,12 @@ def measure(pxi, weights, config, tokenizer, text, window, offset, work):
     ref = forward(w, cfg, prompt_ids)
     r = compare(read_region(out, "logits", "f32"), ref)
     r["window_ids_equal"] = prompt_ids == ids
+    # pxi eval over the whole text against the reference's figures.
+    ev = json.loads(run([pxi, "eval", model, "--text", text, "--json"]))
+    all_ids = np.fromfile(ids_path, dtype="<i4").astype(np.int64).tolist()
+    er = eval_reference(w, cfg, all_ids, os.path.getsize(text))
+    r["eval"] = {"tokens": ev["tokens"], "bits_per_byte_prog": ev["bits_per_byte"], "bits_per_byte_ref": er["bits_per_byte"],
+                 "nats_rel": abs(ev["nats"] - er["nats"]) / er["nats"]}
     print(json.dumps(r))
     return 0
 
