@@ -10,8 +10,11 @@ checked against; the difference measures the float32 arithmetic of F.3-F.11, not
     gpt_reference.py generate --weights W.npz --config C.json --tokens 1,2,3 --n 8
     gpt_reference.py region   FILE.pxi NAME [--out R.npy]        a named region (pxos.symbols) as JSON/.npy
     gpt_reference.py compare  --weights W.npz --config C.json --tokens 1,2,3 --pxi OUT.pxi
-                              [--region logits] [--rows all|last] [--rel-l2 1e-4]
+                              [--region logits] [--rows all|last] [--rel-l2 1e-5]
     gpt_reference.py selfcheck [--seed 1]                        the reference against itself (below)
+    gpt_reference.py pxi-check PXI WORKDIR                       the ctest cli_gpt_reference (below)
+    gpt_reference.py measure PXI --weights W --config C --tokenizer T.pxi --text F [--window 64]
+                             [--offset 0] --work DIR             a trained model's figures
 
 `compare` prints max abs error, relative L2 error (||prog - ref|| / ||ref||) and top-1 agreement,
 and exits 1 when the relative L2 error exceeds --rel-l2 or a position whose reference top-2 margin
@@ -20,6 +23,10 @@ exceeds twice the max abs error picks a different token (a near-tie may legitima
 `selfcheck` checks the batched forward pass against a second formulation (position by position with
 a key/value cache, head by head, scalar softmax), causal invariance (logits at t do not change when
 tokens after t change), and greedy generation against the batched pass, on a gpt_fixture.py model.
+
+`pxi-check` builds fixture models with `pxi gpt`, runs `pxi generate` and `pxi eval`, and checks the
+program's logits, greedy tokens and eval figures against the reference within the stated tolerances
+(REL_L2_TOL and the others below; docs/gpt-reference.md gives the measured errors).
 """
 import argparse
 import json
@@ -659,7 +666,7 @@ def main():
     p.add_argument("--region", default="logits")
     p.add_argument("--rows", default="all", choices=("all", "last"),
                    help="the region holds every position's logits (all) or the last one's (last)")
-    p.add_argument("--rel-l2", type=float, default=1e-4, help="fail above this relative L2 error")
+    p.add_argument("--rel-l2", type=float, default=REL_L2_TOL, help="fail above this relative L2 error")
     p = sub.add_parser("pxi-check")
     p.add_argument("pxi", help="the pxi executable")
     p.add_argument("work", help="a scratch directory")
