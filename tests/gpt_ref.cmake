@@ -14,3 +14,14 @@ if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
                    ${CMAKE_BINARY_DIR}/cli_work/gpt_reference)
   set_tests_properties(cli_gpt_reference PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+# Byte parity: cpu-ref and gl leave the cpu's image after greedy and sampled generation (77, skipped,
+# after the CPU part when no OpenGL 4.3 context can be had).
+if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
+  add_test(NAME cli_gpt_parity
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/gpt_reference.py parity $<TARGET_FILE:pxi>
+                   ${CMAKE_BINARY_DIR}/cli_work/gpt_parity)
+  set_tests_properties(cli_gpt_parity PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+  if(PXOS_GL_TEST_ENV) # see tests/CMakeLists.txt
+    set_tests_properties(cli_gpt_parity PROPERTIES ENVIRONMENT "${PXOS_GL_TEST_ENV}")
+  endif()
+endif()

@@ -13,6 +13,7 @@ checked against; the difference measures the float32 arithmetic of F.3-F.11, not
                               [--region logits] [--rows all|last] [--rel-l2 1e-5]
     gpt_reference.py selfcheck [--seed 1]                        the reference against itself (below)
     gpt_reference.py pxi-check PXI WORKDIR                       the ctest cli_gpt_reference (below)
+    gpt_reference.py parity PXI WORKDIR                          cpu, cpu-ref and gl give the same image
     gpt_reference.py measure PXI --weights W --config C --tokenizer T.pxi --text F [--window 64]
                              [--offset 0] --work DIR             a trained model's figures
 
@@ -500,7 +501,9 @@ def eval_reference(w, cfg, ids, nbytes):
     return {"nats": nats, "loss_per_token": nats / N, "bits_per_byte": nats / math.log(2) / nbytes}
 
 
-def pxi_check(pxi, work):
+def build_models(pxi, work):
+    """The tokenizer and the MODELS fixtures built with `pxi gpt` under `work`: (text, tok, list of
+    (name, dir, weights, config, model.pxi))."""
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path.insert(0, here)
     from gpt_fixture import make_config, make_weights
@@ -509,8 +512,7 @@ def pxi_check(pxi, work):
     text = os.path.join(here, "data", "tokenizer_sample.txt")
     tok = os.path.join(work, "tok.pxi")
     run([pxi, "tokenizer", "train", "--text", text, "--vocab", "300", "-o", tok, "--force"])
-    V = 300
-    report, greedy_report, eval_report, sensitivity = [], [], [], []
+    V, models = 300, []
     for name, spec in MODELS:
         d = os.path.join(work, name)
         os.makedirs(d, exist_ok=True)
@@ -523,7 +525,46 @@ def pxi_check(pxi, work):
         model = os.path.join(d, "model.pxi")
         run([pxi, "gpt", "--weights", os.path.join(d, "weights.npz"), "--config", os.path.join(d, "config.json"),
              "--tokenizer", tok, "-o", model, "--force"])
+        models.append((name, d, w, cfg, model))
+    return text, tok, models
 
+
+def parity(pxi, work):
+    """Byte parity of the GPT program: greedy and sampled generation on cpu-ref and gl leave the same
+    image, every pixel, as on cpu. Exit 77 (skipped) after the CPU part when there is no OpenGL."""
+    import subprocess
+
+    _, _, models = build_models(pxi, work)
+    gl_missing = None
+    for name, d, _, _, model in models:
+        for how in (["--temperature", "0"], ["--temperature", "0.8", "--top-k", "20", "--seed", "5"]):
+            outs = {}
+            for ex in ("cpu", "cpu-ref", "gl"):
+                out = os.path.join(d, f"parity_{ex}.pxi")
+                p = subprocess.run([pxi, "generate", model, "--prompt", PROMPT, "--tokens", "12", "--json", "--executor", ex,
+                                    "-o", out, "--force", *how], capture_output=True, text=True)
+                if ex == "gl" and "no headless OpenGL" in p.stderr:
+                    gl_missing = p.stderr.strip()
+                    continue
+                assert p.returncode == 0, (name, ex, p.stderr)
+                outs[ex] = (json.loads(p.stdout)["tokens"], read_png_rgba(out)[2])
+            for ex, (toks, px) in outs.items():
+                assert toks == outs["cpu"][0], (name, how, ex, toks, outs["cpu"][0])
+                diff = np.argwhere(np.any(px != outs["cpu"][1], axis=2))
+                assert diff.size == 0, f"{name} {how}: {ex} differs from cpu at {len(diff)} pixels, first (x, y) = " \
+                                       f"({diff[0][1]}, {diff[0][0]})"
+            print(f"{name} {' '.join(how)}: {', '.join(outs)} give the same image; tokens {outs['cpu'][0]}")
+    if gl_missing:
+        print(f"gl skipped: {gl_missing}")
+        return 77
+    return 0
+
+
+def pxi_check(pxi, work):
+    text, tok, models = build_models(pxi, work)
+    report, greedy_report, eval_report, sensitivity = [], [], [], []
+    for name, d, w, cfg, model in models:
+        spec = dict(MODELS)[name]
         # 1. The prefill: T x V logits of the prompt.
         one = os.path.join(d, "prefill.pxi")
         g = json.loads(run([pxi, "generate", model, "--prompt", PROMPT, "--tokens", "1", "--temperature", "0",
@@ -679,6 +720,9 @@ def main():
     p.add_argument("--window", type=int, default=64)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--work", required=True)
+    p = sub.add_parser("parity", help="cpu-ref and gl leave the cpu's image (ctest gl_gpt_parity)")
+    p.add_argument("pxi")
+    p.add_argument("work")
     p = sub.add_parser("selfcheck")
     p.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
@@ -687,6 +731,8 @@ def main():
         if a.cmd == "selfcheck":
             selfcheck(a.seed)
             return 0
+        if a.cmd == "parity":
+            return parity(a.pxi, a.work)
         if a.cmd == "pxi-check":
             return pxi_check(a.pxi, a.work)
         if a.cmd == "measure":
