@@ -12,6 +12,7 @@
 #include "vectors.h"
 #include "vm.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -414,6 +415,14 @@ TEST_CASE("npy data for typed matrices: exact bits where the dtypes match, round
     h.dtype = NpyDtype::F16;
     h.data = {0x01, 0x7E, 0x00, 0x80, 0x00, 0x3C}; // nan:0x7e01, -0, 1
     REQUIRE(write_npy(h, dir + "/asmf_f16.npy").ok());
+    const std::vector<double> hv = h.as_double(); // <f2 as values: NaN, -0, 1
+    CHECK(std::isnan(hv[0]));
+    CHECK((hv[1] == 0 && std::signbit(hv[1])));
+    CHECK(hv[2] == 1.0);
+    auto h_back = read_npy(dir + "/asmf_f16.npy");
+    REQUIRE(h_back.ok());
+    CHECK(h_back->dtype == NpyDtype::F16);
+    CHECK(h_back->data == h.data);
     NpyArray i;
     i.shape = {2};
     i.dtype = NpyDtype::I32;
