@@ -6,6 +6,8 @@
 // (rows from px::allocate_rows, instructions encoded with WIDE prefixes where needed), then
 // pixels. Without `.width` the layout is tried for each power of two from 16 up and the first that
 // keeps every matrix header row <= 255 wins; layout_for reports why a width fails as a typed value.
+// Typed matrices (f32, f16, i32) hold element bits, parsed from literals that the disassembler
+// writes back exactly (parse_element_literal / element_literal), and are written as whole pixels.
 #include "asm.h"
 
 #include "npy.h"
@@ -15,7 +17,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
