@@ -6,15 +6,20 @@
 // (rows from px::allocate_rows, instructions encoded with WIDE prefixes where needed), then
 // pixels. Without `.width` the layout is tried for each power of two from 16 up and the first that
 // keeps every matrix header row <= 255 wins; layout_for reports why a width fails as a typed value.
+// Typed matrices (f32, f16, i32) hold element bits, parsed from literals that the disassembler
+// writes back exactly (parse_element_literal / element_literal), and are written as whole pixels.
 #include "asm.h"
 
 #include "npy.h"
 #include "ops/opdef.h"
 #include "protocol.h"
+#include "typing.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -27,6 +32,73 @@
 namespace px {
 
 namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Element literals of typed matrices (parse_element_literal, element_literal below)
+
+// The binary16 value nearest to d, ties to even, with subnormals; |d| that rounds to 65536 or more
+// gives inf, a NaN the canonical 0x7E00. Scaling by powers of two is exact, so the only rounding is
+// rint's (the default rounding mode: to nearest even). With the exponent clamped at -14 the same
+// formula gives subnormals (N < 1024 is the encoding itself), the carry into the next exponent
+// (N = 2048), and inf (exponent 15 carrying into 31).
+uint16_t f16_from_double(double d) {
+    const uint32_t sign = std::signbit(d) ? 0x8000u : 0u;
+    if (std::isnan(d)) return 0x7E00u;
+    const double x = std::fabs(d);
+    if (std::isinf(x)) return uint16_t(sign | 0x7C00u);
+    if (x == 0) return uint16_t(sign);
+    int e2 = 0;
+    std::frexp(x, &e2); // x = f * 2^e2, f in [0.5, 1): the binary exponent is e2 - 1
+    const int e = e2 - 1;
+    if (e >= 16) return uint16_t(sign | 0x7C00u);
+    const int ec = std::max(e, -14);
+    const int64_t n = int64_t(std::rint(std::ldexp(x, 10 - ec))); // 0 .. 2048
+    return uint16_t(sign | uint32_t(((ec + 15) << 10) + n - 1024));
+}
+
+// The exact value of a binary16 pattern (not NaN, not inf) as a double.
+double f16_value(uint16_t h) {
+    const uint32_t e = h >> 10 & 31, m = h & 1023;
+    const double mag = e ? std::ldexp(double(m | 1024), int(e) - 25) : std::ldexp(double(m), -24);
+    return h & 0x8000 ? -mag : mag;
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+
+// sign? (digits ('.' digits?)? | '.' digits) (('e'|'E') sign? digits)?
+bool decimal_syntax(std::string_view s) {
+    size_t i = 0;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t digits = 0;
+    while (i < s.size() && is_digit(s[i]))
+        ++i, ++digits;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        while (i < s.size() && is_digit(s[i]))
+            ++i, ++digits;
+    }
+    if (digits == 0) return false;
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+        size_t exp_digits = 0;
+        while (i < s.size() && is_digit(s[i]))
+            ++i, ++exp_digits;
+        if (exp_digits == 0) return false;
+    }
+    return i == s.size();
+}
+
+// Whether a token inside a typed value list reads as an attempt at a literal (so that a list left
+// open is told apart from the next statement).
+bool looks_like_literal(std::string_view s) {
+    if (s.empty()) return false;
+    const char c = s[0];
+    return is_digit(c) || c == '+' || c == '-' || c == '.' || s.substr(0, 3) == "inf" ||
+           s.substr(0, 3) == "nan";
+}
 
 // ---------------------------------------------------------------------------------------------
 // Tokens
@@ -126,9 +198,11 @@ struct Lexer {
 struct DataSource {
     enum Kind { None, Zeros, Fill, Random, Npy, List } kind = None;
     uint8_t fill = 0;
+    uint32_t fill_bits = 0; // Fill of a typed matrix: the element's bits
     uint64_t seed = 0, max = 255;
     std::string npy_path;        // as written (relative to AsmOptions::base_dir)
     std::vector<uint8_t> values; // List
+    std::vector<uint32_t> typed; // List of a typed matrix: each element's bits
 };
 
 struct MatrixDecl {
@@ -139,8 +213,13 @@ struct MatrixDecl {
     std::optional<uint32_t> row; // explicit placement
     std::optional<double> scale;
     std::optional<int32_t> zero_point;
+    std::optional<DType> dtype; // as declared (recorded in the symbols); absent: u8
     DataSource source;
-    std::vector<uint8_t> data; // resolved values (empty for scalars), filled by resolve()
+    std::vector<uint8_t> data;   // resolved u8 values (empty for scalars), filled by resolve()
+    std::vector<uint32_t> elems; // resolved element bits of a typed (non-u8) matrix
+    DType type() const { return dtype.value_or(DType::U8); }
+    bool typed() const { return type() != DType::U8; }
+    uint64_t pixels() const { return dtype_pixels(type(), shape.elements()); }
 };
 
 struct Operand {
@@ -461,6 +540,12 @@ class Parser {
                 auto n = number(255, "zero_point");
                 if (!n) return n.error();
                 d.zero_point = int32_t(*n);
+            } else if (!d.scalar && !at_end() && toks_[pos_].kind == Token::Word &&
+                       parse_dtype(toks_[pos_].text)) {
+                // The element type: before the data, which is read as literals of that type.
+                if (d.dtype) return err("the element type of '" + d.name + "' is given twice");
+                if (d.source.kind != DataSource::None) return err("the element type comes before the data");
+                d.dtype = parse_dtype(toks_[pos_++].text);
             } else {
                 return Ok{};
             }
@@ -475,11 +560,20 @@ class Parser {
             src.kind = DataSource::Zeros;
         } else if (peek_word("fill")) {
             ++pos_;
-            auto v = number(255, "fill value");
-            if (!v) return v.error();
             src.kind = DataSource::Fill;
+            if (d.typed()) {
+                auto v = literal(d);
+                if (!v) return v.error();
+                src.fill_bits = *v;
+                return Ok{};
+            }
+            auto v = u8_value("fill value");
+            if (!v) return v.error();
             src.fill = uint8_t(*v);
         } else if (peek_word("random")) {
+            if (d.typed())
+                return err("random data is for u8 matrices; '" + d.name + "' is " +
+                           std::string(dtype_name(d.type())));
             ++pos_;
             auto seed = number(UINT64_MAX, "seed");
             if (!seed) return seed.error();
@@ -526,18 +620,49 @@ class Parser {
                 continue;
             }
             const Token& t = toks_[pos_];
-            if (t.kind != Token::Number && t.line != open_line)
+            const bool value_like = d.typed() ? looks_like_literal(t.text) : t.kind == Token::Number;
+            if (!value_like && t.line != open_line)
                 return semantic(open_line, "'[' of matrix '" + d.name + "' is not closed with ']' (line " +
                                                std::to_string(t.line) + " starts '" + t.text + "')");
-            auto v = number(255, "value");
+            if (d.typed()) {
+                auto v = literal(d);
+                if (!v) return v.error();
+                src.typed.push_back(*v);
+                continue;
+            }
+            auto v = u8_value("value");
             if (!v) return v.error();
             src.values.push_back(uint8_t(*v));
         }
-        if (src.values.size() != n)
+        const size_t count = d.typed() ? src.typed.size() : src.values.size();
+        if (count != n)
             return semantic(d.line, "matrix '" + d.name + "' is " + std::to_string(d.shape.rows) + "x" +
-                                        std::to_string(d.shape.cols) + " but has " +
-                                        std::to_string(src.values.size()) + " values");
+                                        std::to_string(d.shape.cols) + " but has " + std::to_string(count) +
+                                        " values");
         return Ok{};
+    }
+
+    // One element of a typed matrix (parse_element_literal); the error names the line and token.
+    Result<uint32_t> literal(const MatrixDecl& d) {
+        if (at_end()) return err("expected " + std::string(dtype_name(d.type())) + " value");
+        auto v = parse_element_literal(toks_[pos_].text, d.type());
+        if (!v) return err(v.error().message);
+        ++pos_;
+        return *v;
+    }
+
+    // A u8 value 0..255; a float literal gets told that it needs a typed matrix.
+    Result<uint64_t> u8_value(const char* what) {
+        if (!at_end()) {
+            const Token& t = toks_[pos_];
+            if (!(t.kind == Token::Number && t.number_ok) && looks_like_literal(t.text) &&
+                (parse_element_literal(t.text, DType::F32).ok() ||
+                 parse_element_literal(t.text, DType::I32).ok()))
+                return err(std::string(what) +
+                           " of a u8 matrix must be an integer 0..255 (declare the "
+                           "matrix f32, f16 or i32 for other values, e.g. 'matrix w 2x3 f32 [...]')");
+        }
+        return number(255, what);
     }
 
     Status instruction() {
@@ -675,6 +800,106 @@ class Parser {
     }
 };
 
+// The element bits of an f32, f16 or i32 matrix from a .npy array: f32 keeps <f4 bits exactly
+// (NaN payloads, -0, subnormals) and rounds <f8 and integers to nearest; f16 keeps <f2 bits and
+// rounds <f4, <f8 and integers by f16_from_double; i32 takes integer arrays (|u1, |i1, <i4) only.
+Result<std::vector<uint32_t>> npy_elements(const NpyArray& arr, DType t, const std::string& name) {
+    const uint64_t n = arr.size();
+    std::vector<uint32_t> out(n);
+    const uint8_t* p = arr.data.data();
+    auto le = [&](uint64_t i, int bytes) {
+        uint32_t v = 0;
+        for (int b = bytes - 1; b >= 0; --b)
+            v = v << 8 | p[i * uint64_t(bytes) + uint64_t(b)];
+        return v;
+    };
+    const bool is_float =
+        arr.dtype == NpyDtype::F16 || arr.dtype == NpyDtype::F32 || arr.dtype == NpyDtype::F64;
+    if (t == DType::I32) {
+        if (is_float)
+            return make_error(ErrorCode::Semantic,
+                              name + ": dtype " + std::string(npy_dtype_descr(arr.dtype)) +
+                                  " is floating point; an i32 matrix takes |u1, |i1 or <i4");
+        const std::vector<double> v = arr.as_double();
+        for (uint64_t i = 0; i < n; ++i)
+            out[i] = uint32_t(int32_t(v[i]));
+        return out;
+    }
+    if (t == DType::F32 && arr.dtype == NpyDtype::F32) {
+        for (uint64_t i = 0; i < n; ++i)
+            out[i] = le(i, 4);
+        return out;
+    }
+    if (t == DType::F16 && arr.dtype == NpyDtype::F16) {
+        for (uint64_t i = 0; i < n; ++i)
+            out[i] = le(i, 2);
+        return out;
+    }
+    const std::vector<double> v = arr.as_double(); // exact for every dtype
+    for (uint64_t i = 0; i < n; ++i) {
+        if (t == DType::F16) {
+            out[i] = f16_from_double(v[i]);
+        } else {
+            const float f = std::isnan(v[i]) ? std::nanf("") : float(v[i]); // to nearest even
+            std::memcpy(&out[i], &f, 4);
+        }
+    }
+    return out;
+}
+
+Status resolve_typed(MatrixDecl& d, const AsmOptions& options) {
+    const uint64_t n = d.shape.elements();
+    const DataSource& src = d.source;
+    switch (src.kind) {
+    case DataSource::None:
+    case DataSource::Zeros: d.elems.assign(n, 0); break;
+    case DataSource::Fill: d.elems.assign(n, src.fill_bits); break;
+    case DataSource::List: d.elems = src.typed; break;
+    case DataSource::Random: break; // refused by the parser
+    case DataSource::Npy: {
+        auto sem = [&](const std::string& msg) {
+            return make_error(ErrorCode::Semantic,
+                              options.file_name + ":" + std::to_string(d.line) + ": " + msg);
+        };
+        std::filesystem::path p(src.npy_path);
+        if (p.is_relative() && !options.base_dir.empty()) p = std::filesystem::path(options.base_dir) / p;
+        auto arr = read_npy(p.string());
+        if (!arr) return sem(arr.error().message);
+        const auto& shp = arr->shape;
+        const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
+                           (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
+        if (!match) {
+            std::string s = "(";
+            for (size_t i = 0; i < shp.size(); ++i)
+                s += (i ? ", " : "") + std::to_string(shp[i]);
+            return sem(p.string() + ": shape " + s + ") does not match " + d.name + " " +
+                       std::to_string(d.shape.rows) + "x" + std::to_string(d.shape.cols));
+        }
+        auto e = npy_elements(*arr, d.type(), p.string());
+        if (!e) return sem(e.error().message);
+        d.elems = std::move(*e);
+        break;
+    }
+    }
+    return Ok{};
+}
+
+// Header and element pixels of a typed matrix, whole pixels (f16: two elements a pixel, element
+// 2j in the low half; the high half of an odd count's last pixel is 0).
+Status write_typed_matrix(Image& img, uint32_t row, MatrixHeader h, DType t, const std::vector<uint32_t>& e) {
+    if (!typed_matrix_fits(row, h, t, img.width, img.height))
+        return make_error(ErrorCode::Invalid,
+                          std::string(dtype_name(t)) + " matrix does not fit in the image");
+    img.set_pixel(0, row, encode_header(h));
+    const uint64_t pixels = dtype_pixels(t, e.size());
+    for (uint64_t j = 0; j < pixels; ++j) {
+        const uint32_t w =
+            t == DType::F16 ? (e[2 * j] & 0xFFFFu) | (2 * j + 1 < e.size() ? e[2 * j + 1] << 16 : 0u) : e[j];
+        img.set_pixel(element_x(j, img.width), uint32_t(element_y(j, row, img.width)), word_pixel(w));
+    }
+    return Ok{};
+}
+
 // The second pass: every matrix's values from its data source. Reads .npy files (relative to
 // base_dir) and generates seeded random data; errors name the declaration's line.
 Status resolve(Program& prog, const AsmOptions& options) {
@@ -685,6 +910,10 @@ Status resolve(Program& prog, const AsmOptions& options) {
         if (d.scalar) continue;
         const uint64_t n = d.shape.elements();
         const DataSource& src = d.source;
+        if (d.typed()) {
+            if (Status st = resolve_typed(d, options); !st) return st;
+            continue;
+        }
         switch (src.kind) {
         case DataSource::None:
         case DataSource::Zeros: d.data.assign(n, 0); break;
@@ -764,7 +993,7 @@ std::variant<Layout, LayoutFailure> layout_for(const Program& prog, uint32_t wid
     };
     std::vector<MatrixHeader> auto_shapes;
     for (const MatrixDecl& d : prog.matrices)
-        if (!d.row) auto_shapes.push_back(d.shape);
+        if (!d.row) auto_shapes.push_back(MatrixHeader{uint32_t(d.pixels()), 1}); // f16: half the pixels
     if (!prog.matrices.empty() && width < 2)
         return sem(prog.matrices[0].line, "matrices need an image at least 2 pixels wide");
     uint64_t height = 1;
@@ -777,7 +1006,7 @@ std::variant<Layout, LayoutFailure> layout_for(const Program& prog, uint32_t wid
             const uint32_t row = d.row ? *d.row : alloc.rows[ai++];
             L.rows[i] = row;
             L.max_matrix_row = std::max(L.max_matrix_row, row);
-            height = std::max<uint64_t>(height, uint64_t(row) + rows_for_elements(d.shape.elements(), width));
+            height = std::max<uint64_t>(height, uint64_t(row) + rows_for_elements(d.pixels(), width));
         }
     }
     std::map<std::string, uint32_t> names;
@@ -838,6 +1067,106 @@ std::string shape_text(MatrixHeader h) {
 }
 
 } // namespace
+
+Result<uint32_t> parse_element_literal(std::string_view text, DType t) {
+    const std::string s(text);
+    const std::string type(dtype_name(t));
+    auto bad = [](const std::string& why) { return make_error(ErrorCode::Syntax, why); };
+    switch (t) {
+    case DType::U8: {
+        uint64_t v = 0;
+        if (!parse_uint(s, v) || v > 255) return bad("a u8 value is an integer 0..255");
+        return uint32_t(v);
+    }
+    case DType::I32: {
+        uint64_t v = 0;
+        if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+            if (!parse_uint(s, v) || v > 0xFFFFFFFFull) return bad("an i32 value in hex is 0x0..0xffffffff");
+            return uint32_t(v);
+        }
+        const bool neg = !s.empty() && s[0] == '-';
+        const size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+        bool digits = i < s.size();
+        for (size_t k = i; k < s.size(); ++k)
+            digits = digits && is_digit(s[k]);
+        if (!digits || !parse_uint(s.substr(i), v) || v > (neg ? 2147483648ull : 2147483647ull))
+            return bad("an i32 value is an integer -2147483648..2147483647 (or 0x0..0xffffffff)");
+        return neg ? uint32_t(0) - uint32_t(v) : uint32_t(v);
+    }
+    case DType::F32:
+    case DType::F16: {
+        const bool f16 = t == DType::F16;
+        if (s == "nan") return f16 ? 0x7E00u : 0x7FC00000u;
+        if (s.rfind("nan:", 0) == 0) {
+            const std::string hex = s.substr(4);
+            const size_t max_digits = f16 ? 4 : 8;
+            uint64_t v = 0;
+            if (hex.size() < 3 || hex[0] != '0' || (hex[1] != 'x' && hex[1] != 'X') || !parse_uint(hex, v) ||
+                hex.size() - 2 > max_digits)
+                return bad("nan:0xHEX takes the element's bits as 1.." + std::to_string(max_digits) +
+                           " hexadecimal digits (" + (f16 ? "nan:0x7e01" : "nan:0x7fc00001") + ")");
+            return uint32_t(v);
+        }
+        if (s == "inf" || s == "+inf") return f16 ? 0x7C00u : 0x7F800000u;
+        if (s == "-inf") return f16 ? 0xFC00u : 0xFF800000u;
+        if (!decimal_syntax(s))
+            return bad("an " + type +
+                       " value is a decimal number (1, -0.5, 1.25e-3), inf, -inf, nan or nan:0xHEX");
+        // Out of range rounds as IEEE 754 does: 1e999 is inf, 1e-999 is 0 (errno's ERANGE is no error).
+        if (f16) return uint32_t(f16_from_double(std::strtod(s.c_str(), nullptr)));
+        const float f = std::strtof(s.c_str(), nullptr);
+        uint32_t b = 0;
+        std::memcpy(&b, &f, 4);
+        return b;
+    }
+    }
+    return bad("unknown element type");
+}
+
+std::string element_literal(uint32_t bits, DType t) {
+    char buf[64];
+    switch (t) {
+    case DType::U8: return std::to_string(bits & 255);
+    case DType::I32: return std::to_string(int32_t(bits));
+    case DType::F32: {
+        const uint32_t mag = bits & 0x7FFFFFFFu;
+        if (mag > 0x7F800000u) {
+            if (bits == 0x7FC00000u) return "nan";
+            std::snprintf(buf, sizeof buf, "nan:0x%08x", bits);
+            return buf;
+        }
+        if (mag == 0x7F800000u) return bits >> 31 ? "-inf" : "inf";
+        if (bits == 0x80000000u) return "-0";
+        float f;
+        std::memcpy(&f, &bits, 4);
+        for (int p = 6; p <= 9; ++p) { // %.9g always reads back (9 digits determine a binary32)
+            std::snprintf(buf, sizeof buf, "%.*g", p, double(f));
+            auto back = parse_element_literal(buf, t);
+            if (back && *back == bits) break;
+        }
+        return buf;
+    }
+    case DType::F16: {
+        const uint32_t h = bits & 0xFFFFu;
+        if ((h & 0x7C00u) == 0x7C00u) {
+            if (h & 0x3FFu) {
+                if (h == 0x7E00u) return "nan";
+                std::snprintf(buf, sizeof buf, "nan:0x%04x", h);
+                return buf;
+            }
+            return h >> 15 ? "-inf" : "inf";
+        }
+        if (h == 0x8000u) return "-0";
+        for (int p = 3; p <= 5; ++p) { // %.5g always reads back (5 digits determine a binary16)
+            std::snprintf(buf, sizeof buf, "%.*g", p, f16_value(uint16_t(h)));
+            auto back = parse_element_literal(buf, t);
+            if (back && *back == h) break;
+        }
+        return buf;
+    }
+    }
+    return std::to_string(bits);
+}
 
 Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
     Parser parser(source, options);
@@ -914,10 +1243,12 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
         r.shape = d.scalar ? MatrixHeader{0, 0} : d.shape;
         r.scale = d.scale;
         r.zero_point = d.zero_point;
+        r.dtype = d.dtype; // as declared; tools infer the others from the instructions
         r.from_symbols = true;
         info.regions.push_back(r);
         if (d.scalar) continue;
-        Status st = write_matrix(img, L.rows[i], d.shape, d.data);
+        Status st = d.typed() ? write_typed_matrix(img, L.rows[i], d.shape, d.type(), d.elems)
+                              : write_matrix(img, L.rows[i], d.shape, d.data);
         if (!st) return sem(d.line, "matrix '" + d.name + "': " + st.error().message);
     }
     // Overlap warnings (rows shared by two declarations).
@@ -925,8 +1256,8 @@ Result<Assembled> assemble(std::string_view source, const AsmOptions& options) {
         for (size_t j = i + 1; j < prog.matrices.size(); ++j) {
             const auto& a = prog.matrices[i];
             const auto& b = prog.matrices[j];
-            const uint64_t a0 = L.rows[i], a1 = a0 + rows_for_elements(a.shape.elements(), L.width);
-            const uint64_t b0 = L.rows[j], b1 = b0 + rows_for_elements(b.shape.elements(), L.width);
+            const uint64_t a0 = L.rows[i], a1 = a0 + rows_for_elements(a.pixels(), L.width);
+            const uint64_t b0 = L.rows[j], b1 = b0 + rows_for_elements(b.pixels(), L.width);
             if (a0 < b1 && b0 < a1)
                 out.warnings.push_back(file + ":" + std::to_string(b.line) + ": '" + b.name +
                                        "' shares rows with '" + a.name + "'");
@@ -1041,6 +1372,27 @@ std::string data_text(const std::vector<uint8_t>& v) {
     return s;
 }
 
+// The data of a typed matrix: zeros, fill V or the literals, 8 a line when there are more than 8.
+std::string typed_data_text(const std::vector<uint32_t>& v, DType t) {
+    bool same = true;
+    for (uint32_t b : v)
+        same = same && b == v[0];
+    if (same && v[0] == 0) return "zeros";
+    if (same) return "fill " + element_literal(v[0], t);
+    std::string s = "[";
+    if (v.size() <= 8) {
+        for (size_t i = 0; i < v.size(); ++i)
+            s += (i ? " " : "") + element_literal(v[i], t);
+        return s + "]";
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (i % 8 == 0) s += "\n   ";
+        s += " " + element_literal(v[i], t);
+    }
+    s += "\n]";
+    return s;
+}
+
 } // namespace
 
 std::string disassemble_instruction(const Instruction& ins, const std::vector<Region>& regions) {
@@ -1054,6 +1406,16 @@ std::string disassemble(const Image& image) {
     std::set<std::string> used;
     std::set<uint32_t> rows_used;
     std::string decls;
+    // A region's element type: the symbols' if they declare one, else the instructions' when they
+    // agree on it (typing.h; a row used with two types is written as u8, bytes being bytes).
+    std::map<uint32_t, DType> declared;
+    if (auto info = read_debug_info(image); info.ok())
+        for (const Region& r : info->regions)
+            if (r.dtype && !declared.count(r.row)) declared[r.row] = *r.dtype;
+    const MatrixTypes types = matrix_types(program_instructions(image));
+    std::set<uint32_t> conflicts;
+    for (const auto& c : types.conflicts)
+        conflicts.insert(c.first.row);
     for (const Region& r : program_regions(image)) {
         if (r.row < 1 || r.row >= image.height || rows_used.count(r.row)) continue;
         std::string name = r.name;
@@ -1061,9 +1423,15 @@ std::string disassemble(const Image& image) {
         for (int k = 2; used.count(name); ++k)
             name = "m" + std::to_string(r.row) + "_" + std::to_string(k);
         const MatrixHeader h = decode_header(image.pixel(0, r.row));
-        const bool is_matrix = image.width >= 2 && h.rows >= 1 && h.cols >= 1 &&
-                               matrix_fits(r.row, h, image.width, image.height) &&
-                               !(r.shape == MatrixHeader{0, 0});
+        DType type = DType::U8;
+        if (auto it = declared.find(r.row); it != declared.end())
+            type = it->second;
+        else if (auto t = types.of(r.row); t && !conflicts.count(r.row))
+            type = *t;
+        const bool shaped =
+            image.width >= 2 && h.rows >= 1 && h.cols >= 1 && !(r.shape == MatrixHeader{0, 0});
+        if (!shaped || !typed_matrix_fits(r.row, h, type, image.width, image.height)) type = DType::U8;
+        const bool is_matrix = shaped && typed_matrix_fits(r.row, h, type, image.width, image.height);
         used.insert(name);
         rows_used.insert(r.row);
         Region e = r;
@@ -1073,7 +1441,9 @@ std::string disassemble(const Image& image) {
             decls += "scalar " + name + " @ row " + std::to_string(r.row) + "\n";
             continue;
         }
-        decls += "matrix " + name + " " + shape_text(h) + " @ row " + std::to_string(r.row);
+        decls += "matrix " + name + " " + shape_text(h);
+        if (type != DType::U8) decls += " " + std::string(dtype_name(type));
+        decls += " @ row " + std::to_string(r.row);
         if (r.scale) {
             char buf[64];
             std::snprintf(buf, sizeof buf, "%.17g", *r.scale);
@@ -1081,6 +1451,13 @@ std::string disassemble(const Image& image) {
         }
         if (r.zero_point && *r.zero_point >= 0 && *r.zero_point <= 255)
             decls += " zero_point " + std::to_string(*r.zero_point);
+        if (type != DType::U8) {
+            std::vector<uint32_t> elems(h.elements());
+            for (uint64_t i = 0; i < elems.size(); ++i)
+                elems[i] = element_bits(image, r.row, type, i);
+            decls += " " + typed_data_text(elems, type) + "\n";
+            continue;
+        }
         auto values = read_matrix(image, r.row);
         decls += " " + (values ? data_text(*values) : std::string("zeros")) + "\n";
     }

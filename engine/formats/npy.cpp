@@ -3,6 +3,7 @@
 #include "png_io.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@ size_t dtype_size(NpyDtype d) {
     case NpyDtype::I32:
     case NpyDtype::F32: return 4;
     case NpyDtype::F64: return 8;
+    case NpyDtype::F16: return 2;
     }
     return 1;
 }
@@ -76,6 +78,7 @@ std::string_view npy_dtype_descr(NpyDtype dtype) {
     case NpyDtype::I32: return "<i4";
     case NpyDtype::F32: return "<f4";
     case NpyDtype::F64: return "<f8";
+    case NpyDtype::F16: return "<f2";
     }
     return "?";
 }
@@ -102,6 +105,15 @@ std::vector<double> NpyArray::as_double() const {
             out[i] = f;
             break;
         }
+        case NpyDtype::F16: { // binary16, exactly (NaN keeps its sign; payloads are not kept)
+            const uint32_t h = uint32_t(p[2 * i]) | uint32_t(p[2 * i + 1]) << 8;
+            const uint32_t e = h >> 10 & 31, m = h & 1023;
+            const double mag = e == 31 ? (m ? std::nan("") : HUGE_VAL)
+                               : e     ? std::ldexp(double(m | 1024), int(e) - 25)
+                                       : std::ldexp(double(m), -24);
+            out[i] = h & 0x8000 ? -mag : mag;
+            break;
+        }
         case NpyDtype::F64: {
             uint64_t u = 0;
             for (int b = 7; b >= 0; --b)
@@ -118,7 +130,7 @@ std::vector<double> NpyArray::as_double() const {
 
 Result<std::vector<uint8_t>> NpyArray::as_u8(const std::string& name) const {
     if (dtype == NpyDtype::U8) return std::vector<uint8_t>(data.begin(), data.begin() + size());
-    if (dtype == NpyDtype::F32 || dtype == NpyDtype::F64)
+    if (dtype == NpyDtype::F16 || dtype == NpyDtype::F32 || dtype == NpyDtype::F64)
         return npy_error(name, "dtype " + std::string(npy_dtype_descr(dtype)) +
                                    " is floating point; uint8 data (|u1) is needed");
     const std::vector<double> v = as_double();
@@ -162,6 +174,8 @@ Result<NpyArray> parse_npy(std::span<const uint8_t> bytes, const std::string& na
         a.dtype = NpyDtype::I8;
     else if (descr == "<i4")
         a.dtype = NpyDtype::I32;
+    else if (descr == "<f2")
+        a.dtype = NpyDtype::F16;
     else if (descr == "<f4")
         a.dtype = NpyDtype::F32;
     else if (descr == "<f8")
@@ -169,7 +183,7 @@ Result<NpyArray> parse_npy(std::span<const uint8_t> bytes, const std::string& na
     else if (!descr.empty() && descr[0] == '>')
         return npy_error(name, "big-endian dtype '" + descr + "' is not supported; save it little-endian");
     else
-        return npy_error(name, "unsupported dtype '" + descr + "' (supported: |u1 |i1 <i4 <f4 <f8)");
+        return npy_error(name, "unsupported dtype '" + descr + "' (supported: |u1 |i1 <i4 <f2 <f4 <f8)");
     if (fortran == "True")
         return npy_error(name, "Fortran-order arrays are not supported; save it in C order");
     if (fortran != "False") return npy_error(name, "bad 'fortran_order' value '" + fortran + "'");

@@ -2,7 +2,7 @@
 //
 // The assembler reads uint8 matrix data from .npy files (`npy "w.npy"` in .pxasm), and the
 // quantizer reads float weights and writes quantized ones. Format versions 1.0, 2.0 and 3.0 are
-// read; dtypes |u1, |i1, <i4, <f4, <f8 in C order. Fortran order and big-endian data are refused
+// read; dtypes |u1, |i1, <i4, <f2, <f4, <f8 in C order. Fortran order and big-endian data are refused
 // with an error naming the file (we would rather fail than transpose or byte-swap silently).
 // The writer always writes version 1.0 (2.0 if the header is too long for 1.0).
 #pragma once
@@ -15,7 +15,7 @@
 
 namespace px {
 
-enum class NpyDtype : uint8_t { U8, I8, I32, F32, F64 };
+enum class NpyDtype : uint8_t { U8, I8, I32, F32, F64, F16 };
 
 struct NpyArray {
     std::vector<uint64_t> shape; // empty for a 0-d array (one element)
