@@ -1,5 +1,5 @@
 // flayernorm_common.glsl — what both LAYERNORM kernels share (PROTOCOL.md §11.6,
-// docs/float-protocol.md F.10): x (M x N), the gain and the bias gathered as whole f32 words before
+// PROTOCOL.md §15 F.10): x (M x N), the gain and the bias gathered as whole f32 words before
 // anything is written (§4.2), the terms of the two sums and the store. Values stay uint bits.
 layout(std430, binding = 0) readonly buffer A { uint a_words[]; };    // x, M x N
 layout(std430, binding = 1) readonly buffer B { uint b_words[]; };    // gain, 1 x N

@@ -1,5 +1,5 @@
 // fmath.glsl — pxOS float arithmetic, exact by definition: the GLSL twin of engine/fmath.h
-// (definitions in docs/float-protocol.md). Values travel as uint bit patterns, never as float
+// (definitions in PROTOCOL.md §15). Values travel as uint bit patterns, never as float
 // variables, so no NaN, subnormal or -0 ever reaches a float operation the driver could treat
 // its own way:
 //  * every +, -, * runs on two canonical finite operands (no subnormal, no -0, no NaN, no inf:
@@ -326,7 +326,7 @@ void fm_layernorm_row(uint x, uint gain, uint bias, uint eps, uint out_, uint n)
 
 #endif // FM_ROW_BUFFER
 
-// ---- uint8 quantization (docs/float-protocol.md F.9), scale / inv_scale positive normal ----
+// ---- uint8 quantization (PROTOCOL.md §15 F.9), scale / inv_scale positive normal ----
 
 // mul(float(q - zp), scale): q - zp in [-255, 255] converts exactly.
 uint fm_dequantize(uint q, uint zp, uint scale) {

@@ -1,6 +1,6 @@
 #version 430
 // fmatmul_simple.comp — FMATMUL, one invocation per output: the sum of mul(a[m][k], b[k][n]) in
-// blocks of 16 by the halving tree, block sums in order (docs/float-protocol.md F.5), exactly the
+// blocks of 16 by the halving tree, block sums in order (PROTOCOL.md §15 F.5), exactly the
 // reference's order. Missing terms of the last block are +0 (not products with padding: 0 * inf
 // would be NaN).
 layout(local_size_x = 16, local_size_y = 16) in;

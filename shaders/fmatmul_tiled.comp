@@ -2,7 +2,7 @@
 // fmatmul_tiled.comp — FMATMUL with shared-memory tiles: a work group of 16 x 16 invocations
 // computes a 16 x 16 block of c; k is walked 16 at a time through shared copies of a and b (each
 // element loaded and canonicalized once per group, not once per output). One tile of k is exactly
-// one block of docs/float-protocol.md F.5: each invocation forms its 16 products, sums them by the
+// one block of PROTOCOL.md §15 F.5: each invocation forms its 16 products, sums them by the
 // halving tree and adds the block sum to its running accumulator, so the order is the reference's.
 #define TILE 16u
 layout(local_size_x = 16, local_size_y = 16) in;

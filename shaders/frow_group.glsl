@@ -1,4 +1,4 @@
-// frow_group.glsl — the row softmax of docs/float-protocol.md F.6 spread over one work group of
+// frow_group.glsl — the row softmax of PROTOCOL.md §15 F.6 spread over one work group of
 // FROW_GROUP invocations, in place on FM_ROW_BUFFER[base .. base+n) (a coherent SSBO member,
 // defined before fmath.glsl is included). Same bits as fm_softmax_row, because every step is
 // order-free or follows the definition's order:

@@ -1,4 +1,4 @@
-// Tests of engine/dtype: where each element type sits in the pixels (docs/float-protocol.md F.1),
+// Tests of engine/dtype: where each element type sits in the pixels (PROTOCOL.md §15 F.1),
 // pixel counts and fit, typed reads and writes, and the text tools show for an element.
 #include "dtype.h"
 #include "fmath.h"

@@ -1,4 +1,4 @@
-// Tests of engine/fmath: the float definitions of docs/float-protocol.md.
+// Tests of engine/fmath: the float definitions of PROTOCOL.md §15.
 //  * Hand-worked values: canonicalization, IEEE special cases, known correctly rounded results,
 //    the summation order, the fma-sensitive case.
 //  * Every binary16 pattern through from_f16/to_f16, against an independent formula.

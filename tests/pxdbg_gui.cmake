@@ -16,6 +16,9 @@ if(TARGET pxdbg)
   set_tests_properties(pxdbg_gui pxdbg_gui_synthetic pxdbg_gui_truth PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
                                                                                RUN_SERIAL TRUE)
 endif()
+# The private X display every GUI test runs on (tests/with_xvfb.sh).
+add_test(NAME with_xvfb COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/with_xvfb_test.sh)
+set_tests_properties(with_xvfb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RUN_SERIAL TRUE)
 if(TARGET pxdbg)
   # The monkey: seed 1 for 40 s in CI; longer runs by hand (see tests/pxdbg_monkey.sh).
   add_test(NAME pxdbg_monkey

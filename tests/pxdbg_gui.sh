@@ -14,11 +14,12 @@
 set -euo pipefail
 
 if [ "${1:-}" != "--inner" ]; then
-    for tool in xvfb-run xdotool Xvfb; do
+    for tool in xdotool Xvfb; do
         command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
     done
     export LIBGL_ALWAYS_SOFTWARE=1
-    exec xvfb-run -a -s "-screen 0 1600x1000x24" "$0" --inner "$@"
+    # A private Xvfb that is gone when the test ends (tests/with_xvfb.sh says why not xvfb-run).
+    exec bash "$(dirname "$0")/with_xvfb.sh" 1600x1000x24 bash "$0" --inner "$@"
 fi
 shift
 PXDBG=$1 WORK=$2

@@ -115,6 +115,9 @@ def main():
             time.sleep(0.05)
         if not win:
             print("FAIL: no pxdbg window" + ("" if proc.poll() is None else " (pxdbg exited %d)" % proc.returncode))
+            log.flush()
+            with open(log.name, errors="replace") as f:
+                print("pxdbg's log:\n" + f.read()[-3000:])
             return 1
         for _ in range(100):
             xdo(["windowfocus", "--sync", win])

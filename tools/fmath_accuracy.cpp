@@ -5,7 +5,7 @@
 // not correctly rounded. Also checks to_f16 against GCC's _Float16 conversion over all 2^32 inputs.
 // "attention" measures FSOFTMAX with a scale and FATTENTION (PROTOCOL.md §12) against double.
 //   fmath_accuracy [exp|tanh|gelu|recip|rsqrt|f16|sum|rows|layernorm|quant|attention|all] [stride]
-//   (numbers: docs/float-protocol.md)
+//   (numbers: PROTOCOL.md §15)
 #include "fmath.h"
 #include "ops/float_ops.h"
 
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
         }
     }
     if (all || what == "layernorm") {
-        // LAYERNORM (PROTOCOL.md §11.6, float-protocol F.10) against layer norm in long double on the
+        // LAYERNORM (PROTOCOL.md §11.6, PROTOCOL.md F.10) against layer norm in long double on the
         // same binary32 inputs: y = (x - mean) / sqrt(var + eps) * g + b, gain N(1, 0.1^2), bias
         // N(0, 0.1^2), eps 1e-5; rows N(mu, sigma^2). Error as max and mean absolute error in units of
         // u = 2^-24 (the outputs are O(1)), over 200 rows each.

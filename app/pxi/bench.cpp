@@ -312,7 +312,7 @@ bool have_avx2() {
 
 #if defined(__x86_64__)
 // Float multiply-add peak as the float protocol allows it: a multiply and a separate add (never
-// fused, docs/float-protocol.md F.3), 12 independent chains of each, so the figure is the rate
+// fused, PROTOCOL.md §15 F.3), 12 independent chains of each, so the figure is the rate
 // of one vmulps plus one vaddps per 16 lanes (zmm where the CPU has AVX-512F, else ymm). Counted
 // as multiply-adds (one mul and one add each), like the matmuls it is compared with.
 __attribute__((target("avx512f"))) uint64_t fmuladd_loop_avx512(uint64_t iters) {

@@ -155,6 +155,13 @@ std::vector<float> to_f32(const std::vector<double>& v) {
     return std::vector<float>(v.begin(), v.end()); // round to nearest
 }
 
+// The shapes of both builds' matrices, in row order: input, W_hidden, b_hidden, hidden, W_out,
+// b_out, logits (the enum { X, W1, B1, H, W2, B2, Y } the builders index them with).
+std::vector<MatrixHeader> pixellm_shapes() {
+    return {{kLlmIn, 1},           {kLlmHidden, kLlmIn}, {kLlmHidden, 1}, {kLlmHidden, 1},
+            {kLlmOut, kLlmHidden}, {kLlmOut, 1},         {kLlmOut, 1}};
+}
+
 Region f32_region(const std::string& name, uint32_t row, uint32_t rows, uint32_t cols) {
     Region r;
     r.name = name, r.row = row, r.shape = {cols, rows}, r.dtype = DType::F32, r.from_symbols = true;
@@ -163,9 +170,7 @@ Region f32_region(const std::string& name, uint32_t row, uint32_t rows, uint32_t
 
 // The float32 build: every matrix f32, each layer one FMATMUL with its bias and activation.
 Result<Image> build_pixellm_f32(const PixelLlmWeights& w, const PixelLlmBuildOptions& options) {
-    const std::vector<MatrixHeader> shapes = {{kLlmIn, 1},     {kLlmHidden, kLlmIn},  {kLlmHidden, 1},
-                                              {kLlmHidden, 1}, {kLlmOut, kLlmHidden}, {kLlmOut, 1},
-                                              {kLlmOut, 1}};
+    const std::vector<MatrixHeader> shapes = pixellm_shapes();
     const Allocation al = allocate_rows(shapes, kLlmWidth);
     enum { X, W1, B1, H, W2, B2, Y };
     const auto& r = al.rows;
@@ -226,10 +231,7 @@ Result<Image> build_pixellm(const PixelLlmWeights& w, const PixelLlmBuildOptions
     auto m2 = quantize_multiplier(qb2.scale / qy8.scale);
     if (!m2) return m2.error();
 
-    // Rows: input, W_hidden, b_hidden, hidden, W_out, b_out, logits.
-    const std::vector<MatrixHeader> shapes = {{kLlmIn, 1},     {kLlmHidden, kLlmIn},  {kLlmHidden, 1},
-                                              {kLlmHidden, 1}, {kLlmOut, kLlmHidden}, {kLlmOut, 1},
-                                              {kLlmOut, 1}};
+    const std::vector<MatrixHeader> shapes = pixellm_shapes();
     const Allocation al = allocate_rows(shapes, kLlmWidth);
     enum { X, W1, B1, H, W2, B2, Y };
     const auto& r = al.rows;

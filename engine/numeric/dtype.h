@@ -1,4 +1,4 @@
-// dtype.h — element types of matrices (docs/float-protocol.md F.1, F.2) and typed element access.
+// dtype.h — element types of matrices (PROTOCOL.md §15 F.1, F.2) and typed element access.
 //
 // A matrix's type is not stored in the image (the header is full); each float instruction
 // declares the dtype of every operand in its first parameter pixel, and tools take it from

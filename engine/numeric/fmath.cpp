@@ -1,5 +1,5 @@
 // fmath.cpp — the definitions of engine/fmath.h. Each function follows the numbered steps of its
-// definition in docs/float-protocol.md; constants are given as bit patterns so that no decimal
+// definition in PROTOCOL.md §15; constants are given as bit patterns so that no decimal
 // parsing (C++ or GLSL) can differ. Compiled with -ffp-contract=off.
 #include "fmath.h"
 

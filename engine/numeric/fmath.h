@@ -1,4 +1,4 @@
-// fmath.h — pxOS float arithmetic, exact by definition (docs/float-protocol.md).
+// fmath.h — pxOS float arithmetic, exact by definition (PROTOCOL.md §15).
 //
 // Every float32 result a float opcode may produce is defined here as a fixed sequence of IEEE 754
 // binary32 additions, subtractions and multiplications (round to nearest even, never fused),
@@ -81,7 +81,7 @@ inline uint32_t pack_f16x2(uint16_t even, uint16_t odd) {
     return uint32_t(even) | uint32_t(odd) << 16;
 }
 
-// ---- Reductions (docs/float-protocol.md "Summation order") ----
+// ---- Reductions (PROTOCOL.md §15 "Summation order") ----
 inline constexpr size_t kBlock = 16;
 // The sum of one block of 16 terms, by the fixed halving tree:
 // v[i] = u[i] + u[i+8] (i < 8), then + u[i+4], + u[i+2], + u[i+1].
@@ -116,7 +116,7 @@ void softmax_row(const float* x, float* y, size_t n);
 // y may alias x. n <= 2^24 (n must be exact as a float).
 void layernorm_row(const float* x, const float* gain, const float* bias, float eps, float* y, size_t n);
 
-// ---- uint8 quantization (docs/float-protocol.md F.9; PROTOCOL.md §11.4) ----
+// ---- uint8 quantization (PROTOCOL.md §15 F.9; PROTOCOL.md §11.4) ----
 // scale and inv_scale are positive normal finite values (the opcodes' check 7 ensures it).
 // dequantize: mul(float(q - zp), scale); q - zp is an integer in [-255, 255], exact as a float.
 inline float dequantize(uint8_t q, uint8_t zp, float scale) {

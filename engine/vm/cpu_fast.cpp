@@ -327,7 +327,7 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
              });
 }
 
-// f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (float-protocol F.3).
+// f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (PROTOCOL.md F.3).
 // fm::canon_bits on a run, written as selects so the loop vectorizes (the branchy form was most
 // of a 4 x 1024 @ 1024 x 1024 FMATMUL).
 PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {

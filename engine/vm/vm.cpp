@@ -17,7 +17,7 @@ std::string row_range(uint32_t height) {
 // Why a matrix that does not fit does not: the rows it needs, or the image's width.
 // rows_for_elements divides by width - 1, so an image of width 1 (which holds no matrix,
 // PROTOCOL.md §3) is said so instead.
-// A matrix of f16 elements counts ceil(n/2) element pixels (docs/float-protocol.md F.1).
+// A matrix of f16 elements counts ceil(n/2) element pixels (PROTOCOL.md §15 F.1).
 std::string overflow_text(uint32_t row, MatrixHeader h, DType t, uint32_t width, uint32_t height) {
     if (width < 2) return "does not fit: an image of width 1 holds no matrix";
     const uint64_t pixels = dtype_pixels(t, h.elements());

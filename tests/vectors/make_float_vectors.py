@@ -2,7 +2,7 @@
 """Program test vectors of the float opcodes (PROTOCOL.md §11): tests/vectors/float_*.json.
 
 The expected results come from a model of the protocol text written here, whose float arithmetic
-is the independent NumPy model of docs/float-protocol.md in make_fmath_vectors.py (NumPy float32
+is the independent NumPy model of PROTOCOL.md §15 in make_fmath_vectors.py (NumPy float32
 arrays, not a translation of engine/numeric/fmath.cpp or engine/vm/ops/). Each vector also carries values
 worked out by hand (status, steps, pc, trap and key result pixels, arithmetic in the comments),
 which the model must reproduce before anything is written. The C++ engine is never consulted.
@@ -14,12 +14,13 @@ The files have the format of tests/vectors/README.md, so every executor runs the
 the corpus (tests/vectors_test.cpp, tests/opcodes_test.cpp, the GL parity tests).
 """
 import importlib.util
-import json
 import os
 import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vector_files  # noqa: E402 (the JSON files every vector generator writes)
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -82,7 +83,7 @@ def model(width, height, pixels, step_limit=65536):
     def xy(row, i):
         return 1 + i % (width - 1), row + i // (width - 1)
 
-    def gather(row, n):  # f32 elements, canonicalized on load (float-protocol F.3)
+    def gather(row, n):  # f32 elements, canonicalized on load (PROTOCOL.md F.3)
         return fm.canon(fm.f(np.array([word(px(*xy(row, i))) for i in range(n)], dtype=U32)))
 
     def scatter(row, cols, rows, values):
@@ -238,7 +239,7 @@ def model(width, height, pixels, step_limit=65536):
         elif op == GELU:  # §11.7
             (C, R) = shape[0]
             scatter(rows[2], C, R, fm.fgelu(gather(rows[0], C * R)))
-        elif op == LAYERNORM:  # §11.6: the layer norm of float-protocol F.6 on every row
+        elif op == LAYERNORM:  # §11.6: the layer norm of PROTOCOL.md F.6 on every row
             (N, M) = shape[0]
             x = gather(rows[0], N * M).reshape(M, N)
             g = gather(rows[1], N)
@@ -252,7 +253,7 @@ def model(width, height, pixels, step_limit=65536):
             b = gather(rows[1], cb * rb).reshape(rb, cb)  # 1 x C broadcasts over the rows
             c = fm.mul(a, b) if op == FMUL else fm.add(a, b)
             scatter(rows[2], C, R, np.asarray(c, F32).reshape(-1))
-        elif op == FSOFTMAX:  # float-protocol F.11: softmax of mul(x, scale), row by row
+        elif op == FSOFTMAX:  # PROTOCOL.md F.11: softmax of mul(x, scale), row by row
             C, R = shape[0]
             x = gather(rows[0], C * R).reshape(R, C)
             scale = fm.canon(fm.f(np.array([word(P[1])], dtype=U32)))[0]
@@ -288,7 +289,7 @@ def attention(q, k, v, heads, scale):
 
 
 def activate(v, act):
-    """§11.2: none; relu: NaN stays NaN, v > 0 stays, else +0; gelu: the GELU of float-protocol F.6."""
+    """§11.2: none; relu: NaN stays NaN, v > 0 stays, else +0; gelu: the GELU of PROTOCOL.md F.6."""
     if act == 1:
         return v if fm.isnan(v) or v > 0 else F32(0)
     if act == 2:
@@ -370,64 +371,6 @@ def vector(name, description, prog, hand):
     VECTORS.append((name, description, prog, r))
 
 
-def nonzero(pixels):
-    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
-
-
-def render(name, description, prog, r):
-    lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
-             f'  "width": {prog.width},', f'  "height": {prog.height},']
-
-    def pixel_list(key, pixels, indent):
-        rows = nonzero(pixels)
-        if not rows:
-            return [f'{indent}"{key}": []']
-        body = [f'{indent}  {json.dumps(p)}' for p in rows]
-        return [f'{indent}"{key}": ['] + [x + ',' for x in body[:-1]] + [body[-1], f'{indent}]']
-
-    lines += pixel_list("input", prog.px, "  ")
-    lines[-1] += ','
-    lines += ['  "expect": {', f'    "status": "{r["status"]}",', f'    "steps": {r["steps"]},', f'    "pc": {r["pc"]},']
-    if r["status"] == "trapped":
-        lines.append(f'    "trap": "{r["trap"]}",')
-        lines.append(f'    "trap_pixel": {json.dumps([r["trap_x"], r["trap_y"]])},')
-    lines += pixel_list("output", r["image"], "    ")
-    lines += ['  }', '}']
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    return text
-
-
-def write_all(check):
-    stale = []
-    texts = {n + ".json": render(n, d, p, r) for n, d, p, r in VECTORS}
-    existing = {f for f in os.listdir(HERE) if f.startswith("float_") and f.endswith(".json")}
-    for old in existing - set(texts):
-        stale.append(old)
-        if not check:
-            os.remove(os.path.join(HERE, old))
-    for fname, text in texts.items():
-        path = os.path.join(HERE, fname)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                same = fh.read() == text
-        except OSError:
-            same = False
-        if same:
-            continue
-        stale.append(fname)
-        if not check:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-    if check:
-        if stale:
-            print("stale (rerun tests/vectors/make_float_vectors.py):", *stale, sep="\n  ")
-            sys.exit(1)
-        print(f"{len(texts)} float vectors are what the model writes")
-    else:
-        print(f"wrote {len(stale)} of {len(texts)} float vectors to {HERE}")
-
-
 # ------------------------------------------------------------------------------------------------
 # The vectors. Hand values in the comments.
 
@@ -490,7 +433,7 @@ vector("float_fmatmul_bias_relu", "FMATMUL with an f32 bias row and ReLU: NaN st
        dict(status="halted", steps=2, pc=3,
             words={(1, 4): bits(1.5), (2, 4): 0, (3, 4): 0x7FC00000, (4, 4): 0x7FC00000}))
 
-# GELU (float-protocol F.6) of a @ I = a: gelu(0) = 0, gelu(+inf) = +inf, gelu(-inf) = +0,
+# GELU (PROTOCOL.md F.6) of a @ I = a: gelu(0) = 0, gelu(+inf) = +inf, gelu(-inf) = +0,
 # gelu(NaN) = NaN; the other values from the model.
 gx = [0.0, 1.0, -1.0, 3.0, -3.0, 0.5, -9.0, 20.0, INF, NEG_INF, NEG_NAN, -0.1]
 vector("float_fmatmul_gelu", "FMATMUL with GELU: 12 values through a @ I including +-inf, NaN, -9, 20",
@@ -808,7 +751,7 @@ vector("float_fconvert_in_place", "FCONVERT f32 -> f16 in place (c = a), then f1
                    (1, 2): bits(0.0999755859375), (2, 2): bits(3.0), (3, 2): NEG_INF, (4, 2): 0,
                    (5, 2): bits(2.0**-14)}))
 
-# GELU element-wise (float-protocol F.6; the same function as FMATMUL's activation 2): gelu(0) = 0,
+# GELU element-wise (PROTOCOL.md F.6; the same function as FMATMUL's activation 2): gelu(0) = 0,
 # gelu(-0) = gelu(subnormal) = 0, +inf -> +inf, -inf -> +0, NaN -> NaN, -11 -> +0 (e^-2u overflows), the
 # rest from the model.
 GX = [0.0, NEG_ZERO, DENORM, 1.0, -1.0, 0.5, -3.0, 3.0, -9.0, -11.0, 20.0, INF, NEG_INF, NAN_PAYLOAD, MAX, -0.1,
@@ -916,4 +859,4 @@ vector("float_trap_layernorm_bias", "LAYERNORM with a 1x3 bias for 2 columns: SH
 
 
 if __name__ == "__main__":
-    write_all("--check" in sys.argv[1:])
+    vector_files.write_all(VECTORS, HERE, "float_", "make_float_vectors.py", "float", "--check" in sys.argv[1:])

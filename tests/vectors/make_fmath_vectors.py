@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Test vectors for the pxOS float definitions (docs/float-protocol.md), from an independent model.
+"""Test vectors for the pxOS float definitions (PROTOCOL.md §15), from an independent model.
 
-This is a model of the text of docs/float-protocol.md written with NumPy float32 arrays, not a
+This is a model of the text of PROTOCOL.md §15 written with NumPy float32 arrays, not a
 translation of engine/numeric/fmath.cpp: it is vectorized (every branch computed for all inputs, then
 selected), derives the constants from their mathematical definitions and checks them against the
 bit patterns the spec lists, converts float16 with NumPy's own float16 type, computes Dekker's

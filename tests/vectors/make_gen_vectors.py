@@ -3,7 +3,7 @@
 
 LOOP (32), GATHER (33), APPEND (34), ARGMAX (35) and SAMPLE (36). The expected results come from a
 model of the protocol text written here; SAMPLE's float arithmetic is the independent NumPy model
-of docs/float-protocol.md in make_fmath_vectors.py (exp, recip, the F.5 sum), its top-k set a
+of PROTOCOL.md §15 in make_fmath_vectors.py (exp, recip, the F.5 sum), its top-k set a
 plain sort, its PRNG Python integers. Nothing is translated from engine/ or shaders/, and the C++
 engine is never consulted. Each vector also carries values worked out by hand (status, steps, pc,
 trap and key pixels), which the model must reproduce before anything is written.
@@ -12,12 +12,13 @@ trap and key pixels), which the model must reproduce before anything is written.
     /usr/bin/python3 tests/vectors/make_gen_vectors.py --check  # fails if a file is stale
 """
 import importlib.util
-import json
 import os
 import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vector_files  # noqa: E402 (the JSON files every vector generator writes)
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -324,66 +325,6 @@ def vector(name, description, prog, hand):
     VECTORS.append((name, description, prog, r))
 
 
-def nonzero(pixels):
-    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
-
-
-def render(name, description, prog, r):
-    lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
-             f'  "width": {prog.width},', f'  "height": {prog.height},']
-    if prog.step_limit != 65536:
-        lines.append(f'  "step_limit": {prog.step_limit},')
-
-    def pixel_list(k, pixels, indent):
-        rows = nonzero(pixels)
-        if not rows:
-            return [f'{indent}"{k}": []']
-        body = [f'{indent}  {json.dumps(p)}' for p in rows]
-        return [f'{indent}"{k}": ['] + [x + ',' for x in body[:-1]] + [body[-1], f'{indent}]']
-
-    lines += pixel_list("input", prog.px, "  ")
-    lines[-1] += ','
-    lines += ['  "expect": {', f'    "status": "{r["status"]}",', f'    "steps": {r["steps"]},', f'    "pc": {r["pc"]},']
-    if r["status"] == "trapped":
-        lines.append(f'    "trap": "{r["trap"]}",')
-        lines.append(f'    "trap_pixel": {json.dumps([r["trap_x"], r["trap_y"]])},')
-    lines += pixel_list("output", r["image"], "    ")
-    lines += ['  }', '}']
-    text = "\n".join(lines) + "\n"
-    json.loads(text)
-    return text
-
-
-def write_all(check):
-    stale = []
-    texts = {n + ".json": render(n, d, p, r) for n, d, p, r in VECTORS}
-    existing = {f for f in os.listdir(HERE) if f.startswith("gen_") and f.endswith(".json")}
-    for old in existing - set(texts):
-        stale.append(old)
-        if not check:
-            os.remove(os.path.join(HERE, old))
-    for fname, text in texts.items():
-        path = os.path.join(HERE, fname)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                same = fh.read() == text
-        except OSError:
-            same = False
-        if same:
-            continue
-        stale.append(fname)
-        if not check:
-            with open(path, "w", encoding="utf-8") as fh:
-                fh.write(text)
-    if check:
-        if stale:
-            print("stale (rerun tests/vectors/make_gen_vectors.py):", *stale, sep="\n  ")
-            sys.exit(1)
-        print(f"{len(texts)} generation vectors are what the model writes")
-    else:
-        print(f"wrote {len(stale)} of {len(texts)} generation vectors to {HERE}")
-
-
 # ------------------------------------------------------------------------------------------------
 # The vectors. Hand values in the comments.
 
@@ -581,4 +522,4 @@ vector("gen_trap_gather_dtype", "GATHER declaring c f32 for a u8 table is BAD_PA
 
 
 if __name__ == "__main__":
-    write_all("--check" in sys.argv[1:])
+    vector_files.write_all(VECTORS, HERE, "gen_", "make_gen_vectors.py", "generation", "--check" in sys.argv[1:])

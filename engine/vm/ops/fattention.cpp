@@ -3,7 +3,7 @@
 // current length), V = the value cache (a parameter row, L x D), c = out (T x D). Per head h
 // (columns h*hd .. h*hd+hd-1, hd = D / heads) and query row t, which sees cached rows 0 .. L-T+t:
 // scores by F.5 dot products times the f32 scale, the softmax of F.6, and the weighted sum of the
-// value rows as an F.5 sum over positions (docs/float-protocol.md F.11). Bit for bit, each head is
+// value rows as an F.5 sum over positions (PROTOCOL.md §15 F.11). Bit for bit, each head is
 // FMATMUL(q_h, K_h^T) -> FSOFTMAX(scale) -> FMATMUL(p, V_h) on the visible rows.
 // P1 = (1, 1, 1, 0) (q, K, out f32; V has K's dtype), P2 = (v_row lo, hi, heads lo, hi), P3 = scale.
 #include "float_ops.h"

@@ -1,5 +1,5 @@
 // FADD and FMUL (PROTOCOL.md §11.3): c = add(a, b) / mul(a, b) element-wise on float32 pixels
-// (docs/float-protocol.md F.3: one correctly rounded operation, then canonicalization); b has a's
+// (PROTOCOL.md §15 F.3: one correctly rounded operation, then canonicalization); b has a's
 // shape or is a 1 x cols(a) row added to (multiplied into) every row. P1 = (1, 1, 1, 0).
 #include "float_ops.h"
 #include "fmath.h"

@@ -1,4 +1,4 @@
-// float_ops.h — what the float opcodes (PROTOCOL.md §11, docs/float-protocol.md) share: the dtype
+// float_ops.h — what the float opcodes (PROTOCOL.md §11, PROTOCOL.md §15) share: the dtype
 // parameter pixel P1 (its check and its text), the activations, and the f32 gather/scatter of the
 // reference kernels. The arithmetic itself is engine/fmath.h; nothing here rounds a float.
 #pragma once
@@ -30,7 +30,7 @@ std::string f32_param_text(uint32_t bits);
 float activate(float x, uint8_t activation);
 
 // The f32 matrix at `row` (whole pixels, little-endian), each element canonicalized on load
-// (docs/float-protocol.md F.3 point 1).
+// (PROTOCOL.md §15 F.3 point 1).
 std::vector<float> gather_f32(const Image& image, uint32_t row, MatrixHeader h);
 // Writes header and elements as whole pixels (the values are canonical results).
 void scatter_f32(Image& image, uint32_t row, MatrixHeader h, const std::vector<float>& v);
@@ -71,7 +71,7 @@ std::vector<uint8_t> quant_u8(const std::vector<float>& x, float inv_scale, uint
 std::vector<float> layernorm_f32(const std::vector<float>& x, uint32_t rows, uint32_t n,
                                  const std::vector<float>& gain, const std::vector<float>& bias, float eps);
 // FSOFTMAX (PROTOCOL.md §12.1) on canonical values: each row x of the rows x cols matrix becomes
-// fm::softmax_row(z), z[i] = mul(x[i], scale) (docs/float-protocol.md F.11).
+// fm::softmax_row(z), z[i] = mul(x[i], scale) (PROTOCOL.md §15 F.11).
 std::vector<float> fsoftmax_f32(const std::vector<float>& x, MatrixHeader h, float scale);
 // FATTENTION (PROTOCOL.md §12.2) on canonical values: q is T x D, k and v are L x D (L >= T), D a
 // multiple of heads, all row-major. For query row t and head h (columns h*hd .. h*hd+hd-1, hd =

@@ -1,5 +1,5 @@
 // FMATMUL (PROTOCOL.md §11.2): c = act(a @ b + bias) on float32 pixels, each dot product summed in
-// the fixed order of docs/float-protocol.md F.5 (blocks of 16 by the halving tree, block sums in
+// the fixed order of PROTOCOL.md §15 F.5 (blocks of 16 by the halving tree, block sums in
 // order), then the bias added, then the activation (none, ReLU, GELU). P1 = (1, 1, 1, 0): a, b, c
 // are f32; P2 = (bias_row lo, bias_row hi, activation, 0); the optional bias is a 1 x N f32 matrix.
 #include "float_ops.h"

@@ -1,5 +1,5 @@
 // FSOFTMAX (PROTOCOL.md §12.1): c = softmax of each row of a, the row first multiplied by an f32
-// scale (1 = plain softmax; 1/temperature for sampling). docs/float-protocol.md F.11: z = mul(x,
+// scale (1 = plain softmax; 1/temperature for sampling). PROTOCOL.md §15 F.11: z = mul(x,
 // scale), then the row softmax of F.6 (max, exp(z - max), the F.5 sum, one recip, one mul per
 // element). P1 = (1, 0, 1, 0): a and c are f32, b is none; P2 = the scale as an f32 pixel.
 #include "float_ops.h"

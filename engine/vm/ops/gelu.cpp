@@ -1,5 +1,5 @@
 // GELU (PROTOCOL.md §11.7): c = gelu(a) element-wise on float32 pixels, the tanh-form GELU of
-// docs/float-protocol.md F.6 (the same function as FMATMUL's activation 2). P1 = (1, 0, 1, 0).
+// PROTOCOL.md §15 F.6 (the same function as FMATMUL's activation 2). P1 = (1, 0, 1, 0).
 #include "float_ops.h"
 #include "fmath.h"
 

@@ -1,4 +1,4 @@
-// LAYERNORM (PROTOCOL.md §11.6, docs/float-protocol.md F.10): for each row x of a (M x N),
+// LAYERNORM (PROTOCOL.md §11.6, PROTOCOL.md §15 F.10): for each row x of a (M x N),
 // c's row = the layer norm of F.6 with gain b (1 x N), the optional bias row of P2 (1 x N, 0: none)
 // and epsilon P3: mean and variance as F.5 sums in the fixed order, 1/N by recip and 1/sqrt by
 // rsqrt of F.6 (no hardware division or square root). P1 = (1, 1, 1, 0);

@@ -37,7 +37,7 @@ struct QMatmul32Params {
     uint16_t bias_row = 0;
 };
 
-// The float opcodes (docs/float-protocol.md F.2; PROTOCOL.md §11): P1 = (dtype_a, dtype_b,
+// The float opcodes (PROTOCOL.md §15 F.2; PROTOCOL.md §11): P1 = (dtype_a, dtype_b,
 // dtype_c, 0) declares each operand's element type by its code (0 u8, 1 f32, 2 f16, 3 i32; 0 for
 // an operand of kind none). Kept as raw codes: decoding never fails, check() says which are accepted.
 struct FloatDtypes {

@@ -1,5 +1,5 @@
 // DEQUANT and QUANT (PROTOCOL.md §11.4): uint8 <-> float32 with a per-matrix scale and zero point,
-// defined in docs/float-protocol.md F.9. DEQUANT: c = mul(float(a - zp), scale), P1 = (0, 0, 1, 0).
+// defined in PROTOCOL.md §15 F.9. DEQUANT: c = mul(float(a - zp), scale), P1 = (0, 0, 1, 0).
 // QUANT: c = clamp(rne(mul(a, inv_scale)) + zp, 0, 255), NaN -> zp, P1 = (1, 0, 0, 0); QUANT takes
 // 1/scale so that no division is needed (F.3 has none). P2 = the scale (or 1/scale) as a whole f32
 // pixel, a positive normal finite value; P3 = (zero_point, 0, 0, 0).
