@@ -28,6 +28,7 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log PID=
 PROMPT="The quick fox"
 N=10
+times=
 
 fail() {
     echo "FAIL: $*"
@@ -184,6 +185,7 @@ for k in $(seq 1 $N); do
     xdotool key n
     wait_for '.gpt.tokens | length' $((T + k))
     wait_for '.gpt.busy' false
+    times+=" $(j .gpt.token_ms | awk '{ printf "%.2f", $1 }')"
     gk=$WORK/gen$k.json
     [ "$(jc ".gpt.tokens[$T:]")" = "$(jq -c .tokens "$gk")" ] || fail "after $k tokens: $(jc ".gpt.tokens[$T:]") vs pxi $(jq -c .tokens "$gk")"
     [ "$(jc .gpt.generated_text)" = "$(jq -c .text "$gk")" ] || fail "text after $k tokens: $(jc .gpt.generated_text) vs pxi $(jq -c .text "$gk")"
@@ -207,7 +209,7 @@ for got, (i, logit, q) in zip(top, ref["top"]):
 PY
 done
 echo "$N tokens with N: tokens, text, steps, probabilities and top-10 match pxi and Python"
-echo "Next token times (ms): $(j .gpt.note)"
+echo "Next token wall times in pxdbg (ms, the first includes the prefill):$times"
 
 # ---- Shift+N: back one token ----
 xdotool key shift+n

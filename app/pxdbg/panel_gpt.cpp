@@ -364,6 +364,7 @@ void draw_gpt_panel(App& app) {
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + 40, vp->Pos.y + 60), ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowSize(ImVec2(640, 560), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowBgAlpha(1.0f); // over the program view: its pixels would show through the text
     if (!ImGui::Begin("Text", &g.show)) {
         g.prompt_active = false;
         ImGui::End();
@@ -383,17 +384,27 @@ void draw_gpt_panel(App& app) {
     g.prompt_active = ImGui::IsItemActive();
     ImGui::SameLine();
     if (ImGui::Button("Set prompt") || enter) set_prompt(app);
+    // Labels first: "seed [0]  temperature [0]  top-k [0]  new tokens [10]".
+    auto label = [](const char* text) {
+        ImGui::AlignTextToFramePadding();
+        ImGui::TextUnformatted(text);
+        ImGui::SameLine();
+    };
+    label("seed");
     ImGui::SetNextItemWidth(90);
-    ImGui::InputInt("seed", &g.seed, 0);
+    ImGui::InputInt("##seed", &g.seed, 0);
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(70);
-    ImGui::InputFloat("temperature", &g.temperature, 0, 0, "%.3g");
-    ImGui::SameLine();
+    label("temperature");
     ImGui::SetNextItemWidth(60);
-    ImGui::InputInt("top-k", &g.top_k, 0);
+    ImGui::InputFloat("##temperature", &g.temperature, 0, 0, "%.3g");
     ImGui::SameLine();
-    ImGui::SetNextItemWidth(60);
-    ImGui::InputInt("new tokens", &g.new_tokens, 0);
+    label("top-k");
+    ImGui::SetNextItemWidth(50);
+    ImGui::InputInt("##top-k", &g.top_k, 0);
+    ImGui::SameLine();
+    label("new tokens");
+    ImGui::SetNextItemWidth(50);
+    ImGui::InputInt("##new tokens", &g.new_tokens, 0);
     if (!g.prompt_error.empty()) ImGui::TextColored(kBad, "%s", g.prompt_error.c_str());
 
     ImGui::BeginDisabled(g.stepping);
