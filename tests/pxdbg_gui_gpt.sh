@@ -10,12 +10,12 @@
 # prompt and settings; each token's step against `pxi run --trace` (the steps of the APPEND into
 # `tokens`); each token's probability and the top-10 candidates (id, f32 logit, probability)
 # against a softmax in Python (double) over the logits row read from the image `pxi generate -o`
-# leaves after k tokens (its PNG decoded with zlib here, not by pxOS code).
-# Exit 77 (skipped) only when Xvfb, xdotool, jq or python3 is missing.
+# leaves after k tokens (its PNG decoded by ImageMagick, not by pxOS code).
+# Exit 77 (skipped) only when Xvfb, xdotool, jq, python3 or ImageMagick is missing.
 set -euo pipefail
 
 if [ "${1:-}" != "--inner" ]; then
-    for tool in xdotool Xvfb jq python3; do
+    for tool in xdotool Xvfb jq python3 convert identify; do
         command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
     done
     export LIBGL_ALWAYS_SOFTWARE=1
@@ -73,51 +73,34 @@ json.dump({"model": "gpt", "layers": L, "width": d, "heads": H, "head_width": d 
            "tied_head": True, "dtype": "float32", "layout": "y = x @ W + b; W is [in, out]"},
           open(out + ".json", "w"))
 PY
-# logits.py IMAGE ROW ID: the last row of the f32 matrix at header row ROW of an RGBA PNG, read with
-# zlib; prints JSON {top: [[id, logit, p] x 10], p: softmax[ID]} (softmax in double).
-cat >"$WORK/logits.py" <<'PY'
-import json, math, struct, sys, zlib
-path, row, tok = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-data = open(path, "rb").read()
-assert data[:8] == b"\x89PNG\r\n\x1a\n"
-pos, idat, w, h = 8, b"", 0, 0
-while pos < len(data):
-    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-    body = data[pos + 8:pos + 8 + n]
-    if kind == b"IHDR":
-        w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-        assert depth == 8 and ctype == 6, "RGBA8 expected"
-    elif kind == b"IDAT":
-        idat += body
-    pos += 12 + n
-raw, stride = zlib.decompress(idat), w * 4
-rows, prev = [], bytearray(stride)
-for y in range(h):
-    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-    for i in range(stride):
-        a = line[i - 4] if i >= 4 else 0
-        b = prev[i]
-        c = prev[i - 4] if i >= 4 else 0
-        if f == 1: line[i] = (line[i] + a) & 255
-        elif f == 2: line[i] = (line[i] + b) & 255
-        elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-        elif f == 4:
-            p = a + b - c
-            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-            line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-    rows.append(line)
-    prev = line
-px = lambda x, y: bytes(rows[y][x * 4:x * 4 + 4])
-hdr = px(0, row)
-cols, nrows = hdr[0] | hdr[1] << 8, hdr[2] | hdr[3] << 8  # PROTOCOL.md §3: cols in R,G; rows in B,A
-def elem(i):
-    return struct.unpack("<f", px(1 + i % (w - 1), row + i // (w - 1)))[0]
-last = [elem((nrows - 1) * cols + c) for c in range(cols)]
-m = max(last)
-s = sum(math.exp(v - m) for v in last)
-order = sorted(range(cols), key=lambda i: (-last[i], i))[:10]
-print(json.dumps({"top": [[i, last[i], math.exp(last[i] - m) / s] for i in order],
-                  "p": math.exp(last[tok] - m) / s}))
+# check.py WORK N LOGITS_ROW WIDTH: for each k, the state file pxdbg wrote after k tokens
+# (WORK/state$k.json) against the image `pxi generate --tokens k -o` saved (WORK/gen$k.rgba: raw
+# RGBA, ImageMagick decoded the PNG, not pxOS code): the last logits row's softmax in double gives
+# the k-th token's probability and the top-10 candidates (id, f32 logit, probability).
+cat >"$WORK/check.py" <<'PY'
+import json, math, struct, sys
+work, n, row, w = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def close(a, b): return abs(a - b) <= 1e-12 * max(1.0, abs(b))
+for k in range(1, n + 1):
+    raw = open("%s/gen%d.rgba" % (work, k), "rb").read()
+    px = lambda x, y: raw[(y * w + x) * 4:(y * w + x) * 4 + 4]
+    hdr = px(0, row)
+    cols, nrows = hdr[0] | hdr[1] << 8, hdr[2] | hdr[3] << 8  # PROTOCOL.md §3: cols in R,G; rows in B,A
+    elem = lambda i: struct.unpack("<f", px(1 + i % (w - 1), row + i // (w - 1)))[0]
+    last = [elem((nrows - 1) * cols + c) for c in range(cols)]
+    m = max(last)
+    s = sum(math.exp(v - m) for v in last)
+    order = sorted(range(cols), key=lambda i: (-last[i], i))[:10]
+    st = json.load(open("%s/state%d.json" % (work, k)))["gpt"]
+    tok = json.load(open("%s/gen%d.json" % (work, k)))["tokens"][-1]
+    p = st["generated"][k - 1]["probability"]
+    assert close(p, math.exp(last[tok] - m) / s), "token %d: p %r, Python %r" % (k, p, math.exp(last[tok] - m) / s)
+    assert len(st["top"]) == 10, "top has %d" % len(st["top"])
+    for got, i in zip(st["top"], order):
+        q = math.exp(last[i] - m) / s
+        assert got["id"] == i, "after %d tokens: candidate id %d, Python %d" % (k, got["id"], i)
+        assert got["logit"] == last[i], "logit of %d: %r vs %r" % (i, got["logit"], last[i])
+        assert close(got["probability"], q), "p of %d: %r vs %r" % (i, got["probability"], q)
 PY
 python3 "$WORK/fixture.py" "$WORK/m"
 "$PXI" tokenizer train --text "$SRC/tests/data/tokenizer_sample.txt" --vocab 300 -o "$WORK/tok.pxi" >/dev/null
@@ -166,6 +149,7 @@ wait_for() {
     fail "timed out waiting for $1 = $2 (now $(jc "$1"))"
 }
 
+echo "[${SECONDS}s] fixture, pxi generate x $N, trace"
 start
 wait_for '.gpt.prompt_tokens' '[0]' # as built: the one-token prompt 0
 # ---- The prompt, typed into the field ----
@@ -178,7 +162,7 @@ xdotool key Return
 wait_for '.gpt.edits' 1
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$GEN")"
 [ "$(jc .gpt.tokens)" = "$(jc .gpt.prompt_tokens)" ] || fail "after Set prompt the sequence should be the prompt"
-echo "prompt \"$PROMPT\" set: $T tokens, as pxi generate encodes it"
+echo "[${SECONDS}s] prompt \"$PROMPT\" set: $T tokens, as pxi generate encodes it"
 
 # ---- N: one token at a time ----
 for k in $(seq 1 $N); do
@@ -192,23 +176,12 @@ for k in $(seq 1 $N); do
     [ "$(j ".gpt.generated[$((k - 1))].step")" = "${append_steps[$((k - 1))]}" ] ||
         fail "token $k appended at step $(j ".gpt.generated[$((k - 1))].step"), the trace says ${append_steps[$((k - 1))]}"
     [ "$(j .steps)" = "${append_steps[$((k - 1))]}" ] || fail "Next token should stop right after the APPEND"
-    id=$(jq ".tokens[$((k - 1))]" "$gk")
-    python3 "$WORK/logits.py" "$WORK/gen$k.pxi" "$logits_row" "$id" >"$WORK/ref$k.json"
-    python3 - "$STATE" "$WORK/ref$k.json" "$k" <<'PY' || fail "probabilities after token $k (above)"
-import json, sys
-s, ref, k = json.load(open(sys.argv[1]))["gpt"], json.load(open(sys.argv[2])), int(sys.argv[3])
-def close(a, b): return abs(a - b) <= 1e-12 * max(1.0, abs(b))
-p = s["generated"][k - 1]["probability"]
-assert close(p, ref["p"]), "token %d: p %r, Python %r" % (k, p, ref["p"])
-top = s["top"]
-assert len(top) == 10, "top has %d" % len(top)
-for got, (i, logit, q) in zip(top, ref["top"]):
-    assert got["id"] == i, "candidate id %d, Python %d" % (got["id"], i)
-    assert got["logit"] == logit, "logit of %d: %r vs %r" % (i, got["logit"], logit)
-    assert close(got["probability"], q), "p of %d: %r vs %r" % (i, got["probability"], q)
-PY
+    cp "$STATE" "$WORK/state$k.json"
 done
-echo "$N tokens with N: tokens, text, steps, probabilities and top-10 match pxi and Python"
+width=$(identify -format %w "$PROG")
+for k in $(seq 1 $N); do convert "$WORK/gen$k.pxi" -depth 8 RGBA:"$WORK/gen$k.rgba"; done
+python3 "$WORK/check.py" "$WORK" $N "$logits_row" "$width" || fail "probabilities or candidates (above)"
+echo "[${SECONDS}s] $N tokens with N: tokens, text, steps, probabilities and top-10 match pxi and Python"
 echo "Next token wall times in pxdbg (ms, the first includes the prefill):$times"
 
 # ---- Shift+N: back one token ----
@@ -218,7 +191,7 @@ g9=$WORK/gen$((N - 1)).json
 [ "$(jc ".gpt.tokens[$T:]")" = "$(jq -c .tokens "$g9")" ] || fail "back one token: tokens"
 [ "$(jc .gpt.generated_text)" = "$(jq -c .text "$g9")" ] || fail "back one token: text $(jc .gpt.generated_text) vs pxi $(jq -c .text "$g9")"
 [ "$(j .steps)" = "$((append_steps[N - 1] - 1))" ] || fail "back one token: at step $(j .steps), expected $((append_steps[N - 1] - 1))"
-echo "Shift+N: back to $((N - 1)) tokens at step $(j .steps) (text as pxi's)"
+echo "[${SECONDS}s] Shift+N: back to $((N - 1)) tokens at step $(j .steps) (text as pxi's)"
 xdotool key n
 wait_for '.gpt.tokens | length' $((T + N))
 [ "$(jc .gpt.generated_text)" = "$(jq -c .text "$GEN")" ] || fail "N again: text"
@@ -234,7 +207,7 @@ xdotool key F12
 wait_for '.screenshots' $((n + 1))
 cp "$SHOT" "$WORK/gpt-text.png"
 [ -n "${PXDBG_SHOTS:-}" ] && cp "$SHOT" "$PXDBG_SHOTS/gpt-text.png"
-echo "hovered token $h: id $(j ".gpt.tokens[$h]") p $(j ".gpt.generated[2].probability") step $(j ".gpt.generated[2].step")"
+echo "[${SECONDS}s] hovered token $h: id $(j ".gpt.tokens[$h]") p $(j ".gpt.generated[2].probability") step $(j ".gpt.generated[2].step")"
 
 # ---- Ctrl+Z: the prompt edit undone ----
 xdotool mousemove --window "$WIN" 1500 20
@@ -243,4 +216,4 @@ wait_for '.gpt.edits' 0
 wait_for '.gpt.prompt_tokens' '[0]'
 [ "$(j .image_hash)" = "$(j .loaded_hash)" ] || fail "after undo the image should be the loaded one"
 [ "$(j .loaded_hash)" = "$("$PXI" info "$PROG" --json 2>/dev/null | jq -r '.hash // empty' || true)" ] || true
-echo "PASS"
+echo "[${SECONDS}s] PASS"
