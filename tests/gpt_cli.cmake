@@ -151,6 +151,17 @@ json.dump({"model": "gpt", "layers": L, "width": d, "heads": H, "head_width": d 
   if(NOT EXISTS ${w}/after.pxi)
     message(FATAL_ERROR "generate -o after.pxi wrote nothing")
   endif()
+  # Write policy (docs/write-paths.md): never the input, never an existing file without --force.
+  file(SHA256 ${w}/m.pxi m_hash)
+  run(2 generate ${w}/m.pxi --prompt "The" --tokens 2 -o ${w}/m.pxi)
+  expect_in("${err}" "output is the input file")
+  run(2 generate ${w}/m.pxi --prompt "The" --tokens 2 -o ${w}/after.pxi)
+  expect_in("${err}" "already exists; pass --force")
+  run(0 generate ${w}/m.pxi --prompt "The" --tokens 2 -o ${w}/after.pxi --force)
+  file(SHA256 ${w}/m.pxi m_hash_after)
+  if(NOT m_hash STREQUAL m_hash_after)
+    message(FATAL_ERROR "pxi generate changed its input file")
+  endif()
 
   if(GL)
     run(0 compare ${w}/m.pxi --quiet)

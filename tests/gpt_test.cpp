@@ -449,6 +449,13 @@ TEST_CASE("gpt: find_gpt_regions names what is missing") {
     auto r = find_gpt_regions(no_chunk);
     REQUIRE_FALSE(r);
     CHECK(r.error().message.find("pxos.gpt") != std::string::npos);
+    Image hostile = img; // a chunk whose sizes would make set_gpt_prompt write past the image
+    set_text(hostile, std::string(kGptKey),
+             R"({"version": 1, "layers": 2, "width": 32, "heads": 2, "context": 4294967295, "vocab": 300,
+                 "layer_norm_eps": 1e-5, "logits": "all"})");
+    r = find_gpt_regions(hostile);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("sizes out of range") != std::string::npos);
     auto info = read_debug_info(img);
     REQUIRE(info);
     std::erase_if(info->regions, [](const Region& reg) { return reg.name == "layer1.attn.k_cache"; });
@@ -456,4 +463,24 @@ TEST_CASE("gpt: find_gpt_regions names what is missing") {
     r = find_gpt_regions(img);
     REQUIRE_FALSE(r);
     CHECK(r.error().message == "region 'layer1.attn.k_cache' is missing from the debug symbols");
+}
+
+TEST_CASE("validate: a valid tokenizer's rows are data by design, a damaged one's are not") {
+    // Before, every tokenizer image (pxi tokenizer train, and every GPT image) drew an
+    // unreferenced-data warning for the rows no instruction reads but the host does (§14).
+    auto tok = make_tokenizer_image(tiny_bpe(), 256);
+    REQUIRE(tok);
+    for (const Diagnostic& d : validate(*tok).diagnostics)
+        CHECK_MESSAGE(d.code != "unreferenced-data", diagnostic_text(d));
+    // A damaged tokenizer (a merge's result byte changed) is no tokenizer: its rows are reported.
+    Image bad = *tok;
+    auto layout_row = find_tokenizer(bad);
+    REQUIRE(layout_row);
+    const uint32_t merges = element_bits(bad, *layout_row, DType::I32, 6);
+    bad.set_pixel(element_x(2, bad.width), uint32_t(element_y(2, merges, bad.width)), {0x7f, 0, 0, 0});
+    REQUIRE_FALSE(read_tokenizer(bad));
+    bool reported = false;
+    for (const Diagnostic& d : validate(bad).diagnostics)
+        reported = reported || d.code == "unreferenced-data";
+    CHECK(reported);
 }

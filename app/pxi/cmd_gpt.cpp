@@ -29,6 +29,7 @@ const std::vector<std::string> kExecutors = {"cpu", "cpu-ref"};
 // keep their VmState; the GL one keeps its session across programs (reset_executor).
 struct Runner {
     std::string kind;
+    std::string kernel = "tiled"; // the GL executor's matmul kernel (same bytes; speed differs)
     px::VmState vm;
     px::PlanExecutor execute;
 #ifdef PXOS_HAVE_GL
@@ -41,7 +42,7 @@ struct Runner {
         if (kind == "gl") {
             std::string error;
             if (!gl) {
-                gl = pxi::open_gl(image, "tiled", step_limit, false, error);
+                gl = pxi::open_gl(image, kernel, step_limit, false, error);
                 return gl ? "" : error;
             }
             if (px::Status st = px::gl::reset_executor(gl->executor, image); !st) return st.error().message;
@@ -149,7 +150,10 @@ void gpt_command(const GptArgs& a) {
                                        " says \"vocab\": " + std::to_string(config->vocab));
     px::GptBuildOptions opt;
     opt.all_logits = a.logits == "all";
-    opt.max_new_tokens = std::min<uint32_t>(std::max<uint32_t>(a.max_new_tokens, 1), config->context);
+    if (a.max_new_tokens == 0 || a.max_new_tokens > config->context)
+        pxi::fail(pxi::kExitUsage, "--max-new-tokens must be 1.." + std::to_string(config->context) +
+                                       " (the context; the image starts with a one-token prompt)");
+    opt.max_new_tokens = a.max_new_tokens;
     auto img = px::build_gpt(*config, *weights, *bpe, opt);
     if (!img) pxi::fail(pxi::kExitUsage, img.error().message);
     if (px::Status st = px::save_png(*img, a.output); !st) pxi::fail(pxi::kExitUsage, st.error().message);
@@ -178,7 +182,7 @@ void gpt_command(const GptArgs& a) {
 // ---- pxi generate ----
 
 struct GenerateArgs {
-    std::string input, prompt, executor = "cpu", output;
+    std::string input, prompt, executor = "cpu", kernel = "simple", output; // simple: faster at 1 row
     uint32_t tokens = 32, seed = 0, top_k = 0;
     float temperature = 0.0f;
     bool json = false, force = false;
@@ -197,7 +201,7 @@ void generate_command(const GenerateArgs& a) {
     if (px::Status st = px::set_gpt_sampling(image, *g, {a.temperature, a.top_k, a.seed}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
 
-    Runner run{a.executor};
+    Runner run{a.executor, a.kernel};
     // Every instruction of a pass runs once per token: width steps per token is an upper bound.
     const uint64_t limit = (uint64_t(a.tokens) + 2) * image.width;
     if (std::string e = run.start(image, limit); !e.empty()) pxi::fail(pxi::kExitUsage, e);
@@ -234,7 +238,7 @@ void generate_command(const GenerateArgs& a) {
     }
     const auto t_end = clock::now();
     if (std::string e = run.gl_errors(); !e.empty()) pxi::fail(pxi::kExitUsage, e);
-    if (!a.json) std::cout << "\n";
+    if (!a.json) std::cout << "\n" << std::flush;
     if (run.status() == px::VmStatus::Trapped)
         pxi::fail(pxi::kExitFailed, a.input + ": the program trapped: " + px::describe_trap(run.trap()));
     const px::Image final_image = run.image();
@@ -263,11 +267,13 @@ void generate_command(const GenerateArgs& a) {
                          {"temperature", a.temperature},
                          {"top_k", a.top_k},
                          {"executor", a.executor},
+                         {"kernel", a.executor == "gl" ? nlohmann::json(a.kernel) : nlohmann::json(nullptr)},
                          {"prefill_ms", prefill_ms},
                          {"decode_ms", decode_ms},
                          {"ms_per_token", ms_per_token}};
         if (!a.output.empty()) j["output"] = a.output;
         print_json_lossy(j);
+        std::cout.flush();
     }
     char line[256];
     std::snprintf(line, sizeof line,
@@ -283,7 +289,7 @@ void generate_command(const GenerateArgs& a) {
 // ---- pxi eval ----
 
 struct EvalArgs {
-    std::string input, text, executor = "cpu";
+    std::string input, text, executor = "cpu", kernel = "tiled";
     uint64_t max_tokens = 0;
     bool json = false;
 };
@@ -310,7 +316,7 @@ void eval_command(const EvalArgs& a) {
     if (ids.empty()) pxi::fail(pxi::kExitUsage, a.text + ": the text is empty");
     if (px::Status st = px::set_gpt_sampling(image, *g, {0.0f, 0, 0}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
-    Runner run{a.executor};
+    Runner run{a.executor, a.kernel};
     const uint32_t stop_pc = g->sample_pcs.front(); // the prefill's logits are complete here
     double run_ms = 0;
     uint64_t scored = 0;
@@ -354,10 +360,17 @@ void eval_command(const EvalArgs& a) {
                     a.text.c_str(), (unsigned long long)r->tokens, (unsigned long long)r->bytes,
                     (unsigned long long)r->windows, g->config.context, r->loss_per_token, r->perplexity,
                     r->bits_per_byte, truncated ? " (truncated by --max-tokens)" : "");
+        std::fflush(stdout);
         std::fprintf(stderr, "pxi: %s: prefill %.1f tokens/s (%.1f ms)\n", a.executor.c_str(),
                      run_ms > 0 ? 1000.0 * double(scored) / run_ms : 0.0, run_ms);
     }
     pxi::finish(pxi::kExitOk);
+}
+
+void add_kernel_option(CLI::App* cmd, std::string& kernel) {
+    cmd->add_option("--kernel", kernel, "matmul kernel of the gl executor (same bytes; speed differs)")
+        ->check(CLI::IsMember({"simple", "tiled"}))
+        ->capture_default_str();
 }
 
 } // namespace
@@ -402,6 +415,7 @@ void register_generate(CLI::App& app) {
     cmd->add_option("--executor", a->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
+    add_kernel_option(cmd, a->kernel);
     cmd->add_flag("--json", a->json, "print one JSON object instead of the streamed text");
     cmd->add_option("-o,--output", a->output, "save the image after the run (atomic write)");
     pxi::add_force_flag(cmd, a->force);
@@ -420,6 +434,7 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--executor", a->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
+    add_kernel_option(cmd, a->kernel);
     cmd->add_flag("--json", a->json, "print the result as JSON");
     cmd->callback([a] { eval_command(*a); });
 }

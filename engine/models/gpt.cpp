@@ -416,9 +416,8 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         e.emit(Opcode::SAMPLE, {row("logits"), row("rng_state"), row("next_token")}, encode_params(sp));
         append("next_token", "tokens", C + 1, 3);
         LoopParams lp;
-        const uint32_t at = e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
-        loop_param_x.push_back(e.x - 1); // P2, the target
-        (void)at;
+        e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
+        loop_param_x.push_back(e.x - 1); // P2, the target: the decode pass's pc, known only later
         e.emit(Opcode::HALT, {0, 0, 0}, {});
     };
     // Prefill over the T tokens of the sequence.
@@ -503,8 +502,11 @@ Result<GptRegions> find_gpt_regions(const Image& img) {
     } catch (const nlohmann::json::exception& ex) {
         return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": " + ex.what());
     }
-    if (g.config.layers == 0 || g.config.layers > 1000)
-        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": bad layer count");
+    // The same bounds as config.json's (a hostile chunk must not size a write past the image).
+    const GptConfig& k = g.config;
+    if (k.layers < 1 || k.layers > 1000 || k.width < 1 || k.width > 16383 || k.heads < 1 ||
+        k.width % k.heads || k.context < 1 || k.context > 65534 || k.vocab < 1 || k.vocab > 65535)
+        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": sizes out of range: " + chunk->text);
     auto dbg = read_debug_info(img);
     if (!dbg) return dbg.error();
     std::map<std::string, const Region*> by_name;
