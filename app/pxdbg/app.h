@@ -11,6 +11,7 @@
 // main.cpp runs one flat loop over App.
 #pragma once
 #include "debugger.h"
+#include "panel_gpt.h"
 #include "panel_model.h"
 #include "view.h"
 
@@ -73,6 +74,11 @@ enum class Action : uint8_t {
     AbSource,
     WeightStats,
     TogglePaneLink,
+    // panel_gpt.cpp
+    NextToken,
+    PrevToken,
+    FocusPrompt,
+    UndoPrompt,
 };
 
 struct KeyBinding {
@@ -159,6 +165,7 @@ struct App {
     GLFWwindow* window = nullptr;
     double frame_ms = 0;
     ModelPanels model; // A/B compare, pixel history, go to, weight statistics (panel_model.h)
+    GptPanel gpt;      // the Text window of a GPT program (panel_gpt.h)
 };
 
 // panels.cpp

@@ -113,7 +113,9 @@ std::string state_json(const App& app) {
     for (const auto& [row, at] : app.region_list_pos)
         list.push_back({{"row", row}, {"x", at.x}, {"y", at.y}});
     j["regions_list"] = list;
-    return j.dump(2);
+    j["gpt"] = gpt_state_json(app); // a GPT program's Text window: prompt, tokens, text, candidates
+    // Token bytes may end inside a UTF-8 character: invalid sequences become U+FFFD (as pxi's --json).
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool write_state_file(App& app) {

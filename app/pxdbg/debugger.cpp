@@ -154,6 +154,7 @@ void load_image(Debugger& d, px::Image image, const std::string& path) {
     d.last_reverse.reset();
     refresh_derived(d);
     d.change_serial++;
+    d.load_serial++;
     if (d.gpu_enabled) {
         d.gpu.reset();
         set_gpu_enabled(d, true);
@@ -167,6 +168,7 @@ bool load_file(Debugger& d, const std::string& path) {
         return false;
     }
     d.warnings = loaded->warnings;
+    d.edits.clear();
     load_image(d, std::move(loaded->image), path);
     return true;
 }
@@ -181,6 +183,41 @@ void reset(Debugger& d) {
     d.breakpoints = bps;
     d.selected_row = sel;
     d.stopped = StopReason::Reset;
+}
+
+bool edit_loaded(Debugger& d, px::Image edited, std::string what) {
+    const px::Image& old = d.loaded;
+    if (old.width == 0 || edited.width != old.width || edited.height != old.height) return false;
+    LoadedEdit e{std::move(what), {}};
+    const size_t row_bytes = size_t(old.width) * 4;
+    for (uint32_t y = 0; y < old.height;) { // runs of changed rows
+        auto differs = [&](uint32_t r) {
+            return std::memcmp(old.rgba.data() + r * row_bytes, edited.rgba.data() + r * row_bytes,
+                               row_bytes) != 0;
+        };
+        if (!differs(y)) {
+            ++y;
+            continue;
+        }
+        uint32_t end = y + 1;
+        while (end < old.height && differs(end))
+            ++end;
+        e.before.push_back(px::copy_patch(old, {0, y, old.width, end - y}));
+        y = end;
+    }
+    d.edits.push_back(std::move(e));
+    d.loaded = std::move(edited);
+    reset(d);
+    return true;
+}
+
+bool undo_edit(Debugger& d) {
+    if (d.edits.empty()) return false;
+    for (const px::PixelPatch& p : d.edits.back().before)
+        px::apply_patch(d.loaded, p);
+    d.edits.pop_back();
+    reset(d);
+    return true;
 }
 
 px::StepResult step_once(Debugger& d) {

@@ -95,6 +95,13 @@ struct GotoTarget {
     std::string label; // what was found, e.g. "logits [0, 42] at pixel (43, 80)"
 };
 
+// An edit of the program as loaded (the Text window's "Set prompt"): the bytes it replaced,
+// rows that changed only, so undo_edit restores them exactly.
+struct LoadedEdit {
+    std::string what;
+    std::vector<px::PixelPatch> before;
+};
+
 struct Debugger {
     // The program.
     std::string path;  // "" when nothing is loaded
@@ -105,6 +112,8 @@ struct Debugger {
     std::vector<px::Region> regions;
     px::Row0Listing listing;
     int64_t file_mtime = 0;
+    uint64_t load_serial = 0;      // bumps whenever `loaded` changes (load, reload, edit, undo edit)
+    std::vector<LoadedEdit> edits; // newest at the back; cleared when a file is loaded
 
     // History for step-back: newest at the back; bounded by bytes, oldest dropped first.
     std::deque<px::UndoRecord> history;
@@ -144,7 +153,13 @@ struct Debugger {
 // Loads a program; on failure keeps the previous one and sets `error`.
 bool load_file(Debugger& d, const std::string& path);
 void load_image(Debugger& d, px::Image image, const std::string& path);
-void reset(Debugger& d);               // back to the image as loaded
+void reset(Debugger& d); // back to the image as loaded
+// Makes `edited` (same size) the image as loaded and starts over from it as Reset does (history
+// cleared, breakpoints kept); the replaced bytes go on `edits`. False (nothing changed) when the
+// size differs or nothing is loaded.
+bool edit_loaded(Debugger& d, px::Image edited, std::string what);
+// Undoes the newest edit: its bytes back into the image as loaded, then as Reset. False when none.
+bool undo_edit(Debugger& d);
 px::StepResult step_once(Debugger& d); // one instruction (both executors), with history
 bool step_back(Debugger& d);           // undo the newest history entry
 // Continues for at most `budget_ms`, stopping at HALT, a trap, a breakpoint or the run-to target.

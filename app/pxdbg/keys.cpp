@@ -52,6 +52,10 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_T, 0, Action::WeightStats, "T", "weight statistics of the selected matrix"},
     {GLFW_KEY_K, 0, Action::TogglePaneLink, "K",
      "CPU | GPU | difference: unlink the panes / lock them again"},
+    {GLFW_KEY_N, 0, Action::NextToken, "N", "GPT program: step until the next token is appended"},
+    {GLFW_KEY_N, kShift, Action::PrevToken, "Shift+N", "GPT program: step back over the last token"},
+    {GLFW_KEY_P, kCtrl, Action::FocusPrompt, "Ctrl+P", "GPT program: type a new prompt (Enter sets it)"},
+    {GLFW_KEY_Z, kCtrl, Action::UndoPrompt, "Ctrl+Z", "GPT program: undo the last prompt set"},
 };
 
 bool ready(const Debugger& d) {
@@ -137,6 +141,10 @@ void run_action(App& app, Action a) {
     case Action::AbSource:
     case Action::WeightStats:
     case Action::TogglePaneLink: run_model_action(app, a); break;
+    case Action::NextToken:
+    case Action::PrevToken:
+    case Action::FocusPrompt:
+    case Action::UndoPrompt: run_gpt_action(app, a); break;
     }
 }
 

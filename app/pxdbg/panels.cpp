@@ -122,6 +122,7 @@ void menu_bar(App& app) {
         ImGui::MenuItem("Regions", nullptr, &app.show_regions);
         ImGui::MenuItem("Matrix inspector", nullptr, &app.show_inspector);
         model_window_menu(app);
+        gpt_window_menu(app);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Help")) {
@@ -946,6 +947,7 @@ void draw_ui(App& app) {
     if (app.show_inspector) inspector_window(app, ImVec2(0, top + upper), ImVec2(left, H - upper));
     if (app.show_regions) regions_window(app, ImVec2(left, top + upper), ImVec2(W - left, H - upper));
     draw_model_panels(app);
+    draw_gpt_panel(app); // a GPT program's Text window
     help_window(app);
     dialogs(app);
     status_bar(app);

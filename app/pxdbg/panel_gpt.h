@@ -1,0 +1,84 @@
+// panel_gpt.h — pxdbg's Text window for a GPT program (docs/gpt-program.md, issue 16): the prompt
+// and the generated text decoded from the program's own `tokens` region through its own tokenizer
+// pixels, each token hoverable (id, bytes, the step that appended it, its probability then); a
+// prompt field that writes a new prompt and sampling settings into the image (engine:
+// set_gpt_prompt, set_gpt_sampling) as an undoable edit; token-level stepping (next token, back
+// one token) and the next-token candidates of the last logits row.
+//
+// Nothing here knows an opcode: the engine says where the regions are (find_gpt_regions) and how
+// to read them (engine/models/gpt_view.h); which step appended a token is the step history's
+// newest change of the `tokens` header (history.h's last_change), and that step's image (rebuilt
+// from the history) holds the logits the token was sampled from.
+#pragma once
+#include "debugger.h"
+
+#include "bpe.h"
+#include "gpt.h"
+#include "gpt_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pxdbg {
+
+struct App;
+enum class Action : uint8_t; // app.h
+
+// A generated token as the Text window knows it.
+struct GptTokenInfo {
+    int32_t id = 0;
+    std::optional<uint64_t> step; // the step that appended it (1-based); none when not in the history
+    double probability =
+        std::numeric_limits<double>::quiet_NaN(); // softmax (double) of the logits it came from
+};
+
+struct GptPanel {
+    bool show = true;
+    // What the image is (refreshed when the loaded image changes).
+    uint64_t load_serial = ~0ull;
+    bool is_gpt = false;
+    std::string why_not; // find_gpt_regions' or read_tokenizer's message
+    px::GptRegions regions;
+    px::Bpe bpe;
+    std::vector<int32_t> prompt; // the sequence in the image as loaded
+
+    // The sequence now (refreshed when the debugger changes).
+    uint64_t serial = ~0ull;
+    std::vector<int32_t> tokens;
+    std::vector<GptTokenInfo> generated;        // tokens[prompt.size() + i]
+    std::vector<px::GptCandidate> top;          // of the last logits row now
+    std::string top_note;                       // why there are none, or which row
+    std::optional<size_t> hovered;              // token index under the mouse (this frame)
+    std::vector<std::array<float, 2>> token_at; // each token's center on screen (tests hover it)
+
+    // The prompt field and the sampling settings "Set prompt" writes.
+    char prompt_buf[2048] = {};
+    int seed = 0, top_k = 0, new_tokens = 16;
+    float temperature = 0.0f;
+    bool focus_prompt = false, prompt_active = false;
+    std::string prompt_error;
+
+    // Token stepping: Next token steps across frames until `tokens` grows to `target`.
+    bool stepping = false;
+    size_t target = 0;
+    uint64_t step_limit = 0, steps_taken = 0;
+    double started = 0;   // steady-clock seconds when the command started
+    double token_ms = -1; // wall time of the last completed Next token
+    std::string note;     // what the last token command did
+};
+
+// Once a frame: refresh from the debugger, continue a pending Next token, draw the window.
+void draw_gpt_panel(App& app);
+void gpt_window_menu(App& app);
+// NextToken, PrevToken, FocusPrompt (keys.cpp's table).
+void run_gpt_action(App& app, Action a);
+// The state file's "gpt" object (null when the program is not a GPT program).
+nlohmann::json gpt_state_json(const App& app);
+
+} // namespace pxdbg
