@@ -19,10 +19,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Every asset but the trained language model (assets/gpt_*.pxi): its reference run is some 2000
+// steps of matrix products (a minute here, many under the sanitizers), and tests/gpt_asset_test.cpp
+// pins it instead: the current build of its weights, both CPU executors the same bytes.
 std::vector<fs::path> asset_programs() {
     std::vector<fs::path> out;
     for (const auto& e : fs::directory_iterator(pxtest::source_path("assets")))
-        if (e.path().extension() == ".pxi") out.push_back(e.path());
+        if (e.path().extension() == ".pxi" && e.path().filename().string().rfind("gpt_", 0) != 0)
+            out.push_back(e.path());
     std::sort(out.begin(), out.end());
     return out;
 }
