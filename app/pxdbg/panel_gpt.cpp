@@ -419,7 +419,9 @@ void draw_gpt_panel(App& app) {
     ImGui::SameLine();
     ImGui::TextDisabled("N / Shift+N / Ctrl+P focuses the prompt");
     ImGui::TextColored(kNote, "%s", g.note.c_str());
-    ImGui::Text("%zu tokens: %zu prompt, %zu generated; step %" PRIu64, g.tokens.size(),
+    // "given": the sequence as the image was loaded or a prompt set it (a file saved after a run
+    // holds its generated tokens too; the image does not say where its prompt ended).
+    ImGui::Text("%zu tokens: %zu given, %zu generated since; step %" PRIu64, g.tokens.size(),
                 std::min(g.prompt.size(), g.tokens.size()), g.generated.size(), d.cpu.steps);
     ImGui::Separator();
     const float table_h = ImGui::GetTextLineHeightWithSpacing() * 13;
