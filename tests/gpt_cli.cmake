@@ -28,47 +28,13 @@ if(CMAKE_SCRIPT_MODE_FILE)
     endif()
   endfunction()
 
-  # Weights per docs/gpt-weights.md: float32 .npy entries in a stored zip, seeded values.
-  file(WRITE ${w}/fixture.py [=[
-import json, random, struct, sys, zipfile
-out, vocab, drop, reshape = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-L, d, H, C = 2, 32, 2, 32
-rng = random.Random(7)
-def arr(shape, std, mean=0.0):
-    n = 1
-    for s in shape: n *= s
-    return shape, [mean + rng.gauss(0.0, std) for _ in range(n)]
-a = {"wte": arr((vocab, d), 0.5), "wpe": arr((C, d), 0.2)}
-for i in range(L):
-    h = "h.%d." % i
-    a[h + "ln_1.weight"] = arr((d,), 0.1, 1.0); a[h + "ln_1.bias"] = arr((d,), 0.05)
-    a[h + "attn.c_attn.weight"] = arr((d, 3 * d), 0.3); a[h + "attn.c_attn.bias"] = arr((3 * d,), 0.05)
-    a[h + "attn.c_proj.weight"] = arr((d, d), 0.2); a[h + "attn.c_proj.bias"] = arr((d,), 0.05)
-    a[h + "ln_2.weight"] = arr((d,), 0.1, 1.0); a[h + "ln_2.bias"] = arr((d,), 0.05)
-    a[h + "mlp.c_fc.weight"] = arr((d, 4 * d), 0.2); a[h + "mlp.c_fc.bias"] = arr((4 * d,), 0.05)
-    a[h + "mlp.c_proj.weight"] = arr((4 * d, d), 0.1); a[h + "mlp.c_proj.bias"] = arr((d,), 0.05)
-a["ln_f.weight"] = arr((d,), 0.1, 1.0); a["ln_f.bias"] = arr((d,), 0.05)
-a.pop(drop, None)
-if reshape in a:
-    a[reshape] = ((d, d), [0.0] * (d * d))
-def npy(shape, values):
-    dims = "(" + "".join("%d, " % s for s in shape)[:-2] + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % dims
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack("<%df" % len(values), *values)
-with zipfile.ZipFile(out + ".npz", "w", zipfile.ZIP_STORED) as z:
-    for k, (shape, v) in a.items():
-        z.writestr(k + ".npy", npy(shape, v))
-json.dump({"model": "gpt", "layers": L, "width": d, "heads": H, "head_width": d // H, "context": C,
-           "vocab": vocab, "mlp_width": 4 * d, "activation": "gelu_tanh", "layer_norm_eps": 1e-05,
-           "tied_head": True, "dtype": "float32", "layout": "y = x @ W + b; W is [in, out]"},
-          open(out + ".json", "w"))
-]=])
   function(fixture name vocab drop reshape)
-    execute_process(COMMAND ${PYTHON} ${w}/fixture.py ${w}/${name} ${vocab} ${drop} ${reshape} RESULT_VARIABLE rc
+    # Weights per docs/gpt-weights.md, seeded (tests/gpt_tiny_fixture.py: no NumPy needed).
+    execute_process(COMMAND ${PYTHON} ${PXOS_SOURCE_DIR}/tests/gpt_tiny_fixture.py ${w}/${name} ${vocab} 7 ${drop}
+                            ${reshape} RESULT_VARIABLE rc
                     ERROR_VARIABLE err)
     if(NOT rc EQUAL 0)
-      message(FATAL_ERROR "fixture.py ${name}: ${err}")
+      message(FATAL_ERROR "gpt_tiny_fixture.py ${name}: ${err}")
     endif()
   endfunction()
 

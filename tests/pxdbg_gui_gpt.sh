@@ -41,38 +41,6 @@ jc() { jq -c "$1" "$STATE" 2>/dev/null; }
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 
 # ---- A tiny GPT: seeded weights (docs/gpt-weights.md), a 300-token tokenizer, pxi gpt ----
-cat >"$WORK/fixture.py" <<'PY'
-import json, random, struct, sys, zipfile
-out = sys.argv[1]
-L, d, H, C, V = 2, 32, 2, 32, 300
-rng = random.Random(11)
-def arr(shape, std, mean=0.0):
-    n = 1
-    for s in shape: n *= s
-    return shape, [mean + rng.gauss(0.0, std) for _ in range(n)]
-a = {"wte": arr((V, d), 0.5), "wpe": arr((C, d), 0.2)}
-for i in range(L):
-    h = "h.%d." % i
-    a[h + "ln_1.weight"] = arr((d,), 0.1, 1.0); a[h + "ln_1.bias"] = arr((d,), 0.05)
-    a[h + "attn.c_attn.weight"] = arr((d, 3 * d), 0.3); a[h + "attn.c_attn.bias"] = arr((3 * d,), 0.05)
-    a[h + "attn.c_proj.weight"] = arr((d, d), 0.2); a[h + "attn.c_proj.bias"] = arr((d,), 0.05)
-    a[h + "ln_2.weight"] = arr((d,), 0.1, 1.0); a[h + "ln_2.bias"] = arr((d,), 0.05)
-    a[h + "mlp.c_fc.weight"] = arr((d, 4 * d), 0.2); a[h + "mlp.c_fc.bias"] = arr((4 * d,), 0.05)
-    a[h + "mlp.c_proj.weight"] = arr((4 * d, d), 0.1); a[h + "mlp.c_proj.bias"] = arr((d,), 0.05)
-a["ln_f.weight"] = arr((d,), 0.1, 1.0); a["ln_f.bias"] = arr((d,), 0.05)
-def npy(shape, values):
-    dims = "(" + "".join("%d, " % s for s in shape)[:-2] + ("," if len(shape) == 1 else "") + ")"
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % dims
-    header += " " * (63 - (10 + len(header)) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack("<%df" % len(values), *values)
-with zipfile.ZipFile(out + ".npz", "w", zipfile.ZIP_STORED) as z:
-    for k, (shape, v) in a.items():
-        z.writestr(k + ".npy", npy(shape, v))
-json.dump({"model": "gpt", "layers": L, "width": d, "heads": H, "head_width": d // H, "context": C,
-           "vocab": V, "mlp_width": 4 * d, "activation": "gelu_tanh", "layer_norm_eps": 1e-05,
-           "tied_head": True, "dtype": "float32", "layout": "y = x @ W + b; W is [in, out]"},
-          open(out + ".json", "w"))
-PY
 # check.py WORK N LOGITS_ROW WIDTH: for each k, the state file pxdbg wrote after k tokens
 # (WORK/state$k.json) against the image `pxi generate --tokens k -o` saved (WORK/gen$k.rgba: raw
 # RGBA, ImageMagick decoded the PNG, not pxOS code): the last logits row's softmax in double gives
@@ -102,7 +70,7 @@ for k in range(1, n + 1):
         assert got["logit"] == last[i], "logit of %d: %r vs %r" % (i, got["logit"], last[i])
         assert close(got["probability"], q), "p of %d: %r vs %r" % (i, got["probability"], q)
 PY
-python3 "$WORK/fixture.py" "$WORK/m"
+python3 "$SRC/tests/gpt_tiny_fixture.py" "$WORK/m" 300 11
 "$PXI" tokenizer train --text "$SRC/tests/data/tokenizer_sample.txt" --vocab 300 -o "$WORK/tok.pxi" >/dev/null
 "$PXI" gpt --weights "$WORK/m.npz" --config "$WORK/m.json" --tokenizer "$WORK/tok.pxi" --max-new-tokens $N \
     -o "$WORK/m.pxi" >/dev/null
