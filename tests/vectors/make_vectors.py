@@ -9,11 +9,12 @@ interpreter is never consulted: the vectors check it rather than echo it.
 Run from anywhere:  python3 tests/vectors/make_vectors.py
 Standard library only. The output is deterministic; commit the .json files it writes.
 """
-import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import vector_files  # noqa: E402 (the JSON files every vector generator writes)
 
 HALT, DOT, ADD, RELU, MATMUL, WIDE = 0, 1, 2, 3, 4, 15
 QMATMUL, QADD, QRELU, QMATMUL32 = 8, 9, 10, 11
@@ -270,50 +271,16 @@ def vector(name, description, prog, hand, step_limit=None):
     VECTORS.append((name, description, prog, step_limit, r))
 
 
-def nonzero(pixels):
-    return sorted(([x, y] + list(v) for (x, y), v in pixels.items() if any(v)), key=lambda p: (p[1], p[0]))
-
-
 def write_all():
-    for old in os.listdir(HERE):  # float_*.json belong to make_float_vectors.py
-        if old.endswith(".json") and not old.startswith("float_"):
+    # float_*.json and gen_*.json belong to make_float_vectors.py and make_gen_vectors.py.
+    for old in os.listdir(HERE):
+        if old.endswith(".json") and not old.startswith(("float_", "gen_")):
             os.remove(os.path.join(HERE, old))
     for name, description, prog, step_limit, r in VECTORS:
-        expect = {"status": r["status"], "steps": r["steps"], "pc": r["pc"]}
-        if r["status"] == "trapped":
-            expect["trap"] = r["trap"]
-            expect["trap_pixel"] = [r["trap_x"], r["trap_y"]]
-        doc = {"name": name, "description": description, "width": prog.width, "height": prog.height}
         if step_limit:
-            doc["step_limit"] = step_limit
-        lines = ['{', f'  "name": {json.dumps(name)},', f'  "description": {json.dumps(description, ensure_ascii=False)},',
-                 f'  "width": {prog.width},', f'  "height": {prog.height},']
-        if step_limit:
-            lines.append(f'  "step_limit": {step_limit},')
-
-        def pixel_list(key, pixels, indent):
-            rows = nonzero(pixels)
-            if not rows:
-                return [f'{indent}"{key}": []']
-            body = [f'{indent}  {json.dumps(p)}' for p in rows]
-            return [f'{indent}"{key}": ['] + [b + ',' for b in body[:-1]] + [body[-1], f'{indent}]']
-
-        lines += [l for l in pixel_list("input", prog.px, "  ")]
-        lines[-1] += ','
-        lines.append('  "expect": {')
-        lines.append(f'    "status": "{expect["status"]}",')
-        lines.append(f'    "steps": {expect["steps"]},')
-        lines.append(f'    "pc": {expect["pc"]},')
-        if "trap" in expect:
-            lines.append(f'    "trap": "{expect["trap"]}",')
-            lines.append(f'    "trap_pixel": {json.dumps(expect["trap_pixel"])},')
-        lines += pixel_list("output", r["image"], "    ")
-        lines.append('  }')
-        lines.append('}')
-        text = "\n".join(lines) + "\n"
-        json.loads(text)  # well-formed
+            prog.step_limit = step_limit
         with open(os.path.join(HERE, name + ".json"), "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(vector_files.render(name, description, prog, r))
     print(f"wrote {len(VECTORS)} vectors to {HERE}")
 
 
