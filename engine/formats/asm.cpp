@@ -847,6 +847,37 @@ Result<std::vector<uint32_t>> npy_elements(const NpyArray& arr, DType t, const s
     return out;
 }
 
+Error semantic_error(const AsmOptions& options, int line, const std::string& msg) {
+    return make_error(ErrorCode::Semantic, options.file_name + ":" + std::to_string(line) + ": " + msg);
+}
+
+// A declaration's `npy "file"`, relative to base_dir.
+std::string npy_path(const MatrixDecl& d, const AsmOptions& options) {
+    std::filesystem::path p(d.source.npy_path);
+    if (p.is_relative() && !options.base_dir.empty()) p = std::filesystem::path(options.base_dir) / p;
+    return p.string();
+}
+
+// The array of a declaration's `npy` source, its shape checked against the declaration's
+// ((ROWS, COLS), or (COLS,) when ROWS is 1); errors name the declaration's line.
+Result<NpyArray> read_decl_npy(const MatrixDecl& d, const AsmOptions& options) {
+    const std::string path = npy_path(d, options);
+    auto arr = read_npy(path);
+    if (!arr) return semantic_error(options, d.line, arr.error().message);
+    const auto& shp = arr->shape;
+    const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
+                       (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
+    if (!match) {
+        std::string s = "(";
+        for (size_t i = 0; i < shp.size(); ++i)
+            s += (i ? ", " : "") + std::to_string(shp[i]);
+        return semantic_error(options, d.line,
+                              path + ": shape " + s + ") does not match " + d.name + " " +
+                                  std::to_string(d.shape.rows) + "x" + std::to_string(d.shape.cols));
+    }
+    return arr;
+}
+
 Status resolve_typed(MatrixDecl& d, const AsmOptions& options) {
     const uint64_t n = d.shape.elements();
     const DataSource& src = d.source;
@@ -857,26 +888,10 @@ Status resolve_typed(MatrixDecl& d, const AsmOptions& options) {
     case DataSource::List: d.elems = src.typed; break;
     case DataSource::Random: break; // refused by the parser
     case DataSource::Npy: {
-        auto sem = [&](const std::string& msg) {
-            return make_error(ErrorCode::Semantic,
-                              options.file_name + ":" + std::to_string(d.line) + ": " + msg);
-        };
-        std::filesystem::path p(src.npy_path);
-        if (p.is_relative() && !options.base_dir.empty()) p = std::filesystem::path(options.base_dir) / p;
-        auto arr = read_npy(p.string());
-        if (!arr) return sem(arr.error().message);
-        const auto& shp = arr->shape;
-        const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
-                           (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
-        if (!match) {
-            std::string s = "(";
-            for (size_t i = 0; i < shp.size(); ++i)
-                s += (i ? ", " : "") + std::to_string(shp[i]);
-            return sem(p.string() + ": shape " + s + ") does not match " + d.name + " " +
-                       std::to_string(d.shape.rows) + "x" + std::to_string(d.shape.cols));
-        }
-        auto e = npy_elements(*arr, d.type(), p.string());
-        if (!e) return sem(e.error().message);
+        auto arr = read_decl_npy(d, options);
+        if (!arr) return arr.error();
+        auto e = npy_elements(arr.value(), d.type(), npy_path(d, options));
+        if (!e) return semantic_error(options, d.line, e.error().message);
         d.elems = std::move(*e);
         break;
     }
@@ -903,9 +918,7 @@ Status write_typed_matrix(Image& img, uint32_t row, MatrixHeader h, DType t, con
 // The second pass: every matrix's values from its data source. Reads .npy files (relative to
 // base_dir) and generates seeded random data; errors name the declaration's line.
 Status resolve(Program& prog, const AsmOptions& options) {
-    auto semantic = [&](int line, const std::string& msg) {
-        return make_error(ErrorCode::Semantic, options.file_name + ":" + std::to_string(line) + ": " + msg);
-    };
+    auto semantic = [&](int line, const std::string& msg) { return semantic_error(options, line, msg); };
     for (MatrixDecl& d : prog.matrices) {
         if (d.scalar) continue;
         const uint64_t n = d.shape.elements();
@@ -927,22 +940,9 @@ Status resolve(Program& prog, const AsmOptions& options) {
             break;
         }
         case DataSource::Npy: {
-            std::filesystem::path p(src.npy_path);
-            if (p.is_relative() && !options.base_dir.empty()) p = std::filesystem::path(options.base_dir) / p;
-            auto arr = read_npy(p.string());
-            if (!arr) return semantic(d.line, arr.error().message);
-            const auto& shp = arr->shape;
-            const bool match = (shp.size() == 2 && shp[0] == d.shape.rows && shp[1] == d.shape.cols) ||
-                               (shp.size() == 1 && d.shape.rows == 1 && shp[0] == d.shape.cols);
-            if (!match) {
-                std::string s = "(";
-                for (size_t i = 0; i < shp.size(); ++i)
-                    s += (i ? ", " : "") + std::to_string(shp[i]);
-                return semantic(d.line, p.string() + ": shape " + s + ") does not match " + d.name + " " +
-                                            std::to_string(d.shape.rows) + "x" +
-                                            std::to_string(d.shape.cols));
-            }
-            auto u8 = arr->as_u8(p.string());
+            auto arr = read_decl_npy(d, options);
+            if (!arr) return arr.error();
+            auto u8 = arr->as_u8(npy_path(d, options));
             if (!u8) return semantic(d.line, u8.error().message);
             d.data = std::move(*u8);
             break;
