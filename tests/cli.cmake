@@ -52,6 +52,8 @@ foreach(asset ${PXI_ASSETS})
   pxi_check(info_json_${stem} 0 "info|${asset}|--json" OUT "\"instructions\"")
   pxi_check(disasm_${stem} 0 "disasm|${asset}|-o|${PXI_WORK}/${stem}.pxasm|--force")
   pxi_check(diff_same_${stem} 0 "diff|${asset}|${asset}" OUT "identical pixels")
+  pxos_label_large_asset(${asset} cli_run_${stem} cli_run_json_${stem} cli_validate_${stem} cli_info_${stem}
+                         cli_info_json_${stem} cli_disasm_${stem} cli_diff_same_${stem})
 endforeach()
 # The round trip through files: disasm -> asm -> diff.
 pxi_check(roundtrip_disasm 0 "disasm|assets/pixellm_v003.pxi|-o|${PXI_WORK}/rt.pxasm|--force")

@@ -35,6 +35,8 @@ foreach(asset ${GLCLI_ASSETS})
   gl_cli_check(run_gl_${stem} 0 "run|${asset}|--executor|gl|-o|${GLCLI_WORK}/${stem}.gl.pxi|--force" OUT "halted.*, gl\\)")
   gl_cli_check(same_bytes_${stem} 0 "diff|${GLCLI_WORK}/${stem}.cpu.pxi|${GLCLI_WORK}/${stem}.gl.pxi"
                OUT "identical pixels" DEPENDS "gl_cli_run_cpu_${stem};gl_cli_run_gl_${stem}")
+  pxos_label_large_asset(${asset} gl_cli_compare_${stem}_simple gl_cli_compare_${stem}_tiled
+                         gl_cli_run_cpu_${stem} gl_cli_run_gl_${stem} gl_cli_same_bytes_${stem})
 endforeach()
 gl_cli_check(compare_json 0 "compare|assets/pixellm_v003.pxi|--json"
              OUT "\"parity\": true.*\"renderer\": .*\"steps_compared\": 6")
