@@ -597,6 +597,14 @@ void execute_qconvert(FastContext&, Image& image, const Plan& p) {
     const auto& q = std::get<QConvertParams>(p.params);
     const uint64_t n = p.shape[0].elements();
     const uint32_t row_c = p.ins.operand[2];
+    if (Opcode(p.ins.opcode) == Opcode::DEQUANT && q.dtype.a == uint8_t(DType::I32)) {
+        std::vector<int32_t> a(n); // whole int32 pixels (§16.4)
+        for_runs(
+            image.rgba.data(), image.width, p.ins.operand[0], 0, n,
+            [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&a[i], px, 4 * size_t(len)); });
+        store_f32(image, row_c, p.out_shape, dequant_i32_f32(a, fm::from_bits(q.scale_bits)).data());
+        return;
+    }
     if (Opcode(p.ins.opcode) == Opcode::DEQUANT) {
         const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], n);
         std::vector<float> c(n);
@@ -902,6 +910,9 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::APPEND: return execute_append;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE: return execute_select;
+    case Opcode::QLAYERNORM:
+    case Opcode::QLUT:
+    case Opcode::QATTENTION: return execute_as_reference;
     }
     return nullptr;
 }
