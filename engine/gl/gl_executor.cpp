@@ -972,7 +972,7 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
 
     auto files = load_shader_files(desc.shader_dir);
     if (!files) return files.error();
-    ex.has_int64 = has_gl_extension("GL_ARB_gpu_shader_int64");
+    ex.has_int64 = !desc.without_int64 && has_gl_extension("GL_ARB_gpu_shader_int64");
     for (int i = 0; i < kProgramCount; ++i) {
         if ((i == kQLayerNorm || i == kQAttention) && !ex.has_int64) continue; // execute_qint says why
         auto program = compile_program(*files, kProgramNames[i]);
