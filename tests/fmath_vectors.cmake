@@ -20,3 +20,9 @@ if(PXOS_SYSTEM_PYTHON3)
            COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_gen_vectors.py --check)
   set_tests_properties(gen_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
 endif()
+# And the integer transformer opcodes' program vectors (tests/vectors/qint_*.json, make_qint_vectors.py).
+if(PXOS_SYSTEM_PYTHON3)
+  add_test(NAME qint_vectors_current
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/vectors/make_qint_vectors.py --check)
+  set_tests_properties(qint_vectors_current PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

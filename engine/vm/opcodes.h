@@ -77,7 +77,13 @@ enum class OperandKind : uint8_t {
     X(35, ARGMAX, MatrixIn, None, MatrixOut, 1,                                                              \
       "c = i32 index of the largest f32 in a's last row, lowest index on ties (13)")                         \
     X(36, SAMPLE, MatrixIn, MatrixInOut, MatrixOut, 3,                                                       \
-      "c = i32 token drawn from softmax(a's last row / T) over the top k; PRNG state in b (13)")
+      "c = i32 token drawn from softmax(a's last row / T) over the top k; PRNG state in b (13)")             \
+    X(48, QLAYERNORM, MatrixIn, MatrixIn, MatrixOut, 3,                                                      \
+      "c = integer layer norm of each u8 row of a; b = 2xN i32 gain and bias rows (16.1)")                   \
+    X(49, QLUT, MatrixIn, MatrixIn, MatrixOut, 0,                                                            \
+      "c = b[a] element-wise: a 1x256 u8 table, GELU of codes (16.2)")                                       \
+    X(50, QATTENTION, MatrixIn, MatrixIn, MatrixOut, 5,                                                      \
+      "c = integer causal multi-head attention of u8 queries a over u8 caches b (K) and V (16.3)")
 
 enum class Opcode : uint8_t {
 #define PX_ENUM(num, name, ka, kb, kc, params, meaning) name = num,

@@ -28,7 +28,7 @@
 
 namespace px {
 
-inline constexpr uint32_t kMaxParamPixels = 4;
+inline constexpr uint32_t kMaxParamPixels = 5; // QATTENTION (PROTOCOL.md §16.3) has 5
 
 struct Instruction {
     uint32_t pc = 0;     // x of the first pixel (the WIDE prefix if there is one)

@@ -272,9 +272,10 @@ def vector(name, description, prog, hand, step_limit=None):
 
 
 def write_all():
-    # float_*.json and gen_*.json belong to make_float_vectors.py and make_gen_vectors.py.
+    # float_*.json, gen_*.json and qint_*.json belong to make_float_vectors.py, make_gen_vectors.py and
+    # make_qint_vectors.py.
     for old in os.listdir(HERE):
-        if old.endswith(".json") and not old.startswith(("float_", "gen_")):
+        if old.endswith(".json") and not old.startswith(("float_", "gen_", "qint_")):
             os.remove(os.path.join(HERE, old))
     for name, description, prog, step_limit, r in VECTORS:
         if step_limit:

@@ -65,6 +65,8 @@ std::vector<float> fbinary_f32(Opcode op, const std::vector<float>& a, MatrixHea
                                const std::vector<float>& b, MatrixHeader hb);
 // DEQUANT / QUANT (PROTOCOL.md §11.4): fm::dequantize / fm::quantize of every element.
 std::vector<float> dequant_f32(const std::vector<uint8_t>& q, uint8_t zero_point, float scale);
+// DEQUANT of i32 input (PROTOCOL.md §16.4): c[i] = mul(f32_rne(a[i]), scale), zero point 0.
+std::vector<float> dequant_i32_f32(const std::vector<int32_t>& a, float scale);
 std::vector<uint8_t> quant_u8(const std::vector<float>& x, float inv_scale, uint8_t zero_point);
 // LAYERNORM (PROTOCOL.md §11.6): fm::layernorm_row on each of the `rows` rows of x (rows x n,
 // row-major), with gain, bias (empty: +0) of n values and eps (canonical).

@@ -127,11 +127,30 @@ struct SampleParams {
     uint8_t reserved[2] = {0, 0};
 };
 
+// The integer transformer opcodes (PROTOCOL.md §16).
+// QLAYERNORM: P1 = (za, zc, shift, 0), P2 = E (int32 LE), P3 = (clamp_lo, clamp_hi, 0, 0).
+struct QLayerNormParams {
+    uint8_t za = 0, zc = 0, shift = 1;
+    uint8_t reserved1 = 0; // P1's A
+    int32_t eps = 0;       // E, the epsilon in integer units; negative is BAD_PARAM
+    uint8_t clamp_lo = 0, clamp_hi = 255;
+    uint8_t reserved3[2] = {0, 0}; // P3's B, A
+};
+// QATTENTION: P1 = (zq, zk, zv, zc), P2 = (v_row lo, hi, heads lo, hi), P3 = Ms, P4 = Mo (int32 LE),
+// P5 = (shift_s, shift_o, clamp_lo, clamp_hi).
+struct QAttentionParams {
+    uint8_t zq = 0, zk = 0, zv = 0, zc = 0;
+    uint16_t v_row = 0; // the value cache; 0 is BAD_PARAM
+    uint16_t heads = 1; // 0 is BAD_PARAM
+    int32_t ms = 0, mo = 0;
+    uint8_t shift_s = 1, shift_o = 1, clamp_lo = 0, clamp_hi = 255;
+};
+
 // One alternative per parameter layout; a new opcode with parameters adds its struct here.
-using OpParams =
-    std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params, FMatmulParams,
-                 FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams, FSoftmaxParams,
-                 FAttentionParams, LoopParams, GatherParams, AppendParams, ArgmaxParams, SampleParams>;
+using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
+                              FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams,
+                              FSoftmaxParams, FAttentionParams, LoopParams, GatherParams, AppendParams,
+                              ArgmaxParams, SampleParams, QLayerNormParams, QAttentionParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -157,5 +176,7 @@ std::vector<Rgba> encode_params(const GatherParams& p);
 std::vector<Rgba> encode_params(const AppendParams& p);
 std::vector<Rgba> encode_params(const ArgmaxParams& p);
 std::vector<Rgba> encode_params(const SampleParams& p);
+std::vector<Rgba> encode_params(const QLayerNormParams& p);
+std::vector<Rgba> encode_params(const QAttentionParams& p);
 
 } // namespace px

@@ -9,6 +9,12 @@
 
 namespace px {
 
+// Instruction::params holds every opcode's parameter pixels.
+#define PX_PARAMS_FIT(num, name, ka, kb, kc, params, meaning)                                                \
+    static_assert(params <= kMaxParamPixels, #name " has more parameter pixels than kMaxParamPixels");
+PX_OPCODE_TABLE(PX_PARAMS_FIT)
+#undef PX_PARAMS_FIT
+
 const OpDef* op_def(uint8_t opcode) {
     switch (opcode) {
 #define PX_OPDEF_CASE(num, name, ka, kb, kc, params, meaning)                                                \
