@@ -56,4 +56,15 @@ struct Profile {
 // peaks may be null (no bounds).
 Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks = nullptr);
 
+// The same, one step at a time, for a host that drives the run itself and profiles only part of
+// it (pxi generate --profile: the decode passes apart from the prefill). profile_step runs one
+// step of vm, timed, and adds its counts to `into`; finish_profile makes the Profile of what was
+// added (steps: the steps added). profile_run is these two in a loop.
+struct ProfileAccumulator {
+    std::vector<OpProfile> by_op = std::vector<OpProfile>(256); // indexed by opcode; count 0: did not run
+    uint64_t steps = 0;
+};
+StepResult profile_step(VmState& vm, const PlanExecutor& execute, ProfileAccumulator& into);
+Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks = nullptr);
+
 } // namespace px
