@@ -5,7 +5,8 @@ BPE), and pxi gpt --random-init. Checked against independent computations:
   of `pxi disasm`'s listing: the instructions from the LOOP target to the last LOOP), and the
   prefill's is its count from pc 0 to the first LOOP; nothing else ran;
 - the FMATMUL multiply-adds and operand bytes read per decode pass are those of the graph written
-  out from the config (docs/gpt-program.md: q, k, v, proj, fc, proj per layer, the head);
+  out from the config (docs/gpt-program.md: q, k, v, proj, fc, proj per layer, the head), and
+  GATHER's the two embedding rows it copies (not the whole tables);
 - the shares sum to 1 and the per-opcode times to the pass's time, on cpu and cpu-ref;
 - --random-init: the same seed gives the same file, another seed another, and the program runs.
 Usage: gen_profile_check.py PXI PYTHON SOURCE_DIR WORK
@@ -109,7 +110,12 @@ for ex in ["cpu", "cpu-ref"]:
         fail(f"{ex}: FMATMUL {fm['macs']} multiply-adds, want {want_macs} x {passes}")
     if fm["bytes_read"] != want_read * passes:
         fail(f"{ex}: FMATMUL reads {fm['bytes_read']} bytes, want {want_read} x {passes}")
-    if abs(dec["bytes_read"] - sum(o["bytes_read"] for o in dec["ops"])) != 0:
+    # GATHER reads the rows it copies, not the whole table: per pass the token's embedding row
+    # (and the 1 x 1 index) and the position's row (and the sequence's header).
+    ga = next(o for o in dec["ops"] if o["name"] == "GATHER")
+    if ga["bytes_read"] != (8 * (1 + d) + 12) * passes:
+        fail(f"{ex}: GATHER reads {ga['bytes_read']} bytes, want {8 * (1 + d) + 12} x {passes}")
+    if dec["bytes_read"] != sum(o["bytes_read"] for o in dec["ops"]):
         fail(f"{ex}: total bytes read is not the sum of the opcodes'")
     if len(out["tokens"]) != N_TOKENS:
         fail(f"{ex}: {len(out['tokens'])} tokens")

@@ -57,6 +57,12 @@ PlanWork plan_work(const Plan& p) {
         w.float_macs = Opcode(p.ins.opcode) == Opcode::FMATMUL;
         break;
     case Opcode::DOT: w.macs = p.shape[0].elements(); break;
+    case Opcode::GATHER: // reads only the rows it copies of a, and of b its header, or its indices (mode 0)
+        w.elements = p.out_shape.elements();
+        w.bytes_read = 4 * (1 + p.out_shape.elements()) + 4;
+        if (const auto* g = std::get_if<GatherParams>(&p.params); g && g->mode == 0)
+            w.bytes_read += 4 * p.shape[1].elements();
+        break;
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)
         w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();
