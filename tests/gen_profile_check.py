@@ -119,7 +119,9 @@ for ex in ["cpu", "cpu-ref"]:
         fail(f"{ex}: total bytes read is not the sum of the opcodes'")
     if len(out["tokens"]) != N_TOKENS:
         fail(f"{ex}: {len(out['tokens'])} tokens")
-    # The text form prints the table after the streamed text.
+    if ex != "cpu":
+        continue
+    # The text form prints the table after the streamed text (once: the ceilings take a second).
     text = run("generate", w("m.pxi"), "--prompt", "The quick brown", "--tokens", "3", "--executor", ex,
                "--profile").stdout
     if "decode: 2 passes" not in text or not re.search(r"\n  FMATMUL +13\.0 ", text):

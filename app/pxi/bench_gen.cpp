@@ -139,7 +139,8 @@ PeerResult run_peer(const std::string& program, const std::vector<int32_t>& prom
     PeerResult p;
     const std::string exe = peer_path();
     if (exe.empty()) {
-        p.note = "not built (libtorch-dev was not found at configure time; ./dev.sh bench installs it)";
+        p.note = "not built (no pxi-torch-peer beside pxi: libtorch-dev was not found at configure time, or "
+                 "the target was not built; ./dev.sh bench installs and builds it)";
         return p;
     }
     std::string ids;
