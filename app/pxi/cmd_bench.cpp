@@ -1,8 +1,11 @@
 // pxi bench — how fast each executor runs MATMUL (naive baseline, reference, optimized CPU, GL
 // simple and tiled kernels), a Pixel-LLM forward pass, PNG I/O and the debugger's texture update,
-// against the machine's measured limits. The measuring lives in bench.cpp; this file is the CLI.
+// against the machine's measured limits; then text generation with a GPT program on each executor
+// beside libtorch (bench_gen.h). The measuring lives in bench.cpp and bench_gen.cpp; this file is
+// the CLI.
 // Exit status 1 when any variant's output differs from the reference (a parity failure).
 #include "bench.h"
+#include "bench_gen.h"
 #include "commands.h"
 
 #include <iostream>
@@ -13,8 +16,9 @@ struct BenchArgs {
     bool json = false;
     bool quick = false;
     bool no_gl = false;
+    bool generation_only = false;
     unsigned threads = 0;
-    std::string plot;
+    std::string plot, gen_program = "assets/gpt_brown_f32.pxi";
     bool force = false;
 };
 
@@ -26,7 +30,22 @@ void bench_command(const BenchArgs& args) {
     opt.threads = args.threads;
     opt.plot_path = args.plot;
     opt.progress = !args.json;
-    const pxbench::Report report = pxbench::run_bench(opt);
+    pxbench::Report report;
+    if (!args.generation_only) report = pxbench::run_bench(opt);
+    // After run_bench, whose GL context is gone by now: the generation section opens its own.
+    pxbench::GenOptions go;
+    go.program = args.gen_program;
+    go.quick = args.quick;
+    go.gl = !args.no_gl;
+    go.threads = args.threads;
+    go.progress = !args.json;
+    pxbench::GenReport gen = pxbench::measure_generation(go);
+    report.json["generation"] = gen.json;
+    report.table += gen.table;
+    report.errors.insert(report.errors.end(), gen.errors.begin(), gen.errors.end());
+    report.parity_ok = report.parity_ok && gen.parity_ok;
+    report.json["parity"] = report.parity_ok;
+    report.json["errors"] = report.errors;
     if (args.json)
         pxi::print_json(report.json);
     else
@@ -51,6 +70,11 @@ void register_bench(CLI::App& app) {
     cmd->add_flag("--no-gl", args->no_gl, "Skip the OpenGL executor");
     cmd->add_option("--threads", args->threads, "Threads for the optimized CPU executor (default: all)")
         ->check(CLI::Range(1u, 1024u));
+    cmd->add_flag("--generation-only", args->generation_only,
+                  "Only the generation section (GPT tokens/s on each executor and the libtorch peer)");
+    cmd->add_option("--gen-program", args->gen_program,
+                    "The GPT program (pxi gpt) the generation section runs")
+        ->capture_default_str();
     cmd->add_option("--plot", args->plot, "Write the time-vs-M*N*K scaling plot to this PNG (atomic write)");
     pxi::add_force_flag(cmd, args->force);
     cmd->callback([args] { bench_command(*args); });

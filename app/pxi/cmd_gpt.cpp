@@ -2,11 +2,14 @@
 // build it from pxtrain's weights and a tokenizer image, generate text with it on any executor
 // (streamed token by token as the program appends them), and score a text teacher-forced with
 // pxtrain's bits-per-byte convention. Outputs are written atomically (save_png).
+#include "bench.h"
 #include "commands.h"
 #include "cpu_fast.h"
-#include "gl_session.h"
 #include "gpt.h"
+#include "gpt_runner.h"
+#include "opcodes.h"
 #include "png_io.h"
+#include "profile.h"
 #include "tokenizer_image.h"
 #include "vm.h"
 
@@ -15,90 +18,13 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 namespace {
 
-#ifdef PXOS_HAVE_GL
-const std::vector<std::string> kExecutors = {"cpu", "cpu-ref", "gl"};
-#else
-const std::vector<std::string> kExecutors = {"cpu", "cpu-ref"};
-#endif
-
-// One executor driven one step at a time, so the host can watch the sequence grow. The CPU ones
-// keep their VmState; the GL one keeps its session across programs (reset_executor).
-struct Runner {
-    std::string kind;
-    std::string kernel = "tiled"; // the GL executor's matmul kernel (same bytes; speed differs)
-    px::VmState vm;
-    px::PlanExecutor execute;
-#ifdef PXOS_HAVE_GL
-    std::unique_ptr<pxi::GlSession> gl;
-#endif
-
-    // Loads a program; returns "" or an error line.
-    std::string start(const px::Image& image, uint64_t step_limit) {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") {
-            std::string error;
-            if (!gl) {
-                gl = pxi::open_gl(image, kernel, step_limit, false, error);
-                return gl ? "" : error;
-            }
-            if (px::Status st = px::gl::reset_executor(gl->executor, image); !st) return st.error().message;
-            px::gl::gl_set_step_limit(gl->executor, step_limit);
-            return "";
-        }
-#endif
-        vm = px::make_vm(image, step_limit);
-        if (!execute) execute = kind == "cpu" ? px::fast_executor() : px::PlanExecutor(px::execute_reference);
-        return "";
-    }
-    px::VmStatus status() const {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_status(gl->executor);
-#endif
-        return vm.status;
-    }
-    uint32_t pc() const {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_pc(gl->executor);
-#endif
-        return vm.pc;
-    }
-    px::Trap trap() const {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_trap(gl->executor);
-#endif
-        return vm.trap;
-    }
-    // One step; the pc of the instruction that ran.
-    uint32_t step() {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_step(gl->executor).step.executed_pc;
-#endif
-        return px::step(vm, nullptr, execute).executed_pc;
-    }
-    // The image as it is now (GL: read back whole).
-    px::Image image() {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_read_image(gl->executor);
-#endif
-        return vm.image;
-    }
-    const px::Image* cpu_image() const {
-        return kind == "gl" ? nullptr : &vm.image;
-    }
-    std::string gl_errors() {
-#ifdef PXOS_HAVE_GL
-        if (kind == "gl") {
-            auto errors = px::gl::gl_take_errors(gl->executor);
-            if (!errors.empty()) return "OpenGL error: " + errors.front();
-        }
-#endif
-        return "";
-    }
-};
+const std::vector<std::string> kExecutors = pxi::gpt_executors();
 
 px::Bpe tokenizer_or_exit(const px::Image& image, const px::GptRegions& g, const std::string& file) {
     auto bpe = px::read_tokenizer(image);
@@ -129,6 +55,7 @@ void print_json_lossy(const nlohmann::json& j) {
 struct GptArgs {
     std::string weights, config, tokenizer, output, dtype = "f32", logits = "all";
     uint32_t max_new_tokens = 32;
+    std::optional<uint64_t> random_init; // --random-init SEED instead of --weights
     bool force = false, json = false;
 };
 
@@ -136,10 +63,13 @@ void gpt_command(const GptArgs& a) {
     if (a.dtype == "u8")
         pxi::fail(pxi::kExitUsage, "--dtype u8: not implemented yet: the uint8 path (I-BERT integer "
                                    "softmax/layernorm/GELU) is issue 14's open item (docs/gpt-program.md)");
+    if (a.weights.empty() == !a.random_init)
+        pxi::fail(pxi::kExitUsage, "give exactly one of --weights W.npz and --random-init SEED");
     pxi::check_output(a.output, {a.weights, a.config, a.tokenizer}, a.force);
     auto config = px::read_gpt_config(a.config);
     if (!config) pxi::fail(pxi::kExitUsage, config.error().message);
-    auto weights = px::load_gpt_weights(a.weights, *config);
+    auto weights = a.random_init ? px::Result<px::GptWeights>(px::random_gpt_weights(*config, *a.random_init))
+                                 : px::load_gpt_weights(a.weights, *config);
     if (!weights) pxi::fail(pxi::kExitUsage, weights.error().message);
     const px::Image tok_image = pxi::load_or_exit(a.tokenizer);
     auto bpe = px::read_tokenizer(tok_image);
@@ -185,10 +115,66 @@ struct GenerateArgs {
     std::string input, prompt, executor = "cpu", kernel = "simple", output; // simple: faster at 1 row
     uint32_t tokens = 32, seed = 0, top_k = 0;
     float temperature = 0.0f;
-    bool json = false, force = false;
+    bool json = false, force = false, profile = false;
 };
 
+// --profile: per opcode, over the decode passes (one pass per token after the first) and over the
+// prefill: instructions executed and per token, time and its share of the pass's time, pixel
+// bytes read and written (engine/debug/profile.h counts them from each plan), and the fraction
+// of the machine's bound reached (ceilings measured before the run, as pxi run --profile does).
+nlohmann::json gen_profile_json(const px::Profile& p, uint64_t passes) {
+    nlohmann::json ops = nlohmann::json::array();
+    const double per = passes ? 1.0 / double(passes) : 0.0;
+    for (const px::OpProfile& op : p.ops)
+        ops.push_back({{"opcode", op.opcode},
+                       {"name", op.name},
+                       {"count", op.count},
+                       {"count_per_token", double(op.count) * per},
+                       {"ms", op.ms},
+                       {"ms_per_token", op.ms * per},
+                       {"share", p.ms > 0 ? op.ms / p.ms : 0.0},
+                       {"macs", op.work.macs},
+                       {"elements", op.work.elements},
+                       {"bytes_read", op.work.bytes_read},
+                       {"bytes_written", op.work.bytes_written},
+                       {"bytes_per_token", double(op.work.bytes_read + op.work.bytes_written) * per},
+                       {"limit_ms", op.limit_ms},
+                       {"bound", op.bound},
+                       {"fraction_of_limit", op.fraction}});
+    return {{"passes", passes},
+            {"steps", p.steps},
+            {"ms", p.ms},
+            {"ms_per_token", p.ms * per},
+            {"bytes_read", p.work.bytes_read},
+            {"bytes_written", p.work.bytes_written},
+            {"limit_ms", p.limit_ms},
+            {"fraction_of_limit", p.fraction},
+            {"ops", ops}};
+}
+
+void print_gen_profile(const std::string& title, const px::Profile& p, uint64_t passes) {
+    const double per = passes ? 1.0 / double(passes) : 0.0;
+    std::printf("%s: %llu pass%s, %.3f ms per pass\n", title.c_str(), (unsigned long long)passes,
+                passes == 1 ? "" : "es", p.ms * per);
+    std::printf("  %-10s %9s %10s %6s %12s %12s %8s %8s\n", "opcode", "per pass", "ms/pass", "share",
+                "MAC/pass", "MB/pass", "bound", "of bound");
+    auto row = [&](const std::string& name, uint64_t count, double ms, const px::PlanWork& w,
+                   const std::string& bound, double fraction) {
+        std::printf("  %-10s %9.1f %10.4f %5.1f%% %12.0f %12.4f %8s %8.3f\n", name.c_str(),
+                    double(count) * per, ms * per, p.ms > 0 ? 100.0 * ms / p.ms : 0.0, double(w.macs) * per,
+                    double(w.bytes_read + w.bytes_written) * per / 1e6, bound.c_str(), fraction);
+    };
+    for (const px::OpProfile& op : p.ops)
+        row(op.name, op.count, op.ms, op.work, op.bound, op.fraction);
+    row("total", p.steps, p.ms, p.work, "", p.fraction);
+}
+
 void generate_command(const GenerateArgs& a) {
+    if (a.profile && a.executor == "gl")
+        pxi::fail(pxi::kExitUsage, "--profile times each step on the CPU: use --executor cpu or cpu-ref");
+    if (a.profile && a.tokens < 2)
+        pxi::fail(pxi::kExitUsage, "--profile needs --tokens 2 or more: the decode pass runs once per token "
+                                   "after the first");
     pxi::check_output(a.output, {a.input}, a.force);
     px::Image image = pxi::load_or_exit(a.input);
     auto g = px::find_gpt_regions(image);
@@ -201,9 +187,18 @@ void generate_command(const GenerateArgs& a) {
     if (px::Status st = px::set_gpt_sampling(image, *g, {a.temperature, a.top_k, a.seed}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
 
-    Runner run{a.executor, a.kernel};
+    pxi::GptRunner run{a.executor, a.kernel};
     // Every instruction of a pass runs once per token: width steps per token is an upper bound.
     const uint64_t limit = (uint64_t(a.tokens) + 2) * image.width;
+    px::MachinePeaks peaks;
+    std::string peaks_what;
+    if (a.profile) { // measured first, off the clock (about a second)
+        const unsigned threads = a.executor == "cpu" ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
+        const pxbench::ProfilePeaks pp = pxbench::measure_profile_peaks(threads, image.rgba.size());
+        peaks.int_gmacs = pp.int_gmacs, peaks.float_gmacs = pp.float_gmacs, peaks.read_gbs = pp.read_gbs;
+        peaks_what = pp.what;
+        run.profiling = true;
+    }
     if (std::string e = run.start(image, limit); !e.empty()) pxi::fail(pxi::kExitUsage, e);
     if (!a.json) {
         std::cout << a.prompt;
@@ -213,6 +208,8 @@ void generate_command(const GenerateArgs& a) {
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
     auto t_first = t0;
+    const double cpu0 = pxi::process_cpu_ms();
+    double cpu_first = cpu0;
     auto is_append = [&](uint32_t pc) {
         return std::find(g->token_append_pcs.begin(), g->token_append_pcs.end(), pc) !=
                g->token_append_pcs.end();
@@ -228,7 +225,7 @@ void generate_command(const GenerateArgs& a) {
             const px::Image now = run.image();
             token = int32_t(px::element_bits(now, g->next_token, px::DType::I32, 0));
         }
-        if (generated.empty()) t_first = clock::now();
+        if (generated.empty()) t_first = clock::now(), cpu_first = pxi::process_cpu_ms();
         generated.push_back(token);
         if (!a.json) {
             auto bytes = px::decode(bpe, std::span(&token, 1));
@@ -237,6 +234,7 @@ void generate_command(const GenerateArgs& a) {
         }
     }
     const auto t_end = clock::now();
+    const double cpu_end = pxi::process_cpu_ms();
     if (std::string e = run.gl_errors(); !e.empty()) pxi::fail(pxi::kExitUsage, e);
     if (!a.json) std::cout << "\n" << std::flush;
     if (run.status() == px::VmStatus::Trapped)
@@ -258,6 +256,11 @@ void generate_command(const GenerateArgs& a) {
     const double ms_per_token = decoded ? decode_ms / double(decoded) : prefill_ms;
     auto text = px::decode(bpe, generated);
     const std::string out_text = text ? *text : std::string();
+    px::Profile prof_decode, prof_prefill;
+    if (a.profile) {
+        prof_decode = px::finish_profile(run.decode, &peaks);
+        prof_prefill = px::finish_profile(run.prefill, &peaks);
+    }
     if (a.json) {
         nlohmann::json j{{"prompt", a.prompt},
                          {"prompt_tokens", prompt},
@@ -270,10 +273,23 @@ void generate_command(const GenerateArgs& a) {
                          {"kernel", a.executor == "gl" ? nlohmann::json(a.kernel) : nlohmann::json(nullptr)},
                          {"prefill_ms", prefill_ms},
                          {"decode_ms", decode_ms},
-                         {"ms_per_token", ms_per_token}};
+                         {"ms_per_token", ms_per_token},
+                         // CPU time of the process (all threads) over the same spans
+                         {"prefill_cpu_ms", cpu_first - cpu0},
+                         {"decode_cpu_ms", cpu_end - cpu_first}};
         if (!a.output.empty()) j["output"] = a.output;
+        if (a.profile)
+            j["profile"] = {{"peaks", peaks_what},
+                            {"decode", gen_profile_json(prof_decode, decoded)},
+                            {"prefill", gen_profile_json(prof_prefill, 1)}};
         print_json_lossy(j);
         std::cout.flush();
+    }
+    if (a.profile && !a.json) {
+        std::printf("profile (%s; step times only, the host's token reads excluded)\n", peaks_what.c_str());
+        print_gen_profile("decode", prof_decode, decoded);
+        print_gen_profile("prefill (" + std::to_string(prompt.size()) + " tokens)", prof_prefill, 1);
+        std::fflush(stdout);
     }
     char line[256];
     std::snprintf(line, sizeof line,
@@ -316,7 +332,7 @@ void eval_command(const EvalArgs& a) {
     if (ids.empty()) pxi::fail(pxi::kExitUsage, a.text + ": the text is empty");
     if (px::Status st = px::set_gpt_sampling(image, *g, {0.0f, 0, 0}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
-    Runner run{a.executor, a.kernel};
+    pxi::GptRunner run{a.executor, a.kernel};
     const uint32_t stop_pc = g->sample_pcs.front(); // the prefill's logits are complete here
     double run_ms = 0;
     uint64_t scored = 0;
@@ -380,7 +396,10 @@ void register_gpt(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "gpt",
         "Build the GPT program (docs/gpt-program.md) from pxtrain's weights, config and a tokenizer image");
-    cmd->add_option("--weights", a->weights, "best.npz (docs/gpt-weights.md)")->required();
+    cmd->add_option("--weights", a->weights, "best.npz (docs/gpt-weights.md)");
+    cmd->add_option("--random-init", a->random_init,
+                    "instead of --weights: GPT-2's initialization, seeded (engine/models/gpt.h "
+                    "random_gpt_weights), built in memory");
     cmd->add_option("--config", a->config, "config.json (docs/gpt-weights.md)")->required();
     cmd->add_option("--tokenizer", a->tokenizer, "a .pxi holding the tokenizer (pxi tokenizer train)")
         ->required();
@@ -417,6 +436,9 @@ void register_generate(CLI::App& app) {
         ->capture_default_str();
     add_kernel_option(cmd, a->kernel);
     cmd->add_flag("--json", a->json, "print one JSON object instead of the streamed text");
+    cmd->add_flag("--profile", a->profile,
+                  "time every step (cpu, cpu-ref): per opcode, the decode pass's and the prefill's time, "
+                  "count, bytes and share (engine/debug/profile.h)");
     cmd->add_option("-o,--output", a->output, "save the image after the run (atomic write)");
     pxi::add_force_flag(cmd, a->force);
     cmd->callback([a] { generate_command(*a); });

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 
 namespace px {
 
@@ -58,6 +57,12 @@ PlanWork plan_work(const Plan& p) {
         w.float_macs = Opcode(p.ins.opcode) == Opcode::FMATMUL;
         break;
     case Opcode::DOT: w.macs = p.shape[0].elements(); break;
+    case Opcode::GATHER: // reads only the rows it copies of a, and of b its header, or its indices (mode 0)
+        w.elements = p.out_shape.elements();
+        w.bytes_read = 4 * (1 + p.out_shape.elements()) + 4;
+        if (const auto* g = std::get_if<GatherParams>(&p.params); g && g->mode == 0)
+            w.bytes_read += 4 * p.shape[1].elements();
+        break;
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)
         w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();
@@ -66,43 +71,56 @@ PlanWork plan_work(const Plan& p) {
     return w;
 }
 
-Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks) {
+StepResult profile_step(VmState& vm, const PlanExecutor& execute, ProfileAccumulator& into) {
     using Clock = std::chrono::steady_clock;
-    Profile prof;
-    std::map<uint8_t, OpProfile> by_op;
-    while (vm.status == VmStatus::Ready) {
-        // The plan is made here too (outside the clock) for its counts; step() makes its own.
-        PlanWork w;
-        auto planned = plan_instruction(image_fetch(vm.image), vm.image.width, vm.image.height, vm.pc);
-        // The opcode, even of an instruction that traps in planning (StepResult's is 0 then).
-        uint8_t opcode = 0;
-        if (const Plan* p = std::get_if<Plan>(&planned)) {
-            w = plan_work(*p); // a trap does no work
-            opcode = p->ins.opcode;
-        } else if (vm.pc < vm.image.width) {
-            opcode = vm.image.pixel(vm.pc, 0)[0];
-            if (opcode == kWidePrefix && vm.pc + 1 < vm.image.width) opcode = vm.image.pixel(vm.pc + 1, 0)[0];
-        }
-        const auto t0 = Clock::now();
-        step(vm, nullptr, execute);
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        OpProfile& op = by_op[opcode];
-        op.opcode = opcode;
-        ++op.count;
-        op.ms += ms;
-        add(op.work, w);
-        prof.ms += ms;
-        add(prof.work, w);
+    // The plan is made here too (outside the clock) for its counts; step() makes its own.
+    PlanWork w;
+    auto planned = plan_instruction(image_fetch(vm.image), vm.image.width, vm.image.height, vm.pc);
+    // The opcode, even of an instruction that traps in planning (StepResult's is 0 then).
+    uint8_t opcode = 0;
+    if (const Plan* p = std::get_if<Plan>(&planned)) {
+        w = plan_work(*p); // a trap does no work
+        opcode = p->ins.opcode;
+    } else if (vm.pc < vm.image.width) {
+        opcode = vm.image.pixel(vm.pc, 0)[0];
+        if (opcode == kWidePrefix && vm.pc + 1 < vm.image.width) opcode = vm.image.pixel(vm.pc + 1, 0)[0];
     }
-    prof.steps = vm.steps;
-    for (auto& [code, op] : by_op) {
-        const OpcodeInfo* info = opcode_info(code);
-        op.name = info ? std::string(info->name) : "opcode " + std::to_string(code);
+    const auto t0 = Clock::now();
+    const StepResult result = step(vm, nullptr, execute);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    OpProfile& op = into.by_op[opcode];
+    op.opcode = opcode;
+    ++op.count;
+    op.ms += ms;
+    add(op.work, w);
+    ++into.steps;
+    return result;
+}
+
+Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks) {
+    Profile prof;
+    prof.steps = acc.steps;
+    for (const OpProfile& counted : acc.by_op) {
+        if (counted.count == 0) continue;
+        OpProfile op = counted;
+        const OpcodeInfo* info = opcode_info(op.opcode);
+        op.name = info ? std::string(info->name) : "opcode " + std::to_string(op.opcode);
         if (peaks) bound(op.work, *peaks, op.ms, op.limit_ms, op.bound, op.fraction);
+        prof.ms += op.ms;
+        add(prof.work, op.work);
         prof.limit_ms += op.limit_ms;
         prof.ops.push_back(op);
     }
     prof.fraction = prof.ms > 0 ? prof.limit_ms / prof.ms : 0;
+    return prof;
+}
+
+Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks) {
+    ProfileAccumulator acc;
+    while (vm.status == VmStatus::Ready)
+        profile_step(vm, execute, acc);
+    Profile prof = finish_profile(acc, peaks);
+    prof.steps = vm.steps;
     return prof;
 }
 

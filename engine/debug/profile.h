@@ -22,6 +22,7 @@ struct PlanWork {
     uint64_t elements = 0;      // elements produced by the other opcodes (0 for HALT)
     bool float_macs = false;    // the multiply-adds are float32 (FMATMUL)
     uint64_t bytes_read = 0;    // operand pixels read, 4 bytes each: matrix headers and elements, bias rows
+                                // (GATHER: only the rows it copies, b's header and mode 0's indices)
     uint64_t bytes_written = 0; // pixels written, 4 bytes each (the plan's write rectangles)
 };
 PlanWork plan_work(const Plan& plan);
@@ -55,5 +56,16 @@ struct Profile {
 // Runs vm to its end (halt, trap or step limit) with `execute`, one step at a time, timing each.
 // peaks may be null (no bounds).
 Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks = nullptr);
+
+// The same, one step at a time, for a host that drives the run itself and profiles only part of
+// it (pxi generate --profile: the decode passes apart from the prefill). profile_step runs one
+// step of vm, timed, and adds its counts to `into`; finish_profile makes the Profile of what was
+// added (steps: the steps added). profile_run is these two in a loop.
+struct ProfileAccumulator {
+    std::vector<OpProfile> by_op = std::vector<OpProfile>(256); // indexed by opcode; count 0: did not run
+    uint64_t steps = 0;
+};
+StepResult profile_step(VmState& vm, const PlanExecutor& execute, ProfileAccumulator& into);
+Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks = nullptr);
 
 } // namespace px

@@ -5,6 +5,7 @@
 #include "layout.h"
 #include "npz.h"
 #include "ops/op_params.h"
+#include "pixellm.h" // SplitMix64
 #include "protocol.h"
 #include "tokenizer_image.h"
 #include "vm.h"
@@ -169,6 +170,39 @@ Result<GptWeights> load_gpt_weights(const std::string& path, const GptConfig& co
     auto arrays = read_npz(path);
     if (!arrays) return arrays.error();
     return gpt_weights_from_npz(*arrays, config, path);
+}
+
+namespace {
+
+// n normals N(0, sd) from rng (pixellm.h's SplitMix64 and Box-Muller, one value per two draws).
+std::vector<float> normals(SplitMix64& rng, uint64_t n, double sd) {
+    std::vector<float> v(n);
+    for (float& x : v)
+        x = float(sd * rng.normal());
+    return v;
+}
+
+} // namespace
+
+GptWeights random_gpt_weights(const GptConfig& c, uint64_t seed) {
+    SplitMix64 rng{seed};
+    const uint64_t d = c.width;
+    const double sd = 0.02, sd_proj = 0.02 / std::sqrt(2.0 * double(c.layers));
+    GptWeights w;
+    w.wte = normals(rng, uint64_t(c.vocab) * d, sd);
+    w.wpe = normals(rng, uint64_t(c.context) * d, sd);
+    for (uint32_t l = 0; l < c.layers; ++l) {
+        GptLayerWeights L;
+        L.ln_1_weight.assign(d, 1.0f), L.ln_1_bias.assign(d, 0.0f);
+        L.c_attn_weight = normals(rng, d * 3 * d, sd), L.c_attn_bias.assign(3 * d, 0.0f);
+        L.attn_proj_weight = normals(rng, d * d, sd_proj), L.attn_proj_bias.assign(d, 0.0f);
+        L.ln_2_weight.assign(d, 1.0f), L.ln_2_bias.assign(d, 0.0f);
+        L.c_fc_weight = normals(rng, d * 4 * d, sd), L.c_fc_bias.assign(4 * d, 0.0f);
+        L.mlp_proj_weight = normals(rng, 4 * d * d, sd_proj), L.mlp_proj_bias.assign(d, 0.0f);
+        w.layers.push_back(std::move(L));
+    }
+    w.ln_f_weight.assign(d, 1.0f), w.ln_f_bias.assign(d, 0.0f);
+    return w;
 }
 
 std::map<std::string, NpyArray> gpt_weights_to_npz(const GptWeights& w, const GptConfig& c) {

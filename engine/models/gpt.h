@@ -64,6 +64,16 @@ Result<GptWeights> load_gpt_weights(const std::string& path, const GptConfig& co
 // The inverse (float32 arrays under the same names), for tests and tools that write weights.
 std::map<std::string, NpyArray> gpt_weights_to_npz(const GptWeights& weights, const GptConfig& config);
 
+// Seeded random weights with GPT-2's initialization (Radford et al. 2019; the released code's
+// init): every weight matrix and both embeddings N(0, 0.02), the two residual projections
+// (attn.c_proj, mlp.c_proj) N(0, 0.02 / sqrt(2 L)), biases 0, LayerNorm gains 1 and biases 0.
+// The normals come from pixellm.h's SplitMix64 (splitmix64 and Box-Muller, drawn in the order of
+// GptWeights' fields, layer by layer), so a seed gives the same weights with every compiler and
+// library (std::normal_distribution's algorithm is unspecified). For
+// programs of a model's shape without its weights (pxi gpt --random-init: GPT-2-small-shaped
+// timing, no 500 MB .npz on disk).
+GptWeights random_gpt_weights(const GptConfig& config, uint64_t seed);
+
 struct GptBuildOptions {
     uint32_t max_new_tokens = 32;   // tokens one run generates (>= 1); set_gpt_prompt can change it
     float temperature = 0.0f;       // 0: greedy (argmax); set_gpt_sampling can change it
