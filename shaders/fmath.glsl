@@ -73,6 +73,28 @@ uint fm_from_int(int i) {
     return fm_canon(floatBitsToUint(float(i)));
 }
 
+// The int32 x as the nearest binary32, ties to even (DEQUANT of i32, PROTOCOL.md §16.4), by hand:
+// float(int) is not trusted to round correctly for |x| > 2^24 on every driver.
+uint fm_from_i32_rne(int x) {
+    if (x == 0) return 0u;
+    uint sign = x < 0 ? FM_SIGN : 0u;
+    uint m = x < 0 ? ~uint(x) + 1u : uint(x); // |x|, 2^31 for -2^31
+    int e = findMSB(m);                       // 0 .. 31
+    uint mant;
+    if (e <= 23) {
+        mant = m << uint(23 - e); // exact
+    } else {
+        uint sh = uint(e - 23), rest = m & ((1u << sh) - 1u), half_ulp = 1u << (sh - 1u);
+        mant = m >> sh;
+        if (rest > half_ulp || (rest == half_ulp && (mant & 1u) != 0u)) mant += 1u;
+        if (mant == (1u << 24)) { // rounded up to the next power of two
+            mant >>= 1u;
+            e += 1;
+        }
+    }
+    return sign | (uint(e + 127) << 23u) | (mant & 0x7FFFFFu);
+}
+
 // floor(t) of a canonical finite t, |t| < 2^30: truncation (exact), corrected.
 int fm_floor_int(uint t) {
     float f = uintBitsToFloat(t);

@@ -12,6 +12,8 @@
 #include <epoxy/gl.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -49,6 +51,7 @@ void main() {
     case 8u: r = fm_rsqrt(a); break;
     case 9u: r = fm_to_f16(a); break;
     case 10u: r = fm_from_f16(a & 0xFFFFu); break;
+    case 16u: r = fm_from_i32_rne(int(a)); break;
     case 11u: {
         uint h, l;
         fm_two_product(fm_canon(a), fm_canon(b), h, l);
@@ -235,6 +238,27 @@ TEST_CASE("unary functions: GL bits equal the C++ definitions on the hostile inp
             cpu[i] = fm::bits(fm::from_f16(uint16_t(i)));
         CHECK(compare("from_f16", gpu, cpu, in) == 0);
     }
+}
+
+// DEQUANT of i32 (PROTOCOL.md §16.4) converts int32 to binary32 by hand in GLSL (ties to even); the
+// C++ conversion of the host is IEEE round to nearest even. Every power of two and its neighbours
+// (the ties sit at 2^k + 2^(k-24) and 2^k + 3 * 2^(k-24)), both signs, and the hostile bit set.
+TEST_CASE("int32 to float32, ties to even: GL bits equal the host's conversion") {
+    std::vector<uint32_t> x = inputs();
+    for (uint32_t k = 0; k < 32; ++k)
+        for (int64_t d = -5; d <= 5; ++d)
+            for (int64_t near : {int64_t(1) << k, (int64_t(1) << k) + (k > 24 ? int64_t(1) << (k - 24) : 0),
+                                 (int64_t(1) << k) + (k > 24 ? int64_t(3) << (k - 24) : 0)})
+                for (int64_t s : {int64_t(1), int64_t(-1)})
+                    x.push_back(uint32_t(int32_t(std::clamp<int64_t>(s * (near + d), INT32_MIN, INT32_MAX))));
+    const uint32_t n = uint32_t(x.size());
+    std::vector<uint32_t> data = x;
+    data.resize(2 * size_t(n));
+    const auto back = run(16, n, 0, 0, n, data);
+    std::vector<uint32_t> gpu(back.begin() + n, back.end()), cpu(n);
+    for (uint32_t i = 0; i < n; ++i)
+        cpu[i] = fm::bits(float(int32_t(x[i])));
+    CHECK_MESSAGE(compare("from_i32_rne", gpu, cpu, x) == 0, "over " << n << " inputs");
 }
 
 TEST_CASE("add, sub, mul and the exact product: GL bits equal C++ on special and rounding-sensitive pairs") {

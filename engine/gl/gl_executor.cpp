@@ -51,7 +51,10 @@ constexpr const char* kProgramNames[] = {"gather.comp",
                                          "loop.comp",
                                          "rows_gather.comp",
                                          "rows_store.comp",
-                                         "select.comp"};
+                                         "select.comp",
+                                         "qlut.comp",
+                                         "qlayernorm.comp",
+                                         "qattention.comp"};
 enum ProgramId {
     kGather,
     kGather32,
@@ -75,6 +78,9 @@ enum ProgramId {
     kRowsGather,
     kRowsStore,
     kSelect,
+    kQLut,
+    kQLayerNorm, // needs GL_ARB_gpu_shader_int64 (not compiled without it)
+    kQAttention, // likewise
     kProgramCount
 };
 // The tiled kernel uses its row-panel configuration below this many rows of a (a 32-row tile
@@ -173,6 +179,7 @@ struct Executor::Impl {
     GLint64 max_ssbo_bytes = 0;
     GLint max_texture_size = 0;
     bool own_callback = false;
+    bool has_int64 = false; // GL_ARB_gpu_shader_int64: QLAYERNORM and QATTENTION (PROTOCOL.md §16)
 
     VmRegisters regs; // the same meaning as px::VmState's
     std::vector<std::string> errors;
@@ -427,7 +434,10 @@ enum class GlKernel : uint8_t {
     FAttention,
     Loop,
     Rows,
-    Select
+    Select,
+    QLut,
+    QLayerNorm,
+    QAttention
 };
 GlKernel gl_kernel(Opcode op) {
     switch (op) {
@@ -455,6 +465,9 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::APPEND: return GlKernel::Rows;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE: return GlKernel::Select;
+    case Opcode::QLUT: return GlKernel::QLut;
+    case Opcode::QLAYERNORM: return GlKernel::QLayerNorm;
+    case Opcode::QATTENTION: return GlKernel::QAttention;
     }
     return GlKernel::Missing;
 }
@@ -548,6 +561,105 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
     }
 }
 
+// The integer transformer opcodes (PROTOCOL.md §16): every input gathered as whole pixel words (u8
+// codes are their low byte; QLAYERNORM's gains and biases are int32 words) before anything is
+// written, then one kernel. QLAYERNORM and QATTENTION compute in 64-bit integers
+// (GL_ARB_gpu_shader_int64: llvmpipe and NVIDIA have it); without it they write nothing and report
+// why, so the run fails loudly rather than differ. Caller holds a StateScope and has bound the image.
+void execute_qint(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
+    const auto& op = plan.ins.operand;
+    auto fail = [&](std::string message) {
+        std::lock_guard<std::mutex> lock(ex.errors_mutex);
+        ex.errors.push_back(std::move(message));
+    };
+    if (kernel != GlKernel::QLut && !ex.has_int64)
+        return fail(std::string(plan.ins.info->name) +
+                    std::string(" needs 64-bit integers in shaders (GL_ARB_gpu_shader_int64), which this "
+                                "OpenGL context lacks; run the program on the cpu executor"));
+    for (size_t i = 0; i < 2; ++i)
+        if (int64_t(plan.shape[i].elements() * 4) > ex.max_ssbo_bytes)
+            return fail("operand of " + std::to_string(plan.shape[i].elements()) +
+                        " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                        std::to_string(ex.max_ssbo_bytes) + " bytes)");
+    gather(ex, 0, op[0], plan.shape[0], true);
+    gather(ex, 1, op[1], plan.shape[1], true);
+    if (kernel == GlKernel::QAttention) // V, the value cache: K's shape (the plan checked it)
+        gather(ex, 2, std::get<QAttentionParams>(plan.params).v_row, plan.shape[1]);
+    else
+        ensure_input(ex, 2, 1);
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, ex.inputs[1].get());
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 3, ex.inputs[2].get());
+    if (kernel == GlKernel::QLut) {
+        const Program& p = ex.programs[kQLut];
+        glUseProgram(p.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_count", uint32_t(plan.shape[0].elements()));
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        dispatch_linear(ex, plan.shape[0].elements(), 256);
+    } else if (kernel == GlKernel::QLayerNorm) {
+        const auto& q = std::get<QLayerNormParams>(plan.params);
+        const Program& p = ex.programs[kQLayerNorm];
+        glUseProgram(p.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_rows", plan.shape[0].rows);
+        set_uint(p, "u_n", plan.shape[0].cols);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        set_uint(p, "u_za", q.za);
+        set_uint(p, "u_zc", q.zc);
+        set_uint(p, "u_shift", q.shift);
+        set_uint(p, "u_clamp_lo", q.clamp_lo);
+        set_uint(p, "u_clamp_hi", q.clamp_hi);
+        glProgramUniform1i(p.get(), loc(p, "u_eps"), q.eps);
+        dispatch_linear(ex, plan.shape[0].rows, 64);
+    } else {
+        const auto& q = std::get<QAttentionParams>(plan.params);
+        const Program& p = ex.programs[kQAttention];
+        glUseProgram(p.get());
+        const uint32_t T = plan.shape[0].rows, D = plan.shape[0].cols, L = plan.shape[1].rows;
+        const uint64_t units = uint64_t(T) * q.heads;
+        // One slice of L int64 probabilities per unit in flight, batches as FATTENTION's.
+        const uint64_t limit =
+            std::min<uint64_t>(kScoresBytes, uint64_t(std::max<GLint64>(ex.max_ssbo_bytes, 8 * L)));
+        const uint64_t batch =
+            std::clamp<uint64_t>(limit / (8 * uint64_t(L)), 1, std::min<uint64_t>(units, 65535));
+        const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(batch * L * 8, 16));
+        if (!ex.scores || ex.scores_size < need) {
+            ex.scores = make_buffer("pxos FATTENTION scores");
+            glNamedBufferStorage(ex.scores.get(), need, nullptr, 0);
+            ex.scores_size = need;
+        }
+        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.scores.get());
+        set_uint(p, "u_out_row", op[2]);
+        set_uint(p, "u_t", T);
+        set_uint(p, "u_l", L);
+        set_uint(p, "u_d", D);
+        set_uint(p, "u_heads", q.heads);
+        set_uint(p, "u_width", ex.width);
+        set_header(p, plan.out_shape);
+        set_uint(p, "u_zq", q.zq);
+        set_uint(p, "u_zk", q.zk);
+        set_uint(p, "u_zv", q.zv);
+        set_uint(p, "u_zc", q.zc);
+        set_uint(p, "u_shift_s", q.shift_s);
+        set_uint(p, "u_shift_o", q.shift_o);
+        set_uint(p, "u_clamp_lo", q.clamp_lo);
+        set_uint(p, "u_clamp_hi", q.clamp_hi);
+        glProgramUniform1i(p.get(), loc(p, "u_ms"), q.ms);
+        glProgramUniform1i(p.get(), loc(p, "u_mo"), q.mo);
+        for (uint64_t u0 = 0; u0 < units; u0 += batch) { // batches reuse the buffer in order
+            const uint64_t count = std::min(batch, units - u0);
+            set_uint(p, "u_unit0", uint32_t(u0));
+            set_uint(p, "u_count", uint32_t(count));
+            dispatch_linear(ex, count, 64);
+            glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+        }
+    }
+}
+
 // Runs a checked plan on the texture. Caller holds a StateScope.
 void execute(Executor::Impl& ex, const Plan& plan) {
     const auto& op = plan.ins.operand;
@@ -561,6 +673,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
     if (kernel == GlKernel::Loop || kernel == GlKernel::Rows || kernel == GlKernel::Select) {
         glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
         execute_gen(ex, plan, kernel);
+        glMemoryBarrier(GL_ALL_BARRIER_BITS);
+        return;
+    }
+    if (kernel == GlKernel::QLut || kernel == GlKernel::QLayerNorm || kernel == GlKernel::QAttention) {
+        glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
+        execute_qint(ex, plan, kernel);
         glMemoryBarrier(GL_ALL_BARRIER_BITS);
         return;
     }
@@ -691,6 +809,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_uint(p, "u_scale", scale);
         set_uint(p, "u_zero_point", zero_point);
         glProgramUniform1i(p.get(), loc(p, "u_to_f16"), to_f16 ? 1 : 0);
+        glProgramUniform1i(p.get(), loc(p, "u_a_i32"), plan.dtype[0] == DType::I32 ? 1 : 0); // §16.4
         glProgramUniform1i(p.get(), loc(p, "u_write_header"), 1);
         set_header(p, plan.out_shape);
         dispatch_linear(ex, count, 256);
@@ -807,6 +926,7 @@ void warm_up(Executor::Impl& ex) {
     const uint32_t outside = 0x7FFFFFFF; // a row no texture has
     for (int i = 0; i < kProgramCount; ++i) {
         const Program& p = ex.programs[size_t(i)];
+        if (!p.get()) continue; // not compiled (int64 shaders without the extension)
         glUseProgram(p.get());
         for (const char* name : {"u_count", "u_m", "u_k", "u_n"})
             if (loc(p, name) >= 0) set_uint(p, name, 0);
@@ -852,7 +972,9 @@ Result<Executor> create_executor(const Image& image, const ExecutorDesc& desc) {
 
     auto files = load_shader_files(desc.shader_dir);
     if (!files) return files.error();
+    ex.has_int64 = !desc.without_int64 && has_gl_extension("GL_ARB_gpu_shader_int64");
     for (int i = 0; i < kProgramCount; ++i) {
+        if ((i == kQLayerNorm || i == kQAttention) && !ex.has_int64) continue; // execute_qint says why
         auto program = compile_program(*files, kProgramNames[i]);
         if (!program) return program.error();
         ex.programs[size_t(i)] = std::move(*program);

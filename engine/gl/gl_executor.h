@@ -42,6 +42,9 @@ struct ExecutorDesc {
     // desktop GPU's watchdog (Windows TDR: 2 s) resets the context when one submission runs too
     // long. 0 = kDefaultMaxDispatchWork. A band is never narrower than one work group's rows.
     uint64_t max_dispatch_work = 0;
+    // Behave as a context without GL_ARB_gpu_shader_int64 (tests of the error QLAYERNORM and
+    // QATTENTION report there, PROTOCOL.md §16).
+    bool without_int64 = false;
 };
 inline constexpr uint64_t kDefaultMaxDispatchWork = uint64_t(1) << 30;
 

@@ -6,6 +6,7 @@
 #include "fmath.h"
 #include "ops/float_ops.h"
 #include "ops/gen_ops.h"
+#include "ops/qint_ops.h"
 
 #include "quant.h"
 
@@ -796,6 +797,98 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, out.data());
 }
 
+// ---- The integer transformer opcodes (PROTOCOL.md §16) ----
+// Integer arithmetic is exact, so any order gives the reference's bytes; what is optimized is the
+// layout walk (run by run, no division per element), threads over rows or (query row, head)
+// units, and QATTENTION's inner loops on int16 differences that vectorize. The definitions that
+// are not loops (the row statistics, iexp, the probabilities) are qint_ops.h's, shared.
+
+// Writes c's header and its u8 elements' R (G, B, A kept).
+void store_r(Image& image, uint32_t row, MatrixHeader h, const uint8_t* c) {
+    image.set_pixel(0, row, encode_header(h));
+    for_runs(image.rgba.data(), image.width, row, 0, h.elements(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) {
+                 for (uint32_t j = 0; j < len; ++j)
+                     px[4 * size_t(j)] = c[i + j];
+             });
+}
+
+void execute_qlut(FastContext&, Image& image, const Plan& p) {
+    const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], p.shape[0].elements());
+    const std::vector<uint8_t> table = gather_r(image, p.ins.operand[1], 256); // 1 x 256 (the plan checked)
+    std::vector<uint8_t> c(a.size());
+    for (size_t i = 0; i < a.size(); ++i)
+        c[i] = table[a[i]];
+    store_r(image, p.ins.operand[2], p.out_shape, c.data());
+}
+
+void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
+    const auto& q = std::get<QLayerNormParams>(p.params);
+    const uint32_t R = p.shape[0].rows, N = p.shape[0].cols;
+    const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], uint64_t(R) * N);
+    std::vector<int32_t> gb(2 * size_t(N)); // gains, then biases: whole int32 pixels
+    for_runs(image.rgba.data(), image.width, p.ins.operand[1], 0, gb.size(),
+             [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&gb[i], px, 4 * size_t(len)); });
+    std::vector<uint8_t> c(a.size());
+    parallel_ranges(fast_threads_for(cx.settings, uint64_t(R) * N * 3), R, [&](uint32_t r0, uint32_t r1) {
+        for (uint32_t r = r0; r < r1; ++r)
+            qint::layernorm_row(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N]);
+    });
+    store_r(image, p.ins.operand[2], p.out_shape, c.data());
+}
+
+// The int32 score of one query head against one key row: sum of (q - zq)(k - zk) modulo 2^32.
+PX_CLONES uint32_t qscore(const int16_t* __restrict q, const int16_t* __restrict k, uint32_t hd) {
+    uint32_t acc = 0;
+    for (uint32_t d = 0; d < hd; ++d)
+        acc += uint32_t(int32_t(q[d]) * int32_t(k[d]));
+    return acc;
+}
+
+// o[d] += p * v[d] over one visible row (int64: p < 2^23, |v| <= 255).
+PX_CLONES void qweighted_add(int64_t* __restrict o, const int16_t* __restrict v, int64_t p, uint32_t hd) {
+    for (uint32_t d = 0; d < hd; ++d)
+        o[d] += p * v[d];
+}
+
+void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
+    const auto& prm = std::get<QAttentionParams>(p.params);
+    const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
+    const uint32_t hd = D / heads;
+    // Codes minus their zero points, every read before any write (§4.2).
+    auto centered = [&](uint32_t row, uint64_t n, uint8_t z) {
+        const std::vector<uint8_t> r = gather_r(image, row, n);
+        std::vector<int16_t> v(n);
+        for (uint64_t i = 0; i < n; ++i)
+            v[i] = int16_t(int32_t(r[i]) - z);
+        return v;
+    };
+    const std::vector<int16_t> q = centered(p.ins.operand[0], uint64_t(T) * D, prm.zq);
+    const std::vector<int16_t> k = centered(p.ins.operand[1], uint64_t(L) * D, prm.zk);
+    const std::vector<int16_t> v = centered(prm.v_row, uint64_t(L) * D, prm.zv);
+    std::vector<uint8_t> out(size_t(T) * D);
+    parallel_ranges(fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
+                    [&](uint32_t u0, uint32_t u1) {
+                        std::vector<int32_t> s(L);
+                        std::vector<int64_t> prob(L), o(hd);
+                        for (uint32_t u = u0; u < u1; ++u) {
+                            const uint32_t t = u / heads, col = (u % heads) * hd;
+                            const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
+                            for (uint32_t j = 0; j < n; ++j)
+                                s[j] = int32_t(qscore(&q[size_t(t) * D + col], &k[size_t(j) * D + col], hd));
+                            qint::softmax_row(s.data(), n, prm, prob.data());
+                            std::fill(o.begin(), o.end(), 0);
+                            for (uint32_t j = 0; j < n; ++j)
+                                qweighted_add(o.data(), &v[size_t(j) * D + col], prob[j], hd);
+                            for (uint32_t d = 0; d < hd; ++d)
+                                out[size_t(t) * D + col + d] =
+                                    clamp_add(rounding_mul_shift(int32_t(o[d]), prm.mo, prm.shift_o), prm.zc,
+                                              prm.clamp_lo, prm.clamp_hi);
+                        }
+                    });
+    store_r(image, p.ins.operand[2], p.out_shape, out.data());
+}
+
 // ---- Text generation (PROTOCOL.md §13): row copies and the next-token choice ----
 
 // Words [i0, i0 + n) of the matrix at `row` as they are read for dtype `code` (u8: R; f32:
@@ -910,9 +1003,9 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::APPEND: return execute_append;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE: return execute_select;
-    case Opcode::QLAYERNORM:
-    case Opcode::QLUT:
-    case Opcode::QATTENTION: return execute_as_reference;
+    case Opcode::QLAYERNORM: return execute_qlayernorm;
+    case Opcode::QLUT: return execute_qlut;
+    case Opcode::QATTENTION: return execute_qattention;
     }
     return nullptr;
 }
