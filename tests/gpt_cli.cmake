@@ -6,8 +6,9 @@
 # tokenizer of another vocabulary, a prompt past the context) fail with exit 2 and a message naming
 # the thing. The uint8 program (--dtype u8, calibrated on assets/calibration.txt or --calibration):
 # validates clean, is the same file built from the .npz or from the float32 program's pixels and
-# on a rebuild, generates the same tokens on cpu-ref and cpu, and evaluates to the same figure. The weights are written by a stdlib-only Python snippet (.npy by hand,
-# zipfile), so the test needs /usr/bin/python3 but not NumPy.
+# on a rebuild, generates the same tokens on cpu-ref, cpu and gl (pxi compare: parity at every
+# step), and evaluates to the same figure on each. The weights are written by a stdlib-only Python
+# snippet (.npy by hand, zipfile), so the test needs /usr/bin/python3 but not NumPy.
 #
 # This file is both the test's registration (included by tests/CMakeLists.txt) and its checker.
 if(CMAKE_SCRIPT_MODE_FILE)
@@ -210,6 +211,10 @@ if(CMAKE_SCRIPT_MODE_FILE)
       message(FATAL_ERROR "u8 on ${e}: tokens and bits per byte ${tokens} ${bpb}, cpu-ref ${u8_first}")
     endif()
   endforeach()
+  if(GL)
+    run(0 compare ${w}/u8.pxi --quiet)
+    expect_in("${out}" "parity after every one of")
+  endif()
   message(STATUS "gpt: parity on ${executors}; greedy ${tokens_greedy}; eval ${f32_bpb} bits per byte; "
                  "u8 on ${u8_executors}: ${u8_first}")
 else()
