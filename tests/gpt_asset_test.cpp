@@ -3,10 +3,14 @@
 // it holds (read back through its symbols and rebuilt with its own tokenizer, byte for byte, so a
 // change to the builder that would change the program fails here until the asset is rebuilt), it
 // validates without errors, and greedy generation on the reference and optimized CPU executors
-// gives the same tokens. (CPU vs GL and the text itself: tests/gpt_asset.cmake.)
+// gives the same tokens. (CPU vs GL and the text itself: tests/gpt_asset.cmake.) The same for its
+// uint8 build, assets/gpt_brown.pxi: the current build of the float32 asset's weights calibrated on
+// assets/calibration.txt (docs/gpt-program.md, "The uint8 program").
 #include "gpt.h"
+#include "gpt_u8.h"
 
 #include "cpu_fast.h"
+#include "dtype.h"
 #include "png_io.h"
 #include "tokenizer_image.h"
 #include "validate.h"
@@ -14,19 +18,56 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 using namespace px;
 
 namespace {
 
 const char* kAsset = PXOS_SOURCE_DIR "/assets/gpt_brown_f32.pxi";
+const char* kAssetU8 = PXOS_SOURCE_DIR "/assets/gpt_brown.pxi";
+
+Image load(const char* path) {
+    auto r = load_png(path);
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
+    return std::move(r.value().image);
+}
 
 const Image& asset() {
-    static const Image img = [] {
-        auto r = load_png(kAsset);
-        REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().message));
-        return std::move(r.value().image);
-    }();
+    static const Image img = load(kAsset);
     return img;
+}
+
+const Image& asset_u8() {
+    static const Image img = load(kAssetU8);
+    return img;
+}
+
+// The prompt "The jury said", the prefill and two decode passes, on both CPU executors: the same
+// tokens and the same final image.
+void check_cpu_parity(Image img) {
+    auto regions = find_gpt_regions(img);
+    REQUIRE(regions.ok());
+    auto bpe = read_tokenizer(img);
+    REQUIRE(bpe.ok());
+    const std::vector<int32_t> prompt = encode(bpe.value(), "The jury said");
+    REQUIRE(set_gpt_prompt(img, regions.value(), prompt, 3).ok());
+    VmState ref = make_vm(img);
+    run(ref);
+    VmState fast = make_vm(img);
+    run(fast, {.execute = fast_executor()});
+    CHECK(ref.status == VmStatus::Halted);
+    CHECK(fast.status == VmStatus::Halted);
+    auto a = read_i32_matrix(ref.image, regions.value().tokens);
+    auto b = read_i32_matrix(fast.image, regions.value().tokens);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a.value().size() == prompt.size() + 3);
+    CHECK(a.value() == b.value());
+    CHECK(ref.image.rgba == fast.image.rgba);
 }
 
 } // namespace
@@ -62,27 +103,91 @@ TEST_CASE("the shipped model is the current build of the weights it holds") {
 }
 
 TEST_CASE("the shipped model validates and generates the same tokens on both CPU executors") {
-    Image img = asset();
+    const Image& img = asset();
     const ValidationReport report = validate(img);
     for (const auto& d : report.diagnostics)
         CHECK_MESSAGE(d.severity != Severity::Error, d.message);
-    auto regions = find_gpt_regions(img);
+    check_cpu_parity(img);
+}
+
+TEST_CASE(
+    "the shipped uint8 model is the current build of the float32 model's weights and calibration text") {
+    const Image& f32 = asset();
+    auto regions = find_gpt_regions(f32);
     REQUIRE(regions.ok());
-    auto bpe = read_tokenizer(img);
+    auto weights = read_gpt_weights(f32, regions.value());
+    REQUIRE(weights.ok());
+    auto bpe = read_tokenizer(f32);
     REQUIRE(bpe.ok());
-    const std::vector<int32_t> prompt = encode(bpe.value(), "The jury said");
-    REQUIRE(set_gpt_prompt(img, regions.value(), prompt, 3).ok()); // the prefill and two decode passes
-    VmState ref = make_vm(img);
-    run(ref);
-    VmState fast = make_vm(img);
-    run(fast, {.execute = fast_executor()});
-    CHECK(ref.status == VmStatus::Halted);
-    CHECK(fast.status == VmStatus::Halted);
-    auto a = read_i32_matrix(ref.image, regions.value().tokens);
-    auto b = read_i32_matrix(fast.image, regions.value().tokens);
-    REQUIRE(a.ok());
-    REQUIRE(b.ok());
-    CHECK(a.value().size() == prompt.size() + 3);
-    CHECK(a.value() == b.value());
-    CHECK(ref.image.rgba == fast.image.rgba);
+    std::ifstream f(PXOS_SOURCE_DIR "/assets/calibration.txt", std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    auto cal =
+        calibrate_gpt(regions.value().config, weights.value(), bpe.value(), encode(bpe.value(), text.str()));
+    REQUIRE_MESSAGE(cal.ok(), (cal.ok() ? "" : cal.error().message));
+    GptBuildOptions options;
+    options.max_new_tokens = 1; // as the float32 asset (docs/training.md)
+    auto rebuilt = build_gpt_u8(regions.value().config, weights.value(), bpe.value(), cal.value(), options);
+    REQUIRE_MESSAGE(rebuilt.ok(), (rebuilt.ok() ? "" : rebuilt.error().message));
+    const Image& img = asset_u8();
+    CHECK(rebuilt.value().width == img.width);
+    CHECK(rebuilt.value().height == img.height);
+    CHECK_MESSAGE(rebuilt.value().rgba == img.rgba,
+                  "the builder's output changed: rebuild assets/gpt_brown.pxi (docs/gpt-program.md)");
+    REQUIRE(rebuilt.value().text.size() == img.text.size());
+    for (size_t i = 0; i < img.text.size(); ++i)
+        CHECK(rebuilt.value().text[i].text == img.text[i].text);
+}
+
+TEST_CASE("the shipped uint8 model validates and generates the same tokens on both CPU executors") {
+    const Image& img = asset_u8();
+    for (const auto& d : validate(img).diagnostics)
+        CHECK_MESSAGE(d.severity != Severity::Error, d.message);
+    check_cpu_parity(img);
+}
+
+// Top-1 agreement of the uint8 model's prefill logits with the float32 model's, on text neither
+// was calibrated on: tests/data/tokenizer_sample.txt, or the file PXOS_GPT_AGREEMENT_TEXT names
+// (how docs/gpt-program.md's figure on the Brown test split was measured), in windows of the
+// context, at most PXOS_GPT_AGREEMENT_WINDOWS of them (default 1).
+TEST_CASE("the shipped uint8 model's logits agree with the float32 model's on top-1") {
+    const char* env = std::getenv("PXOS_GPT_AGREEMENT_TEXT");
+    const std::string path = env && *env ? env : PXOS_SOURCE_DIR "/tests/data/tokenizer_sample.txt";
+    const char* wenv = std::getenv("PXOS_GPT_AGREEMENT_WINDOWS");
+    const size_t max_windows = wenv && *wenv ? std::stoul(wenv) : 1;
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    auto g32 = find_gpt_regions(asset());
+    auto g8 = find_gpt_regions(asset_u8());
+    REQUIRE(g32.ok());
+    REQUIRE(g8.ok());
+    auto bpe = read_tokenizer(asset());
+    REQUIRE(bpe.ok());
+    const std::vector<int32_t> ids = encode(bpe.value(), text.str());
+    const uint32_t C = g32.value().config.context, V = g32.value().config.vocab;
+    auto logits = [&](const Image& src, const GptRegions& g, std::span<const int32_t> window) {
+        Image img = src;
+        REQUIRE(set_gpt_prompt(img, g, window, 1).ok());
+        VmState vm = make_vm(std::move(img), src.width);
+        const uint32_t stop = g.sample_pcs.front();
+        run(vm, {.stop_before = [&](const VmState& s) { return s.pc == stop; }, .execute = fast_executor()});
+        REQUIRE(vm.status == VmStatus::Ready);
+        auto lg = read_float_matrix(vm.image, g.logits, DType::F32);
+        REQUIRE(lg.ok());
+        return lg.value();
+    };
+    size_t agree = 0, positions = 0;
+    for (size_t start = 0; start < ids.size() && start / C < max_windows; start += C) {
+        const std::span<const int32_t> window(ids.data() + start, std::min<size_t>(C, ids.size() - start));
+        const auto a = logits(asset(), g32.value(), window);
+        const auto b = logits(asset_u8(), g8.value(), window);
+        for (size_t t = 0; t < window.size(); ++t, ++positions)
+            agree += std::max_element(a.begin() + t * V, a.begin() + (t + 1) * V) - a.begin() ==
+                     std::max_element(b.begin() + t * V, b.begin() + (t + 1) * V) - b.begin();
+    }
+    REQUIRE(positions > 0);
+    const double share = double(agree) / double(positions);
+    MESSAGE(path << ": top-1 agreement " << agree << "/" << positions << " = " << share);
+    CHECK(share >= 0.95); // measured: 250/256 on tokenizer_sample.txt, 1992/2048 on the Brown test split
 }

@@ -3,9 +3,12 @@
 # greedy and seeded sampled generation give the same tokens on cpu-ref, cpu and gl, pxi compare
 # finds parity at every step, the streamed text is the prompt plus detokenize(tokens), eval gives
 # the same bits per byte on every executor, and bad inputs (a missing array, a wrong shape, a
-# tokenizer of another vocabulary, a prompt past the context, --dtype u8) fail with exit 2 and a
-# message naming the thing. The weights are written by a stdlib-only Python snippet (.npy by hand,
-# zipfile), so the test needs /usr/bin/python3 but not NumPy.
+# tokenizer of another vocabulary, a prompt past the context) fail with exit 2 and a message naming
+# the thing. The uint8 program (--dtype u8, calibrated on assets/calibration.txt or --calibration):
+# validates clean, is the same file built from the .npz or from the float32 program's pixels and
+# on a rebuild, generates the same tokens on cpu-ref, cpu and gl (pxi compare: parity at every
+# step), and evaluates to the same figure on each. The weights are written by a stdlib-only Python
+# snippet (.npy by hand, zipfile), so the test needs /usr/bin/python3 but not NumPy.
 #
 # This file is both the test's registration (included by tests/CMakeLists.txt) and its checker.
 if(CMAKE_SCRIPT_MODE_FILE)
@@ -52,8 +55,11 @@ if(CMAKE_SCRIPT_MODE_FILE)
   # Bad inputs: each names what is wrong; nothing is written.
   run(2 gpt --weights ${w}/m.npz --config ${w}/m.json --tokenizer ${w}/tok.pxi -o ${w}/m.pxi)
   expect_in("${err}" "already exists")
-  run(2 gpt --weights ${w}/m.npz --config ${w}/m.json --tokenizer ${w}/tok.pxi -o ${w}/u8.pxi --dtype u8)
-  expect_in("${err}" "not implemented yet: the uint8 path (I-BERT integer softmax/layernorm/GELU) is issue 14's open item")
+  run(2 gpt --weights ${w}/m.npz --config ${w}/m.json --tokenizer ${w}/tok.pxi -o ${w}/u8.pxi
+      --calibration ${text})
+  expect_in("${err}" "--calibration: only for --dtype u8")
+  run(2 gpt --weights ${w}/m.npz --tokenizer ${w}/tok.pxi -o ${w}/u8.pxi --dtype u8)
+  expect_in("${err}" "--config is required with .npz weights")
   fixture(missing 300 h.1.mlp.c_fc.bias -)
   run(2 gpt --weights ${w}/missing.npz --config ${w}/missing.json --tokenizer ${w}/tok.pxi -o ${w}/bad.pxi)
   expect_in("${err}" "array 'h.1.mlp.c_fc.bias' is missing (want [128]")
@@ -160,7 +166,57 @@ if(CMAKE_SCRIPT_MODE_FILE)
       --prefill-logits last)
   run(2 eval ${w}/last.pxi --text ${text})
   expect_in("${err}" "pxi eval needs an image built with --prefill-logits all")
-  message(STATUS "gpt: parity on ${executors}; greedy ${tokens_greedy}; eval ${first} bits per byte")
+  set(f32_bpb "${first}")
+
+  # The uint8 program.
+  run(0 gpt --weights ${w}/m.npz --config ${w}/m.json --tokenizer ${w}/tok.pxi -o ${w}/u8.pxi --dtype u8 --json)
+  string(JSON dtype GET "${out}" dtype)
+  string(JSON cal_tokens GET "${out}" calibration tokens)
+  if(NOT dtype STREQUAL "u8" OR cal_tokens LESS 100)
+    message(FATAL_ERROR "gpt --dtype u8: ${out}")
+  endif()
+  run(0 validate ${w}/u8.pxi)
+  if(out MATCHES "warning|error")
+    message(FATAL_ERROR "pxi validate u8.pxi is not clean:\n${out}")
+  endif()
+  # From the float32 program's pixels (its weights, config and tokenizer), and again: the same bytes.
+  run(0 gpt --weights ${w}/m.pxi -o ${w}/u8_from_pxi.pxi --dtype u8)
+  expect_in("${out}" "uint8; logits: all; calibrated on")
+  file(SHA256 ${w}/u8.pxi u8_hash)
+  file(SHA256 ${w}/u8_from_pxi.pxi u8_hash_2)
+  if(NOT u8_hash STREQUAL u8_hash_2)
+    message(FATAL_ERROR "the u8 build from m.pxi differs from the one from m.npz")
+  endif()
+  # Another calibration text gives other scales.
+  run(0 gpt --weights ${w}/m.pxi -o ${w}/u8_other.pxi --dtype u8 --calibration ${text})
+  file(SHA256 ${w}/u8_other.pxi u8_hash_3)
+  if(u8_hash STREQUAL u8_hash_3)
+    message(FATAL_ERROR "--calibration ${text} gave the default calibration's image")
+  endif()
+  set(u8_executors cpu-ref cpu)
+  if(GL)
+    list(APPEND u8_executors gl)
+  endif()
+  set(u8_first "")
+  foreach(e ${u8_executors})
+    run(0 generate ${w}/u8.pxi --prompt "The quick" --tokens 12 --temperature 0.9 --top-k 20 --seed 5
+        --executor ${e} --json)
+    string(JSON tokens GET "${out}" tokens)
+    string(REGEX REPLACE "[ \n]" "" tokens "${tokens}")
+    run(0 eval ${w}/u8.pxi --text ${text} --executor ${e} --json)
+    string(JSON bpb GET "${out}" bits_per_byte)
+    if(u8_first STREQUAL "")
+      set(u8_first "${tokens} ${bpb}")
+    elseif(NOT "${tokens} ${bpb}" STREQUAL u8_first)
+      message(FATAL_ERROR "u8 on ${e}: tokens and bits per byte ${tokens} ${bpb}, cpu-ref ${u8_first}")
+    endif()
+  endforeach()
+  if(GL)
+    run(0 compare ${w}/u8.pxi --quiet)
+    expect_in("${out}" "parity after every one of")
+  endif()
+  message(STATUS "gpt: parity on ${executors}; greedy ${tokens_greedy}; eval ${f32_bpb} bits per byte; "
+                 "u8 on ${u8_executors}: ${u8_first}")
 else()
   find_program(PXOS_SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
   if(TARGET pxi AND PXOS_SYSTEM_PYTHON3)

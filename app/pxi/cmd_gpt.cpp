@@ -7,6 +7,7 @@
 #include "cpu_fast.h"
 #include "gpt.h"
 #include "gpt_runner.h"
+#include "gpt_u8.h"
 #include "opcodes.h"
 #include "png_io.h"
 #include "profile.h"
@@ -53,58 +54,105 @@ void print_json_lossy(const nlohmann::json& j) {
 // ---- pxi gpt ----
 
 struct GptArgs {
-    std::string weights, config, tokenizer, output, dtype = "f32", logits = "all";
-    uint32_t max_new_tokens = 32;
+    std::string weights, config, tokenizer, output, dtype = "f32", logits = "all", calibration;
+    uint32_t max_new_tokens = 32, calibration_windows = 0;
     std::optional<uint64_t> random_init; // --random-init SEED instead of --weights
     bool force = false, json = false;
 };
 
+bool is_png(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    char magic[8] = {};
+    f.read(magic, 8);
+    return f.gcount() == 8 && std::string_view(magic, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8);
+}
+
 void gpt_command(const GptArgs& a) {
-    if (a.dtype == "u8")
-        pxi::fail(pxi::kExitUsage, "--dtype u8: not implemented yet: the uint8 path (I-BERT integer "
-                                   "softmax/layernorm/GELU) is issue 14's open item (docs/gpt-program.md)");
     if (a.weights.empty() == !a.random_init)
-        pxi::fail(pxi::kExitUsage, "give exactly one of --weights W.npz and --random-init SEED");
-    pxi::check_output(a.output, {a.weights, a.config, a.tokenizer}, a.force);
-    auto config = px::read_gpt_config(a.config);
-    if (!config) pxi::fail(pxi::kExitUsage, config.error().message);
-    auto weights = a.random_init ? px::Result<px::GptWeights>(px::random_gpt_weights(*config, *a.random_init))
-                                 : px::load_gpt_weights(a.weights, *config);
-    if (!weights) pxi::fail(pxi::kExitUsage, weights.error().message);
-    const px::Image tok_image = pxi::load_or_exit(a.tokenizer);
+        pxi::fail(pxi::kExitUsage, "give exactly one of --weights W and --random-init SEED");
+    std::vector<std::string> inputs;
+    for (const std::string* s : {&a.weights, &a.config, &a.tokenizer, &a.calibration})
+        if (!s->empty()) inputs.push_back(*s);
+    pxi::check_output(a.output, inputs, a.force);
+    // Weights: pxtrain's best.npz with its config.json, a float32 GPT program (pxi gpt's own
+    // output), whose symbols give the weights back and whose chunk is the config, or GPT-2's
+    // initialization drawn from a seed (--random-init, with --config).
+    px::GptConfig config;
+    px::GptWeights weights;
+    std::optional<px::Image> source;
+    if (!a.random_init && is_png(a.weights)) {
+        source = pxi::load_or_exit(a.weights);
+        auto g = px::find_gpt_regions(*source);
+        if (!g) pxi::fail(pxi::kExitUsage, a.weights + ": " + g.error().message);
+        auto w = px::read_gpt_weights(*source, *g);
+        if (!w) pxi::fail(pxi::kExitUsage, a.weights + ": " + w.error().message);
+        config = g->config, weights = std::move(*w);
+        if (!a.config.empty())
+            pxi::fail(pxi::kExitUsage, "--config: the weights are a GPT program, which holds its own config");
+    } else {
+        if (a.config.empty())
+            pxi::fail(pxi::kExitUsage, "--config is required with .npz weights and with --random-init");
+        auto c = px::read_gpt_config(a.config);
+        if (!c) pxi::fail(pxi::kExitUsage, c.error().message);
+        config = *c;
+        auto w = a.random_init ? px::Result<px::GptWeights>(px::random_gpt_weights(config, *a.random_init))
+                               : px::load_gpt_weights(a.weights, config);
+        if (!w) pxi::fail(pxi::kExitUsage, w.error().message);
+        weights = std::move(*w);
+    }
+    if (a.tokenizer.empty() && !source)
+        pxi::fail(pxi::kExitUsage, "--tokenizer is required with .npz weights and with --random-init");
+    const std::string tok_name = a.tokenizer.empty() ? a.weights : a.tokenizer;
+    const px::Image tok_image = a.tokenizer.empty() ? *source : pxi::load_or_exit(a.tokenizer);
     auto bpe = px::read_tokenizer(tok_image);
-    if (!bpe) pxi::fail(pxi::kExitUsage, a.tokenizer + ": " + bpe.error().message);
-    if (bpe->vocab.size() != config->vocab)
-        pxi::fail(pxi::kExitUsage, a.tokenizer + ": the tokenizer has " + std::to_string(bpe->vocab.size()) +
-                                       " tokens but " + a.config +
-                                       " says \"vocab\": " + std::to_string(config->vocab));
+    if (!bpe) pxi::fail(pxi::kExitUsage, tok_name + ": " + bpe.error().message);
+    if (bpe->vocab.size() != config.vocab)
+        pxi::fail(pxi::kExitUsage,
+                  tok_name + ": the tokenizer has " + std::to_string(bpe->vocab.size()) + " tokens but " +
+                      (source ? a.weights + "'s vocabulary is " : a.config + " says \"vocab\": ") +
+                      std::to_string(config.vocab));
     px::GptBuildOptions opt;
     opt.all_logits = a.logits == "all";
-    if (a.max_new_tokens == 0 || a.max_new_tokens > config->context)
-        pxi::fail(pxi::kExitUsage, "--max-new-tokens must be 1.." + std::to_string(config->context) +
+    if (a.max_new_tokens == 0 || a.max_new_tokens > config.context)
+        pxi::fail(pxi::kExitUsage, "--max-new-tokens must be 1.." + std::to_string(config.context) +
                                        " (the context; the image starts with a one-token prompt)");
     opt.max_new_tokens = a.max_new_tokens;
-    auto img = px::build_gpt(*config, *weights, *bpe, opt);
+    px::Result<px::Image> img = px::make_error(px::ErrorCode::Usage, "");
+    nlohmann::json calibration_json;
+    if (a.dtype == "u8") {
+        const std::string cal_path =
+            a.calibration.empty() ? std::string(PXI_DEFAULT_CALIBRATION) : a.calibration;
+        const std::string text = read_file_or_exit(cal_path);
+        const std::vector<int32_t> ids = px::encode(*bpe, text);
+        auto cal = px::calibrate_gpt(config, weights, *bpe, ids, a.calibration_windows);
+        if (!cal) pxi::fail(pxi::kExitUsage, cal_path + ": " + cal.error().message);
+        calibration_json = {{"file", cal_path}, {"tokens", cal->tokens}, {"windows", cal->windows}};
+        img = px::build_gpt_u8(config, weights, *bpe, *cal, opt);
+    } else {
+        if (!a.calibration.empty()) pxi::fail(pxi::kExitUsage, "--calibration: only for --dtype u8");
+        img = px::build_gpt(config, weights, *bpe, opt);
+    }
     if (!img) pxi::fail(pxi::kExitUsage, img.error().message);
     if (px::Status st = px::save_png(*img, a.output); !st) pxi::fail(pxi::kExitUsage, st.error().message);
-    const px::GptConfig& c = *config;
+    const px::GptConfig& c = config;
     if (a.json) {
-        pxi::print_json({{"output", a.output},
-                         {"width", img->width},
-                         {"height", img->height},
-                         {"layers", c.layers},
-                         {"model_width", c.width},
-                         {"heads", c.heads},
-                         {"context", c.context},
-                         {"vocab", c.vocab},
-                         {"parameters", c.parameters()},
-                         {"logits", a.logits},
-                         {"pixels", uint64_t(img->width) * img->height}});
+        nlohmann::json j{{"output", a.output},    {"width", img->width},
+                         {"height", img->height}, {"dtype", a.dtype},
+                         {"layers", c.layers},    {"model_width", c.width},
+                         {"heads", c.heads},      {"context", c.context},
+                         {"vocab", c.vocab},      {"parameters", c.parameters()},
+                         {"logits", a.logits},    {"pixels", uint64_t(img->width) * img->height}};
+        if (!calibration_json.is_null()) j["calibration"] = calibration_json;
+        pxi::print_json(j);
     } else {
         std::cout << "wrote " << a.output << " (" << img->width << "x" << img->height << ", GPT " << c.layers
                   << " layers, width " << c.width << ", " << c.heads << " heads, context " << c.context
-                  << ", vocabulary " << c.vocab << ", " << c.parameters()
-                  << " parameters, float32; logits: " << a.logits << ")\n";
+                  << ", vocabulary " << c.vocab << ", " << c.parameters() << " parameters, "
+                  << (a.dtype == "u8" ? "uint8" : "float32") << "; logits: " << a.logits;
+        if (!calibration_json.is_null())
+            std::cout << "; calibrated on " << calibration_json["tokens"].get<uint64_t>() << " tokens of "
+                      << calibration_json["file"].get<std::string>();
+        std::cout << ")\n";
     }
     pxi::finish(pxi::kExitOk);
 }
@@ -396,16 +444,24 @@ void register_gpt(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand(
         "gpt",
         "Build the GPT program (docs/gpt-program.md) from pxtrain's weights, config and a tokenizer image");
-    cmd->add_option("--weights", a->weights, "best.npz (docs/gpt-weights.md)");
+    cmd->add_option("--weights", a->weights,
+                    "best.npz (docs/gpt-weights.md), or a float32 GPT program (.pxi) whose weights, config "
+                    "and tokenizer are used");
     cmd->add_option("--random-init", a->random_init,
                     "instead of --weights: GPT-2's initialization, seeded (engine/models/gpt.h "
-                    "random_gpt_weights), built in memory");
-    cmd->add_option("--config", a->config, "config.json (docs/gpt-weights.md)")->required();
-    cmd->add_option("--tokenizer", a->tokenizer, "a .pxi holding the tokenizer (pxi tokenizer train)")
+                    "random_gpt_weights), built in memory; needs --config and --tokenizer");
         ->required();
+    cmd->add_option("--config", a->config, "config.json (docs/gpt-weights.md); with .npz weights");
+    cmd->add_option("--tokenizer", a->tokenizer,
+                    "a .pxi holding the tokenizer (pxi tokenizer train); default with .pxi weights: theirs");
     cmd->add_option("-o,--output", a->output, "the .pxi to write (atomic write)")->required();
-    cmd->add_option("--dtype", a->dtype, "f32 (the uint8 program is not implemented yet)")
+    cmd->add_option("--dtype", a->dtype, "f32, or u8: the integer-only program (docs/gpt-program.md)")
         ->check(CLI::IsMember({"f32", "u8"}))
+        ->capture_default_str();
+    cmd->add_option("--calibration", a->calibration,
+                    "u8: the text whose activations set the scales (default: assets/calibration.txt)");
+    cmd->add_option("--calibration-windows", a->calibration_windows,
+                    "u8: calibrate on at most N windows of the context (0: the whole text)")
         ->capture_default_str();
     cmd->add_option("--prefill-logits", a->logits,
                     "all: the prefill writes T x V logits (pxi eval needs them); last: only the last row "

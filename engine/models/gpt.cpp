@@ -2,6 +2,7 @@
 
 #include "debuginfo.h"
 #include "dtype.h"
+#include "gpt_build.h"
 #include "layout.h"
 #include "npz.h"
 #include "ops/op_params.h"
@@ -248,41 +249,6 @@ struct Slot {
     std::vector<float> values; // f32 weights (empty: scratch or state)
 };
 
-// The column block [from, from + n) of a row-major rows x cols matrix.
-std::vector<float> columns(const std::vector<float>& m, uint32_t rows, uint32_t cols, uint32_t from,
-                           uint32_t n) {
-    std::vector<float> out(size_t(rows) * n);
-    for (uint32_t r = 0; r < rows; ++r)
-        std::copy_n(m.begin() + size_t(r) * cols + from, n, out.begin() + size_t(r) * n);
-    return out;
-}
-
-std::vector<float> transpose(const std::vector<float>& m, uint32_t rows, uint32_t cols) {
-    std::vector<float> out(m.size());
-    for (uint32_t r = 0; r < rows; ++r)
-        for (uint32_t c = 0; c < cols; ++c)
-            out[size_t(c) * rows + r] = m[size_t(r) * cols + c];
-    return out;
-}
-
-// Writes instructions into row 0 from x = 0 (WIDE prefix when a row operand exceeds 255).
-struct Emitter {
-    Image& img;
-    uint32_t x = 0;
-    uint32_t count = 0;
-    uint32_t emit(Opcode op, std::array<uint32_t, 3> rows, const std::vector<Rgba>& params) {
-        const uint32_t at = x;
-        if (rows[0] > 255 || rows[1] > 255 || rows[2] > 255)
-            img.set_pixel(x++, 0,
-                          {kWidePrefix, uint8_t(rows[0] >> 8), uint8_t(rows[1] >> 8), uint8_t(rows[2] >> 8)});
-        img.set_pixel(x++, 0, {uint8_t(op), uint8_t(rows[0]), uint8_t(rows[1]), uint8_t(rows[2])});
-        for (const Rgba& p : params)
-            img.set_pixel(x++, 0, p);
-        ++count;
-        return at;
-    }
-};
-
 // Upper bound of row 0's pixels: 5 per instruction (WIDE, opcode, up to 3 parameter pixels).
 uint32_t instruction_count(const GptConfig& c, bool all_logits) {
     const uint32_t pass = 3 + 13 * c.layers + 2 + 4; // embed, blocks, LN + head, SAMPLE APPEND LOOP HALT
@@ -293,6 +259,9 @@ uint32_t instruction_count(const GptConfig& c, bool all_logits) {
 
 Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& tokenizer,
                         const GptBuildOptions& options) {
+    using gpt_detail::columns;
+    using gpt_detail::Emitter;
+    using gpt_detail::transpose;
     const uint32_t d = c.width, V = c.vocab, C = c.context, L = c.layers;
     if (tokenizer.vocab.size() != V)
         return make_error(ErrorCode::Usage,

@@ -8,7 +8,7 @@
 //   find_gpt_regions                     the regions again, from an image's symbols and pxos.gpt
 //   set_gpt_prompt / set_gpt_sampling    what to generate: written into the image's pixels
 //
-// Only the float32 program exists; the uint8 (I-BERT) one is issue 14's open item.
+// This is the float32 program; gpt_u8.h builds the uint8 (integer-only) one from the same weights.
 #pragma once
 #include "bpe.h"
 #include "image.h"

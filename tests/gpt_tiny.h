@@ -1,0 +1,71 @@
+// gpt_tiny.h — the tiny GPT of the GPT program tests (tests/gpt_test.cpp, tests/gpt_u8_test.cpp):
+// 2 layers, width 32, 2 heads, context 32, a 300-token BPE trained on tests/data/tokenizer_sample.txt,
+// seeded Gaussian weights large enough that the logits are far from uniform.
+#pragma once
+#include "gpt.h"
+#include "pixellm.h" // SplitMix64
+#include "tokenizer_image.h"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace px::test {
+
+inline std::string sample_text() {
+    std::ifstream f(std::string(PXOS_SOURCE_DIR) + "/tests/data/tokenizer_sample.txt", std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+inline const Bpe& tiny_bpe() {
+    static const Bpe bpe = [] {
+        TrainOptions o;
+        o.vocab_size = 300;
+        auto b = train_bpe(sample_text(), o);
+        REQUIRE(b);
+        return b.value();
+    }();
+    return bpe;
+}
+
+inline GptConfig tiny_config() {
+    GptConfig c;
+    c.layers = 2, c.width = 32, c.heads = 2, c.context = 32;
+    c.vocab = uint32_t(tiny_bpe().vocab.size());
+    c.layer_norm_eps = 1e-5;
+    return c;
+}
+
+// Seeded weights large enough that the logits are far from uniform (so greedy and sampled
+// tokens depend on every part of the graph).
+inline GptWeights tiny_weights(const GptConfig& c, uint64_t seed = 11) {
+    SplitMix64 rng{seed};
+    auto normal = [&](size_t n, double std, double mean = 0) {
+        std::vector<float> v(n);
+        for (float& x : v)
+            x = float(mean + std * rng.normal());
+        return v;
+    };
+    const size_t d = c.width;
+    GptWeights w;
+    w.wte = normal(size_t(c.vocab) * d, 0.5);
+    w.wpe = normal(size_t(c.context) * d, 0.2);
+    for (uint32_t i = 0; i < c.layers; ++i) {
+        GptLayerWeights l;
+        l.ln_1_weight = normal(d, 0.1, 1.0), l.ln_1_bias = normal(d, 0.05);
+        l.c_attn_weight = normal(d * 3 * d, 0.3), l.c_attn_bias = normal(3 * d, 0.05);
+        l.attn_proj_weight = normal(d * d, 0.2), l.attn_proj_bias = normal(d, 0.05);
+        l.ln_2_weight = normal(d, 0.1, 1.0), l.ln_2_bias = normal(d, 0.05);
+        l.c_fc_weight = normal(d * 4 * d, 0.2), l.c_fc_bias = normal(4 * d, 0.05);
+        l.mlp_proj_weight = normal(4 * d * d, 0.1), l.mlp_proj_bias = normal(d, 0.05);
+        w.layers.push_back(std::move(l));
+    }
+    w.ln_f_weight = normal(d, 0.1, 1.0), w.ln_f_bias = normal(d, 0.05);
+    return w;
+}
+
+} // namespace px::test
