@@ -450,7 +450,6 @@ void register_gpt(CLI::App& app) {
     cmd->add_option("--random-init", a->random_init,
                     "instead of --weights: GPT-2's initialization, seeded (engine/models/gpt.h "
                     "random_gpt_weights), built in memory; needs --config and --tokenizer");
-        ->required();
     cmd->add_option("--config", a->config, "config.json (docs/gpt-weights.md); with .npz weights");
     cmd->add_option("--tokenizer", a->tokenizer,
                     "a .pxi holding the tokenizer (pxi tokenizer train); default with .pxi weights: theirs");
