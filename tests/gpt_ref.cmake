@@ -25,3 +25,11 @@ if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
     set_tests_properties(cli_gpt_parity PROPERTIES ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()
 endif()
+# pxi attention (engine gpt_layer_attention, what pxdbg's Attention window shows) against the
+# reference's attention probabilities, on the tiny fixture.
+if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
+  add_test(NAME cli_gpt_attention
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/gpt_reference.py attention-check $<TARGET_FILE:pxi>
+                   ${CMAKE_BINARY_DIR}/cli_work/gpt_attention)
+  set_tests_properties(cli_gpt_attention PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()

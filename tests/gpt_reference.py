@@ -16,6 +16,9 @@ checked against; the difference measures the float32 arithmetic of F.3-F.11, not
     gpt_reference.py parity PXI WORKDIR                          cpu, cpu-ref and gl give the same image
     gpt_reference.py measure PXI --weights W --config C --tokenizer T.pxi --text F [--window 64]
                              [--offset 0] --work DIR             a trained model's figures
+    gpt_reference.py attention PXI --weights W --config C --pxi IMG --prompt TEXT [--tokens 4]
+                                                                 `pxi attention` against the reference
+    gpt_reference.py attention-check PXI WORKDIR                 the ctest cli_gpt_attention (below)
 
 `compare` prints max abs error, relative L2 error (||prog - ref|| / ||ref||) and top-1 agreement,
 and exits 1 when the relative L2 error exceeds --rel-l2 or a position whose reference top-2 margin
@@ -24,6 +27,12 @@ exceeds twice the max abs error picks a different token (a near-tie may legitima
 `selfcheck` checks the batched forward pass against a second formulation (position by position with
 a key/value cache, head by head, scalar softmax), causal invariance (logits at t do not change when
 tokens after t change), and greedy generation against the batched pass, on a gpt_fixture.py model.
+
+`attention` runs `pxi attention` (the probabilities pxdbg's Attention window shows, recomputed by the
+engine from the step history) and checks every head's row for every query position against the
+reference's softmax(q k^T / sqrt(hd)) over the same token sequence: max abs error <= ATTN_ABS_TOL,
+each row summing to 1 within ATTN_SUM_TOL, every position 0 .. length-1 present. `attention-check`
+does so on the tiny fixture (tests/gpt_tiny_fixture.py) with 1 and 6 new tokens.
 
 `pxi-check` builds fixture models with `pxi gpt`, runs `pxi generate` and `pxi eval`, and checks the
 program's logits, greedy tokens and eval figures against the reference within the stated tolerances
@@ -100,10 +109,11 @@ def gelu_erf(x):
     return 0.5 * x * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
 
 
-def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None):
+def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None, attention=None):
     """Logits [T, vocab] for token ids `tokens` (T <= context), in float64 (or, for measuring what
     float32 arithmetic costs, NumPy's float32 with dtype=np.float32). `gelu` and `attn_scale`
-    (default 1 / sqrt(hd)) are there for the sensitivity checks of pxi-check."""
+    (default 1 / sqrt(hd)) are there for the sensitivity checks of pxi-check. With a list as
+    `attention`, each layer's attention probabilities [H, T, T] are appended to it."""
     w = {k: v.astype(dtype) for k, v in w.items()} if dtype != np.float64 else w
     tokens = np.asarray(tokens, dtype=np.int64)
     T, d, H, eps = len(tokens), int(cfg["width"]), int(cfg["heads"]), float(cfg["layer_norm_eps"])
@@ -124,6 +134,8 @@ def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None):
         s[:, causal] = -np.inf
         s = np.exp(s - s.max(axis=-1, keepdims=True))
         s /= s.sum(axis=-1, keepdims=True)
+        if attention is not None:
+            attention.append(s.copy())
         y = (s @ v).transpose(1, 0, 2).reshape(T, d)  # head j in columns j*hd..
         x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
         m = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
@@ -672,6 +684,60 @@ def measure(pxi, weights, config, tokenizer, text, window, offset, work):
 # Command line
 
 
+ATTN_ABS_TOL = 1e-4  # float32 scores (F.5) and exp (F.6) against float64; measured ~1e-6
+ATTN_SUM_TOL = 1e-5
+
+
+def attention_compare(pxi, weights, config, image, prompt, n):
+    """`pxi attention` on IMAGE against the reference; returns a report dict, raises AssertionError."""
+    w, cfg = load_model(weights, config)
+    got = json.loads(run([pxi, "attention", image, "--prompt", prompt, "--tokens", str(n)]))
+    toks = got["tokens"]
+    T, H = len(got["prompt_tokens"]), int(cfg["heads"])
+    assert len(toks) == T + n, f"{len(toks)} tokens, expected {T} + {n}"
+    length = T + n - 1  # the last sampled token never went through the layers
+    ref = []
+    forward(w, cfg, toks[:length], attention=ref)
+    worst, worst_sum = 0.0, 0.0
+    assert len(got["layers"]) == int(cfg["layers"])
+    for layer in got["layers"]:
+        i = layer["layer"]
+        assert layer["length"] == length, f"layer {i}: length {layer['length']}, expected {length}"
+        assert all(s > 0 for s in layer["steps"]), f"layer {i}: positions without a step: {layer['steps']}"
+        assert len(layer["p"]) == H
+        for h in range(H):
+            for t in range(length):
+                row = np.array(layer["p"][h][t], dtype=np.float64)
+                assert row.shape == (t + 1,), f"layer {i} head {h} row {t}: {row.shape[0]} values"
+                err = float(np.max(np.abs(row - ref[i][h, t, :t + 1])))
+                sum_err = abs(float(row.sum()) - 1.0)
+                worst, worst_sum = max(worst, err), max(worst_sum, sum_err)
+                assert err <= ATTN_ABS_TOL, f"layer {i} head {h} query {t}: max abs error {err:.3g}\n{row}\n{ref[i][h, t, :t + 1]}"
+                assert sum_err <= ATTN_SUM_TOL, f"layer {i} head {h} query {t}: sums to {row.sum()!r}"
+                assert np.all(ref[i][h, t, t + 1:] == 0.0)
+    return {"tokens": toks, "length": length, "max_abs": worst, "max_sum_err": worst_sum}
+
+
+def attention_check(pxi, work):
+    here = os.path.dirname(os.path.abspath(__file__))
+    os.makedirs(work, exist_ok=True)
+    base = os.path.join(work, "m")
+    run([sys.executable, os.path.join(here, "gpt_tiny_fixture.py"), base, "300", "11"])
+    tok = os.path.join(work, "tok.pxi")
+    run([pxi, "tokenizer", "train", "--text", os.path.join(here, "data", "tokenizer_sample.txt"), "--vocab", "300",
+         "-o", tok, "--force"])
+    model = os.path.join(work, "m.pxi")
+    run([pxi, "gpt", "--weights", base + ".npz", "--config", base + ".json", "--tokenizer", tok, "-o", model,
+         "--force"])
+    for n in (1, 6):  # the prefill alone; the prefill and five decode passes
+        r = attention_compare(pxi, base + ".npz", base + ".json", model, "The quick fox", n)
+        print(f"attention, {n} new tokens, {r['length']} positions: max abs error {r['max_abs']:.3g}, "
+              f"rows sum to 1 within {r['max_sum_err']:.3g}")
+    # Wrong layer: a usage error naming the layer count.
+    run([pxi, "attention", model, "--prompt", "x", "--layer", "2"], rc=2)
+    return 0
+
+
 def parse_tokens(s):
     if os.path.exists(s):
         txt = open(s).read()
@@ -725,6 +791,16 @@ def main():
     p.add_argument("work")
     p = sub.add_parser("selfcheck")
     p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("attention", help="pxi attention against the reference")
+    p.add_argument("pxi_exe")
+    p.add_argument("--weights", required=True)
+    p.add_argument("--config", required=True)
+    p.add_argument("--pxi", required=True)
+    p.add_argument("--prompt", required=True)
+    p.add_argument("--tokens", type=int, default=4)
+    p = sub.add_parser("attention-check")
+    p.add_argument("pxi")
+    p.add_argument("work")
     a = ap.parse_args()
 
     try:
@@ -735,6 +811,11 @@ def main():
             return parity(a.pxi, a.work)
         if a.cmd == "pxi-check":
             return pxi_check(a.pxi, a.work)
+        if a.cmd == "attention-check":
+            return attention_check(a.pxi, a.work)
+        if a.cmd == "attention":
+            print(json.dumps(attention_compare(a.pxi_exe, a.weights, a.config, a.pxi, a.prompt, a.tokens)))
+            return 0
         if a.cmd == "measure":
             return measure(a.pxi, a.weights, a.config, a.tokenizer, a.text, a.window, a.offset, a.work)
         if a.cmd == "region":

@@ -1,9 +1,16 @@
 // gpt_view_test.cpp — engine/models/gpt_view: the last logits row, probabilities and top-k
-// (against sums and products computed here in long double), byte escaping.
+// (against sums and products computed here in long double), byte escaping, and the attention
+// probabilities (the bytes FATTENTION's kernel uses: p times V gives its output bit for bit; the
+// values against NumPy are tests/gpt_reference.py attention-check, ctest cli_gpt_attention).
 #include "gpt_view.h"
 
 #include "dtype.h"
+#include "fmath.h"
 #include "layout.h"
+#include "ops/float_ops.h"
+
+#include <cstring>
+#include <random>
 
 #include <doctest/doctest.h>
 
@@ -80,4 +87,102 @@ TEST_CASE("escape_bytes shows every byte printably") {
     CHECK(px::gpt_token_bytes(bpe, 1) == "yz");
     CHECK(px::gpt_token_bytes(bpe, 2).empty());
     CHECK(px::gpt_token_bytes(bpe, -1).empty());
+}
+
+TEST_CASE("gpt_attention_probs are the probabilities FATTENTION's kernel multiplies V by") {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> n(0.0f, 1.5f);
+    const px::AttentionShape sh{3, 5, 8, 2}; // 3 queries over a 5-row cache, 2 heads of 4
+    std::vector<float> q(size_t(sh.T) * sh.D), k(size_t(sh.L) * sh.D), v(size_t(sh.L) * sh.D);
+    for (auto* m : {&q, &k, &v})
+        for (float& x : *m)
+            x = n(rng);
+    const float scale = 0.5f;
+    const std::vector<float> out = px::fattention_f32(q, k, v, sh, scale);
+    const uint32_t hd = sh.D / sh.heads;
+    for (uint32_t t = 0; t < sh.T; ++t)
+        for (uint32_t h = 0; h < sh.heads; ++h) {
+            const uint32_t visible = sh.L - sh.T + t + 1;
+            const auto p = px::gpt_attention_probs(std::span(q).subspan(size_t(t) * sh.D, sh.D), k, sh.D,
+                                                   sh.heads, h, visible, scale);
+            REQUIRE(p.size() == visible);
+            long double sum = 0;
+            for (float x : p)
+                sum += x;
+            CHECK(double(sum) == doctest::Approx(1.0).epsilon(1e-6));
+            for (uint32_t d = 0; d < hd; ++d) {
+                const float o = px::fm::dot(p.data(), 1, &v[h * hd + d], sh.D, visible);
+                const float want = out[size_t(t) * sh.D + h * hd + d];
+                CHECK(std::memcmp(&o, &want, 4) == 0);
+            }
+        }
+}
+
+TEST_CASE("gpt_layer_attention names a layer the model does not have") {
+    px::GptRegions r;
+    r.k_cache = {3, 9};
+    const px::Image img = px::make_image(16, 16);
+    auto a = px::gpt_layer_attention({}, img, r, 2);
+    REQUIRE(!a);
+    CHECK(a.error().message.find("layer 2") != std::string::npos);
+    auto empty = px::gpt_layer_attention({}, img, r, 1); // an empty cache: nothing to show
+    REQUIRE(empty);
+    CHECK(empty->length == 0);
+    CHECK(empty->known() == 0);
+}
+
+TEST_CASE("gpt_model_tree groups the regions by layer and block") {
+    std::vector<px::Region> regions;
+    for (const char* n :
+         {"wte", "wte_t", "wpe", "layer0.ln_1.gain", "layer0.attn.wq", "layer0.attn.k_cache",
+          "layer0.ln_2.bias", "layer0.mlp.c_fc.weight", "layer1.attn.v_cache", "layer7.attn.wq", "ln_f.gain",
+          "logits", "tokens", "rng_state", "x2", "q", "tokenizer.merges", "mystery"}) {
+        px::Region r;
+        r.name = n;
+        regions.push_back(r);
+    }
+    const px::GptTreeNode t = px::gpt_model_tree(regions, 2);
+    auto names = [&](const px::GptTreeNode& n) {
+        std::vector<std::string> v;
+        for (const auto& c : n.children)
+            v.push_back(c.region ? regions[*c.region].name : c.label);
+        return v;
+    };
+    using V = std::vector<std::string>;
+    CHECK(names(t) == V{"embedding", "layers", "output", "state", "activations", "tokenizer", "other"});
+    CHECK(names(t.children[0]) == V{"wte", "wte_t", "wpe"});
+    CHECK(names(t.children[1]) == V{"layer 0", "layer 1"});
+    CHECK(names(t.children[1].children[0]) == V{"attention", "mlp"});
+    CHECK(names(t.children[1].children[0].children[0]) ==
+          V{"layer0.ln_1.gain", "layer0.attn.wq", "layer0.attn.k_cache"});
+    CHECK(names(t.children[1].children[0].children[1]) == V{"layer0.ln_2.bias", "layer0.mlp.c_fc.weight"});
+    CHECK(names(t.children[1].children[1].children[0]) == V{"layer1.attn.v_cache"});
+    CHECK(names(t.children[2]) == V{"ln_f.gain", "logits"});
+    CHECK(names(t.children[3]) == V{"tokens", "rng_state"});
+    CHECK(names(t.children[4]) == V{"x2", "q"});
+    CHECK(names(t.children[5]) == V{"tokenizer.merges"});
+    CHECK(names(t.children[6]) == V{"layer7.attn.wq", "mystery"}); // a layer the model does not have
+}
+
+TEST_CASE("gpt_region_stats are the statistics of the region's values in its type") {
+    px::Image img = px::make_image(16, 8);
+    const std::vector<float> v{1.5f, -2.0f, 0.25f, 4.0f, -0.125f, 3.0f};
+    REQUIRE(px::write_float_matrix(img, 2, {2, 3}, px::DType::F32, v));
+    px::Region r;
+    r.name = "w";
+    r.row = 2;
+    r.dtype = px::DType::F32;
+    auto s = px::gpt_region_stats(img, r);
+    REQUIRE(s);
+    long double sum = 0, sq = 0;
+    for (float x : v)
+        sum += x;
+    const long double mean = sum / v.size();
+    for (float x : v)
+        sq += (x - mean) * (x - mean);
+    CHECK(s->count == 6);
+    CHECK(s->min == -2.0);
+    CHECK(s->max == 4.0);
+    CHECK(s->mean == doctest::Approx(double(mean)).epsilon(1e-15));
+    CHECK(s->std == doctest::Approx(double(std::sqrt(sq / v.size()))).epsilon(1e-15));
 }

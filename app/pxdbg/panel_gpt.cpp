@@ -359,6 +359,8 @@ void draw_gpt_panel(App& app) {
     if (g.serial != d.change_serial) refresh_sequence(app);
     if (!g.show) {
         g.prompt_active = false;
+        draw_attention_window(app);
+        draw_overview_window(app);
         return;
     }
     const ImGuiViewport* vp = ImGui::GetMainViewport();
@@ -368,6 +370,8 @@ void draw_gpt_panel(App& app) {
     if (!ImGui::Begin("Text", &g.show)) {
         g.prompt_active = false;
         ImGui::End();
+        draw_attention_window(app);
+        draw_overview_window(app);
         return;
     }
     // The prompt and the settings "Set prompt" writes into the image.
@@ -431,10 +435,14 @@ void draw_gpt_panel(App& app) {
     ImGui::EndChild();
     candidates_table(g);
     ImGui::End();
+    draw_attention_window(app);
+    draw_overview_window(app);
 }
 
 void gpt_window_menu(App& app) {
     if (app.gpt.is_gpt) ImGui::MenuItem("Text (GPT program)", nullptr, &app.gpt.show);
+    if (app.gpt.is_gpt) ImGui::MenuItem("Attention (GPT program)", nullptr, &app.gpt.attention.show);
+    if (app.gpt.is_gpt) ImGui::MenuItem("Model (GPT program)", nullptr, &app.gpt.overview.show);
 }
 
 void run_gpt_action(App& app, Action a) {
@@ -503,6 +511,8 @@ nlohmann::json gpt_state_json(const App& app) {
             {"prompt_error", g.prompt_error},
             {"edits", app.dbg.edits.size()},
             {"tokens_row", g.regions.tokens},
+            {"attention", attention_state_json(app)},
+            {"overview", overview_state_json(app)},
             {"logits_row", g.regions.logits}};
 }
 

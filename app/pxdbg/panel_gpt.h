@@ -11,6 +11,7 @@
 // from the history) holds the logits the token was sampled from.
 #pragma once
 #include "debugger.h"
+#include "gl_util.h"
 
 #include "bpe.h"
 #include "gpt.h"
@@ -20,6 +21,7 @@
 
 #include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -29,6 +31,52 @@ namespace pxdbg {
 
 struct App;
 enum class Action : uint8_t; // app.h
+
+// The Attention window (panel_attention.cpp): one layer's attention probabilities, which the
+// engine recomputes from the step history (gpt_view.h's gpt_layer_attention: FATTENTION fuses its
+// softmax, so they are not pixels): every head's row for the newest query position over the
+// context tokens, and one head's full query x key map. Hover a cell for its probability and token
+// pair; click it to go to the key cache elements that hold its key.
+struct AttentionCell {
+    uint32_t head = 0, query = 0, key = 0;
+    float p = 0;
+};
+struct AttentionPanel {
+    bool show = true;
+    int layer = 0, head = 0;
+    uint64_t serial = ~0ull; // debugger change_serial `att` is for
+    int for_layer = -1;
+    px::GptAttention att;
+    std::string error;
+    double compute_ms = 0;
+    std::optional<AttentionCell> hovered, clicked;
+    std::string clicked_goto; // what go to said for the clicked cell
+    // Screen geometry, for tests: each layer button's center, each head strip's first cell
+    // (top-left) and the map's first cell, with the cell sizes.
+    std::vector<std::array<float, 2>> layer_at;
+    std::vector<std::array<float, 2>> strip_at;
+    std::array<float, 2> strip_cell{0, 0};
+    std::array<float, 2> map_at{0, 0};
+    float map_cell = 0;
+};
+
+// The Model window (panel_overview.cpp): the regions grouped by layer (gpt_model_tree), each with
+// shape, type, quantization and value statistics (gpt_region_stats), and the selected region as
+// a diverging picture centred on zero or its zero point. A click on a node goes to its region.
+struct OverviewPanel {
+    bool show = true;
+    uint64_t load_serial = ~0ull, serial = ~0ull;
+    px::GptTreeNode tree;
+    std::vector<std::optional<px::ValueStats>> stats; // per debugger region
+    double stats_ms = 0;
+    std::string clicked;
+    std::vector<std::pair<std::string, std::array<float, 2>>> node_at; // leaf centres, for tests
+    GlTexture picture;
+    std::optional<size_t> picture_for;
+    uint64_t picture_serial = ~0ull;
+    uint32_t picture_w = 0, picture_h = 0;
+    double centre = 0, half_range = 0;
+};
 
 // A generated token as the Text window knows it.
 struct GptTokenInfo {
@@ -71,6 +119,9 @@ struct GptPanel {
     double started = 0;   // steady-clock seconds when the command started
     double token_ms = -1; // wall time of the last completed Next token
     std::string note;     // what the last token command did
+
+    AttentionPanel attention;
+    OverviewPanel overview;
 };
 
 // Once a frame: refresh from the debugger, continue a pending Next token, draw the window.
@@ -78,6 +129,13 @@ void draw_gpt_panel(App& app);
 void gpt_window_menu(App& app);
 // NextToken, PrevToken, FocusPrompt (keys.cpp's table).
 void run_gpt_action(App& app, Action a);
+// panel_attention.cpp: the Attention window (once a frame, after the Text window) and its part of
+// the state file ("gpt"."attention").
+void draw_attention_window(App& app);
+nlohmann::json attention_state_json(const App& app);
+// panel_overview.cpp: the Model window and its part of the state file ("gpt"."overview").
+void draw_overview_window(App& app);
+nlohmann::json overview_state_json(const App& app);
 // The state file's "gpt" object (null when the program is not a GPT program).
 nlohmann::json gpt_state_json(const App& app);
 

@@ -107,19 +107,6 @@ std::string b_name(const App& app) {
                                               : "CPU after step " + std::to_string(app.model.b_step);
 }
 
-// Zoom and pan so that `r` fills most of the canvas (a single pixel: big enough for its label).
-void frame_rect(ViewState& vs, px::Rect r) {
-    const ImVec2 c = vs.canvas.x > 0 ? vs.canvas : ImVec2(800, 600);
-    // A single pixel: about a dozen cells around it, large enough for their labels.
-    const float z = r.w * r.h == 1 ? std::clamp(std::min(c.x, c.y) / 12, 32.0f, 96.0f)
-                                   : std::min({c.x / float(r.w + 2), c.y / float(r.h + 2), 64.0f});
-    vs.zoom = std::clamp(z, kMinZoom, kMaxZoom);
-    const glm::dvec2 center(r.x + r.w / 2.0, r.y + r.h / 2.0);
-    vs.pan = center - glm::dvec2(c.x, c.y) / (2.0 * vs.zoom);
-    vs.fit_pending = false;
-    vs.one_to_one_pending = false;
-}
-
 ImVec2 screen_of(const ViewState& vs, ImVec2 pos, double x, double y) {
     return ImVec2(float(pos.x + (x - vs.pan.x) * vs.zoom), float(pos.y + (y - vs.pan.y) * vs.zoom));
 }
@@ -618,6 +605,18 @@ void follow_divergence(App& app) {
 }
 
 } // namespace
+
+void frame_rect(ViewState& vs, px::Rect r) {
+    const ImVec2 c = vs.canvas.x > 0 ? vs.canvas : ImVec2(800, 600);
+    // A single pixel: about a dozen cells around it, large enough for their labels.
+    const float z = r.w * r.h == 1 ? std::clamp(std::min(c.x, c.y) / 12, 32.0f, 96.0f)
+                                   : std::min({c.x / float(r.w + 2), c.y / float(r.h + 2), 64.0f});
+    vs.zoom = std::clamp(z, kMinZoom, kMaxZoom);
+    const glm::dvec2 center(r.x + r.w / 2.0, r.y + r.h / 2.0);
+    vs.pan = center - glm::dvec2(c.x, c.y) / (2.0 * vs.zoom);
+    vs.fit_pending = false;
+    vs.one_to_one_pending = false;
+}
 
 void go_to(App& app, const std::string& text) {
     ModelPanels& m = app.model;

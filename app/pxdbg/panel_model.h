@@ -77,6 +77,8 @@ void model_window_menu(App& app);
 void model_run_menu(App& app);
 // The Actions of keys.cpp's table that belong to these windows.
 void run_model_action(App& app, Action a);
+// Zoom and pan so that `r` fills most of the canvas (a single pixel: big enough for its label).
+void frame_rect(ViewState& vs, px::Rect r);
 // Commands also bound to keys.
 void go_to(App& app, const std::string& text);
 void reverse_continue_cmd(App& app);

@@ -8,6 +8,7 @@
 #include "gpt.h"
 #include "gpt_runner.h"
 #include "gpt_u8.h"
+#include "gpt_view.h"
 #include "opcodes.h"
 #include "png_io.h"
 #include "profile.h"
@@ -350,6 +351,73 @@ void generate_command(const GenerateArgs& a) {
     pxi::finish(pxi::kExitOk);
 }
 
+// ---- pxi attention ----
+
+struct AttentionArgs {
+    std::string input, prompt;
+    uint32_t tokens = 1;
+    int layer = -1; // -1: every layer
+};
+
+// Writes the prompt, runs the CPU VM (fast kernels) keeping every step's undo record, and prints
+// what gpt_layer_attention recomputes from that history: the probabilities pxdbg's Attention
+// window shows, for tests to check against an independent computation (tests/gpt_reference.py).
+void attention_command(const AttentionArgs& a) {
+    px::Image image = pxi::load_or_exit(a.input);
+    auto g = px::find_gpt_regions(image);
+    if (!g) pxi::fail(pxi::kExitUsage, a.input + ": " + g.error().message);
+    const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
+    const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
+    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
+    if (px::Status st = px::set_gpt_prompt(image, *g, prompt, a.tokens); !st)
+        pxi::fail(pxi::kExitUsage, st.error().message);
+    if (a.layer >= int(g->config.layers))
+        pxi::fail(pxi::kExitUsage, "--layer " + std::to_string(a.layer) + ": the model has " +
+                                       std::to_string(g->config.layers) + " layers");
+    const uint64_t limit = (uint64_t(a.tokens) + 2) * image.width; // as generate's
+    px::VmState vm = px::make_vm(std::move(image), limit);
+    const px::PlanExecutor fast = px::fast_executor();
+    px::History history;
+    while (vm.status == px::VmStatus::Ready) {
+        history.emplace_back();
+        px::step(vm, &history.back(), fast);
+    }
+    if (vm.status == px::VmStatus::Trapped)
+        pxi::fail(pxi::kExitFailed, a.input + ": the program trapped: " + px::describe_trap(vm.trap));
+    auto seq = px::read_i32_matrix(vm.image, g->tokens);
+    if (!seq) pxi::fail(pxi::kExitFailed, a.input + ": tokens: " + seq.error().message);
+    nlohmann::json layers = nlohmann::json::array();
+    for (uint32_t l = 0; l < g->config.layers; ++l) {
+        if (a.layer >= 0 && uint32_t(a.layer) != l) continue;
+        auto at = px::gpt_layer_attention(history, vm.image, *g, l);
+        if (!at) pxi::fail(pxi::kExitFailed, a.input + ": " + at.error().message);
+        nlohmann::json heads = nlohmann::json::array();
+        for (uint32_t h = 0; h < at->heads; ++h) {
+            nlohmann::json rows = nlohmann::json::array();
+            for (uint32_t t = 0; t < at->length; ++t) {
+                nlohmann::json row = nlohmann::json::array();
+                if (at->step[t] != 0)
+                    for (uint32_t j = 0; j <= t; ++j)
+                        row.push_back(double(at->at(h, t, j)));
+                rows.push_back(std::move(row));
+            }
+            heads.push_back(std::move(rows));
+        }
+        layers.push_back({{"layer", l},
+                          {"length", at->length},
+                          {"scale", double(at->scale)},
+                          {"q_row", at->q},
+                          {"k_cache_row", at->k_cache},
+                          {"steps", at->step},
+                          {"p", std::move(heads)}});
+    }
+    pxi::print_json({{"prompt_tokens", prompt},
+                     {"tokens", *seq},
+                     {"heads", g->config.heads},
+                     {"layers", std::move(layers)}});
+    pxi::finish(pxi::kExitOk);
+}
+
 // ---- pxi eval ----
 
 struct EvalArgs {
@@ -497,6 +565,17 @@ void register_generate(CLI::App& app) {
     cmd->add_option("-o,--output", a->output, "save the image after the run (atomic write)");
     pxi::add_force_flag(cmd, a->force);
     cmd->callback([a] { generate_command(*a); });
+}
+
+void register_attention(CLI::App& app) {
+    auto a = std::make_shared<AttentionArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "attention", "A GPT program's attention probabilities (JSON), recomputed from its step history");
+    cmd->add_option("input", a->input, "the GPT program (.pxi)")->required();
+    cmd->add_option("--prompt", a->prompt, "the text to continue")->required();
+    cmd->add_option("--tokens", a->tokens, "how many tokens to generate (>= 1)")->capture_default_str();
+    cmd->add_option("--layer", a->layer, "only this layer (default: all)");
+    cmd->callback([a] { attention_command(*a); });
 }
 
 void register_eval(CLI::App& app) {

@@ -2,7 +2,10 @@
 #include "gpt_view.h"
 
 #include "dtype.h"
+#include "fmath.h"
 #include "layout.h"
+#include "ops/float_ops.h"
+#include "vm.h"
 
 #include <algorithm>
 #include <cmath>
@@ -68,6 +71,145 @@ std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k) {
              std::isfinite(m) ? std::exp(double(v) - m) / s : std::numeric_limits<double>::quiet_NaN()});
     }
     return out;
+}
+
+std::vector<float> gpt_attention_probs(std::span<const float> q_row, std::span<const float> keys,
+                                       uint32_t width, uint32_t heads, uint32_t head, uint32_t n,
+                                       float scale) {
+    // fattention_f32's inner loop for one (t, h): the same calls in the same order.
+    const uint32_t hd = width / heads;
+    const size_t col = size_t(head) * hd;
+    const float sc = fm::canon(scale);
+    std::vector<float> p(n);
+    for (uint32_t j = 0; j < n; ++j)
+        p[j] = fm::mul(fm::dot(&q_row[col], 1, &keys[size_t(j) * width + col], 1, hd), sc);
+    fm::softmax_row(p.data(), p.data(), n);
+    return p;
+}
+
+size_t GptAttention::known() const {
+    return size_t(std::count_if(step.begin(), step.end(), [](uint64_t s) { return s != 0; }));
+}
+
+Result<GptAttention> gpt_layer_attention(const History& history, const Image& current,
+                                         const GptRegions& regions, uint32_t layer) {
+    if (layer >= regions.k_cache.size())
+        return make_error(ErrorCode::Usage, "layer " + std::to_string(layer) + ": the model has " +
+                                                std::to_string(regions.k_cache.size()) + " layers");
+    GptAttention a;
+    a.layer = layer;
+    a.heads = regions.config.heads;
+    a.k_cache = regions.k_cache[layer];
+    if (a.k_cache == 0 || a.k_cache >= current.height)
+        return make_error(ErrorCode::Invalid, "layer" + std::to_string(layer) + ".attn.k_cache: row " +
+                                                  std::to_string(a.k_cache) + " is outside the image");
+    a.length = decode_header(current.pixel(0, a.k_cache)).rows;
+    const size_t L = a.length;
+    a.p.assign(size_t(a.heads) * L * L, std::numeric_limits<float>::quiet_NaN());
+    a.step.assign(L, 0);
+    size_t missing = L;
+    Image img = current; // the image before history[i] once record i's patches are applied
+    for (size_t i = history.size(); i-- > 0 && missing > 0;) {
+        const UndoRecord& rec = history[i];
+        for (const PixelPatch& patch : rec.patches)
+            apply_patch(img, patch);
+        const PixelFetch fetch = image_fetch(img);
+        const Decoded dec = decode(fetch, img.width, rec.pc);
+        if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::FATTENTION) || dec.ins.operand[1] != a.k_cache)
+            continue;
+        auto planned = plan_instruction(fetch, img.width, img.height, rec.pc);
+        const Plan* plan = std::get_if<Plan>(&planned);
+        if (!plan) continue; // the step trapped: it computed nothing
+        const auto& prm = std::get<FAttentionParams>(plan->params);
+        const MatrixHeader hq = plan->shape[0], hk = plan->shape[1];
+        const uint32_t D = hq.cols, T = hq.rows, Lk = hk.rows;
+        if (D != regions.config.width || prm.heads != a.heads) continue; // not the model's own shape
+        a.q = dec.ins.operand[0];
+        a.scale = fm::canon(fm::from_bits(prm.scale));
+        const std::vector<float> q = ops::gather_f32(img, dec.ins.operand[0], hq);
+        const std::vector<float> k = ops::gather_f32(img, a.k_cache, hk);
+        for (uint32_t t = 0; t < T; ++t) {
+            const size_t pos = size_t(Lk) - T + t;
+            if (pos >= L || a.step[pos] != 0) continue;
+            a.step[pos] = rec.steps + 1;
+            --missing;
+            for (uint32_t h = 0; h < a.heads; ++h) {
+                const std::vector<float> p = gpt_attention_probs(std::span(q).subspan(size_t(t) * D, D), k, D,
+                                                                 a.heads, h, uint32_t(pos + 1), a.scale);
+                std::copy(p.begin(), p.end(), a.p.begin() + ptrdiff_t((size_t(h) * L + pos) * L));
+            }
+        }
+    }
+    return a;
+}
+
+namespace {
+bool starts(std::string_view s, std::string_view prefix) {
+    return s.substr(0, prefix.size()) == prefix;
+}
+} // namespace
+
+GptTreeNode gpt_model_tree(const std::vector<Region>& regions, uint32_t layers) {
+    GptTreeNode root{"model", std::nullopt, {}};
+    enum Group { Embedding, Layers, Output, State, Activations, Tokenizer, Other, GroupCount };
+    const char* names[GroupCount] = {"embedding",   "layers",    "output", "state",
+                                     "activations", "tokenizer", "other"};
+    std::vector<GptTreeNode> groups;
+    for (const char* n : names)
+        groups.push_back({n, std::nullopt, {}});
+    std::vector<GptTreeNode> layer(layers);
+    for (uint32_t i = 0; i < layers; ++i)
+        layer[i] = {"layer " + std::to_string(i),
+                    std::nullopt,
+                    {{"attention", std::nullopt, {}}, {"mlp", std::nullopt, {}}}};
+    for (size_t r = 0; r < regions.size(); ++r) {
+        const std::string& n = regions[r].name;
+        GptTreeNode leaf{n, r, {}};
+        if (n == "wte" || n == "wte_t" || n == "wpe") {
+            groups[Embedding].children.push_back(leaf);
+        } else if (starts(n, "layer")) {
+            // layer{i}.<rest>
+            const size_t dot = n.find('.');
+            uint32_t i = 0;
+            bool ok = dot != std::string::npos && dot > 5;
+            for (size_t k = 5; ok && k < dot; ++k)
+                ok = n[k] >= '0' && n[k] <= '9' && (i = i * 10 + uint32_t(n[k] - '0')) < layers;
+            if (!ok) {
+                groups[Other].children.push_back(leaf);
+                continue;
+            }
+            const std::string_view rest = std::string_view(n).substr(dot + 1);
+            const bool mlp = starts(rest, "mlp.") || starts(rest, "ln_2.");
+            const bool attn = starts(rest, "attn.") || starts(rest, "ln_1.");
+            if (mlp)
+                layer[i].children[1].children.push_back(leaf);
+            else if (attn)
+                layer[i].children[0].children.push_back(leaf);
+            else
+                layer[i].children.push_back(leaf);
+        } else if (starts(n, "ln_f.") || n == "logits" || n == "ln_last") {
+            groups[Output].children.push_back(leaf);
+        } else if (n == "tokens" || n == "next_token" || n == "rng_state" || n == "loop_counter") {
+            groups[State].children.push_back(leaf);
+        } else if (starts(n, "tokenizer")) {
+            groups[Tokenizer].children.push_back(leaf);
+        } else if (n == "x" || n == "x2" || n == "pos" || n == "ln" || n == "q" || n == "k" || n == "v" ||
+                   n == "attn" || n == "proj" || n == "mlp") {
+            groups[Activations].children.push_back(leaf);
+        } else {
+            groups[Other].children.push_back(leaf);
+        }
+    }
+    groups[Layers].children = std::move(layer);
+    for (GptTreeNode& g : groups)
+        if (!g.children.empty()) root.children.push_back(std::move(g));
+    return root;
+}
+
+Result<ValueStats> gpt_region_stats(const Image& image, const Region& region) {
+    auto v = matrix_values(image, region.row, region.type());
+    if (!v) return v.error();
+    return value_stats(*v, region.zero_point.value_or(0));
 }
 
 std::string gpt_token_bytes(const Bpe& bpe, int32_t id) {

@@ -5,13 +5,23 @@
 //
 // Probabilities are a softmax in double of the program's float32 logits (temperature 1, the whole
 // vocabulary): what the model predicts, not SAMPLE's temperature/top-k distribution.
+//
+// Attention maps: FATTENTION (PROTOCOL.md §12.2) fuses the softmax, so its weights are never
+// pixels. gpt_layer_attention finds, in the step history, every step that ran one layer's
+// FATTENTION and recomputes from the q region and the key cache as they were just before that step
+// the probabilities the kernel used, with the same F.5/F.6 functions (fm::dot, fm::mul,
+// fm::softmax_row), so they are its bytes.
 #pragma once
 #include "bpe.h"
+#include "compare.h"
+#include "debuginfo.h"
 #include "gpt.h"
+#include "history.h"
 #include "image.h"
 #include "result.h"
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -34,6 +44,48 @@ struct GptCandidate {
 // The k most likely ids, highest logit first (equal logits: the lower id first, a stable
 // order); probabilities as gpt_probability. NaN logits are never candidates.
 std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k);
+
+// Head `head`'s attention probabilities of one query row over the first n keys, as FATTENTION
+// computes them: s_j = mul(dot(q[head], K[j][head]), scale) (F.5), then the F.6 softmax of s_0..s_{n-1}.
+// q_row holds `width` values, keys n x width (row-major); width a multiple of heads.
+std::vector<float> gpt_attention_probs(std::span<const float> q_row, std::span<const float> keys,
+                                       uint32_t width, uint32_t heads, uint32_t head, uint32_t n,
+                                       float scale);
+
+// One layer's attention over the sequence, as the program computed it.
+struct GptAttention {
+    uint32_t layer = 0, heads = 0, length = 0; // query and key positions 0 .. length-1
+    uint32_t q = 0, k_cache = 0;               // header rows of the queries and the key cache
+    float scale = 0;                           // FATTENTION's P3, canonical
+    // p[(h * length + t) * length + j]: head h, query position t, key position j <= t. NaN for j > t
+    // and for query positions whose FATTENTION step is not in the history.
+    std::vector<float> p;
+    std::vector<uint64_t> step; // per query position: the step that ran its FATTENTION; 0 unknown
+    float at(uint32_t h, uint32_t t, uint32_t j) const { return p[(size_t(h) * length + t) * length + j]; }
+    size_t known() const; // query positions with a step
+};
+// Walks `history` (the steps that led to `current`, oldest first) back from now: every step that
+// ran a FATTENTION whose key cache is layer `layer`'s gives its query rows (positions L-T .. L-1 for
+// T query rows and a cache of L rows then). length = the key cache's rows now. Errors name the
+// layer, or the row whose header is not a matrix.
+Result<GptAttention> gpt_layer_attention(const History& history, const Image& current,
+                                         const GptRegions& regions, uint32_t layer);
+
+// The model overview: a GPT image's regions (debug symbols, docs/gpt-program.md's names) grouped
+// as a tree: embedding (wte, wte_t, wpe), layer 0 .. N-1 each with an attention block (ln_1, the
+// q/k/v and projection weights, the key and value caches) and an MLP block (ln_2, c_fc, c_proj),
+// the output (ln_f, logits), the state (tokens, next_token, rng_state, loop_counter), the
+// activations (scratch) and the tokenizer. A region whose name fits none goes under "other".
+struct GptTreeNode {
+    std::string label;
+    std::optional<size_t> region; // index into the regions given; none for a group
+    std::vector<GptTreeNode> children;
+};
+GptTreeNode gpt_model_tree(const std::vector<Region>& regions, uint32_t layers);
+
+// A region's value statistics now (compare.h's value_stats over its elements in its type, the
+// zero point when it has one). Fails as matrix_values does (naming the row).
+Result<ValueStats> gpt_region_stats(const Image& image, const Region& region);
 
 // A token's bytes through the tokenizer (empty for an id outside the vocabulary).
 std::string gpt_token_bytes(const Bpe& bpe, int32_t id);
