@@ -4,6 +4,7 @@
 // QADD instructions (zero points, biases, accumulators that wrap), and through step()/run() on
 // programs that use every opcode.
 #include "cpu_fast.h"
+#include "fmath.h"
 #include "quant.h"
 #include "random_float_program.h"
 #include "test_util.h"
@@ -478,4 +479,136 @@ TEST_CASE(
     if (__builtin_cpu_supports("avx512f")) CHECK(stats.fmatmul_plain > 0); // the kernel is there
 #endif
     CHECK(stats.fmatmul_canon > 0);
+}
+
+namespace {
+
+// An FMATMUL a @ b -> c at pixel 0 of row 0 (parameters after it); returns the next pc.
+uint32_t put_fmatmul(Image& img, uint32_t pc, uint32_t ra, uint32_t rb, uint32_t rc) {
+    img.set_pixel(pc, 0, {uint8_t(Opcode::FMATMUL), uint8_t(ra), uint8_t(rb), uint8_t(rc)});
+    FMatmulParams p;
+    const std::vector<Rgba> params = encode_params(p);
+    for (size_t k = 0; k < params.size(); ++k)
+        img.set_pixel(pc + 1 + uint32_t(k), 0, params[k]);
+    return pc + 1 + uint32_t(params.size());
+}
+
+void put_f32(Image& img, uint32_t row, const MatrixHeader& h, uint64_t i, uint32_t bits) {
+    img.set_pixel(element_x(i, img.width), uint32_t(element_y(i, row, img.width)), word_pixel(bits));
+}
+
+uint32_t f32_bits(float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    return bits;
+}
+
+} // namespace
+
+// FMATMUL's b is kept packed between steps (PackedFloatWeight in cpu_fast.cpp) and used only while
+// b's canonical words are the ones it was packed from. One executor per trial runs the same step
+// again and again while single words of b change (to other values, to -0, a subnormal or another
+// NaN, which canonicalize to words it may already hold, and to tiny values that rule out the plain
+// kernel); every step is compared with the reference and the reuse counted exactly.
+TEST_CASE("FMATMUL: packed b reused while its words are unchanged, refreshed after any write, exact") {
+    std::mt19937 rng(4242);
+    for (int trial = 0; trial < 40; ++trial) {
+        const uint32_t M = trial % 3 == 0 ? 1 : 1 + rng() % 6, K = 1 + rng() % 50, N = 1 + rng() % 40;
+        const uint32_t width = 16 + rng() % 50; // narrow: rows of b wrap over image rows
+        const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M};
+        Allocation al = allocate_rows({ha, hb, hc}, width);
+        Image img = make_image(width, al.height);
+        auto value = [&] {
+            return rng() % 5 == 0
+                       ? 0u
+                       : f32_bits(std::ldexp(1.0f + float(rng() % 256) / 256.0f, int(rng() % 20) - 10) *
+                                  (rng() % 2 ? -1.0f : 1.0f));
+        };
+        for (uint64_t i = 0; i < ha.elements(); ++i)
+            put_f32(img, al.rows[0], ha, i, value());
+        for (uint64_t i = 0; i < hb.elements(); ++i)
+            put_f32(img, al.rows[1], hb, i, value());
+        img.set_pixel(0, al.rows[0], encode_header(ha));
+        img.set_pixel(0, al.rows[1], encode_header(hb));
+        put_fmatmul(img, 0, al.rows[0], al.rows[1], al.rows[2]);
+
+        FastStats stats;
+        FastSettings settings{2, 0};
+        settings.stats = &stats;
+        const PlanExecutor fast = fast_executor(settings);
+        uint64_t packed = 0, reused = 0;
+        std::vector<uint32_t> canon_b; // what the executor's copy should hold
+        for (uint64_t i = 0; i < hb.elements(); ++i) {
+            const Rgba p = img.pixel(element_x(i, width), uint32_t(element_y(i, al.rows[1], width)));
+            canon_b.push_back(fm::canon_bits(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 |
+                                             uint32_t(p[3]) << 24));
+        }
+        for (int edit = 0; edit < 12; ++edit) {
+            bool changed = edit == 0;
+            if (edit > 0) {
+                const uint64_t i = rng() % hb.elements();
+                const uint32_t choices[] = {value(),
+                                            0x80000000u,
+                                            0x00000001u,
+                                            0x807FFFFFu,
+                                            0x7FC00001u,
+                                            0xFF800001u,
+                                            f32_bits(std::ldexp(1.0f, -120)),
+                                            canon_b[i]};
+                const uint32_t w = choices[rng() % std::size(choices)];
+                put_f32(img, al.rows[1], hb, i, w);
+                changed = fm::canon_bits(w) != canon_b[i];
+                canon_b[i] = fm::canon_bits(w);
+            }
+            (changed ? packed : reused) += 1;
+            VmState ref = make_vm(img), got = make_vm(img);
+            step(ref);
+            REQUIRE(ref.status != VmStatus::Trapped);
+            step(got, nullptr, fast);
+            INFO("trial " << trial << " edit " << edit << " M,K,N " << M << "," << K << "," << N);
+            REQUIRE(got.image.rgba == ref.image.rgba);
+            CHECK(stats.fweights_packed == packed);
+            CHECK(stats.fweights_reused == reused);
+        }
+    }
+}
+
+TEST_CASE("FMATMUL: a program that rewrites its own b between products stays exact") {
+    // y = x @ w; w = d @ w (w overwritten in place by a product whose b is w); y2 = x @ w; run
+    // twice through one executor, so the second run starts from the first's packed copies.
+    std::mt19937 rng(4343);
+    for (int trial = 0; trial < 10; ++trial) {
+        const uint32_t width = 24 + uint32_t(rng() % 64), M = 1 + trial % 3, K = 20, N = 1 + rng() % 30;
+        const MatrixHeader x{K, M}, w{N, K}, d{K, K}, y{N, M};
+        Allocation al = allocate_rows({x, w, d, y, y}, width);
+        Image img = make_image(width, al.height);
+        for (int m = 0; m < 3; ++m) {
+            const MatrixHeader h = m == 0 ? x : m == 1 ? w : d;
+            for (uint64_t i = 0; i < h.elements(); ++i)
+                put_f32(img, al.rows[m], h, i, f32_bits(float(int(rng() % 7) - 3) / 4.0f));
+            img.set_pixel(0, al.rows[m], encode_header(h));
+        }
+        const uint32_t rx = al.rows[0], rw = al.rows[1], rd = al.rows[2];
+        uint32_t pc = put_fmatmul(img, 0, rx, rw, al.rows[3]);
+        pc = put_fmatmul(img, pc, rd, rw, rw);
+        pc = put_fmatmul(img, pc, rx, rw, al.rows[4]);
+        img.set_pixel(pc, 0, {uint8_t(Opcode::HALT), 0, 0, 0});
+        FastStats stats;
+        FastSettings settings{2, 0};
+        settings.stats = &stats;
+        RunOptions opt;
+        opt.execute = fast_executor(settings);
+        for (int again = 0; again < 2; ++again) {
+            VmState ref = make_vm(img), got = make_vm(img);
+            run(ref);
+            run(got, opt);
+            REQUIRE(ref.status == VmStatus::Halted);
+            REQUIRE(got.status == ref.status);
+            REQUIRE(got.image.rgba == ref.image.rgba);
+        }
+        // Each run: w packed (first run: new; second: w again after w'), reused by d @ w, then w'
+        // packed. (w' == w only if d @ w == w, which these random values never give.)
+        CHECK(stats.fweights_packed == 4);
+        CHECK(stats.fweights_reused == 2);
+    }
 }

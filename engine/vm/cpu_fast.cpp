@@ -78,10 +78,11 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
-    std::vector<float> fstrips; // FMATMUL's b in strips of 16 columns
+    std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
     GemmWorkspace gemm;
     size_t bytes() const {
-        return (a.capacity() + acc.capacity() + fstrips.capacity()) * 4 + a8.capacity() + gemm.bytes();
+        return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity()) * 4 +
+               a8.capacity() + gemm.bytes();
     }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
@@ -104,7 +105,24 @@ struct PackedWeight {
     uint64_t last_use = 0;
     size_t bytes() const { return source.capacity() + packed.bytes(); }
 };
-// Packed weights kept at most (least recently used go first).
+
+// FMATMUL's b kept between instructions the same way, as the strips the float kernels read
+// (canonical values, 16 columns a strip, each strip Kp x 16 with K padded to a multiple of 16 by
+// zero rows and missing columns zero) with its smallest exponent (the plain kernel's condition).
+// Same invalidation rule as PackedWeight: every step walks b's pixels once, canonicalizes them and
+// compares them with the strips in place, writing any word that differs; only then is the copy
+// used. A decode step (one row of a) thus reads b's pixels and the strips, and no longer
+// allocates, zero-fills, gathers, scans and repacks b on every call. Equal canonical words give
+// equal strips and an equal smallest exponent, so a hit is exact by construction.
+struct PackedFloatWeight {
+    uint32_t row_b = 0, K = 0, N = 0;
+    std::vector<float> strips;
+    uint32_t min_exp = 255; // smallest biased exponent among b's nonzero finite values
+    uint64_t last_use = 0;
+    size_t bytes() const { return strips.capacity() * 4; }
+};
+
+// Packed weights (integer and float together) kept at most (least recently used go first).
 constexpr size_t kKeepWeightBytes = size_t(64) << 20;
 
 } // namespace
@@ -115,6 +133,7 @@ struct FastContext {
     FastSettings settings;
     Scratch scratch;
     std::vector<PackedWeight> weights;
+    std::vector<PackedFloatWeight> fweights;
     uint64_t uses = 0;
     ThreadPool pool;
 };
@@ -213,17 +232,24 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     return w.packed;
 }
 
-// Least recently used packed weights go until the rest fit in kKeepWeightBytes.
+// Least recently used packed weights (integer or float) go until the rest fit in kKeepWeightBytes.
 void trim_weights(FastContext& cx) {
     size_t total = 0;
     for (const PackedWeight& w : cx.weights)
         total += w.bytes();
-    while (total > kKeepWeightBytes && !cx.weights.empty()) {
-        auto oldest = std::min_element(
-            cx.weights.begin(), cx.weights.end(),
-            [](const PackedWeight& x, const PackedWeight& y) { return x.last_use < y.last_use; });
-        total -= oldest->bytes();
-        cx.weights.erase(oldest);
+    for (const PackedFloatWeight& w : cx.fweights)
+        total += w.bytes();
+    auto by_use = [](const auto& x, const auto& y) { return x.last_use < y.last_use; };
+    while (total > kKeepWeightBytes && !(cx.weights.empty() && cx.fweights.empty())) {
+        auto oi = std::min_element(cx.weights.begin(), cx.weights.end(), by_use);
+        auto of = std::min_element(cx.fweights.begin(), cx.fweights.end(), by_use);
+        if (of == cx.fweights.end() || (oi != cx.weights.end() && oi->last_use < of->last_use)) {
+            total -= oi->bytes();
+            cx.weights.erase(oi);
+        } else {
+            total -= of->bytes();
+            cx.fweights.erase(of);
+        }
     }
 }
 
@@ -341,6 +367,21 @@ PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px,
     }
 }
 
+// canon_run into words that already hold a copy, and whether any word changed.
+PX_CLONES bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    uint32_t diff = 0;
+    for (uint32_t j = 0; j < len; ++j) {
+        uint32_t w;
+        std::memcpy(&w, px + 4 * size_t(j), 4);
+        const uint32_t mag = w & 0x7FFFFFFFu;
+        const uint32_t v0 = mag <= fm::kMinNormal ? 0u : w;
+        const uint32_t v = mag > fm::kPosInf ? fm::kNaN : v0;
+        diff |= dst[j] ^ v;
+        dst[j] = v;
+    }
+    return diff != 0;
+}
+
 void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
     static_assert(sizeof(float) == sizeof(uint32_t));
     for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
@@ -406,6 +447,53 @@ uint32_t min_exponent(const float* v, size_t n) {
     return lo;
 }
 
+// FMATMUL's b as strips (PackedFloatWeight), brought up to date with the pixels now: one pass over
+// b's pixels by threads taking ranges of k, each run cut where a strip ends.
+const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image, uint32_t row_b, uint32_t K,
+                                             uint32_t N, unsigned threads) {
+    auto it = std::find_if(cx.fweights.begin(), cx.fweights.end(), [&](const PackedFloatWeight& w) {
+        return w.row_b == row_b && w.K == K && w.N == N;
+    });
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
+    bool changed = false;
+    if (it == cx.fweights.end()) {
+        PackedFloatWeight w;
+        w.row_b = row_b, w.K = K, w.N = N;
+        w.strips.assign(size_t(strips) * Kp * kFloatN, 0.0f); // the padding stays zero
+        cx.fweights.push_back(std::move(w));
+        it = cx.fweights.end() - 1;
+        changed = true;
+    }
+    PackedFloatWeight& w = *it;
+    w.last_use = ++cx.uses;
+    uint32_t* dst = reinterpret_cast<uint32_t*>(w.strips.data());
+    std::atomic<bool> any_changed{false};
+    parallel_ranges(&cx.pool, threads, K, [&](uint32_t k0, uint32_t k1) {
+        bool c = false;
+        for_runs(image.rgba.data(), image.width, row_b, uint64_t(k0) * N, uint64_t(k1) * N,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     uint64_t k = i / N;
+                     uint32_t n = uint32_t(i % N);
+                     for (uint32_t done = 0; done < len;) {
+                         const uint32_t chunk = std::min({len - done, kFloatN - n % kFloatN, N - n});
+                         uint32_t* d = dst + (size_t(n / kFloatN) * Kp + k) * kFloatN + n % kFloatN;
+                         c |= canon_run_changed(d, px + 4 * size_t(done), chunk);
+                         done += chunk, n += chunk;
+                         if (n == N) n = 0, ++k;
+                     }
+                 });
+        if (c) any_changed.store(true, std::memory_order_relaxed);
+    });
+    changed = changed || any_changed.load();
+    if (changed) {
+        w.min_exp = min_exponent(w.strips.data(), w.strips.size()); // the padding zeros count for nothing
+        if (cx.settings.stats) ++cx.settings.stats->fweights_packed;
+    } else if (cx.settings.stats) {
+        ++cx.settings.stats->fweights_reused;
+    }
+    return w;
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PX_FMATMUL_AVX512 1
 #define PX_AVX512F_TARGET __attribute__((target("avx512f")))
@@ -469,25 +557,15 @@ bool avx512f_available() {
 #endif
 
 #if PX_FMATMUL_AVX512
-// c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b is first packed into strips
-// of 16 columns, each K x 16 contiguous: read in place, rows N floats apart fall in a few cache
-// sets when N is a multiple of 1024 and came from L3 on every tile (measured 10x slower at
-// 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while every strip
-// passes over it (without the blocks, 256 x 1024 ran 2.5x slower than 4 times 64 x 1024).
-void fmatmul_plain(FastContext& cx, const float* a, const float* b, float* c, uint32_t M, uint32_t K,
+// c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b comes packed into strips
+// of 16 columns, each Kp x 16 contiguous (PackedFloatWeight): read in place, rows N floats apart
+// fall in a few cache sets when N is a multiple of 1024 and came from L3 on every tile (measured
+// 10x slower at 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while
+// every strip passes over it (without the blocks, 256 x 1024 ran 2.5x slower than 4 times 64 x 1024).
+void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
                    uint32_t N, unsigned threads) {
     const uint32_t strips = (N + kFloatN - 1) / kFloatN;
     const uint32_t Kp = (K + 15) / 16 * 16;
-    std::vector<float>& bp = cx.scratch.fstrips;
-    bp.assign(size_t(strips) * Kp * kFloatN, 0.0f); // zero rows past K, zero columns past N
-    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
-        for (uint32_t s = s0; s < s1; ++s) {
-            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
-            float* dst = &bp[size_t(s) * Kp * kFloatN];
-            for (uint32_t k = 0; k < K; ++k)
-                std::memcpy(dst + size_t(k) * kFloatN, b + size_t(k) * N + n0, 4 * size_t(nn));
-        }
-    });
     const uint32_t block = std::max<uint32_t>(4, uint32_t((size_t(256) << 10) / (size_t(K) * 4)) / 4 * 4);
     for (uint32_t m0 = 0; m0 < M; m0 += block) {
         const uint32_t m1 = std::min(M, m0 + block);
@@ -495,7 +573,7 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* b, float* c, ui
             for (uint32_t s = s0; s < s1; ++s) {
                 const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
                 const __mmask16 mask = __mmask16((1u << nn) - 1);
-                const float* strip = &bp[size_t(s) * Kp * kFloatN];
+                const float* strip = bp + size_t(s) * Kp * kFloatN;
                 uint32_t m = m0;
                 for (; m + 4 <= m1; m += 4)
                     fmatmul_tile_avx512<4>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
@@ -511,34 +589,37 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* b, float* c, ui
 #endif
 
 // FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
-// on threads. Every read happens before any write (§4.2).
+// on threads, b read from its packed strips (kept between steps: PackedFloatWeight). Every read
+// happens before any write (§4.2).
 void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<FMatmulParams>(p.params);
     const uint32_t M = p.shape[0].rows, K = p.shape[0].cols, N = p.shape[1].cols;
-    std::vector<float> a(size_t(M) * K), b(size_t(K) * N), bias;
+    Scratch& sc = cx.scratch;
+    std::vector<float>&a = sc.fa, &c = sc.fc, &bias = sc.fbias;
+    a.resize(size_t(M) * K);
     gather_f32_runs(image, p.ins.operand[0], a.size(), a.data());
-    gather_f32_runs(image, p.ins.operand[1], b.size(), b.data());
     if (q.bias_row) {
         bias.resize(N);
         gather_f32_runs(image, q.bias_row, N, bias.data());
     }
-    std::vector<float> c(size_t(M) * N);
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
-    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    const PackedFloatWeight& b = packed_float_weight(cx, image, p.ins.operand[1], K, N, threads);
+    c.resize(size_t(M) * N); // every element is written below
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
     bool plain = false; // true: the kernel without per-operation canon gives the same bits
 #if PX_FMATMUL_AVX512
-    plain = avx512f_available() &&
-            min_exponent(a.data(), a.size()) + min_exponent(b.data(), b.size()) >= kFloatExpSumMin;
+    plain = avx512f_available() && min_exponent(a.data(), a.size()) + b.min_exp >= kFloatExpSumMin;
 #endif
     if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
 #if PX_FMATMUL_AVX512
-    if (plain) fmatmul_plain(cx, a.data(), b.data(), c.data(), M, K, N, threads);
+    if (plain) fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
 #endif
     parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
         for (uint32_t s = s0; s < s1; ++s) {
             const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
             for (uint32_t m = 0; m < M && !plain; ++m)
-                fmatmul_row(&a[size_t(m) * K], b.data(), K, N, n0, nn, &c[size_t(m) * N + n0]);
+                fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
             for (uint32_t r = 0; r < M; ++r) {
                 float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
@@ -554,6 +635,8 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     for_runs(image.rgba.data(), image.width, row_c, 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {
         std::memcpy(px, &c[i], 4 * size_t(len)); // canonical f32 values, little-endian
     });
+    if (sc.bytes() > kKeepScratchBytes) sc = Scratch{};
+    trim_weights(cx);
 }
 
 // FADD and FMUL: element-wise, one operation per element, so what is worth removing is the

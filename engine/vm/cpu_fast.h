@@ -25,10 +25,12 @@ namespace px {
 
 // Counts an executor adds to while it runs (for tests and `pxi run --profile`).
 struct FastStats {
-    uint64_t weights_packed = 0; // weight matrices packed for the integer product
-    uint64_t weights_reused = 0; // products that reused a packed copy (its source bytes unchanged)
-    uint64_t fmatmul_plain = 0;  // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
-    uint64_t fmatmul_canon = 0;  // FMATMULs canonicalizing every operation
+    uint64_t weights_packed = 0;  // weight matrices packed for the integer product
+    uint64_t weights_reused = 0;  // products that reused a packed copy (its source bytes unchanged)
+    uint64_t fweights_packed = 0; // FMATMUL b operands packed into strips (new, or their pixels changed)
+    uint64_t fweights_reused = 0; // FMATMULs that reused the strips (b's canonical words unchanged)
+    uint64_t fmatmul_plain = 0;   // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
+    uint64_t fmatmul_canon = 0;   // FMATMULs canonicalizing every operation
 };
 
 struct FastSettings {
