@@ -142,6 +142,7 @@ TEST_CASE("gpt u8: the program validates clean, has the float32 program's state 
     CHECK(g->sample_pcs.size() == 2);
     CHECK(g->token_append_pcs.size() == 2);
     CHECK(g->all_logits);
+    CHECK(g->weights_u8); // pxos.gpt says "dtype": "u8" (pxi bench sizes its bound by it)
     auto info = read_debug_info(img);
     REQUIRE(info);
     std::map<std::string, Region> by_name;
@@ -197,6 +198,7 @@ TEST_CASE("gpt u8: prefill logits agree with the float32 program's on top-1 (hel
     const GptConfig c = tiny_config();
     auto f32 = build_gpt(c, tiny_weights(c), tiny_bpe());
     REQUIRE(f32);
+    CHECK_FALSE(find_gpt_regions(*f32)->weights_u8);
     const Image u8 = build_tiny_u8();
     const std::vector<int32_t> ids = encode(tiny_bpe(), sample_text());
     size_t agree = 0, positions = 0;

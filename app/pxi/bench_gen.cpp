@@ -229,9 +229,12 @@ GenReport measure_generation(const GenOptions& o) {
     (void)px::set_gpt_sampling(image, *g, {0.0f, 0, 0});
 
     // The decode pass's bound: every weight read once per token (the q/k/v/proj/fc/proj matrices
-    // and the tied head, biases included; the key/value cache and activations are left out).
+    // and the tied head, biases included; the key/value cache and activations are left out): four
+    // bytes an element in the float32 program, one in the uint8 program (a code in R; its int32
+    // biases, four bytes each, are a rounding error at these sizes and counted as one).
     const uint64_t d = c.width;
-    const uint64_t weight_bytes = 4 * (uint64_t(c.layers) * (12 * d * d + 9 * d) + uint64_t(c.vocab) * d);
+    const uint64_t weight_bytes =
+        (g->weights_u8 ? 1 : 4) * (uint64_t(c.layers) * (12 * d * d + 9 * d) + uint64_t(c.vocab) * d);
     say("generation: measuring the read bandwidth of a " + fmt("%.1f", double(weight_bytes) / 1e6) +
         " MB working set");
     const ProfilePeaks peaks = measure_profile_peaks(threads, weight_bytes);
@@ -284,7 +287,12 @@ GenReport measure_generation(const GenOptions& o) {
         }
 
     say("generation: libtorch peer");
-    const PeerResult peer = run_peer(o.program, prompt, tokens, threads, runs);
+    PeerResult peer;
+    if (g->weights_u8)
+        peer.note = "not run: the uint8 program holds quantized weights; the peer runs a float32 program's "
+                    "weights (bench the float32 build, e.g. assets/gpt_brown_f32.pxi)";
+    else
+        peer = run_peer(o.program, prompt, tokens, threads, runs);
     size_t agree_prefix = 0, agree = 0;
     if (peer.built && ref) {
         while (agree_prefix < peer.tokens.size() && agree_prefix < ref->tokens.size() &&

@@ -570,6 +570,7 @@ Result<GptRegions> find_gpt_regions(const Image& img) {
         g.config.vocab = j.at("vocab").get<uint32_t>();
         g.config.layer_norm_eps = j.at("layer_norm_eps").get<double>();
         g.all_logits = j.at("logits").get<std::string>() == "all";
+        g.weights_u8 = j.value("dtype", std::string("f32")) == "u8";
     } catch (const nlohmann::json::exception& ex) {
         return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": " + ex.what());
     }

@@ -93,6 +93,7 @@ Result<Image> build_gpt(const GptConfig& config, const GptWeights& weights, cons
 struct GptRegions {
     GptConfig config;
     bool all_logits = true;
+    bool weights_u8 = false; // the uint8 program (pxos.gpt "dtype": "u8", engine/models/gpt_u8.h)
     uint32_t tokens = 0, next_token = 0, rng_state = 0, loop_counter = 0, logits = 0;
     uint32_t tokens_capacity = 0, logits_capacity = 0; // rows
     std::vector<uint32_t> k_cache, v_cache;            // one per layer
