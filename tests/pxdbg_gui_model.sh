@@ -85,12 +85,18 @@ shot() { # shot NAME: F12, then keep the screenshot as shots/NAME.png
     [ -n "${PXDBG_SHOTS:-}" ] && cp "$SHOT" "$PXDBG_SHOTS/$1.png"
     echo "screenshot $1"
 }
-goto() { # goto TEXT: Ctrl+G, type, Enter
+goto() { # goto TEXT: Ctrl+G, type, Enter; waits until pxdbg has carried it out
+    # Waiting for .model.goto.ok alone returned at once after an earlier go-to (it was already
+    # true), and the next key could reach the still-focused field under ASan's slower frames.
+    local before
+    before=$(j '.model.goto.count // 0')
     xdotool key ctrl+g
     sleep 0.3 # the field takes the focus with its text selected: typing replaces it
     xdotool type --delay 20 "$1"
     xdotool key Return
-    wait_for '.model.goto.ok' true
+    wait_for '.model.goto.count' $((before + 1))
+    [ "$(j .model.goto.ok)" = true ] || fail "go to '$1': $(j .model.goto.text)"
+    sleep 0.2 # a margin of a few frames before the next key
 }
 
 # ---- 1. Pixel history of one logit, after HALT ----

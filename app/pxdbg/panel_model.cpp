@@ -622,6 +622,7 @@ void go_to(App& app, const std::string& text) {
     ModelPanels& m = app.model;
     auto t = resolve_goto(app.dbg, text);
     m.goto_ok = t.ok();
+    ++m.goto_count;
     if (!t) {
         m.goto_text = t.error().message;
         app.ui_serial++;
@@ -758,7 +759,7 @@ nlohmann::json model_state_json(const App& app) {
                                                             : nlohmann::json(nullptr)},
                                         {"note", d.last_reverse->note}}
                        : nlohmann::json(nullptr);
-    j["goto"] = {{"ok", m.goto_ok}, {"text", m.goto_text}};
+    j["goto"] = {{"ok", m.goto_ok}, {"text", m.goto_text}, {"count", m.goto_count}};
     j["panes_linked"] = m.panes_linked;
     j["pane_zoom"] = {m.pane_views[0].zoom, m.pane_views[1].zoom, m.pane_views[2].zoom};
     if (m.pixel && d.cpu.image.contains(m.pixel->first, m.pixel->second)) {

@@ -53,6 +53,7 @@ struct ModelPanels {
     bool focus_goto = false;
     std::string goto_text; // what the last go to found, or why it failed
     bool goto_ok = false;
+    uint32_t goto_count = 0; // go-tos carried out: tests wait for it to grow, not for `ok` (already true)
     uint64_t shown_divergence = 0; // step of the divergence already brought into view
 
     // Weight statistics (of the inspector's selected matrix).
