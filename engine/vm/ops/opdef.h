@@ -115,6 +115,11 @@ std::vector<int32_t> gather_i32(const Image& image, uint32_t row, MatrixHeader h
 std::vector<int32_t> gather_bias(const Image& image, uint32_t bias_row); // empty when row 0
 void scatter(Image& image, uint32_t row, MatrixHeader h, const std::vector<uint8_t>& v);
 void scatter_i32(Image& image, uint32_t row, MatrixHeader h, const std::vector<int32_t>& v);
+
+// Check 8 of the attention opcodes, FATTENTION (§12.2) and QATTENTION (§16), which share it: heads
+// divides q's columns, K has q's columns and at least its rows, V at v_row has K's header and fits.
+// Sets out_shape to q's shape. Defined in fattention.cpp.
+std::optional<Trap> attention_shape(Plan& p, const PlanContext& cx, uint32_t v_row, uint32_t heads);
 } // namespace ops
 
 } // namespace px
