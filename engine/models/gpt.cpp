@@ -327,20 +327,11 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     for (const Slot& s : slots)
         shapes.push_back(s.reserve);
     const uint32_t row0 = 5 * instruction_count(c, options.all_logits);
-    uint32_t width = 256;
-    Allocation al;
-    uint64_t height = 0;
-    for (;; width *= 2) {
-        if (width > 16384)
-            return make_error(ErrorCode::Usage,
-                              "the model does not fit a 16384 x 16384 image (PROTOCOL.md §8): " +
-                                  std::to_string(c.parameters()) + " parameters");
-        if (width < row0) continue;
-        al = allocate_rows(shapes, width);
-        height = uint64_t(al.height) + tokenizer_rows(tokenizer, width);
-        if (height <= 16384) break;
-    }
-    Image img = make_image(width, uint32_t(height));
+    auto size = gpt_detail::size_gpt_image(shapes, row0, tokenizer, c.parameters());
+    if (!size) return size.error();
+    const uint32_t width = size->width;
+    const Allocation& al = size->rows;
+    Image img = make_image(width, size->height);
     auto row = [&](const std::string& name) { return al.rows[index.at(name)]; };
     for (size_t i = 0; i < slots.size(); ++i) {
         const Slot& s = slots[i];

@@ -1,9 +1,12 @@
 // gpt_build.h — pieces both GPT program builders share (gpt.cpp: float32; gpt_u8.cpp: uint8):
-// splitting and transposing the .npz matrices, and writing instructions into row 0. Internal to
-// engine/models; nothing outside the two builders includes it.
+// splitting and transposing the .npz matrices, sizing the image, and writing instructions into row 0.
+// Internal to engine/models; nothing outside the two builders includes it.
 #pragma once
 #include "image.h"
+#include "layout.h"
 #include "protocol.h"
+#include "result.h"
+#include "tokenizer_image.h"
 
 #include <array>
 #include <cstdint>
@@ -18,6 +21,26 @@ inline std::vector<float> columns(const std::vector<float>& m, uint32_t rows, ui
     for (uint32_t r = 0; r < rows; ++r)
         std::copy_n(m.begin() + size_t(r) * cols + from, n, out.begin() + size_t(r) * n);
     return out;
+}
+
+// The image's size: the narrowest power-of-two width from 256 (at least row0, the instructions)
+// whose regions (allocated in order) and tokenizer fit 16384 rows; an error past 16384 x 16384.
+struct GptImageSize {
+    uint32_t width = 0, height = 0;
+    Allocation rows;
+};
+inline Result<GptImageSize> size_gpt_image(const std::vector<MatrixHeader>& shapes, uint32_t row0,
+                                           const Bpe& tokenizer, uint64_t parameters) {
+    for (uint32_t width = 256;; width *= 2) {
+        if (width > 16384)
+            return make_error(ErrorCode::Usage,
+                              "the model does not fit a 16384 x 16384 image (PROTOCOL.md §8): " +
+                                  std::to_string(parameters) + " parameters");
+        if (width < row0) continue;
+        Allocation al = allocate_rows(shapes, width);
+        const uint64_t height = uint64_t(al.height) + tokenizer_rows(tokenizer, width);
+        if (height <= 16384) return GptImageSize{width, uint32_t(height), std::move(al)};
+    }
 }
 
 template <class T> std::vector<T> transpose(const std::vector<T>& m, uint32_t rows, uint32_t cols) {
