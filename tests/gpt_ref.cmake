@@ -33,3 +33,11 @@ if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
                    ${CMAKE_BINARY_DIR}/cli_work/gpt_attention)
   set_tests_properties(cli_gpt_attention PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
+# pxi lens (engine gpt_quant_lens, what pxdbg's Lens window shows) against the reference's
+# activations, the uint8 image's codes and recomputed statistics, on the tiny fixture.
+if(TARGET pxi AND EXISTS ${PXOS_SOURCE_DIR}/app/pxi/cmd_gpt.cpp)
+  add_test(NAME cli_gpt_lens
+           COMMAND ${PXOS_SYSTEM_PYTHON3} ${PXOS_SOURCE_DIR}/tests/gpt_reference.py lens-check $<TARGET_FILE:pxi>
+                   ${CMAKE_BINARY_DIR}/cli_work/gpt_lens)
+  set_tests_properties(cli_gpt_lens PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

@@ -19,6 +19,8 @@ checked against; the difference measures the float32 arithmetic of F.3-F.11, not
     gpt_reference.py attention PXI --weights W --config C --pxi IMG --prompt TEXT [--tokens 4]
                                                                  `pxi attention` against the reference
     gpt_reference.py attention-check PXI WORKDIR                 the ctest cli_gpt_attention (below)
+    gpt_reference.py lens-check PXI WORKDIR                      the ctest cli_gpt_lens: `pxi lens` against
+                                                                 the reference (lens_compare)
 
 `compare` prints max abs error, relative L2 error (||prog - ref|| / ||ref||) and top-1 agreement,
 and exits 1 when the relative L2 error exceeds --rel-l2 or a position whose reference top-2 margin
@@ -109,11 +111,13 @@ def gelu_erf(x):
     return 0.5 * x * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
 
 
-def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None, attention=None):
+def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None, attention=None, acts=None):
     """Logits [T, vocab] for token ids `tokens` (T <= context), in float64 (or, for measuring what
     float32 arithmetic costs, NumPy's float32 with dtype=np.float32). `gelu` and `attn_scale`
     (default 1 / sqrt(hd)) are there for the sensitivity checks of pxi-check. With a list as
-    `attention`, each layer's attention probabilities [H, T, T] are appended to it."""
+    `attention`, each layer's attention probabilities [H, T, T] are appended to it. With a dict as
+    `acts`, every intermediate is stored under the uint8 program's tensor names (docs/gpt-program.md:
+    "emb", "pos", "x0", "layer{i}.ln_1.out" ... ".x_out", "ln_f.out", "logits"), [T, width]."""
     w = {k: v.astype(dtype) for k, v in w.items()} if dtype != np.float64 else w
     tokens = np.asarray(tokens, dtype=np.int64)
     T, d, H, eps = len(tokens), int(cfg["width"]), int(cfg["heads"]), float(cfg["layer_norm_eps"])
@@ -122,12 +126,19 @@ def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None, a
     if tokens.min() < 0 or tokens.max() >= int(cfg["vocab"]):
         raise ValueError(f"token id out of range 0..{int(cfg['vocab']) - 1}")
     hd = d // H
+    keep = acts.__setitem__ if acts is not None else (lambda name, value: None)
+    keep("emb", w["wte"][tokens])
+    keep("pos", w["wpe"][:T])
     x = w["wte"][tokens] + w["wpe"][:T]
+    keep("x0", x)
     causal = np.triu(np.ones((T, T), dtype=bool), k=1)  # u > t
     for i in range(int(cfg["layers"])):
-        p = f"h.{i}."
+        p, n = f"h.{i}.", f"layer{i}."
         a = layer_norm(x, w[p + "ln_1.weight"], w[p + "ln_1.bias"], eps)
+        keep(n + "ln_1.out", a)
         qkv = a @ w[p + "attn.c_attn.weight"] + w[p + "attn.c_attn.bias"]
+        for j, part in enumerate(("q", "k", "v")):
+            keep(n + "attn." + part, qkv[:, j * d:(j + 1) * d])
         q, k, v = (qkv[:, j * d:(j + 1) * d].reshape(T, H, hd).transpose(1, 0, 2) for j in range(3))
         s = q @ k.transpose(0, 2, 1)  # [H, T, T]
         s = s * attn_scale if attn_scale is not None else s / math.sqrt(hd)
@@ -137,11 +148,27 @@ def forward(w, cfg, tokens, dtype=np.float64, gelu=gelu_tanh, attn_scale=None, a
         if attention is not None:
             attention.append(s.copy())
         y = (s @ v).transpose(1, 0, 2).reshape(T, d)  # head j in columns j*hd..
-        x = x + y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        keep(n + "attn.out", y)
+        proj = y @ w[p + "attn.c_proj.weight"] + w[p + "attn.c_proj.bias"]
+        keep(n + "attn.proj", proj)
+        x = x + proj
+        keep(n + "x_attn", x)
         m = layer_norm(x, w[p + "ln_2.weight"], w[p + "ln_2.bias"], eps)
-        f = gelu(m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"])
-        x = x + f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
-    return layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps) @ w["wte"].T
+        keep(n + "ln_2.out", m)
+        fc = m @ w[p + "mlp.c_fc.weight"] + w[p + "mlp.c_fc.bias"]
+        keep(n + "mlp.fc", fc)
+        f = gelu(fc)
+        keep(n + "mlp.gelu", f)
+        proj = f @ w[p + "mlp.c_proj.weight"] + w[p + "mlp.c_proj.bias"]
+        keep(n + "mlp.proj", proj)
+        x = x + proj
+        keep(n + "x_out", x)
+    ln = layer_norm(x, w["ln_f.weight"], w["ln_f.bias"], eps)
+    keep("ln_f.out", ln)
+    logits = ln @ w["wte"].T
+    keep("logits", logits)
+    keep("logits_i32", logits)
+    return logits
 
 
 def greedy(w, cfg, prompt, n):
@@ -686,10 +713,14 @@ def measure(pxi, weights, config, tokenizer, text, window, offset, work):
 
 ATTN_ABS_TOL = 1e-4  # float32 scores (F.5) and exp (F.6) against float64; measured ~1e-6
 ATTN_SUM_TOL = 1e-5
+ATTN_U8_ABS_TOL = 0.2  # QATTENTION on quantized q, k: measured 0.117 on the tiny fixture (sharp, large scores)
 
 
-def attention_compare(pxi, weights, config, image, prompt, n):
-    """`pxi attention` on IMAGE against the reference; returns a report dict, raises AssertionError."""
+def attention_compare(pxi, weights, config, image, prompt, n, abs_tol=None, op="FATTENTION"):
+    """`pxi attention` on IMAGE against the reference; returns a report dict, raises AssertionError.
+    A uint8 program (op QATTENTION) gets `abs_tol` (its q and k are quantized); rows sum to 1 within
+    ATTN_SUM_TOL for the float kernel, within one 2^-22 step per key for the integer one (floors)."""
+    abs_tol = ATTN_ABS_TOL if abs_tol is None else abs_tol
     w, cfg = load_model(weights, config)
     got = json.loads(run([pxi, "attention", image, "--prompt", prompt, "--tokens", str(n)]))
     toks = got["tokens"]
@@ -703,6 +734,7 @@ def attention_compare(pxi, weights, config, image, prompt, n):
     for layer in got["layers"]:
         i = layer["layer"]
         assert layer["length"] == length, f"layer {i}: length {layer['length']}, expected {length}"
+        assert layer["op"] == op, f"layer {i}: {layer['op']}, expected {op}"
         assert all(s > 0 for s in layer["steps"]), f"layer {i}: positions without a step: {layer['steps']}"
         assert len(layer["p"]) == H
         for h in range(H):
@@ -712,8 +744,12 @@ def attention_compare(pxi, weights, config, image, prompt, n):
                 err = float(np.max(np.abs(row - ref[i][h, t, :t + 1])))
                 sum_err = abs(float(row.sum()) - 1.0)
                 worst, worst_sum = max(worst, err), max(worst_sum, sum_err)
-                assert err <= ATTN_ABS_TOL, f"layer {i} head {h} query {t}: max abs error {err:.3g}\n{row}\n{ref[i][h, t, :t + 1]}"
-                assert sum_err <= ATTN_SUM_TOL, f"layer {i} head {h} query {t}: sums to {row.sum()!r}"
+                assert err <= abs_tol, f"layer {i} head {h} query {t}: max abs error {err:.3g}\n{row}\n{ref[i][h, t, :t + 1]}"
+                if op == "QATTENTION":  # p_j = floor(e_j 2^22 / sum e): integers, short of 1 by < t + 1 steps
+                    assert all(float(v * 2 ** 22).is_integer() for v in row), f"layer {i} head {h} query {t}: not P / 2^22"
+                    assert 0 <= 1 - row.sum() <= (t + 1) * 2.0 ** -22, f"layer {i} head {h} query {t}: sums to {row.sum()!r}"
+                else:
+                    assert sum_err <= ATTN_SUM_TOL, f"layer {i} head {h} query {t}: sums to {row.sum()!r}"
                 assert np.all(ref[i][h, t, t + 1:] == 0.0)
     return {"tokens": toks, "length": length, "max_abs": worst, "max_sum_err": worst_sum}
 
@@ -733,8 +769,122 @@ def attention_check(pxi, work):
         r = attention_compare(pxi, base + ".npz", base + ".json", model, "The quick fox", n)
         print(f"attention, {n} new tokens, {r['length']} positions: max abs error {r['max_abs']:.3g}, "
               f"rows sum to 1 within {r['max_sum_err']:.3g}")
+    # The uint8 program: QATTENTION's integer softmax over quantized q and k.
+    u8 = os.path.join(work, "m_u8.pxi")
+    run([pxi, "gpt", "--dtype", "u8", "--calibration-windows", "4", "--weights", base + ".npz", "--config",
+         base + ".json", "--tokenizer", tok, "-o", u8, "--force"])
+    r = attention_compare(pxi, base + ".npz", base + ".json", u8, "The quick fox", 6, ATTN_U8_ABS_TOL, "QATTENTION")
+    print(f"attention (uint8 program), 6 new tokens, {r['length']} positions: max abs error {r['max_abs']:.3g}")
     # Wrong layer: a usage error naming the layer count.
     run([pxi, "attention", model, "--prompt", "x", "--layer", "2"], rc=2)
+    return 0
+
+
+LENS_REL_TOL = 2e-4  # the float32 program against float64, relative to max(1, max |activation|)
+
+
+def symbols_of(path):
+    """The pxos.symbols regions of a .pxi by name."""
+    _, _, _, text = read_png_rgba(path)
+    return {r["name"]: r for r in json.loads(text["pxos.symbols"])["regions"]}
+
+
+def lens_compare(pxi, weights, config, u8, f32, prompt, n, work):
+    """`pxi lens` (what pxdbg's Lens window shows) against this file's computation: each region's
+    float32 reference against the float64 forward pass at the positions the lens names, its
+    uint8 values against scale * (code - zero point) read from the uint8 program's image after the
+    same run (`pxi generate -o`), its statistics recomputed, and the float32 program's next-token
+    candidates against the reference's logits. Returns a report; raises AssertionError."""
+    w, cfg = load_model(weights, config)
+    got = json.loads(run([pxi, "lens", u8, "--reference", f32, "--prompt", prompt, "--tokens", str(n),
+                          "--values", "--top", "5"]))
+    toks = got["tokens"]
+    T = len(got["prompt_tokens"])
+    assert len(toks) == T + n, f"{len(toks)} tokens, expected {T} + {n}"
+    out = os.path.join(work, f"lens_{n}.pxi")
+    gen = json.loads(run([pxi, "generate", u8, "--prompt", prompt, "--tokens", str(n), "--json", "-o", out,
+                          "--force"]))
+    syms = symbols_of(u8)
+    names = [r["name"] for r in got["regions"]]
+    want = ["x0", "ln_f.out", "logits_i32"] + [f"layer{i}.{t}" for i in range(int(cfg["layers"]))
+                                               for t in ("ln_1.out", "attn.q", "attn.out", "mlp.fc", "x_out")]
+    for name in want:
+        assert name in names, f"pxi lens left out {name}: {names}"
+    worst = {}
+    for r in got["regions"]:
+        name, first, rows, cols = r["name"], r["first"], r["rows"], r["cols"]
+        # Which positions: every activation of the last pass holds the token before the newest.
+        seq = r["sequence"]
+        assert seq == T + n - 1, f"{name}: sequence {seq}, expected {T + n - 1}"
+        assert rows == (T if n == 1 else 1) and first == seq - rows, f"{name}: rows {first}..+{rows}"
+        acts = {}
+        forward(w, cfg, toks[:seq], acts=acts)
+        ref = acts[name][first:first + rows]
+        assert ref.shape == (rows, cols), f"{name}: shape {ref.shape}, pxi lens says {rows}x{cols}"
+        got_ref = np.array(r["reference"], dtype=np.float64).reshape(rows, cols)
+        err = float(np.max(np.abs(got_ref - ref)))
+        tol = LENS_REL_TOL * max(1.0, float(np.max(np.abs(ref))))
+        assert err <= tol, f"{name}: float32 reference off the float64 one by {err:.3g} > {tol:.3g}"
+        worst[name] = err
+        # The uint8 values: the region's codes in the image after the same run.
+        codes = read_region(out, name)
+        assert codes.shape == (rows, cols), f"{name}: the image holds {codes.shape}"
+        s = syms[name]
+        if s.get("dtype", "u8") in ("u8", "i32"):
+            deq = s["scale"] * (codes - s.get("zero_point", 0))
+        else:
+            deq = codes
+        got_q = np.array(r["quantized"], dtype=np.float64).reshape(rows, cols)
+        assert np.array_equal(got_q, deq), f"{name}: dequantized values differ from the image's codes"
+        # Statistics.
+        diff = got_q - got_ref
+        checks = {"max_abs": float(np.max(np.abs(diff))), "mean_abs": float(np.mean(np.abs(diff))),
+                  "rms": float(np.sqrt(np.mean(diff ** 2))), "reference_rms": float(np.sqrt(np.mean(got_ref ** 2))),
+                  "relative": float(np.sqrt(np.sum(diff ** 2) / np.sum(got_ref ** 2))),
+                  "within_half_step": float(np.mean(np.abs(diff) <= r["scale"] / 2))}
+        for k, v in checks.items():
+            assert math.isclose(r[k], v, rel_tol=1e-9, abs_tol=1e-12), f"{name}: {k} {r[k]!r}, recomputed {v!r}"
+        i = int(np.argmax(np.abs(diff)))
+        assert (r["max_row"], r["max_col"]) == (i // cols, i % cols), f"{name}: max at {r['max_row']},{r['max_col']}"
+    # Next-token candidates: the float32 program's after all but the newest token.
+    lg = forward(w, cfg, toks[:-1])[-1]
+    p = np.exp(lg - lg.max())
+    p /= p.sum()
+    order = np.argsort(-lg, kind="stable")
+    for k, c in enumerate(got["reference_top_k"]):
+        margin = abs(lg[order[k]] - lg[order[k + 1]]) if k + 1 < len(order) else 1.0
+        if margin > 1e-3:
+            assert c["id"] == int(order[k]), f"float32 candidate {k}: id {c['id']}, reference {order[k]}"
+        assert abs(c["probability"] - p[c["id"]]) <= 1e-4, f"candidate {k}: p {c['probability']} vs {p[c['id']]}"
+    # The uint8 candidates come from the logits the run left: the image's last row.
+    last = read_region(out, "logits")[-1]
+    for c in got["top_k"]:
+        assert c["logit"] == float(np.float32(last[c["id"]])), f"uint8 candidate {c['id']}: logit differs"
+    assert gen["prompt_tokens"] + gen["tokens"] == toks, f"pxi generate made {gen['tokens']}, pxi lens {toks}"
+    return {"tokens": toks, "regions": len(got["regions"]), "max_ref_err": max(worst.values()),
+            "x_out_relative": [r["relative"] for r in got["regions"] if r["name"].endswith("x_out")]}
+
+
+def lens_check(pxi, work):
+    here = os.path.dirname(os.path.abspath(__file__))
+    os.makedirs(work, exist_ok=True)
+    base = os.path.join(work, "m")
+    run([sys.executable, os.path.join(here, "gpt_tiny_fixture.py"), base, "300", "11"])
+    tok = os.path.join(work, "tok.pxi")
+    run([pxi, "tokenizer", "train", "--text", os.path.join(here, "data", "tokenizer_sample.txt"), "--vocab", "300",
+         "-o", tok, "--force"])
+    f32, u8 = os.path.join(work, "m.pxi"), os.path.join(work, "m_u8.pxi")
+    common = ["--weights", base + ".npz", "--config", base + ".json", "--tokenizer", tok, "--force"]
+    run([pxi, "gpt"] + common + ["-o", f32])
+    run([pxi, "gpt", "--dtype", "u8", "--calibration-windows", "4"] + common + ["-o", u8])
+    for n in (1, 4):  # the prefill's activations; a decode pass's
+        r = lens_compare(pxi, base + ".npz", base + ".json", u8, f32, "The quick fox", n, work)
+        print(f"lens, {n} new tokens: {r['regions']} regions, float32 reference within {r['max_ref_err']:.3g} "
+              f"of float64; x_out relative error {', '.join(f'{v:.3f}' for v in r['x_out_relative'])}")
+    # Usage errors: a float32 program as the uint8 one, a uint8 one as the reference, no such region.
+    run([pxi, "lens", f32, "--reference", f32, "--prompt", "x"], rc=2)
+    run([pxi, "lens", u8, "--reference", u8, "--prompt", "x"], rc=2)
+    run([pxi, "lens", u8, "--reference", f32, "--prompt", "x", "--region", "wte"], rc=2)
     return 0
 
 
@@ -798,6 +948,9 @@ def main():
     p.add_argument("--pxi", required=True)
     p.add_argument("--prompt", required=True)
     p.add_argument("--tokens", type=int, default=4)
+    p = sub.add_parser("lens-check")
+    p.add_argument("pxi")
+    p.add_argument("work")
     p = sub.add_parser("attention-check")
     p.add_argument("pxi")
     p.add_argument("work")
@@ -811,6 +964,8 @@ def main():
             return parity(a.pxi, a.work)
         if a.cmd == "pxi-check":
             return pxi_check(a.pxi, a.work)
+        if a.cmd == "lens-check":
+            return lens_check(a.pxi, a.work)
         if a.cmd == "attention-check":
             return attention_check(a.pxi, a.work)
         if a.cmd == "attention":

@@ -11,6 +11,10 @@
 #include "debuginfo.h"
 #include "dtype.h"
 #include "gpt_tiny.h"
+#include "gpt_view.h"
+#include "history.h"
+#include "layout.h"
+#include "ops/opdef.h"
 #include "png_io.h"
 #include "quant.h"
 #include "validate.h"
@@ -28,35 +32,6 @@ using namespace px;
 using namespace px::test;
 
 namespace {
-
-std::string calibration_text() {
-    std::ifstream f(std::string(PXOS_SOURCE_DIR) + "/assets/calibration.txt", std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-constexpr uint32_t kCalibrationWindows = 4; // 128 tokens of the tiny model's context 32
-
-GptCalibration calibrate_tiny() {
-    const GptConfig c = tiny_config();
-    const std::vector<int32_t> ids = encode(tiny_bpe(), calibration_text());
-    auto cal = calibrate_gpt(c, tiny_weights(c), tiny_bpe(), ids, kCalibrationWindows);
-    REQUIRE_MESSAGE(cal, (cal ? "" : cal.error().message));
-    return cal.value();
-}
-
-const GptCalibration& tiny_calibration() {
-    static const GptCalibration cal = calibrate_tiny();
-    return cal;
-}
-
-Image build_tiny_u8(const GptBuildOptions& o = {}) {
-    const GptConfig c = tiny_config();
-    auto img = build_gpt_u8(c, tiny_weights(c), tiny_bpe(), tiny_calibration(), o);
-    REQUIRE_MESSAGE(img, (img ? "" : img.error().message));
-    return img.value();
-}
 
 PlanExecutor executor(bool fast) {
     return fast ? fast_executor() : PlanExecutor(execute_reference);
@@ -249,4 +224,75 @@ TEST_CASE("gpt u8: a calibration without a tensor, or a last-row-only build, as 
           generate(build_tiny_u8(), prompt, 6, {0.0f, 0, 0}, true));
     auto empty = calibrate_gpt(c, tiny_weights(c), tiny_bpe(), {});
     CHECK(!empty);
+}
+
+TEST_CASE(
+    "gpt u8: the attention maps (gpt_layer_attention on QATTENTION) are the probabilities the kernel used") {
+    // Run with a history; the map's probabilities, times V and requantized with the instruction's
+    // own parameters, must give back the attn.out codes the program wrote (§16.3's last step).
+    Image img = build_tiny_u8();
+    auto g = find_gpt_regions(img);
+    REQUIRE(g);
+    const std::vector<int32_t> prompt = encode(tiny_bpe(), "The quick brown");
+    REQUIRE(set_gpt_prompt(img, *g, prompt, 3));
+    const std::vector<Region> symbols = program_regions(img);
+    VmState vm = make_vm(std::move(img), 100000);
+    History history;
+    const PlanExecutor fast = fast_executor();
+    while (vm.status == VmStatus::Ready) {
+        history.emplace_back();
+        step(vm, &history.back(), fast);
+    }
+    REQUIRE(vm.status == VmStatus::Halted);
+    const uint32_t D = tiny_config().width, H = tiny_config().heads, hd = D / H;
+    for (uint32_t layer = 0; layer < 2; ++layer) {
+        CAPTURE(layer);
+        auto at = gpt_layer_attention(history, vm.image, *g, layer);
+        REQUIRE_MESSAGE(at, (at ? "" : at.error().message));
+        CHECK(at->op == "QATTENTION");
+        const uint32_t L = at->length;
+        CHECK(L == prompt.size() + 2);
+        CHECK(at->known() == L);
+        // The last decode pass's query row is position L - 1: its attn.out row is in the image now.
+        const std::string p = "layer" + std::to_string(layer) + ".";
+        auto row_of = [&](const std::string& name) {
+            for (const Region& r : symbols)
+                if (r.name == name) return r.row;
+            FAIL("no region " << name);
+            return 0u;
+        };
+        auto out = read_matrix(vm.image, row_of(p + "attn.out"));
+        auto v = read_matrix(vm.image, row_of(p + "attn.v_cache"));
+        REQUIRE(out);
+        REQUIRE(v);
+        REQUIRE(out->size() == D);
+        // QATTENTION's parameters, from the instruction that reads this layer's key cache.
+        std::optional<QAttentionParams> prm;
+        for (uint32_t pc = 0; pc < vm.image.width && !prm;) {
+            const Decoded d = decode(image_fetch(vm.image), vm.image.width, pc);
+            if (d.truncated) break;
+            if (d.ins.opcode == uint8_t(Opcode::QATTENTION) && d.ins.operand[1] == g->k_cache[layer])
+                prm = std::get<QAttentionParams>(op_def(d.ins.opcode)->decode(d.ins));
+            pc += d.ins.length;
+        }
+        REQUIRE(prm);
+        for (uint32_t h = 0; h < H; ++h) {
+            double sum = 0;
+            for (uint32_t j = 0; j < L; ++j) {
+                const double pj = at->at(h, L - 1, j) * 4194304.0; // 2^22
+                REQUIRE(pj == std::floor(pj));
+                sum += pj;
+            }
+            CHECK(sum <= 4194304.0);
+            for (uint32_t d = 0; d < hd; ++d) {
+                int64_t o = 0;
+                for (uint32_t j = 0; j < L; ++j)
+                    o += int64_t(at->at(h, L - 1, j) * 4194304.0) *
+                         (int32_t((*v)[size_t(j) * D + h * hd + d]) - prm->zv);
+                const uint8_t want = clamp_add(rounding_mul_shift(int32_t(o), prm->mo, prm->shift_o), prm->zc,
+                                               prm->clamp_lo, prm->clamp_hi);
+                REQUIRE((*out)[h * hd + d] == want);
+            }
+        }
+    }
 }

@@ -75,6 +75,7 @@ std::string state_json(const App& app) {
     j["height"] = d.cpu.image.height;
     j["pc"] = d.cpu.pc;
     j["steps"] = d.cpu.steps;
+    j["change_serial"] = d.change_serial;
     j["status"] = std::string(px::status_name(d.cpu.status));
     j["running"] = d.running;
     j["stopped"] = stop_reason_text(d.stopped);

@@ -167,6 +167,9 @@ int main(int argc, char** argv) {
     cli.add_option("--zoom", zoom, "initial zoom (screen pixels per image pixel)");
     cli.add_option("--center", center, "initial view center X,Y (image pixels)");
     cli.add_option("--inspect", inspect_row, "open the matrix at this header row in the inspector");
+    std::string reference;
+    cli.add_option("--reference", reference,
+                   "the float32 GPT program to open beside a uint8 one (the quantization lens)");
     cli.add_flag("--gpu", gpu, "start the OpenGL executor in lockstep with the CPU");
     cli.add_flag("--compare", compare, "CPU | GPU | difference layout (implies --gpu)");
     std::string driver = "cpu";
@@ -237,6 +240,9 @@ int main(int argc, char** argv) {
         pxdbg::open_program(app, file);
         if (!app.dbg.error.empty()) std::fprintf(stderr, "pxdbg: %s\n", app.dbg.error.c_str());
     }
+    // Opened when the Lens window first sees the uint8 program (it needs its config to check).
+    if (!reference.empty())
+        std::snprintf(app.gpt.lens.path, sizeof app.gpt.lens.path, "%s", reference.c_str());
     if (gpu || compare || driver == "gpu") pxdbg::set_gpu_enabled(app.dbg, true);
     if (driver == "gpu") pxdbg::set_driver(app.dbg, pxdbg::Driver::Gpu);
 #ifdef PXDBG_TEST_HOOKS

@@ -1,7 +1,7 @@
 // panel_attention.cpp — the Attention window of a GPT program (panel_gpt.h's AttentionPanel).
 //
 // The probabilities come from the engine (gpt_layer_attention walks the step history and
-// recomputes each FATTENTION's softmax with the kernel's own float functions); this file only
+// recomputes each FATTENTION's or QATTENTION's softmax with the kernel's own functions); this file only
 // lays them out, colours them and turns a click into a "go to" of the key cache elements.
 #include "app.h"
 
@@ -65,7 +65,8 @@ void tooltip(const GptPanel& g, const AttentionCell& c) {
     ImGui::Text("query %u \"%s\" -> key %u \"%s\"", c.query, token_label(g, c.query).c_str(), c.key,
                 token_label(g, c.key).c_str());
     ImGui::Text("p = %.6f", double(c.p));
-    ImGui::TextDisabled("FATTENTION's softmax, recomputed by the engine; click: go to the key");
+    ImGui::TextDisabled("%s's softmax, recomputed by the engine; click: go to the key",
+                        g.attention.att.op.empty() ? "the attention" : g.attention.att.op.c_str());
     ImGui::EndTooltip();
 }
 
@@ -146,8 +147,13 @@ void draw_attention_window(App& app) {
     }
     const px::GptAttention& at = a.att;
     const uint32_t L = at.length;
-    ImGui::Text("%u positions, %zu with their FATTENTION step in the history; scale %.9g; heads %u", L,
-                at.known(), double(at.scale), at.heads);
+    if (at.op == "QATTENTION")
+        ImGui::Text("%u positions, %zu with their QATTENTION step in the history (integer softmax, p = "
+                    "P / 2^22); heads %u",
+                    L, at.known(), at.heads);
+    else
+        ImGui::Text("%u positions, %zu with their %s step in the history; scale %.9g; heads %u", L,
+                    at.known(), at.op.empty() ? "attention" : at.op.c_str(), double(at.scale), at.heads);
     if (L == 0 || at.known() == 0) {
         ImGui::TextDisabled(
             "no attention step of this layer has run yet (or it is no longer in the history)");
@@ -277,6 +283,7 @@ nlohmann::json attention_state_json(const App& app) {
         {"head", a.head},
         {"error", a.error},
         {"length", at.length},
+        {"op", at.op},
         {"heads", at.heads},
         {"k_cache_row", at.k_cache},
         {"q_row", at.q},

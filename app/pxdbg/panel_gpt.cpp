@@ -361,6 +361,7 @@ void draw_gpt_panel(App& app) {
         g.prompt_active = false;
         draw_attention_window(app);
         draw_overview_window(app);
+        draw_lens_window(app);
         return;
     }
     const ImGuiViewport* vp = ImGui::GetMainViewport();
@@ -372,6 +373,7 @@ void draw_gpt_panel(App& app) {
         ImGui::End();
         draw_attention_window(app);
         draw_overview_window(app);
+        draw_lens_window(app);
         return;
     }
     // The prompt and the settings "Set prompt" writes into the image.
@@ -437,12 +439,15 @@ void draw_gpt_panel(App& app) {
     ImGui::End();
     draw_attention_window(app);
     draw_overview_window(app);
+    draw_lens_window(app);
 }
 
 void gpt_window_menu(App& app) {
     if (app.gpt.is_gpt) ImGui::MenuItem("Text (GPT program)", nullptr, &app.gpt.show);
     if (app.gpt.is_gpt) ImGui::MenuItem("Attention (GPT program)", nullptr, &app.gpt.attention.show);
     if (app.gpt.is_gpt) ImGui::MenuItem("Model (GPT program)", nullptr, &app.gpt.overview.show);
+    if (app.gpt.is_gpt && app.gpt.regions.weights_u8)
+        ImGui::MenuItem("Quantization lens (uint8 GPT program)", nullptr, &app.gpt.lens.show);
 }
 
 void run_gpt_action(App& app, Action a) {
@@ -513,6 +518,7 @@ nlohmann::json gpt_state_json(const App& app) {
             {"tokens_row", g.regions.tokens},
             {"attention", attention_state_json(app)},
             {"overview", overview_state_json(app)},
+            {"lens", lens_state_json(app)},
             {"logits_row", g.regions.logits}};
 }
 

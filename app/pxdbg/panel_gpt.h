@@ -15,6 +15,7 @@
 
 #include "bpe.h"
 #include "gpt.h"
+#include "gpt_lens.h"
 #include "gpt_view.h"
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -78,6 +80,50 @@ struct OverviewPanel {
     double centre = 0, half_range = 0;
 };
 
+// The Lens window (panel_lens.cpp), for the uint8 program: one activation region now, dequantized,
+// against the float32 program's after the same tokens (engine: gpt_quant_lens), as three pictures
+// (uint8, float32, difference) with the error statistics; and both programs' next-token
+// candidates side by side. The float32 program is opened beside the uint8 one (--reference, or the
+// window's path field); nothing here computes a value.
+struct LensHover {
+    uint32_t row = 0, col = 0; // within the region (position = at.first + row)
+    double quantized = 0, reference = 0, difference = 0;
+};
+struct LensPanel {
+    bool show = true;
+    char path[1024] = {};                           // the float32 program to open
+    std::string reference_path;                     // the one open
+    std::optional<px::GptFloatReference> reference; // none until opened
+    std::string reference_error;                    // why opening failed
+    std::vector<std::string> activations;           // regions with a scale (the combo's items)
+    int selected = -1;                              // index into activations
+    uint64_t serial = ~0ull, load_serial = ~0ull;   // debugger change_serial / load_serial shown
+    int for_selected = -2;
+    std::optional<px::GptLens> lens;
+    std::string error;
+    std::vector<px::GptCandidate> reference_top; // the float32 program's after the logits' tokens
+    std::string reference_top_note;
+    double compute_ms = 0;
+    GlTexture pictures[3];  // uint8, float32, difference
+    double value_range = 0; // the first two pictures: +-max |value| of both
+    std::optional<LensHover> hovered;
+    // Screen geometry, for tests: the difference picture's top-left and its pixels per element
+    // (width; rows are at least 6 pixels high), the combo's centre, and each visible item of its
+    // open list.
+    std::array<float, 2> picture_at{0, 0};
+    float cell = 0;
+    std::array<float, 2> combo_at{0, 0};
+    bool combo_open = false;
+    std::vector<std::pair<std::string, std::array<float, 2>>> item_at;
+};
+
+// Blue (below the centre) - white (the centre) - red (above), t in -1..1 (panel_overview.cpp).
+std::array<uint8_t, 4> diverging(double t);
+// `values` (rows x cols, row-major) into `texture` through `diverging`, centred on `centre`,
+// +-half_range at the ends; creates the texture (labelled) when it has none.
+void diverging_texture(GlTexture& texture, const char* label, std::span<const double> values, uint32_t cols,
+                       uint32_t rows, double centre, double half_range);
+
 // A generated token as the Text window knows it.
 struct GptTokenInfo {
     int32_t id = 0;
@@ -122,6 +168,7 @@ struct GptPanel {
 
     AttentionPanel attention;
     OverviewPanel overview;
+    LensPanel lens;
 };
 
 // Once a frame: refresh from the debugger, continue a pending Next token, draw the window.
@@ -136,6 +183,11 @@ nlohmann::json attention_state_json(const App& app);
 // panel_overview.cpp: the Model window and its part of the state file ("gpt"."overview").
 void draw_overview_window(App& app);
 nlohmann::json overview_state_json(const App& app);
+// panel_lens.cpp: the Lens window and its part of the state file ("gpt"."lens"); open_lens_reference
+// opens the float32 program beside the uint8 one (--reference, the window's field).
+void draw_lens_window(App& app);
+void open_lens_reference(App& app, const std::string& path);
+nlohmann::json lens_state_json(const App& app);
 // The state file's "gpt" object (null when the program is not a GPT program).
 nlohmann::json gpt_state_json(const App& app);
 

@@ -15,16 +15,6 @@
 namespace pxdbg {
 namespace {
 
-// Blue (below the centre) - white (the centre) - red (above), t in -1..1.
-std::array<uint8_t, 4> diverging(double t) {
-    if (!std::isfinite(t)) return {0, 0, 0, 255};
-    t = std::clamp(t, -1.0, 1.0);
-    const double a = 1.0 - std::abs(t);
-    const uint8_t fade = uint8_t(std::lround(255.0 * a));
-    return t < 0 ? std::array<uint8_t, 4>{fade, fade, 255, 255}
-                 : std::array<uint8_t, 4>{255, fade, fade, 255};
-}
-
 const char* type_name(px::DType t) {
     switch (t) {
     case px::DType::U8: return "u8";
@@ -63,20 +53,7 @@ void make_picture(App& app, size_t index) {
     for (double x : *v)
         if (std::isfinite(x)) m = std::max(m, std::abs(x - o.centre));
     o.half_range = m;
-    std::vector<uint8_t> rgba(v->size() * 4);
-    for (size_t i = 0; i < v->size(); ++i) {
-        const auto c = diverging(m > 0 ? ((*v)[i] - o.centre) / m : 0.0);
-        std::copy(c.begin(), c.end(), rgba.begin() + ptrdiff_t(i * 4));
-    }
-    if (!o.picture.get()) o.picture = px::gl::make_texture(GL_TEXTURE_2D, "overview picture");
-    GLuint tex = o.picture.get();
-    glBindTexture(GL_TEXTURE_2D, tex);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, GLsizei(h.cols), GLsizei(h.rows), 0, GL_RGBA, GL_UNSIGNED_BYTE,
-                 rgba.data());
-    glBindTexture(GL_TEXTURE_2D, 0);
+    diverging_texture(o.picture, "overview picture", *v, h.cols, h.rows, o.centre, m);
     o.picture_w = h.cols;
     o.picture_h = h.rows;
 }
@@ -133,6 +110,32 @@ void node(App& app, const px::GptTreeNode& n) {
 }
 
 } // namespace
+
+std::array<uint8_t, 4> diverging(double t) {
+    if (!std::isfinite(t)) return {0, 0, 0, 255};
+    t = std::clamp(t, -1.0, 1.0);
+    const double a = 1.0 - std::abs(t);
+    const uint8_t fade = uint8_t(std::lround(255.0 * a));
+    return t < 0 ? std::array<uint8_t, 4>{fade, fade, 255, 255}
+                 : std::array<uint8_t, 4>{255, fade, fade, 255};
+}
+
+void diverging_texture(GlTexture& texture, const char* label, std::span<const double> values, uint32_t cols,
+                       uint32_t rows, double centre, double half_range) {
+    std::vector<uint8_t> rgba(values.size() * 4);
+    for (size_t i = 0; i < values.size(); ++i) {
+        const auto c = diverging(half_range > 0 ? (values[i] - centre) / half_range : 0.0);
+        std::copy(c.begin(), c.end(), rgba.begin() + ptrdiff_t(i * 4));
+    }
+    if (!texture.get()) texture = px::gl::make_texture(GL_TEXTURE_2D, label);
+    glBindTexture(GL_TEXTURE_2D, texture.get());
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+    glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, GLsizei(cols), GLsizei(rows), 0, GL_RGBA, GL_UNSIGNED_BYTE,
+                 rgba.data());
+    glBindTexture(GL_TEXTURE_2D, 0);
+}
 
 void draw_overview_window(App& app) {
     Debugger& d = app.dbg;

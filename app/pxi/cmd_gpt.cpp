@@ -5,7 +5,9 @@
 #include "bench.h"
 #include "commands.h"
 #include "cpu_fast.h"
+#include "debuginfo.h"
 #include "gpt.h"
+#include "gpt_lens.h"
 #include "gpt_runner.h"
 #include "gpt_u8.h"
 #include "gpt_view.h"
@@ -406,6 +408,7 @@ void attention_command(const AttentionArgs& a) {
         layers.push_back({{"layer", l},
                           {"length", at->length},
                           {"scale", double(at->scale)},
+                          {"op", at->op},
                           {"q_row", at->q},
                           {"k_cache_row", at->k_cache},
                           {"steps", at->step},
@@ -576,6 +579,103 @@ void register_attention(CLI::App& app) {
     cmd->add_option("--tokens", a->tokens, "how many tokens to generate (>= 1)")->capture_default_str();
     cmd->add_option("--layer", a->layer, "only this layer (default: all)");
     cmd->callback([a] { attention_command(*a); });
+}
+
+// ---- pxi lens ----
+
+struct LensArgs {
+    std::string input, reference, prompt;
+    uint32_t tokens = 1, top = 5;
+    std::vector<std::string> regions; // empty: every activation with a scale
+    bool values = false;
+};
+
+// The quantization lens pxdbg shows (engine/models/gpt_lens.h): writes the prompt into the uint8
+// program, runs it to the end on the CPU executor, and compares each activation with the float32
+// program's after the same tokens; then both programs' next-token candidates. JSON, for tests to
+// check against an independent computation (tests/gpt_reference.py lens).
+void lens_command(const LensArgs& a) {
+    px::Image image = pxi::load_or_exit(a.input);
+    auto g = px::find_gpt_regions(image);
+    if (!g) pxi::fail(pxi::kExitUsage, a.input + ": " + g.error().message);
+    if (!g->weights_u8)
+        pxi::fail(pxi::kExitUsage, a.input + ": not a uint8 GPT program (pxi gpt --dtype u8)");
+    auto ref = px::open_gpt_float_reference(pxi::load_or_exit(a.reference), *g);
+    if (!ref) pxi::fail(pxi::kExitUsage, a.reference + ": " + ref.error().message);
+    const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
+    const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
+    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
+    if (px::Status st = px::set_gpt_prompt(image, *g, prompt, a.tokens); !st)
+        pxi::fail(pxi::kExitUsage, st.error().message);
+    const std::vector<px::Region> symbols = px::program_regions(image);
+    const std::vector<std::string> names =
+        a.regions.empty() ? px::gpt_lens_activations(*g, symbols) : a.regions;
+    const uint64_t limit = (uint64_t(a.tokens) + 2) * image.width; // as generate's
+    px::VmState vm = px::make_vm(std::move(image), limit);
+    px::run(vm, {.execute = px::fast_executor()});
+    if (vm.status == px::VmStatus::Trapped)
+        pxi::fail(pxi::kExitFailed, a.input + ": the program trapped: " + px::describe_trap(vm.trap));
+    auto seq = px::read_i32_matrix(vm.image, g->tokens);
+    if (!seq) pxi::fail(pxi::kExitFailed, a.input + ": tokens: " + seq.error().message);
+    nlohmann::json out = nlohmann::json::array();
+    for (const std::string& name : names) {
+        auto lens = px::gpt_quant_lens(vm.image, *g, symbols, vm.pc, *ref, name);
+        if (!lens) pxi::fail(pxi::kExitUsage, a.input + ": " + lens.error().message);
+        nlohmann::json j = {{"name", lens->name},         {"type", std::string(px::dtype_name(lens->type))},
+                            {"scale", lens->scale},       {"zero_point", lens->zero_point},
+                            {"first", lens->at.first},    {"rows", lens->at.rows},
+                            {"cols", lens->at.cols},      {"sequence", lens->at.sequence},
+                            {"max_abs", lens->max_abs},   {"max_row", lens->max_row},
+                            {"max_col", lens->max_col},   {"mean_abs", lens->mean_abs},
+                            {"rms", lens->rms},           {"reference_rms", lens->reference_rms},
+                            {"relative", lens->relative}, {"within_half_step", lens->within_half_step}};
+        if (a.values) {
+            j["quantized"] = lens->quantized;
+            j["reference"] = lens->reference;
+        }
+        out.push_back(std::move(j));
+    }
+    // Next-token candidates after the whole sequence but its last token (the one the last pass
+    // sampled): the uint8 program's last logits row, and the float32 program's for the same ids.
+    auto top_json = [&](const std::vector<px::GptCandidate>& top) {
+        nlohmann::json t = nlohmann::json::array();
+        for (const px::GptCandidate& c : top)
+            t.push_back({{"id", c.id},
+                         {"logit", double(c.logit)},
+                         {"probability", c.probability},
+                         {"text", px::escape_bytes(px::gpt_token_bytes(bpe, c.id))}});
+        return t;
+    };
+    auto logits = px::gpt_last_logits(vm.image, *g);
+    if (!logits) pxi::fail(pxi::kExitFailed, a.input + ": " + logits.error().message);
+    const std::span<const int32_t> context = std::span<const int32_t>(*seq).first(seq->size() - 1);
+    auto ref_top = px::gpt_reference_top_k(*ref, context, a.top);
+    if (!ref_top) pxi::fail(pxi::kExitFailed, a.reference + ": " + ref_top.error().message);
+    pxi::print_json({{"prompt_tokens", prompt},
+                     {"tokens", *seq},
+                     {"pc", vm.pc},
+                     {"regions", std::move(out)},
+                     {"top_k", top_json(px::gpt_top_k(*logits, a.top))},
+                     {"reference_top_k", top_json(*ref_top)}});
+    pxi::finish(pxi::kExitOk);
+}
+
+void register_lens(CLI::App& app) {
+    auto a = std::make_shared<LensArgs>();
+    CLI::App* cmd = app.add_subcommand(
+        "lens",
+        "The quantization lens (JSON): a uint8 GPT program's activations against its float32 program's");
+    cmd->add_option("input", a->input, "the uint8 GPT program (.pxi)")->required();
+    cmd->add_option("--reference", a->reference, "the float32 GPT program of the same weights (.pxi)")
+        ->required();
+    cmd->add_option("--prompt", a->prompt, "the text to continue")->required();
+    cmd->add_option("--tokens", a->tokens, "how many tokens to generate (>= 1)")->capture_default_str();
+    cmd->add_option(
+        "--region", a->regions,
+        "only this activation (repeatable; default: every one, in the order the program computes them)");
+    cmd->add_option("--top", a->top, "next-token candidates to list")->capture_default_str();
+    cmd->add_flag("--values", a->values, "include every element's dequantized and reference value");
+    cmd->callback([a] { lens_command(*a); });
 }
 
 void register_eval(CLI::App& app) {

@@ -28,6 +28,7 @@ void register_corpus(CLI::App& app);     // the language model's text and baseli
 void register_gpt(CLI::App& app);        // the GPT program: build (cmd_gpt.cpp)
 void register_generate(CLI::App& app);   // ... generate text with it
 void register_eval(CLI::App& app);       // ... score a text with it (bits per byte)
+void register_lens(CLI::App& app);       // the quantization lens against the float32 program (JSON)
 void register_attention(CLI::App& app);  // ... its attention probabilities (JSON)
 
 namespace pxi {

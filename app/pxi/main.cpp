@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
     register_generate(app);
     register_eval(app);
     register_attention(app);
+    register_lens(app);
     // An unknown first word is a mistyped command: say so and list the commands (CLI11 alone
     // would answer "A subcommand is required", which hides the typo).
     if (argc > 1 && argv[1][0] != '-') {

@@ -47,6 +47,79 @@ double gelu_tanh(double x) {
 
 // ---- Calibration ----
 
+std::vector<std::string> gpt_prefill_output_names(uint32_t layers, bool all_logits) {
+    std::vector<std::string> names = {"emb", "pos", "x0"};
+    for (uint32_t i = 0; i < layers; ++i)
+        for (const char* s : kBlockOutputs)
+            names.push_back(*s ? layer_prefix(i) + s : "");
+    names.push_back("ln_f.out");
+    if (!all_logits) names.push_back("ln_last");
+    names.push_back("logits");
+    return names;
+}
+
+Status run_gpt_float_prefill(const Image& program, const GptRegions& regions, std::span<const int32_t> ids,
+                             const GptWeights* weights, const GptActivationVisitor& visit) {
+    const GptConfig& c = regions.config;
+    if (regions.weights_u8)
+        return make_error(ErrorCode::Usage,
+                          "the float32 prefill needs a float32 GPT program, not the uint8 one");
+    if (ids.empty() || ids.size() > c.context)
+        return make_error(ErrorCode::Usage, "the float32 prefill runs 1 to " + std::to_string(c.context) +
+                                                " tokens (the context), not " + std::to_string(ids.size()));
+    if (regions.sample_pcs.empty())
+        return make_error(ErrorCode::Invalid, "the float32 program has no SAMPLE");
+    if (weights && weights->layers.size() != c.layers)
+        return make_error(ErrorCode::Usage, "the weights do not match the program's config (layers)");
+    const uint32_t d = c.width, stop_pc = regions.sample_pcs.front();
+    const std::vector<std::string> names = gpt_prefill_output_names(c.layers, regions.all_logits);
+
+    Image run_img = program;
+    if (Status st = set_gpt_prompt(run_img, regions, ids, 1); !st) return st.error();
+    const uint32_t steps = run_img.width; // a prefill runs fewer instructions than row 0 has pixels
+    VmState vm = make_vm(std::move(run_img), steps);
+    const PlanExecutor fast = fast_executor();
+    for (size_t k = 0; vm.status == VmStatus::Ready && vm.pc != stop_pc; ++k) {
+        const StepResult r = step(vm, nullptr, fast);
+        if (vm.status == VmStatus::Trapped)
+            return make_error(ErrorCode::Invalid, "the float32 program trapped: " + describe_trap(vm.trap));
+        if (k >= names.size() || names[k].empty()) continue;
+        const Decoded dec = decode(image_fetch(vm.image), vm.image.width, r.executed_pc);
+        const uint32_t row = dec.ins.operand[2];
+        auto out = read_float_matrix(vm.image, row, DType::F32);
+        if (!out) return out.error();
+        const MatrixHeader h = decode_header(vm.image.pixel(0, row));
+        const std::vector<double> values(out->begin(), out->end()); // exact
+        if (Status st = visit(names[k], h.rows, h.cols, values); !st) return st;
+        // The MLP's input: the activation before GELU is ln @ W_fc + b_fc, computed here.
+        const std::string suffix = "ln_2.out";
+        if (weights && names[k].size() > suffix.size() && names[k].ends_with(suffix)) {
+            const uint32_t layer = uint32_t(std::stoul(names[k].substr(5)));
+            const GptLayerWeights& l = weights->layers[layer];
+            const size_t rows = out->size() / d, n = 4 * size_t(d);
+            std::vector<double> fc(rows * n);
+            std::vector<double> acc(n);
+            for (size_t t = 0; t < rows; ++t) {
+                for (size_t j = 0; j < n; ++j)
+                    acc[j] = l.c_fc_bias[j];
+                for (size_t i = 0; i < d; ++i) {
+                    const double a = (*out)[t * d + i];
+                    const float* wr = l.c_fc_weight.data() + i * n;
+                    for (size_t j = 0; j < n; ++j)
+                        acc[j] += a * wr[j];
+                }
+                for (size_t j = 0; j < n; ++j)
+                    fc[t * n + j] = acc[j];
+            }
+            if (Status st = visit(layer_prefix(layer) + "mlp.fc", uint32_t(rows), uint32_t(n), fc); !st)
+                return st;
+        }
+    }
+    if (vm.status != VmStatus::Ready)
+        return make_error(ErrorCode::Invalid, "the float32 program halted before its SAMPLE");
+    return Ok{};
+}
+
 Result<GptCalibration> calibrate_gpt(const GptConfig& c, const GptWeights& w, const Bpe& tokenizer,
                                      std::span<const int32_t> ids, uint32_t max_windows) {
     if (ids.empty()) return make_error(ErrorCode::Usage, "calibration: the text has no tokens");
@@ -56,62 +129,24 @@ Result<GptCalibration> calibrate_gpt(const GptConfig& c, const GptWeights& w, co
     if (!img) return img.error();
     auto regions = find_gpt_regions(*img);
     if (!regions) return regions.error();
-    const uint32_t d = c.width, stop_pc = regions->sample_pcs.front();
-    // Output name of each prefill instruction, by its index in the pass.
-    std::vector<std::string> names = {"", "", "x0"};
-    for (uint32_t i = 0; i < c.layers; ++i)
-        for (const char* s : kBlockOutputs)
-            names.push_back(*s ? layer_prefix(i) + s : "");
-    names.push_back("ln_f.out");
     GptCalibration cal;
-    auto note = [&](const std::string& name, double v) {
-        auto [it, fresh] = cal.ranges.try_emplace(name, v, v);
-        if (!fresh) it->second = {std::min(it->second.first, v), std::max(it->second.second, v)};
+    // The tensors the uint8 graph quantizes: not its gathers (they copy wte and wpe codes) nor the
+    // head (the exact int32 products).
+    const GptActivationVisitor note = [&](const std::string& name, uint32_t, uint32_t,
+                                          std::span<const double> values) -> Status {
+        if (name == "emb" || name == "pos" || name == "ln_last" || name == "logits") return Ok{};
+        for (double v : values) {
+            auto [it, fresh] = cal.ranges.try_emplace(name, v, v);
+            if (!fresh) it->second = {std::min(it->second.first, v), std::max(it->second.second, v)};
+        }
+        return Ok{};
     };
-    const PlanExecutor fast = fast_executor();
     for (size_t start = 0; start < ids.size(); start += c.context) {
         if (max_windows && cal.windows == max_windows) break;
         const std::span<const int32_t> window =
             ids.subspan(start, std::min<size_t>(c.context, ids.size() - start));
-        Image run_img = *img;
-        if (Status st = set_gpt_prompt(run_img, *regions, window, 1); !st) return st.error();
-        const uint32_t steps = run_img.width; // a prefill runs fewer instructions than row 0 has pixels
-        VmState vm = make_vm(std::move(run_img), steps);
-        for (size_t k = 0; vm.status == VmStatus::Ready && vm.pc != stop_pc; ++k) {
-            const StepResult r = step(vm, nullptr, fast);
-            if (vm.status == VmStatus::Trapped)
-                return make_error(ErrorCode::Invalid,
-                                  "calibration: the float32 program trapped: " + describe_trap(vm.trap));
-            if (k >= names.size() || names[k].empty()) continue;
-            const Decoded dec = decode(image_fetch(vm.image), vm.image.width, r.executed_pc);
-            auto out = read_float_matrix(vm.image, dec.ins.operand[2], DType::F32);
-            if (!out) return out.error();
-            for (float v : *out)
-                note(names[k], v);
-            // The MLP's input: the activation before GELU is ln @ W_fc + b_fc, computed here.
-            const std::string suffix = "ln_2.out";
-            if (names[k].size() > suffix.size() && names[k].ends_with(suffix)) {
-                const uint32_t layer = uint32_t(std::stoul(names[k].substr(5)));
-                const GptLayerWeights& l = w.layers[layer];
-                const size_t rows = out->size() / d, n = 4 * size_t(d);
-                std::vector<double> acc(n);
-                for (size_t t = 0; t < rows; ++t) {
-                    for (size_t j = 0; j < n; ++j)
-                        acc[j] = l.c_fc_bias[j];
-                    for (size_t i = 0; i < d; ++i) {
-                        const double a = (*out)[t * d + i];
-                        const float* wr = l.c_fc_weight.data() + i * n;
-                        for (size_t j = 0; j < n; ++j)
-                            acc[j] += a * wr[j];
-                    }
-                    for (double v : acc)
-                        note(layer_prefix(layer) + "mlp.fc", v);
-                }
-            }
-        }
-        if (vm.status != VmStatus::Ready)
-            return make_error(ErrorCode::Invalid,
-                              "calibration: the float32 program halted before its SAMPLE");
+        if (Status st = run_gpt_float_prefill(*img, *regions, window, &w, note); !st)
+            return make_error(st.error().code, "calibration: " + st.error().message);
         cal.tokens += window.size();
         ++cal.windows;
     }

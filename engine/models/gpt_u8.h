@@ -13,10 +13,12 @@
 #include "gpt.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace px {
 
@@ -37,6 +39,23 @@ struct GptCalibration {
 // Errors: Usage (no tokens, an id outside the vocabulary), or the program's trap.
 Result<GptCalibration> calibrate_gpt(const GptConfig& config, const GptWeights& weights, const Bpe& tokenizer,
                                      std::span<const int32_t> ids, uint32_t max_windows = 0);
+
+// One prefill of a float32 GPT program (build_gpt's, regions from find_gpt_regions) over `ids` (1
+// to its context), stopped before its first SAMPLE, run by the optimized CPU executor: `visit`
+// gets each instruction's output right after it ran, under the uint8 graph's tensor names
+// (GptCalibration's, plus "emb" and "pos" (the two gathers), "ln_last" (with prefill logits
+// "last") and "logits"), as rows x cols values (float32, exact in double). "layer{i}.mlp.fc", the
+// activation before GELU, is no instruction's output (FMATMUL fuses GELU): it is computed on the
+// host in double from the LAYERNORM output when `weights` are given. The program is copied, not
+// changed. Errors: Usage (a uint8 program, too many tokens, an id outside the vocabulary), the
+// program's trap, or the first error `visit` returns.
+// The name of each instruction output of the float32 prefill, in order ("" for the APPENDs):
+// "emb", "pos", "x0", each layer's 13 (kBlockOutputs), "ln_f.out", ["ln_last",] "logits".
+std::vector<std::string> gpt_prefill_output_names(uint32_t layers, bool all_logits);
+using GptActivationVisitor = std::function<Status(const std::string& name, uint32_t rows, uint32_t cols,
+                                                  std::span<const double> values)>;
+Status run_gpt_float_prefill(const Image& program, const GptRegions& regions, std::span<const int32_t> ids,
+                             const GptWeights* weights, const GptActivationVisitor& visit);
 
 // The uint8 program image. The calibration must hold every tensor calibrate_gpt names. Errors: Usage.
 Result<Image> build_gpt_u8(const GptConfig& config, const GptWeights& weights, const Bpe& tokenizer,

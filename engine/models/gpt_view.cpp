@@ -5,6 +5,7 @@
 #include "fmath.h"
 #include "layout.h"
 #include "ops/float_ops.h"
+#include "ops/qint_ops.h"
 #include "vm.h"
 
 #include <algorithm>
@@ -115,28 +116,57 @@ Result<GptAttention> gpt_layer_attention(const History& history, const Image& cu
             apply_patch(img, patch);
         const PixelFetch fetch = image_fetch(img);
         const Decoded dec = decode(fetch, img.width, rec.pc);
-        if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::FATTENTION) || dec.ins.operand[1] != a.k_cache)
+        const bool fl = dec.ins.opcode == uint8_t(Opcode::FATTENTION);
+        if (dec.truncated || (!fl && dec.ins.opcode != uint8_t(Opcode::QATTENTION)) ||
+            dec.ins.operand[1] != a.k_cache)
             continue;
         auto planned = plan_instruction(fetch, img.width, img.height, rec.pc);
         const Plan* plan = std::get_if<Plan>(&planned);
         if (!plan) continue; // the step trapped: it computed nothing
-        const auto& prm = std::get<FAttentionParams>(plan->params);
         const MatrixHeader hq = plan->shape[0], hk = plan->shape[1];
         const uint32_t D = hq.cols, T = hq.rows, Lk = hk.rows;
-        if (D != regions.config.width || prm.heads != a.heads) continue; // not the model's own shape
+        const uint32_t heads = fl ? std::get<FAttentionParams>(plan->params).heads
+                                  : std::get<QAttentionParams>(plan->params).heads;
+        if (D != regions.config.width || heads != a.heads) continue; // not the model's own shape
         a.q = dec.ins.operand[0];
-        a.scale = fm::canon(fm::from_bits(prm.scale));
-        const std::vector<float> q = ops::gather_f32(img, dec.ins.operand[0], hq);
-        const std::vector<float> k = ops::gather_f32(img, a.k_cache, hk);
+        a.op = fl ? "FATTENTION" : "QATTENTION";
+        // The float kernel's scores and softmax (F.5, F.6), or the integer ones (§16.3: int32
+        // scores, i-exp, probabilities of P bits, shown as p / 2^P, exact in float).
+        std::vector<float> qf, kf;
+        std::vector<uint8_t> qc, kc;
+        if (fl) {
+            a.scale = fm::canon(fm::from_bits(std::get<FAttentionParams>(plan->params).scale));
+            qf = ops::gather_f32(img, dec.ins.operand[0], hq);
+            kf = ops::gather_f32(img, a.k_cache, hk);
+        } else {
+            a.scale = 0;
+            auto qr = read_matrix(img, dec.ins.operand[0]);
+            auto kr = read_matrix(img, a.k_cache);
+            if (!qr || !kr) continue;
+            qc = std::move(*qr), kc = std::move(*kr);
+        }
+        const uint32_t hd = D / a.heads;
+        std::vector<int32_t> score(Lk);
+        std::vector<int64_t> pi(Lk);
         for (uint32_t t = 0; t < T; ++t) {
             const size_t pos = size_t(Lk) - T + t;
             if (pos >= L || a.step[pos] != 0) continue;
             a.step[pos] = rec.steps + 1;
             --missing;
             for (uint32_t h = 0; h < a.heads; ++h) {
-                const std::vector<float> p = gpt_attention_probs(std::span(q).subspan(size_t(t) * D, D), k, D,
-                                                                 a.heads, h, uint32_t(pos + 1), a.scale);
-                std::copy(p.begin(), p.end(), a.p.begin() + ptrdiff_t((size_t(h) * L + pos) * L));
+                float* out = &a.p[(size_t(h) * L + pos) * L];
+                const uint32_t n = uint32_t(pos + 1);
+                if (fl) {
+                    const std::vector<float> p = gpt_attention_probs(std::span(qf).subspan(size_t(t) * D, D),
+                                                                     kf, D, a.heads, h, n, a.scale);
+                    std::copy(p.begin(), p.end(), out);
+                } else {
+                    qint::probabilities_row(&qc[size_t(t) * D + size_t(h) * hd], &kc[size_t(h) * hd], D, hd,
+                                            n, std::get<QAttentionParams>(plan->params), score.data(),
+                                            pi.data());
+                    for (uint32_t j = 0; j < n; ++j)
+                        out[j] = float(std::ldexp(double(pi[j]), -qint::kP));
+                }
             }
         }
     }

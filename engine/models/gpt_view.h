@@ -6,11 +6,12 @@
 // Probabilities are a softmax in double of the program's float32 logits (temperature 1, the whole
 // vocabulary): what the model predicts, not SAMPLE's temperature/top-k distribution.
 //
-// Attention maps: FATTENTION (PROTOCOL.md §12.2) fuses the softmax, so its weights are never
-// pixels. gpt_layer_attention finds, in the step history, every step that ran one layer's
-// FATTENTION and recomputes from the q region and the key cache as they were just before that step
-// the probabilities the kernel used, with the same F.5/F.6 functions (fm::dot, fm::mul,
-// fm::softmax_row), so they are its bytes.
+// Attention maps: FATTENTION (PROTOCOL.md §12.2) and QATTENTION (§16.3) fuse the softmax, so their
+// weights are never pixels. gpt_layer_attention finds, in the step history, every step that ran
+// one layer's attention and recomputes from the q region and the key cache as they were just
+// before that step the probabilities the kernel used, with the same functions (F.5/F.6's fm::dot,
+// fm::mul, fm::softmax_row; §16.3's qint::probabilities_row, shown as p / 2^22), so they are its
+// values.
 #pragma once
 #include "bpe.h"
 #include "compare.h"
@@ -56,7 +57,8 @@ std::vector<float> gpt_attention_probs(std::span<const float> q_row, std::span<c
 struct GptAttention {
     uint32_t layer = 0, heads = 0, length = 0; // query and key positions 0 .. length-1
     uint32_t q = 0, k_cache = 0;               // header rows of the queries and the key cache
-    float scale = 0;                           // FATTENTION's P3, canonical
+    std::string op;                            // "FATTENTION" or "QATTENTION" (the uint8 program)
+    float scale = 0;                           // FATTENTION's P3, canonical (0 for QATTENTION)
     // p[(h * length + t) * length + j]: head h, query position t, key position j <= t. NaN for j > t
     // and for query positions whose FATTENTION step is not in the history.
     std::vector<float> p;

@@ -70,6 +70,18 @@ void softmax_row(const int32_t* s, uint32_t n, const QAttentionParams& prm, int6
         p[j] = (p[j] << kP) / sum; // both >= 0: floor; sum >= iexp(0) > 0
 }
 
+void probabilities_row(const uint8_t* q, const uint8_t* k, size_t stride, uint32_t hd, uint32_t n,
+                       const QAttentionParams& prm, int32_t* score, int64_t* p) {
+    for (uint32_t j = 0; j < n; ++j) {
+        const uint8_t* kj = k + size_t(j) * stride;
+        uint32_t acc = 0; // modulo 2^32, as QMATMUL
+        for (uint32_t d = 0; d < hd; ++d)
+            acc += uint32_t((int32_t(q[d]) - prm.zq) * (int32_t(kj[d]) - prm.zk));
+        score[j] = int32_t(acc);
+    }
+    softmax_row(score, n, prm, p);
+}
+
 std::vector<uint8_t> qattention_u8(const std::vector<uint8_t>& q, const std::vector<uint8_t>& k,
                                    const std::vector<uint8_t>& v, AttentionShape s,
                                    const QAttentionParams& prm) {
@@ -81,15 +93,7 @@ std::vector<uint8_t> qattention_u8(const std::vector<uint8_t>& q, const std::vec
         for (uint32_t h = 0; h < s.heads; ++h) {
             const uint32_t n = s.L - s.T + t + 1; // causal: rows 0 .. L-T+t
             const size_t col = size_t(h) * hd;
-            const uint8_t* qt = &q[size_t(t) * s.D + col];
-            for (uint32_t j = 0; j < n; ++j) {
-                const uint8_t* kj = &k[size_t(j) * s.D + col];
-                uint32_t acc = 0; // modulo 2^32, as QMATMUL
-                for (uint32_t d = 0; d < hd; ++d)
-                    acc += uint32_t((int32_t(qt[d]) - prm.zq) * (int32_t(kj[d]) - prm.zk));
-                score[j] = int32_t(acc);
-            }
-            softmax_row(score.data(), n, prm, p.data());
+            probabilities_row(&q[size_t(t) * s.D + col], &k[col], s.D, hd, n, prm, score.data(), p.data());
             for (uint32_t d = 0; d < hd; ++d) {
                 int64_t o = 0;
                 for (uint32_t j = 0; j < n; ++j)

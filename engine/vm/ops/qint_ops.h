@@ -43,6 +43,11 @@ std::vector<uint8_t> qlayernorm_u8(const std::vector<uint8_t>& a, uint32_t rows,
 // QATTENTION's softmax and weighted sum for one query row and head, from its n >= 1 scores s
 // (int32): the probabilities p_j (§16.3), floor(e_j * 2^P / sum e), written to p.
 void softmax_row(const int32_t* s, uint32_t n, const QAttentionParams& prm, int64_t* p);
+// One query row's probabilities for one head (§16.3): the int32 scores of q (hd codes) against
+// rows 0 .. n-1 of k (each `stride` codes apart, starting at the head's first column) into
+// `score`, then softmax_row into p. Shared by the reference and the debugger's attention maps.
+void probabilities_row(const uint8_t* q, const uint8_t* k, size_t stride, uint32_t hd, uint32_t n,
+                       const QAttentionParams& prm, int32_t* score, int64_t* p);
 // QATTENTION on u8 codes (row-major): q is T x D, k and v are L x D (§16.3).
 std::vector<uint8_t> qattention_u8(const std::vector<uint8_t>& q, const std::vector<uint8_t>& k,
                                    const std::vector<uint8_t>& v, AttentionShape s,
