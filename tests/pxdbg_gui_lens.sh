@@ -55,35 +55,7 @@ done
 wait_for '.gpt.tokens' "$(jq -c .tokens "$WORK/cli.json")"
 wait_for '.gpt.lens.serial' "$(j .change_serial)"
 
-# check.py STATE CLI REGION: the window's lens, hovered element and candidates against pxi lens.
-cat >"$WORK/check.py" <<'PY'
-import json, sys
-st = json.load(open(sys.argv[1]))["gpt"]
-cli = json.load(open(sys.argv[2]))
-name = sys.argv[3]
-l = st["lens"]
-assert l["error"] == "", l["error"]
-assert l["region"] == name, l["region"]
-want = next(r for r in cli["regions"] if r["name"] == name)
-got = l["lens"]
-for k in ("first", "rows", "cols", "sequence", "scale", "zero_point", "max_abs", "max_row", "max_col", "mean_abs",
-          "rms", "reference_rms", "relative", "within_half_step"):
-    assert got[k] == want[k], "%s: %s %r, pxi lens %r" % (name, k, got[k], want[k])
-h = l.get("hovered")
-if h is not None:
-    i = h["row"] * want["cols"] + h["col"]
-    assert h["quantized"] == want["quantized"][i] and h["reference"] == want["reference"][i], (h, i)
-    assert h["difference"] == want["quantized"][i] - want["reference"][i], h
-# Candidates: the uint8 program's (the Text window's top) and the float32 program's.
-assert [c["id"] for c in st["top"]] == [c["id"] for c in cli["top_k"]], (st["top"], cli["top_k"])
-assert [c["id"] for c in l["reference_top"]] == [c["id"] for c in cli["reference_top_k"]]
-for a, b in zip(l["reference_top"], cli["reference_top_k"]):
-    assert a["probability"] == b["probability"] and a["logit"] == b["logit"], (a, b)
-print("%s: positions %d..%d, max |diff| %.6g, relative %.4f; hovered %s; candidates agree" % (
-    name, got["first"], got["first"] + got["rows"] - 1, got["max_abs"], got["relative"],
-    None if h is None else (h["row"], h["col"])))
-PY
-python3 "$WORK/check.py" "$STATE" "$WORK/cli.json" layer1.x_out || fail "layer1.x_out (above)"
+python3 "$SRC/tests/pxdbg_lens_check.py" "$STATE" "$WORK/cli.json" layer1.x_out || fail "layer1.x_out (above)"
 
 # Hover the difference picture's element [0, 5].
 read -r px py <<<"$(j '.gpt.lens.picture_at | @tsv')"
@@ -91,7 +63,7 @@ cell=$(j .gpt.lens.cell)
 read -r hx hy <<<"$(python3 -c "print($px + 5.5 * $cell, $py + 2)")"
 xdotool mousemove --window "$WIN" "${hx%.*}" "${hy%.*}"
 wait_for '.gpt.lens.hovered | [.row, .col]' '[0,5]'
-python3 "$WORK/check.py" "$STATE" "$WORK/cli.json" layer1.x_out || fail "hovered element (above)"
+python3 "$SRC/tests/pxdbg_lens_check.py" "$STATE" "$WORK/cli.json" layer1.x_out || fail "hovered element (above)"
 screenshot gpt-lens-tiny.png
 
 # Another activation: the first layer's attention queries, chosen in the combo.
@@ -103,7 +75,7 @@ read -r ix iy <<<"$(j '.gpt.lens.item_at["layer0.attn.q"] | @tsv')"
 click_at "$ix" "$iy"
 wait_for '.gpt.lens.region' '"layer0.attn.q"'
 wait_for '.gpt.lens.lens.name' '"layer0.attn.q"'
-python3 "$WORK/check.py" "$STATE" "$WORK/cli.json" layer0.attn.q || fail "layer0.attn.q (above)"
+python3 "$SRC/tests/pxdbg_lens_check.py" "$STATE" "$WORK/cli.json" layer0.attn.q || fail "layer0.attn.q (above)"
 
 # Back one token stops before the last pass's APPEND: its activations are still there and still
 # belong to the same tokens (the lens must not change). Back once more: the pass before.

@@ -69,3 +69,15 @@ screenshot() {
     cp "$SHOT" "$WORK/$1"
     if [ -n "${PXDBG_SHOTS:-}" ]; then cp "$SHOT" "$PXDBG_SHOTS/$1"; fi
 }
+
+# set_setting NAME VALUE: the Text window's setting field NAME (seed, temperature, top_k,
+# new_tokens) clicked, cleared and typed; waits until the state file holds VALUE.
+set_setting() {
+    local x y
+    read -r x y <<<"$(j ".gpt.settings_at.$1 | @tsv")"
+    click_at "$x" "$y"
+    xdotool key ctrl+a
+    xdotool type --delay 20 "$2"
+    xdotool key Tab
+    wait_for ".gpt.settings.$1" "$2"
+}

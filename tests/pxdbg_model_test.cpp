@@ -193,3 +193,42 @@ TEST_CASE("go to: pixels, rows, matrices and elements") {
     CHECK(!resolve_goto(d, "").ok());
     CHECK(!resolve_goto(d, "row 99999").ok());
 }
+
+TEST_CASE("the optimized and the reference CPU executor step the debugger to the same bytes") {
+    Debugger fast, ref;
+    load_image(fast, pixellm(), "");
+    load_image(ref, pixellm(), "");
+    CHECK(fast.cpu_executor == CpuExecutor::Optimized); // the default: a model's next token is interactive
+    set_cpu_executor(ref, CpuExecutor::Reference);
+    while (fast.cpu.status == px::VmStatus::Ready) {
+        step_once(fast);
+        step_once(ref);
+        REQUIRE(fast.cpu.registers() == ref.cpu.registers());
+        REQUIRE(fast.cpu.image.rgba == ref.cpu.image.rgba);
+        REQUIRE(fast.last_written == ref.last_written);
+    }
+    CHECK(fast.cpu.image.rgba == rerun(pixellm(), fast.cpu.steps).image.rgba);
+    // Step back over the optimized steps: the program as loaded.
+    step_back_n(fast, fast.cpu.steps);
+    CHECK(fast.cpu.image.rgba == pixellm().rgba);
+}
+
+TEST_CASE("regions inferred from headers follow the header writes; symbols' regions need no re-reading") {
+    for (const char* file : {"assets/matmul.pxi", "assets/pixellm.pxi"}) {
+        CAPTURE(file);
+        auto loaded = px::load_png(source_path(file));
+        REQUIRE(loaded.ok());
+        Debugger d;
+        load_image(d, loaded->image, "");
+        while (d.cpu.status == px::VmStatus::Ready) {
+            step_once(d);
+            // The regions are always what program_regions reads from the image now.
+            const std::vector<px::Region> now = px::program_regions(d.cpu.image);
+            REQUIRE(d.regions.size() == now.size());
+            for (size_t i = 0; i < now.size(); ++i) {
+                REQUIRE(d.regions[i].name == now[i].name);
+                REQUIRE(d.regions[i].shape == now[i].shape);
+            }
+        }
+    }
+}

@@ -76,6 +76,7 @@ std::string state_json(const App& app) {
     j["pc"] = d.cpu.pc;
     j["steps"] = d.cpu.steps;
     j["change_serial"] = d.change_serial;
+    j["frame_ms"] = app.frame_ms; // the app's own frame timer (the status bar's ms/frame)
     j["status"] = std::string(px::status_name(d.cpu.status));
     j["running"] = d.running;
     j["stopped"] = stop_reason_text(d.stopped);
@@ -91,6 +92,7 @@ std::string state_json(const App& app) {
     j["breakpoints"] = std::vector<uint32_t>(d.breakpoints.begin(), d.breakpoints.end());
     j["selected_row"] = d.selected_row ? nlohmann::json(*d.selected_row) : nlohmann::json(nullptr);
     j["driver"] = d.driver == Driver::Gpu ? "gpu" : "cpu";
+    j["cpu_executor"] = cpu_executor_name(d.cpu_executor);
     j["parity"] = d.parity.checked ? nlohmann::json{{"identical", d.parity.identical},
                                                     {"differing_pixels", d.parity.differing},
                                                     {"note", d.parity.note}}

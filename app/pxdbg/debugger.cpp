@@ -220,11 +220,20 @@ bool undo_edit(Debugger& d) {
     return true;
 }
 
+const char* cpu_executor_name(CpuExecutor e) {
+    return e == CpuExecutor::Optimized ? "optimized" : "reference";
+}
+
+void set_cpu_executor(Debugger& d, CpuExecutor e) {
+    d.cpu_executor = e;
+}
+
 px::StepResult step_once(Debugger& d) {
     if (d.cpu.status != px::VmStatus::Ready) return {d.cpu.status, d.cpu.pc};
     px::UndoRecord undo;
     const auto t0 = Clock::now();
-    px::StepResult r = px::step(d.cpu, &undo);
+    px::StepResult r = d.cpu_executor == CpuExecutor::Optimized ? px::step(d.cpu, &undo, d.optimized)
+                                                                : px::step(d.cpu, &undo);
     d.last_step_ms = ms_since(t0);
     d.history_bytes += undo_bytes(undo);
     d.history.push_back(std::move(undo));
@@ -238,11 +247,18 @@ px::StepResult step_once(Debugger& d) {
                                                         : StopReason::Step;
     d.last_written = r.written;
     d.dirty_rects.insert(d.dirty_rects.end(), r.written.begin(), r.written.end());
-    // Row 0 and headers only change through writes that touch them; re-deriving is cheap either way.
-    bool structural = false;
-    for (const px::Rect& w : r.written)
-        structural |= w.y == 0 || w.x == 0;
-    if (structural) refresh_derived(d);
+    // The regions and the listing change only through writes to row 0, and, for regions inferred
+    // from the headers (no debug symbols), to a header. Re-deriving reads every symbol and
+    // instruction: for a model's hundreds of regions that is most of a step's time, so not on
+    // every header write when the symbols say where everything is.
+    bool row0 = false, header = false;
+    for (const px::Rect& w : r.written) {
+        row0 |= w.y == 0;
+        header |= w.x == 0;
+    }
+    const bool inferred =
+        std::any_of(d.regions.begin(), d.regions.end(), [](const px::Region& g) { return !g.from_symbols; });
+    if (row0 || (header && inferred)) refresh_derived(d);
     if (d.gpu) {
         px::gl::GlStepResult g = px::gl::gl_step(*d.gpu);
         d.last_gpu_ms = g.gpu_ms;

@@ -9,6 +9,7 @@
 // declared below, as chips' ui_dbg keeps debugger state apart from window state.
 #pragma once
 #include "compare.h"
+#include "cpu_fast.h"
 #include "debuginfo.h"
 #include "history.h"
 #include "image.h"
@@ -29,6 +30,11 @@
 namespace pxdbg {
 
 enum class Driver : uint8_t { Cpu, Gpu }; // which executor's image the main view shows
+// Which CPU executor carries out the CPU's steps: both are byte-identical by test
+// (tests/opcodes_test.cpp, the vectors); the optimized one is what makes a model's next token
+// interactive, the reference is the protocol's own text.
+enum class CpuExecutor : uint8_t { Reference, Optimized };
+const char* cpu_executor_name(CpuExecutor e); // "reference", "optimized"
 
 // Why execution last stopped (shown next to the disassembly).
 enum class StopReason : uint8_t {
@@ -108,7 +114,9 @@ struct Debugger {
     std::string error; // the engine's message when the last load failed (shown in the window)
     std::vector<std::string> warnings;
     px::Image loaded; // as loaded: Reset goes back to it
-    px::VmState cpu;  // the reference VM
+    px::VmState cpu;  // the CPU VM
+    CpuExecutor cpu_executor = CpuExecutor::Optimized;
+    px::PlanExecutor optimized = px::fast_executor(); // its scratch and packed weights persist
     std::vector<px::Region> regions;
     px::Row0Listing listing;
     int64_t file_mtime = 0;
@@ -215,6 +223,7 @@ void run_to(Debugger& d, uint32_t pc); // continue until pc is reached
 void pause(Debugger& d);               // F6 / Esc
 void clear_breakpoints(Debugger& d);
 void set_driver(Debugger& d, Driver driver); // ignored for Gpu when no GL executor runs
+void set_cpu_executor(Debugger& d, CpuExecutor e);
 void dismiss_error(Debugger& d);
 void check_full_parity(Debugger& d); // "full check": compare the whole image and say so in the note
 

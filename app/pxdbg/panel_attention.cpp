@@ -113,7 +113,7 @@ void draw_attention_window(App& app) {
     if (!g.is_gpt || !a.show) return;
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + 700, vp->Pos.y + 60), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(720, 700), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize(ImVec2(880, 460), ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowBgAlpha(1.0f);
     if (!ImGui::Begin("Attention", &a.show)) {
         ImGui::End();

@@ -396,21 +396,29 @@ void draw_gpt_panel(App& app) {
         ImGui::TextUnformatted(text);
         ImGui::SameLine();
     };
+    auto item_centre = [] {
+        const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+        return std::array<float, 2>{(a.x + b.x) / 2, (a.y + b.y) / 2};
+    };
     label("seed");
     ImGui::SetNextItemWidth(90);
     ImGui::InputInt("##seed", &g.seed, 0);
+    g.settings_at["seed"] = item_centre();
     ImGui::SameLine();
     label("temperature");
     ImGui::SetNextItemWidth(60);
     ImGui::InputFloat("##temperature", &g.temperature, 0, 0, "%.3g");
+    g.settings_at["temperature"] = item_centre();
     ImGui::SameLine();
     label("top-k");
     ImGui::SetNextItemWidth(50);
     ImGui::InputInt("##top-k", &g.top_k, 0);
+    g.settings_at["top_k"] = item_centre();
     ImGui::SameLine();
     label("new tokens");
     ImGui::SetNextItemWidth(50);
     ImGui::InputInt("##new tokens", &g.new_tokens, 0);
+    g.settings_at["new_tokens"] = item_centre();
     if (!g.prompt_error.empty()) ImGui::TextColored(kBad, "%s", g.prompt_error.c_str());
 
     ImGui::BeginDisabled(g.stepping);
@@ -513,6 +521,7 @@ nlohmann::json gpt_state_json(const App& app) {
               {"temperature", g.temperature},
               {"top_k", g.top_k},
               {"new_tokens", g.new_tokens}}},
+            {"settings_at", g.settings_at},
             {"prompt_error", g.prompt_error},
             {"edits", app.dbg.edits.size()},
             {"tokens_row", g.regions.tokens},

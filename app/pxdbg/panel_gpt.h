@@ -24,6 +24,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -108,7 +109,7 @@ struct LensPanel {
     double value_range = 0; // the first two pictures: +-max |value| of both
     std::optional<LensHover> hovered;
     // Screen geometry, for tests: the difference picture's top-left and its pixels per element
-    // (width; rows are at least 6 pixels high), the combo's centre, and each visible item of its
+    // (width; rows 4 to 24 pixels high), the combo's centre, and each visible item of its
     // open list.
     std::array<float, 2> picture_at{0, 0};
     float cell = 0;
@@ -156,6 +157,7 @@ struct GptPanel {
     int seed = 0, top_k = 0, new_tokens = 16;
     float temperature = 0.0f;
     bool focus_prompt = false, prompt_active = false;
+    std::map<std::string, std::array<float, 2>> settings_at; // each setting field's centre, for tests
     std::string prompt_error;
 
     // Token stepping: Next token steps across frames until `tokens` grows to `target`.

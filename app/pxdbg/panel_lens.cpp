@@ -180,8 +180,8 @@ void draw_lens_window(App& app) {
     if ((l.serial != d.change_serial || l.for_selected != l.selected) && !g.stepping && !d.running)
         refresh(app);
     const ImGuiViewport* vp = ImGui::GetMainViewport();
-    ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + 700, vp->Pos.y + 380), ImGuiCond_FirstUseEver);
-    ImGui::SetNextWindowSize(ImVec2(720, 600), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + 700, vp->Pos.y + 530), ImGuiCond_FirstUseEver);
+    ImGui::SetNextWindowSize(ImVec2(880, 460), ImGuiCond_FirstUseEver);
     ImGui::SetNextWindowBgAlpha(1.0f);
     if (!ImGui::Begin("Quantization lens", &l.show)) {
         ImGui::End();
@@ -232,7 +232,8 @@ void draw_lens_window(App& app) {
         // The three pictures, stacked, one element a cell as wide as the window allows.
         const float avail = ImGui::GetContentRegionAvail().x;
         const float cw = avail / float(std::max(s.at.cols, 1u));
-        const float ch = std::clamp(cw, 6.0f, 24.0f);
+        // Rows at least as tall as wide, a one-row activation a visible band.
+        const float ch = std::clamp(std::max(cw, 40.0f / float(std::max(s.at.rows, 1u))), 4.0f, 24.0f);
         const std::optional<LensHover> before = l.hovered;
         l.hovered.reset();
         for (int k = 0; k < 3; ++k) {

@@ -100,6 +100,12 @@ void menu_bar(App& app) {
         if (ImGui::MenuItem("Clear breakpoints", nullptr, false, !d.breakpoints.empty()))
             clear_breakpoints(d);
         model_run_menu(app);
+        ImGui::Separator();
+        ImGui::TextDisabled("CPU executor (byte-identical)");
+        if (ImGui::MenuItem("Optimized", nullptr, d.cpu_executor == CpuExecutor::Optimized))
+            set_cpu_executor(d, CpuExecutor::Optimized);
+        if (ImGui::MenuItem("Reference", nullptr, d.cpu_executor == CpuExecutor::Reference))
+            set_cpu_executor(d, CpuExecutor::Reference);
         ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("View")) {

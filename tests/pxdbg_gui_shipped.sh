@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# pxdbg_gui_shipped.sh — the shipped uint8 model (assets/gpt_brown.pxi) in pxdbg, its float32 program
+# beside it (--reference assets/gpt_brown_f32.pxi), driven in a real X window (ctest:
+# pxdbg_gui_shipped, issue 16's "done when"): a prompt typed, ten Next tokens (N), the text against
+# `pxi generate` for the same prompt and settings, a hovered token, the attention maps and the
+# quantization lens against `pxi attention` and `pxi lens`, one Back one token (the text shrinks).
+# With PXDBG_SHOTS set, the screenshots go there too (docs/screenshots/).
+#
+#   pxdbg_gui_shipped.sh PXDBG PXI WORKDIR SOURCE_DIR
+#
+# Prints the wall time of every Next token and the frame time (the figures of the closing note).
+# Exit 77 (skipped) only when Xvfb, xdotool, jq or python3 is missing.
+set -euo pipefail
+
+if [ "${1:-}" != "--inner" ]; then
+    for tool in xdotool Xvfb jq python3; do
+        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+    done
+    export LIBGL_ALWAYS_SOFTWARE=1
+    exec bash "$(dirname "$0")/with_xvfb.sh" 1600x1000x24 bash "$0" --inner "$@"
+fi
+shift
+PXDBG=$1 PXI=$2 WORK=$3 SRC=$4
+rm -rf "$WORK" && mkdir -p "$WORK"
+STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
+PROG=$SRC/assets/gpt_brown.pxi REF=$SRC/assets/gpt_brown_f32.pxi
+PROMPT="She looked at him and"
+N=10
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$SRC/tests/pxdbg_gui_lib.sh"
+fail_extra() { echo "--- gpt state:"; jq -c '.gpt | del(.attention, .overview, .lens)' "$STATE" 2>/dev/null | cut -c1-3000 || true; }
+
+"$PXI" generate "$PROG" --prompt "$PROMPT" --tokens $N --json >"$WORK/generate.json"
+"$PXI" lens "$PROG" --reference "$REF" --prompt "$PROMPT" --tokens $N --values --top 10 >"$WORK/lens.json"
+"$PXI" attention "$PROG" --prompt "$PROMPT" --tokens $N >"$WORK/attention.json"
+T=$(jq '.prompt_tokens | length' "$WORK/generate.json")
+LAYERS=$(jq '.layers | length' "$WORK/attention.json")
+
+echo "[${SECONDS}s] start"
+start "$PROG" --reference "$REF"
+wait_for '.gpt.lens.reference' "$(jq -c -n --arg p "$REF" '$p')"
+set_setting new_tokens $N
+set_prompt "$PROMPT"
+wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/generate.json")"
+xdotool mousemove --window "$WIN" 1500 20
+ms=()
+for k in $(seq 1 $N); do
+    xdotool key n
+    wait_for '.gpt.tokens | length' $((T + k))
+    wait_for '.gpt.busy' false
+    ms+=("$(j .gpt.token_ms)")
+done
+echo "next token (ms, wall, the optimized CPU executor with the step history): ${ms[*]}"
+# The text: the state file's against pxi generate's (greedy, the image's settings).
+want_text=$(jq -r '.prompt + .text' "$WORK/generate.json")
+[ "$(j .gpt.text)" = "$want_text" ] || fail "text $(jc .gpt.text), pxi generate: $want_text"
+[ "$(jc .gpt.tokens)" = "$(jq -c '.prompt_tokens + .tokens' "$WORK/generate.json")" ] || fail "tokens differ"
+echo "text: $want_text"
+
+# The last layer's attention maps against pxi attention's.
+read -r lx ly <<<"$(j ".gpt.attention.layer_at[$((LAYERS - 1))] | @tsv")"
+click_at "$lx" "$ly"
+wait_for '.gpt.attention.layer' $((LAYERS - 1))
+wait_for '.gpt.attention.length' "$(jq ".layers[$((LAYERS - 1))].length" "$WORK/attention.json")"
+[ "$(jc .gpt.attention.p)" = "$(jq -c ".layers[$((LAYERS - 1))].p" "$WORK/attention.json")" ] ||
+    fail "layer $((LAYERS - 1))'s probabilities differ from pxi attention's"
+[ "$(j .gpt.attention.op)" = QATTENTION ] || fail "attention op $(j .gpt.attention.op)"
+
+# The lens on the last layer's residual against pxi lens; hover an element of the difference.
+wait_for '.gpt.lens.serial' "$(j .change_serial)"
+region=$(j .gpt.lens.region)
+python3 "$SRC/tests/pxdbg_lens_check.py" "$STATE" "$WORK/lens.json" "$region" || fail "lens (above)"
+read -r px py <<<"$(j '.gpt.lens.picture_at | @tsv')"
+cell=$(j .gpt.lens.cell)
+read -r hx hy <<<"$(python3 -c "print($px + 40.5 * $cell, $py + 2)")"
+xdotool mousemove --window "$WIN" "${hx%.*}" "${hy%.*}"
+wait_for '.gpt.lens.hovered | [.row, .col]' '[0,40]'
+python3 "$SRC/tests/pxdbg_lens_check.py" "$STATE" "$WORK/lens.json" "$region" || fail "lens hovered (above)"
+screenshot gpt-brown-lens.png
+
+# A hovered generated token: its tooltip's id and bytes.
+read -r tx ty <<<"$(j ".gpt.token_at[$((T + 2))] | @tsv")"
+xdotool mousemove --window "$WIN" "${tx%.*}" "${ty%.*}"
+wait_for '.gpt.hovered' $((T + 2))
+screenshot gpt-brown-text.png
+echo "frame: $(j .frame_ms) ms (the app's frame timer, last frame)"
+
+# Back one token: the text shrinks by the last token.
+xdotool mousemove --window "$WIN" 1500 20
+xdotool key shift+n
+wait_for '.gpt.tokens | length' $((T + N - 1))
+wait_for '.gpt.busy' false
+[ "$(jc .gpt.tokens)" = "$(jq -c '.prompt_tokens + .tokens[:-1]' "$WORK/generate.json")" ] || fail "after Back one token"
+[ ${#want_text} -gt "$(j '.gpt.text | length')" ] || fail "the text did not shrink: $(jc .gpt.text)"
+echo "[${SECONDS}s] ok"
