@@ -16,22 +16,6 @@ using namespace px;
 namespace fs = std::filesystem;
 
 namespace {
-// Under ASan the round trip skips assets over 4 MiB (the GPT models: minutes each under ASan, the
-// same code the small assets run); the default build checks them all. Same policy as the
-// large_asset ctest label (tests/CMakeLists.txt).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-constexpr uintmax_t kLargeAssetBytes = uintmax_t(4) << 20;
-
 std::vector<uint8_t> read_bytes(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -79,7 +63,7 @@ TEST_CASE("every .pxi asset disassembles to text that assembles to the same pixe
     int checked = 0;
     for (const auto& e : fs::directory_iterator(pxtest::source_path("assets"))) {
         if (e.path().extension() != ".pxi") continue;
-        if (kSanitized && fs::file_size(e.path()) > kLargeAssetBytes) {
+        if (pxtest::skipped_under_sanitizer(fs::file_size(e.path()))) {
             MESSAGE("under ASan, not round-tripping the large asset " << e.path().filename().string());
             continue;
         }

@@ -6,6 +6,7 @@
 #include "vm.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <string>
 #include <vector>
@@ -14,6 +15,27 @@ namespace pxtest {
 
 inline std::string source_path(const std::string& rel) {
     return std::string(PXOS_SOURCE_DIR) + "/" + rel;
+}
+
+// Built with AddressSanitizer (the asan preset). Under it the tests skip what only repeats, over
+// millions of pixels, code that smaller inputs already run there: assets over kLargeAssetBytes (the
+// GPT models; the same policy as the large_asset ctest label, tests/CMakeLists.txt), and the second
+// GL matmul kernel where a test runs both (the host code around the two is the same). The default
+// build runs everything.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+inline constexpr uintmax_t kLargeAssetBytes = uintmax_t(4) << 20;
+inline bool skipped_under_sanitizer(uintmax_t file_bytes) {
+    return kSanitized && file_bytes > kLargeAssetBytes;
 }
 
 // Writes an instruction pixel at x of row 0.
