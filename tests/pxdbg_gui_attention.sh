@@ -242,6 +242,15 @@ read -r bx by <<<"$(j '.gpt.attention.break_at | @tsv')"
 click_at "$bx" "$by"
 wait_for '.layer_breakpoints | map(.label)' '["layer 1 head 1"]'
 [ "$(j '.layer_breakpoints[0].pcs[0]')" = "$att_pc" ] || fail "layer 1's first pc $(jc .layer_breakpoints), pxi info: $att_pc"
+# A click on the map (head 1) selects layer 1's key cache; the Model window watches it.
+read -r mx my <<<"$(j '.gpt.attention.map_at | @tsv')"
+cs=$(j .gpt.attention.map_cell)
+click_at "$(python3 -c "print($mx + 0.5 * $cs)")" "$(python3 -c "print($my + ($q + 0.5) * $cs)")"
+wait_for '.gpt.attention.clicked | [.head, .query, .key]' "[1,$q,0]"
+wait_for '.selected_row' "$row"
+read -r wx wy <<<"$(j '.gpt.overview.watch_at | @tsv')"
+click_at "$wx" "$wy"
+wait_for '.watches' "[{\"name\":\"layer1.attn.k_cache\",\"row\":$row}]"
 # Show layer 0, head 0, so that the stop has to bring back layer 1 and head 1.
 read -r lx ly <<<"$(j '.gpt.attention.layer_at[0] | @tsv')"
 click_at "$lx" "$ly"
@@ -250,23 +259,6 @@ wait_for '[.gpt.attention.steps[] | select(. > 0)] | length' $LEN
 read -r sx sy <<<"$(j '.gpt.attention.strip_at[0] | @tsv')"
 click_at "$(python3 -c "print($sx + $sw * 0.5)")" "$(python3 -c "print($sy + $sh * 0.5)")"
 wait_for '.gpt.attention.head' 0
-goto() { # goto TEXT: Ctrl+G, type, Enter; waits until pxdbg has carried it out (as pxdbg_gui_model.sh)
-    local before
-    before=$(j '.model.goto.count // 0')
-    xdotool key ctrl+g
-    sleep 0.3
-    xdotool type --delay 20 "$1"
-    xdotool key Return
-    wait_for '.model.goto.count' $((before + 1))
-    [ "$(j .model.goto.ok)" = true ] || fail "go to '$1': $(j .model.goto.text)"
-    sleep 0.2
-}
-xdotool mousemove --window "$WIN" 1500 20
-goto layer1.attn.k_cache
-wait_for '.selected_row' "$row"
-read -r wx wy <<<"$(j '.gpt.overview.watch_at | @tsv')"
-click_at "$wx" "$wy"
-wait_for '.watches' "[{\"name\":\"layer1.attn.k_cache\",\"row\":$row}]"
 xdotool mousemove --window "$WIN" 1500 20
 xdotool key ctrl+r
 wait_for '.steps' 0
