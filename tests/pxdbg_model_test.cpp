@@ -313,21 +313,6 @@ TEST_CASE("a watch stops Continue right after the step that writes the region, n
     CHECK(d.watches.empty());
 }
 
-TEST_CASE("px::region_written: a written rectangle touching the header or an element pixel, nothing else") {
-    px::Region r;
-    r.row = 3;
-    r.shape = {10, 2}; // 20 elements in a 16-wide image: row 3 x 1..15, row 4 x 1..5
-    const uint32_t W = 16;
-    CHECK(px::region_written(r, W, {{0, 3, 1, 1}}));   // header
-    CHECK(px::region_written(r, W, {{15, 3, 1, 1}}));  // element 14
-    CHECK(px::region_written(r, W, {{5, 4, 1, 1}}));   // element 19, the last
-    CHECK(!px::region_written(r, W, {{6, 4, 9, 1}}));  // after the last element
-    CHECK(!px::region_written(r, W, {{0, 4, 1, 1}}));  // column 0 of a continuation row
-    CHECK(!px::region_written(r, W, {{0, 2, 16, 1}})); // the row above
-    CHECK(!px::region_written(r, W, {{1, 3, 0, 1}}));  // empty
-    CHECK(px::region_written(r, W, {{0, 0, 16, 1}, {4, 2, 2, 2}}));
-}
-
 TEST_CASE("a layer breakpoint stops before that layer's attention in the prefill and the decode pass") {
     const px::GptConfig c = px::test::tiny_config();
     px::GptBuildOptions o;

@@ -140,6 +140,10 @@ void break_button(App& app) {
         ImGui::TextDisabled("breakpoints: %s", list.c_str());
     }
     if (!a.break_error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", a.break_error.c_str());
+    // A layer breakpoint stops before the instruction: this position's row appears once it runs.
+    if (d.layer_hit && int(d.layer_hit->layer) == a.layer && !d.running)
+        ImGui::TextColored(ImVec4(1, 0.85f, 0.4f, 1),
+                           "stopped before this layer's attention (pc %u): Step (F10) runs it", d.cpu.pc);
 }
 
 } // namespace
