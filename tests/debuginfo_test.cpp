@@ -117,3 +117,24 @@ TEST_CASE("inferred regions include a QMATMUL's bias row") {
         found |= r.row == bias[0];
     CHECK(found);
 }
+
+TEST_CASE("px::region_written: a written rectangle touching the header or an element pixel, nothing else") {
+    px::Region r;
+    r.row = 3;
+    r.shape = {10, 2}; // 20 elements in a 16-wide image: row 3 x 1..15, row 4 x 1..5
+    const uint32_t W = 16;
+    CHECK(px::region_written(r, W, {{0, 3, 1, 1}}));   // header
+    CHECK(px::region_written(r, W, {{15, 3, 1, 1}}));  // element 14
+    CHECK(px::region_written(r, W, {{5, 4, 1, 1}}));   // element 19, the last
+    CHECK(!px::region_written(r, W, {{6, 4, 9, 1}}));  // after the last element
+    CHECK(!px::region_written(r, W, {{0, 4, 1, 1}}));  // column 0 of a continuation row
+    CHECK(!px::region_written(r, W, {{0, 2, 16, 1}})); // the row above
+    CHECK(!px::region_written(r, W, {{1, 3, 0, 1}}));  // empty
+    CHECK(px::region_written(r, W, {{0, 0, 16, 1}, {4, 2, 2, 2}}));
+    px::Region h; // f16: 5 elements fill ceil(5 / 2) = 3 pixels, x 1..3 of row 7
+    h.row = 7;
+    h.shape = {5, 1};
+    h.dtype = px::DType::F16;
+    CHECK(px::region_written(h, W, {{3, 7, 1, 1}}));
+    CHECK(!px::region_written(h, W, {{4, 7, 12, 1}}));
+}

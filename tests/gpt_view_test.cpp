@@ -4,13 +4,19 @@
 // values against NumPy are tests/gpt_reference.py attention-check, ctest cli_gpt_attention).
 #include "gpt_view.h"
 
+#include "asm.h"
 #include "dtype.h"
 #include "fmath.h"
+#include "gpt_tiny.h"
+#include "gpt_u8.h"
 #include "layout.h"
 #include "ops/float_ops.h"
+#include "vm.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
@@ -185,4 +191,89 @@ TEST_CASE("gpt_region_stats are the statistics of the region's values in its typ
     CHECK(s->max == 4.0);
     CHECK(s->mean == doctest::Approx(double(mean)).epsilon(1e-15));
     CHECK(s->std == doctest::Approx(double(std::sqrt(sq / v.size()))).epsilon(1e-15));
+}
+
+// ---- gpt_attention_pcs, on the tiny float32 and uint8 programs (tests/gpt_tiny.h) ----
+
+namespace {
+
+// The independent truth: run the program (prefill and every decode pass) and list, in the order
+// they first ran, the pcs of the steps the VM reports as an attention opcode. The program runs
+// layer 0 .. L-1 in the prefill, then again in the decode pass, so the l-th and (L+l)-th are
+// layer l's.
+std::vector<uint32_t> attention_pcs_by_running(const px::Image& program) {
+    px::VmState vm = px::make_vm(program);
+    std::vector<uint32_t> pcs;
+    while (vm.status == px::VmStatus::Ready) {
+        const px::StepResult r = px::step(vm);
+        const bool attention =
+            r.opcode == uint8_t(px::Opcode::FATTENTION) || r.opcode == uint8_t(px::Opcode::QATTENTION);
+        if (attention && std::find(pcs.begin(), pcs.end(), r.executed_pc) == pcs.end())
+            pcs.push_back(r.executed_pc);
+    }
+    REQUIRE(vm.status == px::VmStatus::Halted);
+    return pcs;
+}
+
+// Lines of the disassembly (pxi disasm's text) that start with `mnemonic` and name the key cache
+// at `row` as operand b: by its symbol name, or as m<row> (names with dots are not pxasm names).
+size_t disasm_lines(const px::Image& program, const std::string& mnemonic, const std::string& name,
+                    uint32_t row) {
+    std::istringstream text(px::disassemble(program));
+    size_t n = 0;
+    for (std::string line; std::getline(text, line);)
+        if (line.rfind(mnemonic + " ", 0) == 0 &&
+            (line.find(", " + name + ",") != std::string::npos ||
+             line.find(", m" + std::to_string(row) + ",") != std::string::npos))
+            ++n;
+    return n;
+}
+
+void check_attention_pcs(const px::Image& program, const char* mnemonic) {
+    auto g = px::find_gpt_regions(program);
+    REQUIRE_MESSAGE(g, (g ? "" : g.error().message));
+    const uint32_t L = g->config.layers;
+    const std::vector<uint32_t> ran = attention_pcs_by_running(program);
+    REQUIRE(ran.size() == 2 * L); // prefill and decode, every layer once each
+    const std::vector<px::Region> regions = px::program_regions(program);
+    for (uint32_t l = 0; l < L; ++l) {
+        auto pcs = px::gpt_attention_pcs(program, *g, l);
+        REQUIRE_MESSAGE(pcs, (pcs ? "" : pcs.error().message));
+        CHECK(*pcs == std::vector<uint32_t>{ran[l], ran[L + l]});
+        // The disassembler names the layer's key cache in exactly two attention lines.
+        std::string cache;
+        for (const px::Region& r : regions)
+            if (r.row == g->k_cache[l]) cache = r.name;
+        REQUIRE(!cache.empty());
+        CHECK(disasm_lines(program, mnemonic, cache, g->k_cache[l]) == 2);
+    }
+    auto none = px::gpt_attention_pcs(program, *g, L);
+    REQUIRE(!none);
+    CHECK(none.error().message.find("layer " + std::to_string(L)) != std::string::npos);
+}
+
+} // namespace
+
+TEST_CASE("gpt_attention_pcs: every FATTENTION of a layer in the float32 program, as a run meets them") {
+    const px::GptConfig c = px::test::tiny_config();
+    px::GptBuildOptions o;
+    o.prompt = {5, 17, 42};
+    o.max_new_tokens = 3;
+    auto img = px::build_gpt(c, px::test::tiny_weights(c), px::test::tiny_bpe(), o);
+    REQUIRE(img);
+    check_attention_pcs(*img, "FATTENTION");
+}
+
+TEST_CASE("gpt_attention_pcs: every QATTENTION of a layer in the uint8 program, as a run meets them") {
+    const px::GptConfig c = px::test::tiny_config();
+    const px::GptWeights w = px::test::tiny_weights(c);
+    const std::vector<int32_t> ids = px::encode(px::test::tiny_bpe(), px::test::sample_text());
+    auto cal = px::calibrate_gpt(c, w, px::test::tiny_bpe(), ids, 1);
+    REQUIRE_MESSAGE(cal, (cal ? "" : cal.error().message));
+    px::GptBuildOptions o;
+    o.prompt = {5, 17, 42};
+    o.max_new_tokens = 3;
+    auto img = px::build_gpt_u8(c, w, px::test::tiny_bpe(), *cal, o);
+    REQUIRE_MESSAGE(img, (img ? "" : img.error().message));
+    check_attention_pcs(*img, "QATTENTION");
 }

@@ -14,6 +14,9 @@
 # statistics (min, max, mean, std) against NumPy on the region read from the PNG by
 # gpt_reference.py (not pxOS code); a click on a leaf selects its region, and the picture's centre
 # and range are 0 and max |w|.
+# Breakpoints: "Break at layer 1 head 1" and the Model window's "Break on write" on layer 1's key
+# cache; F5 stops after the APPEND and then before the FATTENTION whose pcs `pxi info` lists, and
+# the Attention window comes back to layer 1, head 1.
 # Exit 77 (skipped) only when Xvfb, xdotool, jq or python3 with NumPy is missing.
 set -euo pipefail
 
@@ -225,4 +228,50 @@ wait_for '.gpt.overview.clicked' '"wpe"'
 wait_for '.selected_row' "$("$PXI" info "$PROG" | awk '$1 == "wpe" && $2 == "row" { print $3 }')"
 wait_for '.gpt.overview.picture != null' true
 "$PY" "$WORK/check_tree.py" "$STATE" "$PROG" "$SRC/tests" wpe || fail "overview picture (above)"
+
+# ---- Breakpoints: "layer 1 head 1" (Attention window) and a watch on layer 1's key cache (Model
+# window's Break on write). The pcs they must stop at come from `pxi info` (the CLI's listing of
+# the prefill pass): the APPEND into layer1.attn.k_cache and the FATTENTION that reads it.
+"$PXI" info "$PROG" --json >"$WORK/info.json"
+pc_of() { jq "[.instructions[] | select(.text | test(\"$1\"))][0].pc" "$WORK/info.json"; }
+append_pc=$(pc_of '^APPEND .*layer1[.]attn[.]k_cache')
+att_pc=$(pc_of '^FATTENTION .*layer1[.]attn[.]k_cache')
+[ "$append_pc" != null ] && [ "$att_pc" != null ] || fail "pxi info lists no APPEND or FATTENTION on layer1.attn.k_cache"
+wait_for '.gpt.attention | [.layer, .head]' '[1,1]'
+read -r bx by <<<"$(j '.gpt.attention.break_at | @tsv')"
+click_at "$bx" "$by"
+wait_for '.layer_breakpoints | map(.label)' '["layer 1 head 1"]'
+[ "$(j '.layer_breakpoints[0].pcs[0]')" = "$att_pc" ] || fail "layer 1's first pc $(jc .layer_breakpoints), pxi info: $att_pc"
+# A click on the map (head 1) selects layer 1's key cache; the Model window watches it.
+read -r mx my <<<"$(j '.gpt.attention.map_at | @tsv')"
+cs=$(j .gpt.attention.map_cell)
+click_at "$(python3 -c "print($mx + 0.5 * $cs)")" "$(python3 -c "print($my + ($q + 0.5) * $cs)")"
+wait_for '.gpt.attention.clicked | [.head, .query, .key]' "[1,$q,0]"
+wait_for '.selected_row' "$row"
+read -r wx wy <<<"$(j '.gpt.overview.watch_at | @tsv')"
+click_at "$wx" "$wy"
+wait_for '.watches' "[{\"name\":\"layer1.attn.k_cache\",\"row\":$row}]"
+# Show layer 0, head 0, so that the stop has to bring back layer 1 and head 1.
+read -r lx ly <<<"$(j '.gpt.attention.layer_at[0] | @tsv')"
+click_at "$lx" "$ly"
+wait_for '.gpt.attention.layer' 0
+wait_for '[.gpt.attention.steps[] | select(. > 0)] | length' $LEN
+read -r sx sy <<<"$(j '.gpt.attention.strip_at[0] | @tsv')"
+click_at "$(python3 -c "print($sx + $sw * 0.5)")" "$(python3 -c "print($sy + $sh * 0.5)")"
+wait_for '.gpt.attention.head' 0
+xdotool mousemove --window "$WIN" 1500 20
+xdotool key ctrl+r
+wait_for '.steps' 0
+xdotool key F5
+wait_for '.stopped' '"watched region written"'
+[ "$(j .watch_hit)" = "$row" ] || fail "watch hit $(j .watch_hit), expected row $row"
+j .stop_note | grep -Eq "^step [0-9]+ \(pc $append_pc\) wrote layer1[.]attn[.]k_cache$" ||
+    fail "watch stop: '$(j .stop_note)', expected the APPEND at pc $append_pc"
+echo "watch: $(j .stop_note)"
+xdotool key F5
+wait_for '.stopped' '"layer breakpoint hit"'
+[ "$(j .pc)" = "$att_pc" ] || fail "layer breakpoint at pc $(j .pc), pxi info: FATTENTION at $att_pc"
+wait_for '.layer_hit' '{"head":1,"layer":1}'
+wait_for '.gpt.attention | [.layer, .head]' '[1,1]'
+echo "layer breakpoint: $(j .stop_note)"
 echo "[${SECONDS}s] PASS"

@@ -2,11 +2,15 @@
 // execution, pixel history, comparison with an earlier step and "go to", each checked against a
 // brute-force re-run of the program from the start.
 #include "debugger.h"
+#include "gpt_tiny.h"
+#include "gpt_view.h"
 #include "png_io.h"
 #include "test_util.h"
 #include "trace.h"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 using namespace pxdbg;
 using namespace pxtest;
@@ -231,4 +235,202 @@ TEST_CASE("regions inferred from headers follow the header writes; symbols' regi
             }
         }
     }
+}
+
+// ---- Watches (break when a region is written) and GPT layer breakpoints ----
+
+namespace {
+
+bool overlap(const px::Rect& a, const px::Rect& b) {
+    return a.w && a.h && b.w && b.h && a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h &&
+           b.y < a.y + a.h;
+}
+
+// A region's pixels computed here from PROTOCOL.md §3's layout: the header pixel, then
+// rows*cols elements from (1, row) on, skipping column 0 of continuation rows.
+std::vector<px::Rect> pixels_of(const px::Region& r, uint32_t width) {
+    std::vector<px::Rect> out{{0, r.row, 1, 1}};
+    for (uint64_t i = 0; i < r.shape.elements(); ++i)
+        out.push_back({uint32_t(1 + i % (width - 1)), uint32_t(r.row + i / (width - 1)), 1, 1});
+    return out;
+}
+
+// Steps (1-based) of a re-run from the start whose written rectangles touch `pixels`, in order.
+std::vector<uint64_t> writing_steps(const px::Image& program, const std::vector<px::Rect>& pixels) {
+    px::VmState vm = px::make_vm(program);
+    std::vector<uint64_t> steps;
+    while (vm.status == px::VmStatus::Ready) {
+        const px::StepResult r = px::step(vm);
+        bool hit = false;
+        for (const px::Rect& w : r.written)
+            for (const px::Rect& p : pixels)
+                hit |= overlap(w, p);
+        if (hit) steps.push_back(vm.steps);
+    }
+    return steps;
+}
+
+uint64_t run_steps(Debugger& d) {
+    start_continue(d);
+    uint64_t n = 0;
+    while (d.running)
+        n += continue_for(d, 1e9);
+    return n;
+}
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("a watch stops Continue right after the step that writes the region, not before") {
+    const px::Image prog = pixellm();
+    const uint64_t total = rerun(prog, UINT64_MAX).steps;
+    // A region first written by a later step than the first (so stopping early would show).
+    const std::vector<px::Region> regions = px::program_regions(prog);
+    const px::Region* watched = nullptr;
+    std::vector<uint64_t> writes;
+    for (const px::Region& r : regions) {
+        writes = writing_steps(prog, pixels_of(r, prog.width));
+        if (!writes.empty() && writes.front() >= 2) {
+            watched = &r;
+            break;
+        }
+    }
+    REQUIRE(watched);
+    const uint64_t k = writes.front();
+    Debugger d;
+    load_image(d, prog, "");
+    toggle_watch(d, watched->row);
+    CHECK(d.watches.count(watched->row) == 1);
+    run_steps(d);
+    CHECK(d.stopped == StopReason::Watch);
+    CHECK(!d.running);
+    CHECK(d.cpu.steps == k);
+    CHECK(d.cpu.image.rgba == rerun(prog, k).image.rgba);
+    REQUIRE(d.watch_hit);
+    CHECK(*d.watch_hit == watched->row);
+    const uint32_t pc = rerun(prog, k - 1).pc; // the instruction step k ran
+    CHECK(d.stop_note ==
+          "step " + std::to_string(k) + " (pc " + std::to_string(pc) + ") wrote " + watched->name);
+    CHECK(std::string(stop_reason_text(d.stopped)) == "watched region written");
+    const uint64_t serial = d.stop_serial;
+    // Continuing runs on to the next write, or to the end.
+    run_steps(d);
+    if (writes.size() > 1) {
+        CHECK(d.stopped == StopReason::Watch);
+        CHECK(d.cpu.steps == writes[1]);
+        CHECK(d.stop_serial == serial + 1);
+    } else {
+        CHECK(d.stopped == StopReason::Halt);
+        CHECK(d.cpu.steps == total);
+        CHECK(d.stop_note.empty());
+        CHECK(!d.watch_hit);
+    }
+    run_to_end(d);
+    // Reverse-continue from the end stops just after the newest write (as the forward run did).
+    const ReverseStop s = reverse_continue(d);
+    CHECK(d.stopped == StopReason::ReverseWatch);
+    CHECK(d.cpu.steps == writes.back());
+    CHECK(d.cpu.image.rgba == rerun(prog, writes.back()).image.rgba);
+    CHECK(has(s.note, "wrote " + watched->name));
+    // Reset keeps the watch; clearing it lets Continue run to HALT.
+    reset(d);
+    CHECK(d.watches.count(watched->row) == 1);
+    clear_watches(d);
+    CHECK(d.watches.empty());
+    run_steps(d);
+    CHECK(d.stopped == StopReason::Halt);
+    CHECK(d.cpu.steps == total);
+    // Toggling twice is no watch; loading a program drops watches.
+    toggle_watch(d, watched->row);
+    toggle_watch(d, watched->row);
+    CHECK(d.watches.empty());
+    toggle_watch(d, watched->row);
+    load_image(d, prog, "");
+    CHECK(d.watches.empty());
+}
+
+TEST_CASE("a layer breakpoint stops before that layer's attention in the prefill and the decode pass") {
+    const px::GptConfig c = px::test::tiny_config();
+    px::GptBuildOptions o;
+    o.prompt = {5, 17, 42};
+    o.max_new_tokens = 2;
+    auto built = px::build_gpt(c, px::test::tiny_weights(c), px::test::tiny_bpe(), o);
+    REQUIRE(built);
+    const px::Image prog = *built;
+    auto g = px::find_gpt_regions(prog);
+    REQUIRE(g);
+    auto pcs = px::gpt_attention_pcs(prog, *g, 1);
+    REQUIRE(pcs);
+    REQUIRE(pcs->size() == 2);
+    // The independent truth: a re-run's steps at which the pc first reaches each of them.
+    std::vector<uint64_t> before;
+    {
+        px::VmState vm = px::make_vm(prog);
+        while (vm.status == px::VmStatus::Ready) {
+            if (std::find(pcs->begin(), pcs->end(), vm.pc) != pcs->end()) before.push_back(vm.steps);
+            px::step(vm);
+        }
+    }
+    REQUIRE(before.size() == 2); // prefill once, one decode pass (2 new tokens)
+    Debugger d;
+    load_image(d, prog, "");
+    toggle_layer_breakpoint(d, 1, 1, *pcs);
+    REQUIRE(d.layer_breakpoints.size() == 1);
+    CHECK(d.layer_breakpoints[0].label() == "layer 1 head 1");
+    REQUIRE(layer_breakpoint_at(d, (*pcs)[1]));
+    CHECK(!layer_breakpoint_at(d, (*pcs)[0] + 1));
+    for (size_t i = 0; i < 2; ++i) {
+        run_steps(d);
+        CHECK(d.stopped == StopReason::LayerBreakpoint);
+        CHECK(d.cpu.pc == (*pcs)[i]);
+        CHECK(d.cpu.steps == before[i]);
+        REQUIRE(d.layer_hit);
+        CHECK(d.layer_hit->layer == 1);
+        CHECK(d.layer_hit->head == 1);
+        CHECK(d.stop_note == "layer 1 head 1: pc " + std::to_string((*pcs)[i]) + " (its attention, step " +
+                                 std::to_string(before[i] + 1) + " next)");
+    }
+    // Going back: reverse-continue stops at the prefill's (before step before[0] + 1).
+    reverse_continue(d);
+    CHECK(d.stopped == StopReason::ReverseBreakpoint);
+    CHECK(d.cpu.steps == before[0]);
+    CHECK(d.cpu.pc == (*pcs)[0]);
+    REQUIRE(d.layer_hit);
+    CHECK(d.layer_hit->layer == 1);
+    // A watch on layer 1's key cache stops first: the APPEND into it runs before the attention.
+    const std::vector<px::Region> regions = px::program_regions(prog);
+    const px::Region* cache = nullptr;
+    for (const px::Region& r : regions)
+        if (r.row == g->k_cache[1]) cache = &r;
+    REQUIRE(cache);
+    const std::vector<uint64_t> writes = writing_steps(prog, pixels_of(*cache, prog.width));
+    REQUIRE(writes.size() == 2);
+    CHECK(writes[0] < before[0] + 1);
+    reset(d);
+    CHECK(d.layer_breakpoints.size() == 1); // kept by Reset
+    toggle_watch(d, cache->row);
+    run_steps(d);
+    CHECK(d.stopped == StopReason::Watch);
+    CHECK(d.cpu.steps == writes[0]);
+    CHECK(has(d.stop_note, "wrote " + cache->name));
+    run_steps(d);
+    CHECK(d.stopped == StopReason::LayerBreakpoint);
+    CHECK(d.cpu.steps == before[0]);
+    // Another head of the same layer replaces it; the same layer and head again removes it.
+    toggle_layer_breakpoint(d, 1, 0, *pcs);
+    REQUIRE(d.layer_breakpoints.size() == 1);
+    CHECK(d.layer_breakpoints[0].head == 0);
+    toggle_layer_breakpoint(d, 1, 0, *pcs);
+    CHECK(d.layer_breakpoints.empty());
+    toggle_layer_breakpoint(d, 0, 0, {}); // no pcs: nothing to break on
+    CHECK(d.layer_breakpoints.empty());
+    toggle_layer_breakpoint(d, 1, 1, *pcs);
+    clear_breakpoints(d);
+    CHECK(d.layer_breakpoints.empty());
+    clear_watches(d);
+    run_steps(d);
+    CHECK(d.stopped == StopReason::Halt);
 }

@@ -65,6 +65,26 @@ nlohmann::json inspector_json(const App& app) {
     return j;
 }
 
+// Watches (regions by row and name), GPT layer breakpoints ("layer L head H" and their pcs) and
+// the note of the last stop one of them caused.
+void breaks_json(const Debugger& d, nlohmann::json& j) {
+    nlohmann::json watches = nlohmann::json::array(), layers = nlohmann::json::array();
+    for (uint32_t row : d.watches) {
+        std::string name;
+        for (const px::Region& r : d.regions)
+            if (r.row == row) name = r.name;
+        watches.push_back({{"row", row}, {"name", name}});
+    }
+    for (const LayerBreakpoint& b : d.layer_breakpoints)
+        layers.push_back({{"layer", b.layer}, {"head", b.head}, {"label", b.label()}, {"pcs", b.pcs}});
+    j["watches"] = watches;
+    j["layer_breakpoints"] = layers;
+    j["stop_note"] = d.stop_note;
+    j["watch_hit"] = d.watch_hit ? nlohmann::json(*d.watch_hit) : nlohmann::json(nullptr);
+    j["layer_hit"] = d.layer_hit ? nlohmann::json{{"layer", d.layer_hit->layer}, {"head", d.layer_hit->head}}
+                                 : nlohmann::json(nullptr);
+}
+
 } // namespace
 
 std::string state_json(const App& app) {
@@ -90,6 +110,7 @@ std::string state_json(const App& app) {
     j["loaded_hash"] = px::hash_hex(px::rgba_hash(d.loaded));
     j["history"] = d.history.size();
     j["breakpoints"] = std::vector<uint32_t>(d.breakpoints.begin(), d.breakpoints.end());
+    breaks_json(d, j); // watches, layer breakpoints, what the last such stop was for
     j["selected_row"] = d.selected_row ? nlohmann::json(*d.selected_row) : nlohmann::json(nullptr);
     j["driver"] = d.driver == Driver::Gpu ? "gpu" : "cpu";
     j["cpu_executor"] = cpu_executor_name(d.cpu_executor);

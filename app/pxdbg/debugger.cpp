@@ -129,6 +129,30 @@ void note_divergence(Debugger& d, const px::StepResult& r) {
     d.divergence = v;
 }
 
+std::string region_name(const Debugger& d, uint32_t row) {
+    for (const px::Region& r : d.regions)
+        if (r.row == row) return r.name;
+    return "row " + std::to_string(row);
+}
+
+// The pc is on a layer breakpoint's instruction (not yet run): say which and on which step it runs.
+void note_layer_hit(Debugger& d, const LayerBreakpoint& b) {
+    d.layer_hit = b;
+    d.watch_hit.reset();
+    d.stop_note = b.label() + ": pc " + std::to_string(d.cpu.pc) + " (its attention, step " +
+                  std::to_string(d.cpu.steps + 1) + " next)";
+    d.stop_serial++;
+}
+
+// Step `step` (1-based), the instruction at `pc`, wrote the watched region at `row`.
+void note_watch_hit(Debugger& d, uint32_t row, uint64_t step, uint32_t pc) {
+    d.watch_hit = row;
+    d.layer_hit.reset();
+    d.stop_note =
+        "step " + std::to_string(step) + " (pc " + std::to_string(pc) + ") wrote " + region_name(d, row);
+    d.stop_serial++;
+}
+
 } // namespace
 
 void load_image(Debugger& d, px::Image image, const std::string& path) {
@@ -139,6 +163,11 @@ void load_image(Debugger& d, px::Image image, const std::string& path) {
     d.history.clear();
     d.history_bytes = 0;
     d.breakpoints.clear();
+    d.watches.clear();
+    d.layer_breakpoints.clear();
+    d.stop_note.clear();
+    d.watch_hit.reset();
+    d.layer_hit.reset();
     d.run_to.reset();
     d.running = false;
     d.stopped = StopReason::None;
@@ -177,10 +206,14 @@ void reset(Debugger& d) {
     std::string path = d.path;
     int64_t mtime = d.file_mtime;
     auto bps = d.breakpoints;
+    auto watches = d.watches;
+    auto layer_bps = d.layer_breakpoints;
     auto sel = d.selected_row;
     load_image(d, d.loaded, path);
     d.file_mtime = mtime;
     d.breakpoints = bps;
+    d.watches = watches;
+    d.layer_breakpoints = layer_bps;
     d.selected_row = sel;
     d.stopped = StopReason::Reset;
 }
@@ -242,6 +275,9 @@ px::StepResult step_once(Debugger& d) {
         d.history.pop_front();
     }
     d.last = r;
+    d.stop_note.clear();
+    d.watch_hit.reset();
+    d.layer_hit.reset();
     d.stopped = d.cpu.status == px::VmStatus::Halted    ? StopReason::Halt
                 : d.cpu.status == px::VmStatus::Trapped ? StopReason::Trap
                                                         : StopReason::Step;
@@ -289,6 +325,9 @@ void undo_newest(Debugger& d) {
 
 void after_undo(Debugger& d) {
     d.last = {d.cpu.status, d.cpu.pc};
+    d.stop_note.clear();
+    d.watch_hit.reset();
+    d.layer_hit.reset();
     d.running = false;
     d.stopped = StopReason::StepBack;
     refresh_derived(d);
@@ -324,16 +363,27 @@ uint64_t continue_for(Debugger& d, double budget_ms) {
     while (d.cpu.status == px::VmStatus::Ready) {
         // Breakpoints and run-to stop before the instruction, except the one we start on.
         if (n > 0 || d.cpu.steps != d.run_started_steps) {
-            if (d.breakpoints.count(d.cpu.pc) || (d.run_to && *d.run_to == d.cpu.pc)) {
-                d.stopped = d.breakpoints.count(d.cpu.pc) ? StopReason::Breakpoint : StopReason::RunTo;
+            const LayerBreakpoint* layer = layer_breakpoint_at(d, d.cpu.pc);
+            if (d.breakpoints.count(d.cpu.pc) || layer || (d.run_to && *d.run_to == d.cpu.pc)) {
+                d.stopped = d.breakpoints.count(d.cpu.pc) ? StopReason::Breakpoint
+                            : layer                       ? StopReason::LayerBreakpoint
+                                                          : StopReason::RunTo;
+                if (layer) note_layer_hit(d, *layer);
                 d.running = false;
                 d.run_to.reset();
                 return n;
             }
         }
         const bool diverged_before = d.divergence.has_value();
-        step_once(d);
+        const px::StepResult r = step_once(d);
         ++n;
+        if (const std::optional<uint32_t> row = watched_region_written(d, r.written)) {
+            note_watch_hit(d, *row, d.cpu.steps, r.executed_pc);
+            d.stopped = StopReason::Watch;
+            d.running = false;
+            d.run_to.reset();
+            return n;
+        }
         if (d.break_on_divergence && !diverged_before && d.divergence) {
             d.stopped = StopReason::Divergence;
             d.running = false;
@@ -362,6 +412,9 @@ const char* stop_reason_text(StopReason r) {
     case StopReason::ReverseBreakpoint: return "reverse-continue: breakpoint";
     case StopReason::ReverseStart: return "reverse-continue: oldest step kept";
     case StopReason::ReverseChange: return "reverse: last change found";
+    case StopReason::Watch: return "watched region written";
+    case StopReason::LayerBreakpoint: return "layer breakpoint hit";
+    case StopReason::ReverseWatch: return "reverse-continue: watched region written";
     }
     return "";
 }
@@ -388,7 +441,54 @@ void pause(Debugger& d) {
 
 void clear_breakpoints(Debugger& d) {
     d.breakpoints.clear();
+    d.layer_breakpoints.clear();
     d.change_serial++;
+}
+
+std::string LayerBreakpoint::label() const {
+    return "layer " + std::to_string(layer) + " head " + std::to_string(head);
+}
+
+void toggle_watch(Debugger& d, uint32_t row) {
+    if (!d.watches.erase(row)) d.watches.insert(row);
+    d.change_serial++;
+}
+
+void clear_watches(Debugger& d) {
+    d.watches.clear();
+    d.change_serial++;
+}
+
+void toggle_layer_breakpoint(Debugger& d, uint32_t layer, uint32_t head, std::vector<uint32_t> pcs) {
+    auto it = std::find_if(d.layer_breakpoints.begin(), d.layer_breakpoints.end(),
+                           [&](const LayerBreakpoint& b) { return b.layer == layer; });
+    const bool same = it != d.layer_breakpoints.end() && it->head == head;
+    if (it != d.layer_breakpoints.end()) d.layer_breakpoints.erase(it);
+    if (!same && !pcs.empty()) d.layer_breakpoints.push_back({layer, head, std::move(pcs)});
+    d.change_serial++;
+}
+
+const LayerBreakpoint* layer_breakpoint_at(const Debugger& d, uint32_t pc) {
+    for (const LayerBreakpoint& b : d.layer_breakpoints)
+        if (std::find(b.pcs.begin(), b.pcs.end(), pc) != b.pcs.end()) return &b;
+    return nullptr;
+}
+
+std::optional<uint32_t> watched_region_written(const Debugger& d, const std::vector<px::Rect>& written) {
+    if (written.empty()) return std::nullopt;
+    for (uint32_t row : d.watches) {
+        bool named = false;
+        for (const px::Region& r : d.regions)
+            if (r.row == row) {
+                named = true;
+                if (px::region_written(r, d.cpu.image.width, written)) return row;
+            }
+        // A watched row with no region now (a step rewrote its header): its header pixel still counts.
+        if (!named)
+            for (const px::Rect& w : written)
+                if (w.contains(0, row)) return row;
+    }
+    return std::nullopt;
 }
 
 void set_driver(Debugger& d, Driver driver) {
@@ -546,25 +646,52 @@ ReverseStop reverse_continue(Debugger& d) {
         stop.note = "no history to run back through";
         return finish_reverse(d, stop);
     }
-    // The newest record that ran from a breakpoint's pc: undoing it leaves the pc on the
-    // breakpoint, before the instruction, as a forward run would have stopped there.
-    size_t target = 0;
-    bool found = false;
-    for (size_t i = d.history.size(); i-- > 0;)
-        if (d.breakpoints.count(d.history[i].pc)) {
-            target = i;
-            found = true;
+    // Going back k steps leaves the pc before record size-k (a breakpoint there is where a forward
+    // run would have stopped) and the image just after record size-k-1 (a watched write there is
+    // where a forward run would have stopped). The nearest such point wins.
+    const size_t n = d.history.size();
+    size_t back = n;
+    StopReason why = StopReason::ReverseStart;
+    std::optional<uint32_t> watch_row;
+    std::vector<px::Rect> written;
+    for (size_t k = 1; k <= n; ++k) {
+        const px::UndoRecord& undone = d.history[n - k];
+        if (d.breakpoints.count(undone.pc) || layer_breakpoint_at(d, undone.pc)) {
+            back = k;
+            why = StopReason::ReverseBreakpoint;
             break;
         }
-    stop.steps_back = step_back_n(d, d.history.size() - target);
+        if (k < n && !d.watches.empty()) {
+            written.clear();
+            for (const px::PixelPatch& p : d.history[n - k - 1].patches)
+                written.push_back(p.rect);
+            if ((watch_row = watched_region_written(d, written))) {
+                back = k;
+                why = StopReason::ReverseWatch;
+                break;
+            }
+        }
+    }
+    const uint32_t watch_pc = why == StopReason::ReverseWatch ? d.history[n - back - 1].pc : 0;
+    stop.steps_back = step_back_n(d, back);
     stop.moved = stop.steps_back > 0;
-    d.stopped = found ? StopReason::ReverseBreakpoint : StopReason::ReverseStart;
-    if (found)
-        stop.note = "reverse-continue: breakpoint at pc " + std::to_string(d.cpu.pc) + " (before step " +
+    d.stopped = why;
+    if (why == StopReason::ReverseBreakpoint) {
+        const LayerBreakpoint* layer =
+            d.breakpoints.count(d.cpu.pc) ? nullptr : layer_breakpoint_at(d, d.cpu.pc);
+        stop.note = "reverse-continue: " + (layer ? layer->label() + " " : std::string()) +
+                    "breakpoint at pc " + std::to_string(d.cpu.pc) + " (before step " +
                     std::to_string(d.cpu.steps + 1) + "), " + std::to_string(stop.steps_back) + " steps back";
-    else
-        stop.note = "reverse-continue: no breakpoint behind; at the oldest step kept (" +
-                    std::to_string(d.cpu.steps) + "), " + std::to_string(stop.steps_back) + " steps back";
+        if (layer) note_layer_hit(d, *layer);
+    } else if (why == StopReason::ReverseWatch) {
+        note_watch_hit(d, *watch_row, d.cpu.steps, watch_pc);
+        stop.note =
+            "reverse-continue: " + d.stop_note + ", " + std::to_string(stop.steps_back) + " steps back";
+    } else {
+        stop.note =
+            "reverse-continue: no breakpoint behind (nor a watched write); at the oldest step kept (" +
+            std::to_string(d.cpu.steps) + "), " + std::to_string(stop.steps_back) + " steps back";
+    }
     return finish_reverse(d, stop);
 }
 

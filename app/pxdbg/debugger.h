@@ -51,6 +51,9 @@ enum class StopReason : uint8_t {
     ReverseBreakpoint, // reverse-continue reached a breakpoint
     ReverseStart,      // reverse-continue found none: at the oldest step kept
     ReverseChange,     // reverse to the last change of a pixel or matrix
+    Watch,             // a step wrote a watched region (stopped after it)
+    LayerBreakpoint,   // a GPT layer's attention instruction is next ("layer L head H")
+    ReverseWatch,      // reverse-continue: just after the newest earlier step that wrote a watched region
 };
 const char* stop_reason_text(StopReason r);
 
@@ -95,6 +98,16 @@ struct ReverseStop {
     px::Rgba before{}, after{};
 };
 
+// A breakpoint on one layer's attention in a GPT program ("layer L head H"): the pcs of every
+// instruction that computes that layer's attention (prefill and decode pass), as the engine finds
+// them (gpt_view.h's gpt_attention_pcs), so the debugger stops on them without knowing an opcode.
+// The head is what the Attention window selects when one is hit (all heads run in one instruction).
+struct LayerBreakpoint {
+    uint32_t layer = 0, head = 0;
+    std::vector<uint32_t> pcs;
+    std::string label() const; // "layer L head H"
+};
+
 // Where a "go to" text points: a pixel, a row, a matrix or one of its elements.
 struct GotoTarget {
     px::Rect rect;     // pixels to bring into view
@@ -129,6 +142,15 @@ struct Debugger {
     size_t history_limit = size_t(512) << 20;
 
     std::set<uint32_t> breakpoints; // pcs
+    // Header rows of watched regions: Continue stops after a step whose writes touch one
+    // (debuginfo.h's region_written; header or element pixels, as d.regions declares them).
+    std::set<uint32_t> watches;
+    std::vector<LayerBreakpoint> layer_breakpoints; // at most one per layer
+    // What the last stop by a watch or a layer breakpoint was for; cleared by the next step.
+    std::string stop_note;             // e.g. "step 57 (pc 120) wrote layer0.attn.k_cache"
+    std::optional<uint32_t> watch_hit; // the watched row that step wrote
+    std::optional<LayerBreakpoint> layer_hit;
+    uint64_t stop_serial = 0;       // bumps at each such stop, so a window reacts once (selects the head)
     std::optional<uint32_t> run_to; // run-to-cursor target pc
     bool running = false;           // continuing (F5) across frames
     uint64_t run_started_steps = 0;
@@ -170,8 +192,9 @@ bool edit_loaded(Debugger& d, px::Image edited, std::string what);
 bool undo_edit(Debugger& d);
 px::StepResult step_once(Debugger& d); // one instruction (both executors), with history
 bool step_back(Debugger& d);           // undo the newest history entry
-// Continues for at most `budget_ms`, stopping at HALT, a trap, a breakpoint or the run-to target.
-// Returns the steps taken. Clears `running` when it stops for any of those reasons.
+// Continues for at most `budget_ms`, stopping at HALT, a trap, a breakpoint (pc or layer), the
+// run-to target, or after a step that wrote a watched region. Returns the steps taken. Clears
+// `running` when it stops for any of those reasons.
 uint64_t continue_for(Debugger& d, double budget_ms);
 void toggle_breakpoint(Debugger& d, uint32_t pc);
 bool image_changed(const Debugger& d); // the image differs from the loaded one (steps taken)
@@ -188,8 +211,10 @@ Parity full_parity(Debugger& d);
 px::PixelHistory pixel_history(const Debugger& d, uint32_t x, uint32_t y);
 // Undoes up to n steps, bringing the GPU in line once at the end. Returns the steps undone.
 uint64_t step_back_n(Debugger& d, uint64_t n);
-// Runs backwards to the previous breakpoint: undoes steps until the pc is on a breakpoint (at
-// least one step), or to the oldest step kept.
+// Runs backwards to the previous breakpoint: undoes at least one step, and stops at the first
+// point going back where the pc is on a breakpoint (pc or layer: before that instruction, as a
+// forward run stops) or the image is as just after a step that wrote a watched region (as a
+// forward run stops there); else at the oldest step kept.
 ReverseStop reverse_continue(Debugger& d);
 // Runs backwards to just before the newest step that changed any of `rects` (its pc is then the
 // instruction that made the change: stepping once redoes it). Does not move when none did.
@@ -221,7 +246,17 @@ px::DType matrix_element_type(const Debugger& d, uint32_t row);
 void start_continue(Debugger& d);      // F5: run across frames until something stops it
 void run_to(Debugger& d, uint32_t pc); // continue until pc is reached
 void pause(Debugger& d);               // F6 / Esc
-void clear_breakpoints(Debugger& d);
+void clear_breakpoints(Debugger& d);   // pc breakpoints and layer breakpoints
+// Watches a region (by its header row) or stops watching it; clear_watches drops them all.
+void toggle_watch(Debugger& d, uint32_t row);
+void clear_watches(Debugger& d);
+// Adds "layer L head H" (pcs from the engine; replaces the layer's breakpoint on another head),
+// or removes it when the same layer and head are already set. Nothing is added for empty pcs.
+void toggle_layer_breakpoint(Debugger& d, uint32_t layer, uint32_t head, std::vector<uint32_t> pcs);
+// The layer breakpoint with an instruction at pc, or nullptr.
+const LayerBreakpoint* layer_breakpoint_at(const Debugger& d, uint32_t pc);
+// The first watched region (its header row) that `written` touches, or nullopt.
+std::optional<uint32_t> watched_region_written(const Debugger& d, const std::vector<px::Rect>& written);
 void set_driver(Debugger& d, Driver driver); // ignored for Gpu when no GL executor runs
 void set_cpu_executor(Debugger& d, CpuExecutor e);
 void dismiss_error(Debugger& d);

@@ -17,7 +17,8 @@ constexpr int kCtrl = GLFW_MOD_CONTROL, kShift = GLFW_MOD_SHIFT;
 const KeyBinding kKeys[] = {
     {GLFW_KEY_F10, 0, Action::Step, "F10", "step one instruction"},
     {GLFW_KEY_F10, kShift, Action::StepBack, "Shift+F10", "step back (history of changed regions)"},
-    {GLFW_KEY_F5, 0, Action::Continue, "F5", "continue until HALT, trap, breakpoint or run-to target"},
+    {GLFW_KEY_F5, 0, Action::Continue, "F5",
+     "continue until HALT, trap, breakpoint, watched write or run-to target"},
     {GLFW_KEY_F6, 0, Action::Pause, "F6", "pause a running program"},
     {GLFW_KEY_ESCAPE, 0, Action::Pause, "Esc", "pause a running program"},
     {GLFW_KEY_R, kCtrl, Action::Reset, "Ctrl+R", "reset to the image as loaded"},
@@ -42,7 +43,7 @@ const KeyBinding kKeys[] = {
     {GLFW_KEY_S, kCtrl | kShift, Action::WriteState, "Ctrl+Shift+S", "write the state file (--state-file)"},
     {GLFW_KEY_F1, 0, Action::Help, "F1", "this help"},
     {GLFW_KEY_F5, kShift, Action::ReverseContinue, "Shift+F5",
-     "reverse-continue: back to the previous breakpoint"},
+     "reverse-continue: back to the previous breakpoint or watched write"},
     {GLFW_KEY_F5, kCtrl | kShift, Action::ReverseToPixelChange, "Ctrl+Shift+F5",
      "back to the step that last changed the pixel in Pixel history"},
     {GLFW_KEY_G, kCtrl, Action::GoTo, "Ctrl+G", "go to x, y / row N / matrix / name[m, n]"},

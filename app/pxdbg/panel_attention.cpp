@@ -104,12 +104,63 @@ bool cell(ImDrawList* dl, ImVec2 at, ImVec2 size, float p, bool marked) {
     return ImGui::IsMouseHoveringRect(at, end) && ImGui::IsWindowHovered();
 }
 
+// "Break at layer L head H": the engine finds the layer's attention instructions in row 0
+// (gpt_attention_pcs; no opcode here) and the debugger stops before each of them.
+void break_button(App& app) {
+    Debugger& d = app.dbg;
+    AttentionPanel& a = app.gpt.attention;
+    const uint32_t layer = uint32_t(a.layer), head = uint32_t(a.head);
+    const bool set =
+        std::any_of(d.layer_breakpoints.begin(), d.layer_breakpoints.end(),
+                    [&](const LayerBreakpoint& b) { return b.layer == layer && b.head == head; });
+    const std::string label = std::string(set ? "Remove break at layer " : "Break at layer ") +
+                              std::to_string(layer) + " head " + std::to_string(head) + "###layer_break";
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    if (ImGui::SmallButton(label.c_str())) {
+        auto pcs = px::gpt_attention_pcs(d.cpu.image, app.gpt.regions, layer);
+        if (!pcs) {
+            a.break_error = pcs.error().message;
+        } else {
+            a.break_error.clear();
+            toggle_layer_breakpoint(d, layer, head, std::move(pcs.value()));
+            set_message(app, std::string(set ? "removed" : "set") + " the breakpoint layer " +
+                                 std::to_string(layer) + " head " + std::to_string(head));
+        }
+        app.ui_serial++;
+    }
+    const ImVec2 sz = ImGui::GetItemRectSize();
+    a.break_at = {at.x + sz.x / 2, at.y + sz.y / 2};
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("stop (F5) before this layer's attention instruction, in the prefill and every "
+                          "decode pass; the window then shows the layer and selects the head");
+    std::string list;
+    for (const LayerBreakpoint& b : d.layer_breakpoints)
+        list += (list.empty() ? "" : ", ") + b.label();
+    if (!list.empty()) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("breakpoints: %s", list.c_str());
+    }
+    if (!a.break_error.empty()) ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", a.break_error.c_str());
+    // A layer breakpoint stops before the instruction: this position's row appears once it runs.
+    if (d.layer_hit && int(d.layer_hit->layer) == a.layer && !d.running)
+        ImGui::TextColored(ImVec4(1, 0.85f, 0.4f, 1),
+                           "stopped before this layer's attention (pc %u): Step (F10) runs it", d.cpu.pc);
+}
+
 } // namespace
 
 void draw_attention_window(App& app) {
     Debugger& d = app.dbg;
     GptPanel& g = app.gpt;
     AttentionPanel& a = g.attention;
+    // A layer breakpoint was hit: show its layer with its head selected, once per stop.
+    if (g.is_gpt && d.layer_hit && a.shown_stop != d.stop_serial) {
+        a.shown_stop = d.stop_serial;
+        a.show = true;
+        a.layer = int(std::min(d.layer_hit->layer, std::max(g.regions.config.layers, 1u) - 1));
+        a.head = int(d.layer_hit->head);
+        app.ui_serial++;
+    }
     if (!g.is_gpt || !a.show) return;
     const ImGuiViewport* vp = ImGui::GetMainViewport();
     ImGui::SetNextWindowPos(ImVec2(vp->Pos.x + 700, vp->Pos.y + 60), ImGuiCond_FirstUseEver);
@@ -140,6 +191,7 @@ void draw_attention_window(App& app) {
     }
     ImGui::SameLine();
     ImGui::TextDisabled("(%.1f ms)", a.compute_ms);
+    break_button(app);
     if (!a.error.empty()) {
         ImGui::TextColored(ImVec4(1, 0.4f, 0.4f, 1), "%s", a.error.c_str());
         ImGui::End();
@@ -298,6 +350,8 @@ nlohmann::json attention_state_json(const App& app) {
         {"strip_cell", a.strip_cell},
         {"map_at", a.map_at},
         {"map_cell", a.map_cell},
+        {"break_at", a.break_at},
+        {"break_error", a.break_error},
         {"compute_ms", a.compute_ms}};
 }
 

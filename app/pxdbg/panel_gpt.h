@@ -61,6 +61,12 @@ struct AttentionPanel {
     std::array<float, 2> strip_cell{0, 0};
     std::array<float, 2> map_at{0, 0};
     float map_cell = 0;
+    // "Break at layer L head H" (debugger.h's LayerBreakpoint, pcs from gpt_attention_pcs): the
+    // button's centre (tests), why no pcs were found, and the debugger's stop_serial last shown
+    // (a hit shows its layer and selects its head once; the user may change them after).
+    std::array<float, 2> break_at{0, 0};
+    std::string break_error;
+    uint64_t shown_stop = 0;
 };
 
 // The Model window (panel_overview.cpp): the regions grouped by layer (gpt_model_tree), each with
@@ -79,6 +85,7 @@ struct OverviewPanel {
     uint64_t picture_serial = ~0ull;
     uint32_t picture_w = 0, picture_h = 0;
     double centre = 0, half_range = 0;
+    std::array<float, 2> watch_at{0, 0}; // the "Break on write" button's centre (tests)
 };
 
 // The Lens window (panel_lens.cpp), for the uint8 program: one activation region now, dequantized,

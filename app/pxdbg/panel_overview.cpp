@@ -77,7 +77,8 @@ void node(App& app, const px::GptTreeNode& n) {
     const px::Region& r = d.regions[i];
     const px::MatrixHeader h = px::decode_header(d.cpu.image.pixel(0, r.row));
     char line[256];
-    std::snprintf(line, sizeof line, "%s  %ux%u %s", r.name.c_str(), h.rows, h.cols, type_name(r.type()));
+    std::snprintf(line, sizeof line, "%s  %ux%u %s%s", r.name.c_str(), h.rows, h.cols, type_name(r.type()),
+                  d.watches.count(r.row) ? "  [break on write]" : "");
     const bool selected = d.selected_row && *d.selected_row == r.row;
     ImGui::TreeNodeEx(r.name.c_str(),
                       ImGuiTreeNodeFlags_Leaf | ImGuiTreeNodeFlags_NoTreePushOnOpen |
@@ -106,6 +107,41 @@ void node(App& app, const px::GptTreeNode& n) {
                         (unsigned long long)s.inf);
         }
         ImGui::EndTooltip();
+    }
+}
+
+// "Break on write" for the selected region (the debugger's watches: F5 stops after a step that
+// writes it), and the watches and GPT layer breakpoints set, by name and label.
+void watch_controls(App& app) {
+    Debugger& d = app.dbg;
+    OverviewPanel& o = app.gpt.overview;
+    const px::Region* sel = selected_region(d);
+    const bool on = sel && d.watches.count(sel->row) > 0;
+    const std::string label = !sel ? std::string("Break on write (select a region)")
+                              : on ? "Stop breaking on writes to " + sel->name
+                                   : "Break on write: " + sel->name;
+    ImGui::BeginDisabled(!sel);
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    if (ImGui::SmallButton((label + "###watch").c_str()) && sel) {
+        toggle_watch(d, sel->row);
+        set_message(app, std::string(on ? "no longer watching " : "break on write: ") + sel->name);
+        app.ui_serial++;
+    }
+    const ImVec2 sz = ImGui::GetItemRectSize();
+    o.watch_at = {at.x + sz.x / 2, at.y + sz.y / 2};
+    ImGui::EndDisabled();
+    std::string list;
+    for (uint32_t row : d.watches) {
+        std::string name = "row " + std::to_string(row);
+        for (const px::Region& r : d.regions)
+            if (r.row == row) name = r.name;
+        list += (list.empty() ? "watching " : ", ") + name;
+    }
+    for (const LayerBreakpoint& b : d.layer_breakpoints)
+        list += (list.empty() ? "" : "; ") + std::string("break at ") + b.label();
+    if (!list.empty()) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("%s", list.c_str());
     }
 }
 
@@ -160,6 +196,7 @@ void draw_overview_window(App& app) {
     o.node_at.clear();
     ImGui::TextDisabled("regions by layer (debug symbols); hover: shape, type, statistics (%.1f ms)",
                         o.stats_ms);
+    watch_controls(app);
     const float pic_h = 130;
     if (ImGui::BeginChild("tree", ImVec2(0, std::max(100.0f, ImGui::GetContentRegionAvail().y - pic_h)),
                           true))
@@ -219,6 +256,7 @@ nlohmann::json overview_state_json(const App& app) {
             {"serial", o.serial},
             {"clicked", o.clicked},
             {"node_at", at},
+            {"watch_at", o.watch_at},
             {"picture", o.picture_w ? nlohmann::json{{"w", o.picture_w},
                                                      {"h", o.picture_h},
                                                      {"centre", o.centre},

@@ -97,8 +97,10 @@ void menu_bar(App& app) {
         action_item(app, "Reset", Action::Reset);
         action_item(app, "Run to cursor", Action::RunToCursor);
         action_item(app, "Toggle breakpoint", Action::ToggleBreakpoint);
-        if (ImGui::MenuItem("Clear breakpoints", nullptr, false, !d.breakpoints.empty()))
+        if (ImGui::MenuItem("Clear breakpoints", nullptr, false,
+                            !d.breakpoints.empty() || !d.layer_breakpoints.empty()))
             clear_breakpoints(d);
+        if (ImGui::MenuItem("Clear watches", nullptr, false, !d.watches.empty())) clear_watches(d);
         model_run_menu(app);
         ImGui::Separator();
         ImGui::TextDisabled("CPU executor (byte-identical)");
@@ -496,6 +498,7 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
         ImGui::TextColored(bad ? ImVec4(1, 0.4f, 0.4f, 1) : ImVec4(1, 0.85f, 0.4f, 1),
                            "stopped at pc %u: %s%s%s", d.cpu.pc, stop_reason_text(d.stopped), bad ? ": " : "",
                            bad ? std::string(px::trap_name(d.cpu.trap.code)).c_str() : "");
+        if (!d.stop_note.empty()) ImGui::TextColored(ImVec4(1, 0.85f, 0.4f, 1), "%s", d.stop_note.c_str());
     }
     const px::Row0Listing& L = d.listing;
     // Row 0 usually ends in zero pixels (each a HALT): list up to the last non-zero one and fold the rest.
@@ -545,6 +548,14 @@ void disassembly_window(App& app, ImVec2 pos, ImVec2 size) {
                 if (bp)
                     ImGui::GetWindowDrawList()->AddCircleFilled(
                         ImVec2(c.x + 8, c.y + ImGui::GetTextLineHeight() / 2), 6, IM_COL32(230, 40, 40, 255));
+                // A GPT layer breakpoint (the Attention window's "Break at layer L head H"): orange,
+                // its label on hover; removed from the Attention window or Run > Clear breakpoints.
+                if (const LayerBreakpoint* lb = layer_breakpoint_at(d, ins.pc)) {
+                    ImGui::GetWindowDrawList()->AddCircle(
+                        ImVec2(c.x + 8, c.y + ImGui::GetTextLineHeight() / 2), 6, IM_COL32(255, 150, 30, 255),
+                        0, 2.5f);
+                    if (ImGui::IsItemHovered()) ImGui::SetTooltip("breakpoint: %s", lb->label().c_str());
+                }
                 if (at_pc)
                     ImGui::GetWindowDrawList()->AddTriangleFilled(
                         ImVec2(c.x + 6, c.y + 2), ImVec2(c.x + 6, c.y + ImGui::GetTextLineHeight() - 2),

@@ -155,4 +155,18 @@ const Region* region_at(const std::vector<Region>& regions, const Image& image, 
     return nullptr;
 }
 
+bool region_written(const Region& r, uint32_t width, const std::vector<Rect>& written) {
+    if (width < 2) return false;
+    const auto overlap = [](const Rect& a, const Rect& b) {
+        return !a.empty() && !b.empty() && uint64_t(a.x) < uint64_t(b.x) + b.w &&
+               uint64_t(b.x) < uint64_t(a.x) + a.w && uint64_t(a.y) < uint64_t(b.y) + b.h &&
+               uint64_t(b.y) < uint64_t(a.y) + a.h;
+    };
+    const std::vector<Rect> mine = region_rects(r, width);
+    for (const Rect& w : written)
+        for (const Rect& m : mine)
+            if (overlap(w, m)) return true;
+    return false;
+}
+
 } // namespace px

@@ -48,5 +48,8 @@ std::vector<Region> program_regions(const Image& image);
 std::vector<Rect> region_rects(const Region& r, uint32_t width);
 // The region containing pixel (x, y) (header or element pixel), or nullptr.
 const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y);
+// Whether any of `written` (a step's rectangles, vm.h's StepResult::written) overlaps a pixel of
+// the region (header or elements, region_rects): a debugger's "break when this region is written".
+bool region_written(const Region& r, uint32_t width, const std::vector<Rect>& written);
 
 } // namespace px

@@ -269,4 +269,31 @@ std::string escape_bytes(std::string_view bytes) {
     return s;
 }
 
+Result<std::vector<uint32_t>> gpt_attention_pcs(const Image& image, const GptRegions& regions,
+                                                uint32_t layer) {
+    if (layer >= regions.k_cache.size())
+        return make_error(ErrorCode::Usage, "layer " + std::to_string(layer) + ": the model has " +
+                                                std::to_string(regions.k_cache.size()) + " layers");
+    const uint32_t k_cache = regions.k_cache[layer];
+    // Decoded, not planned: before the first step the caches are empty, and a plan would check
+    // shapes that only the run makes valid. The whole row: the decode pass follows the HALT.
+    const PixelFetch fetch = image_fetch(image);
+    std::vector<uint32_t> pcs;
+    for (uint32_t pc = 0; pc < image.width;) {
+        const Decoded dec = decode(fetch, image.width, pc);
+        if (dec.truncated || !dec.ins.info) break;
+        const Instruction& ins = dec.ins;
+        const bool attention =
+            ins.opcode == uint8_t(Opcode::FATTENTION) || ins.opcode == uint8_t(Opcode::QATTENTION);
+        if (attention && ins.operand[1] == k_cache) pcs.push_back(pc);
+        pc += ins.length;
+    }
+    if (pcs.empty())
+        return make_error(ErrorCode::Invalid,
+                          "layer " + std::to_string(layer) +
+                              ": row 0 has no attention instruction on its key cache (row " +
+                              std::to_string(k_cache) + ")");
+    return pcs;
+}
+
 } // namespace px

@@ -94,4 +94,12 @@ std::string gpt_token_bytes(const Bpe& bpe, int32_t id);
 // Bytes as printable text: ASCII 0x20..0x7E as is (backslash doubled), \n \t \r, else \xNN.
 std::string escape_bytes(std::string_view bytes);
 
+// Where one layer's attention is computed: the pcs (x in row 0, in row order) of every attention
+// instruction (FATTENTION in the float32 program, QATTENTION in the uint8 one) whose key cache is
+// layer `layer`'s, in the prefill and the decode pass. Row 0 is walked instruction by instruction
+// with the VM's own decoder, as a run would meet them. A debugger breaks on "layer L" with these
+// pcs and so needs to know no opcode. Errors name the layer (out of range, or no such instruction).
+Result<std::vector<uint32_t>> gpt_attention_pcs(const Image& image, const GptRegions& regions,
+                                                uint32_t layer);
+
 } // namespace px
