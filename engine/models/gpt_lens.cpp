@@ -1,6 +1,7 @@
 #include "gpt_lens.h"
 
 #include "compare.h"
+#include "cpu_fast.h"
 #include "gpt_u8.h"
 #include "layout.h"
 #include "opcodes.h"
@@ -30,7 +31,7 @@ Result<GptFloatReference> open_gpt_float_reference(Image program, const GptRegio
                               std::to_string(a.context) + ", " + std::to_string(a.vocab) + ")");
     auto weights = read_gpt_weights(program, *regions);
     if (!weights) return make_error(weights.error().code, "the float32 program: " + weights.error().message);
-    return GptFloatReference{std::move(program), std::move(*regions), std::move(*weights)};
+    return GptFloatReference{std::move(program), std::move(*regions), std::move(*weights), fast_executor()};
 }
 
 namespace {
@@ -185,8 +186,8 @@ Result<GptLens> gpt_quant_lens(const Image& image, const GptRegions& regions,
         }
         return Ok{};
     };
-    if (Status st =
-            run_gpt_float_prefill(reference.program, reference.regions, ids, &reference.weights, capture);
+    if (Status st = run_gpt_float_prefill(reference.program, reference.regions, ids, &reference.weights,
+                                          capture, &reference.executor);
         !st)
         return make_error(st.error().code, "the float32 reference: " + st.error().message);
     if (!found)
@@ -217,7 +218,9 @@ Result<std::vector<GptCandidate>> gpt_reference_top_k(const GptFloatReference& r
             last.assign(values.end() - ptrdiff_t(cols), values.end()); // float32 values, exact
         return Ok{};
     };
-    if (Status st = run_gpt_float_prefill(reference.program, reference.regions, ids, nullptr, capture); !st)
+    if (Status st = run_gpt_float_prefill(reference.program, reference.regions, ids, nullptr, capture,
+                                          &reference.executor);
+        !st)
         return make_error(st.error().code, "the float32 reference: " + st.error().message);
     if (last.empty()) return make_error(ErrorCode::Invalid, "the float32 reference wrote no logits");
     return gpt_top_k(last, k);

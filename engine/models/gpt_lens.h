@@ -18,6 +18,7 @@
 #include "gpt_view.h"
 #include "image.h"
 #include "result.h"
+#include "vm.h"
 
 #include <cstdint>
 #include <map>
@@ -33,6 +34,7 @@ struct GptFloatReference {
     Image program;
     GptRegions regions;
     GptWeights weights;
+    PlanExecutor executor; // the optimized CPU executor, kept: its packed weights serve every run
 };
 // Checks that `program` is a float32 GPT program with the same config and tokenizer vocabulary as
 // the uint8 one described by `u8_regions`; an error names what differs.

@@ -59,7 +59,8 @@ std::vector<std::string> gpt_prefill_output_names(uint32_t layers, bool all_logi
 }
 
 Status run_gpt_float_prefill(const Image& program, const GptRegions& regions, std::span<const int32_t> ids,
-                             const GptWeights* weights, const GptActivationVisitor& visit) {
+                             const GptWeights* weights, const GptActivationVisitor& visit,
+                             const PlanExecutor* executor) {
     const GptConfig& c = regions.config;
     if (regions.weights_u8)
         return make_error(ErrorCode::Usage,
@@ -78,7 +79,7 @@ Status run_gpt_float_prefill(const Image& program, const GptRegions& regions, st
     if (Status st = set_gpt_prompt(run_img, regions, ids, 1); !st) return st.error();
     const uint32_t steps = run_img.width; // a prefill runs fewer instructions than row 0 has pixels
     VmState vm = make_vm(std::move(run_img), steps);
-    const PlanExecutor fast = fast_executor();
+    const PlanExecutor fast = executor ? *executor : fast_executor();
     for (size_t k = 0; vm.status == VmStatus::Ready && vm.pc != stop_pc; ++k) {
         const StepResult r = step(vm, nullptr, fast);
         if (vm.status == VmStatus::Trapped)

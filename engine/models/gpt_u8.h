@@ -11,6 +11,7 @@
 //                   writes the program; same regions for the state as the float32 program
 #pragma once
 #include "gpt.h"
+#include "vm.h"
 
 #include <cstdint>
 #include <functional>
@@ -54,8 +55,11 @@ Result<GptCalibration> calibrate_gpt(const GptConfig& config, const GptWeights& 
 std::vector<std::string> gpt_prefill_output_names(uint32_t layers, bool all_logits);
 using GptActivationVisitor = std::function<Status(const std::string& name, uint32_t rows, uint32_t cols,
                                                   std::span<const double> values)>;
+// `executor`: the optimized CPU executor to run it with (one kept across calls keeps its packed
+// weights, cpu_fast.h); nullptr: a new one.
 Status run_gpt_float_prefill(const Image& program, const GptRegions& regions, std::span<const int32_t> ids,
-                             const GptWeights* weights, const GptActivationVisitor& visit);
+                             const GptWeights* weights, const GptActivationVisitor& visit,
+                             const PlanExecutor* executor = nullptr);
 
 // The uint8 program image. The calibration must hold every tensor calibrate_gpt names. Errors: Usage.
 Result<Image> build_gpt_u8(const GptConfig& config, const GptWeights& weights, const Bpe& tokenizer,
