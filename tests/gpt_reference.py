@@ -840,8 +840,11 @@ def lens_compare(pxi, weights, config, u8, f32, prompt, n, work):
         diff = got_q - got_ref
         checks = {"max_abs": float(np.max(np.abs(diff))), "mean_abs": float(np.mean(np.abs(diff))),
                   "rms": float(np.sqrt(np.mean(diff ** 2))), "reference_rms": float(np.sqrt(np.mean(got_ref ** 2))),
-                  "relative": float(np.sqrt(np.sum(diff ** 2) / np.sum(got_ref ** 2))),
-                  "within_half_step": float(np.mean(np.abs(diff) <= r["scale"] / 2))}
+                  "relative": float(np.sqrt(np.sum(diff ** 2) / np.sum(got_ref ** 2)))}
+        if s.get("dtype", "u8") in ("u8", "i32"):
+            checks["within_half_step"] = float(np.mean(np.abs(diff) <= r["scale"] / 2))
+        else:  # a float region has no quantization step
+            assert r["within_half_step"] is None, f"{name}: within_half_step {r['within_half_step']!r} for a float region"
         for k, v in checks.items():
             assert math.isclose(r[k], v, rel_tol=1e-9, abs_tol=1e-12), f"{name}: {k} {r[k]!r}, recomputed {v!r}"
         i = int(np.argmax(np.abs(diff)))

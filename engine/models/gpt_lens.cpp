@@ -2,6 +2,7 @@
 
 #include "compare.h"
 #include "cpu_fast.h"
+#include "dtype.h"
 #include "gpt_u8.h"
 #include "layout.h"
 #include "opcodes.h"
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 
 namespace px {
@@ -136,7 +138,10 @@ void gpt_lens_stats(GptLens& lens) {
     lens.rms = n ? std::sqrt(sum_sq / double(n)) : 0;
     lens.reference_rms = n ? std::sqrt(ref_sq / double(n)) : 0;
     lens.relative = ref_sq > 0 ? std::sqrt(sum_sq / ref_sq) : 0;
-    lens.within_half_step = n ? double(within) / double(n) : 0;
+    // A float region (the logits after DEQUANT) has no quantization step of its own.
+    lens.within_half_step = dtype_is_float(lens.type) ? std::numeric_limits<double>::quiet_NaN()
+                            : n                       ? double(within) / double(n)
+                                                      : 0;
 }
 
 Result<GptLens> gpt_quant_lens(const Image& image, const GptRegions& regions,

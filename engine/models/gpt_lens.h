@@ -68,7 +68,8 @@ struct GptLens {
     std::vector<double> difference;
     // Over every element: the largest |difference| (and where), mean |difference|, RMS of the
     // difference and of the reference, their ratio (relative L2 error), and the share of elements
-    // within half a quantization step (scale / 2) of the reference: what rounding alone allows.
+    // within half a quantization step (scale / 2) of the reference: what rounding alone allows
+    // (NaN for a float region, which has no step).
     double max_abs = 0, mean_abs = 0, rms = 0, reference_rms = 0, relative = 0, within_half_step = 0;
     uint32_t max_row = 0, max_col = 0; // row within the region (position at.first + max_row)
 };
