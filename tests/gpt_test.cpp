@@ -383,6 +383,18 @@ TEST_CASE("gpt: set_gpt_prompt refuses what does not fit and leaves the image as
     CHECK_FALSE(set_gpt_sampling(img, *g, {-1.0f, 0, 0}));
     CHECK_FALSE(set_gpt_sampling(img, *g, {0.5f, 70000, 0}));
     CHECK(img.rgba == before.rgba);
+    // read_gpt_sampling reads back what set_gpt_sampling wrote (temperature canonical: -0 reads 0).
+    for (const GptSampling s :
+         {GptSampling{0.8f, 40, 1234}, GptSampling{0.0f, 0, 0}, GptSampling{-0.0f, 1, 7}}) {
+        Image copy = img;
+        REQUIRE(set_gpt_sampling(copy, *g, s));
+        auto back = read_gpt_sampling(copy, *g);
+        REQUIRE(back);
+        CHECK(back->temperature == s.temperature);
+        CHECK_FALSE(std::signbit(back->temperature));
+        CHECK(back->top_k == s.top_k);
+        CHECK(back->seed == s.seed);
+    }
     // At the limit: 30 + 3 = C + 1 runs to the end without a trap (the last token needs no position).
     CHECK(generate(img, fits, 3, {0.0f, 0, 0}, true).size() == 3);
     // A full-context prompt and one new token also runs.

@@ -11,6 +11,7 @@
 #include "gpt_u8.h"
 #include "layout.h"
 #include "ops/float_ops.h"
+#include "ops/gen_ops.h"
 #include "vm.h"
 
 #include <algorithm>
@@ -276,4 +277,47 @@ TEST_CASE("gpt_attention_pcs: every QATTENTION of a layer in the uint8 program, 
     auto img = px::build_gpt_u8(c, w, px::test::tiny_bpe(), *cal, o);
     REQUIRE_MESSAGE(img, (img ? "" : img.error().message));
     check_attention_pcs(*img, "QATTENTION");
+}
+
+TEST_CASE("SAMPLE's probabilities are the odds of its own draw: frequencies over a grid of PRNG draws") {
+    // 50 logits, temperature 0.7, top-k 20: every z = j * 2^16 (u = j / 65536 exactly) drawn by
+    // the kernel's sample_bits; each id's frequency must be its probability within one grid step
+    // (plus float32 rounding of the running sums).
+    std::mt19937 g{5};
+    std::normal_distribution<float> nd(0.0f, 2.0f);
+    std::vector<float> l(50);
+    for (float& x : l)
+        x = nd(g);
+    const px::GptSampling s{0.7f, 20, 0};
+    const std::vector<double> p = px::gpt_sample_probabilities(l, s);
+    std::vector<uint32_t> bits(l.size());
+    for (size_t i = 0; i < l.size(); ++i)
+        bits[i] = px::fm::canon_bits(px::fm::bits(l[i]));
+    std::vector<double> freq(l.size(), 0.0);
+    const uint32_t draws = 65536;
+    for (uint32_t j = 0; j < draws; ++j)
+        freq[px::sample_bits(bits.data(), uint32_t(l.size()), px::fm::bits(0.7f), 20, j << 16)] +=
+            1.0 / draws;
+    double total = 0;
+    int nonzero = 0;
+    for (size_t i = 0; i < l.size(); ++i) {
+        CHECK(std::abs(freq[i] - p[i]) <= 1.0 / draws + 1e-6);
+        total += p[i];
+        nonzero += p[i] > 0;
+    }
+    CHECK(nonzero == 20);
+    CHECK(total == doctest::Approx(1.0).epsilon(1e-6));
+    // Temperature 1 over the whole row: the softmax, within float32's exp.
+    const std::vector<double> q = px::gpt_sample_probabilities(l, {1.0f, 0, 0});
+    for (int32_t i = 0; i < int32_t(l.size()); ++i)
+        CHECK(q[size_t(i)] == doctest::Approx(px::gpt_probability(l, i)).epsilon(1e-5));
+    // Greedy: the argmax (the lower id on a tie) with probability 1.
+    const std::vector<float> tie{1.0f, 3.0f, 3.0f, -2.0f};
+    const std::vector<double> r = px::gpt_sample_probabilities(tie, {0.0f, 0, 0});
+    CHECK(r == std::vector<double>{0.0, 1.0, 0.0, 0.0});
+    const auto top = px::gpt_top_k(tie, 2, px::GptSampling{0.0f, 0, 0});
+    CHECK(top[0].id == 1);
+    CHECK(top[0].sample_probability == 1.0);
+    CHECK(top[1].sample_probability == 0.0);
+    CHECK(std::isnan(px::gpt_top_k(tie, 1)[0].sample_probability)); // no settings given
 }

@@ -70,14 +70,15 @@ screenshot() {
     if [ -n "${PXDBG_SHOTS:-}" ]; then cp "$SHOT" "$PXDBG_SHOTS/$1"; fi
 }
 
-# set_setting NAME VALUE: the Text window's setting field NAME (seed, temperature, top_k,
-# new_tokens) clicked, cleared and typed; waits until the state file holds VALUE.
+# set_setting NAME VALUE [AS_STATED]: the Text window's setting field NAME (seed, temperature, top_k,
+# new_tokens) clicked, cleared and typed; waits until the state file holds VALUE (or AS_STATED: a
+# float32 temperature reads back as its double, 0.8 as 0.800000011920929).
 set_setting() {
     local x y
     read -r x y <<<"$(j ".gpt.settings_at.$1 | @tsv")"
     click_at "$x" "$y"
     xdotool key ctrl+a
     xdotool type --delay 20 "$2"
-    xdotool key Tab
-    wait_for ".gpt.settings.$1" "$2"
+    xdotool key Return
+    wait_for ".gpt.settings.$1" "${3:-$2}"
 }

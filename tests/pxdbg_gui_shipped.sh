@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # pxdbg_gui_shipped.sh — the shipped uint8 model (assets/gpt_brown.pxi) in pxdbg, its float32 program
 # beside it (--reference assets/gpt_brown_f32.pxi), driven in a real X window (ctest:
-# pxdbg_gui_shipped, issue 16's "done when"): a prompt typed, ten Next tokens (N), the text against
-# `pxi generate` for the same prompt and settings, a hovered token, the attention maps and the
+# pxdbg_gui_shipped, issue 16's "done when"): a prompt and sampling settings typed (seed 7,
+# temperature 0.8, top-k 40), ten Next tokens (N), the text against `pxi generate` for the same
+# prompt and settings, the candidates' probabilities (softmax and SAMPLE's odds) against NumPy, a hovered token, the attention maps and the
 # quantization lens against `pxi attention` and `pxi lens`, one Back one token (the text shrinks).
 # With PXDBG_SHOTS set, the screenshots go there too (docs/screenshots/).
 #
@@ -26,13 +27,16 @@ STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROG=$SRC/assets/gpt_brown.pxi REF=$SRC/assets/gpt_brown_f32.pxi
 PROMPT="She looked at him and"
 N=10
+SAMPLING=(--seed 7 --temperature 0.8 --top-k 40)
 # shellcheck source=tests/pxdbg_gui_lib.sh
 source "$SRC/tests/pxdbg_gui_lib.sh"
 fail_extra() { echo "--- gpt state:"; jq -c '.gpt | del(.attention, .overview, .lens)' "$STATE" 2>/dev/null | cut -c1-3000 || true; }
 
-"$PXI" generate "$PROG" --prompt "$PROMPT" --tokens $N --json >"$WORK/generate.json"
-"$PXI" lens "$PROG" --reference "$REF" --prompt "$PROMPT" --tokens $N --values --top 10 >"$WORK/lens.json"
-"$PXI" attention "$PROG" --prompt "$PROMPT" --tokens $N >"$WORK/attention.json"
+"$PXI" generate "$PROG" --prompt "$PROMPT" --tokens $N "${SAMPLING[@]}" --json -o "$WORK/generated.pxi" \
+    >"$WORK/generate.json"
+"$PXI" lens "$PROG" --reference "$REF" --prompt "$PROMPT" --tokens $N "${SAMPLING[@]}" --values --top 10 \
+    >"$WORK/lens.json"
+"$PXI" attention "$PROG" --prompt "$PROMPT" --tokens $N "${SAMPLING[@]}" >"$WORK/attention.json"
 T=$(jq '.prompt_tokens | length' "$WORK/generate.json")
 LAYERS=$(jq '.layers | length' "$WORK/attention.json")
 
@@ -40,6 +44,9 @@ echo "[${SECONDS}s] start"
 start "$PROG" --reference "$REF"
 wait_for '.gpt.lens.reference' "$(jq -c -n --arg p "$REF" '$p')"
 set_setting new_tokens $N
+set_setting seed 7
+set_setting temperature 0.8 0.800000011920929
+set_setting top_k 40
 set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/generate.json")"
 xdotool mousemove --window "$WIN" 1500 20
@@ -51,11 +58,34 @@ for k in $(seq 1 $N); do
     ms+=("$(j .gpt.token_ms)")
 done
 echo "next token (ms, wall, the optimized CPU executor with the step history): ${ms[*]}"
-# The text: the state file's against pxi generate's (greedy, the image's settings).
+# The text: the state file's against pxi generate's (the same seed, temperature and top-k).
 want_text=$(jq -r '.prompt + .text' "$WORK/generate.json")
 [ "$(j .gpt.text)" = "$want_text" ] || fail "text $(jc .gpt.text), pxi generate: $want_text"
 [ "$(jc .gpt.tokens)" = "$(jq -c '.prompt_tokens + .tokens' "$WORK/generate.json")" ] || fail "tokens differ"
 echo "text: $want_text"
+# The candidates' probabilities against NumPy on the logits row of pxi generate's final image:
+# softmax in double, and SAMPLE's odds (temperature 0.8 over the 40 largest; float32 exp).
+PY=python3
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import numpy" 2>/dev/null && PY=/usr/bin/python3
+if "$PY" -c "import numpy" 2>/dev/null; then
+    "$PY" - "$STATE" "$WORK/generated.pxi" "$SRC/tests" <<'PY' || fail "candidates (above)"
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+import gpt_reference as R
+top = json.load(open(sys.argv[1]))["gpt"]["top"]
+x = R.read_region(sys.argv[2], "logits")[-1]
+p = np.exp(x - x.max()); p /= p.sum()
+order = np.argsort(-x, kind="stable")
+keep = np.zeros_like(x, dtype=bool); keep[order[:40]] = True
+e = np.where(keep, np.exp((x - x.max()) / 0.8), 0.0); q = e / e.sum()
+for c in top:
+    assert c["logit"] == x[c["id"]], c
+    assert abs(c["probability"] - p[c["id"]]) <= 1e-9, (c, p[c["id"]])
+    assert abs(c["sample_probability"] - q[c["id"]]) <= 1e-5, (c, q[c["id"]])
+print("candidates: softmax and SAMPLE's odds agree with NumPy (%d ids)" % len(top))
+PY
+fi
 
 # The last layer's attention maps against pxi attention's.
 read -r lx ly <<<"$(j ".gpt.attention.layer_at[$((LAYERS - 1))] | @tsv")"

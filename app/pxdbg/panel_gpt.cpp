@@ -78,6 +78,10 @@ void refresh_program(App& app) {
     if (auto s = px::read_i32_matrix(d.loaded, g.regions.rng_state); s && s->size() == 1) g.seed = (*s)[0];
     if (auto n = px::read_i32_matrix(d.loaded, g.regions.loop_counter); n && n->size() == 1)
         g.new_tokens = (*n)[0] + 1;
+    if (auto s = px::read_gpt_sampling(d.loaded, g.regions)) {
+        g.temperature = s->temperature;
+        g.top_k = int(s->top_k);
+    }
     g.is_gpt = true;
 }
 
@@ -131,7 +135,9 @@ void refresh_sequence(App& app) {
     if (!logits) {
         g.top_note = logits.error().message;
     } else {
-        g.top = px::gpt_top_k(*logits, 10);
+        // SAMPLE's odds as the image's SAMPLE would compute them (its temperature and top-k now).
+        auto sampling = px::read_gpt_sampling(d.cpu.image, g.regions);
+        g.top = sampling ? px::gpt_top_k(*logits, 10, *sampling) : px::gpt_top_k(*logits, 10);
         const uint32_t rows = px::decode_header(d.cpu.image.pixel(0, g.regions.logits)).rows;
         g.top_note = "last row (" + std::to_string(rows - 1) + " of " + std::to_string(rows) +
                      ") of logits as it is now";
@@ -324,12 +330,13 @@ void candidates_table(const GptPanel& g) {
     ImGui::TextDisabled("next-token candidates: %s", g.top_note.c_str());
     if (g.top.empty()) return;
     if (!ImGui::BeginTable(
-            "top", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit))
+            "top", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit))
         return;
     ImGui::TableSetupColumn("id");
     ImGui::TableSetupColumn("text", ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableSetupColumn("logit (f32)");
     ImGui::TableSetupColumn("p");
+    ImGui::TableSetupColumn("p (SAMPLE)");
     ImGui::TableHeadersRow();
     for (const px::GptCandidate& c : g.top) {
         ImGui::TableNextRow();
@@ -341,6 +348,14 @@ void candidates_table(const GptPanel& g) {
         ImGui::Text("%.9g", double(c.logit));
         ImGui::TableNextColumn();
         ImGui::Text("%.6f", c.probability);
+        ImGui::TableNextColumn();
+        if (std::isnan(c.sample_probability))
+            ImGui::TextDisabled("?");
+        else
+            ImGui::Text("%.6f", c.sample_probability);
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("the odds SAMPLE draws it with: its own float32 weights e_i / S under the "
+                              "image's temperature and top-k (1 and 0 when it takes the argmax)");
     }
     ImGui::EndTable();
 }
@@ -396,7 +411,9 @@ void draw_gpt_panel(App& app) {
         ImGui::TextUnformatted(text);
         ImGui::SameLine();
     };
-    auto item_centre = [] {
+    // Each field's centre for tests; an edit makes the state file follow it.
+    auto item_centre = [&app] {
+        if (ImGui::IsItemEdited() || ImGui::IsItemDeactivated()) app.ui_serial++;
         const ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
         return std::array<float, 2>{(a.x + b.x) / 2, (a.y + b.y) / 2};
     };
@@ -501,7 +518,8 @@ nlohmann::json gpt_state_json(const App& app) {
         top.push_back({{"id", c.id},
                        {"bytes", px::escape_bytes(px::gpt_token_bytes(g.bpe, c.id))},
                        {"logit", double(c.logit)},
-                       {"probability", c.probability}});
+                       {"probability", c.probability},
+                       {"sample_probability", c.sample_probability}});
     return {{"prompt_tokens", g.prompt},
             {"tokens", g.tokens},
             {"text", lossy_decode(g.bpe, all)},

@@ -160,12 +160,38 @@ void gpt_command(const GptArgs& a) {
     pxi::finish(pxi::kExitOk);
 }
 
+// ---- Sampling settings (generate, attention, lens) ----
+
+struct SamplingArgs {
+    uint32_t seed = 0, top_k = 0;
+    float temperature = 0.0f;
+    px::GptSampling settings() const { return {temperature, top_k, seed}; }
+};
+
+void add_sampling_options(CLI::App* cmd, SamplingArgs& s) {
+    cmd->add_option("--seed", s.seed, "the PRNG state's start (SAMPLE, PROTOCOL.md 13.5)")
+        ->capture_default_str();
+    cmd->add_option("--temperature", s.temperature, "0: greedy (argmax)")->capture_default_str();
+    cmd->add_option("--top-k", s.top_k, "sample among the k most likely tokens (0: all)")
+        ->capture_default_str();
+}
+
+// Writes the prompt (at least one token) and the sampling settings into the image, or exits.
+void set_prompt_or_exit(px::Image& image, const px::GptRegions& g, const std::vector<int32_t>& prompt,
+                        uint32_t tokens, const SamplingArgs& s) {
+    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
+    if (px::Status st = px::set_gpt_prompt(image, g, prompt, tokens); !st)
+        pxi::fail(pxi::kExitUsage, st.error().message);
+    if (px::Status st = px::set_gpt_sampling(image, g, s.settings()); !st)
+        pxi::fail(pxi::kExitUsage, st.error().message);
+}
+
 // ---- pxi generate ----
 
 struct GenerateArgs {
     std::string input, prompt, executor = "cpu", kernel = "simple", output; // simple: faster at 1 row
-    uint32_t tokens = 32, seed = 0, top_k = 0;
-    float temperature = 0.0f;
+    uint32_t tokens = 32;
+    SamplingArgs sampling;
     bool json = false, force = false, profile = false;
 };
 
@@ -232,11 +258,7 @@ void generate_command(const GenerateArgs& a) {
     if (!g) pxi::fail(pxi::kExitUsage, a.input + ": " + g.error().message);
     const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
     const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
-    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
-    if (px::Status st = px::set_gpt_prompt(image, *g, prompt, a.tokens); !st)
-        pxi::fail(pxi::kExitUsage, st.error().message);
-    if (px::Status st = px::set_gpt_sampling(image, *g, {a.temperature, a.top_k, a.seed}); !st)
-        pxi::fail(pxi::kExitUsage, st.error().message);
+    set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
 
     pxi::GptRunner run{a.executor, a.kernel};
     // Every instruction of a pass runs once per token: width steps per token is an upper bound.
@@ -317,9 +339,9 @@ void generate_command(const GenerateArgs& a) {
                          {"prompt_tokens", prompt},
                          {"tokens", generated},
                          {"text", out_text},
-                         {"seed", a.seed},
-                         {"temperature", a.temperature},
-                         {"top_k", a.top_k},
+                         {"seed", a.sampling.seed},
+                         {"temperature", a.sampling.temperature},
+                         {"top_k", a.sampling.top_k},
                          {"executor", a.executor},
                          {"kernel", a.executor == "gl" ? nlohmann::json(a.kernel) : nlohmann::json(nullptr)},
                          {"prefill_ms", prefill_ms},
@@ -359,6 +381,7 @@ struct AttentionArgs {
     std::string input, prompt;
     uint32_t tokens = 1;
     int layer = -1; // -1: every layer
+    SamplingArgs sampling;
 };
 
 // Writes the prompt, runs the CPU VM (fast kernels) keeping every step's undo record, and prints
@@ -370,9 +393,7 @@ void attention_command(const AttentionArgs& a) {
     if (!g) pxi::fail(pxi::kExitUsage, a.input + ": " + g.error().message);
     const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
     const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
-    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
-    if (px::Status st = px::set_gpt_prompt(image, *g, prompt, a.tokens); !st)
-        pxi::fail(pxi::kExitUsage, st.error().message);
+    set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
     if (a.layer >= int(g->config.layers))
         pxi::fail(pxi::kExitUsage, "--layer " + std::to_string(a.layer) + ": the model has " +
                                        std::to_string(g->config.layers) + " layers");
@@ -552,11 +573,7 @@ void register_generate(CLI::App& app) {
     cmd->add_option("--prompt", a->prompt, "the text to continue (encoded with the image's tokenizer)")
         ->required();
     cmd->add_option("--tokens", a->tokens, "how many tokens to generate (>= 1)")->capture_default_str();
-    cmd->add_option("--seed", a->seed, "the PRNG state's start (SAMPLE, PROTOCOL.md 13.5)")
-        ->capture_default_str();
-    cmd->add_option("--temperature", a->temperature, "0: greedy (argmax)")->capture_default_str();
-    cmd->add_option("--top-k", a->top_k, "sample among the k most likely tokens (0: all)")
-        ->capture_default_str();
+    add_sampling_options(cmd, a->sampling);
     cmd->add_option("--executor", a->executor, "which executor runs it")
         ->check(CLI::IsMember(kExecutors))
         ->capture_default_str();
@@ -578,6 +595,7 @@ void register_attention(CLI::App& app) {
     cmd->add_option("--prompt", a->prompt, "the text to continue")->required();
     cmd->add_option("--tokens", a->tokens, "how many tokens to generate (>= 1)")->capture_default_str();
     cmd->add_option("--layer", a->layer, "only this layer (default: all)");
+    add_sampling_options(cmd, a->sampling);
     cmd->callback([a] { attention_command(*a); });
 }
 
@@ -588,6 +606,7 @@ struct LensArgs {
     uint32_t tokens = 1, top = 5;
     std::vector<std::string> regions; // empty: every activation with a scale
     bool values = false;
+    SamplingArgs sampling;
 };
 
 // The quantization lens pxdbg shows (engine/models/gpt_lens.h): writes the prompt into the uint8
@@ -604,9 +623,7 @@ void lens_command(const LensArgs& a) {
     if (!ref) pxi::fail(pxi::kExitUsage, a.reference + ": " + ref.error().message);
     const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
     const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
-    if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
-    if (px::Status st = px::set_gpt_prompt(image, *g, prompt, a.tokens); !st)
-        pxi::fail(pxi::kExitUsage, st.error().message);
+    set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
     const std::vector<px::Region> symbols = px::program_regions(image);
     const std::vector<std::string> names =
         a.regions.empty() ? px::gpt_lens_activations(*g, symbols) : a.regions;
@@ -655,7 +672,7 @@ void lens_command(const LensArgs& a) {
                      {"tokens", *seq},
                      {"pc", vm.pc},
                      {"regions", std::move(out)},
-                     {"top_k", top_json(px::gpt_top_k(*logits, a.top))},
+                     {"top_k", top_json(px::gpt_top_k(*logits, a.top, a.sampling.settings()))},
                      {"reference_top_k", top_json(*ref_top)}});
     pxi::finish(pxi::kExitOk);
 }
@@ -675,6 +692,7 @@ void register_lens(CLI::App& app) {
         "only this activation (repeatable; default: every one, in the order the program computes them)");
     cmd->add_option("--top", a->top, "next-token candidates to list")->capture_default_str();
     cmd->add_flag("--values", a->values, "include every element's dequantized and reference value");
+    add_sampling_options(cmd, a->sampling);
     cmd->callback([a] { lens_command(*a); });
 }
 

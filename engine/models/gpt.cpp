@@ -1,5 +1,7 @@
 #include "gpt.h"
 
+#include "fmath.h"
+
 #include "debuginfo.h"
 #include "dtype.h"
 #include "gpt_build.h"
@@ -683,6 +685,25 @@ Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
     const int32_t seed = int32_t(s.seed);
     write_i32(img, g.rng_state, {1, 1}, std::span(&seed, 1));
     return Ok{};
+}
+
+Result<GptSampling> read_gpt_sampling(const Image& img, const GptRegions& g) {
+    if (g.sample_pcs.empty()) return make_error(ErrorCode::Invalid, "the program has no SAMPLE");
+    const uint32_t pc = g.sample_pcs.front();
+    const Decoded dec = decode(image_fetch(img), img.width, pc);
+    if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::SAMPLE) || dec.ins.param_count != 3)
+        return make_error(ErrorCode::Invalid,
+                          "no SAMPLE instruction at pixel (" + std::to_string(pc) + ", 0)");
+    GptSampling s;
+    s.temperature = fm::canon(fm::from_bits(pixel_word(dec.ins.params[1])));
+    s.top_k = uint32_t(dec.ins.params[2][0] | dec.ins.params[2][1] << 8);
+    auto seed = read_i32_matrix(img, g.rng_state);
+    if (!seed) return seed.error();
+    if (seed->size() != 1)
+        return make_error(ErrorCode::Invalid,
+                          "rng_state (row " + std::to_string(g.rng_state) + ") is not 1x1");
+    s.seed = uint32_t((*seed)[0]);
+    return s;
 }
 
 Result<std::vector<int32_t>> read_i32_matrix(const Image& img, uint32_t row) {

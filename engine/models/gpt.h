@@ -119,6 +119,9 @@ struct GptSampling {
 };
 // Writes temperature and top-k into every SAMPLE's parameter pixels and the seed into rng_state.
 Status set_gpt_sampling(Image& image, const GptRegions& regions, const GptSampling& sampling);
+// The settings as the image holds them: the first SAMPLE's temperature (canonical: subnormals and
+// -0 read as 0, the argmax) and top-k, and rng_state now (the seed before any SAMPLE ran).
+Result<GptSampling> read_gpt_sampling(const Image& image, const GptRegions& regions);
 
 // Teacher-forced evaluation with pxtrain's convention (tools/train/train.cpp eval_file): windows
 // of `context` input tokens at offsets 0, C, 2C, ... while offset + C + 1 <= N, window k's row t

@@ -5,6 +5,7 @@
 #include "fmath.h"
 #include "layout.h"
 #include "ops/float_ops.h"
+#include "ops/gen_ops.h"
 #include "ops/qint_ops.h"
 #include "vm.h"
 
@@ -86,6 +87,32 @@ std::vector<float> gpt_attention_probs(std::span<const float> q_row, std::span<c
         p[j] = fm::mul(fm::dot(&q_row[col], 1, &keys[size_t(j) * width + col], 1, hd), sc);
     fm::softmax_row(p.data(), p.data(), n);
     return p;
+}
+
+std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling) {
+    const uint32_t n = uint32_t(logits.size());
+    std::vector<double> p(n, 0.0);
+    if (n == 0) return p;
+    std::vector<uint32_t> bits(n);
+    for (uint32_t i = 0; i < n; ++i)
+        bits[i] = fm::canon_bits(fm::bits(logits[i]));
+    const SampleWeights w =
+        sample_weights(bits.data(), n, fm::canon_bits(fm::bits(sampling.temperature)), sampling.top_k);
+    if (w.greedy) {
+        p[w.top] = 1.0;
+        return p;
+    }
+    for (uint32_t i = 0; i < n; ++i)
+        p[i] = w.total > 0 ? double(w.e[i]) / double(w.total) : 0.0;
+    return p;
+}
+
+std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling) {
+    std::vector<GptCandidate> top = gpt_top_k(logits, k);
+    const std::vector<double> p = gpt_sample_probabilities(logits, sampling);
+    for (GptCandidate& c : top)
+        c.sample_probability = p[size_t(c.id)];
+    return top;
 }
 
 size_t GptAttention::known() const {

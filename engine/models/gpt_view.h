@@ -22,6 +22,7 @@
 #include "result.h"
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -41,10 +42,21 @@ struct GptCandidate {
     int32_t id = 0;
     float logit = 0;
     double probability = 0;
+    // The probability that SAMPLE draws it, as the program computes it (gpt_sample_probabilities);
+    // NaN when no sampling settings were given.
+    double sample_probability = std::numeric_limits<double>::quiet_NaN();
 };
 // The k most likely ids, highest logit first (equal logits: the lower id first, a stable
 // order); probabilities as gpt_probability. NaN logits are never candidates.
 std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k);
+// The same, each candidate with SAMPLE's probability under `sampling`.
+std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling);
+
+// SAMPLE's distribution over `logits` under `sampling` (PROTOCOL.md §13.5, the kernel's own float32
+// weights: gen_ops.h's sample_weights): e_i / S for each id, 0 outside the top-k set; greedy
+// (temperature 0, or the largest logit +-inf or NaN): 1 for the argmax, 0 elsewhere. The rounding
+// of step 6's running sums can move a draw's odds by a float32 ulp of S, no more.
+std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling);
 
 // Head `head`'s attention probabilities of one query row over the first n keys, as FATTENTION
 // computes them: s_j = mul(dot(q[head], K[j][head]), scale) (F.5), then the F.6 softmax of s_0..s_{n-1}.

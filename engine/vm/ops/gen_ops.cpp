@@ -20,33 +20,41 @@ uint32_t argmax_bits(const uint32_t* x, uint32_t n) {
     return best;
 }
 
-uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z) {
-    const uint32_t top = argmax_bits(x, n);
-    if (temperature == 0) return top; // temperature 0 is the argmax
-    const uint32_t m = x[top];
-    if ((m & 0x7FFFFFFFu) >= 0x7F800000u) return top; // the largest is +-inf or NaN
+SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k) {
+    SampleWeights w;
+    w.top = argmax_bits(x, n);
+    const uint32_t m = x[w.top];
+    // Temperature 0 is the argmax; so is a row whose largest is +-inf or NaN.
+    if (temperature == 0 || (m & 0x7FFFFFFFu) >= 0x7F800000u) return w;
+    w.greedy = false;
     // The k items of largest key, ties to the lower index.
     const uint32_t k = top_k == 0 || top_k > n ? n : top_k;
     std::vector<uint32_t> order(n);
     std::iota(order.begin(), order.end(), 0u);
     std::stable_sort(order.begin(), order.end(),
                      [&](uint32_t a, uint32_t b) { return logit_key(x[a]) > logit_key(x[b]); });
-    std::vector<float> e(n, 0.0f);
+    w.e.assign(n, 0.0f);
     const float r = fm::recip(fm::from_bits(temperature));
     for (uint32_t j = 0; j < k; ++j) {
         const uint32_t i = order[j];
         if (logit_key(x[i]) == 0) continue; // NaN: weight +0
-        e[i] = fm::exp(fm::mul(fm::sub(fm::from_bits(x[i]), fm::from_bits(m)), r));
+        w.e[i] = fm::exp(fm::mul(fm::sub(fm::from_bits(x[i]), fm::from_bits(m)), r));
     }
-    const float total = fm::sum(e.data(), n);
+    w.total = fm::sum(w.e.data(), n);
+    return w;
+}
+
+uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z) {
+    const SampleWeights w = sample_weights(x, n, temperature, top_k);
+    if (w.greedy) return w.top;
     const float u = float(z >> 8) * 0x1p-24f; // exact
-    const float t = fm::mul(u, total);
+    const float t = fm::mul(u, w.total);
     float c = 0.0f;
     for (uint32_t i = 0; i < n; ++i) {
-        c = fm::add(c, e[i]);
+        c = fm::add(c, w.e[i]);
         if (t < c) return i;
     }
-    return top;
+    return w.top;
 }
 
 namespace ops {

@@ -32,6 +32,17 @@ inline uint32_t mix32(uint32_t h) {
     return h;
 }
 
+// SAMPLE's weights (§13.5 steps 2 to 5) on the canonical bits of one row of logits: the argmax,
+// and unless the draw is greedy (temperature +0, or the largest logit +-inf or NaN) each element's
+// e_i (+0 outside the top-k set and for NaN) and their F.5 sum, in the kernel's float32 arithmetic.
+// SAMPLE draws i with probability e_i / total (up to the rounding of the running sums of step 6).
+struct SampleWeights {
+    uint32_t top = 0;
+    bool greedy = true;
+    std::vector<float> e;
+    float total = 0;
+};
+SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k);
 // SAMPLE's choice (§13.5) on the canonical bits of one row of logits: temperature (canonical
 // bits, +0 or a positive finite value), top_k (0: all), z the PRNG draw. Returns the token index.
 uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z);
