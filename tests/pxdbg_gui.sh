@@ -34,12 +34,10 @@ if [ "${PXDBG_GUI_SCENARIO:-basic}" = truth ]; then
     set -- "$WORK/input.pxi" "$@"
 fi
 
-fail() { echo "FAIL: $*"; echo "--- state:"; cat "$STATE" 2>/dev/null || true; echo "--- log:"; cat "$LOG" || true; exit 1; }
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$(dirname "$0")/pxdbg_gui_lib.sh" # fail, launch (no jq here: field reads the state file)
+fail_extra() { echo "--- state:"; cat "$STATE" 2>/dev/null || true; }
 field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}$/\1/p" "$STATE"; }
-
-"$PXDBG" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
 
 # Waits until the state file's field $1 differs from $2 (or, with $3 = eq, equals it).
 wait_field() {
@@ -57,13 +55,7 @@ wait_field() {
     fail "timed out waiting for $name ($mode $value)"
 }
 
-WIN=$(xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
-# No window manager under Xvfb: set the input focus ourselves, retrying until the window is viewable.
-for _ in $(seq 1 100); do
-    xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
-    sleep 0.05
-done
-[ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
+launch "$PXDBG" "$@"
 xdotool mousemove --window "$WIN" 800 700 # over the inspector, not the program view
 wait_field steps 0 eq
 [ "$(field status)" = ready ] || fail "not ready after loading"

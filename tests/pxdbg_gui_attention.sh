@@ -34,19 +34,12 @@ fi
 shift
 PXDBG=$1 PXI=$2 WORK=$3 SRC=$4 PY=$PXOS_NUMPY_PYTHON
 rm -rf "$WORK" && mkdir -p "$WORK"
-STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log PID=
+STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROMPT="The quick fox"
 N=3
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- attention state:"; jq -c .gpt.attention "$STATE" 2>/dev/null | cut -c1-3000 || true
-    echo "--- log:"; cat "$LOG" || true
-    exit 1
-}
-j() { jq -r "$1" "$STATE" 2>/dev/null; }
-jc() { jq -c "$1" "$STATE" 2>/dev/null; }
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$SRC/tests/pxdbg_gui_lib.sh"
+fail_extra() { echo "--- attention state:"; jq -c .gpt.attention "$STATE" 2>/dev/null | cut -c1-3000 || true; }
 
 echo "[${SECONDS}s] fixture"; python3 "$SRC/tests/gpt_tiny_fixture.py" "$WORK/m" 300 11
 "$PXI" tokenizer train --text "$SRC/tests/data/tokenizer_sample.txt" --vocab 300 -o "$WORK/tok.pxi" >/dev/null
@@ -90,43 +83,9 @@ if hv is not None:
 print("layer %d: %d heads x %d positions, max abs error against NumPy %.3g" % (layer, len(a["p"]), a["length"], worst))
 PY
 
-start() {
-    rm -f "$STATE"
-    "$PXDBG" "$PROG" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
-    PID=$!
-    WIN=$(timeout 60 xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
-    [ -n "$WIN" ] || fail "no pxdbg window within 60 s"
-    for _ in $(seq 1 100); do
-        xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
-        sleep 0.05
-    done
-    [ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
-    xdotool mousemove --window "$WIN" 1500 20
-    wait_for '.steps' 0
-}
-wait_for() {
-    for i in $(seq 1 300); do
-        kill -0 $PID 2>/dev/null || fail "pxdbg exited"
-        [ -f "$STATE" ] && [ "$(jc "$1")" = "$2" ] && return 0
-        [ $((i % 20)) = 0 ] && xdotool key ctrl+shift+s
-        sleep 0.05
-    done
-    fail "timed out waiting for $1 = $2 (now $(jc "$1"))"
-}
-click_at() { # x y (window coordinates, floats allowed)
-    xdotool mousemove --window "$WIN" "${1%.*}" "${2%.*}"
-    sleep 0.1
-    xdotool click 1
-}
-
-echo "[${SECONDS}s] start"; start; echo "[${SECONDS}s] started"
+echo "[${SECONDS}s] start"; start "$PROG"; echo "[${SECONDS}s] started"
 wait_for '.gpt.attention.show' true
-xdotool key ctrl+p
-wait_for '.gpt.prompt_field.active' true
-xdotool key ctrl+a
-xdotool type --delay 20 "$PROMPT"
-wait_for '.gpt.prompt_field.text' "$(jq -c -n --arg p "$PROMPT" '$p')"
-xdotool key Return
+set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/cli.json")"
 xdotool mousemove --window "$WIN" 1500 20
 for k in $(seq 1 $N); do
@@ -155,12 +114,7 @@ xdotool mousemove --window "$WIN" "${cx%.*}" "${cy%.*}"
 wait_for '.gpt.attention.hovered | [.head, .query, .key]' "[0,$q,$key]"
 "$PY" "$WORK/check.py" "$STATE" 1 "$WORK" "$SRC/tests" || fail "hovered cell (above)"
 echo "hovered: $(jc .gpt.attention.hovered)"
-n=$(j .screenshots)
-sleep 0.3
-xdotool key F12
-wait_for '.screenshots' $((n + 1))
-cp "$SHOT" "$WORK/gpt-attention.png"
-[ -n "${PXDBG_SHOTS:-}" ] && cp "$SHOT" "$PXDBG_SHOTS/gpt-attention-tiny.png"
+screenshot gpt-attention.png gpt-attention-tiny.png
 xdotool click 1
 wait_for '.gpt.attention.clicked | [.head, .query, .key]' "[0,$q,$key]"
 row=$(jq .layers[1].k_cache_row "$WORK/cli.json")

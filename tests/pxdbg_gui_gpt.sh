@@ -25,20 +25,13 @@ fi
 shift
 PXDBG=$1 PXI=$2 WORK=$3 SRC=$4
 rm -rf "$WORK" && mkdir -p "$WORK"
-STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log PID=
+STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROMPT="The quick fox"
 N=10
 times=
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- gpt state:"; jq .gpt "$STATE" 2>/dev/null || cat "$STATE" 2>/dev/null || true
-    echo "--- log:"; cat "$LOG" || true
-    exit 1
-}
-j() { jq -r "$1" "$STATE" 2>/dev/null; }
-jc() { jq -c "$1" "$STATE" 2>/dev/null; }
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$SRC/tests/pxdbg_gui_lib.sh"
+fail_extra() { echo "--- gpt state:"; jq .gpt "$STATE" 2>/dev/null || cat "$STATE" 2>/dev/null || true; }
 
 # ---- A tiny GPT: seeded weights (docs/gpt-weights.md), a 300-token tokenizer, pxi gpt ----
 # check.py WORK N LOGITS_ROW WIDTH: for each k, the state file pxdbg wrote after k tokens
@@ -92,41 +85,11 @@ mapfile -t append_steps < <(sed -n "s/^step=\([0-9]*\) pc=[0-9]* APPEND [0-9]*,[
 logits_row=$("$PXI" info "$PROG" | awk '$1 == "logits" && $2 == "row" { print $3 }')
 [ -n "$logits_row" ] || fail "pxi info names no logits region"
 
-start() { # launch pxdbg, focus its window, wait for the first state
-    rm -f "$STATE"
-    "$PXDBG" "$PROG" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
-    PID=$!
-    WIN=$(timeout 60 xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
-    [ -n "$WIN" ] || fail "no pxdbg window within 60 s"
-    for _ in $(seq 1 100); do
-        xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
-        sleep 0.05
-    done
-    [ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
-    xdotool mousemove --window "$WIN" 1500 20 # over the menu bar: no tooltips
-    wait_for '.steps' 0
-}
-# wait_for JQ VALUE: until the state file's JQ expression reads VALUE (Ctrl+Shift+S asks for it).
-wait_for() {
-    for i in $(seq 1 300); do
-        kill -0 $PID 2>/dev/null || fail "pxdbg exited"
-        [ -f "$STATE" ] && [ "$(jc "$1")" = "$2" ] && return 0
-        [ $((i % 20)) = 0 ] && xdotool key ctrl+shift+s
-        sleep 0.05
-    done
-    fail "timed out waiting for $1 = $2 (now $(jc "$1"))"
-}
-
 echo "[${SECONDS}s] fixture, pxi generate x $N, trace"
-start
+start "$PROG"
 wait_for '.gpt.prompt_tokens' '[0]' # as built: the one-token prompt 0
 # ---- The prompt, typed into the field ----
-xdotool key ctrl+p
-wait_for '.gpt.prompt_field.active' true
-xdotool key ctrl+a
-xdotool type --delay 20 "$PROMPT"
-wait_for '.gpt.prompt_field.text' "$(jq -c -n --arg p "$PROMPT" '$p')"
-xdotool key Return
+set_prompt "$PROMPT"
 wait_for '.gpt.edits' 1
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$GEN")"
 [ "$(jc .gpt.tokens)" = "$(jc .gpt.prompt_tokens)" ] || fail "after Set prompt the sequence should be the prompt"
@@ -169,12 +132,7 @@ h=$((T + 2))
 read -r hx hy <<<"$(j ".gpt.token_at[$h] | @tsv")"
 xdotool mousemove --window "$WIN" "${hx%.*}" "${hy%.*}"
 wait_for '.gpt.hovered' $h
-n=$(j .screenshots)
-sleep 0.3
-xdotool key F12
-wait_for '.screenshots' $((n + 1))
-cp "$SHOT" "$WORK/gpt-text.png"
-[ -n "${PXDBG_SHOTS:-}" ] && cp "$SHOT" "$PXDBG_SHOTS/gpt-text.png"
+screenshot gpt-text.png
 echo "[${SECONDS}s] hovered token $h: id $(j ".gpt.tokens[$h]") p $(j ".gpt.generated[2].probability") step $(j ".gpt.generated[2].step")"
 
 # ---- Ctrl+Z: the prompt edit undone ----

@@ -1,8 +1,12 @@
+# shellcheck shell=bash
 # pxdbg_gui_lib.sh — what the GUI tests share (sourced, not run): launching pxdbg in the test's
 # Xvfb and focusing its window, reading its state file, waiting for a state, clicking.
 #
 # The sourcing script sets PXDBG, STATE (the --state-file), SHOT (--screenshot), LOG, and may
-# define fail_extra (more to print on failure). start PROGRAM [PXDBG ARGS...] sets PID and WIN.
+# define fail_extra (more to print on failure). start PROGRAM [PXDBG ARGS...] sets PID and WIN;
+# start_with BINARY ... runs another build (pxdbg_fault); launch BINARY ... only opens and focuses
+# the window (for pxdbg_gui.sh, which reads the state file without jq).
+# Only wait_for, j, jc, set_prompt, screenshot and set_setting need jq.
 
 PID=
 fail() {
@@ -28,20 +32,33 @@ wait_for() {
     fail "timed out waiting for $1 = $2 (now $(jc "$1"))"
 }
 
-start() {
+# launch BINARY [ARGS...]: BINARY ARGS with the window size, state file and screenshot path, in
+# the background (PID); its window (WIN) found within 60 s and given the input focus (no window
+# manager under Xvfb: retried until the window is viewable).
+launch() {
+    local bin=$1
+    shift
     rm -f "$STATE"
-    "$PXDBG" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
+    "$bin" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
     PID=$!
-    WIN=$(timeout 60 xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
+    # "|| true": under set -e and pipefail a timeout (or head closing the pipe) would end the test
+    # here without the log; the check below fails with it.
+    WIN=$(timeout 60 xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1) || true
     [ -n "$WIN" ] || fail "no pxdbg window within 60 s"
     for _ in $(seq 1 100); do
         xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
         sleep 0.05
     done
     [ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
+}
+
+# start_with BINARY [ARGS...]: launch, the mouse over the menu bar (no tooltips), the first state.
+start_with() {
+    launch "$@"
     xdotool mousemove --window "$WIN" 1500 20
     wait_for '.steps' 0
 }
+start() { start_with "$PXDBG" "$@"; }
 
 click_at() { # x y (window coordinates, floats allowed)
     xdotool mousemove --window "$WIN" "${1%.*}" "${2%.*}"
@@ -59,15 +76,16 @@ set_prompt() {
     xdotool key Return
 }
 
-# screenshot NAME: F12, then the picture copied to $WORK/NAME (and to $PXDBG_SHOTS/NAME when set).
+# screenshot NAME [SHOTS_NAME]: F12 after SCREENSHOT_SETTLE seconds (default 0.3: a frame or two),
+# then the picture copied to $WORK/NAME (and to $PXDBG_SHOTS/SHOTS_NAME, default NAME, when set).
 screenshot() {
     local n
     n=$(j .screenshots)
-    sleep 0.3
+    sleep "${SCREENSHOT_SETTLE:-0.3}"
     xdotool key F12
     wait_for '.screenshots' $((n + 1))
     cp "$SHOT" "$WORK/$1"
-    if [ -n "${PXDBG_SHOTS:-}" ]; then cp "$SHOT" "$PXDBG_SHOTS/$1"; fi
+    if [ -n "${PXDBG_SHOTS:-}" ]; then cp "$SHOT" "$PXDBG_SHOTS/${2:-$1}"; fi
 }
 
 # set_setting NAME VALUE [AS_STATED]: the Text window's setting field NAME (seed, temperature, top_k,

@@ -24,16 +24,11 @@ fi
 shift
 PXDBG=$1 PXDBG_FAULT=$2 PXI=$3 WORK=$4 PROG=$5
 rm -rf "$WORK" && mkdir -p "$WORK/shots"
-STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log PID=
-
-fail() {
-    echo "FAIL: $*"
-    echo "--- model state:"; jq .model "$STATE" 2>/dev/null || cat "$STATE" 2>/dev/null || true
-    echo "--- log:"; cat "$LOG" || true
-    exit 1
-}
-j() { jq -r "$1" "$STATE" 2>/dev/null; }
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
+STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
+SCREENSHOT_SETTLE=0.4 # a frame or two: flicker and wipe settle
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$(dirname "$0")/pxdbg_gui_lib.sh"
+fail_extra() { echo "--- model state:"; jq .model "$STATE" 2>/dev/null || cat "$STATE" 2>/dev/null || true; }
 
 # ---- The truth, from pxi and ImageMagick ----
 "$PXI" run "$PROG" --trace -o "$WORK/out.pxi" >"$WORK/trace.txt"
@@ -49,40 +44,9 @@ i32() { awk -v r="$1" -v g="$2" -v b="$3" -v a="$4" 'BEGIN { v = r + 256*g + 655
 # The header row of a region, from pxi info.
 region_row() { "$PXI" info "$PROG" | awk -v n="$1" '$1 == n { for (i = 2; i <= NF; ++i) if ($i ~ /^row/) { gsub(/[^0-9]/, "", $(i+1)); print $(i+1); exit } }'; }
 
-start() { # start BINARY ARGS...: launch pxdbg, focus its window, wait for the first state
-    local bin=$1
-    shift
-    rm -f "$STATE"
-    "$bin" "$PROG" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
-    PID=$!
-    WIN=$(xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1)
-    for _ in $(seq 1 100); do
-        xdotool windowfocus --sync "$WIN" 2>/dev/null && [ "$(xdotool getwindowfocus)" = "$WIN" ] && break
-        sleep 0.05
-    done
-    [ "$(xdotool getwindowfocus)" = "$WIN" ] || fail "could not focus the pxdbg window"
-    xdotool mousemove --window "$WIN" 1500 20 # over the menu bar: no tooltips in the shots
-    wait_for '.steps' 0
-}
 stop() { kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; PID=; }
-# wait_for JQ VALUE: until the state file's JQ expression reads VALUE (Ctrl+Shift+S asks for it).
-wait_for() {
-    for i in $(seq 1 300); do
-        kill -0 $PID 2>/dev/null || fail "pxdbg exited"
-        [ -f "$STATE" ] && [ "$(j "$1")" = "$2" ] && return 0
-        [ $((i % 20)) = 0 ] && xdotool key ctrl+shift+s
-        sleep 0.05
-    done
-    fail "timed out waiting for $1 = $2 (now $(j "$1"))"
-}
 shot() { # shot NAME: F12, then keep the screenshot as shots/NAME.png
-    local n
-    n=$(j .screenshots)
-    sleep 0.4 # a frame or two: flicker and wipe settle
-    xdotool key F12
-    wait_for '.screenshots' $((n + 1))
-    cp "$SHOT" "$WORK/shots/$1.png"
-    [ -n "${PXDBG_SHOTS:-}" ] && cp "$SHOT" "$PXDBG_SHOTS/$1.png"
+    screenshot "shots/$1.png" "$1.png"
     echo "screenshot $1"
 }
 goto() { # goto TEXT: Ctrl+G, type, Enter; waits until pxdbg has carried it out
@@ -100,9 +64,9 @@ goto() { # goto TEXT: Ctrl+G, type, Enter; waits until pxdbg has carried it out
 }
 
 # ---- 1. Pixel history of one logit, after HALT ----
-start "$PXDBG" --gpu
+start_with "$PXDBG" "$PROG" --gpu
 xdotool key F5
-wait_for '.status' halted
+wait_for '.status' '"halted"'
 [ "$(j .steps)" = "$total" ] || fail "halted after $(j .steps) steps, pxi ran $total"
 goto 'logits[0, 42]'
 lrow=$(region_row logits)
@@ -129,10 +93,10 @@ shot pixel-history-logit
 
 # ---- 2. A/B compare: GPU now (identical), then CPU at step 0 (pxi diff's count) ----
 xdotool key w
-wait_for '.model.compare.with' gpu
+wait_for '.model.compare.with' '"gpu"'
 wait_for '.model.compare.count' 0
 xdotool key v
-wait_for '.model.compare.with' step
+wait_for '.model.compare.with' '"step"'
 "$PXI" diff "$PROG" "$WORK/out.pxi" --json >"$WORK/diff.json" || true
 want=$(jq -r .differing_pixels "$WORK/diff.json")
 wait_for '.model.compare.count' "$want"
@@ -143,10 +107,10 @@ echo "A/B now vs step 0: $want pixels differ (pxi diff agrees), per region adds 
 goto 'logits[0, 42]'
 shot ab-wipe
 xdotool key m
-wait_for '.model.compare.mode' flicker
+wait_for '.model.compare.mode' '"flicker"'
 shot ab-flicker
 xdotool key m
-wait_for '.model.compare.mode' difference
+wait_for '.model.compare.mode' '"difference"'
 shot ab-difference
 xdotool key w
 wait_for '.model.compare' null
@@ -195,7 +159,7 @@ if [ "$total" -ge 3 ]; then
     bp_pc=$(j .pc)
     xdotool key F9
     xdotool key F5
-    wait_for '.status' halted
+    wait_for '.status' '"halted"'
     xdotool key shift+F5
     wait_for '.steps' 1
     [ "$(j .pc)" = "$bp_pc" ] || fail "reverse-continue: pc $(j .pc), breakpoint at $bp_pc"
@@ -241,7 +205,7 @@ fstep=$(awk '/^step=/ && !/writes=- / { s = $1; sub("step=", "", s); print s; ex
 frect=$(trace_field "$fstep" writes)
 frect=${frect##*;}
 fx=${frect%%,*} rest=${frect#*,} fy=${rest%%,*}
-start "$PXDBG_FAULT" --gpu --inject-gpu-fault "$fstep,$fx,$fy"
+start_with "$PXDBG_FAULT" "$PROG" --gpu --inject-gpu-fault "$fstep,$fx,$fy"
 xdotool key F5
 wait_for '.model.divergence.step' "$fstep"
 [ "$(j .status)" = ready ] || fail "stopped as $(j .status), not ready at the divergence"
@@ -252,7 +216,7 @@ wait_for '.model.divergence.step' "$fstep"
     fail "divergence pixel ($(j .model.divergence.x), $(j .model.divergence.y)), first written ($fx, $fy)"
 [ "$(j .model.divergence.differing)" = 1 ] || fail "one flipped byte should differ, not $(j .model.divergence.differing)"
 [ "$(j '.model.divergence.cpu[0]')" = "$(( $(j '.model.divergence.gpu[0]') ^ 1 ))" ] || fail "GPU byte should be the CPU's xor 1"
-wait_for '.model.compare.with' gpu
+wait_for '.model.compare.with' '"gpu"'
 wait_for '.model.compare.count' 1
 [ "$(j .model.compare.mode)" = difference ] || fail "the divergence should open the difference view"
 echo "break on divergence: stopped after step $fstep ($(trace_op "$fstep") at pc $(trace_pc "$fstep")), pixel ($fx, $fy)"
