@@ -66,9 +66,26 @@ click_at() { # x y (window coordinates, floats allowed)
     xdotool click 1
 }
 
-# set_prompt TEXT: Ctrl+P, select all, type, Enter; waits until the field holds it.
+# holds JQ VALUE SECONDS: whether the state file's JQ equals VALUE within SECONDS (no failure).
+holds() {
+    local i
+    for i in $(seq 1 $(($3 * 20))); do
+        [ -f "$STATE" ] && [ "$(jc "$1")" = "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# set_prompt TEXT: Ctrl+P, select all, type, Enter; waits until the field holds it. Ctrl+P is
+# pressed again when the field does not take the keyboard: a key that reaches pxdbg in the frame
+# another field lets go of it is that field's, not a shortcut.
 set_prompt() {
-    xdotool key ctrl+p
+    local k
+    for k in 1 2 3 4 5; do
+        xdotool key ctrl+p
+        holds '.gpt.prompt_field.active' true 2 && break
+        xdotool key ctrl+shift+s
+    done
     wait_for '.gpt.prompt_field.active' true
     xdotool key ctrl+a
     xdotool type --delay 20 "$1"
