@@ -80,6 +80,17 @@ const GptFloatReference& tiny_reference() {
     return ref;
 }
 
+// The float32 program's prefill over `prompt` on the reference executor, stopped at its SAMPLE.
+VmState reference_prefill(const std::vector<int32_t>& prompt) {
+    Image f32 = tiny_reference().program;
+    const GptRegions& g = tiny_reference().regions;
+    REQUIRE(set_gpt_prompt(f32, g, prompt, 1));
+    VmState vm = make_vm(std::move(f32), 100000);
+    const uint32_t stop = g.sample_pcs.front();
+    run(vm, {.stop_before = [&](const VmState& s) { return s.pc == stop; }, .execute = execute_reference});
+    return vm;
+}
+
 } // namespace
 
 TEST_CASE("gpt lens: the positions an activation holds follow the pass that wrote it") {
@@ -181,12 +192,7 @@ TEST_CASE(
     auto lens = gpt_quant_lens(r.vm.image, r.regions, r.symbols, r.vm.pc, tiny_reference(), "layer1.x_out");
     REQUIRE_MESSAGE(lens, (lens ? "" : lens.error().message));
     // The float32 program's prefill on the reference executor leaves its final residual in `x`.
-    Image f32 = tiny_reference().program;
-    const GptRegions& g = tiny_reference().regions;
-    REQUIRE(set_gpt_prompt(f32, g, prompt, 1));
-    VmState vm = make_vm(std::move(f32), 100000);
-    const uint32_t stop = g.sample_pcs.front();
-    run(vm, {.stop_before = [&](const VmState& s) { return s.pc == stop; }, .execute = execute_reference});
+    const VmState vm = reference_prefill(prompt);
     const Region& x = region_named(program_regions(vm.image), "x");
     auto want = read_float_matrix(vm.image, x.row, DType::F32);
     REQUIRE(want);
@@ -203,12 +209,8 @@ TEST_CASE("gpt lens: the float32 program's top-k equals the top of its own logit
     auto top = gpt_reference_top_k(tiny_reference(), prompt, 5);
     REQUIRE(top);
     REQUIRE(top->size() == 5);
-    Image f32 = tiny_reference().program;
     const GptRegions& g = tiny_reference().regions;
-    REQUIRE(set_gpt_prompt(f32, g, prompt, 1));
-    VmState vm = make_vm(std::move(f32), 100000);
-    const uint32_t stop = g.sample_pcs.front();
-    run(vm, {.stop_before = [&](const VmState& s) { return s.pc == stop; }, .execute = execute_reference});
+    const VmState vm = reference_prefill(prompt);
     auto logits = gpt_last_logits(vm.image, g);
     REQUIRE(logits);
     const auto want = gpt_top_k(*logits, 5);

@@ -754,7 +754,9 @@ def attention_compare(pxi, weights, config, image, prompt, n, abs_tol=None, op="
     return {"tokens": toks, "length": length, "max_abs": worst, "max_sum_err": worst_sum}
 
 
-def attention_check(pxi, work):
+def tiny_programs(pxi, work):
+    """The tiny fixture (gpt_tiny_fixture.py: weights, config; a 300-token tokenizer) built with
+    `pxi gpt` as the float32 and the uint8 program: (weights, config, f32.pxi, u8.pxi)."""
     here = os.path.dirname(os.path.abspath(__file__))
     os.makedirs(work, exist_ok=True)
     base = os.path.join(work, "m")
@@ -762,18 +764,21 @@ def attention_check(pxi, work):
     tok = os.path.join(work, "tok.pxi")
     run([pxi, "tokenizer", "train", "--text", os.path.join(here, "data", "tokenizer_sample.txt"), "--vocab", "300",
          "-o", tok, "--force"])
-    model = os.path.join(work, "m.pxi")
-    run([pxi, "gpt", "--weights", base + ".npz", "--config", base + ".json", "--tokenizer", tok, "-o", model,
-         "--force"])
+    f32, u8 = os.path.join(work, "m.pxi"), os.path.join(work, "m_u8.pxi")
+    common = ["--weights", base + ".npz", "--config", base + ".json", "--tokenizer", tok, "--force"]
+    run([pxi, "gpt"] + common + ["-o", f32])
+    run([pxi, "gpt", "--dtype", "u8", "--calibration-windows", "4"] + common + ["-o", u8])
+    return base + ".npz", base + ".json", f32, u8
+
+
+def attention_check(pxi, work):
+    weights, config, model, u8 = tiny_programs(pxi, work)
     for n in (1, 6):  # the prefill alone; the prefill and five decode passes
-        r = attention_compare(pxi, base + ".npz", base + ".json", model, "The quick fox", n)
+        r = attention_compare(pxi, weights, config, model, "The quick fox", n)
         print(f"attention, {n} new tokens, {r['length']} positions: max abs error {r['max_abs']:.3g}, "
               f"rows sum to 1 within {r['max_sum_err']:.3g}")
     # The uint8 program: QATTENTION's integer softmax over quantized q and k.
-    u8 = os.path.join(work, "m_u8.pxi")
-    run([pxi, "gpt", "--dtype", "u8", "--calibration-windows", "4", "--weights", base + ".npz", "--config",
-         base + ".json", "--tokenizer", tok, "-o", u8, "--force"])
-    r = attention_compare(pxi, base + ".npz", base + ".json", u8, "The quick fox", 6, ATTN_U8_ABS_TOL, "QATTENTION")
+    r = attention_compare(pxi, weights, config, u8, "The quick fox", 6, ATTN_U8_ABS_TOL, "QATTENTION")
     print(f"attention (uint8 program), 6 new tokens, {r['length']} positions: max abs error {r['max_abs']:.3g}")
     # Wrong layer: a usage error naming the layer count.
     run([pxi, "attention", model, "--prompt", "x", "--layer", "2"], rc=2)
@@ -869,19 +874,9 @@ def lens_compare(pxi, weights, config, u8, f32, prompt, n, work):
 
 
 def lens_check(pxi, work):
-    here = os.path.dirname(os.path.abspath(__file__))
-    os.makedirs(work, exist_ok=True)
-    base = os.path.join(work, "m")
-    run([sys.executable, os.path.join(here, "gpt_tiny_fixture.py"), base, "300", "11"])
-    tok = os.path.join(work, "tok.pxi")
-    run([pxi, "tokenizer", "train", "--text", os.path.join(here, "data", "tokenizer_sample.txt"), "--vocab", "300",
-         "-o", tok, "--force"])
-    f32, u8 = os.path.join(work, "m.pxi"), os.path.join(work, "m_u8.pxi")
-    common = ["--weights", base + ".npz", "--config", base + ".json", "--tokenizer", tok, "--force"]
-    run([pxi, "gpt"] + common + ["-o", f32])
-    run([pxi, "gpt", "--dtype", "u8", "--calibration-windows", "4"] + common + ["-o", u8])
+    weights, config, f32, u8 = tiny_programs(pxi, work)
     for n in (1, 4):  # the prefill's activations; a decode pass's
-        r = lens_compare(pxi, base + ".npz", base + ".json", u8, f32, "The quick fox", n, work)
+        r = lens_compare(pxi, weights, config, u8, f32, "The quick fox", n, work)
         print(f"lens, {n} new tokens: {r['regions']} regions, float32 reference within {r['max_ref_err']:.3g} "
               f"of float64; x_out relative error {', '.join(f'{v:.3f}' for v in r['x_out_relative'])}")
     # Usage errors: a float32 program as the uint8 one, a uint8 one as the reference, no such region.

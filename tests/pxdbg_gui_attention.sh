@@ -87,12 +87,7 @@ echo "[${SECONDS}s] start"; start "$PROG"; echo "[${SECONDS}s] started"
 wait_for '.gpt.attention.show' true
 set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/cli.json")"
-xdotool mousemove --window "$WIN" 1500 20
-for k in $(seq 1 $N); do
-    xdotool key n
-    wait_for '.gpt.tokens | length' $((T + k))
-    wait_for '.gpt.busy' false
-done
+next_tokens "$T" $N
 wait_for '.gpt.attention.length' $LEN
 wait_for '[.gpt.attention.steps[] | select(. > 0)] | length' $LEN
 echo "[${SECONDS}s] tokens done"; "$PY" "$WORK/check.py" "$STATE" 0 "$WORK" "$SRC/tests" || fail "layer 0 (above)"

@@ -14,14 +14,9 @@
 # Exit 77 (skipped) only when Xvfb, xdotool, jq, python3 or ImageMagick is missing.
 set -euo pipefail
 
-if [ "${1:-}" != "--inner" ]; then
-    for tool in xdotool Xvfb jq python3 convert identify; do
-        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-    done
-    export LIBGL_ALWAYS_SOFTWARE=1
-    # A private Xvfb that is gone when the test ends (tests/with_xvfb.sh says why not xvfb-run).
-    exec bash "$(dirname "$0")/with_xvfb.sh" 1600x1000x24 bash "$0" --inner "$@"
-fi
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$(dirname "$0")/pxdbg_gui_lib.sh"
+[ "${1:-}" = "--inner" ] || under_xvfb "$0" xdotool Xvfb jq python3 convert identify -- "$@"
 shift
 PXDBG=$1 PXI=$2 WORK=$3 SRC=$4
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -29,8 +24,6 @@ STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROMPT="The quick fox"
 N=10
 times=
-# shellcheck source=tests/pxdbg_gui_lib.sh
-source "$SRC/tests/pxdbg_gui_lib.sh"
 fail_extra() { echo "--- gpt state:"; jq .gpt "$STATE" 2>/dev/null || cat "$STATE" 2>/dev/null || true; }
 
 # ---- A tiny GPT: seeded weights (docs/gpt-weights.md), a 300-token tokenizer, pxi gpt ----

@@ -13,21 +13,15 @@
 # Exit 77 (skipped) only when Xvfb, xdotool, jq or python3 is missing.
 set -euo pipefail
 
-if [ "${1:-}" != "--inner" ]; then
-    for tool in xdotool Xvfb jq python3; do
-        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-    done
-    export LIBGL_ALWAYS_SOFTWARE=1
-    exec bash "$(dirname "$0")/with_xvfb.sh" 1600x1000x24 bash "$0" --inner "$@"
-fi
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$(dirname "$0")/pxdbg_gui_lib.sh"
+[ "${1:-}" = "--inner" ] || under_xvfb "$0" xdotool Xvfb jq python3 -- "$@"
 shift
 PXDBG=$1 PXI=$2 WORK=$3 SRC=$4
 rm -rf "$WORK" && mkdir -p "$WORK"
 STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROMPT="The quick fox"
 N=3
-# shellcheck source=tests/pxdbg_gui_lib.sh
-source "$SRC/tests/pxdbg_gui_lib.sh"
 fail_extra() { echo "--- lens state:"; jq -c .gpt.lens "$STATE" 2>/dev/null | cut -c1-3000 || true; }
 
 echo "[${SECONDS}s] fixture"
@@ -46,12 +40,7 @@ wait_for '.gpt.lens.reference' "$(jq -c -n --arg p "$WORK/m.pxi" '$p')"
 wait_for '.gpt.lens.region' '"layer1.x_out"'
 set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/cli.json")"
-xdotool mousemove --window "$WIN" 1500 20
-for k in $(seq 1 $N); do
-    xdotool key n
-    wait_for '.gpt.tokens | length' $((T + k))
-    wait_for '.gpt.busy' false
-done
+next_tokens "$T" $N
 wait_for '.gpt.tokens' "$(jq -c .tokens "$WORK/cli.json")"
 wait_for '.gpt.lens.serial' "$(j .change_serial)"
 

@@ -117,3 +117,33 @@ set_setting() {
     xdotool key Return
     wait_for ".gpt.settings.$1" "${3:-$2}"
 }
+
+# under_xvfb SCRIPT TOOL... -- ARGS...: the outer half of a GUI test: exit 77 (skipped) when a TOOL is
+# missing, else run SCRIPT --inner ARGS under a private 1600x1000 Xvfb (tests/with_xvfb.sh says why
+# not xvfb-run), software GL. Does not return.
+under_xvfb() {
+    local script=$1 tool
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        command -v "$1" >/dev/null || { echo "SKIP: $1 not installed"; exit 77; }
+        shift
+    done
+    shift
+    export LIBGL_ALWAYS_SOFTWARE=1
+    exec bash "$(dirname "$script")/with_xvfb.sh" 1600x1000x24 bash "$script" --inner "$@"
+}
+
+# next_tokens FROM N: presses N (Next token) N times, each time until the sequence has grown by one
+# from FROM tokens and pxdbg is idle again; each token's wall time (the state's token_ms) is
+# appended to NEXT_TOKEN_MS.
+NEXT_TOKEN_MS=()
+next_tokens() {
+    local k
+    xdotool mousemove --window "$WIN" 1500 20
+    for k in $(seq 1 "$2"); do
+        xdotool key n
+        wait_for '.gpt.tokens | length' $(($1 + k))
+        wait_for '.gpt.busy' false
+        NEXT_TOKEN_MS+=("$(j .gpt.token_ms)")
+    done
+}

@@ -13,13 +13,9 @@
 # Exit 77 (skipped) only when Xvfb, xdotool, jq or python3 is missing.
 set -euo pipefail
 
-if [ "${1:-}" != "--inner" ]; then
-    for tool in xdotool Xvfb jq python3; do
-        command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-    done
-    export LIBGL_ALWAYS_SOFTWARE=1
-    exec bash "$(dirname "$0")/with_xvfb.sh" 1600x1000x24 bash "$0" --inner "$@"
-fi
+# shellcheck source=tests/pxdbg_gui_lib.sh
+source "$(dirname "$0")/pxdbg_gui_lib.sh"
+[ "${1:-}" = "--inner" ] || under_xvfb "$0" xdotool Xvfb jq python3 -- "$@"
 shift
 PXDBG=$1 PXI=$2 WORK=$3 SRC=$4
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -28,8 +24,6 @@ PROG=$SRC/assets/gpt_brown.pxi REF=$SRC/assets/gpt_brown_f32.pxi
 PROMPT="She looked at him and"
 N=10
 SAMPLING=(--seed 7 --temperature 0.8 --top-k 40)
-# shellcheck source=tests/pxdbg_gui_lib.sh
-source "$SRC/tests/pxdbg_gui_lib.sh"
 fail_extra() { echo "--- gpt state:"; jq -c '.gpt | del(.attention, .overview, .lens)' "$STATE" 2>/dev/null | cut -c1-3000 || true; }
 
 "$PXI" generate "$PROG" --prompt "$PROMPT" --tokens $N "${SAMPLING[@]}" --json -o "$WORK/generated.pxi" \
@@ -49,15 +43,8 @@ set_setting temperature 0.8 0.800000011920929
 set_setting top_k 40
 set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/generate.json")"
-xdotool mousemove --window "$WIN" 1500 20
-ms=()
-for k in $(seq 1 $N); do
-    xdotool key n
-    wait_for '.gpt.tokens | length' $((T + k))
-    wait_for '.gpt.busy' false
-    ms+=("$(j .gpt.token_ms)")
-done
-echo "next token (ms, wall, the optimized CPU executor with the step history): ${ms[*]}"
+next_tokens "$T" $N
+echo "next token (ms, wall, the optimized CPU executor with the step history): ${NEXT_TOKEN_MS[*]}"
 # The text: the state file's against pxi generate's (the same seed, temperature and top-k).
 want_text=$(jq -r '.prompt + .text' "$WORK/generate.json")
 [ "$(j .gpt.text)" = "$want_text" ] || fail "text $(jc .gpt.text), pxi generate: $want_text"
