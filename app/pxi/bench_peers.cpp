@@ -45,7 +45,12 @@ PeerInfo onednn_info() {
     p.built = true;
     p.library = "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                 std::to_string(v->patch);
-    p.kernel = "dnnl_gemm_u8s8s32, ISA " + isa_name(dnnl_get_effective_cpu_isa());
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    p.kernel = "dnnl_gemm_u8s8s32, ISA " + isa_name(isa);
+    p.exact_int8 = isa == dnnl_cpu_isa_avx2_vnni || isa == dnnl_cpu_isa_avx512_core_vnni ||
+                   isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
+    if (!p.exact_int8)
+        p.kernel += " (no VNNI: vpmaddubsw saturates u8 x s8 pair sums to int16, so results may be inexact)";
     p.note = "OpenMP runtime; " + env_or_unset("OMP_NUM_THREADS") + "; " + env_or_unset("OMP_WAIT_POLICY") +
              "; " + env_or_unset("DNNL_MAX_CPU_ISA");
 #else

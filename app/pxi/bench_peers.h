@@ -22,6 +22,10 @@ struct PeerInfo {
     std::string library; // name and version, when built
     std::string kernel;  // what it runs on this CPU (oneDNN's ISA, OpenBLAS's core)
     std::string note;    // why it is not built, or how it was set up
+    // oneDNN: whether its u8 x s8 product is exact on this CPU. Without VNNI (AVX2, AVX-512 without
+    // VNNI) it multiplies with vpmaddubsw, which saturates each pair's sum to int16 (oneDNN's
+    // "nuances of int8 computations"), so its int32 results can differ from the exact product.
+    bool exact_int8 = true;
 };
 
 PeerInfo onednn_info();
