@@ -6,7 +6,8 @@
 //   per edit    a kind and its operands: replace the `pxos.gpt` or `pxos.symbols` chunk by input
 //               bytes, overwrite bytes at an offset in either chunk (keeps most of the JSON well
 //               formed), set a row-0 pixel, set a pixel of a matrix header row (a region's header
-//               from the symbols, pixels 0..3), or set one channel of such a pixel
+//               from the symbols, pixels 0..3), or set one channel of such a pixel; with bit 7
+//               of its first byte set, the edit is made after set_gpt_prompt
 //   then        the prompt (1..9 ids, raw 16-bit: some out of the vocabulary), max_new_tokens,
 //               steps to run (0..510), a layer (0..3: some out of range), a region index
 // Then, as a viewer calls them: find_gpt_regions, read_gpt_weights, set_gpt_prompt, the steps on
@@ -129,7 +130,7 @@ template <class R> void check_error(const R& r, const char* what) {
 }
 
 void edit(px::Image& image, Reader& in) {
-    const uint8_t kind = in.byte() % 7;
+    const uint8_t kind = (in.byte() & 0x7F) % 7;
     const std::string key = in.byte() & 1 ? "pxos.symbols" : "pxos.gpt";
     switch (kind) {
     case 0: { // replace a chunk
@@ -186,8 +187,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint8_t head = in.byte();
     const bool u8 = head & 1;
     px::Image image = u8 ? p.u8 : p.f32;
-    for (uint32_t i = 0, n = (head >> 1) % 16; i < n; ++i)
-        edit(image, in);
+    // An edit whose first byte has bit 7 set is made after set_gpt_prompt (which rewrites the
+    // state's headers), as a program or a debugger changes an image after the regions were found;
+    // it is read once here on a scratch copy to step over its bytes.
+    std::vector<size_t> later;
+    for (uint32_t i = 0, n = (head >> 1) % 16; i < n; ++i) {
+        if (in.at < in.size && in.data[in.at] & 0x80) {
+            later.push_back(in.at);
+            px::Image scratch = image;
+            edit(scratch, in);
+        } else {
+            edit(image, in);
+        }
+    }
 
     std::vector<int32_t> ids(in.byte() % 9 + 1);
     for (int32_t& id : ids)
@@ -204,6 +216,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_error(weights, "read_gpt_weights");
     const px::Status prompt = px::set_gpt_prompt(image, *regions, ids, max_new_tokens);
     check_error(prompt, "set_gpt_prompt");
+    for (size_t at : later) {
+        Reader again{data, size, at};
+        edit(image, again);
+    }
 
     // Both executors, one step at a time; the optimized one's history is what a debugger keeps.
     px::FastSettings settings;
