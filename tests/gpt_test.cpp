@@ -499,3 +499,21 @@ TEST_CASE("gpt: random_gpt_weights is GPT-2's initialization, seeded, and builds
     REQUIRE(seq);
     CHECK(seq->size() == 4);
 }
+
+// Issue 18 (found reading read_gpt_weights while fuzzing it): each layer's c_attn was allocated
+// (3 x width^2 floats) before any region was read and after one had failed, so a hostile
+// pxos.gpt's width (up to 16383: 3.2 GB a layer) sized the allocation, not the image.
+TEST_CASE("read_gpt_weights refuses a config with more parameters than the image has pixels") {
+    const px::GptConfig c = px::test::tiny_config();
+    auto img = px::build_gpt(c, px::test::tiny_weights(c), px::test::tiny_bpe());
+    REQUIRE(img);
+    auto r = px::find_gpt_regions(*img);
+    REQUIRE(r);
+    px::GptRegions big = *r;
+    big.config.width = 4096;
+    auto w = px::read_gpt_weights(*img, big);
+    REQUIRE(!w);
+    CHECK(w.error().message.find("parameters cannot fit in a " + std::to_string(img->width) + " x " +
+                                 std::to_string(img->height) + " image") != std::string::npos);
+    CHECK(px::read_gpt_weights(*img, *r)); // the tiny model's own config reads back
+}

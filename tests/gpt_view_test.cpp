@@ -138,6 +138,30 @@ TEST_CASE("gpt_layer_attention names a layer the model does not have") {
     CHECK(empty->known() == 0);
 }
 
+// Issue 18 (fuzz_gpt, tests/fuzz/regressions/gpt/oom_attention_k_cache_header): the key cache's
+// header is the image's, so a hostile one sized heads x rows^2 floats (34 GB for 65535 rows).
+TEST_CASE("gpt_layer_attention refuses a key cache header past the context or of another width") {
+    const px::GptConfig c = px::test::tiny_config();
+    auto img = px::build_gpt(c, px::test::tiny_weights(c), px::test::tiny_bpe());
+    REQUIRE(img);
+    auto r = px::find_gpt_regions(*img);
+    REQUIRE(r);
+    const uint32_t row = r->k_cache[1];
+    for (const px::MatrixHeader h :
+         {px::MatrixHeader{c.width, c.context + 1}, px::MatrixHeader{c.width + 1, 2}}) {
+        px::Image bad = *img;
+        bad.set_pixel(0, row, px::encode_header(h));
+        auto a = px::gpt_layer_attention({}, bad, *r, 1);
+        REQUIRE(!a);
+        CHECK(a.error().message.find("layer1.attn.k_cache: the header at row " + std::to_string(row)) == 0);
+    }
+    px::Image full = *img; // a full cache is fine
+    full.set_pixel(0, row, px::encode_header({c.width, c.context}));
+    auto a = px::gpt_layer_attention({}, full, *r, 1);
+    REQUIRE(a);
+    CHECK(a->length == c.context);
+}
+
 TEST_CASE("gpt_model_tree groups the regions by layer and block") {
     std::vector<px::Region> regions;
     for (const char* n :

@@ -487,6 +487,13 @@ Result<GptWeights> read_gpt_weights(const Image& img, const GptRegions& regions)
         rows[r.name] = r.row;
     const GptConfig& c = regions.config;
     const uint32_t d = c.width;
+    // Every weight is one f32 pixel of the image, so a config with more parameters than the image
+    // has pixels cannot be read back; refusing it first bounds what is allocated below by the
+    // image (a hostile pxos.gpt's width 16383 made each layer's c_attn 3.2 GB before any read).
+    if (c.parameters() > uint64_t(img.width) * img.height)
+        return make_error(ErrorCode::Invalid, std::string(kGptKey) + ": " + std::to_string(c.parameters()) +
+                                                  " parameters cannot fit in a " + std::to_string(img.width) +
+                                                  " x " + std::to_string(img.height) + " image");
     std::optional<Error> failed;
     auto get = [&](const std::string& name, uint32_t r, uint32_t cols) -> std::vector<float> {
         if (failed) return {};
@@ -518,7 +525,7 @@ Result<GptWeights> read_gpt_weights(const Image& img, const GptRegions& regions)
     GptWeights w;
     w.wte = get("wte", c.vocab, d);
     w.wpe = get("wpe", c.context, d);
-    for (uint32_t i = 0; i < c.layers; ++i) {
+    for (uint32_t i = 0; i < c.layers && !failed; ++i) {
         const std::string p = "layer" + std::to_string(i) + ".";
         GptLayerWeights l;
         l.ln_1_weight = get(p + "ln_1.gain", 1, d);

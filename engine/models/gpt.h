@@ -105,6 +105,8 @@ Result<GptRegions> find_gpt_regions(const Image& image);
 // The weights a GPT image holds, read back through its debug symbols (the inverse of build_gpt's
 // weight regions: q, k and v side by side again as c_attn). With the image's own tokenizer and
 // the default options, build_gpt rebuilds the shipped image byte for byte (tests/gpt_asset_test).
+// Errors name the region that is missing or of another shape; a config with more parameters than
+// the image has pixels is refused before anything is read.
 Result<GptWeights> read_gpt_weights(const Image& image, const GptRegions& regions);
 // Writes a prompt: the sequence becomes the ids, the caches empty, the loop counter
 // max_new_tokens - 1. Refuses an empty prompt, an id outside the vocabulary, max_new_tokens 0,

@@ -131,7 +131,22 @@ Result<GptAttention> gpt_layer_attention(const History& history, const Image& cu
     if (a.k_cache == 0 || a.k_cache >= current.height)
         return make_error(ErrorCode::Invalid, "layer" + std::to_string(layer) + ".attn.k_cache: row " +
                                                   std::to_string(a.k_cache) + " is outside the image");
-    a.length = decode_header(current.pixel(0, a.k_cache)).rows;
+    // The header is the image's, not the symbols': a hostile one must not size the probabilities
+    // (heads x L x L floats). The cache holds at most `context` rows of `width` columns.
+    const MatrixHeader hk_now = decode_header(current.pixel(0, a.k_cache));
+    if (hk_now.rows > regions.config.context || (hk_now.rows > 0 && hk_now.cols != regions.config.width))
+        return make_error(ErrorCode::Invalid,
+                          "layer" + std::to_string(layer) + ".attn.k_cache: the header at row " +
+                              std::to_string(a.k_cache) + " reads " + std::to_string(hk_now.rows) + " x " +
+                              std::to_string(hk_now.cols) + ", want at most " +
+                              std::to_string(regions.config.context) + " x " +
+                              std::to_string(regions.config.width));
+    if (uint64_t(a.heads) * hk_now.rows * hk_now.rows > kMaxAttentionProbabilities)
+        return make_error(ErrorCode::Invalid,
+                          "layer" + std::to_string(layer) + ": " + std::to_string(a.heads) + " heads over " +
+                              std::to_string(hk_now.rows) +
+                              " positions is more attention probabilities than a view holds");
+    a.length = hk_now.rows;
     const size_t L = a.length;
     a.p.assign(size_t(a.heads) * L * L, std::numeric_limits<float>::quiet_NaN());
     a.step.assign(L, 0);

@@ -78,10 +78,14 @@ struct GptAttention {
     float at(uint32_t h, uint32_t t, uint32_t j) const { return p[(size_t(h) * length + t) * length + j]; }
     size_t known() const; // query positions with a step
 };
+// A view's bound on heads x length^2 (2^28 floats, 1 GiB): GPT-2 small's 12 x 1024^2 is 12.6M.
+inline constexpr uint64_t kMaxAttentionProbabilities = uint64_t(1) << 28;
 // Walks `history` (the steps that led to `current`, oldest first) back from now: every step that
 // ran a FATTENTION whose key cache is layer `layer`'s gives its query rows (positions L-T .. L-1 for
 // T query rows and a cache of L rows then). length = the key cache's rows now. Errors name the
-// layer, or the row whose header is not a matrix.
+// layer, or the row whose header is not a matrix, or the key cache's header when it reads more
+// rows than the context, other columns than the width, or heads x rows^2 passes
+// kMaxAttentionProbabilities.
 Result<GptAttention> gpt_layer_attention(const History& history, const Image& current,
                                          const GptRegions& regions, uint32_t layer);
 

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-20}
 build=${2:-build-fuzz}
 status=0
-for target in png_run asm vm tokenizer float; do
+for target in png_run asm vm tokenizer float gpt; do
     bin=$build/tests/fuzz/fuzz_$target
     work=$(mktemp -d)
     case $target in
@@ -17,6 +17,7 @@ for target in png_run asm vm tokenizer float; do
     vm) cp tests/fuzz/seeds/vm/* tests/fuzz/regressions/vm/* "$work" 2>/dev/null ;;
     tokenizer) cp tests/fuzz/seeds/tokenizer/* tests/fuzz/regressions/tokenizer/* "$work" 2>/dev/null ;;
     float) cp tests/fuzz/seeds/float/* tests/fuzz/regressions/float/* "$work" 2>/dev/null ;;
+    gpt) cp tests/fuzz/seeds/gpt/* tests/fuzz/regressions/gpt/* "$work" 2>/dev/null ;;
     esac
     rm -f "$work/.keep" "$work"/*.json "$work"/*.md "$work"/*.py
     artifacts=$(mktemp -d)
