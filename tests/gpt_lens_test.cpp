@@ -193,7 +193,8 @@ TEST_CASE(
     REQUIRE_MESSAGE(lens, (lens ? "" : lens.error().message));
     // The float32 program's prefill on the reference executor leaves its final residual in `x`.
     const VmState vm = reference_prefill(prompt);
-    const Region& x = region_named(program_regions(vm.image), "x");
+    const std::vector<Region> regions = program_regions(vm.image);
+    const Region& x = region_named(regions, "x");
     auto want = read_float_matrix(vm.image, x.row, DType::F32);
     REQUIRE(want);
     REQUIRE(want->size() == lens->reference.size());
