@@ -2,7 +2,7 @@
 # pxdbg_gui_lens.sh — pxdbg's quantization lens on a tiny uint8 GPT program with its float32
 # program beside it (--reference), driven in a real X window (ctest: pxdbg_gui_lens): a prompt
 # typed, three Next tokens, the lens on the last layer's residual, another activation chosen from
-# the combo with the keyboard, a hovered element.
+# the combo, a hovered element, two Back one token, Run 2 tokens.
 #
 #   pxdbg_gui_lens.sh PXDBG PXI WORKDIR SOURCE_DIR
 #
@@ -88,4 +88,13 @@ assert st["tokens"] == cli["tokens"][:len(st["tokens"])], "the sequence is not a
 assert l["sequence"] == len(st["tokens"]) and l["rows"] == 1, l
 print("after two Back one token: %s at position %d, max |diff| %.6g" % (l["name"], l["first"], l["max_abs"]))
 PY
+# Run 2 tokens: back to the whole sequence, pxi lens's tokens.
+set_setting run_tokens 2
+read -r rx ry <<<"$(j '.gpt.settings_at.run | @tsv')"
+click_at "$rx" "$ry"
+wait_for '.gpt.tokens | length' $((T + N))
+wait_for '.gpt.busy' false
+[ "$(jc .gpt.tokens)" = "$(jq -c .tokens "$WORK/cli.json")" ] || fail "Run 2 tokens: $(jc .gpt.tokens)"
+case "$(j .gpt.note)" in "tokens $((T + N - 1))..$((T + N)) appended"*) ;; *) fail "Run 2 tokens: note $(j .gpt.note)" ;; esac
+echo "run 2 tokens: $(j .gpt.note)"
 echo "[${SECONDS}s] ok"

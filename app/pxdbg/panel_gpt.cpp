@@ -174,7 +174,9 @@ void set_prompt(App& app) {
     set_message(app, g.note);
 }
 
-void next_token(App& app) {
+// Next token (count 1) or Run N tokens: steps across frames (tick) until the sequence has grown
+// by `count` tokens, the program stops, or the step limit.
+void next_tokens(App& app, int count) {
     Debugger& d = app.dbg;
     GptPanel& g = app.gpt;
     if (g.stepping) return;
@@ -185,11 +187,17 @@ void next_token(App& app) {
         set_message(app, g.note);
         return;
     }
+    if (count < 1) {
+        g.note = "run at least one token";
+        set_message(app, g.note);
+        return;
+    }
     g.stepping = true;
-    g.target = token_rows(d, g) + 1;
+    g.start_rows = token_rows(d, g);
+    g.target = g.start_rows + size_t(count);
     // A pass runs each instruction of row 0 at most once before it appends: one width of steps
-    // per pass, two for the prefill and a decode pass, is a bound no correct program reaches.
-    g.step_limit = 2 * uint64_t(d.cpu.image.width) + 16;
+    // per pass, one more for the prefill, is a bound no correct program reaches.
+    g.step_limit = (uint64_t(count) + 1) * d.cpu.image.width + 16;
     g.steps_taken = 0;
     g.started = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
     g.note = "stepping to token " + std::to_string(g.target) + "...";
@@ -207,17 +215,27 @@ void tick(App& app) {
             g.stepping = false;
             g.token_ms =
                 (std::chrono::duration<double>(Clock::now().time_since_epoch()).count() - g.started) * 1000.0;
-            char buf[160];
-            std::snprintf(buf, sizeof buf,
-                          "token %zu appended at step %" PRIu64 " (%" PRIu64 " steps, %.2f ms)", rows,
-                          d.cpu.steps, g.steps_taken, g.token_ms);
+            char buf[200];
+            if (rows == g.start_rows + 1)
+                std::snprintf(buf, sizeof buf,
+                              "token %zu appended at step %" PRIu64 " (%" PRIu64 " steps, %.2f ms)", rows,
+                              d.cpu.steps, g.steps_taken, g.token_ms);
+            else
+                std::snprintf(buf, sizeof buf,
+                              "tokens %zu..%zu appended by step %" PRIu64 " (%" PRIu64
+                              " steps, %.2f ms, %.2f ms a token)",
+                              g.start_rows + 1, rows, d.cpu.steps, g.steps_taken, g.token_ms,
+                              g.token_ms / double(rows - g.start_rows));
             g.note = buf;
             break;
         }
         if (d.cpu.status != px::VmStatus::Ready) {
             g.stepping = false;
+            const size_t made = rows - std::min(rows, g.start_rows);
             g.note = d.cpu.status == px::VmStatus::Halted
-                         ? "halted after " + std::to_string(g.steps_taken) + " steps: no new token"
+                         ? "halted after " + std::to_string(g.steps_taken) + " steps: " +
+                               (made ? std::to_string(made) + " new token(s), the program generates no more"
+                                     : "no new token")
                          : "trapped after " + std::to_string(g.steps_taken) + " steps: " + d.cpu.trap.message;
             break;
         }
@@ -439,9 +457,18 @@ void draw_gpt_panel(App& app) {
     if (!g.prompt_error.empty()) ImGui::TextColored(kBad, "%s", g.prompt_error.c_str());
 
     ImGui::BeginDisabled(g.stepping);
-    if (ImGui::Button("Next token")) next_token(app);
+    if (ImGui::Button("Next token")) next_tokens(app, 1);
     ImGui::SameLine();
     if (ImGui::Button("Back one token")) back_one_token(app);
+    ImGui::SameLine();
+    if (ImGui::Button("Run")) next_tokens(app, g.run_tokens);
+    g.settings_at["run"] = item_centre();
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(40);
+    ImGui::InputInt("##run tokens", &g.run_tokens, 0);
+    g.settings_at["run_tokens"] = item_centre();
+    ImGui::SameLine();
+    ImGui::TextUnformatted("tokens");
     ImGui::EndDisabled();
     ImGui::SameLine();
     ImGui::BeginDisabled(d.edits.empty());
@@ -482,7 +509,7 @@ void run_gpt_action(App& app, Action a) {
         return;
     }
     switch (a) {
-    case Action::NextToken: next_token(app); break;
+    case Action::NextToken: next_tokens(app, 1); break;
     case Action::PrevToken: back_one_token(app); break;
     case Action::FocusPrompt:
         g.show = true;
@@ -538,7 +565,8 @@ nlohmann::json gpt_state_json(const App& app) {
              {{"seed", g.seed},
               {"temperature", g.temperature},
               {"top_k", g.top_k},
-              {"new_tokens", g.new_tokens}}},
+              {"new_tokens", g.new_tokens},
+              {"run_tokens", g.run_tokens}}},
             {"settings_at", g.settings_at},
             {"prompt_error", g.prompt_error},
             {"edits", app.dbg.edits.size()},

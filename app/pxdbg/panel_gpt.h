@@ -167,12 +167,14 @@ struct GptPanel {
     std::map<std::string, std::array<float, 2>> settings_at; // each setting field's centre, for tests
     std::string prompt_error;
 
-    // Token stepping: Next token steps across frames until `tokens` grows to `target`.
+    // Token stepping: Next token (or Run N tokens) steps across frames until `tokens` grows from
+    // start_rows to `target`.
     bool stepping = false;
-    size_t target = 0;
+    size_t start_rows = 0, target = 0;
+    int run_tokens = 10;
     uint64_t step_limit = 0, steps_taken = 0;
     double started = 0;   // steady-clock seconds when the command started
-    double token_ms = -1; // wall time of the last completed Next token
+    double token_ms = -1; // wall time of the last completed Next token (or Run N tokens)
     std::string note;     // what the last token command did
 
     AttentionPanel attention;
