@@ -5,7 +5,7 @@
 #pragma once
 #include "gpt.h"
 #include "gpt_u8.h"
-#include "pixellm.h" // SplitMix64
+#include "gpt_tiny_weights.h"
 #include "tokenizer_image.h"
 
 #include <doctest/doctest.h>
@@ -40,34 +40,6 @@ inline GptConfig tiny_config() {
     c.vocab = uint32_t(tiny_bpe().vocab.size());
     c.layer_norm_eps = 1e-5;
     return c;
-}
-
-// Seeded weights large enough that the logits are far from uniform (so greedy and sampled
-// tokens depend on every part of the graph).
-inline GptWeights tiny_weights(const GptConfig& c, uint64_t seed = 11) {
-    SplitMix64 rng{seed};
-    auto normal = [&](size_t n, double std, double mean = 0) {
-        std::vector<float> v(n);
-        for (float& x : v)
-            x = float(mean + std * rng.normal());
-        return v;
-    };
-    const size_t d = c.width;
-    GptWeights w;
-    w.wte = normal(size_t(c.vocab) * d, 0.5);
-    w.wpe = normal(size_t(c.context) * d, 0.2);
-    for (uint32_t i = 0; i < c.layers; ++i) {
-        GptLayerWeights l;
-        l.ln_1_weight = normal(d, 0.1, 1.0), l.ln_1_bias = normal(d, 0.05);
-        l.c_attn_weight = normal(d * 3 * d, 0.3), l.c_attn_bias = normal(3 * d, 0.05);
-        l.attn_proj_weight = normal(d * d, 0.2), l.attn_proj_bias = normal(d, 0.05);
-        l.ln_2_weight = normal(d, 0.1, 1.0), l.ln_2_bias = normal(d, 0.05);
-        l.c_fc_weight = normal(d * 4 * d, 0.2), l.c_fc_bias = normal(4 * d, 0.05);
-        l.mlp_proj_weight = normal(4 * d * d, 0.1), l.mlp_proj_bias = normal(d, 0.05);
-        w.layers.push_back(std::move(l));
-    }
-    w.ln_f_weight = normal(d, 0.1, 1.0), w.ln_f_bias = normal(d, 0.05);
-    return w;
 }
 
 // The calibration text of the shipped models (prose written for this repository).

@@ -24,7 +24,7 @@
 #include "gpt_u8.h"
 #include "gpt_view.h"
 #include "history.h"
-#include "pixellm.h" // SplitMix64
+#include "../gpt_tiny_weights.h"
 #include "vm.h"
 
 #include <cstddef>
@@ -63,32 +63,6 @@ struct Programs {
     px::GptRegions f32_regions;
 };
 
-px::GptWeights seeded_weights(const px::GptConfig& c) {
-    px::SplitMix64 rng{7};
-    auto normal = [&](size_t n, double std, double mean = 0) {
-        std::vector<float> v(n);
-        for (float& x : v)
-            x = float(mean + std * rng.normal());
-        return v;
-    };
-    const size_t d = c.width;
-    px::GptWeights w;
-    w.wte = normal(size_t(c.vocab) * d, 0.5);
-    w.wpe = normal(size_t(c.context) * d, 0.2);
-    for (uint32_t i = 0; i < c.layers; ++i) {
-        px::GptLayerWeights l;
-        l.ln_1_weight = normal(d, 0.1, 1.0), l.ln_1_bias = normal(d, 0.05);
-        l.c_attn_weight = normal(d * 3 * d, 0.3), l.c_attn_bias = normal(3 * d, 0.05);
-        l.attn_proj_weight = normal(d * d, 0.2), l.attn_proj_bias = normal(d, 0.05);
-        l.ln_2_weight = normal(d, 0.1, 1.0), l.ln_2_bias = normal(d, 0.05);
-        l.c_fc_weight = normal(d * 4 * d, 0.2), l.c_fc_bias = normal(4 * d, 0.05);
-        l.mlp_proj_weight = normal(4 * d * d, 0.1), l.mlp_proj_bias = normal(d, 0.05);
-        w.layers.push_back(std::move(l));
-    }
-    w.ln_f_weight = normal(d, 0.1, 1.0), w.ln_f_bias = normal(d, 0.05);
-    return w;
-}
-
 // Built once: a fuzz run must not pay for training and calibration per input.
 const Programs& programs() {
     static const Programs p = [] {
@@ -100,7 +74,7 @@ const Programs& programs() {
         c.layers = 2, c.width = 8, c.heads = 2, c.context = 8;
         c.vocab = uint32_t(bpe->vocab.size());
         c.layer_norm_eps = 1e-5;
-        const px::GptWeights w = seeded_weights(c);
+        const px::GptWeights w = px::test::tiny_weights(c, 7);
         px::GptBuildOptions b;
         b.max_new_tokens = 2;
         b.prompt = {1, 2};
