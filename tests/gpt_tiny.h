@@ -4,8 +4,8 @@
 // program, calibrated on assets/calibration.txt (tests/gpt_u8_test.cpp, tests/gpt_lens_test.cpp).
 #pragma once
 #include "gpt.h"
-#include "gpt_u8.h"
 #include "gpt_tiny_weights.h"
+#include "gpt_u8.h"
 #include "tokenizer_image.h"
 
 #include <doctest/doctest.h>

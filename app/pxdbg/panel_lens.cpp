@@ -228,8 +228,8 @@ void draw_lens_window(App& app) {
         ImGui::Text("max |diff| %.6g at [%u, %u]   mean |diff| %.6g   rms %.6g", s.max_abs, s.max_row,
                     s.max_col, s.mean_abs, s.rms);
         if (std::isnan(s.within_half_step))
-            ImGui::Text("relative L2 %.4f (reference rms %.6g)   float32 region: no quantization step", s.relative,
-                        s.reference_rms);
+            ImGui::Text("relative L2 %.4f (reference rms %.6g)   float32 region: no quantization step",
+                        s.relative, s.reference_rms);
         else
             ImGui::Text("relative L2 %.4f (reference rms %.6g)   within half a step: %.1f%%", s.relative,
                         s.reference_rms, 100.0 * s.within_half_step);

@@ -16,6 +16,7 @@
 // gpt_activation_positions and gpt_quant_lens against the unedited float32 program.
 // Invariants: none of these crashes, hangs or allocates beyond the fuzzer's limits; an error
 // has a message; the two executors keep identical registers and byte-identical images.
+#include "../gpt_tiny_weights.h"
 #include "bpe.h"
 #include "cpu_fast.h"
 #include "debuginfo.h"
@@ -24,7 +25,6 @@
 #include "gpt_u8.h"
 #include "gpt_view.h"
 #include "history.h"
-#include "../gpt_tiny_weights.h"
 #include "vm.h"
 
 #include <cstddef>
