@@ -4,6 +4,7 @@
 #include "cpu_fast.h"
 #include "dtype.h"
 #include "gpt_u8.h"
+#include "inspect.h"
 #include "layout.h"
 #include "opcodes.h"
 #include "vm.h"
@@ -41,17 +42,14 @@ namespace {
 // The pcs of row 0's instructions whose matrix output is `row`, in order.
 std::vector<uint32_t> writers_of(const Image& image, uint32_t row) {
     std::vector<uint32_t> pcs;
-    const PixelFetch fetch = image_fetch(image);
-    for (uint32_t pc = 0; pc < image.width;) {
-        const Decoded d = decode(fetch, image.width, pc);
+    for (const Decoded& d : decode_row0(image).instructions) {
         if (d.truncated) break;
         if (const OpcodeInfo* info = d.ins.info)
             for (int k = 0; k < 3; ++k)
                 if ((info->operands[k] == OperandKind::MatrixOut ||
                      info->operands[k] == OperandKind::MatrixInOut) &&
                     d.ins.operand[k] == row)
-                    pcs.push_back(pc);
-        pc += d.ins.length;
+                    pcs.push_back(d.ins.pc);
     }
     return pcs;
 }

@@ -3,6 +3,7 @@
 
 #include "dtype.h"
 #include "fmath.h"
+#include "inspect.h"
 #include "layout.h"
 #include "ops/float_ops.h"
 #include "ops/gen_ops.h"
@@ -319,16 +320,13 @@ Result<std::vector<uint32_t>> gpt_attention_pcs(const Image& image, const GptReg
     const uint32_t k_cache = regions.k_cache[layer];
     // Decoded, not planned: before the first step the caches are empty, and a plan would check
     // shapes that only the run makes valid. The whole row: the decode pass follows the HALT.
-    const PixelFetch fetch = image_fetch(image);
     std::vector<uint32_t> pcs;
-    for (uint32_t pc = 0; pc < image.width;) {
-        const Decoded dec = decode(fetch, image.width, pc);
+    for (const Decoded& dec : decode_row0(image).instructions) {
         if (dec.truncated || !dec.ins.info) break;
         const Instruction& ins = dec.ins;
         const bool attention =
             ins.opcode == uint8_t(Opcode::FATTENTION) || ins.opcode == uint8_t(Opcode::QATTENTION);
-        if (attention && ins.operand[1] == k_cache) pcs.push_back(pc);
-        pc += ins.length;
+        if (attention && ins.operand[1] == k_cache) pcs.push_back(ins.pc);
     }
     if (pcs.empty())
         return make_error(ErrorCode::Invalid,
