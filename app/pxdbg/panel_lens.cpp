@@ -96,7 +96,7 @@ void tooltip(const GptPanel& g, const px::GptLens& s, const LensHover& h) {
                 token_text(g, pos).c_str());
     ImGui::Text("uint8 program  %.9g", h.quantized);
     ImGui::Text("float32        %.9g", h.reference);
-    if (s.type == px::DType::F32 || s.type == px::DType::F16)
+    if (px::dtype_is_float(s.type))
         ImGui::Text("difference     %.9g", h.difference);
     else
         ImGui::Text("difference     %.9g (%.3f quantization steps)", h.difference, h.difference / s.scale);
@@ -171,10 +171,9 @@ void draw_lens_window(App& app) {
         refresh_activations(app);
         // A reference named before the uint8 program was known (--reference) opens now; one
         // opened for another program is checked against this one again.
-        if (l.path[0] && (l.reference ? l.reference->regions.config.layers != g.regions.config.layers ||
-                                            l.reference->regions.config.width != g.regions.config.width ||
-                                            l.reference->regions.config.vocab != g.regions.config.vocab
-                                      : l.reference_error.empty()))
+        if (l.path[0] &&
+            (l.reference ? !px::gpt_reference_mismatch(l.reference->regions.config, g.regions.config).empty()
+                         : l.reference_error.empty()))
             open_lens_reference(app, l.path);
     }
     if ((l.serial != d.change_serial || l.for_selected != l.selected) && !g.stepping && !d.running)

@@ -16,22 +16,27 @@
 
 namespace px {
 
+std::string gpt_reference_mismatch(const GptConfig& reference, const GptConfig& program) {
+    const GptConfig &r = reference, &p = program;
+    if (p.layers == r.layers && p.width == r.width && p.heads == r.heads && p.context == r.context &&
+        p.vocab == r.vocab)
+        return "";
+    return "the float32 program's config (" + std::to_string(r.layers) + " layers, width " +
+           std::to_string(r.width) + ", " + std::to_string(r.heads) + " heads, context " +
+           std::to_string(r.context) + ", vocabulary " + std::to_string(r.vocab) +
+           ") differs from the uint8 program's (" + std::to_string(p.layers) + ", " +
+           std::to_string(p.width) + ", " + std::to_string(p.heads) + ", " + std::to_string(p.context) +
+           ", " + std::to_string(p.vocab) + ")";
+}
+
 Result<GptFloatReference> open_gpt_float_reference(Image program, const GptRegions& u8_regions) {
     auto regions = find_gpt_regions(program);
     if (!regions) return make_error(regions.error().code, "the float32 program: " + regions.error().message);
     if (regions->weights_u8)
         return make_error(ErrorCode::Usage,
                           "the reference is a uint8 program; open the float32 one beside it");
-    const GptConfig &a = u8_regions.config, &b = regions->config;
-    if (a.layers != b.layers || a.width != b.width || a.heads != b.heads || a.context != b.context ||
-        a.vocab != b.vocab)
-        return make_error(ErrorCode::Usage,
-                          "the float32 program's config (" + std::to_string(b.layers) + " layers, width " +
-                              std::to_string(b.width) + ", " + std::to_string(b.heads) + " heads, context " +
-                              std::to_string(b.context) + ", vocabulary " + std::to_string(b.vocab) +
-                              ") differs from the uint8 program's (" + std::to_string(a.layers) + ", " +
-                              std::to_string(a.width) + ", " + std::to_string(a.heads) + ", " +
-                              std::to_string(a.context) + ", " + std::to_string(a.vocab) + ")");
+    if (const std::string why = gpt_reference_mismatch(regions->config, u8_regions.config); !why.empty())
+        return make_error(ErrorCode::Usage, why);
     auto weights = read_gpt_weights(program, *regions);
     if (!weights) return make_error(weights.error().code, "the float32 program: " + weights.error().message);
     return GptFloatReference{std::move(program), std::move(*regions), std::move(*weights), fast_executor()};

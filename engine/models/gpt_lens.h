@@ -36,6 +36,9 @@ struct GptFloatReference {
     GptWeights weights;
     PlanExecutor executor; // the optimized CPU executor, kept: its packed weights serve every run
 };
+// "" when a float32 program of config `reference` can stand beside a uint8 one of config `program`
+// (the same layers, width, heads, context and vocabulary), else a message naming both.
+std::string gpt_reference_mismatch(const GptConfig& reference, const GptConfig& program);
 // Checks that `program` is a float32 GPT program with the same config and tokenizer vocabulary as
 // the uint8 one described by `u8_regions`; an error names what differs.
 Result<GptFloatReference> open_gpt_float_reference(Image program, const GptRegions& u8_regions);
