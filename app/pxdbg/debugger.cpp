@@ -129,12 +129,6 @@ void note_divergence(Debugger& d, const px::StepResult& r) {
     d.divergence = v;
 }
 
-std::string region_name(const Debugger& d, uint32_t row) {
-    for (const px::Region& r : d.regions)
-        if (r.row == row) return r.name;
-    return "row " + std::to_string(row);
-}
-
 // The pc is on a layer breakpoint's instruction (not yet run): say which and on which step it runs.
 void note_layer_hit(Debugger& d, const LayerBreakpoint& b) {
     d.layer_hit = b;
@@ -251,6 +245,12 @@ bool undo_edit(Debugger& d) {
     d.edits.pop_back();
     reset(d);
     return true;
+}
+
+std::string region_name(const Debugger& d, uint32_t row) {
+    for (const px::Region& r : d.regions)
+        if (r.row == row) return r.name;
+    return "row " + std::to_string(row);
 }
 
 const char* cpu_executor_name(CpuExecutor e) {

@@ -240,6 +240,8 @@ uint64_t oldest_kept_step(const Debugger& d);
 // element), names case-insensitively. Errors name what was not found.
 px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text);
 
+// The name of the region whose header is at `row` (debug symbols or inferred), else "row N".
+std::string region_name(const Debugger& d, uint32_t row);
 // Element type of the matrix at `row` (uint8 codes or int32 pixels), from the instructions.
 px::DType matrix_element_type(const Debugger& d, uint32_t row);
 // Commands of the windows (the only way they change a Debugger).

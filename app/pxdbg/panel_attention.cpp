@@ -77,9 +77,7 @@ void click(App& app, const AttentionCell& c) {
     Debugger& d = app.dbg;
     a.clicked = c;
     a.head = int(c.head);
-    std::string name = "row " + std::to_string(a.att.k_cache);
-    for (const px::Region& r : d.regions)
-        if (r.row == a.att.k_cache) name = r.name;
+    const std::string name = region_name(d, a.att.k_cache);
     const uint32_t D = app.gpt.regions.config.width, hd = a.att.heads ? D / a.att.heads : 0;
     const uint32_t w = d.cpu.image.width;
     const uint64_t i0 = uint64_t(c.key) * D + uint64_t(c.head) * hd, i1 = i0 + hd - 1;

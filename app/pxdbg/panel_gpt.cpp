@@ -526,12 +526,23 @@ void run_gpt_action(App& app, Action a) {
     }
 }
 
+nlohmann::json candidates_json(const px::Bpe& bpe, const std::vector<px::GptCandidate>& list) {
+    nlohmann::json t = nlohmann::json::array();
+    for (const px::GptCandidate& c : list)
+        t.push_back({{"id", c.id},
+                     {"bytes", px::escape_bytes(px::gpt_token_bytes(bpe, c.id))},
+                     {"logit", double(c.logit)},
+                     {"probability", c.probability},
+                     {"sample_probability", c.sample_probability}});
+    return t;
+}
+
 nlohmann::json gpt_state_json(const App& app) {
     const GptPanel& g = app.gpt;
     if (!g.is_gpt) return nullptr;
     const size_t T = std::min(g.prompt.size(), g.tokens.size());
     const std::span<const int32_t> all(g.tokens), gen = all.subspan(T);
-    nlohmann::json generated = nlohmann::json::array(), top = nlohmann::json::array();
+    nlohmann::json generated = nlohmann::json::array();
     for (size_t i = 0; i < g.generated.size(); ++i) {
         const GptTokenInfo& t = g.generated[i];
         generated.push_back({{"index", T + i},
@@ -541,12 +552,6 @@ nlohmann::json gpt_state_json(const App& app) {
                              {"probability", std::isfinite(t.probability) ? nlohmann::json(t.probability)
                                                                           : nlohmann::json(nullptr)}});
     }
-    for (const px::GptCandidate& c : g.top)
-        top.push_back({{"id", c.id},
-                       {"bytes", px::escape_bytes(px::gpt_token_bytes(g.bpe, c.id))},
-                       {"logit", double(c.logit)},
-                       {"probability", c.probability},
-                       {"sample_probability", c.sample_probability}});
     return {{"prompt_tokens", g.prompt},
             {"tokens", g.tokens},
             {"text", lossy_decode(g.bpe, all)},
@@ -556,7 +561,7 @@ nlohmann::json gpt_state_json(const App& app) {
             {"note", g.note},
             {"token_ms", g.token_ms},
             {"generated", generated},
-            {"top", top},
+            {"top", candidates_json(g.bpe, g.top)},
             {"top_note", g.top_note},
             {"hovered", g.hovered ? nlohmann::json(*g.hovered) : nlohmann::json(nullptr)},
             {"token_at", g.token_at},

@@ -199,6 +199,8 @@ nlohmann::json overview_state_json(const App& app);
 void draw_lens_window(App& app);
 void open_lens_reference(App& app, const std::string& path);
 nlohmann::json lens_state_json(const App& app);
+// Next-token candidates as the state file lists them (id, bytes, logit, probability, SAMPLE's).
+nlohmann::json candidates_json(const px::Bpe& bpe, const std::vector<px::GptCandidate>& list);
 // The state file's "gpt" object (null when the program is not a GPT program).
 nlohmann::json gpt_state_json(const App& app);
 

@@ -271,15 +271,6 @@ void draw_lens_window(App& app) {
 
 nlohmann::json lens_state_json(const App& app) {
     const LensPanel& l = app.gpt.lens;
-    auto top = [&](const std::vector<px::GptCandidate>& list) {
-        nlohmann::json t = nlohmann::json::array();
-        for (const px::GptCandidate& c : list)
-            t.push_back({{"id", c.id},
-                         {"bytes", px::escape_bytes(px::gpt_token_bytes(app.gpt.bpe, c.id))},
-                         {"logit", double(c.logit)},
-                         {"probability", c.probability}});
-        return t;
-    };
     nlohmann::json item_at = nlohmann::json::object();
     for (const auto& [name, p] : l.item_at)
         item_at[name] = p;
@@ -292,7 +283,7 @@ nlohmann::json lens_state_json(const App& app) {
                      {"serial", l.serial},
                      {"error", l.error},
                      {"compute_ms", l.compute_ms},
-                     {"reference_top", top(l.reference_top)},
+                     {"reference_top", candidates_json(app.gpt.bpe, l.reference_top)},
                      {"reference_top_note", l.reference_top_note},
                      {"picture_at", l.picture_at},
                      {"combo_at", l.combo_at},
