@@ -110,6 +110,7 @@ struct LensPanel {
     std::optional<px::GptLens> lens;
     std::string error;
     std::vector<px::GptCandidate> reference_top; // the float32 program's after the logits' tokens
+    std::vector<int32_t> reference_top_for;      // those tokens (empty: none computed)
     std::string reference_top_note;
     double compute_ms = 0;
     GlTexture pictures[3];  // uint8, float32, difference

@@ -48,11 +48,14 @@ void refresh(App& app) {
     l.for_selected = l.selected;
     l.lens.reset();
     l.error.clear();
-    l.reference_top.clear();
-    l.reference_top_note.clear();
     l.hovered.reset();
     app.ui_serial++;
-    if (!l.reference || l.selected < 0) return;
+    if (!l.reference || l.selected < 0) {
+        l.reference_top.clear();
+        l.reference_top_note.clear();
+        l.reference_top_for.clear();
+        return;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     auto lens = px::gpt_quant_lens(d.cpu.image, g.regions, d.regions, d.cpu.pc, *l.reference,
                                    l.activations[size_t(l.selected)]);
@@ -73,18 +76,31 @@ void refresh(App& app) {
     // The float32 program's candidates after the tokens the uint8 logits row was computed from.
     auto logits = std::find_if(d.regions.begin(), d.regions.end(),
                                [](const px::Region& r) { return r.name == "logits"; });
+    // A float32 prefill: only when the tokens differ from the last one's (choosing another
+    // activation keeps them).
+    const uint32_t k = uint32_t(std::max<size_t>(g.top.size(), 1));
+    auto set_note = [&](std::string note) {
+        l.reference_top.clear();
+        l.reference_top_for.clear();
+        l.reference_top_note = std::move(note);
+    };
     if (logits == d.regions.end()) {
-        l.reference_top_note = "no logits region";
+        set_note("no logits region");
     } else if (auto at = px::gpt_activation_positions(d.cpu.image, g.regions, *logits, d.cpu.pc); !at) {
-        l.reference_top_note = at.error().message;
+        set_note(at.error().message);
     } else {
-        const std::span<const int32_t> ids =
-            std::span<const int32_t>(g.tokens).first(std::min<size_t>(at->sequence, g.tokens.size()));
-        auto top = px::gpt_reference_top_k(*l.reference, ids, uint32_t(std::max<size_t>(g.top.size(), 1)));
-        if (!top)
-            l.reference_top_note = top.error().message;
-        else
-            l.reference_top = std::move(*top);
+        const std::vector<int32_t> ids(
+            g.tokens.begin(), g.tokens.begin() + ptrdiff_t(std::min<size_t>(at->sequence, g.tokens.size())));
+        if (ids != l.reference_top_for || l.reference_top.size() != k) {
+            auto top = px::gpt_reference_top_k(*l.reference, ids, k);
+            if (!top) {
+                set_note(top.error().message);
+            } else {
+                l.reference_top = std::move(*top);
+                l.reference_top_for = ids;
+                l.reference_top_note.clear();
+            }
+        }
     }
     l.compute_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -144,6 +160,7 @@ void open_lens_reference(App& app, const std::string& path) {
     std::snprintf(l.path, sizeof l.path, "%s", path.c_str());
     l.reference.reset();
     l.reference_path.clear();
+    l.reference_top_for.clear(); // the candidates are the old reference's
     l.serial = ~0ull;
     app.ui_serial++;
     auto img = px::load_png(path);
