@@ -29,7 +29,8 @@ KEYS = (["F1", "F5", "F6", "F9", "F10", "F12", "Escape", "Return", "Tab", "BackS
         + list("abcdefghijklmnopqrstuvwxyz0123456789"))
 MODS = ["", "", "", "shift+", "ctrl+", "alt+", "ctrl+shift+", "super+"]
 SHORTCUTS = ["F10", "shift+F10", "F5", "F6", "F9", "ctrl+F10", "ctrl+r", "f", "1", "r", "g", "b", "a", "d",
-             "h", "l", "c", "ctrl+o", "ctrl+s", "ctrl+e", "F12", "ctrl+shift+s", "F1", "ctrl+a"]
+             "h", "l", "c", "ctrl+o", "ctrl+s", "ctrl+e", "F12", "ctrl+shift+s", "F1", "ctrl+a", "n", "shift+n",
+             "ctrl+p", "ctrl+z"]
 TEXT = "abcdefghijklmnopqrstuvwxyz0123456789_-.,+=~ "
 
 

@@ -35,6 +35,9 @@ rm -rf "$WORK" && mkdir -p "$WORK/scratch"
 S=$WORK/scratch
 cp "$PROGRAM" "$S/input.pxi"
 cp "$SRC/assets/add_relu.pxi" "$S/add_relu.pxi"
+# The shipped language model: Next token (n), back one token (Shift+N), a prompt typed after Ctrl+P
+# and its undo (Ctrl+Z) run the generation loop, QATTENTION and SAMPLE under the monkey.
+cp "$SRC/assets/gpt_brown.pxi" "$S/gpt_brown.pxi"
 head -c 300 "$PROGRAM" >"$S/truncated.pxi"
 head -c 4096 /dev/urandom >"$S/noise.pxi"
 : >"$S/empty.pxi"
