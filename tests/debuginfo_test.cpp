@@ -138,3 +138,34 @@ TEST_CASE("px::region_written: a written rectangle touching the header or an ele
     CHECK(px::region_written(h, W, {{3, 7, 1, 1}}));
     CHECK(!px::region_written(h, W, {{4, 7, 12, 1}}));
 }
+
+TEST_CASE("px::matrix_rects_now: the header as it reads now, the row's type from the regions") {
+    // Width 4: three element pixels a row. Row 2's header says 2 x 5 (10 elements).
+    Image img = make_image(4, 8);
+    img.set_pixel(0, 2, encode_header({5, 2}));
+    const auto pixels = [](const std::vector<Rect>& rects) {
+        uint64_t n = 0;
+        for (const Rect& r : rects)
+            n += uint64_t(r.w) * r.h;
+        return n;
+    };
+    // No region names row 2: uint8, one element a pixel: header + 10 pixels over rows 2..5.
+    CHECK(pixels(matrix_rects_now({}, img, 2)) == 11);
+    // An f16 region there: ceil(10 / 2) = 5 element pixels, rows 2..3 (what pxdbg outlined as 10).
+    Region h;
+    h.name = "h";
+    h.row = 2;
+    h.shape = {5, 1}; // as declared; the header now reads 2 x 5
+    h.dtype = DType::F16;
+    const std::vector<Rect> f16 = matrix_rects_now({h}, img, 2);
+    CHECK(pixels(f16) == 6);
+    uint32_t last = 0;
+    for (const Rect& r : f16)
+        last = std::max(last, r.y + r.h - 1);
+    CHECK(last == 3);
+    // f32: one element a pixel, as uint8.
+    h.dtype = DType::F32;
+    CHECK(pixels(matrix_rects_now({h}, img, 2)) == 11);
+    // Outside the image: nothing.
+    CHECK(matrix_rects_now({h}, img, 8).empty());
+}

@@ -198,6 +198,32 @@ TEST_CASE("go to: pixels, rows, matrices and elements") {
     CHECK(!resolve_goto(d, "row 99999").ok());
 }
 
+TEST_CASE("go to an f16 matrix: two elements a pixel, the region as many pixels as it holds") {
+    // Width 4 (three element pixels a row); row 2: a 2 x 5 f16 matrix, ten elements in five pixels
+    // over rows 2 and 3 (read as uint8 it would reach row 5). The symbols declare its type.
+    px::Image img = px::make_image(4, 8);
+    // Pixel (0, 0) is 0: HALT.
+    img.set_pixel(0, 2, px::encode_header({5, 2}));
+    px::DebugInfo info;
+    px::Region h;
+    h.name = "h";
+    h.row = 2;
+    h.shape = {5, 2};
+    h.dtype = px::DType::F16;
+    info.regions.push_back(h);
+    px::write_debug_info(img, info);
+    Debugger d;
+    load_image(d, img, "");
+    auto whole = resolve_goto(d, "h");
+    REQUIRE(whole.ok());
+    CHECK(whole->rect == px::Rect{0, 2, 4, 2});
+    // h[1, 2] is element 7: pixel 3 (B, A), the first element pixel of row 3.
+    auto e = resolve_goto(d, "h[1, 2]");
+    REQUIRE(e.ok());
+    CHECK(e->rect == px::Rect{1, 3, 1, 1});
+    CHECK(resolve_goto(d, "h[0, 1]")->rect == px::Rect{1, 2, 1, 1}); // element 1: pixel 0 (B, A)
+}
+
 TEST_CASE("the optimized and the reference CPU executor step the debugger to the same bytes") {
     Debugger fast, ref;
     load_image(fast, pixellm(), "");

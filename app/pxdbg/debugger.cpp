@@ -591,7 +591,7 @@ std::optional<MatrixPixels> matrix_pixels(const Debugger& d, uint32_t row, bool 
     if (n == 0 || px::element_y(used - 1, row, img.width) >= img.height) return std::nullopt;
     out.pixels.resize(n);
     for (uint64_t i = 0; i < n; ++i) {
-        const uint64_t j = type == px::DType::F16 ? i / 2 : i;
+        const uint64_t j = px::element_pixel_index(type, i);
         const px::Rgba p = pixel(px::element_x(j, img.width), uint32_t(px::element_y(j, row, img.width)));
         out.pixels[i] = type == px::DType::F16
                             ? px::word_pixel(px::fm::bits(float(px::element_value(p, type, int(i % 2)))))
@@ -759,9 +759,8 @@ ReverseStop reverse_to_matrix_change(Debugger& d, uint32_t row) {
     if (row > 0 && row < d.cpu.image.height && d.cpu.image.width >= 2) {
         // The matrix as its header reads now, and as the loaded image declared it (a step may
         // have reshaped it): both areas count.
-        rects = px::matrix_rects(row, px::decode_header(d.cpu.image.pixel(0, row)), d.cpu.image.width);
-        for (const px::Rect& r :
-             px::matrix_rects(row, px::decode_header(d.loaded.pixel(0, row)), d.loaded.width))
+        rects = px::matrix_rects_now(d.regions, d.cpu.image, row);
+        for (const px::Rect& r : px::matrix_rects_now(d.regions, d.loaded, row))
             rects.push_back(r);
         for (px::Rect& r : rects) // clip to the image: a header may promise more than fits
             if (r.y >= d.cpu.image.height)
@@ -902,8 +901,8 @@ px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text) 
     }
     const px::MatrixHeader h = px::decode_header(img.pixel(0, reg->row));
     if (w.size() == 1) {
-        std::vector<px::Rect> rects =
-            px::matrix_rects(reg->row, reg->shape.elements() ? h : px::MatrixHeader{}, img.width);
+        std::vector<px::Rect> rects = px::typed_matrix_rects(
+            reg->row, reg->shape.elements() ? h : px::MatrixHeader{}, reg->type(), img.width);
         px::Rect b = bounds(rects);
         if (b.y + b.h > img.height) b.h = img.height - b.y;
         return GotoTarget{b, reg->name + " (" + std::to_string(h.rows) + "x" + std::to_string(h.cols) +
@@ -915,7 +914,8 @@ px::Result<GotoTarget> resolve_goto(const Debugger& d, const std::string& text) 
             return err(reg->name + "[" + std::to_string(m) + ", " + std::to_string(n) + "] is outside its " +
                        std::to_string(h.rows) + "x" + std::to_string(h.cols) + " shape");
         const uint64_t i = m * h.cols + n;
-        const uint64_t x = px::element_x(i, img.width), y = px::element_y(i, reg->row, img.width);
+        const uint64_t j = px::element_pixel_index(reg->type(), i); // two f16 elements a pixel
+        const uint64_t x = px::element_x(j, img.width), y = px::element_y(j, reg->row, img.width);
         auto t = pixel(x, y);
         if (!t) return t;
         t->label = reg->name + " [" + std::to_string(m) + ", " + std::to_string(n) + "] at pixel (" +

@@ -632,9 +632,8 @@ void regions_window(App& app, ImVec2 pos, ImVec2 size) {
                 select_matrix(d, r.row);
                 app.show_inspector = true;
                 // Move the program view to it: centered, and large enough to read its rows.
-                const px::MatrixHeader now = px::decode_header(d.cpu.image.pixel(0, r.row));
                 uint32_t last = r.row;
-                for (const px::Rect& rc : px::matrix_rects(r.row, now, d.cpu.image.width))
+                for (const px::Rect& rc : px::matrix_rects_now(d.regions, d.cpu.image, r.row))
                     last = std::max(last, rc.y + rc.h - 1);
                 app.view.zoom = std::max(app.view.zoom, 4.0f);
                 app.view.center_pending = glm::dvec2(d.cpu.image.width / 2.0, (r.row + last + 1) / 2.0);
@@ -848,7 +847,7 @@ void inspector_window(App& app, ImVec2 pos, ImVec2 size) {
                                    std::isnan(q) ? "not a number" : "infinite");
             if (!hit_stats->real.empty()) ImGui::Text("real value: %.6g", hit_stats->real[i]);
             const uint32_t W = d.cpu.image.width;
-            const uint64_t j = hit_stats->type == px::DType::F16 ? i / 2 : i; // two f16 per pixel
+            const uint64_t j = px::element_pixel_index(hit_stats->type, i);
             ImGui::TextDisabled("pixel (%u, %llu)%s", px::element_x(j, W),
                                 static_cast<unsigned long long>(px::element_y(j, reg->row, W)),
                                 hit_stats->type == px::DType::F16 ? (i % 2 ? " B,A" : " R,G") : "");

@@ -478,7 +478,7 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
         outline_rects(dl, vs, pos, {{0, 0, img.width, 1}}, IM_COL32(255, 255, 255, 140), 1);
         for (const px::Region& reg : regions) {
             const px::MatrixHeader now = px::decode_header(img.pixel(0, reg.row));
-            const std::vector<px::Rect> rects = px::matrix_rects(reg.row, now, img.width);
+            const std::vector<px::Rect> rects = px::matrix_rects_now(regions, img, reg.row);
             outline_rects(dl, vs, pos, rects, IM_COL32(120, 230, 120, 170), 1);
             uint32_t last_row = reg.row;
             for (const px::Rect& rc : rects)
@@ -534,10 +534,9 @@ ViewInteraction draw_program_view(const char* id, ImVec2 size, ViewState& vs, Vi
                 const px::OperandKind k = ins.info->operands[i];
                 const uint32_t row = ins.operand[i];
                 if (k == px::OperandKind::None || row == 0 || row >= img.height) continue;
-                std::vector<px::Rect> rects =
-                    k == px::OperandKind::ScalarOut
-                        ? std::vector<px::Rect>{{0, row, 1, 1}}
-                        : px::matrix_rects(row, px::decode_header(img.pixel(0, row)), img.width);
+                std::vector<px::Rect> rects = k == px::OperandKind::ScalarOut
+                                                  ? std::vector<px::Rect>{{0, row, 1, 1}}
+                                                  : px::matrix_rects_now(regions, img, row);
                 const ImU32 c = operand_color(i);
                 outline_rects(dl, vs, pos, rects, c, 3, (c & 0x00FFFFFF) | 0x30000000);
                 const ImVec2 at = to_screen(vs, pos, img.width, row);

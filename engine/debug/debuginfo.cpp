@@ -138,9 +138,15 @@ std::vector<Region> program_regions(const Image& image) {
 }
 
 std::vector<Rect> region_rects(const Region& r, uint32_t width) {
-    if (r.type() != DType::F16) return matrix_rects(r.row, r.shape, width);
-    // ceil(n / 2) pixels, laid out as a matrix of that many elements would be.
-    return matrix_rects(r.row, {uint32_t(dtype_pixels(DType::F16, r.shape.elements())), 1}, width);
+    return typed_matrix_rects(r.row, r.shape, r.type(), width);
+}
+
+std::vector<Rect> matrix_rects_now(const std::vector<Region>& regions, const Image& image, uint32_t row) {
+    if (row >= image.height || image.width < 1) return {};
+    DType type = DType::U8;
+    for (const Region& r : regions)
+        if (r.row == row) type = r.type();
+    return typed_matrix_rects(row, decode_header(image.pixel(0, row)), type, image.width);
 }
 
 const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y) {

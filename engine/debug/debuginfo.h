@@ -46,6 +46,10 @@ std::vector<Region> program_regions(const Image& image);
 // The pixels a region occupies (header and element pixels) for its type: an f16 matrix of n
 // elements fills ceil(n / 2) element pixels (dtype.h).
 std::vector<Rect> region_rects(const Region& r, uint32_t width);
+// The pixels of the matrix at `row` as its header in `image` reads now (a step may have reshaped
+// it), for the row's type among `regions` (uint8 where none names the row): what a debugger
+// outlines and watches. An f16 matrix of n elements fills ceil(n / 2) element pixels.
+std::vector<Rect> matrix_rects_now(const std::vector<Region>& regions, const Image& image, uint32_t row);
 // The region containing pixel (x, y) (header or element pixel), or nullptr.
 const Region* region_at(const std::vector<Region>& regions, const Image& image, uint32_t x, uint32_t y);
 // Whether any of `written` (a step's rectangles, vm.h's StepResult::written) overlaps a pixel of

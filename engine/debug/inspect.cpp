@@ -152,7 +152,7 @@ Result<TypedMatrix> read_typed_matrix(const Image& image, uint32_t row, DType ty
     const uint64_t n = out.shape.elements();
     out.stored.resize(n);
     for (uint64_t i = 0; i < n; ++i) {
-        const uint64_t j = type == DType::F16 ? i / 2 : i; // the element pixel
+        const uint64_t j = element_pixel_index(type, i);
         const uint32_t x = element_x(j, image.width);
         const uint32_t y = uint32_t(element_y(j, row, image.width));
         out.stored[i] = element_value(image.pixel(x, y), type, int(i % 2));

@@ -30,6 +30,10 @@ inline bool dtype_is_float(DType t) {
     return t == DType::F32 || t == DType::F16;
 }
 
+// The element pixel (its index among the matrix's element pixels) that holds element i.
+inline uint64_t element_pixel_index(DType t, uint64_t i) {
+    return t == DType::F16 ? i / 2 : i;
+}
 // Element pixels holding n elements: ceil(n / 2) for f16, n otherwise.
 uint64_t dtype_pixels(DType t, uint64_t elements);
 // matrix_fits (layout.h) for a matrix of this dtype: the rows its element pixels occupy.
