@@ -9,12 +9,12 @@
 # and no file outside WORKDIR/scratch changed (the source tree, WORKDIR itself, $HOME).
 # Exit 77 (skipped) only when Xvfb or xdotool is missing.
 #
-# Long run: PXOS_MONKEY_MINUTES=N replaces SECONDS with N minutes (the ctest command line stays the
-# same), e.g. under ASan+UBSan, in the background at low priority:
+# Long run: PXOS_MONKEY_MINUTES=N replaces SECONDS with N minutes. Run the script itself, not
+# through ctest: the test's TIMEOUT property (for CI's 40 s) wins over `ctest --timeout` and would
+# stop it after 180 s. E.g. under ASan+UBSan:
 #   cmake --preset asan && cmake --build build-asan --target pxdbg
-#   PXOS_MONKEY_MINUTES=30 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 nice -n 10 \
-#       ctest --test-dir build-asan -R pxdbg_monkey --output-on-failure --timeout 2400
-# (the ctest timeout must exceed the minutes; the test's own TIMEOUT property is for CI's 40 s).
+#   PXOS_MONKEY_MINUTES=30 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+#       bash tests/pxdbg_monkey.sh build-asan/app/pxdbg/pxdbg /tmp/monkey 22 0 assets/pixellm.pxi
 # PXOS_MONKEY_SEED=S changes the seed the same way.
 set -euo pipefail
 
