@@ -15,12 +15,12 @@ the corpus (tests/vectors_test.cpp, tests/opcodes_test.cpp, the GL parity tests)
 """
 import importlib.util
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vector_files  # noqa: E402 (the JSON files every vector generator writes)
+from vector_files import Trap, bits, check_hand, pix, word  # noqa: E402
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -46,21 +46,6 @@ F16 = 2
 def positive_normal(w):
     """A scale / inv_scale (§11.4): finite, > 2^-126, sign clear."""
     return 0x00800000 < w < 0x7F800000
-
-
-class Trap(Exception):
-    def __init__(self, name, x, y):
-        super().__init__(name)
-        self.name, self.x, self.y = name, x, y
-
-
-def word(p):
-    return p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
-
-
-def pix(w):
-    w = int(w)
-    return [w & 255, w >> 8 & 255, w >> 16 & 255, w >> 24 & 255]
 
 
 def model(width, height, pixels, step_limit=65536):
@@ -300,23 +285,15 @@ def activate(v, act):
 # ---- Building programs ----
 
 
-class Prog:
-    def __init__(self, width, height):
-        self.width, self.height, self.px = width, height, {}
-
-    def ins(self, x, op, a, b, c, params=()):
-        self.px[(x, 0)] = [op, a, b, c]
-        for k, p in enumerate(params):
-            self.px[(x + 1 + k, 0)] = list(p)
-        return self
+class Prog(vector_files.Prog):
+    """vector_files.Prog with typed matrices: f32, u8 with chosen G, B, A, f16 pairs."""
 
     def f32(self, row, rows, cols, words):
         """An f32 matrix from bit patterns (ints) or Python floats, placed per §3."""
         assert len(words) == rows * cols
         self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
         for i, v in enumerate(words):
-            w = v if isinstance(v, int) else struct.unpack("<I", struct.pack("<f", v))[0]
-            self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = pix(w)
+            self.px[(1 + i % (self.width - 1), row + i // (self.width - 1))] = pix(v if isinstance(v, int) else bits(v))
         return self
 
     def u8(self, row, rows, cols, values, gba=(0, 0, 0)):
@@ -347,27 +324,12 @@ class Prog:
         return self
 
 
-def bits(x):
-    return struct.unpack("<I", struct.pack("<f", x))[0]
-
-
 VECTORS = []
 
 
 def vector(name, description, prog, hand):
-    r = model(prog.width, prog.height, prog.px)
-    for key in ("status", "steps", "pc"):
-        if key in hand and hand[key] != r[key]:
-            sys.exit(f"{name}: model gives {key}={r[key]}, hand says {hand[key]}")
-    if "trap" in hand and tuple(hand["trap"]) != (r.get("trap"), r.get("trap_x"), r.get("trap_y")):
-        sys.exit(f"{name}: model traps {r.get('trap')}, hand says {hand['trap']}")
-    for (x, y), w in hand.get("words", {}).items():
-        got = word(r["image"].get((x, y), [0, 0, 0, 0]))
-        if got != w:
-            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got:#010x}, hand says {w:#010x}")
-    if hand.get("unchanged") and {k: v for k, v in r["image"].items() if any(v)} != {
-            k: v for k, v in prog.px.items() if any(v)}:
-        sys.exit(f"{name}: image changed, hand says unchanged")
+    r = model(prog.width, prog.height, prog.px, prog.step_limit)
+    check_hand(name, prog, r, hand)
     VECTORS.append((name, description, prog, r))
 
 

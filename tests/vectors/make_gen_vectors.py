@@ -13,12 +13,12 @@ trap and key pixels), which the model must reproduce before anything is written.
 """
 import importlib.util
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vector_files  # noqa: E402 (the JSON files every vector generator writes)
+from vector_files import M32, Prog, Trap, bits, check_hand, pix, word  # noqa: E402
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -29,22 +29,6 @@ IN, OUT, INOUT, NONE = "in", "out", "inout", "none"
 KINDS = {HALT: (NONE, NONE, NONE), LOOP: (INOUT, NONE, NONE), GATHER: (IN, IN, OUT),
          APPEND: (IN, NONE, OUT), ARGMAX: (IN, NONE, OUT), SAMPLE: (IN, INOUT, OUT)}
 PARAMS = {HALT: 0, LOOP: 2, GATHER: 2, APPEND: 2, ARGMAX: 1, SAMPLE: 3}
-M32 = 0xFFFFFFFF
-
-
-class Trap(Exception):
-    def __init__(self, name, x, y):
-        super().__init__(name)
-        self.name, self.x, self.y = name, x, y
-
-
-def word(p):
-    return p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
-
-
-def pix(w):
-    w = int(w) & M32
-    return [w & 255, w >> 8 & 255, w >> 16 & 255, w >> 24 & 255]
 
 
 def i32(w):
@@ -253,33 +237,6 @@ def model(width, height, pixels, step_limit=65536):
 # ---- Building programs ----
 
 
-def bits(x):
-    return struct.unpack("<I", struct.pack("<f", x))[0]
-
-
-class Prog:
-    def __init__(self, width, height, step_limit=65536):
-        self.width, self.height, self.px, self.step_limit = width, height, {}, step_limit
-
-    def ins(self, x, op, a, b, c, params=()):
-        self.px[(x, 0)] = [op, a, b, c]
-        for k, p in enumerate(params):
-            self.px[(x + 1 + k, 0)] = list(p)
-        return self
-
-    def mat(self, row, rows, cols, words=(), u8=None):
-        """A matrix: words are whole-pixel values (ints, or floats as f32); u8 values go to R."""
-        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
-        vals = u8 if u8 is not None else words
-        for i, v in enumerate(vals):
-            p = (1 + i % (self.width - 1), row + i // (self.width - 1))
-            if u8 is not None:
-                self.px[p] = list(v) if isinstance(v, (list, tuple)) else [v, 0, 0, 0]
-            else:
-                self.px[p] = pix(v if isinstance(v, int) else bits(v))
-        return self
-
-
 def loop_p(target):
     return [[3, 0, 0, 0], [target & 255, target >> 8, 0, 0]]
 
@@ -305,23 +262,7 @@ VECTORS = []
 
 def vector(name, description, prog, hand):
     r = model(prog.width, prog.height, prog.px, prog.step_limit)
-    for k in ("status", "steps", "pc"):
-        if k in hand and hand[k] != r[k]:
-            sys.exit(f"{name}: model gives {k}={r[k]}, hand says {hand[k]}")
-    if "trap" in hand and tuple(hand["trap"]) != (r.get("trap"), r.get("trap_x"), r.get("trap_y")):
-        sys.exit(f"{name}: model traps {r.get('trap')} at ({r.get('trap_x')},{r.get('trap_y')}), "
-                 f"hand says {hand['trap']}")
-    for (x, y), w in hand.get("words", {}).items():
-        got = word(r["image"].get((x, y), [0, 0, 0, 0]))
-        if got != w & M32:
-            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got:#010x}, hand says {w & M32:#010x}")
-    for (x, y), p in hand.get("pixels", {}).items():
-        got = r["image"].get((x, y), [0, 0, 0, 0])
-        if got != list(p):
-            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got}, hand says {p}")
-    if hand.get("unchanged") and {k: v for k, v in r["image"].items() if any(v)} != {
-            k: v for k, v in prog.px.items() if any(v)}:
-        sys.exit(f"{name}: image changed, hand says unchanged")
+    check_hand(name, prog, r, hand)
     VECTORS.append((name, description, prog, r))
 
 

@@ -15,12 +15,12 @@ also carries values worked out by hand, which the model must reproduce before an
 import importlib.util
 import math
 import os
-import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import vector_files  # noqa: E402 (the JSON files every vector generator writes)
+from vector_files import M32, Prog, Trap, bits, check_hand, pix, word  # noqa: E402
 _spec = importlib.util.spec_from_file_location("fmodel", os.path.join(HERE, "make_fmath_vectors.py"))
 fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
@@ -28,7 +28,6 @@ np, F32, U32 = fm.np, fm.F32, fm.U32
 
 HALT, DEQUANT, QLAYERNORM, QLUT, QATTENTION = 0, 16, 48, 49, 50
 PARAMS = {HALT: 0, DEQUANT: 3, QLAYERNORM: 3, QLUT: 0, QATTENTION: 5}
-M32 = 0xFFFFFFFF
 
 # §16.3's constants, from their definitions.
 F, P = 16, 22
@@ -36,21 +35,6 @@ LN2 = round(math.log(2) * 2**F)
 EXP_B = round(1.353 * 2**F)
 EXP_C = round(0.344 / 0.3585 * 2**(2 * F))
 assert (LN2, EXP_B, EXP_C) == (45426, 88670, 4121251743), "the constants PROTOCOL.md §16.3 lists"
-
-
-class Trap(Exception):
-    def __init__(self, name, x, y):
-        super().__init__(name)
-        self.name, self.x, self.y = name, x, y
-
-
-def word(p):
-    return p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
-
-
-def pix(w):
-    w = int(w) & M32
-    return [w & 255, w >> 8 & 255, w >> 16 & 255, w >> 24 & 255]
 
 
 def i32(w):
@@ -250,29 +234,6 @@ def model(width, height, pixels, step_limit=65536):
 # ---- Building programs ----
 
 
-class Prog:
-    def __init__(self, width, height, step_limit=65536):
-        self.width, self.height, self.px, self.step_limit = width, height, {}, step_limit
-
-    def ins(self, x, op, a, b, c, params=()):
-        self.px[(x, 0)] = [op, a, b, c]
-        for k, p in enumerate(params):
-            self.px[(x + 1 + k, 0)] = list(p)
-        return self
-
-    def mat(self, row, rows, cols, words=(), u8=None):
-        """A matrix: words are whole int32 pixels; u8 values (or [r, g, b, a] pixels) go to R."""
-        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
-        vals = u8 if u8 is not None else words
-        for i, v in enumerate(vals):
-            p = (1 + i % (self.width - 1), row + i // (self.width - 1))
-            if u8 is not None:
-                self.px[p] = list(v) if isinstance(v, (list, tuple)) else [v, 0, 0, 0]
-            else:
-                self.px[p] = pix(v)
-        return self
-
-
 def ln_p(za, zc, shift, E, lo=0, hi=255, r1=0, r3=0):
     return [[za, zc, shift, r1], pix(E), [lo, hi, r3, 0]]
 
@@ -280,10 +241,6 @@ def ln_p(za, zc, shift, E, lo=0, hi=255, r1=0, r3=0):
 def att_p(zq, zk, zv, zc, v_row, heads, ms, mo, shift_s, shift_o, lo=0, hi=255):
     return [[zq, zk, zv, zc], [v_row & 255, v_row >> 8, heads & 255, heads >> 8], pix(ms), pix(mo),
             [shift_s, shift_o, lo, hi]]
-
-
-def bits(x):
-    return struct.unpack("<I", struct.pack("<f", x))[0]
 
 
 def deq_p(scale_bits, zp=0, dtype=(3, 0, 1, 0)):
@@ -295,27 +252,7 @@ VECTORS = []
 
 def vector(name, description, prog, hand):
     r = model(prog.width, prog.height, prog.px, prog.step_limit)
-    for k in ("status", "steps", "pc"):
-        if k in hand and hand[k] != r[k]:
-            sys.exit(f"{name}: model gives {k}={r[k]}, hand says {hand[k]}")
-    if "trap" in hand and tuple(hand["trap"]) != (r.get("trap"), r.get("trap_x"), r.get("trap_y")):
-        sys.exit(f"{name}: model traps {r.get('trap')} at ({r.get('trap_x')},{r.get('trap_y')}), "
-                 f"hand says {hand['trap']}")
-    for (x, y), w in hand.get("words", {}).items():
-        got = word(r["image"].get((x, y), [0, 0, 0, 0]))
-        if got != w & M32:
-            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got:#010x}, hand says {w & M32:#010x}")
-    for (x, y), p in hand.get("pixels", {}).items():
-        got = r["image"].get((x, y), [0, 0, 0, 0])
-        if got != list(p):
-            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got}, hand says {p}")
-    for (x, y), v in hand.get("r", {}).items():
-        got = r["image"].get((x, y), [0, 0, 0, 0])[0]
-        if got != v:
-            sys.exit(f"{name}: model gives R of ({x},{y}) = {got}, hand says {v}")
-    if hand.get("unchanged") and {k: v for k, v in r["image"].items() if any(v)} != {
-            k: v for k, v in prog.px.items() if any(v)}:
-        sys.exit(f"{name}: image changed, hand says unchanged")
+    check_hand(name, prog, r, hand)
     VECTORS.append((name, description, prog, r))
 
 

@@ -1,5 +1,7 @@
-"""vector_files.py — writes program vectors as the JSON files tests read (shared by make_float_vectors.py
-and make_gen_vectors.py).
+"""vector_files.py — what every vector generator shares: the pixel words, the trap, the program
+builder, the check of a vector against its hand-worked values, and the JSON files tests read
+(make_vectors.py, make_float_vectors.py, make_gen_vectors.py, make_qint_vectors.py). Each generator
+keeps its own model of the protocol; nothing here runs an instruction.
 
 A vector is (name, description, prog, result): prog has width, height, px ({(x, y): [r, g, b, a]})
 and optionally step_limit; result is the model's dict (status, steps, pc, trap, trap_x, trap_y,
@@ -8,9 +10,88 @@ the pixels that changed.
 """
 import json
 import os
+import struct
 import sys
 
 DEFAULT_STEP_LIMIT = 65536
+M32 = 0xFFFFFFFF
+
+
+class Trap(Exception):
+    """A model's trap: its name and the pixel it names."""
+
+    def __init__(self, name, x, y):
+        super().__init__(name)
+        self.name, self.x, self.y = name, x, y
+
+
+def word(p):
+    """A whole pixel as a little-endian 32-bit word (R lowest)."""
+    return p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24
+
+
+def pix(w):
+    """A 32-bit word (taken modulo 2^32) as a pixel."""
+    w = int(w) & M32
+    return [w & 255, w >> 8 & 255, w >> 16 & 255, w >> 24 & 255]
+
+
+def bits(x):
+    """A Python float's float32 bits."""
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+class Prog:
+    """A program being written: instructions in row 0, matrices below (PROTOCOL.md §3)."""
+
+    def __init__(self, width, height, step_limit=DEFAULT_STEP_LIMIT):
+        self.width, self.height, self.px, self.step_limit = width, height, {}, step_limit
+
+    def ins(self, x, op, a, b, c, params=()):
+        self.px[(x, 0)] = [op, a, b, c]
+        for k, p in enumerate(params):
+            self.px[(x + 1 + k, 0)] = list(p)
+        return self
+
+    def mat(self, row, rows, cols, words=(), u8=None):
+        """A matrix: words are whole-pixel values (ints, or floats as f32); u8 values (or
+        [r, g, b, a] pixels) go to R."""
+        self.px[(0, row)] = [cols & 255, cols >> 8, rows & 255, rows >> 8]
+        vals = u8 if u8 is not None else words
+        for i, v in enumerate(vals):
+            p = (1 + i % (self.width - 1), row + i // (self.width - 1))
+            if u8 is not None:
+                self.px[p] = list(v) if isinstance(v, (list, tuple)) else [v, 0, 0, 0]
+            else:
+                self.px[p] = pix(v if isinstance(v, int) else bits(v))
+        return self
+
+
+def check_hand(name, prog, r, hand):
+    """Exits naming the vector when the model's result r disagrees with a value worked out by hand:
+    status, steps, pc, trap (name, x, y), whole words, whole pixels, R channels, or an unchanged
+    image."""
+    for k in ("status", "steps", "pc"):
+        if k in hand and hand[k] != r[k]:
+            sys.exit(f"{name}: model gives {k}={r[k]}, hand says {hand[k]}")
+    if "trap" in hand and tuple(hand["trap"]) != (r.get("trap"), r.get("trap_x"), r.get("trap_y")):
+        sys.exit(f"{name}: model traps {r.get('trap')} at ({r.get('trap_x')},{r.get('trap_y')}), "
+                 f"hand says {hand['trap']}")
+    for (x, y), w in hand.get("words", {}).items():
+        got = word(r["image"].get((x, y), [0, 0, 0, 0]))
+        if got != w & M32:
+            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got:#010x}, hand says {w & M32:#010x}")
+    for (x, y), p in hand.get("pixels", {}).items():
+        got = r["image"].get((x, y), [0, 0, 0, 0])
+        if got != list(p):
+            sys.exit(f"{name}: model gives pixel ({x},{y}) = {got}, hand says {p}")
+    for (x, y), v in hand.get("r", {}).items():
+        got = r["image"].get((x, y), [0, 0, 0, 0])[0]
+        if got != v:
+            sys.exit(f"{name}: model gives R of ({x},{y}) = {got}, hand says {v}")
+    if hand.get("unchanged") and {k: v for k, v in r["image"].items() if any(v)} != {
+            k: v for k, v in prog.px.items() if any(v)}:
+        sys.exit(f"{name}: image changed, hand says unchanged")
 
 
 def nonzero(pixels):
