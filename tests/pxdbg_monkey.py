@@ -23,6 +23,12 @@ PXDBG, SCRATCH, SEED, SECONDS = sys.argv[1], sys.argv[2], int(sys.argv[3]), floa
 W, H = 1600, 1000
 STATE = os.path.join(SCRATCH, "state.json")
 rng = random.Random(SEED)
+# pxdbg runs as this user when the script gives one (as root: nobody, who may write only in the
+# scratch folder). The monkey clicks the dialogs' ".." and presses Enter at "Replace file?", so
+# pxdbg can be taken anywhere and told to replace anything, as a user could; the operating system,
+# not the monkey's luck, keeps it inside the scratch folder, and each refused write is a
+# read-only-directory failure pxdbg must report and survive.
+RUN_AS = ["runuser", "-u", os.environ["PXOS_MONKEY_USER"], "--"] if os.environ.get("PXOS_MONKEY_USER") else []
 
 KEYS = (["F1", "F5", "F6", "F9", "F10", "F12", "Escape", "Return", "Tab", "BackSpace", "Delete", "Left",
          "Right", "Up", "Down", "Home", "End", "space", "minus", "period", "slash", "1"]
@@ -105,7 +111,7 @@ def main():
         # pxdbg is started again (twice at most) only when it could not open the display at all,
         # which is the X server's problem, not pxdbg's; the log keeps every attempt.
         for attempt in range(3):
-            proc = subprocess.Popen([PXDBG, "input.pxi", "--ini", "imgui.ini", "--state-file", STATE, "--width",
+            proc = subprocess.Popen(RUN_AS + [PXDBG, "input.pxi", "--ini", "imgui.ini", "--state-file", STATE, "--width",
                                      str(W), "--height", str(H)], cwd=SCRATCH, stdout=log, stderr=subprocess.STDOUT)
             # Up to 60 s: a fresh ASan+UBSan build on llvmpipe took over 10 s to show its first frame in CI.
             for _ in range(1200):

@@ -71,6 +71,13 @@ for name, dtype_b in (("float_hostile.pxi", 1), ("float_bad_dtype.pxi", 7)):
     png(sys.argv[1] + "/" + name, W, img)
 PY
 
+# As root, pxdbg runs as nobody, owner of the scratch folder and of nothing else it could reach
+# (tests/pxdbg_monkey.py says why). Without root it runs as the caller; the check below still holds.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
+    chown -R nobody "$S"
+    export PXOS_MONKEY_USER=nobody
+fi
+
 # Everything outside the scratch folder that pxdbg could touch, as it was.
 touch "$WORK/marker"
 sleep 1 # mtime granularity
