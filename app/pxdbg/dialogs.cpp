@@ -124,6 +124,7 @@ bool file_dialog(App& app, const DialogSpec& spec, bool& open) {
                           (fs::path(app.dialog_dir) / p).string().c_str());
         ImGui::CloseCurrentPopup();
     }
+    if (cancel || accepted) ImGui::ClearActiveID(); // the path field lets go of the keyboard now (keys.cpp)
     ImGui::EndPopup();
     return accepted;
 }

@@ -152,8 +152,11 @@ void run_action(App& app, Action a) {
 void handle_keys(App& app) {
     std::vector<App::KeyPress> presses;
     presses.swap(app.key_presses);
-    // Typing goes to the text field; a modal dialog owns the keyboard too.
-    if (ImGui::GetIO().WantTextInput || !app.open_dialog.empty()) return;
+    // Typing goes to the text field; a modal dialog owns the keyboard too. WantTextInput is the
+    // previous frame's: a field closed then (a dialog's Escape or Enter) still claims it for one
+    // frame, and a shortcut pressed right after (Ctrl+O after Escape) was dropped. A field that
+    // holds the keyboard is also the active item; the dialogs release theirs when they close.
+    if ((ImGui::GetIO().WantTextInput && ImGui::IsAnyItemActive()) || !app.open_dialog.empty()) return;
     for (const App::KeyPress& p : presses) {
         const int mods = p.mods & (GLFW_MOD_CONTROL | GLFW_MOD_SHIFT | GLFW_MOD_ALT);
         for (const KeyBinding& k : kKeys)
