@@ -97,6 +97,6 @@ if grep -q -i -E "assert|abort|segmentation|sanitizer|runtime error" "$WORK/pxdb
     tail -20 "$WORK/pxdbg.log"
     status=1
 fi
-echo "files pxdbg wrote in scratch: $(cd "$S" && ls | grep -v -x -E 'input.pxi|add_relu.pxi|truncated.pxi|noise.pxi|empty.pxi|rgb.png|deep16.png|bad_.*|float_.*' | tr '\n' ' ')"
+echo "files pxdbg wrote in scratch: $(cd "$S" && ls | grep -v -x -E 'input.pxi|add_relu.pxi|truncated.pxi|noise.pxi|empty.pxi|rgb.png|deep16.png|gpt_brown.pxi|bad_.*|float_.*' | tr '\n' ' ')"
 [ $status = 0 ] && echo PASS
 exit $status
