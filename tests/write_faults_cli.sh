@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# write_faults_cli.sh — pxi's writes into a full and a read-only directory (ctest: write_faults_cli).
+#
+#   write_faults_cli.sh PXI SHIM WORKDIR
+#
+# SHIM is tests/fs_fault_shim.c built as a preloadable library: with it, WORKDIR/faulty fails
+# writes as a full (ENOSPC) or a read-only (EROFS) file system would, as root too. For `pxi run -o`
+# and `pxi gpt -o`, onto an existing file (--force) and onto a new name, in both modes: exit 2,
+# one line on stderr naming the file and the reason, the previous file byte-identical, no
+# temporary left. Then the same commands without the fault succeed (the fault was the cause).
+# Run from the source root (the assets).
+set -euo pipefail
+PXI=$1 SHIM=$2 WORK=$3
+rm -rf "$WORK" && mkdir -p "$WORK/faulty"
+F=$WORK/faulty
+fail() {
+    echo "FAIL: $*"
+    echo "--- stderr:" && cat "$WORK/err" 2>/dev/null || true
+    exit 1
+}
+# faulty MODE CMD...: CMD with the shim preloaded, WORKDIR/faulty full (enospc) or read-only (erofs).
+faulty() {
+    local mode=$1
+    shift
+    env LD_PRELOAD="$SHIM" PXOS_FS_FAULT="$mode" PXOS_FS_FAULT_DIR="$F" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+reason() { [ "$1" = enospc ] && echo "No space left on device" || echo "Read-only file system"; }
+
+# expect_refused MODE OUT CMD...: CMD (writing OUT in faulty/) fails as it should under MODE.
+expect_refused() {
+    local mode=$1 out=$2 before="" listing rc=0
+    shift 2
+    [ -f "$out" ] && before=$(sha256sum "$out")
+    listing=$(ls -A "$F")
+    faulty "$mode" "$@" >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [ "$rc" = 2 ] || fail "$* ($mode): exit $rc, expected 2"
+    [ "$(wc -l <"$WORK/err")" = 1 ] || fail "$* ($mode): not one line on stderr"
+    grep -q "^pxi: $out: .*$(reason "$mode")" "$WORK/err" || fail "$* ($mode): the line does not name $out and why"
+    if [ -n "$before" ]; then
+        [ "$(sha256sum "$out")" = "$before" ] || fail "$* ($mode): the previous $out changed"
+    fi
+    [ "$(ls -A "$F")" = "$listing" ] || fail "$* ($mode): left $(ls -A "$F" | tr '\n' ' ') (was: $listing)"
+    echo "$mode: pxi $2 ... -o $(basename "$out"): $(cat "$WORK/err")"
+}
+
+# pxi run -o: an existing file (replaced with --force when it can be) and a new one.
+"$PXI" run assets/dot.pxi -o "$F/run.pxi" >/dev/null
+for mode in enospc erofs; do
+    expect_refused $mode "$F/run.pxi" "$PXI" run assets/add_relu.pxi -o "$F/run.pxi" --force
+    expect_refused $mode "$F/new.pxi" "$PXI" run assets/add_relu.pxi -o "$F/new.pxi"
+    [ ! -e "$F/new.pxi" ] || fail "run ($mode): new.pxi written"
+done
+"$PXI" run assets/add_relu.pxi -o "$F/run.pxi" --force >/dev/null # without the fault: replaced
+cmp -s "$F/run.pxi" <("$PXI" run assets/add_relu.pxi -o "$WORK/ref.pxi" >/dev/null && cat "$WORK/ref.pxi") ||
+    fail "run without the fault did not replace run.pxi"
+
+# pxi gpt -o: a tiny random GPT (1 layer, width 16) with a 300-token tokenizer trained here.
+"$PXI" tokenizer train --text tests/data/tokenizer_sample.txt --vocab 300 -o "$WORK/tok.pxi" >/dev/null
+cat >"$WORK/c.json" <<'EOF'
+{"model": "gpt", "layers": 1, "width": 16, "heads": 2, "head_width": 8, "context": 40, "vocab": 300,
+ "mlp_width": 64, "activation": "gelu_tanh", "layer_norm_eps": 1e-05, "tied_head": true,
+ "dtype": "float32", "layout": "y = x @ W + b; W is [in, out]"}
+EOF
+gpt=("$PXI" gpt --config "$WORK/c.json" --tokenizer "$WORK/tok.pxi" --random-init)
+"${gpt[@]}" 1 -o "$F/gpt.pxi" >/dev/null
+for mode in enospc erofs; do
+    expect_refused $mode "$F/gpt.pxi" "${gpt[@]}" 2 -o "$F/gpt.pxi" --force
+    expect_refused $mode "$F/gpt-new.pxi" "${gpt[@]}" 2 -o "$F/gpt-new.pxi"
+done
+"${gpt[@]}" 2 -o "$F/gpt.pxi" --force >/dev/null
+"${gpt[@]}" 2 -o "$WORK/gpt2.pxi" >/dev/null
+cmp -s "$F/gpt.pxi" "$WORK/gpt2.pxi" || fail "gpt without the fault did not replace gpt.pxi"
+echo PASS
