@@ -71,4 +71,14 @@ done
 "${gpt[@]}" 2 -o "$F/gpt.pxi" --force >/dev/null
 "${gpt[@]}" 2 -o "$WORK/gpt2.pxi" >/dev/null
 cmp -s "$F/gpt.pxi" "$WORK/gpt2.pxi" || fail "gpt without the fault did not replace gpt.pxi"
+
+# pxi gpt --dtype u8 reads assets/calibration.txt when no --calibration is given: an input too,
+# refused as the output even with --force (it was overwritten with the program).
+cal=$(sha256sum assets/calibration.txt)
+rc=0
+"${gpt[@]}" 1 --dtype u8 -o assets/calibration.txt --force >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$(sha256sum assets/calibration.txt)" = "$cal" ] || fail "gpt --dtype u8 wrote over its default calibration text"
+[ "$rc" = 2 ] && grep -q "^pxi: assets/calibration.txt: output is the input file" "$WORK/err" ||
+    fail "gpt --dtype u8 -o the default calibration: exit $rc"
+echo "gpt --dtype u8 -o assets/calibration.txt: $(cat "$WORK/err")"
 echo PASS
