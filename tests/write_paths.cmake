@@ -1,5 +1,6 @@
-# pxi's and pxdbg's writes into a full and a read-only directory, made so for root too and without
-# mounting by tests/fs_fault_shim.c (the pxfsfault library, preloaded): docs/write-paths.md.
+# Write-path tests (docs/write-paths.md) that are not pxi_check one-liners. The full and the
+# read-only directory are made so, for root too and without mounting, by tests/fs_fault_shim.c
+# (the pxfsfault library, preloaded).
 # write_faults_cli: `pxi run -o` and `pxi gpt -o` (tests/write_faults_cli.sh).
 if(TARGET pxi)
   add_test(NAME write_faults_cli
@@ -18,5 +19,16 @@ if(TARGET pxdbg)
   set_tests_properties(pxdbg_gui_faults PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
   if(PXOS_GL_TEST_ENV) # the sanitizer build: no leak detection under llvmpipe (tests/CMakeLists.txt)
     set_property(TEST pxdbg_gui_faults APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
+  endif()
+endif()
+# pxdbg_gui_write_inputs: the Lens window's float32 program (--reference) is never written over
+# (tests/pxdbg_gui_write_inputs.sh).
+if(TARGET pxdbg AND TARGET pxi)
+  add_test(NAME pxdbg_gui_write_inputs
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui_write_inputs.sh $<TARGET_FILE:pxdbg> $<TARGET_FILE:pxi>
+                   ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_write_inputs ${PXOS_SOURCE_DIR})
+  set_tests_properties(pxdbg_gui_write_inputs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RUN_SERIAL TRUE)
+  if(PXOS_GL_TEST_ENV)
+    set_property(TEST pxdbg_gui_write_inputs APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()
 endif()
