@@ -7,8 +7,9 @@
 // kernel would, at the same libc calls, for paths in one directory only:
 //
 //   PXOS_FS_FAULT_DIR=DIR   the directory (files directly in it; compared after realpath)
-//   PXOS_FS_FAULT=MODE      enospc: files are created, but writes to a file opened there stop
-//                           after 100 bytes (a short write, then ENOSPC), like a full disk;
+//   PXOS_FS_FAULT=MODE      enospc: files are created, but of the writes to a file opened there
+//                           the first is short (half, at most 100 bytes) and the next fail with
+//                           ENOSPC, like a disk that fills up;
 //                           erofs: creating, opening for writing, renaming into or out of and
 //                           making a directory there fail with EROFS, like a read-only mount;
 //                           /PATH: the mode is the first word of the file PATH, read at each
@@ -36,7 +37,7 @@
 enum { kNone = 0, kEnospc = 1, kErofs = 2 };
 enum { kMaxFd = 65536, kFullAfter = 100 };
 
-// Bytes written so far + 1 to each descriptor opened in the directory under enospc (0: not one).
+// Descriptors opened in the directory under enospc: 1 before their first write, 2 after (0: not one).
 static int g_marked[kMaxFd];
 
 #define REAL(ret, name, ...)                                                                                 \
@@ -161,16 +162,16 @@ MKSTEMP_LIKE(mkostemp64, P(char*, int), (char* tmpl, int flags), (tmpl, flags))
 MKSTEMP_LIKE(mkstemps, P(char*, int), (char* tmpl, int suffixlen), (tmpl, suffixlen))
 MKSTEMP_LIKE(mkostemps, P(char*, int, int), (char* tmpl, int suffixlen, int flags), (tmpl, suffixlen, flags))
 
-// How many of N bytes a write to FD may take now: N, or fewer once the "disk" is full (-1: none).
+// How many of N bytes a write to FD may take now: all of them when FD is not one opened in the
+// full directory; else the first write takes half (at most 100 bytes: a short write, as when the
+// disk fills up part way), and every later one none (-1: ENOSPC).
 static ssize_t room(int fd, size_t n) {
     if (fd < 0 || fd >= kMaxFd) return (ssize_t)n;
-    const int used = __atomic_load_n(&g_marked[fd], __ATOMIC_RELAXED);
-    if (used == 0 || mode_now() != kEnospc) return (ssize_t)n;
-    const size_t left = (size_t)(kFullAfter - (used - 1));
-    if (left == 0) return -1;
-    const size_t take = n < left ? n : left;
-    __atomic_store_n(&g_marked[fd], used + (int)take, __ATOMIC_RELAXED);
-    return (ssize_t)take;
+    const int state = __atomic_load_n(&g_marked[fd], __ATOMIC_RELAXED);
+    if (state == 0 || mode_now() != kEnospc) return (ssize_t)n;
+    const size_t take = state == 1 ? (n / 2 < kFullAfter ? n / 2 : kFullAfter) : 0;
+    __atomic_store_n(&g_marked[fd], 2, __ATOMIC_RELAXED);
+    return take ? (ssize_t)take : -1;
 }
 
 ssize_t write(int fd, const void* buf, size_t n) {

@@ -563,7 +563,7 @@ TEST_CASE("save on a read-only file system keeps the previous file") {
 
 TEST_CASE("save on a full file system keeps the previous file") {
     TempDir tmp;
-    SUBCASE("a full directory (tests/fs_fault_shim.c: 100 bytes, then ENOSPC; runs everywhere)") {
+    SUBCASE("a full directory (tests/fs_fault_shim.c: a short write, then ENOSPC; runs everywhere)") {
         const std::string dir = tmp.path + "/full";
         REQUIRE(mkdir(dir.c_str(), 0755) == 0);
         REQUIRE(save_png(random_image(4, 4, 1), dir + "/prog.pxi").ok());

@@ -8,6 +8,10 @@
 # and `pxi gpt -o`, onto an existing file (--force) and onto a new name, in both modes: exit 2,
 # one line on stderr naming the file and the reason, the previous file byte-identical, no
 # temporary left. Then the same commands without the fault succeed (the fault was the cause).
+# The same, onto an existing file, for every other row of docs/write-paths.md that writes a file
+# (generate, asm, disasm, pixellm -o and --save-weights, tokenizer train, tokenize --ids-out,
+# detokenize -o); corpus brown --out and bench --plot use the same writer (a package or minutes
+# of measuring would be needed first).
 # Run from the source root (the assets).
 set -euo pipefail
 PXI=$1 SHIM=$2 WORK=$3
@@ -71,6 +75,29 @@ done
 "${gpt[@]}" 2 -o "$F/gpt.pxi" --force >/dev/null
 "${gpt[@]}" 2 -o "$WORK/gpt2.pxi" >/dev/null
 cmp -s "$F/gpt.pxi" "$WORK/gpt2.pxi" || fail "gpt without the fault did not replace gpt.pxi"
+
+# Every other row of docs/write-paths.md that writes a file: OUT holds other bytes before; in both
+# modes the command fails as above and OUT keeps them; without the fault it is replaced.
+# row OUT CMD...: CMD writes OUT (in faulty/), given --force.
+row() {
+    local out=$1 mode
+    shift
+    echo "previous bytes" >"$out"
+    for mode in enospc erofs; do
+        expect_refused $mode "$out" "$@"
+    done
+    "$@" >/dev/null 2>"$WORK/err" || fail "$*: failed without the fault"
+    echo "previous bytes" | cmp -s - "$out" && fail "$*: without the fault $out was not replaced"
+    return 0
+}
+row "$F/gen.pxi" "$PXI" generate "$WORK/gpt2.pxi" --prompt "the" --tokens 2 -o "$F/gen.pxi" --force
+row "$F/asm.pxi" "$PXI" asm assets/dot.pxasm -o "$F/asm.pxi" --force
+row "$F/dis.pxasm" "$PXI" disasm assets/dot.pxi -o "$F/dis.pxasm" --force
+row "$F/pl.pxi" "$PXI" pixellm -o "$F/pl.pxi" --force
+row "$F/pl.npz" "$PXI" pixellm -o "$WORK/pl.pxi" --save-weights "$F/pl.npz" --force
+row "$F/tok.pxi" "$PXI" tokenizer train --text tests/data/tokenizer_sample.txt --vocab 300 -o "$F/tok.pxi" --force
+row "$F/ids.u16" "$PXI" tokenize "$WORK/tok.pxi" --text tests/data/tokenizer_sample.txt --ids-out "$F/ids.u16" --force
+row "$F/text.txt" "$PXI" detokenize "$WORK/tok.pxi" --id-list "72 101" -o "$F/text.txt" --force
 
 # pxi gpt --dtype u8 reads assets/calibration.txt when no --calibration is given: an input too,
 # refused as the output even with --force (it was overwritten with the program).
