@@ -7,7 +7,8 @@
 # A tiny random GPT (1 layer, width 16, a 300-token tokenizer trained here) as float32 (m.pxi) and uint8
 # (m_u8.pxi); pxdbg opens m_u8.pxi with --reference m.pxi and --screenshot m.pxi. Save image as
 # (Ctrl+S) and Export view (Ctrl+E) onto m.pxi are refused without a "Replace file?" prompt, F12
-# is refused, and m.pxi is byte-identical afterwards (it was replaced after the prompt).
+# is refused, and m.pxi is byte-identical afterwards (it was replaced after the prompt). A second
+# pxdbg with --state-file m.pxi leaves it as it was (it wrote its first state there).
 # Exit 77 (skipped) only when Xvfb, xdotool or jq is missing.
 set -euo pipefail
 if [ "${1:-}" != "--inner" ]; then
@@ -56,4 +57,18 @@ xdotool key F12
 wait_for .message "$(jq -cn --arg p "screenshot refused: $REF is the Lens window's float32 program $REF (choose a new name)" '$p')"
 [ "$(sha256sum "$REF")" = "$sum" ] || fail "F12 wrote over the float32 program"
 echo "F12 (--screenshot the float32 program): $(j .message)"
+kill "$PID" && wait "$PID" 2>/dev/null || true
+PID=
+
+# --state-file the float32 program: never written (the Lens window opens it in the first frame).
+# (Not launch: it removes the old state file first.)
+"$PXDBG" "$WORK/m_u8.pxi" --reference "$REF" --ini "" --width 1600 --height 1000 --state-file "$REF" \
+    >"$LOG" 2>&1 &
+PID=$!
+WIN=$(timeout 60 xdotool search --sync --onlyvisible --name '^pxdbg$' | head -1) || true
+[ -n "$WIN" ] || fail "no pxdbg window within 60 s"
+sleep 2 # frames drawn, the Lens window opened the float32 program
+kill -0 "$PID" 2>/dev/null || fail "pxdbg exited"
+[ "$(sha256sum "$REF")" = "$sum" ] || fail "--state-file wrote over the float32 program"
+echo "--state-file the float32 program: not written"
 echo PASS
