@@ -8,7 +8,8 @@
 # (ENOSPC) or a read-only (EROFS) file system would, for root too; the mode is read from
 # WORKDIR/fault at each call, so the test turns the fault on and off while pxdbg runs. In each mode:
 #   1. Save image as (Ctrl+S) onto an existing file there, replace confirmed: "save failed: ..."
-#   2. Export view (Ctrl+E) onto an existing PNG there, replace confirmed: "export failed: ..."
+#   2. Export view (Ctrl+E) and Export matrix (Ctrl+M, the matrix at row 3 in the inspector) onto
+#      existing PNGs there, replace confirmed: "export failed: ..."
 #   3. Screenshot (F12, --screenshot there): "screenshot failed: ..."
 #   4. The state file (--state-file there, a second pxdbg): "could not write ...", once the fault
 #      is gone and the state file can say so.
@@ -36,6 +37,7 @@ fail_extra() {
 cp "$PROG" "$WORK/input.pxi"
 cp "$(dirname "$0")/../assets/add_relu.pxi" "$F/existing.pxi"
 cp "$(dirname "$0")/../assets/add_relu.pxi" "$F/view.png"
+cp "$(dirname "$0")/../assets/add_relu.pxi" "$F/matrix.png"
 # pxdbg with the shim (and, in a sanitizer build, ASan told that the shim may come first).
 FAULTY_PXDBG=(env LD_PRELOAD="$SHIM" PXOS_FS_FAULT="$SWITCH" PXOS_FS_FAULT_DIR="$F"
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$PXDBG")
@@ -85,7 +87,8 @@ alive() {
 }
 
 # ---- Save image as, Export view, Screenshot; the state file outside the faulty directory ----
-start_with "${FAULTY_PXDBG[@]}" "$WORK/input.pxi"
+start_with "${FAULTY_PXDBG[@]}" "$WORK/input.pxi" --inspect 3
+wait_for '.inspector.rows' 1
 xdotool key F12
 wait_for .screenshots 1 # the previous screenshot, written without the fault
 for mode in enospc erofs; do
@@ -98,13 +101,16 @@ for mode in enospc erofs; do
     replace_via ctrl+e "Export view as PNG" "$F/view.png"
     wait_message "export failed: $F/view.png: " "$why"
     [ "$(sums)" = "$before" ] || fail "$mode: export view changed $F"
+    replace_via ctrl+m "Export matrix as PNG" "$F/matrix.png"
+    wait_message "export failed: $F/matrix.png: " "$why"
+    [ "$(sums)" = "$before" ] || fail "$mode: export matrix changed $F"
     shots=$(j .screenshots)
     xdotool key F12
     wait_message "screenshot failed: $SHOT: " "$why"
     [ "$(j .screenshots)" = "$shots" ] || fail "$mode: a screenshot counted"
     [ "$(sums)" = "$before" ] || fail "$mode: F12 changed $F"
     alive
-    echo "$mode: save, export view and screenshot refused by the file system; $F unchanged, pxdbg alive"
+    echo "$mode: save, export view, export matrix and screenshot refused by the file system; $F unchanged, pxdbg alive"
 done
 rm "$SWITCH"
 before=$(sums)
