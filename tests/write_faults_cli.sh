@@ -10,13 +10,14 @@
 # temporary left. Then the same commands without the fault succeed (the fault was the cause).
 # The same, onto an existing file, for every other row of docs/write-paths.md that writes a file
 # (generate, asm, disasm, pixellm -o and --save-weights, tokenizer train, tokenize --ids-out,
-# detokenize -o); corpus brown --out and bench --plot use the same writer (a package or minutes
-# of measuring would be needed first). Last, two inputs nobody names on the command line, each
-# refused as the output even with --force: `gpt --dtype u8`'s default calibration text and
-# `tokenizer gpt2`'s cached encoder.json.
+# detokenize -o), and `bench --plot` on a full disk once (enospc, --quick: seconds); corpus brown
+# --out uses the same writer (it would need a package first).
+# Last, inputs nobody names on the command line, each refused as the output even with --force:
+# `gpt --dtype u8`'s default calibration text, `tokenizer gpt2`'s cached encoder.json and the
+# programs `bench` reads.
 # Run from the source root (the assets).
 set -euo pipefail
-PXI=$1 SHIM=$2 WORK=$3
+PXI=$(realpath "$1") SHIM=$(realpath "$2") WORK=$3
 rm -rf "$WORK" && mkdir -p "$WORK/faulty"
 F=$WORK/faulty
 fail() {
@@ -101,6 +102,18 @@ row "$F/tok.pxi" "$PXI" tokenizer train --text tests/data/tokenizer_sample.txt -
 row "$F/ids.u16" "$PXI" tokenize "$WORK/tok.pxi" --text tests/data/tokenizer_sample.txt --ids-out "$F/ids.u16" --force
 row "$F/text.txt" "$PXI" detokenize "$WORK/tok.pxi" --id-list "72 101" -o "$F/text.txt" --force
 
+# pxi bench --plot on a full disk, after the measuring (--quick, no GL: seconds): exit 2, the last
+# line names the plot (bench's own notes come before it), the previous plot unchanged.
+echo "previous bytes" >"$F/plot.png"
+rc=0
+faulty enospc "$PXI" bench --quick --no-gl --plot "$F/plot.png" --force >"$WORK/out" 2>"$WORK/err" || rc=$?
+[ "$rc" = 2 ] || fail "bench --plot (enospc): exit $rc, expected 2"
+tail -1 "$WORK/err" | grep -q "^pxi: $F/plot.png: .*No space left on device" || fail "bench --plot: the last line"
+[ "$(grep -c "$F/plot.png" "$WORK/err")" = 1 ] || fail "bench --plot: the plot named more than once"
+echo "previous bytes" | cmp -s - "$F/plot.png" || fail "bench --plot (enospc): the previous plot changed"
+[ "$(ls -A "$F" | grep -c tmp)" = 0 ] || fail "bench --plot (enospc): a temporary left"
+echo "enospc: pxi bench ... --plot plot.png: $(tail -1 "$WORK/err")"
+
 # pxi gpt --dtype u8 reads assets/calibration.txt when no --calibration is given: an input too,
 # refused as the output even with --force (it was overwritten with the program).
 cal=$(sha256sum assets/calibration.txt)
@@ -122,4 +135,19 @@ rc=0
     fail "tokenizer gpt2 -o the cached encoder.json: exit $rc"
 echo "tokenizer gpt2 -o the cached encoder.json: $(cat "$WORK/err")"
 "$PXI" tokenizer gpt2 --cache "$WORK/cache" -o "$WORK/gpt2-tok.pxi" >/dev/null # the cache itself works
+
+# pxi bench reads assets/pixellm.pxi and assets/pixellm_v003.pxi (from the working directory)
+# and --gen-program: --plot onto one is refused before any measuring, even with --force (the plot
+# was written over it).
+mkdir -p "$WORK/bench/assets" && cp assets/pixellm.pxi "$WORK/bench/assets/" && cp assets/dot.pxi "$WORK/bench/gen.pxi"
+for plot in assets/pixellm.pxi gen.pxi; do
+    sum=$(cd "$WORK/bench" && sha256sum "$plot")
+    rc=0
+    (cd "$WORK/bench" && "$PXI" bench --quick --no-gl --gen-program gen.pxi --plot "$plot" --force) \
+        >"$WORK/out" 2>"$WORK/err" || rc=$?
+    [ "$(cd "$WORK/bench" && sha256sum "$plot")" = "$sum" ] || fail "bench --plot wrote over its input $plot"
+    [ "$rc" = 2 ] && [ "$(wc -l <"$WORK/err")" = 1 ] && grep -q "^pxi: $plot: output is the input file" "$WORK/err" ||
+        fail "bench --plot $plot: exit $rc"
+    echo "bench --plot $plot: $(cat "$WORK/err")"
+done
 echo PASS
