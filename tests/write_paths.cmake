@@ -1,15 +1,17 @@
 # Write-path tests (docs/write-paths.md) that are not pxi_check one-liners. The full and the
 # read-only directory are made so, for root too and without mounting, by tests/fs_fault_shim.c
 # (the pxfsfault library, preloaded).
-# write_faults_cli: `pxi run -o` and `pxi gpt -o` (tests/write_faults_cli.sh).
+# write_faults_cli: every pxi write path into a full and a read-only directory, and the inputs no
+# option names (tests/write_faults_cli.sh). Runs `pxi bench --quick` once: a few seconds, a
+# minute or more under the sanitizers.
 if(TARGET pxi)
   add_test(NAME write_faults_cli
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/write_faults_cli.sh $<TARGET_FILE:pxi> $<TARGET_FILE:pxfsfault>
                    ${CMAKE_CURRENT_BINARY_DIR}/write_faults_cli
            WORKING_DIRECTORY ${PXOS_SOURCE_DIR})
-  set_tests_properties(write_faults_cli PROPERTIES TIMEOUT 120)
+  set_tests_properties(write_faults_cli PROPERTIES TIMEOUT 600)
 endif()
-# pxdbg_gui_faults: Save image as, Export view, the screenshot and the state file, in Xvfb
+# pxdbg_gui_faults: Save image as, Export view and matrix, the screenshot and the state file, in Xvfb
 # (tests/pxdbg_gui_faults.sh).
 if(TARGET pxdbg)
   add_test(NAME pxdbg_gui_faults
