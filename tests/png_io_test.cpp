@@ -14,9 +14,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
-#include <linux/fs.h>
 #include <random>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -528,51 +526,74 @@ TEST_CASE("save onto a directory fails with Io and leaves the directory alone") 
     CHECK(S_ISDIR(sb.st_mode));
 }
 
+// The test's copy of tests/fs_fault_shim.c (linked in) makes one directory fail writes as a full
+// or a read-only file system would, for root too and without mount privileges.
+struct FaultyDir {
+    FaultyDir(const std::string& dir, const char* mode) {
+        setenv("PXOS_FS_FAULT_DIR", dir.c_str(), 1);
+        setenv("PXOS_FS_FAULT", mode, 1);
+    }
+    ~FaultyDir() {
+        unsetenv("PXOS_FS_FAULT");
+        unsetenv("PXOS_FS_FAULT_DIR");
+    }
+};
+
 TEST_CASE("save on a read-only file system keeps the previous file") {
     TempDir tmp;
-    TmpfsMount fs(tmp.path + "/ro", "size=1m");
-    if (fs.ok) {
+    SUBCASE("a read-only directory (tests/fs_fault_shim.c, runs everywhere)") {
+        const std::string dir = tmp.path + "/ro";
+        REQUIRE(mkdir(dir.c_str(), 0755) == 0);
+        REQUIRE(save_png(random_image(4, 4, 1), dir + "/prog.pxi").ok());
+        FaultyDir ro(dir, "erofs");
+        check_failed_save_keeps_previous(dir, random_image(4, 4, 2), std::strerror(EROFS));
+    }
+    SUBCASE("a read-only tmpfs (where mounting is permitted)") {
+        TmpfsMount fs(tmp.path + "/ro", "size=1m");
+        if (!fs.ok) {
+            MESSAGE("no mount permission: the read-only tmpfs is left out; the read-only directory above "
+                    "ran");
+            return;
+        }
         REQUIRE(save_png(random_image(4, 4, 1), fs.dir + "/prog.pxi").ok());
         REQUIRE(fs.remount_readonly());
         check_failed_save_keeps_previous(fs.dir, random_image(4, 4, 2), std::strerror(EROFS));
-        return;
     }
-    // No mount permission: an immutable directory (chattr +i) refuses new files even to root.
-    const std::string dir = tmp.path + "/immutable";
-    REQUIRE(mkdir(dir.c_str(), 0755) == 0);
-    REQUIRE(save_png(random_image(4, 4, 1), dir + "/prog.pxi").ok());
-    const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    int flags = 0;
-    if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-        int immutable = flags | FS_IMMUTABLE_FL;
-        if (ioctl(fd, FS_IOC_SETFLAGS, &immutable) == 0) {
-            check_failed_save_keeps_previous(dir, random_image(4, 4, 2), "");
-            ioctl(fd, FS_IOC_SETFLAGS, &flags);
-            close(fd);
-            return;
-        }
-    }
-    if (fd >= 0) close(fd);
-    if (geteuid() != 0) {
-        chmod(dir.c_str(), 0555);
-        check_failed_save_keeps_previous(dir, random_image(4, 4, 2), std::strerror(EACCES));
-        chmod(dir.c_str(), 0755);
-        return;
-    }
-    MESSAGE(
-        "SKIPPED: read-only save failure (root without mount or chattr permission); not counted as passed");
 }
 
 TEST_CASE("save on a full file system keeps the previous file") {
     TempDir tmp;
-    TmpfsMount fs(tmp.path + "/full", "size=64k");
-    if (!fs.ok) {
-        MESSAGE("SKIPPED: cannot mount a 64 KiB tmpfs; the simulated short write below covers ENOSPC");
-        return;
+    SUBCASE("a full directory (tests/fs_fault_shim.c: a short write, then ENOSPC; runs everywhere)") {
+        const std::string dir = tmp.path + "/full";
+        REQUIRE(mkdir(dir.c_str(), 0755) == 0);
+        REQUIRE(save_png(random_image(4, 4, 1), dir + "/prog.pxi").ok());
+        FaultyDir full(dir, "enospc");
+        check_failed_save_keeps_previous(dir, random_image(50, 50, 2), std::strerror(ENOSPC));
     }
-    REQUIRE(save_png(random_image(4, 4, 1), fs.dir + "/prog.pxi").ok());
-    // 200x200 random pixels do not compress: 160 KB cannot fit in 64 KiB.
-    check_failed_save_keeps_previous(fs.dir, random_image(200, 200, 2), std::strerror(ENOSPC));
+    SUBCASE("a full 64 KiB tmpfs (where mounting is permitted)") {
+        TmpfsMount fs(tmp.path + "/full", "size=64k");
+        if (!fs.ok) {
+            MESSAGE("no mount permission: the 64 KiB tmpfs is left out; the full directory above ran");
+            return;
+        }
+        REQUIRE(save_png(random_image(4, 4, 1), fs.dir + "/prog.pxi").ok());
+        // 200x200 random pixels do not compress: 160 KB cannot fit in 64 KiB.
+        check_failed_save_keeps_previous(fs.dir, random_image(200, 200, 2), std::strerror(ENOSPC));
+    }
+}
+
+TEST_CASE("the fault shim leaves other directories and a later save alone") {
+    TempDir tmp;
+    const std::string dir = tmp.path + "/faulty", other = tmp.path + "/other";
+    REQUIRE(mkdir(dir.c_str(), 0755) == 0);
+    REQUIRE(mkdir(other.c_str(), 0755) == 0);
+    for (const char* mode : {"erofs", "enospc"}) {
+        FaultyDir f(dir, mode);
+        CHECK(save_png(random_image(50, 50, 3), other + "/prog.pxi").ok());
+        CHECK_FALSE(save_png(random_image(50, 50, 3), dir + "/prog.pxi").ok());
+    }
+    CHECK(save_png(random_image(50, 50, 3), dir + "/prog.pxi").ok()); // the fault gone: saves again
+    CHECK(read_file(dir + "/prog.pxi") == read_file(other + "/prog.pxi"));
 }
 
 TEST_CASE("a simulated short write then ENOSPC keeps the previous file") {

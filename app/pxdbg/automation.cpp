@@ -162,8 +162,9 @@ bool write_state_file(App& app) {
 }
 
 bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h, const ImVec4* crop) {
+    const std::string what = crop ? "export" : "screenshot"; // a cropped one is Export view
     if (const std::string why = write_refusal(app, path); !why.empty()) {
-        set_message(app, "screenshot refused: " + why);
+        set_message(app, what + " refused: " + why);
         return false;
     }
     int x0 = 0, y0 = 0, w = fb_w, h = fb_h; // in framebuffer pixels, top-left origin
@@ -185,11 +186,11 @@ bool save_screenshot(App& app, const std::string& path, int fb_w, int fb_h, cons
         img.rgba[i] = 255;
     auto st = px::save_png(img, path);
     if (!st) {
-        set_message(app, "screenshot failed: " + st.error().message);
+        set_message(app, what + " failed: " + st.error().message);
         return false;
     }
     app.screenshot_count++;
-    set_message(app, "screenshot saved to " + path);
+    set_message(app, (crop ? "exported the view to " : "screenshot saved to ") + path);
     return true;
 }
 

