@@ -380,8 +380,13 @@ PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px,
     }
 }
 
+// FMATMUL outputs kept in flight per row of a: the halving tree of F.5 runs on 16 x kFloatN
+// products at once, vectorized across the outputs (every output still sums its own terms in the
+// defined order: blocks of 16 by the tree, block sums in order), reading b's rows contiguously.
+constexpr uint32_t kFloatN = 16;
+
 // canon_run into words that already hold a copy, and whether any word changed.
-PX_CLONES bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+inline bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     uint32_t diff = 0;
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
@@ -395,17 +400,30 @@ PX_CLONES bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __rest
     return diff != 0;
 }
 
+// canon_run_changed over a run of b's pixels starting at element (k, n) of a K x N matrix, into
+// strips of kFloatN columns, Kp rows each (PackedFloatWeight's layout): the run is cut where a strip
+// row ends. One call per run, not per piece: the pieces are at most kFloatN words, and a call
+// through the clones' dispatch for each cost more than the words (measured 1 ms a step at 1024 x
+// 1024).
+PX_CLONES bool canon_run_into_strips(uint32_t* __restrict strips, uint32_t Kp, uint32_t N, uint64_t k,
+                                     uint32_t n, const uint8_t* __restrict px, uint32_t len) {
+    bool changed = false;
+    for (uint32_t done = 0; done < len;) {
+        const uint32_t chunk = std::min({len - done, kFloatN - n % kFloatN, N - n});
+        uint32_t* d = strips + (size_t(n / kFloatN) * Kp + k) * kFloatN + n % kFloatN;
+        changed |= canon_run_changed(d, px + 4 * size_t(done), chunk);
+        done += chunk, n += chunk;
+        if (n == N) n = 0, ++k;
+    }
+    return changed;
+}
+
 void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
     static_assert(sizeof(float) == sizeof(uint32_t));
     for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
         canon_run(reinterpret_cast<uint32_t*>(out + i), px, len);
     });
 }
-
-// FMATMUL outputs kept in flight per row of a: the halving tree of F.5 runs on 16 x kFloatN
-// products at once, vectorized across the outputs (every output still sums its own terms in the
-// defined order: blocks of 16 by the tree, block sums in order), reading b's rows contiguously.
-constexpr uint32_t kFloatN = 16;
 
 PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b, uint32_t K, uint32_t N,
                            uint32_t n0, uint32_t nn, float* __restrict acc) {
@@ -485,15 +503,7 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
         bool c = false;
         for_runs(image.rgba.data(), image.width, row_b, uint64_t(k0) * N, uint64_t(k1) * N,
                  [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                     uint64_t k = i / N;
-                     uint32_t n = uint32_t(i % N);
-                     for (uint32_t done = 0; done < len;) {
-                         const uint32_t chunk = std::min({len - done, kFloatN - n % kFloatN, N - n});
-                         uint32_t* d = dst + (size_t(n / kFloatN) * Kp + k) * kFloatN + n % kFloatN;
-                         c |= canon_run_changed(d, px + 4 * size_t(done), chunk);
-                         done += chunk, n += chunk;
-                         if (n == N) n = 0, ++k;
-                     }
+                     c |= canon_run_into_strips(dst, Kp, N, i / N, uint32_t(i % N), px, len);
                  });
         if (c) any_changed.store(true, std::memory_order_relaxed);
     });
@@ -736,7 +746,9 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
             const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
             for (uint32_t m = 0; m < M && !plain; ++m)
                 fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
-            for (uint32_t r = 0; r < M; ++r) {
+            // c is canonical already: with no bias and no activation there is nothing left to do.
+            const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
+            for (uint32_t r = 0; r < M && epilogue; ++r) {
                 float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
                     float v = out[j];
