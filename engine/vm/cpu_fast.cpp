@@ -122,17 +122,21 @@ template <class T> struct LineAligned {
 // FMATMUL's b kept between instructions the same way, as the strips the float kernels read
 // (canonical values, 16 columns a strip, each strip Kp x 16 with K padded to a multiple of 16 by
 // zero rows and missing columns zero) with its smallest exponent (the plain kernel's condition).
-// Same invalidation rule as PackedWeight: every step walks b's pixels once, canonicalizes them and
-// compares them with the strips in place, writing any word that differs; only then is the copy
-// used. A decode step (one row of a) thus reads b's pixels and the strips, and no longer
-// allocates, zero-fills, gathers, scans and repacks b on every call. Equal canonical words give
-// equal strips and an equal smallest exponent, so a hit is exact by construction.
+// Same invalidation rule as PackedWeight: every step compares b's pixel words with `source`, the
+// words the strips were made from, run by run in element order (two sequential reads); a run that
+// differs is copied into `source` and canonicalized into the strips in place, and only then is the
+// copy used. (Comparing with the strips directly read them 16 words per strip row, a page apart:
+// half of a float32 GPT decode step went there.) A decode step (one row of a) thus reads b's
+// pixels and `source`, then the strips, and no longer allocates, zero-fills, gathers, scans and
+// repacks b on every call. Equal canonical words give equal strips and an equal smallest
+// exponent, so a hit is exact by construction.
 struct PackedFloatWeight {
     uint32_t row_b = 0, K = 0, N = 0;
     std::vector<float, LineAligned<float>> strips;
-    uint32_t min_exp = 255; // smallest biased exponent among b's nonzero finite values
+    std::vector<uint32_t> source; // b's pixel words as they were read, element order (strips = canon)
+    uint32_t min_exp = 255;       // smallest biased exponent among b's nonzero finite values
     uint64_t last_use = 0;
-    size_t bytes() const { return strips.capacity() * 4; }
+    size_t bytes() const { return strips.capacity() * 4 + source.capacity() * 4; }
 };
 
 // Packed weights (integer and float together) kept at most (least recently used go first).
@@ -486,14 +490,15 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
         return w.row_b == row_b && w.K == K && w.N == N;
     });
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
-    bool changed = false;
+    bool changed = false, fresh = false;
     if (it == cx.fweights.end()) {
         PackedFloatWeight w;
         w.row_b = row_b, w.K = K, w.N = N;
         w.strips.assign(size_t(strips) * Kp * kFloatN, 0.0f); // the padding stays zero
+        w.source.resize(size_t(K) * N);
         cx.fweights.push_back(std::move(w));
         it = cx.fweights.end() - 1;
-        changed = true;
+        changed = fresh = true;
     }
     PackedFloatWeight& w = *it;
     w.last_use = ++cx.uses;
@@ -503,6 +508,9 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
         bool c = false;
         for_runs(image.rgba.data(), image.width, row_b, uint64_t(k0) * N, uint64_t(k1) * N,
                  [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                     // Pixels are little-endian words (static_assert above), so bytes compare as words.
+                     if (!fresh && std::memcmp(px, &w.source[i], 4 * size_t(len)) == 0) return;
+                     std::memcpy(&w.source[i], px, 4 * size_t(len));
                      c |= canon_run_into_strips(dst, Kp, N, i / N, uint32_t(i % N), px, len);
                  });
         if (c) any_changed.store(true, std::memory_order_relaxed);
