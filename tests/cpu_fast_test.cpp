@@ -612,3 +612,102 @@ TEST_CASE("FMATMUL: a program that rewrites its own b between products stays exa
         CHECK(stats.fweights_reused == 2);
     }
 }
+
+namespace {
+
+// One output of a @ b in the F.5 order (blocks of 16, the halving tree, block sums in order), with
+// each product rounded on its own, or fused into the tree's first addition (what an fma kernel
+// would compute). Both operands are finite here; no canonicalization is needed to compare them.
+float f5_dot(const std::vector<float>& a, const std::vector<float>& b, uint32_t m, uint32_t n, uint32_t K,
+             uint32_t N, bool fused) {
+    float acc = 0.0f;
+    for (uint32_t k0 = 0; k0 < K; k0 += 16) {
+        float u[16], x[16], y[16];
+        for (uint32_t i = 0; i < 16; ++i) {
+            const bool in = k0 + i < K;
+            x[i] = in ? a[size_t(m) * K + k0 + i] : 0.0f;
+            y[i] = in ? b[size_t(k0 + i) * N + n] : 0.0f;
+            u[i] = x[i] * y[i];
+        }
+        for (uint32_t i = 0; i < 8; ++i)
+            u[i] = fused ? std::fma(x[i], y[i], u[i + 8]) : u[i] + u[i + 8];
+        for (uint32_t h = 4; h >= 1; h /= 2)
+            for (uint32_t i = 0; i < h; ++i)
+                u[i] = u[i] + u[i + h];
+        acc = acc + u[0];
+    }
+    return acc;
+}
+
+} // namespace
+
+// The plain kernels (cpu_fast.cpp) run a row of a times a strip of 16 columns of b, k in chunks of
+// 256, rows in blocks of 64, the last block's missing terms from a zero-padded copy of a. These
+// cross each of those edges (K < 16, K = 17, 255 to 257 and past 512; N off multiples of 8 and 16;
+// M past 64), with and without a bias and with each activation, on 1 and 3 threads, with values
+// whose products keep full 24-bit significands, so that fusing a multiply into an add would give
+// other bits (counted below, on the same values), plus the odd infinity, NaN, -0 and zero.
+TEST_CASE("FMATMUL: the plain kernel across its tile and block edges, with bias and activations, exact") {
+    std::mt19937 rng(1717);
+    const uint32_t Ks[] = {1, 2, 7, 15, 16, 17, 31, 33, 255, 256, 257, 272, 513};
+    const uint32_t Ms[] = {1, 2, 3, 5, 63, 64, 65, 70};
+    const uint32_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 33, 40};
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    FastStats stats;
+    constexpr int kTrials = 52;
+    int fused_differs = 0;
+    for (int trial = 0; trial < kTrials; ++trial) {
+        const uint32_t K = Ks[trial % std::size(Ks)], M = Ms[rng() % std::size(Ms)],
+                       N = Ns[rng() % std::size(Ns)];
+        const bool special = trial % 4 == 3; // infinities, NaNs, -0 and zeros among the values
+        const uint64_t elements = uint64_t(M) * K + uint64_t(K) * N + uint64_t(M) * N + N;
+        const uint32_t width = std::max<uint32_t>(48 + uint32_t(rng() % 40), uint32_t(elements / 200) + 2);
+        const MatrixHeader ha{K, M}, hb{N, K}, hc{N, M}, hbias{N, 1}; // rows must stay below 256
+        Allocation al = allocate_rows({ha, hb, hc, hbias}, width);
+        Image img = make_image(width, al.height);
+        auto fill = [&](uint32_t row, const MatrixHeader& h) {
+            std::vector<float> v(h.elements());
+            for (uint64_t i = 0; i < v.size(); ++i) {
+                v[i] = normal(rng);
+                if (special && rng() % 40 == 0) {
+                    const float s[] = {INFINITY, -INFINITY, NAN, -0.0f, 0.0f};
+                    v[i] = s[rng() % std::size(s)];
+                }
+                put_f32(img, row, h, i, f32_bits(v[i]));
+            }
+            img.set_pixel(0, row, encode_header(h));
+            return v;
+        };
+        const std::vector<float> a = fill(al.rows[0], ha), b = fill(al.rows[1], hb);
+        fill(al.rows[3], hbias);
+        FMatmulParams p;
+        p.bias_row = trial % 2 ? uint16_t(al.rows[3]) : 0;
+        p.activation = uint8_t((trial / 2) % 3); // none, relu, gelu
+        img.set_pixel(
+            0, 0, {uint8_t(Opcode::FMATMUL), uint8_t(al.rows[0]), uint8_t(al.rows[1]), uint8_t(al.rows[2])});
+        const std::vector<Rgba> params = encode_params(p);
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(1 + uint32_t(k), 0, params[k]);
+        if (!special)
+            for (uint32_t m = 0; m < M; ++m)
+                for (uint32_t n = 0; n < N; ++n)
+                    fused_differs += f5_dot(a, b, m, n, K, N, true) != f5_dot(a, b, m, n, K, N, false);
+
+        VmState ref = make_vm(img);
+        step(ref);
+        REQUIRE(ref.status != VmStatus::Trapped);
+        for (unsigned threads : {1u, 3u}) {
+            FastSettings settings{threads, 0};
+            settings.stats = &stats;
+            VmState got = make_vm(img);
+            step(got, nullptr, fast_executor(settings));
+            INFO("trial " << trial << " M,K,N " << M << "," << K << "," << N << " bias " << p.bias_row
+                          << " activation " << int(p.activation) << " threads " << threads);
+            REQUIRE(got.image.rgba == ref.image.rgba);
+        }
+    }
+    CHECK(fused_differs > 100); // the values tell a fused kernel from ours
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx2")) CHECK(stats.fmatmul_plain == 2 * kTrials); // the kernel ran
+#endif
+}

@@ -15,6 +15,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -106,20 +107,36 @@ struct PackedWeight {
     size_t bytes() const { return source.capacity() + packed.bytes(); }
 };
 
+// Storage aligned to 64 bytes (a cache line). The float kernels load b's strips in 32- and 64-byte
+// vectors; from malloc's 16-byte alignment half of those loads (all, for zmm) would straddle two
+// lines, which measured 1.4x slower on the AVX2 kernel (fmatmul_strip_avx2).
+template <class T> struct LineAligned {
+    using value_type = T;
+    LineAligned() = default;
+    template <class U> LineAligned(const LineAligned<U>&) {}
+    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
+    void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
+    template <class U> bool operator==(const LineAligned<U>&) const { return true; }
+};
+
 // FMATMUL's b kept between instructions the same way, as the strips the float kernels read
 // (canonical values, 16 columns a strip, each strip Kp x 16 with K padded to a multiple of 16 by
 // zero rows and missing columns zero) with its smallest exponent (the plain kernel's condition).
-// Same invalidation rule as PackedWeight: every step walks b's pixels once, canonicalizes them and
-// compares them with the strips in place, writing any word that differs; only then is the copy
-// used. A decode step (one row of a) thus reads b's pixels and the strips, and no longer
-// allocates, zero-fills, gathers, scans and repacks b on every call. Equal canonical words give
-// equal strips and an equal smallest exponent, so a hit is exact by construction.
+// Same invalidation rule as PackedWeight: every step compares b's pixel words with `source`, the
+// words the strips were made from, run by run in element order (two sequential reads); a run that
+// differs is copied into `source` and canonicalized into the strips in place, and only then is the
+// copy used. (Comparing with the strips directly read them 16 words per strip row, a page apart:
+// half of a float32 GPT decode step went there.) A decode step (one row of a) thus reads b's
+// pixels and `source`, then the strips, and no longer allocates, zero-fills, gathers, scans and
+// repacks b on every call. Equal canonical words give equal strips and an equal smallest
+// exponent, so a hit is exact by construction.
 struct PackedFloatWeight {
     uint32_t row_b = 0, K = 0, N = 0;
-    std::vector<float> strips;
-    uint32_t min_exp = 255; // smallest biased exponent among b's nonzero finite values
+    std::vector<float, LineAligned<float>> strips;
+    std::vector<uint32_t> source; // b's pixel words as they were read, element order (strips = canon)
+    uint32_t min_exp = 255;       // smallest biased exponent among b's nonzero finite values
     uint64_t last_use = 0;
-    size_t bytes() const { return strips.capacity() * 4; }
+    size_t bytes() const { return strips.capacity() * 4 + source.capacity() * 4; }
 };
 
 // Packed weights (integer and float together) kept at most (least recently used go first).
@@ -367,8 +384,13 @@ PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px,
     }
 }
 
+// FMATMUL outputs kept in flight per row of a: the halving tree of F.5 runs on 16 x kFloatN
+// products at once, vectorized across the outputs (every output still sums its own terms in the
+// defined order: blocks of 16 by the tree, block sums in order), reading b's rows contiguously.
+constexpr uint32_t kFloatN = 16;
+
 // canon_run into words that already hold a copy, and whether any word changed.
-PX_CLONES bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+inline bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     uint32_t diff = 0;
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
@@ -382,17 +404,30 @@ PX_CLONES bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __rest
     return diff != 0;
 }
 
+// canon_run_changed over a run of b's pixels starting at element (k, n) of a K x N matrix, into
+// strips of kFloatN columns, Kp rows each (PackedFloatWeight's layout): the run is cut where a strip
+// row ends. One call per run, not per piece: the pieces are at most kFloatN words, and a call
+// through the clones' dispatch for each cost more than the words (measured 1 ms a step at 1024 x
+// 1024).
+PX_CLONES bool canon_run_into_strips(uint32_t* __restrict strips, uint32_t Kp, uint32_t N, uint64_t k,
+                                     uint32_t n, const uint8_t* __restrict px, uint32_t len) {
+    bool changed = false;
+    for (uint32_t done = 0; done < len;) {
+        const uint32_t chunk = std::min({len - done, kFloatN - n % kFloatN, N - n});
+        uint32_t* d = strips + (size_t(n / kFloatN) * Kp + k) * kFloatN + n % kFloatN;
+        changed |= canon_run_changed(d, px + 4 * size_t(done), chunk);
+        done += chunk, n += chunk;
+        if (n == N) n = 0, ++k;
+    }
+    return changed;
+}
+
 void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
     static_assert(sizeof(float) == sizeof(uint32_t));
     for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
         canon_run(reinterpret_cast<uint32_t*>(out + i), px, len);
     });
 }
-
-// FMATMUL outputs kept in flight per row of a: the halving tree of F.5 runs on 16 x kFloatN
-// products at once, vectorized across the outputs (every output still sums its own terms in the
-// defined order: blocks of 16 by the tree, block sums in order), reading b's rows contiguously.
-constexpr uint32_t kFloatN = 16;
 
 PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b, uint32_t K, uint32_t N,
                            uint32_t n0, uint32_t nn, float* __restrict acc) {
@@ -455,14 +490,15 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
         return w.row_b == row_b && w.K == K && w.N == N;
     });
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
-    bool changed = false;
+    bool changed = false, fresh = false;
     if (it == cx.fweights.end()) {
         PackedFloatWeight w;
         w.row_b = row_b, w.K = K, w.N = N;
         w.strips.assign(size_t(strips) * Kp * kFloatN, 0.0f); // the padding stays zero
+        w.source.resize(size_t(K) * N);
         cx.fweights.push_back(std::move(w));
         it = cx.fweights.end() - 1;
-        changed = true;
+        changed = fresh = true;
     }
     PackedFloatWeight& w = *it;
     w.last_use = ++cx.uses;
@@ -472,15 +508,10 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
         bool c = false;
         for_runs(image.rgba.data(), image.width, row_b, uint64_t(k0) * N, uint64_t(k1) * N,
                  [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                     uint64_t k = i / N;
-                     uint32_t n = uint32_t(i % N);
-                     for (uint32_t done = 0; done < len;) {
-                         const uint32_t chunk = std::min({len - done, kFloatN - n % kFloatN, N - n});
-                         uint32_t* d = dst + (size_t(n / kFloatN) * Kp + k) * kFloatN + n % kFloatN;
-                         c |= canon_run_changed(d, px + 4 * size_t(done), chunk);
-                         done += chunk, n += chunk;
-                         if (n == N) n = 0, ++k;
-                     }
+                     // Pixels are little-endian words (static_assert above), so bytes compare as words.
+                     if (!fresh && std::memcmp(px, &w.source[i], 4 * size_t(len)) == 0) return;
+                     std::memcpy(&w.source[i], px, 4 * size_t(len));
+                     c |= canon_run_into_strips(dst, Kp, N, i / N, uint32_t(i % N), px, len);
                  });
         if (c) any_changed.store(true, std::memory_order_relaxed);
     });
@@ -588,6 +619,101 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, u
 }
 #endif
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PX_FMATMUL_AVX2 1
+// avx2 only, never "fma": the products and sums must stay separately rounded operations.
+#define PX_AVX2_TARGET __attribute__((target("avx2")))
+
+// One row of a (x: 16 * blocks terms) times one strip (16 columns as two ymm vectors, 16 floats
+// a row of k, b at the strip's row of x[0]), added block by block to acc[0..15]. Each block's 16
+// products per output are summed by the F.5 halving tree, walked depth first
+//     y = (((u0 + u8) + (u4 + u12)) + ((u2 + u10) + (u6 + u14)))
+//       + (((u1 + u9) + (u5 + u13)) + ((u3 + u11) + (u7 + u15)))
+// (the same additions as F.5's level by level v_i = u_i + u_{i+8}, then + v_{i+4}, + v_{i+2},
+// v_0 + v_1), so at most five partial sums per column vector are alive at once and the 16 ymm
+// registers hold both columns' trees, the accumulators and the broadcast terms of a. Each
+// broadcast of a serves both columns; b is read from L1 (the caller keeps a chunk of the strip
+// there). Plain vmulps and vaddps: no canonicalization (see above), the caller does it.
+PX_AVX2_TARGET void fmatmul_strip_avx2(const float* __restrict x, const float* __restrict b, uint32_t blocks,
+                                       float* __restrict acc) {
+    __m256 c0 = _mm256_loadu_ps(acc), c1 = _mm256_loadu_ps(acc + 8);
+    for (uint32_t blk = 0; blk < blocks; ++blk, x += 16, b += 256) {
+        // r0, r1 = u_i + u_{i+8} for both column vectors.
+#define PX_PAIR(i, r0, r1)                                                                                   \
+    const __m256 r0##p = _mm256_broadcast_ss(x + (i)), r0##q = _mm256_broadcast_ss(x + (i) + 8);             \
+    const __m256 r0 = _mm256_add_ps(_mm256_mul_ps(r0##p, _mm256_loadu_ps(b + (i)*16)),                       \
+                                    _mm256_mul_ps(r0##q, _mm256_loadu_ps(b + ((i) + 8) * 16)));              \
+    const __m256 r1 = _mm256_add_ps(_mm256_mul_ps(r0##p, _mm256_loadu_ps(b + (i)*16 + 8)),                   \
+                                    _mm256_mul_ps(r0##q, _mm256_loadu_ps(b + ((i) + 8) * 16 + 8)))
+        // r0, r1 = w_j = v_j + v_{j+4}.
+#define PX_QUAD(j, r0, r1)                                                                                   \
+    PX_PAIR(j, r0##v, r1##v);                                                                                \
+    PX_PAIR((j) + 4, r0##u, r1##u);                                                                          \
+    const __m256 r0 = _mm256_add_ps(r0##v, r0##u), r1 = _mm256_add_ps(r1##v, r1##u)
+        PX_QUAD(0, w0a, w0b);
+        PX_QUAD(2, w2a, w2b);
+        const __m256 x0a = _mm256_add_ps(w0a, w2a), x0b = _mm256_add_ps(w0b, w2b);
+        PX_QUAD(1, w1a, w1b);
+        PX_QUAD(3, w3a, w3b);
+        const __m256 x1a = _mm256_add_ps(w1a, w3a), x1b = _mm256_add_ps(w1b, w3b);
+#undef PX_QUAD
+#undef PX_PAIR
+        c0 = _mm256_add_ps(c0, _mm256_add_ps(x0a, x1a));
+        c1 = _mm256_add_ps(c1, _mm256_add_ps(x0b, x1b));
+    }
+    _mm256_storeu_ps(acc, c0);
+    _mm256_storeu_ps(acc + 8, c1);
+}
+
+bool avx2_available() {
+    static const bool ok = __builtin_cpu_supports("avx2");
+    return ok;
+}
+
+// c = a @ b by fmatmul_strip_avx2, canonicalized once at the end; b in strips as for the AVX-512
+// kernel. Per strip, k goes in chunks of 256 (a 16 KiB piece of the strip, which stays in L1 while
+// every row of the block passes over it: the whole strip is 64 KiB at K = 1024, past L1), each
+// row's 16 running sums kept in `acc` between chunks (a float stored and loaded back is the same
+// float, and the block sums are still added in order). The last block's missing terms come from
+// a zero-padded copy of the row's tail, as F.5's +0 terms.
+void fmatmul_plain_avx2(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
+                        uint32_t N, unsigned threads) {
+    constexpr uint32_t kRows = 64, kChunkBlocks = 16;
+    const uint32_t strips = (N + kFloatN - 1) / kFloatN;
+    const uint32_t Kp = (K + 15) / 16 * 16, full = K / 16, rem = K % 16;
+    for (uint32_t m0 = 0; m0 < M; m0 += kRows) {
+        const uint32_t rows = std::min(kRows, M - m0);
+        parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+            alignas(32) float acc[kRows][16];
+            alignas(32) float tail[16];
+            for (uint32_t s = s0; s < s1; ++s) {
+                const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+                const float* strip = bp + size_t(s) * Kp * kFloatN;
+                std::memset(acc, 0, sizeof(float) * 16 * rows);
+                for (uint32_t q0 = 0; q0 < full; q0 += kChunkBlocks) {
+                    const uint32_t nb = std::min(kChunkBlocks, full - q0);
+                    for (uint32_t r = 0; r < rows; ++r)
+                        fmatmul_strip_avx2(a + size_t(m0 + r) * K + size_t(q0) * 16, strip + size_t(q0) * 256,
+                                           nb, acc[r]);
+                }
+                if (rem)
+                    for (uint32_t r = 0; r < rows; ++r) {
+                        const float* x = a + size_t(m0 + r) * K + size_t(full) * 16;
+                        for (uint32_t i = 0; i < 16; ++i)
+                            tail[i] = i < rem ? x[i] : 0.0f;
+                        fmatmul_strip_avx2(tail, strip + size_t(full) * 256, 1, acc[r]);
+                    }
+                for (uint32_t r = 0; r < rows; ++r)
+                    for (uint32_t j = 0; j < nn; ++j)
+                        c[size_t(m0 + r) * N + n0 + j] = fm::canon(acc[r][j]);
+            }
+        });
+    }
+}
+#else
+#define PX_FMATMUL_AVX2 0
+#endif
+
 // FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
 // on threads, b read from its packed strips (kept between steps: PackedFloatWeight). Every read
 // happens before any write (§4.2).
@@ -607,12 +733,20 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     c.resize(size_t(M) * N); // every element is written below
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
     bool plain = false; // true: the kernel without per-operation canon gives the same bits
+    bool wide = false;  // the AVX-512 kernel, else the AVX2 one
+    (void)wide;
 #if PX_FMATMUL_AVX512
-    plain = avx512f_available() && min_exponent(a.data(), a.size()) + b.min_exp >= kFloatExpSumMin;
+    wide = avx512f_available();
+#endif
+#if PX_FMATMUL_AVX2
+    plain = (wide || avx2_available()) && min_exponent(a.data(), a.size()) + b.min_exp >= kFloatExpSumMin;
 #endif
     if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
 #if PX_FMATMUL_AVX512
-    if (plain) fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+    if (plain && wide) fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+#endif
+#if PX_FMATMUL_AVX2
+    if (plain && !wide) fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
 #endif
     parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
         for (uint32_t s = s0; s < s1; ++s) {
@@ -620,7 +754,9 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
             const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
             for (uint32_t m = 0; m < M && !plain; ++m)
                 fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
-            for (uint32_t r = 0; r < M; ++r) {
+            // c is canonical already: with no bias and no activation there is nothing left to do.
+            const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
+            for (uint32_t r = 0; r < M && epilogue; ++r) {
                 float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
                     float v = out[j];

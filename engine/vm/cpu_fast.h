@@ -9,8 +9,10 @@
 // like the reference), threaded over column ranges, and write the result back through each
 // opcode's own output rule; parameters come decoded in Plan::params. ADD and
 // QADD walk the layout run by run instead of dividing per element and reuse the reference's
-// element kernels. Every output is computed the same way whatever the thread count, so the bytes
-// never depend on it.
+// element kernels. FMATMUL sums in PROTOCOL.md's F.5 order on b packed into 16-column strips
+// (kept across steps while b's pixel words are unchanged), with plain AVX-512 or AVX2 mul/add
+// kernels when no value can be flushed, else canonicalizing every operation (cpu_fast.cpp).
+// Every output is computed the same way whatever the thread count, so the bytes never depend on it.
 //
 // No process-wide state: the settings, the scratch buffers, the packed weights (reused while their
 // bytes are unchanged: see PackedWeight in cpu_fast.cpp) and the worker threads kept between
