@@ -109,16 +109,21 @@ static int refuse(int err) {
     return -1;
 }
 
+// The mode argument open() and openat() take after flags when they create a file (in a variadic
+// function: expanded inside it).
+#define CREATE_MODE(flags)                                                                                   \
+    mode_t mode = 0;                                                                                         \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {                                                                   \
+        va_list ap;                                                                                          \
+        va_start(ap, flags);                                                                                 \
+        mode = va_arg(ap, mode_t);                                                                           \
+        va_end(ap);                                                                                          \
+    }
+
 #define OPEN_LIKE(name, ...)                                                                                 \
     int name(const char* path, int flags, ...) {                                                             \
         REAL(int, name, const char*, int, ...);                                                              \
-        mode_t mode = 0;                                                                                     \
-        if (flags & (O_CREAT | O_TMPFILE)) {                                                                 \
-            va_list ap;                                                                                      \
-            va_start(ap, flags);                                                                             \
-            mode = va_arg(ap, mode_t);                                                                       \
-            va_end(ap);                                                                                      \
-        }                                                                                                    \
+        CREATE_MODE(flags);                                                                                  \
         const int fault = writes(flags) ? fault_for(path) : kNone;                                           \
         if (fault == kErofs) return refuse(EROFS);                                                           \
         return opened(real_##name(path, flags, mode), fault);                                                \
@@ -129,13 +134,7 @@ OPEN_LIKE(open64)
 #define OPENAT_LIKE(name)                                                                                    \
     int name(int dirfd, const char* path, int flags, ...) {                                                  \
         REAL(int, name, int, const char*, int, ...);                                                         \
-        mode_t mode = 0;                                                                                     \
-        if (flags & (O_CREAT | O_TMPFILE)) {                                                                 \
-            va_list ap;                                                                                      \
-            va_start(ap, flags);                                                                             \
-            mode = va_arg(ap, mode_t);                                                                       \
-            va_end(ap);                                                                                      \
-        }                                                                                                    \
+        CREATE_MODE(flags);                                                                                  \
         const int fault = writes(flags) && (dirfd == AT_FDCWD || path[0] == '/') ? fault_for(path) : kNone;  \
         if (fault == kErofs) return refuse(EROFS);                                                           \
         return opened(real_##name(dirfd, path, flags, mode), fault);                                         \
