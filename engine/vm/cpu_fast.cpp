@@ -525,8 +525,10 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
     return w;
 }
 
+// The plain FMATMUL kernels (AVX-512 and AVX2) are built for x86-64 with GCC or clang; which one
+// runs is the CPU's choice at run time (plain_float_kernel).
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define PX_FMATMUL_AVX512 1
+#define PX_FMATMUL_X86 1
 #define PX_AVX512F_TARGET __attribute__((target("avx512f")))
 
 // R rows of a (stride lda) times a strip of 16 columns of b (16 floats a row, Kp rows: K padded
@@ -583,11 +585,7 @@ bool avx512f_available() {
     static const bool ok = __builtin_cpu_supports("avx512f");
     return ok;
 }
-#else
-#define PX_FMATMUL_AVX512 0
-#endif
 
-#if PX_FMATMUL_AVX512
 // c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b comes packed into strips
 // of 16 columns, each Kp x 16 contiguous (PackedFloatWeight): read in place, rows N floats apart
 // fall in a few cache sets when N is a multiple of 1024 and came from L3 on every tile (measured
@@ -617,10 +615,7 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, u
         });
     }
 }
-#endif
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define PX_FMATMUL_AVX2 1
 // avx2 only, never "fma": the products and sums must stay separately rounded operations.
 #define PX_AVX2_TARGET __attribute__((target("avx2")))
 
@@ -711,8 +706,21 @@ void fmatmul_plain_avx2(FastContext& cx, const float* a, const float* bp, float*
     }
 }
 #else
-#define PX_FMATMUL_AVX2 0
+#define PX_FMATMUL_X86 0
 #endif
+
+// Which kernel computes an FMATMUL: a plain one (mul and add without canon per operation, exact
+// when no value can be flushed: see above) on the widest vectors the CPU has, else the
+// canonicalizing row kernel.
+enum class FloatKernel { Canon, Avx512, Avx2 };
+
+FloatKernel plain_float_kernel() {
+#if PX_FMATMUL_X86
+    if (avx512f_available()) return FloatKernel::Avx512;
+    if (avx2_available()) return FloatKernel::Avx2;
+#endif
+    return FloatKernel::Canon;
+}
 
 // FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
 // on threads, b read from its packed strips (kept between steps: PackedFloatWeight). Every read
@@ -732,30 +740,25 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const PackedFloatWeight& b = packed_float_weight(cx, image, p.ins.operand[1], K, N, threads);
     c.resize(size_t(M) * N); // every element is written below
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
-    bool plain = false; // true: the kernel without per-operation canon gives the same bits
-    bool wide = false;  // the AVX-512 kernel, else the AVX2 one
-    (void)wide;
-#if PX_FMATMUL_AVX512
-    wide = avx512f_available();
-#endif
-#if PX_FMATMUL_AVX2
-    plain = (wide || avx2_available()) && min_exponent(a.data(), a.size()) + b.min_exp >= kFloatExpSumMin;
-#endif
+    FloatKernel kernel = plain_float_kernel();
+    if (kernel != FloatKernel::Canon && min_exponent(a.data(), a.size()) + b.min_exp < kFloatExpSumMin)
+        kernel = FloatKernel::Canon; // a value could be flushed: canon after every operation
+    const bool plain = kernel != FloatKernel::Canon;
     if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
-#if PX_FMATMUL_AVX512
-    if (plain && wide) fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+#if PX_FMATMUL_X86
+    if (kernel == FloatKernel::Avx512)
+        fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+    if (kernel == FloatKernel::Avx2)
+        fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
 #endif
-#if PX_FMATMUL_AVX2
-    if (plain && !wide) fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
-#endif
-    parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
+    // c is canonical already: after a plain kernel with no bias and no activation nothing is left.
+    const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
+    parallel_ranges(&cx.pool, threads, plain && !epilogue ? 0 : strips, [&](uint32_t s0, uint32_t s1) {
         for (uint32_t s = s0; s < s1; ++s) {
             const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
             const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
             for (uint32_t m = 0; m < M && !plain; ++m)
                 fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
-            // c is canonical already: with no bias and no activation there is nothing left to do.
-            const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
             for (uint32_t r = 0; r < M && epilogue; ++r) {
                 float* out = &c[size_t(r) * N + n0];
                 for (uint32_t j = 0; j < nn; ++j) {
