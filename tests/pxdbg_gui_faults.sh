@@ -54,19 +54,11 @@ wait_message() {
     done
     fail "timed out waiting for a message '$1...${2:-}' (now: $(j .message))"
 }
-# type_path PATH: into the open dialog's path field, replacing what it holds; then Enter.
-type_path() {
-    wait_for '.path_field.active' true
-    xdotool key ctrl+a
-    xdotool type --delay 20 "$1"
-    wait_for '.path_field.text' "$(jq -cn --arg p "$1" '$p')"
-    xdotool key Return
-}
 # replace_via KEY DIALOG PATH: KEY opens DIALOG; PATH typed, the "Replace file?" prompt confirmed.
 replace_via() {
     xdotool key "$1"
     wait_for .dialog "\"$2\""
-    type_path "$3"
+    type_into .path_field "$3"
     wait_for .dialog '"Replace file?"'
     sleep 0.2
     xdotool key Return

@@ -6,7 +6,7 @@
 # define fail_extra (more to print on failure). start PROGRAM [PXDBG ARGS...] sets PID and WIN;
 # start_with BINARY ... runs another build (pxdbg_fault); launch BINARY ... only opens and focuses
 # the window (for pxdbg_gui.sh, which reads the state file without jq).
-# Only wait_for, j, jc, set_prompt, screenshot and set_setting need jq.
+# Only wait_for, j, jc, set_prompt, type_into, screenshot and set_setting need jq.
 
 PID=
 fail() {
@@ -86,10 +86,16 @@ set_prompt() {
         holds '.gpt.prompt_field.active' true 2 && break
         xdotool key ctrl+shift+s
     done
-    wait_for '.gpt.prompt_field.active' true
+    type_into .gpt.prompt_field "$1"
+}
+
+# type_into FIELD TEXT: once the state file's FIELD (.path_field, .gpt.prompt_field) has the
+# keyboard, select all, type TEXT, wait until FIELD holds all of it, Enter.
+type_into() {
+    wait_for "$1.active" true
     xdotool key ctrl+a
-    xdotool type --delay 20 "$1"
-    wait_for '.gpt.prompt_field.text' "$(jq -c -n --arg p "$1" '$p')"
+    xdotool type --delay 20 "$2"
+    wait_for "$1.text" "$(jq -c -n --arg p "$2" '$p')"
     xdotool key Return
 }
 

@@ -41,11 +41,7 @@ wait_for '.gpt.lens.reference' "$(jq -cn --arg p "$REF" '$p')"
 refused() {
     xdotool key "$1"
     wait_for .dialog "\"$2\""
-    wait_for '.path_field.active' true
-    xdotool key ctrl+a
-    xdotool type --delay 20 "$REF"
-    wait_for '.path_field.text' "$(jq -cn --arg p "$REF" '$p')"
-    xdotool key Return
+    type_into .path_field "$REF"
     wait_for .dialog '""'
     wait_for .message "$(jq -cn --arg p "refused: $REF is the Lens window's float32 program $REF (choose a new name)" '$p')"
     [ "$(sha256sum "$REF")" = "$sum" ] || fail "$2 wrote over the float32 program"
