@@ -13,6 +13,10 @@
 #   3. Screenshot (F12, --screenshot there): "screenshot failed: ..."
 #   4. The state file (--state-file there, a second pxdbg): "could not write ...", once the fault
 #      is gone and the state file can say so.
+#   5. imgui.ini (--ini there, a third pxdbg): a program opened (Ctrl+O) adds a recent file, which
+#      Dear ImGui saves seconds later: "settings not saved: ..."; then SIGTERM, whose orderly exit
+#      saves it again: "pxdbg: settings not saved: ..." on stderr and exit status 1. Without the
+#      fault the exit saves it (the recent file in it) with status 0.
 # Each time: the status bar message (the state file's "message") names the file and the reason,
 # the previous file is byte-identical, no temporary is left, and pxdbg is alive and answers keys.
 # Without the fault the same writes succeed (the fault was the cause).
@@ -134,4 +138,46 @@ for mode in enospc erofs; do
     alive
     echo "$mode: the state file kept while the fault lasted, then: $(j .message)"
 done
+kill "$PID" && wait "$PID" 2>/dev/null || true
+PID=
+
+# ---- imgui.ini in the faulty directory: a third pxdbg ----
+STATE=$WORK/state.json
+INI=$F/imgui.ini
+printf '[pxdbg][Recent]\nFile=%s\n' "$WORK/earlier.pxi" >"$INI"
+cp "$WORK/input.pxi" "$WORK/other.pxi"
+# terminate: SIGTERM, then pxdbg's exit status in RC (its orderly exit saves imgui.ini).
+terminate() {
+    RC=0
+    kill -TERM "$PID"
+    wait "$PID" || RC=$?
+    PID=
+}
+for mode in enospc erofs; do
+    PXDBG_INI=$INI start_with "${FAULTY_PXDBG[@]}" "$WORK/input.pxi"
+    echo "$mode" >"$SWITCH"
+    before=$(sums)
+    why=$(reason $mode)
+    xdotool key ctrl+o
+    wait_for .dialog '"Open program"'
+    type_into .path_field "$WORK/other.pxi"
+    xdotool key Return
+    wait_for .dialog '""'
+    wait_message "settings not saved: $INI: " "$why" # Dear ImGui asks about 5 s after the change
+    [ "$(sums)" = "$before" ] || fail "$mode: imgui.ini changed (or a temporary was left) under the fault"
+    alive
+    terminate
+    [ "$RC" = 1 ] || fail "$mode: exit status $RC after a failed save at exit (want 1)"
+    grep -q "^pxdbg: settings not saved: $INI: .*$why\$" "$LOG" || fail "$mode: no 'settings not saved' on stderr"
+    [ "$(sums)" = "$before" ] || fail "$mode: imgui.ini changed (or a temporary was left) at exit"
+    rm "$SWITCH"
+    echo "$mode: imgui.ini kept, the failure said in the status bar and, at exit, on stderr (status 1)"
+done
+PXDBG_INI=$INI start_with "${FAULTY_PXDBG[@]}" "$WORK/input.pxi"
+terminate
+[ "$RC" = 0 ] || fail "without the fault: exit status $RC"
+grep -q "^File=$WORK/input.pxi\$" "$INI" || fail "without the fault: imgui.ini lacks the recent file: $(cat "$INI")"
+grep -q "^File=$WORK/earlier.pxi\$" "$INI" || fail "without the fault: imgui.ini lost the earlier recent file"
+[ "$(ls -A "$F" | grep -c tmp)" = 0 ] || fail "a temporary left in $F"
+echo "no fault: the exit saves imgui.ini (status 0)"
 echo PASS

@@ -32,14 +32,14 @@ wait_for() {
     fail "timed out waiting for $1 = $2 (now $(jc "$1"))"
 }
 
-# launch BINARY [ARGS...]: BINARY ARGS with the window size, state file and screenshot path, in
-# the background (PID); its window (WIN) found within 60 s and given the input focus (no window
+# launch BINARY [ARGS...]: BINARY ARGS with the window size, state file and screenshot path (and
+# imgui.ini: none unless PXDBG_INI names one), in the background (PID); its window (WIN) found within 60 s and given the input focus (no window
 # manager under Xvfb: retried until the window is viewable).
 launch() {
     local bin=$1
     shift
     rm -f "$STATE"
-    "$bin" "$@" --ini "" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
+    "$bin" "$@" --ini "${PXDBG_INI:-}" --width 1600 --height 1000 --state-file "$STATE" --screenshot "$SHOT" >"$LOG" 2>&1 &
     PID=$!
     # "|| true": under set -e and pipefail a timeout (or head closing the pipe) would end the test
     # here without the log; the check below fails with it.

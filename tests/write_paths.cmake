@@ -11,7 +11,7 @@ if(TARGET pxi)
            WORKING_DIRECTORY ${PXOS_SOURCE_DIR})
   set_tests_properties(write_faults_cli PROPERTIES TIMEOUT 600)
 endif()
-# pxdbg_gui_faults: Save image as, Export view and matrix, the screenshot and the state file, in Xvfb
+# pxdbg_gui_faults: Save image as, Export view and matrix, the screenshot, the state file and imgui.ini, in Xvfb
 # (tests/pxdbg_gui_faults.sh).
 if(TARGET pxdbg)
   add_test(NAME pxdbg_gui_faults

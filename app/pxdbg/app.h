@@ -199,6 +199,8 @@ void after_render(App& app, int fb_w, int fb_h, int frame, int screenshot_at);
 // settings.cpp
 void register_settings(App& app); // recent files and view toggles in imgui.ini
 void add_recent(App& app, const std::string& path);
-void save_settings(App& app); // atomically, when ImGui asks (io.WantSaveIniSettings) or at exit
+// Atomically, when ImGui asks (io.WantSaveIniSettings) or at exit; "" when saved (or no --ini),
+// else why not (also the status bar's message).
+std::string save_settings(App& app);
 
 } // namespace pxdbg

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <numeric>
 
@@ -142,6 +143,24 @@ px::Image make_synthetic(uint32_t size) {
     img.set_pixel(3, 0, {uint8_t(px::Opcode::ADD), uint8_t(ry), uint8_t(rb), uint8_t(ry)});
     img.set_pixel(4, 0, {uint8_t(px::Opcode::HALT), 0, 0, 0});
     return img;
+}
+
+// SIGINT (Ctrl+C in the terminal) and SIGTERM (a session ending) leave the main loop the way
+// File > Quit does, so imgui.ini is saved and a failure to save it is reported; killed outright,
+// pxdbg would lose the layout and recent files silently. The flag is the one thing a signal
+// handler may set, hence a static; the handler is reset on delivery, so a second signal ends
+// pxdbg at once (a loop stuck in a long step still dies on the second Ctrl+C).
+volatile std::sig_atomic_t quit_signal = 0;
+void on_quit_signal(int sig) {
+    quit_signal = sig;
+}
+void catch_quit_signals() {
+    struct sigaction sa = {};
+    sa.sa_handler = on_quit_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
 }
 
 } // namespace
@@ -270,7 +289,8 @@ int main(int argc, char** argv) {
     std::vector<double> frame_times;
     double ui_ms = 0, gl_ms = 0; // bench: building the UI (CPU) vs rendering it (GL, to glFinish)
     auto last = Clock::now();
-    for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
+    catch_quit_signals();
+    for (int frame = 0; !glfwWindowShouldClose(window) && !quit_signal; ++frame) {
         release_held_keys(window);
         glfwPollEvents();
         const auto t_begin = Clock::now();
@@ -336,12 +356,16 @@ int main(int argc, char** argv) {
             s[std::min(s.size() - 1, s.size() * 95 / 100)], s.back(), ui_ms / s.size(), gl_ms / s.size(),
             app.gl_renderer.c_str());
     }
-    pxdbg::save_settings(app); // while App (which the settings handler reads) still lives
-    app_ptr.reset();           // GL objects go while the context lives
+    // While App (which the settings handler reads) still lives. The status bar is gone, so a
+    // failure is said on stderr and in the exit status.
+    const std::string settings_error = pxdbg::save_settings(app);
+    if (!settings_error.empty())
+        std::fprintf(stderr, "pxdbg: settings not saved: %s\n", settings_error.c_str());
+    app_ptr.reset(); // GL objects go while the context lives
     ImGui_ImplOpenGL3_Shutdown();
     ImGui_ImplGlfw_Shutdown();
     ImGui::DestroyContext();
     glfwDestroyWindow(window);
     glfwTerminate();
-    return 0;
+    return settings_error.empty() ? 0 : 1;
 }

@@ -27,19 +27,20 @@ void add_recent(App& app, const std::string& path) {
     ImGui::MarkIniSettingsDirty();
 }
 
-void save_settings(App& app) {
+std::string save_settings(App& app) {
     ImGuiIO& io = ImGui::GetIO();
     io.WantSaveIniSettings = false;
-    if (app.ini_path.empty()) return;
-    if (const std::string why = write_refusal(app, app.ini_path); !why.empty()) {
-        set_message(app, "settings not saved: " + why);
-        return;
+    if (app.ini_path.empty()) return "";
+    std::string why = write_refusal(app, app.ini_path);
+    if (why.empty()) {
+        size_t size = 0;
+        const char* text = ImGui::SaveIniSettingsToMemory(&size);
+        const px::Status st = px::write_file_atomic(
+            app.ini_path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text), size));
+        if (!st) why = st.error().message;
     }
-    size_t size = 0;
-    const char* text = ImGui::SaveIniSettingsToMemory(&size);
-    const px::Status st = px::write_file_atomic(
-        app.ini_path, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text), size));
-    if (!st) set_message(app, "settings not saved: " + st.error().message);
+    if (!why.empty()) set_message(app, "settings not saved: " + why);
+    return why;
 }
 
 void register_settings(App& app) {
