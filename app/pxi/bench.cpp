@@ -1257,6 +1257,8 @@ json peer_info_json(const PeerInfo& p) {
             {"exact_int8", p.built ? json(p.exact_int8) : json(nullptr)}};
 }
 
+std::vector<PlotSeries> plot_series(const Results& r);
+
 json to_json(const Results& r, const Report& report) {
     json j;
     j["tool"] = "pxi bench";
@@ -1429,6 +1431,14 @@ json to_json(const Results& r, const Report& report) {
              {"fraction_of_float_peak", {{"cpu", frac(s.cpu_ms)}, {"sgemm", frac(s.sgemm_ms)}}}});
     }
     j["float"] = fl;
+    json lines = json::array();
+    for (const PlotSeries& s : plot_series(r)) {
+        json points = json::array();
+        for (auto [x, y] : s.points) // x is M*N*K, a whole number
+            points.push_back({uint64_t(x), y});
+        lines.push_back({{"name", s.name}, {"points", points}});
+    }
+    j["plot_series"] = lines; // what --plot draws, point for point
     if (!r.plot_path.empty()) j["plot"] = r.plot_path;
     j["parity"] = report.parity_ok;
     j["errors"] = report.errors;
@@ -1558,8 +1568,9 @@ std::string to_table(const Results& r) {
     return table.str();
 }
 
-// Time against M*N*K for every executor and every peer, on the same axes.
-Image plot_of(const Results& r) {
+// The scaling plot's lines: time against M*N*K for every executor and every peer, integer and
+// float32, on the same axes (the JSON's "plot_series" lists the same points).
+std::vector<PlotSeries> plot_series(const Results& r) {
     std::vector<PlotSeries> series;
     const px::Rgba colors[kVariants] = {
         {200, 40, 40, 255}, {230, 150, 20, 255}, {30, 140, 60, 255}, {60, 90, 220, 255}, {150, 50, 200, 255}};
@@ -1573,20 +1584,34 @@ Image plot_of(const Results& r) {
     }
     PlotSeries kernel{"cpu fast kernel only (gemm_u8)", {20, 200, 170, 255}, {}};
     PlotSeries dnn{"onednn u8s8s32", {0, 0, 0, 255}, {}};
+    PlotSeries fmatmul{"cpu fast FMATMUL (float32, F.5 order)", {240, 60, 160, 255}, {}};
     PlotSeries blas{"openblas sgemm (float32)", {120, 120, 120, 255}, {}};
     for (const PeerShape& p : r.peers.shapes) {
         if (p.ours_kernel_ms) kernel.points.push_back({double(p.macs), *p.ours_kernel_ms});
         if (p.onednn_ms()) dnn.points.push_back({double(p.macs), *p.onednn_ms()});
         if (p.sgemm_ms) blas.points.push_back({double(p.macs), *p.sgemm_ms});
     }
+    for (const FloatShape& f : r.floats.shapes) {
+        if (f.cpu_ms) fmatmul.points.push_back({double(f.macs), *f.cpu_ms});
+        if (f.sgemm_ms) blas.points.push_back({double(f.macs), *f.sgemm_ms});
+    }
     series.push_back(kernel);
     series.push_back(dnn);
+    series.push_back(fmatmul);
     series.push_back(blas);
     std::vector<PlotSeries> shown;
-    for (auto& s : series)
+    for (auto& s : series) {
+        // Lines join points in x order (sgemm has the integer shapes' and the float shapes').
+        std::stable_sort(s.points.begin(), s.points.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
         if (!s.points.empty()) shown.push_back(s);
+    }
+    return shown;
+}
+
+Image plot_of(const Results& r) {
     return draw_scaling_plot("PXI BENCH: MATMUL TIME VS M*N*K (LOG-LOG)", "M*N*K (MULTIPLY-ADDS)",
-                             "MS (MEDIAN)", shown);
+                             "MS (MEDIAN)", plot_series(r));
 }
 
 } // namespace
