@@ -70,8 +70,9 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
     auto mask = torch::ones({T, T}, torch::kBool).triu(1);
     scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
     auto y = torch::matmul(torch::softmax(scores, -1), v).transpose(1, 2).contiguous().view({B, T, D});
-    auto h = x + attn_proj(y);
-    return h + mlp_proj(torch::gelu(c_fc(ln_2(h)), "tanh"));
+    const double p = cfg.dropout;
+    auto h = x + torch::dropout(attn_proj(y), p, is_training());
+    return h + torch::dropout(mlp_proj(torch::gelu(c_fc(ln_2(h)), "tanh")), p, is_training());
 }
 
 GptImpl::GptImpl(const GptConfig& c) : cfg(c) {
@@ -85,7 +86,7 @@ GptImpl::GptImpl(const GptConfig& c) : cfg(c) {
 
 torch::Tensor GptImpl::forward(const torch::Tensor& tokens) {
     const int64_t T = tokens.size(1);
-    auto x = torch::embedding(wte, tokens) + wpe.slice(0, 0, T);
+    auto x = torch::dropout(torch::embedding(wte, tokens) + wpe.slice(0, 0, T), cfg.dropout, is_training());
     for (auto& b : blocks)
         x = b(x);
     return torch::matmul(ln_f(x), wte.t());

@@ -15,6 +15,9 @@ namespace pxtrain {
 struct GptConfig {
     int layers = 4, width = 256, heads = 4, context = 256, vocab = 256;
     double ln_eps = 1e-5;
+    // Training only (not in to_json: inference has no dropout): the probability of zeroing an
+    // element of the embedding sum and of each residual branch's output, in train() mode.
+    double dropout = 0;
     nlohmann::json to_json() const;
     int64_t parameters() const; // the count of trainable numbers (tied head counted once)
 };

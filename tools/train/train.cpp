@@ -352,10 +352,20 @@ int train(const Args& a) {
         for (size_t i = 0; i < now.size(); ++i)
             now[i].second.copy_(best_weights[i].second);
     }
-    nlohmann::json summary = {{"config", cfg.to_json()}, {"batch", B},          {"steps", total},
-                              {"seconds", el},           {"tokens_per_s", tps}, {"best_step", best_step},
-                              {"best_valid_loss", best}, {"lr", a.lr},          {"warmup", a.warmup},
-                              {"seed", a.seed},          {"train", a.train},    {"valid", a.valid}};
+    nlohmann::json summary = {{"config", cfg.to_json()},
+                              {"batch", B},
+                              {"steps", total},
+                              {"seconds", el},
+                              {"tokens_per_s", tps},
+                              {"best_step", best_step},
+                              {"best_valid_loss", best},
+                              {"lr", a.lr},
+                              {"warmup", a.warmup},
+                              {"dropout", cfg.dropout},
+                              {"weight_decay", a.weight_decay},
+                              {"seed", a.seed},
+                              {"train", a.train},
+                              {"valid", a.valid}};
     if (!a.test.empty()) {
         const torch::Tensor test = load_ids(a.test, a);
         const double nats = eval_file(model, test, T, B);
@@ -402,6 +412,9 @@ int main(int argc, char** argv) {
     app.add_option("--minutes", a.minutes, "time budget: the steps are set from the pace of the first 5");
     app.add_option("--lr", a.lr, "peak learning rate")->capture_default_str();
     app.add_option("--warmup", a.warmup, "linear warmup steps")->capture_default_str();
+    app.add_option("--dropout", a.cfg.dropout,
+                   "dropout on the embeddings and residual branches (training only)")
+        ->capture_default_str();
     app.add_option("--weight-decay", a.weight_decay, "AdamW weight decay on matrices")->capture_default_str();
     app.add_option("--eval-every", a.eval_every, "steps between validation losses")->capture_default_str();
     app.add_option("--eval-batches", a.eval_batches, "batches of fixed validation windows")
@@ -421,6 +434,7 @@ int main(int argc, char** argv) {
         die("--valid and --out are required (except with --measure)");
     if (a.cfg.vocab < 2 || a.cfg.vocab > 65536) die("--vocab must be 2..65536");
     if (a.format == "bytes" && a.cfg.vocab != 256) die("--format bytes needs --vocab 256");
+    if (!(a.cfg.dropout >= 0 && a.cfg.dropout < 1)) die("--dropout must be in [0, 1)");
     if (a.cfg.layers < 1 || a.cfg.width < 1 || a.cfg.heads < 1 || a.cfg.context < 2 || a.batch < 1)
         die("layers, width, heads, batch must be positive and context at least 2");
     if (a.warmup < 1) a.warmup = 1;
