@@ -177,17 +177,38 @@ TEST_CASE("the shipped uint8 model's logits agree with the float32 model's on to
         REQUIRE(lg.ok());
         return lg.value();
     };
+    // Where the two disagree, how much worse the uint8 program's choice is by the float32 logits
+    // (the float32 model's own margin between its top-1 and that token): near-ties, or real errors.
     size_t agree = 0, positions = 0;
+    float worst_margin = 0;
+    double margin_sum = 0;
     for (size_t start = 0; start < ids.size() && start / C < max_windows; start += C) {
         const std::span<const int32_t> window(ids.data() + start, std::min<size_t>(C, ids.size() - start));
         const auto a = logits(asset(), g32.value(), window);
         const auto b = logits(asset_u8(), g8.value(), window);
-        for (size_t t = 0; t < window.size(); ++t, ++positions)
-            agree += std::max_element(a.begin() + t * V, a.begin() + (t + 1) * V) - a.begin() ==
-                     std::max_element(b.begin() + t * V, b.begin() + (t + 1) * V) - b.begin();
+        for (size_t t = 0; t < window.size(); ++t, ++positions) {
+            const size_t top_a = std::max_element(a.begin() + t * V, a.begin() + (t + 1) * V) - a.begin();
+            const size_t top_b = std::max_element(b.begin() + t * V, b.begin() + (t + 1) * V) - b.begin();
+            if (top_a == top_b) {
+                ++agree;
+                continue;
+            }
+            const float margin = a[top_a] - a[top_b];
+            worst_margin = std::max(worst_margin, margin);
+            margin_sum += margin;
+        }
     }
     REQUIRE(positions > 0);
     const double share = double(agree) / double(positions);
-    MESSAGE(path << ": top-1 agreement " << agree << "/" << positions << " = " << share);
-    CHECK(share >= 0.95); // measured: 250/256 on tokenizer_sample.txt, 1992/2048 on the Brown test split
+    MESSAGE(
+        path << ": top-1 agreement " << agree << "/" << positions << " = " << share
+             << "; where they differ, the float32 logit of the uint8 choice is below the float32 top-1 by "
+             << (agree < positions ? margin_sum / double(positions - agree) : 0.0) << " on average, "
+             << worst_margin << " at most");
+    // Measured on the 2400-step model: 228/256 (89%), margins 0.099 on average and 0.24 at most, on
+    // tokenizer_sample.txt; 1907/2048 (93.1%), 0.096 and 0.42 on the Brown test split. (The 500-step
+    // model agreed on 97.7%; the better-trained one has closer runners-up, and every disagreement is
+    // a near-tie: bits per byte differ by 0.12%, docs/gpt-program.md.)
+    CHECK(share >= 0.85);
+    CHECK(worst_margin <= 0.5f);
 }

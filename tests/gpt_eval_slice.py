@@ -8,7 +8,7 @@ into CACHE once and reuses it), checks that test.txt is the split the figures we
 SHA-256), then runs `pxi eval` for every row of the README's table between the markers
 `<!-- gpt_eval_slice -->` and `<!-- /gpt_eval_slice -->`:
 
-    | `assets/gpt_brown.pxi` | cpu | 1024 | 3977 | 1.8448 |
+    | `assets/gpt_brown.pxi` | cpu | 1024 | 3977 | 1.6713 |
 
 (program, executor, tokens of the test split scored, the bytes they cover, bits per byte to four
 decimals) and checks the bytes and the figure as printed. A gl row is also run on cpu: the two must
