@@ -1584,7 +1584,7 @@ std::vector<PlotSeries> plot_series(const Results& r) {
     }
     PlotSeries kernel{"cpu fast kernel only (gemm_u8)", {20, 200, 170, 255}, {}};
     PlotSeries dnn{"onednn u8s8s32", {0, 0, 0, 255}, {}};
-    PlotSeries fmatmul{"cpu fast FMATMUL (float32, F.5 order)", {240, 60, 160, 255}, {}};
+    PlotSeries fmatmul{"cpu fast FMATMUL (float32)", {240, 60, 160, 255}, {}};
     PlotSeries blas{"openblas sgemm (float32)", {120, 120, 120, 255}, {}};
     for (const PeerShape& p : r.peers.shapes) {
         if (p.ours_kernel_ms) kernel.points.push_back({double(p.macs), *p.ours_kernel_ms});
