@@ -271,7 +271,13 @@ done
 # at the loaded program are refused too (a second pxdbg, on its own).
 kill $PID 2>/dev/null || true
 wait $PID 2>/dev/null || true
+# It runs to the end; the refused imgui.ini is said on stderr and in the exit status (1), as any
+# settings save that fails at exit (tests/pxdbg_gui_faults.sh).
+rc=0
 "$PXDBG" "$INPUT" --ini "$INPUT" --state-file "$INPUT" --screenshot "$INPUT" --screenshot-at 3 --quit-after 8 \
-    --width 800 --height 600 >"$WORK/second.log" 2>&1 || fail "second pxdbg failed: $(cat "$WORK/second.log")"
+    --width 800 --height 600 >"$WORK/second.log" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "second pxdbg: exit status $rc (want 1): $(cat "$WORK/second.log")"
+grep -q "^pxdbg: settings not saved: $INPUT is the loaded program" "$WORK/second.log" ||
+    fail "second pxdbg: the refused imgui.ini not said: $(cat "$WORK/second.log")"
 [ "$(sum_of "$INPUT")" = "$input_sum" ] || fail "--state-file/--screenshot/--ini wrote over the loaded program"
 echo "state file, screenshot and imgui.ini named as the loaded program: refused, file unchanged"
