@@ -16,6 +16,13 @@ bool inside_image(ivec2 p) {
     return p.x >= 0 && p.y >= 0 && p.x < size.x && p.y < size.y;
 }
 
+// Element i of the matrix at `row` as a whole pixel word (little-endian); 0 outside the texture.
+uint load_element_word(uint row, uint i, uint width) {
+    ivec2 p = element_pos(row, i, width);
+    uvec4 px = inside_image(p) ? imageLoad(u_image, p) : uvec4(0u);
+    return (px.r & 0xFFu) | (px.g & 0xFFu) << 8u | (px.b & 0xFFu) << 16u | (px.a & 0xFFu) << 24u;
+}
+
 // Writes R of an element pixel, keeping G, B and A (reserved, PROTOCOL.md §3). The plan checked
 // that the matrix fits; the bounds test makes a write outside the texture impossible regardless.
 void store_element_r(ivec2 p, uint value) {

@@ -17,17 +17,11 @@ uniform uint u_dtype;
 uniform uint u_last;
 uniform uint u_width;
 
-uint load_word(uint row, uint i) {
-    ivec2 p = element_pos(row, i, u_width);
-    uvec4 px = inside_image(p) ? imageLoad(u_image, p) : uvec4(0u);
-    return (px.r & 0xFFu) | (px.g & 0xFFu) << 8u | (px.b & 0xFFu) << 16u | (px.a & 0xFFu) << 24u;
-}
-
 void main() {
     uint i = linear_invocation(256u);
     if (i >= u_count || u_d == 0u) return;
     uint r = i / u_d, j = i % u_d;
-    uint src = u_mode == 0u ? load_word(u_b_row, r) : u_mode == 2u ? u_last : r;
-    uint w = load_word(u_a_row, src * u_d + j);
+    uint src = u_mode == 0u ? load_element_word(u_b_row, r, u_width) : u_mode == 2u ? u_last : r;
+    uint w = load_element_word(u_a_row, src * u_d + j, u_width);
     words[i] = u_dtype == 0u ? (w & 0xFFu) : u_dtype == 1u ? fm_canon(w) : w;
 }

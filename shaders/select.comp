@@ -27,12 +27,6 @@ shared uint s_key[256];
 shared uint s_idx[256];
 shared uint s_count;
 
-uint load_word(uint row, uint i) {
-    ivec2 p = element_pos(row, i, u_width);
-    uvec4 px = inside_image(p) ? imageLoad(u_image, p) : uvec4(0u);
-    return (px.r & 0xFFu) | (px.g & 0xFFu) << 8u | (px.b & 0xFFu) << 16u | (px.a & 0xFFu) << 24u;
-}
-
 // logit_key: larger key = larger value, NaN below -inf.
 uint logit_key(uint c) {
     if ((c & 0x7FFFFFFFu) > FM_INF) return 0u;
@@ -76,7 +70,7 @@ void main() {
     uint n = u_n, lid = gl_LocalInvocationIndex;
     if (n == 0u || u_width < 2u) return;
     for (uint i = lid; i < n; i += 256u)
-        scratch[i] = fm_canon(load_word(u_a_row, u_first + i));
+        scratch[i] = fm_canon(load_element_word(u_a_row, u_first + i, u_width));
     sync();
     // Argmax: each invocation's best of its elements (ascending, so ties keep the first), then
     // invocation 0 reduces (ties to the lower index).
@@ -103,7 +97,7 @@ void main() {
     uint token = top;
     uint state = 0u;
     bool is_sample = u_opcode == OP_SAMPLE;
-    if (is_sample) state = load_word(u_b_row, 0u) + 0x9E3779B9u;
+    if (is_sample) state = load_element_word(u_b_row, 0u, u_width) + 0x9E3779B9u;
     uint m = scratch[top];
     if (is_sample && u_temperature != 0u && (m & 0x7FFFFFFFu) < FM_INF) { // uniform: every invocation
         uint k = (u_top_k == 0u || u_top_k > n) ? n : u_top_k;

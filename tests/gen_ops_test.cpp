@@ -35,7 +35,7 @@ uint32_t bits(float f) {
 
 TEST_CASE("random generation loops: the fast executor equals the reference after every step") {
     std::mt19937 rng{20261202u};
-    int trapped = 0, halted = 0, looped = 0;
+    int trapped = 0, halted = 0, looped = 0, penalized = 0;
     const auto fast = fast_executor({2, 0});
     for (int i = 0; i < 400; ++i) {
         const GenProgram p = random_gen_program(rng);
@@ -48,13 +48,16 @@ TEST_CASE("random generation loops: the fast executor equals the reference after
             REQUIRE(a.written == b.written);
             REQUIRE(ref.registers() == fst.registers());
             REQUIRE(ref.image.rgba == fst.image.rgba);
+            penalized += a.opcode == uint8_t(Opcode::PENALIZE) && a.status != VmStatus::Trapped;
         }
         looped += n > 8;
         trapped += ref.status == VmStatus::Trapped;
         halted += ref.status == VmStatus::Halted;
     }
-    MESSAGE("400 programs: " << trapped << " trapped, " << halted << " halted, " << looped << " looped");
+    MESSAGE("400 programs: " << trapped << " trapped, " << halted << " halted, " << looped << " looped, "
+                             << penalized << " PENALIZE steps");
     CHECK(trapped > 20);
+    CHECK(penalized > 200);
     CHECK(halted > 100);
     CHECK(looped > 100);
 }

@@ -4,7 +4,8 @@
 //
 //   top:  GATHER emb, tok|seq -> x      (mode index on the last token, or prefix/last on seq)
 //         GATHER table, tok -> logits   (the "forward pass": a row of transition logits)
-//         ARGMAX logits -> tok  |  SAMPLE logits, state -> tok   (random T, top-k)
+//         PENALIZE logits, seq -> logits|pen   (sometimes; random penalty and window)
+//         ARGMAX logits|pen -> tok  |  SAMPLE logits|pen, state -> tok   (random T, top-k)
 //         APPEND tok -> seq              (capacity sometimes too small: OUT_OF_RANGE mid-loop)
 //         APPEND x -> cache              (f32 or u8 rows, like a key/value cache)
 //         LOOP counter, top              (counter 0..7, sometimes never ending: STEP_LIMIT)
@@ -57,6 +58,8 @@ inline GenProgram random_gen_program(std::mt19937& g) {
     const bool seq_start = mode != 0 || chance(50); // modes 1, 2 read seq's header: not empty
     const uint32_t cap = chance(10) ? range(1, steps_wanted + 1) : steps_wanted + 1 + seq_start + range(0, 3);
     const bool cache_f32 = chance(60);
+    const bool penalize = seq_start && chance(50); // b must not be empty (BAD_HEADER otherwise)
+    const bool penalize_in_place = chance(50);
 
     // Data rows: table V x V f32, emb V x D (u8 or f32), tok 1x1, seq cap x 1 (i32, starts empty
     // or with one token), logits 1 x V, x (rows of emb), cache cap' x D, counter, state.
@@ -68,7 +71,8 @@ inline GenProgram random_gen_program(std::mt19937& g) {
     };
     const uint32_t r_table = place(uint64_t(V) * V), r_emb = place(uint64_t(V) * D), r_tok = place(1),
                    r_seq = place(cap), r_logits = place(V), r_x = place(uint64_t(cap + 1) * D),
-                   r_cache = place(uint64_t(cap + 1) * D * 2), r_counter = place(1), r_state = place(1);
+                   r_cache = place(uint64_t(cap + 1) * D * 2), r_counter = place(1), r_state = place(1),
+                   r_pen = penalize && !penalize_in_place ? place(V) : r_logits;
     const uint32_t height = next + (chance(10) ? 0 : 1);
     if (height > 255) return random_gen_program(g);
     Image img = make_image(width, height);
@@ -111,18 +115,30 @@ inline GenProgram random_gen_program(std::mt19937& g) {
     ins(Opcode::GATHER, r_emb, mode == 0 ? r_tok : r_seq, r_x,
         {{emb_type, uint8_t(mode == 0 ? 3 : 3), emb_type, 0}, {mode, 0, 0, 0}});
     ins(Opcode::GATHER, r_table, r_tok, r_logits, {{1, 3, 1, 0}, {0, 0, 0, 0}});
+    if (penalize) {
+        const float penalties[] = {0.0f, 0.5f, 1.5f, 1e30f, 1e-40f, 3.0f};
+        uint32_t pen = f32(penalties[below(6)]);
+        if (chance(4)) pen = f32(-1.0f); // BAD_PARAM
+        const uint32_t window = chance(30) ? 0 : chance(20) ? range(cap, 300) : range(1, cap + 1);
+        ins(Opcode::PENALIZE, r_logits, r_seq, r_pen,
+            {{1, 3, 1, 0},
+             {uint8_t(pen), uint8_t(pen >> 8), uint8_t(pen >> 16), uint8_t(pen >> 24)},
+             {uint8_t(window), uint8_t(window >> 8), 0, 0}});
+        what += " PENALIZE p=" + std::to_string(pen) + " window=" + std::to_string(window) +
+                (penalize_in_place ? " in place" : "");
+    }
     if (sample) {
         const float temps[] = {0.0f, 0.5f, 1.0f, 2.0f, 1e-30f, 1e30f};
         uint32_t t = f32(temps[below(6)]);
         if (chance(4)) t = f32(-1.0f); // BAD_PARAM
         const uint32_t k = chance(30) ? 0 : chance(20) ? V + range(0, 300) : range(1, V);
-        ins(Opcode::SAMPLE, r_logits, r_state, r_tok,
+        ins(Opcode::SAMPLE, r_pen, r_state, r_tok,
             {{1, 3, 3, 0},
              {uint8_t(t), uint8_t(t >> 8), uint8_t(t >> 16), uint8_t(t >> 24)},
              {uint8_t(k), uint8_t(k >> 8), 0, 0}});
         what += " T=" + std::to_string(t) + " k=" + std::to_string(k);
     } else {
-        ins(Opcode::ARGMAX, r_logits, 0, r_tok, {{1, 0, 3, 0}});
+        ins(Opcode::ARGMAX, r_pen, 0, r_tok, {{1, 0, 3, 0}});
     }
     ins(Opcode::APPEND, r_tok, 0, r_seq, {{3, 0, 3, 0}, {uint8_t(cap), 0, 0, 0}});
     // x has 1 row (index on tok, or last), or rows(seq) rows (prefix): append its last row only

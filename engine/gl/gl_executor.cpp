@@ -52,6 +52,7 @@ constexpr const char* kProgramNames[] = {"gather.comp",
                                          "rows_gather.comp",
                                          "rows_store.comp",
                                          "select.comp",
+                                         "penalize.comp",
                                          "qlut.comp",
                                          "qlayernorm.comp",
                                          "qattention.comp"};
@@ -78,6 +79,7 @@ enum ProgramId {
     kRowsGather,
     kRowsStore,
     kSelect,
+    kPenalize,
     kQLut,
     kQLayerNorm, // needs GL_ARB_gpu_shader_int64 (not compiled without it)
     kQAttention, // likewise
@@ -435,6 +437,7 @@ enum class GlKernel : uint8_t {
     Loop,
     Rows,
     Select,
+    Penalize,
     QLut,
     QLayerNorm,
     QAttention
@@ -465,6 +468,7 @@ GlKernel gl_kernel(Opcode op) {
     case Opcode::APPEND: return GlKernel::Rows;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE: return GlKernel::Select;
+    case Opcode::PENALIZE: return GlKernel::Penalize;
     case Opcode::QLUT: return GlKernel::QLut;
     case Opcode::QLAYERNORM: return GlKernel::QLayerNorm;
     case Opcode::QATTENTION: return GlKernel::QAttention;
@@ -472,10 +476,56 @@ GlKernel gl_kernel(Opcode op) {
     return GlKernel::Missing;
 }
 
+// The read half of GATHER, APPEND and PENALIZE (rows_gather.comp): `count` words of the matrix at
+// a_row into SSBO 0, picked by mode (0: the i32 indices at b_row, 1: straight, 2: row `last`).
+// False, with the reason reported, when they exceed the largest SSBO. Caller has bound the image.
+bool read_rows(Executor::Impl& ex, const Plan& plan, uint32_t mode, uint32_t a_row, uint32_t b_row,
+               uint32_t d, uint64_t count, uint32_t dtype, uint32_t last) {
+    if (int64_t(count * 4) > ex.max_ssbo_bytes) { // upload() checked one byte per element
+        std::lock_guard<std::mutex> lock(ex.errors_mutex);
+        ex.errors.push_back(std::string(plan.ins.info->name) + " of " + std::to_string(count) +
+                            " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
+                            std::to_string(ex.max_ssbo_bytes) + " bytes)");
+        return false;
+    }
+    ensure_input(ex, 0, count, true);
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
+    const Program& g = ex.programs[kRowsGather];
+    glUseProgram(g.get());
+    set_uint(g, "u_mode", mode);
+    set_uint(g, "u_a_row", a_row);
+    set_uint(g, "u_b_row", b_row);
+    set_uint(g, "u_d", d);
+    set_uint(g, "u_count", uint32_t(count));
+    set_uint(g, "u_dtype", dtype);
+    set_uint(g, "u_last", last);
+    set_uint(g, "u_width", ex.width);
+    dispatch_linear(ex, count, 256);
+    return true;
+}
+
+// The write half (rows_store.comp): SSBO 0's `count` words to elements offset.. of the matrix at
+// out_row, with its header.
+void store_rows(Executor::Impl& ex, uint32_t out_row, uint64_t offset, uint64_t count, uint32_t dtype,
+                MatrixHeader header) {
+    glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_SHADER_IMAGE_ACCESS_BARRIER_BIT);
+    const Program& s = ex.programs[kRowsStore];
+    glUseProgram(s.get());
+    set_uint(s, "u_out_row", out_row);
+    set_uint(s, "u_offset", uint32_t(offset));
+    set_uint(s, "u_count", uint32_t(count));
+    set_uint(s, "u_dtype", dtype);
+    set_uint(s, "u_width", ex.width);
+    glProgramUniform1i(s.get(), loc(s, "u_write_header"), 1);
+    set_header(s, header);
+    dispatch_linear(ex, std::max<uint64_t>(count, 1), 256); // the header even with no elements
+}
+
 // The text-generation opcodes (PROTOCOL.md §13): LOOP's counter write (only when the plan took the
-// jump), GATHER and APPEND as a read pass into an SSBO, a barrier, then a write pass, and ARGMAX
-// and SAMPLE as one invocation that reads everything before it writes. Caller holds a StateScope
-// and has bound the image.
+// jump), GATHER and APPEND as a read pass into an SSBO, a barrier, then a write pass, ARGMAX and
+// SAMPLE as one invocation that reads everything before it writes, and PENALIZE as GATHER's read
+// of a's last row, a pass over b's window that penalizes the copy, then the write pass. Caller
+// holds a StateScope and has bound the image.
 void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
     const auto& op = plan.ins.operand;
     switch (kernel) {
@@ -503,37 +553,28 @@ void execute_gen(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
             offset = uint64_t(plan.out_shape.rows - plan.shape[0].rows) * plan.out_shape.cols;
         }
         const uint64_t count = gather_op ? plan.out_shape.elements() : plan.shape[0].elements();
-        if (int64_t(count * 4) > ex.max_ssbo_bytes) { // upload() checked one byte per element
-            std::lock_guard<std::mutex> lock(ex.errors_mutex);
-            ex.errors.push_back(std::string(plan.ins.info->name) + " of " + std::to_string(count) +
-                                " elements exceeds GL_MAX_SHADER_STORAGE_BLOCK_SIZE (" +
-                                std::to_string(ex.max_ssbo_bytes) + " bytes)");
+        if (!read_rows(ex, plan, mode, op[0], gather_op ? op[1] : 0, plan.shape[0].cols, count, dtype, last))
             return;
-        }
-        ensure_input(ex, 0, count, true);
-        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, ex.inputs[0].get());
-        const Program& g = ex.programs[kRowsGather];
-        glUseProgram(g.get());
-        set_uint(g, "u_mode", mode);
-        set_uint(g, "u_a_row", op[0]);
-        set_uint(g, "u_b_row", gather_op ? op[1] : 0);
-        set_uint(g, "u_d", plan.shape[0].cols);
-        set_uint(g, "u_count", uint32_t(count));
-        set_uint(g, "u_dtype", dtype);
-        set_uint(g, "u_last", last);
-        set_uint(g, "u_width", ex.width);
-        dispatch_linear(ex, count, 256);
-        glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT | GL_SHADER_IMAGE_ACCESS_BARRIER_BIT);
-        const Program& s = ex.programs[kRowsStore];
-        glUseProgram(s.get());
-        set_uint(s, "u_out_row", op[2]);
-        set_uint(s, "u_offset", uint32_t(offset));
-        set_uint(s, "u_count", uint32_t(count));
-        set_uint(s, "u_dtype", dtype);
-        set_uint(s, "u_width", ex.width);
-        glProgramUniform1i(s.get(), loc(s, "u_write_header"), 1);
-        set_header(s, plan.out_shape);
-        dispatch_linear(ex, std::max<uint64_t>(count, 1), 256); // the header even with no elements
+        store_rows(ex, op[2], offset, count, dtype, plan.out_shape);
+        return;
+    }
+    case GlKernel::Penalize: {
+        const auto& q = std::get<PenalizeParams>(plan.params);
+        const MatrixHeader h = plan.shape[0];
+        if (!read_rows(ex, plan, 2, op[0], 0, h.cols, h.cols, 1, h.rows - 1)) return;
+        glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+        const uint64_t elements = plan.shape[1].elements(), first = q.window_first(elements);
+        const Program& p = ex.programs[kPenalize];
+        glUseProgram(p.get());
+        set_uint(p, "u_a_row", op[0]);
+        set_uint(p, "u_first_a", uint32_t(uint64_t(h.rows - 1) * h.cols));
+        set_uint(p, "u_b_row", op[1]);
+        set_uint(p, "u_first_b", uint32_t(first));
+        set_uint(p, "u_count", uint32_t(elements - first));
+        set_uint(p, "u_penalty", fm::canon_bits(q.penalty));
+        set_uint(p, "u_width", ex.width);
+        dispatch_linear(ex, elements - first, 256);
+        store_rows(ex, op[2], 0, h.cols, 1, plan.out_shape);
         return;
     }
     case GlKernel::Select: {
@@ -670,7 +711,8 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         return;
     }
     if (kernel == GlKernel::Nothing) return;
-    if (kernel == GlKernel::Loop || kernel == GlKernel::Rows || kernel == GlKernel::Select) {
+    if (kernel == GlKernel::Loop || kernel == GlKernel::Rows || kernel == GlKernel::Select ||
+        kernel == GlKernel::Penalize) {
         glBindImageTexture(0, ex.texture.get(), 0, GL_FALSE, 0, GL_READ_WRITE, GL_RGBA8UI);
         execute_gen(ex, plan, kernel);
         glMemoryBarrier(GL_ALL_BARRIER_BITS);

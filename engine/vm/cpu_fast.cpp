@@ -1190,6 +1190,21 @@ void execute_select(FastContext&, Image& image, const Plan& p) {
     write_words(image, op[2], 0, 1, 3, &token);
 }
 
+// PENALIZE: a's last row and b's window read run by run; the arithmetic is gen_ops.h's.
+void execute_penalize(FastContext&, Image& image, const Plan& p) {
+    const auto& q = std::get<PenalizeParams>(p.params);
+    const auto& op = p.ins.operand;
+    const MatrixHeader h = p.shape[0];
+    std::vector<uint32_t> x(h.cols);
+    read_words(image, op[0], uint64_t(h.rows - 1) * h.cols, h.cols, 1, x.data());
+    const uint64_t elements = p.shape[1].elements(), first = q.window_first(elements);
+    std::vector<uint32_t> tokens(elements - first);
+    read_words(image, op[1], first, tokens.size(), 3, tokens.data());
+    penalize_bits(x.data(), h.cols, tokens.data(), tokens.size(), fm::canon_bits(q.penalty));
+    image.set_pixel(0, op[2], encode_header(p.out_shape));
+    write_words(image, op[2], 0, x.size(), 1, x.data());
+}
+
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.
 void execute_as_reference(FastContext&, Image& image, const Plan& p) {
     execute_reference(image, p);
@@ -1225,6 +1240,7 @@ FastKernel fast_kernel(Opcode op) {
     case Opcode::APPEND: return execute_append;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE: return execute_select;
+    case Opcode::PENALIZE: return execute_penalize;
     case Opcode::QLAYERNORM: return execute_qlayernorm;
     case Opcode::QLUT: return execute_qlut;
     case Opcode::QATTENTION: return execute_qattention;

@@ -78,6 +78,8 @@ enum class OperandKind : uint8_t {
       "c = i32 index of the largest f32 in a's last row, lowest index on ties (13)")                         \
     X(36, SAMPLE, MatrixIn, MatrixInOut, MatrixOut, 3,                                                       \
       "c = i32 token drawn from softmax(a's last row / T) over the top k; PRNG state in b (13)")             \
+    X(37, PENALIZE, MatrixIn, MatrixIn, MatrixOut, 3,                                                        \
+      "c = a's last row less p at each token id among the last n i32 elements of b (13)")                    \
     X(48, QLAYERNORM, MatrixIn, MatrixIn, MatrixOut, 3,                                                      \
       "c = integer layer norm of each u8 row of a; b = 2xN i32 gain and bias rows (16.1)")                   \
     X(49, QLUT, MatrixIn, MatrixIn, MatrixOut, 0,                                                            \

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Program test vectors of the text-generation opcodes (PROTOCOL.md §13): tests/vectors/gen_*.json.
 
-LOOP (32), GATHER (33), APPEND (34), ARGMAX (35) and SAMPLE (36). The expected results come from a
-model of the protocol text written here; SAMPLE's float arithmetic is the independent NumPy model
+LOOP (32), GATHER (33), APPEND (34), ARGMAX (35), SAMPLE (36) and PENALIZE (37). The expected results
+come from a model of the protocol text written here; SAMPLE's and PENALIZE's float arithmetic is the independent NumPy model
 of PROTOCOL.md §15 in make_fmath_vectors.py (exp, recip, the F.5 sum), its top-k set a
 plain sort, its PRNG Python integers. Nothing is translated from engine/ or shaders/, and the C++
 engine is never consulted. Each vector also carries values worked out by hand (status, steps, pc,
@@ -24,11 +24,12 @@ fm = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fm)  # exits 77 (skip) where NumPy is missing
 np, F32, U32 = fm.np, fm.F32, fm.U32
 
-HALT, LOOP, GATHER, APPEND, ARGMAX, SAMPLE = 0, 32, 33, 34, 35, 36
+HALT, LOOP, GATHER, APPEND, ARGMAX, SAMPLE, PENALIZE = 0, 32, 33, 34, 35, 36, 37
 IN, OUT, INOUT, NONE = "in", "out", "inout", "none"
 KINDS = {HALT: (NONE, NONE, NONE), LOOP: (INOUT, NONE, NONE), GATHER: (IN, IN, OUT),
-         APPEND: (IN, NONE, OUT), ARGMAX: (IN, NONE, OUT), SAMPLE: (IN, INOUT, OUT)}
-PARAMS = {HALT: 0, LOOP: 2, GATHER: 2, APPEND: 2, ARGMAX: 1, SAMPLE: 3}
+         APPEND: (IN, NONE, OUT), ARGMAX: (IN, NONE, OUT), SAMPLE: (IN, INOUT, OUT),
+         PENALIZE: (IN, IN, OUT)}
+PARAMS = {HALT: 0, LOOP: 2, GATHER: 2, APPEND: 2, ARGMAX: 1, SAMPLE: 3, PENALIZE: 3}
 
 
 def i32(w):
@@ -200,6 +201,22 @@ def model(width, height, pixels, step_limit=65536):
                 if shape[1] != (1, 1):
                     raise Trap("SHAPE_MISMATCH", 0, rows[1])
                 out = (1, 1)
+            elif op == PENALIZE:  # P2 = penalty (f32 bits), P3 = (window lo, hi, 0, 0)
+                pen = canon_bits(word(P[1]))
+                window = P[2][0] + 256 * P[2][1]
+                if P[0][:3] != [1, 3, 1] or P[2][2] or P[2][3] or \
+                        (pen and (pen & 0x80000000 or pen >= 0x7F800000)):
+                    raise Trap("BAD_PARAM", pc, 0)
+                (V, Ra), (cb, rb) = shape[0], shape[1]
+                E = cb * rb
+                first = 0 if window == 0 or window >= E else E - window
+                toks = []
+                for i in range(first, E):
+                    v = i32(read(rows[1], i, 3))
+                    if not 0 <= v < V:
+                        raise Trap("OUT_OF_RANGE", *xy(rows[1], i))
+                    toks.append(v)
+                out = (V, 1)
             if out is not None and not fits(rows[2], *out):
                 raise Trap("MATRIX_OVERFLOW", 0, rows[2])
         except Trap as t:
@@ -228,6 +245,14 @@ def model(width, height, pixels, step_limit=65536):
                 token = argmax(xs)
             set_header(rows[2], 1, 1)
             write(rows[2], 0, 3, token)
+        elif op == PENALIZE:  # each distinct id once: x[t] - p, from the row as read
+            xs = [read(rows[0], (Ra - 1) * V + j, 1) for j in range(V)]
+            p = fm.f(np.array([pen], U32))[0]
+            for t in set(toks):
+                xs[t] = int(fm.b(fm.sub(fm.f(np.array([xs[t]], U32)), p))[0])
+            set_header(rows[2], V, 1)
+            for j, v in enumerate(xs):
+                write(rows[2], j, 1, v)
         steps += 1
         if op == HALT:
             return dict(status="halted", steps=steps, pc=pc, image=img)
@@ -255,6 +280,11 @@ ARGMAX_P = [[1, 0, 3, 0]]
 def sample_p(temperature, top_k):
     t = temperature if isinstance(temperature, int) else bits(temperature)
     return [[1, 3, 3, 0], pix(t), [top_k & 255, top_k >> 8, 0, 0]]
+
+
+def penalize_p(penalty, window, dtypes=(1, 3, 1)):
+    pb = penalty if isinstance(penalty, int) else bits(penalty)
+    return [[*dtypes, 0], pix(pb), [window & 255, window >> 8, 0, 0]]
 
 
 VECTORS = []
@@ -460,6 +490,84 @@ vector("gen_trap_gather_dtype", "GATHER declaring c f32 for a u8 table is BAD_PA
        Prog(8, 5).ins(0, GATHER, 1, 2, 3, [[0, 3, 1, 0], [0, 0, 0, 0]]).ins(3, HALT, 0, 0, 0)
        .mat(1, 3, 2, u8=[10, 11, 20, 21, 30, 31]).mat(2, 1, 1, [0]),
        dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+
+# PENALIZE a, b, c: a's last row less p at each distinct token id of b's window.
+SUBNORMAL = 0x00000001
+
+
+def penalize_prog(penalty, window, tokens, logits=(1.0, 2.0, 3.0, NAN_PAYLOAD, INF, NEG_ZERO), rows=2):
+    first = [100.0] * len(logits) * (rows - 1)  # earlier rows: never read
+    return (Prog(8, 6).ins(0, PENALIZE, 1, 3, 4, penalize_p(penalty, window)).ins(4, HALT, 0, 0, 0)
+            .mat(1, rows, len(logits), first + list(logits)).mat(3, 1, len(tokens), tokens))
+
+
+vector("gen_penalize", "PENALIZE p=0.5 over all of b = [1 4 1 3]: the last row's 2 -> 1.5 once (1 "
+       "appears twice), +inf and NaN stay, -0 -> +0, the first row is not read",
+       penalize_prog(0.5, 0, [1, 4, 1, 3]),
+       dict(status="halted", steps=2, pc=4, pixels={(0, 4): [6, 0, 1, 0]},
+            words={(1, 4): bits(1.0), (2, 4): bits(1.5), (3, 4): bits(3.0), (4, 4): 0x7FC00000,
+                   (5, 4): INF, (6, 4): 0}))
+
+vector("gen_penalize_window", "PENALIZE p=1 with window 2 over b = [0 2 5 2]: only 5 and 2 (the last "
+       "two) are lowered, and 0 is not",
+       penalize_prog(1.0, 2, [0, 2, 5, 2], logits=(0.0, 1.0, 2.0, 3.0, 4.0, 5.0), rows=1),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 4): 0, (3, 4): bits(1.0), (6, 4): bits(4.0), (4, 4): bits(3.0)}))
+
+vector("gen_penalize_window_outside", "PENALIZE with window 1: b's earlier element 99 (outside the "
+       "logits) is outside the window, so not checked; 300 > 2 elements means all",
+       Prog(10, 6).ins(0, PENALIZE, 1, 3, 4, penalize_p(2.0, 1)).ins(4, PENALIZE, 1, 5, 2, penalize_p(2.0, 300))
+       .ins(8, HALT, 0, 0, 0)
+       .mat(1, 1, 3, [1.0, 1.0, 1.0]).mat(3, 1, 2, [99, 0]).mat(5, 1, 2, [2, 1]),
+       dict(status="halted", steps=3, pc=8,
+            words={(1, 4): bits(-1.0), (2, 4): bits(1.0), (1, 2): bits(1.0), (2, 2): bits(-1.0),
+                   (3, 2): bits(-1.0)}))
+
+vector("gen_penalize_zero", "PENALIZE p=0 copies the last row canonically: subnormal and -0 -> +0, a "
+       "NaN payload -> 0x7FC00000, even where b names them",
+       penalize_prog(0.0, 0, [0, 3, 5], logits=(SUBNORMAL, -2.5, 7.0, NAN_PAYLOAD, 1e30, NEG_ZERO), rows=1),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 4): 0, (2, 4): bits(-2.5), (4, 4): 0x7FC00000, (6, 4): 0}))
+
+vector("gen_penalize_in_place", "PENALIZE with c = a (a 1x4 row): every read before any write, so 2, "
+       "named three times, is lowered once; -inf stays",
+       Prog(8, 4).ins(0, PENALIZE, 1, 2, 1, penalize_p(0.25, 0)).ins(4, HALT, 0, 0, 0)
+       .mat(1, 1, 4, [1.0, NEG_INF, 2.0, 3.0]).mat(2, 1, 3, [2, 1, 2]),
+       dict(status="halted", steps=2, pc=4,
+            words={(1, 1): bits(1.0), (2, 1): NEG_INF, (3, 1): bits(1.75), (4, 1): bits(3.0)}))
+
+vector("gen_penalize_then_argmax", "PENALIZE then ARGMAX: 3.0 was just said (b = [0]), so p=0.5 "
+       "makes 2.9 (token 1) the greedy choice",
+       Prog(8, 6).ins(0, PENALIZE, 1, 2, 3, penalize_p(0.5, 64)).ins(4, ARGMAX, 3, 0, 4, ARGMAX_P)
+       .ins(6, HALT, 0, 0, 0)
+       .mat(1, 1, 3, [3.0, 2.9, 0.0]).mat(2, 1, 1, [0]),
+       dict(status="halted", steps=3, pc=6, words={(1, 4): 1, (1, 3): bits(2.5)}))
+
+vector("gen_trap_penalize_token", "PENALIZE with token id 6 in b, past the 6 logits, is OUT_OF_RANGE "
+       "at the pixel that holds it",
+       penalize_prog(0.5, 0, [1, 6]),
+       dict(status="trapped", steps=0, pc=0, trap=("OUT_OF_RANGE", 2, 3), unchanged=True))
+
+vector("gen_trap_penalize_negative", "PENALIZE with token id -1 is OUT_OF_RANGE at its pixel",
+       penalize_prog(0.5, 0, [-1, 2]),
+       dict(status="trapped", steps=0, pc=0, trap=("OUT_OF_RANGE", 1, 3), unchanged=True))
+
+for name, pen in (("negative", -0.5), ("nan", NAN_PAYLOAD), ("inf", INF)):
+    vector(f"gen_trap_penalize_penalty_{name}", f"PENALIZE with penalty {name} is BAD_PARAM at the opcode pixel",
+           penalize_prog(pen, 0, [1]),
+           dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("gen_trap_penalize_dtype", "PENALIZE declaring b f32 (token ids are i32) is BAD_PARAM",
+       Prog(8, 6).ins(0, PENALIZE, 1, 3, 4, penalize_p(0.5, 0, dtypes=(1, 1, 1))).ins(4, HALT, 0, 0, 0)
+       .mat(1, 1, 2, [1.0, 2.0]).mat(3, 1, 1, [0]),
+       dict(status="trapped", steps=0, pc=0, trap=("BAD_PARAM", 0, 0), unchanged=True))
+
+vector("gen_trap_penalize_fit", "PENALIZE of 20 logits into c at the last row (7 per row) is "
+       "MATRIX_OVERFLOW at c's header",
+       Prog(8, 6).ins(0, PENALIZE, 1, 4, 5, penalize_p(0.5, 0)).ins(4, HALT, 0, 0, 0)
+       .mat(1, 1, 20, [1.0] * 20).mat(4, 1, 1, [0]),
+       dict(status="trapped", steps=0, pc=0, trap=("MATRIX_OVERFLOW", 0, 5), unchanged=True))
 
 
 if __name__ == "__main__":

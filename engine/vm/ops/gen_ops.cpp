@@ -7,6 +7,7 @@
 #include "layout.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <numeric>
 
 namespace px {
@@ -57,7 +58,29 @@ uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32
     return w.top;
 }
 
+void penalize_bits(uint32_t* x, uint32_t n, const uint32_t* tokens, uint64_t count, uint32_t penalty) {
+    // Each result is a function of the original x[t], so a repeated token must not be penalized
+    // again: the first occurrence marks it done.
+    std::vector<uint8_t> done(n, 0);
+    const float p = fm::from_bits(penalty);
+    for (uint64_t i = 0; i < count; ++i) {
+        const uint32_t t = tokens[i];
+        if (done[t]) continue;
+        done[t] = 1;
+        x[t] = fm::bits(fm::sub(fm::from_bits(x[t]), p));
+    }
+}
+
 namespace ops {
+
+std::string check_nonnegative_finite(const Instruction& ins, uint32_t k, const char* what, uint32_t bits) {
+    const uint32_t t = fm::canon_bits(bits);
+    if (t == 0 || (!(t & 0x80000000u) && t < fm::kPosInf)) return {};
+    char buf[120];
+    std::snprintf(buf, sizeof buf, "%s 0x%08X (%g) is not 0 or a positive finite float32", what,
+                  unsigned(bits), double(fm::from_bits(bits)));
+    return param_pixel_name(ins, k) + ": " + buf;
+}
 
 std::string dtype_code_text(uint8_t code) {
     if (auto t = dtype_from_code(code)) return std::string(dtype_name(*t));

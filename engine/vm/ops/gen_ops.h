@@ -1,5 +1,5 @@
 // gen_ops.h — what the text-generation opcodes (PROTOCOL.md §13: LOOP, GATHER, APPEND, ARGMAX,
-// SAMPLE) share: their dtype checks, the pixel reads and writes of their reference kernels, and
+// SAMPLE, PENALIZE) share: their dtype checks, the pixel reads and writes of their reference kernels, and
 // the arithmetic of the next-token choice (the order of f32 logits, the PRNG, the sampling rule),
 // so the reference, the fast CPU executor and the tests compute it from one definition. The GLSL
 // twin is shaders/select.comp; the independent model is tests/vectors/make_gen_vectors.py.
@@ -47,7 +47,14 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
 // bits, +0 or a positive finite value), top_k (0: all), z the PRNG draw. Returns the token index.
 uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z);
 
+// PENALIZE's arithmetic (§13.6) on the canonical bits x[0..n) of a's last row: x[t] = sub(x[t], p)
+// (fmath) for every distinct t among tokens[0..count), each already checked to be in 0..n-1. A
+// token that repeats in the window is penalized once: a presence penalty, not a count penalty.
+void penalize_bits(uint32_t* x, uint32_t n, const uint32_t* tokens, uint64_t count, uint32_t penalty);
 namespace ops {
+// Check 7 of a float parameter that must be +0 or a positive finite float32 (SAMPLE's temperature,
+// PENALIZE's penalty), read canonicalized: "" when it is, else the message naming pixel P<k+1>.
+std::string check_nonnegative_finite(const Instruction& ins, uint32_t k, const char* what, uint32_t bits);
 // Check 7 for P1 = (dtype_a, dtype_b, dtype_c, 0): each operand's code must be one of its
 // accepted codes (a list per operand; kind-none operands accept only 0), A must be 0.
 std::string check_gen_dtypes(const Instruction& ins, const FloatDtypes& d,

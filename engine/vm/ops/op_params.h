@@ -126,6 +126,17 @@ struct SampleParams {
     uint16_t top_k = 0;       // 0: the whole row
     uint8_t reserved[2] = {0, 0};
 };
+// PENALIZE: P2 = the penalty p (f32 bits, little-endian RGBA), P3 = (n lo, n hi, 0, 0), the window.
+struct PenalizeParams {
+    FloatDtypes dtype{1, 3, 1, 0};
+    uint32_t penalty = 0; // bits as written; check 7 reads them canonicalized
+    uint16_t window = 0;  // the last n elements of b; 0: all of b
+    uint8_t reserved[2] = {0, 0};
+    // The first element of b's window when b has `elements`: it reads [first, elements).
+    uint64_t window_first(uint64_t elements) const {
+        return window == 0 || window >= elements ? 0 : elements - window;
+    }
+};
 
 // The integer transformer opcodes (PROTOCOL.md §16).
 // QLAYERNORM: P1 = (za, zc, shift, 0), P2 = E (int32 LE), P3 = (clamp_lo, clamp_hi, 0, 0).
@@ -150,7 +161,7 @@ struct QAttentionParams {
 using OpParams = std::variant<std::monostate, QMatmulParams, QAddParams, QReluParams, QMatmul32Params,
                               FMatmulParams, FBinaryParams, QConvertParams, FUnaryParams, LayerNormParams,
                               FSoftmaxParams, FAttentionParams, LoopParams, GatherParams, AppendParams,
-                              ArgmaxParams, SampleParams, QLayerNormParams, QAttentionParams>;
+                              ArgmaxParams, SampleParams, PenalizeParams, QLayerNormParams, QAttentionParams>;
 
 inline int32_t rgba_to_i32(Rgba p) {
     return int32_t(uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24);
@@ -176,6 +187,7 @@ std::vector<Rgba> encode_params(const GatherParams& p);
 std::vector<Rgba> encode_params(const AppendParams& p);
 std::vector<Rgba> encode_params(const ArgmaxParams& p);
 std::vector<Rgba> encode_params(const SampleParams& p);
+std::vector<Rgba> encode_params(const PenalizeParams& p);
 std::vector<Rgba> encode_params(const QLayerNormParams& p);
 std::vector<Rgba> encode_params(const QAttentionParams& p);
 

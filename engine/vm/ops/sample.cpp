@@ -34,13 +34,7 @@ OpParams decode(const Instruction& ins) {
 std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     const auto& p = std::get<SampleParams>(params);
     if (auto e = check_gen_dtypes(ins, p.dtype, {{1}, {3}, {3}}); !e.empty()) return e;
-    const uint32_t t = fm::canon_bits(p.temperature);
-    if (t != 0 && ((t & 0x80000000u) || t >= fm::kPosInf)) {
-        char buf[96];
-        std::snprintf(buf, sizeof buf, "temperature 0x%08X (%g) is not 0 or a positive finite float32",
-                      unsigned(p.temperature), double(fm::from_bits(p.temperature)));
-        return param_pixel_name(ins, 1) + ": " + buf;
-    }
+    if (auto e = check_nonnegative_finite(ins, 1, "temperature", p.temperature); !e.empty()) return e;
     return check_reserved(ins, 2, {2, 3});
 }
 
