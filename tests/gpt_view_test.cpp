@@ -313,7 +313,7 @@ TEST_CASE("SAMPLE's probabilities are the odds of its own draw: frequencies over
     for (float& x : l)
         x = nd(g);
     const px::GptSampling s{0.7f, 20, 0};
-    const std::vector<double> p = px::gpt_sample_probabilities(l, s);
+    const std::vector<double> p = px::gpt_sample_probabilities(l, s, {});
     std::vector<uint32_t> bits(l.size());
     for (size_t i = 0; i < l.size(); ++i)
         bits[i] = px::fm::canon_bits(px::fm::bits(l[i]));
@@ -332,16 +332,42 @@ TEST_CASE("SAMPLE's probabilities are the odds of its own draw: frequencies over
     CHECK(nonzero == 20);
     CHECK(total == doctest::Approx(1.0).epsilon(1e-6));
     // Temperature 1 over the whole row: the softmax, within float32's exp.
-    const std::vector<double> q = px::gpt_sample_probabilities(l, {1.0f, 0, 0});
+    const std::vector<double> q = px::gpt_sample_probabilities(l, {1.0f, 0, 0}, {});
     for (int32_t i = 0; i < int32_t(l.size()); ++i)
         CHECK(q[size_t(i)] == doctest::Approx(px::gpt_probability(l, i)).epsilon(1e-5));
     // Greedy: the argmax (the lower id on a tie) with probability 1.
     const std::vector<float> tie{1.0f, 3.0f, 3.0f, -2.0f};
-    const std::vector<double> r = px::gpt_sample_probabilities(tie, {0.0f, 0, 0});
+    const std::vector<double> r = px::gpt_sample_probabilities(tie, {0.0f, 0, 0}, {});
     CHECK(r == std::vector<double>{0.0, 1.0, 0.0, 0.0});
-    const auto top = px::gpt_top_k(tie, 2, px::GptSampling{0.0f, 0, 0});
+    const auto top = px::gpt_top_k(tie, 2, px::GptSampling{0.0f, 0, 0}, {});
     CHECK(top[0].id == 1);
     CHECK(top[0].sample_probability == 1.0);
     CHECK(top[1].sample_probability == 0.0);
     CHECK(std::isnan(px::gpt_top_k(tie, 1)[0].sample_probability)); // no settings given
+}
+
+TEST_CASE("SAMPLE's probabilities after PENALIZE: the presence penalty over the window, once per id") {
+    // Logits 0..5; the sequence 0 5 4 5 1, whose last 3 tokens (the window) are 4 5 1: ids 1, 4 and
+    // 5 lose 2.5 once each (5 appears twice, 0 only before the window), by hand 0 -1.5 2 3 1.5 2.5.
+    const std::vector<float> l{0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+    const std::vector<int32_t> seq{0, 5, 4, 5, 1};
+    px::GptSampling s{1.0f, 0, 0, 2.5f, 3};
+    const std::vector<double> row{0.0, -1.5, 2.0, 3.0, 1.5, 2.5};
+    double z = 0;
+    for (double x : row)
+        z += std::exp(x);
+    const std::vector<double> p = px::gpt_sample_probabilities(l, s, seq);
+    for (size_t i = 0; i < l.size(); ++i)
+        CHECK(p[i] == doctest::Approx(std::exp(row[i]) / z).epsilon(1e-5));
+    // Greedy takes 3 now, not 5; with the penalty off, 5; window 0 is the whole sequence.
+    s.temperature = 0;
+    CHECK(px::gpt_sample_probabilities(l, s, seq)[3] == 1.0);
+    s.presence_penalty = 0;
+    CHECK(px::gpt_sample_probabilities(l, s, seq)[5] == 1.0);
+    s.presence_penalty = 10, s.penalty_window = 0; // every id but 2 and 3 said: 3 wins
+    CHECK(px::gpt_sample_probabilities(l, s, seq)[3] == 1.0);
+    // An id outside the vocabulary (the program would trap) is skipped, never read.
+    const std::vector<int32_t> hostile{-1, 99, 5};
+    s.penalty_window = 64;
+    CHECK(px::gpt_sample_probabilities(l, s, hostile)[4] == 1.0);
 }

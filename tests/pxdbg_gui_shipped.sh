@@ -2,8 +2,9 @@
 # pxdbg_gui_shipped.sh — the shipped uint8 model (assets/gpt_brown.pxi) in pxdbg, its float32 program
 # beside it (--reference assets/gpt_brown_f32.pxi), driven in a real X window (ctest:
 # pxdbg_gui_shipped, issue 16's "done when"): a prompt and sampling settings typed (seed 7,
-# temperature 0.8, top-k 40), ten Next tokens (N), the text against `pxi generate` for the same
-# prompt and settings, the candidates' probabilities (softmax and SAMPLE's odds) against NumPy, a hovered token, the attention maps and the
+# temperature 0.8, top-k 40, presence penalty 2 over the last 32 tokens), ten Next tokens (N), the
+# text against `pxi generate` for the same prompt and settings, the candidates' probabilities
+# (softmax and SAMPLE's odds) against NumPy, a hovered token, the attention maps and the
 # quantization lens against `pxi attention` and `pxi lens`, one Back one token (the text shrinks).
 # With PXDBG_SHOTS set, the screenshots go there too (docs/screenshots/).
 #
@@ -23,7 +24,7 @@ STATE=$WORK/state.json SHOT=$WORK/screen.png LOG=$WORK/pxdbg.log
 PROG=$SRC/assets/gpt_brown.pxi REF=$SRC/assets/gpt_brown_f32.pxi
 PROMPT="She looked at him and"
 N=10
-SAMPLING=(--seed 7 --temperature 0.8 --top-k 40)
+SAMPLING=(--seed 7 --temperature 0.8 --top-k 40 --presence-penalty 2 --penalty-window 32)
 fail_extra() { echo "--- gpt state:"; jq -c '.gpt | del(.attention, .overview, .lens)' "$STATE" 2>/dev/null | cut -c1-3000 || true; }
 
 "$PXI" generate "$PROG" --prompt "$PROMPT" --tokens $N "${SAMPLING[@]}" --json -o "$WORK/generated.pxi" \
@@ -41,6 +42,8 @@ set_setting new_tokens $N
 set_setting seed 7
 set_setting temperature 0.8 0.800000011920929
 set_setting top_k 40
+set_setting presence_penalty 2
+set_setting penalty_window 32
 set_prompt "$PROMPT"
 wait_for '.gpt.prompt_tokens' "$(jq -c .prompt_tokens "$WORK/generate.json")"
 next_tokens "$T" $N
@@ -51,7 +54,7 @@ want_text=$(jq -r '.prompt + .text' "$WORK/generate.json")
 [ "$(jc .gpt.tokens)" = "$(jq -c '.prompt_tokens + .tokens' "$WORK/generate.json")" ] || fail "tokens differ"
 echo "text: $want_text"
 # The candidates' probabilities against NumPy on the logits row of pxi generate's final image:
-# softmax in double, and SAMPLE's odds (temperature 0.8 over the 40 largest; float32 exp).
+# softmax in double, and SAMPLE's odds (presence penalty 2 over the last 32 tokens, then temperature 0.8 over the 40 largest).
 PY=python3
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import numpy" 2>/dev/null && PY=/usr/bin/python3
 if "$PY" -c "import numpy" 2>/dev/null; then
@@ -63,9 +66,15 @@ import gpt_reference as R
 top = json.load(open(sys.argv[1]))["gpt"]["top"]
 x = R.read_region(sys.argv[2], "logits")[-1]
 p = np.exp(x - x.max()); p /= p.sum()
-order = np.argsort(-x, kind="stable")
-keep = np.zeros_like(x, dtype=bool); keep[order[:40]] = True
-e = np.where(keep, np.exp((x - x.max()) / 0.8), 0.0); q = e / e.sum()
+# PENALIZE: 2 off each distinct id among the last 32 tokens (the shipped program's own: 1.5 over 64).
+said = {int(t) for t in R.read_region(sys.argv[2], "tokens", "i32")[-32:]}
+y = x.astype(np.float32)
+for t in said:
+    y[t] = y[t] - np.float32(2)
+y = y.astype(np.float64)
+order = np.argsort(-y, kind="stable")
+keep = np.zeros_like(y, dtype=bool); keep[order[:40]] = True
+e = np.where(keep, np.exp((y - y.max()) / 0.8), 0.0); q = e / e.sum()
 for c in top:
     assert c["logit"] == x[c["id"]], c
     assert abs(c["probability"] - p[c["id"]]) <= 1e-9, (c, p[c["id"]])

@@ -81,6 +81,8 @@ void refresh_program(App& app) {
     if (auto s = px::read_gpt_sampling(d.loaded, g.regions)) {
         g.temperature = s->temperature;
         g.top_k = int(s->top_k);
+        g.presence_penalty = s->presence_penalty;
+        g.penalty_window = int(s->penalty_window);
     }
     g.is_gpt = true;
 }
@@ -135,9 +137,13 @@ void refresh_sequence(App& app) {
     if (!logits) {
         g.top_note = logits.error().message;
     } else {
-        // SAMPLE's odds as the image's SAMPLE would compute them (its temperature and top-k now).
+        // SAMPLE's odds as the program would compute them now: its PENALIZE over the sequence as
+        // it is, then its SAMPLE (temperature, top-k, presence penalty and window as the image
+        // holds them).
         auto sampling = px::read_gpt_sampling(d.cpu.image, g.regions);
-        g.top = sampling ? px::gpt_top_k(*logits, 10, *sampling) : px::gpt_top_k(*logits, 10);
+        auto sequence = px::read_i32_matrix(d.cpu.image, g.regions.tokens);
+        g.top = sampling && sequence ? px::gpt_top_k(*logits, 10, *sampling, *sequence)
+                                     : px::gpt_top_k(*logits, 10);
         const uint32_t rows = px::decode_header(d.cpu.image.pixel(0, g.regions.logits)).rows;
         g.top_note = "last row (" + std::to_string(rows - 1) + " of " + std::to_string(rows) +
                      ") of logits as it is now";
@@ -160,7 +166,8 @@ void set_prompt(App& app) {
         g.prompt_error = st.error().message;
         return;
     }
-    const px::GptSampling s{g.temperature, uint32_t(std::max(g.top_k, 0)), uint32_t(g.seed)};
+    const px::GptSampling s{g.temperature, uint32_t(std::max(g.top_k, 0)), uint32_t(g.seed),
+                            g.presence_penalty, uint32_t(std::max(g.penalty_window, 0))};
     if (px::Status st = px::set_gpt_sampling(img, g.regions, s); !st) {
         g.prompt_error = st.error().message;
         return;
@@ -373,7 +380,8 @@ void candidates_table(const GptPanel& g) {
             ImGui::Text("%.6f", c.sample_probability);
         if (ImGui::IsItemHovered())
             ImGui::SetTooltip("the odds SAMPLE draws it with: its own float32 weights e_i / S under the "
-                              "image's temperature and top-k (1 and 0 when it takes the argmax)");
+                              "image's temperature and top-k, after PENALIZE lowered the logits of the "
+                              "tokens in its window (1 and 0 when it takes the argmax)");
     }
     ImGui::EndTable();
 }
@@ -423,7 +431,8 @@ void draw_gpt_panel(App& app) {
     g.prompt_active = ImGui::IsItemActive();
     ImGui::SameLine();
     if (ImGui::Button("Set prompt") || enter) set_prompt(app);
-    // Labels first: "seed [0]  temperature [0]  top-k [0]  new tokens [10]".
+    // Labels first: "seed [0]  temperature [0]  top-k [0]  new tokens [10]", then
+    // "presence penalty [0]  over the last [64]  tokens (0: all)".
     auto label = [](const char* text) {
         ImGui::AlignTextToFramePadding();
         ImGui::TextUnformatted(text);
@@ -454,6 +463,21 @@ void draw_gpt_panel(App& app) {
     ImGui::SetNextItemWidth(50);
     ImGui::InputInt("##new tokens", &g.new_tokens, 0);
     g.settings_at["new_tokens"] = item_centre();
+    label("presence penalty");
+    ImGui::SetNextItemWidth(50);
+    ImGui::InputFloat("##presence penalty", &g.presence_penalty, 0, 0, "%.3g");
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(
+            "presence penalty (PENALIZE): subtracted from the logit of every token among the last "
+            "'over the last' tokens of the sequence (0: off)");
+    g.settings_at["presence_penalty"] = item_centre();
+    ImGui::SameLine();
+    label("over the last");
+    ImGui::SetNextItemWidth(50);
+    ImGui::InputInt("##penalty window", &g.penalty_window, 0);
+    g.settings_at["penalty_window"] = item_centre();
+    ImGui::SameLine();
+    ImGui::TextUnformatted("tokens (0: all)");
     if (!g.prompt_error.empty()) ImGui::TextColored(kBad, "%s", g.prompt_error.c_str());
 
     ImGui::BeginDisabled(g.stepping);
@@ -570,6 +594,8 @@ nlohmann::json gpt_state_json(const App& app) {
              {{"seed", g.seed},
               {"temperature", g.temperature},
               {"top_k", g.top_k},
+              {"presence_penalty", g.presence_penalty},
+              {"penalty_window", g.penalty_window},
               {"new_tokens", g.new_tokens},
               {"run_tokens", g.run_tokens}}},
             {"settings_at", g.settings_at},

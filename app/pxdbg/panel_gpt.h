@@ -162,8 +162,8 @@ struct GptPanel {
 
     // The prompt field and the sampling settings "Set prompt" writes.
     char prompt_buf[2048] = {};
-    int seed = 0, top_k = 0, new_tokens = 16;
-    float temperature = 0.0f;
+    int seed = 0, top_k = 0, new_tokens = 16, penalty_window = 64;
+    float temperature = 0.0f, presence_penalty = 0.0f;
     bool focus_prompt = false, prompt_active = false;
     std::map<std::string, std::array<float, 2>> settings_at; // each setting field's centre, for tests
     std::string prompt_error;

@@ -59,7 +59,9 @@ void print_json_lossy(const nlohmann::json& j) {
 struct GptArgs {
     std::string weights, config, tokenizer, output, dtype = "f32", logits = "all", calibration;
     uint32_t max_new_tokens = 32, calibration_windows = 0;
-    std::optional<uint64_t> random_init; // --random-init SEED instead of --weights
+    std::optional<uint64_t> random_init;   // --random-init SEED instead of --weights
+    std::optional<float> presence_penalty; // unset: the source program's, else 0 (off)
+    std::optional<uint32_t> penalty_window;
     bool force = false, json = false;
 };
 
@@ -118,6 +120,14 @@ void gpt_command(const GptArgs& a) {
                       std::to_string(config.vocab));
     px::GptBuildOptions opt;
     opt.all_logits = a.logits == "all";
+    if (source) { // a rebuild keeps the source program's presence penalty unless told otherwise
+        auto g = px::find_gpt_regions(*source); // found above, when the weights were read
+        auto now = g ? px::read_gpt_sampling(*source, *g) : px::Result<px::GptSampling>(g.error());
+        if (!now) pxi::fail(pxi::kExitUsage, a.weights + ": " + now.error().message);
+        opt.presence_penalty = now->presence_penalty, opt.penalty_window = now->penalty_window;
+    }
+    opt.presence_penalty = a.presence_penalty.value_or(opt.presence_penalty);
+    opt.penalty_window = a.penalty_window.value_or(opt.penalty_window);
     if (a.max_new_tokens == 0 || a.max_new_tokens > config.context)
         pxi::fail(pxi::kExitUsage, "--max-new-tokens must be 1.." + std::to_string(config.context) +
                                        " (the context; the image starts with a one-token prompt)");
@@ -167,7 +177,13 @@ void gpt_command(const GptArgs& a) {
 struct SamplingArgs {
     uint32_t seed = 0, top_k = 0;
     float temperature = 0.0f;
-    px::GptSampling settings() const { return {temperature, top_k, seed}; }
+    std::optional<float> presence_penalty; // unset: the program's own
+    std::optional<uint32_t> penalty_window;
+    // These settings over what the image holds now (`now`, for what was not given).
+    px::GptSampling settings(const px::GptSampling& now) const {
+        return {temperature, top_k, seed, presence_penalty.value_or(now.presence_penalty),
+                penalty_window.value_or(now.penalty_window)};
+    }
 };
 
 void add_sampling_options(CLI::App* cmd, SamplingArgs& s) {
@@ -176,16 +192,27 @@ void add_sampling_options(CLI::App* cmd, SamplingArgs& s) {
     cmd->add_option("--temperature", s.temperature, "0: greedy (argmax)")->capture_default_str();
     cmd->add_option("--top-k", s.top_k, "sample among the k most likely tokens (0: all)")
         ->capture_default_str();
+    cmd->add_option("--presence-penalty", s.presence_penalty,
+                    "subtract this from the logit of every token said in the window (PENALIZE, PROTOCOL.md "
+                    "13.6; 0: off); default: the program's own");
+    cmd->add_option("--penalty-window", s.penalty_window,
+                    "the presence penalty looks at the last N tokens (0: all); default: the program's own");
 }
 
-// Writes the prompt (at least one token) and the sampling settings into the image, or exits.
-void set_prompt_or_exit(px::Image& image, const px::GptRegions& g, const std::vector<int32_t>& prompt,
-                        uint32_t tokens, const SamplingArgs& s) {
+// Writes the prompt (at least one token) and the sampling settings into the image, or exits;
+// returns the settings now in the image.
+px::GptSampling set_prompt_or_exit(px::Image& image, const px::GptRegions& g,
+                                   const std::vector<int32_t>& prompt, uint32_t tokens,
+                                   const SamplingArgs& s) {
     if (prompt.empty()) pxi::fail(pxi::kExitUsage, "--prompt is empty: the program needs at least one token");
+    auto now = px::read_gpt_sampling(image, g);
+    if (!now) pxi::fail(pxi::kExitUsage, now.error().message);
+    const px::GptSampling settings = s.settings(*now);
     if (px::Status st = px::set_gpt_prompt(image, g, prompt, tokens); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
-    if (px::Status st = px::set_gpt_sampling(image, g, s.settings()); !st)
+    if (px::Status st = px::set_gpt_sampling(image, g, settings); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
+    return settings;
 }
 
 // ---- pxi generate ----
@@ -260,7 +287,7 @@ void generate_command(const GenerateArgs& a) {
     if (!g) pxi::fail(pxi::kExitUsage, a.input + ": " + g.error().message);
     const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
     const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
-    set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
+    const px::GptSampling sampling = set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
 
     pxi::GptRunner run{a.executor, a.kernel};
     // Every instruction of a pass runs once per token: width steps per token is an upper bound.
@@ -344,6 +371,8 @@ void generate_command(const GenerateArgs& a) {
                          {"seed", a.sampling.seed},
                          {"temperature", a.sampling.temperature},
                          {"top_k", a.sampling.top_k},
+                         {"presence_penalty", sampling.presence_penalty},
+                         {"penalty_window", sampling.penalty_window},
                          {"executor", a.executor},
                          {"kernel", a.executor == "gl" ? nlohmann::json(a.kernel) : nlohmann::json(nullptr)},
                          {"prefill_ms", prefill_ms},
@@ -563,6 +592,12 @@ void register_gpt(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens the image generates as built")
         ->capture_default_str();
+    cmd->add_option("--presence-penalty", a->presence_penalty,
+                    "PENALIZE's penalty as built (PROTOCOL.md 13.6; 0: off); default: the --weights "
+                    "program's, else 0");
+    cmd->add_option(
+        "--penalty-window", a->penalty_window,
+        "the last N tokens the penalty looks at (0: all); default: the --weights program's, else 64");
     cmd->add_flag("--json", a->json, "print the summary as JSON");
     pxi::add_force_flag(cmd, a->force);
     cmd->callback([a] { gpt_command(*a); });
@@ -625,7 +660,7 @@ void lens_command(const LensArgs& a) {
     if (!ref) pxi::fail(pxi::kExitUsage, a.reference + ": " + ref.error().message);
     const px::Bpe bpe = tokenizer_or_exit(image, *g, a.input);
     const std::vector<int32_t> prompt = px::encode(bpe, a.prompt);
-    set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
+    const px::GptSampling sampling = set_prompt_or_exit(image, *g, prompt, a.tokens, a.sampling);
     const std::vector<px::Region> symbols = px::program_regions(image);
     const std::vector<std::string> names =
         a.regions.empty() ? px::gpt_lens_activations(*g, symbols) : a.regions;
@@ -674,7 +709,7 @@ void lens_command(const LensArgs& a) {
                      {"tokens", *seq},
                      {"pc", vm.pc},
                      {"regions", std::move(out)},
-                     {"top_k", top_json(px::gpt_top_k(*logits, a.top, a.sampling.settings()))},
+                     {"top_k", top_json(px::gpt_top_k(*logits, a.top, sampling, context))},
                      {"reference_top_k", top_json(*ref_top)}});
     pxi::finish(pxi::kExitOk);
 }

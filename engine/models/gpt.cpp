@@ -253,7 +253,8 @@ struct Slot {
 
 // Upper bound of row 0's pixels: 5 per instruction (WIDE, opcode, up to 3 parameter pixels).
 uint32_t instruction_count(const GptConfig& c, bool all_logits) {
-    const uint32_t pass = 3 + 13 * c.layers + 2 + 4; // embed, blocks, LN + head, SAMPLE APPEND LOOP HALT
+    const uint32_t pass =
+        3 + 13 * c.layers + 2 + 5; // embed, blocks, LN + head, PENALIZE SAMPLE APPEND LOOP HALT
     return 2 * pass + (all_logits ? 0 : 1);
 }
 
@@ -273,9 +274,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     if (w.layers.size() != L || w.wte.size() != size_t(V) * d || w.wpe.size() != size_t(C) * d)
         return make_error(ErrorCode::Usage, "the weights do not match the config (layers, wte or wpe)");
     if (options.max_new_tokens == 0) return make_error(ErrorCode::Usage, "max_new_tokens must be at least 1");
-    if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
-        return make_error(ErrorCode::Usage, "the temperature must be 0 or a positive finite number");
-    if (options.top_k > 65535) return make_error(ErrorCode::Usage, "top-k must be at most 65535");
+    if (Status st = check_gpt_sampling(build_sampling(options)); !st) return st.error();
 
     // Every region, in allocation order: weights, then state and scratch.
     std::vector<Slot> slots;
@@ -318,6 +317,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         add("layer" + std::to_string(i) + ".attn.v_cache", DType::F32, C, d);
     }
     add("logits", DType::F32, options.all_logits ? C : 1, V);
+    add("logits_penalized", DType::F32, 1, V);
     for (const char* s : {"x", "x2", "pos", "ln", "q", "k", "v", "attn", "proj"})
         add(s, DType::F32, C, d);
     add("mlp", DType::F32, C, 4 * d);
@@ -409,8 +409,12 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     sp.temperature = f32_bits(options.temperature);
     sp.top_k = uint16_t(options.top_k);
     std::vector<uint32_t> loop_param_x;
-    auto tail = [&]() { // SAMPLE, APPEND to the sequence, LOOP (target patched below), HALT
-        e.emit(Opcode::SAMPLE, {row("logits"), row("rng_state"), row("next_token")}, encode_params(sp));
+    // PENALIZE, SAMPLE, APPEND to the sequence, LOOP (target patched below), HALT
+    auto tail = [&]() {
+        e.emit(Opcode::PENALIZE, {row("logits"), row("tokens"), row("logits_penalized")},
+               encode_params(gpt_detail::penalize_params(options.presence_penalty, options.penalty_window)));
+        e.emit(Opcode::SAMPLE, {row("logits_penalized"), row("rng_state"), row("next_token")},
+               encode_params(sp));
         append("next_token", "tokens", C + 1, 3);
         LoopParams lp;
         e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
@@ -472,8 +476,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     if (!regions) return regions.error();
     if (Status st = set_gpt_prompt(img, *regions, options.prompt, options.max_new_tokens); !st)
         return st.error();
-    if (Status st = set_gpt_sampling(img, *regions, {options.temperature, options.top_k, options.seed}); !st)
-        return st.error();
+    if (Status st = set_gpt_sampling(img, *regions, build_sampling(options)); !st) return st.error();
     return img;
 }
 
@@ -610,18 +613,20 @@ Result<GptRegions> find_gpt_regions(const Image& img) {
     g.loop_counter = find("loop_counter", {1, 1});
     g.logits_capacity = g.all_logits ? C : 1;
     g.logits = find("logits", {V, g.logits_capacity});
+    if (by_name.count("logits_penalized")) g.logits_penalized = find("logits_penalized", {V, 1});
     for (uint32_t i = 0; i < g.config.layers; ++i) {
         g.k_cache.push_back(find("layer" + std::to_string(i) + ".attn.k_cache", {d, C}));
         g.v_cache.push_back(find("layer" + std::to_string(i) + ".attn.v_cache", {d, C}));
     }
     if (!missing.empty()) return make_error(ErrorCode::Invalid, missing);
-    // Row 0: the SAMPLE instructions and the APPENDs into the sequence.
+    // Row 0: the SAMPLE and PENALIZE instructions and the APPENDs into the sequence.
     const PixelFetch fetch = image_fetch(img);
     for (uint32_t pc = 0; pc < img.width;) {
         const Decoded dec = decode(fetch, img.width, pc);
         if (dec.truncated || !dec.ins.info) break;
         const Instruction& ins = dec.ins;
         if (ins.opcode == uint8_t(Opcode::SAMPLE)) g.sample_pcs.push_back(pc);
+        if (ins.opcode == uint8_t(Opcode::PENALIZE)) g.penalize_pcs.push_back(pc);
         if (ins.opcode == uint8_t(Opcode::APPEND) && ins.operand[2] == g.tokens)
             g.token_append_pcs.push_back(pc);
         pc += ins.length;
@@ -675,19 +680,60 @@ Status set_gpt_prompt(Image& img, const GptRegions& g, std::span<const int32_t> 
     return Ok{};
 }
 
-Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
+GptSampling build_sampling(const GptBuildOptions& o) {
+    return {o.temperature, o.top_k, o.seed, o.presence_penalty, o.penalty_window};
+}
+
+Status check_gpt_sampling(const GptSampling& s) {
     if (!(s.temperature >= 0) || !std::isfinite(s.temperature))
         return make_error(ErrorCode::Usage, "the temperature must be 0 or a positive finite number");
     if (s.top_k > 65535) return make_error(ErrorCode::Usage, "top-k must be at most 65535");
+    if (!(s.presence_penalty >= 0) || !std::isfinite(s.presence_penalty))
+        return make_error(ErrorCode::Usage, "the presence penalty must be 0 or a positive finite number");
+    if (s.penalty_window > 65535)
+        return make_error(ErrorCode::Usage, "the penalty window must be at most 65535");
+    return Ok{};
+}
+
+namespace {
+// The pc of every instruction in `pcs` decoded as `op` with 3 parameter pixels, or an error naming
+// the pixel where one is not (the image changed since find_gpt_regions).
+Status check_sampling_pcs(const Image& img, const std::vector<uint32_t>& pcs, Opcode op) {
     const PixelFetch fetch = image_fetch(img);
-    for (uint32_t pc : g.sample_pcs) {
+    for (uint32_t pc : pcs) {
         const Decoded dec = decode(fetch, img.width, pc);
-        if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::SAMPLE) || dec.ins.param_count != 3)
-            return make_error(ErrorCode::Invalid,
-                              "no SAMPLE instruction at pixel (" + std::to_string(pc) + ", 0)");
-        const uint32_t p2 = pc + dec.ins.length - 2; // P2 temperature, P3 top-k
-        img.set_pixel(p2, 0, word_pixel(f32_bits(s.temperature)));
-        img.set_pixel(p2 + 1, 0, {uint8_t(s.top_k), uint8_t(s.top_k >> 8), 0, 0});
+        if (dec.truncated || dec.ins.opcode != uint8_t(op) || dec.ins.param_count != 3)
+            return make_error(ErrorCode::Invalid, "no " + std::string(opcode_info(uint8_t(op))->name) +
+                                                      " instruction at pixel (" + std::to_string(pc) +
+                                                      ", 0)");
+    }
+    return Ok{};
+}
+
+// Parameter pixels P2 and P3 of the 3-parameter instruction at pc (checked by check_sampling_pcs).
+uint32_t p2_x(const Image& img, uint32_t pc) {
+    return pc + decode(image_fetch(img), img.width, pc).ins.length - 2;
+}
+} // namespace
+
+Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
+    if (Status st = check_gpt_sampling(s); !st) return st;
+    if (s.presence_penalty != 0 && g.penalize_pcs.empty())
+        return make_error(ErrorCode::Usage,
+                          "this program has no PENALIZE instruction (it was built before the presence "
+                          "penalty existed): rebuild it with pxi gpt to use one");
+    // Every check before any write: the image is unchanged on error.
+    if (Status st = check_sampling_pcs(img, g.sample_pcs, Opcode::SAMPLE); !st) return st;
+    if (Status st = check_sampling_pcs(img, g.penalize_pcs, Opcode::PENALIZE); !st) return st;
+    for (uint32_t pc : g.sample_pcs) {
+        const uint32_t x = p2_x(img, pc); // P2 temperature, P3 top-k
+        img.set_pixel(x, 0, word_pixel(f32_bits(s.temperature)));
+        img.set_pixel(x + 1, 0, {uint8_t(s.top_k), uint8_t(s.top_k >> 8), 0, 0});
+    }
+    for (uint32_t pc : g.penalize_pcs) {
+        const uint32_t x = p2_x(img, pc); // P2 penalty, P3 window
+        img.set_pixel(x, 0, word_pixel(f32_bits(s.presence_penalty)));
+        img.set_pixel(x + 1, 0, {uint8_t(s.penalty_window), uint8_t(s.penalty_window >> 8), 0, 0});
     }
     const int32_t seed = int32_t(s.seed);
     write_i32(img, g.rng_state, {1, 1}, std::span(&seed, 1));
@@ -696,14 +742,17 @@ Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
 
 Result<GptSampling> read_gpt_sampling(const Image& img, const GptRegions& g) {
     if (g.sample_pcs.empty()) return make_error(ErrorCode::Invalid, "the program has no SAMPLE");
-    const uint32_t pc = g.sample_pcs.front();
-    const Decoded dec = decode(image_fetch(img), img.width, pc);
-    if (dec.truncated || dec.ins.opcode != uint8_t(Opcode::SAMPLE) || dec.ins.param_count != 3)
-        return make_error(ErrorCode::Invalid,
-                          "no SAMPLE instruction at pixel (" + std::to_string(pc) + ", 0)");
+    if (Status st = check_sampling_pcs(img, g.sample_pcs, Opcode::SAMPLE); !st) return st.error();
+    if (Status st = check_sampling_pcs(img, g.penalize_pcs, Opcode::PENALIZE); !st) return st.error();
     GptSampling s;
+    const Decoded dec = decode(image_fetch(img), img.width, g.sample_pcs.front());
     s.temperature = fm::canon(fm::from_bits(pixel_word(dec.ins.params[1])));
     s.top_k = uint32_t(dec.ins.params[2][0] | dec.ins.params[2][1] << 8);
+    if (!g.penalize_pcs.empty()) {
+        const Decoded pen = decode(image_fetch(img), img.width, g.penalize_pcs.front());
+        s.presence_penalty = fm::canon(fm::from_bits(pixel_word(pen.ins.params[1])));
+        s.penalty_window = uint32_t(pen.ins.params[2][0] | pen.ins.params[2][1] << 8);
+    }
     auto seed = read_i32_matrix(img, g.rng_state);
     if (!seed) return seed.error();
     if (seed->size() != 1)

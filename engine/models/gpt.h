@@ -79,6 +79,8 @@ struct GptBuildOptions {
     float temperature = 0.0f;       // 0: greedy (argmax); set_gpt_sampling can change it
     uint32_t top_k = 0;             // 0: the whole vocabulary
     uint32_t seed = 0;              // the PRNG state's start
+    float presence_penalty = 0.0f;  // PENALIZE's p (PROTOCOL.md 13.6): 0 (off) or positive and finite
+    uint32_t penalty_window = 64;   // PENALIZE's window: the last n tokens (0: the whole sequence)
     bool all_logits = true;         // prefill writes T x V logits (pxi eval); false: only the last row
     std::vector<int32_t> prompt{0}; // the prompt the image starts with (token ids)
 };
@@ -88,16 +90,17 @@ Result<Image> build_gpt(const GptConfig& config, const GptWeights& weights, cons
                         const GptBuildOptions& options = {});
 
 // Where the parts of a GPT image are (header rows), and the pcs of the instructions the host
-// touches: every SAMPLE (its parameter pixels hold temperature and top-k) and every APPEND into
-// `tokens` (a step there has just added a token).
+// touches: every SAMPLE (its parameter pixels hold temperature and top-k), every PENALIZE (the
+// presence penalty and its window) and every APPEND into `tokens` (a step there has just added a
+// token). A program built before PENALIZE existed has none, and no logits_penalized region (0).
 struct GptRegions {
     GptConfig config;
     bool all_logits = true;
     bool weights_u8 = false; // the uint8 program (pxos.gpt "dtype": "u8", engine/models/gpt_u8.h)
-    uint32_t tokens = 0, next_token = 0, rng_state = 0, loop_counter = 0, logits = 0;
+    uint32_t tokens = 0, next_token = 0, rng_state = 0, loop_counter = 0, logits = 0, logits_penalized = 0;
     uint32_t tokens_capacity = 0, logits_capacity = 0; // rows
     std::vector<uint32_t> k_cache, v_cache;            // one per layer
-    std::vector<uint32_t> sample_pcs, token_append_pcs;
+    std::vector<uint32_t> sample_pcs, penalize_pcs, token_append_pcs;
 };
 // From the pxos.gpt chunk, the debug symbols and row 0; an error names what is missing or wrong.
 Result<GptRegions> find_gpt_regions(const Image& image);
@@ -118,11 +121,21 @@ struct GptSampling {
     float temperature = 0.0f; // 0 (or subnormal): argmax; else > 0 and finite
     uint32_t top_k = 0;       // 0: the whole row; at most 65535
     uint32_t seed = 0;
+    float presence_penalty = 0.0f; // subtracted from the logit of each token of the window (0: off)
+    uint32_t penalty_window = 64;  // the last n tokens of the sequence (0: all); at most 65535
 };
-// Writes temperature and top-k into every SAMPLE's parameter pixels and the seed into rng_state.
+// The sampling settings a build starts the image with.
+GptSampling build_sampling(const GptBuildOptions& options);
+// Ok, or a Usage error naming the setting out of range (temperature, top-k, presence penalty or
+// window: what SAMPLE's and PENALIZE's parameter pixels can hold, PROTOCOL.md 13.5 and 13.6).
+Status check_gpt_sampling(const GptSampling& sampling);
+// Writes temperature and top-k into every SAMPLE's parameter pixels, the presence penalty and its
+// window into every PENALIZE's, and the seed into rng_state. A penalty other than 0 for a program
+// without PENALIZE is refused (Usage), naming why; the image is unchanged on error.
 Status set_gpt_sampling(Image& image, const GptRegions& regions, const GptSampling& sampling);
 // The settings as the image holds them: the first SAMPLE's temperature (canonical: subnormals and
-// -0 read as 0, the argmax) and top-k, and rng_state now (the seed before any SAMPLE ran).
+// -0 read as 0, the argmax) and top-k, the first PENALIZE's penalty and window (0 and 64 without
+// one), and rng_state now (the seed before any SAMPLE ran).
 Result<GptSampling> read_gpt_sampling(const Image& image, const GptRegions& regions);
 
 // Teacher-forced evaluation with pxtrain's convention (tools/train/train.cpp eval_file): windows

@@ -2,8 +2,10 @@
 // splitting and transposing the .npz matrices, sizing the image, and writing instructions into row 0.
 // Internal to engine/models; nothing outside the two builders includes it.
 #pragma once
+#include "fmath.h"
 #include "image.h"
 #include "layout.h"
+#include "ops/op_params.h"
 #include "protocol.h"
 #include "result.h"
 #include "tokenizer_image.h"
@@ -49,6 +51,14 @@ template <class T> std::vector<T> transpose(const std::vector<T>& m, uint32_t ro
         for (uint32_t c = 0; c < cols; ++c)
             out[size_t(c) * rows + r] = m[size_t(r) * cols + c];
     return out;
+}
+
+// PENALIZE logits, tokens -> logits_penalized, as both builders emit it before SAMPLE.
+inline PenalizeParams penalize_params(float penalty, uint32_t window) {
+    PenalizeParams p;
+    p.penalty = fm::bits(penalty);
+    p.window = uint16_t(window);
+    return p;
 }
 
 // Writes instructions into row 0 from x = 0 (WIDE prefix when a row operand exceeds 255).

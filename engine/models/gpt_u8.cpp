@@ -205,9 +205,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     if (w.layers.size() != L || w.wte.size() != size_t(V) * d || w.wpe.size() != size_t(C) * d)
         return make_error(ErrorCode::Usage, "the weights do not match the config (layers, wte or wpe)");
     if (options.max_new_tokens == 0) return make_error(ErrorCode::Usage, "max_new_tokens must be at least 1");
-    if (!(options.temperature >= 0) || !std::isfinite(options.temperature))
-        return make_error(ErrorCode::Usage, "the temperature must be 0 or a positive finite number");
-    if (options.top_k > 65535) return make_error(ErrorCode::Usage, "top-k must be at most 65535");
+    if (Status st = check_gpt_sampling(build_sampling(options)); !st) return st.error();
     if (4 * d > 8192) return make_error(ErrorCode::Usage, "QLAYERNORM takes rows of at most 8192 elements");
 
     // Activation scales from the calibration ranges.
@@ -345,6 +343,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     const double logit_scale = act["ln_f.out"].scale * wq["wte"].scale;
     add_i32("logits_i32", logit_rows, V, {}, QuantParams{logit_scale, 0});
     add({"logits", DType::F32, {V, logit_rows}, {}, {}, std::nullopt});
+    add({"logits_penalized", DType::F32, {V, 1}, {}, {}, std::nullopt});
     // Activations: one region per tensor, so each has one scale (shapes follow the pass).
     add_u8("emb", C, d, {}, wq["wte"]);
     add_u8("pos", C, d, {}, wq["wpe"]);
@@ -356,7 +355,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
 
     // Width and allocation as the float32 builder: row 0 holds both passes, at most 7 pixels an
     // instruction (WIDE, opcode, up to 5 parameter pixels).
-    const uint32_t pass = 3 + 14 * L + 3 + 4;
+    const uint32_t pass = 3 + 14 * L + 3 + 5; // embed, blocks, head, PENALIZE SAMPLE APPEND LOOP HALT
     const uint32_t row0 = 7 * (2 * pass + (options.all_logits ? 0 : 1));
     std::vector<MatrixHeader> shapes;
     for (const Slot& s : slots)
@@ -492,7 +491,10 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     sp.top_k = uint16_t(options.top_k);
     std::vector<uint32_t> loop_param_x;
     auto tail = [&]() {
-        e.emit(Opcode::SAMPLE, {row("logits"), row("rng_state"), row("next_token")}, encode_params(sp));
+        e.emit(Opcode::PENALIZE, {row("logits"), row("tokens"), row("logits_penalized")},
+               encode_params(gpt_detail::penalize_params(options.presence_penalty, options.penalty_window)));
+        e.emit(Opcode::SAMPLE, {row("logits_penalized"), row("rng_state"), row("next_token")},
+               encode_params(sp));
         append("next_token", "tokens", C + 1, 3);
         LoopParams lp;
         e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
@@ -549,8 +551,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     if (!regions) return regions.error();
     if (Status st = set_gpt_prompt(img, *regions, options.prompt, options.max_new_tokens); !st)
         return st.error();
-    if (Status st = set_gpt_sampling(img, *regions, {options.temperature, options.top_k, options.seed}); !st)
-        return st.error();
+    if (Status st = set_gpt_sampling(img, *regions, build_sampling(options)); !st) return st.error();
     return img;
 }
 

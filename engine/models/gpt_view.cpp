@@ -90,13 +90,22 @@ std::vector<float> gpt_attention_probs(std::span<const float> q_row, std::span<c
     return p;
 }
 
-std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling) {
+std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling,
+                                             std::span<const int32_t> sequence) {
     const uint32_t n = uint32_t(logits.size());
     std::vector<double> p(n, 0.0);
     if (n == 0) return p;
     std::vector<uint32_t> bits(n);
     for (uint32_t i = 0; i < n; ++i)
         bits[i] = fm::canon_bits(fm::bits(logits[i]));
+    const size_t window = sampling.penalty_window == 0
+                              ? sequence.size()
+                              : std::min<size_t>(sampling.penalty_window, sequence.size());
+    std::vector<uint32_t> said;
+    for (int32_t t : sequence.last(window))
+        if (t >= 0 && uint32_t(t) < n) said.push_back(uint32_t(t));
+    penalize_bits(bits.data(), n, said.data(), said.size(),
+                  fm::canon_bits(fm::bits(sampling.presence_penalty)));
     const SampleWeights w =
         sample_weights(bits.data(), n, fm::canon_bits(fm::bits(sampling.temperature)), sampling.top_k);
     if (w.greedy) {
@@ -108,9 +117,10 @@ std::vector<double> gpt_sample_probabilities(std::span<const float> logits, cons
     return p;
 }
 
-std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling) {
+std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling,
+                                    std::span<const int32_t> sequence) {
     std::vector<GptCandidate> top = gpt_top_k(logits, k);
-    const std::vector<double> p = gpt_sample_probabilities(logits, sampling);
+    const std::vector<double> p = gpt_sample_probabilities(logits, sampling, sequence);
     for (GptCandidate& c : top)
         c.sample_probability = p[size_t(c.id)];
     return top;

@@ -49,14 +49,19 @@ struct GptCandidate {
 // The k most likely ids, highest logit first (equal logits: the lower id first, a stable
 // order); probabilities as gpt_probability. NaN logits are never candidates.
 std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k);
-// The same, each candidate with SAMPLE's probability under `sampling`.
-std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling);
+// The same, each candidate with SAMPLE's probability under `sampling` after `sequence`.
+std::vector<GptCandidate> gpt_top_k(std::span<const float> logits, uint32_t k, const GptSampling& sampling,
+                                    std::span<const int32_t> sequence);
 
-// SAMPLE's distribution over `logits` under `sampling` (PROTOCOL.md §13.5, the kernel's own float32
-// weights: gen_ops.h's sample_weights): e_i / S for each id, 0 outside the top-k set; greedy
+// What the program draws from `logits` under `sampling` when the sequence so far is `sequence`:
+// PENALIZE's row (PROTOCOL.md §13.6: the presence penalty subtracted once from each id among the
+// last penalty_window of `sequence`, gen_ops.h's penalize_bits; ids outside the vocabulary, which
+// would trap the program, are skipped), then SAMPLE's distribution over it (§13.5, the kernel's own
+// float32 weights: sample_weights): e_i / S for each id, 0 outside the top-k set; greedy
 // (temperature 0, or the largest logit +-inf or NaN): 1 for the argmax, 0 elsewhere. The rounding
 // of step 6's running sums can move a draw's odds by a float32 ulp of S, no more.
-std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling);
+std::vector<double> gpt_sample_probabilities(std::span<const float> logits, const GptSampling& sampling,
+                                             std::span<const int32_t> sequence);
 
 // Head `head`'s attention probabilities of one query row over the first n keys, as FATTENTION
 // computes them: s_j = mul(dot(q[head], K[j][head]), scale) (F.5), then the F.6 softmax of s_0..s_{n-1}.
