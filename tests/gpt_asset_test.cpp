@@ -5,7 +5,8 @@
 // validates without errors, and greedy generation on the reference and optimized CPU executors
 // gives the same tokens. (CPU vs GL and the text itself: tests/gpt_asset.cmake.) The same for its
 // uint8 build, assets/gpt_brown.pxi: the current build of the float32 asset's weights calibrated on
-// assets/calibration.txt (docs/gpt-program.md, "The uint8 program").
+// assets/calibration.txt (docs/gpt-program.md, "The uint8 program"). Greedy decoding of both, with
+// the presence penalty they are built with, does not fall into a loop within 60 tokens.
 #include "gpt.h"
 #include "gpt_u8.h"
 
@@ -21,6 +22,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 
 using namespace px;
@@ -70,7 +73,67 @@ void check_cpu_parity(Image img) {
     CHECK(ref.image.rgba == fast.image.rgba);
 }
 
+// The presence penalty both assets are built with (`pxi gpt --presence-penalty 1.5`, the window
+// 64 by default; docs/training.md): checked in the image, then set in `options` for a rebuild.
+void shipped_penalty(const Image& img, const GptRegions& f32_regions, GptBuildOptions& options) {
+    auto regions = find_gpt_regions(img);
+    REQUIRE(regions.ok());
+    CHECK(regions.value().penalize_pcs.size() == f32_regions.penalize_pcs.size());
+    auto s = read_gpt_sampling(img, regions.value());
+    REQUIRE(s.ok());
+    CHECK(s.value().presence_penalty == 1.5f);
+    CHECK(s.value().penalty_window == 64);
+    options.presence_penalty = s.value().presence_penalty;
+    options.penalty_window = s.value().penalty_window;
+}
+
+// The generated tokens of `img` after `prompt`, greedy, n of them, with the image's presence
+// penalty or `penalty` when given (optimized CPU executor).
+std::vector<int32_t> greedy(Image img, const std::string& prompt, uint32_t n,
+                            std::optional<float> penalty = {}) {
+    auto regions = find_gpt_regions(img);
+    REQUIRE(regions.ok());
+    auto bpe = read_tokenizer(img);
+    REQUIRE(bpe.ok());
+    const std::vector<int32_t> ids = encode(bpe.value(), prompt);
+    auto s = read_gpt_sampling(img, regions.value());
+    REQUIRE(s.ok());
+    s.value().temperature = 0;
+    if (penalty) s.value().presence_penalty = *penalty;
+    REQUIRE(set_gpt_prompt(img, regions.value(), ids, n).ok());
+    REQUIRE(set_gpt_sampling(img, regions.value(), s.value()).ok());
+    const uint64_t limit = uint64_t(n + 2) * img.width; // a pass runs fewer steps than row 0's pixels
+    VmState vm = make_vm(std::move(img), limit);
+    run(vm, {.execute = fast_executor()});
+    REQUIRE_MESSAGE(vm.status == VmStatus::Halted, describe_trap(vm.trap));
+    auto seq = read_i32_matrix(vm.image, regions.value().tokens);
+    REQUIRE(seq.ok());
+    REQUIRE(seq.value().size() == ids.size() + n);
+    return std::vector<int32_t>(seq.value().begin() + ptrdiff_t(ids.size()), seq.value().end());
+}
+
+// Where a 4-token sequence first occurs a second time (a loop: greedy text repeating itself), or -1.
+int first_repeat(const std::vector<int32_t>& t) {
+    std::set<std::vector<int32_t>> seen;
+    for (size_t i = 0; i + 4 <= t.size(); ++i)
+        if (!seen.insert(std::vector<int32_t>(t.begin() + ptrdiff_t(i), t.begin() + ptrdiff_t(i + 4))).second)
+            return int(i);
+    return -1;
+}
+
 } // namespace
+
+TEST_CASE("greedy decoding of the shipped models does not fall into a loop within 60 tokens") {
+    // Issue 15's criterion, on the README's prompt and two more. Without the presence penalty
+    // (PENALIZE, PROTOCOL.md 13.6) each of them repeats a 4-token sequence within 60 tokens: that
+    // the penalty is what prevents it is checked too.
+    for (const Image* img : {&asset(), &asset_u8()})
+        for (const char* prompt : {"The jury said", "She looked at him", "In the morning"}) {
+            INFO((img == &asset() ? "float32" : "uint8") << " program, prompt \"" << prompt << "\"");
+            CHECK(first_repeat(greedy(*img, prompt, 60)) == -1);
+            CHECK(first_repeat(greedy(*img, prompt, 60, 0.0f)) >= 0);
+        }
+}
 
 TEST_CASE("the shipped model is the current build of the weights it holds") {
     const Image& img = asset();
@@ -89,6 +152,7 @@ TEST_CASE("the shipped model is the current build of the weights it holds") {
     GptBuildOptions options;
     options.max_new_tokens = uint32_t(counter.value()[0]) + 1;
     CHECK(options.max_new_tokens == 1);
+    shipped_penalty(img, regions.value(), options);
     auto rebuilt = build_gpt(regions.value().config, weights.value(), bpe.value(), options);
     REQUIRE_MESSAGE(rebuilt.ok(), (rebuilt.ok() ? "" : rebuilt.error().message));
     CHECK(rebuilt.value().width == img.width);
@@ -127,6 +191,7 @@ TEST_CASE(
     REQUIRE_MESSAGE(cal.ok(), (cal.ok() ? "" : cal.error().message));
     GptBuildOptions options;
     options.max_new_tokens = 1; // as the float32 asset (docs/training.md)
+    shipped_penalty(asset_u8(), regions.value(), options);
     auto rebuilt = build_gpt_u8(regions.value().config, weights.value(), bpe.value(), cal.value(), options);
     REQUIRE_MESSAGE(rebuilt.ok(), (rebuilt.ok() ? "" : rebuilt.error().message));
     const Image& img = asset_u8();
