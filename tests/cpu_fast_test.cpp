@@ -2,7 +2,8 @@
 // MATMUL shapes (odd sizes, block and padding edges, narrow images that wrap matrices over many
 // rows, outputs overlapping an input), for every thread count, on random QMATMUL, QMATMUL32 and
 // QADD instructions (zero points, biases, accumulators that wrap), and through step()/run() on
-// programs that use every opcode.
+// programs that use every opcode; packed weights reused only while their pixels are unchanged,
+// read once per run() call and trusted in it until the run writes their rows.
 #include "cpu_fast.h"
 #include "fmath.h"
 #include "quant.h"
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <utility>
 
 using namespace px;
 using namespace pxtest;
@@ -420,8 +422,10 @@ TEST_CASE("packed weights: a program that rewrites its own weights between produ
             REQUIRE(got.status == ref.status);
             REQUIRE(got.image.rgba == ref.image.rgba);
         }
-        // Run 1 packs w, then w' (rewritten); run 2 starts from the original w again.
+        // Run 1 packs w, then w' (rewritten); run 2 starts from the original w again. In each run
+        // d @ w uses w as checked by x @ w just before, without reading it (trusted in the run).
         CHECK(stats.weights_packed >= 4);
+        CHECK(stats.weights_trusted == 2);
     }
 }
 
@@ -610,6 +614,7 @@ TEST_CASE("FMATMUL: a program that rewrites its own b between products stays exa
         // packed. (w' == w only if d @ w == w, which these random values never give.)
         CHECK(stats.fweights_packed == 4);
         CHECK(stats.fweights_reused == 2);
+        CHECK(stats.fweights_trusted == 2); // d @ w, right after x @ w checked w in the same run
     }
 }
 
@@ -710,4 +715,328 @@ TEST_CASE("FMATMUL: the plain kernel across its tile and block edges, with bias 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     if (__builtin_cpu_supports("avx2")) CHECK(stats.fmatmul_plain == 2 * kTrials); // the kernel ran
 #endif
+}
+
+// ---- Packed weights trusted within one run() (PackedWeight in cpu_fast.cpp) ----
+//
+// Within one run() call a weight checked once is used without reading its pixels again until a
+// plan of the run writes one of its rows (header row to last element row). These programs use a
+// weight, rewrite part or all of it (or only the row beside it) and use it again in one run, and
+// compare every byte with the reference; the others change the weight between calls (run(), a
+// run() resumed after a stop, step(), plans handed over directly), which the executor must still
+// find by reading it.
+
+namespace {
+
+// The products whose b is kept packed: FMATMUL (strips) and the integer ones (gemm_u8_packed;
+// M > 4, or they read b in place).
+enum class WeightKind { Float, Matmul, QMatmul32 };
+
+const char* kind_name(WeightKind k) {
+    return k == WeightKind::Float ? "FMATMUL" : k == WeightKind::Matmul ? "MATMUL" : "QMATMUL32";
+}
+
+// A program around x (M x K) @ w (K x N): w followed by a 1 x 1 matrix on the row right after
+// w's last (`beside`), a 1 x 1 t, d (K x K, for d @ w -> w), outputs y and y2, a LOOP counter n.
+// Instructions are appended at pc.
+struct WeightProgram {
+    WeightKind kind;
+    uint32_t M, K, N;
+    Image img;
+    uint32_t rx = 0, rw = 0, w_last = 0, beside = 0, rt = 0, rd = 0, ry = 0, ry2 = 0, rn = 0;
+    uint32_t pc = 0;
+
+    WeightProgram(WeightKind k, std::mt19937& rng, uint32_t m, uint32_t kk, uint32_t n, uint32_t width)
+        : kind(k), M(m), K(kk), N(n) {
+        const MatrixHeader x{K, M}, w{N, K}, one{1, 1}, d{K, K}, y{N, M};
+        const Allocation al = allocate_rows({x, w, one, one, d, y, y, one}, width);
+        img = make_image(width, al.height);
+        rx = al.rows[0], rw = al.rows[1], beside = al.rows[2], rt = al.rows[3], rd = al.rows[4];
+        ry = al.rows[5], ry2 = al.rows[6], rn = al.rows[7];
+        w_last = beside - 1;
+        REQUIRE(w_last == rw + rows_for_elements(w.elements(), width) - 1);
+        REQUIRE(w_last > rw + 1); // w's elements span rows past its header row
+        fill(rng, rx, x);
+        fill(rng, rw, w);
+        fill(rng, rd, d);
+        fill(rng, beside, one);
+        put_value(rt, 5, 1.5f); // t + t: a value w never holds
+        img.set_pixel(0, rn, encode_header(one));
+    }
+    bool is_float() const { return kind == WeightKind::Float; }
+    // Small values (u8: 1 in 4 nonzero, at most 3; f32: multiples of 1/4 below 1), so sums stay
+    // below 255 and a stale weight shows in the bytes.
+    void fill(std::mt19937& rng, uint32_t row, MatrixHeader h) {
+        for (uint64_t i = 0; i < h.elements(); ++i) {
+            const uint32_t x = element_x(i, img.width), y = uint32_t(element_y(i, row, img.width));
+            if (is_float()) {
+                img.set_pixel(x, y, word_pixel(f32_bits(float(int(rng() % 7) - 3) / 4.0f)));
+            } else {
+                Rgba p = img.pixel(x, y);
+                p[0] = rng() % 4 == 0 ? uint8_t(1 + rng() % 3) : 0;
+                img.set_pixel(x, y, p);
+            }
+        }
+        img.set_pixel(0, row, encode_header(h));
+    }
+    void put_value(uint32_t row, uint8_t u8, float f32) {
+        img.set_pixel(0, row, encode_header({1, 1}));
+        img.set_pixel(1, row, is_float() ? word_pixel(f32_bits(f32)) : Rgba{u8, 0, 0, 0});
+    }
+    // a @ b -> c of this kind.
+    void product(uint32_t a, uint32_t b, uint32_t c) {
+        if (is_float()) {
+            pc = put_fmatmul(img, pc, a, b, c);
+            return;
+        }
+        const bool q32 = kind == WeightKind::QMatmul32;
+        img.set_pixel(
+            pc++, 0, {uint8_t(q32 ? Opcode::QMATMUL32 : Opcode::MATMUL), uint8_t(a), uint8_t(b), uint8_t(c)});
+        if (!q32) return;
+        QMatmul32Params q;
+        q.za = 1, q.zb = 2; // zero points: the packed copy depends on zb
+        for (const Rgba& p : encode_params(q))
+            img.set_pixel(pc++, 0, p);
+    }
+    // A 1 x 1 result t + t at `row` (ADD or FADD: no weight of their own to count): its header at
+    // column 0, its element at column 1, which is an element of w when row is one of w's rows past
+    // the header row.
+    void write_1x1(uint32_t row) {
+        img.set_pixel(
+            pc++, 0,
+            {uint8_t(is_float() ? Opcode::FADD : Opcode::ADD), uint8_t(rt), uint8_t(rt), uint8_t(row)});
+        if (is_float())
+            for (const Rgba& p : encode_params(FBinaryParams{}))
+                img.set_pixel(pc++, 0, p);
+    }
+    // QRELU w in place: the elements below zp become zp, the others and the header stay.
+    void qrelu_w(uint8_t zp) {
+        img.set_pixel(pc++, 0, {uint8_t(Opcode::QRELU), uint8_t(rw), 0, 0});
+        QReluParams q;
+        q.zero_point = zp;
+        for (const Rgba& p : encode_params(q))
+            img.set_pixel(pc++, 0, p);
+    }
+    // LOOP on the counter n (set to `times`), back to `target`: the loop body runs times + 1 times.
+    void loop(int32_t times, uint32_t target) {
+        img.set_pixel(1, rn, word_pixel(uint32_t(times)));
+        img.set_pixel(pc++, 0, {uint8_t(Opcode::LOOP), uint8_t(rn), 0, 0});
+        LoopParams q;
+        q.target = uint16_t(target);
+        for (const Rgba& p : encode_params(q))
+            img.set_pixel(pc++, 0, p);
+    }
+    void halt() { img.set_pixel(pc++, 0, {uint8_t(Opcode::HALT), 0, 0, 0}); }
+    // Changes one element of w in `image` to a value it did not hold (the kind's reading of it).
+    void edit_w(Image& image, std::mt19937& rng) const {
+        const uint64_t i = rng() % (uint64_t(K) * N);
+        const uint32_t x = element_x(i, image.width), y = uint32_t(element_y(i, rw, image.width));
+        Rgba p = image.pixel(x, y);
+        if (is_float())
+            p = word_pixel(f32_bits(4.0f + float(rng() % 4)));
+        else
+            p[0] = uint8_t(4 + rng() % 4);
+        image.set_pixel(x, y, p);
+    }
+    // Counts of this kind's weights.
+    uint64_t packed(const FastStats& s) const { return is_float() ? s.fweights_packed : s.weights_packed; }
+    uint64_t reused(const FastStats& s) const { return is_float() ? s.fweights_reused : s.weights_reused; }
+    uint64_t trusted(const FastStats& s) const { return is_float() ? s.fweights_trusted : s.weights_trusted; }
+};
+
+WeightProgram make_weight_program(WeightKind kind, std::mt19937& rng) {
+    const uint32_t M = kind == WeightKind::Float ? 1 + rng() % 4 : 5 + rng() % 4; // integer: packed path
+    const uint32_t K = 20 + rng() % 5, N = 15 + rng() % 8, width = 16 + rng() % 48;
+    return WeightProgram(kind, rng, M, K, N, width);
+}
+
+constexpr WeightKind kWeightKinds[] = {WeightKind::Float, WeightKind::Matmul, WeightKind::QMatmul32};
+
+} // namespace
+
+TEST_CASE("packed weights in one run: a write to the weight's rows between two uses is seen, every kind") {
+    std::mt19937 rng(5150);
+    for (WeightKind kind : kWeightKinds) {
+        for (int trial = 0; trial < 24; ++trial) {
+            WeightProgram w = make_weight_program(kind, rng);
+            // How the program changes w (or not) between x @ w -> y and x @ w -> y2.
+            const int variant = trial % 4;
+            uint32_t wrote_row = 0;
+            w.product(w.rx, w.rw, w.ry);
+            switch (variant) {
+            case 0: // one element, on a row of w's: the last row, or one between
+                wrote_row = trial % 8 < 4 ? w.w_last : w.rw + 1 + uint32_t(rng() % (w.w_last - w.rw));
+                w.write_1x1(wrote_row);
+                break;
+            case 1: // all of it, by a product whose b is w itself: d @ w -> w
+                w.product(w.rd, w.rw, w.rw);
+                break;
+            case 2: // in place: QRELU (integer), or the first element of the last row (float)
+                if (w.is_float())
+                    w.write_1x1(wrote_row = w.w_last);
+                else
+                    w.qrelu_w(2);
+                break;
+            case 3: // the row right after w's last: w is not written, and stays trusted
+                w.write_1x1(w.beside);
+                break;
+            }
+            w.product(w.rx, w.rw, w.ry2);
+            w.halt();
+            FastStats stats;
+            FastSettings settings{2, 0};
+            settings.stats = &stats;
+            VmState ref = make_vm(w.img), got = make_vm(w.img);
+            run(ref);
+            run(got, {.execute = fast_executor(settings)});
+            INFO(std::string(kind_name(kind))
+                 << " trial " << trial << " variant " << variant << " M,K,N " << w.M << "," << w.K << ","
+                 << w.N << " width " << w.img.width << " w rows " << w.rw << ".." << w.w_last << " wrote row "
+                 << wrote_row);
+            REQUIRE(ref.status == VmStatus::Halted);
+            REQUIRE(got.status == ref.status);
+            REQUIRE(got.image.rgba == ref.image.rgba);
+            // d @ w uses w trusted (before it writes it); a write beside w leaves it trusted. A
+            // write to w's rows makes the next use read w, find it changed and pack it again.
+            CHECK(w.trusted(stats) == (variant == 1 || variant == 3 ? 1u : 0u));
+            CHECK(w.packed(stats) == (variant == 3 ? 1u : 2u));
+        }
+    }
+}
+
+TEST_CASE("packed weights: an edit between run() calls, a resumed run() or step() calls is found") {
+    std::mt19937 rng(5151);
+    for (WeightKind kind : kWeightKinds) {
+        for (int trial = 0; trial < 6; ++trial) {
+            WeightProgram w = make_weight_program(kind, rng);
+            w.product(w.rx, w.rw, w.ry);
+            const uint32_t second = w.pc;
+            w.product(w.rx, w.rw, w.ry2);
+            w.halt();
+            INFO(std::string(kind_name(kind))
+                 << " trial " << trial << " M,K,N " << w.M << "," << w.K << "," << w.N);
+            // The same edit of w in two images.
+            auto edit_both = [&](Image& a, Image& b, uint32_t seed) {
+                std::mt19937 edit(seed);
+                w.edit_w(a, edit);
+                edit.seed(seed);
+                w.edit_w(b, edit);
+            };
+            auto restart = [](VmState& vm) { vm.pc = 0, vm.steps = 0, vm.status = VmStatus::Ready; };
+            { // two run() calls on one VM, w edited in between
+                FastStats stats;
+                const PlanExecutor fast = fast_executor({2, 0, &stats});
+                VmState ref = make_vm(w.img), got = make_vm(w.img);
+                run(ref);
+                run(got, {.execute = fast});
+                REQUIRE(got.image.rgba == ref.image.rgba);
+                edit_both(ref.image, got.image, uint32_t(trial));
+                restart(ref), restart(got);
+                run(ref);
+                run(got, {.execute = fast});
+                REQUIRE(got.status == VmStatus::Halted);
+                REQUIRE(got.image.rgba == ref.image.rgba);
+                CHECK(w.packed(stats) == 2);  // new; then changed, found at the second run's first use
+                CHECK(w.trusted(stats) == 2); // each run's second use
+            }
+            { // a run() stopped before the second use, w edited, the run() resumed
+                FastStats stats;
+                const PlanExecutor fast = fast_executor({2, 0, &stats});
+                VmState ref = make_vm(w.img), got = make_vm(w.img);
+                bool stopped = false;
+                auto stop_once = [&](const VmState& s) {
+                    return s.pc == second && !std::exchange(stopped, true);
+                };
+                run(got, {.stop_before = stop_once, .execute = fast});
+                REQUIRE(got.pc == second);
+                REQUIRE(got.status == VmStatus::Ready);
+                step(ref);
+                edit_both(ref.image, got.image, uint32_t(trial));
+                run(ref);
+                run(got, {.execute = fast});
+                REQUIRE(got.status == VmStatus::Halted);
+                REQUIRE(got.image.rgba == ref.image.rgba);
+                CHECK(w.packed(stats) == 2);
+                CHECK(w.trusted(stats) == 0);
+            }
+            { // step() calls, w edited between them
+                FastStats stats;
+                const PlanExecutor fast = fast_executor({2, 0, &stats});
+                VmState ref = make_vm(w.img), got = make_vm(w.img);
+                step(ref);
+                step(got, nullptr, fast);
+                edit_both(ref.image, got.image, uint32_t(trial));
+                while (ref.status == VmStatus::Ready)
+                    step(ref);
+                while (got.status == VmStatus::Ready)
+                    step(got, nullptr, fast);
+                REQUIRE(got.status == VmStatus::Halted);
+                REQUIRE(got.image.rgba == ref.image.rgba);
+                CHECK(w.packed(stats) == 2);
+                CHECK(w.trusted(stats) == 0);
+            }
+            { // plans handed to the executor directly, numbered as if of one run
+                FastStats stats;
+                const PlanExecutor fast = fast_executor({2, 0, &stats});
+                auto plan_at = [&](const Image& img, uint32_t pc, uint64_t seq) {
+                    auto planned = plan_instruction(image_fetch(img), img.width, img.height, pc);
+                    REQUIRE(std::holds_alternative<Plan>(planned));
+                    Plan p = std::get<Plan>(planned);
+                    p.run_seq = seq;
+                    return p;
+                };
+                Image a = w.img;
+                fast(a, plan_at(a, 0, 0));
+                // The next number, on another image (a copy with w edited): w is read again.
+                Image b = a, ref = a;
+                edit_both(b, ref, uint32_t(trial));
+                const Plan p1 = plan_at(b, second, 1);
+                fast(b, p1);
+                execute_reference(ref, p1);
+                REQUIRE(b.rgba == ref.rgba);
+                CHECK(w.trusted(stats) == 0);
+                // The same image, numbered 3 after 1 (not the next plan of a run): read again.
+                edit_both(b, ref, uint32_t(trial) + 100);
+                const Plan p3 = plan_at(b, second, 3);
+                fast(b, p3);
+                execute_reference(ref, p3);
+                REQUIRE(b.rgba == ref.rgba);
+                CHECK(w.trusted(stats) == 0);
+                CHECK(w.packed(stats) == 3);
+            }
+        }
+    }
+}
+
+TEST_CASE("packed weights: within one run() a weight is read once, then trusted; not across calls") {
+    std::mt19937 rng(5152);
+    for (WeightKind kind : kWeightKinds) {
+        WeightProgram w = make_weight_program(kind, rng);
+        w.product(w.rx, w.rw, w.ry); // the loop body: 5 times per run (the counter's write is elsewhere)
+        w.loop(4, 0);
+        w.halt();
+        INFO(std::string(kind_name(kind)));
+        FastStats stats;
+        FastSettings settings{2, 0};
+        settings.stats = &stats;
+        const PlanExecutor fast = fast_executor(settings);
+        VmState ref = make_vm(w.img);
+        run(ref);
+        REQUIRE(ref.status == VmStatus::Halted);
+        for (int again = 0; again < 2; ++again) {
+            VmState got = make_vm(w.img);
+            run(got, {.execute = fast});
+            REQUIRE(got.image.rgba == ref.image.rgba);
+        }
+        // Run 1: packed, then trusted 4 times; run 2: checked (unchanged), then trusted 4 times.
+        CHECK(w.packed(stats) == 1);
+        CHECK(w.reused(stats) == 9);
+        CHECK(w.trusted(stats) == 8);
+        VmState stepped = make_vm(w.img); // step() calls: every use is checked
+        while (stepped.status == VmStatus::Ready)
+            step(stepped, nullptr, fast);
+        REQUIRE(stepped.image.rgba == ref.image.rgba);
+        CHECK(w.reused(stats) == 14);
+        CHECK(w.trusted(stats) == 8);
+    }
 }

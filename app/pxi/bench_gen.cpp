@@ -77,14 +77,13 @@ OneRun run_once(pxi::GptRunner& run, const px::Image& image, const px::GptRegion
     const double cpu0 = pxi::process_cpu_ms();
     double cpu_first = cpu0;
     bool first = true;
-    while (run.status() == px::VmStatus::Ready) {
-        const uint32_t pc = run.step();
+    run.run_to_end([&](uint32_t pc) {
         if (first && run.status() != px::VmStatus::Trapped && is_append(pc)) {
             t_first = Clock::now();
             cpu_first = pxi::process_cpu_ms();
             first = false;
         }
-    }
+    });
     const auto t_end = Clock::now();
     r.decode_cpu_ms = pxi::process_cpu_ms() - cpu_first;
     if (std::string e = run.gl_errors(); !e.empty()) r.error = e;

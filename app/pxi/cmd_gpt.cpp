@@ -316,9 +316,8 @@ void generate_command(const GenerateArgs& a) {
         return std::find(g->token_append_pcs.begin(), g->token_append_pcs.end(), pc) !=
                g->token_append_pcs.end();
     };
-    while (run.status() == px::VmStatus::Ready) {
-        const uint32_t pc = run.step();
-        if (run.status() == px::VmStatus::Trapped || !is_append(pc)) continue;
+    run.run_to_end([&](uint32_t pc) {
+        if (run.status() == px::VmStatus::Trapped || !is_append(pc)) return;
         // The step appended next_token to the sequence: that token is the newest text.
         int32_t token = 0;
         if (const px::Image* cpu = run.cpu_image()) {
@@ -334,7 +333,7 @@ void generate_command(const GenerateArgs& a) {
             if (bytes) std::cout << *bytes;
             std::cout.flush();
         }
-    }
+    });
     const auto t_end = clock::now();
     const double cpu_end = pxi::process_cpu_ms();
     if (std::string e = run.gl_errors(); !e.empty()) pxi::fail(pxi::kExitUsage, e);

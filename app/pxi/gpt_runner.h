@@ -10,6 +10,7 @@
 #include "profile.h"
 #include "vm.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <sys/resource.h>
@@ -95,6 +96,22 @@ struct GptRunner {
         px::ProfileAccumulator& acc = op == uint8_t(px::Opcode::HALT) ? rest : in_decode ? decode : prefill;
         if (op == uint8_t(px::Opcode::LOOP)) in_decode = true;
         return px::profile_step(vm, execute, acc).executed_pc;
+    }
+    // Runs to the end (halt, trap or the step limit), telling `after` the pc of each instruction
+    // that ran or trapped, as step() after step() would. The CPU executors run it as one px::run()
+    // call, in which the optimized executor compares each packed weight with its pixels once, not
+    // at every use (cpu_fast.cpp, PackedWeight: a decode pass uses each weight once, so step() after
+    // step() would compare every weight every token); `after` may read the image, never write it.
+    // With `profiling` (each step timed on its own) and on GL it is step() after step().
+    void run_to_end(const std::function<void(uint32_t pc)>& after) {
+        if (kind != "gl" && !profiling) {
+            px::run(vm,
+                    {.after_step = [&](const px::VmState&, const px::StepResult& r) { after(r.executed_pc); },
+                     .execute = execute});
+            return;
+        }
+        while (status() == px::VmStatus::Ready)
+            after(step());
     }
     // The opcode of the instruction at pc (after a WIDE prefix); 255 past row 0's end.
     static uint8_t opcode_at(const px::Image& image, uint32_t pc) {

@@ -91,19 +91,27 @@ constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 // A weight matrix (B of a MATMUL, QMATMUL or QMATMUL32) packed for gemm_u8_packed, kept between
 // instructions so that a program run step after step packs each weight once.
 //
-// Invalidation rule: the packed copy is used only when every R byte of B read on this step equals
-// `source`, the bytes it was packed from. The check is made in the same pass that gathers B (the
-// step reads every operand pixel anyway), so it needs nothing from whoever wrote the image: an
-// instruction that rewrites its weights, a debugger edit, a reloaded file or another image all
-// give different bytes, and the weight is packed again before it is used. Equal bytes give an
-// equal packed copy (packing is a function of the bytes, K, N and zb, which are the key), so a
-// hit is exact by construction.
+// Invalidation rule: the packed copy is used only when B's R bytes are known to equal `source`,
+// the bytes it was packed from. Known by checking: every R byte of B read on this step is compared
+// with `source` in the same pass that gathers B, which needs nothing from whoever wrote the image:
+// an instruction that rewrites its weights, a debugger edit, a reloaded file or another image all
+// give different bytes, and the weight is packed again before it is used. Or known by the run:
+// within one run() call only the instructions write the image, each exactly its Plan::writes
+// (Plan::run_seq), so a weight checked once in a run stays `trusted`, and is used without reading B,
+// until a plan of the run writes one of B's rows (header row to last_row; FastContext drops the
+// trust after each plan); its next use checks again. A plan that does not continue the run of the
+// previous one (numbered 0, as every step() call's and any plan made outside run() is, not the next
+// number, or on another image) drops every trust first, so between calls nothing is trusted and
+// the check finds any change. Equal bytes give an equal packed copy (packing is a function of the
+// bytes, K, N and zb, which are the key), so a hit is exact by construction.
 struct PackedWeight {
     uint32_t row_b = 0, K = 0, N = 0;
     int32_t zb = 0;
     std::vector<uint8_t> source; // the R bytes of B, row-major, that `packed` was made from
     GemmPackedB packed;
     uint64_t last_use = 0;
+    uint32_t last_row = 0; // the last image row B's elements occupy (row_b holds its header)
+    bool trusted = false;  // checked in this run and its rows not written since (see above)
     size_t bytes() const { return source.capacity() + packed.bytes(); }
 };
 
@@ -122,20 +130,23 @@ template <class T> struct LineAligned {
 // FMATMUL's b kept between instructions the same way, as the strips the float kernels read
 // (canonical values, 16 columns a strip, each strip Kp x 16 with K padded to a multiple of 16 by
 // zero rows and missing columns zero) with its smallest exponent (the plain kernel's condition).
-// Same invalidation rule as PackedWeight: every step compares b's pixel words with `source`, the
-// words the strips were made from, run by run in element order (two sequential reads); a run that
-// differs is copied into `source` and canonicalized into the strips in place, and only then is the
-// copy used. (Comparing with the strips directly read them 16 words per strip row, a page apart:
-// half of a float32 GPT decode step went there.) A decode step (one row of a) thus reads b's
-// pixels and `source`, then the strips, and no longer allocates, zero-fills, gathers, scans and
-// repacks b on every call. Equal canonical words give equal strips and an equal smallest
-// exponent, so a hit is exact by construction.
+// Same invalidation rule as PackedWeight: a use that is not trusted (the first in a run, or after
+// a write to b's rows) compares b's pixel words with `source`, the words the strips were made from,
+// run by run in element order (two sequential reads); a run that differs is copied into `source`
+// and canonicalized into the strips in place, and only then is the copy used. (Comparing with the
+// strips directly read them 16 words per strip row, a page apart: half of a float32 GPT decode step
+// went there; the compare with `source` was still a quarter of it, which the trust within a run
+// removes: a decode pass uses each b once, so only its first pass of a run compares.) Equal
+// canonical words give equal strips and an equal smallest exponent, so a hit is exact by
+// construction.
 struct PackedFloatWeight {
     uint32_t row_b = 0, K = 0, N = 0;
     std::vector<float, LineAligned<float>> strips;
     std::vector<uint32_t> source; // b's pixel words as they were read, element order (strips = canon)
     uint32_t min_exp = 255;       // smallest biased exponent among b's nonzero finite values
     uint64_t last_use = 0;
+    uint32_t last_row = 0; // the last image row b's elements occupy (row_b holds its header)
+    bool trusted = false;  // checked in this run and its rows not written since (PackedWeight)
     size_t bytes() const { return strips.capacity() * 4 + source.capacity() * 4; }
 };
 
@@ -153,6 +164,12 @@ struct FastContext {
     std::vector<PackedFloatWeight> fweights;
     uint64_t uses = 0;
     ThreadPool pool;
+    // The last plan carried out to its end (its run_seq, on `run_image`), whose successor in the
+    // same run() call may use trusted weights (PackedWeight). False before the first plan and while
+    // one is carried out, so a kernel that throws leaves nothing trusted for the next.
+    bool run_continues = false;
+    uint64_t run_seq = 0;
+    const Image* run_image = nullptr;
 };
 
 namespace {
@@ -228,6 +245,10 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     }
     PackedWeight& w = *it;
     w.last_use = ++cx.uses;
+    if (w.trusted) { // checked earlier in this run, its rows not written since: B is `source`
+        if (cx.settings.stats) ++cx.settings.stats->weights_reused, ++cx.settings.stats->weights_trusted;
+        return w.packed;
+    }
     w.source.resize(size_t(s.K) * s.N);
     uint8_t* src = w.source.data();
     std::atomic<bool> any_changed{false};
@@ -246,6 +267,8 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     } else if (cx.settings.stats) {
         ++cx.settings.stats->weights_reused;
     }
+    w.last_row = s.row_b + uint32_t(rows_for_elements(uint64_t(s.K) * s.N, image.width)) - 1;
+    w.trusted = true; // until a write to its rows or a plan that does not continue the run
     return w.packed;
 }
 
@@ -502,6 +525,10 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
     }
     PackedFloatWeight& w = *it;
     w.last_use = ++cx.uses;
+    if (w.trusted) { // checked earlier in this run, its rows not written since: b is `source`
+        if (cx.settings.stats) ++cx.settings.stats->fweights_reused, ++cx.settings.stats->fweights_trusted;
+        return w;
+    }
     uint32_t* dst = reinterpret_cast<uint32_t*>(w.strips.data());
     std::atomic<bool> any_changed{false};
     parallel_ranges(&cx.pool, threads, K, [&](uint32_t k0, uint32_t k1) {
@@ -522,6 +549,8 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
     } else if (cx.settings.stats) {
         ++cx.settings.stats->fweights_reused;
     }
+    w.last_row = row_b + uint32_t(rows_for_elements(uint64_t(K) * N, image.width)) - 1;
+    w.trusted = true; // until a write to its rows or a plan that does not continue the run
     return w;
 }
 
@@ -1248,9 +1277,41 @@ FastKernel fast_kernel(Opcode op) {
     return nullptr;
 }
 
+// The packed weights' trust (PackedWeight): all of it dropped, or that of the weights on rows a
+// plan wrote (a write rectangle that meets any row from the header row to the last element row).
+void distrust_all(FastContext& cx) {
+    for (PackedWeight& w : cx.weights)
+        w.trusted = false;
+    for (PackedFloatWeight& w : cx.fweights)
+        w.trusted = false;
+}
+
+void distrust_written(FastContext& cx, const std::vector<Rect>& writes) {
+    for (const Rect& r : writes) {
+        if (r.empty()) continue;
+        const uint64_t y0 = r.y, y1 = uint64_t(r.y) + r.h - 1;
+        auto drop = [&](auto& w) {
+            if (y0 <= w.last_row && w.row_b <= y1) w.trusted = false;
+        };
+        for (PackedWeight& w : cx.weights)
+            drop(w);
+        for (PackedFloatWeight& w : cx.fweights)
+            drop(w);
+    }
+}
+
+// One plan. Only a plan that continues the run of the last one carried out here (the next number
+// of one run() call, on the same image: Plan::run_seq) may use trusted weights; after it, the
+// weights on rows it wrote are trusted no more, whichever kernel wrote them.
 void run_fast(FastContext& cx, Image& image, const Plan& plan) {
+    const bool continues =
+        cx.run_continues && plan.run_seq != 0 && plan.run_seq == cx.run_seq + 1 && &image == cx.run_image;
+    if (!continues) distrust_all(cx);
+    cx.run_continues = false; // until this plan's writes are accounted for
     const FastKernel kernel = fast_kernel(Opcode(plan.ins.opcode));
     (kernel ? kernel : execute_as_reference)(cx, image, plan);
+    distrust_written(cx, plan.writes);
+    cx.run_continues = true, cx.run_seq = plan.run_seq, cx.run_image = &image;
 }
 
 } // namespace

@@ -15,7 +15,8 @@
 // Every output is computed the same way whatever the thread count, so the bytes never depend on it.
 //
 // No process-wide state: the settings, the scratch buffers, the packed weights (reused while their
-// bytes are unchanged: see PackedWeight in cpu_fast.cpp) and the worker threads kept between
+// bytes are unchanged, which is checked at most once per run() call unless the run writes their
+// rows: see PackedWeight in cpu_fast.cpp) and the worker threads kept between
 // instructions live in the executor fast_executor() returns (one per program run; copies share
 // it, so do not run two copies on two threads at once).
 #pragma once
@@ -27,12 +28,14 @@ namespace px {
 
 // Counts an executor adds to while it runs (for tests and `pxi run --profile`).
 struct FastStats {
-    uint64_t weights_packed = 0;  // weight matrices packed for the integer product
-    uint64_t weights_reused = 0;  // products that reused a packed copy (its source bytes unchanged)
-    uint64_t fweights_packed = 0; // FMATMUL b operands packed into strips (new, or their pixels changed)
-    uint64_t fweights_reused = 0; // FMATMULs that reused the strips (b's canonical words unchanged)
-    uint64_t fmatmul_plain = 0;   // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
-    uint64_t fmatmul_canon = 0;   // FMATMULs canonicalizing every operation
+    uint64_t weights_packed = 0;   // weight matrices packed for the integer product
+    uint64_t weights_reused = 0;   // products that reused a packed copy (its source bytes unchanged)
+    uint64_t weights_trusted = 0;  // of those, reused without reading B: checked earlier in this run()
+    uint64_t fweights_packed = 0;  // FMATMUL b operands packed into strips (new, or their pixels changed)
+    uint64_t fweights_reused = 0;  // FMATMULs that reused the strips (b's canonical words unchanged)
+    uint64_t fweights_trusted = 0; // of those, reused without reading b: checked earlier in this run()
+    uint64_t fmatmul_plain = 0;    // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
+    uint64_t fmatmul_canon = 0;    // FMATMULs canonicalizing every operation
 };
 
 struct FastSettings {

@@ -169,7 +169,7 @@ VmState make_vm(Image image, uint64_t step_limit) {
 }
 
 StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, const PixelFetch& fetch,
-                          const std::function<void(const Plan&)>& carry_out) {
+                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq) {
     StepResult r{regs.status, regs.pc};
     if (regs.status != VmStatus::Ready) return r;
     if (regs.pc >= width) { // ran off the end of row 0 (PROTOCOL.md §4.1)
@@ -190,6 +190,7 @@ StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, co
         return r;
     }
     Plan& plan = std::get<Plan>(planned);
+    plan.run_seq = run_seq;
     r.opcode = plan.ins.opcode;
     carry_out(plan);
     regs.steps++;
@@ -204,7 +205,10 @@ StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, co
     return r;
 }
 
-StepResult step(VmState& vm, UndoRecord* undo, const PlanExecutor& execute) {
+namespace {
+
+// step() as the run_seq-th instruction executed by the calling step() or run() (Plan::run_seq).
+StepResult step_in_call(VmState& vm, UndoRecord* undo, const PlanExecutor& execute, uint64_t run_seq) {
     if (vm.status != VmStatus::Ready) return StepResult{vm.status, vm.pc};
     if (undo) *undo = UndoRecord{vm.pc, vm.steps, vm.status, vm.trap, {}};
     // One captured pointer: the callable fits std::function's small buffer, no allocation per step.
@@ -213,13 +217,22 @@ StepResult step(VmState& vm, UndoRecord* undo, const PlanExecutor& execute) {
         UndoRecord* undo;
         const PlanExecutor& execute;
     } cx{vm, undo, execute};
-    return step_registers(vm, vm.image.width, vm.image.height, image_fetch(vm.image),
-                          [&cx](const Plan& plan) {
-                              if (cx.undo)
-                                  for (const Rect& rect : plan.writes)
-                                      cx.undo->patches.push_back(copy_patch(cx.vm.image, rect));
-                              cx.execute(cx.vm.image, plan);
-                          });
+    return step_registers(
+        vm, vm.image.width, vm.image.height, image_fetch(vm.image),
+        [&cx](const Plan& plan) {
+            if (cx.undo)
+                for (const Rect& rect : plan.writes)
+                    cx.undo->patches.push_back(copy_patch(cx.vm.image, rect));
+            cx.execute(cx.vm.image, plan);
+        },
+        run_seq);
+}
+
+} // namespace
+
+StepResult step(VmState& vm, UndoRecord* undo, const PlanExecutor& execute) {
+    // Always the first of its call: between two step() calls anyone may have changed the image.
+    return step_in_call(vm, undo, execute, 0);
 }
 
 void undo_step(VmState& vm, const UndoRecord& undo) {
@@ -240,8 +253,11 @@ RunResult run(VmState& vm, const RunOptions& options) {
             break;
         }
         const uint64_t before = vm.steps;
-        step(vm, nullptr, options.execute);
+        // Numbered by the instructions this call executed (a trapping one executes nothing and ends
+        // the run), so the executor sees 0, 1, 2, ... (Plan::run_seq).
+        const StepResult result = step_in_call(vm, nullptr, options.execute, r.steps_run);
         r.steps_run += vm.steps - before;
+        if (options.after_step) options.after_step(vm, result);
     }
     return r;
 }

@@ -72,6 +72,14 @@ struct Plan {
     // Where pc goes after the instruction when it is not pc + length: a taken LOOP (PROTOCOL.md
     // §13.1). Decided by the shape rule from pixels it reads, so every executor moves pc alike.
     std::optional<uint32_t> jump;
+    // Where the plan falls in the step() or run() call that carries it out: 0 for the first
+    // instruction the call executes, n for the n-th after it (step() always gives 0, and so does
+    // any plan made outside them). Within one run() call nothing but its instructions writes the
+    // image (its hooks see the VM const) and each writes exactly `writes`, so an executor handed
+    // plans n and n + 1 of one call on the same image knows every pixel that changed in between.
+    // The optimized CPU executor trusts its packed weights on that (cpu_fast.cpp, PackedWeight);
+    // from a plan numbered 0 it trusts nothing it kept.
+    uint64_t run_seq = 0;
 };
 std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
                                           uint32_t pc);
@@ -126,16 +134,22 @@ void execute_reference(Image& image, const Plan& plan);
 // `fetch` (a width x height program), hands the plan to `carry_out` (which writes its pixels), and
 // then advances pc and steps; stopping (off the end of row 0, HALT, STEP_LIMIT, a trap) is decided
 // here. `written` in the result is the plan's writes.
+// `run_seq` is given to the plan (Plan::run_seq).
 StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, const PixelFetch& fetch,
-                          const std::function<void(const Plan&)>& carry_out);
+                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq = 0);
 
 // Executes one instruction. A VM that is not Ready is left as it is.
 StepResult step(VmState& vm, UndoRecord* undo = nullptr, const PlanExecutor& execute = execute_reference);
 void undo_step(VmState& vm, const UndoRecord& undo);
 
+// One run() call is one sequence of plans (Plan::run_seq): the hooks see the VM const and must not
+// change its image by any other way either, or an executor may use what it kept from before.
 struct RunOptions {
     // Asked before each instruction; returning true stops the run with the VM still Ready.
     std::function<bool(const VmState&)> stop_before;
+    // Told after each step (as step() reports it), for a host that watches the run without
+    // stopping it (pxi generate prints each token as the program appends it).
+    std::function<void(const VmState&, const StepResult&)> after_step;
     PlanExecutor execute = execute_reference;
 };
 struct RunResult {
