@@ -500,10 +500,11 @@ void eval_command(const EvalArgs& a) {
         truncated = true;
     }
     if (ids.empty()) pxi::fail(pxi::kExitUsage, a.text + ": the text is empty");
-    if (px::Status st = px::set_gpt_sampling(image, *g, {0.0f, 0, 0}); !st)
+    if (px::Status st = px::set_gpt_sampling(image, *g, {.temperature = 0.0f, .top_k = 0, .seed = 0}); !st)
         pxi::fail(pxi::kExitUsage, st.error().message);
     pxi::GptRunner run{a.executor, a.kernel};
-    const uint32_t stop_pc = g->sample_pcs.front(); // the prefill's logits are complete here
+    // The prefill's logits are complete at its PENALIZE (or, in a program without one, its SAMPLE).
+    const uint32_t stop_pc = g->penalize_pcs.empty() ? g->sample_pcs.front() : g->penalize_pcs.front();
     double run_ms = 0;
     uint64_t scored = 0;
     auto window_logits = [&](std::span<const int32_t> window) -> px::Result<std::vector<float>> {
