@@ -3,6 +3,7 @@
 #include "gen_ops.h"
 
 #include "dtype.h"
+#include "float_ops.h"
 #include "fmath.h"
 #include "layout.h"
 
@@ -80,6 +81,30 @@ std::string check_nonnegative_finite(const Instruction& ins, uint32_t k, const c
     std::snprintf(buf, sizeof buf, "%s 0x%08X (%g) is not 0 or a positive finite float32", what,
                   unsigned(bits), double(fm::from_bits(bits)));
     return param_pixel_name(ins, k) + ": " + buf;
+}
+
+WordCountParams decode_word_count(const Instruction& ins) {
+    WordCountParams p;
+    p.dtype = decode_dtypes(ins.params[0]);
+    p.word = pixel_word(ins.params[1]);
+    p.count = param_u16(ins, 2);
+    p.reserved[0] = ins.params[2][2], p.reserved[1] = ins.params[2][3];
+    return p;
+}
+
+std::vector<Rgba> encode_word_count(const FloatDtypes& dtype, uint32_t word, uint16_t count,
+                                    const uint8_t (&reserved)[2]) {
+    return {encode_dtypes(dtype),
+            word_pixel(word),
+            {uint8_t(count), uint8_t(count >> 8), reserved[0], reserved[1]}};
+}
+
+std::string check_word_count(const Instruction& ins, const FloatDtypes& dtype,
+                             const std::vector<uint8_t> (&accepted)[3], const char* word_name,
+                             uint32_t word) {
+    if (auto e = check_gen_dtypes(ins, dtype, accepted); !e.empty()) return e;
+    if (auto e = check_nonnegative_finite(ins, 1, word_name, word); !e.empty()) return e;
+    return check_reserved(ins, 2, {2, 3});
 }
 
 std::string dtype_code_text(uint8_t code) {

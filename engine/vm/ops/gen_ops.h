@@ -68,6 +68,21 @@ std::pair<uint32_t, uint32_t> element_pixel(uint32_t row, uint64_t i, uint32_t w
 // (u8: R only, keeping G, B, A; f32 and i32: the whole pixel).
 uint32_t read_typed(const Image& image, uint32_t row, uint64_t i, uint8_t code);
 void write_typed(Image& image, uint32_t row, uint64_t i, uint8_t code, uint32_t v);
+// SAMPLE's and PENALIZE's parameter layout: P1 = dtypes, P2 = a float32 word (temperature,
+// penalty), P3 = (count lo, count hi, 0, 0) (top-k, window). One codec and one check for both.
+struct WordCountParams {
+    FloatDtypes dtype;
+    uint32_t word = 0;
+    uint16_t count = 0;
+    uint8_t reserved[2] = {0, 0};
+};
+WordCountParams decode_word_count(const Instruction& ins);
+std::vector<Rgba> encode_word_count(const FloatDtypes& dtype, uint32_t word, uint16_t count,
+                                    const uint8_t (&reserved)[2]);
+// Check 7: the dtypes (as check_gen_dtypes), the word +0 or positive finite (named `word_name`),
+// P3's reserved channels 0.
+std::string check_word_count(const Instruction& ins, const FloatDtypes& dtype,
+                             const std::vector<uint8_t> (&accepted)[3], const char* word_name, uint32_t word);
 // The parameter pixel k's two low channels as a little-endian uint16.
 inline uint16_t param_u16(const Instruction& ins, uint32_t k) {
     return uint16_t(ins.params[k][0] | ins.params[k][1] << 8);

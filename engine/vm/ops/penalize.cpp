@@ -14,9 +14,7 @@
 namespace px {
 
 std::vector<Rgba> encode_params(const PenalizeParams& p) {
-    return {ops::encode_dtypes(p.dtype),
-            word_pixel(p.penalty),
-            {uint8_t(p.window), uint8_t(p.window >> 8), p.reserved[0], p.reserved[1]}};
+    return ops::encode_word_count(p.dtype, p.penalty, p.window, p.reserved);
 }
 
 namespace ops {
@@ -24,19 +22,16 @@ std::vector<uint32_t> last_row_bits(const Image& image, uint32_t row, MatrixHead
 
 namespace {
 OpParams decode(const Instruction& ins) {
+    const WordCountParams w = decode_word_count(ins);
     PenalizeParams p;
-    p.dtype = decode_dtypes(ins.params[0]);
-    p.penalty = pixel_word(ins.params[1]);
-    p.window = param_u16(ins, 2);
-    p.reserved[0] = ins.params[2][2], p.reserved[1] = ins.params[2][3];
+    p.dtype = w.dtype, p.penalty = w.word, p.window = w.count;
+    p.reserved[0] = w.reserved[0], p.reserved[1] = w.reserved[1];
     return p;
 }
 
 std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     const auto& p = std::get<PenalizeParams>(params);
-    if (auto e = check_gen_dtypes(ins, p.dtype, {{1}, {3}, {1}}); !e.empty()) return e;
-    if (auto e = check_nonnegative_finite(ins, 1, "penalty", p.penalty); !e.empty()) return e;
-    return check_reserved(ins, 2, {2, 3});
+    return check_word_count(ins, p.dtype, {{1}, {3}, {1}}, "penalty", p.penalty);
 }
 
 // Every token id of the window is checked here, so the kernels index a's last row freely.

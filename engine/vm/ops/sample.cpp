@@ -13,9 +13,7 @@
 namespace px {
 
 std::vector<Rgba> encode_params(const SampleParams& p) {
-    return {ops::encode_dtypes(p.dtype),
-            word_pixel(p.temperature),
-            {uint8_t(p.top_k), uint8_t(p.top_k >> 8), p.reserved[0], p.reserved[1]}};
+    return ops::encode_word_count(p.dtype, p.temperature, p.top_k, p.reserved);
 }
 
 namespace ops {
@@ -23,19 +21,16 @@ std::vector<uint32_t> last_row_bits(const Image& image, uint32_t row, MatrixHead
 
 namespace {
 OpParams decode(const Instruction& ins) {
+    const WordCountParams w = decode_word_count(ins);
     SampleParams p;
-    p.dtype = decode_dtypes(ins.params[0]);
-    p.temperature = pixel_word(ins.params[1]);
-    p.top_k = param_u16(ins, 2);
-    p.reserved[0] = ins.params[2][2], p.reserved[1] = ins.params[2][3];
+    p.dtype = w.dtype, p.temperature = w.word, p.top_k = w.count;
+    p.reserved[0] = w.reserved[0], p.reserved[1] = w.reserved[1];
     return p;
 }
 
 std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
     const auto& p = std::get<SampleParams>(params);
-    if (auto e = check_gen_dtypes(ins, p.dtype, {{1}, {3}, {3}}); !e.empty()) return e;
-    if (auto e = check_nonnegative_finite(ins, 1, "temperature", p.temperature); !e.empty()) return e;
-    return check_reserved(ins, 2, {2, 3});
+    return check_word_count(ins, p.dtype, {{1}, {3}, {3}}, "temperature", p.temperature);
 }
 
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
