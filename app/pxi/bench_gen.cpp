@@ -226,7 +226,8 @@ GenReport measure_generation(const GenOptions& o) {
         return rep;
     }
     // Greedy and no presence penalty, as the libtorch peer decodes: the same work per token.
-    (void)px::set_gpt_sampling(image, *g, {.temperature = 0.0f, .top_k = 0, .seed = 0, .presence_penalty = 0.0f});
+    (void)px::set_gpt_sampling(image, *g,
+                               {.temperature = 0.0f, .top_k = 0, .seed = 0, .presence_penalty = 0.0f});
 
     // The decode pass's bound: every weight read once per token (the q/k/v/proj/fc/proj matrices
     // and the tied head, biases included; the key/value cache and activations are left out): four

@@ -14,7 +14,7 @@ std::vector<Rgba> encode_params(const ArgmaxParams& p) {
 
 namespace ops {
 
-// The canonical bits of a's last row, for ARGMAX and SAMPLE.
+// gen_ops.h: the canonical bits of a's last row, for ARGMAX, SAMPLE and PENALIZE.
 std::vector<uint32_t> last_row_bits(const Image& image, uint32_t row, MatrixHeader h) {
     std::vector<uint32_t> x(h.cols);
     const uint64_t first = uint64_t(h.rows - 1) * h.cols;

@@ -83,6 +83,9 @@ std::vector<Rgba> encode_word_count(const FloatDtypes& dtype, uint32_t word, uin
 // P3's reserved channels 0.
 std::string check_word_count(const Instruction& ins, const FloatDtypes& dtype,
                              const std::vector<uint8_t> (&accepted)[3], const char* word_name, uint32_t word);
+// The canonical float32 bits of the last row of the f32 matrix at `row` with header h (ARGMAX's,
+// SAMPLE's and PENALIZE's input; argmax.cpp).
+std::vector<uint32_t> last_row_bits(const Image& image, uint32_t row, MatrixHeader h);
 // The parameter pixel k's two low channels as a little-endian uint16.
 inline uint16_t param_u16(const Instruction& ins, uint32_t k) {
     return uint16_t(ins.params[k][0] | ins.params[k][1] << 8);

@@ -18,7 +18,6 @@ std::vector<Rgba> encode_params(const PenalizeParams& p) {
 }
 
 namespace ops {
-std::vector<uint32_t> last_row_bits(const Image& image, uint32_t row, MatrixHeader h); // argmax.cpp
 
 namespace {
 OpParams decode(const Instruction& ins) {
