@@ -7,6 +7,7 @@
 #include "gpt_build.h"
 #include "layout.h"
 #include "npz.h"
+#include "ops/gen_ops.h"
 #include "ops/op_params.h"
 #include "pixellm.h" // SplitMix64
 #include "protocol.h"
@@ -710,9 +711,18 @@ Status check_sampling_pcs(const Image& img, const std::vector<uint32_t>& pcs, Op
     return Ok{};
 }
 
-// Parameter pixels P2 and P3 of the 3-parameter instruction at pc (checked by check_sampling_pcs).
-uint32_t p2_x(const Image& img, uint32_t pc) {
-    return pc + decode(image_fetch(img), img.width, pc).ins.length - 2;
+// The float word (P2) and count (P3) of the SAMPLE or PENALIZE at pc (checked by
+// check_sampling_pcs), read and written with the opcodes' own codec (PROTOCOL.md 13.5, 13.6).
+ops::WordCountParams word_count_at(const Image& img, uint32_t pc) {
+    return ops::decode_word_count(decode(image_fetch(img), img.width, pc).ins);
+}
+void set_word_count(Image& img, uint32_t pc, float word, uint32_t count) {
+    const Instruction ins = decode(image_fetch(img), img.width, pc).ins;
+    const std::vector<Rgba> params =
+        ops::encode_word_count(ops::decode_word_count(ins).dtype, f32_bits(word), uint16_t(count), {0, 0});
+    const uint32_t p2 = pc + ins.length - 2;
+    img.set_pixel(p2, 0, params[1]);
+    img.set_pixel(p2 + 1, 0, params[2]);
 }
 } // namespace
 
@@ -725,16 +735,10 @@ Status set_gpt_sampling(Image& img, const GptRegions& g, const GptSampling& s) {
     // Every check before any write: the image is unchanged on error.
     if (Status st = check_sampling_pcs(img, g.sample_pcs, Opcode::SAMPLE); !st) return st;
     if (Status st = check_sampling_pcs(img, g.penalize_pcs, Opcode::PENALIZE); !st) return st;
-    for (uint32_t pc : g.sample_pcs) {
-        const uint32_t x = p2_x(img, pc); // P2 temperature, P3 top-k
-        img.set_pixel(x, 0, word_pixel(f32_bits(s.temperature)));
-        img.set_pixel(x + 1, 0, {uint8_t(s.top_k), uint8_t(s.top_k >> 8), 0, 0});
-    }
-    for (uint32_t pc : g.penalize_pcs) {
-        const uint32_t x = p2_x(img, pc); // P2 penalty, P3 window
-        img.set_pixel(x, 0, word_pixel(f32_bits(s.presence_penalty)));
-        img.set_pixel(x + 1, 0, {uint8_t(s.penalty_window), uint8_t(s.penalty_window >> 8), 0, 0});
-    }
+    for (uint32_t pc : g.sample_pcs)
+        set_word_count(img, pc, s.temperature, s.top_k);
+    for (uint32_t pc : g.penalize_pcs)
+        set_word_count(img, pc, s.presence_penalty, s.penalty_window);
     const int32_t seed = int32_t(s.seed);
     write_i32(img, g.rng_state, {1, 1}, std::span(&seed, 1));
     return Ok{};
@@ -745,13 +749,13 @@ Result<GptSampling> read_gpt_sampling(const Image& img, const GptRegions& g) {
     if (Status st = check_sampling_pcs(img, g.sample_pcs, Opcode::SAMPLE); !st) return st.error();
     if (Status st = check_sampling_pcs(img, g.penalize_pcs, Opcode::PENALIZE); !st) return st.error();
     GptSampling s;
-    const Decoded dec = decode(image_fetch(img), img.width, g.sample_pcs.front());
-    s.temperature = fm::canon(fm::from_bits(pixel_word(dec.ins.params[1])));
-    s.top_k = uint32_t(dec.ins.params[2][0] | dec.ins.params[2][1] << 8);
+    const ops::WordCountParams sample = word_count_at(img, g.sample_pcs.front());
+    s.temperature = fm::canon(fm::from_bits(sample.word));
+    s.top_k = sample.count;
     if (!g.penalize_pcs.empty()) {
-        const Decoded pen = decode(image_fetch(img), img.width, g.penalize_pcs.front());
-        s.presence_penalty = fm::canon(fm::from_bits(pixel_word(pen.ins.params[1])));
-        s.penalty_window = uint32_t(pen.ins.params[2][0] | pen.ins.params[2][1] << 8);
+        const ops::WordCountParams pen = word_count_at(img, g.penalize_pcs.front());
+        s.presence_penalty = fm::canon(fm::from_bits(pen.word));
+        s.penalty_window = pen.count;
     }
     auto seed = read_i32_matrix(img, g.rng_state);
     if (!seed) return seed.error();
