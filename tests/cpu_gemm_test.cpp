@@ -1,14 +1,17 @@
 // Tests of gemm_u8 (cpu_gemm.h), the integer product behind the optimized CPU executor's MATMUL,
-// QMATMUL and QMATMUL32: every kernel (AVX-512 VNNI where the CPU has it, the portable int16
-// one, the unpacked one for few rows, and the automatic choice) equals a plain triple loop modulo 2^32 on
-// random shapes that cross every block edge (rows past the 8-row micro-kernel, columns past the 32-column
-// panel, K not a multiple of 4 or 16), with random zero points and every thread count. The executor-level
-// byte parity with execute_reference is tests/cpu_fast_test.cpp's.
+// QMATMUL and QMATMUL32: every kernel (AVX-512 VNNI and AVX2 where the CPU has them, the portable
+// int16 one, the unpacked one for few rows, and the automatic choice) equals a plain triple loop
+// modulo 2^32 on random shapes that cross every block edge (rows past the 4-row AVX2 tile, the
+// 8-row and 16-row tiles and the AVX2 kernel's 96-row blocks; columns past 16-column panels and the
+// 32-column block; K odd, not a multiple of 4 or 16, and past the AVX2 kernel's 512-k chunks),
+// with random zero points and every thread count. The executor-level byte parity with
+// execute_reference is tests/cpu_fast_test.cpp's.
 #include "cpu_gemm.h"
 
 #include <doctest/doctest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace px;
@@ -36,12 +39,12 @@ void check(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, int32_t za, in
     for (auto& v : b)
         v = uint8_t(val(rng));
     const std::vector<uint32_t> want = naive(a, b, M, K, N, za, zb);
-    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni, GemmKernel::Rows, GemmKernel::Auto})
+    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Avx2, GemmKernel::Vnni, GemmKernel::Rows, GemmKernel::Auto})
         for (unsigned threads : {1u, 2u, 3u}) {
             std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
             gemm_u8({a.data(), b.data(), M, K, N, za, zb}, threads, got.data(), kernel);
             INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb << " kernel "
-                   << gemm_kernel_name(kernel) << " threads " << threads);
+                   << std::string(gemm_kernel_name(kernel)) << " threads " << threads);
             REQUIRE(got == want);
         }
 }
@@ -50,7 +53,7 @@ void check(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, int32_t za, in
 
 TEST_CASE("gemm_u8 equals the triple loop on random shapes, zero points and thread counts") {
     std::mt19937 rng(2024);
-    MESSAGE("auto kernel on this CPU: " << gemm_kernel_name());
+    MESSAGE("auto kernel on this CPU: " << std::string(gemm_kernel_name()));
     for (int i = 0; i < 150; ++i) {
         const uint32_t M = 1 + rng() % 20, K = 1 + rng() % 70, N = 1 + rng() % 80;
         const bool zero = rng() % 3 == 0;
@@ -67,12 +70,20 @@ TEST_CASE("gemm_u8 at the extremes: every value 255 or 0 with zero points 0 and 
     // All-255 operands: the largest sums, and b - 128 = 127 in every int8 lane.
     const uint32_t M = 8, K = 1000, N = 64;
     std::vector<uint8_t> a(size_t(M) * K, 255), b(size_t(K) * N, 255);
-    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni, GemmKernel::Rows}) {
+    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Avx2, GemmKernel::Vnni, GemmKernel::Rows}) {
         std::vector<uint32_t> got(size_t(M) * N);
         gemm_u8({a.data(), b.data(), M, K, N, 0, 0}, 2, got.data(), kernel);
         for (uint32_t v : got)
             REQUIRE(v == 255u * 255u * K);
     }
+}
+
+TEST_CASE("gemm_u8 across the AVX2 kernel's row blocks and k chunks") {
+    // 200 rows: two whole 96-row blocks and a partial one; K = 1537: three 512-k chunks, the last
+    // of one odd k; N = 40: two whole 16-column panels and one of 8.
+    std::mt19937 rng(31);
+    check(rng, 200, 1537, 40, 17, 201, 255);
+    check(rng, 97, 1024, 16, 0, 0, 255);
 }
 
 TEST_CASE("gemm_u8: sums past 2^31 wrap modulo 2^32 like the reference") {
@@ -88,7 +99,7 @@ TEST_CASE("gemm_pack_b + gemm_u8_packed: one packed B multiplies many A, on a po
     GemmWorkspace ws; // reused across shapes, so stale contents would show
     const uint32_t shapes[][3] = {{5, 7, 3}, {17, 33, 31}, {16, 64, 16}, {40, 129, 65}, {3, 1, 1}};
     for (const auto& sh : shapes)
-        for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Vnni}) {
+        for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Avx2, GemmKernel::Vnni}) {
             const uint32_t K = sh[1], N = sh[2];
             const int32_t zb = int32_t(rng() % 256);
             std::vector<uint8_t> b(size_t(K) * N);
@@ -106,7 +117,7 @@ TEST_CASE("gemm_pack_b + gemm_u8_packed: one packed B multiplies many A, on a po
                     std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
                     gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
                     INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb << " kernel "
-                           << gemm_kernel_name(kernel) << " threads " << threads);
+                           << std::string(gemm_kernel_name(kernel)) << " threads " << threads);
                     REQUIRE(got == naive(a, b, M, K, N, za, zb));
                 }
             }

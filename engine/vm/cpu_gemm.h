@@ -3,11 +3,12 @@
 //
 //   acc[m*N + n] = sum over k of (a[m*K + k] - za) * (b[k*N + n] - zb)   modulo 2^32
 //
-// which is the reference's accumulator bit for bit (PROTOCOL.md §5.4, §5.5). Two kernels compute
-// it (and a third, without packing, for at most 4 rows of A): on CPUs with AVX-512 VNNI, VPDPBUSD (64 uint8 x
-// int8 multiply-adds per instruction) on b - 128 as int8, with the difference folded back exactly (see
-// cpu_gemm.cpp); elsewhere int16 pairs multiplied and summed into int32 (PMADDWD, 16 per AVX2 instruction),
-// which the compiler vectorizes. Both are exact, so every kernel and thread count gives the same integers.
+// which is the reference's accumulator bit for bit (PROTOCOL.md §5.4, §5.5). Three kernels compute
+// it (and a fourth, without packing, for at most 4 rows of A): on CPUs with AVX-512 VNNI, VPDPBUSD (64
+// uint8 x int8 multiply-adds per instruction) on b - 128 as int8, with the difference folded back
+// exactly (see cpu_gemm.cpp); with AVX2, int16 pairs multiplied and summed into int32 (VPMADDWD, 16
+// per instruction) in 4 x 16 register tiles; elsewhere the same int16 pairs in loops the compiler
+// vectorizes. All are exact, so every kernel and thread count gives the same integers.
 // Separate from the executor so `pxi bench` can time the arithmetic without the pixel gather. No
 // state of its own: packed operands live in the caller's GemmWorkspace / GemmPackedB, threads in
 // the caller's ThreadPool.
@@ -31,19 +32,24 @@ enum class GemmKernel {
     Auto,     // the fastest this CPU has; at most 4 rows of A: Rows
     Rows,     // no packing: rows of B scaled and added (for matrix-vector products)
     Portable, // int16 pairs into int32 (compiler-vectorized; PMADDWD on x86-64)
-    Vnni,     // AVX-512 VNNI VPDPBUSD; falls back to Portable where the CPU lacks it
+    Avx2,     // the same int16 pairs, 4 x 16 tiles in AVX2 registers; Portable where the CPU lacks AVX2
+    Vnni,     // AVX-512 VNNI VPDPBUSD; falls back to Avx2, then Portable, where the CPU lacks it
 };
 
 // B packed once for a kernel, reusable with any A of K columns (the fast executor keeps one per
 // weight matrix: see cpu_fast.cpp for when it is reused). Holds zb: the product's fold uses it.
 struct GemmPackedB {
-    GemmKernel kernel = GemmKernel::Auto; // Vnni or Portable once packed
+    GemmKernel kernel = GemmKernel::Auto; // Vnni, Avx2 or Portable once packed
     uint32_t K = 0, N = 0;
     int32_t zb = 0;
     std::vector<int8_t> b8;       // Vnni: panels of 16 columns, [K/4][16][4] bytes of b - 128
     std::vector<uint32_t> colsum; // Vnni: sum over k of b, per column (0 past N)
     std::vector<int16_t> bt16;    // Portable: B^T less zb, rows padded with zeros
-    size_t bytes() const { return b8.capacity() + colsum.capacity() * 4 + bt16.capacity() * 2; }
+    std::vector<int16_t> bp16;    // Avx2: panels of 16 columns, [K/2][16][2] int16 of b - zb, from
+    uint32_t bp16_offset = 0;     //   bp16[bp16_offset] on (the first 32-byte boundary)
+    size_t bytes() const {
+        return b8.capacity() + colsum.capacity() * 4 + bt16.capacity() * 2 + bp16.capacity() * 2;
+    }
 };
 
 // The packed A and the fold's row terms, kept by the caller from one call to the next (fresh
@@ -56,8 +62,9 @@ struct GemmWorkspace {
     size_t bytes() const { return a8.capacity() + rowsum.capacity() * 4 + a16.capacity() * 2 + b.bytes(); }
 };
 
-// True when this CPU (and OS) can run the VNNI kernel.
+// True when this CPU (and OS) can run the VNNI kernel; the AVX2 one.
 bool gemm_vnni_available();
+bool gemm_avx2_available();
 // The kernel Auto picks on this CPU, in words (for reports).
 const char* gemm_kernel_name(GemmKernel kernel = GemmKernel::Auto);
 
