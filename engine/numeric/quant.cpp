@@ -9,17 +9,6 @@ namespace px {
 
 // ---- Executor kernels ----
 
-int64_t rounding_mul_shift(int32_t acc, int32_t multiplier, uint32_t shift) {
-    // |acc| <= 2^31 and 0 <= M < 2^31: |product| < 2^62, plus 2^61 at most: no int64 overflow.
-    const int64_t p = int64_t(acc) * multiplier + (int64_t(1) << (shift - 1));
-    return p >> shift; // arithmetic shift (C++20): floor division, so ties round upwards
-}
-
-uint8_t clamp_add(int64_t v, uint8_t zc, uint8_t lo, uint8_t hi) {
-    const int64_t t = v + zc;
-    return uint8_t(std::clamp<int64_t>(t, lo, hi));
-}
-
 std::vector<int32_t> qmatmul_acc(const std::vector<uint8_t>& a, MatrixHeader ha,
                                  const std::vector<uint8_t>& b, MatrixHeader hb, uint8_t za, uint8_t zb,
                                  const std::vector<int32_t>& bias) {

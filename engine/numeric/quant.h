@@ -14,6 +14,7 @@
 #include "result.h"
 #include "vm.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,10 +29,18 @@ namespace px {
 // ---- Executor kernels (integer only; the CPU interpreter's reference) ----
 
 // (int64(acc) * M + 2^(shift-1)) >> shift, arithmetic: one rounding, half-way cases upwards.
-// Requires M >= 0 and 1 <= shift <= 62 (then nothing overflows int64).
-int64_t rounding_mul_shift(int32_t acc, int32_t multiplier, uint32_t shift);
+// Requires M >= 0 and 1 <= shift <= 62 (then nothing overflows int64). Inline (with clamp_add)
+// so the optimized executor's per-element loops use this one definition without a call each.
+inline int64_t rounding_mul_shift(int32_t acc, int32_t multiplier, uint32_t shift) {
+    // |acc| <= 2^31 and 0 <= M < 2^31: |product| < 2^62, plus 2^61 at most: no int64 overflow.
+    const int64_t p = int64_t(acc) * multiplier + (int64_t(1) << (shift - 1));
+    return p >> shift; // arithmetic shift (C++20): floor division, so ties round upwards
+}
 // clamp(zc + v, lo, hi) as a byte.
-uint8_t clamp_add(int64_t v, uint8_t zc, uint8_t lo, uint8_t hi);
+inline uint8_t clamp_add(int64_t v, uint8_t zc, uint8_t lo, uint8_t hi) {
+    const int64_t t = v + zc;
+    return uint8_t(std::clamp<int64_t>(t, lo, hi));
+}
 
 // acc[m, n] = bias[n] + sum_k (a[m,k] - za) * (b[k,n] - zb) modulo 2^32, as int32 (bias may be
 // empty = zeros).
