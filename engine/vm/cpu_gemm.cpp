@@ -209,19 +209,40 @@ PX_AVX2_TARGET void avx2_rows(uint32_t rows, const int16_t* a, size_t lda, const
     }
 }
 
-void avx2_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, unsigned threads, ThreadPool* pool,
-                 GemmPackedB& out) {
+// Two rows of 16 bytes of B (k and k + 1, columns n0..n0 + 15) into one pair group of a panel:
+// 16 lanes of (b[k] - zb, b[k + 1] - zb) as int16.
+PX_AVX2_TARGET inline void avx2_pack_pair(const uint8_t* r0, const uint8_t* r1, __m128i zb, int16_t* dst) {
+    const __m128i z = _mm_setzero_si128();
+    const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0));
+    const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1));
+    const __m128i lo0 = _mm_sub_epi16(_mm_unpacklo_epi8(x0, z), zb), hi0 = _mm_sub_epi16(_mm_unpackhi_epi8(x0, z), zb);
+    const __m128i lo1 = _mm_sub_epi16(_mm_unpacklo_epi8(x1, z), zb), hi1 = _mm_sub_epi16(_mm_unpackhi_epi8(x1, z), zb);
+    __m128i* d = reinterpret_cast<__m128i*>(dst);
+    _mm_store_si128(d, _mm_unpacklo_epi16(lo0, lo1));     // columns 0..3
+    _mm_store_si128(d + 1, _mm_unpackhi_epi16(lo0, lo1)); // 4..7
+    _mm_store_si128(d + 2, _mm_unpacklo_epi16(hi0, hi1)); // 8..11
+    _mm_store_si128(d + 3, _mm_unpackhi_epi16(hi0, hi1)); // 12..15
+}
+
+PX_AVX2_TARGET void avx2_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, unsigned threads,
+                                ThreadPool* pool, GemmPackedB& out) {
     const uint32_t Kh = (K + 1) / 2, npanels = (N + kAvx2Cols - 1) / kAvx2Cols;
     // 32-byte aligned panels: the tile loads them with aligned loads. The vector is over-allocated
     // by one vector so the panels can start at the first 32-byte boundary inside it.
     out.bp16.assign(size_t(npanels) * Kh * kAvx2Cols * 2 + 16, 0); // past K and N: zero
     out.bp16_offset = uint32_t((32 - reinterpret_cast<uintptr_t>(out.bp16.data()) % 32) % 32 / 2);
     int16_t* bp = out.bp16.data() + out.bp16_offset;
+    const __m128i zb16 = _mm_set1_epi16(int16_t(zb));
     parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
         for (uint32_t p = p0; p < p1; ++p) {
             const uint32_t n0 = p * kAvx2Cols, cols = std::min(kAvx2Cols, N - n0);
             int16_t* dst = bp + size_t(p) * Kh * kAvx2Cols * 2;
-            for (uint32_t k = 0; k < K; ++k) {
+            uint32_t k = 0;
+            if (cols == kAvx2Cols) // whole pairs of whole rows of 16
+                for (; k + 2 <= K; k += 2)
+                    avx2_pack_pair(b + size_t(k) * N + n0, b + size_t(k + 1) * N + n0, zb16,
+                                   dst + size_t(k / 2) * kAvx2Cols * 2);
+            for (; k < K; ++k) { // the last panel's narrower rows, or an odd K's last row
                 const uint8_t* src = b + size_t(k) * N + n0;
                 int16_t* d = dst + size_t(k / 2) * kAvx2Cols * 2 + k % 2;
                 for (uint32_t j = 0; j < cols; ++j)
