@@ -3,6 +3,7 @@
 
 #include "dtype.h"
 #include "fmath.h"
+#include "fmath_vec.h"
 #include "layout.h"
 
 #include <cstdio>
@@ -85,6 +86,16 @@ float activate(float x, uint8_t activation) {
     case FActivation::Gelu: return fm::gelu(x);
     }
     return x; // unreachable on a checked plan
+}
+
+void activate_run(float* v, size_t n, uint8_t activation) {
+    if (FActivation(activation) == FActivation::None) return;
+    if (FActivation(activation) == FActivation::Gelu) {
+        fm::gelu_run(v, n);
+        return;
+    }
+    for (size_t i = 0; i < n; ++i)
+        v[i] = activate(v[i], activation);
 }
 
 std::vector<float> gather_f32(const Image& image, uint32_t row, MatrixHeader h) {
