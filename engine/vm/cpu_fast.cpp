@@ -920,7 +920,7 @@ void execute_gelu(FastContext& cx, Image& image, const Plan& p) {
     std::vector<float> v(n);
     gather_f32_runs(image, p.ins.operand[0], n, v.data());
     const uint32_t chunks = uint32_t((n + 4095) / 4096);
-    parallel_ranges(fast_threads_for(cx.settings, n * 64), chunks, [&](uint32_t c0, uint32_t c1) {
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, n * 64), chunks, [&](uint32_t c0, uint32_t c1) {
         const uint64_t i0 = uint64_t(c0) * 4096, i1 = std::min<uint64_t>(n, uint64_t(c1) * 4096);
         fm::gelu_run(v.data() + i0, size_t(i1 - i0));
     });
@@ -957,7 +957,7 @@ void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
     gather_f32_runs(image, p.ins.operand[0], x.size(), x.data());
     const float scale = fm::canon(fm::from_bits(std::get<FSoftmaxParams>(p.params).scale));
     const unsigned threads = fast_threads_for(cx.settings, h.elements() * 32); // ~30 operations an element
-    parallel_ranges(threads, h.rows, [&](uint32_t r0, uint32_t r1) {
+    parallel_ranges(&cx.pool, threads, h.rows, [&](uint32_t r0, uint32_t r1) {
         for (uint32_t r = r0; r < r1; ++r) {
             float* row = &x[size_t(r) * h.cols];
             for (uint32_t i = 0; i < h.cols; ++i)
@@ -1020,7 +1020,7 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     if (q.bias_row) gather_f32_runs(image, q.bias_row, N, b.data());
     const float eps = fm::from_bits(q.eps_bits), r = fm::recip(float(N));
     std::vector<float> y(x.size());
-    parallel_ranges(fast_threads_for(cx.settings, uint64_t(M) * N * 16), M, [&](uint32_t m0, uint32_t m1) {
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(M) * N * 16), M, [&](uint32_t m0, uint32_t m1) {
         std::vector<float> tmp(N);
         for (uint32_t m = m0; m < m1; ++m)
             layernorm_row_fast(&x[size_t(m) * N], g.data(), b.data(), eps, r, &y[size_t(m) * N], tmp.data(),
@@ -1044,7 +1044,7 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     gather_f32_runs(image, prm.v_row, v.size(), v.data());
     const float scale = fm::canon(fm::from_bits(prm.scale));
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(T) * L * D * 2);
-    parallel_ranges(threads, T * heads, [&](uint32_t u0, uint32_t u1) {
+    parallel_ranges(&cx.pool, threads, T * heads, [&](uint32_t u0, uint32_t u1) {
         std::vector<float> s(L);
         for (uint32_t u = u0; u < u1; ++u) {
             const uint32_t t = u / heads, col = (u % heads) * hd;
@@ -1094,7 +1094,7 @@ void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     for_runs(image.rgba.data(), image.width, p.ins.operand[1], 0, gb.size(),
              [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&gb[i], px, 4 * size_t(len)); });
     std::vector<uint8_t> c(a.size());
-    parallel_ranges(fast_threads_for(cx.settings, uint64_t(R) * N * 3), R, [&](uint32_t r0, uint32_t r1) {
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 3), R, [&](uint32_t r0, uint32_t r1) {
         for (uint32_t r = r0; r < r1; ++r)
             qint::layernorm_row(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N]);
     });
@@ -1131,7 +1131,7 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
     const std::vector<int16_t> k = centered(p.ins.operand[1], uint64_t(L) * D, prm.zk);
     const std::vector<int16_t> v = centered(prm.v_row, uint64_t(L) * D, prm.zv);
     std::vector<uint8_t> out(size_t(T) * D);
-    parallel_ranges(fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
                     [&](uint32_t u0, uint32_t u1) {
                         std::vector<int32_t> s(L);
                         std::vector<int64_t> prob(L), o(hd);
