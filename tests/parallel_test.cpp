@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <mutex>
 #include <set>
 #include <utility>
@@ -60,4 +62,27 @@ TEST_CASE("ThreadPool: workers are started once and reused; every element is vis
     ThreadPool moved = std::move(pool); // the workers move with it
     CHECK(moved.workers() == 2);
     CHECK(ranges_of(&moved, 2, 10) == ranges_of(nullptr, 2, 10));
+}
+
+TEST_CASE("ThreadPool: back-to-back runs of different splits, some workers idle, with sleeps between") {
+    // Workers poll between runs and sleep after 50 us: runs that follow at once, runs in which a
+    // worker has no range (parts 2 after parts 4), and runs after the workers fell asleep must
+    // each visit every element exactly once (a worker taking one run's range twice, or none,
+    // shows here as a count off by one, or as a hang).
+    ThreadPool pool;
+    std::vector<std::atomic<int>> hits(64);
+    const unsigned splits[] = {4, 2, 3, 4, 1, 4, 2};
+    int expected = 0;
+    for (int round = 0; round < 6000; ++round) {
+        const unsigned parts = splits[round % 7];
+        parallel_ranges(&pool, parts, uint32_t(hits.size()), [&](uint32_t b, uint32_t e) {
+            for (uint32_t i = b; i < e; ++i)
+                ++hits[i];
+        });
+        ++expected;
+        if (round % 1000 == 999) std::this_thread::sleep_for(std::chrono::milliseconds(2)); // past the poll
+    }
+    for (const auto& h : hits)
+        REQUIRE(h.load() == expected);
+    CHECK(pool.workers() == 3);
 }

@@ -19,7 +19,8 @@
 
 namespace px {
 
-// Persistent worker threads, started on first use and joined by the destructor. Move-only. One
+// Persistent worker threads, started on first use and joined by the destructor; between runs
+// they poll for up to 50 us, then sleep (parallel.cpp says why). Move-only. One
 // run() at a time (it is not reentrant, and two threads must not share a pool).
 class ThreadPool {
   public:
