@@ -39,7 +39,8 @@ void check(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, int32_t za, in
     for (auto& v : b)
         v = uint8_t(val(rng));
     const std::vector<uint32_t> want = naive(a, b, M, K, N, za, zb);
-    for (GemmKernel kernel : {GemmKernel::Portable, GemmKernel::Avx2, GemmKernel::Vnni, GemmKernel::Rows, GemmKernel::Auto})
+    for (GemmKernel kernel :
+         {GemmKernel::Portable, GemmKernel::Avx2, GemmKernel::Vnni, GemmKernel::Rows, GemmKernel::Auto})
         for (unsigned threads : {1u, 2u, 3u}) {
             std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
             gemm_u8({a.data(), b.data(), M, K, N, za, zb}, threads, got.data(), kernel);

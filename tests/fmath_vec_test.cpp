@@ -70,9 +70,10 @@ TEST_CASE("gelu_run equals fm::gelu where exp saturates, flushes or is near eith
 
 TEST_CASE("gelu_run equals fm::gelu on special values and random activations, every tail length") {
     std::vector<float> special;
-    for (uint32_t b : {0x00000000u, 0x80000000u, 0x00000001u, 0x807FFFFFu, 0x00800000u, 0x80800000u, 0x00800001u,
-                       0x7F800000u, 0xFF800000u, 0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x7F7FFFFFu,
-                       0xFF7FFFFFu, 0x3F800000u, 0xBF800000u, 0x34000000u, 0xB4000000u})
+    for (uint32_t b :
+         {0x00000000u, 0x80000000u, 0x00000001u, 0x807FFFFFu, 0x00800000u, 0x80800000u, 0x00800001u,
+          0x7F800000u, 0xFF800000u, 0x7FC00000u, 0xFFC00000u, 0x7F800001u, 0xFFFFFFFFu, 0x7F7FFFFFu,
+          0xFF7FFFFFu, 0x3F800000u, 0xBF800000u, 0x34000000u, 0xB4000000u})
         special.push_back(fm::from_bits(b));
     check_bits(special);
     std::mt19937 rng(20261203);

@@ -6,9 +6,9 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 

@@ -63,11 +63,11 @@ PX_AVX2 inline P select(Q mask, P v, P otherwise) {
     return r;
 }
 // Integer lane operations, lane by lane over the pack.
-#define PX_IOP(name, intrinsic)                                                                          \
-    PX_AVX2 inline Q name(Q a, Q b) {                                                                    \
-        Q r;                                                                                             \
-        PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                      \
-        return r;                                                                                        \
+#define PX_IOP(name, intrinsic)                                                                              \
+    PX_AVX2 inline Q name(Q a, Q b) {                                                                        \
+        Q r;                                                                                                 \
+        PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                          \
+        return r;                                                                                            \
     }
 PX_IOP(iand, _mm256_and_si256)
 PX_IOP(iandnot, _mm256_andnot_si256)
@@ -100,11 +100,11 @@ PX_AVX2 inline P canon(P x) {
     const Q kept = iandnot(igt(iset(kMinNormal + 1), mag), b);
     return select(igt(mag, iset(kPosInf)), fset(kNaN), fbits(kept));
 }
-#define PX_FOP(name, intrinsic)                                                                          \
-    PX_AVX2 inline P name(P a, P b) {                                                                    \
-        P r;                                                                                             \
-        PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                      \
-        return canon(r);                                                                                 \
+#define PX_FOP(name, intrinsic)                                                                              \
+    PX_AVX2 inline P name(P a, P b) {                                                                        \
+        P r;                                                                                                 \
+        PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                          \
+        return canon(r);                                                                                     \
     }
 PX_FOP(add, _mm256_add_ps)
 PX_FOP(sub, _mm256_sub_ps)
@@ -176,7 +176,8 @@ PX_AVX2 inline P recip(P x) {
         y = add(y, mul(y, sub(one, mul(m, y))));
     const P h = mul(m, y);
     const Split xs = split(m), ys = split(y);
-    const P l = add(add(add(sub(mul(xs.hi, ys.hi), h), mul(xs.hi, ys.lo)), mul(xs.lo, ys.hi)), mul(xs.lo, ys.lo));
+    const P l =
+        add(add(add(sub(mul(xs.hi, ys.hi), h), mul(xs.hi, ys.lo)), mul(xs.lo, ys.hi)), mul(xs.lo, ys.lo));
     y = add(y, mul(y, sub(sub(one, h), l)));
     P r = canon(fbits(ior(ibits(mul(y, pow2(isub(iset(0u), e)))), sign)));
     r = select(igt(e, iset(126u)), fset(0.0f), r); // 1/x <= 2^-127: flushed

@@ -3,8 +3,8 @@
 #include "parallel.h"
 
 #include "cpu_gemm.h"
-#include "fmath_vec.h"
 #include "fmath.h"
+#include "fmath_vec.h"
 #include "ops/float_ops.h"
 #include "ops/gen_ops.h"
 #include "ops/qint_ops.h"
@@ -319,8 +319,8 @@ PX_CLONES void store_saturated_run(uint8_t* __restrict px, const uint32_t* __res
 PX_CLONES void store_requantized_run(uint8_t* __restrict px, const uint32_t* __restrict acc, uint32_t len,
                                      const QMatmulParams& q) {
     for (uint32_t j = 0; j < len; ++j)
-        px[4 * size_t(j)] =
-            clamp_add(rounding_mul_shift(int32_t(acc[j]), q.multiplier, q.shift), q.zc, q.clamp_lo, q.clamp_hi);
+        px[4 * size_t(j)] = clamp_add(rounding_mul_shift(int32_t(acc[j]), q.multiplier, q.shift), q.zc,
+                                      q.clamp_lo, q.clamp_hi);
 }
 PX_CLONES void store_i32_run(uint8_t* __restrict px, const uint32_t* __restrict acc, uint32_t len) {
     for (uint32_t j = 0; j < len; ++j) {
@@ -1020,12 +1020,13 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     if (q.bias_row) gather_f32_runs(image, q.bias_row, N, b.data());
     const float eps = fm::from_bits(q.eps_bits), r = fm::recip(float(N));
     std::vector<float> y(x.size());
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(M) * N * 16), M, [&](uint32_t m0, uint32_t m1) {
-        std::vector<float> tmp(N);
-        for (uint32_t m = m0; m < m1; ++m)
-            layernorm_row_fast(&x[size_t(m) * N], g.data(), b.data(), eps, r, &y[size_t(m) * N], tmp.data(),
-                               N);
-    });
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(M) * N * 16), M,
+                    [&](uint32_t m0, uint32_t m1) {
+                        std::vector<float> tmp(N);
+                        for (uint32_t m = m0; m < m1; ++m)
+                            layernorm_row_fast(&x[size_t(m) * N], g.data(), b.data(), eps, r,
+                                               &y[size_t(m) * N], tmp.data(), N);
+                    });
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
@@ -1094,10 +1095,11 @@ void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     for_runs(image.rgba.data(), image.width, p.ins.operand[1], 0, gb.size(),
              [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&gb[i], px, 4 * size_t(len)); });
     std::vector<uint8_t> c(a.size());
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 3), R, [&](uint32_t r0, uint32_t r1) {
-        for (uint32_t r = r0; r < r1; ++r)
-            qint::layernorm_row(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N]);
-    });
+    parallel_ranges(
+        &cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 3), R, [&](uint32_t r0, uint32_t r1) {
+            for (uint32_t r = r0; r < r1; ++r)
+                qint::layernorm_row(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N]);
+        });
     store_r(image, p.ins.operand[2], p.out_shape, c.data());
 }
 

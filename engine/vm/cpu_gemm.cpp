@@ -215,8 +215,10 @@ PX_AVX2_TARGET inline void avx2_pack_pair(const uint8_t* r0, const uint8_t* r1, 
     const __m128i z = _mm_setzero_si128();
     const __m128i x0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0));
     const __m128i x1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1));
-    const __m128i lo0 = _mm_sub_epi16(_mm_unpacklo_epi8(x0, z), zb), hi0 = _mm_sub_epi16(_mm_unpackhi_epi8(x0, z), zb);
-    const __m128i lo1 = _mm_sub_epi16(_mm_unpacklo_epi8(x1, z), zb), hi1 = _mm_sub_epi16(_mm_unpackhi_epi8(x1, z), zb);
+    const __m128i lo0 = _mm_sub_epi16(_mm_unpacklo_epi8(x0, z), zb),
+                  hi0 = _mm_sub_epi16(_mm_unpackhi_epi8(x0, z), zb);
+    const __m128i lo1 = _mm_sub_epi16(_mm_unpacklo_epi8(x1, z), zb),
+                  hi1 = _mm_sub_epi16(_mm_unpackhi_epi8(x1, z), zb);
     __m128i* d = reinterpret_cast<__m128i*>(dst);
     _mm_store_si128(d, _mm_unpacklo_epi16(lo0, lo1));     // columns 0..3
     _mm_store_si128(d + 1, _mm_unpackhi_epi16(lo0, lo1)); // 4..7
@@ -569,7 +571,8 @@ const char* gemm_kernel_name(GemmKernel kernel) {
 
 // The kernel a pack or product request resolves to on this CPU.
 static GemmKernel resolve(GemmKernel kernel) {
-    if ((kernel == GemmKernel::Auto || kernel == GemmKernel::Vnni) && gemm_vnni_available()) return GemmKernel::Vnni;
+    if ((kernel == GemmKernel::Auto || kernel == GemmKernel::Vnni) && gemm_vnni_available())
+        return GemmKernel::Vnni;
     if (kernel != GemmKernel::Portable && gemm_avx2_available()) return GemmKernel::Avx2;
     return GemmKernel::Portable;
 }

@@ -50,7 +50,10 @@ struct ThreadPool::State {
     void work(unsigned index) {
         uint64_t seen = 0;
         for (;;) {
-            auto news = [&] { return stop.load(std::memory_order_acquire) || generation.load(std::memory_order_acquire) != seen; };
+            auto news = [&] {
+                return stop.load(std::memory_order_acquire) ||
+                       generation.load(std::memory_order_acquire) != seen;
+            };
             if (!poll(news)) {
                 std::unique_lock<std::mutex> lock(m);
                 go.wait(lock, news);
