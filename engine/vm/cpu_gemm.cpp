@@ -157,6 +157,15 @@ PX_AVX2_TARGET inline void store_row(uint32_t* c, __m256i lo, __m256i hi, bool a
     _mm256_storeu_si256(row + 1, hi);
 }
 
+// One row's step of a tile: its pair q times the 16 columns' pairs (b0: columns 0..7, b1: 8..15),
+// added to the row's two accumulators.
+PX_AVX2_TARGET inline void madd_pair(__m256i& lo, __m256i& hi, const int16_t* row, uint32_t q, __m256i b0,
+                                     __m256i b1) {
+    const __m256i av = pair_at(row, q);
+    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(av, b0));
+    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(av, b1));
+}
+
 // C[r][0..15] (+)= sum over pairs q in [0, pairs) of A row r's pair q times B's pair q, for the
 // MR (1 to 4) rows at a (row stride lda int16) and the panel chunk at b (32-byte aligned), into
 // the MR rows of 16 at c (row stride ldc). Named accumulators rather than an array: GCC 12 keeps
@@ -173,24 +182,10 @@ PX_AVX2_TARGET inline void avx2_tile(const int16_t* __restrict a, size_t lda, co
     for (uint32_t q = 0; q < pairs; ++q) {
         const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + size_t(q) * 32));
         const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + size_t(q) * 32 + 16));
-        __m256i av = pair_at(a, q);
-        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, b0));
-        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, b1));
-        if constexpr (MR > 1) {
-            av = pair_at(a1, q);
-            c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(av, b0));
-            c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(av, b1));
-        }
-        if constexpr (MR > 2) {
-            av = pair_at(a2, q);
-            c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(av, b0));
-            c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(av, b1));
-        }
-        if constexpr (MR > 3) {
-            av = pair_at(a3, q);
-            c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(av, b0));
-            c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(av, b1));
-        }
+        madd_pair(c00, c01, a, q, b0, b1);
+        if constexpr (MR > 1) madd_pair(c10, c11, a1, q, b0, b1);
+        if constexpr (MR > 2) madd_pair(c20, c21, a2, q, b0, b1);
+        if constexpr (MR > 3) madd_pair(c30, c31, a3, q, b0, b1);
     }
     store_row(c, c00, c01, accumulate);
     if constexpr (MR > 1) store_row(c + ldc, c10, c11, accumulate);
