@@ -28,7 +28,7 @@ std::string f32_param_text(uint32_t bits);
 // The activation of FMATMUL on a canonical value: none: x; relu: NaN stays NaN, x > 0 stays,
 // everything else (+0, negatives, -inf) is +0; gelu: fm::gelu.
 float activate(float x, uint8_t activation);
-// activate() on each of v[0..n), GELU 8 values at a time where the CPU can (fm::gelu_run, the
+// activate() on each of v[0..n), GELU 32 values at a time where the CPU can (fm::gelu_run, the
 // same bits): what the optimized executor runs.
 void activate_run(float* v, size_t n, uint8_t activation);
 
