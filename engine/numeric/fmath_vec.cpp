@@ -1,16 +1,14 @@
 #include "fmath_vec.h"
 #include "fmath.h"
+#include "kernel_clones.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if PX_X86_KERNELS
 #include <immintrin.h>
-#define PX_FMATH_AVX2 1
-#else
-#define PX_FMATH_AVX2 0
 #endif
 
 namespace px::fm {
 
-#if PX_FMATH_AVX2
+#if PX_X86_KERNELS
 namespace {
 
 // Each helper is fmath.h's or fmath.cpp's function of the same name on kPack x 8 lanes. Lanes
@@ -21,7 +19,6 @@ namespace {
 // Why packs of 4 vectors: each function is one long chain of dependent operations (Horner, Newton
 // steps), each an IEEE operation and a canonicalization, so one vector at a time waits on
 // latency (measured 21 ns a value); four independent chains side by side fill the pipelines.
-#define PX_AVX2 __attribute__((target("avx2")))
 #define PX_EACH _Pragma("GCC unroll 4") for (int j = 0; j < kPack; ++j)
 constexpr int kPack = 4;
 using V = __m256;
@@ -33,38 +30,38 @@ struct Q { // kPack vectors of 8 int32 (bits or masks)
     I v[kPack];
 };
 
-PX_AVX2 inline Q ibits(P x) {
+PX_AVX2_TARGET inline Q ibits(P x) {
     Q r;
     PX_EACH r.v[j] = _mm256_castps_si256(x.v[j]);
     return r;
 }
-PX_AVX2 inline P fbits(Q x) {
+PX_AVX2_TARGET inline P fbits(Q x) {
     P r;
     PX_EACH r.v[j] = _mm256_castsi256_ps(x.v[j]);
     return r;
 }
-PX_AVX2 inline Q iset(uint32_t v) {
+PX_AVX2_TARGET inline Q iset(uint32_t v) {
     Q r;
     PX_EACH r.v[j] = _mm256_set1_epi32(int32_t(v));
     return r;
 }
-PX_AVX2 inline P fset(uint32_t b) {
+PX_AVX2_TARGET inline P fset(uint32_t b) {
     return fbits(iset(b));
 }
-PX_AVX2 inline P fset(float f) {
+PX_AVX2_TARGET inline P fset(float f) {
     P r;
     PX_EACH r.v[j] = _mm256_set1_ps(f);
     return r;
 }
 // Lanes where mask is all ones take v.
-PX_AVX2 inline P select(Q mask, P v, P otherwise) {
+PX_AVX2_TARGET inline P select(Q mask, P v, P otherwise) {
     P r;
     PX_EACH r.v[j] = _mm256_blendv_ps(otherwise.v[j], v.v[j], _mm256_castsi256_ps(mask.v[j]));
     return r;
 }
 // Integer lane operations, lane by lane over the pack.
 #define PX_IOP(name, intrinsic)                                                                              \
-    PX_AVX2 inline Q name(Q a, Q b) {                                                                        \
+    PX_AVX2_TARGET inline Q name(Q a, Q b) {                                                                 \
         Q r;                                                                                                 \
         PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                          \
         return r;                                                                                            \
@@ -78,30 +75,30 @@ PX_IOP(igt, _mm256_cmpgt_epi32)
 PX_IOP(ieq, _mm256_cmpeq_epi32)
 #undef PX_IOP
 // Float comparisons as masks (ordered: false for NaN).
-PX_AVX2 inline Q fgt(P a, P b) {
+PX_AVX2_TARGET inline Q fgt(P a, P b) {
     Q r;
     PX_EACH r.v[j] = _mm256_castps_si256(_mm256_cmp_ps(a.v[j], b.v[j], _CMP_GT_OQ));
     return r;
 }
-PX_AVX2 inline Q flt(P a, P b) {
+PX_AVX2_TARGET inline Q flt(P a, P b) {
     Q r;
     PX_EACH r.v[j] = _mm256_castps_si256(_mm256_cmp_ps(a.v[j], b.v[j], _CMP_LT_OQ));
     return r;
 }
 // |x| > +inf as integers: a NaN.
-PX_AVX2 inline Q nan_mask(Q b) {
+PX_AVX2_TARGET inline Q nan_mask(Q b) {
     return igt(iand(b, iset(0x7FFFFFFFu)), iset(kPosInf));
 }
 
 // canon_bits: NaN -> kNaN; |v| <= 2^-126 -> +0; else unchanged.
-PX_AVX2 inline P canon(P x) {
+PX_AVX2_TARGET inline P canon(P x) {
     const Q b = ibits(x);
     const Q mag = iand(b, iset(0x7FFFFFFFu));
     const Q kept = iandnot(igt(iset(kMinNormal + 1), mag), b);
     return select(igt(mag, iset(kPosInf)), fset(kNaN), fbits(kept));
 }
 #define PX_FOP(name, intrinsic)                                                                              \
-    PX_AVX2 inline P name(P a, P b) {                                                                        \
+    PX_AVX2_TARGET inline P name(P a, P b) {                                                                 \
         P r;                                                                                                 \
         PX_EACH r.v[j] = intrinsic(a.v[j], b.v[j]);                                                          \
         return canon(r);                                                                                     \
@@ -111,13 +108,13 @@ PX_FOP(sub, _mm256_sub_ps)
 PX_FOP(mul, _mm256_mul_ps)
 #undef PX_FOP
 // 2^e for e in the normal range.
-PX_AVX2 inline P pow2(Q e) {
+PX_AVX2_TARGET inline P pow2(Q e) {
     Q r;
     PX_EACH r.v[j] = _mm256_slli_epi32(_mm256_add_epi32(e.v[j], _mm256_set1_epi32(127)), 23);
     return fbits(r);
 }
 
-PX_AVX2 inline P exp(P x) {
+PX_AVX2_TARGET inline P exp(P x) {
     x = canon(x);
     const Q nan = nan_mask(ibits(x));
     const Q big = fgt(x, fset(0x42B20000u));  // x > 89
@@ -155,13 +152,13 @@ PX_AVX2 inline P exp(P x) {
 struct Split {
     P hi, lo;
 };
-PX_AVX2 inline Split split(P a) {
+PX_AVX2_TARGET inline Split split(P a) {
     const P c = mul(fset(0x45801000u), a);
     const P hi = sub(c, sub(c, a));
     return {hi, sub(a, hi)};
 }
 
-PX_AVX2 inline P recip(P x) {
+PX_AVX2_TARGET inline P recip(P x) {
     const Q b = ibits(canon(x));
     const Q mag = iand(b, iset(0x7FFFFFFFu)), sign = iand(b, iset(0x80000000u));
     const Q nan = igt(mag, iset(kPosInf));
@@ -186,7 +183,7 @@ PX_AVX2 inline P recip(P x) {
     return select(nan, fset(kNaN), r);
 }
 
-PX_AVX2 inline P gelu(P x) {
+PX_AVX2_TARGET inline P gelu(P x) {
     x = canon(x);
     const Q b = ibits(x);
     const P x3 = mul(mul(x, x), x);
@@ -199,7 +196,7 @@ PX_AVX2 inline P gelu(P x) {
 
 // The whole packs of x; returns how many values that was.
 // flatten: every helper inlined (GCC declines the larger ones and passes packs through memory).
-__attribute__((flatten)) PX_AVX2 size_t gelu_run_avx2(float* x, size_t n) {
+__attribute__((flatten)) PX_AVX2_TARGET size_t gelu_run_avx2(float* x, size_t n) {
     constexpr size_t kStep = 8 * kPack;
     size_t i = 0;
     for (; i + kStep <= n; i += kStep) {
@@ -211,17 +208,12 @@ __attribute__((flatten)) PX_AVX2 size_t gelu_run_avx2(float* x, size_t n) {
     return i;
 }
 
-bool avx2() {
-    static const bool ok = __builtin_cpu_supports("avx2");
-    return ok;
-}
-
 } // namespace
 #endif
 
 bool gelu_run_vectorized() {
-#if PX_FMATH_AVX2
-    return avx2();
+#if PX_X86_KERNELS
+    return cpu_has_avx2();
 #else
     return false;
 #endif
@@ -229,8 +221,8 @@ bool gelu_run_vectorized() {
 
 void gelu_run(float* x, size_t n) {
     size_t i = 0;
-#if PX_FMATH_AVX2
-    if (avx2()) i = gelu_run_avx2(x, n);
+#if PX_X86_KERNELS
+    if (cpu_has_avx2()) i = gelu_run_avx2(x, n);
 #endif
     for (; i < n; ++i)
         x[i] = gelu(x[i]);

@@ -657,9 +657,6 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, u
     }
 }
 
-// avx2 only, never "fma": the products and sums must stay separately rounded operations.
-#define PX_AVX2_TARGET __attribute__((target("avx2")))
-
 // One row of a (x: 16 * blocks terms) times one strip (16 columns as two ymm vectors, 16 floats
 // a row of k, b at the strip's row of x[0]), added block by block to acc[0..15]. Each block's 16
 // products per output are summed by the F.5 halving tree, walked depth first
@@ -699,11 +696,6 @@ PX_AVX2_TARGET void fmatmul_strip_avx2(const float* __restrict x, const float* _
     }
     _mm256_storeu_ps(acc, c0);
     _mm256_storeu_ps(acc + 8, c1);
-}
-
-bool avx2_available() {
-    static const bool ok = __builtin_cpu_supports("avx2");
-    return ok;
 }
 
 // c = a @ b by fmatmul_strip_avx2, canonicalized once at the end; b in strips as for the AVX-512
@@ -758,7 +750,7 @@ enum class FloatKernel { Canon, Avx512, Avx2 };
 FloatKernel plain_float_kernel() {
 #if PX_FMATMUL_X86
     if (avx512f_available()) return FloatKernel::Avx512;
-    if (avx2_available()) return FloatKernel::Avx2;
+    if (cpu_has_avx2()) return FloatKernel::Avx2;
 #endif
     return FloatKernel::Canon;
 }

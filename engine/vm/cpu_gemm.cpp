@@ -8,11 +8,8 @@
 #include <thread>
 #include <vector>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if PX_X86_KERNELS
 #include <immintrin.h>
-#define PX_GEMM_X86 1
-#else
-#define PX_GEMM_X86 0
 #endif
 
 namespace px {
@@ -51,6 +48,19 @@ PX_CLONES int32_t dot_1x1(const int16_t* __restrict a, const int16_t* __restrict
     return s;
 }
 
+// A less za as int16, row-major, rows of Kp (>= K) with zeros past K: the operand both int16
+// kernels read.
+void widen_rows(const uint8_t* a, uint32_t M, uint32_t K, int32_t za, uint32_t Kp,
+                std::vector<int16_t>& out) {
+    out.resize(size_t(M) * Kp);
+    for (uint32_t m = 0; m < M; ++m) {
+        int16_t* dst = &out[size_t(m) * Kp];
+        for (uint32_t k = 0; k < K; ++k)
+            dst[k] = int16_t(int32_t(a[size_t(m) * K + k]) - za);
+        std::fill(dst + K, dst + Kp, int16_t(0));
+    }
+}
+
 // B^T less zb as int16, rows padded with zeros to Kp, transposed 16 x 16 at a time; threads take
 // ranges of k (each writes its own columns of B^T).
 void portable_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, unsigned threads, ThreadPool* pool,
@@ -74,10 +84,7 @@ void portable_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPacked
                       uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
     const uint32_t K = pb.K, N = pb.N;
     const uint32_t Kp = (K + kPadK - 1) / kPadK * kPadK;
-    ws.a16.assign(size_t(M) * Kp, 0); // the padding must be zero
-    for (uint32_t m = 0; m < M; ++m)
-        for (uint32_t k = 0; k < K; ++k)
-            ws.a16[size_t(m) * Kp + k] = int16_t(a[size_t(m) * K + k] - za);
+    widen_rows(a, M, K, za, Kp, ws.a16);
     const int16_t* bt = pb.bt16.data();
     std::fill(acc, acc + size_t(M) * N, 0u);
     const int16_t* ap = ws.a16.data();
@@ -136,8 +143,7 @@ void portable_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPacked
 // kAvx2BlockRows (a block's chunk of A, 96 KiB, stays in L2 while the thread's panels pass it).
 constexpr uint32_t kAvx2Cols = 16, kAvx2Rows = 4, kAvx2ChunkPairs = 256, kAvx2BlockRows = 96;
 
-#if PX_GEMM_X86
-#define PX_AVX2_TARGET __attribute__((target("avx2")))
+#if PX_X86_KERNELS
 
 // Pair q of a row of A (its int16 at 2q and 2q + 1) in every 32-bit lane.
 PX_AVX2_TARGET inline __m256i pair_at(const int16_t* row, uint32_t q) {
@@ -253,13 +259,7 @@ void avx2_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
                   uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
     const uint32_t K = pb.K, N = pb.N, Kh = (K + 1) / 2, Kp = Kh * 2;
     const uint32_t npanels = (N + kAvx2Cols - 1) / kAvx2Cols;
-    ws.a16.resize(size_t(M) * Kp);
-    for (uint32_t m = 0; m < M; ++m) {
-        int16_t* dst = &ws.a16[size_t(m) * Kp];
-        for (uint32_t k = 0; k < K; ++k)
-            dst[k] = int16_t(int32_t(a[size_t(m) * K + k]) - za);
-        if (Kp > K) dst[K] = 0; // the padding pair's second half
-    }
+    widen_rows(a, M, K, za, Kp, ws.a16);
     const int16_t* ap = ws.a16.data();
     const int16_t* bp = pb.bp16.data() + pb.bp16_offset;
     parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
@@ -346,7 +346,7 @@ void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc, ThreadPool* poo
 // K = 1024) stays in L1 while every panel of A streams by.
 constexpr uint32_t kTile = 16;
 
-#if PX_GEMM_X86
+#if PX_X86_KERNELS
 // GCC 12's own _mm512_unpack* headers trip -Wuninitialized (their undefined pass-through operand).
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -535,7 +535,7 @@ void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
 } // namespace
 
 bool gemm_vnni_available() {
-#if PX_GEMM_X86
+#if PX_X86_KERNELS
     static const bool ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                            __builtin_cpu_supports("avx512vnni");
     return ok;
@@ -544,15 +544,12 @@ bool gemm_vnni_available() {
 #endif
 }
 
-static GemmKernel resolve(GemmKernel kernel);
-
-bool gemm_avx2_available() {
-#if PX_GEMM_X86
-    static const bool ok = __builtin_cpu_supports("avx2");
-    return ok;
-#else
-    return false;
-#endif
+// The kernel a pack or product request resolves to on this CPU.
+static GemmKernel resolve(GemmKernel kernel) {
+    if ((kernel == GemmKernel::Auto || kernel == GemmKernel::Vnni) && gemm_vnni_available())
+        return GemmKernel::Vnni;
+    if (kernel != GemmKernel::Portable && cpu_has_avx2()) return GemmKernel::Avx2;
+    return GemmKernel::Portable;
 }
 
 const char* gemm_kernel_name(GemmKernel kernel) {
@@ -564,19 +561,11 @@ const char* gemm_kernel_name(GemmKernel kernel) {
     }
 }
 
-// The kernel a pack or product request resolves to on this CPU.
-static GemmKernel resolve(GemmKernel kernel) {
-    if ((kernel == GemmKernel::Auto || kernel == GemmKernel::Vnni) && gemm_vnni_available())
-        return GemmKernel::Vnni;
-    if (kernel != GemmKernel::Portable && gemm_avx2_available()) return GemmKernel::Avx2;
-    return GemmKernel::Portable;
-}
-
 void gemm_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, GemmKernel kernel, unsigned threads,
                  ThreadPool* pool, GemmPackedB& out) {
     out.kernel = resolve(kernel);
     out.K = K, out.N = N, out.zb = zb;
-#if PX_GEMM_X86
+#if PX_X86_KERNELS
     if (out.kernel == GemmKernel::Vnni) {
         out.bt16 = {}, out.bp16 = {};
         vnni_pack_b_all(b, K, N, threads, pool, out);
@@ -595,7 +584,7 @@ void gemm_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, GemmKerne
 void gemm_u8_packed(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& b, unsigned threads,
                     uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
     if (M == 0 || b.N == 0) return;
-#if PX_GEMM_X86
+#if PX_X86_KERNELS
     if (b.kernel == GemmKernel::Vnni) {
         vnni_product(a, M, za, b, threads, acc, ws, pool);
         return;

@@ -62,9 +62,8 @@ struct GemmWorkspace {
     size_t bytes() const { return a8.capacity() + rowsum.capacity() * 4 + a16.capacity() * 2 + b.bytes(); }
 };
 
-// True when this CPU (and OS) can run the VNNI kernel; the AVX2 one.
+// True when this CPU (and OS) can run the VNNI kernel.
 bool gemm_vnni_available();
-bool gemm_avx2_available();
 // The kernel Auto picks on this CPU, in words (for reports).
 const char* gemm_kernel_name(GemmKernel kernel = GemmKernel::Auto);
 
