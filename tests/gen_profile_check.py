@@ -6,7 +6,8 @@ BPE), and pxi gpt --random-init. Checked against independent computations:
   prefill's is its count from pc 0 to the first LOOP; nothing else ran;
 - the FMATMUL multiply-adds and operand bytes read per decode pass are those of the graph written
   out from the config (docs/gpt-program.md: q, k, v, proj, fc, proj per layer, the head), and
-  GATHER's the two embedding rows it copies (not the whole tables);
+  GATHER's the two embedding rows it copies (not the whole tables), FATTENTION's q and both caches
+  at each pass's length, APPEND's the one row it writes (not the whole cache);
 - the shares sum to 1 and the per-opcode times to the pass's time, on cpu and cpu-ref;
 - --random-init: the same seed gives the same file, another seed another, and the program runs.
 Usage: gen_profile_check.py PXI PYTHON SOURCE_DIR WORK
@@ -112,6 +113,20 @@ for ex in ["cpu", "cpu-ref"]:
         fail(f"{ex}: FMATMUL reads {fm['bytes_read']} bytes, want {want_read} x {passes}")
     # GATHER reads the rows it copies, not the whole table: per pass the token's embedding row
     # (and the 1 x 1 index) and the position's row (and the sequence's header).
+    # FATTENTION reads q (1 x d), K and V (each L x d, headers too): in decode pass k (1..passes)
+    # the caches hold the prompt's P positions and k more. APPEND writes the header and the row it
+    # appends: per layer a key and a value row (1 x d), and the token (1 x 1).
+    P = len(out["prompt_tokens"])
+    at = next(o for o in dec["ops"] if o["name"] == "FATTENTION")
+    want_at = sum(L * (4 * (1 + d) + 2 * 4 * (1 + (P + k) * d)) for k in range(1, passes + 1))
+    if at["bytes_read"] != want_at:
+        fail(f"{ex}: FATTENTION reads {at['bytes_read']} bytes, want {want_at} (q, K and V, {P}-token prompt)")
+    if body.get("APPEND") != 2 * L + 1:
+        fail(f"listing: APPEND x{body.get('APPEND')} in the loop body, want {2 * L + 1}")
+    ap = next(o for o in dec["ops"] if o["name"] == "APPEND")
+    want_ap = (2 * L * 4 * (1 + d) + 4 * 2) * passes
+    if ap["bytes_written"] != want_ap:
+        fail(f"{ex}: APPEND writes {ap['bytes_written']} bytes, want {want_ap} (one row each)")
     ga = next(o for o in dec["ops"] if o["name"] == "GATHER")
     if ga["bytes_read"] != (8 * (1 + d) + 12) * passes:
         fail(f"{ex}: GATHER reads {ga['bytes_read']} bytes, want {8 * (1 + d) + 12} x {passes}")

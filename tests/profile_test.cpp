@@ -16,16 +16,17 @@ using namespace px;
 namespace {
 
 // width 16: x (2x3) at row 1, w (3x4) at row 2, y (2x4) at row 3, z (2x4) at row 4, DOT's result
-// pixel at row 5. MATMUL x w y; ADD y y z; RELU z; MATMUL x w y; DOT y y 5; HALT.
-Image small_program() {
-    Image img = make_image(16, 6);
+// pixel at row 5. MATMUL x w y; ADD y y z; RELU z; MATMUL x w y; DOT y y 5; HALT. x_rows and
+// width change x's rows (each matrix must fit its row).
+Image small_program(uint32_t x_rows = 2, uint32_t width = 16) {
+    Image img = make_image(width, 6);
     auto put = [&](uint32_t row, MatrixHeader h, uint8_t base) {
         std::vector<uint8_t> v(h.elements());
         for (size_t i = 0; i < v.size(); ++i)
             v[i] = uint8_t(base + i % 3);
         REQUIRE(write_matrix(img, row, h, v).ok());
     };
-    put(1, {3, 2}, 1);
+    put(1, {3, x_rows}, 1);
     put(2, {4, 3}, 2);
     uint32_t x = 0;
     auto ins = [&](Opcode op, uint8_t a, uint8_t b, uint8_t c) {
@@ -115,4 +116,26 @@ TEST_CASE("profile_run: a trapping instruction is counted, with no work") {
     CHECK(ops["ADD"].work.bytes_read == 0);
     CHECK(ops["MATMUL"].count == 1);
     CHECK(prof.ops.size() == 2);
+}
+
+TEST_CASE(
+    "profile_run: the optimized executor trusts a weight it checked earlier in the run, as unprofiled") {
+    // MATMUL x w twice, with 8 rows of x (w is packed, kDirectMaxM = 4): an unprofiled run packs w
+    // once and reuses it without reading it again; so must a profiled one, or its FMATMUL and
+    // MATMUL times include a comparison that real runs never make (profile.h).
+    for (bool profiled : {false, true}) {
+        FastStats stats;
+        FastSettings settings;
+        settings.stats = &stats;
+        VmState vm = make_vm(small_program(8, 64));
+        if (profiled)
+            profile_run(vm, fast_executor(settings));
+        else
+            run(vm, {.execute = fast_executor(settings)});
+        REQUIRE(vm.status == VmStatus::Halted);
+        INFO("profiled " << profiled);
+        CHECK(stats.weights_packed == 1);
+        CHECK(stats.weights_reused == 1);
+        CHECK(stats.weights_trusted == 1);
+    }
 }

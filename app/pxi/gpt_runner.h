@@ -42,8 +42,9 @@ struct GptRunner {
     std::string kernel = "tiled"; // the GL executor's matmul kernel (same bytes; speed differs)
     px::VmState vm;
     px::PlanExecutor execute;
-    // --profile (CPU executors only): each step timed into prefill, decode or rest (the final
-    // HALT); the prefill ends with its LOOP, so the decode accumulator sees whole decode passes.
+    // --profile (CPU executors only): each step of run_to_end timed into prefill, decode or rest
+    // (the final HALT); the prefill ends with its LOOP, so the decode accumulator sees whole
+    // decode passes.
     bool profiling = false, in_decode = false;
     px::ProfileAccumulator prefill, decode, rest;
 #ifdef PXOS_HAVE_GL
@@ -86,32 +87,39 @@ struct GptRunner {
 #endif
         return vm.trap;
     }
-    // One step; the pc of the instruction that ran.
+    // One step; the pc of the instruction that ran (never profiled: see run_to_end).
     uint32_t step() {
 #ifdef PXOS_HAVE_GL
         if (kind == "gl") return px::gl::gl_step(gl->executor).step.executed_pc;
 #endif
-        if (!profiling) return px::step(vm, nullptr, execute).executed_pc;
-        const uint8_t op = opcode_at(vm.image, vm.pc);
-        px::ProfileAccumulator& acc = op == uint8_t(px::Opcode::HALT) ? rest : in_decode ? decode : prefill;
-        if (op == uint8_t(px::Opcode::LOOP)) in_decode = true;
-        return px::profile_step(vm, execute, acc).executed_pc;
+        return px::step(vm, nullptr, execute).executed_pc;
     }
     // Runs to the end (halt, trap or the step limit), telling `after` the pc of each instruction
     // that ran or trapped, as step() after step() would. The CPU executors run it as one px::run()
     // call, in which the optimized executor compares each packed weight with its pixels once, not
     // at every use (cpu_fast.cpp, PackedWeight: a decode pass uses each weight once, so step() after
     // step() would compare every weight every token); `after` may read the image, never write it.
-    // With `profiling` (each step timed on its own) and on GL it is step() after step().
+    // With `profiling` it is the same one call, each step timed (px::profile_run_into). On GL it is
+    // step() after step().
     void run_to_end(const std::function<void(uint32_t pc)>& after) {
-        if (kind != "gl" && !profiling) {
-            px::run(vm,
-                    {.after_step = [&](const px::VmState&, const px::StepResult& r) { after(r.executed_pc); },
-                     .execute = execute});
+        if (kind == "gl") {
+            while (status() == px::VmStatus::Ready)
+                after(step());
             return;
         }
-        while (status() == px::VmStatus::Ready)
-            after(step());
+        auto told = [&](const px::VmState&, const px::StepResult& r) { after(r.executed_pc); };
+        if (!profiling) {
+            px::run(vm, {.after_step = told, .execute = execute});
+            return;
+        }
+        auto pick = [&](uint8_t op) -> px::ProfileAccumulator& {
+            px::ProfileAccumulator& acc = op == uint8_t(px::Opcode::HALT) ? rest
+                                          : in_decode                     ? decode
+                                                                          : prefill;
+            if (op == uint8_t(px::Opcode::LOOP)) in_decode = true;
+            return acc;
+        };
+        px::profile_run_into(vm, execute, pick, told);
     }
     // The opcode of the instruction at pc (after a WIDE prefix); 255 past row 0's end.
     static uint8_t opcode_at(const px::Image& image, uint32_t pc) {

@@ -63,6 +63,17 @@ PlanWork plan_work(const Plan& p) {
         if (const auto* g = std::get_if<GatherParams>(&p.params); g && g->mode == 0)
             w.bytes_read += 4 * p.shape[1].elements();
         break;
+    case Opcode::FATTENTION:
+    case Opcode::QATTENTION: // and the value cache V, named by a parameter, K's shape (§12.2, §16)
+        w.elements = p.out_shape.elements();
+        w.bytes_read += 4 * (1 + p.shape[1].elements());
+        break;
+    case Opcode::APPEND: // writes c's header and a's rows after c's last; the plan's write rectangle
+                         // is all of c (header to last row) because the rows written move each step
+        w.elements = p.shape[0].elements();
+        w.bytes_read += 4; // c's header: its length
+        w.bytes_written = 4 * (1 + p.shape[0].elements());
+        break;
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)
         w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();
@@ -71,30 +82,44 @@ PlanWork plan_work(const Plan& p) {
     return w;
 }
 
-StepResult profile_step(VmState& vm, const PlanExecutor& execute, ProfileAccumulator& into) {
+RunResult profile_run_into(VmState& vm, const PlanExecutor& execute,
+                           const std::function<ProfileAccumulator&(uint8_t opcode)>& into,
+                           const std::function<void(const VmState&, const StepResult&)>& after) {
     using Clock = std::chrono::steady_clock;
-    // The plan is made here too (outside the clock) for its counts; step() makes its own.
     PlanWork w;
-    auto planned = plan_instruction(image_fetch(vm.image), vm.image.width, vm.image.height, vm.pc);
-    // The opcode, even of an instruction that traps in planning (StepResult's is 0 then).
     uint8_t opcode = 0;
-    if (const Plan* p = std::get_if<Plan>(&planned)) {
-        w = plan_work(*p); // a trap does no work
-        opcode = p->ins.opcode;
-    } else if (vm.pc < vm.image.width) {
-        opcode = vm.image.pixel(vm.pc, 0)[0];
-        if (opcode == kWidePrefix && vm.pc + 1 < vm.image.width) opcode = vm.image.pixel(vm.pc + 1, 0)[0];
-    }
-    const auto t0 = Clock::now();
-    const StepResult result = step(vm, nullptr, execute);
-    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-    OpProfile& op = into.by_op[opcode];
-    op.opcode = opcode;
-    ++op.count;
-    op.ms += ms;
-    add(op.work, w);
-    ++into.steps;
-    return result;
+    Clock::time_point t0;
+    RunOptions options;
+    options.execute = execute;
+    // Before each step: its plan (made here, off the clock, for the counts; step() makes its own)
+    // and its opcode, even of an instruction that traps in planning (StepResult's is 0 then).
+    options.stop_before = [&](const VmState& now) {
+        w = {};
+        opcode = 0;
+        auto planned = plan_instruction(image_fetch(now.image), now.image.width, now.image.height, now.pc);
+        if (const Plan* p = std::get_if<Plan>(&planned)) {
+            w = plan_work(*p); // a trap does no work
+            opcode = p->ins.opcode;
+        } else if (now.pc < now.image.width) {
+            opcode = now.image.pixel(now.pc, 0)[0];
+            if (opcode == kWidePrefix && now.pc + 1 < now.image.width)
+                opcode = now.image.pixel(now.pc + 1, 0)[0];
+        }
+        t0 = Clock::now();
+        return false;
+    };
+    options.after_step = [&](const VmState& now, const StepResult& result) {
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        ProfileAccumulator& acc = into(opcode);
+        OpProfile& op = acc.by_op[opcode];
+        op.opcode = opcode;
+        ++op.count;
+        op.ms += ms;
+        add(op.work, w);
+        ++acc.steps;
+        if (after) after(now, result);
+    };
+    return run(vm, options);
 }
 
 Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks) {
@@ -117,8 +142,7 @@ Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks)
 
 Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks) {
     ProfileAccumulator acc;
-    while (vm.status == VmStatus::Ready)
-        profile_step(vm, execute, acc);
+    profile_run_into(vm, execute, [&](uint8_t) -> ProfileAccumulator& { return acc; });
     Profile prof = finish_profile(acc, peaks);
     prof.steps = vm.steps;
     return prof;

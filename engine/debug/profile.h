@@ -1,16 +1,16 @@
 // profile.h — where a program's time goes, per opcode: `pxi run --profile`.
 //
-// profile_run() runs a program to its end with any CPU executor, one step() at a time, and
-// counts, per opcode, the instructions executed, the time they took, the arithmetic they did
-// (multiply-adds for the products, elements for everything else) and the pixel bytes they
-// touched. The counts come from each instruction's checked Plan alone (plan_work()), never from
-// an executor, so every executor gets the same counts. With machine ceilings (measured by the
-// caller: peak multiply-adds and read bandwidth) each opcode's least possible time, its bound
-// (compute or memory) and the fraction of it reached are filled in.
+// profile_run() runs a program to its end with any CPU executor, timing each step, and counts, per opcode,
+// the instructions executed, the time they took, the arithmetic they did (multiply-adds for the products,
+// elements for everything else) and the pixel bytes they touched. The counts come from each instruction's
+// checked Plan alone (plan_work()), never from an executor, so every executor gets the same counts. With
+// machine ceilings (measured by the caller: peak multiply-adds and read bandwidth) each opcode's least
+// possible time, its bound (compute or memory) and the fraction of it reached are filled in.
 #pragma once
 #include "vm.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,9 +21,11 @@ struct PlanWork {
     uint64_t macs = 0;          // multiply-adds (MATMUL, QMATMUL, QMATMUL32, FMATMUL: M*K*N; DOT: n)
     uint64_t elements = 0;      // elements produced by the other opcodes (0 for HALT)
     bool float_macs = false;    // the multiply-adds are float32 (FMATMUL)
-    uint64_t bytes_read = 0;    // operand pixels read, 4 bytes each: matrix headers and elements, bias rows
+    uint64_t bytes_read = 0;    // operand pixels read, 4 bytes each: matrix headers and elements, bias rows,
+                                // attention's value cache
                                 // (GATHER: only the rows it copies, b's header and mode 0's indices)
-    uint64_t bytes_written = 0; // pixels written, 4 bytes each (the plan's write rectangles)
+    uint64_t bytes_written = 0; // pixels written, 4 bytes each: the plan's write rectangles (APPEND: the
+                                // header and the rows appended, not all of c)
 };
 PlanWork plan_work(const Plan& plan);
 
@@ -53,19 +55,27 @@ struct Profile {
     double limit_ms = 0, fraction = 0;
 };
 
-// Runs vm to its end (halt, trap or step limit) with `execute`, one step at a time, timing each.
-// peaks may be null (no bounds).
+// Runs vm to its end (halt, trap or step limit) with `execute`, timing each step. peaks may be
+// null (no bounds).
 Profile profile_run(VmState& vm, const PlanExecutor& execute, const MachinePeaks* peaks = nullptr);
 
-// The same, one step at a time, for a host that drives the run itself and profiles only part of
-// it (pxi generate --profile: the decode passes apart from the prefill). profile_step runs one
-// step of vm, timed, and adds its counts to `into`; finish_profile makes the Profile of what was
-// added (steps: the steps added). profile_run is these two in a loop.
+// The same for a host that splits the run into parts (pxi generate --profile: the prefill, the
+// decode passes and the rest): `into` picks each step's accumulator from its opcode, and
+// finish_profile makes the Profile of what an accumulator gathered. `after`, if set, is told after
+// each step (RunOptions::after_step), off the clock. profile_run is this with one accumulator.
+//
+// The run is one run() call, never step() after step(), because that is how a program runs
+// unprofiled: the optimized executor trusts a packed weight it checked earlier in the same run
+// (cpu_fast.cpp, PackedWeight) and compares it with its pixels again only in a new call. Profiled
+// step by step, every FMATMUL paid that comparison: a decode pass of the float32 GPT showed
+// FMATMUL at 1.27 ms where the whole unprofiled pass takes about 0.55.
 struct ProfileAccumulator {
     std::vector<OpProfile> by_op = std::vector<OpProfile>(256); // indexed by opcode; count 0: did not run
     uint64_t steps = 0;
 };
-StepResult profile_step(VmState& vm, const PlanExecutor& execute, ProfileAccumulator& into);
+RunResult profile_run_into(VmState& vm, const PlanExecutor& execute,
+                           const std::function<ProfileAccumulator&(uint8_t opcode)>& into,
+                           const std::function<void(const VmState&, const StepResult&)>& after = {});
 Profile finish_profile(const ProfileAccumulator& acc, const MachinePeaks* peaks = nullptr);
 
 } // namespace px
