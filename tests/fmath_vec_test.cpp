@@ -2,12 +2,15 @@
 // value, whether its AVX2 path or the scalar definition computes it: a sweep of the whole 32-bit
 // space (every sign and exponent, thousands of mantissas each), every float in the ranges where
 // gelu's exp leaves its normal path (|x| from 8 to 12: e^-2u past 89 or below -104), the special
-// values, random activations, and every array length's tail.
+// values, random activations, and every array length's tail. dot_rows and dot16_cols give
+// fm::dot's bits on random values over every magnitude (products that flush and overflow),
+// special values and every length up to 70.
 #include "fmath.h"
 #include "fmath_vec.h"
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <random>
@@ -84,4 +87,129 @@ TEST_CASE("gelu_run equals fm::gelu on special values and random activations, ev
     check_bits(v);
     for (size_t n = 0; n <= 70; ++n) // the scalar tail after packs of 32, and arrays shorter than one
         check_bits(std::vector<float>(v.begin(), v.begin() + long(n)));
+}
+
+namespace {
+
+// Values that reach every branch of F.5's arithmetic: magnitudes from 2^-70 to 2^70 (products
+// from below the flush threshold 2^-126 to overflow), cancellation (either sign), and now and
+// then +-0, a subnormal, 2^-126 itself, +-inf or a NaN with a payload.
+float dot_value(std::mt19937& rng) {
+    switch (rng() % 50) {
+    case 0: return 0.0f;
+    case 1: return -0.0f;
+    case 2: return fm::from_bits(1u + rng() % 0x7FFFFFu); // subnormal
+    case 3: return fm::from_bits(fm::kMinNormal | (rng() & 0x80000000u));
+    case 4: return fm::from_bits(fm::kPosInf | (rng() & 0x80000000u));
+    case 5: return fm::from_bits(0x7F800001u + rng() % 0x7FFFFFu); // a NaN, not the canonical one
+    default: {
+        const float m = 1.0f + float(rng() % 65536) / 65536.0f;
+        return std::ldexp(rng() % 2 ? -m : m, int(rng() % 141) - 70);
+    }
+    }
+}
+
+} // namespace
+
+TEST_CASE("dot_rows equals fm::dot on every row, for every length up to 70 and special values") {
+    std::mt19937 rng(611);
+    size_t checked = 0, bad = 0;
+    for (size_t n = 0; n <= 70; ++n)
+        for (size_t rows : {1, 3, 4, 5, 9}) {
+            const size_t ldb = n + rng() % 5;
+            std::vector<float> a(n), b(rows * ldb + 1), out(rows, -1.0f);
+            for (float& v : a)
+                v = dot_value(rng);
+            for (float& v : b)
+                v = dot_value(rng);
+            fm::dot_rows(a.data(), b.data(), ldb, rows, n, out.data());
+            for (size_t r = 0; r < rows; ++r, ++checked) {
+                const float want = fm::dot(a.data(), 1, b.data() + r * ldb, 1, n);
+                if (fm::bits(out[r]) != fm::bits(want) && bad++ == 0)
+                    FAIL_CHECK("n " << n << ", row " << r << " of " << rows << ": dot_rows gives "
+                                    << hex(out[r]) << ", fm::dot " << hex(want));
+            }
+        }
+    CHECK(bad == 0);
+    MESSAGE(checked << " dot products checked; vectorized: " << fm::dot_runs_vectorized());
+}
+
+TEST_CASE("dot16_cols equals fm::dot on each of its 16 columns, for every length up to 70") {
+    std::mt19937 rng(612);
+    size_t bad = 0;
+    for (size_t K = 0; K <= 70; ++K)
+        for (int trial = 0; trial < 4; ++trial) {
+            const size_t ldb = 16 + rng() % 9;
+            std::vector<float> a(K), b(K * ldb + 16), c(16, -1.0f);
+            for (float& v : a)
+                v = dot_value(rng);
+            for (float& v : b)
+                v = dot_value(rng);
+            fm::dot16_cols(a.data(), b.data(), ldb, K, c.data());
+            for (size_t j = 0; j < 16; ++j) {
+                const float want = fm::dot(a.data(), 1, b.data() + j, ldb, K);
+                if (fm::bits(c[j]) != fm::bits(want) && bad++ == 0)
+                    FAIL_CHECK("K " << K << ", column " << j << ": dot16_cols gives " << hex(c[j])
+                                    << ", fm::dot " << hex(want));
+            }
+        }
+    CHECK(bad == 0);
+}
+
+TEST_CASE("dot_rows and dot16_cols: sums that flush, cancel and overflow are the definition's") {
+    // Each row's terms chosen so that products and partial sums land on the flush threshold
+    // (2^-126 and just above), cancel to zero, or overflow to inf and then meet -inf (NaN).
+    const float t = std::ldexp(1.0f, -63); // t * t = 2^-126: flushed
+    const float big = std::ldexp(1.0f, 100);
+    std::vector<std::vector<float>> rows = {
+        {t, t, t, t},                           // every product flushed
+        {t, -t, 1.0f, -1.0f},                   // cancels
+        {big, big, -big, 1.0f},                 // big * big = inf; inf + -inf = NaN
+        {std::ldexp(1.0f, -62), t, 3.0f, 0.5f}, // 2^-125: kept
+    };
+    for (const auto& row : rows) {
+        std::vector<float> a(33), b(33);
+        for (size_t i = 0; i < a.size(); ++i)
+            a[i] = row[i % row.size()], b[i] = row[(i + 1) % row.size()];
+        for (size_t n = 1; n <= a.size(); ++n) {
+            float got = -1.0f;
+            fm::dot_rows(a.data(), b.data(), 0, 1, n, &got);
+            CHECK(fm::bits(got) == fm::bits(fm::dot(a.data(), 1, b.data(), 1, n)));
+        }
+    }
+}
+
+TEST_CASE("dot_rows and dot16_cols: partial sums at the flush threshold, at every level of the tree") {
+    // Terms k * 2^-127 (k = 3..12, either sign) times +-1: every product is kept, and their sums
+    // are multiples of 2^-127, so partial sums at any level of a block's tree and of the running
+    // sum land on 2^-127 (subnormal) and 2^-126 (flushed) often. A level that skipped its
+    // canonicalization would keep them and change a later sum.
+    std::mt19937 rng(613);
+    auto near = [&] {
+        const float v = std::ldexp(float(3 + rng() % 10), -127);
+        return rng() % 2 ? -v : v;
+    };
+    auto unit = [&] { return rng() % 2 ? -1.0f : 1.0f; };
+    size_t bad = 0;
+    for (int trial = 0; trial < 3000; ++trial) {
+        const size_t n = 1 + rng() % 48;
+        std::vector<float> a(n), b(16 * n), rows(16), cols(16);
+        for (float& v : a)
+            v = near();
+        for (float& v : b)
+            v = unit();
+        fm::dot_rows(a.data(), b.data(), n, 16, n, rows.data()); // b as 16 rows of n
+        fm::dot16_cols(a.data(), b.data(), 16, n, cols.data());  // b as n rows of 16
+        for (size_t j = 0; j < 16; ++j) {
+            const float want_row = fm::dot(a.data(), 1, b.data() + j * n, 1, n);
+            const float want_col = fm::dot(a.data(), 1, b.data() + j, 16, n);
+            if (fm::bits(rows[j]) != fm::bits(want_row) && bad++ == 0)
+                FAIL_CHECK("n " << n << ": dot_rows row " << j << " gives " << hex(rows[j]) << ", fm::dot "
+                                << hex(want_row));
+            if (fm::bits(cols[j]) != fm::bits(want_col) && bad++ == 0)
+                FAIL_CHECK("n " << n << ": dot16_cols column " << j << " gives " << hex(cols[j])
+                                << ", fm::dot " << hex(want_col));
+        }
+    }
+    CHECK(bad == 0);
 }

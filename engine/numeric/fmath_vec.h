@@ -1,4 +1,5 @@
-// fmath_vec.h — fmath's elementary functions over arrays, for the optimized CPU executor.
+// fmath_vec.h — fmath's elementary functions and F.5 dot products over arrays, for the optimized
+// CPU executor.
 //
 // fm::gelu (fmath.cpp) is about 40 float operations, each canonicalized, and costs about 73 ns a
 // value as scalar code (measured): 0.2 ms of every generated token of the shipped GPT (4 layers x
@@ -19,5 +20,15 @@ void gelu_run(float* x, size_t n);
 
 // True when gelu_run uses the AVX2 path on this CPU (for reports and tests).
 bool gelu_run_vectorized();
+
+// F.5 dot products (fm::dot), bit for bit, for attention's scores and weighted sums and FMATMUL's
+// canonicalizing kernel: the tree of each block of 16 products in vector lanes (AVX2), the
+// canonicalization after every operation as the definition has it.
+// out[r] = dot(a, 1, b + r * ldb, 1, n) for r in [0, rows): a against each of rows rows of b.
+void dot_rows(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out);
+// c[j] = dot(a, 1, b + j, ldb, K) for j in [0, 16): a (1 x K) by 16 adjacent columns of b.
+void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c);
+// True when both use AVX2 on this CPU (else they call fm::dot per output, slowly).
+bool dot_runs_vectorized();
 
 } // namespace px::fm

@@ -81,9 +81,15 @@ struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
     std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
+    // FATTENTION's q, K, V and out: a decode step's caches pass 128 KB (glibc's mmap threshold) at
+    // about 170 positions of the shipped GPT, and fresh vectors that size cost page faults on every
+    // step (measured: 317 us for one step at 225 positions).
+    std::vector<float> att_q, att_k, att_v, att_out;
     GemmWorkspace gemm;
     size_t bytes() const {
-        return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity()) * 4 +
+        return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
+                att_q.capacity() + att_k.capacity() + att_v.capacity() + att_out.capacity()) *
+                   4 +
                a8.capacity() + gemm.bytes();
     }
 };
@@ -466,6 +472,7 @@ void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
 
 PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b, uint32_t K, uint32_t N,
                            uint32_t n0, uint32_t nn, float* __restrict acc) {
+    if (nn == kFloatN && fm::dot_runs_vectorized()) return fm::dot16_cols(a, b + n0, N, K, acc);
     float u[16][kFloatN];
     for (uint32_t j = 0; j < nn; ++j)
         acc[j] = 0.0f;
@@ -960,33 +967,6 @@ void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, x.data());
 }
 
-// The F.5 dot product of two contiguous canonical vectors: each block's 16 products are one
-// vector multiply and the halving tree is the usual in-register reduction (high half onto low
-// half), exactly the definition's order.
-PX_CLONES float fdot_contiguous(const float* __restrict a, const float* __restrict b, uint32_t n) {
-    float acc = 0.0f;
-    uint32_t k0 = 0;
-    for (; k0 + 16 <= n; k0 += 16) {
-        float u[16];
-        for (uint32_t i = 0; i < 16; ++i)
-            u[i] = fm::mul(a[k0 + i], b[k0 + i]);
-        for (uint32_t h = 8; h >= 1; h /= 2)
-            for (uint32_t i = 0; i < h; ++i)
-                u[i] = fm::add(u[i], u[i + h]);
-        acc = fm::add(acc, u[0]);
-    }
-    if (k0 < n) { // the last block: missing terms are +0 (F.5)
-        float u[16];
-        for (uint32_t i = 0; i < 16; ++i)
-            u[i] = k0 + i < n ? fm::mul(a[k0 + i], b[k0 + i]) : 0.0f;
-        for (uint32_t h = 8; h >= 1; h /= 2)
-            for (uint32_t i = 0; i < h; ++i)
-                u[i] = fm::add(u[i], u[i + h]);
-        acc = fm::add(acc, u[0]);
-    }
-    return acc;
-}
-
 // One row of LAYERNORM (fm::layernorm_row's steps, F.6/F.10) with the element-wise passes as
 // plain loops the compiler vectorizes and the sums by sum_f5. tmp holds n floats.
 PX_CLONES void layernorm_row_fast(const float* __restrict x, const float* __restrict g,
@@ -1023,15 +1003,17 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
 }
 
 // FATTENTION: one unit of work per (query row, head), split over threads. Scores are contiguous
-// F.5 dot products (q's and K's head columns are adjacent in a row), the softmax is the
-// definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and V's
-// head columns (n x hd, row stride D): the same F.5 order, vectorized across 16 output columns.
+// F.5 dot products (q's and K's head columns are adjacent in a row: fm::dot_rows), the softmax is
+// the definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and
+// V's head columns (n x hd, row stride D): the same F.5 order, vectorized across 16 output columns.
 // Attention is memory-bound (each K and V element is used T times): q, K and V are read once.
 void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const auto& prm = std::get<FAttentionParams>(p.params);
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
     const uint32_t hd = D / heads;
-    std::vector<float> q(size_t(T) * D), k(size_t(L) * D), v(size_t(L) * D), out(size_t(T) * D);
+    std::vector<float>&q = cx.scratch.att_q, &k = cx.scratch.att_k, &v = cx.scratch.att_v,
+    &out = cx.scratch.att_out;
+    q.resize(size_t(T) * D), k.resize(size_t(L) * D), v.resize(size_t(L) * D), out.resize(size_t(T) * D);
     gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
     gather_f32_runs(image, p.ins.operand[1], k.size(), k.data());
     gather_f32_runs(image, prm.v_row, v.size(), v.data());
@@ -1043,8 +1025,9 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
             const uint32_t t = u / heads, col = (u % heads) * hd;
             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
             const float* qh = &q[size_t(t) * D + col];
+            fm::dot_rows(qh, &k[col], D, n, hd, s.data());
             for (uint32_t j = 0; j < n; ++j)
-                s[j] = fm::mul(fdot_contiguous(qh, &k[size_t(j) * D + col], hd), scale);
+                s[j] = fm::mul(s[j], scale);
             fm::softmax_row(s.data(), s.data(), n);
             for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN)
                 fmatmul_row(s.data(), &v[col + d0], n, D, 0, std::min(kFloatN, hd - d0),
