@@ -86,3 +86,35 @@ TEST_CASE("ThreadPool: back-to-back runs of different splits, some workers idle,
         REQUIRE(h.load() == expected);
     CHECK(pool.workers() == 3);
 }
+
+TEST_CASE("ThreadPool: with every core busy elsewhere, runs still visit each element once") {
+    // Threads that spin keep the pool's workers off the cores for whole time slices: the caller
+    // then claims ranges a worker has not started (parallel.cpp), while the workers that do run
+    // claim others. Claims from both sides on the same run must still give each range to exactly
+    // one thread.
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> hogs;
+    for (unsigned i = 0; i < std::max(2u, std::thread::hardware_concurrency()); ++i)
+        hogs.emplace_back([&] {
+            while (!stop.load(std::memory_order_relaxed)) {
+            }
+        });
+    ThreadPool pool;
+    std::vector<std::atomic<int>> hits(97);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<uint64_t> by_caller{0}, by_workers{0};
+    const int rounds = 3000;
+    for (int round = 0; round < rounds; ++round)
+        parallel_ranges(&pool, 4, uint32_t(hits.size()), [&](uint32_t b, uint32_t e) {
+            if (b > 0) ++(std::this_thread::get_id() == caller ? by_caller : by_workers);
+            for (uint32_t i = b; i < e; ++i)
+                ++hits[i];
+        });
+    stop = true;
+    for (std::thread& t : hogs)
+        t.join();
+    for (const auto& h : hits)
+        REQUIRE(h.load() == rounds);
+    CHECK(by_caller + by_workers == uint64_t(rounds) * 3);
+    MESSAGE("ranges 1..3 run by the caller: " << by_caller.load() << ", by the workers: " << by_workers.load());
+}

@@ -22,17 +22,24 @@ namespace px {
 // 50 us of the last one: nothing polls while the machine is idle.
 constexpr auto kPoll = std::chrono::microseconds(50);
 
-// A run publishes its split, then bumps `generation`; worker i (1-based) runs range i of it if
-// i <= active, and the last one to finish wakes the caller. Workers and the caller poll first
-// (kPoll), then sleep on `go` / `done`; the atomics make the poll safe, the mutex the sleep.
+// A run publishes its split, then bumps `generation`. Ranges 1 .. parts-1 are claimed one at a
+// time from `claim`, by the workers and by the caller once its range 0 is done: a worker that is
+// not running (the other core busy with another process) leaves its range to the caller, who
+// would otherwise wait a scheduler time slice for it on every step (ranges are fixed by
+// (parts, n), so who computes one never changes the bytes). `claim` holds the generation in its
+// high half, so a claim can only succeed for the run whose split the claimer read; the caller
+// publishes no new run until `unfinished` (claimed or not) is 0, so that split stays valid while
+// any claim of it runs. Workers poll first (kPoll), then sleep on `go`; the caller sleeps on
+// `done` when the last ranges run elsewhere.
 struct ThreadPool::State {
     std::mutex m;
     std::condition_variable go, done;
     std::vector<std::thread> threads;
     std::atomic<uint64_t> generation{0};
-    std::atomic<unsigned> pending{0};
+    std::atomic<uint64_t> claim{0};      // generation << 32 | the next unclaimed range
+    std::atomic<unsigned> unfinished{0}; // ranges 1 .. parts-1 not yet run to their end
     std::atomic<bool> stop{false};
-    unsigned parts = 0, active = 0; // the split, and the workers taking part
+    unsigned parts = 0;
     uint32_t n = 0;
     RangeFn fn = nullptr;
     void* ctx = nullptr;
@@ -47,7 +54,23 @@ struct ThreadPool::State {
         }
     }
 
-    void work(unsigned index) {
+    // Claims and runs ranges of generation `gen` (split prt, count, f, c) until none is left;
+    // true when this call finished the run's last range.
+    bool run_claims(uint64_t gen, unsigned prt, uint32_t count, RangeFn f, void* c) {
+        bool last = false;
+        for (;;) {
+            uint64_t cur = claim.load(std::memory_order_acquire);
+            unsigned index;
+            do {
+                index = unsigned(cur & 0xFFFFFFFFu);
+                if ((cur >> 32) != (gen & 0xFFFFFFFFu) || index >= prt) return last;
+            } while (!claim.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel));
+            f(c, range_bound(prt, count, index), range_bound(prt, count, index + 1));
+            last = unfinished.fetch_sub(1, std::memory_order_acq_rel) == 1;
+        }
+    }
+
+    void work() {
         uint64_t seen = 0;
         for (;;) {
             auto news = [&] {
@@ -59,20 +82,18 @@ struct ThreadPool::State {
                 go.wait(lock, news);
             }
             if (stop.load(std::memory_order_acquire)) return;
-            unsigned act, prt;
+            unsigned prt;
             uint32_t count;
             RangeFn f;
             void* c;
             {
                 // The generation and its split together: both were written under the lock, so
-                // a worker that slept through runs takes the newest one, once.
+                // a worker that slept through runs takes the newest one.
                 std::lock_guard<std::mutex> lock(m);
                 seen = generation.load(std::memory_order_relaxed);
-                act = active, prt = parts, count = n, f = fn, c = ctx;
+                prt = parts, count = n, f = fn, c = ctx;
             }
-            if (index > act) continue;
-            f(c, range_bound(prt, count, index), range_bound(prt, count, index + 1));
-            if (pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            if (run_claims(seen, prt, count, f, c)) {
                 std::lock_guard<std::mutex> lock(m); // the caller may be asleep on `done`
                 done.notify_one();
             }
@@ -106,33 +127,32 @@ void ThreadPool::run(unsigned parts, uint32_t n, RangeFn fn, void* ctx) {
     // Start the workers this run needs (once: they stay for the pool's lifetime).
     while (s.threads.size() + 1 < parts) {
         try {
-            const unsigned index = unsigned(s.threads.size()) + 1;
-            s.threads.emplace_back([&s, index] { s.work(index); });
+            s.threads.emplace_back([&s] { s.work(); });
         } catch (const std::system_error&) {
-            break; // fewer threads: the caller runs the ranges that have none
+            break; // fewer threads: the caller claims the ranges they would have run
         }
     }
-    const unsigned helped = std::min<unsigned>(parts - 1, unsigned(s.threads.size()));
-    if (helped > 0) {
-        {
-            std::lock_guard<std::mutex> lock(s.m);
-            s.parts = parts, s.active = helped; // workers run ranges 1 .. helped
-            s.n = n, s.fn = fn, s.ctx = ctx;
-            s.pending.store(helped, std::memory_order_relaxed);
-            s.generation.fetch_add(1, std::memory_order_release);
-        }
-        s.go.notify_all();
+    if (parts == 1 || s.threads.empty()) {
+        for (unsigned t = 0; t < parts; ++t)
+            fn(ctx, range_bound(parts, n, t), range_bound(parts, n, t + 1));
+        return;
     }
-    // The split is always `parts` ranges; workers take 1 .. helped, the caller 0 and the rest.
+    uint64_t gen;
+    {
+        std::lock_guard<std::mutex> lock(s.m);
+        s.parts = parts, s.n = n, s.fn = fn, s.ctx = ctx;
+        s.unfinished.store(parts - 1, std::memory_order_relaxed);
+        gen = s.generation.load(std::memory_order_relaxed) + 1;
+        s.claim.store((gen & 0xFFFFFFFFu) << 32 | 1u, std::memory_order_release);
+        s.generation.store(gen, std::memory_order_release);
+    }
+    s.go.notify_all();
     fn(ctx, range_bound(parts, n, 0), range_bound(parts, n, 1));
-    for (unsigned t = helped + 1; t < parts; ++t)
-        fn(ctx, range_bound(parts, n, t), range_bound(parts, n, t + 1));
-    if (helped > 0) {
-        auto finished = [&] { return s.pending.load(std::memory_order_acquire) == 0; };
-        if (!State::poll(finished)) {
-            std::unique_lock<std::mutex> lock(s.m);
-            s.done.wait(lock, finished);
-        }
+    s.run_claims(gen, parts, n, fn, ctx);
+    auto finished = [&] { return s.unfinished.load(std::memory_order_acquire) == 0; };
+    if (!State::poll(finished)) {
+        std::unique_lock<std::mutex> lock(s.m);
+        s.done.wait(lock, finished);
     }
 }
 
