@@ -81,14 +81,14 @@ struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
     std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
-    // FATTENTION's q, K, V and out: a decode step's caches pass 128 KB (glibc's mmap threshold) at
-    // about 170 positions of the shipped GPT, and fresh vectors that size cost page faults on every
-    // step (measured: 317 us for one step at 225 positions).
-    std::vector<float> att_q, att_k, att_v, att_out;
+    // FATTENTION's q, out, and each thread's head of K and V: a decode step's caches pass 128 KB
+    // (glibc's mmap threshold) at about 170 positions of the shipped GPT, and fresh vectors that
+    // size cost page faults on every step (measured: 317 us for one step at 225 positions).
+    std::vector<float> att_q, att_kv, att_out;
     GemmWorkspace gemm;
     size_t bytes() const {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
-                att_q.capacity() + att_k.capacity() + att_v.capacity() + att_out.capacity()) *
+                att_q.capacity() + att_kv.capacity() + att_out.capacity()) *
                    4 +
                a8.capacity() + gemm.bytes();
     }
@@ -463,11 +463,16 @@ PX_CLONES bool canon_run_into_strips(uint32_t* __restrict strips, uint32_t Kp, u
     return changed;
 }
 
-void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
+// Elements [i0, i0 + n) of the f32 matrix at `row`, canonicalized, into out[0 .. n).
+void gather_f32_range(const Image& image, uint32_t row, uint64_t i0, uint64_t n, float* out) {
     static_assert(sizeof(float) == sizeof(uint32_t));
-    for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
-        canon_run(reinterpret_cast<uint32_t*>(out + i), px, len);
-    });
+    for_runs(image.rgba.data(), image.width, row, i0, i0 + n,
+             [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                 canon_run(reinterpret_cast<uint32_t*>(out + (i - i0)), px, len);
+             });
+}
+void gather_f32_runs(const Image& image, uint32_t row, uint64_t n, float* out) {
+    gather_f32_range(image, row, 0, n, out);
 }
 
 PX_CLONES void fmatmul_row(const float* __restrict a, const float* __restrict b, uint32_t K, uint32_t N,
@@ -1002,35 +1007,45 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
-// FATTENTION: one unit of work per (query row, head), split over threads. Scores are contiguous
-// F.5 dot products (q's and K's head columns are adjacent in a row: fm::dot_rows), the softmax is
-// the definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and
-// V's head columns (n x hd, row stride D): the same F.5 order, vectorized across 16 output columns.
-// Attention is memory-bound (each K and V element is used T times): q, K and V are read once.
+// FATTENTION: one unit of work per (query row, head), split over threads. Each unit gathers its
+// head's columns of K and V (canonicalized) into its thread's part of the scratch, so each thread
+// writes and then reads only its own buffers: one shared gather of K and V, written by the caller
+// and read by both threads, made every step move those cache lines from core to core, and two
+// threads took 77 us where one took 44 (measured, 125 positions). Scores are F.5 dot products
+// (fm::dot_rows), the softmax is the definition's, and the weighted sum over positions is FMATMUL's
+// row kernel on p (1 x n) and V's head columns (n x hd): the same F.5 order, vectorized across 16
+// output columns. All reads happen before the one write of out (it may be q, K or V).
 void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const auto& prm = std::get<FAttentionParams>(p.params);
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
-    const uint32_t hd = D / heads;
-    std::vector<float>&q = cx.scratch.att_q, &k = cx.scratch.att_k, &v = cx.scratch.att_v,
-    &out = cx.scratch.att_out;
-    q.resize(size_t(T) * D), k.resize(size_t(L) * D), v.resize(size_t(L) * D), out.resize(size_t(T) * D);
+    const uint32_t hd = D / heads, units = T * heads;
+    const unsigned parts =
+        std::min<unsigned>(fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), std::max(1u, units));
+    std::vector<float>&q = cx.scratch.att_q, &kv = cx.scratch.att_kv, &out = cx.scratch.att_out;
+    q.resize(size_t(T) * D), out.resize(size_t(T) * D);
+    kv.resize(size_t(parts) * 2 * L * hd);
     gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
-    gather_f32_runs(image, p.ins.operand[1], k.size(), k.data());
-    gather_f32_runs(image, prm.v_row, v.size(), v.data());
     const float scale = fm::canon(fm::from_bits(prm.scale));
-    const unsigned threads = fast_threads_for(cx.settings, uint64_t(T) * L * D * 2);
-    parallel_ranges(&cx.pool, threads, T * heads, [&](uint32_t u0, uint32_t u1) {
+    parallel_ranges(&cx.pool, parts, units, [&](uint32_t u0, uint32_t u1) {
+        unsigned part = 0; // which range of the split this is: its own buffers
+        while (range_bound(parts, units, part) != u0)
+            ++part;
+        float* kh = &kv[size_t(part) * 2 * L * hd];
+        float* vh = kh + size_t(L) * hd;
         std::vector<float> s(L);
         for (uint32_t u = u0; u < u1; ++u) {
             const uint32_t t = u / heads, col = (u % heads) * hd;
             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
-            const float* qh = &q[size_t(t) * D + col];
-            fm::dot_rows(qh, &k[col], D, n, hd, s.data());
+            for (uint32_t j = 0; j < n; ++j) {
+                gather_f32_range(image, p.ins.operand[1], uint64_t(j) * D + col, hd, kh + size_t(j) * hd);
+                gather_f32_range(image, prm.v_row, uint64_t(j) * D + col, hd, vh + size_t(j) * hd);
+            }
+            fm::dot_rows(&q[size_t(t) * D + col], kh, hd, n, hd, s.data());
             for (uint32_t j = 0; j < n; ++j)
                 s[j] = fm::mul(s[j], scale);
             fm::softmax_row(s.data(), s.data(), n);
             for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN)
-                fmatmul_row(s.data(), &v[col + d0], n, D, 0, std::min(kFloatN, hd - d0),
+                fmatmul_row(s.data(), vh, n, hd, d0, std::min(kFloatN, hd - d0),
                             &out[size_t(t) * D + col + d0]);
         }
     });
