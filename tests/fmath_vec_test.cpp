@@ -213,3 +213,26 @@ TEST_CASE("dot_rows and dot16_cols: partial sums at the flush threshold, at ever
     }
     CHECK(bad == 0);
 }
+
+TEST_CASE("softmax_run equals fm::softmax_row on every length up to 100, with specials and in place") {
+    std::mt19937 rng(614);
+    size_t bad = 0;
+    for (size_t n = 1; n <= 100; ++n)
+        for (int trial = 0; trial < 6; ++trial) {
+            std::vector<float> x(n);
+            for (float& v : x) // scores: mostly within exp's range, some past it (saturate, flush)
+                v = trial < 4 ? float(int(rng() % 4001) - 2000) / (trial == 0 ? 10.0f : 100.0f)
+                              : dot_value(rng);
+            std::vector<float> want(n), got(n), in_place = x;
+            fm::softmax_row(x.data(), want.data(), n);
+            fm::softmax_run(x.data(), got.data(), n);
+            fm::softmax_run(in_place.data(), in_place.data(), n);
+            for (size_t i = 0; i < n; ++i)
+                if ((fm::bits(got[i]) != fm::bits(want[i]) || fm::bits(in_place[i]) != fm::bits(want[i])) &&
+                    bad++ == 0)
+                    FAIL_CHECK("n " << n << " trial " << trial << ", element " << i << ": softmax_run gives "
+                                    << hex(got[i]) << " (in place " << hex(in_place[i]) << "), softmax_row "
+                                    << hex(want[i]));
+        }
+    CHECK(bad == 0);
+}

@@ -250,7 +250,16 @@ float rsqrt(float x) {
 
 // ---- Row functions ----
 
+void exp_shifted(const float* x, float m, float* y, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        y[i] = exp(sub(canon(x[i]), m));
+}
+
 void softmax_row(const float* x, float* y, size_t n) {
+    softmax_row_with(x, y, n, exp_shifted);
+}
+
+void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps) {
     float m = from_bits(kNegInf);
     bool any_nan = false;
     for (size_t i = 0; i < n; ++i) {
@@ -264,8 +273,7 @@ void softmax_row(const float* x, float* y, size_t n) {
         return;
     }
     // Exponentials into y, their fixed-order sum, one reciprocal.
-    for (size_t i = 0; i < n; ++i)
-        y[i] = exp(sub(canon(x[i]), m));
+    exps(x, m, y, n);
     const float r = recip(sum(y, n));
     for (size_t i = 0; i < n; ++i)
         y[i] = mul(y[i], r);

@@ -347,8 +347,33 @@ __attribute__((flatten)) PX_AVX2_TARGET void dot16_cols_avx2(const float* a, con
     _mm256_storeu_ps(c + 8, acc_hi);
 }
 
+// y[i] = exp(sub(canon(x[i]), m)) over the whole packs of x; returns how many values that was.
+__attribute__((flatten)) PX_AVX2_TARGET size_t exp_shifted_run_avx2(const float* x, float m, float* y,
+                                                                    size_t n) {
+    constexpr size_t kStep = 8 * kPack;
+    const P mv = fset(m);
+    size_t i = 0;
+    for (; i + kStep <= n; i += kStep) {
+        P v;
+        PX_EACH v.v[j] = _mm256_loadu_ps(x + i + 8 * j);
+        v = exp(sub(canon(v), mv));
+        PX_EACH _mm256_storeu_ps(y + i + 8 * j, v.v[j]);
+    }
+    return i;
+}
+
 } // namespace
 #endif
+
+void softmax_run(const float* x, float* y, size_t n) {
+    softmax_row_with(x, y, n, [](const float* in, float m, float* out, size_t count) {
+        size_t i = 0;
+#if PX_X86_KERNELS
+        if (cpu_has_avx2()) i = exp_shifted_run_avx2(in, m, out, count);
+#endif
+        exp_shifted(in + i, m, out + i, count - i);
+    });
+}
 
 bool dot_runs_vectorized() {
     return gelu_run_vectorized();

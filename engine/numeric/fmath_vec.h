@@ -21,6 +21,10 @@ void gelu_run(float* x, size_t n);
 // True when gelu_run uses the AVX2 path on this CPU (for reports and tests).
 bool gelu_run_vectorized();
 
+// y = fm::softmax_row(x) (y may be x), bit for bit, its exponentials 32 at a time where the CPU
+// has AVX2.
+void softmax_run(const float* x, float* y, size_t n);
+
 // F.5 dot products (fm::dot), bit for bit, for attention's scores and weighted sums and FMATMUL's
 // canonicalizing kernel: the tree of each block of 16 products in vector lanes (AVX2), the
 // canonicalization after every operation as the definition has it.
