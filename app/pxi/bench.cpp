@@ -54,6 +54,12 @@ struct Budget {
     double min_total_ms; // keep repeating (up to max_reps) until the timed runs add up to this
     bool warm_up = true; // false only for runs of seconds each (PNG of 4096x4096), where one more run
                          // costs more than it tells
+    // Warm-up runs for at least this long before the timed ones. On this 2-core VM a core that
+    // has been idle runs at about half speed for its first 60 to 75 ms of work (measured: a 0.5 ms
+    // 64x1024 @ 1024x1024 product took 1.0 ms until 75 ms after a 500 ms sleep, then 0.51), and a
+    // median of 25 runs of 0.5 ms lies wholly inside that. --quick (a check that every path runs,
+    // not a measurement) warms up with one run.
+    double warm_up_ms = 150;
 };
 
 struct Sample {
@@ -74,22 +80,18 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Warm-up runs for at least this long before the timed ones. On this 2-core VM a core that has
-// been idle runs at about half speed for its first 60 to 75 ms of work (measured: a 0.5 ms
-// 64x1024 @ 1024x1024 product took 1.0 ms until 75 ms after a 500 ms sleep, then 0.51), and a
-// median of 25 runs of 0.5 ms lies wholly inside that.
-constexpr double kWarmUpMs = 150;
-
-// Warm-up runs (one at least, until kWarmUpMs have passed), then timed runs; f() runs once and
+// Warm-up runs (one at least, until b.warm_up_ms have passed), then timed runs; f() runs once and
 // reports its own time, so that resetting state between runs stays outside the clock.
 Timing measure(const Budget& b, const std::function<Sample()>& f) {
     double first_ms = 0;
-    if (b.warm_up)
-        for (double warm = 0; warm < kWarmUpMs && first_ms <= 1000;) {
+    if (b.warm_up) {
+        double warm = 0;
+        do {
             const double ms = f().host_ms;
             if (warm == 0) first_ms = ms;
             warm += std::max(ms, 1e-3);
-        }
+        } while (warm < b.warm_up_ms && first_ms <= 1000);
+    }
     // Runs of more than a second are few enough to be stable: 3 of them are enough.
     const int min_reps = first_ms > 1000 ? std::min(b.min_reps, 3) : b.min_reps;
     std::vector<double> host, gpu;
@@ -1675,7 +1677,7 @@ Report run_bench(const Options& options) {
     Context cx;
     cx.opt = options;
     cx.report = &report;
-    cx.budget = options.quick ? Budget{3, 5, 20} : Budget{5, 25, 1000};
+    cx.budget = options.quick ? Budget{3, 5, 20, true, 0} : Budget{5, 25, 1000};
     cx.fast.threads = options.threads;
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = options.threads ? options.threads : hw;
