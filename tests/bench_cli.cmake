@@ -39,6 +39,12 @@ if(CMAKE_SCRIPT_MODE_FILE)
   foreach(v naive cpu_ref cpu)
     expect_type(NUMBER limits overhead_ms ${v})
   endforeach()
+  # The L2 tier of the memory limit, where the system reports an L2 size.
+  string(JSON l2 GET "${out}" limits l2_bytes_per_core)
+  if(l2 GREATER 0)
+    expect_type(NUMBER limits l2_read_gbs_all_threads)
+    expect_type(NUMBER limits l2_read_gbs_1_thread)
+  endif()
 
   string(JSON n LENGTH "${out}" shapes)
   if(n LESS 3)
