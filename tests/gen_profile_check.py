@@ -7,7 +7,8 @@ BPE), and pxi gpt --random-init. Checked against independent computations:
 - the FMATMUL multiply-adds and operand bytes read per decode pass are those of the graph written
   out from the config (docs/gpt-program.md: q, k, v, proj, fc, proj per layer, the head), and
   GATHER's the two embedding rows it copies (not the whole tables), FATTENTION's q and both caches
-  at each pass's length, APPEND's the one row it writes (not the whole cache);
+  at each pass's length, APPEND's the one row it writes (not the whole cache), PENALIZE's the last
+  row of the logits and the window of the sequence;
 - the shares sum to 1 and the per-opcode times to the pass's time, on cpu and cpu-ref;
 - --random-init: the same seed gives the same file, another seed another, and the program runs.
 Usage: gen_profile_check.py PXI PYTHON SOURCE_DIR WORK
@@ -127,6 +128,13 @@ for ex in ["cpu", "cpu-ref"]:
     want_ap = (2 * L * 4 * (1 + d) + 4 * 2) * passes
     if ap["bytes_written"] != want_ap:
         fail(f"{ex}: APPEND writes {ap['bytes_written']} bytes, want {want_ap} (one row each)")
+    # PENALIZE reads a's last row (the logits of the newest position) and b's window, the last n
+    # tokens of the sequence (P of them in the prefill): not the prefill's whole T x V logits.
+    n_win = out["penalty_window"]
+    pe = next(o for o in pre["ops"] if o["name"] == "PENALIZE")
+    want_pe = 4 * (1 + V) + 4 * (1 + (P if n_win == 0 else min(n_win, P)))
+    if pe["bytes_read"] != want_pe:
+        fail(f"{ex}: prefill PENALIZE reads {pe['bytes_read']} bytes, want {want_pe} (window {n_win})")
     ga = next(o for o in dec["ops"] if o["name"] == "GATHER")
     if ga["bytes_read"] != (8 * (1 + d) + 12) * passes:
         fail(f"{ex}: GATHER reads {ga['bytes_read']} bytes, want {8 * (1 + d) + 12} x {passes}")

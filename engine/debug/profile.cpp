@@ -74,6 +74,17 @@ PlanWork plan_work(const Plan& p) {
         w.bytes_read += 4; // c's header: its length
         w.bytes_written = 4 * (1 + p.shape[0].elements());
         break;
+    case Opcode::ARGMAX:
+    case Opcode::SAMPLE:
+    case Opcode::PENALIZE: { // a's last row only (§13.4-13.6); PENALIZE: b's window only
+        w.elements = p.shape[0].cols;
+        w.bytes_read -= 4 * (p.shape[0].elements() - p.shape[0].cols);
+        if (const auto* q = std::get_if<PenalizeParams>(&p.params)) {
+            const uint64_t e = p.shape[1].elements();
+            w.bytes_read -= 4 * q->window_first(e);
+        }
+        break;
+    }
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)
         w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();

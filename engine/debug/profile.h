@@ -22,8 +22,9 @@ struct PlanWork {
     uint64_t elements = 0;      // elements produced by the other opcodes (0 for HALT)
     bool float_macs = false;    // the multiply-adds are float32 (FMATMUL)
     uint64_t bytes_read = 0;    // operand pixels read, 4 bytes each: matrix headers and elements, bias rows,
-                                // attention's value cache
-                                // (GATHER: only the rows it copies, b's header and mode 0's indices)
+                                // attention's value cache (GATHER: only the rows it copies, b's header
+                                // and mode 0's indices; ARGMAX, SAMPLE, PENALIZE: a's last row, PENALIZE
+                                // b's window)
     uint64_t bytes_written = 0; // pixels written, 4 bytes each: the plan's write rectangles (APPEND: the
                                 // header and the rows appended, not all of c)
 };
