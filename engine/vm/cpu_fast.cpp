@@ -716,11 +716,17 @@ PX_AVX2_TARGET void fmatmul_strip_avx2(const float* __restrict x, const float* _
 // row's 16 running sums kept in `acc` between chunks (a float stored and loaded back is the same
 // float, and the block sums are still added in order). The last block's missing terms come from
 // a zero-padded copy of the row's tail, as F.5's +0 terms.
-void fmatmul_plain_avx2(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
-                        uint32_t N, unsigned threads) {
+// `epilogue`, if set and M fits one block of rows, runs on each range of strips right after it is
+// computed (its columns of every row), in the same hand-out to the threads: decode's one-row
+// products then cost one hand-out each, not two, and the bias and activation meet c in cache.
+// Returns whether it ran.
+bool fmatmul_plain_avx2(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
+                        uint32_t N, unsigned threads,
+                        const std::function<void(uint32_t, uint32_t)>* epilogue) {
     constexpr uint32_t kRows = 64, kChunkBlocks = 16;
     const uint32_t strips = (N + kFloatN - 1) / kFloatN;
     const uint32_t Kp = (K + 15) / 16 * 16, full = K / 16, rem = K % 16;
+    const bool fused = epilogue && M <= kRows;
     for (uint32_t m0 = 0; m0 < M; m0 += kRows) {
         const uint32_t rows = std::min(kRows, M - m0);
         parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
@@ -747,8 +753,10 @@ void fmatmul_plain_avx2(FastContext& cx, const float* a, const float* bp, float*
                     for (uint32_t j = 0; j < nn; ++j)
                         c[size_t(m0 + r) * N + n0 + j] = fm::canon(acc[r][j]);
             }
+            if (fused) (*epilogue)(s0, s1);
         });
     }
+    return fused;
 }
 #else
 #define PX_FMATMUL_X86 0
@@ -790,22 +798,9 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
         kernel = FloatKernel::Canon; // a value could be flushed: canon after every operation
     const bool plain = kernel != FloatKernel::Canon;
     if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
-#if PX_FMATMUL_X86
-    if (kernel == FloatKernel::Avx512)
-        fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
-    if (kernel == FloatKernel::Avx2)
-        fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
-#endif
-    // c is canonical already: after a plain kernel with no bias and no activation nothing is left.
     const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
-    parallel_ranges(&cx.pool, threads, plain && !epilogue ? 0 : strips, [&](uint32_t s0, uint32_t s1) {
-        for (uint32_t s = s0; s < s1; ++s) {
-            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
-            const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
-            for (uint32_t m = 0; m < M && !plain; ++m)
-                fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
-        }
-        // Bias and activation on this range's columns, row by row.
+    // Bias and activation on the columns of strips [s0, s1), row by row.
+    const std::function<void(uint32_t, uint32_t)> finish = [&](uint32_t s0, uint32_t s1) {
         const uint32_t j0 = s0 * kFloatN, j1 = std::min(N, s1 * kFloatN);
         for (uint32_t r = 0; r < M && epilogue; ++r) {
             float* out = &c[size_t(r) * N];
@@ -813,7 +808,26 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
                 out[j] = fm::add(out[j], bias[j]);
             ops::activate_run(out + j0, j1 - j0, q.activation);
         }
-    });
+    };
+    bool finished = false;
+#if PX_FMATMUL_X86
+    if (kernel == FloatKernel::Avx512)
+        fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+    if (kernel == FloatKernel::Avx2)
+        finished = fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads,
+                                      epilogue ? &finish : nullptr);
+#endif
+    // c is canonical already: after a plain kernel with no bias and no activation nothing is left.
+    parallel_ranges(
+        &cx.pool, threads, (plain && !epilogue) || finished ? 0 : strips, [&](uint32_t s0, uint32_t s1) {
+            for (uint32_t s = s0; s < s1; ++s) {
+                const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+                const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
+                for (uint32_t m = 0; m < M && !plain; ++m)
+                    fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
+            }
+            finish(s0, s1);
+        });
     const uint32_t row_c = p.ins.operand[2];
     image.set_pixel(0, row_c, encode_header(p.out_shape));
     for_runs(image.rgba.data(), image.width, row_c, 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {
