@@ -116,5 +116,6 @@ TEST_CASE("ThreadPool: with every core busy elsewhere, runs still visit each ele
     for (const auto& h : hits)
         REQUIRE(h.load() == rounds);
     CHECK(by_caller + by_workers == uint64_t(rounds) * 3);
-    MESSAGE("ranges 1..3 run by the caller: " << by_caller.load() << ", by the workers: " << by_workers.load());
+    MESSAGE("ranges 1..3 run by the caller: " << by_caller.load()
+                                              << ", by the workers: " << by_workers.load());
 }

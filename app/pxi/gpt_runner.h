@@ -121,13 +121,6 @@ struct GptRunner {
         };
         px::profile_run_into(vm, execute, pick, told);
     }
-    // The opcode of the instruction at pc (after a WIDE prefix); 255 past row 0's end.
-    static uint8_t opcode_at(const px::Image& image, uint32_t pc) {
-        if (pc >= image.width) return 255;
-        const uint8_t op = image.pixel(pc, 0)[0];
-        if (op == px::kWidePrefix && pc + 1 < image.width) return image.pixel(pc + 1, 0)[0];
-        return op;
-    }
     // The image as it is now (GL: read back whole).
     px::Image image() {
 #ifdef PXOS_HAVE_GL

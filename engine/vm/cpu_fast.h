@@ -39,14 +39,14 @@ struct FastStats {
 };
 
 struct FastSettings {
-    unsigned threads = 0;                    // 0 = std::thread::hardware_concurrency()
+    unsigned threads = 0; // 0 = std::thread::hardware_concurrency()
     // Below this much work per thread a shape runs on fewer threads (0: always all). Small: the
     // pool's workers poll between steps and the caller takes any range a worker has not started
     // (parallel.h), so handing a decode step's one-row products and row opcodes to a second thread
     // pays (float32 GPT decode, one process alternating: 0.28 to 0.31 ms a token at 8 K against
     // 0.38 to 0.45 at 2 M, which a pool that slept between steps needed).
     uint64_t min_macs_per_thread = 8192;
-    FastStats* stats = nullptr;              // where the executor counts what it did (may be null)
+    FastStats* stats = nullptr; // where the executor counts what it did (may be null)
 };
 
 // A fast executor with its own settings and scratch buffers.
