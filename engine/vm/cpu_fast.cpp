@@ -644,11 +644,14 @@ bool avx512f_available() {
 // fall in a few cache sets when N is a multiple of 1024 and came from L3 on every tile (measured
 // 10x slower at 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while
 // every strip passes over it (without the blocks, 256 x 1024 ran 2.5x slower than 4 times 64 x 1024).
-void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
-                   uint32_t N, unsigned threads) {
+// `epilogue` as for fmatmul_plain_avx2 below: when every row fits one block it runs on each range
+// of strips in the same hand-out. Returns whether it ran.
+bool fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, uint32_t M, uint32_t K,
+                   uint32_t N, unsigned threads, const std::function<void(uint32_t, uint32_t)>* epilogue) {
     const uint32_t strips = (N + kFloatN - 1) / kFloatN;
     const uint32_t Kp = (K + 15) / 16 * 16;
     const uint32_t block = std::max<uint32_t>(4, uint32_t((size_t(256) << 10) / (size_t(K) * 4)) / 4 * 4);
+    const bool fused = epilogue && M <= block;
     for (uint32_t m0 = 0; m0 < M; m0 += block) {
         const uint32_t m1 = std::min(M, m0 + block);
         parallel_ranges(&cx.pool, threads, strips, [&](uint32_t s0, uint32_t s1) {
@@ -665,8 +668,10 @@ void fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, u
                     for (uint32_t j = 0; j < nn; ++j)
                         c[size_t(r) * N + n0 + j] = fm::canon(c[size_t(r) * N + n0 + j]);
             }
+            if (fused) (*epilogue)(s0, s1);
         });
     }
+    return fused;
 }
 
 // One row of a (x: 16 * blocks terms) times one strip (16 columns as two ymm vectors, 16 floats
@@ -812,7 +817,8 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     bool finished = false;
 #if PX_FMATMUL_X86
     if (kernel == FloatKernel::Avx512)
-        fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads);
+        finished = fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads,
+                                 epilogue ? &finish : nullptr);
     if (kernel == FloatKernel::Avx2)
         finished = fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads,
                                       epilogue ? &finish : nullptr);
