@@ -11,6 +11,8 @@
 // them.
 #include "png_io.h"
 
+#include "huge_pages.h"
+
 #include "protocol.h"
 
 #include <png.h>
@@ -310,6 +312,7 @@ Result<LoadedImage> load_png_bytes(std::span<const uint8_t> bytes, const std::st
     img.height = ri.height;
     std::vector<png_bytep> rows;
     try {
+        reserve_huge(img.rgba, size_t(ri.width) * ri.height * 4);
         img.rgba.resize(size_t(ri.width) * ri.height * 4);
         rows.resize(ri.height);
     } catch (...) {
@@ -383,7 +386,7 @@ Result<LoadedImage> load_png(const std::string& path) {
         return make_error(ErrorCode::Io, path + ": cannot read: " + errno_text(EISDIR));
     }
     std::vector<uint8_t> bytes;
-    if (S_ISREG(st.st_mode) && st.st_size > 0) bytes.reserve(size_t(st.st_size));
+    if (S_ISREG(st.st_mode) && st.st_size > 0) reserve_huge(bytes, size_t(st.st_size));
     uint8_t buf[65536];
     for (;;) {
         const ssize_t got = ::read(fd, buf, sizeof buf);

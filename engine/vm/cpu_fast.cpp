@@ -1,4 +1,5 @@
 #include "cpu_fast.h"
+#include "huge_pages.h"
 #include "kernel_clones.h"
 #include "parallel.h"
 
@@ -114,7 +115,7 @@ constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 struct PackedWeight {
     uint32_t row_b = 0, K = 0, N = 0;
     int32_t zb = 0;
-    std::vector<uint8_t> source; // the R bytes of B, row-major, that `packed` was made from
+    std::vector<uint8_t, HugeAligned<uint8_t>> source; // the R bytes of B, row-major, `packed` came from
     GemmPackedB packed;
     uint64_t last_use = 0;
     uint32_t last_row = 0; // the last image row B's elements occupy (row_b holds its header)
@@ -122,17 +123,10 @@ struct PackedWeight {
     size_t bytes() const { return source.capacity() + packed.bytes(); }
 };
 
-// Storage aligned to 64 bytes (a cache line). The float kernels load b's strips in 32- and 64-byte
-// vectors; from malloc's 16-byte alignment half of those loads (all, for zmm) would straddle two
-// lines, which measured 1.4x slower on the AVX2 kernel (fmatmul_strip_avx2).
-template <class T> struct LineAligned {
-    using value_type = T;
-    LineAligned() = default;
-    template <class U> LineAligned(const LineAligned<U>&) {}
-    T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))); }
-    void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t(64)); }
-    template <class U> bool operator==(const LineAligned<U>&) const { return true; }
-};
+// The strips' storage is aligned to 64 bytes (a cache line; HugeAligned, huge_pages.h). The float
+// kernels load b's strips in 32- and 64-byte vectors; from malloc's 16-byte alignment half of those
+// loads (all, for zmm) would straddle two lines, which measured 1.4x slower on the AVX2 kernel
+// (fmatmul_strip_avx2).
 
 // FMATMUL's b kept between instructions the same way, as the strips the float kernels read
 // (canonical values, 16 columns a strip, each strip Kp x 16 with K padded to a multiple of 16 by
@@ -148,9 +142,9 @@ template <class T> struct LineAligned {
 // construction.
 struct PackedFloatWeight {
     uint32_t row_b = 0, K = 0, N = 0;
-    std::vector<float, LineAligned<float>> strips;
-    std::vector<uint32_t> source; // b's pixel words as they were read, element order (strips = canon)
-    uint32_t min_exp = 255;       // smallest biased exponent among b's nonzero finite values
+    std::vector<float, HugeAligned<float>> strips;
+    std::vector<uint32_t, HugeAligned<uint32_t>> source; // b's pixel words as read, element order
+    uint32_t min_exp = 255; // smallest biased exponent among b's nonzero finite values
     uint64_t last_use = 0;
     uint32_t last_row = 0; // the last image row b's elements occupy (row_b holds its header)
     bool trusted = false;  // checked in this run and its rows not written since (PackedWeight)
