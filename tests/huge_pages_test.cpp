@@ -49,8 +49,8 @@ TEST_CASE("a large advised buffer is backed by huge pages where the kernel offer
     reserve_huge(v, size_t(32) << 20);
     v.assign(size_t(32) << 20, 1);
     const long after = anon_huge_kb();
-    MESSAGE("THP mode: " << (mode.empty() ? "(not available)" : mode) << "AnonHugePages " << before << " kB -> "
-                         << after << " kB after touching a 32 MiB advised buffer");
+    MESSAGE("THP mode: " << (mode.empty() ? "(not available)" : mode) << "AnonHugePages " << before
+                         << " kB -> " << after << " kB after touching a 32 MiB advised buffer");
     CHECK(v[v.size() - 1] == 1);
     if (mode.find("[never]") == std::string::npos && !mode.empty())
         WARN_MESSAGE(after > before, "the kernel gave no huge page for an advised 32 MiB buffer");

@@ -67,8 +67,9 @@ void widen_rows(const uint8_t* a, uint32_t M, uint32_t K, int32_t za, uint32_t K
 void portable_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, unsigned threads, ThreadPool* pool,
                      GemmPackedB& out) {
     const uint32_t Kp = (K + kPadK - 1) / kPadK * kPadK;
-    reserve_huge(out.bt16, size_t(N) * Kp);
-    out.bt16.assign(size_t(N) * Kp, 0); // the padding must be zero
+    const size_t elements = size_t(N) * Kp;
+    reserve_huge(out.bt16, elements);
+    out.bt16.assign(elements, 0); // the padding must be zero
     int16_t* bt = out.bt16.data();
     parallel_ranges(pool, threads, K, [&](uint32_t k0, uint32_t k1) {
         constexpr uint32_t T = 16;
@@ -234,8 +235,9 @@ PX_AVX2_TARGET void avx2_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_
     const uint32_t Kh = (K + 1) / 2, npanels = (N + kAvx2Cols - 1) / kAvx2Cols;
     // 32-byte aligned panels: the tile loads them with aligned loads. The vector is over-allocated
     // by one vector so the panels can start at the first 32-byte boundary inside it.
-    reserve_huge(out.bp16, size_t(npanels) * Kh * kAvx2Cols * 2 + 16);
-    out.bp16.assign(size_t(npanels) * Kh * kAvx2Cols * 2 + 16, 0); // past K and N: zero
+    const size_t elements = size_t(npanels) * Kh * kAvx2Cols * 2 + 16;
+    reserve_huge(out.bp16, elements);
+    out.bp16.assign(elements, 0); // past K and N: zero
     out.bp16_offset = uint32_t((32 - reinterpret_cast<uintptr_t>(out.bp16.data()) % 32) % 32 / 2);
     int16_t* bp = out.bp16.data() + out.bp16_offset;
     const __m128i zb16 = _mm_set1_epi16(int16_t(zb));
@@ -477,8 +479,9 @@ PX_VNNI_TARGET __attribute__((noinline)) void vnni_store(const int32_t* __restri
 void vnni_pack_b_all(const uint8_t* b, uint32_t K, uint32_t N, unsigned threads, ThreadPool* pool,
                      GemmPackedB& out) {
     const uint32_t Kq = (K + 3) / 4 * 4, npanels = (N + kTile - 1) / kTile;
-    reserve_huge(out.b8, size_t(npanels) * Kq * kTile);
-    out.b8.resize(size_t(npanels) * Kq * kTile);
+    const size_t bytes = size_t(npanels) * Kq * kTile;
+    reserve_huge(out.b8, bytes);
+    out.b8.resize(bytes);
     out.colsum.resize(size_t(npanels) * kTile);
     int8_t* b8 = out.b8.data();
     uint32_t* colsum = out.colsum.data();
