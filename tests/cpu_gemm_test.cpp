@@ -4,7 +4,8 @@
 // modulo 2^32 on random shapes that cross every block edge (rows past the 4-row AVX2 tile, the
 // 8-row and 16-row tiles and the AVX2 kernel's 96-row blocks; columns past 16-column panels and the
 // 32-column block; K odd, not a multiple of 4 or 16, and past the AVX2 kernel's 512-k chunks),
-// with random zero points and every thread count. The executor-level byte parity with
+// with random zero points and every thread count; the VNNI kernel's path for 1 to 4 rows of A on a
+// packed B across its accumulator chains and panels. The executor-level byte parity with
 // execute_reference is tests/cpu_fast_test.cpp's.
 #include "cpu_gemm.h"
 
@@ -119,6 +120,38 @@ TEST_CASE("gemm_pack_b + gemm_u8_packed: one packed B multiplies many A, on a po
                     gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
                     INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb << " kernel "
                            << std::string(gemm_kernel_name(kernel)) << " threads " << threads);
+                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
+                }
+            }
+        }
+}
+
+TEST_CASE("gemm_u8_packed with 1 to 4 rows of A (VNNI's rows path: a decode step's products), exactly") {
+    // K from 1 to past 4 quads a chain (the rows path sums four chains of quads, then the rest),
+    // not a multiple of 4; N across whole and partial 16-column panels; extreme and random values.
+    std::mt19937 rng(1204);
+    ThreadPool pool;
+    GemmWorkspace ws;
+    MESSAGE(
+        "VNNI on this CPU: " << std::string(gemm_vnni_available() ? "yes" : "no (the rows path is not run)"));
+    for (uint32_t K : {1u, 3u, 4u, 15u, 16u, 17u, 63u, 192u, 769u})
+        for (uint32_t N : {1u, 16u, 33u, 200u}) {
+            const int32_t zb = int32_t(rng() % 256);
+            std::vector<uint8_t> b(size_t(K) * N);
+            for (auto& v : b)
+                v = uint8_t(rng() % 7 == 0 ? 255 : rng());
+            GemmPackedB packed;
+            gemm_pack_b(b.data(), K, N, zb, GemmKernel::Vnni, 2, &pool, packed);
+            for (uint32_t M = 1; M <= 4; ++M) {
+                const int32_t za = int32_t(rng() % 256);
+                std::vector<uint8_t> a(size_t(M) * K);
+                for (auto& v : a)
+                    v = uint8_t(rng() % 5 == 0 ? 255 : rng());
+                for (unsigned threads : {1u, 2u}) {
+                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
+                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
+                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb
+                           << " threads " << threads);
                     REQUIRE(got == naive(a, b, M, K, N, za, zb));
                 }
             }

@@ -493,34 +493,107 @@ void vnni_pack_b_all(const uint8_t* b, uint32_t K, uint32_t N, unsigned threads,
     });
 }
 
+// At most kRowsMaxM rows of A (a decode step's matrix-vector products) by one panel of B. The tile
+// above would spend its 16 lanes on rows of which one is real; here the lanes are the panel's 16
+// columns: per 4 k, one 64-byte load of the panel (the signed operand) and, per row, 4 bytes of A
+// broadcast (the unsigned operand), so each packed weight byte is read once and used by every row.
+// Four accumulators per row over consecutive quads, summed at the end (wrapping adds: any order is
+// exact), so one row is not held to VPDPBUSD's latency. a is R rows of Kq bytes, zero-padded.
+template <uint32_t R>
+PX_VNNI_TARGET __attribute__((noinline)) void
+vnni_rows_panel(const uint8_t* __restrict a, uint32_t Kq, const int8_t* __restrict bp,
+                const uint32_t* __restrict row_term, const uint32_t* __restrict col_term, uint32_t cols,
+                uint32_t* __restrict c, size_t ldc) {
+    constexpr uint32_t kChains = 4;
+    __m512i s[R][kChains];
+    for (uint32_t r = 0; r < R; ++r)
+        for (uint32_t j = 0; j < kChains; ++j)
+            s[r][j] = _mm512_setzero_si512();
+    const uint32_t quads = Kq / 4;
+    uint32_t q = 0;
+    for (; q + kChains <= quads; q += kChains)
+#pragma GCC unroll 4
+        for (uint32_t j = 0; j < kChains; ++j) {
+            const __m512i b = _mm512_loadu_si512(bp + size_t(q + j) * 64);
+            for (uint32_t r = 0; r < R; ++r) {
+                int32_t a4;
+                std::memcpy(&a4, a + size_t(r) * Kq + 4 * size_t(q + j), 4);
+                s[r][j] = _mm512_dpbusd_epi32(s[r][j], _mm512_set1_epi32(a4), b);
+            }
+        }
+    for (; q < quads; ++q) {
+        const __m512i b = _mm512_loadu_si512(bp + size_t(q) * 64);
+        for (uint32_t r = 0; r < R; ++r) {
+            int32_t a4;
+            std::memcpy(&a4, a + size_t(r) * Kq + 4 * size_t(q), 4);
+            s[r][0] = _mm512_dpbusd_epi32(s[r][0], _mm512_set1_epi32(a4), b);
+        }
+    }
+    const __m512i ct = _mm512_loadu_si512(col_term);
+    const __mmask16 mask = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+    for (uint32_t r = 0; r < R; ++r) {
+        const __m512i sum =
+            _mm512_add_epi32(_mm512_add_epi32(s[r][0], s[r][1]), _mm512_add_epi32(s[r][2], s[r][3]));
+        const __m512i v =
+            _mm512_sub_epi32(_mm512_add_epi32(sum, _mm512_set1_epi32(int32_t(row_term[r]))), ct);
+        _mm512_mask_storeu_epi32(c + r * ldc, mask, v);
+    }
+}
+
 void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& pb, unsigned threads,
                   uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
     const uint32_t K = pb.K, N = pb.N;
     const int32_t zb = pb.zb;
     const uint32_t Kq = (K + 3) / 4 * 4, quads = Kq / 4;
     const uint32_t mpanels = (M + kTile - 1) / kTile, npanels = (N + kTile - 1) / kTile;
-    // A: panels of 16 rows, zero-padded (a zero a contributes nothing, whatever b' is), and the
-    // fold's row term (128 - zb) * rowsum(a) + K * za * zb.
-    ws.a8.assign(size_t(mpanels) * Kq * kTile, 0);
+    // The fold's row term (128 - zb) * rowsum(a) + K * za * zb, and A: at most kRowsMaxM rows as
+    // rows of Kq bytes for the rows path, else panels of 16 rows for the tile; zero-padded either
+    // way (a zero a contributes nothing, whatever b' is).
+    const bool rows_path = M <= kRowsMaxM;
+    ws.a8.assign(rows_path ? size_t(M) * Kq : size_t(mpanels) * Kq * kTile, 0);
     ws.rowsum.assign(size_t(mpanels) * kTile, 0);
     const uint32_t kzz = K * uint32_t(za) * uint32_t(zb);
     for (uint32_t m = 0; m < M; ++m) {
         const uint8_t* src = a + size_t(m) * K;
-        uint8_t* dst = &ws.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
         uint32_t sum = 0;
         for (uint32_t k = 0; k < K; ++k)
             sum += src[k];
+        ws.rowsum[m] = uint32_t(128 - zb) * sum + kzz;
+        if (rows_path) {
+            std::memcpy(&ws.a8[size_t(m) * Kq], src, K);
+            continue;
+        }
+        uint8_t* dst = &ws.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
         uint32_t k = 0;
         for (; k + 4 <= K; k += 4) // 4 bytes of a row per 64-byte group
             std::memcpy(dst + size_t(k / 4) * 64, src + k, 4);
         for (; k < K; ++k)
             dst[size_t(k / 4) * 64 + k % 4] = src[k];
-        ws.rowsum[m] = uint32_t(128 - zb) * sum + kzz;
     }
     const int8_t* b8 = pb.b8.data();
     const uint32_t* colsum = pb.colsum.data();
-    const uint8_t* a8 = ws.a8.data();
     const uint32_t* row_term = ws.rowsum.data();
+    if (rows_path) {
+        const uint8_t* ar = ws.a8.data();
+        parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
+            alignas(64) uint32_t col_term[kTile];
+            for (uint32_t p = p0; p < p1; ++p) {
+                const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
+                for (uint32_t j = 0; j < kTile; ++j)
+                    col_term[j] = uint32_t(za) * colsum[n0 + j];
+                const int8_t* bp = b8 + size_t(p) * Kq * kTile;
+                uint32_t* c = acc + n0;
+                switch (M) {
+                case 1: vnni_rows_panel<1>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
+                case 2: vnni_rows_panel<2>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
+                case 3: vnni_rows_panel<3>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
+                default: vnni_rows_panel<4>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
+                }
+            }
+        });
+        return;
+    }
+    const uint8_t* a8 = ws.a8.data();
     parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
         alignas(64) int32_t out[kTile * kTile];
         alignas(64) uint32_t col_term[kTile];
