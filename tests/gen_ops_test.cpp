@@ -62,6 +62,53 @@ TEST_CASE("random generation loops: the fast executor equals the reference after
     CHECK(looped > 100);
 }
 
+TEST_CASE("APPEND reports the header pixel and the rows it appends, no more; every step's changes are inside "
+          "what it reports") {
+    // Plan::writes is what undo saves, the GL executor reads back and the fast executor's kept
+    // attention caches trust (cpu_fast.cpp, CacheCopy): an APPEND that reported its whole cache made
+    // every decode step re-read every cache row.
+    std::mt19937 rng{20261203u};
+    int appends = 0;
+    for (int i = 0; i < 300; ++i) {
+        const GenProgram p = random_gen_program(rng);
+        INFO("program #" << i << " (" << p.what << ")");
+        VmState vm = make_vm(p.image, p.step_limit);
+        for (int n = 0; vm.status == VmStatus::Ready && n < 100000; ++n) {
+            const Image before = vm.image;
+            const uint32_t pc = vm.pc;
+            UndoRecord undo;
+            const StepResult r = step(vm, &undo);
+            uint32_t bx = 0, by = 0;
+            if (changed_outside(before, vm.image, r.written, bx, by))
+                FAIL("pixel (" << bx << "," << by << ") changed outside the written rects at pc " << pc);
+            if (r.opcode == uint8_t(Opcode::APPEND) && r.status != VmStatus::Trapped) {
+                ++appends;
+                // The header pixel of c, then exactly rows(a) x cols pixels past c's old last row.
+                const Instruction ins = decode(image_fetch(before), before.width, pc).ins;
+                const MatrixHeader ha = decode_header(before.pixel(0, ins.operand[0]));
+                const MatrixHeader hc = decode_header(before.pixel(0, ins.operand[2]));
+                uint64_t pixels = 0;
+                for (const Rect& rect : r.written)
+                    pixels += uint64_t(rect.w) * rect.h;
+                REQUIRE(r.written.front() == Rect{0, ins.operand[2], 1, 1});
+                CHECK(pixels == 1 + ha.elements());
+                // None of c's rows before the append is reported.
+                const uint64_t kept = hc.elements();
+                for (uint64_t e = 0; e < kept; ++e)
+                    for (const Rect& rect : r.written)
+                        REQUIRE_FALSE(rect.contains(element_x(e, before.width),
+                                                    uint32_t(element_y(e, ins.operand[2], before.width))));
+            }
+            const VmState after = vm;
+            undo_step(vm, undo); // undo restores from the reported rects alone
+            REQUIRE(vm.image.rgba == before.rgba);
+            vm = after;
+        }
+    }
+    MESSAGE(appends << " APPEND steps");
+    CHECK(appends > 300);
+}
+
 TEST_CASE("argmax: the order of logits, NaN lowest, ties to the lowest index") {
     const uint32_t nan = fm::kNaN, inf = fm::kPosInf, ninf = fm::kNegInf;
     auto am = [](std::vector<uint32_t> x) { return argmax_bits(x.data(), uint32_t(x.size())); };

@@ -1,8 +1,13 @@
 // Tests of engine/layout: the matrix placement rule of PROTOCOL.md §3 at its edges (width 2,
-// element counts that are exact multiples of width-1, the last row, 16-bit headers).
+// element counts that are exact multiples of width-1, the last row, 16-bit headers), and the
+// rectangles of a matrix or of a range of its elements against the rule pixel by pixel.
 #include "layout.h"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
 
 using namespace px;
 
@@ -67,6 +72,36 @@ TEST_CASE("matrix_rects: header, full rows, remainder") {
         CHECK(matrix_rects(1, {0, 5}, 8).size() == 1);
         CHECK(matrix_rects(1, {2, 2}, 1).size() == 1);
     }
+}
+
+TEST_CASE("element_rects: exactly the pixels of elements [i0, i0 + n), at every start and length") {
+    // Against the placement rule pixel by pixel (element_x, element_y), for widths 2..7.
+    for (uint32_t width = 2; width <= 7; ++width)
+        for (uint64_t i0 = 0; i0 < 20; ++i0)
+            for (uint64_t n = 0; n < 20; ++n) {
+                const uint32_t row = 3;
+                std::set<std::pair<uint32_t, uint64_t>> want, got;
+                for (uint64_t i = i0; i < i0 + n; ++i)
+                    want.insert({element_x(i, width), element_y(i, row, width)});
+                const std::vector<Rect> rects = element_rects(row, i0, n, width);
+                CHECK(rects.size() <= 3);
+                size_t pixels = 0;
+                for (const Rect& r : rects) {
+                    CHECK_FALSE(r.empty());
+                    pixels += size_t(r.w) * r.h;
+                    for (uint32_t y = r.y; y < r.y + r.h; ++y)
+                        for (uint32_t x = r.x; x < r.x + r.w; ++x)
+                            got.insert({x, y});
+                }
+                INFO("width " << width << " i0 " << i0 << " n " << n);
+                CHECK(pixels == got.size()); // no pixel twice
+                CHECK(got == want);
+            }
+    // matrix_rects is the header pixel and element_rects of every element.
+    const std::vector<Rect> m = matrix_rects(2, {3, 5}, 4), e = element_rects(2, 0, 15, 4);
+    REQUIRE(m.size() == e.size() + 1);
+    CHECK(m[0] == Rect{0, 2, 1, 1});
+    CHECK(std::equal(e.begin(), e.end(), m.begin() + 1));
 }
 
 TEST_CASE("matrix_fits: rows 1..height-1, last element row below height") {

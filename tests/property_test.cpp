@@ -3,33 +3,14 @@
 // a trap changes nothing, undo_step() restores every step exactly, run() agrees with step(), and
 // a program validate() accepts never traps.
 #include "random_program.h"
+#include "test_util.h"
 #include "validate.h"
 #include "vm.h"
 
 #include <doctest/doctest.h>
 
 using namespace px;
-
-namespace {
-
-// The first pixel that differs and lies outside every rect, or false.
-bool changed_outside(const Image& before, const Image& after, const std::vector<Rect>& rects, uint32_t& bx,
-                     uint32_t& by) {
-    for (uint32_t y = 0; y < before.height; ++y)
-        for (uint32_t x = 0; x < before.width; ++x) {
-            if (std::equal(before.at(x, y), before.at(x, y) + 4, after.at(x, y))) continue;
-            bool inside = false;
-            for (const Rect& r : rects)
-                inside |= r.contains(x, y);
-            if (!inside) {
-                bx = x, by = y;
-                return true;
-            }
-        }
-    return false;
-}
-
-} // namespace
+using namespace pxtest;
 
 TEST_CASE("3000 random programs: written rects, traps, undo, run and the validator's guarantee") {
     std::mt19937 rng(0x9E3779B9u);

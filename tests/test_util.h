@@ -49,6 +49,24 @@ inline void put_matrix(px::Image& img, uint32_t row, uint32_t rows, uint32_t col
     (void)st;
 }
 
+// The first pixel that differs between two images of one size and lies outside every rect (its
+// coordinates in bx, by), or false: a step's changes against the rectangles it reported.
+inline bool changed_outside(const px::Image& before, const px::Image& after,
+                            const std::vector<px::Rect>& rects, uint32_t& bx, uint32_t& by) {
+    for (uint32_t y = 0; y < before.height; ++y)
+        for (uint32_t x = 0; x < before.width; ++x) {
+            if (std::equal(before.at(x, y), before.at(x, y) + 4, after.at(x, y))) continue;
+            bool inside = false;
+            for (const px::Rect& r : rects)
+                inside |= r.contains(x, y);
+            if (!inside) {
+                bx = x, by = y;
+                return true;
+            }
+        }
+    return false;
+}
+
 // A decoded instruction with these parameter pixels, as plan_instruction would see it (for
 // the tests of OpDef decode/check/describe).
 inline px::Instruction fins(px::Opcode op, std::vector<px::Rgba> params) {

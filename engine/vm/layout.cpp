@@ -1,5 +1,7 @@
 #include "layout.h"
 
+#include <algorithm>
+
 namespace px {
 
 MatrixHeader decode_header(Rgba p) {
@@ -18,13 +20,25 @@ uint64_t rows_for_elements(uint64_t elements, uint32_t width) {
 
 std::vector<Rect> matrix_rects(uint32_t row, MatrixHeader h, uint32_t width) {
     std::vector<Rect> rects{{0, row, 1, 1}};
-    const uint64_t n = h.elements();
+    const std::vector<Rect> elements = element_rects(row, 0, h.elements(), width);
+    rects.insert(rects.end(), elements.begin(), elements.end());
+    return rects;
+}
+
+std::vector<Rect> element_rects(uint32_t row, uint64_t i0, uint64_t n, uint32_t width) {
+    std::vector<Rect> rects;
     if (n == 0 || width < 2) return rects;
     const uint32_t stride = width - 1;
-    const uint32_t full = uint32_t(n / stride);
-    const uint32_t rest = uint32_t(n % stride);
-    if (full > 0) rects.push_back({1, row, stride, full});
-    if (rest > 0) rects.push_back({1, row + full, rest, 1});
+    uint32_t y = uint32_t(row + i0 / stride);
+    const uint32_t x = uint32_t(i0 % stride); // columns past the header column
+    if (x != 0) {                             // the rest of the first row
+        const uint32_t len = uint32_t(std::min<uint64_t>(n, stride - x));
+        rects.push_back({1 + x, y++, len, 1});
+        n -= len;
+    }
+    const uint32_t full = uint32_t(n / stride), rest = uint32_t(n % stride);
+    if (full > 0) rects.push_back({1, y, stride, full});
+    if (rest > 0) rects.push_back({1, y + full, rest, 1});
     return rects;
 }
 

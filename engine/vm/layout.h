@@ -39,6 +39,10 @@ inline uint64_t element_y(uint64_t i, uint32_t row, uint32_t width) {
 
 // The pixels a matrix occupies (header and elements) as at most three rectangles.
 std::vector<Rect> matrix_rects(uint32_t row, MatrixHeader h, uint32_t width);
+// The pixels of elements [i0, i0 + n) of the matrix whose header is at `row`, one pixel an
+// element (u8, f32, i32), as at most three rectangles: the rest of a first row, whole rows, the
+// start of a last row.
+std::vector<Rect> element_rects(uint32_t row, uint64_t i0, uint64_t n, uint32_t width);
 
 // Whether a matrix of this shape at `row` fits: 1 <= row, last element row < height, width >= 2.
 bool matrix_fits(uint32_t row, MatrixHeader h, uint32_t width, uint32_t height);

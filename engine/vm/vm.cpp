@@ -155,7 +155,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
                                  typed_shape_text(p.out_shape, p.dtype[i]) + " result at row " +
                                  std::to_string(row) + " " +
                                  overflow_text(row, p.out_shape, p.dtype[i], width, height));
-        auto rects = typed_matrix_rects(row, p.out_shape, p.dtype[i], width);
+        auto rects = def.out_writes ? def.out_writes(p, width)
+                                    : typed_matrix_rects(row, p.out_shape, p.dtype[i], width);
         p.writes.insert(p.writes.end(), rects.begin(), rects.end());
     }
     return p;

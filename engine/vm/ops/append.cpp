@@ -79,6 +79,17 @@ void reference(Image& image, const Plan& p) {
         write_typed(image, op[2], offset + i, q.dtype.c, v[i]);
 }
 
+// The header pixel and the appended rows' pixels (u8, f32 and i32 take a pixel an element).
+std::vector<Rect> out_writes(const Plan& p, uint32_t width) {
+    const uint32_t row_c = p.ins.operand[2];
+    const uint64_t n = p.shape[0].elements();
+    const uint64_t offset = uint64_t(p.out_shape.rows - p.shape[0].rows) * p.out_shape.cols;
+    std::vector<Rect> rects{{0, row_c, 1, 1}};
+    const std::vector<Rect> rows = element_rects(row_c, offset, n, width);
+    rects.insert(rects.end(), rows.begin(), rows.end());
+    return rects;
+}
+
 std::array<DType, 3> types(const OpParams& params) {
     const auto& p = std::get<AppendParams>(params);
     return {dtype_from_code(p.dtype.a).value_or(DType::U8), DType::U8,
@@ -86,8 +97,8 @@ std::array<DType, 3> types(const OpParams& params) {
 }
 } // namespace
 
-const OpDef def_APPEND = {Opcode::APPEND,     decode, check, shape, describe, no_rows, reference,
-                          dtype_channel_text, types};
+const OpDef def_APPEND = {Opcode::APPEND,     decode, check,   shape,     describe, no_rows, reference,
+                          dtype_channel_text, types,  nullptr, out_writes};
 
 } // namespace ops
 } // namespace px

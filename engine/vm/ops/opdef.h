@@ -58,6 +58,12 @@ struct OpDef {
     // QMATMUL32's bias: i32, FMATMUL's: f32). nullptr means every parameter row is u8. Every opcode
     // whose parameters name a row of another type sets it.
     std::vector<DType> (*param_row_types)(const OpParams& params) = nullptr;
+    // Optional: the pixels of its MatrixOut operand the instruction writes when that is less than
+    // the whole matrix of out_shape (APPEND: the header pixel and the appended rows, not the rows it
+    // keeps); nullptr: the whole matrix. Plan::writes is what undo saves, what the GL executor
+    // reads back and what the optimized CPU executor's kept copies are trusted by (cpu_fast.cpp),
+    // so it must hold every pixel any executor writes.
+    std::vector<Rect> (*out_writes)(const Plan& plan, uint32_t width) = nullptr;
 };
 
 // The element types of operands a, b, c of a decoded instruction (operand_types, or all u8), and
