@@ -1040,3 +1040,128 @@ TEST_CASE("packed weights: within one run() a weight is read once, then trusted;
         CHECK(w.trusted(stats) == 8);
     }
 }
+
+// The attention caches' kept copies (CacheCopy in cpu_fast.cpp): a decode loop that attends over
+// its K and V caches and appends a row to each, step after step in one run() call, and sometimes
+// writes one element of a cache's kept rows (or a row beside them) between the steps.
+namespace {
+struct AttentionLoop {
+    Image img;
+    uint32_t D = 0, row_k = 0;
+};
+
+// variant 0: nothing else writes; 1: one element of K's kept rows is rewritten every step; 2: the
+// same in V; 3: a row beside the caches is written.
+AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint32_t steps) {
+    const uint32_t width = 18 + uint32_t(rng() % 30), heads = 1 + uint32_t(rng() % 3);
+    const uint32_t D = heads * (1 + uint32_t(rng() % 20)), stride = width - 1;
+    // At least two rows of pixels of kept cache rows, so variants 1 and 2 have one past the header's.
+    const uint32_t L0 = std::max(2 + uint32_t(rng() % 12), 2 * stride / D + 1);
+    const uint32_t cap = L0 + steps + 2;
+    auto rows_for = [&](uint64_t n) { return uint32_t(std::max<uint64_t>(1, (n + stride - 1) / stride)); };
+    uint32_t next = 1;
+    auto place = [&](uint64_t elements) { return std::exchange(next, next + rows_for(elements)); };
+    const uint32_t r_q = place(D), r_k = place(uint64_t(cap) * D), r_v = place(uint64_t(cap) * D),
+                   r_out = place(D), r_one = place(1), r_counter = place(1), r_beside = place(1);
+    Image img = make_image(width, next);
+    for (uint8_t& b : img.rgba)
+        b = uint8_t(rng());
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    auto put = [&](uint32_t row, uint32_t cols, uint32_t rows, auto value) {
+        img.set_pixel(0, row, encode_header({cols, rows}));
+        for (uint64_t i = 0; i < uint64_t(cols) * rows; ++i) {
+            const uint32_t w = value();
+            img.set_pixel(element_x(i, width), uint32_t(element_y(i, row, width)),
+                          {uint8_t(w), uint8_t(w >> 8), uint8_t(w >> 16), uint8_t(w >> 24)});
+        }
+    };
+    auto element = [&]() { return f32 ? fm::bits(normal(rng)) : uint32_t(rng()); };
+    put(r_q, D, 1, element);
+    put(r_k, D, L0, element);
+    put(r_v, D, L0, element);
+    put(r_one, 1, 1, element);
+    put(r_counter, 1, 1, [&] { return steps - 1; });
+    // The element rewritten in variants 1 and 2: in the cache's second row of pixels or later, so
+    // the 1 x 1 result's header lands in column 0 (no element) and its element on a kept one.
+    const uint32_t rows_kept = rows_for(uint64_t(L0) * D);
+    const uint32_t into = variant == 1 ? r_k : r_v;
+    REQUIRE(rows_kept > 1);
+    const uint32_t target = variant == 3 ? r_beside : into + 1 + uint32_t(rng() % (rows_kept - 1));
+    std::vector<Rgba> code;
+    auto ins = [&](Opcode op, uint32_t a, uint32_t b, uint32_t c, const std::vector<Rgba>& params) {
+        code.push_back({uint8_t(op), uint8_t(a), uint8_t(b), uint8_t(c)});
+        code.insert(code.end(), params.begin(), params.end());
+    };
+    if (f32) {
+        FAttentionParams p;
+        p.v_row = uint16_t(r_v), p.heads = uint16_t(heads), p.scale = fm::bits(0.37f);
+        ins(Opcode::FATTENTION, r_q, r_k, r_out, encode_params(p));
+    } else {
+        QAttentionParams p;
+        p.zq = uint8_t(rng()), p.zk = uint8_t(rng()), p.zv = uint8_t(rng()), p.zc = uint8_t(rng());
+        p.v_row = uint16_t(r_v), p.heads = uint16_t(heads);
+        p.ms = int32_t(1 + rng() % INT32_MAX), p.shift_s = uint8_t(30 + rng() % 10);
+        p.mo = int32_t((1u << 30) + rng() % (1u << 30)), p.shift_o = uint8_t(50 + rng() % 5);
+        ins(Opcode::QATTENTION, r_q, r_k, r_out, encode_params(p));
+    }
+    const uint8_t t = f32 ? 1 : 0;
+    ins(Opcode::APPEND, r_out, 0, r_k, encode_params(AppendParams{{t, 0, t, 0}, uint16_t(cap)}));
+    ins(Opcode::APPEND, r_q, 0, r_v, encode_params(AppendParams{{t, 0, t, 0}, uint16_t(cap)}));
+    if (variant != 0) {
+        if (f32)
+            ins(Opcode::FADD, r_one, r_one, target, encode_params(FBinaryParams{}));
+        else
+            code.push_back({uint8_t(Opcode::ADD), uint8_t(r_one), uint8_t(r_one), uint8_t(target)});
+    }
+    ins(Opcode::LOOP, r_counter, 0, 0, encode_params(LoopParams{}));
+    code.push_back({0, 0, 0, 0});
+    REQUIRE(code.size() <= width);
+    REQUIRE(next <= 255);
+    for (uint32_t x = 0; x < width; ++x)
+        img.set_pixel(x, 0, x < code.size() ? code[x] : Rgba{0, 0, 0, 0});
+    return {std::move(img), D, r_k};
+}
+} // namespace
+
+TEST_CASE("attention caches in one run: each row read from the pixels once, a write to a kept row seen") {
+    std::mt19937 rng(1203);
+    for (bool f32 : {true, false})
+        for (int trial = 0; trial < 40; ++trial) {
+            const int variant = trial % 4;
+            const uint32_t steps = 2 + uint32_t(rng() % 6);
+            const AttentionLoop loop = make_attention_loop(rng, f32, variant, steps);
+            INFO((f32 ? "FATTENTION" : "QATTENTION")
+                 << " trial " << trial << " variant " << variant << " steps " << steps << " width "
+                 << loop.img.width << " D " << loop.D);
+            VmState ref = make_vm(loop.img);
+            run(ref);
+            REQUIRE(ref.status == VmStatus::Halted);
+            for (unsigned threads : {1u, 2u}) {
+                FastStats stats;
+                FastSettings settings{threads, 0};
+                settings.stats = &stats;
+                VmState got = make_vm(loop.img);
+                run(got, {.execute = fast_executor(settings)});
+                REQUIRE(got.status == VmStatus::Halted);
+                REQUIRE(got.image.rgba == ref.image.rgba);
+                // The last attention step saw all but the last appended row of each cache.
+                const uint64_t seen =
+                    uint64_t(decode_header(ref.image.pixel(0, loop.row_k)).rows - 1) * loop.D;
+                CHECK(stats.cache_elements_used == 2 * (seen * steps - loop.D * (steps * (steps - 1) / 2)));
+                if (variant == 0 || variant == 3)
+                    CHECK(stats.cache_elements_read == 2 * seen); // every element once
+                else
+                    CHECK(stats.cache_elements_read > 2 * seen); // the rewritten one, and the rest after it
+            }
+            // step() calls trust nothing they kept: each step reads the whole caches again.
+            FastStats stats;
+            FastSettings settings{2, 0};
+            settings.stats = &stats;
+            const PlanExecutor fast = fast_executor(settings);
+            VmState stepped = make_vm(loop.img);
+            while (stepped.status == VmStatus::Ready)
+                step(stepped, nullptr, fast);
+            REQUIRE(stepped.image.rgba == ref.image.rgba);
+            CHECK(stats.cache_elements_read == stats.cache_elements_used);
+        }
+}

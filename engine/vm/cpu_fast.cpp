@@ -32,8 +32,9 @@ namespace {
 // Pixels are read as little-endian uint32 words (R in the low byte, an int32 pixel as itself).
 static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels as little-endian words");
 
-// Shapes with at most this many rows of A skip the packing of B (matrix-vector products read
-// every element of B once, so a transposed copy would cost more than it saves).
+// Shapes with at most this many rows of A skip the packing of B where the CPU lacks VNNI
+// (matrix-vector products read every element of B once, so a transposed copy would cost more than
+// it saves unless it is kept and read at one byte a weight: execute_matmul).
 constexpr uint32_t kDirectMaxM = 4;
 
 // Visits the elements [i0, i1) of the matrix whose header is at `row` as runs of horizontally
@@ -82,14 +83,12 @@ struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
     std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
-    // FATTENTION's q, out, and each thread's head of K and V: a decode step's caches pass 128 KB
-    // (glibc's mmap threshold) at about 170 positions of the shipped GPT, and fresh vectors that
-    // size cost page faults on every step (measured: 317 us for one step at 225 positions).
-    std::vector<float> att_q, att_kv, att_out;
+    // FATTENTION's q and out (its K and V are CacheCopy's).
+    std::vector<float> att_q, att_out;
     GemmWorkspace gemm;
     size_t bytes() const {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
-                att_q.capacity() + att_kv.capacity() + att_out.capacity()) *
+                att_q.capacity() + att_out.capacity()) *
                    4 +
                a8.capacity() + gemm.bytes();
     }
@@ -151,7 +150,30 @@ struct PackedFloatWeight {
     size_t bytes() const { return strips.capacity() * 4 + source.capacity() * 4; }
 };
 
-// Packed weights (integer and float together) kept at most (least recently used go first).
+// A key or value cache of FATTENTION or QATTENTION as its kernel reads it (canonical floats, or
+// uint8 codes less the instruction's zero point as int16), kept between instructions so that a
+// decode step reads from the pixels only the rows appended since the step before. Gathering the
+// whole caches every step was 28% of a float32 GPT decode step (FATTENTION 0.093 ms of 0.325,
+// measured), and fresh vectors that size page-faulted on every step (317 us at 225 positions).
+//
+// Trust, as PackedWeight's but element by element: elements [0, valid) equal what a gather of the
+// image gives now. Within one run() call every write is a plan's Plan::writes, and each written
+// rectangle cuts `valid` back to the first element it covers (elements follow the image rows in
+// order, so every later one may have changed: first_element_covered); a plan that does not continue
+// the run sets it to 0, so between calls nothing is trusted. A use gathers the elements from
+// `valid` to those it reads, then reads the copy. An APPEND of a row to the cache covers only the
+// new row's pixels and the header pixel (column 0, no element), so the next step reads one row.
+struct CacheCopy {
+    uint32_t row = 0;     // the header row of the cache's matrix
+    int32_t zero = -1;    // -1: canonical f32 elements in `f`; else uint8 codes less `zero` in `c`
+    std::vector<float> f; // (a vector each: the kernels read them with their own element types)
+    std::vector<int16_t> c;
+    uint64_t valid = 0;
+    uint64_t last_use = 0;
+    size_t bytes() const { return f.capacity() * 4 + c.capacity() * 2; }
+};
+
+// Packed weights (integer and float) and cache copies kept at most (least recently used go first).
 constexpr size_t kKeepWeightBytes = size_t(64) << 20;
 
 } // namespace
@@ -163,6 +185,7 @@ struct FastContext {
     Scratch scratch;
     std::vector<PackedWeight> weights;
     std::vector<PackedFloatWeight> fweights;
+    std::vector<CacheCopy> caches;
     uint64_t uses = 0;
     ThreadPool pool;
     // The last plan carried out to its end (its run_seq, on `run_image`), whose successor in the
@@ -273,23 +296,34 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     return w.packed;
 }
 
-// Least recently used packed weights (integer or float) go until the rest fit in kKeepWeightBytes.
+// Least recently used packed weights and cache copies go until the rest fit in kKeepWeightBytes.
 void trim_weights(FastContext& cx) {
     size_t total = 0;
-    for (const PackedWeight& w : cx.weights)
-        total += w.bytes();
-    for (const PackedFloatWeight& w : cx.fweights)
-        total += w.bytes();
-    auto by_use = [](const auto& x, const auto& y) { return x.last_use < y.last_use; };
-    while (total > kKeepWeightBytes && !(cx.weights.empty() && cx.fweights.empty())) {
-        auto oi = std::min_element(cx.weights.begin(), cx.weights.end(), by_use);
-        auto of = std::min_element(cx.fweights.begin(), cx.fweights.end(), by_use);
-        if (of == cx.fweights.end() || (oi != cx.weights.end() && oi->last_use < of->last_use)) {
+    auto add = [&](const auto& kept) {
+        for (const auto& w : kept)
+            total += w.bytes();
+    };
+    add(cx.weights), add(cx.fweights), add(cx.caches);
+    auto oldest = [](auto& kept) {
+        return std::min_element(kept.begin(), kept.end(),
+                                [](const auto& x, const auto& y) { return x.last_use < y.last_use; });
+    };
+    auto use_of = [](auto& kept, auto it) { return it == kept.end() ? UINT64_MAX : it->last_use; };
+    while (total > kKeepWeightBytes) {
+        auto oi = oldest(cx.weights);
+        auto of = oldest(cx.fweights);
+        auto oc = oldest(cx.caches);
+        const uint64_t ui = use_of(cx.weights, oi), uf = use_of(cx.fweights, of), uc = use_of(cx.caches, oc);
+        if (ui == UINT64_MAX && uf == UINT64_MAX && uc == UINT64_MAX) break;
+        if (ui <= uf && ui <= uc) {
             total -= oi->bytes();
             cx.weights.erase(oi);
-        } else {
+        } else if (uf <= uc) {
             total -= of->bytes();
             cx.fweights.erase(of);
+        } else {
+            total -= oc->bytes();
+            cx.caches.erase(oc);
         }
     }
 }
@@ -347,7 +381,10 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(s.M) * s.N * s.K);
     // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a, b or the bias.
     std::vector<uint32_t>& acc = cx.scratch.acc;
-    if (s.M <= kDirectMaxM)
+    // With VNNI the few-rows product runs on the kept packed weight (cpu_gemm.cpp, vnni_rows_panel):
+    // one byte a weight instead of the pixel's four. A decode step of the shipped uint8 GPT measured
+    // QMATMUL at 0.29 ms a token read straight from the pixels.
+    if (s.M <= kDirectMaxM && !gemm_vnni_available())
         matmul_direct(cx, image, s, threads, acc);
     else
         matmul_packed(cx, image, s, threads, acc);
@@ -1021,53 +1058,73 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
-// FATTENTION: one unit of work per (head, query row), split over threads. Each part gathers its
-// heads' columns of K and V (canonicalized) into its own part of the scratch, so each thread
-// writes and then reads only its own buffers: one shared gather of K and V, written by the caller
-// and read by both threads, made every step move those cache lines from core to core, and two
-// threads took 77 us where one took 44 (measured, 125 positions). Scores are F.5 dot products
-// (fm::dot_rows), the softmax is the definition's, and the weighted sum over positions is FMATMUL's
-// row kernel on p (1 x n) and V's head columns (n x hd): the same F.5 order, vectorized across 16
-// output columns. All reads happen before the one write of out (it may be q, K or V).
+// The copy of the cache whose header is at `row` (CacheCopy), extended to hold its first n
+// elements as the kernel reads them: canonical f32 (zero = -1) or R codes less `zero`. Returns its
+// index in cx.caches: a reference would not survive the next call's push_back.
+size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n, int32_t zero) {
+    auto it = std::find_if(cx.caches.begin(), cx.caches.end(),
+                           [&](const CacheCopy& c) { return c.row == row && c.zero == zero; });
+    if (it == cx.caches.end()) {
+        cx.caches.push_back({.row = row, .zero = zero});
+        it = cx.caches.end() - 1;
+    }
+    CacheCopy& c = *it;
+    c.last_use = ++cx.uses;
+    if (c.valid < n) {
+        if (cx.settings.stats) cx.settings.stats->cache_elements_read += n - c.valid;
+        if (zero < 0) {
+            if (c.f.size() < n) c.f.resize(std::max<uint64_t>(n, 2 * c.f.size()));
+            gather_f32_range(image, row, c.valid, n - c.valid, c.f.data() + c.valid);
+        } else {
+            if (c.c.size() < n) c.c.resize(std::max<uint64_t>(n, 2 * c.c.size()));
+            int16_t* dst = c.c.data();
+            for_runs(image.rgba.data(), image.width, row, c.valid, n,
+                     [&](uint64_t i, const uint8_t* px, uint32_t len) {
+                         for (uint32_t j = 0; j < len; ++j)
+                             dst[i + j] = int16_t(int32_t(px[4 * size_t(j)]) - zero);
+                     });
+        }
+        c.valid = n;
+    }
+    if (cx.settings.stats) cx.settings.stats->cache_elements_used += n;
+    return size_t(it - cx.caches.begin());
+}
+
+// FATTENTION: one unit of work per (head, query row), split over threads, on the kept copies of K
+// and V (cache_copy: only rows new since the last step are read from the pixels). Scores are F.5
+// dot products (fm::dot_rows), the softmax is the definition's, and the weighted sum over positions
+// is FMATMUL's row kernel on p (1 x n) and V's head columns (n x hd, row stride D): the same F.5
+// order, vectorized across 16 output columns. All reads happen before the one write of out (it
+// may be q, K or V).
 void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const auto& prm = std::get<FAttentionParams>(p.params);
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
     const uint32_t hd = D / heads, units = T * heads;
     const unsigned parts =
         std::min<unsigned>(fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), std::max(1u, units));
-    std::vector<float>&q = cx.scratch.att_q, &kv = cx.scratch.att_kv, &out = cx.scratch.att_out;
+    std::vector<float>&q = cx.scratch.att_q, &out = cx.scratch.att_out;
     q.resize(size_t(T) * D), out.resize(size_t(T) * D);
-    kv.resize(size_t(parts) * 2 * L * hd);
     gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
+    const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, -1);
+    const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, -1);
+    const float *k = cx.caches[ik].f.data(), *v = cx.caches[iv].f.data();
     const float scale = fm::canon(fm::from_bits(prm.scale));
     parallel_ranges(&cx.pool, parts, units, [&](uint32_t u0, uint32_t u1) {
-        unsigned part = 0; // which range of the split this is: its own buffers
-        while (range_bound(parts, units, part) != u0)
-            ++part;
-        float* kh = &kv[size_t(part) * 2 * L * hd];
-        float* vh = kh + size_t(L) * hd;
         std::vector<float> s(L);
-        uint32_t head = heads, rows = 0; // the head whose first `rows` rows kh and vh hold
         for (uint32_t u = u0; u < u1; ++u) {
-            // Head-major: a part's query rows of one head share its gathered rows.
             const uint32_t h = u / T, t = u % T, col = h * hd;
             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
-            if (h != head) head = h, rows = 0;
-            for (; rows < n; ++rows) {
-                gather_f32_range(image, p.ins.operand[1], uint64_t(rows) * D + col, hd,
-                                 kh + size_t(rows) * hd);
-                gather_f32_range(image, prm.v_row, uint64_t(rows) * D + col, hd, vh + size_t(rows) * hd);
-            }
-            fm::dot_rows(&q[size_t(t) * D + col], kh, hd, n, hd, s.data());
+            fm::dot_rows(&q[size_t(t) * D + col], k + col, D, n, hd, s.data());
             for (uint32_t j = 0; j < n; ++j)
                 s[j] = fm::mul(s[j], scale);
             fm::softmax_run(s.data(), s.data(), n);
             for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN)
-                fmatmul_row(s.data(), vh, n, hd, d0, std::min(kFloatN, hd - d0),
+                fmatmul_row(s.data(), v + col, n, D, d0, std::min(kFloatN, hd - d0),
                             &out[size_t(t) * D + col + d0]);
         }
     });
     store_f32(image, p.ins.operand[2], p.out_shape, out.data());
+    trim_weights(cx);
 }
 
 // ---- The integer transformer opcodes (PROTOCOL.md §16) ----
@@ -1138,8 +1195,10 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
         return v;
     };
     const std::vector<int16_t> q = centered(p.ins.operand[0], uint64_t(T) * D, prm.zq);
-    const std::vector<int16_t> k = centered(p.ins.operand[1], uint64_t(L) * D, prm.zk);
-    const std::vector<int16_t> v = centered(prm.v_row, uint64_t(L) * D, prm.zv);
+    // K and V from their kept copies: only rows new since the last step are read (CacheCopy).
+    const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, prm.zk);
+    const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, prm.zv);
+    const int16_t *k = cx.caches[ik].c.data(), *v = cx.caches[iv].c.data();
     std::vector<uint8_t> out(size_t(T) * D);
     parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
                     [&](uint32_t u0, uint32_t u1) {
@@ -1161,6 +1220,7 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
                         }
                     });
     store_r(image, p.ins.operand[2], p.out_shape, out.data());
+    trim_weights(cx);
 }
 
 // ---- Text generation (PROTOCOL.md §13): row copies and the next-token choice ----
@@ -1307,9 +1367,20 @@ void distrust_all(FastContext& cx) {
         w.trusted = false;
     for (PackedFloatWeight& w : cx.fweights)
         w.trusted = false;
+    for (CacheCopy& c : cx.caches)
+        c.valid = 0;
 }
 
-void distrust_written(FastContext& cx, const std::vector<Rect>& writes) {
+// The first element of the matrix whose header is at `row` that rectangle r covers (UINT64_MAX:
+// none): element i is pixel (1 + i % (width - 1), row + i / (width - 1)), so it is the pixel of r
+// past column 0 on its first row at or below `row`.
+uint64_t first_element_covered(const Rect& r, uint32_t row, uint32_t width) {
+    if (r.empty() || uint64_t(r.y) + r.h <= row || uint64_t(r.x) + r.w <= 1) return UINT64_MAX;
+    const uint32_t y = std::max(r.y, row), x = std::max<uint32_t>(r.x, 1);
+    return uint64_t(y - row) * (width - 1) + (x - 1);
+}
+
+void distrust_written(FastContext& cx, const std::vector<Rect>& writes, uint32_t width) {
     for (const Rect& r : writes) {
         if (r.empty()) continue;
         const uint64_t y0 = r.y, y1 = uint64_t(r.y) + r.h - 1;
@@ -1320,6 +1391,8 @@ void distrust_written(FastContext& cx, const std::vector<Rect>& writes) {
             drop(w);
         for (PackedFloatWeight& w : cx.fweights)
             drop(w);
+        for (CacheCopy& c : cx.caches)
+            c.valid = std::min(c.valid, first_element_covered(r, c.row, width));
     }
 }
 
@@ -1333,7 +1406,7 @@ void run_fast(FastContext& cx, Image& image, const Plan& plan) {
     cx.run_continues = false; // until this plan's writes are accounted for
     const FastKernel kernel = fast_kernel(Opcode(plan.ins.opcode));
     (kernel ? kernel : execute_as_reference)(cx, image, plan);
-    distrust_written(cx, plan.writes);
+    distrust_written(cx, plan.writes, image.width);
     cx.run_continues = true, cx.run_seq = plan.run_seq, cx.run_image = &image;
 }
 

@@ -12,6 +12,8 @@
 // element kernels. FMATMUL sums in PROTOCOL.md's F.5 order on b packed into 16-column strips
 // (kept across steps while b's pixel words are unchanged), with plain AVX-512 or AVX2 mul/add
 // kernels when no value can be flushed, else canonicalizing every operation (cpu_fast.cpp).
+// FATTENTION and QATTENTION keep copies of their key and value caches under the same trust, element
+// by element, so a decode step reads only the rows appended since the step before (CacheCopy).
 // Every output is computed the same way whatever the thread count, so the bytes never depend on it.
 //
 // No process-wide state: the settings, the scratch buffers, the packed weights (reused while their
@@ -36,6 +38,11 @@ struct FastStats {
     uint64_t fweights_trusted = 0; // of those, reused without reading b: checked earlier in this run()
     uint64_t fmatmul_plain = 0;    // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
     uint64_t fmatmul_canon = 0;    // FMATMULs canonicalizing every operation
+    // Elements of FATTENTION's and QATTENTION's K and V caches read from the pixels into the kept
+    // copies (rows new since the last use, or all of them when nothing is trusted), and elements
+    // the kernels read from the copies.
+    uint64_t cache_elements_read = 0;
+    uint64_t cache_elements_used = 0;
 };
 
 struct FastSettings {
