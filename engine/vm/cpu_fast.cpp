@@ -1176,8 +1176,12 @@ PX_CLONES uint32_t qscore(const int16_t* __restrict q, const int16_t* __restrict
     return acc;
 }
 
-// o[d] += p * v[d] over one visible row (int64: p < 2^23, |v| <= 255).
-PX_CLONES void qweighted_add(int64_t* __restrict o, const int16_t* __restrict v, int64_t p, uint32_t hd) {
+// o[d] += p * v[d] over one visible row, in int32: the reference sums in int64, but each p is at
+// most 2^kP = 2^22 and they sum to at most 2^22 (floors of shares of 2^22), and |v| <= 255, so every
+// partial sum is below 255 * 2^22 < 2^30 in magnitude: the same integers, in lanes twice as many
+// as int64's (which AVX2 cannot multiply at all).
+static_assert(qint::kP <= 22, "qweighted_add's int32 sums need 255 * 2^kP < 2^31");
+PX_CLONES void qweighted_add(int32_t* __restrict o, const int16_t* __restrict v, int32_t p, uint32_t hd) {
     for (uint32_t d = 0; d < hd; ++d)
         o[d] += p * v[d];
 }
@@ -1203,7 +1207,8 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
     parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
                     [&](uint32_t u0, uint32_t u1) {
                         std::vector<int32_t> s(L);
-                        std::vector<int64_t> prob(L), o(hd);
+                        std::vector<int64_t> prob(L);
+                        std::vector<int32_t> o(hd);
                         for (uint32_t u = u0; u < u1; ++u) {
                             const uint32_t t = u / heads, col = (u % heads) * hd;
                             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
@@ -1212,7 +1217,7 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
                             qint::softmax_row(s.data(), n, prm, prob.data());
                             std::fill(o.begin(), o.end(), 0);
                             for (uint32_t j = 0; j < n; ++j)
-                                qweighted_add(o.data(), &v[size_t(j) * D + col], prob[j], hd);
+                                qweighted_add(o.data(), &v[size_t(j) * D + col], int32_t(prob[j]), hd);
                             for (uint32_t d = 0; d < hd; ++d)
                                 out[size_t(t) * D + col + d] =
                                     clamp_add(rounding_mul_shift(int32_t(o[d]), prm.mo, prm.shift_o), prm.zc,
