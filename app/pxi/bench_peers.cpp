@@ -9,6 +9,7 @@
 #endif
 #if PXOS_HAVE_OPENBLAS
 #include <cblas.h>
+#include <dlfcn.h>
 #endif
 
 namespace pxbench {
@@ -33,6 +34,47 @@ std::string isa_name(dnnl_cpu_isa_t isa) {
     case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
     default: return "isa 0x" + std::to_string(int(isa));
     }
+}
+#endif
+
+#if PXOS_HAVE_OPENBLAS
+// OpenBLAS is opened when bench first calls it, not linked into pxi: loading it starts its thread
+// pool, whose threads spin in sched_yield for about 0.1 s, and on a 2-core machine that took a core
+// from every pxi command, bench or not (pxi generate of 32 tokens: 0.26 to 0.39 s with it linked,
+// 0.25 s with OPENBLAS_NUM_THREADS=1; measured). The functions are OpenBLAS's own, from the
+// library the build found (PXOS_OPENBLAS_LIBRARY), typed by its header.
+struct OpenBlas {
+    std::string error; // why it could not be opened, or ""
+    decltype(&openblas_get_config) get_config = nullptr;
+    decltype(&openblas_get_corename) get_corename = nullptr;
+    decltype(&openblas_set_num_threads) set_num_threads = nullptr;
+    decltype(&cblas_sgemm) sgemm = nullptr;
+};
+
+OpenBlas open_openblas() {
+    OpenBlas b;
+    void* lib = dlopen(PXOS_OPENBLAS_LIBRARY, RTLD_NOW | RTLD_LOCAL); // never closed: used to the end
+    if (!lib) {
+        const char* e = dlerror();
+        b.error = std::string("cannot open ") + PXOS_OPENBLAS_LIBRARY + ": " + (e ? e : "unknown error");
+        return b;
+    }
+    auto sym = [&](const char* name) {
+        void* f = dlsym(lib, name);
+        if (!f && b.error.empty()) b.error = std::string(PXOS_OPENBLAS_LIBRARY) + " has no " + name;
+        return f;
+    };
+    b.get_config = reinterpret_cast<decltype(b.get_config)>(sym("openblas_get_config"));
+    b.get_corename = reinterpret_cast<decltype(b.get_corename)>(sym("openblas_get_corename"));
+    b.set_num_threads = reinterpret_cast<decltype(b.set_num_threads)>(sym("openblas_set_num_threads"));
+    b.sgemm = reinterpret_cast<decltype(b.sgemm)>(sym("cblas_sgemm"));
+    return b;
+}
+
+// Opened once, on first use (a process has one copy of a loaded library in any case).
+const OpenBlas& openblas() {
+    static const OpenBlas b = open_openblas();
+    return b;
 }
 #endif
 
@@ -62,9 +104,14 @@ PeerInfo onednn_info() {
 PeerInfo openblas_info() {
     PeerInfo p;
 #if PXOS_HAVE_OPENBLAS
+    const OpenBlas& b = openblas();
+    if (!b.error.empty()) {
+        p.note = "built, but not loaded: " + b.error;
+        return p;
+    }
     p.built = true;
-    p.library = openblas_get_config();
-    p.kernel = std::string("cblas_sgemm, core ") + openblas_get_corename();
+    p.library = b.get_config();
+    p.kernel = std::string("cblas_sgemm, core ") + b.get_corename();
     // OpenBLAS reads these when it is loaded; a run with them set measures the forced core.
     p.note = env_or_unset("OPENBLAS_CORETYPE") + "; " + env_or_unset("OPENBLAS_L2_SIZE");
 #else
@@ -78,7 +125,7 @@ void set_peer_threads(unsigned threads) {
     omp_set_num_threads(int(threads));
 #endif
 #if PXOS_HAVE_OPENBLAS
-    openblas_set_num_threads(int(threads));
+    if (openblas().error.empty()) openblas().set_num_threads(int(threads));
 #endif
     (void)threads;
 }
@@ -117,8 +164,10 @@ std::string onednn_gemm_u8s8s32(const uint8_t* a, const int8_t* b8, uint32_t M, 
 
 std::string openblas_sgemm(const float* a, const float* b, uint32_t M, uint32_t K, uint32_t N, float* c) {
 #if PXOS_HAVE_OPENBLAS
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, a, int(K), b, int(N),
-                0.0f, c, int(N));
+    const OpenBlas& blas = openblas();
+    if (!blas.error.empty()) return blas.error;
+    blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(M), int(N), int(K), 1.0f, a, int(K), b, int(N),
+               0.0f, c, int(N));
     return {};
 #else
     (void)a, (void)b, (void)M, (void)K, (void)N, (void)c;

@@ -2,6 +2,7 @@
 // section: oneDNN's integer GEMM (dnnl_gemm_u8s8s32) and OpenBLAS's cblas_sgemm. Each is
 // compiled in only when its Debian package was found at configure time (libdnnl-dev,
 // libopenblas-dev; `./dev.sh bench` installs them); otherwise its functions report "not built".
+// oneDNN is linked; OpenBLAS is opened on first use (bench_peers.cpp says why).
 //
 // How our product maps onto oneDNN's interface (exact, so bench checks every element):
 // pxOS multiplies uint8 by uint8 with zero points, acc = sum_k (a - za)(b - zb). oneDNN's
