@@ -6,6 +6,7 @@
 // read once per run() call and trusted in it until the run writes their rows.
 #include "cpu_fast.h"
 #include "fmath.h"
+#include "fmath_vec.h"
 #include "quant.h"
 #include "random_float_program.h"
 #include "test_util.h"
@@ -1051,10 +1052,15 @@ struct AttentionLoop {
 };
 
 // variant 0: nothing else writes; 1: one element of K's kept rows is rewritten every step; 2: the
-// same in V; 3: a row beside the caches is written.
-AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint32_t steps) {
+// same in V; 3: a row beside the caches is written. tiny: float elements near 2^-63, so products
+// are near 2^-126, where canonicalizing each one changes the sums: FATTENTION must not take its
+// plain kernels there.
+AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint32_t steps, bool tiny) {
     const uint32_t width = 18 + uint32_t(rng() % 30), heads = 1 + uint32_t(rng() % 3);
-    const uint32_t D = heads * (1 + uint32_t(rng() % 20)), stride = width - 1;
+    // Head widths of 16 and 32 (whole 16-column groups, which FATTENTION's plain weighted sum needs)
+    // and any other.
+    const uint32_t hd = rng() % 3 == 0 ? 16 * (1 + uint32_t(rng() % 2)) : 1 + uint32_t(rng() % 20);
+    const uint32_t D = heads * hd, stride = width - 1;
     // At least two rows of pixels of kept cache rows, so variants 1 and 2 have one past the header's.
     const uint32_t L0 = std::max(2 + uint32_t(rng() % 12), 2 * stride / D + 1);
     const uint32_t cap = L0 + steps + 2;
@@ -1075,7 +1081,9 @@ AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint
                           {uint8_t(w), uint8_t(w >> 8), uint8_t(w >> 16), uint8_t(w >> 24)});
         }
     };
-    auto element = [&]() { return f32 ? fm::bits(normal(rng)) : uint32_t(rng()); };
+    auto element = [&]() {
+        return f32 ? fm::bits(std::ldexp(normal(rng), tiny ? -63 : 0)) : uint32_t(rng());
+    };
     put(r_q, D, 1, element);
     put(r_k, D, L0, element);
     put(r_v, D, L0, element);
@@ -1094,7 +1102,9 @@ AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint
     };
     if (f32) {
         FAttentionParams p;
-        p.v_row = uint16_t(r_v), p.heads = uint16_t(heads), p.scale = fm::bits(0.37f);
+        // With tiny elements a huge scale makes the scores' flushed low bits decide the softmax.
+        p.v_row = uint16_t(r_v), p.heads = uint16_t(heads),
+        p.scale = fm::bits(tiny ? std::ldexp(1.0f, 100) : 0.37f);
         ins(Opcode::FATTENTION, r_q, r_k, r_out, encode_params(p));
     } else {
         QAttentionParams p;
@@ -1125,11 +1135,12 @@ AttentionLoop make_attention_loop(std::mt19937& rng, bool f32, int variant, uint
 
 TEST_CASE("attention caches in one run: each row read from the pixels once, a write to a kept row seen") {
     std::mt19937 rng(1203);
+    uint64_t units = 0, plain_units = 0; // FATTENTION's, over the trials: both kernels must run
     for (bool f32 : {true, false})
         for (int trial = 0; trial < 40; ++trial) {
             const int variant = trial % 4;
             const uint32_t steps = 2 + uint32_t(rng() % 6);
-            const AttentionLoop loop = make_attention_loop(rng, f32, variant, steps);
+            const AttentionLoop loop = make_attention_loop(rng, f32, variant, steps, trial % 5 == 4);
             INFO((f32 ? "FATTENTION" : "QATTENTION")
                  << " trial " << trial << " variant " << variant << " steps " << steps << " width "
                  << loop.img.width << " D " << loop.D);
@@ -1144,6 +1155,7 @@ TEST_CASE("attention caches in one run: each row read from the pixels once, a wr
                 run(got, {.execute = fast_executor(settings)});
                 REQUIRE(got.status == VmStatus::Halted);
                 REQUIRE(got.image.rgba == ref.image.rgba);
+                units += stats.fattention_units, plain_units += stats.fattention_plain_units;
                 // The last attention step saw all but the last appended row of each cache.
                 const uint64_t seen =
                     uint64_t(decode_header(ref.image.pixel(0, loop.row_k)).rows - 1) * loop.D;
@@ -1164,4 +1176,7 @@ TEST_CASE("attention caches in one run: each row read from the pixels once, a wr
             REQUIRE(stepped.image.rgba == ref.image.rgba);
             CHECK(stats.cache_elements_read == stats.cache_elements_used);
         }
+    MESSAGE("FATTENTION units: " << units << ", on the plain kernels " << plain_units);
+    if (fm::dot_runs_vectorized()) CHECK(plain_units > 0);
+    CHECK(plain_units < units);
 }

@@ -134,6 +134,54 @@ TEST_CASE("dot_rows equals fm::dot on every row, for every length up to 70 and s
     MESSAGE(checked << " dot products checked; vectorized: " << fm::dot_runs_vectorized());
 }
 
+TEST_CASE(
+    "dot_rows_plain and dot16_cols_plain equal fm::dot where the exponents allow, every length up to 70") {
+    // Canonical operands (+0, the canonical NaN, infinities, normal values) whose nonzero finite
+    // magnitudes are at least 2^-50 each, so min|a| * min|b| >= 2^-100: the condition under which
+    // the plain forms promise the definition's bits. Sums that overflow to inf, inf - inf and NaN
+    // inputs are among them; exponents go down to the limit, where the products are near 2^-100.
+    std::mt19937 rng(613);
+    auto value = [&]() -> float {
+        switch (rng() % 12) {
+        case 0: return 0.0f;
+        case 1: return fm::from_bits(fm::kNaN);
+        case 2: return fm::from_bits(fm::kPosInf | (rng() & 0x80000000u));
+        case 3: return std::ldexp(rng() % 2 ? -1.0f : 1.0f, -50); // the smallest allowed
+        default: {
+            const float m = 1.0f + float(rng() % 65536) / 65536.0f;
+            return std::ldexp(rng() % 2 ? -m : m, int(rng() % 178) - 50); // up to 2^127
+        }
+        }
+    };
+    size_t checked = 0, bad = 0;
+    for (size_t n = 0; n <= 70; ++n)
+        for (size_t rows : {1, 5, 16}) {
+            const size_t ldb = std::max<size_t>(n, 16) + rng() % 5;
+            std::vector<float> a(n), b(std::max(rows, n) * ldb + 16), out(rows, -1.0f), cols(16, -1.0f);
+            for (float& v : a)
+                v = value();
+            for (float& v : b)
+                v = value();
+            fm::dot_rows_plain(a.data(), b.data(), ldb, rows, n, out.data());
+            for (size_t r = 0; r < rows; ++r, ++checked) {
+                const float want = fm::dot(a.data(), 1, b.data() + r * ldb, 1, n);
+                if (fm::bits(out[r]) != fm::bits(want) && bad++ == 0)
+                    FAIL_CHECK("n " << n << ", row " << r << ": dot_rows_plain gives " << hex(out[r])
+                                    << ", fm::dot " << hex(want));
+            }
+            // a (1 x n) by the 16 columns of b read as n x 16 with row stride ldb.
+            fm::dot16_cols_plain(a.data(), b.data(), ldb, n, cols.data());
+            for (size_t j = 0; j < 16; ++j, ++checked) {
+                const float want = fm::dot(a.data(), 1, b.data() + j, ldb, n);
+                if (fm::bits(cols[j]) != fm::bits(want) && bad++ == 0)
+                    FAIL_CHECK("K " << n << ", column " << j << ": dot16_cols_plain gives " << hex(cols[j])
+                                    << ", fm::dot " << hex(want));
+            }
+        }
+    CHECK(bad == 0);
+    MESSAGE(checked << " plain dot products checked");
+}
+
 TEST_CASE("dot16_cols equals fm::dot on each of its 16 columns, for every length up to 70") {
     std::mt19937 rng(612);
     size_t bad = 0;

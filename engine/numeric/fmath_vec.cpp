@@ -227,75 +227,93 @@ __attribute__((flatten)) PX_AVX2_TARGET size_t gelu_run_avx2(float* x, size_t n)
 // One vector of 8 products per half gives the first level in one add; the next three are the
 // high half of what is left added onto its low half, as in any horizontal sum.
 
+// Every kernel below comes in two forms: C = true canonicalizes every operand and every operation's
+// result as F.5 defines; C = false (the plain form) takes canonical operands and canonicalizes only
+// the final sums, which gives the same bits when no product or partial sum can be subnormal (see
+// dot_rows_plain in fmath_vec.h).
+template <bool C> PX_AVX2_TARGET inline V cn8(V x) {
+    if constexpr (C) return canon8(x);
+    return x;
+}
+template <bool C> PX_AVX2_TARGET inline __m128 cn4(__m128 x) {
+    if constexpr (C) return canon4(x);
+    return x;
+}
+
 // The products of one block of a dot product (u[i] = canon(a[i]) * canon(b[i]), 16 of them,
 // missing terms +0 past n) as two vectors.
+template <bool C>
 PX_AVX2_TARGET inline void block_products(const float* a, const float* b, size_t n, V& lo, V& hi) {
     if (n >= 16) {
         lo = _mm256_loadu_ps(a), hi = _mm256_loadu_ps(a + 8);
         const V blo = _mm256_loadu_ps(b), bhi = _mm256_loadu_ps(b + 8);
-        lo = canon8(_mm256_mul_ps(canon8(lo), canon8(blo)));
-        hi = canon8(_mm256_mul_ps(canon8(hi), canon8(bhi)));
+        lo = cn8<C>(_mm256_mul_ps(cn8<C>(lo), cn8<C>(blo)));
+        hi = cn8<C>(_mm256_mul_ps(cn8<C>(hi), cn8<C>(bhi)));
         return;
     }
     // Missing terms load as +0 on both sides: their product is +0, never 0 * inf.
     const I lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const I mlo = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n)), lane);
     const I mhi = _mm256_cmpgt_epi32(_mm256_set1_epi32(int32_t(n) - 8), lane);
-    lo = canon8(_mm256_mul_ps(canon8(_mm256_maskload_ps(a, mlo)), canon8(_mm256_maskload_ps(b, mlo))));
+    lo = cn8<C>(_mm256_mul_ps(cn8<C>(_mm256_maskload_ps(a, mlo)), cn8<C>(_mm256_maskload_ps(b, mlo))));
     hi =
-        canon8(_mm256_mul_ps(canon8(_mm256_maskload_ps(a + 8, mhi)), canon8(_mm256_maskload_ps(b + 8, mhi))));
+        cn8<C>(_mm256_mul_ps(cn8<C>(_mm256_maskload_ps(a + 8, mhi)), cn8<C>(_mm256_maskload_ps(b + 8, mhi))));
 }
 
 // The block's tree: its sum in lane 0.
-PX_AVX2_TARGET inline __m128 block_tree(V lo, V hi) {
-    const V v8 = canon8(_mm256_add_ps(lo, hi));
-    const __m128 v4 = canon4(_mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1)));
-    const __m128 v2 = canon4(_mm_add_ps(v4, _mm_movehl_ps(v4, v4)));
-    return canon4(_mm_add_ps(v2, _mm_shuffle_ps(v2, v2, 1)));
+template <bool C> PX_AVX2_TARGET inline __m128 block_tree(V lo, V hi) {
+    const V v8 = cn8<C>(_mm256_add_ps(lo, hi));
+    const __m128 v4 = cn4<C>(_mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1)));
+    const __m128 v2 = cn4<C>(_mm_add_ps(v4, _mm_movehl_ps(v4, v4)));
+    return cn4<C>(_mm_add_ps(v2, _mm_shuffle_ps(v2, v2, 1)));
 }
 
 // One row at a time. (Four rows side by side, to overlap their chains of dependent operations,
 // measured no faster: 44.8 against 44.5 us for an attention step at 125 positions.)
+template <bool C>
 __attribute__((flatten)) PX_AVX2_TARGET void dot_rows_avx2(const float* a, const float* b, size_t ldb,
                                                            size_t rows, size_t n, float* out) {
     for (size_t r = 0; r < rows; ++r) {
         __m128 acc = _mm_setzero_ps();
         for (size_t j = 0; j < n; j += 16) {
             V lo, hi;
-            block_products(a + j, b + r * ldb + j, n - j, lo, hi);
-            acc = canon4(_mm_add_ss(acc, block_tree(lo, hi)));
+            block_products<C>(a + j, b + r * ldb + j, n - j, lo, hi);
+            acc = cn4<C>(_mm_add_ss(acc, block_tree<C>(lo, hi)));
         }
-        out[r] = _mm_cvtss_f32(acc);
+        out[r] = _mm_cvtss_f32(canon4(acc));
     }
 }
 
 // Product i of a block of dot16_cols: a[i] times row i of b's 16 columns, as two vectors; +0 for
 // a missing term (i >= terms).
+template <bool C>
 PX_AVX2_TARGET inline void product16(const float* a, const float* b, size_t ldb, size_t i, size_t terms,
                                      V& lo, V& hi) {
     if (i >= terms) {
         lo = hi = _mm256_setzero_ps();
         return;
     }
-    const V ai = _mm256_set1_ps(fm::canon(a[i]));
+    const V ai = _mm256_set1_ps(C ? fm::canon(a[i]) : a[i]);
     const float* row = b + i * ldb;
-    lo = canon8(_mm256_mul_ps(ai, canon8(_mm256_loadu_ps(row))));
-    hi = canon8(_mm256_mul_ps(ai, canon8(_mm256_loadu_ps(row + 8))));
+    lo = cn8<C>(_mm256_mul_ps(ai, cn8<C>(_mm256_loadu_ps(row))));
+    hi = cn8<C>(_mm256_mul_ps(ai, cn8<C>(_mm256_loadu_ps(row + 8))));
 }
 
 // Level 1 of the tree for leaf i < 8 of a block of dot16_cols: u[i] + u[i + 8].
+template <bool C>
 PX_AVX2_TARGET inline void level1_16(const float* a, const float* b, size_t ldb, size_t i, size_t terms,
                                      V& lo, V& hi) {
     V plo, phi, qlo, qhi;
-    product16(a, b, ldb, i, terms, plo, phi);
-    product16(a, b, ldb, i + 8, terms, qlo, qhi);
-    lo = canon8(_mm256_add_ps(plo, qlo));
-    hi = canon8(_mm256_add_ps(phi, qhi));
+    product16<C>(a, b, ldb, i, terms, plo, phi);
+    product16<C>(a, b, ldb, i + 8, terms, qlo, qhi);
+    lo = cn8<C>(_mm256_add_ps(plo, qlo));
+    hi = cn8<C>(_mm256_add_ps(phi, qhi));
 }
 
 // c[0..15] = a (1 x K) @ the 16 columns of b (K x 16, row stride ldb): each column's F.5 sum,
 // the columns in the vectors' lanes. The tree runs as it goes, leaf i beside leaf i + 8, then
 // (i, i + 4) of two such pairs, so only four pairs of partial sums are live at once.
+template <bool C>
 __attribute__((flatten)) PX_AVX2_TARGET void dot16_cols_avx2(const float* a, const float* b, size_t ldb,
                                                              size_t K, float* c) {
     V acc_lo = _mm256_setzero_ps(), acc_hi = _mm256_setzero_ps();
@@ -306,20 +324,20 @@ __attribute__((flatten)) PX_AVX2_TARGET void dot16_cols_avx2(const float* a, con
         V w_lo[4], w_hi[4]; // level 2: (u[i] + u[i + 8]) + (u[i + 4] + u[i + 12]), i < 4
         for (size_t i = 0; i < 4; ++i) {
             V xlo, xhi, ylo, yhi;
-            level1_16(ak, bk, ldb, i, terms, xlo, xhi);
-            level1_16(ak, bk, ldb, i + 4, terms, ylo, yhi);
-            w_lo[i] = canon8(_mm256_add_ps(xlo, ylo));
-            w_hi[i] = canon8(_mm256_add_ps(xhi, yhi));
+            level1_16<C>(ak, bk, ldb, i, terms, xlo, xhi);
+            level1_16<C>(ak, bk, ldb, i + 4, terms, ylo, yhi);
+            w_lo[i] = cn8<C>(_mm256_add_ps(xlo, ylo));
+            w_hi[i] = cn8<C>(_mm256_add_ps(xhi, yhi));
         }
-        const V x0lo = canon8(_mm256_add_ps(w_lo[0], w_lo[2])),
-                x0hi = canon8(_mm256_add_ps(w_hi[0], w_hi[2]));
-        const V x1lo = canon8(_mm256_add_ps(w_lo[1], w_lo[3])),
-                x1hi = canon8(_mm256_add_ps(w_hi[1], w_hi[3]));
-        acc_lo = canon8(_mm256_add_ps(acc_lo, canon8(_mm256_add_ps(x0lo, x1lo))));
-        acc_hi = canon8(_mm256_add_ps(acc_hi, canon8(_mm256_add_ps(x0hi, x1hi))));
+        const V x0lo = cn8<C>(_mm256_add_ps(w_lo[0], w_lo[2])),
+                x0hi = cn8<C>(_mm256_add_ps(w_hi[0], w_hi[2]));
+        const V x1lo = cn8<C>(_mm256_add_ps(w_lo[1], w_lo[3])),
+                x1hi = cn8<C>(_mm256_add_ps(w_hi[1], w_hi[3]));
+        acc_lo = cn8<C>(_mm256_add_ps(acc_lo, cn8<C>(_mm256_add_ps(x0lo, x1lo))));
+        acc_hi = cn8<C>(_mm256_add_ps(acc_hi, cn8<C>(_mm256_add_ps(x0hi, x1hi))));
     }
-    _mm256_storeu_ps(c, acc_lo);
-    _mm256_storeu_ps(c + 8, acc_hi);
+    _mm256_storeu_ps(c, canon8(acc_lo));
+    _mm256_storeu_ps(c + 8, canon8(acc_hi));
 }
 
 // y[i] = exp(sub(canon(x[i]), m)) over the whole packs of x; returns how many values that was.
@@ -356,18 +374,32 @@ bool dot_runs_vectorized() {
 
 void dot_rows(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out) {
 #if PX_X86_KERNELS
-    if (cpu_has_avx2()) return dot_rows_avx2(a, b, ldb, rows, n, out);
+    if (cpu_has_avx2()) return dot_rows_avx2<true>(a, b, ldb, rows, n, out);
 #endif
     for (size_t r = 0; r < rows; ++r)
         out[r] = dot(a, 1, b + r * ldb, 1, n);
 }
 
+void dot_rows_plain(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out) {
+#if PX_X86_KERNELS
+    if (cpu_has_avx2()) return dot_rows_avx2<false>(a, b, ldb, rows, n, out);
+#endif
+    dot_rows(a, b, ldb, rows, n, out);
+}
+
 void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c) {
 #if PX_X86_KERNELS
-    if (cpu_has_avx2()) return dot16_cols_avx2(a, b, ldb, K, c);
+    if (cpu_has_avx2()) return dot16_cols_avx2<true>(a, b, ldb, K, c);
 #endif
     for (size_t j = 0; j < 16; ++j)
         c[j] = dot(a, 1, b + j, ldb, K);
+}
+
+void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c) {
+#if PX_X86_KERNELS
+    if (cpu_has_avx2()) return dot16_cols_avx2<false>(a, b, ldb, K, c);
+#endif
+    dot16_cols(a, b, ldb, K, c);
 }
 
 bool gelu_run_vectorized() {

@@ -34,5 +34,13 @@ void dot_rows(const float* a, const float* b, size_t ldb, size_t rows, size_t n,
 void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c);
 // True when both use AVX2 on this CPU (else they call fm::dot per output, slowly).
 bool dot_runs_vectorized();
+// The same sums in the same tree with plain IEEE operations, each result canonicalized once at the
+// end: equal to dot_rows and dot16_cols bit for bit when a and b hold canonical values and
+// min |a| * min |b| >= 2^-100 over their nonzero finite elements (no product or partial sum can
+// then be subnormal, the one canonicalization a later operation would see; the argument is
+// cpu_fast.cpp's, above its plain FMATMUL kernel). The caller checks the exponents. About half the
+// instructions of the canonicalizing form.
+void dot_rows_plain(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out);
+void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c);
 
 } // namespace px::fm

@@ -169,6 +169,9 @@ struct CacheCopy {
     std::vector<float> f; // (a vector each: the kernels read them with their own element types)
     std::vector<int16_t> c;
     uint64_t valid = 0;
+    // f32: at most the smallest biased exponent of any element gathered since valid was last 0 (a
+    // lower bound for [0, valid): FATTENTION's plain kernels need only that).
+    uint32_t min_exp = 255;
     uint64_t last_use = 0;
     size_t bytes() const { return f.capacity() * 4 + c.capacity() * 2; }
 };
@@ -1075,6 +1078,8 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
         if (zero < 0) {
             if (c.f.size() < n) c.f.resize(std::max<uint64_t>(n, 2 * c.f.size()));
             gather_f32_range(image, row, c.valid, n - c.valid, c.f.data() + c.valid);
+            if (c.valid == 0) c.min_exp = 255;
+            c.min_exp = std::min(c.min_exp, min_exponent(c.f.data() + c.valid, n - c.valid));
         } else {
             if (c.c.size() < n) c.c.resize(std::max<uint64_t>(n, 2 * c.c.size()));
             int16_t* dst = c.c.data();
@@ -1108,21 +1113,42 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, -1);
     const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, -1);
     const float *k = cx.caches[ik].f.data(), *v = cx.caches[iv].f.data();
+    const uint32_t k_min_exp = cx.caches[ik].min_exp, v_min_exp = cx.caches[iv].min_exp;
     const float scale = fm::canon(fm::from_bits(prm.scale));
+    // The plain kernels (no canonicalization per operation, fmath_vec.h) where the operands'
+    // exponents prove them equal, as for FMATMUL (kFloatExpSumMin): q's row against K, and the
+    // probabilities against V. Every operand is canonical (gathered so; softmax writes canonical).
+    const bool vectorized = fm::dot_runs_vectorized();
+    std::atomic<uint32_t> plain_units{0};
     parallel_ranges(&cx.pool, parts, units, [&](uint32_t u0, uint32_t u1) {
         std::vector<float> s(L);
+        uint32_t plain = 0;
         for (uint32_t u = u0; u < u1; ++u) {
             const uint32_t h = u / T, t = u % T, col = h * hd;
             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
-            fm::dot_rows(&q[size_t(t) * D + col], k + col, D, n, hd, s.data());
+            const float* qt = &q[size_t(t) * D + col];
+            const bool plain_scores = vectorized && min_exponent(qt, hd) + k_min_exp >= kFloatExpSumMin;
+            (plain_scores ? fm::dot_rows_plain : fm::dot_rows)(qt, k + col, D, n, hd, s.data());
             for (uint32_t j = 0; j < n; ++j)
                 s[j] = fm::mul(s[j], scale);
             fm::softmax_run(s.data(), s.data(), n);
-            for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN)
-                fmatmul_row(s.data(), v + col, n, D, d0, std::min(kFloatN, hd - d0),
-                            &out[size_t(t) * D + col + d0]);
+            const bool plain_sum =
+                vectorized && hd % kFloatN == 0 && min_exponent(s.data(), n) + v_min_exp >= kFloatExpSumMin;
+            for (uint32_t d0 = 0; d0 < hd; d0 += kFloatN) {
+                float* o = &out[size_t(t) * D + col + d0];
+                if (plain_sum)
+                    fm::dot16_cols_plain(s.data(), v + col + d0, D, n, o);
+                else
+                    fmatmul_row(s.data(), v + col, n, D, d0, std::min(kFloatN, hd - d0), o);
+            }
+            plain += plain_scores && plain_sum;
         }
+        plain_units.fetch_add(plain, std::memory_order_relaxed);
     });
+    if (cx.settings.stats) {
+        cx.settings.stats->fattention_plain_units += plain_units.load();
+        cx.settings.stats->fattention_units += units;
+    }
     store_f32(image, p.ins.operand[2], p.out_shape, out.data());
     trim_weights(cx);
 }

@@ -43,6 +43,10 @@ struct FastStats {
     // the kernels read from the copies.
     uint64_t cache_elements_read = 0;
     uint64_t cache_elements_used = 0;
+    // FATTENTION's (head, query row) units, and those whose scores and weighted sum both ran the
+    // plain kernels (their exponents allowed it: cpu_fast.cpp).
+    uint64_t fattention_units = 0;
+    uint64_t fattention_plain_units = 0;
 };
 
 struct FastSettings {
