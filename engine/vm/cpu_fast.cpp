@@ -1097,10 +1097,11 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
 
 // FATTENTION: one unit of work per (head, query row), split over threads, on the kept copies of K
 // and V (cache_copy: only rows new since the last step are read from the pixels). Scores are F.5
-// dot products (fm::dot_rows), the softmax is the definition's, and the weighted sum over positions
-// is FMATMUL's row kernel on p (1 x n) and V's head columns (n x hd, row stride D): the same F.5
-// order, vectorized across 16 output columns. All reads happen before the one write of out (it
-// may be q, K or V).
+// dot products (fm::dot_rows, or its plain form where the exponents allow), the softmax is the
+// definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and V's
+// head columns (n x hd, row stride D; dot16_cols_plain where allowed): the same F.5 order,
+// vectorized across 16 output columns. All reads happen before the one write of out (it may be q,
+// K or V).
 void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const auto& prm = std::get<FAttentionParams>(p.params);
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
