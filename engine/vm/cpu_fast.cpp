@@ -1061,6 +1061,12 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
+// v holds at least n elements. resize grows the capacity geometrically and initializes only the
+// new elements (resizing to twice the size instead zeroed the whole doubled buffer at each growth).
+template <class T> void grow_to(std::vector<T>& v, uint64_t n) {
+    if (v.size() < n) v.resize(n);
+}
+
 // The copy of the cache whose header is at `row` (CacheCopy), extended to hold its first n
 // elements as the kernel reads them: canonical f32 (zero = -1) or R codes less `zero`. Returns its
 // index in cx.caches: a reference would not survive the next call's push_back.
@@ -1076,12 +1082,12 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
     if (c.valid < n) {
         if (cx.settings.stats) cx.settings.stats->cache_elements_read += n - c.valid;
         if (zero < 0) {
-            if (c.f.size() < n) c.f.resize(std::max<uint64_t>(n, 2 * c.f.size()));
+            grow_to(c.f, n);
             gather_f32_range(image, row, c.valid, n - c.valid, c.f.data() + c.valid);
             if (c.valid == 0) c.min_exp = 255;
             c.min_exp = std::min(c.min_exp, min_exponent(c.f.data() + c.valid, n - c.valid));
         } else {
-            if (c.c.size() < n) c.c.resize(std::max<uint64_t>(n, 2 * c.c.size()));
+            grow_to(c.c, n);
             int16_t* dst = c.c.data();
             for_runs(image.rgba.data(), image.width, row, c.valid, n,
                      [&](uint64_t i, const uint8_t* px, uint32_t len) {
