@@ -1061,6 +1061,15 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
 }
 
+// Elements [i0, i1) of the uint8 matrix at `row` as codes less `zero` (int16), run by run: what
+// QATTENTION's kernels read (its q, and its K and V copies).
+void gather_centered(const Image& image, uint32_t row, uint64_t i0, uint64_t i1, int32_t zero, int16_t* dst) {
+    for_runs(image.rgba.data(), image.width, row, i0, i1, [&](uint64_t i, const uint8_t* px, uint32_t len) {
+        for (uint32_t j = 0; j < len; ++j)
+            dst[i - i0 + j] = int16_t(int32_t(px[4 * size_t(j)]) - zero);
+    });
+}
+
 // v holds at least n elements. resize grows the capacity geometrically and initializes only the
 // new elements (resizing to twice the size instead zeroed the whole doubled buffer at each growth).
 template <class T> void grow_to(std::vector<T>& v, uint64_t n) {
@@ -1088,12 +1097,7 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
             c.min_exp = std::min(c.min_exp, min_exponent(c.f.data() + c.valid, n - c.valid));
         } else {
             grow_to(c.c, n);
-            int16_t* dst = c.c.data();
-            for_runs(image.rgba.data(), image.width, row, c.valid, n,
-                     [&](uint64_t i, const uint8_t* px, uint32_t len) {
-                         for (uint32_t j = 0; j < len; ++j)
-                             dst[i + j] = int16_t(int32_t(px[4 * size_t(j)]) - zero);
-                     });
+            gather_centered(image, row, c.valid, n, zero, c.c.data() + c.valid);
         }
         c.valid = n;
     }
@@ -1224,14 +1228,8 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
     const uint32_t hd = D / heads;
     // Codes minus their zero points, every read before any write (§4.2).
-    auto centered = [&](uint32_t row, uint64_t n, uint8_t z) {
-        const std::vector<uint8_t> r = gather_r(image, row, n);
-        std::vector<int16_t> v(n);
-        for (uint64_t i = 0; i < n; ++i)
-            v[i] = int16_t(int32_t(r[i]) - z);
-        return v;
-    };
-    const std::vector<int16_t> q = centered(p.ins.operand[0], uint64_t(T) * D, prm.zq);
+    std::vector<int16_t> q(size_t(T) * D);
+    gather_centered(image, p.ins.operand[0], 0, q.size(), prm.zq, q.data());
     // K and V from their kept copies: only rows new since the last step are read (CacheCopy).
     const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, prm.zk);
     const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, prm.zv);

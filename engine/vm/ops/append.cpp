@@ -66,11 +66,16 @@ std::string describe(const OpParams& params) {
            " capacity=" + std::to_string(p.capacity) + " rows";
 }
 
+// The index in c of the first element appended: the old length's rows.
+uint64_t appended_offset(const Plan& p) {
+    return uint64_t(p.out_shape.rows - p.shape[0].rows) * p.out_shape.cols;
+}
+
 void reference(Image& image, const Plan& p) {
     const auto& q = std::get<AppendParams>(p.params);
     const auto& op = p.ins.operand;
     const uint64_t n = p.shape[0].elements();
-    const uint64_t offset = uint64_t(p.out_shape.rows - p.shape[0].rows) * p.out_shape.cols;
+    const uint64_t offset = appended_offset(p);
     std::vector<uint32_t> v(n);
     for (uint64_t i = 0; i < n; ++i)
         v[i] = read_typed(image, op[0], i, q.dtype.a);
@@ -82,10 +87,8 @@ void reference(Image& image, const Plan& p) {
 // The header pixel and the appended rows' pixels (u8, f32 and i32 take a pixel an element).
 std::vector<Rect> out_writes(const Plan& p, uint32_t width) {
     const uint32_t row_c = p.ins.operand[2];
-    const uint64_t n = p.shape[0].elements();
-    const uint64_t offset = uint64_t(p.out_shape.rows - p.shape[0].rows) * p.out_shape.cols;
     std::vector<Rect> rects{{0, row_c, 1, 1}};
-    const std::vector<Rect> rows = element_rects(row_c, offset, n, width);
+    const std::vector<Rect> rows = element_rects(row_c, appended_offset(p), p.shape[0].elements(), width);
     rects.insert(rects.end(), rows.begin(), rows.end());
     return rects;
 }
