@@ -10,6 +10,9 @@ BPE), and pxi gpt --random-init. Checked against independent computations:
   at each pass's length, APPEND's the one row it writes (not the whole cache), PENALIZE's the last
   row of the logits and the window of the sequence;
 - the shares sum to 1 and the per-opcode times to the pass's time, on cpu and cpu-ref;
+- the values' bytes (the memory bound's count) equal the pixels' in the float32 program, and in the
+  uint8 program (the same weights, --dtype u8) QMATMUL's are the pixels' less three bytes of every
+  uint8 element read and written (a code is one byte in a four-byte pixel);
 - --random-init: the same seed gives the same file, another seed another, and the program runs.
 Usage: gen_profile_check.py PXI PYTHON SOURCE_DIR WORK
 """
@@ -140,6 +143,10 @@ for ex in ["cpu", "cpu-ref"]:
         fail(f"{ex}: GATHER reads {ga['bytes_read']} bytes, want {8 * (1 + d) + 12} x {passes}")
     if dec["bytes_read"] != sum(o["bytes_read"] for o in dec["ops"]):
         fail(f"{ex}: total bytes read is not the sum of the opcodes'")
+    for o in dec["ops"]:  # every element of the float32 program is a whole pixel
+        if (o["value_bytes_read"], o["value_bytes_written"]) != (o["bytes_read"], o["bytes_written"]):
+            fail(f"{ex}: {o['name']}: value bytes {o['value_bytes_read']}/{o['value_bytes_written']} "
+                 f"differ from the pixels' {o['bytes_read']}/{o['bytes_written']} in the float32 program")
     if len(out["tokens"]) != N_TOKENS:
         fail(f"{ex}: {len(out['tokens'])} tokens")
     if ex != "cpu":
@@ -149,6 +156,19 @@ for ex in ["cpu", "cpu-ref"]:
                "--profile").stdout
     if "decode: 2 passes" not in text or not re.search(r"\n  FMATMUL +13\.0 ", text):
         fail(f"{ex}: text profile:\n{text}")
+
+# The uint8 program: its QMATMULs (q, k, v, proj, fc, proj per layer; the head is QMATMUL32) read a
+# (1 x K) and b (K x N) as uint8 codes and write c (1 x N) as codes; the int32 biases are whole
+# pixels. Per pass, pixels less values = 3 bytes of each of those codes.
+run("gpt", "--weights", w("m.npz"), "--config", w("m.json"), "--tokenizer", w("tok.pxi"), "--dtype", "u8",
+    "--calibration", os.path.join(src, "tests/data/tokenizer_sample.txt"), "-o", w("m8.pxi"))
+out8 = json.loads(run("generate", w("m8.pxi"), "--prompt", "The quick brown", "--tokens", str(N_TOKENS),
+                      "--profile", "--json").stdout)
+qm = next(o for o in out8["profile"]["decode"]["ops"] if o["name"] == "QMATMUL")
+codes = sum(K + K * N + N for K, N, _ in mm[:-1]) * (N_TOKENS - 1)
+if qm["bytes_read"] + qm["bytes_written"] - qm["value_bytes_read"] - qm["value_bytes_written"] != 3 * codes:
+    fail(f"u8: QMATMUL pixels {qm['bytes_read']}+{qm['bytes_written']}, values {qm['value_bytes_read']}+"
+         f"{qm['value_bytes_written']}: want 3 x {codes} bytes between them")
 
 run("generate", w("m.pxi"), "--prompt", "x", "--tokens", "1", "--profile", rc=2)
 run("generate", w("m.pxi"), "--prompt", "x", "--tokens", "3", "--profile", "--executor", "gl", rc=2)

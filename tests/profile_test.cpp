@@ -2,6 +2,7 @@
 // (instructions, multiply-adds, elements, bytes read and written) equal the ones worked out here
 // from PROTOCOL.md's layout by hand, whichever executor runs it; the bound and fraction follow
 // from given peaks; a trapping instruction is counted with no work.
+#include "asm.h"
 #include "cpu_fast.h"
 #include "layout.h"
 #include "profile.h"
@@ -95,14 +96,18 @@ TEST_CASE("profile_run: bounds and fractions follow from the peaks") {
     MachinePeaks peaks;
     peaks.int_gmacs = 1e-6; // 1000 multiply-adds per second: MATMUL is compute-bound (48 ms)
     peaks.float_gmacs = 1;
-    peaks.read_gbs = 1e-3; // 1 MB/s: 232 bytes take 0.232 ms
+    peaks.read_gbs = 1e-3; // 1 MB/s: 1000 bytes take 1 ms
     const Profile prof = profile_run(vm, fast_executor(), &peaks);
     auto ops = by_name(prof);
     CHECK(ops["MATMUL"].bound == "compute");
     CHECK(ops["MATMUL"].limit_ms == doctest::Approx(48.0));
     CHECK(ops["MATMUL"].fraction == doctest::Approx(48.0 / ops["MATMUL"].ms));
     CHECK(ops["ADD"].bound == "memory");
-    CHECK(ops["ADD"].limit_ms == doctest::Approx(4.0 * 27 / 1e3));
+    // The bound counts values: y twice and z, each a 4-byte header and 8 one-byte u8 elements
+    // (27 pixels, 108 bytes, as pixels).
+    CHECK(ops["ADD"].work.value_bytes_read == 2 * (4 + 8));
+    CHECK(ops["ADD"].work.value_bytes_written == 4 + 8);
+    CHECK(ops["ADD"].limit_ms == doctest::Approx(3.0 * 12 / 1e3));
 }
 
 TEST_CASE("profile_run: a trapping instruction is counted, with no work") {
@@ -138,4 +143,70 @@ TEST_CASE(
         CHECK(stats.weights_reused == 1);
         CHECK(stats.weights_trusted == 1);
     }
+}
+
+TEST_CASE("plan_work: pixels and values of u8, f16, f32 and i32 operands, APPEND's rows, QRELU in place") {
+    // width 16: every matrix below fits one row. By hand from PROTOCOL.md's layout: a u8 element
+    // is a pixel (4 bytes) holding a 1-byte value, two f16 elements share a pixel, an i32 or f32
+    // element is a whole pixel; a header is a 4-byte pixel either way.
+    auto a = assemble(R"(.width 16
+.height 11
+matrix a 2x3 @ row 1 zeros
+matrix b 3x5 @ row 2 zeros
+matrix bias 1x5 i32 @ row 3 zeros
+matrix c 2x5 @ row 4 zeros
+matrix h 2x3 f32 @ row 5 zeros
+matrix hb 3x3 f32 @ row 6 zeros
+matrix hc 2x3 f32 @ row 7 zeros
+matrix cache 1x3 @ row 8 zeros
+matrix g16 3x3 f16 @ row 9 zeros
+matrix g32 3x3 f32 @ row 10 zeros
+QMATMUL a, b, c, [0, 0, 0, 31], [0, 0, 0, 64], [3, 0, 0, 255]
+FMATMUL h, hb, hc, [f32, f32, f32, 0], [0, 0, none, 0]
+FCONVERT g16, g32, [f16, 0, f32, 0]
+APPEND a, cache, [u8, u8, u8, 0], [4, 0, 0, 0]
+QRELU c, [0, 0, 0, 0]
+HALT
+)");
+    REQUIRE_MESSAGE(a.ok(), (a.ok() ? "" : a.error().message));
+    const Image& img = a->image;
+    auto work_at = [&](uint32_t pc) {
+        auto planned = plan_instruction(image_fetch(img), img.width, img.height, pc);
+        const Plan* p = std::get_if<Plan>(&planned);
+        REQUIRE_MESSAGE(p, "pc " << pc << ": " << describe_trap(std::get<Trap>(planned)));
+        return plan_work(*p);
+    };
+    // QMATMUL (pc 0, 3 parameter pixels): a 1 + 6, b 1 + 15, the i32 bias 1 + 5 pixels; c 1 + 10.
+    const PlanWork q = work_at(0);
+    CHECK(q.macs == 2 * 3 * 5);
+    CHECK(q.bytes_read == 4 * (7 + 16 + 6));
+    CHECK(q.value_bytes_read == (4 + 6) + (4 + 15) + (4 + 4 * 5));
+    CHECK(q.bytes_written == 4 * 11);
+    CHECK(q.value_bytes_written == 4 + 10);
+    // FMATMUL (pc 4): f32 elements are whole pixels, as many bytes as values.
+    const PlanWork f = work_at(4);
+    CHECK(f.macs == 2 * 3 * 3);
+    CHECK(f.float_macs);
+    CHECK(f.bytes_read == 4 * (7 + 10));
+    CHECK(f.value_bytes_read == f.bytes_read);
+    CHECK(f.bytes_written == 4 * 7);
+    CHECK(f.value_bytes_written == f.bytes_written);
+    // FCONVERT (pc 7): 9 f16 elements in 5 pixels (18 value bytes) to 9 f32 pixels.
+    const PlanWork cv = work_at(7);
+    CHECK(cv.bytes_read == 4 * (1 + 5));
+    CHECK(cv.value_bytes_read == 4 + 2 * 9);
+    CHECK(cv.bytes_written == 4 * (1 + 9));
+    CHECK(cv.value_bytes_written == 4 + 4 * 9);
+    // APPEND (pc 9): reads a and c's header; writes c's header and the 6 appended elements.
+    const PlanWork ap = work_at(9);
+    CHECK(ap.bytes_read == 4 * 7 + 4);
+    CHECK(ap.value_bytes_read == (4 + 6) + 4);
+    CHECK(ap.bytes_written == 4 * (1 + 6));
+    CHECK(ap.value_bytes_written == 4 + 6);
+    // QRELU (pc 12): reads c, writes its 10 element pixels in place (not the header).
+    const PlanWork r = work_at(12);
+    CHECK(r.bytes_read == 4 * 11);
+    CHECK(r.value_bytes_read == 4 + 10);
+    CHECK(r.bytes_written == 4 * 10);
+    CHECK(r.value_bytes_written == 10);
 }

@@ -1662,9 +1662,10 @@ void naive_matmul(Image& img, uint32_t row_a, uint32_t row_b, uint32_t row_c) {
         }
 }
 
-ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes) {
+ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes,
+                                   const std::string& working_what) {
     // The same loops as bench's ceilings, shorter: best of 3 runs of a few milliseconds each, and
-    // the read bandwidth of a buffer the size of the program (within 1 to 64 MiB), best of 12
+    // the read bandwidth of a buffer of the working set's size (within 1 to 64 MiB), best of 12
     // runs of about 1 ms: the best of 3 ranged from 52.7 to 87.1 GB/s over the shipped GPT's
     // 9.8 MiB in three runs within an hour, and the decode's fraction of its bound with it.
     ProfilePeaks p;
@@ -1682,10 +1683,10 @@ ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes) {
     p.read_gbs = read_bandwidth(threads, buffer, 12, int(std::max<size_t>(1, (size_t(64) << 20) / buffer)));
     char line[512];
     std::snprintf(line, sizeof line,
-                  "peaks on %u thread%s: %s %.1f GMAC/s, %s %.1f GMAC/s, read %.1f GB/s over %.1f MiB (the "
-                  "program's size)",
+                  "peaks on %u thread%s: %s %.1f GMAC/s, %s %.1f GMAC/s, read %.1f GB/s over %.1f MiB (%s)",
                   threads, threads == 1 ? "" : "s", int_instruction.c_str(), p.int_gmacs,
-                  fmuladd_instruction().c_str(), p.float_gmacs, p.read_gbs, double(buffer) / (1 << 20));
+                  fmuladd_instruction().c_str(), p.float_gmacs, p.read_gbs, double(buffer) / (1 << 20),
+                  working_what.c_str());
     p.what = line;
     return p;
 }

@@ -58,7 +58,9 @@ struct ProfilePeaks {
     double int_gmacs = 0, float_gmacs = 0, read_gbs = 0;
     std::string what;
 };
-ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes);
+// The peaks, with the read bandwidth over a buffer of working_bytes (clamped to 1 to 64 MiB);
+// `working_what` says what that size is, in the printed line.
+ProfilePeaks measure_profile_peaks(unsigned threads, uint64_t working_bytes, const std::string& working_what);
 
 // The baseline: the prototype's MATMUL, element by element through the pixel layout
 // (x = 1 + i % (w-1), y = row + i / (w-1)), clamped at 255 like PROTOCOL.md §5.4. Headers are read

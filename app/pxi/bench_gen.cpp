@@ -229,16 +229,11 @@ GenReport measure_generation(const GenOptions& o) {
     (void)px::set_gpt_sampling(image, *g,
                                {.temperature = 0.0f, .top_k = 0, .seed = 0, .presence_penalty = 0.0f});
 
-    // The decode pass's bound: every weight read once per token (the q/k/v/proj/fc/proj matrices
-    // and the tied head, biases included; the key/value cache and activations are left out): four
-    // bytes an element in the float32 program, one in the uint8 program (a code in R; its int32
-    // biases, four bytes each, are a rounding error at these sizes and counted as one).
-    const uint64_t d = c.width;
-    const uint64_t weight_bytes =
-        (g->weights_u8 ? 1 : 4) * (uint64_t(c.layers) * (12 * d * d + 9 * d) + uint64_t(c.vocab) * d);
+    // The decode pass's bound: every weight read once per token (px::gpt_weight_bytes).
+    const uint64_t weight_bytes = px::gpt_weight_bytes(*g);
     say("generation: measuring the read bandwidth of a " + fmt("%.1f", double(weight_bytes) / 1e6) +
         " MB working set");
-    const ProfilePeaks peaks = measure_profile_peaks(threads, weight_bytes);
+    const ProfilePeaks peaks = measure_profile_peaks(threads, weight_bytes, "the weights' values");
     const double bound_ms = peaks.read_gbs > 0 ? double(weight_bytes) / (peaks.read_gbs * 1e6) : 0;
 
     std::vector<std::string> names = pxi::gpt_executors();

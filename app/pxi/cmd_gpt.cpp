@@ -225,34 +225,41 @@ struct GenerateArgs {
 };
 
 // --profile: per opcode, over the decode passes (one pass per token after the first) and over the
-// prefill: instructions executed and per token, time and its share of the pass's time, pixel
-// bytes read and written (engine/debug/profile.h counts them from each plan), and the fraction
-// of the machine's bound reached (ceilings measured before the run, as pxi run --profile does).
+// prefill: instructions executed and per token, time and its share of the pass's time, bytes read
+// and written as pixels and as values (engine/debug/profile.h counts them from each plan; the
+// bound counts values), and the fraction of the machine's bound reached (ceilings measured before
+// the run, as pxi run --profile does).
 nlohmann::json gen_profile_json(const px::Profile& p, uint64_t passes) {
     nlohmann::json ops = nlohmann::json::array();
     const double per = passes ? 1.0 / double(passes) : 0.0;
     for (const px::OpProfile& op : p.ops)
-        ops.push_back({{"opcode", op.opcode},
-                       {"name", op.name},
-                       {"count", op.count},
-                       {"count_per_token", double(op.count) * per},
-                       {"ms", op.ms},
-                       {"ms_per_token", op.ms * per},
-                       {"share", p.ms > 0 ? op.ms / p.ms : 0.0},
-                       {"macs", op.work.macs},
-                       {"elements", op.work.elements},
-                       {"bytes_read", op.work.bytes_read},
-                       {"bytes_written", op.work.bytes_written},
-                       {"bytes_per_token", double(op.work.bytes_read + op.work.bytes_written) * per},
-                       {"limit_ms", op.limit_ms},
-                       {"bound", op.bound},
-                       {"fraction_of_limit", op.fraction}});
+        ops.push_back(
+            {{"opcode", op.opcode},
+             {"name", op.name},
+             {"count", op.count},
+             {"count_per_token", double(op.count) * per},
+             {"ms", op.ms},
+             {"ms_per_token", op.ms * per},
+             {"share", p.ms > 0 ? op.ms / p.ms : 0.0},
+             {"macs", op.work.macs},
+             {"elements", op.work.elements},
+             {"bytes_read", op.work.bytes_read},
+             {"bytes_written", op.work.bytes_written},
+             {"bytes_per_token", double(op.work.bytes_read + op.work.bytes_written) * per},
+             {"value_bytes_read", op.work.value_bytes_read},
+             {"value_bytes_written", op.work.value_bytes_written},
+             {"value_bytes_per_token", double(op.work.value_bytes_read + op.work.value_bytes_written) * per},
+             {"limit_ms", op.limit_ms},
+             {"bound", op.bound},
+             {"fraction_of_limit", op.fraction}});
     return {{"passes", passes},
             {"steps", p.steps},
             {"ms", p.ms},
             {"ms_per_token", p.ms * per},
             {"bytes_read", p.work.bytes_read},
             {"bytes_written", p.work.bytes_written},
+            {"value_bytes_read", p.work.value_bytes_read},
+            {"value_bytes_written", p.work.value_bytes_written},
             {"limit_ms", p.limit_ms},
             {"fraction_of_limit", p.fraction},
             {"ops", ops}};
@@ -262,13 +269,14 @@ void print_gen_profile(const std::string& title, const px::Profile& p, uint64_t 
     const double per = passes ? 1.0 / double(passes) : 0.0;
     std::printf("%s: %llu pass%s, %.3f ms per pass\n", title.c_str(), (unsigned long long)passes,
                 passes == 1 ? "" : "es", p.ms * per);
-    std::printf("  %-10s %9s %10s %6s %12s %12s %8s %8s\n", "opcode", "per pass", "ms/pass", "share",
-                "MAC/pass", "MB/pass", "bound", "of bound");
+    std::printf("  %-10s %9s %10s %6s %12s %12s %12s %8s %8s\n", "opcode", "per pass", "ms/pass", "share",
+                "MAC/pass", "pixel MB", "value MB", "bound", "of bound");
     auto row = [&](const std::string& name, uint64_t count, double ms, const px::PlanWork& w,
                    const std::string& bound, double fraction) {
-        std::printf("  %-10s %9.1f %10.4f %5.1f%% %12.0f %12.4f %8s %8.3f\n", name.c_str(),
+        std::printf("  %-10s %9.1f %10.4f %5.1f%% %12.0f %12.4f %12.4f %8s %8.3f\n", name.c_str(),
                     double(count) * per, ms * per, p.ms > 0 ? 100.0 * ms / p.ms : 0.0, double(w.macs) * per,
-                    double(w.bytes_read + w.bytes_written) * per / 1e6, bound.c_str(), fraction);
+                    double(w.bytes_read + w.bytes_written) * per / 1e6,
+                    double(w.value_bytes_read + w.value_bytes_written) * per / 1e6, bound.c_str(), fraction);
     };
     for (const px::OpProfile& op : p.ops)
         row(op.name, op.count, op.ms, op.work, op.bound, op.fraction);
@@ -296,7 +304,8 @@ void generate_command(const GenerateArgs& a) {
     std::string peaks_what;
     if (a.profile) { // measured first, off the clock (about a second)
         const unsigned threads = a.executor == "cpu" ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
-        const pxbench::ProfilePeaks pp = pxbench::measure_profile_peaks(threads, image.rgba.size());
+        const pxbench::ProfilePeaks pp =
+            pxbench::measure_profile_peaks(threads, px::gpt_weight_bytes(*g), "the weights' values");
         peaks.int_gmacs = pp.int_gmacs, peaks.float_gmacs = pp.float_gmacs, peaks.read_gbs = pp.read_gbs;
         peaks_what = pp.what;
         run.profiling = true;

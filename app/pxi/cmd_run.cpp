@@ -105,7 +105,8 @@ std::string run_with_executor(const std::string& executor, const std::string& ke
 // machine's ceilings measured first (about a second; pxi bench's loops).
 px::Profile run_profiled(const RunArgs& args, px::VmState& vm, std::string& peaks_what) {
     const unsigned threads = args.executor == "cpu" ? std::max(1u, std::thread::hardware_concurrency()) : 1u;
-    const pxbench::ProfilePeaks peaks = pxbench::measure_profile_peaks(threads, vm.image.rgba.size());
+    const pxbench::ProfilePeaks peaks =
+        pxbench::measure_profile_peaks(threads, vm.image.rgba.size(), "the image's size");
     peaks_what = peaks.what;
     px::MachinePeaks mp;
     mp.int_gmacs = peaks.int_gmacs, mp.float_gmacs = peaks.float_gmacs, mp.read_gbs = peaks.read_gbs;
@@ -117,7 +118,9 @@ nlohmann::json work_json(const px::PlanWork& w) {
     return {{"macs", w.macs},
             {"elements", w.elements},
             {"bytes_read", w.bytes_read},
-            {"bytes_written", w.bytes_written}};
+            {"bytes_written", w.bytes_written},
+            {"value_bytes_read", w.value_bytes_read},
+            {"value_bytes_written", w.value_bytes_written}};
 }
 
 nlohmann::json profile_json(const px::Profile& p, const std::string& peaks) {
@@ -142,14 +145,15 @@ nlohmann::json profile_json(const px::Profile& p, const std::string& peaks) {
 
 void print_profile(const px::Profile& p, const std::string& peaks) {
     std::printf("profile (%s)\n", peaks.c_str());
-    std::printf("  %-10s %8s %10s %6s %12s %12s %10s %10s %8s %8s\n", "opcode", "count", "ms", "time%", "MAC",
-                "elements", "MB read", "MB written", "bound", "of limit");
+    std::printf("  %-10s %8s %10s %6s %12s %12s %10s %10s %10s %8s %8s\n", "opcode", "count", "ms", "time%",
+                "MAC", "elements", "MB read", "MB written", "value MB", "bound", "of limit");
     auto row = [&](const std::string& name, uint64_t count, double ms, const px::PlanWork& w,
                    const std::string& bound, double fraction) {
-        std::printf("  %-10s %8llu %10.3f %5.1f%% %12llu %12llu %10.3f %10.3f %8s %8.3f\n", name.c_str(),
-                    (unsigned long long)count, ms, p.ms > 0 ? 100.0 * ms / p.ms : 0.0,
+        std::printf("  %-10s %8llu %10.3f %5.1f%% %12llu %12llu %10.3f %10.3f %10.3f %8s %8.3f\n",
+                    name.c_str(), (unsigned long long)count, ms, p.ms > 0 ? 100.0 * ms / p.ms : 0.0,
                     (unsigned long long)w.macs, (unsigned long long)w.elements, double(w.bytes_read) / 1e6,
-                    double(w.bytes_written) / 1e6, bound.c_str(), fraction);
+                    double(w.bytes_written) / 1e6, double(w.value_bytes_read + w.value_bytes_written) / 1e6,
+                    bound.c_str(), fraction);
     };
     for (const px::OpProfile& op : p.ops)
         row(op.name, op.count, op.ms, op.work, op.bound, op.fraction);

@@ -1,5 +1,6 @@
 #include "profile.h"
 
+#include "dtype.h"
 #include "opcodes.h"
 
 #include <algorithm>
@@ -19,17 +20,19 @@ uint64_t bias_row_of(const Plan& p) {
 void add(PlanWork& to, const PlanWork& w) {
     to.macs += w.macs, to.elements += w.elements;
     to.bytes_read += w.bytes_read, to.bytes_written += w.bytes_written;
+    to.value_bytes_read += w.value_bytes_read, to.value_bytes_written += w.value_bytes_written;
     to.float_macs = to.float_macs || w.float_macs;
 }
 
-// The least time for `w` at the peaks: its multiply-adds at the peak rate, or its bytes at the
-// read bandwidth, whichever is longer.
+// The least time for `w` at the peaks: its multiply-adds at the peak rate, or its values' bytes at
+// the read bandwidth, whichever is longer. Values, not pixels: an executor may keep a uint8 weight
+// in one byte (cpu_fast.cpp packs them), so only the values' bytes bound every executor.
 void bound(const PlanWork& w, const MachinePeaks& peaks, double ms, double& limit_ms, std::string& name,
            double& fraction) {
     const double gmacs = w.float_macs ? peaks.float_gmacs : peaks.int_gmacs;
     const double t_compute = gmacs > 0 ? double(w.macs) / (gmacs * 1e6) : 0;
     const double t_memory =
-        peaks.read_gbs > 0 ? double(w.bytes_read + w.bytes_written) / (peaks.read_gbs * 1e6) : 0;
+        peaks.read_gbs > 0 ? double(w.value_bytes_read + w.value_bytes_written) / (peaks.read_gbs * 1e6) : 0;
     limit_ms = std::max(t_compute, t_memory);
     name = limit_ms == 0 ? "" : t_compute > t_memory ? "compute" : "memory";
     fraction = ms > 0 ? limit_ms / ms : 0;
@@ -41,13 +44,31 @@ PlanWork plan_work(const Plan& p) {
     PlanWork w;
     const OpcodeInfo* info = opcode_info(p.ins.opcode);
     if (!info) return w;
+    // n elements of type t with (header) or without their matrix's header pixel, read or written:
+    // the pixels they occupy, and the bytes of their values (u8 one, f16 two, f32 and i32 four).
+    auto read = [&](DType t, uint64_t n, bool header = true) {
+        w.bytes_read += 4 * (dtype_pixels(t, n) + header);
+        w.value_bytes_read += value_bytes(t, n) + 4 * header;
+    };
+    auto unread = [&](DType t, uint64_t n) { // elements counted above that the opcode never reads
+        w.bytes_read -= 4 * dtype_pixels(t, n);
+        w.value_bytes_read -= value_bytes(t, n);
+    };
     for (int i = 0; i < 3; ++i)
         if (info->operands[i] == OperandKind::MatrixIn || info->operands[i] == OperandKind::MatrixInOut)
-            w.bytes_read += 4 * (1 + p.shape[i].elements()); // header and elements
-    if (const uint64_t bias = bias_row_of(p); bias != 0)
-        w.bytes_read += 4 * (1 + uint64_t(p.shape[1].cols)); // a 1 x N row
+            read(p.dtype[size_t(i)], p.shape[i].elements());
+    if (const uint64_t bias = bias_row_of(p); bias != 0) read(DType::I32, p.shape[1].cols); // a 1 x N row
     for (const Rect& r : p.writes)
         w.bytes_written += 4 * uint64_t(r.w) * r.h;
+    w.value_bytes_written = w.bytes_written;
+    // The elements of the matrix the instruction writes (c, or a in place), as values rather than
+    // pixels: the write rectangles hold them as pixels (and every other pixel written, whole).
+    auto written_elements = [&](int operand, uint64_t n) {
+        const DType t = p.dtype[size_t(operand)];
+        w.value_bytes_written -= 4 * dtype_pixels(t, n) - value_bytes(t, n);
+    };
+    if (info->operands[2] == OperandKind::MatrixOut && Opcode(p.ins.opcode) != Opcode::APPEND)
+        written_elements(2, p.out_shape.elements());
     switch (Opcode(p.ins.opcode)) {
     case Opcode::MATMUL:
     case Opcode::QMATMUL:
@@ -59,32 +80,35 @@ PlanWork plan_work(const Plan& p) {
     case Opcode::DOT: w.macs = p.shape[0].elements(); break;
     case Opcode::GATHER: // reads only the rows it copies of a, and of b its header, or its indices (mode 0)
         w.elements = p.out_shape.elements();
-        w.bytes_read = 4 * (1 + p.out_shape.elements()) + 4;
+        w.bytes_read = w.value_bytes_read = 0;
+        read(p.dtype[0], p.out_shape.elements());
+        read(DType::I32, 0); // b's header
         if (const auto* g = std::get_if<GatherParams>(&p.params); g && g->mode == 0)
-            w.bytes_read += 4 * p.shape[1].elements();
+            read(p.dtype[1], p.shape[1].elements(), false);
         break;
     case Opcode::FATTENTION:
-    case Opcode::QATTENTION: // and the value cache V, named by a parameter, K's shape (§12.2, §16)
+    case Opcode::QATTENTION: // and the value cache V, named by a parameter, K's shape and type (§12.2, §16)
         w.elements = p.out_shape.elements();
-        w.bytes_read += 4 * (1 + p.shape[1].elements());
+        read(p.dtype[1], p.shape[1].elements());
         break;
-    case Opcode::APPEND: // writes c's header and a's rows after c's last; the plan's write rectangle
-                         // is all of c (header to last row) because the rows written move each step
+    case Opcode::APPEND: // writes c's header and a's rows after c's last (Plan::writes, OpDef::out_writes)
         w.elements = p.shape[0].elements();
-        w.bytes_read += 4; // c's header: its length
-        w.bytes_written = 4 * (1 + p.shape[0].elements());
+        read(DType::I32, 0); // c's header: its length
+        written_elements(2, p.shape[0].elements());
         break;
     case Opcode::ARGMAX:
     case Opcode::SAMPLE:
     case Opcode::PENALIZE: { // a's last row only (§13.4-13.6); PENALIZE: b's window only
         w.elements = p.shape[0].cols;
-        w.bytes_read -= 4 * (p.shape[0].elements() - p.shape[0].cols);
-        if (const auto* q = std::get_if<PenalizeParams>(&p.params)) {
-            const uint64_t e = p.shape[1].elements();
-            w.bytes_read -= 4 * q->window_first(e);
-        }
+        unread(p.dtype[0], p.shape[0].elements() - p.shape[0].cols);
+        if (const auto* q = std::get_if<PenalizeParams>(&p.params))
+            unread(p.dtype[1], q->window_first(p.shape[1].elements()));
         break;
     }
+    case Opcode::QRELU: // writes a in place
+        w.elements = p.shape[0].elements();
+        if (w.bytes_written) written_elements(0, p.shape[0].elements());
+        break;
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)
         w.elements = p.out_shape.elements() ? p.out_shape.elements() : p.shape[0].elements();

@@ -2,10 +2,13 @@
 //
 // profile_run() runs a program to its end with any CPU executor, timing each step, and counts, per opcode,
 // the instructions executed, the time they took, the arithmetic they did (multiply-adds for the products,
-// elements for everything else) and the pixel bytes they touched. The counts come from each instruction's
-// checked Plan alone (plan_work()), never from an executor, so every executor gets the same counts. With
-// machine ceilings (measured by the caller: peak multiply-adds and read bandwidth) each opcode's least
-// possible time, its bound (compute or memory) and the fraction of it reached are filled in.
+// elements for everything else) and the bytes they touched, as pixels and as values. The counts come from
+// each instruction's checked Plan alone (plan_work()), never from an executor, so every executor gets the
+// same counts. With machine ceilings (measured by the caller: peak multiply-adds and read bandwidth) each
+// opcode's least possible time, its bound (compute or memory) and the fraction of it reached are filled in.
+// The memory bound counts values, not pixels: a uint8 element is one byte in a four-byte pixel, and an
+// executor may read it as one (the optimized CPU executor keeps its uint8 weights packed that way),
+// so only the values' bytes bound every executor.
 #pragma once
 #include "vm.h"
 
@@ -27,6 +30,9 @@ struct PlanWork {
                                 // b's window)
     uint64_t bytes_written = 0; // pixels written, 4 bytes each: the plan's write rectangles (APPEND: the
                                 // header and the rows appended, not all of c)
+    // The same reads and writes as the bytes of the elements' values (u8 1, f16 2, f32 and i32 4;
+    // headers and other whole-pixel words 4): the least any executor moves, the memory bound's count.
+    uint64_t value_bytes_read = 0, value_bytes_written = 0;
 };
 PlanWork plan_work(const Plan& plan);
 

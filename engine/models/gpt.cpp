@@ -681,6 +681,12 @@ Status set_gpt_prompt(Image& img, const GptRegions& g, std::span<const int32_t> 
     return Ok{};
 }
 
+uint64_t gpt_weight_bytes(const GptRegions& g) {
+    const uint64_t d = g.config.width;
+    return (g.weights_u8 ? 1 : 4) *
+           (uint64_t(g.config.layers) * (12 * d * d + 9 * d) + uint64_t(g.config.vocab) * d);
+}
+
 GptSampling build_sampling(const GptBuildOptions& o) {
     return {o.temperature, o.top_k, o.seed, o.presence_penalty, o.penalty_window};
 }

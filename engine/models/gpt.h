@@ -104,6 +104,12 @@ struct GptRegions {
 };
 // From the pxos.gpt chunk, the debug symbols and row 0; an error names what is missing or wrong.
 Result<GptRegions> find_gpt_regions(const Image& image);
+// The bytes of the weights' values a decode step reads once each (the q/k/v/proj/fc/proj matrices
+// and the tied head, biases included; the key/value cache and activations left out): four bytes
+// an element in the float32 program, one in the uint8 program (a code; its int32 biases, four
+// bytes each, are a rounding error at these sizes and counted as one). pxi bench's and pxi
+// generate --profile's bandwidth bound.
+uint64_t gpt_weight_bytes(const GptRegions& regions);
 
 // The weights a GPT image holds, read back through its debug symbols (the inverse of build_gpt's
 // weight regions: q, k and v side by side again as c_attn). With the image's own tokenizer and

@@ -36,6 +36,11 @@ inline uint64_t element_pixel_index(DType t, uint64_t i) {
 }
 // Element pixels holding n elements: ceil(n / 2) for f16, n otherwise.
 uint64_t dtype_pixels(DType t, uint64_t elements);
+// Bytes of n elements' values: one each for u8, two for f16, four for f32 and i32 (what a u8
+// element needs at least, where its pixel holds four bytes).
+inline uint64_t value_bytes(DType t, uint64_t elements) {
+    return elements * (t == DType::U8 ? 1 : t == DType::F16 ? 2 : 4);
+}
 // matrix_fits (layout.h) for a matrix of this dtype: the rows its element pixels occupy.
 bool typed_matrix_fits(uint32_t row, MatrixHeader h, DType t, uint32_t width, uint32_t height);
 // matrix_rects (layout.h) for a matrix of this dtype: the header and its element pixels.
