@@ -310,7 +310,7 @@ void generate_command(const GenerateArgs& a) {
         peaks_what = pp.what;
         run.profiling = true;
     }
-    if (std::string e = run.start(image, limit); !e.empty()) pxi::fail(pxi::kExitUsage, e);
+    if (std::string e = run.start(std::move(image), limit); !e.empty()) pxi::fail(pxi::kExitUsage, e);
     if (!a.json) {
         std::cout << a.prompt;
         std::cout.flush();
@@ -332,7 +332,7 @@ void generate_command(const GenerateArgs& a) {
         if (const px::Image* cpu = run.cpu_image()) {
             token = int32_t(px::element_bits(*cpu, g->next_token, px::DType::I32, 0));
         } else {
-            const px::Image now = run.image();
+            const px::Image& now = run.image();
             token = int32_t(px::element_bits(now, g->next_token, px::DType::I32, 0));
         }
         if (generated.empty()) t_first = clock::now(), cpu_first = pxi::process_cpu_ms();
@@ -349,7 +349,7 @@ void generate_command(const GenerateArgs& a) {
     if (!a.json) std::cout << "\n" << std::flush;
     if (run.status() == px::VmStatus::Trapped)
         pxi::fail(pxi::kExitFailed, a.input + ": the program trapped: " + px::describe_trap(run.trap()));
-    const px::Image final_image = run.image();
+    const px::Image& final_image = run.image();
     // The streamed tokens must be what the sequence holds: a check on the streaming itself.
     auto seq = px::read_i32_matrix(final_image, g->tokens);
     if (!seq || seq->size() != prompt.size() + generated.size() ||
@@ -519,7 +519,7 @@ void eval_command(const EvalArgs& a) {
     auto window_logits = [&](std::span<const int32_t> window) -> px::Result<std::vector<float>> {
         px::Image img = image;
         if (px::Status st = px::set_gpt_prompt(img, *g, window, 1); !st) return st.error();
-        if (std::string e = run.start(img, img.width); !e.empty())
+        if (std::string e = run.start(std::move(img), image.width); !e.empty())
             return px::make_error(px::ErrorCode::Gl, e);
         const auto t0 = std::chrono::steady_clock::now();
         while (run.status() == px::VmStatus::Ready && run.pc() != stop_pc)
@@ -528,7 +528,7 @@ void eval_command(const EvalArgs& a) {
             return px::make_error(px::ErrorCode::Invalid, run.status() == px::VmStatus::Trapped
                                                               ? px::describe_trap(run.trap())
                                                               : "the program halted before its SAMPLE");
-        const px::Image done = run.image();
+        const px::Image& done = run.image();
         run_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         scored += window.size();
         if (std::string e = run.gl_errors(); !e.empty()) return px::make_error(px::ErrorCode::Gl, e);

@@ -49,10 +49,13 @@ struct GptRunner {
     px::ProfileAccumulator prefill, decode, rest;
 #ifdef PXOS_HAVE_GL
     std::unique_ptr<pxi::GlSession> gl;
+    px::Image readback; // image()'s last read of the GL executor's image
 #endif
 
-    // Loads a program; returns "" or an error line.
-    std::string start(const px::Image& image, uint64_t step_limit) {
+    // Loads a program; returns "" or an error line. The image is taken by value: a caller that
+    // does not need it again moves it in (a GPT image is tens of megabytes, and a copy of it is
+    // fresh pages: about 30 ms here).
+    std::string start(px::Image image, uint64_t step_limit) {
 #ifdef PXOS_HAVE_GL
         if (kind == "gl") {
             std::string error;
@@ -65,7 +68,7 @@ struct GptRunner {
             return "";
         }
 #endif
-        vm = px::make_vm(image, step_limit);
+        vm = px::make_vm(std::move(image), step_limit);
         if (!execute) execute = kind == "cpu" ? px::fast_executor() : px::PlanExecutor(px::execute_reference);
         return "";
     }
@@ -121,10 +124,11 @@ struct GptRunner {
         };
         px::profile_run_into(vm, execute, pick, told);
     }
-    // The image as it is now (GL: read back whole).
-    px::Image image() {
+    // The image as it is now (GL: read back whole into `readback`), valid until the next call
+    // that runs or reads back.
+    const px::Image& image() {
 #ifdef PXOS_HAVE_GL
-        if (kind == "gl") return px::gl::gl_read_image(gl->executor);
+        if (kind == "gl") return readback = px::gl::gl_read_image(gl->executor);
 #endif
         return vm.image;
     }
