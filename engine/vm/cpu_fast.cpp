@@ -85,6 +85,7 @@ struct Scratch {
     std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
     // FATTENTION's q and out (its K and V are CacheCopy's).
     std::vector<float> att_q, att_out;
+    std::vector<float> cache_rows; // a float cache copy's new elements, before they go to their blocks
     GemmWorkspace gemm;
     size_t bytes() const {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
@@ -172,6 +173,12 @@ struct CacheCopy {
     // f32: at most the smallest biased exponent of any element gathered since valid was last 0 (a
     // lower bound for [0, valid): FATTENTION's plain kernels need only that).
     uint32_t min_exp = 255;
+    // f32 only: 0, elements in row order; else the width D of the rows, and `f` holds them in blocks
+    // of 16 rows, each block transposed (D x 16: row p's element k at f[(p / 16) * 16 * D + k * 16 +
+    // p % 16]), so that FATTENTION's scores run 16 positions to a vector (fm::dot16_cols, FMATMUL's
+    // kernel) instead of one dot product at a time. Lanes past the last row hold zeros or older
+    // rows; what is computed from them is never read.
+    uint32_t blocks_of = 0;
     uint64_t last_use = 0;
     size_t bytes() const { return f.capacity() * 4 + c.capacity() * 2; }
 };
@@ -1077,27 +1084,44 @@ template <class T> void grow_to(std::vector<T>& v, uint64_t n) {
 }
 
 // The copy of the cache whose header is at `row` (CacheCopy), extended to hold its first n
-// elements as the kernel reads them: canonical f32 (zero = -1) or R codes less `zero`. Returns its
-// index in cx.caches: a reference would not survive the next call's push_back.
-size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n, int32_t zero) {
-    auto it = std::find_if(cx.caches.begin(), cx.caches.end(),
-                           [&](const CacheCopy& c) { return c.row == row && c.zero == zero; });
+// elements as the kernel reads them: canonical f32 (zero = -1), in row order or (blocks_of = D, the
+// row width) in transposed blocks of 16 rows, or R codes less `zero`. Returns its index in
+// cx.caches: a reference would not survive the next call's push_back.
+size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n, int32_t zero,
+                  uint32_t blocks_of = 0) {
+    auto it = std::find_if(cx.caches.begin(), cx.caches.end(), [&](const CacheCopy& c) {
+        return c.row == row && c.zero == zero && c.blocks_of == blocks_of;
+    });
     if (it == cx.caches.end()) {
-        cx.caches.push_back({.row = row, .zero = zero});
+        cx.caches.push_back({.row = row, .zero = zero, .blocks_of = blocks_of});
         it = cx.caches.end() - 1;
     }
     CacheCopy& c = *it;
     c.last_use = ++cx.uses;
     if (c.valid < n) {
         if (cx.settings.stats) cx.settings.stats->cache_elements_read += n - c.valid;
-        if (zero < 0) {
+        const uint64_t n_new = n - c.valid;
+        if (zero < 0 && blocks_of == 0) {
             grow_to(c.f, n);
-            gather_f32_range(image, row, c.valid, n - c.valid, c.f.data() + c.valid);
-            if (c.valid == 0) c.min_exp = 255;
-            c.min_exp = std::min(c.min_exp, min_exponent(c.f.data() + c.valid, n - c.valid));
+            gather_f32_range(image, row, c.valid, n_new, c.f.data() + c.valid);
+        } else if (zero < 0) {
+            const uint64_t D = blocks_of, rows = (n + D - 1) / D;
+            grow_to(c.f, (rows + 15) / 16 * 16 * D);
+            std::vector<float>& got = cx.scratch.cache_rows;
+            got.resize(n_new);
+            gather_f32_range(image, row, c.valid, n_new, got.data());
+            for (uint64_t i = c.valid; i < n; ++i) { // row p = i / D, column k = i % D
+                const uint64_t p = i / D, k = i % D;
+                c.f[(p / 16) * 16 * D + k * 16 + p % 16] = got[i - c.valid];
+            }
         } else {
             grow_to(c.c, n);
             gather_centered(image, row, c.valid, n, zero, c.c.data() + c.valid);
+        }
+        if (zero < 0) {
+            if (c.valid == 0) c.min_exp = 255;
+            const float* added = blocks_of ? cx.scratch.cache_rows.data() : c.f.data() + c.valid;
+            c.min_exp = std::min(c.min_exp, min_exponent(added, n_new));
         }
         c.valid = n;
     }
@@ -1107,7 +1131,9 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
 
 // FATTENTION: one unit of work per (head, query row), split over threads, on the kept copies of K
 // and V (cache_copy: only rows new since the last step are read from the pixels). Scores are F.5
-// dot products (fm::dot_rows, or its plain form where the exponents allow), the softmax is the
+// dot products: 16 positions at a time on the transposed keys (fm::dot16_cols, each lane the same
+// tree as fm::dot; a decode step of the shipped model spent about 5 us a FATTENTION in one-row
+// dot_rows), or fm::dot_rows without AVX2; plain forms where the exponents allow. The softmax is the
 // definition's, and the weighted sum over positions is FMATMUL's row kernel on p (1 x n) and V's
 // head columns (n x hd, row stride D; dot16_cols_plain where allowed): the same F.5 order,
 // vectorized across 16 output columns. All reads happen before the one write of out (it may be q,
@@ -1121,7 +1147,9 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     std::vector<float>&q = cx.scratch.att_q, &out = cx.scratch.att_out;
     q.resize(size_t(T) * D), out.resize(size_t(T) * D);
     gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
-    const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, -1);
+    // The keys in transposed blocks where the 16-position kernels run (AVX2), else in row order.
+    const bool vectorized = fm::dot_runs_vectorized();
+    const size_t ik = cache_copy(cx, image, p.ins.operand[1], uint64_t(L) * D, -1, vectorized ? D : 0);
     const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, -1);
     const float *k = cx.caches[ik].f.data(), *v = cx.caches[iv].f.data();
     const uint32_t k_min_exp = cx.caches[ik].min_exp, v_min_exp = cx.caches[iv].min_exp;
@@ -1129,17 +1157,22 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     // The plain kernels (no canonicalization per operation, fmath_vec.h) where the operands'
     // exponents prove them equal, as for FMATMUL (kFloatExpSumMin): q's row against K, and the
     // probabilities against V. Every operand is canonical (gathered so; softmax writes canonical).
-    const bool vectorized = fm::dot_runs_vectorized();
     std::atomic<uint32_t> plain_units{0};
     parallel_ranges(&cx.pool, parts, units, [&](uint32_t u0, uint32_t u1) {
-        std::vector<float> s(L);
+        std::vector<float> s((L + 15) / 16 * 16);
         uint32_t plain = 0;
         for (uint32_t u = u0; u < u1; ++u) {
             const uint32_t h = u / T, t = u % T, col = h * hd;
             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
             const float* qt = &q[size_t(t) * D + col];
             const bool plain_scores = vectorized && min_exponent(qt, hd) + k_min_exp >= kFloatExpSumMin;
-            (plain_scores ? fm::dot_rows_plain : fm::dot_rows)(qt, k + col, D, n, hd, s.data());
+            if (vectorized) {
+                for (uint32_t j0 = 0; j0 < n; j0 += 16) // block j0 / 16 starts at j0 * D
+                    (plain_scores ? fm::dot16_cols_plain : fm::dot16_cols)(
+                        qt, k + size_t(j0) * D + size_t(col) * 16, 16, hd, s.data() + j0);
+            } else {
+                fm::dot_rows(qt, k + col, D, n, hd, s.data());
+            }
             for (uint32_t j = 0; j < n; ++j)
                 s[j] = fm::mul(s[j], scale);
             fm::softmax_run(s.data(), s.data(), n);
