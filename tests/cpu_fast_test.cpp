@@ -383,6 +383,27 @@ TEST_CASE("packed weights: reused while unchanged, repacked after any write, alw
     }
 }
 
+TEST_CASE("packed weights share one KeepArena chunk, and packing them again takes no more") {
+    // Five weights of different shapes, each well under a huge page: kept one by one on the heap,
+    // each was backed 4 KiB at a time (huge_pages.h, KeepArena). Packed again (new images, so the
+    // bytes are compared and the same shapes repacked in place) the arena does not grow.
+    FastStats stats;
+    FastSettings settings{2, 0};
+    settings.stats = &stats;
+    const PlanExecutor fast = fast_executor(settings);
+    std::mt19937 rng(77);
+    for (int round = 0; round < 3; ++round)
+        for (uint32_t i = 0; i < 5; ++i) {
+            Case c = make_case(rng, 8, 40 + 16 * i, 24 + 8 * i, 64, 0, 255);
+            Image ref = c.image, img = c.image;
+            execute_reference(ref, c.plan);
+            fast(img, c.plan);
+            REQUIRE(img.rgba == ref.rgba);
+            CHECK(stats.arena_bytes == KeepArena::kMinChunk);
+        }
+    CHECK(stats.weights_packed == 15);
+}
+
 TEST_CASE("packed weights: a program that rewrites its own weights between products stays exact") {
     // y = x @ w; w = d @ w (the weights overwritten in place by a product); y2 = x @ w; and the
     // loop run twice through the same executor, so the second run starts from the first's cache.

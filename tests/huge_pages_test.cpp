@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -116,4 +117,66 @@ TEST_CASE("Image copies are whole and independent; moves move") {
     Image moved = std::move(copy);
     CHECK(moved.rgba.size() == src.rgba.size());
     CHECK(copy.rgba.empty()); // NOLINT: moved-from vectors are empty for std::vector
+}
+
+TEST_CASE("KeepArena: aligned blocks, freed blocks reused and merged, one chunk for many small buffers") {
+    KeepArena arena;
+    CHECK(arena.chunk_bytes() == 0);
+    std::vector<void*> blocks;
+    for (size_t n : {1, 100, 4096, 300000, 65})
+        blocks.push_back(arena.allocate(n));
+    for (void* p : blocks)
+        CHECK(reinterpret_cast<uintptr_t>(p) % KeepArena::kAlign == 0);
+    CHECK(arena.chunk_bytes() == KeepArena::kMinChunk); // all in the first chunk
+    // Blocks do not overlap: each written with its own byte, all read back.
+    const size_t sizes[] = {1, 100, 4096, 300000, 65};
+    for (size_t i = 0; i < blocks.size(); ++i)
+        std::memset(blocks[i], int(i + 1), sizes[i]);
+    for (size_t i = 0; i < blocks.size(); ++i)
+        for (size_t j = 0; j < sizes[i]; j += 97)
+            REQUIRE(static_cast<uint8_t*>(blocks[i])[j] == i + 1);
+    // A freed block is handed out again for a request that fits it (first fit, lowest address).
+    arena.deallocate(blocks[3], sizes[3]);
+    CHECK(arena.allocate(200000) == blocks[3]);
+    arena.deallocate(blocks[3], 200000);
+    // Neighbours merge: with everything freed the chunk is one free block again, and a request of
+    // the whole chunk fits without a second one.
+    for (size_t i : {0, 1, 2, 4})
+        arena.deallocate(blocks[i], sizes[i]);
+    CHECK(arena.free_bytes() == KeepArena::kMinChunk);
+    void* whole = arena.allocate(KeepArena::kMinChunk);
+    CHECK(whole == blocks[0]);
+    CHECK(arena.chunk_bytes() == KeepArena::kMinChunk);
+    // Larger than a chunk: a chunk of its own, whole huge pages.
+    void* big = arena.allocate(KeepArena::kMinChunk + 1);
+    CHECK(arena.chunk_bytes() == 2 * KeepArena::kMinChunk + kHugePageBytes);
+    arena.deallocate(big, KeepArena::kMinChunk + 1);
+    arena.deallocate(whole, KeepArena::kMinChunk);
+    CHECK(arena.free_bytes() == arena.chunk_bytes());
+}
+
+TEST_CASE("ArenaVector: grows, moves and releases within its arena; without one it uses the heap") {
+    KeepArena arena;
+    {
+        ArenaVector<float> v{ArenaAllocator<float>(&arena)};
+        for (int i = 0; i < 100000; ++i)
+            v.push_back(float(i)); // growth: each reallocation frees the old block into the arena
+        CHECK(v[99999] == 99999.0f);
+        CHECK(arena.chunk_bytes() == KeepArena::kMinChunk);
+        ArenaVector<float> moved = std::move(v);
+        CHECK(moved.get_allocator().arena == &arena);
+        ArenaVector<float> other{ArenaAllocator<float>(&arena)};
+        other = std::move(moved); // propagates: still the arena
+        CHECK(other.get_allocator().arena == &arena);
+        CHECK(other.size() == 100000);
+        other.clear();
+        other.shrink_to_fit(); // what cpu_gemm's release() does: the storage goes, the arena stays
+        CHECK(other.get_allocator().arena == &arena);
+        CHECK(other.capacity() == 0);
+    }
+    CHECK(arena.free_bytes() == arena.chunk_bytes()); // everything given back
+    ArenaVector<int16_t> heap(1000, int16_t(7));
+    CHECK(heap.get_allocator().arena == nullptr);
+    CHECK(reinterpret_cast<uintptr_t>(heap.data()) % 64 == 0);
+    CHECK(heap[999] == 7);
 }

@@ -115,7 +115,7 @@ constexpr size_t kKeepScratchBytes = size_t(64) << 20;
 struct PackedWeight {
     uint32_t row_b = 0, K = 0, N = 0;
     int32_t zb = 0;
-    std::vector<uint8_t, HugeAligned<uint8_t>> source; // the R bytes of B, row-major, `packed` came from
+    ArenaVector<uint8_t> source; // the R bytes of B, row-major, `packed` came from
     GemmPackedB packed;
     uint64_t last_use = 0;
     uint32_t last_row = 0; // the last image row B's elements occupy (row_b holds its header)
@@ -123,7 +123,7 @@ struct PackedWeight {
     size_t bytes() const { return source.capacity() + packed.bytes(); }
 };
 
-// The strips' storage is aligned to 64 bytes (a cache line; HugeAligned, huge_pages.h). The float
+// The strips' storage is aligned to 64 bytes (a cache line: KeepArena's blocks, huge_pages.h). The float
 // kernels load b's strips in 32- and 64-byte vectors; from malloc's 16-byte alignment half of those
 // loads (all, for zmm) would straddle two lines, which measured 1.4x slower on the AVX2 kernel
 // (fmatmul_strip_avx2).
@@ -142,9 +142,9 @@ struct PackedWeight {
 // construction.
 struct PackedFloatWeight {
     uint32_t row_b = 0, K = 0, N = 0;
-    std::vector<float, HugeAligned<float>> strips;
-    std::vector<uint32_t, HugeAligned<uint32_t>> source; // b's pixel words as read, element order
-    uint32_t min_exp = 255; // smallest biased exponent among b's nonzero finite values
+    ArenaVector<float> strips;
+    ArenaVector<uint32_t> source; // b's pixel words as read, element order
+    uint32_t min_exp = 255;       // smallest biased exponent among b's nonzero finite values
     uint64_t last_use = 0;
     uint32_t last_row = 0; // the last image row b's elements occupy (row_b holds its header)
     bool trusted = false;  // checked in this run and its rows not written since (PackedWeight)
@@ -167,8 +167,8 @@ struct PackedFloatWeight {
 struct CacheCopy {
     uint32_t row = 0;     // the header row of the cache's matrix
     int32_t zero = -1;    // -1: canonical f32 elements in `f`; else uint8 codes less `zero` in `c`
-    std::vector<float> f; // (a vector each: the kernels read them with their own element types)
-    std::vector<int16_t> c;
+    ArenaVector<float> f; // (a vector each: the kernels read them with their own element types)
+    ArenaVector<int16_t> c;
     uint64_t valid = 0;
     // f32: at most the smallest biased exponent of any element gathered since valid was last 0 (a
     // lower bound for [0, valid): FATTENTION's plain kernels need only that).
@@ -193,6 +193,8 @@ constexpr size_t kKeepWeightBytes = size_t(64) << 20;
 struct FastContext {
     FastSettings settings;
     Scratch scratch;
+    // The kept buffers' storage (huge_pages.h): declared before what it holds, destroyed after.
+    KeepArena arena;
     std::vector<PackedWeight> weights;
     std::vector<PackedFloatWeight> fweights;
     std::vector<CacheCopy> caches;
@@ -273,6 +275,8 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     if (it == cx.weights.end()) {
         PackedWeight w;
         w.row_b = s.row_b, w.K = s.K, w.N = s.N, w.zb = s.zb;
+        w.source = ArenaVector<uint8_t>(ArenaAllocator<uint8_t>(&cx.arena));
+        w.packed.use_arena(&cx.arena);
         cx.weights.push_back(std::move(w));
         it = cx.weights.end() - 1;
         changed = true;
@@ -336,6 +340,7 @@ void trim_weights(FastContext& cx) {
             cx.caches.erase(oc);
         }
     }
+    if (cx.settings.stats) cx.settings.stats->arena_bytes = cx.arena.chunk_bytes();
 }
 
 // acc = (A - za) @ (B - zb) modulo 2^32: A gathered out of the pixel layout into contiguous uint8,
@@ -582,6 +587,8 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
     if (it == cx.fweights.end()) {
         PackedFloatWeight w;
         w.row_b = row_b, w.K = K, w.N = N;
+        w.strips = ArenaVector<float>(ArenaAllocator<float>(&cx.arena));
+        w.source = ArenaVector<uint32_t>(ArenaAllocator<uint32_t>(&cx.arena));
         w.strips.assign(size_t(strips) * Kp * kFloatN, 0.0f); // the padding stays zero
         w.source.resize(size_t(K) * N);
         cx.fweights.push_back(std::move(w));
@@ -1079,7 +1086,7 @@ void gather_centered(const Image& image, uint32_t row, uint64_t i0, uint64_t i1,
 
 // v holds at least n elements. resize grows the capacity geometrically and initializes only the
 // new elements (resizing to twice the size instead zeroed the whole doubled buffer at each growth).
-template <class T> void grow_to(std::vector<T>& v, uint64_t n) {
+template <class V> void grow_to(V& v, uint64_t n) {
     if (v.size() < n) v.resize(n);
 }
 
@@ -1093,7 +1100,11 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
         return c.row == row && c.zero == zero && c.blocks_of == blocks_of;
     });
     if (it == cx.caches.end()) {
-        cx.caches.push_back({.row = row, .zero = zero, .blocks_of = blocks_of});
+        cx.caches.push_back({.row = row,
+                             .zero = zero,
+                             .f = ArenaVector<float>(ArenaAllocator<float>(&cx.arena)),
+                             .c = ArenaVector<int16_t>(ArenaAllocator<int16_t>(&cx.arena)),
+                             .blocks_of = blocks_of});
         it = cx.caches.end() - 1;
     }
     CacheCopy& c = *it;

@@ -47,6 +47,9 @@ struct FastStats {
     // plain kernels (their exponents allowed it: cpu_fast.cpp).
     uint64_t fattention_units = 0;
     uint64_t fattention_plain_units = 0;
+    // Bytes the executor's KeepArena holds for its packed weights and cache copies (whole chunks,
+    // free blocks included), after the last instruction.
+    uint64_t arena_bytes = 0;
 };
 
 struct FastSettings {

@@ -641,23 +641,29 @@ const char* gemm_kernel_name(GemmKernel kernel) {
     }
 }
 
+// Frees v's storage, keeping its allocator (its arena): `v = {}` would take a default one.
+template <class V> void release(V& v) {
+    v.clear();
+    v.shrink_to_fit();
+}
+
 void gemm_pack_b(const uint8_t* b, uint32_t K, uint32_t N, int32_t zb, GemmKernel kernel, unsigned threads,
                  ThreadPool* pool, GemmPackedB& out) {
     out.kernel = resolve(kernel);
     out.K = K, out.N = N, out.zb = zb;
 #if PX_X86_KERNELS
     if (out.kernel == GemmKernel::Vnni) {
-        out.bt16 = {}, out.bp16 = {};
+        release(out.bt16), release(out.bp16);
         vnni_pack_b_all(b, K, N, threads, pool, out);
         return;
     }
     if (out.kernel == GemmKernel::Avx2) {
-        out.bt16 = {}, out.b8 = {}, out.colsum = {};
+        release(out.bt16), release(out.b8), release(out.colsum);
         avx2_pack_b(b, K, N, zb, threads, pool, out);
         return;
     }
 #endif
-    out.b8 = {}, out.colsum = {}, out.bp16 = {};
+    release(out.b8), release(out.colsum), release(out.bp16);
     portable_pack_b(b, K, N, zb, threads, pool, out);
 }
 

@@ -15,6 +15,7 @@
 // state of its own: packed operands live in the caller's GemmWorkspace / GemmPackedB, threads in
 // the caller's ThreadPool.
 #pragma once
+#include "huge_pages.h"
 #include "parallel.h"
 
 #include <cstddef>
@@ -44,13 +45,21 @@ struct GemmPackedB {
     GemmKernel kernel = GemmKernel::Auto; // Vnni, Avx2 or Portable once packed
     uint32_t K = 0, N = 0;
     int32_t zb = 0;
-    std::vector<int8_t> b8;       // Vnni: panels of 16 columns, [K/4][16][4] bytes of b - 128
-    std::vector<uint32_t> colsum; // Vnni: sum over k of b, per column (0 past N)
-    std::vector<int16_t> bt16;    // Portable: B^T less zb, rows padded with zeros
-    std::vector<int16_t> bp16;    // Avx2: panels of 16 columns, [K/2][16][2] int16 of b - zb, from
+    // Storage from the caller's KeepArena where it gives one (use_arena), else the heap.
+    ArenaVector<int8_t> b8;       // Vnni: panels of 16 columns, [K/4][16][4] bytes of b - 128
+    ArenaVector<uint32_t> colsum; // Vnni: sum over k of b, per column (0 past N)
+    ArenaVector<int16_t> bt16;    // Portable: B^T less zb, rows padded with zeros
+    ArenaVector<int16_t> bp16;    // Avx2: panels of 16 columns, [K/2][16][2] int16 of b - zb, from
     uint32_t bp16_offset = 0;     //   bp16[bp16_offset] on (the first 32-byte boundary)
     size_t bytes() const {
         return b8.capacity() + colsum.capacity() * 4 + bt16.capacity() * 2 + bp16.capacity() * 2;
+    }
+    // Empty, its storage from now on taken from `arena` (which must outlive it).
+    void use_arena(KeepArena* arena) {
+        b8 = ArenaVector<int8_t>(ArenaAllocator<int8_t>(arena));
+        colsum = ArenaVector<uint32_t>(ArenaAllocator<uint32_t>(arena));
+        bt16 = ArenaVector<int16_t>(ArenaAllocator<int16_t>(arena));
+        bp16 = ArenaVector<int16_t>(ArenaAllocator<int16_t>(arena));
     }
 };
 

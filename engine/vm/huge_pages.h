@@ -5,12 +5,15 @@
 // on this project's virtual machines a fault costs about 12 us (touching a fresh 600 KB buffer took
 // 1.7 ms): `pxi generate` on the float32 GPT made 25,058 of them, 6,170 with the advice below. Where
 // the kernel offers transparent huge pages on request (madvise mode, Debian's default), each
-// 2 MiB-aligned stretch of an advised buffer is backed by one fault. Buffers under 2 MiB (most of a
-// small model's packed weights) gain nothing. Advice only: where it is not available nothing
-// changes, and the contents never depend on it.
+// 2 MiB-aligned stretch of an advised buffer is backed by one fault. A buffer under 2 MiB gains
+// nothing alone: KeepArena below puts many of them (an executor's packed weights and cache
+// copies) into shared advised chunks. Advice only: where it is not available nothing changes,
+// and the contents never depend on it.
 #pragma once
 #include <cstddef>
+#include <map>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 namespace px {
@@ -47,5 +50,64 @@ template <class T, size_t Align = 64> struct HugeAligned {
     }
     template <class U> bool operator==(const HugeAligned<U, Align>&) const { return true; }
 };
+
+// Where an executor keeps the buffers it builds once and reuses (packed weights, attention cache
+// copies: cpu_fast.cpp), carved from chunks of whole huge pages. Most of a small model's packed
+// weights are under 2 MiB: allocated one by one, each is backed 4 KiB at a time, and `pxi
+// generate`'s first prefill on the float32 GPT spent most of its 55 ms on those faults (6,100 of
+// them). Here they share advised chunks, one fault per 2 MiB. Freed blocks go back to the chunk
+// (first fit, neighbours merged) and are reused; chunks are returned when the arena is destroyed.
+// Blocks are 64-byte aligned. Move-only; not thread-safe (an executor allocates from its calling
+// thread only).
+class KeepArena {
+  public:
+    KeepArena() = default;
+    ~KeepArena();
+    KeepArena(KeepArena&&) noexcept;
+    KeepArena& operator=(KeepArena&&) noexcept;
+    KeepArena(const KeepArena&) = delete;
+    KeepArena& operator=(const KeepArena&) = delete;
+
+    void* allocate(size_t bytes);
+    void deallocate(void* p, size_t bytes);
+    size_t chunk_bytes() const; // reserved from the system, in all chunks
+    size_t free_bytes() const;  // of that, in free blocks
+
+    static constexpr size_t kAlign = 64;
+    static constexpr size_t kMinChunk = size_t(8) << 20;
+
+  private:
+    struct Chunk {
+        char* p;
+        size_t bytes;
+    };
+    std::vector<Chunk> chunks_;
+    std::map<char*, size_t> free_; // free blocks by address
+};
+
+// A std::vector allocator that takes its storage from a KeepArena, or, without one, from
+// HugeAligned<T, 64> (default-constructed vectors: cpu_gemm's own workspaces). Vectors moved or
+// swapped carry their arena with them.
+template <class T> struct ArenaAllocator {
+    using value_type = T;
+    using propagate_on_container_move_assignment = std::true_type;
+    using propagate_on_container_copy_assignment = std::true_type;
+    using propagate_on_container_swap = std::true_type;
+    template <class U> struct rebind { using other = ArenaAllocator<U>; };
+    KeepArena* arena = nullptr;
+    ArenaAllocator() = default;
+    explicit ArenaAllocator(KeepArena* a) : arena(a) {}
+    template <class U> ArenaAllocator(const ArenaAllocator<U>& o) : arena(o.arena) {}
+    T* allocate(size_t n) {
+        if (arena) return static_cast<T*>(arena->allocate(n * sizeof(T)));
+        return HugeAligned<T, 64>().allocate(n);
+    }
+    void deallocate(T* p, size_t n) {
+        if (arena) return arena->deallocate(p, n * sizeof(T));
+        HugeAligned<T, 64>().deallocate(p, n);
+    }
+    template <class U> bool operator==(const ArenaAllocator<U>& o) const { return arena == o.arena; }
+};
+template <class T> using ArenaVector = std::vector<T, ArenaAllocator<T>>;
 
 } // namespace px
