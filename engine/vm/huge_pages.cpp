@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include <cstdint>
-#include <utility>
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -37,18 +36,6 @@ KeepArena::~KeepArena() {
         PX_UNPOISON(c.p, c.bytes);
         ::operator delete(c.p, std::align_val_t(kHugePageBytes));
     }
-}
-
-KeepArena::KeepArena(KeepArena&& o) noexcept
-    : chunks_(std::exchange(o.chunks_, {})), free_(std::exchange(o.free_, {})) {}
-
-KeepArena& KeepArena::operator=(KeepArena&& o) noexcept {
-    if (this != &o) {
-        KeepArena gone(std::move(*this));
-        chunks_ = std::exchange(o.chunks_, {});
-        free_ = std::exchange(o.free_, {});
-    }
-    return *this;
 }
 
 void* KeepArena::allocate(size_t bytes) {

@@ -57,14 +57,12 @@ template <class T, size_t Align = 64> struct HugeAligned {
 // generate`'s first prefill on the float32 GPT spent most of its 55 ms on those faults (6,100 of
 // them). Here they share advised chunks, one fault per 2 MiB. Freed blocks go back to the chunk
 // (first fit, neighbours merged) and are reused; chunks are returned when the arena is destroyed.
-// Blocks are 64-byte aligned. Move-only; not thread-safe (an executor allocates from its calling
-// thread only).
+// Blocks are 64-byte aligned. Neither copied nor moved (vectors hold a pointer to it); not
+// thread-safe (an executor allocates from its calling thread only).
 class KeepArena {
   public:
     KeepArena() = default;
     ~KeepArena();
-    KeepArena(KeepArena&&) noexcept;
-    KeepArena& operator=(KeepArena&&) noexcept;
     KeepArena(const KeepArena&) = delete;
     KeepArena& operator=(const KeepArena&) = delete;
 
