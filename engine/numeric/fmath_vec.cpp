@@ -230,7 +230,7 @@ __attribute__((flatten)) PX_AVX2_TARGET size_t gelu_run_avx2(float* x, size_t n)
 // Every kernel below comes in two forms: C = true canonicalizes every operand and every operation's
 // result as F.5 defines; C = false (the plain form) takes canonical operands and canonicalizes only
 // the final sums, which gives the same bits when no product or partial sum can be subnormal (see
-// dot_rows_plain in fmath_vec.h).
+// dot16_cols_plain in fmath_vec.h).
 template <bool C> PX_AVX2_TARGET inline V cn8(V x) {
     if constexpr (C) return canon8(x);
     return x;
@@ -378,13 +378,6 @@ void dot_rows(const float* a, const float* b, size_t ldb, size_t rows, size_t n,
 #endif
     for (size_t r = 0; r < rows; ++r)
         out[r] = dot(a, 1, b + r * ldb, 1, n);
-}
-
-void dot_rows_plain(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out) {
-#if PX_X86_KERNELS
-    if (cpu_has_avx2()) return dot_rows_avx2<false>(a, b, ldb, rows, n, out);
-#endif
-    dot_rows(a, b, ldb, rows, n, out);
 }
 
 void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c) {

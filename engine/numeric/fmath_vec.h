@@ -28,19 +28,20 @@ void softmax_run(const float* x, float* y, size_t n);
 // F.5 dot products (fm::dot), bit for bit, for attention's scores and weighted sums and FMATMUL's
 // canonicalizing kernel: the tree of each block of 16 products in vector lanes (AVX2), the
 // canonicalization after every operation as the definition has it.
-// out[r] = dot(a, 1, b + r * ldb, 1, n) for r in [0, rows): a against each of rows rows of b.
+// out[r] = dot(a, 1, b + r * ldb, 1, n) for r in [0, rows): a against each of rows rows of b (the
+// executors score 16 positions at a time with dot16_cols instead; this one-row form is the
+// tests' second witness of the tree).
 void dot_rows(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out);
 // c[j] = dot(a, 1, b + j, ldb, K) for j in [0, 16): a (1 x K) by 16 adjacent columns of b.
 void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c);
 // True when both use AVX2 on this CPU (else they call fm::dot per output, slowly).
 bool dot_runs_vectorized();
 // The same sums in the same tree with plain IEEE operations, each result canonicalized once at the
-// end: equal to dot_rows and dot16_cols bit for bit when a and b hold canonical values and
+// end: equal to dot16_cols bit for bit when a and b hold canonical values and
 // min |a| * min |b| >= 2^-100 over their nonzero finite elements (no product or partial sum can
 // then be subnormal, the one canonicalization a later operation would see; the argument is
 // cpu_fast.cpp's, above its plain FMATMUL kernel). The caller checks the exponents. About half the
 // instructions of the canonicalizing form.
-void dot_rows_plain(const float* a, const float* b, size_t ldb, size_t rows, size_t n, float* out);
 void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c);
 
 } // namespace px::fm

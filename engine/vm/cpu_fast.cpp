@@ -89,7 +89,7 @@ struct Scratch {
     GemmWorkspace gemm;
     size_t bytes() const {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
-                att_q.capacity() + att_out.capacity()) *
+                att_q.capacity() + att_out.capacity() + cache_rows.capacity()) *
                    4 +
                a8.capacity() + gemm.bytes();
     }
