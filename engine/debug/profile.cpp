@@ -107,7 +107,7 @@ PlanWork plan_work(const Plan& p) {
     }
     case Opcode::QRELU: // writes a in place
         w.elements = p.shape[0].elements();
-        if (w.bytes_written) written_elements(0, p.shape[0].elements());
+        written_elements(0, p.shape[0].elements());
         break;
     case Opcode::HALT: break;
     default: // element-wise and row opcodes: what they produce (or check, in place)

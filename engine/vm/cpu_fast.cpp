@@ -275,7 +275,7 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     if (it == cx.weights.end()) {
         PackedWeight w;
         w.row_b = s.row_b, w.K = s.K, w.N = s.N, w.zb = s.zb;
-        w.source = ArenaVector<uint8_t>(ArenaAllocator<uint8_t>(&cx.arena));
+        use_arena(w.source, &cx.arena);
         w.packed.use_arena(&cx.arena);
         cx.weights.push_back(std::move(w));
         it = cx.weights.end() - 1;
@@ -587,8 +587,7 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
     if (it == cx.fweights.end()) {
         PackedFloatWeight w;
         w.row_b = row_b, w.K = K, w.N = N;
-        w.strips = ArenaVector<float>(ArenaAllocator<float>(&cx.arena));
-        w.source = ArenaVector<uint32_t>(ArenaAllocator<uint32_t>(&cx.arena));
+        use_arena(w.strips, &cx.arena), use_arena(w.source, &cx.arena);
         w.strips.assign(size_t(strips) * Kp * kFloatN, 0.0f); // the padding stays zero
         w.source.resize(size_t(K) * N);
         cx.fweights.push_back(std::move(w));
@@ -1100,11 +1099,8 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
         return c.row == row && c.zero == zero && c.blocks_of == blocks_of;
     });
     if (it == cx.caches.end()) {
-        cx.caches.push_back({.row = row,
-                             .zero = zero,
-                             .f = ArenaVector<float>(ArenaAllocator<float>(&cx.arena)),
-                             .c = ArenaVector<int16_t>(ArenaAllocator<int16_t>(&cx.arena)),
-                             .blocks_of = blocks_of});
+        cx.caches.push_back({.row = row, .zero = zero, .blocks_of = blocks_of});
+        use_arena(cx.caches.back().f, &cx.arena), use_arena(cx.caches.back().c, &cx.arena);
         it = cx.caches.end() - 1;
     }
     CacheCopy& c = *it;

@@ -56,10 +56,8 @@ struct GemmPackedB {
     }
     // Empty, its storage from now on taken from `arena` (which must outlive it).
     void use_arena(KeepArena* arena) {
-        b8 = ArenaVector<int8_t>(ArenaAllocator<int8_t>(arena));
-        colsum = ArenaVector<uint32_t>(ArenaAllocator<uint32_t>(arena));
-        bt16 = ArenaVector<int16_t>(ArenaAllocator<int16_t>(arena));
-        bp16 = ArenaVector<int16_t>(ArenaAllocator<int16_t>(arena));
+        px::use_arena(b8, arena), px::use_arena(colsum, arena);
+        px::use_arena(bt16, arena), px::use_arena(bp16, arena);
     }
 };
 

@@ -108,4 +108,9 @@ template <class T> struct ArenaAllocator {
 };
 template <class T> using ArenaVector = std::vector<T, ArenaAllocator<T>>;
 
+// Makes v empty, its storage from now on taken from `arena` (which must outlive it).
+template <class T> void use_arena(ArenaVector<T>& v, KeepArena* arena) {
+    v = ArenaVector<T>(ArenaAllocator<T>(arena));
+}
+
 } // namespace px
