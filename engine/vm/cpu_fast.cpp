@@ -37,6 +37,9 @@ static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels
 // it saves unless it is kept and read at one byte a weight: execute_matmul).
 constexpr uint32_t kDirectMaxM = 4;
 
+// Gathers of A with at least this many elements run on the product's threads (matmul_packed).
+constexpr uint64_t kGatherOnThreads = uint64_t(1) << 16;
+
 // Visits the elements [i0, i1) of the matrix whose header is at `row` as runs of horizontally
 // adjacent pixels: f(first element index, pointer to its pixel, run length). Pure index
 // arithmetic on PROTOCOL.md §3: no division per element.
@@ -252,16 +255,22 @@ void matmul_direct(FastContext& cx, const Image& image, const MatmulShape& s, un
     }
 }
 
-// dst[j] = R(pixel j), and whether any byte changed.
-PX_CLONES bool gather_r_run_changed(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+// Whether the R bytes of a run of pixels differ from dst[0, len), then dst[j] = R(pixel j) where
+// they do. The compare alone reads both and writes nothing: a weight checked at every one-step
+// run (the first use in each run) is unchanged, and storing its bytes back cost a store per byte.
+PX_CLONES bool r_run_differs(const uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     uint32_t diff = 0;
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t v;
         std::memcpy(&v, px + 4 * size_t(j), 4);
         diff |= uint32_t(dst[j]) ^ (v & 0xFFu);
-        dst[j] = uint8_t(v);
     }
     return diff != 0;
+}
+bool gather_r_run_changed(uint8_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
+    if (!r_run_differs(dst, px, len)) return false;
+    gather_r_run(dst, px, len);
+    return true;
 }
 
 // The packed weight for B at s.row_b, packed again unless its source bytes equal B's R bytes now
@@ -351,8 +360,13 @@ void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, un
     Scratch& sc = cx.scratch;
     sc.a8.resize(size_t(s.M) * s.K);
     uint8_t* a8 = sc.a8.data();
-    for_runs(image.rgba.data(), image.width, s.row_a, 0, uint64_t(s.M) * s.K,
-             [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });
+    // A batch's A on the threads, by ranges of rows (a 256 x 1024 A is 1 MB of pixels); a decode
+    // step's few rows on the caller, where a hand-off would cost more than the gather.
+    const unsigned gather_threads = uint64_t(s.M) * s.K >= kGatherOnThreads ? threads : 1;
+    parallel_ranges(&cx.pool, gather_threads, s.M, [&](uint32_t m0, uint32_t m1) {
+        for_runs(image.rgba.data(), image.width, s.row_a, uint64_t(m0) * s.K, uint64_t(m1) * s.K,
+                 [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });
+    });
     const GemmPackedB& b = packed_weight(cx, image, s, threads);
     acc.resize(size_t(s.M) * s.N);
     gemm_u8_packed(a8, s.M, s.za, b, threads, acc.data(), sc.gemm, &cx.pool);
@@ -631,10 +645,24 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
 #define PX_FMATMUL_X86 1
 #define PX_AVX512F_TARGET __attribute__((target("avx512f")))
 
+// fm::canon on 16 lanes: NaN -> kNaN, |v| <= 2^-126 -> +0, the rest unchanged.
+PX_AVX512F_TARGET inline __m512 canon_avx512(__m512 v) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i mag = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(mag, _mm512_set1_epi32(int(fm::kPosInf)));
+    const __mmask16 kept = _mm512_cmpgt_epu32_mask(mag, _mm512_set1_epi32(int(fm::kMinNormal)));
+    const __m512i out =
+        _mm512_mask_mov_epi32(_mm512_maskz_mov_epi32(kept, bits), nan, _mm512_set1_epi32(int(fm::kNaN)));
+    return _mm512_castsi512_ps(out);
+}
+
 // R rows of a (stride lda) times a strip of 16 columns of b (16 floats a row, Kp rows: K padded
 // with zero rows to a multiple of 16) into out (stride ldc, `mask` = the columns that exist): per
 // block of 16 k, each output's 16 products summed by the F.5 halving tree, then added to its
-// running sum, block by block in order. No canonicalization (see above): the caller does it. The
+// running sum, block by block in order. No canonicalization in between (see above), once on the
+// way out: canonicalizing after the masked store, 16 floats at a time in scalar code, reloaded
+// what the store had not yet written (a store-forwarding stall): 12% of a 1 x 192 @ 192 x 4096
+// product (perf). The
 // last block's missing terms come from zero-padded copies of a, so every block is the same code.
 template <int R>
 PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t lda, uint32_t K,
@@ -678,7 +706,7 @@ PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t l
         }
     }
     for (int r = 0; r < R; ++r)
-        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, acc[r]);
+        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, canon_avx512(acc[r]));
 }
 
 bool avx512f_available() {
@@ -686,7 +714,7 @@ bool avx512f_available() {
     return ok;
 }
 
-// c = a @ b by fmatmul_tile_avx512, canonicalized once at the end. b comes packed into strips
+// c = a @ b by fmatmul_tile_avx512 (canonical on the way out). b comes packed into strips
 // of 16 columns, each Kp x 16 contiguous (PackedFloatWeight): read in place, rows N floats apart
 // fall in a few cache sets when N is a multiple of 1024 and came from L3 on every tile (measured
 // 10x slower at 1024 x 1024). Rows of a go in blocks of about 256 KiB so a block stays in L2 while
@@ -711,9 +739,6 @@ bool fmatmul_plain(FastContext& cx, const float* a, const float* bp, float* c, u
                     fmatmul_tile_avx512<4>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
                 for (; m < m1; ++m)
                     fmatmul_tile_avx512<1>(a + size_t(m) * K, K, K, strip, mask, c + size_t(m) * N + n0, N);
-                for (uint32_t r = m0; r < m1; ++r)
-                    for (uint32_t j = 0; j < nn; ++j)
-                        c[size_t(r) * N + n0 + j] = fm::canon(c[size_t(r) * N + n0 + j]);
             }
             if (fused) (*epilogue)(s0, s1);
         });
