@@ -148,6 +148,12 @@ TEST_CASE("MATMUL: shapes wider than a block, in images narrower than a row of t
             check_same(c, "narrow", {t, 0});
         }
     }
+    // An A of at least kGatherOnThreads elements is gathered on the threads, by ranges of rows
+    // whose pixels start mid-row of the image.
+    for (uint32_t width : {7u, 1000u}) {
+        Case c = make_case(rng, 260, 257, 5, width, 0, 255);
+        check_same(c, "A gathered on threads", {3, 0});
+    }
 }
 
 TEST_CASE("execute_fast runs whole programs like the reference, every opcode") {
