@@ -190,6 +190,35 @@ std::string fmt(const char* f, double v) {
     return b;
 }
 
+// Times `executor` (cpu, cpu-ref or gl; cpu on er.threads) on `image`: `runs` generations after
+// one that warms up; medians into er, the last run's tokens, or er.error.
+void measure_executor(ExecutorResult& er, const std::string& executor, const px::Image& image,
+                      const px::GptRegions& g, size_t prompt_len, uint32_t tokens, int runs) {
+    pxi::GptRunner run{executor, "simple"}; // simple: the GL kernel that is faster at 1 row
+    if (executor == "cpu") {
+        px::FastSettings fs;
+        fs.threads = er.threads;
+        run.execute = px::fast_executor(fs);
+    }
+    std::vector<double> prefill, decode, decode_cpu;
+    for (int r = 0; r <= runs && er.error.empty(); ++r) { // run 0 warms up
+        OneRun one = run_once(run, image, g, prompt_len, tokens);
+        if (!one.error.empty()) {
+            er.error = one.error;
+            break;
+        }
+        if (r == 0) continue;
+        prefill.push_back(one.prefill_ms);
+        decode.push_back(one.decode_ms / double(tokens - 1));
+        decode_cpu.push_back(one.decode_cpu_ms / double(tokens - 1));
+        er.tokens = one.tokens;
+        ++er.runs;
+    }
+    er.prefill_ms = median(prefill);
+    er.ms_per_token = median(decode);
+    er.cpu_ms_per_token = median(decode_cpu);
+}
+
 } // namespace
 
 GenReport measure_generation(const GenOptions& o) {
@@ -245,30 +274,35 @@ GenReport measure_generation(const GenOptions& o) {
         er.threads = name == "cpu" ? threads : 1;
         say("generation: " + name + ", " + std::to_string(prompt.size()) + "-token prompt, " +
             std::to_string(tokens) + " tokens");
-        pxi::GptRunner run{name, "simple"}; // simple: the GL kernel that is faster at 1 row
-        if (name == "cpu") {
-            px::FastSettings fs;
-            fs.threads = threads;
-            run.execute = px::fast_executor(fs);
-        }
-        std::vector<double> prefill, decode, decode_cpu;
-        for (int r = 0; r <= runs && er.error.empty(); ++r) { // run 0 warms up
-            OneRun one = run_once(run, image, *g, prompt.size(), tokens);
-            if (!one.error.empty()) {
-                er.error = one.error;
-                break;
-            }
-            if (r == 0) continue;
-            prefill.push_back(one.prefill_ms);
-            decode.push_back(one.decode_ms / double(tokens - 1));
-            decode_cpu.push_back(one.decode_cpu_ms / double(tokens - 1));
-            er.tokens = one.tokens;
-            ++er.runs;
-        }
-        er.prefill_ms = median(prefill);
-        er.ms_per_token = median(decode);
-        er.cpu_ms_per_token = median(decode_cpu);
+        measure_executor(er, name, image, *g, prompt.size(), tokens, runs);
         if (!er.error.empty()) rep.errors.push_back("generation: " + name + ": " + er.error);
+        results.push_back(er);
+    }
+    // The peer computes the head for the prompt's last position only, while a program built for
+    // pxi eval writes every position's logits (the head is about a third of a prefill's
+    // multiply-adds). The same weights built as `pxi gpt --prefill-logits last` builds them give
+    // the prefill of the same work as the peer's. (Not for the uint8 program: its rebuild needs
+    // its calibration, and the peer does not run it.)
+    const bool cpu_ran = std::find(names.begin(), names.end(), "cpu") != names.end();
+    if (g->all_logits && !g->weights_u8 && cpu_ran) {
+        ExecutorResult er;
+        er.name = "cpu-last-row";
+        er.threads = threads;
+        say("generation: cpu on the same weights with the last row's logits only");
+        auto w = px::read_gpt_weights(image, *g);
+        px::GptBuildOptions bo;
+        bo.all_logits = false;
+        auto built = w ? px::build_gpt(c, *w, *bpe, bo) : px::Result<px::Image>(w.error());
+        auto g2 = built ? px::find_gpt_regions(*built) : px::Result<px::GptRegions>(built.error());
+        px::Status st = g2 ? px::set_gpt_prompt(*built, *g2, prompt, tokens) : px::Status(g2.error());
+        if (st)
+            st = px::set_gpt_sampling(*built, *g2,
+                                      {.temperature = 0.0f, .top_k = 0, .seed = 0, .presence_penalty = 0.0f});
+        if (!st)
+            er.error = "rebuilding with the last row's logits: " + st.error().message;
+        else
+            measure_executor(er, "cpu", *built, *g2, prompt.size(), tokens, runs);
+        if (!er.error.empty()) rep.errors.push_back("generation: " + er.name + ": " + er.error);
         results.push_back(er);
     }
     // Parity: every executor wrote the cpu-ref's tokens.
@@ -347,11 +381,14 @@ GenReport measure_generation(const GenOptions& o) {
     json ratios = json::object();
     if (cpu) {
         for (const ExecutorResult& er : results)
-            if (er.name != "cpu" && er.error.empty())
+            if (er.name != "cpu" && er.name != "cpu-last-row" && er.error.empty())
                 ratios["cpu_decode_speedup_vs_" + er.name] = ratio(er.ms_per_token, cpu->ms_per_token);
         if (peer.built) {
             ratios["cpu_decode_vs_libtorch"] = ratio(peer.ms_per_token, cpu->ms_per_token);
             ratios["cpu_prefill_vs_libtorch"] = ratio(peer.prefill_ms, cpu->prefill_ms);
+            for (const ExecutorResult& er : results)
+                if (er.name == "cpu-last-row" && er.error.empty())
+                    ratios["cpu_last_row_prefill_vs_libtorch"] = ratio(peer.prefill_ms, er.prefill_ms);
         }
     }
     j["ratios"] = ratios;
