@@ -86,6 +86,7 @@ struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
     std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
+    std::vector<uint8_t> canon_rows;  // FMATMUL's rows for the canonicalizing kernel (1) or not (0)
     // FATTENTION's q and out (its K and V are CacheCopy's).
     std::vector<float> att_q, att_out;
     std::vector<float> cache_rows; // a float cache copy's new elements, before they go to their blocks
@@ -94,7 +95,7 @@ struct Scratch {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
                 att_q.capacity() + att_out.capacity() + cache_rows.capacity()) *
                    4 +
-               a8.capacity() + gemm.bytes();
+               a8.capacity() + canon_rows.capacity() + gemm.bytes();
     }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
@@ -662,8 +663,8 @@ PX_AVX512F_TARGET inline __m512 canon_avx512(__m512 v) {
 // running sum, block by block in order. No canonicalization in between (see above), once on the
 // way out: canonicalizing after the masked store, 16 floats at a time in scalar code, reloaded
 // what the store had not yet written (a store-forwarding stall): 12% of a 1 x 192 @ 192 x 4096
-// product (perf). The
-// last block's missing terms come from zero-padded copies of a, so every block is the same code.
+// product (perf). The last block's missing terms come from zero-padded copies of a, so every block
+// is the same code.
 template <int R>
 PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t lda, uint32_t K,
                                            const float* __restrict strip, __mmask16 mask,
@@ -870,11 +871,20 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const PackedFloatWeight& b = packed_float_weight(cx, image, p.ins.operand[1], K, N, threads);
     c.resize(size_t(M) * N); // every element is written below
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
+    // A row of a whose values could be flushed with b's (see above) runs the canonicalizing kernel,
+    // the others the plain one: rows are independent outputs, so which kernel computes one never
+    // changes the bytes. (Deciding for the whole of a sent a 36-token prefill's MLP product to the
+    // canonicalizing kernel whenever one GELU output was tiny: 1 in 25 of its products, measured.)
     FloatKernel kernel = plain_float_kernel();
-    if (kernel != FloatKernel::Canon && min_exponent(a.data(), a.size()) + b.min_exp < kFloatExpSumMin)
-        kernel = FloatKernel::Canon; // a value could be flushed: canon after every operation
+    std::vector<uint8_t>& canon_row = sc.canon_rows;
+    canon_row.assign(M, 0);
+    uint32_t canon_rows = 0;
+    for (uint32_t m = 0; m < M && kernel != FloatKernel::Canon; ++m)
+        if (min_exponent(&a[size_t(m) * K], K) + b.min_exp < kFloatExpSumMin) canon_row[m] = 1, ++canon_rows;
+    if (canon_rows == M) kernel = FloatKernel::Canon, canon_rows = 0; // canon after every operation
     const bool plain = kernel != FloatKernel::Canon;
-    if (cx.settings.stats) ++(plain ? cx.settings.stats->fmatmul_plain : cx.settings.stats->fmatmul_canon);
+    if (FastStats* st = cx.settings.stats)
+        ++(plain ? st->fmatmul_plain : st->fmatmul_canon), st->fmatmul_canon_rows += canon_rows;
     const bool epilogue = q.bias_row || FActivation(q.activation) != FActivation::None;
     // Bias and activation on the columns of strips [s0, s1), row by row.
     const std::function<void(uint32_t, uint32_t)> finish = [&](uint32_t s0, uint32_t s1) {
@@ -886,26 +896,29 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
             ops::activate_run(out + j0, j1 - j0, q.activation);
         }
     };
+    // The plain kernel computes every row (the canonicalizing rows again below), with the epilogue
+    // in its own hand-out unless some rows are still to be computed.
+    const std::function<void(uint32_t, uint32_t)>* fused = epilogue && canon_rows == 0 ? &finish : nullptr;
     bool finished = false;
 #if PX_FMATMUL_X86
     if (kernel == FloatKernel::Avx512)
-        finished = fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads,
-                                 epilogue ? &finish : nullptr);
+        finished = fmatmul_plain(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads, fused);
     if (kernel == FloatKernel::Avx2)
-        finished = fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads,
-                                      epilogue ? &finish : nullptr);
+        finished = fmatmul_plain_avx2(cx, a.data(), b.strips.data(), c.data(), M, K, N, threads, fused);
 #endif
-    // c is canonical already: after a plain kernel with no bias and no activation nothing is left.
-    parallel_ranges(
-        &cx.pool, threads, (plain && !epilogue) || finished ? 0 : strips, [&](uint32_t s0, uint32_t s1) {
-            for (uint32_t s = s0; s < s1; ++s) {
-                const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
-                const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
-                for (uint32_t m = 0; m < M && !plain; ++m)
+    // c is canonical already: after a plain kernel with no bias, no activation and no canonicalizing
+    // rows nothing is left.
+    const bool rest = !finished && (!plain || epilogue || canon_rows > 0);
+    parallel_ranges(&cx.pool, threads, rest ? strips : 0, [&](uint32_t s0, uint32_t s1) {
+        for (uint32_t s = s0; s < s1; ++s) {
+            const uint32_t n0 = s * kFloatN, nn = std::min(kFloatN, N - n0);
+            const float* strip = b.strips.data() + size_t(s) * Kp * kFloatN; // K x 16, row stride 16
+            for (uint32_t m = 0; m < M && (!plain || canon_rows > 0); ++m)
+                if (!plain || canon_row[m])
                     fmatmul_row(&a[size_t(m) * K], strip, K, kFloatN, 0, nn, &c[size_t(m) * N + n0]);
-            }
-            finish(s0, s1);
-        });
+        }
+        finish(s0, s1);
+    });
     const uint32_t row_c = p.ins.operand[2];
     image.set_pixel(0, row_c, encode_header(p.out_shape));
     for_runs(image.rgba.data(), image.width, row_c, 0, c.size(), [&](uint64_t i, uint8_t* px, uint32_t len) {

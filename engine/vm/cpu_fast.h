@@ -38,6 +38,9 @@ struct FastStats {
     uint64_t fweights_trusted = 0; // of those, reused without reading b: checked earlier in this run()
     uint64_t fmatmul_plain = 0;    // FMATMULs on plain mul/add (no value could be flushed; cpu_fast.cpp)
     uint64_t fmatmul_canon = 0;    // FMATMULs canonicalizing every operation
+    // Rows of the fmatmul_plain FMATMULs whose values could be flushed, computed again by the
+    // canonicalizing kernel (a row's own exponents decide).
+    uint64_t fmatmul_canon_rows = 0;
     // Elements of FATTENTION's and QATTENTION's K and V caches read from the pixels into the kept
     // copies (rows new since the last use, or all of them when nothing is trusted), and elements
     // the kernels read from the copies.
