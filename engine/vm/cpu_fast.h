@@ -61,8 +61,12 @@ struct FastSettings {
     // pool's workers poll between steps and the caller takes any range a worker has not started
     // (parallel.h), so handing a decode step's one-row products and row opcodes to a second thread
     // pays (float32 GPT decode, one process alternating: 0.28 to 0.31 ms a token at 8 K against
-    // 0.38 to 0.45 at 2 M, which a pool that slept between steps needed).
-    uint64_t min_macs_per_thread = 8192;
+    // 0.38 to 0.45 at 2 M, which a pool that slept between steps needed). Not below 24 K: a
+    // hand-off costs about what the shipped GPTs' smallest products (1 x 192 @ 192 x 192, 36,864
+    // multiply-adds, 2.7 us on two threads) save on the second thread; at 24 K they and short
+    // attention steps stay on one (200 generated tokens, one process, 7 runs alternating, medians:
+    // float32 62.6 -> 54.3 ms, uint8 39.8 -> 36.2 ms against 8 K).
+    uint64_t min_macs_per_thread = 24576;
     FastStats* stats = nullptr; // where the executor counts what it did (may be null)
 };
 
