@@ -1,5 +1,6 @@
 // Tests of fmath_vec (engine/numeric/fmath_vec.h): gelu_run gives fm::gelu's bits for every
-// value, whether its AVX2 path or the scalar definition computes it: a sweep of the whole 32-bit
+// value, whether its AVX-512 or AVX2 path or the scalar definition computes it (every width the
+// CPU has is run): a sweep of the whole 32-bit
 // space (every sign and exponent, thousands of mantissas each), every float in the ranges where
 // gelu's exp leaves its normal path (|x| from 8 to 12: e^-2u past 89 or below -104), the special
 // values, random activations, and every array length's tail. dot_rows and dot16_cols give
@@ -27,30 +28,51 @@ std::string hex(float v) {
     return s;
 }
 
-// gelu_run over `values` equals fm::gelu on each, bit for bit; the first difference is reported.
+// Every vector width this CPU runs (the widest is what gelu_run and softmax_run use by default).
+std::vector<fm::PackIsa> widths() {
+    std::vector<fm::PackIsa> w{fm::PackIsa::Scalar};
+    if (fm::best_pack_isa() >= fm::PackIsa::Avx2) w.push_back(fm::PackIsa::Avx2);
+    if (fm::best_pack_isa() >= fm::PackIsa::Avx512) w.push_back(fm::PackIsa::Avx512);
+    return w;
+}
+const char* width_name(fm::PackIsa isa) {
+    return isa == fm::PackIsa::Avx512 ? "AVX-512" : isa == fm::PackIsa::Avx2 ? "AVX2" : "scalar";
+}
+
+// gelu_run over `values` equals fm::gelu on each, bit for bit, on every width and by default; the
+// first difference is reported.
 void check_bits(const std::vector<float>& values) {
-    std::vector<float> got = values;
-    fm::gelu_run(got.data(), got.size());
-    size_t bad = 0;
-    for (size_t i = 0; i < values.size(); ++i)
-        if (fm::bits(got[i]) != fm::bits(fm::gelu(values[i]))) {
-            if (bad == 0)
-                FAIL_CHECK("gelu(" << hex(values[i]) << "): gelu_run gives " << hex(got[i]) << ", fm::gelu "
-                                   << hex(fm::gelu(values[i])));
-            ++bad;
-        }
-    CHECK(bad == 0);
+    for (int w = -1; w < int(widths().size()); ++w) {
+        std::vector<float> got = values;
+        if (w < 0)
+            fm::gelu_run(got.data(), got.size());
+        else
+            fm::gelu_run(got.data(), got.size(), widths()[size_t(w)]);
+        size_t bad = 0;
+        for (size_t i = 0; i < values.size(); ++i)
+            if (fm::bits(got[i]) != fm::bits(fm::gelu(values[i]))) {
+                if (bad == 0)
+                    FAIL_CHECK("gelu(" << hex(values[i]) << "): gelu_run ("
+                                       << (w < 0 ? "default" : width_name(widths()[size_t(w)])) << ") gives "
+                                       << hex(got[i]) << ", fm::gelu " << hex(fm::gelu(values[i])));
+                ++bad;
+            }
+        CHECK(bad == 0);
+    }
 }
 
 } // namespace
 
-TEST_CASE("gelu_run uses AVX2 exactly where the CPU has it") {
+TEST_CASE("gelu_run uses the widest vectors the CPU has: AVX-512F, else AVX2") {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     CHECK(fm::gelu_run_vectorized() == bool(__builtin_cpu_supports("avx2")));
+    CHECK((fm::best_pack_isa() == fm::PackIsa::Avx512) == bool(__builtin_cpu_supports("avx512f")));
 #else
     CHECK_FALSE(fm::gelu_run_vectorized());
+    CHECK(fm::best_pack_isa() == fm::PackIsa::Scalar);
 #endif
-    MESSAGE("gelu_run vectorized: " << fm::gelu_run_vectorized());
+    MESSAGE("gelu_run vectorized: " << fm::gelu_run_vectorized()
+                                    << ", widest: " << width_name(fm::best_pack_isa()));
 }
 
 TEST_CASE("gelu_run equals fm::gelu across the whole 32-bit space") {
@@ -263,16 +285,26 @@ TEST_CASE("softmax_run equals fm::softmax_row on every length up to 100, with sp
             for (float& v : x) // scores: mostly within exp's range, some past it (saturate, flush)
                 v = trial < 4 ? float(int(rng() % 4001) - 2000) / (trial == 0 ? 10.0f : 100.0f)
                               : dot_value(rng);
-            std::vector<float> want(n), got(n), in_place = x;
+            std::vector<float> want(n);
             fm::softmax_row(x.data(), want.data(), n);
-            fm::softmax_run(x.data(), got.data(), n);
-            fm::softmax_run(in_place.data(), in_place.data(), n);
+            for (fm::PackIsa isa : widths()) {
+                std::vector<float> got(n), in_place = x;
+                fm::softmax_run(x.data(), got.data(), n, isa);
+                fm::softmax_run(in_place.data(), in_place.data(), n, isa);
+                for (size_t i = 0; i < n; ++i)
+                    if ((fm::bits(got[i]) != fm::bits(want[i]) ||
+                         fm::bits(in_place[i]) != fm::bits(want[i])) &&
+                        bad++ == 0)
+                        FAIL_CHECK("n " << n << " trial " << trial << ", element " << i << ": softmax_run ("
+                                        << width_name(isa) << ") gives " << hex(got[i]) << " (in place "
+                                        << hex(in_place[i]) << "), softmax_row " << hex(want[i]));
+            }
+            std::vector<float> by_default(n);
+            fm::softmax_run(x.data(), by_default.data(), n);
             for (size_t i = 0; i < n; ++i)
-                if ((fm::bits(got[i]) != fm::bits(want[i]) || fm::bits(in_place[i]) != fm::bits(want[i])) &&
-                    bad++ == 0)
+                if (fm::bits(by_default[i]) != fm::bits(want[i]) && bad++ == 0)
                     FAIL_CHECK("n " << n << " trial " << trial << ", element " << i << ": softmax_run gives "
-                                    << hex(got[i]) << " (in place " << hex(in_place[i]) << "), softmax_row "
-                                    << hex(want[i]));
+                                    << hex(by_default[i]) << ", softmax_row " << hex(want[i]));
         }
     CHECK(bad == 0);
 }

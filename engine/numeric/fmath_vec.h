@@ -4,7 +4,8 @@
 // fm::gelu (fmath.cpp) is about 40 float operations, each canonicalized, and costs about 73 ns a
 // value as scalar code (measured): 0.2 ms of every generated token of the shipped GPT (4 layers x
 // 768 values), a quarter of it. Here the same definition runs 32 values at a time (four
-// interleaved vectors of 8) in AVX2 where the CPU has it, at 8.3 ns a value (measured, Zen 3):
+// interleaved vectors of 8) in AVX2 where the CPU has it, at 8.3 ns a value (measured, Zen 3),
+// or 64 at a time in AVX-512F (fmath_pack.inc is the code of both widths):
 // the same IEEE binary32 operations in the same order, each followed by the same
 // canonicalization, and the same integer steps on the bits, so every value's bits equal
 // fm::gelu's (tests/fmath_vec_test.cpp compares them over a sweep of every exponent and sign, the
@@ -15,15 +16,23 @@
 
 namespace px::fm {
 
-// x[i] = gelu(x[i]) for i in [0, n).
-void gelu_run(float* x, size_t n);
+// The vectors gelu_run and softmax_run compute on: AVX-512F (64 values at a time), AVX2 (32) or
+// none (the scalar definition). best_pack_isa() is the widest this CPU has, what they use.
+enum class PackIsa { Scalar, Avx2, Avx512 };
+PackIsa best_pack_isa();
 
-// True when gelu_run uses the AVX2 path on this CPU (for reports and tests).
+// x[i] = gelu(x[i]) for i in [0, n). With an isa: on that width (at most best_pack_isa()), for
+// tests that check every width the CPU has.
+void gelu_run(float* x, size_t n);
+void gelu_run(float* x, size_t n, PackIsa isa);
+
+// True when gelu_run uses vectors on this CPU (for reports and tests).
 bool gelu_run_vectorized();
 
-// y = fm::softmax_row(x) (y may be x), bit for bit, its exponentials 32 at a time where the CPU
-// has AVX2.
+// y = fm::softmax_row(x) (y may be x), bit for bit, its exponentials 32 or 64 at a time where the
+// CPU has AVX2 or AVX-512F.
 void softmax_run(const float* x, float* y, size_t n);
+void softmax_run(const float* x, float* y, size_t n, PackIsa isa);
 
 // F.5 dot products (fm::dot), bit for bit, for attention's scores and weighted sums and FMATMUL's
 // canonicalizing kernel: the tree of each block of 16 products in vector lanes (AVX2), the

@@ -644,7 +644,6 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
 // runs is the CPU's choice at run time (plain_float_kernel).
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PX_FMATMUL_X86 1
-#define PX_AVX512F_TARGET __attribute__((target("avx512f")))
 
 // fm::canon on 16 lanes: NaN -> kNaN, |v| <= 2^-126 -> +0, the rest unchanged.
 PX_AVX512F_TARGET inline __m512 canon_avx512(__m512 v) {
@@ -708,11 +707,6 @@ PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t l
     }
     for (int r = 0; r < R; ++r)
         _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, canon_avx512(acc[r]));
-}
-
-bool avx512f_available() {
-    static const bool ok = __builtin_cpu_supports("avx512f");
-    return ok;
 }
 
 // c = a @ b by fmatmul_tile_avx512 (canonical on the way out). b comes packed into strips
@@ -847,7 +841,7 @@ enum class FloatKernel { Canon, Avx512, Avx2 };
 
 FloatKernel plain_float_kernel() {
 #if PX_FMATMUL_X86
-    if (avx512f_available()) return FloatKernel::Avx512;
+    if (cpu_has_avx512f()) return FloatKernel::Avx512;
     if (cpu_has_avx2()) return FloatKernel::Avx2;
 #endif
     return FloatKernel::Canon;

@@ -19,6 +19,8 @@
 #define PX_X86_KERNELS 1
 // avx2 only, never "fma": float products and sums must stay separately rounded operations.
 #define PX_AVX2_TARGET __attribute__((target("avx2")))
+// AVX-512 Foundation alone (every AVX-512 CPU has it), for kernels run where cpu_has_avx512f().
+#define PX_AVX512F_TARGET __attribute__((target("avx512f")))
 #else
 #define PX_X86_KERNELS 0
 #endif
@@ -28,6 +30,15 @@ namespace px {
 inline bool cpu_has_avx2() {
 #if PX_X86_KERNELS
     static const bool ok = __builtin_cpu_supports("avx2");
+    return ok;
+#else
+    return false;
+#endif
+}
+// True when this CPU (and OS) runs PX_AVX512F_TARGET code.
+inline bool cpu_has_avx512f() {
+#if PX_X86_KERNELS
+    static const bool ok = __builtin_cpu_supports("avx512f");
     return ok;
 #else
     return false;
