@@ -1,5 +1,6 @@
 #include "fmath_vec.h"
 #include "fmath.h"
+#include "fmath_simd.h"
 #include "kernel_clones.h"
 
 #include <algorithm>
@@ -204,10 +205,7 @@ PXV_TARGET inline V f_mul(V a, V b) {
     return _mm512_mul_ps(a, b);
 }
 PXV_TARGET inline V canon1(V v) {
-    const I mag = i_and(as_i(v), iset1(0x7FFFFFFF));
-    const I kept = _mm512_maskz_mov_epi32(_mm512_cmpgt_epi32_mask(mag, iset1(int32_t(kMinNormal))), as_i(v));
-    return as_v(_mm512_mask_mov_epi32(kept, _mm512_cmpgt_epi32_mask(mag, iset1(int32_t(kPosInf))),
-                                      iset1(int32_t(kNaN))));
+    return canon_avx512(v);
 }
 #include "fmath_pack.inc"
 #undef PXV_TARGET

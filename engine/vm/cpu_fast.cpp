@@ -5,6 +5,7 @@
 
 #include "cpu_gemm.h"
 #include "fmath.h"
+#include "fmath_simd.h"
 #include "fmath_vec.h"
 #include "ops/float_ops.h"
 #include "ops/gen_ops.h"
@@ -645,17 +646,6 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PX_FMATMUL_X86 1
 
-// fm::canon on 16 lanes: NaN -> kNaN, |v| <= 2^-126 -> +0, the rest unchanged.
-PX_AVX512F_TARGET inline __m512 canon_avx512(__m512 v) {
-    const __m512i bits = _mm512_castps_si512(v);
-    const __m512i mag = _mm512_and_si512(bits, _mm512_set1_epi32(0x7FFFFFFF));
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(mag, _mm512_set1_epi32(int(fm::kPosInf)));
-    const __mmask16 kept = _mm512_cmpgt_epu32_mask(mag, _mm512_set1_epi32(int(fm::kMinNormal)));
-    const __m512i out =
-        _mm512_mask_mov_epi32(_mm512_maskz_mov_epi32(kept, bits), nan, _mm512_set1_epi32(int(fm::kNaN)));
-    return _mm512_castsi512_ps(out);
-}
-
 // R rows of a (stride lda) times a strip of 16 columns of b (16 floats a row, Kp rows: K padded
 // with zero rows to a multiple of 16) into out (stride ldc, `mask` = the columns that exist): per
 // block of 16 k, each output's 16 products summed by the F.5 halving tree, then added to its
@@ -706,7 +696,7 @@ PX_AVX512F_TARGET void fmatmul_tile_avx512(const float* __restrict a, uint32_t l
         }
     }
     for (int r = 0; r < R; ++r)
-        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, canon_avx512(acc[r]));
+        _mm512_mask_storeu_ps(out + size_t(r) * ldc, mask, fm::canon_avx512(acc[r]));
 }
 
 // c = a @ b by fmatmul_tile_avx512 (canonical on the way out). b comes packed into strips
