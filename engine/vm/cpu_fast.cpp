@@ -831,8 +831,8 @@ enum class FloatKernel { Canon, Avx512, Avx2 };
 
 FloatKernel plain_float_kernel() {
 #if PX_FMATMUL_X86
-    if (cpu_has_avx512f()) return FloatKernel::Avx512;
-    if (cpu_has_avx2()) return FloatKernel::Avx2;
+    if (fm::best_pack_isa() == fm::PackIsa::Avx512) return FloatKernel::Avx512;
+    if (fm::best_pack_isa() == fm::PackIsa::Avx2) return FloatKernel::Avx2;
 #endif
     return FloatKernel::Canon;
 }
