@@ -365,11 +365,13 @@ void exp_shifted_packs(const float* in, float m, float* out, size_t count) {
 #endif
 
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
-    isa = std::min(isa, best_pack_isa());
     ExpShifted pass = exp_shifted;
 #if PX_X86_KERNELS
+    isa = std::min(isa, best_pack_isa());
     if (isa == PackIsa::Avx512) pass = exp_shifted_packs<avx512::exp_shifted_run_packs>;
     if (isa == PackIsa::Avx2) pass = exp_shifted_packs<avx2::exp_shifted_run_packs>;
+#else
+    (void)isa;
 #endif
     softmax_row_with(x, y, n, pass);
 }
