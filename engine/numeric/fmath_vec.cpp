@@ -39,81 +39,34 @@ namespace avx2 {
 using V = __m256;
 using I = __m256i;
 constexpr int kLanes = 8;
-PXV_TARGET inline V vload(const float* p) {
-    return _mm256_loadu_ps(p);
-}
-PXV_TARGET inline void vstore(float* p, V v) {
-    _mm256_storeu_ps(p, v);
-}
-PXV_TARGET inline V vset(float f) {
-    return _mm256_set1_ps(f);
-}
-PXV_TARGET inline I iset1(int32_t v) {
-    return _mm256_set1_epi32(v);
-}
-PXV_TARGET inline I as_i(V v) {
-    return _mm256_castps_si256(v);
-}
-PXV_TARGET inline V as_v(I v) {
-    return _mm256_castsi256_ps(v);
-}
-PXV_TARGET inline I i_and(I a, I b) {
-    return _mm256_and_si256(a, b);
-}
-PXV_TARGET inline I i_andnot(I a, I b) {
-    return _mm256_andnot_si256(a, b);
-}
-PXV_TARGET inline I i_or(I a, I b) {
-    return _mm256_or_si256(a, b);
-}
-PXV_TARGET inline I i_add(I a, I b) {
-    return _mm256_add_epi32(a, b);
-}
-PXV_TARGET inline I i_sub(I a, I b) {
-    return _mm256_sub_epi32(a, b);
-}
-PXV_TARGET inline I i_gt(I a, I b) {
-    return _mm256_cmpgt_epi32(a, b);
-}
-PXV_TARGET inline I i_eq(I a, I b) {
-    return _mm256_cmpeq_epi32(a, b);
-}
-PXV_TARGET inline I f_gt(V a, V b) {
-    return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ));
-}
-PXV_TARGET inline I f_lt(V a, V b) {
-    return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ));
-}
-PXV_TARGET inline V blend(I mask, V v, V otherwise) {
-    return _mm256_blendv_ps(otherwise, v, _mm256_castsi256_ps(mask));
-}
-PXV_TARGET inline I to_i_trunc(V v) {
-    return _mm256_cvttps_epi32(v);
-}
-PXV_TARGET inline V to_f(I v) {
-    return _mm256_cvtepi32_ps(v);
-}
-template <int S> PXV_TARGET inline I i_srai(I v) {
-    return _mm256_srai_epi32(v, S);
-}
-template <int S> PXV_TARGET inline I i_srli(I v) {
-    return _mm256_srli_epi32(v, S);
-}
-template <int S> PXV_TARGET inline I i_slli(I v) {
-    return _mm256_slli_epi32(v, S);
-}
-PXV_TARGET inline V f_add(V a, V b) {
-    return _mm256_add_ps(a, b);
-}
-PXV_TARGET inline V f_sub(V a, V b) {
-    return _mm256_sub_ps(a, b);
-}
-PXV_TARGET inline V f_mul(V a, V b) {
-    return _mm256_mul_ps(a, b);
-}
-PXV_TARGET inline V canon1(V v) {
-    return canon8(v);
-}
+// One binding a line, as a table:
+// clang-format off
+PXV_TARGET inline V vload(const float* p) { return _mm256_loadu_ps(p); }
+PXV_TARGET inline void vstore(float* p, V v) { _mm256_storeu_ps(p, v); }
+PXV_TARGET inline V vset(float f) { return _mm256_set1_ps(f); }
+PXV_TARGET inline I iset1(int32_t v) { return _mm256_set1_epi32(v); }
+PXV_TARGET inline I as_i(V v) { return _mm256_castps_si256(v); }
+PXV_TARGET inline V as_v(I v) { return _mm256_castsi256_ps(v); }
+PXV_TARGET inline I i_and(I a, I b) { return _mm256_and_si256(a, b); }
+PXV_TARGET inline I i_andnot(I a, I b) { return _mm256_andnot_si256(a, b); }
+PXV_TARGET inline I i_or(I a, I b) { return _mm256_or_si256(a, b); }
+PXV_TARGET inline I i_add(I a, I b) { return _mm256_add_epi32(a, b); }
+PXV_TARGET inline I i_sub(I a, I b) { return _mm256_sub_epi32(a, b); }
+PXV_TARGET inline I i_gt(I a, I b) { return _mm256_cmpgt_epi32(a, b); }
+PXV_TARGET inline I i_eq(I a, I b) { return _mm256_cmpeq_epi32(a, b); }
+PXV_TARGET inline I f_gt(V a, V b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
+PXV_TARGET inline I f_lt(V a, V b) { return _mm256_castps_si256(_mm256_cmp_ps(a, b, _CMP_LT_OQ)); }
+PXV_TARGET inline V blend(I mask, V v, V otherwise) { return _mm256_blendv_ps(otherwise, v, _mm256_castsi256_ps(mask)); }
+PXV_TARGET inline I to_i_trunc(V v) { return _mm256_cvttps_epi32(v); }
+PXV_TARGET inline V to_f(I v) { return _mm256_cvtepi32_ps(v); }
+template <int S> PXV_TARGET inline I i_srai(I v) { return _mm256_srai_epi32(v, S); }
+template <int S> PXV_TARGET inline I i_srli(I v) { return _mm256_srli_epi32(v, S); }
+template <int S> PXV_TARGET inline I i_slli(I v) { return _mm256_slli_epi32(v, S); }
+PXV_TARGET inline V f_add(V a, V b) { return _mm256_add_ps(a, b); }
+PXV_TARGET inline V f_sub(V a, V b) { return _mm256_sub_ps(a, b); }
+PXV_TARGET inline V f_mul(V a, V b) { return _mm256_mul_ps(a, b); }
+PXV_TARGET inline V canon1(V v) { return canon8(v); }
+// clang-format on
 #include "fmath_pack.inc"
 #undef PXV_TARGET
 } // namespace avx2
@@ -129,84 +82,35 @@ constexpr int kLanes = 16;
 // Every lane, for the zero-masking forms of shifts and conversions: GCC 12's unmasked forms pass
 // an undefined vector through and warn that it may be used uninitialized.
 constexpr __mmask16 kAll = 0xFFFF;
-PXV_TARGET inline I ones(__mmask16 k) {
-    return _mm512_maskz_mov_epi32(k, _mm512_set1_epi32(-1));
-}
-PXV_TARGET inline V vload(const float* p) {
-    return _mm512_loadu_ps(p);
-}
-PXV_TARGET inline void vstore(float* p, V v) {
-    _mm512_storeu_ps(p, v);
-}
-PXV_TARGET inline V vset(float f) {
-    return _mm512_set1_ps(f);
-}
-PXV_TARGET inline I iset1(int32_t v) {
-    return _mm512_set1_epi32(v);
-}
-PXV_TARGET inline I as_i(V v) {
-    return _mm512_castps_si512(v);
-}
-PXV_TARGET inline V as_v(I v) {
-    return _mm512_castsi512_ps(v);
-}
-PXV_TARGET inline I i_and(I a, I b) {
-    return _mm512_and_si512(a, b);
-}
-PXV_TARGET inline I i_andnot(I a, I b) {
-    return _mm512_andnot_si512(a, b);
-}
-PXV_TARGET inline I i_or(I a, I b) {
-    return _mm512_or_si512(a, b);
-}
-PXV_TARGET inline I i_add(I a, I b) {
-    return _mm512_add_epi32(a, b);
-}
-PXV_TARGET inline I i_sub(I a, I b) {
-    return _mm512_sub_epi32(a, b);
-}
-PXV_TARGET inline I i_gt(I a, I b) {
-    return ones(_mm512_cmpgt_epi32_mask(a, b));
-}
-PXV_TARGET inline I i_eq(I a, I b) {
-    return ones(_mm512_cmpeq_epi32_mask(a, b));
-}
-PXV_TARGET inline I f_gt(V a, V b) {
-    return ones(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ));
-}
-PXV_TARGET inline I f_lt(V a, V b) {
-    return ones(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ));
-}
-PXV_TARGET inline V blend(I mask, V v, V otherwise) {
-    return _mm512_mask_blend_ps(_mm512_test_epi32_mask(mask, mask), otherwise, v);
-}
-PXV_TARGET inline I to_i_trunc(V v) {
-    return _mm512_maskz_cvttps_epi32(kAll, v);
-}
-PXV_TARGET inline V to_f(I v) {
-    return _mm512_maskz_cvtepi32_ps(kAll, v);
-}
-template <int S> PXV_TARGET inline I i_srai(I v) {
-    return _mm512_maskz_srai_epi32(kAll, v, S);
-}
-template <int S> PXV_TARGET inline I i_srli(I v) {
-    return _mm512_maskz_srli_epi32(kAll, v, S);
-}
-template <int S> PXV_TARGET inline I i_slli(I v) {
-    return _mm512_maskz_slli_epi32(kAll, v, S);
-}
-PXV_TARGET inline V f_add(V a, V b) {
-    return _mm512_add_ps(a, b);
-}
-PXV_TARGET inline V f_sub(V a, V b) {
-    return _mm512_sub_ps(a, b);
-}
-PXV_TARGET inline V f_mul(V a, V b) {
-    return _mm512_mul_ps(a, b);
-}
-PXV_TARGET inline V canon1(V v) {
-    return canon_avx512(v);
-}
+// One binding a line, as a table:
+// clang-format off
+PXV_TARGET inline I ones(__mmask16 k) { return _mm512_maskz_mov_epi32(k, _mm512_set1_epi32(-1)); }
+PXV_TARGET inline V vload(const float* p) { return _mm512_loadu_ps(p); }
+PXV_TARGET inline void vstore(float* p, V v) { _mm512_storeu_ps(p, v); }
+PXV_TARGET inline V vset(float f) { return _mm512_set1_ps(f); }
+PXV_TARGET inline I iset1(int32_t v) { return _mm512_set1_epi32(v); }
+PXV_TARGET inline I as_i(V v) { return _mm512_castps_si512(v); }
+PXV_TARGET inline V as_v(I v) { return _mm512_castsi512_ps(v); }
+PXV_TARGET inline I i_and(I a, I b) { return _mm512_and_si512(a, b); }
+PXV_TARGET inline I i_andnot(I a, I b) { return _mm512_andnot_si512(a, b); }
+PXV_TARGET inline I i_or(I a, I b) { return _mm512_or_si512(a, b); }
+PXV_TARGET inline I i_add(I a, I b) { return _mm512_add_epi32(a, b); }
+PXV_TARGET inline I i_sub(I a, I b) { return _mm512_sub_epi32(a, b); }
+PXV_TARGET inline I i_gt(I a, I b) { return ones(_mm512_cmpgt_epi32_mask(a, b)); }
+PXV_TARGET inline I i_eq(I a, I b) { return ones(_mm512_cmpeq_epi32_mask(a, b)); }
+PXV_TARGET inline I f_gt(V a, V b) { return ones(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ)); }
+PXV_TARGET inline I f_lt(V a, V b) { return ones(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ)); }
+PXV_TARGET inline V blend(I mask, V v, V otherwise) { return _mm512_mask_blend_ps(_mm512_test_epi32_mask(mask, mask), otherwise, v); }
+PXV_TARGET inline I to_i_trunc(V v) { return _mm512_maskz_cvttps_epi32(kAll, v); }
+PXV_TARGET inline V to_f(I v) { return _mm512_maskz_cvtepi32_ps(kAll, v); }
+template <int S> PXV_TARGET inline I i_srai(I v) { return _mm512_maskz_srai_epi32(kAll, v, S); }
+template <int S> PXV_TARGET inline I i_srli(I v) { return _mm512_maskz_srli_epi32(kAll, v, S); }
+template <int S> PXV_TARGET inline I i_slli(I v) { return _mm512_maskz_slli_epi32(kAll, v, S); }
+PXV_TARGET inline V f_add(V a, V b) { return _mm512_add_ps(a, b); }
+PXV_TARGET inline V f_sub(V a, V b) { return _mm512_sub_ps(a, b); }
+PXV_TARGET inline V f_mul(V a, V b) { return _mm512_mul_ps(a, b); }
+PXV_TARGET inline V canon1(V v) { return canon_avx512(v); }
+// clang-format on
 #include "fmath_pack.inc"
 #undef PXV_TARGET
 } // namespace avx512
