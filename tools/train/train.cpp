@@ -16,6 +16,7 @@
 //   summary.json  sizes, throughput, best step, validation and test figures
 #include "gpt.h"
 #include "npz.h"
+#include "pace.h"
 #include "png_io.h"
 
 #include <CLI/CLI.hpp>
@@ -252,7 +253,11 @@ int train(const Args& a) {
 
     int total = a.steps;
     const auto t0 = Clock::now();
-    auto t_measure = t0, t_pace = t0;
+    auto t_measure = t0;
+    // With --minutes the number of steps, and so the schedule (warmup is by step), is fixed after
+    // step 15 from the pace of the steps before it (pace.h).
+    StepBudget budget{.seconds = a.minutes * 60,
+                      .eval_share = a.eval_every > 0 ? double(a.eval_batches) / (3.0 * a.eval_every) : 0};
     double cpu_measure = cpu_seconds();
     double best = 1e30, sum_loss = 0, elapsed_eval = 0;
     int best_step = -1, sum_n = 0;
@@ -264,19 +269,6 @@ int train(const Args& a) {
     std::vector<std::pair<std::string, torch::Tensor>> best_weights;
     double lr = a.lr, last_valid = 0;
     for (int step = 1; total == 0 || step <= total; ++step) {
-        // With --minutes, the number of steps (and so the schedule; warmup is by step) is fixed
-        // after 15 steps: those run so far, and what the time left holds at the pace of steps 6 to
-        // 15, evaluation included. Not from the first steps: they allocate every tensor and page in
-        // memory, and ran 1.5x slower (a 10-minute budget paced on steps 1 to 5 ran 6.5 minutes).
-        if (total == 0 && step == 16) {
-            const auto now = Clock::now();
-            const double per_step = std::chrono::duration<double>(now - t_pace).count() / 10;
-            const double left = a.minutes * 60 - std::chrono::duration<double>(now - t0).count();
-            const double eval_share = a.eval_every > 0 ? double(a.eval_batches) / (3.0 * a.eval_every) : 0;
-            total = 15 + std::max(1, int(left / (per_step * (1 + eval_share))));
-            std::cout << "pxtrain: " << std::fixed << std::setprecision(3) << per_step
-                      << " s a step: " << total << " steps fit in " << a.minutes << " minutes\n";
-        }
         const int sched_total = total == 0 ? 1 << 30 : total;
         if (step <= a.warmup)
             lr = a.lr * step / a.warmup;
@@ -298,7 +290,6 @@ int train(const Args& a) {
         torch::nn::utils::clip_grad_norm_(model->parameters(), a.clip);
         opt.step();
         sum_loss += loss.item<double>(), ++sum_n;
-        if (step == 5) t_pace = Clock::now();
         if (step == 2) t_measure = Clock::now(), cpu_measure = cpu_seconds();
 
         const bool last = total != 0 && step == total;
@@ -332,6 +323,12 @@ int train(const Args& a) {
                     << (eval ? valid_text : "") << "," << el << "\n"
                     << std::flush;
             sum_loss = 0, sum_n = 0;
+        }
+        if (a.steps == 0 && total == 0 &&
+            budget.after_step(step, std::chrono::duration<double>(Clock::now() - t0).count()) != 0) {
+            total = std::max(step, budget.total);
+            std::cout << "pxtrain: " << std::fixed << std::setprecision(3) << budget.per_step
+                      << " s a step: " << total << " steps fit in " << a.minutes << " minutes\n";
         }
     }
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -414,7 +411,8 @@ int main(int argc, char** argv) {
     app.add_option("--context", a.cfg.context, "tokens per window")->capture_default_str();
     app.add_option("--batch", a.batch, "windows per step")->capture_default_str();
     app.add_option("--steps", a.steps, "optimizer steps (or --minutes)");
-    app.add_option("--minutes", a.minutes, "time budget: the steps are set after step 15 from the pace of steps 6 to 15");
+    app.add_option("--minutes", a.minutes,
+                   "time budget: the steps are set after step 15 from the pace of steps 6 to 15");
     app.add_option("--lr", a.lr, "peak learning rate")->capture_default_str();
     app.add_option("--warmup", a.warmup, "linear warmup steps")->capture_default_str();
     app.add_option("--dropout", a.cfg.dropout,
