@@ -324,9 +324,10 @@ int train(const Args& a) {
                     << std::flush;
             sum_loss = 0, sum_n = 0;
         }
-        if (a.steps == 0 && total == 0 &&
+        // total is 0 only with --minutes, until the budget is decided (always past this step).
+        if (total == 0 &&
             budget.after_step(step, std::chrono::duration<double>(Clock::now() - t0).count()) != 0) {
-            total = std::max(step, budget.total);
+            total = budget.total;
             std::cout << "pxtrain: " << std::fixed << std::setprecision(3) << budget.per_step
                       << " s a step: " << total << " steps fit in " << a.minutes << " minutes\n";
         }
