@@ -2,8 +2,8 @@
 // QMATMUL and QMATMUL32: every kernel (AVX-512 VNNI and AVX2 where the CPU has them, the portable
 // int16 one, the unpacked one for few rows, and the automatic choice) equals a plain triple loop
 // modulo 2^32 on random shapes that cross every block edge (rows past the 4-row AVX2 tile, the
-// 8-row and 16-row tiles and the AVX2 kernel's 96-row blocks; columns past 16-column panels and the
-// 32-column block; K odd, not a multiple of 4 or 16, and past the AVX2 kernel's 512-k chunks),
+// 8-row tiles, VNNI's 6-row blocks and the AVX2 kernel's 96-row blocks; columns past 16-column
+// panels, the 32-column block and VNNI's groups of 4 panels; K odd, not a multiple of 4 or 16, and past the AVX2 kernel's 512-k chunks),
 // with random zero points and every thread count; the VNNI kernel's path for 1 to 4 rows of A on a
 // packed B across its accumulator chains and panels. The executor-level byte parity with
 // execute_reference is tests/cpu_fast_test.cpp's.
@@ -174,4 +174,36 @@ TEST_CASE("gemm_u8 with a caller-owned workspace and pool equals the triple loop
         gemm_u8({a.data(), b.data(), M, K, N, za, zb}, 1 + rng() % 3, got.data(), ws, &pool);
         REQUIRE(got == naive(a, b, M, K, N, za, zb));
     }
+}
+
+TEST_CASE("gemm_u8_packed across VNNI's 6-row blocks and 4-panel groups, exactly") {
+    // Rows: one block less one, one block, one more, several with a partial last one; columns: one
+    // panel, a whole group of 4, a group and a partial panel, and a last group of 1 to 3 panels
+    // (whole or partial); K a multiple of 4 and not. On CPUs without VNNI this runs the AVX2 or
+    // portable kernel, which must give the same integers.
+    std::mt19937 rng(606);
+    ThreadPool pool;
+    GemmWorkspace ws;
+    for (uint32_t K : {4u, 61u, 256u})
+        for (uint32_t N : {16u, 64u, 65u, 112u, 130u, 200u}) {
+            const int32_t zb = int32_t(rng() % 256);
+            std::vector<uint8_t> b(size_t(K) * N);
+            for (auto& v : b)
+                v = uint8_t(rng() % 9 == 0 ? 255 : rng());
+            GemmPackedB packed;
+            gemm_pack_b(b.data(), K, N, zb, GemmKernel::Vnni, 2, &pool, packed);
+            for (uint32_t M : {5u, 6u, 7u, 12u, 13u, 47u}) {
+                const int32_t za = int32_t(rng() % 256);
+                std::vector<uint8_t> a(size_t(M) * K);
+                for (auto& v : a)
+                    v = uint8_t(rng() % 9 == 0 ? 255 : rng());
+                for (unsigned threads : {1u, 2u, 3u}) {
+                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
+                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
+                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb
+                           << " threads " << threads);
+                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
+                }
+            }
+        }
 }

@@ -387,11 +387,10 @@ PX_CLONES void store_requantized_run(uint8_t* __restrict px, const uint32_t* __r
         px[4 * size_t(j)] = clamp_add(rounding_mul_shift(int32_t(acc[j]), q.multiplier, q.shift), q.zc,
                                       q.clamp_lo, q.clamp_hi);
 }
-PX_CLONES void store_i32_run(uint8_t* __restrict px, const uint32_t* __restrict acc, uint32_t len) {
-    for (uint32_t j = 0; j < len; ++j) {
-        const Rgba v = i32_to_rgba(int32_t(acc[j]));
-        std::memcpy(px + 4 * size_t(j), v.data(), 4);
-    }
+// An int32 pixel is the value's little-endian bytes (i32_to_rgba), which is how this machine
+// holds it (static_assert above): a copy. Byte by byte it was 7% of a 256 x 1024 @ 1024 x 1024 step.
+void store_i32_run(uint8_t* __restrict px, const uint32_t* __restrict acc, uint32_t len) {
+    std::memcpy(px, acc, 4 * size_t(len));
 }
 
 // MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The

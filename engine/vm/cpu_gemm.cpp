@@ -341,14 +341,16 @@ void gemm_rows(const GemmU8& g, unsigned threads, uint32_t* acc, ThreadPool* poo
 // where rowsum(a) = sum_k a[m,k] and colsum(b) = sum_k b[k,n]. Every term is an exact integer and
 // the sum is taken modulo 2^32 like the reference's, so the result is the reference's bit for bit.
 //
-// Layout: K padded to Kq (a multiple of 4) with zeros. A in panels of 16 rows, [Kq/4][16 rows][4 k]
-// bytes (rows past M are zero); B in panels of 16 columns, [Kq/4][16 columns][4 k] int8 (columns
-// past N are zero). A 16 x 16 tile of C is 16 zmm accumulators, one per column, each holding the
-// column's 16 rows: per 4 k, one 64-byte load of A (the unsigned operand) and, per column, 4
-// bytes of B broadcast (the signed operand, which VPDPBUSD can take as a broadcast). The tile is
-// then transposed in registers into rows of C. B is packed once (gemm_pack_b, which the fast
-// executor keeps per weight matrix), then the threads split its panels; a panel (16 KiB at
-// K = 1024) stays in L1 while every panel of A streams by.
+// Layout: K padded to Kq (a multiple of 4) with zeros. B in panels of 16 columns, [Kq/4][16
+// columns][4 k] int8 (columns past N are zero): one 64-byte vector per 4 k of a panel. A as rows of
+// Kq bytes. Every kernel puts C's columns in the lanes: per 4 k, a panel's vector of B (the signed
+// operand) and, per row, the row's 4 bytes of A broadcast (the unsigned operand), so C comes out
+// as rows, with no transpose. A batch (vnni_block) computes kBlockRows rows by kBlockPanels panels
+// at once: per 4 k, 4 loads of B and 6 broadcasts of A feed 24 VPDPBUSD into 24 accumulators, 0.42
+// loads an instruction. (A 16 x 16 tile with the rows in the lanes, 16 broadcasts of B and one
+// load of A per 16 VPDPBUSD, was bound by its loads at 0.63-0.68 of the VPDPBUSD peak here.)
+// B is packed once (gemm_pack_b, which the fast executor keeps per weight matrix), then the
+// threads split its panels in groups of kBlockPanels.
 constexpr uint32_t kTile = 16;
 
 #if PX_X86_KERNELS
@@ -358,59 +360,6 @@ constexpr uint32_t kTile = 16;
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 #define PX_VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
-
-// The sums of one tile, stored column by column into out[16 * 16]. A function of its own: with
-// the epilogue in the same function GCC 12 shuffles the 16 accumulators between registers on
-// every iteration, which halves the rate (measured).
-PX_VNNI_TARGET __attribute__((noinline)) void vnni_tile(const uint8_t* __restrict ap,
-                                                        const int8_t* __restrict bp, uint32_t quads,
-                                                        int32_t* __restrict out) {
-    __m512i c[kTile];
-#pragma GCC unroll 16
-    for (uint32_t n = 0; n < kTile; ++n)
-        c[n] = _mm512_setzero_si512();
-    for (uint32_t q = 0; q < quads; ++q) {
-        const __m512i a = _mm512_loadu_si512(ap + size_t(q) * 64);
-#pragma GCC unroll 16
-        for (uint32_t n = 0; n < kTile; ++n) {
-            int32_t b4;
-            std::memcpy(&b4, bp + size_t(q) * 64 + 4 * n, 4);
-            c[n] = _mm512_dpbusd_epi32(c[n], a, _mm512_set1_epi32(b4));
-        }
-    }
-#pragma GCC unroll 16
-    for (uint32_t n = 0; n < kTile; ++n)
-        _mm512_storeu_si512(out + 16 * n, c[n]);
-}
-
-// t[n] (column n, lanes = rows) becomes t[r] (row r, lanes = columns).
-PX_VNNI_TARGET inline void transpose16(__m512i* t) {
-    __m512i u[16], v[16], w[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) {
-        u[2 * i] = _mm512_unpacklo_epi32(t[2 * i], t[2 * i + 1]);
-        u[2 * i + 1] = _mm512_unpackhi_epi32(t[2 * i], t[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-        v[4 * i] = _mm512_unpacklo_epi64(u[4 * i], u[4 * i + 2]);
-        v[4 * i + 1] = _mm512_unpackhi_epi64(u[4 * i], u[4 * i + 2]);
-        v[4 * i + 2] = _mm512_unpacklo_epi64(u[4 * i + 1], u[4 * i + 3]);
-        v[4 * i + 3] = _mm512_unpackhi_epi64(u[4 * i + 1], u[4 * i + 3]);
-    }
-#pragma GCC unroll 2
-    for (int i = 0; i < 2; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) {
-            w[8 * i + j] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0x88);
-            w[8 * i + j + 4] = _mm512_shuffle_i32x4(v[8 * i + j], v[8 * i + j + 4], 0xdd);
-        }
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-        t[j] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0x88);
-        t[j + 8] = _mm512_shuffle_i32x4(w[j], w[j + 8], 0xdd);
-    }
-}
 
 // Packs columns [n0, n0 + cols) of B (cols <= 16) as one panel: [Kq/4][16 columns][4 k] bytes of
 // b ^ 0x80 (b - 128 as int8), zero past K and past cols; colsum[j] = sum over k of b[k, n0 + j]
@@ -453,26 +402,6 @@ PX_VNNI_TARGET __attribute__((noinline)) void vnni_pack_b(const uint8_t* b, uint
     _mm512_store_si512(lanes, sum);
     for (uint32_t j = 0; j < kTile; ++j)
         colsum[j] = j < cols ? uint32_t(lanes[j]) + 128u * K : 0u;
-}
-
-// Rows [m0, m0 + rows) and columns [n0, n0 + cols) of C from a tile: transposed, plus the fold's
-// row term, less its column term, stored as whole rows (masked past N).
-PX_VNNI_TARGET __attribute__((noinline)) void vnni_store(const int32_t* __restrict out,
-                                                         const uint32_t* __restrict row_term,
-                                                         const uint32_t* __restrict col_term, uint32_t rows,
-                                                         uint32_t cols, uint32_t* __restrict c, size_t ldc) {
-    __m512i t[kTile];
-#pragma GCC unroll 16
-    for (uint32_t n = 0; n < kTile; ++n)
-        t[n] = _mm512_loadu_si512(out + 16 * n);
-    transpose16(t);
-    const __m512i ct = _mm512_loadu_si512(col_term);
-    const __mmask16 mask = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
-    for (uint32_t r = 0; r < rows; ++r) {
-        const __m512i v =
-            _mm512_sub_epi32(_mm512_add_epi32(t[r], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
-        _mm512_mask_storeu_epi32(c + r * ldc, mask, v);
-    }
 }
 
 // Every panel of B, threads taking ranges of panels.
@@ -540,48 +469,101 @@ vnni_rows_panel(const uint8_t* __restrict a, uint32_t Kq, const int8_t* __restri
     }
 }
 
+// kBlockRows rows of A (a: rows Kq bytes apart, zero-padded) by P panels of B (bp: panels
+// panel_bytes apart) into rows [0, rows) of C, columns [0, cols) of the block (ldc apart): per
+// 4 k, P loads of B and one broadcast per row, each broadcast used by every panel. Then the
+// fold's row term plus, its column term less (cpu_gemm.cpp's top). Wrapping int32 adds: exact.
+constexpr uint32_t kBlockRows = 6, kBlockPanels = 4;
+template <uint32_t P>
+PX_VNNI_TARGET __attribute__((noinline)) void
+vnni_block(const uint8_t* __restrict a, uint32_t Kq, const int8_t* __restrict bp, size_t panel_bytes,
+           const uint32_t* __restrict row_term, const uint32_t* __restrict col_term, uint32_t rows,
+           uint32_t cols, uint32_t* __restrict c, size_t ldc) {
+    constexpr uint32_t R = kBlockRows;
+    __m512i s[R][P];
+#pragma GCC unroll 6
+    for (uint32_t r = 0; r < R; ++r)
+#pragma GCC unroll 4
+        for (uint32_t p = 0; p < P; ++p)
+            s[r][p] = _mm512_setzero_si512();
+    const uint32_t quads = Kq / 4;
+    for (uint32_t q = 0; q < quads; ++q) {
+        __m512i b[P];
+#pragma GCC unroll 4
+        for (uint32_t p = 0; p < P; ++p)
+            b[p] = _mm512_loadu_si512(bp + p * panel_bytes + size_t(q) * 64);
+#pragma GCC unroll 6
+        for (uint32_t r = 0; r < R; ++r) {
+            int32_t a4;
+            std::memcpy(&a4, a + size_t(r) * Kq + 4 * size_t(q), 4);
+            const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 4
+            for (uint32_t p = 0; p < P; ++p)
+                s[r][p] = _mm512_dpbusd_epi32(s[r][p], av, b[p]);
+        }
+    }
+    // Whole loops with a test, not loops to `rows`: indexing s at run time would keep it in memory.
+#pragma GCC unroll 4
+    for (uint32_t p = 0; p < P; ++p) {
+        const uint32_t left = cols - std::min(cols, p * kTile);
+        const __mmask16 mask = left >= kTile ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+        const __m512i ct = _mm512_loadu_si512(col_term + p * kTile);
+#pragma GCC unroll 6
+        for (uint32_t r = 0; r < R; ++r)
+            if (r < rows) {
+                const __m512i v = _mm512_sub_epi32(
+                    _mm512_add_epi32(s[r][p], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
+                _mm512_mask_storeu_epi32(c + r * ldc + p * kTile, mask, v);
+            }
+    }
+}
+
 void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& pb, unsigned threads,
                   uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
     const uint32_t K = pb.K, N = pb.N;
     const int32_t zb = pb.zb;
-    const uint32_t Kq = (K + 3) / 4 * 4, quads = Kq / 4;
-    const uint32_t mpanels = (M + kTile - 1) / kTile, npanels = (N + kTile - 1) / kTile;
-    // The fold's row term (128 - zb) * rowsum(a) + K * za * zb, and A: at most kRowsMaxM rows as
-    // rows of Kq bytes for the rows path, else panels of 16 rows for the tile; zero-padded either
-    // way (a zero a contributes nothing, whatever b' is).
+    const uint32_t Kq = (K + 3) / 4 * 4;
+    const uint32_t npanels = (N + kTile - 1) / kTile;
+    // A as rows of Kq bytes, zero-padded past K and, for a batch, to whole blocks of rows (a zero
+    // a contributes nothing, whatever b' is; the padding rows are never stored). The fold's row
+    // term (128 - zb) * rowsum(a) + K * za * zb.
     const bool rows_path = M <= kRowsMaxM;
-    ws.a8.assign(rows_path ? size_t(M) * Kq : size_t(mpanels) * Kq * kTile, 0);
-    ws.rowsum.assign(size_t(mpanels) * kTile, 0);
+    const uint32_t Mp = rows_path ? M : (M + kBlockRows - 1) / kBlockRows * kBlockRows;
+    ws.a8.resize(size_t(Mp) * Kq);
+    ws.rowsum.assign(Mp, 0);
+    // A batch's rows on the threads (a 256 x 1024 A alone on the caller was 3% of the step, with
+    // the other thread waiting); a decode step's few on the caller.
     const uint32_t kzz = K * uint32_t(za) * uint32_t(zb);
-    for (uint32_t m = 0; m < M; ++m) {
-        const uint8_t* src = a + size_t(m) * K;
-        uint32_t sum = 0;
-        for (uint32_t k = 0; k < K; ++k)
-            sum += src[k];
-        ws.rowsum[m] = uint32_t(128 - zb) * sum + kzz;
-        if (rows_path) {
-            std::memcpy(&ws.a8[size_t(m) * Kq], src, K);
-            continue;
+    const unsigned prep_threads = uint64_t(M) * K >= (uint64_t(1) << 16) ? threads : 1;
+    parallel_ranges(pool, prep_threads, Mp, [&](uint32_t m0, uint32_t m1) {
+        for (uint32_t m = m0; m < m1; ++m) {
+            uint8_t* dst = &ws.a8[size_t(m) * Kq];
+            if (m >= M) {
+                std::memset(dst, 0, Kq);
+                continue;
+            }
+            const uint8_t* src = a + size_t(m) * K;
+            uint32_t sum = 0;
+            for (uint32_t k = 0; k < K; ++k)
+                sum += src[k];
+            ws.rowsum[m] = uint32_t(128 - zb) * sum + kzz;
+            std::memcpy(dst, src, K);
+            std::memset(dst + K, 0, Kq - K);
         }
-        uint8_t* dst = &ws.a8[size_t(m / kTile) * Kq * kTile + (m % kTile) * 4];
-        uint32_t k = 0;
-        for (; k + 4 <= K; k += 4) // 4 bytes of a row per 64-byte group
-            std::memcpy(dst + size_t(k / 4) * 64, src + k, 4);
-        for (; k < K; ++k)
-            dst[size_t(k / 4) * 64 + k % 4] = src[k];
-    }
+    });
     const int8_t* b8 = pb.b8.data();
     const uint32_t* colsum = pb.colsum.data();
     const uint32_t* row_term = ws.rowsum.data();
+    const uint8_t* ar = ws.a8.data();
+    const size_t panel_bytes = size_t(Kq) * kTile;
     if (rows_path) {
-        const uint8_t* ar = ws.a8.data();
         parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
             alignas(64) uint32_t col_term[kTile];
             for (uint32_t p = p0; p < p1; ++p) {
                 const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
                 for (uint32_t j = 0; j < kTile; ++j)
                     col_term[j] = uint32_t(za) * colsum[n0 + j];
-                const int8_t* bp = b8 + size_t(p) * Kq * kTile;
+                const int8_t* bp = b8 + p * panel_bytes;
                 uint32_t* c = acc + n0;
                 switch (M) {
                 case 1: vnni_rows_panel<1>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
@@ -593,19 +575,27 @@ void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
         });
         return;
     }
-    const uint8_t* a8 = ws.a8.data();
-    parallel_ranges(pool, threads, npanels, [&](uint32_t p0, uint32_t p1) {
-        alignas(64) int32_t out[kTile * kTile];
-        alignas(64) uint32_t col_term[kTile];
-        for (uint32_t p = p0; p < p1; ++p) {
-            const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
-            const int8_t* bp = b8 + size_t(p) * Kq * kTile;
-            for (uint32_t j = 0; j < kTile; ++j) // the fold's column term, za * colsum(b); 0 past N
+    // The threads take groups of kBlockPanels panels; each group's B (64 KiB at K = 1024) is read
+    // from L2 by every block of rows while the rows' A streams by.
+    const uint32_t groups = (npanels + kBlockPanels - 1) / kBlockPanels;
+    parallel_ranges(pool, threads, groups, [&](uint32_t g0, uint32_t g1) {
+        alignas(64) uint32_t col_term[kTile * kBlockPanels];
+        for (uint32_t g = g0; g < g1; ++g) {
+            const uint32_t p0 = g * kBlockPanels, P = std::min(kBlockPanels, npanels - p0);
+            const uint32_t n0 = p0 * kTile, cols = N - n0; // the block stores at most P * 16 of them
+            for (uint32_t j = 0; j < kTile * P; ++j) // the fold's column term, za * colsum(b); 0 past N
                 col_term[j] = uint32_t(za) * colsum[n0 + j];
-            for (uint32_t mp = 0; mp < mpanels; ++mp) {
-                const uint32_t m0 = mp * kTile, rows = std::min(kTile, M - m0);
-                vnni_tile(a8 + size_t(mp) * Kq * kTile, bp, quads, out);
-                vnni_store(out, row_term + m0, col_term, rows, cols, acc + size_t(m0) * N + n0, N);
+            const int8_t* bp = b8 + p0 * panel_bytes;
+            for (uint32_t m0 = 0; m0 < M; m0 += kBlockRows) {
+                const uint32_t rows = std::min(kBlockRows, M - m0);
+                const uint8_t* am = ar + size_t(m0) * Kq;
+                uint32_t* c = acc + size_t(m0) * N + n0;
+                switch (P) {
+                case 1: vnni_block<1>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
+                case 2: vnni_block<2>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
+                case 3: vnni_block<3>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
+                default: vnni_block<4>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
+                }
             }
         }
     });
