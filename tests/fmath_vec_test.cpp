@@ -308,3 +308,28 @@ TEST_CASE("softmax_run equals fm::softmax_row on every length up to 100, with sp
         }
     CHECK(bad == 0);
 }
+
+TEST_CASE("sum_run equals fm::sum: every length up to 300, specials, terms not canonical, flushing sums") {
+    // Lengths across many blocks and every tail; terms over every magnitude (dot_value) and the
+    // specials; in trial 2 terms fm::sum canonicalizes (-0, subnormals, NaN payloads); sums that
+    // cancel to the flush threshold.
+    std::mt19937 rng(1717);
+    size_t bad = 0;
+    const float tiny = std::ldexp(1.0f, -126);
+    for (size_t n = 0; n <= 300; ++n)
+        for (int trial = 0; trial < 4; ++trial) {
+            std::vector<float> t(n);
+            for (size_t i = 0; i < n; ++i) {
+                float v = dot_value(rng);
+                if (trial == 3) v = (i % 2 ? -1.0f : 1.0f) * (tiny + std::ldexp(float(rng() % 8), -149));
+                if (trial == 2 && i % 3 == 0)
+                    v = fm::from_bits(i % 2 ? 0x80000000u : i % 5 ? 0x00000101u + uint32_t(i) : 0x7FC00001u);
+                t[i] = trial == 2 ? v : fm::canon(v);
+            }
+            const float want = fm::sum(t.data(), n), got = fm::sum_run(t.data(), n);
+            if (fm::bits(got) != fm::bits(want) && bad++ == 0)
+                FAIL_CHECK("n " << n << " trial " << trial << ": sum_run gives " << hex(got) << ", fm::sum "
+                                << hex(want));
+        }
+    CHECK(bad == 0);
+}

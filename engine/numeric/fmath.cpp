@@ -259,7 +259,7 @@ void softmax_row(const float* x, float* y, size_t n) {
     softmax_row_with(x, y, n, exp_shifted);
 }
 
-void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps) {
+void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps, SumOf sum_of) {
     float m = from_bits(kNegInf);
     bool any_nan = false;
     for (size_t i = 0; i < n; ++i) {
@@ -274,7 +274,7 @@ void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps) {
     }
     // Exponentials into y, their fixed-order sum, one reciprocal.
     exps(x, m, y, n);
-    const float r = recip(sum(y, n));
+    const float r = recip(sum_of(y, n));
     for (size_t i = 0; i < n; ++i)
         y[i] = mul(y[i], r);
 }

@@ -112,11 +112,13 @@ TwoProduct two_product(float a, float b);
 // NaN gives NaN everywhere. y may alias x.
 void softmax_row(const float* x, float* y, size_t n);
 // softmax_row's exponential pass, y[i] = exp(sub(canon(x[i]), m)) (y may alias x), and
-// softmax_row with that pass given: fmath_vec's softmax_run passes one that computes the same
-// values 32 at a time, and the rest of the row is this one definition.
+// softmax_row with that pass and the sum of the exponentials given: fmath_vec's softmax_run
+// passes ones that compute the same values in vectors, and the rest of the row is this one
+// definition.
 void exp_shifted(const float* x, float m, float* y, size_t n);
 using ExpShifted = void (*)(const float* x, float m, float* y, size_t n);
-void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps);
+using SumOf = float (*)(const float* t, size_t n);
+void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps, SumOf sum_of = sum);
 // layer norm: mean = mul(sum(x), r), r = recip(n); d[i] = sub(x[i], mean);
 // var = mul(dot(d, d), r); s = rsqrt(add(var, eps)); y[i] = add(mul(mul(d[i], s), gain[i]), bias[i]).
 // y may alias x. n <= 2^24 (n must be exact as a float).

@@ -177,6 +177,25 @@ __attribute__((flatten)) PX_AVX2_TARGET void dot_rows_avx2(const float* a, const
     }
 }
 
+// fm::sum: each block's 16 terms canonicalized and summed by block_tree, then added to the
+// running sum in order (missing terms load as +0).
+PX_AVX2_TARGET float sum_avx2(const float* t, size_t n) {
+    const I lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m128 acc = _mm_setzero_ps();
+    for (size_t j = 0; j < n; j += 16) {
+        V lo, hi;
+        if (n - j >= 16) {
+            lo = _mm256_loadu_ps(t + j), hi = _mm256_loadu_ps(t + j + 8);
+        } else {
+            const int32_t left = int32_t(n - j);
+            lo = _mm256_maskload_ps(t + j, _mm256_cmpgt_epi32(_mm256_set1_epi32(left), lane));
+            hi = _mm256_maskload_ps(t + j + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32(left - 8), lane));
+        }
+        acc = canon4(_mm_add_ss(acc, block_tree<true>(canon8(lo), canon8(hi))));
+    }
+    return _mm_cvtss_f32(acc);
+}
+
 // Product i of a block of dot16_cols: a[i] times row i of b's 16 columns, as two vectors; +0 for
 // a missing term (i >= terms).
 template <bool C>
@@ -268,6 +287,13 @@ void exp_shifted_packs(const float* in, float m, float* out, size_t count) {
 } // namespace
 #endif
 
+float sum_run(const float* t, size_t n) {
+#if PX_X86_KERNELS
+    if (cpu_has_avx2()) return sum_avx2(t, n);
+#endif
+    return sum(t, n);
+}
+
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
     ExpShifted pass = exp_shifted;
 #if PX_X86_KERNELS
@@ -277,7 +303,7 @@ void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
 #else
     (void)isa;
 #endif
-    softmax_row_with(x, y, n, pass);
+    softmax_row_with(x, y, n, pass, isa == PackIsa::Scalar ? SumOf(sum) : sum_run);
 }
 void softmax_run(const float* x, float* y, size_t n) {
     softmax_run(x, y, n, best_pack_isa());

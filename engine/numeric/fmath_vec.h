@@ -34,6 +34,11 @@ bool gelu_run_vectorized();
 void softmax_run(const float* x, float* y, size_t n);
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa);
 
+// fm::sum(t, n) bit for bit: each block's tree in vector lanes (AVX2) as dot_rows does, the
+// canonicalization after every operation kept. For the softmax's sum of its exponentials and the
+// layer norms' sums (fm::sum took 0.35 us for 200 terms, measured).
+float sum_run(const float* t, size_t n);
+
 // F.5 dot products (fm::dot), bit for bit, for attention's scores and weighted sums and FMATMUL's
 // canonicalizing kernel: the tree of each block of 16 products in vector lanes (AVX2), the
 // canonicalization after every operation as the definition has it.

@@ -1019,28 +1019,6 @@ void execute_gelu(FastContext& cx, Image& image, const Plan& p) {
     store_f32(image, p.ins.operand[2], p.out_shape, v.data());
 }
 
-// The F.5 sum of t[0..n): the block sums of 16 blocks at a time by the halving tree, vectorized
-// across blocks (lane = block), then the block sums added in order. Missing terms are +0.
-PX_CLONES float sum_f5(const float* __restrict t, size_t n) {
-    float acc = 0.0f;
-    const size_t nb = (n + 15) / 16;
-    for (size_t j0 = 0; j0 < nb; j0 += 16) {
-        float u[16][16]; // u[term][block]
-        for (size_t lane = 0; lane < 16; ++lane)
-            for (size_t i = 0; i < 16; ++i) {
-                const size_t k = (j0 + lane) * 16 + i;
-                u[i][lane] = k < n ? t[k] : 0.0f;
-            }
-        for (size_t h = 8; h >= 1; h /= 2)
-            for (size_t i = 0; i < h; ++i)
-                for (size_t lane = 0; lane < 16; ++lane)
-                    u[i][lane] = fm::add(u[i][lane], u[i + h][lane]);
-        for (size_t lane = 0; lane < 16 && j0 + lane < nb; ++lane)
-            acc = fm::add(acc, u[0][lane]);
-    }
-    return acc;
-}
-
 // FSOFTMAX: rows are independent, so they are split over threads; each row is the definition's
 // fm::softmax_row on mul(x, scale) (F.11), its exponentials 32 at a time (fm::softmax_run).
 void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
@@ -1061,16 +1039,16 @@ void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
 }
 
 // One row of LAYERNORM (fm::layernorm_row's steps, F.6/F.10) with the element-wise passes as
-// plain loops the compiler vectorizes and the sums by sum_f5. tmp holds n floats.
+// plain loops the compiler vectorizes and the sums by fm::sum_run. tmp holds n floats.
 PX_CLONES void layernorm_row_fast(const float* __restrict x, const float* __restrict g,
                                   const float* __restrict b, float eps, float r, float* __restrict y,
                                   float* __restrict tmp, size_t n) {
-    const float mean = fm::mul(sum_f5(x, n), r);
+    const float mean = fm::mul(fm::sum_run(x, n), r);
     for (size_t i = 0; i < n; ++i)
         y[i] = fm::sub(x[i], mean);
     for (size_t i = 0; i < n; ++i)
         tmp[i] = fm::mul(y[i], y[i]);
-    const float s = fm::rsqrt(fm::add(fm::mul(sum_f5(tmp, n), r), eps));
+    const float s = fm::rsqrt(fm::add(fm::mul(fm::sum_run(tmp, n), r), eps));
     for (size_t i = 0; i < n; ++i)
         y[i] = fm::add(fm::mul(fm::mul(y[i], s), g[i]), b[i]);
 }
