@@ -1217,3 +1217,55 @@ TEST_CASE("attention caches in one run: each row read from the pixels once, a wr
     if (fm::dot_runs_vectorized()) CHECK(plain_units > 0);
     CHECK(plain_units < units);
 }
+
+TEST_CASE("packed weights: a program whose weights pass 64 MiB keeps them all through a run") {
+    // Three float32 weights of 2048 x 2048 (16 MiB of pixels, 32 MiB kept each: strips and source
+    // bytes), used in turn three times in one run(). The kept copies may take twice the image's
+    // bytes, so each weight is packed once and trusted after. (With a fixed 64 MiB the least
+    // recently used weight was always the next one needed: 9 packings, a GPT-2-small program's
+    // decode 15 times slower.)
+    constexpr uint32_t K = 2048, N = 2048, width = 4096;
+    const MatrixHeader x{K, 1}, w{N, K}, y{N, 1}, one{1, 1};
+    const Allocation al = allocate_rows({x, y, one, w, w, w}, width); // the weights past row 255
+    Image img = make_image(width, al.height);
+    std::mt19937 rng(2048);
+    auto fill = [&](uint32_t row, MatrixHeader h) {
+        for (uint64_t i = 0; i < h.elements(); ++i)
+            put_f32(img, row, h, i, f32_bits(float(int(rng() % 7) - 3) / 4.0f));
+        img.set_pixel(0, row, encode_header(h));
+    };
+    const uint32_t rx = al.rows[0], ry = al.rows[1], rn = al.rows[2];
+    fill(rx, x);
+    uint32_t pc = 0;
+    for (size_t i = 3; i < 6; ++i) {
+        const uint32_t rw = al.rows[i];
+        fill(rw, w);
+        img.set_pixel(pc++, 0, {kWidePrefix, 0, uint8_t(rw >> 8), 0}); // WIDE: b's row past 255
+        img.set_pixel(pc, 0, {uint8_t(Opcode::FMATMUL), uint8_t(rx), uint8_t(rw & 0xFF), uint8_t(ry)});
+        const std::vector<Rgba> params = encode_params(FMatmulParams{});
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(pc + 1 + uint32_t(k), 0, params[k]);
+        pc += 1 + uint32_t(params.size());
+    }
+    img.set_pixel(0, rn, encode_header(one));
+    img.set_pixel(1, rn, word_pixel(2)); // the body runs 3 times
+    img.set_pixel(pc++, 0, {uint8_t(Opcode::LOOP), uint8_t(rn), 0, 0});
+    LoopParams lp;
+    lp.target = 0;
+    for (const Rgba& p : encode_params(lp))
+        img.set_pixel(pc++, 0, p);
+    img.set_pixel(pc++, 0, {uint8_t(Opcode::HALT), 0, 0, 0});
+
+    FastStats stats;
+    FastSettings settings{2, 0};
+    settings.stats = &stats;
+    VmState got = make_vm(img);
+    run(got, {.execute = fast_executor(settings)});
+    REQUIRE(got.status == VmStatus::Halted);
+    CHECK(stats.fweights_packed == 3);
+    CHECK(stats.fweights_trusted == 6);
+    VmState ref = make_vm(img);
+    run(ref);
+    REQUIRE(ref.status == VmStatus::Halted);
+    CHECK(got.image.rgba == ref.image.rgba);
+}

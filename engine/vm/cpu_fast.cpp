@@ -188,8 +188,16 @@ struct CacheCopy {
     size_t bytes() const { return f.capacity() * 4 + c.capacity() * 2; }
 };
 
-// Packed weights (integer and float) and cache copies kept at most (least recently used go first).
+// Packed weights (integer and float) and cache copies kept at most (least recently used go
+// first): twice the bytes of the image being run, at least kKeepWeightBytes. A program's kept
+// copies take at most about twice its pixels' bytes (a float32 weight's strips and source bytes),
+// so every weight of the program in hand stays. A fixed 64 MiB held a tenth of a GPT-2-small
+// program's 495 MB of weights: each token packed every weight again, the least recently used
+// being always the next one needed.
 constexpr size_t kKeepWeightBytes = size_t(64) << 20;
+size_t keep_bytes_for(const Image& image) {
+    return std::max(kKeepWeightBytes, 2 * image.rgba.size());
+}
 
 } // namespace
 
@@ -204,6 +212,7 @@ struct FastContext {
     std::vector<PackedFloatWeight> fweights;
     std::vector<CacheCopy> caches;
     uint64_t uses = 0;
+    size_t keep_bytes = kKeepWeightBytes; // keep_bytes_for the image of the last plan
     ThreadPool pool;
     // The last plan carried out to its end (its run_seq, on `run_image`), whose successor in the
     // same run() call may use trusted weights (PackedWeight). False before the first plan and while
@@ -321,7 +330,7 @@ const GemmPackedB& packed_weight(FastContext& cx, const Image& image, const Matm
     return w.packed;
 }
 
-// Least recently used packed weights and cache copies go until the rest fit in kKeepWeightBytes.
+// Least recently used packed weights and cache copies go until the rest fit in cx.keep_bytes.
 void trim_weights(FastContext& cx) {
     size_t total = 0;
     auto add = [&](const auto& kept) {
@@ -334,7 +343,7 @@ void trim_weights(FastContext& cx) {
                                 [](const auto& x, const auto& y) { return x.last_use < y.last_use; });
     };
     auto use_of = [](auto& kept, auto it) { return it == kept.end() ? UINT64_MAX : it->last_use; };
-    while (total > kKeepWeightBytes) {
+    while (total > cx.keep_bytes) {
         auto oi = oldest(cx.weights);
         auto of = oldest(cx.fweights);
         auto oc = oldest(cx.caches);
@@ -1481,6 +1490,7 @@ void run_fast(FastContext& cx, Image& image, const Plan& plan) {
     const bool continues =
         cx.run_continues && plan.run_seq != 0 && plan.run_seq == cx.run_seq + 1 && &image == cx.run_image;
     if (!continues) distrust_all(cx);
+    cx.keep_bytes = keep_bytes_for(image);
     cx.run_continues = false; // until this plan's writes are accounted for
     const FastKernel kernel = fast_kernel(Opcode(plan.ins.opcode));
     (kernel ? kernel : execute_as_reference)(cx, image, plan);
