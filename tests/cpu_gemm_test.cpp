@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,6 +49,40 @@ void check(std::mt19937& rng, uint32_t M, uint32_t K, uint32_t N, int32_t za, in
             INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb << " kernel "
                    << std::string(gemm_kernel_name(kernel)) << " threads " << threads);
             REQUIRE(got == want);
+        }
+}
+
+// Every K x N in Ks x Ns: B packed once for VNNI (whatever this CPU resolves that to), then each
+// M in Ms of A through gemm_u8_packed on each thread count, against the triple loop. Values are
+// 255 one time in `one_in` (the extremes of b - 128), else random.
+void check_packed(std::mt19937& rng, std::initializer_list<uint32_t> Ks, std::initializer_list<uint32_t> Ns,
+                  std::initializer_list<uint32_t> Ms, std::initializer_list<unsigned> thread_counts,
+                  unsigned one_in) {
+    ThreadPool pool;
+    GemmWorkspace ws;
+    auto values = [&](size_t n) {
+        std::vector<uint8_t> v(n);
+        for (auto& x : v)
+            x = uint8_t(rng() % one_in == 0 ? 255 : rng());
+        return v;
+    };
+    for (uint32_t K : Ks)
+        for (uint32_t N : Ns) {
+            const int32_t zb = int32_t(rng() % 256);
+            const std::vector<uint8_t> b = values(size_t(K) * N);
+            GemmPackedB packed;
+            gemm_pack_b(b.data(), K, N, zb, GemmKernel::Vnni, 2, &pool, packed);
+            for (uint32_t M : Ms) {
+                const int32_t za = int32_t(rng() % 256);
+                const std::vector<uint8_t> a = values(size_t(M) * K);
+                for (unsigned threads : thread_counts) {
+                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
+                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
+                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb
+                           << " threads " << threads);
+                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
+                }
+            }
         }
 }
 
@@ -130,32 +165,10 @@ TEST_CASE("gemm_u8_packed with 1 to 4 rows of A (VNNI's rows path: a decode step
     // K from 1 to past 4 quads a chain (the rows path sums four chains of quads, then the rest),
     // not a multiple of 4; N across whole and partial 16-column panels; extreme and random values.
     std::mt19937 rng(1204);
-    ThreadPool pool;
-    GemmWorkspace ws;
     MESSAGE(
         "VNNI on this CPU: " << std::string(gemm_vnni_available() ? "yes" : "no (the rows path is not run)"));
-    for (uint32_t K : {1u, 3u, 4u, 15u, 16u, 17u, 63u, 192u, 769u})
-        for (uint32_t N : {1u, 16u, 33u, 200u}) {
-            const int32_t zb = int32_t(rng() % 256);
-            std::vector<uint8_t> b(size_t(K) * N);
-            for (auto& v : b)
-                v = uint8_t(rng() % 7 == 0 ? 255 : rng());
-            GemmPackedB packed;
-            gemm_pack_b(b.data(), K, N, zb, GemmKernel::Vnni, 2, &pool, packed);
-            for (uint32_t M = 1; M <= 4; ++M) {
-                const int32_t za = int32_t(rng() % 256);
-                std::vector<uint8_t> a(size_t(M) * K);
-                for (auto& v : a)
-                    v = uint8_t(rng() % 5 == 0 ? 255 : rng());
-                for (unsigned threads : {1u, 2u}) {
-                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
-                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
-                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb
-                           << " threads " << threads);
-                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
-                }
-            }
-        }
+    check_packed(rng, {1u, 3u, 4u, 15u, 16u, 17u, 63u, 192u, 769u}, {1u, 16u, 33u, 200u}, {1u, 2u, 3u, 4u},
+                 {1u, 2u}, 6);
 }
 
 TEST_CASE("gemm_u8 with a caller-owned workspace and pool equals the triple loop") {
@@ -182,28 +195,6 @@ TEST_CASE("gemm_u8_packed across VNNI's 6-row blocks and 4-panel groups, exactly
     // (whole or partial); K a multiple of 4 and not. On CPUs without VNNI this runs the AVX2 or
     // portable kernel, which must give the same integers.
     std::mt19937 rng(606);
-    ThreadPool pool;
-    GemmWorkspace ws;
-    for (uint32_t K : {4u, 61u, 256u})
-        for (uint32_t N : {16u, 64u, 65u, 112u, 130u, 200u}) {
-            const int32_t zb = int32_t(rng() % 256);
-            std::vector<uint8_t> b(size_t(K) * N);
-            for (auto& v : b)
-                v = uint8_t(rng() % 9 == 0 ? 255 : rng());
-            GemmPackedB packed;
-            gemm_pack_b(b.data(), K, N, zb, GemmKernel::Vnni, 2, &pool, packed);
-            for (uint32_t M : {5u, 6u, 7u, 12u, 13u, 47u}) {
-                const int32_t za = int32_t(rng() % 256);
-                std::vector<uint8_t> a(size_t(M) * K);
-                for (auto& v : a)
-                    v = uint8_t(rng() % 9 == 0 ? 255 : rng());
-                for (unsigned threads : {1u, 2u, 3u}) {
-                    std::vector<uint32_t> got(size_t(M) * N, 0xDEADBEEF);
-                    gemm_u8_packed(a.data(), M, za, packed, threads, got.data(), ws, &pool);
-                    INFO(M << "x" << K << " @ " << K << "x" << N << " za " << za << " zb " << zb
-                           << " threads " << threads);
-                    REQUIRE(got == naive(a, b, M, K, N, za, zb));
-                }
-            }
-        }
+    check_packed(rng, {4u, 61u, 256u}, {16u, 64u, 65u, 112u, 130u, 200u}, {5u, 6u, 7u, 12u, 13u, 47u},
+                 {1u, 2u, 3u}, 9);
 }
