@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpu-check.sh — on an NVIDIA machine reached through EGL (no display needed): build the GL
 # executor, prove it runs on the NVIDIA driver (not llvmpipe), run the CPU-vs-GL parity suite, the
-# pxi compare of every asset, and the benchmarks when the benchmark tool exists.
+# pxi compare of every asset, and pxi bench: the GPU table (BENCHMARKS.md, "On a GPU", says what to read).
 #   scripts/gpu-check.sh [BUILD_DIR]      (default build-gpu)
 # Exit status: 0 all passed; 1 a check failed; 2 no usable NVIDIA OpenGL 4.3 context.
 set -uo pipefail
@@ -19,9 +19,13 @@ else
 fi
 
 step "configure and build (GL tests, pxi)"
-cmake -S . -B "$BUILD" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DPXOS_GUI=OFF >/dev/null || exit 1
-targets=(gl_executor_test gl_shaders_test gl_random_test gl_quant_test gl_fmath_test)
-for t in pxi pxbench; do
+# PXOS_BENCH_PEERS: pxi bench's peers (oneDNN, OpenBLAS, libtorch) where their packages are
+# installed (./dev.sh bench installs them); without them bench reports "not built".
+cmake -S . -B "$BUILD" -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Release -DPXOS_GUI=OFF -DPXOS_BENCH_PEERS=ON \
+    >/dev/null || exit 1
+targets=(gl_executor_test gl_shaders_test gl_random_test gl_quant_test gl_fmath_test gl_float_random_test
+         cpu_fast_test)
+for t in pxi pxi-torch-peer; do
     cmake --build "$BUILD" --target help 2>/dev/null | grep -q "\.\.\. $t\$" && targets+=("$t")
 done
 cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" || exit 1
@@ -69,11 +73,26 @@ if [ -x "$BUILD/app/pxi" ] && "$BUILD/app/pxi" compare --help >/dev/null 2>&1; t
     done
 fi
 
-if [ -x "$BUILD/app/pxbench" ]; then
-    step "benchmarks"
-    "$BUILD/app/pxbench" || status=1
+if [ -x "$BUILD/app/pxi" ]; then
+    # The GPU table: pxi bench on this machine's GL (integer and float32 products, simple vs tiled,
+    # each as a fraction of the GPU's own read bandwidth and multiply-add peaks, measured in the
+    # same run: limits.gl), the CPU peers beside them, and generation on both GPT programs (gl
+    # against cpu and libtorch; Debian's libtorch is CPU-only, so there is no libtorch CUDA
+    # figure). Text and JSON go to $OUT (the device tool's folder) or /tmp/gpu-check.
+    out=${OUT:-/tmp/gpu-check}
+    mkdir -p "$out"
+    bench=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE "$BUILD/app/pxi" bench)
+    step "benchmarks: pxi bench (tables in $out/bench.txt, JSON in $out/bench.json)"
+    "${bench[@]}" --plot "$out/bench-scaling.png" --force >"$out/bench.txt" 2>"$out/bench.log" || status=1
+    cat "$out/bench.txt"
+    "${bench[@]}" --json >"$out/bench.json" 2>>"$out/bench.log" || status=1
+    step "benchmarks: generation on the uint8 program"
+    "${bench[@]}" --generation-only --gen-program assets/gpt_brown.pxi >"$out/bench-gen-u8.txt" \
+        2>>"$out/bench.log" || status=1
+    cat "$out/bench-gen-u8.txt"
 else
-    step "benchmarks: no pxbench target in this tree yet; skipped"
+    step "benchmarks: pxi was not built; skipped"
+    status=1
 fi
 
 step "result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"

@@ -1,5 +1,6 @@
 #include "bench.h"
 
+#include "bench_gl.h"
 #include "bench_peers.h"
 #include "cpu_fast.h"
 #include "cpu_gemm.h"
@@ -848,6 +849,7 @@ struct Results {
     bool quick = false;
     MachineInfo machine;
     Ceilings ceilings;
+    GlCeilings gl_ceilings; // the GL device's own (bench_gl.h)
     VariantTimes overhead;
     std::vector<ShapeResult> shapes;
     std::vector<ForwardResult> forwards;
@@ -1261,6 +1263,9 @@ json ms_or_null(const std::optional<Timing>& t) {
 json gpu_ms_or_null(const std::optional<Timing>& t) {
     return t && t->gpu_ms >= 0 ? json(t->gpu_ms) : json(nullptr);
 }
+std::optional<double> ms_opt(const std::optional<Timing>& t) {
+    return t ? std::optional<double>(t->ms) : std::nullopt;
+}
 std::optional<double> ratio(const std::optional<double>& num, const std::optional<double>& den) {
     if (num && den && *den > 0) return *num / *den;
     return std::nullopt;
@@ -1320,6 +1325,19 @@ json to_json(const Results& r, const Report& report) {
     for (int v = 0; v < kVariants; ++v)
         o[kVariantKey[v]] = ms_or_null(r.overhead[v]);
     j["limits"]["overhead_ms"] = o;
+    const GlCeilings& g = r.gl_ceilings;
+    j["limits"]["gl"] = {{"measured", g.measured},
+                         {"error", g.measured ? json(nullptr) : json(g.error)},
+                         {"renderer", m.gl ? json(m.gl_renderer) : json(nullptr)},
+                         {"read_gbs", g.measured ? json(g.read_gbs) : json(nullptr)},
+                         {"read_bytes", g.measured ? json(g.read_bytes) : json(nullptr)},
+                         {"float_mul_add_gmacs", g.measured ? json(g.float_gmacs) : json(nullptr)},
+                         {"int_mul_add_gmacs", g.measured ? json(g.int_gmacs) : json(nullptr)}};
+    // A GL time's multiply-add rate as a fraction of the GL device's peak of that kind.
+    auto of_gl_peak = [&](uint64_t macs, const std::optional<double>& ms, double peak) -> json {
+        const auto rate = gmacs_of(macs, ms);
+        return rate && g.measured && peak > 0 ? json(*rate / peak) : json(nullptr);
+    };
 
     j["shapes"] = json::array();
     for (const ShapeResult& s : r.shapes) {
@@ -1345,6 +1363,9 @@ json to_json(const Results& r, const Report& report) {
         sj["fraction_of_limit"] = s.t[kCpu] ? json(s.limit[kCpu].fraction) : json(nullptr);
         sj["bound"] = s.t[kCpu] ? json(s.limit[kCpu].bound) : json(nullptr);
         sj["limits"] = lim;
+        // Of the GL device's integer multiply-add peak (limits.gl): the bound that matters on a GPU.
+        sj["of_gl_int_peak"] = {{"gl_simple", of_gl_peak(s.macs, ms_opt(s.t[kGlSimple]), g.int_gmacs)},
+                                {"gl_tiled", of_gl_peak(s.macs, ms_opt(s.t[kGlTiled]), g.int_gmacs)}};
         sj["texture_update_ms"] = opt_json(s.texture_update_ms);
         j["shapes"].push_back(sj);
     }
@@ -1458,7 +1479,11 @@ json to_json(const Results& r, const Report& report) {
                {"gl_tiled", opt_json(gmacs_of(s.macs, s.gl_tiled_ms))},
                {"sgemm", opt_json(gmacs_of(s.macs, s.sgemm_ms))}}},
              // Of the float mul+add ceiling for the threads the executor used.
-             {"fraction_of_float_peak", {{"cpu", frac(s.cpu_ms)}, {"sgemm", frac(s.sgemm_ms)}}}});
+             {"fraction_of_float_peak", {{"cpu", frac(s.cpu_ms)}, {"sgemm", frac(s.sgemm_ms)}}},
+             // Of the GL device's float mul+add peak (limits.gl).
+             {"of_gl_float_peak",
+              {{"gl_simple", of_gl_peak(s.macs, s.gl_simple_ms, g.float_gmacs)},
+               {"gl_tiled", of_gl_peak(s.macs, s.gl_tiled_ms, g.float_gmacs)}}}});
     }
     j["float"] = fl;
     json lines = json::array();
@@ -1596,6 +1621,23 @@ std::string to_table(const Results& r) {
           << " GB/s cache-resident, " << fmt("%.1f", c.dram_gbs_t) << " GB/s DRAM (" << r.machine.threads
           << " threads)\n";
     table << "GL: " << (r.machine.gl ? r.machine.gl_renderer : "unavailable: " + r.machine.gl_reason) << "\n";
+    const GlCeilings& g = r.gl_ceilings;
+    if (g.measured) {
+        table << "GL ceilings (its own compute shaders): read " << fmt("%.1f", g.read_gbs) << " GB/s over "
+              << g.read_bytes / (1024 * 1024) << " MiB, float mul+add " << fmt("%.1f", g.float_gmacs)
+              << " GMAC/s, integer multiply-add " << fmt("%.1f", g.int_gmacs) << " GMAC/s\n";
+        table << "  GL tiled of the GL integer peak:";
+        for (const ShapeResult& sr : r.shapes)
+            if (const auto rate = gmacs_of(sr.macs, ms_opt(sr.t[kGlTiled])))
+                table << " " << sr.spec.name << " " << fmt("%.3f", *rate / g.int_gmacs);
+        table << "\n  GL tiled FMATMUL of the GL float peak:";
+        for (const FloatShape& fs : r.floats.shapes)
+            if (const auto rate = gmacs_of(fs.macs, fs.gl_tiled_ms))
+                table << " " << fs.name << " " << fmt("%.3f", *rate / g.float_gmacs);
+        table << "\n";
+    } else if (r.machine.gl) {
+        table << "GL ceilings: not measured: " << g.error << "\n";
+    }
     return table.str();
 }
 
@@ -1725,6 +1767,12 @@ Report run_bench(const Options& options) {
     progress(cx, "measuring the machine's ceilings");
     cx.ceilings = measure_ceilings(threads, options.quick);
     r.ceilings = cx.ceilings;
+    if (cx.gl) {
+        progress(cx, "measuring the GL device's ceilings");
+        r.gl_ceilings = measure_gl_ceilings(options.quick);
+    } else {
+        r.gl_ceilings.error = cx.gl_reason;
+    }
     r.machine = measure_machine(threads, cx);
     r.overhead = measure_overheads(cx);
     for (const ShapeSpec& s : shapes_for(options.quick))
