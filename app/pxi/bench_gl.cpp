@@ -1,12 +1,13 @@
 #include "bench_gl.h"
 
 #if PXOS_HAVE_GL
-#include "gl/gl_objects.h"
+#include "gl/gl_executor.h"
 
 #include <epoxy/gl.h>
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 #include <vector>
 
 namespace pxbench {
@@ -28,63 +29,26 @@ void main() {
 }
 )";
 
-// Four independent vec4 chains of x = x * k + c: 16 multiply-adds an iteration. `precise` keeps
-// the multiply and the add separate (no fused multiply-add), as FMATMUL's F.5 arithmetic is.
-constexpr const char* kFloatShader = R"(#version 430
-layout(local_size_x = 256) in;
-layout(std430, binding = 1) writeonly buffer Dst { float dst[]; };
-uniform uint iters;
-uniform float k;
-void main() {
-    precise vec4 a = vec4(float(gl_GlobalInvocationID.x) * 1e-7);
-    precise vec4 b = a + 0.5, c = a + 0.25, d = a + 0.125;
-    for (uint i = 0u; i < iters; ++i) {
-        a = a * k + 0.5; b = b * k + 0.5; c = c * k + 0.5; d = d * k + 0.5;
-    }
-    dst[gl_GlobalInvocationID.x] = dot(a + b + c + d, vec4(1.0));
-}
-)";
-
-// The same with 32-bit integers (wrapping), as MATMUL's accumulators are.
-constexpr const char* kIntShader = R"(#version 430
-layout(local_size_x = 256) in;
-layout(std430, binding = 1) writeonly buffer Dst { uint dst[]; };
-uniform uint iters;
-uniform uint k;
-void main() {
-    uvec4 a = uvec4(gl_GlobalInvocationID.x), b = a + 1u, c = a + 2u, d = a + 3u;
-    for (uint i = 0u; i < iters; ++i) {
-        a = a * k + 7u; b = b * k + 7u; c = c * k + 7u; d = d * k + 7u;
-    }
-    uvec4 s = a ^ b ^ c ^ d;
-    dst[gl_GlobalInvocationID.x] = s.x ^ s.y ^ s.z ^ s.w;
-}
-)";
-
-px::gl::Program compile(const char* source, const char* name, std::string& error) {
-    const GLuint shader = glCreateShader(GL_COMPUTE_SHADER);
-    glShaderSource(shader, 1, &source, nullptr);
-    glCompileShader(shader);
-    GLint ok = 0;
-    glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
-    if (!ok) {
-        char log[1024] = {};
-        glGetShaderInfoLog(shader, sizeof log, nullptr, log);
-        error = std::string(name) + ": does not compile: " + log;
-        glDeleteShader(shader);
-        return {};
-    }
-    px::gl::Program program(glCreateProgram());
-    px::gl::label(GL_PROGRAM, program.get(), name);
-    glAttachShader(program.get(), shader);
-    glLinkProgram(program.get());
-    glDeleteShader(shader);
-    glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
-    if (!ok) {
-        error = std::string(name) + ": does not link";
-        return {};
-    }
-    return program;
+// Four independent chains of x = x * k + k on 4-vectors: 16 multiply-adds an iteration, every
+// lane summed into the output so none can be dropped. Float: `precise` keeps the multiply and the
+// add separate (no fused multiply-add), as FMATMUL's F.5 arithmetic is; uint: 32-bit wrapping, as
+// MATMUL's accumulators.
+std::string peak_shader(bool is_float) {
+    const std::string s = is_float ? "float" : "uint", v = is_float ? "vec4" : "uvec4";
+    return "#version 430\n"
+           "layout(local_size_x = 256) in;\n"
+           "layout(std430, binding = 1) writeonly buffer Dst { " + s + " dst[]; };\n"
+           "uniform uint iters;\n"
+           "uniform " + s + " k;\n"
+           "void main() {\n"
+           "    precise " + v + " a = " + v + "(" + s + "(gl_GlobalInvocationID.x));\n"
+           "    precise " + v + " b = a + k, c = b + k, d = c + k;\n"
+           "    for (uint i = 0u; i < iters; ++i) {\n"
+           "        a = a * k + k; b = b * k + k; c = c * k + k; d = d * k + k;\n"
+           "    }\n"
+           "    " + v + " t = a + b + c + d;\n"
+           "    dst[gl_GlobalInvocationID.x] = t.x + t.y + t.z + t.w;\n"
+           "}\n";
 }
 
 // Milliseconds of `reps` dispatches of `groups` workgroups back to back, by the host's clock
@@ -133,14 +97,14 @@ double peak_gmacs(GLuint program, bool is_float, GLuint groups, double target_ms
 
 GlCeilings measure_gl_ceilings(bool quick) {
     GlCeilings c;
-    std::string error;
-    const px::gl::Program read = compile(kReadShader, "bench: read ceiling", error);
-    const px::gl::Program fpeak = read ? compile(kFloatShader, "bench: float peak", error) : px::gl::Program{};
-    const px::gl::Program ipeak = fpeak ? compile(kIntShader, "bench: integer peak", error) : px::gl::Program{};
-    if (!ipeak) {
-        c.error = error;
-        return c;
-    }
+    auto read = px::gl::compile_compute(kReadShader, "bench: read ceiling");
+    auto fpeak = px::gl::compile_compute(peak_shader(true), "bench: float peak");
+    auto ipeak = px::gl::compile_compute(peak_shader(false), "bench: integer peak");
+    for (const auto* p : {&read, &fpeak, &ipeak})
+        if (!*p) {
+            c.error = p->error().message;
+            return c;
+        }
     GLint64 max_block = 0;
     glGetInteger64v(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_block);
     c.read_bytes = std::min<uint64_t>(quick ? uint64_t(16) << 20 : uint64_t(256) << 20, uint64_t(max_block)) / 16 * 16;
@@ -157,15 +121,15 @@ GlCeilings measure_gl_ceilings(bool quick) {
     const int runs = quick ? 2 : 5;
 
     const double target_ms = quick ? 2.0 : 20.0;
-    glUseProgram(read.get());
-    glUniform1ui(glGetUniformLocation(read.get(), "n_vec4"), GLuint(c.read_bytes / 16));
+    glUseProgram(read->get());
+    glUniform1ui(glGetUniformLocation(read->get(), "n_vec4"), GLuint(c.read_bytes / 16));
     uint32_t reps = 1; // passes over the buffer in one timing, doubled until it takes target_ms
     double read_ms = best_ms(groups, reps, runs);
     while (read_ms < target_ms && reps < 4096)
         read_ms = best_ms(groups, reps *= 2, runs);
     c.read_gbs = read_ms > 0 ? double(c.read_bytes) * reps / read_ms / 1e6 : 0;
-    c.float_gmacs = peak_gmacs(fpeak.get(), true, groups, target_ms, runs);
-    c.int_gmacs = peak_gmacs(ipeak.get(), false, groups, target_ms, runs);
+    c.float_gmacs = peak_gmacs(fpeak->get(), true, groups, target_ms, runs);
+    c.int_gmacs = peak_gmacs(ipeak->get(), false, groups, target_ms, runs);
     glUseProgram(0);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, 0);
     glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, 0);

@@ -189,6 +189,46 @@ struct Executor::Impl {
     uint32_t dispatches = 0; // issued by the current step (GlStepResult::dispatches)
 };
 
+Result<Program> compile_compute(const std::string& source, const std::string& name) {
+    const GLuint shader = glCreateShader(GL_COMPUTE_SHADER);
+    const char* text = source.c_str();
+    glShaderSource(shader, 1, &text, nullptr);
+    glCompileShader(shader);
+    GLint ok = 0;
+    glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
+    auto info_log = [](GLuint obj, bool is_shader) {
+        GLint len = 0;
+        is_shader ? glGetShaderiv(obj, GL_INFO_LOG_LENGTH, &len)
+                  : glGetProgramiv(obj, GL_INFO_LOG_LENGTH, &len);
+        std::string log(size_t(std::max(len, 1)), '\0');
+        is_shader ? glGetShaderInfoLog(obj, len, nullptr, log.data())
+                  : glGetProgramInfoLog(obj, len, nullptr, log.data());
+        log.resize(std::strlen(log.c_str()));
+        while (!log.empty() && (log.back() == '\n' || log.back() == ' '))
+            log.pop_back();
+        for (char& c : log)
+            if (c == '\n') c = ' ';
+        return log;
+    };
+    if (!ok) {
+        std::string log = info_log(shader, true);
+        glDeleteShader(shader);
+        return make_error(ErrorCode::Gl, "shader " + name + " does not compile: " + log);
+    }
+    Program program(glCreateProgram());
+    glAttachShader(program.get(), shader);
+    glLinkProgram(program.get());
+    glDetachShader(program.get(), shader);
+    glDeleteShader(shader);
+    glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
+    if (!ok)
+        return make_error(ErrorCode::Gl,
+                          "shader " + name + " does not link: " + info_log(program.get(), false));
+    label(GL_PROGRAM, program.get(), "pxos " + name);
+    return program;
+}
+
+
 namespace {
 
 void GLAPIENTRY debug_callback(GLenum source, GLenum type, GLuint id, GLenum severity, GLsizei length,
@@ -227,42 +267,7 @@ void collect_gl_errors(Executor::Impl& ex) {
 Result<Program> compile_program(const std::vector<ShaderFile>& files, const std::string& name) {
     auto source = assemble_shader(files, name);
     if (!source) return source.error();
-    const GLuint shader = glCreateShader(GL_COMPUTE_SHADER);
-    const char* text = source->c_str();
-    glShaderSource(shader, 1, &text, nullptr);
-    glCompileShader(shader);
-    GLint ok = 0;
-    glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
-    auto info_log = [](GLuint obj, bool is_shader) {
-        GLint len = 0;
-        is_shader ? glGetShaderiv(obj, GL_INFO_LOG_LENGTH, &len)
-                  : glGetProgramiv(obj, GL_INFO_LOG_LENGTH, &len);
-        std::string log(size_t(std::max(len, 1)), '\0');
-        is_shader ? glGetShaderInfoLog(obj, len, nullptr, log.data())
-                  : glGetProgramInfoLog(obj, len, nullptr, log.data());
-        log.resize(std::strlen(log.c_str()));
-        while (!log.empty() && (log.back() == '\n' || log.back() == ' '))
-            log.pop_back();
-        for (char& c : log)
-            if (c == '\n') c = ' ';
-        return log;
-    };
-    if (!ok) {
-        std::string log = info_log(shader, true);
-        glDeleteShader(shader);
-        return make_error(ErrorCode::Gl, "shader " + name + " does not compile: " + log);
-    }
-    Program program(glCreateProgram());
-    glAttachShader(program.get(), shader);
-    glLinkProgram(program.get());
-    glDetachShader(program.get(), shader);
-    glDeleteShader(shader);
-    glGetProgramiv(program.get(), GL_LINK_STATUS, &ok);
-    if (!ok)
-        return make_error(ErrorCode::Gl,
-                          "shader " + name + " does not link: " + info_log(program.get(), false));
-    label(GL_PROGRAM, program.get(), "pxos " + name);
-    return program;
+    return compile_compute(*source, name);
 }
 
 GLint loc(const Program& p, const char* name) {

@@ -8,6 +8,7 @@
 // Requires a current OpenGL 4.3+ context: the GUI's (GLFW) or a headless one from
 // create_headless_context() (EGL: surfaceless on Mesa, device platform on NVIDIA).
 #pragma once
+#include "gl_objects.h"
 #include "image.h"
 #include "result.h"
 #include "vm.h"
@@ -89,6 +90,11 @@ std::vector<std::string> gl_take_errors(Executor& ex);
 void gl_set_step_limit(Executor& ex, uint64_t step_limit);
 // Switches the MATMUL kernel between steps (both give the same bytes).
 void gl_set_matmul_kernel(Executor& ex, MatmulKernel kernel);
+
+// Compiles and links one compute shader from its whole source, labelled "pxos NAME"; errors name
+// the shader and carry the driver's log. The executor's kernels come through it, and so do the
+// kernels tools time on their own (pxi bench's GL ceilings). Needs a current context.
+Result<Program> compile_compute(const std::string& source, const std::string& name);
 
 // GL state: the executor saves and restores everything it binds (current program, image unit 0,
 // SSBO binding points 0..2 and the generic SSBO binding, pixel pack/unpack buffers and pixel-store
