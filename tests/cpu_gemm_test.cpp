@@ -3,9 +3,9 @@
 // int16 one, the unpacked one for few rows, and the automatic choice) equals a plain triple loop
 // modulo 2^32 on random shapes that cross every block edge (rows past the 4-row AVX2 tile, the
 // 8-row tiles, VNNI's 6-row blocks and the AVX2 kernel's 96-row blocks; columns past 16-column
-// panels, the 32-column block and VNNI's groups of 4 panels; K odd, not a multiple of 4 or 16, and past the AVX2 kernel's 512-k chunks),
-// with random zero points and every thread count; the VNNI kernel's path for 1 to 4 rows of A on a
-// packed B across its accumulator chains and panels. The executor-level byte parity with
+// panels, the 32-column block and VNNI's groups of 4 panels; K odd, not a multiple of 4 or 16, and past the
+// AVX2 kernel's 512-k chunks), with random zero points and every thread count; the VNNI kernel's path for 1
+// to 4 rows of A on a packed B across its accumulator chains and panels. The executor-level byte parity with
 // execute_reference is tests/cpu_fast_test.cpp's.
 #include "cpu_gemm.h"
 

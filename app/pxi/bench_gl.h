@@ -11,11 +11,11 @@ namespace pxbench {
 
 struct GlCeilings {
     bool measured = false;
-    std::string error;         // why not, when measured is false
-    double read_gbs = 0;       // one compute pass reading read_bytes of an SSBO
-    uint64_t read_bytes = 0;   // min(256 MiB, the largest SSBO the driver allows); 16 MiB quick
-    double float_gmacs = 0;    // multiply then add (not fused, as F.5 computes), per second
-    double int_gmacs = 0;      // 32-bit integer multiply then add, per second
+    std::string error;       // why not, when measured is false
+    double read_gbs = 0;     // one compute pass reading read_bytes of an SSBO
+    uint64_t read_bytes = 0; // min(256 MiB, the largest SSBO the driver allows); 16 MiB quick
+    double float_gmacs = 0;  // multiply then add (not fused, as F.5 computes), per second
+    double int_gmacs = 0;    // 32-bit integer multiply then add, per second
 };
 
 // Needs a current OpenGL 4.3 context. The best of a few timings each (a ceiling), by the host's

@@ -228,7 +228,6 @@ Result<Program> compile_compute(const std::string& source, const std::string& na
     return program;
 }
 
-
 namespace {
 
 void GLAPIENTRY debug_callback(GLenum source, GLenum type, GLuint id, GLenum severity, GLsizei length,

@@ -7,13 +7,12 @@
 // it (and a fourth, without packing, for at most 4 rows of A): on CPUs with AVX-512 VNNI, VPDPBUSD (64
 // uint8 x int8 multiply-adds per instruction) on b - 128 as int8, with the difference folded back
 // exactly (see cpu_gemm.cpp), with 16 columns of C in each vector's lanes: blocks of 6 rows by
-// 64 columns for a batch, one 16-column panel at a time for at most 4 rows of A (a decode step's); with AVX2, int16 pairs multiplied and
-// summed into int32 (VPMADDWD, 16 per instruction) in 4 x 16 register tiles; elsewhere the same
-// int16 pairs in loops the compiler vectorizes. All are exact, so every kernel and thread count
-// gives the same integers.
-// Separate from the executor so `pxi bench` can time the arithmetic without the pixel gather. No
-// state of its own: packed operands live in the caller's GemmWorkspace / GemmPackedB, threads in
-// the caller's ThreadPool.
+// 64 columns for a batch, one 16-column panel at a time for at most 4 rows of A (a decode step's); with AVX2,
+// int16 pairs multiplied and summed into int32 (VPMADDWD, 16 per instruction) in 4 x 16 register tiles;
+// elsewhere the same int16 pairs in loops the compiler vectorizes. All are exact, so every kernel and thread
+// count gives the same integers. Separate from the executor so `pxi bench` can time the arithmetic without
+// the pixel gather. No state of its own: packed operands live in the caller's GemmWorkspace / GemmPackedB,
+// threads in the caller's ThreadPool.
 #pragma once
 #include "huge_pages.h"
 #include "parallel.h"
