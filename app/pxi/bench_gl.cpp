@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pxbench {
@@ -34,21 +35,28 @@ void main() {
 // add separate (no fused multiply-add), as FMATMUL's F.5 arithmetic is; uint: 32-bit wrapping, as
 // MATMUL's accumulators.
 std::string peak_shader(bool is_float) {
-    const std::string s = is_float ? "float" : "uint", v = is_float ? "vec4" : "uvec4";
-    return "#version 430\n"
-           "layout(local_size_x = 256) in;\n"
-           "layout(std430, binding = 1) writeonly buffer Dst { " + s + " dst[]; };\n"
-           "uniform uint iters;\n"
-           "uniform " + s + " k;\n"
-           "void main() {\n"
-           "    precise " + v + " a = " + v + "(" + s + "(gl_GlobalInvocationID.x));\n"
-           "    precise " + v + " b = a + k, c = b + k, d = c + k;\n"
-           "    for (uint i = 0u; i < iters; ++i) {\n"
-           "        a = a * k + k; b = b * k + k; c = c * k + k; d = d * k + k;\n"
-           "    }\n"
-           "    " + v + " t = a + b + c + d;\n"
-           "    dst[gl_GlobalInvocationID.x] = t.x + t.y + t.z + t.w;\n"
-           "}\n";
+    std::string source = R"(#version 430
+layout(local_size_x = 256) in;
+layout(std430, binding = 1) writeonly buffer Dst { SCALAR dst[]; };
+uniform uint iters;
+uniform SCALAR k;
+void main() {
+    precise VEC a = VEC(SCALAR(gl_GlobalInvocationID.x));
+    precise VEC b = a + k, c = b + k, d = c + k;
+    for (uint i = 0u; i < iters; ++i) {
+        a = a * k + k; b = b * k + k; c = c * k + k; d = d * k + k;
+    }
+    VEC t = a + b + c + d;
+    dst[gl_GlobalInvocationID.x] = t.x + t.y + t.z + t.w;
+}
+)";
+    for (const auto& [name, value] :
+         {std::pair<std::string, std::string>{"SCALAR", is_float ? "float" : "uint"},
+          {"VEC", is_float ? "vec4" : "uvec4"}})
+        for (size_t at = source.find(name); at != std::string::npos;
+             at = source.find(name, at + value.size()))
+            source.replace(at, name.size(), value);
+    return source;
 }
 
 // Milliseconds of `reps` dispatches of `groups` workgroups back to back, by the host's clock
@@ -107,7 +115,8 @@ GlCeilings measure_gl_ceilings(bool quick) {
         }
     GLint64 max_block = 0;
     glGetInteger64v(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &max_block);
-    c.read_bytes = std::min<uint64_t>(quick ? uint64_t(16) << 20 : uint64_t(256) << 20, uint64_t(max_block)) / 16 * 16;
+    c.read_bytes =
+        std::min<uint64_t>(quick ? uint64_t(16) << 20 : uint64_t(256) << 20, uint64_t(max_block)) / 16 * 16;
     const GLuint groups = quick ? 64 : 1024; // workgroups of 256 invocations
     px::gl::Buffer src = px::gl::make_buffer("bench: read ceiling source");
     px::gl::Buffer dst = px::gl::make_buffer("bench: ceilings output");

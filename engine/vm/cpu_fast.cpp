@@ -38,9 +38,6 @@ static_assert(std::endian::native == std::endian::little, "cpu_fast reads pixels
 // it saves unless it is kept and read at one byte a weight: execute_matmul).
 constexpr uint32_t kDirectMaxM = 4;
 
-// Gathers of A with at least this many elements run on the product's threads (matmul_packed).
-constexpr uint64_t kGatherOnThreads = uint64_t(1) << 16;
-
 // Visits the elements [i0, i1) of the matrix whose header is at `row` as runs of horizontally
 // adjacent pixels: f(first element index, pointer to its pixel, run length). Pure index
 // arithmetic on PROTOCOL.md §3: no division per element.
@@ -373,7 +370,7 @@ void matmul_packed(FastContext& cx, const Image& image, const MatmulShape& s, un
     uint8_t* a8 = sc.a8.data();
     // A batch's A on the threads, by ranges of rows (a 256 x 1024 A is 1 MB of pixels); a decode
     // step's few rows on the caller, where a hand-off would cost more than the gather.
-    const unsigned gather_threads = uint64_t(s.M) * s.K >= kGatherOnThreads ? threads : 1;
+    const unsigned gather_threads = uint64_t(s.M) * s.K >= kCopyOnThreadsMin ? threads : 1;
     parallel_ranges(&cx.pool, gather_threads, s.M, [&](uint32_t m0, uint32_t m1) {
         for_runs(image.rgba.data(), image.width, s.row_a, uint64_t(m0) * s.K, uint64_t(m1) * s.K,
                  [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(a8 + i, px, len); });

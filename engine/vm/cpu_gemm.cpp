@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -511,12 +512,20 @@ vnni_block(const uint8_t* __restrict a, uint32_t Kq, const int8_t* __restrict bp
 #pragma GCC unroll 6
         for (uint32_t r = 0; r < R; ++r)
             if (r < rows) {
-                const __m512i v = _mm512_sub_epi32(
-                    _mm512_add_epi32(s[r][p], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
+                const __m512i v =
+                    _mm512_sub_epi32(_mm512_add_epi32(s[r][p], _mm512_set1_epi32(int32_t(row_term[r]))), ct);
                 _mm512_mask_storeu_epi32(c + r * ldc + p * kTile, mask, v);
             }
     }
 }
+
+// The kernels by their compile-time counts: kRowsPanel[M - 1] for 1 to kRowsMaxM rows,
+// kBlock[P - 1] for 1 to kBlockPanels panels.
+constexpr decltype(&vnni_rows_panel<1>) kRowsPanel[] = {vnni_rows_panel<1>, vnni_rows_panel<2>,
+                                                        vnni_rows_panel<3>, vnni_rows_panel<4>};
+static_assert(std::size(kRowsPanel) == kRowsMaxM);
+constexpr decltype(&vnni_block<1>) kBlock[] = {vnni_block<1>, vnni_block<2>, vnni_block<3>, vnni_block<4>};
+static_assert(std::size(kBlock) == kBlockPanels);
 
 void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& pb, unsigned threads,
                   uint32_t* acc, GemmWorkspace& ws, ThreadPool* pool) {
@@ -532,9 +541,9 @@ void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
     ws.a8.resize(size_t(Mp) * Kq);
     ws.rowsum.assign(Mp, 0);
     // A batch's rows on the threads (a 256 x 1024 A alone on the caller was 3% of the step, with
-    // the other thread waiting); a decode step's few on the caller.
+    // the other thread waiting).
     const uint32_t kzz = K * uint32_t(za) * uint32_t(zb);
-    const unsigned prep_threads = uint64_t(M) * K >= (uint64_t(1) << 16) ? threads : 1;
+    const unsigned prep_threads = uint64_t(M) * K >= kCopyOnThreadsMin ? threads : 1;
     parallel_ranges(pool, prep_threads, Mp, [&](uint32_t m0, uint32_t m1) {
         for (uint32_t m = m0; m < m1; ++m) {
             uint8_t* dst = &ws.a8[size_t(m) * Kq];
@@ -563,14 +572,7 @@ void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
                 const uint32_t n0 = p * kTile, cols = std::min(kTile, N - n0);
                 for (uint32_t j = 0; j < kTile; ++j)
                     col_term[j] = uint32_t(za) * colsum[n0 + j];
-                const int8_t* bp = b8 + p * panel_bytes;
-                uint32_t* c = acc + n0;
-                switch (M) {
-                case 1: vnni_rows_panel<1>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
-                case 2: vnni_rows_panel<2>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
-                case 3: vnni_rows_panel<3>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
-                default: vnni_rows_panel<4>(ar, Kq, bp, row_term, col_term, cols, c, N); break;
-                }
+                kRowsPanel[M - 1](ar, Kq, b8 + p * panel_bytes, row_term, col_term, cols, acc + n0, N);
             }
         });
         return;
@@ -583,19 +585,14 @@ void vnni_product(const uint8_t* a, uint32_t M, int32_t za, const GemmPackedB& p
         for (uint32_t g = g0; g < g1; ++g) {
             const uint32_t p0 = g * kBlockPanels, P = std::min(kBlockPanels, npanels - p0);
             const uint32_t n0 = p0 * kTile, cols = N - n0; // the block stores at most P * 16 of them
-            for (uint32_t j = 0; j < kTile * P; ++j) // the fold's column term, za * colsum(b); 0 past N
+            for (uint32_t j = 0; j < kTile * P; ++j)       // the fold's column term, za * colsum(b); 0 past N
                 col_term[j] = uint32_t(za) * colsum[n0 + j];
             const int8_t* bp = b8 + p0 * panel_bytes;
             for (uint32_t m0 = 0; m0 < M; m0 += kBlockRows) {
                 const uint32_t rows = std::min(kBlockRows, M - m0);
                 const uint8_t* am = ar + size_t(m0) * Kq;
                 uint32_t* c = acc + size_t(m0) * N + n0;
-                switch (P) {
-                case 1: vnni_block<1>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
-                case 2: vnni_block<2>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
-                case 3: vnni_block<3>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
-                default: vnni_block<4>(am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N); break;
-                }
+                kBlock[P - 1](am, Kq, bp, panel_bytes, row_term + m0, col_term, rows, cols, c, N);
             }
         }
     });

@@ -45,6 +45,11 @@ class ThreadPool {
     std::unique_ptr<State> s_;
 };
 
+// Copies of an operand (a gather out of the pixels, a padded copy for a kernel) of at least this
+// many elements run on the product's threads; smaller ones (a decode step's few rows) stay on the
+// caller, where a hand-off would cost more than the copy.
+constexpr uint64_t kCopyOnThreadsMin = uint64_t(1) << 16;
+
 // The first element of range t of `parts` over [0, n).
 inline uint32_t range_bound(unsigned parts, uint32_t n, unsigned t) {
     return uint32_t(uint64_t(n) * t / parts);
