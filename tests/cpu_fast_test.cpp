@@ -686,15 +686,16 @@ float f5_dot(const std::vector<float>& a, const std::vector<float>& b, uint32_t 
 
 // The plain kernels (cpu_fast.cpp) run a row of a times a strip of 16 columns of b, k in chunks of
 // 256, rows in blocks of 64, the last block's missing terms from a zero-padded copy of a. These
-// cross each of those edges (K < 16, K = 17, 255 to 257 and past 512; N off multiples of 8 and 16;
-// M past 64), with and without a bias and with each activation, on 1 and 3 threads, with values
-// whose products keep full 24-bit significands, so that fusing a multiply into an add would give
-// other bits (counted below, on the same values), plus the odd infinity, NaN, -0 and zero.
+// cross each of those edges (K < 16, K = 17, 255 to 257 and past 512; N off multiples of 8 and 16,
+// and past the 4 strips one row takes at a time; M past 64 and off multiples of 4), with and without a bias
+// and with each activation, on 1 and 3 threads, with values whose products keep full 24-bit significands, so
+// that fusing a multiply into an add would give other bits (counted below, on the same values), plus the odd
+// infinity, NaN, -0 and zero.
 TEST_CASE("FMATMUL: the plain kernel across its tile and block edges, with bias and activations, exact") {
     std::mt19937 rng(1717);
     const uint32_t Ks[] = {1, 2, 7, 15, 16, 17, 31, 33, 255, 256, 257, 272, 513};
     const uint32_t Ms[] = {1, 2, 3, 5, 63, 64, 65, 70};
-    const uint32_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 33, 40};
+    const uint32_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 33, 40, 64, 65, 100}; // 4-strip groups, whole and not
     std::normal_distribution<float> normal(0.0f, 1.0f);
     FastStats stats;
     constexpr int kTrials = 52;

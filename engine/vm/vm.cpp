@@ -129,14 +129,16 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         if (kind != OperandKind::MatrixIn && kind != OperandKind::MatrixInOut) continue;
         const uint32_t row = ins.operand[i];
         const MatrixHeader h = decode_header(fetch(0, row));
-        const std::string where =
-            name + " operand " + kOperandName[i] + ": matrix at row " + std::to_string(row);
+        const auto where = [&] { // built only for a trap (PlanContext says why)
+            return name + " operand " + kOperandName[i] + ": matrix at row " + std::to_string(row);
+        };
         if (h.cols == 0 || h.rows == 0)
             return make_trap(TrapCode::BAD_HEADER, 0, row,
-                             where + " has header " + shape_text(h) + " (rows x cols); zero is not a shape");
+                             where() + " has header " + shape_text(h) +
+                                 " (rows x cols); zero is not a shape");
         if (!typed_matrix_fits(row, h, p.dtype[i], width, height))
             return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row,
-                             where + " (" + typed_shape_text(h, p.dtype[i]) + ") " +
+                             where() + " (" + typed_shape_text(h, p.dtype[i]) + ") " +
                                  overflow_text(row, h, p.dtype[i], width, height));
         p.shape[i] = h;
     }

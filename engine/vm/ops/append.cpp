@@ -39,21 +39,20 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const auto& q = std::get<AppendParams>(p.params);
     const uint32_t row_c = p.ins.operand[2];
     const MatrixHeader ha = p.shape[0], hc = decode_header(cx.fetch(0, row_c));
-    const std::string at = cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): ";
     if (hc.cols != ha.cols)
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, row_c,
-                         at + "a is " + shape_text(ha) + ", c at row " + std::to_string(row_c) + " is " +
+                         cx.at() + "a is " + shape_text(ha) + ", c at row " + std::to_string(row_c) + " is " +
                              shape_text(hc) + "; APPEND needs c's header to have a's " +
                              std::to_string(ha.cols) + " columns");
     // The capacity must fit whatever the length: a program that fits at its start fits always.
     const MatrixHeader full{hc.cols, q.capacity};
     if (!matrix_fits(row_c, full, cx.width, cx.height))
         return make_trap(TrapCode::MATRIX_OVERFLOW, 0, row_c,
-                         at + "c at row " + std::to_string(row_c) + " at its capacity (" + shape_text(full) +
-                             ") runs past the last row " + std::to_string(cx.height - 1));
+                         cx.at() + "c at row " + std::to_string(row_c) + " at its capacity (" +
+                             shape_text(full) + ") runs past the last row " + std::to_string(cx.height - 1));
     if (uint64_t(hc.rows) + ha.rows > q.capacity)
         return make_trap(TrapCode::OUT_OF_RANGE, 0, row_c,
-                         at + "c at row " + std::to_string(row_c) + " holds " + std::to_string(hc.rows) +
+                         cx.at() + "c at row " + std::to_string(row_c) + " holds " + std::to_string(hc.rows) +
                              " rows; " + std::to_string(ha.rows) + " more exceed its capacity " +
                              std::to_string(q.capacity));
     p.out_shape = {hc.cols, uint32_t(hc.rows + ha.rows)};

@@ -103,29 +103,27 @@ const OpDef def_FATTENTION = {Opcode::FATTENTION, decode, check,    shape, descr
 
 std::optional<Trap> attention_shape(Plan& p, const PlanContext& cx, uint32_t v_row, uint32_t heads) {
     const MatrixHeader hq = p.shape[0], hk = p.shape[1];
-    const std::string at = cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): ";
-    const std::string shapes = "q is " + shape_text(hq) + ", K is " + shape_text(hk);
+    const auto shapes = [&] { return cx.at() + "q is " + shape_text(hq) + ", K is " + shape_text(hk); };
     if (hq.cols % heads != 0)
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, p.ins.operand[0],
-                         at + "q is " + shape_text(hq) + "; heads = " + std::to_string(heads) +
+                         cx.at() + "q is " + shape_text(hq) + "; heads = " + std::to_string(heads) +
                              " does not divide its " + std::to_string(hq.cols) + " columns");
     if (hk.cols != hq.cols)
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, p.ins.operand[1],
-                         at + shapes + "; K needs q's " + std::to_string(hq.cols) + " columns");
+                         shapes() + "; K needs q's " + std::to_string(hq.cols) + " columns");
     if (hk.rows < hq.rows)
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, p.ins.operand[1],
-                         at + shapes + "; the cache length " + std::to_string(hk.rows) +
-                             " is less than the " + std::to_string(hq.rows) +
-                             " query rows (append their keys and values first)");
+                         shapes() + "; the cache length " + std::to_string(hk.rows) + " is less than the " +
+                             std::to_string(hq.rows) + " query rows (append their keys and values first)");
     const MatrixHeader hv = decode_header(cx.fetch(0, v_row));
     if (!(hv == hk))
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, v_row,
-                         at + shapes + "; V at row " + std::to_string(v_row) + " is " + shape_text(hv) +
+                         shapes() + "; V at row " + std::to_string(v_row) + " is " + shape_text(hv) +
                              ", it must be " + shape_text(hk));
     if (!matrix_fits(v_row, hv, cx.width, cx.height))
         return make_trap(TrapCode::MATRIX_OVERFLOW, 0, v_row,
-                         cx.name + " V: matrix at row " + std::to_string(v_row) + " (" + shape_text(hv) +
-                             ") runs past the last row " + std::to_string(cx.height - 1));
+                         std::string(cx.name) + " V: matrix at row " + std::to_string(v_row) + " (" +
+                             shape_text(hv) + ") runs past the last row " + std::to_string(cx.height - 1));
     p.out_shape = hq;
     return std::nullopt;
 }

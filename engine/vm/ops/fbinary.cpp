@@ -36,8 +36,8 @@ std::string check(const Instruction& ins, const OpParams& params, uint32_t) {
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const MatrixHeader ha = p.shape[0], hb = p.shape[1];
     if (!(ha == hb || (hb.rows == 1 && hb.cols == ha.cols)))
-        return shape_mismatch(p, cx,
-                              cx.name + " needs equal shapes or b of shape 1x" + std::to_string(ha.cols));
+        return shape_mismatch(
+            p, cx, std::string(cx.name) + " needs equal shapes or b of shape 1x" + std::to_string(ha.cols));
     p.out_shape = ha;
     return std::nullopt;
 }

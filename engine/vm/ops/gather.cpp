@@ -43,18 +43,17 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const auto& q = std::get<GatherParams>(p.params);
     const MatrixHeader ha = p.shape[0], hb = p.shape[1];
     const uint32_t row_b = p.ins.operand[1];
-    const std::string at = cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): ";
     if (GatherMode(q.mode) == GatherMode::Index) {
         if (hb.elements() > 65535)
             return make_trap(TrapCode::SHAPE_MISMATCH, 0, row_b,
-                             at + "b holds " + std::to_string(hb.elements()) +
+                             cx.at() + "b holds " + std::to_string(hb.elements()) +
                                  " indices; c can have at most 65535 rows");
         for (uint64_t i = 0; i < hb.elements(); ++i) {
             const auto [x, y] = element_pixel(row_b, i, cx.width);
             const int32_t idx = int32_t(pixel_word(cx.fetch(x, y)));
             if (idx < 0 || uint32_t(idx) >= ha.rows)
                 return make_trap(TrapCode::OUT_OF_RANGE, x, y,
-                                 at + "index " + std::to_string(idx) + " (element " + std::to_string(i) +
+                                 cx.at() + "index " + std::to_string(idx) + " (element " + std::to_string(i) +
                                      " of b at row " + std::to_string(row_b) + ") is outside rows 0.." +
                                      std::to_string(ha.rows - 1) + " of the table a");
         }
@@ -62,7 +61,7 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     } else {
         if (hb.rows > ha.rows)
             return make_trap(TrapCode::OUT_OF_RANGE, 0, row_b,
-                             at + "b's length " + std::to_string(hb.rows) + " (rows of b at row " +
+                             cx.at() + "b's length " + std::to_string(hb.rows) + " (rows of b at row " +
                                  std::to_string(row_b) + ") exceeds the " + std::to_string(ha.rows) +
                                  " rows of the table a");
         p.out_shape = {ha.cols, GatherMode(q.mode) == GatherMode::Prefix ? hb.rows : 1u};

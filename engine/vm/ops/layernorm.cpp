@@ -56,7 +56,8 @@ std::string check(const Instruction& ins, const OpParams& params, uint32_t heigh
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const MatrixHeader ha = p.shape[0], hg = p.shape[1];
     if (!(hg.rows == 1 && hg.cols == ha.cols))
-        return shape_mismatch(p, cx, cx.name + " needs the gain b to be 1x" + std::to_string(ha.cols));
+        return shape_mismatch(p, cx,
+                              std::string(cx.name) + " needs the gain b to be 1x" + std::to_string(ha.cols));
     p.out_shape = ha;
     return check_bias(p, cx, std::get<LayerNormParams>(p.params).bias_row); // 1 x cols(b) = 1 x N
 }

@@ -35,13 +35,12 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const uint32_t row = p.ins.operand[0];
     if (q.target >= cx.width) // check 7, needing the width
         return make_trap(TrapCode::BAD_PARAM, cx.op_x, 0,
-                         cx.name + " at pixel (" + std::to_string(cx.op_x) +
-                             ",0): " + param_pixel_name(p.ins, 1) + ": target x " + std::to_string(q.target) +
+                         cx.at() + param_pixel_name(p.ins, 1) + ": target x " + std::to_string(q.target) +
                              " is outside row 0 (width " + std::to_string(cx.width) + ")");
     if (!(p.shape[0] == MatrixHeader{1, 1}))
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, row,
-                         cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): the counter a at row " +
-                             std::to_string(row) + " is " + shape_text(p.shape[0]) + "; it must be 1x1");
+                         cx.at() + "the counter a at row " + std::to_string(row) + " is " +
+                             shape_text(p.shape[0]) + "; it must be 1x1");
     const int32_t n = int32_t(pixel_word(cx.fetch(1, row)));
     if (n > 0) {
         p.jump = q.target;

@@ -94,8 +94,8 @@ Trap make_trap(TrapCode code, uint32_t x, uint32_t y, std::string message) {
 
 Trap shape_mismatch(const Plan& p, const PlanContext& cx, const std::string& rule) {
     return make_trap(TrapCode::SHAPE_MISMATCH, 0, p.ins.operand[1],
-                     cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): a is " +
-                         shape_text(p.shape[0]) + ", b is " + shape_text(p.shape[1]) + "; " + rule);
+                     cx.at() + "a is " + shape_text(p.shape[0]) + ", b is " + shape_text(p.shape[1]) + "; " +
+                         rule);
 }
 
 std::optional<Trap> check_bias(const Plan& p, const PlanContext& cx, uint32_t bias_row) {
@@ -104,12 +104,11 @@ std::optional<Trap> check_bias(const Plan& p, const PlanContext& cx, uint32_t bi
     const MatrixHeader want{p.shape[1].cols, 1};
     if (!(hbias == want))
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, bias_row,
-                         cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): bias at row " +
-                             std::to_string(bias_row) + " is " + shape_text(hbias) + "; it must be " +
-                             shape_text(want));
+                         cx.at() + "bias at row " + std::to_string(bias_row) + " is " + shape_text(hbias) +
+                             "; it must be " + shape_text(want));
     if (!matrix_fits(bias_row, hbias, cx.width, cx.height))
         return make_trap(TrapCode::MATRIX_OVERFLOW, 0, bias_row,
-                         cx.name + " bias: matrix at row " + std::to_string(bias_row) + " (" +
+                         std::string(cx.name) + " bias: matrix at row " + std::to_string(bias_row) + " (" +
                              shape_text(hbias) + ") runs past the last row " + std::to_string(cx.height - 1));
     return std::nullopt;
 }
@@ -121,7 +120,7 @@ std::optional<Trap> same_shape(Plan& plan, const PlanContext&) {
 
 std::optional<Trap> matmul_shape(Plan& p, const PlanContext& cx, uint32_t bias_row) {
     if (p.shape[0].cols != p.shape[1].rows)
-        return shape_mismatch(p, cx, cx.name + " needs a's columns to equal b's rows");
+        return shape_mismatch(p, cx, std::string(cx.name) + " needs a's columns to equal b's rows");
     p.out_shape = {p.shape[1].cols, p.shape[0].rows};
     return check_bias(p, cx, bias_row);
 }

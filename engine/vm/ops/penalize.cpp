@@ -43,10 +43,10 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
         const int32_t t = int32_t(pixel_word(cx.fetch(x, y)));
         if (t < 0 || uint32_t(t) >= V)
             return make_trap(TrapCode::OUT_OF_RANGE, x, y,
-                             cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): token id " +
-                                 std::to_string(t) + " (element " + std::to_string(i) + " of b at row " +
-                                 std::to_string(row_b) + ") is outside the " + std::to_string(V) +
-                                 " columns 0.." + std::to_string(V - 1) + " of the logits a");
+                             cx.at() + "token id " + std::to_string(t) + " (element " + std::to_string(i) +
+                                 " of b at row " + std::to_string(row_b) + ") is outside the " +
+                                 std::to_string(V) + " columns 0.." + std::to_string(V - 1) +
+                                 " of the logits a");
     }
     p.out_shape = {V, 1};
     return std::nullopt;

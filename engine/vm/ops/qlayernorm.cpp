@@ -38,11 +38,12 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const MatrixHeader ha = p.shape[0], hb = p.shape[1];
     if (ha.cols > qint::kMaxLayerNormCols)
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, p.ins.operand[0],
-                         cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): a is " + shape_text(ha) +
-                             "; rows of more than " + std::to_string(qint::kMaxLayerNormCols) +
+                         cx.at() + "a is " + shape_text(ha) + "; rows of more than " +
+                             std::to_string(qint::kMaxLayerNormCols) +
                              " columns are not allowed (int64 bound, PROTOCOL.md 16.1)");
     if (!(hb.rows == 2 && hb.cols == ha.cols))
-        return shape_mismatch(p, cx, cx.name + " needs b (gains, biases) to be 2x" + std::to_string(ha.cols));
+        return shape_mismatch(
+            p, cx, std::string(cx.name) + " needs b (gains, biases) to be 2x" + std::to_string(ha.cols));
     p.out_shape = ha;
     return std::nullopt;
 }

@@ -8,7 +8,7 @@ namespace {
 std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const MatrixHeader hb = p.shape[1];
     if (!(hb.rows == 1 && hb.cols == 256))
-        return shape_mismatch(p, cx, cx.name + " needs b (the table) to be 1x256");
+        return shape_mismatch(p, cx, std::string(cx.name) + " needs b (the table) to be 1x256");
     p.out_shape = p.shape[0];
     return std::nullopt;
 }

@@ -36,8 +36,8 @@ std::optional<Trap> shape(Plan& p, const PlanContext& cx) {
     const uint32_t row_b = p.ins.operand[1];
     if (!(p.shape[1] == MatrixHeader{1, 1}))
         return make_trap(TrapCode::SHAPE_MISMATCH, 0, row_b,
-                         cx.name + " at pixel (" + std::to_string(cx.op_x) + ",0): the PRNG state b at row " +
-                             std::to_string(row_b) + " is " + shape_text(p.shape[1]) + "; it must be 1x1");
+                         cx.at() + "the PRNG state b at row " + std::to_string(row_b) + " is " +
+                             shape_text(p.shape[1]) + "; it must be 1x1");
     p.out_shape = {1, 1};
     p.writes.push_back(Rect{1, row_b, 1, 1});
     return std::nullopt;
