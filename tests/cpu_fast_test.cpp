@@ -756,6 +756,62 @@ TEST_CASE("FMATMUL: the plain kernel across its tile and block edges, with bias 
 #endif
 }
 
+// FADD and FMUL run vectorized (fbinary_run in cpu_fast.cpp): canon as selects after each add or
+// multiply. These cross the vector widths (1 to 40 columns), the row broadcast of b, and the
+// values where canon acts: sums and products that land at or below 2^-126 (flushed to +0), -0,
+// infinities that meet (NaN) and NaNs; each against the reference, element by element.
+TEST_CASE("FADD and FMUL: the vectorized runs equal the reference on flushes, NaNs and row broadcasts") {
+    std::mt19937 rng(2026);
+    std::uniform_real_distribution<float> unit(-2.0f, 2.0f);
+    const uint32_t Cs[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 40};
+    int flushed = 0; // results the reference made +0 from a nonzero sum or product
+    for (int trial = 0; trial < 88; ++trial) {
+        const Opcode opcode = trial % 2 ? Opcode::FMUL : Opcode::FADD;
+        const uint32_t cols = Cs[trial % std::size(Cs)], rows = 1 + uint32_t(rng() % 4);
+        const bool broadcast = trial % 4 >= 2;
+        const MatrixHeader ha{cols, rows}, hb{cols, broadcast ? 1u : rows};
+        const uint32_t width = 24 + uint32_t(rng() % 20);
+        Allocation al = allocate_rows({ha, hb, ha}, width);
+        Image img = make_image(width, al.height);
+        std::vector<float> a(ha.elements()), b(hb.elements());
+        for (uint64_t i = 0; i < a.size(); ++i) {
+            const uint32_t pick = rng() % 12;
+            // a tiny normal value: with b's tiny values, sums that cancel to subnormals and
+            // products far below 2^-126
+            a[i] = pick == 0   ? 1.5e-38f * (rng() % 2 ? 1.0f : -1.0f)
+                   : pick == 1 ? INFINITY
+                   : pick == 2 ? NAN
+                               : unit(rng);
+            put_f32(img, al.rows[0], ha, i, f32_bits(fm::canon(a[i])));
+        }
+        for (uint64_t i = 0; i < b.size(); ++i) {
+            const uint32_t pick = rng() % 12;
+            b[i] = pick == 0 ? -1.4e-38f : pick == 1 ? -INFINITY : pick == 2 ? 0.0f : unit(rng);
+            put_f32(img, al.rows[1], hb, i, f32_bits(fm::canon(b[i])));
+        }
+        img.set_pixel(0, al.rows[0], encode_header(ha));
+        img.set_pixel(0, al.rows[1], encode_header(hb));
+        for (uint64_t i = 0; i < a.size(); ++i) {
+            const float x = fm::canon(a[i]), y = fm::canon(b[broadcast ? i % cols : i]);
+            const float raw = opcode == Opcode::FMUL ? x * y : x + y;
+            flushed += raw != 0.0f && std::fabs(raw) <= 1.1754944e-38f;
+        }
+        img.set_pixel(0, 0, {uint8_t(opcode), uint8_t(al.rows[0]), uint8_t(al.rows[1]), uint8_t(al.rows[2])});
+        const std::vector<Rgba> params = encode_params(FBinaryParams{});
+        for (size_t k = 0; k < params.size(); ++k)
+            img.set_pixel(1 + uint32_t(k), 0, params[k]);
+        VmState ref = make_vm(img);
+        step(ref);
+        REQUIRE(ref.status != VmStatus::Trapped);
+        VmState got = make_vm(img);
+        step(got, nullptr, fast_executor());
+        INFO("trial " << trial << " " << (opcode == Opcode::FMUL ? "FMUL" : "FADD") << " " << rows << "x"
+                      << cols << std::string(broadcast ? " b one row" : ""));
+        REQUIRE(got.image.rgba == ref.image.rgba);
+    }
+    CHECK(flushed > 20); // the values reach the flush
+}
+
 // ---- Packed weights trusted within one run() (PackedWeight in cpu_fast.cpp) ----
 //
 // Within one run() call a weight checked once is used without reading its pixels again until a

@@ -18,9 +18,12 @@ namespace px {
 // sleep on a condition variable. Decode steps come every 5 to 20 us, and waking a sleeping thread
 // on this 2-core VM cost about what a one-row product does (handing decode's products to a
 // second thread that slept made generation slower, 0.72 against 0.57 ms a token, measured).
-// A short window keeps the workers awake through a run of steps and gives the core back within
-// 50 us of the last one: nothing polls while the machine is idle.
-constexpr auto kPoll = std::chrono::microseconds(50);
+// The window keeps the workers awake through a run of steps and gives the core back within
+// 200 us of the last one: nothing polls while the machine is idle. 50 us was too short for a
+// decode pass, whose one-thread stretches (the sampling, the embedding and the first layer's
+// one-row products) pass it: the worker slept 170 times in 250 float32 GPT tokens at 50 us, 5 times
+// at 200 us, and a product that finds its worker asleep takes about 10 us longer (measured).
+constexpr auto kPoll = std::chrono::microseconds(200);
 
 // A run publishes its split, then bumps `generation`. Ranges 1 .. parts-1 are claimed one at a
 // time from `claim`, by the workers and by the caller once its range 0 is done: a worker that is

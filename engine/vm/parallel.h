@@ -20,7 +20,7 @@
 namespace px {
 
 // Persistent worker threads, started on first use and joined by the destructor; between runs
-// they poll for up to 50 us, then sleep (parallel.cpp says why). The caller runs range 0, then
+// they poll for up to 200 us, then sleep (parallel.cpp says why). The caller runs range 0, then
 // claims any range no worker has started yet, so a run never waits on a worker that is not
 // running (another process holding its core). Move-only. One
 // run() at a time (it is not reentrant, and two threads must not share a pool).
