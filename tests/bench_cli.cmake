@@ -3,7 +3,7 @@
 # speed is what the bench reports, not what a test asserts.
 #
 # This file is both the test's registration (included by tests/CMakeLists.txt) and its checker
-# (run with cmake -P).
+# (run with cmake -P); tests/bench_ratios_check.py recomputes the derived figures.
 if(CMAKE_SCRIPT_MODE_FILE)
   execute_process(COMMAND ${PXI} bench --quick --json RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -264,11 +264,32 @@ if(CMAKE_SCRIPT_MODE_FILE)
     expect_type(NUMBER generation ratios cpu_decode_vs_libtorch)
     expect_type(NUMBER generation ratios cpu_last_row_prefill_vs_libtorch)
   endif()
+  # Every rate, ratio and fraction against the figures it divides (tests/bench_ratios_check.py):
+  # CMake's math has no floats. Needs /usr/bin/python3, not NumPy.
+  if(PYTHON3)
+    file(MAKE_DIRECTORY ${WORK})
+    file(WRITE ${WORK}/bench.json "${out}")
+    execute_process(COMMAND ${PYTHON3} ${CMAKE_CURRENT_LIST_DIR}/bench_ratios_check.py ${WORK}/bench.json
+                    RESULT_VARIABLE rrc OUTPUT_VARIABLE rout ERROR_VARIABLE rout)
+    if(NOT rrc EQUAL 0)
+      message(FATAL_ERROR "bench JSON: derived figures disagree with their own operands:\n${rout}")
+    endif()
+    message(STATUS "${rout}")
+  else()
+    message(STATUS "bench JSON: no /usr/bin/python3, the derived figures were not recomputed")
+  endif()
   message(STATUS "bench JSON: peers oneDNN built: ${dnnl}, OpenBLAS built: ${blas}, libtorch built: ${torch}")
   message(STATUS "bench JSON: ${n} shapes, every field present, parity held (GL available: ${gl})")
 else()
   if(TARGET pxi)
-    add_test(NAME bench_cli COMMAND ${CMAKE_COMMAND} -DPXI=$<TARGET_FILE:pxi> -P ${CMAKE_CURRENT_LIST_FILE}
+    find_program(PXOS_SYSTEM_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+    set(bench_python "")
+    if(PXOS_SYSTEM_PYTHON3)
+      set(bench_python -DPYTHON3=${PXOS_SYSTEM_PYTHON3})
+    endif()
+    add_test(NAME bench_cli
+             COMMAND ${CMAKE_COMMAND} -DPXI=$<TARGET_FILE:pxi> ${bench_python} -DWORK=${CMAKE_BINARY_DIR}/bench_cli_work
+                     -P ${CMAKE_CURRENT_LIST_FILE}
              WORKING_DIRECTORY ${PXOS_SOURCE_DIR})
     set_tests_properties(bench_cli PROPERTIES TIMEOUT 900)
     if(PXOS_GL_TEST_ENV) # see tests/CMakeLists.txt

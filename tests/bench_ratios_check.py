@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Recomputes every derived figure in `pxi bench --json` from the raw figures beside it.
+
+bench_cli.cmake checks that the fields are there; CMake's math has no floats, so this checks that
+each rate, ratio and fraction is the quotient of the figures it claims to divide: GMAC/s from the
+multiply-adds and the milliseconds, speedups and peer ratios from the two times, the fractions of
+the CPU's and the GL device's ceilings from the rate and the ceiling, the generation's bound from
+the weight bytes and the read rate. A figure that pairs the wrong operands (another executor's
+time, the per-core peak for a two-thread run) fails here.
+
+usage: bench_ratios_check.py BENCH.json
+"""
+import json
+import sys
+
+REL = 1e-6
+failures = []
+checked = 0
+
+
+def close(what, got, want):
+    global checked
+    checked += 1
+    if got is None or want is None or abs(got - want) > REL * max(abs(want), 1e-300):
+        failures.append(f"{what}: the report says {got}, its own figures give {want}")
+
+
+def gmacs(macs, ms):
+    return macs / (ms * 1e6)
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
+    limits = d["limits"]
+    gl = limits.get("gl", {})
+    gl_measured = gl.get("measured", False)
+
+    # MATMUL shapes: GMAC/s, speedups over the naive loop, fractions of each executor's limit,
+    # and the GL products against the GL device's integer ceiling.
+    for s in d["shapes"]:
+        name = s["name"]
+        times = {v: s.get(f"{v}_ms") for v in ("naive", "cpu_ref", "cpu", "gl_simple", "gl_tiled")}
+        for v, ms in times.items():
+            if ms is None:
+                continue
+            close(f"shapes[{name}].gmacs.{v}", s["gmacs"][v], gmacs(s["macs"], ms))
+            close(f"shapes[{name}].speedup_vs_naive.{v}", s["speedup_vs_naive"][v], times["naive"] / ms)
+            lim = s["limits"][v]
+            close(f"shapes[{name}].limits.{v}.fraction_of_limit", lim["fraction_of_limit"], lim["limit_ms"] / ms)
+        close(f"shapes[{name}].fraction_of_limit", s["fraction_of_limit"], s["limits"]["cpu"]["fraction_of_limit"])
+        if gl_measured:
+            for v in ("gl_simple", "gl_tiled"):
+                close(f"shapes[{name}].of_gl_int_peak.{v}", s["of_gl_int_peak"][v],
+                      s["gmacs"][v] / gl["int_mul_add_gmacs"])
+
+    # Integer peers: both ratios of every pair, GMAC/s, fractions of the all-thread vpdpbusd peak.
+    peers = d["peers"]
+    for s in peers["shapes"]:
+        name = s["name"]
+        ours = {"ours": s["ours_ms"], "ours_kernel": s["ours_kernel_ms"], "ours_packed": s["ours_packed_ms"]}
+        for key, ms in ours.items():
+            close(f"peers[{name}].gmacs.{key}", s["gmacs"][key], gmacs(s["macs"], ms))
+            close(f"peers[{name}].fraction_of_peak.{key}", s["fraction_of_peak"][key],
+                  s["gmacs"][key] / limits["vpdpbusd_gmacs_all_threads"])
+        if s.get("onednn_ms") is not None:
+            for key, ratio in (("ours", "ours_vs_onednn"), ("ours_kernel", "kernel_vs_onednn"),
+                               ("ours_packed", "packed_vs_onednn")):
+                close(f"peers[{name}].{ratio}", s[ratio], s["onednn_ms"] / ours[key])
+            close(f"peers[{name}].gmacs.onednn", s["gmacs"]["onednn"], gmacs(s["macs"], s["onednn_ms"]))
+        if s.get("sgemm_ms") is not None:
+            close(f"peers[{name}].ours_vs_sgemm", s["ours_vs_sgemm"], s["sgemm_ms"] / s["ours_ms"])
+            close(f"peers[{name}].kernel_vs_sgemm", s["kernel_vs_sgemm"], s["sgemm_ms"] / s["ours_kernel_ms"])
+
+    # FMATMUL: GMAC/s, the float peak for the shape's own thread count, sgemm, the GL float ceiling.
+    fl = d["float"]
+    for s in fl["shapes"]:
+        name = s["name"]
+        peak = fl["peak_gmacs_per_core"] if s["threads"] == 1 else fl["peak_gmacs_all_threads"]
+        for v in ("cpu", "cpu_ref", "gl_simple", "gl_tiled", "sgemm"):
+            ms = s.get(f"{v}_ms")
+            if ms is None:
+                continue
+            close(f"float[{name}].gmacs.{v}", s["gmacs"][v], gmacs(s["macs"], ms))
+            if v in s["fraction_of_float_peak"]:
+                close(f"float[{name}].fraction_of_float_peak.{v}", s["fraction_of_float_peak"][v],
+                      s["gmacs"][v] / peak)
+        if s.get("sgemm_ms") is not None:
+            close(f"float[{name}].cpu_vs_sgemm", s["cpu_vs_sgemm"], s["sgemm_ms"] / s["cpu_ms"])
+        if gl_measured:
+            for v in ("gl_simple", "gl_tiled"):
+                close(f"float[{name}].of_gl_float_peak.{v}", s["of_gl_float_peak"][v],
+                      s["gmacs"][v] / gl["float_mul_add_gmacs"])
+
+    # Generation: the bound from the weight bytes and the read rate; each executor's tokens/s and
+    # fraction of that bound; the ratios between executors and against libtorch.
+    g = d["generation"]
+    bound = g["weight_bytes_per_token"] / (g["read_gbs"] * 1e6)
+    close("generation.bound_ms_per_token", g["bound_ms_per_token"], bound)
+    by_name = {e["name"]: e for e in g["executors"]}
+    for name, e in by_name.items():
+        close(f"generation[{name}].tokens_per_s", e["tokens_per_s"], 1000.0 / e["ms_per_token"])
+        close(f"generation[{name}].fraction_of_bound", e["fraction_of_bound"], bound / e["ms_per_token"])
+    ratios = g["ratios"]
+    cpu = by_name["cpu"]
+    for other in ("cpu-ref", "gl"):
+        key = f"cpu_decode_speedup_vs_{other}"
+        if other in by_name:
+            close(f"generation.ratios.{key}", ratios[key], by_name[other]["ms_per_token"] / cpu["ms_per_token"])
+    peer = g["peer"]
+    if peer.get("built"):
+        close("generation.peer.tokens_per_s", peer["tokens_per_s"], 1000.0 / peer["ms_per_token"])
+        close("generation.peer.fraction_of_bound", peer["fraction_of_bound"], bound / peer["ms_per_token"])
+        close("generation.ratios.cpu_decode_vs_libtorch", ratios["cpu_decode_vs_libtorch"],
+              peer["ms_per_token"] / cpu["ms_per_token"])
+        close("generation.ratios.cpu_prefill_vs_libtorch", ratios["cpu_prefill_vs_libtorch"],
+              peer["prefill_ms"] / cpu["prefill_ms"])
+        close("generation.ratios.cpu_last_row_prefill_vs_libtorch", ratios["cpu_last_row_prefill_vs_libtorch"],
+              peer["prefill_ms"] / by_name["cpu-last-row"]["prefill_ms"])
+
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+    print(f"bench ratios: {checked} derived figures equal the quotients of their own figures")
+
+
+main()
