@@ -65,7 +65,7 @@ TEST_CASE("ThreadPool: workers are started once and reused; every element is vis
 }
 
 TEST_CASE("ThreadPool: back-to-back runs of different splits, some workers idle, with sleeps between") {
-    // Workers poll between runs and sleep after 50 us: runs that follow at once, runs in which a
+    // Workers poll between runs and sleep after 200 us: runs that follow at once, runs in which a
     // worker has no range (parts 2 after parts 4), and runs after the workers fell asleep must
     // each visit every element exactly once (a worker taking one run's range twice, or none,
     // shows here as a count off by one, or as a hang).

@@ -50,13 +50,16 @@ class ThreadPool {
 // caller, where a hand-off would cost more than the copy.
 constexpr uint64_t kCopyOnThreadsMin = uint64_t(1) << 16;
 
+// The most ranges a run splits into (a ThreadPool counts them in 16 bits; parallel.cpp).
+constexpr unsigned kMaxParts = 0xFFFF;
+
 // The first element of range t of `parts` over [0, n).
 inline uint32_t range_bound(unsigned parts, uint32_t n, unsigned t) {
     return uint32_t(uint64_t(n) * t / parts);
 }
 
 template <class F> void parallel_ranges(ThreadPool* pool, unsigned parts, uint32_t n, F&& f) {
-    parts = std::max(1u, std::min<unsigned>(parts, n));
+    parts = std::max(1u, std::min<unsigned>({parts, n, kMaxParts}));
     if (parts == 1) {
         f(0u, n);
         return;
