@@ -5,6 +5,7 @@
 #include "cpu_fast.h"
 #include "cpu_gemm.h"
 #include "layout.h"
+#include "parallel.h"
 #include "png_io.h"
 #include "quant.h"
 #include "vm.h"
@@ -491,7 +492,55 @@ struct Ceilings {
     double l2_gbs_1 = 0, l2_gbs_t = 0;       // read bandwidth, each thread's share in its core's L2
     size_t cache_bytes = 0, dram_bytes = 0;
     size_t l2_bytes = 0; // one core's L2 (0: unknown, no L2 tier)
+    // What a hand-off between threads costs, with 2 threads or more (0: one thread): a cache line
+    // moving from one thread to the other (half a ping-pong's round trip), and one run of the
+    // executor's ThreadPool with nothing to do in its two ranges (the least a product split over
+    // two threads pays). Splitting pays only for work longer than the second.
+    double line_transfer_ns = 0, pool_run_us = 0;
 };
+
+// Half the round trip of a counter two threads pass back and forth (best of `runs`).
+double line_transfer_ns(int runs, int trips) {
+    double best = 0;
+    for (int r = 0; r < runs; ++r) {
+        alignas(64) std::atomic<int> turn{0};
+        std::thread other([&] {
+            for (int i = 0; i < trips; ++i) {
+                while (turn.load(std::memory_order_acquire) != 2 * i + 1) {
+                }
+                turn.store(2 * i + 2, std::memory_order_release);
+            }
+        });
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < trips; ++i) {
+            turn.store(2 * i + 1, std::memory_order_release);
+            while (turn.load(std::memory_order_acquire) != 2 * i + 2) {
+            }
+        }
+        const double ns =
+            std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        other.join();
+        const double one_way = ns / trips / 2;
+        best = r == 0 ? one_way : std::min(best, one_way);
+    }
+    return best;
+}
+
+// The median time of one ThreadPool run of two empty ranges, runs following each other as a
+// decode pass's products do (the workers polling).
+double pool_run_us(int runs) {
+    px::ThreadPool pool;
+    std::atomic<uint64_t> sink{0};
+    std::vector<double> us;
+    for (int r = 0; r < runs; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        px::parallel_ranges(&pool, 2, 2, [&](uint32_t b, uint32_t e) { sink.fetch_add(e - b); });
+        us.push_back(
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+    return us[us.size() / 2];
+}
 
 // Working sets up to this size count as cache-resident (the L3 slice a core sees is 32 MiB on
 // the machines this was written on; half of it leaves room for everything else).
@@ -528,6 +577,10 @@ Ceilings measure_ceilings(unsigned threads, bool quick) {
     // Operands that fit in the cores' L2 caches are read faster than from the last level: with only
     // the 8 MiB figure, a 512 KiB one-row product ran at 1.24 of its "limit" (measured). Half of L2
     // per thread leaves room for everything else, as kCacheResident does for the last level.
+    if (threads >= 2) {
+        c.line_transfer_ns = line_transfer_ns(runs, quick ? 20'000 : 200'000);
+        c.pool_run_us = pool_run_us(quick ? 20'000 : 200'000);
+    }
     const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     if (l2 > 0) {
         c.l2_bytes = size_t(l2);
@@ -1320,7 +1373,9 @@ json to_json(const Results& r, const Report& report) {
                    {"l2_read_gbs_1_thread", c.l2_bytes ? json(c.l2_gbs_1) : json(nullptr)},
                    {"l2_read_gbs_all_threads", c.l2_bytes ? json(c.l2_gbs_t) : json(nullptr)},
                    {"l2_bytes_per_core", c.l2_bytes},
-                   {"cache_resident_bytes", kCacheResident}};
+                   {"cache_resident_bytes", kCacheResident},
+                   {"line_transfer_ns", c.line_transfer_ns > 0 ? json(c.line_transfer_ns) : json(nullptr)},
+                   {"pool_run_us", c.pool_run_us > 0 ? json(c.pool_run_us) : json(nullptr)}};
     json o;
     for (int v = 0; v < kVariants; ++v)
         o[kVariantKey[v]] = ms_or_null(r.overhead[v]);
@@ -1620,6 +1675,9 @@ std::string to_table(const Results& r) {
           << c.l2_bytes / 2 / 1024 << " KiB a thread), " << fmt("%.1f", c.cache_gbs_t)
           << " GB/s cache-resident, " << fmt("%.1f", c.dram_gbs_t) << " GB/s DRAM (" << r.machine.threads
           << " threads)\n";
+    if (c.line_transfer_ns > 0)
+        table << "Hand-off between threads: a cache line moves in " << fmt("%.0f", c.line_transfer_ns)
+              << " ns; a ThreadPool run of two empty ranges takes " << fmt("%.2f", c.pool_run_us) << " us\n";
     table << "GL: " << (r.machine.gl ? r.machine.gl_renderer : "unavailable: " + r.machine.gl_reason) << "\n";
     const GlCeilings& g = r.gl_ceilings;
     if (g.measured) {
