@@ -104,9 +104,11 @@ struct ThreadPool::State {
     void work() {
         uint32_t seen = 0;
         for (;;) {
+            // Sequentially consistent: the wait's check of this must see a run published before
+            // the caller read sleeping_workers as 0 (the handshake above).
             auto news = [&] {
-                return stop.load(std::memory_order_acquire) ||
-                       generation_of(job.claim.load(std::memory_order_acquire)) != seen;
+                return stop.load(std::memory_order_seq_cst) ||
+                       generation_of(job.claim.load(std::memory_order_seq_cst)) != seen;
             };
             if (!poll(news)) {
                 sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
