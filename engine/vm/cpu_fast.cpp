@@ -83,7 +83,8 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
-    std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias (no allocation per decode step)
+    std::vector<float> fa, fc, fbias; // FMATMUL's a, c and bias, FADD's and FMUL's a and b (no
+                                      // allocation per decode step)
     std::vector<uint8_t> canon_rows;  // FMATMUL's rows for the canonicalizing kernel (1) or not (0)
     // FATTENTION's q and out (its K and V are CacheCopy's).
     std::vector<float> att_q, att_out;
@@ -958,6 +959,7 @@ void execute_fbinary(FastContext& cx, Image& image, const Plan& p) {
     for (size_t i = 0; i < a.size(); i += step)
         (mul ? fbinary_run<true> : fbinary_run<false>)(&a[i], &a[i], b.data(), step);
     store_f32(image, op[2], p.out_shape, a.data());
+    if (cx.scratch.bytes() > kKeepScratchBytes) cx.scratch = Scratch{};
 }
 
 // ---- The float conversions and row functions (PROTOCOL.md §11.4-11.7) ----
