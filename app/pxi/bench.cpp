@@ -1490,7 +1490,8 @@ json to_json(const Results& r, const Report& report) {
                {"ours_packed", opt_json(gmacs_of(s.macs, s.ours_packed_ms))},
                {"onednn", opt_json(gmacs_of(s.macs, s.onednn_ms()))},
                {"sgemm", opt_json(gmacs_of(s.macs, s.sgemm_ms))}}},
-             // Of the integer multiply-add peak (limits.gmacs_all_threads).
+             // Of the integer multiply-add peak: the larger of limits.gmacs_all_threads and
+             // gmacs_per_core (a busy machine can measure two threads below one).
              {"fraction_of_peak",
               {{"ours", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_ms))},
                {"ours_kernel", opt_json(peak_fraction(r.ceilings, s.macs, s.ours_kernel_ms))},
