@@ -480,16 +480,20 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
              });
 }
 
+// fm::canon_bits written as selects, so that the loops below that call it vectorize (the branchy
+// form was most of a 4 x 1024 @ 1024 x 1024 FMATMUL).
+__attribute__((always_inline)) inline uint32_t canon_select(uint32_t w) {
+    const uint32_t mag = w & 0x7FFFFFFFu;
+    const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
+    return mag > fm::kPosInf ? fm::kNaN : v;
+}
+
 // f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (PROTOCOL.md F.3).
-// fm::canon_bits on a run, written as selects so the loop vectorizes (the branchy form was most
-// of a 4 x 1024 @ 1024 x 1024 FMATMUL).
 PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
         std::memcpy(&w, px + 4 * size_t(j), 4);
-        const uint32_t mag = w & 0x7FFFFFFFu;
-        const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
-        dst[j] = mag > fm::kPosInf ? fm::kNaN : v;
+        dst[j] = canon_select(w);
     }
 }
 
@@ -499,7 +503,7 @@ PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px,
 constexpr uint32_t kFloatN = 16;
 
 // c[i] = fm::add(a[i], b[i]) or fm::mul(a[i], b[i]) on a run (canonical operands: the sum or
-// product, then canon as selects, so the loop vectorizes). FADD and FMUL, and FMATMUL's bias: the
+// product, then canon_select, so the loop vectorizes). FADD and FMUL, and FMATMUL's bias: the
 // scalar form was 0.4 us of each 384-column half of a 1 x 192 @ 192 x 768 decode product
 // (measured).
 template <bool Mul>
@@ -508,9 +512,7 @@ PX_CLONES void fbinary_run(float* c, const float* a, const float* b, size_t n) {
         const float r = Mul ? a[i] * b[i] : a[i] + b[i];
         uint32_t w;
         std::memcpy(&w, &r, 4);
-        const uint32_t mag = w & 0x7FFFFFFFu;
-        const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
-        w = mag > fm::kPosInf ? fm::kNaN : v;
+        w = canon_select(w);
         std::memcpy(&c[i], &w, 4);
     }
 }
@@ -521,9 +523,7 @@ inline bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restric
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
         std::memcpy(&w, px + 4 * size_t(j), 4);
-        const uint32_t mag = w & 0x7FFFFFFFu;
-        const uint32_t v0 = mag <= fm::kMinNormal ? 0u : w;
-        const uint32_t v = mag > fm::kPosInf ? fm::kNaN : v0;
+        const uint32_t v = canon_select(w);
         diff |= dst[j] ^ v;
         dst[j] = v;
     }
