@@ -108,6 +108,7 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
                          name + " at pixel (" + std::to_string(op_x) + ",0) needs " +
                              std::to_string(ins.info->param_pixels) + " parameter pixels; row 0 ends first");
 
+    const PlanContext cx{fetch, width, height, op_x, name}; // for messages here and the shape rule
     // Operand rows: every row operand must name a data row.
     static constexpr char kOperandName[3] = {'a', 'b', 'c'};
     for (int i = 0; i < 3; ++i) {
@@ -115,8 +116,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
         const uint32_t row = ins.operand[i];
         if (row == 0 || row >= height)
             return make_trap(TrapCode::ROW_OUT_OF_IMAGE, op_x, 0,
-                             name + " at pixel (" + std::to_string(op_x) + ",0): operand " + kOperandName[i] +
-                                 " names row " + std::to_string(row) + ", outside " + row_range(height));
+                             cx.at() + "operand " + kOperandName[i] + " names row " + std::to_string(row) +
+                                 ", outside " + row_range(height));
     }
     // The parameter pixels decode without failing; the operand types they declare decide how many
     // pixels each matrix occupies (f16: two elements per pixel) for the fit checks 6 and 9.
@@ -144,9 +145,8 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
     }
     // Parameter values (check 7; PROTOCOL.md §5.5), then the opcode's shape rule.
     if (std::string e = def.check(ins, p.params, height); !e.empty())
-        return make_trap(TrapCode::BAD_PARAM, op_x, 0,
-                         name + " at pixel (" + std::to_string(op_x) + ",0): " + e);
-    if (std::optional<Trap> trap = def.shape(p, PlanContext{fetch, width, height, op_x, name})) return *trap;
+        return make_trap(TrapCode::BAD_PARAM, op_x, 0, cx.at() + e);
+    if (std::optional<Trap> trap = def.shape(p, cx)) return *trap;
     // Output matrices must fit where they are written.
     for (int i = 0; i < 3; ++i) {
         if (ins.info->operands[i] != OperandKind::MatrixOut) continue;
