@@ -333,3 +333,42 @@ TEST_CASE("sum_run equals fm::sum: every length up to 300, specials, terms not c
         }
     CHECK(bad == 0);
 }
+
+TEST_CASE("max_canon_run and scale_run equal max_canon and scale_by: every length, signs, zeros, specials") {
+    // Rows of every sign mix (all negative: the key's reversed order), -0 and subnormals (canon
+    // makes them +0), +-inf, NaN payloads, and every length up to 100 across the vector widths.
+    std::mt19937 rng(2026);
+    size_t bad = 0;
+    const uint32_t specials[] = {0x80000000u, 0x00000001u, 0x80400000u, 0xFF800000u,
+                                 0x7F800000u, 0x7FC00001u, 0xFFFFFFFFu, 0x00800000u};
+    for (size_t n = 0; n <= 100; ++n)
+        for (int trial = 0; trial < 6; ++trial) {
+            std::vector<float> x(n);
+            for (size_t i = 0; i < n; ++i) {
+                float v = dot_value(rng);
+                if (trial == 1) v = -std::fabs(v);
+                if (trial >= 2 && rng() % (trial == 5 ? 2 : 9) == 0)
+                    v = fm::from_bits(specials[rng() % (trial - 1)]);
+                x[i] = v;
+            }
+            bool want_nan = false, got_nan = true;
+            const float want = fm::max_canon(x.data(), n, &want_nan);
+            const float got = fm::max_canon_run(x.data(), n, &got_nan);
+            if ((fm::bits(got) != fm::bits(want) || got_nan != want_nan) && bad++ == 0)
+                FAIL_CHECK("n " << n << " trial " << trial << ": max_canon_run gives " << hex(got) << " (NaN "
+                                << got_nan << "), max_canon " << hex(want) << " (NaN " << want_nan << ")");
+            std::vector<float> canonical(n);
+            for (size_t i = 0; i < n; ++i)
+                canonical[i] = fm::canon(x[i]);
+            const float r = fm::canon(dot_value(rng));
+            std::vector<float> scaled_want = canonical, scaled_got = canonical;
+            fm::scale_by(scaled_want.data(), n, r);
+            fm::scale_run(scaled_got.data(), n, r);
+            for (size_t i = 0; i < n; ++i)
+                if (fm::bits(scaled_got[i]) != fm::bits(scaled_want[i]) && bad++ == 0)
+                    FAIL_CHECK("n " << n << " element " << i << ": scale_run(" << hex(canonical[i]) << ", "
+                                    << hex(r) << ") gives " << hex(scaled_got[i]) << ", scale_by "
+                                    << hex(scaled_want[i]));
+        }
+    CHECK(bad == 0);
+}

@@ -250,33 +250,43 @@ float rsqrt(float x) {
 
 // ---- Row functions ----
 
+float max_canon(const float* x, size_t n, bool* any_nan) {
+    float m = from_bits(kNegInf);
+    *any_nan = false;
+    for (size_t i = 0; i < n; ++i) {
+        const float v = canon(x[i]);
+        *any_nan = *any_nan || is_nan(v);
+        if (v > m) m = v;
+    }
+    return m;
+}
+
 void exp_shifted(const float* x, float m, float* y, size_t n) {
     for (size_t i = 0; i < n; ++i)
         y[i] = exp(sub(canon(x[i]), m));
 }
 
-void softmax_row(const float* x, float* y, size_t n) {
-    softmax_row_with(x, y, n, exp_shifted);
+void scale_by(float* y, size_t n, float r) {
+    for (size_t i = 0; i < n; ++i)
+        y[i] = mul(y[i], r);
 }
 
-void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps, SumOf sum_of) {
-    float m = from_bits(kNegInf);
+void softmax_row(const float* x, float* y, size_t n) {
+    softmax_row_with(x, y, n, SoftmaxPasses{});
+}
+
+void softmax_row_with(const float* x, float* y, size_t n, const SoftmaxPasses& passes) {
     bool any_nan = false;
-    for (size_t i = 0; i < n; ++i) {
-        const float v = canon(x[i]);
-        any_nan = any_nan || is_nan(v);
-        if (v > m) m = v;
-    }
+    const float m = passes.max_of(x, n, &any_nan);
     if (any_nan) {
         for (size_t i = 0; i < n; ++i)
             y[i] = nan();
         return;
     }
     // Exponentials into y, their fixed-order sum, one reciprocal.
-    exps(x, m, y, n);
-    const float r = recip(sum_of(y, n));
-    for (size_t i = 0; i < n; ++i)
-        y[i] = mul(y[i], r);
+    passes.exps(x, m, y, n);
+    const float r = recip(passes.sum_of(y, n));
+    passes.scale(y, n, r);
 }
 
 void layernorm_row(const float* x, const float* gain, const float* bias, float eps, float* y, size_t n) {

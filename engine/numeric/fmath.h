@@ -51,6 +51,13 @@ inline uint32_t canon_bits(uint32_t b) {
 inline float canon(float x) {
     return from_bits(canon_bits(bits(x)));
 }
+// canon_bits written as selects, so that the loops that call it vectorize (the branchy form kept
+// FMATMUL's and the softmax's loops scalar). The same function.
+__attribute__((always_inline)) inline uint32_t canon_bits_select(uint32_t b) {
+    const uint32_t mag = b & 0x7FFFFFFFu;
+    const uint32_t v = mag <= kMinNormal ? 0u : b;
+    return mag > kPosInf ? kNaN : v;
+}
 inline bool is_canonical(uint32_t b) {
     return canon_bits(b) == b;
 }
@@ -111,14 +118,21 @@ TwoProduct two_product(float a, float b);
 // softmax: y[i] = mul(exp(sub(x[i], m)), recip(s)), m = max x, s = sum of the exps. A row holding a
 // NaN gives NaN everywhere. y may alias x.
 void softmax_row(const float* x, float* y, size_t n);
-// softmax_row's exponential pass, y[i] = exp(sub(canon(x[i]), m)) (y may alias x), and
-// softmax_row with that pass and the sum of the exponentials given: fmath_vec's softmax_run
-// passes ones that compute the same values in vectors, and the rest of the row is this one
-// definition.
+// softmax_row's passes over the row, each one loop of the definition: the largest of the canon(x[i])
+// (and whether any is NaN), the exponentials y[i] = exp(sub(canon(x[i]), m)) (y may alias x),
+// their sum (fm::sum), and y[i] = mul(y[i], r). softmax_row_with runs the row with the passes
+// given: fmath_vec's softmax_run passes ones that compute the same values in vectors, and the
+// row's logic stays this one definition.
+float max_canon(const float* x, size_t n, bool* any_nan);
 void exp_shifted(const float* x, float m, float* y, size_t n);
-using ExpShifted = void (*)(const float* x, float m, float* y, size_t n);
-using SumOf = float (*)(const float* t, size_t n);
-void softmax_row_with(const float* x, float* y, size_t n, ExpShifted exps, SumOf sum_of = sum);
+void scale_by(float* y, size_t n, float r);
+struct SoftmaxPasses {
+    float (*max_of)(const float* x, size_t n, bool* any_nan) = max_canon;
+    void (*exps)(const float* x, float m, float* y, size_t n) = exp_shifted;
+    float (*sum_of)(const float* t, size_t n) = sum;
+    void (*scale)(float* y, size_t n, float r) = scale_by;
+};
+void softmax_row_with(const float* x, float* y, size_t n, const SoftmaxPasses& passes);
 // layer norm: mean = mul(sum(x), r), r = recip(n); d[i] = sub(x[i], mean);
 // var = mul(dot(d, d), r); s = rsqrt(add(var, eps)); y[i] = add(mul(mul(d[i], s), gain[i]), bias[i]).
 // y may alias x. n <= 2^24 (n must be exact as a float).

@@ -4,6 +4,8 @@
 #include "kernel_clones.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #if PX_X86_KERNELS
 #include <immintrin.h>
@@ -278,10 +280,29 @@ template <class WideFn, class NarrowFn> size_t packs_with(PackIsa isa, WideFn&& 
 
 #if PX_X86_KERNELS
 namespace {
-// softmax_row_with's exponential pass on the packs of one width, the tail by the definition.
+// The last values of a run, fewer than a pack, go through one more pack on a copy padded with
+// `pad` (each lane computes the definition on its own value, so the bits are the same): the
+// scalar definition costs about 16 ns an exponential, and a softmax over fewer positions than a
+// pack (every attention row of a short context) spent 43% of FATTENTION's time in it (perf). Below
+// kPackTailMin values the scalar definition is as fast.
+constexpr size_t kPackTailMax = 64; // the widest pack: 16 lanes x kPack (AVX-512F)
+constexpr size_t kPackTailMin = 4;
+template <class Packs> size_t pack_tail(const float* x, float* y, size_t n, float pad, Packs&& packs) {
+    if (n < kPackTailMin || n >= kPackTailMax) return 0;
+    alignas(64) float buf[kPackTailMax];
+    std::copy(x, x + n, buf);
+    std::fill(buf + n, buf + kPackTailMax, pad);
+    packs(buf, kPackTailMax);
+    std::copy(buf, buf + n, y);
+    return n;
+}
+
+// softmax_row_with's exponential pass on the packs of one width, the tail padded with m (exp(0)),
+// or by the definition where it is short.
 template <size_t (*Packs)(const float*, float, float*, size_t)>
 void exp_shifted_packs(const float* in, float m, float* out, size_t count) {
-    const size_t i = Packs(in, m, out, count);
+    size_t i = Packs(in, m, out, count);
+    i += pack_tail(in + i, out + i, count - i, m, [m](float* b, size_t k) { Packs(b, m, b, k); });
     exp_shifted(in + i, m, out + i, count - i);
 }
 } // namespace
@@ -294,16 +315,46 @@ float sum_run(const float* t, size_t n) {
     return sum(t, n);
 }
 
+// max_canon as a loop that vectorizes: canonical non-NaN floats ordered as the signed integers
+// b ^ (b < 0 ? 0x7FFFFFFF : 0) (negative values reversed), whose maximum is a plain integer
+// reduction; the key maps back by the same xor. NaN is looked for on the side and, as in
+// max_canon, never taken.
+PX_CLONES float max_canon_run(const float* x, size_t n, bool* any_nan) {
+    const auto key = [](uint32_t b) { return int32_t(b ^ (uint32_t(int32_t(b) >> 31) & 0x7FFFFFFFu)); };
+    int32_t best = key(kNegInf);
+    uint32_t nan = 0;
+    for (size_t i = 0; i < n; ++i) {
+        uint32_t b;
+        std::memcpy(&b, x + i, 4);
+        b = canon_bits_select(b);
+        nan |= b == kNaN ? 1u : 0u;
+        best = std::max(best, key(b == kNaN ? kNegInf : b)); // a NaN is never larger (max_canon)
+    }
+    *any_nan = nan != 0;
+    const uint32_t m = uint32_t(key(uint32_t(best))); // the key is its own inverse
+    return from_bits(m);
+}
+
+PX_CLONES void scale_run(float* y, size_t n, float r) {
+    for (size_t i = 0; i < n; ++i) {
+        const float p = y[i] * r;
+        uint32_t b;
+        std::memcpy(&b, &p, 4);
+        b = canon_bits_select(b);
+        std::memcpy(y + i, &b, 4);
+    }
+}
+
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
-    ExpShifted pass = exp_shifted;
+    SoftmaxPasses passes;
 #if PX_X86_KERNELS
     isa = std::min(isa, best_pack_isa());
-    if (isa == PackIsa::Avx512) pass = exp_shifted_packs<avx512::exp_shifted_run_packs>;
-    if (isa == PackIsa::Avx2) pass = exp_shifted_packs<avx2::exp_shifted_run_packs>;
-#else
-    (void)isa;
+    if (isa == PackIsa::Avx512) passes.exps = exp_shifted_packs<avx512::exp_shifted_run_packs>;
+    if (isa == PackIsa::Avx2) passes.exps = exp_shifted_packs<avx2::exp_shifted_run_packs>;
 #endif
-    softmax_row_with(x, y, n, pass, isa == PackIsa::Scalar ? SumOf(sum) : sum_run);
+    if (isa != PackIsa::Scalar)
+        passes.max_of = max_canon_run, passes.sum_of = sum_run, passes.scale = scale_run;
+    softmax_row_with(x, y, n, passes);
 }
 void softmax_run(const float* x, float* y, size_t n) {
     softmax_run(x, y, n, best_pack_isa());
@@ -343,8 +394,12 @@ bool gelu_run_vectorized() {
 void gelu_run(float* x, size_t n, PackIsa isa) {
     size_t i = 0;
 #if PX_X86_KERNELS
+    const auto tail = [&](auto run_packs) {
+        const size_t whole = run_packs(x, n);
+        return whole + pack_tail(x + whole, x + whole, n - whole, 0.0f, run_packs);
+    };
     i = packs_with(
-        isa, [&] { return avx512::gelu_run_packs(x, n); }, [&] { return avx2::gelu_run_packs(x, n); });
+        isa, [&] { return tail(avx512::gelu_run_packs); }, [&] { return tail(avx2::gelu_run_packs); });
 #else
     (void)isa;
 #endif

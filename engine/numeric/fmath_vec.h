@@ -34,6 +34,11 @@ bool gelu_run_vectorized();
 void softmax_run(const float* x, float* y, size_t n);
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa);
 
+// The softmax's passes (fmath.h's SoftmaxPasses) as loops that vectorize: max_canon and
+// scale_by bit for bit. scale_run also scales attention's scores (FATTENTION).
+float max_canon_run(const float* x, size_t n, bool* any_nan);
+void scale_run(float* y, size_t n, float r);
+
 // fm::sum(t, n) bit for bit: each block's tree in vector lanes (AVX2) as dot_rows does, the
 // canonicalization after every operation kept. For the softmax's sum of its exponentials and the
 // layer norms' sums (fm::sum took 0.35 us for 200 terms, measured).

@@ -480,20 +480,12 @@ void execute_add(FastContext&, Image& image, const Plan& p) {
              });
 }
 
-// fm::canon_bits written as selects, so that the loops below that call it vectorize (the branchy
-// form was most of a 4 x 1024 @ 1024 x 1024 FMATMUL).
-__attribute__((always_inline)) inline uint32_t canon_select(uint32_t w) {
-    const uint32_t mag = w & 0x7FFFFFFFu;
-    const uint32_t v = mag <= fm::kMinNormal ? 0u : w;
-    return mag > fm::kPosInf ? fm::kNaN : v;
-}
-
 // f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (PROTOCOL.md F.3).
 PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px, uint32_t len) {
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
         std::memcpy(&w, px + 4 * size_t(j), 4);
-        dst[j] = canon_select(w);
+        dst[j] = fm::canon_bits_select(w);
     }
 }
 
@@ -503,7 +495,7 @@ PX_CLONES void canon_run(uint32_t* __restrict dst, const uint8_t* __restrict px,
 constexpr uint32_t kFloatN = 16;
 
 // c[i] = fm::add(a[i], b[i]) or fm::mul(a[i], b[i]) on a run (canonical operands: the sum or
-// product, then canon_select, so the loop vectorizes). FADD and FMUL, and FMATMUL's bias: the
+// product, then fm::canon_bits_select, so the loop vectorizes). FADD and FMUL, and FMATMUL's bias: the
 // scalar form was 0.4 us of each 384-column half of a 1 x 192 @ 192 x 768 decode product
 // (measured).
 template <bool Mul>
@@ -512,7 +504,7 @@ PX_CLONES void fbinary_run(float* c, const float* a, const float* b, size_t n) {
         const float r = Mul ? a[i] * b[i] : a[i] + b[i];
         uint32_t w;
         std::memcpy(&w, &r, 4);
-        w = canon_select(w);
+        w = fm::canon_bits_select(w);
         std::memcpy(&c[i], &w, 4);
     }
 }
@@ -523,7 +515,7 @@ inline bool canon_run_changed(uint32_t* __restrict dst, const uint8_t* __restric
     for (uint32_t j = 0; j < len; ++j) {
         uint32_t w;
         std::memcpy(&w, px + 4 * size_t(j), 4);
-        const uint32_t v = canon_select(w);
+        const uint32_t v = fm::canon_bits_select(w);
         diff |= dst[j] ^ v;
         dst[j] = v;
     }
@@ -1059,8 +1051,7 @@ void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
     parallel_ranges(&cx.pool, threads, h.rows, [&](uint32_t r0, uint32_t r1) {
         for (uint32_t r = r0; r < r1; ++r) {
             float* row = &x[size_t(r) * h.cols];
-            for (uint32_t i = 0; i < h.cols; ++i)
-                row[i] = fm::mul(row[i], scale);
+            fm::scale_run(row, h.cols, scale);
             fm::softmax_run(row, row, h.cols);
         }
     });
@@ -1208,8 +1199,7 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
             } else {
                 fm::dot_rows(qt, k + col, D, n, hd, s.data());
             }
-            for (uint32_t j = 0; j < n; ++j)
-                s[j] = fm::mul(s[j], scale);
+            fm::scale_run(s.data(), n, scale);
             fm::softmax_run(s.data(), s.data(), n);
             const bool plain_sum =
                 vectorized && hd % kFloatN == 0 && min_exponent(s.data(), n) + v_min_exp >= kFloatExpSumMin;
