@@ -169,6 +169,55 @@ TEST_CASE("sample: frequencies follow softmax(x / T) over the top k; T = 0 and k
     }
 }
 
+TEST_CASE("sample: the top-k set is §13.5's (k largest keys, ties to the lower index) on rows full of ties") {
+    // The spec's words, literally: a stable sort of the whole row by key, the first k, and step 6's
+    // scan over every index. sample_weights selects the k-th key instead and sums and scans only the
+    // set's blocks; its weights, their sum and the token drawn must be these, bit for bit.
+    std::mt19937 g{1305};
+    const uint32_t pool[] = {bits(1.0f), bits(2.0f), bits(2.0f),  bits(-3.0f),
+                             bits(0.5f), fm::kNaN,   fm::kNegInf, 0u};
+    for (int trial = 0; trial < 300; ++trial) {
+        const uint32_t n = 1 + g() % 300;
+        std::vector<uint32_t> x(n);
+        for (uint32_t& v : x) // few distinct values (ties at the cut), or any canonical float
+            v = trial % 3 ? pool[g() % 8] : fm::canon_bits(g() & 0xBFFFFFFFu);
+        x[g() % n] = bits(4.0f); // a finite largest logit, so the draw is not greedy
+        const uint32_t k = trial % 5 == 0 ? 0 : 1 + g() % (n + 2);
+        const float temperature = 0.25f + float(g() % 8) / 4.0f;
+        std::vector<uint32_t> order(n);
+        for (uint32_t i = 0; i < n; ++i)
+            order[i] = i;
+        std::stable_sort(order.begin(), order.end(),
+                         [&](uint32_t a, uint32_t b) { return logit_key(x[a]) > logit_key(x[b]); });
+        const uint32_t kk = k == 0 || k > n ? n : k;
+        std::vector<float> want(n, 0.0f);
+        const float r = fm::recip(temperature);
+        for (uint32_t j = 0; j < kk; ++j)
+            if (logit_key(x[order[j]]) != 0)
+                want[order[j]] = fm::exp(fm::mul(fm::sub(fm::from_bits(x[order[j]]), 4.0f), r));
+        const SampleWeights w = sample_weights(x.data(), n, bits(temperature), k);
+        REQUIRE_FALSE(w.greedy);
+        INFO("trial " << trial << " n " << n << " k " << k);
+        for (uint32_t i = 0; i < n; ++i)
+            if (bits(w.e[i]) != bits(want[i]))
+                FAIL_CHECK("item " << i << ": weight " << w.e[i] << ", want " << want[i]);
+        const float total = fm::sum(want.data(), n);
+        CHECK(bits(w.total) == bits(total));
+        for (int draw = 0; draw < 8; ++draw) { // step 6, literally: the running sums over every index
+            const uint32_t z = g();
+            const float t = fm::mul(float(z >> 8) * 0x1p-24f, total);
+            uint32_t token = argmax_bits(x.data(), n);
+            float c = 0.0f;
+            for (uint32_t i = 0; i < n; ++i)
+                if (c = fm::add(c, want[i]); t < c) {
+                    token = i;
+                    break;
+                }
+            CHECK(sample_bits(x.data(), n, bits(temperature), k, z) == token);
+        }
+    }
+}
+
 TEST_CASE("the validator walks loops: every iteration's headers, and the bound it cannot read") {
     auto load = [](const char* name) {
         auto v = load_vector(source_path(std::string("tests/vectors/") + name + ".json"));

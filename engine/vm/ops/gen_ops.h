@@ -40,6 +40,7 @@ struct SampleWeights {
     uint32_t top = 0;
     bool greedy = true;
     std::vector<float> e;
+    std::vector<uint32_t> members; // the top-k set less its NaNs, in index order: where e may be > 0
     float total = 0;
 };
 SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k);
