@@ -380,11 +380,17 @@ void dot16_cols(const float* a, const float* b, size_t ldb, size_t K, float* c) 
         c[j] = dot(a, 1, b + j, ldb, K);
 }
 
-void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c) {
+void dot16_cols_plain_on(PackIsa isa, const float* a, const float* b, size_t ldb, size_t K, float* c) {
 #if PX_X86_KERNELS
-    if (cpu_has_avx2()) return dot16_cols_avx2<false>(a, b, ldb, K, c);
+    isa = std::min(isa, best_pack_isa());
+    if (isa >= PackIsa::Avx2) return dot16_cols_avx2<false>(a, b, ldb, K, c);
+#else
+    (void)isa;
 #endif
     dot16_cols(a, b, ldb, K, c);
+}
+void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c) {
+    dot16_cols_plain_on(best_pack_isa(), a, b, ldb, K, c);
 }
 
 bool gelu_run_vectorized() {

@@ -62,5 +62,9 @@ bool dot_runs_vectorized();
 // cpu_fast.cpp's, above its plain FMATMUL kernel). The caller checks the exponents. About half the
 // instructions of the canonicalizing form.
 void dot16_cols_plain(const float* a, const float* b, size_t ldb, size_t K, float* c);
+// With the vectors of `isa` (at most best_pack_isa(); AVX2 for both wider widths, or dot16_cols
+// without), for the tests of each width. (An AVX-512F form, the 16 columns in one vector, measured
+// no faster in FATTENTION at 34 and 203 positions.)
+void dot16_cols_plain_on(PackIsa isa, const float* a, const float* b, size_t ldb, size_t K, float* c);
 
 } // namespace px::fm
