@@ -35,7 +35,8 @@ std::vector<fm::PackIsa> widths() {
     if (fm::best_pack_isa() >= fm::PackIsa::Avx512) w.push_back(fm::PackIsa::Avx512);
     return w;
 }
-const char* width_name(fm::PackIsa isa) {
+std::string
+width_name(fm::PackIsa isa) { // a std::string: doctest's messages print a const char* as an address
     return isa == fm::PackIsa::Avx512 ? "AVX-512" : isa == fm::PackIsa::Avx2 ? "AVX2" : "scalar";
 }
 
@@ -133,27 +134,39 @@ float dot_value(std::mt19937& rng) {
 
 } // namespace
 
+// A value of moderate magnitude (2^-20 to 2^20, either sign): sums of these stay finite and
+// nonzero, so every term shows in the result (dot_value's specials and extremes make most long
+// sums inf or NaN, on both sides of a comparison).
+float moderate_value(std::mt19937& rng) {
+    const float m = 1.0f + float(rng() % 65536) / 65536.0f;
+    return std::ldexp(rng() % 2 ? -m : m, int(rng() % 41) - 20);
+}
+
 TEST_CASE("dot_rows equals fm::dot on every row, for every length up to 70 and special values") {
     std::mt19937 rng(611);
-    size_t checked = 0, bad = 0;
+    size_t checked = 0, bad = 0, finite = 0;
     for (size_t n = 0; n <= 70; ++n)
         for (size_t rows : {1, 3, 4, 5, 9}) {
             const size_t ldb = n + rng() % 5;
             std::vector<float> a(n), b(rows * ldb + 1), out(rows, -1.0f);
+            const bool moderate = rows % 2 == 1; // 1, 3, 5, 9 rows: moderate values; 4: any
             for (float& v : a)
-                v = dot_value(rng);
+                v = moderate ? moderate_value(rng) : dot_value(rng);
             for (float& v : b)
-                v = dot_value(rng);
+                v = moderate ? moderate_value(rng) : dot_value(rng);
             fm::dot_rows(a.data(), b.data(), ldb, rows, n, out.data());
             for (size_t r = 0; r < rows; ++r, ++checked) {
                 const float want = fm::dot(a.data(), 1, b.data() + r * ldb, 1, n);
+                finite += std::isfinite(want) && want != 0.0f;
                 if (fm::bits(out[r]) != fm::bits(want) && bad++ == 0)
                     FAIL_CHECK("n " << n << ", row " << r << " of " << rows << ": dot_rows gives "
                                     << hex(out[r]) << ", fm::dot " << hex(want));
             }
         }
     CHECK(bad == 0);
-    MESSAGE(checked << " dot products checked; vectorized: " << fm::dot_runs_vectorized());
+    CHECK(finite > checked / 3);
+    MESSAGE(checked << " dot products checked (" << finite
+                    << " finite and nonzero); vectorized: " << fm::dot_runs_vectorized());
 }
 
 TEST_CASE("dot16_cols_plain equals fm::dot where the exponents allow, every length up to 70") {
@@ -197,9 +210,8 @@ TEST_CASE("dot16_cols_plain equals fm::dot where the exponents allow, every leng
                     const float want = fm::dot(a.data(), 1, b.data() + j, ldb, n);
                     finite += std::isfinite(want) && want != 0.0f;
                     if (fm::bits(cols[j]) != fm::bits(want) && bad++ == 0)
-                        FAIL_CHECK("K " << n << ", column " << j << ": dot16_cols_plain ("
-                                        << std::string(width_name(isa)) << ") gives " << hex(cols[j])
-                                        << ", fm::dot " << hex(want));
+                        FAIL_CHECK("K " << n << ", column " << j << ": dot16_cols_plain (" << width_name(isa)
+                                        << ") gives " << hex(cols[j]) << ", fm::dot " << hex(want));
                 }
             }
         }
@@ -210,24 +222,26 @@ TEST_CASE("dot16_cols_plain equals fm::dot where the exponents allow, every leng
 
 TEST_CASE("dot16_cols equals fm::dot on each of its 16 columns, for every length up to 70") {
     std::mt19937 rng(612);
-    size_t bad = 0;
+    size_t checked = 0, bad = 0, finite = 0;
     for (size_t K = 0; K <= 70; ++K)
         for (int trial = 0; trial < 4; ++trial) {
             const size_t ldb = 16 + rng() % 9;
             std::vector<float> a(K), b(K * ldb + 16), c(16, -1.0f);
-            for (float& v : a)
-                v = dot_value(rng);
+            for (float& v : a) // trials 0 and 1: moderate values; 2 and 3: any
+                v = trial < 2 ? moderate_value(rng) : dot_value(rng);
             for (float& v : b)
-                v = dot_value(rng);
+                v = trial < 2 ? moderate_value(rng) : dot_value(rng);
             fm::dot16_cols(a.data(), b.data(), ldb, K, c.data());
-            for (size_t j = 0; j < 16; ++j) {
+            for (size_t j = 0; j < 16; ++j, ++checked) {
                 const float want = fm::dot(a.data(), 1, b.data() + j, ldb, K);
+                finite += std::isfinite(want) && want != 0.0f;
                 if (fm::bits(c[j]) != fm::bits(want) && bad++ == 0)
                     FAIL_CHECK("K " << K << ", column " << j << ": dot16_cols gives " << hex(c[j])
                                     << ", fm::dot " << hex(want));
             }
         }
     CHECK(bad == 0);
+    CHECK(finite > checked / 3);
 }
 
 TEST_CASE("dot_rows and dot16_cols: sums that flush, cancel and overflow are the definition's") {
