@@ -407,6 +407,12 @@ void store_i32_run(uint8_t* __restrict px, const uint32_t* __restrict acc, uint3
     std::memcpy(px, acc, 4 * size_t(len));
 }
 
+// acc[j] += add[j] modulo 2^32 over a run (vectorized): QMATMUL's and QMATMUL32's int32 bias on a row.
+PX_CLONES void add_run(uint32_t* __restrict acc, const uint32_t* __restrict add, size_t n) {
+    for (size_t j = 0; j < n; ++j)
+        acc[j] += add[j];
+}
+
 // MATMUL, QMATMUL and QMATMUL32: the same integer product, then each opcode's output rule. The
 // zero points and the bias row come decoded in the plan.
 void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
@@ -439,8 +445,9 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
                      for (uint32_t j = 0; j < len; ++j)
                          std::memcpy(&bias[i + j], px + 4 * size_t(j), 4); // little-endian
                  });
-        for (size_t i = 0; i < acc.size(); ++i)
-            acc[i] += bias[i % s.N];
+        // Row by row: an index modulo N per element was 12% of a 1 x 192 @ 192 x 192 QMATMUL (perf).
+        for (size_t m = 0; m < s.M; ++m)
+            add_run(&acc[m * s.N], bias.data(), s.N);
     }
     image.set_pixel(0, row_c, encode_header(p.out_shape));
     // The output rule on threads taking ranges of rows of C, run by run of pixels.
