@@ -12,12 +12,14 @@
 // overwrite their own input (in place), extreme codes and zero points, and a share of parameter
 // and shape errors (each of which traps before anything is written).
 #pragma once
+#include "fmath.h"
 #include "image.h"
 #include "layout.h"
 #include "opcodes.h"
 #include "ops/op_params.h"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -98,12 +100,16 @@ inline QintProgram random_qint_program(std::mt19937& g) {
     codes(rv, hk, at.zv);
 
     std::vector<int32_t> acc(hacc.elements());
-    for (auto& a : acc)
-        a = int32_t(chance(20) ? int64_t(int32_t(g())) : range(-100000, 100000));
+    for (auto& a : acc) // some of 0, +-1 and the extremes
+        a = chance(10) ? std::array<int32_t, 5>{0, 1, -1, INT32_MIN, INT32_MAX}[below(5)]
+                       : int32_t(chance(20) ? int64_t(int32_t(g())) : range(-100000, 100000));
     words(racc, hacc, acc);
     QConvertParams dq;
     dq.dtype = {3, 0, 1, 0};
     float scale = std::ldexp(1.0f + float(below(1000)) / 1000.0f, int(range(-30, 10)));
+    // The smallest and the largest scale allowed (positive normal): products just above 2^-126, and
+    // past the largest float (inf).
+    if (chance(10)) scale = fm::from_bits(chance(50) ? 0x00800001u : 0x7F7FFFFFu);
     std::memcpy(&dq.scale_bits, &scale, 4);
 
     std::string what = "T=" + std::to_string(T) + " L=" + std::to_string(L) + " D=" + std::to_string(D) +
