@@ -58,6 +58,15 @@ __attribute__((always_inline)) inline uint32_t canon_bits_select(uint32_t b) {
     const uint32_t v = mag <= kMinNormal ? 0u : b;
     return mag > kPosInf ? kNaN : v;
 }
+// Float order as unsigned integer order, without branches (so loops over keys vectorize): a
+// positive value's bits with the sign bit set, a negative one's all flipped. For non-NaN bits,
+// larger key = larger value (-0 just below +0); from_order_key undoes it.
+inline uint32_t order_key(uint32_t b) {
+    return b ^ (uint32_t(int32_t(b) >> 31) | 0x80000000u);
+}
+inline uint32_t from_order_key(uint32_t k) {
+    return k ^ (uint32_t(int32_t(~k) >> 31) | 0x80000000u);
+}
 inline bool is_canonical(uint32_t b) {
     return canon_bits(b) == b;
 }

@@ -315,24 +315,20 @@ float sum_run(const float* t, size_t n) {
     return sum(t, n);
 }
 
-// max_canon as a loop that vectorizes: canonical non-NaN floats ordered as the signed integers
-// b ^ (b < 0 ? 0x7FFFFFFF : 0) (negative values reversed), whose maximum is a plain integer
-// reduction; the key maps back by the same xor. NaN is looked for on the side and, as in
-// max_canon, never taken.
+// max_canon as a loop that vectorizes: the largest order_key of the canonical values is a plain
+// integer reduction. NaN is looked for on the side and, as in max_canon, never taken.
 PX_CLONES float max_canon_run(const float* x, size_t n, bool* any_nan) {
-    const auto key = [](uint32_t b) { return int32_t(b ^ (uint32_t(int32_t(b) >> 31) & 0x7FFFFFFFu)); };
-    int32_t best = key(kNegInf);
+    uint32_t best = order_key(kNegInf);
     uint32_t nan = 0;
     for (size_t i = 0; i < n; ++i) {
         uint32_t b;
         std::memcpy(&b, x + i, 4);
         b = canon_bits_select(b);
         nan |= b == kNaN ? 1u : 0u;
-        best = std::max(best, key(b == kNaN ? kNegInf : b)); // a NaN is never larger (max_canon)
+        best = std::max(best, order_key(b == kNaN ? kNegInf : b)); // a NaN is never larger (max_canon)
     }
     *any_nan = nan != 0;
-    const uint32_t m = uint32_t(key(uint32_t(best))); // the key is its own inverse
-    return from_bits(m);
+    return from_bits(from_order_key(best));
 }
 
 PX_CLONES void scale_run(float* y, size_t n, float r) {

@@ -4,6 +4,7 @@
 // so the reference, the fast CPU executor and the tests compute it from one definition. The GLSL
 // twin is shaders/select.comp; the independent model is tests/vectors/make_gen_vectors.py.
 #pragma once
+#include "fmath.h"
 #include "opdef.h"
 
 #include <vector>
@@ -12,11 +13,10 @@ namespace px {
 
 // The total order ARGMAX and SAMPLE rank logits by, on a canonical f32 bit pattern: larger key =
 // larger value; NaN ranks below -inf (a NaN logit is never preferred to a number).
-// Written without branches (a negative value's bits all flipped, a positive one's sign bit set; a
-// NaN's key masked to 0), so that loops over a row of keys vectorize, a maximum among them too.
+// fm::order_key with a NaN's key masked to 0, without branches, so that loops over a row of keys
+// vectorize, a maximum among them too.
 inline uint32_t logit_key(uint32_t canonical) {
-    const uint32_t key = canonical ^ (uint32_t(int32_t(canonical) >> 31) | 0x80000000u);
-    return key & (0u - uint32_t((canonical & 0x7FFFFFFFu) <= 0x7F800000u));
+    return fm::order_key(canonical) & (0u - uint32_t((canonical & 0x7FFFFFFFu) <= 0x7F800000u));
 }
 // The index of the largest key among x[0..n) (canonical bits), the lowest index on ties; n >= 1.
 uint32_t argmax_bits(const uint32_t* x, uint32_t n);
