@@ -164,6 +164,37 @@ std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t widt
     return p;
 }
 
+std::variant<Plan, Trap> plan_instruction(PlanMemo& memo, const PixelFetch& fetch, uint32_t width,
+                                          uint32_t height, uint32_t pc) {
+    if (pc >= memo.by_pc.size()) // grown by doubling: an entry holds a Plan, moved on each growth
+        memo.by_pc.resize(std::max<size_t>(size_t(pc) + 1, std::min<size_t>(width, 2 * memo.by_pc.size())));
+    PlanMemo::Entry& e = memo.by_pc[pc];
+    if (e.filled && e.width == width && e.height == height) {
+        bool same = true;
+        for (size_t i = 0; i < e.read_at.size() && same; ++i)
+            same = fetch(e.read_at[i][0], e.read_at[i][1]) == e.read[i];
+        if (same) {
+            ++memo.hits;
+            return e.plan;
+        }
+    }
+    ++memo.misses;
+    e.filled = false;
+    e.read_at.clear(), e.read.clear();
+    const PixelFetch recording = [&](uint32_t x, uint32_t y) {
+        const Rgba px = fetch(x, y);
+        e.read_at.push_back({x, y}), e.read.push_back(px);
+        return px;
+    };
+    std::variant<Plan, Trap> planned = plan_instruction(recording, width, height, pc);
+    if (const Plan* plan = std::get_if<Plan>(&planned); plan && e.read.size() <= kPlanMemoMaxReads) {
+        e.plan = *plan;
+        e.width = width, e.height = height;
+        e.filled = true;
+    }
+    return planned;
+}
+
 VmState make_vm(Image image, uint64_t step_limit) {
     VmState vm;
     vm.image = std::move(image);
@@ -172,7 +203,8 @@ VmState make_vm(Image image, uint64_t step_limit) {
 }
 
 StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, const PixelFetch& fetch,
-                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq) {
+                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq,
+                          PlanMemo* memo) {
     StepResult r{regs.status, regs.pc};
     if (regs.status != VmStatus::Ready) return r;
     if (regs.pc >= width) { // ran off the end of row 0 (PROTOCOL.md §4.1)
@@ -186,7 +218,8 @@ StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, co
         regs.status = r.status = VmStatus::Trapped;
         return r;
     }
-    auto planned = plan_instruction(fetch, width, height, regs.pc);
+    auto planned = memo ? plan_instruction(*memo, fetch, width, height, regs.pc)
+                        : plan_instruction(fetch, width, height, regs.pc);
     if (auto* trap = std::get_if<Trap>(&planned)) { // a trapping instruction adds no step
         regs.trap = std::move(*trap);
         regs.status = r.status = VmStatus::Trapped;
@@ -211,7 +244,8 @@ StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, co
 namespace {
 
 // step() as the run_seq-th instruction executed by the calling step() or run() (Plan::run_seq).
-StepResult step_in_call(VmState& vm, UndoRecord* undo, const PlanExecutor& execute, uint64_t run_seq) {
+StepResult step_in_call(VmState& vm, UndoRecord* undo, const PlanExecutor& execute, uint64_t run_seq,
+                        PlanMemo* memo = nullptr) {
     if (vm.status != VmStatus::Ready) return StepResult{vm.status, vm.pc};
     if (undo) *undo = UndoRecord{vm.pc, vm.steps, vm.status, vm.trap, {}};
     // One captured pointer: the callable fits std::function's small buffer, no allocation per step.
@@ -228,7 +262,7 @@ StepResult step_in_call(VmState& vm, UndoRecord* undo, const PlanExecutor& execu
                     cx.undo->patches.push_back(copy_patch(cx.vm.image, rect));
             cx.execute(cx.vm.image, plan);
         },
-        run_seq);
+        run_seq, memo);
 }
 
 } // namespace
@@ -250,6 +284,7 @@ void undo_step(VmState& vm, const UndoRecord& undo) {
 
 RunResult run(VmState& vm, const RunOptions& options) {
     RunResult r;
+    PlanMemo memo; // this call's plans (nothing else writes the image meanwhile, but it is checked anyway)
     while (vm.status == VmStatus::Ready) {
         if (options.stop_before && options.stop_before(vm)) {
             r.stopped_by_hook = true;
@@ -258,10 +293,11 @@ RunResult run(VmState& vm, const RunOptions& options) {
         const uint64_t before = vm.steps;
         // Numbered by the instructions this call executed (a trapping one executes nothing and ends
         // the run), so the executor sees 0, 1, 2, ... (Plan::run_seq).
-        const StepResult result = step_in_call(vm, nullptr, options.execute, r.steps_run);
+        const StepResult result = step_in_call(vm, nullptr, options.execute, r.steps_run, &memo);
         r.steps_run += vm.steps - before;
         if (options.after_step) options.after_step(vm, result);
     }
+    r.plans_reused = memo.hits;
     return r;
 }
 

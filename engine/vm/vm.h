@@ -84,6 +84,30 @@ struct Plan {
 std::variant<Plan, Trap> plan_instruction(const PixelFetch& fetch, uint32_t width, uint32_t height,
                                           uint32_t pc);
 
+// The plans of one run remembered by pc. plan_instruction() is a function of the image's size, pc
+// and the pixels it fetches, so when every pixel it fetched for a remembered plan still holds the
+// value it read, the plan is that plan again: checking those few pixels (the instruction, its
+// operands' headers, what the shape rule read) is the plan without deciding it again. Planning
+// every instruction of a float32 GPT decode pass took about 11 us of its 150 (cold caches,
+// measured). Traps are never remembered. run() keeps one for its call; a caller driving
+// step_registers() may keep its own.
+struct PlanMemo {
+    struct Entry {
+        bool filled = false;
+        uint32_t width = 0, height = 0;
+        Plan plan;
+        std::vector<std::array<uint32_t, 2>> read_at; // each pixel fetched, in the order fetched
+        std::vector<Rgba> read;                       // what it held
+    };
+    std::vector<Entry> by_pc;
+    uint64_t hits = 0, misses = 0;
+};
+// plan_instruction(fetch, width, height, pc), answered from `memo` when its pixels are unchanged;
+// a plan made afresh is remembered there (unless it fetched more than kPlanMemoMaxReads pixels).
+inline constexpr size_t kPlanMemoMaxReads = 256;
+std::variant<Plan, Trap> plan_instruction(PlanMemo& memo, const PixelFetch& fetch, uint32_t width,
+                                          uint32_t height, uint32_t pc);
+
 enum class VmStatus : uint8_t { Ready, Halted, Trapped };
 std::string_view status_name(VmStatus status);
 
@@ -135,8 +159,11 @@ void execute_reference(Image& image, const Plan& plan);
 // then advances pc and steps; stopping (off the end of row 0, HALT, STEP_LIMIT, a trap) is decided
 // here. `written` in the result is the plan's writes.
 // `run_seq` is given to the plan (Plan::run_seq).
+// With `memo`, plans come through plan_instruction(memo, ...): the same plans, each made once
+// while its pixels stay the same.
 StepResult step_registers(VmRegisters& regs, uint32_t width, uint32_t height, const PixelFetch& fetch,
-                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq = 0);
+                          const std::function<void(const Plan&)>& carry_out, uint64_t run_seq = 0,
+                          PlanMemo* memo = nullptr);
 
 // Executes one instruction. A VM that is not Ready is left as it is.
 StepResult step(VmState& vm, UndoRecord* undo = nullptr, const PlanExecutor& execute = execute_reference);
@@ -155,6 +182,7 @@ struct RunOptions {
 struct RunResult {
     uint64_t steps_run = 0;
     bool stopped_by_hook = false;
+    uint64_t plans_reused = 0; // steps whose plan came from the call's PlanMemo
 };
 RunResult run(VmState& vm, const RunOptions& options = {});
 
