@@ -238,7 +238,7 @@ Case make_quant_case(std::mt19937& rng, Opcode op, uint32_t M, uint32_t K, uint3
     const uint8_t lo = uint8_t(rng()), hi = uint8_t(lo + rng() % (256 - lo));
     std::vector<Rgba> params;
     auto zp = [&] { return extreme ? uint8_t(0) : uint8_t(rng()); };
-    const uint8_t shift = uint8_t(1 + rng() % 40);
+    const uint8_t shift = uint8_t(1 + rng() % (add ? 62 : 40)); // QADD: every shift (qadd_run's offset)
     const int32_t mult = int32_t(rng() & 0x7FFFFFFF);
     const uint16_t bias_row = with_bias ? uint16_t(al.rows[3]) : 0;
     if (op == Opcode::QMATMUL)

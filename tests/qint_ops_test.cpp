@@ -5,6 +5,7 @@
 // after every step, with 1 and 3 threads.
 #include "cpu_fast.h"
 #include "ops/qint_ops.h"
+#include "quant.h"
 #include "random_qint_program.h"
 #include "vm.h"
 
@@ -12,6 +13,7 @@
 
 #include <cmath>
 #include <map>
+#include <random>
 
 using namespace px;
 using namespace pxtest;
@@ -30,6 +32,86 @@ TEST_CASE("isqrt is the exact floor of the square root at every power-of-two edg
         CHECK(qint::isqrt(r * r) == r);
         CHECK(qint::isqrt(r * r - 1) == r - 1);
     }
+}
+
+TEST_CASE("layernorm_tail at the exact multiples, where the reciprocal could fall short") {
+    // t = floor(x * fl(1 / 2D)) is exact (qint_ops.cpp): where 2D does not divide x by the error's
+    // size, and where it does (D = 2^17 u, d = u (2j + 1), quotient j + 1) because fl(1 / 2D) 2D >=
+    // 1 - 2^-54 for every such D, checked here first. Then every such u with quotients across the
+    // range, powers of two and their neighbours among them (where a short estimate would show),
+    // four at a time (the AVX2 lanes) and alone, against §16.1's floor division.
+    // Each code is (2 t + 100 - 2 (j + 1) + 1) >> 1: 50 exactly when t = j + 1, 49 or 51 when not.
+    QLayerNormParams p;
+    p.shift = 1, p.zc = 0, p.clamp_lo = 0, p.clamp_hi = 255;
+    uint64_t checked = 0;
+    for (int64_t u = 1; u < 32; ++u) {
+        const int64_t D = u << 17, m = 2 * D;
+        CHECK(std::fma(double(m), 1.0 / double(m), -1.0) >= -std::ldexp(1.0, -54));
+        std::vector<int64_t> js;
+        for (int64_t j = -(int64_t(1) << 21) / u, step = 1; u * (2 * j + 1) < (int64_t(1) << 22);
+             j += step, step = step % 97 + 1)
+            js.push_back(j);
+        for (int64_t k = 1; k < (int64_t(1) << 22); k *= 2)
+            for (int64_t q : {k, k - 1, k + 1, -k, -k - 1, -k + 1})
+                js.push_back(q - 1);
+        std::vector<int32_t> d, gain, bias;
+        for (int64_t j : js) {
+            const int64_t dv = u * (2 * j + 1);
+            if (dv <= -(int64_t(1) << 22) || dv >= (int64_t(1) << 22)) continue;
+            d.push_back(int32_t(dv)), gain.push_back(2), bias.push_back(int32_t(100 - 2 * (j + 1)));
+        }
+        std::vector<uint8_t> got(d.size());
+        qint::layernorm_tail(d.data(), uint32_t(d.size()), D, gain.data(), bias.data(), p, got.data());
+        for (size_t i = 0; i < d.size(); ++i) {
+            const int64_t t = qint::floor_div(int64_t(d[i]) * 131072 + D, m);
+            REQUIRE(t == int64_t(d[i]) / (2 * u) + (d[i] > 0 ? 1 : 0)); // an exact multiple: j + 1
+            const int64_t acc = t * gain[i] + bias[i];
+            INFO("u " << u << " d " << d[i]);
+            REQUIRE(acc == 100);
+            REQUIRE(got[i] == 50);
+            ++checked;
+        }
+    }
+    CHECK(checked > 100000);
+}
+
+TEST_CASE("layernorm_row_fast gives layernorm_row's bytes: every deviation, divisor and shift") {
+    // The fast row divides by 2D through a double reciprocal and one integer correction; the
+    // reference divides. Rows here reach the corners: all codes equal (D = 0), two extremes
+    // (the largest deviations), one outlier, N up to the 8192 limit, E up to INT32_MAX (D up to
+    // 2^16 and more), every shift, gains and biases over all of int32.
+    std::mt19937 rng(20261204);
+    auto below = [&](uint32_t n) { return uint32_t(rng() % n); };
+    std::vector<uint8_t> a, want, got;
+    std::vector<int32_t> gain, bias;
+    std::vector<int32_t> dev;
+    uint64_t rows = 0, zero_d = 0;
+    for (int trial = 0; trial < 6000; ++trial) {
+        const uint32_t n =
+            trial % 500 == 0 ? qint::kMaxLayerNormCols : 1 + below(trial % 7 == 0 ? 2000 : 200);
+        QLayerNormParams p;
+        p.za = uint8_t(rng()), p.zc = uint8_t(rng()), p.shift = uint8_t(1 + below(62));
+        p.eps = trial % 3 == 0 ? 0 : trial % 3 == 1 ? int32_t(below(1000)) : int32_t(rng() & 0x7FFFFFFF);
+        p.clamp_lo = uint8_t(below(128)), p.clamp_hi = uint8_t(128 + below(128));
+        a.resize(n), gain.resize(n), bias.resize(n), want.resize(n), got.resize(n), dev.resize(n);
+        const uint32_t kind = trial % 4;
+        const uint8_t base = uint8_t(rng());
+        for (uint32_t i = 0; i < n; ++i) {
+            a[i] = kind == 0   ? base
+                   : kind == 1 ? (rng() % 2 ? 255 : 0)
+                   : kind == 2 ? (i == 0 ? 255 : base)
+                               : uint8_t(rng());
+            gain[i] = int32_t(rng());
+            bias[i] = int32_t(rng());
+        }
+        qint::layernorm_row(a.data(), n, gain.data(), bias.data(), p, want.data());
+        qint::layernorm_row_fast(a.data(), n, gain.data(), bias.data(), p, got.data(), dev.data());
+        INFO("trial " << trial << " n " << n << " za " << int(p.za) << " eps " << p.eps << " shift "
+                      << int(p.shift));
+        REQUIRE(got == want);
+        ++rows, zero_d += kind == 0 && p.eps == 0;
+    }
+    CHECK(zero_d > 100);
 }
 
 TEST_CASE("iexp: the constants of §16.3 and its values at 0 and the range-reduction steps") {

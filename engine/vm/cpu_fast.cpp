@@ -91,12 +91,18 @@ struct Scratch {
     std::vector<float> att_q, att_out;
     std::vector<float> cache_rows; // a float cache copy's new elements, before they go to their blocks
     std::vector<float> norm_sq;    // LAYERNORM's squared deviations
+    // QADD's, QLUT's and QLAYERNORM's codes (a, b, c) and QLAYERNORM's gains and biases and
+    // deviations: a uint8 decode step's 22 element-wise steps allocated three vectors each.
+    std::vector<uint8_t> ua, ub, uc;
+    std::vector<int32_t> qgb;
+    std::vector<int32_t> qdev;
     GemmWorkspace gemm;
     size_t bytes() const {
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
                 att_q.capacity() + att_out.capacity() + cache_rows.capacity() + norm_sq.capacity()) *
                    4 +
-               a8.capacity() + canon_rows.capacity() + gemm.bytes();
+               a8.capacity() + canon_rows.capacity() + gemm.bytes() + ua.capacity() + ub.capacity() +
+               uc.capacity() + qgb.capacity() * 4 + qdev.capacity() * 4;
     }
 };
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
@@ -469,31 +475,65 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
 }
 
 // The R channel of a checked matrix, row-major, walking the layout run by run.
+// The R bytes of the first n elements at `row` into v (resized to n).
+void gather_r_into(const Image& image, uint32_t row, uint64_t n, std::vector<uint8_t>& v) {
+    v.resize(n);
+    for_runs(image.rgba.data(), image.width, row, 0, n,
+             [&](uint64_t i, const uint8_t* px, uint32_t len) { gather_r_run(&v[i], px, len); });
+}
 std::vector<uint8_t> gather_r(const Image& image, uint32_t row, uint64_t n) {
-    std::vector<uint8_t> v(n);
-    for_runs(image.rgba.data(), image.width, row, 0, n, [&](uint64_t i, const uint8_t* px, uint32_t len) {
-        for (uint32_t j = 0; j < len; ++j)
-            v[i + j] = px[4 * size_t(j)];
-    });
+    std::vector<uint8_t> v;
+    gather_r_into(image, row, n, v);
     return v;
+}
+
+// Writes c's header and its u8 elements' R (G, B, A kept).
+void store_r(Image& image, uint32_t row, MatrixHeader h, const uint8_t* c) {
+    image.set_pixel(0, row, encode_header(h));
+    for_runs(image.rgba.data(), image.width, row, 0, h.elements(),
+             [&](uint64_t i, uint8_t* px, uint32_t len) {
+                 for (uint32_t j = 0; j < len; ++j)
+                     px[4 * size_t(j)] = c[i + j];
+             });
+}
+
+// QADD (quant.cpp's qadd_u8, the reference) on a run of n elements, as a loop that vectorizes:
+// the products are int32 x int32 widened, and the floor shift of a signed int64, which AVX2 does
+// not have, is a logical shift of v + 2^62: 2^62 is a multiple of 2^shift (shift <= 62, check 7),
+// so floor((v + 2^62) / 2^s) = floor(v / 2^s) + 2^(62 - s) exactly, and v + 2^62 lies in
+// (0, 2^63) because |v| < 2^40 + 2^61 (Ma, Mb < 2^31, codes less zero points within +-255).
+PX_CLONES void qadd_run(uint8_t* __restrict c, const uint8_t* __restrict a, const uint8_t* __restrict b,
+                        size_t n, const QAddParams& p) {
+    const uint32_t s = p.shift;
+    const int64_t offset = (int64_t(1) << (s - 1)) + (int64_t(1) << 62), back = int64_t(1) << (62 - s);
+    const int32_t za = p.za, zb = p.zb, ma = p.ma, mb = p.mb;
+    const int64_t lo = p.clamp_lo, hi = p.clamp_hi, zc = p.zc;
+    for (size_t i = 0; i < n; ++i) {
+        const int64_t v = int64_t(int32_t(a[i]) - za) * ma + int64_t(int32_t(b[i]) - zb) * mb + offset;
+        const int64_t t = int64_t(uint64_t(v) >> s) - back + zc;
+        c[i] = uint8_t(std::min(std::max(t, lo), hi));
+    }
 }
 
 // ADD and QADD: element-wise, so the only cost worth removing is the reference's division per
 // element in gather and scatter; the arithmetic is the reference's own kernels on the values.
-void execute_add(FastContext&, Image& image, const Plan& p) {
+void execute_add(FastContext& cx, Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
-    const std::vector<uint8_t> a = gather_r(image, op[0], p.shape[0].elements());
-    const std::vector<uint8_t> b = gather_r(image, op[1], p.shape[1].elements());
-    const std::vector<uint8_t> out =
-        Opcode(p.ins.opcode) == Opcode::QADD
-            ? qadd_u8(a, p.shape[0], b, p.shape[1], std::get<QAddParams>(p.params))
-            : add_u8(a, p.shape[0], b, p.shape[1]);
-    image.set_pixel(0, op[2], encode_header(p.out_shape));
-    for_runs(image.rgba.data(), image.width, op[2], 0, out.size(),
-             [&](uint64_t i, uint8_t* px, uint32_t len) {
-                 for (uint32_t j = 0; j < len; ++j)
-                     px[4 * size_t(j)] = out[i + j];
-             });
+    if (Opcode(p.ins.opcode) == Opcode::ADD) {
+        const std::vector<uint8_t> a = gather_r(image, op[0], p.shape[0].elements());
+        const std::vector<uint8_t> b = gather_r(image, op[1], p.shape[1].elements());
+        store_r(image, op[2], p.out_shape, add_u8(a, p.shape[0], b, p.shape[1]).data());
+        return;
+    }
+    std::vector<uint8_t>&a = cx.scratch.ua, &b = cx.scratch.ub, &c = cx.scratch.uc;
+    gather_r_into(image, op[0], p.shape[0].elements(), a);
+    gather_r_into(image, op[1], p.shape[1].elements(), b);
+    c.resize(a.size());
+    const size_t step = b.size(); // all of a, or one row of it when b is 1 x cols (the plan checked)
+    for (size_t i = 0; i < a.size(); i += step)
+        qadd_run(&c[i], &a[i], b.data(), step, std::get<QAddParams>(p.params));
+    store_r(image, op[2], p.out_shape, c.data());
+    trim_scratch(cx);
 }
 
 // f32 elements [i0, i0 + n) of the matrix at `row`, canonicalized on load (PROTOCOL.md F.3).
@@ -1269,42 +1309,39 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
 // units, and QATTENTION's inner loops on int16 differences that vectorize. The definitions that
 // are not loops (the row statistics, iexp, the probabilities) are qint_ops.h's, shared.
 
-// Writes c's header and its u8 elements' R (G, B, A kept).
-void store_r(Image& image, uint32_t row, MatrixHeader h, const uint8_t* c) {
-    image.set_pixel(0, row, encode_header(h));
-    for_runs(image.rgba.data(), image.width, row, 0, h.elements(),
-             [&](uint64_t i, uint8_t* px, uint32_t len) {
-                 for (uint32_t j = 0; j < len; ++j)
-                     px[4 * size_t(j)] = c[i + j];
-             });
-}
-
-void execute_qlut(FastContext&, Image& image, const Plan& p) {
-    const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], p.shape[0].elements());
-    const std::vector<uint8_t> table = gather_r(image, p.ins.operand[1], 256); // 1 x 256 (the plan checked)
-    std::vector<uint8_t> c(a.size());
+void execute_qlut(FastContext& cx, Image& image, const Plan& p) {
+    std::vector<uint8_t>&a = cx.scratch.ua, &table = cx.scratch.ub, &c = cx.scratch.uc;
+    gather_r_into(image, p.ins.operand[0], p.shape[0].elements(), a);
+    gather_r_into(image, p.ins.operand[1], 256, table); // 1 x 256 (the plan checked)
+    c.resize(a.size());
     for (size_t i = 0; i < a.size(); ++i)
         c[i] = table[a[i]];
     store_r(image, p.ins.operand[2], p.out_shape, c.data());
+    trim_scratch(cx);
 }
 
 void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<QLayerNormParams>(p.params);
     const uint32_t R = p.shape[0].rows, N = p.shape[0].cols;
-    const std::vector<uint8_t> a = gather_r(image, p.ins.operand[0], uint64_t(R) * N);
-    std::vector<int32_t> gb(2 * size_t(N)); // gains, then biases: whole int32 pixels
+    std::vector<uint8_t>&a = cx.scratch.ua, &c = cx.scratch.uc;
+    std::vector<int32_t>& gb = cx.scratch.qgb; // gains, then biases: whole int32 pixels
+    std::vector<int32_t>& dev = cx.scratch.qdev;
+    gather_r_into(image, p.ins.operand[0], uint64_t(R) * N, a);
+    gb.resize(2 * size_t(N));
     for_runs(image.rgba.data(), image.width, p.ins.operand[1], 0, gb.size(),
              [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&gb[i], px, 4 * size_t(len)); });
-    std::vector<uint8_t> c(a.size());
+    c.resize(a.size()), dev.resize(a.size());
     // About 8 ns an element on one thread (a 36 x 192 prefill row block: 57 us, measured), the
     // work of some 64 multiply-adds of a product: counted as 3, a prefill's layer norms stayed on
     // one thread once min_macs_per_thread was 24 K (the uint8 prefill 0.15 ms slower).
-    parallel_ranges(
-        &cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 64), R, [&](uint32_t r0, uint32_t r1) {
-            for (uint32_t r = r0; r < r1; ++r)
-                qint::layernorm_row(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N]);
-        });
+    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 64), R,
+                    [&](uint32_t r0, uint32_t r1) {
+                        for (uint32_t r = r0; r < r1; ++r)
+                            qint::layernorm_row_fast(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q,
+                                                     &c[size_t(r) * N], &dev[size_t(r) * N]);
+                    });
     store_r(image, p.ins.operand[2], p.out_shape, c.data());
+    trim_scratch(cx);
 }
 
 // The int32 score of one query head against one key row: sum of (q - zq)(k - zk) modulo 2^32.

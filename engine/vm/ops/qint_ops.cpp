@@ -1,9 +1,14 @@
 // The integer transformer arithmetic of PROTOCOL.md §16 (see qint_ops.h).
 #include "qint_ops.h"
 
+#include "kernel_clones.h"
 #include "quant.h"
 
 #include <algorithm>
+#include <cmath>
+#if PX_X86_KERNELS
+#include <immintrin.h>
+#endif
 
 namespace px::qint {
 
@@ -48,6 +53,96 @@ void layernorm_row(const uint8_t* a, uint32_t n, const int32_t* gain, const int3
         const int64_t acc = t * gain[i] + bias[i];
         c[i] = clamp_add((acc + half) >> p.shift, p.zc, p.clamp_lo, p.clamp_hi);
     }
+}
+
+namespace {
+// layernorm_tail's per-element work on m = 2D > 0, in doubles holding exact integers: x = d * 2^17
+// + D (|x| < 2^40) and t = floor(x * fl(1 / m)) is floor(x / m). Why: e = x * fl(1 / m) rounded is
+// x / m (1 - eps) (1 + r) with |eps|, |r| <= 2^-53. When m does not divide x, x / m lies at least
+// 1 / m from the integers around it, and |x / m| * 2^-52 < 1 / m because |x| < 2^52: the floor is
+// right. m divides x only when D = 2^17 u (u < 32, as D < 2^22) and d = u (2j + 1), quotient
+// q = j + 1: there fl(1 / m) m >= 1 - 2^-54 (for every such m: tests/qint_ops_test.cpp), so the
+// exact product q - q eps lies within half a spacing of q, a tie only when q is a power of two,
+// which rounds to q's even significand: e = q. |t| <= 2^24 + 1 fits an int32, and t * gain is an
+// int32 x int32 product. The rounding shift of acc (|acc| < 2^56) is a logical shift of
+// acc + 2^(shift-1) + 2^62 (2^62 a multiple of 2^shift, shift <= 62), less 2^(62-shift): what
+// AVX2, which has no 64-bit arithmetic shift, computes below, four elements at a time.
+struct LayerNormTail {
+    double D, inv;
+    uint32_t shift;
+    int64_t offset, back, zc, lo, hi;
+};
+uint8_t layernorm_element(const LayerNormTail& k, int32_t d, int32_t gain, int32_t bias) {
+    const double t = std::floor((double(d) * 131072.0 + k.D) * k.inv);
+    const int64_t acc = int64_t(int32_t(t)) * gain + bias;
+    const int64_t v = int64_t(uint64_t(acc + k.offset) >> k.shift) - k.back + k.zc;
+    return uint8_t(std::min(std::max(v, k.lo), k.hi));
+}
+#if PX_X86_KERNELS
+PX_AVX2_TARGET uint32_t layernorm_tail_avx2(const LayerNormTail& k, const int32_t* d, uint32_t n,
+                                            const int32_t* gain, const int32_t* bias, uint8_t* c) {
+    const __m256d D = _mm256_set1_pd(k.D), inv = _mm256_set1_pd(k.inv), two17 = _mm256_set1_pd(131072.0);
+    const __m256i offset = _mm256_set1_epi64x(k.offset), rest = _mm256_set1_epi64x(k.zc - k.back);
+    const __m256i lo = _mm256_set1_epi64x(k.lo), hi = _mm256_set1_epi64x(k.hi);
+    const __m128i shift = _mm_cvtsi32_si128(int(k.shift));
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d x = _mm256_add_pd(
+            _mm256_mul_pd(_mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i))),
+                          two17),
+            D);
+        const __m256i t = _mm256_cvtepi32_epi64(_mm256_cvttpd_epi32(_mm256_floor_pd(_mm256_mul_pd(x, inv))));
+        const __m256i g = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(gain + i)));
+        const __m256i b = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bias + i)));
+        const __m256i acc = _mm256_add_epi64(_mm256_mul_epi32(t, g), b);
+        __m256i v = _mm256_add_epi64(_mm256_srl_epi64(_mm256_add_epi64(acc, offset), shift), rest);
+        v = _mm256_blendv_epi8(v, lo, _mm256_cmpgt_epi64(lo, v));
+        v = _mm256_blendv_epi8(v, hi, _mm256_cmpgt_epi64(v, hi));
+        alignas(32) int64_t out[4];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(out), v);
+        for (int j = 0; j < 4; ++j)
+            c[i + j] = uint8_t(out[j]);
+    }
+    return i;
+}
+#endif
+} // namespace
+
+void layernorm_row_fast(const uint8_t* a, uint32_t n, const int32_t* gain, const int32_t* bias,
+                        const QLayerNormParams& p, uint8_t* c, int32_t* d) {
+    int64_t S = 0;
+    for (uint32_t i = 0; i < n; ++i)
+        S += int32_t(a[i]) - p.za;
+    int64_t V = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        d[i] = int32_t(int64_t(n) * (int32_t(a[i]) - p.za) - S); // |d_i| < 2^22
+        V += int64_t(d[i]) * d[i];
+    }
+    layernorm_tail(d, n, int64_t(isqrt(uint64_t(V / n + p.eps))), gain, bias, p, c);
+}
+
+void layernorm_tail(const int32_t* d, uint32_t n, int64_t D, const int32_t* gain, const int32_t* bias,
+                    const QLayerNormParams& p, uint8_t* c) {
+    if (D == 0) { // t_i = 0: every code is its bias, rounded and clamped
+        for (uint32_t i = 0; i < n; ++i)
+            c[i] = clamp_add((int64_t(bias[i]) + (int64_t(1) << (p.shift - 1))) >> p.shift, p.zc, p.clamp_lo,
+                             p.clamp_hi);
+        return;
+    }
+    const LayerNormTail k{double(D),
+                          1.0 / double(2 * D),
+                          p.shift,
+                          (int64_t(1) << (p.shift - 1)) + (int64_t(1) << 62),
+                          int64_t(1) << (62 - p.shift),
+                          p.zc,
+                          p.clamp_lo,
+                          p.clamp_hi};
+    uint32_t i = 0;
+#if PX_X86_KERNELS
+    if (cpu_has_avx2()) i = layernorm_tail_avx2(k, d, n, gain, bias, c);
+#endif
+    for (; i < n; ++i)
+        c[i] = layernorm_element(k, d[i], gain[i], bias[i]);
 }
 
 std::vector<uint8_t> qlayernorm_u8(const std::vector<uint8_t>& a, uint32_t rows, uint32_t n,

@@ -36,6 +36,14 @@ int64_t iexp(int64_t z);
 // One QLAYERNORM row: a (n codes), gain and bias (n each), c (n codes) (§16.1).
 void layernorm_row(const uint8_t* a, uint32_t n, const int32_t* gain, const int32_t* bias,
                    const QLayerNormParams& p, uint8_t* c);
+// The same row, the same bytes, without a 64-bit division per element (the optimized executor's):
+// t_i = floor(x_i / 2D) is the floor of x_i * fl(1 / 2D) in doubles, four elements at a time
+// (qint_ops.cpp, layernorm_tail, says why that is exact). `d` is scratch for n deviations.
+void layernorm_row_fast(const uint8_t* a, uint32_t n, const int32_t* gain, const int32_t* bias,
+                        const QLayerNormParams& p, uint8_t* c, int32_t* d);
+// Its second half: the n codes from the deviations d_i (|d_i| < 2^22) and D (0 <= D < 2^22).
+void layernorm_tail(const int32_t* d, uint32_t n, int64_t D, const int32_t* gain, const int32_t* bias,
+                    const QLayerNormParams& p, uint8_t* c);
 // Every row of the rows x n matrix a; gb is b's 2 x n elements (gains then biases).
 std::vector<uint8_t> qlayernorm_u8(const std::vector<uint8_t>& a, uint32_t rows, uint32_t n,
                                    const std::vector<int32_t>& gb, const QLayerNormParams& p);
