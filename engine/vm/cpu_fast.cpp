@@ -83,8 +83,8 @@ PX_CLONES void axpy_pixels(uint32_t* __restrict acc, uint32_t a, const uint8_t* 
 struct Scratch {
     std::vector<uint32_t> a, acc;
     std::vector<uint8_t> a8;
-    // FMATMUL's a and c; FADD's and FMUL's a and b; LAYERNORM's x, y and its zero bias when it has
-    // none (no allocation per decode step; no instruction reads what another left in them).
+    // FMATMUL's a, c and bias; FADD's and FMUL's a and b; LAYERNORM's x, y and gain then bias (no
+    // allocation per decode step; no instruction reads what another left in them).
     std::vector<float> fa, fc, fbias;
     std::vector<uint8_t> canon_rows; // FMATMUL's rows for the canonicalizing kernel (1) or not (0)
     // FATTENTION's q and out (its K and V are CacheCopy's).
@@ -175,8 +175,6 @@ struct PackedFloatWeight {
 // the run sets it to 0, so between calls nothing is trusted. A use gathers the elements from
 // `valid` to those it reads, then reads the copy. An APPEND of a row to the cache covers only the
 // new row's pixels and the header pixel (column 0, no element), so the next step reads one row.
-// The same copies hold the float rows an instruction reads as constants (kept_f32): FMATMUL's bias,
-// LAYERNORM's gain and bias.
 struct CacheCopy {
     uint32_t row = 0;     // the header row of the cache's matrix
     int32_t zero = -1;    // -1: canonical f32 elements in `f`; else uint8 codes less `zero` in `c`
@@ -912,13 +910,6 @@ FloatKernel plain_float_kernel() {
     return FloatKernel::Canon;
 }
 
-// The first n elements of the f32 matrix at `row`, canonical, from its kept copy (CacheCopy; read
-// from the pixels only when a write or a new run has made the copy stale). A decode pass reads each
-// bias and gain unchanged; gathered into the scratch on every step, a split product's bias was also
-// written where the other thread had read it, and each line had to move back to it (cross-core).
-// The pointer is valid until the next cache_copy() or trim_weights().
-const float* kept_f32(FastContext& cx, const Image& image, uint32_t row, uint64_t n);
-
 // FMATMUL: the reference's order (F.5), vectorized across outputs and split over column strips
 // on threads, b read from its packed strips (kept between steps: PackedFloatWeight). Every read
 // happens before any write (§4.2).
@@ -926,10 +917,13 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<FMatmulParams>(p.params);
     const uint32_t M = p.shape[0].rows, K = p.shape[0].cols, N = p.shape[1].cols;
     Scratch& sc = cx.scratch;
-    std::vector<float>&a = sc.fa, &c = sc.fc;
+    std::vector<float>&a = sc.fa, &c = sc.fc, &bias = sc.fbias;
     a.resize(size_t(M) * K);
     gather_f32_runs(image, p.ins.operand[0], a.size(), a.data());
-    const float* bias = q.bias_row ? kept_f32(cx, image, q.bias_row, N) : nullptr;
+    if (q.bias_row) {
+        bias.resize(N);
+        gather_f32_runs(image, q.bias_row, N, bias.data());
+    }
     const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
     const PackedFloatWeight& b = packed_float_weight(cx, image, p.ins.operand[1], K, N, threads);
     c.resize(size_t(M) * N); // every element is written below
@@ -954,7 +948,7 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
         const uint32_t j0 = s0 * kFloatN, j1 = std::min(N, s1 * kFloatN);
         for (uint32_t r = 0; r < M && epilogue; ++r) {
             float* out = &c[size_t(r) * N];
-            if (bias) fbinary_run<false>(out + j0, out + j0, bias + j0, j1 - j0);
+            if (q.bias_row) fbinary_run<false>(out + j0, out + j0, bias.data() + j0, j1 - j0);
             ops::activate_run(out + j0, j1 - j0, q.activation);
         }
     };
@@ -1143,26 +1137,21 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     const uint32_t M = p.shape[0].rows, N = p.shape[0].cols;
     // In the executor's scratch: a decode step's nine 1 x 192 layer norms spent a third of their
     // time allocating five vectors each (measured).
-    std::vector<float>&x = cx.scratch.fa, &y = cx.scratch.fc, &zeros = cx.scratch.fbias,
+    std::vector<float>&x = cx.scratch.fa, &y = cx.scratch.fc, &gb = cx.scratch.fbias,
     &sq = cx.scratch.norm_sq;
-    x.resize(size_t(M) * N), y.resize(x.size()), sq.resize(x.size());
+    x.resize(size_t(M) * N), y.resize(x.size()), sq.resize(x.size()), gb.resize(2 * size_t(N));
     gather_f32_runs(image, p.ins.operand[0], x.size(), x.data());
-    // The gain and the bias from their kept copies (kept_f32; the second call may move the first).
-    const float* gain = kept_f32(cx, image, p.ins.operand[1], N);
-    const float* bias = nullptr;
-    if (q.bias_row) {
-        bias = kept_f32(cx, image, q.bias_row, N);
-        gain = kept_f32(cx, image, p.ins.operand[1], N); // found again, still valid: no gather
-    } else {
-        zeros.assign(N, 0.0f);
-        bias = zeros.data();
-    }
+    gather_f32_runs(image, p.ins.operand[1], N, gb.data());
+    if (q.bias_row)
+        gather_f32_runs(image, q.bias_row, N, gb.data() + N);
+    else
+        std::fill(gb.begin() + N, gb.end(), 0.0f);
     const float eps = fm::from_bits(q.eps_bits), r = fm::recip(float(N));
     parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(M) * N * 16), M,
                     [&](uint32_t m0, uint32_t m1) {
                         for (uint32_t m = m0; m < m1; ++m)
-                            layernorm_row_fast(&x[size_t(m) * N], gain, bias, eps, r, &y[size_t(m) * N],
-                                               &sq[size_t(m) * N], N);
+                            layernorm_row_fast(&x[size_t(m) * N], gb.data(), gb.data() + N, eps, r,
+                                               &y[size_t(m) * N], &sq[size_t(m) * N], N);
                     });
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
     trim_scratch(cx);
@@ -1187,10 +1176,8 @@ template <class V> void grow_to(V& v, uint64_t n) {
 // elements as the kernel reads them: canonical f32 (zero = -1), in row order or (blocks_of = D, the
 // row width) in transposed blocks of 16 rows, or R codes less `zero`. Returns its index in
 // cx.caches: a reference would not survive the next call's push_back.
-// `attention`: counted in FastStats' cache_elements_* (kept_f32's constants are not).
 size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n, int32_t zero,
-                  uint32_t blocks_of = 0, bool attention = true) {
-    FastStats* const stats = attention ? cx.settings.stats : nullptr;
+                  uint32_t blocks_of = 0) {
     auto it = std::find_if(cx.caches.begin(), cx.caches.end(), [&](const CacheCopy& c) {
         return c.row == row && c.zero == zero && c.blocks_of == blocks_of;
     });
@@ -1202,7 +1189,7 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
     CacheCopy& c = *it;
     c.last_use = ++cx.uses;
     if (c.valid < n) {
-        if (stats) stats->cache_elements_read += n - c.valid;
+        if (cx.settings.stats) cx.settings.stats->cache_elements_read += n - c.valid;
         const uint64_t n_new = n - c.valid;
         if (zero < 0 && blocks_of == 0) {
             grow_to(c.f, n);
@@ -1228,12 +1215,8 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
         }
         c.valid = n;
     }
-    if (stats) stats->cache_elements_used += n;
+    if (cx.settings.stats) cx.settings.stats->cache_elements_used += n;
     return size_t(it - cx.caches.begin());
-}
-
-const float* kept_f32(FastContext& cx, const Image& image, uint32_t row, uint64_t n) {
-    return cx.caches[cache_copy(cx, image, row, n, -1, 0, false)].f.data();
 }
 
 // FATTENTION: one unit of work per (head, query row), split over threads, on the kept copies of K
