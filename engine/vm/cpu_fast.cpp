@@ -472,8 +472,8 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
     trim_weights(cx);
 }
 
-// The R channel of a checked matrix, row-major, walking the layout run by run.
-// The R bytes of the first n elements at `row` into v (resized to n).
+// The R channel of a checked matrix's first n elements, row-major, walking the layout run by run,
+// into v (resized to n).
 void gather_r_into(const Image& image, uint32_t row, uint64_t n, std::vector<uint8_t>& v) {
     v.resize(n);
     for_runs(image.rgba.data(), image.width, row, 0, n,
@@ -513,8 +513,8 @@ PX_CLONES void qadd_run(uint8_t* __restrict c, const uint8_t* __restrict a, cons
     }
 }
 
-// ADD and QADD: element-wise, so the only cost worth removing is the reference's division per
-// element in gather and scatter; the arithmetic is the reference's own kernels on the values.
+// ADD and QADD: element-wise. ADD runs the reference's own kernel on the gathered values; QADD
+// runs qadd_run in the executor's scratch, row by row when b is one row.
 void execute_add(FastContext& cx, Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     if (Opcode(p.ins.opcode) == Opcode::ADD) {
@@ -1314,9 +1314,10 @@ void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     for_runs(image.rgba.data(), image.width, p.ins.operand[1], 0, gb.size(),
              [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&gb[i], px, 4 * size_t(len)); });
     c.resize(a.size()), dev.resize(a.size());
-    // About 8 ns an element on one thread (a 36 x 192 prefill row block: 57 us, measured), the
-    // work of some 64 multiply-adds of a product: counted as 3, a prefill's layer norms stayed on
-    // one thread once min_macs_per_thread was 24 K (the uint8 prefill 0.15 ms slower).
+    // About 8 ns an element on one thread with the reference's row (a 36 x 192 prefill row block:
+    // 57 us, measured), the work of some 64 multiply-adds of a product: counted as 3, a prefill's
+    // layer norms stayed on one thread once min_macs_per_thread was 24 K (the uint8 prefill 0.15 ms
+    // slower). layernorm_row_fast takes about half that.
     parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 64), R,
                     [&](uint32_t r0, uint32_t r1) {
                         for (uint32_t r = r0; r < r1; ++r)
