@@ -36,6 +36,17 @@ inline int64_t rounding_mul_shift(int32_t acc, int32_t multiplier, uint32_t shif
     const int64_t p = int64_t(acc) * multiplier + (int64_t(1) << (shift - 1));
     return p >> shift; // arithmetic shift (C++20): floor division, so ties round upwards
 }
+// floor((v + 2^(shift-1)) / 2^shift), the rounding shift above, with only a logical shift (AVX2
+// has no 64-bit arithmetic one), for |v| < 2^61 and 1 <= shift <= 62: v + 2^(shift-1) + 2^62 lies in
+// (0, 2^63), and 2^62 is a multiple of 2^shift, so shifting it off takes exactly 2^(62-shift) away.
+// The vectorized QADD and QLAYERNORM kernels use its two constants lane by lane.
+struct LogicalRoundingShift {
+    uint32_t shift;
+    int64_t offset, back; // 2^(shift-1) + 2^62, 2^(62-shift)
+    explicit LogicalRoundingShift(uint32_t s)
+        : shift(s), offset((int64_t(1) << (s - 1)) + (int64_t(1) << 62)), back(int64_t(1) << (62 - s)) {}
+    int64_t operator()(int64_t v) const { return int64_t(uint64_t(v + offset) >> shift) - back; }
+};
 // clamp(zc + v, lo, hi) as a byte.
 inline uint8_t clamp_add(int64_t v, uint8_t zc, uint8_t lo, uint8_t hi) {
     const int64_t t = v + zc;

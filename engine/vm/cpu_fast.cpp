@@ -496,20 +496,15 @@ void store_r(Image& image, uint32_t row, MatrixHeader h, const uint8_t* c) {
 }
 
 // QADD (quant.cpp's qadd_u8, the reference) on a run of n elements, as a loop that vectorizes:
-// the products are int32 x int32 widened, and the floor shift of a signed int64, which AVX2 does
-// not have, is a logical shift of v + 2^62: 2^62 is a multiple of 2^shift (shift <= 62, check 7),
-// so floor((v + 2^62) / 2^s) = floor(v / 2^s) + 2^(62 - s) exactly, and v + 2^62 lies in
-// (0, 2^63) because |v| < 2^40 + 2^61 (Ma, Mb < 2^31, codes less zero points within +-255).
+// the products are int32 x int32 widened, and the rounding shift is LogicalRoundingShift's
+// (|v| < 2^40: Ma, Mb < 2^31, codes less zero points within +-255).
 PX_CLONES void qadd_run(uint8_t* __restrict c, const uint8_t* __restrict a, const uint8_t* __restrict b,
                         size_t n, const QAddParams& p) {
-    const uint32_t s = p.shift;
-    const int64_t offset = (int64_t(1) << (s - 1)) + (int64_t(1) << 62), back = int64_t(1) << (62 - s);
+    const LogicalRoundingShift round(p.shift);
     const int32_t za = p.za, zb = p.zb, ma = p.ma, mb = p.mb;
-    const int64_t lo = p.clamp_lo, hi = p.clamp_hi, zc = p.zc;
     for (size_t i = 0; i < n; ++i) {
-        const int64_t v = int64_t(int32_t(a[i]) - za) * ma + int64_t(int32_t(b[i]) - zb) * mb + offset;
-        const int64_t t = int64_t(uint64_t(v) >> s) - back + zc;
-        c[i] = uint8_t(std::min(std::max(t, lo), hi));
+        const int64_t v = int64_t(int32_t(a[i]) - za) * ma + int64_t(int32_t(b[i]) - zb) * mb;
+        c[i] = clamp_add(round(v), p.zc, p.clamp_lo, p.clamp_hi);
     }
 }
 

@@ -64,27 +64,24 @@ namespace {
 // q = j + 1: there fl(1 / m) m >= 1 - 2^-54 (for every such m: tests/qint_ops_test.cpp), so the
 // exact product q - q eps lies within half a spacing of q, a tie only when q is a power of two,
 // which rounds to q's even significand: e = q. |t| <= 2^24 + 1 fits an int32, and t * gain is an
-// int32 x int32 product. The rounding shift of acc (|acc| < 2^56) is a logical shift of
-// acc + 2^(shift-1) + 2^62 (2^62 a multiple of 2^shift, shift <= 62), less 2^(62-shift): what
-// AVX2, which has no 64-bit arithmetic shift, computes below, four elements at a time.
+// int32 x int32 product. The rounding shift of acc (|acc| < 2^56) is LogicalRoundingShift's
+// (quant.h), which AVX2, with no 64-bit arithmetic shift, computes below four elements at a time.
 struct LayerNormTail {
     double D, inv;
-    uint32_t shift;
-    int64_t offset, back, zc, lo, hi;
+    LogicalRoundingShift round;
+    uint8_t zc, lo, hi;
 };
 uint8_t layernorm_element(const LayerNormTail& k, int32_t d, int32_t gain, int32_t bias) {
     const double t = std::floor((double(d) * 131072.0 + k.D) * k.inv);
-    const int64_t acc = int64_t(int32_t(t)) * gain + bias;
-    const int64_t v = int64_t(uint64_t(acc + k.offset) >> k.shift) - k.back + k.zc;
-    return uint8_t(std::min(std::max(v, k.lo), k.hi));
+    return clamp_add(k.round(int64_t(int32_t(t)) * gain + bias), k.zc, k.lo, k.hi);
 }
 #if PX_X86_KERNELS
 PX_AVX2_TARGET uint32_t layernorm_tail_avx2(const LayerNormTail& k, const int32_t* d, uint32_t n,
                                             const int32_t* gain, const int32_t* bias, uint8_t* c) {
     const __m256d D = _mm256_set1_pd(k.D), inv = _mm256_set1_pd(k.inv), two17 = _mm256_set1_pd(131072.0);
-    const __m256i offset = _mm256_set1_epi64x(k.offset), rest = _mm256_set1_epi64x(k.zc - k.back);
+    const __m256i offset = _mm256_set1_epi64x(k.round.offset), rest = _mm256_set1_epi64x(k.zc - k.round.back);
     const __m256i lo = _mm256_set1_epi64x(k.lo), hi = _mm256_set1_epi64x(k.hi);
-    const __m128i shift = _mm_cvtsi32_si128(int(k.shift));
+    const __m128i shift = _mm_cvtsi32_si128(int(k.round.shift));
     uint32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const __m256d x = _mm256_add_pd(
@@ -129,14 +126,8 @@ void layernorm_tail(const int32_t* d, uint32_t n, int64_t D, const int32_t* gain
                              p.clamp_hi);
         return;
     }
-    const LayerNormTail k{double(D),
-                          1.0 / double(2 * D),
-                          p.shift,
-                          (int64_t(1) << (p.shift - 1)) + (int64_t(1) << 62),
-                          int64_t(1) << (62 - p.shift),
-                          p.zc,
-                          p.clamp_lo,
-                          p.clamp_hi};
+    const LayerNormTail k{double(D), 1.0 / double(2 * D), LogicalRoundingShift(p.shift),
+                          p.zc,      p.clamp_lo,          p.clamp_hi};
     uint32_t i = 0;
 #if PX_X86_KERNELS
     if (cpu_has_avx2()) i = layernorm_tail_avx2(k, d, n, gain, bias, c);
