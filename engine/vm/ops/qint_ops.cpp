@@ -120,14 +120,13 @@ void layernorm_row_fast(const uint8_t* a, uint32_t n, const int32_t* gain, const
 
 void layernorm_tail(const int32_t* d, uint32_t n, int64_t D, const int32_t* gain, const int32_t* bias,
                     const QLayerNormParams& p, uint8_t* c) {
+    const LogicalRoundingShift round(p.shift);
     if (D == 0) { // t_i = 0: every code is its bias, rounded and clamped
         for (uint32_t i = 0; i < n; ++i)
-            c[i] = clamp_add((int64_t(bias[i]) + (int64_t(1) << (p.shift - 1))) >> p.shift, p.zc, p.clamp_lo,
-                             p.clamp_hi);
+            c[i] = clamp_add(round(bias[i]), p.zc, p.clamp_lo, p.clamp_hi);
         return;
     }
-    const LayerNormTail k{double(D), 1.0 / double(2 * D), LogicalRoundingShift(p.shift),
-                          p.zc,      p.clamp_lo,          p.clamp_hi};
+    const LayerNormTail k{double(D), 1.0 / double(2 * D), round, p.zc, p.clamp_lo, p.clamp_hi};
     uint32_t i = 0;
 #if PX_X86_KERNELS
     if (cpu_has_avx2()) i = layernorm_tail_avx2(k, d, n, gain, bias, c);
