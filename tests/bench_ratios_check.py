@@ -106,6 +106,18 @@ def main():
     for name, e in by_name.items():
         close(f"generation[{name}].tokens_per_s", e["tokens_per_s"], 1000.0 / e["ms_per_token"])
         close(f"generation[{name}].fraction_of_bound", e["fraction_of_bound"], bound / e["ms_per_token"])
+    # The optimized CPU executor's split tuning: every decode iteration of every run (the warm-up
+    # included: runs + 1) after each run's first is timed under one of the two thresholds. A
+    # generation of n tokens takes n - 1 taken LOOPs after its prefill, so n - 2 timed iterations.
+    for name, e in by_name.items():
+        if name in ("cpu", "cpu-last-row"):
+            sp = e["split"]
+            close(f"generation[{name}].split timed iterations", sp["iterations_few"] + sp["iterations_eager"],
+                  (g["runs"] + 1) * (g["tokens"] - 2))
+            if sp["min_macs_per_thread_eager"] >= sp["min_macs_per_thread"]:
+                failures.append(f"generation[{name}].split: the eager threshold is not the smaller")
+        elif e["split"] is not None:
+            failures.append(f"generation[{name}].split: set for an executor that does not tune")
     ratios = g["ratios"]
     cpu = by_name["cpu"]
     for other in ("cpu-ref", "gl"):

@@ -9,6 +9,7 @@
 #include "fmath_vec.h"
 #include "quant.h"
 #include "random_float_program.h"
+#include "split_tuner.h"
 #include "test_util.h"
 #include "vm.h"
 
@@ -1133,6 +1134,48 @@ TEST_CASE("packed weights: within one run() a weight is read once, then trusted;
         REQUIRE(stepped.image.rgba == ref.image.rgba);
         CHECK(w.reused(stats) == 14);
         CHECK(w.trusted(stats) == 8);
+    }
+}
+
+TEST_CASE(
+    "split tuning: a loop's iterations are timed under both thresholds; the bytes are the reference's") {
+    std::mt19937 rng(7310);
+    for (WeightKind kind : kWeightKinds) {
+        WeightProgram w = make_weight_program(kind, rng);
+        w.product(w.rx, w.rw, w.ry);
+        w.loop(40, 0); // 40 taken LOOPs: 39 iterations between them
+        w.halt();
+        INFO(std::string(kind_name(kind)));
+        VmState ref = make_vm(w.img);
+        run(ref);
+        REQUIRE(ref.status == VmStatus::Halted);
+        // The settings' threshold keeps every product on one thread; the eager one splits it.
+        FastStats stats;
+        FastSettings settings{2, uint64_t(1) << 40, &stats, 1};
+        VmState got = make_vm(w.img);
+        run(got, {.execute = fast_executor(settings)});
+        REQUIRE(got.image.rgba == ref.image.rgba);
+        CHECK(stats.split_iterations_few + stats.split_iterations_eager == 39);
+        CHECK(stats.split_iterations_eager >= SplitTuner::kRatios); // the first ones alternate
+        // A run stopped inside an iteration and resumed: that iteration is not timed.
+        FastStats stopped_stats;
+        settings.stats = &stopped_stats;
+        const PlanExecutor fast = fast_executor(settings);
+        VmState stopped = make_vm(w.img);
+        uint64_t seen = 0;
+        run(stopped, {.stop_before = [&](const VmState&) { return ++seen == 21; }, .execute = fast});
+        REQUIRE(stopped.status == VmStatus::Ready);
+        run(stopped, {.execute = fast});
+        REQUIRE(stopped.image.rgba == ref.image.rgba);
+        CHECK(stopped_stats.split_iterations_few + stopped_stats.split_iterations_eager == 38);
+        // No eager threshold (0, or not below the other): nothing is timed.
+        for (uint64_t eager : {uint64_t(0), uint64_t(1) << 40}) {
+            FastStats none;
+            VmState plain = make_vm(w.img);
+            run(plain, {.execute = fast_executor(FastSettings{2, uint64_t(1) << 40, &none, eager})});
+            REQUIRE(plain.image.rgba == ref.image.rgba);
+            CHECK(none.split_iterations_few + none.split_iterations_eager == 0);
+        }
     }
 }
 

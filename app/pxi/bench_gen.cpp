@@ -106,6 +106,11 @@ struct ExecutorResult {
     int runs = 0;
     double prefill_ms = 0, ms_per_token = 0, cpu_ms_per_token = 0;
     std::vector<int32_t> tokens;
+    // The optimized CPU executor's loop iterations under each work-per-thread threshold, over all its
+    // runs (the warm-up's too: the executor keeps what it learned), and its changes of mind
+    // (px::SplitTuner); has_split only for that executor.
+    bool has_split = false;
+    px::FastStats split;
     std::string error;
 };
 
@@ -190,6 +195,30 @@ std::string fmt(const char* f, double v) {
     return b;
 }
 
+// What the optimized CPU executor's SplitTuner did, for the JSON (null for other executors).
+json split_json(const ExecutorResult& er) {
+    if (!er.has_split) return nullptr;
+    const px::FastSettings defaults;
+    return {{"min_macs_per_thread", defaults.min_macs_per_thread},
+            {"min_macs_per_thread_eager", defaults.min_macs_per_thread_eager},
+            {"iterations_few", er.split.split_iterations_few},
+            {"iterations_eager", er.split.split_iterations_eager},
+            {"switches", er.split.split_switches}};
+}
+
+// The same in one line: "loop iterations timed 120: 104 under 8192 multiply-adds a thread, 16 under
+// 24576 (1 switch of the one kept)".
+std::string split_text(const px::FastStats& s) {
+    const px::FastSettings defaults;
+    const uint64_t timed = s.split_iterations_few + s.split_iterations_eager;
+    return "loop iterations timed " + std::to_string(timed) + ": " +
+           std::to_string(s.split_iterations_eager) + " under " +
+           std::to_string(defaults.min_macs_per_thread_eager) + " multiply-adds a thread, " +
+           std::to_string(s.split_iterations_few) + " under " + std::to_string(defaults.min_macs_per_thread) +
+           " (" + std::to_string(s.split_switches) + (s.split_switches == 1 ? " switch" : " switches") +
+           " of the one kept)";
+}
+
 // Times `executor` (cpu, cpu-ref or gl; cpu on er.threads) on `image`: `runs` generations after
 // one that warms up; medians into er, the last run's tokens, or er.error.
 void measure_executor(ExecutorResult& er, const std::string& executor, const px::Image& image,
@@ -198,7 +227,9 @@ void measure_executor(ExecutorResult& er, const std::string& executor, const px:
     if (executor == "cpu") {
         px::FastSettings fs;
         fs.threads = er.threads;
+        fs.stats = &er.split;
         run.execute = px::fast_executor(fs);
+        er.has_split = true;
     }
     std::vector<double> prefill, decode, decode_cpu;
     for (int r = 0; r <= runs && er.error.empty(); ++r) { // run 0 warms up
@@ -359,7 +390,8 @@ GenReport measure_generation(const GenOptions& o) {
                       {"tokens_per_s", per_s(1, er.ms_per_token)},
                       {"cpu_ms_per_token", er.cpu_ms_per_token},
                       {"fraction_of_bound", er.ms_per_token > 0 ? bound_ms / er.ms_per_token : 0.0},
-                      {"generated", er.tokens}});
+                      {"generated", er.tokens},
+                      {"split", split_json(er)}});
     }
     j["executors"] = ex;
     j["peer"] = {{"name", "libtorch"},
@@ -427,6 +459,8 @@ GenReport measure_generation(const GenOptions& o) {
     else
         t << "  libtorch: " << peer.note << "\n";
     if (peer.built) t << "  libtorch: " << peer.library << " on " << peer.blas << "; " << peer.note << "\n";
+    for (const ExecutorResult& er : results)
+        if (er.has_split && er.error.empty()) t << "  " << er.name << ": " << split_text(er.split) << "\n";
     for (auto& [k, v] : ratios.items())
         if (v.is_number()) t << "  " << k << ": " << fmt("%.2fx", v.get<double>()) << "\n";
     rep.table = t.str();

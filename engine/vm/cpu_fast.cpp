@@ -2,6 +2,7 @@
 #include "huge_pages.h"
 #include "kernel_clones.h"
 #include "parallel.h"
+#include "split_tuner.h"
 
 #include "cpu_gemm.h"
 #include "fmath.h"
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -226,9 +228,31 @@ struct FastContext {
     bool run_continues = false;
     uint64_t run_seq = 0;
     const Image* run_image = nullptr;
+    // Which work-per-thread threshold the loop iteration under way runs under (split_tuner.h), and
+    // when the iteration began (its first plan after a taken LOOP of this run).
+    SplitTuner tuner;
+    bool iteration_timed = false;
+    std::chrono::steady_clock::time_point iteration_start;
 };
 
 namespace {
+
+unsigned threads_for_min(unsigned threads, uint64_t min_macs, uint64_t macs) {
+    // hardware_concurrency() reads /sys on every call (microseconds): asked once.
+    static const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+    if (threads == 0) threads = hardware;
+    if (min_macs > 0) threads = unsigned(std::clamp<uint64_t>(macs / min_macs, 1, threads));
+    return threads;
+}
+
+// The threads a kernel of `macs` multiply-adds (or its count of similar work) runs on: under the
+// threshold of the loop iteration under way (SplitTuner).
+unsigned threads_for(const FastContext& cx, uint64_t macs) {
+    const bool eager = cx.tuner.running == SplitTuner::kEager;
+    return threads_for_min(cx.settings.threads,
+                           eager ? cx.settings.min_macs_per_thread_eager : cx.settings.min_macs_per_thread,
+                           macs);
+}
 
 struct MatmulShape {
     uint32_t M, K, N;
@@ -434,7 +458,7 @@ void execute_matmul(FastContext& cx, Image& image, const Plan& p) {
         const QMatmul32Params& q32 = std::get<QMatmul32Params>(p.params);
         s.za = q32.za, s.zb = q32.zb, bias_row = q32.bias_row;
     }
-    const unsigned threads = fast_threads_for(cx.settings, uint64_t(s.M) * s.N * s.K);
+    const unsigned threads = threads_for(cx, uint64_t(s.M) * s.N * s.K);
     // Every read happens here, before any write (PROTOCOL.md §4.2): c may be a, b or the bias.
     std::vector<uint32_t>& acc = cx.scratch.acc;
     // With VNNI the few-rows product runs on the kept packed weight (cpu_gemm.cpp, vnni_rows_panel):
@@ -919,7 +943,7 @@ void execute_fmatmul(FastContext& cx, Image& image, const Plan& p) {
         bias.resize(N);
         gather_f32_runs(image, q.bias_row, N, bias.data());
     }
-    const unsigned threads = fast_threads_for(cx.settings, uint64_t(M) * N * K);
+    const unsigned threads = threads_for(cx, uint64_t(M) * N * K);
     const PackedFloatWeight& b = packed_float_weight(cx, image, p.ins.operand[1], K, N, threads);
     c.resize(size_t(M) * N); // every element is written below
     const uint32_t strips = (N + kFloatN - 1) / kFloatN, Kp = (K + 15) / 16 * 16;
@@ -1086,7 +1110,7 @@ void execute_gelu(FastContext& cx, Image& image, const Plan& p) {
     std::vector<float> v(n);
     gather_f32_runs(image, p.ins.operand[0], n, v.data());
     const uint32_t chunks = uint32_t((n + 4095) / 4096);
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, n * 64), chunks, [&](uint32_t c0, uint32_t c1) {
+    parallel_ranges(&cx.pool, threads_for(cx, n * 64), chunks, [&](uint32_t c0, uint32_t c1) {
         const uint64_t i0 = uint64_t(c0) * 4096, i1 = std::min<uint64_t>(n, uint64_t(c1) * 4096);
         fm::gelu_run(v.data() + i0, size_t(i1 - i0));
     });
@@ -1100,7 +1124,7 @@ void execute_fsoftmax(FastContext& cx, Image& image, const Plan& p) {
     std::vector<float> x(h.elements());
     gather_f32_runs(image, p.ins.operand[0], x.size(), x.data());
     const float scale = fm::canon(fm::from_bits(std::get<FSoftmaxParams>(p.params).scale));
-    const unsigned threads = fast_threads_for(cx.settings, h.elements() * 32); // ~30 operations an element
+    const unsigned threads = threads_for(cx, h.elements() * 32); // ~30 operations an element
     parallel_ranges(&cx.pool, threads, h.rows, [&](uint32_t r0, uint32_t r1) {
         for (uint32_t r = r0; r < r1; ++r) {
             float* row = &x[size_t(r) * h.cols];
@@ -1142,12 +1166,11 @@ void execute_layernorm(FastContext& cx, Image& image, const Plan& p) {
     else
         std::fill(gb.begin() + N, gb.end(), 0.0f);
     const float eps = fm::from_bits(q.eps_bits), r = fm::recip(float(N));
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(M) * N * 16), M,
-                    [&](uint32_t m0, uint32_t m1) {
-                        for (uint32_t m = m0; m < m1; ++m)
-                            layernorm_row_fast(&x[size_t(m) * N], gb.data(), gb.data() + N, eps, r,
-                                               &y[size_t(m) * N], &sq[size_t(m) * N], N);
-                    });
+    parallel_ranges(&cx.pool, threads_for(cx, uint64_t(M) * N * 16), M, [&](uint32_t m0, uint32_t m1) {
+        for (uint32_t m = m0; m < m1; ++m)
+            layernorm_row_fast(&x[size_t(m) * N], gb.data(), gb.data() + N, eps, r, &y[size_t(m) * N],
+                               &sq[size_t(m) * N], N);
+    });
     store_f32(image, p.ins.operand[2], p.out_shape, y.data());
     trim_scratch(cx);
 }
@@ -1227,8 +1250,7 @@ void execute_fattention(FastContext& cx, Image& image, const Plan& p) {
     const auto& prm = std::get<FAttentionParams>(p.params);
     const uint32_t T = p.shape[0].rows, D = p.shape[0].cols, L = p.shape[1].rows, heads = prm.heads;
     const uint32_t hd = D / heads, units = T * heads;
-    const unsigned parts =
-        std::min<unsigned>(fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), std::max(1u, units));
+    const unsigned parts = std::min<unsigned>(threads_for(cx, uint64_t(T) * L * D * 2), std::max(1u, units));
     std::vector<float>&q = cx.scratch.att_q, &out = cx.scratch.att_out;
     q.resize(size_t(T) * D), out.resize(size_t(T) * D);
     gather_f32_runs(image, p.ins.operand[0], q.size(), q.data());
@@ -1313,12 +1335,11 @@ void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     // 57 us, measured), the work of some 64 multiply-adds of a product: counted as 3, a prefill's
     // layer norms stayed on one thread once min_macs_per_thread was 24 K (the uint8 prefill 0.15 ms
     // slower). layernorm_row_fast takes about half that.
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(R) * N * 64), R,
-                    [&](uint32_t r0, uint32_t r1) {
-                        for (uint32_t r = r0; r < r1; ++r)
-                            qint::layernorm_row_fast(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q,
-                                                     &c[size_t(r) * N], &dev[size_t(r) * N]);
-                    });
+    parallel_ranges(&cx.pool, threads_for(cx, uint64_t(R) * N * 64), R, [&](uint32_t r0, uint32_t r1) {
+        for (uint32_t r = r0; r < r1; ++r)
+            qint::layernorm_row_fast(&a[size_t(r) * N], N, gb.data(), gb.data() + N, q, &c[size_t(r) * N],
+                                     &dev[size_t(r) * N]);
+    });
     store_r(image, p.ins.operand[2], p.out_shape, c.data());
     trim_scratch(cx);
 }
@@ -1353,7 +1374,7 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
     const size_t iv = cache_copy(cx, image, prm.v_row, uint64_t(L) * D, prm.zv);
     const int16_t *k = cx.caches[ik].c.data(), *v = cx.caches[iv].c.data();
     std::vector<uint8_t> out(size_t(T) * D);
-    parallel_ranges(&cx.pool, fast_threads_for(cx.settings, uint64_t(T) * L * D * 2), T * heads,
+    parallel_ranges(&cx.pool, threads_for(cx, uint64_t(T) * L * D * 2), T * heads,
                     [&](uint32_t u0, uint32_t u1) {
                         std::vector<int32_t> s(L);
                         std::vector<int64_t> prob(L);
@@ -1553,28 +1574,48 @@ void distrust_written(FastContext& cx, const std::vector<Rect>& writes, uint32_t
 // One plan. Only a plan that continues the run of the last one carried out here (the next number
 // of one run() call, on the same image: Plan::run_seq) may use trusted weights; after it, the
 // weights on rows it wrote are trusted no more, whichever kernel wrote them.
+// A taken LOOP at `pc` ended an iteration: the tuner hears how long it took, if it was timed from
+// its start, and chooses the threshold of the next. (A program that never loops stays under
+// min_macs_per_thread.)
+void time_iteration(FastContext& cx, uint32_t pc) {
+    const auto now = std::chrono::steady_clock::now();
+    const uint64_t eager = cx.settings.min_macs_per_thread_eager;
+    if (eager == 0 || eager >= cx.settings.min_macs_per_thread) return;
+    if (cx.iteration_timed) {
+        const uint8_t ran = cx.tuner.running;
+        const uint64_t switches = cx.tuner.switches;
+        split_tuner_iteration_end(cx.tuner, pc,
+                                  std::chrono::duration<double, std::nano>(now - cx.iteration_start).count());
+        if (FastStats* st = cx.settings.stats) {
+            ++(ran == SplitTuner::kEager ? st->split_iterations_eager : st->split_iterations_few);
+            st->split_switches += cx.tuner.switches - switches;
+        }
+    }
+    cx.iteration_timed = true;
+    cx.iteration_start = now;
+}
+
 void run_fast(FastContext& cx, Image& image, const Plan& plan) {
     const bool continues =
         cx.run_continues && plan.run_seq != 0 && plan.run_seq == cx.run_seq + 1 && &image == cx.run_image;
-    if (!continues) distrust_all(cx);
+    if (!continues) {
+        distrust_all(cx);
+        split_tuner_interrupted(cx.tuner); // an iteration begun in another run is not timed
+        cx.iteration_timed = false;
+    }
     cx.keep_bytes = keep_bytes_for(image);
     cx.run_continues = false; // until this plan's writes are accounted for
     const FastKernel kernel = fast_kernel(Opcode(plan.ins.opcode));
     (kernel ? kernel : execute_as_reference)(cx, image, plan);
     distrust_written(cx, plan.writes, image.width);
     cx.run_continues = true, cx.run_seq = plan.run_seq, cx.run_image = &image;
+    if (plan.jump) time_iteration(cx, plan.ins.pc);
 }
 
 } // namespace
 
 unsigned fast_threads_for(const FastSettings& settings, uint64_t macs) {
-    unsigned t = settings.threads;
-    // hardware_concurrency() reads /sys on every call (microseconds): asked once.
-    static const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
-    if (t == 0) t = hardware;
-    const uint64_t min_macs = settings.min_macs_per_thread;
-    if (min_macs > 0) t = unsigned(std::clamp<uint64_t>(macs / min_macs, 1, t));
-    return t;
+    return threads_for_min(settings.threads, settings.min_macs_per_thread, macs);
 }
 
 bool fast_has_kernel(uint8_t opcode) {

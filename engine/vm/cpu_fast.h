@@ -14,7 +14,9 @@
 // kernels when no value can be flushed, else canonicalizing every operation (cpu_fast.cpp).
 // FATTENTION and QATTENTION keep copies of their key and value caches under the same trust, element
 // by element, so a decode step reads only the rows appended since the step before (CacheCopy).
-// Every output is computed the same way whatever the thread count, so the bytes never depend on it.
+// Every output is computed the same way whatever the thread count, so the bytes never depend on it;
+// in a program that loops, the executor times the iterations and keeps whichever of two
+// work-per-thread thresholds runs them faster (split_tuner.h).
 //
 // No process-wide state: the settings, the scratch buffers, the packed weights (reused while their
 // bytes are unchanged, which is checked at most once per run() call unless the run writes their
@@ -53,21 +55,27 @@ struct FastStats {
     // Bytes the executor's KeepArena holds for its packed weights and cache copies (whole chunks,
     // free blocks included), after the last instruction.
     uint64_t arena_bytes = 0;
+    // Loop iterations timed under each of the two thresholds (FastSettings::min_macs_per_thread, then
+    // min_macs_per_thread_eager), and changes of the one held best (split_tuner.h).
+    uint64_t split_iterations_few = 0;
+    uint64_t split_iterations_eager = 0;
+    uint64_t split_switches = 0;
 };
 
 struct FastSettings {
     unsigned threads = 0; // 0 = std::thread::hardware_concurrency()
-    // Below this much work per thread a shape runs on fewer threads (0: always all). Small: the
-    // pool's workers poll between steps and the caller takes any range a worker has not started
+    // Below this much work per thread a shape runs on fewer threads (0: always all). The pool's
+    // workers poll between steps and the caller takes any range a worker has not started
     // (parallel.h), so handing a decode step's one-row products and row opcodes to a second thread
-    // pays (float32 GPT decode, one process alternating: 0.28 to 0.31 ms a token at 8 K against
-    // 0.38 to 0.45 at 2 M, which a pool that slept between steps needed). Not below 24 K: a
-    // hand-off costs about what the shipped GPTs' smallest products (1 x 192 @ 192 x 192, 36,864
-    // multiply-adds, 2.7 us on two threads) save on the second thread; at 24 K they and short
-    // attention steps stay on one (200 generated tokens, one process, 7 runs alternating, medians:
-    // float32 62.6 -> 54.3 ms, uint8 39.8 -> 36.2 ms against 8 K).
+    // can pay. Whether the smallest do (the shipped GPTs' 1 x 192 @ 192 x 192, 36,864
+    // multiply-adds) depends on the host's moment: see min_macs_per_thread_eager.
     uint64_t min_macs_per_thread = 24576;
     FastStats* stats = nullptr; // where the executor counts what it did (may be null)
+    // In a program that loops, iterations also run under this smaller threshold, and the executor
+    // keeps whichever of the two runs them faster (split_tuner.h: 8 K was 8% faster than 24 K on a
+    // float32 GPT decode while this VM's host was quiet, 8% slower while it was busy). 0, or a value
+    // not below min_macs_per_thread, keeps min_macs_per_thread always.
+    uint64_t min_macs_per_thread_eager = 8192;
 };
 
 // A fast executor with its own settings and scratch buffers.
@@ -75,7 +83,8 @@ PlanExecutor fast_executor(const FastSettings& settings = {});
 // One plan with the default settings and fresh buffers (a plain function: tests, one-off steps).
 void execute_fast(Image& image, const Plan& plan);
 
-// The threads a MATMUL of M*N*K multiply-adds would use under these settings.
+// The threads a MATMUL of M*N*K multiply-adds would use under these settings (with
+// min_macs_per_thread: outside a loop, or before the executor has timed one).
 unsigned fast_threads_for(const FastSettings& settings, uint64_t macs);
 
 // Whether the opcode has a kernel (its own or, explicitly, the reference's) in this executor.

@@ -1,0 +1,63 @@
+// split_tuner.h — which of two work-per-thread thresholds a looping program runs faster under.
+//
+// Whether a small product is worth handing half of to a second thread depends on the moment more
+// than on the shape. On this project's 2-vCPU VM, a float32 GPT decode with every product above
+// 8 K multiply-adds a thread split ran 8% faster than with the 24 K threshold while the host was
+// quiet, and 8% slower while it was busy (one process alternating the two, measured within the
+// same hour). So the optimized CPU executor measures instead of guessing. In a program that loops,
+// it times each iteration (from one taken LOOP to the next taken LOOP at the same pc), runs most
+// iterations under the arm it holds best and every few under the other, and moves to the other
+// when the median of its last few ratios (the other arm's iteration over the best arm's iteration
+// just before it: one decode position apart, so a growing attention hardly biases the ratio) is
+// below kSwitchBelow.
+//
+// The thresholds only decide how many threads compute the fixed ranges of parallel.h, so the bytes
+// never depend on the choice. A plain struct and pure functions: time comes in as numbers, so
+// tests/split_tuner_test.cpp drives it with made-up iterations.
+#pragma once
+#include <array>
+#include <cstdint>
+
+namespace px {
+
+struct SplitTuner {
+    static constexpr uint8_t kFew = 0;   // the settings' threshold (FastSettings::min_macs_per_thread)
+    static constexpr uint8_t kEager = 1; // the smaller one (FastSettings::min_macs_per_thread_eager)
+    // Ratios the decision takes the median of: one iteration disturbed by the host (an interrupt, a
+    // time slice lost) moves no decision.
+    static constexpr uint32_t kRatios = 9;
+    // One iteration in this many runs the other arm once kRatios ratios are in hand (before that,
+    // the arms alternate), and one in kExplorePeriodClear while the median ratio is above
+    // kClearAbove. An iteration under the slower arm costs more than its ratio says (the
+    // iterations around it pay too): with the eager arm 21% slower on a busy host, exploring one
+    // iteration in 16 made a decode 2.8% slower, not 1.3% (measured).
+    static constexpr uint32_t kExplorePeriod = 16;
+    static constexpr uint32_t kExplorePeriodClear = 64;
+    static constexpr double kClearAbove = 1.05;
+    // The other arm becomes the best when its median ratio is below this: 2% faster, so the
+    // noise of equal arms does not flip it to and fro.
+    static constexpr double kSwitchBelow = 0.97;
+
+    uint8_t best = kFew;    // the arm held best
+    uint8_t running = kFew; // the arm of the iteration under way
+    uint32_t since_explore = 0;
+    // The last iteration that ran the best arm and is not paired yet: its LOOP's pc and its time.
+    bool best_timed = false;
+    uint32_t best_pc = 0;
+    double best_ns = 0;
+    std::array<double, kRatios> ratios{}; // the other arm's last ratios, a ring
+    uint32_t ratio_count = 0, next_ratio = 0;
+    // What it did (FastStats shows these): iterations timed under each arm, and changes of the best.
+    std::array<uint64_t, 2> iterations{};
+    uint64_t switches = 0;
+};
+
+// The iteration under way ended at the taken LOOP at `pc` after `ns` nanoseconds: records it and
+// returns the arm the next iteration runs under (also left in t.running).
+uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns);
+
+// The iteration under way will not be timed (the run stopped, or a plan did not continue it): the
+// next one runs under the best arm and pairs with nothing before it.
+void split_tuner_interrupted(SplitTuner& t);
+
+} // namespace px
