@@ -277,6 +277,28 @@ if(CMAKE_SCRIPT_MODE_FILE)
     expect_type(NUMBER generation ratios cpu_decode_vs_libtorch)
     expect_type(NUMBER generation ratios cpu_last_row_prefill_vs_libtorch)
   endif()
+  # The table's line on the optimized CPU executor's split tuning (SplitTuner), from a text run of
+  # the same quick generation: its counts add up, every decode iteration after each run's first is
+  # timed (runs + 1 with the warm-up, tokens - 2 a run), and the thresholds are the JSON's.
+  execute_process(COMMAND ${PXI} bench --quick --generation-only --no-gl RESULT_VARIABLE trc
+                  OUTPUT_VARIABLE text ERROR_VARIABLE terr)
+  if(NOT trc EQUAL 0)
+    message(FATAL_ERROR "pxi bench --quick --generation-only exited with ${trc}:\n${terr}")
+  endif()
+  if(NOT text MATCHES "\n  cpu: loop iterations timed ([0-9]+): ([0-9]+) under ([0-9]+) multiply-adds a thread, ([0-9]+) under ([0-9]+) \\(([0-9]+) switch")
+    message(FATAL_ERROR "bench text: no split tuning line for cpu in:\n${text}")
+  endif()
+  set(timed ${CMAKE_MATCH_1})
+  math(EXPR sum "${CMAKE_MATCH_2} + ${CMAKE_MATCH_4}")
+  string(JSON runs GET "${out}" generation runs)
+  string(JSON sp_eager GET "${out}" generation executors 0 split min_macs_per_thread_eager)
+  string(JSON sp_few GET "${out}" generation executors 0 split min_macs_per_thread)
+  math(EXPR want_timed "(${runs} + 1) * (${ntok} - 2)")
+  if(NOT sum EQUAL timed OR NOT timed EQUAL want_timed OR NOT CMAKE_MATCH_3 EQUAL sp_eager
+     OR NOT CMAKE_MATCH_5 EQUAL sp_few)
+    message(FATAL_ERROR "bench text: split line says ${CMAKE_MATCH_0}; expected ${want_timed} timed iterations "
+                        "in all, under ${sp_eager} and ${sp_few}")
+  endif()
   # Every rate, ratio and fraction against the figures it divides (tests/bench_ratios_check.py):
   # CMake's math has no floats. Needs /usr/bin/python3, not NumPy.
   if(PYTHON3)
