@@ -1156,7 +1156,7 @@ TEST_CASE(
         run(got, {.execute = fast_executor(settings)});
         REQUIRE(got.image.rgba == ref.image.rgba);
         CHECK(stats.split_iterations_few + stats.split_iterations_eager == 39);
-        CHECK(stats.split_iterations_eager >= SplitTuner::kRatios); // the first ones alternate
+        CHECK(stats.split_iterations_eager >= SplitTuner::kMinRatios); // the first ones alternate
         // A run stopped inside an iteration and resumed: that iteration is not timed.
         FastStats stopped_stats;
         settings.stats = &stopped_stats;

@@ -47,6 +47,21 @@ TEST_CASE("SplitTuner: starts on the settings' threshold and alternates until it
     CHECK(d.t.best == SplitTuner::kFew);
 }
 
+TEST_CASE("SplitTuner: a clearly slower other arm ends the alternation after kMinRatios ratios") {
+    // Splitting small products on a busy host: the eager arm 30% slower. A short generation pays for
+    // kMinRatios explorations, not kRatios.
+    Driver d;
+    d.iterations(2 * SplitTuner::kRatios + 20, decode_cost(1.3, 2));
+    CHECK(d.t.best == SplitTuner::kFew);
+    CHECK(d.ran[SplitTuner::kEager] == SplitTuner::kMinRatios);
+    CHECK(d.t.ratio_count == SplitTuner::kMinRatios);
+    // Then one iteration in kExplorePeriodClear.
+    d.ran = {};
+    d.iterations(SplitTuner::kExplorePeriodClear * 10, decode_cost(1.3, 3));
+    CHECK(d.ran[SplitTuner::kEager] == 10);
+    CHECK(d.t.switches == 0);
+}
+
 TEST_CASE("SplitTuner: equal arms never switch, and the other arm runs one iteration in kExplorePeriod") {
     for (uint32_t seed = 1; seed <= 20; ++seed) {
         CAPTURE(seed);
@@ -64,7 +79,7 @@ TEST_CASE("SplitTuner: a faster eager arm is found within its first ratios, and 
     for (uint32_t seed = 1; seed <= 20; ++seed) {
         CAPTURE(seed);
         Driver d;
-        d.iterations(2 * SplitTuner::kRatios, decode_cost(0.92, seed));
+        d.iterations(2 * SplitTuner::kMinRatios, decode_cost(0.92, seed));
         CHECK(d.t.best == SplitTuner::kEager);
         CHECK(d.t.switches == 1);
         d.ran = {};

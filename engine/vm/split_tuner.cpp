@@ -5,10 +5,12 @@
 namespace px {
 namespace {
 
+// The median of the ratios in hand (the ring fills from its start after each reset).
 double median_ratio(const SplitTuner& t) {
     std::array<double, SplitTuner::kRatios> r = t.ratios;
-    std::nth_element(r.begin(), r.begin() + SplitTuner::kRatios / 2, r.end());
-    return r[SplitTuner::kRatios / 2];
+    const auto mid = r.begin() + t.ratio_count / 2;
+    std::nth_element(r.begin(), mid, r.begin() + t.ratio_count);
+    return *mid;
 }
 
 } // namespace
@@ -25,7 +27,7 @@ uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns) {
             t.ratio_count = std::min(t.ratio_count + 1, SplitTuner::kRatios);
         }
         t.best_timed = false;
-        if (t.ratio_count == SplitTuner::kRatios && median_ratio(t) < SplitTuner::kSwitchBelow) {
+        if (t.ratio_count >= SplitTuner::kMinRatios && median_ratio(t) < SplitTuner::kSwitchBelow) {
             // The iteration just timed ran the new best: the next exploration pairs with it.
             t.best = t.running;
             ++t.switches;
@@ -34,11 +36,13 @@ uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns) {
         }
     }
     // Explore only right after a timed best-arm iteration, so every exploration makes a pair: every
-    // other iteration until the ratios are in hand, then one in kExplorePeriod, or one in
-    // kExplorePeriodClear while the other arm is clearly slower.
-    const uint32_t period = t.ratio_count < SplitTuner::kRatios         ? 1
-                            : median_ratio(t) > SplitTuner::kClearAbove ? SplitTuner::kExplorePeriodClear
-                                                                        : SplitTuner::kExplorePeriod;
+    // other iteration until kRatios ratios are in hand, unless kMinRatios of them already show the
+    // other arm clearly slower; then one in kExplorePeriod, or one in kExplorePeriodClear while the
+    // other arm is clearly slower.
+    const bool clear = t.ratio_count >= SplitTuner::kMinRatios && median_ratio(t) > SplitTuner::kClearAbove;
+    const uint32_t period = clear                                 ? SplitTuner::kExplorePeriodClear
+                            : t.ratio_count < SplitTuner::kRatios ? 1
+                                                                  : SplitTuner::kExplorePeriod;
     ++t.since_explore;
     if (t.best_timed && t.since_explore >= period) {
         t.running = uint8_t(1 - t.best);

@@ -23,19 +23,21 @@ namespace px {
 struct SplitTuner {
     static constexpr uint8_t kFew = 0;   // the settings' threshold (FastSettings::min_macs_per_thread)
     static constexpr uint8_t kEager = 1; // the smaller one (FastSettings::min_macs_per_thread_eager)
-    // Ratios the decision takes the median of: one iteration disturbed by the host (an interrupt, a
-    // time slice lost) moves no decision.
+    // Ratios the decision takes the median of (the last kRatios; a decision needs kMinRatios): one
+    // iteration disturbed by the host (an interrupt, a time slice lost) moves no decision.
     static constexpr uint32_t kRatios = 9;
-    // One iteration in this many runs the other arm once kRatios ratios are in hand (before that,
-    // the arms alternate), and one in kExplorePeriodClear while the median ratio is above
-    // kClearAbove. An iteration under the slower arm costs more than its ratio says (the
-    // iterations around it pay too): with the eager arm 21% slower on a busy host, exploring one
-    // iteration in 16 made a decode 2.8% slower, not 1.3% (measured).
+    static constexpr uint32_t kMinRatios = 5;
+    // After the first kRatios ratios (the arms alternate until then, or until kMinRatios of them
+    // show the other arm clearly slower), one iteration in kExplorePeriod runs the other arm, and
+    // one in kExplorePeriodClear while its median ratio is above kClearAbove. An iteration under
+    // the slower arm costs more than its ratio says (the iterations around it pay too): with the
+    // eager arm 21% slower on a busy host, exploring one iteration in 16 made a decode 2.8% slower,
+    // not 1.3% (measured).
     static constexpr uint32_t kExplorePeriod = 16;
     static constexpr uint32_t kExplorePeriodClear = 64;
     static constexpr double kClearAbove = 1.05;
-    // The other arm becomes the best when its median ratio is below this: 2% faster, so the
-    // noise of equal arms does not flip it to and fro.
+    // The other arm becomes the best when its median ratio is below this: 3% faster, so the
+    // noise of equal arms seldom flips it to and fro.
     static constexpr double kSwitchBelow = 0.97;
 
     uint8_t best = kFew;    // the arm held best
