@@ -1218,9 +1218,13 @@ size_t cache_copy(FastContext& cx, const Image& image, uint32_t row, uint64_t n,
             std::vector<float>& got = cx.scratch.cache_rows;
             got.resize(n_new);
             gather_f32_range(image, row, c.valid, n_new, got.data());
-            for (uint64_t i = c.valid; i < n; ++i) { // row p = i / D, column k = i % D
-                const uint64_t p = i / D, k = i % D;
+            // Row p, column k of element i, stepped instead of divided per element: two 64-bit
+            // divisions an element were 0.1 us of a decode step's 0.53 here (measured; the rest is
+            // the 192 cache lines a new row of 192 lands in, one float each).
+            uint64_t p = c.valid / D, k = c.valid % D;
+            for (uint64_t i = c.valid; i < n; ++i) {
                 c.f[(p / 16) * 16 * D + k * 16 + p % 16] = got[i - c.valid];
+                if (++k == D) k = 0, ++p;
             }
         } else {
             grow_to(c.c, n);
