@@ -1575,9 +1575,6 @@ void distrust_written(FastContext& cx, const std::vector<Rect>& writes, uint32_t
     }
 }
 
-// One plan. Only a plan that continues the run of the last one carried out here (the next number
-// of one run() call, on the same image: Plan::run_seq) may use trusted weights; after it, the
-// weights on rows it wrote are trusted no more, whichever kernel wrote them.
 // A taken LOOP at `pc` ended an iteration: the tuner hears how long it took, if it was timed from
 // its start, and chooses the threshold of the next. (A program that never loops stays under
 // min_macs_per_thread.)
@@ -1599,6 +1596,9 @@ void time_iteration(FastContext& cx, uint32_t pc) {
     cx.iteration_start = now;
 }
 
+// One plan. Only a plan that continues the run of the last one carried out here (the next number
+// of one run() call, on the same image: Plan::run_seq) may use trusted weights; after it, the
+// weights on rows it wrote are trusted no more, whichever kernel wrote them.
 void run_fast(FastContext& cx, Image& image, const Plan& plan) {
     const bool continues =
         cx.run_continues && plan.run_seq != 0 && plan.run_seq == cx.run_seq + 1 && &image == cx.run_image;
