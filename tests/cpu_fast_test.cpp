@@ -1168,11 +1168,15 @@ TEST_CASE(
         run(stopped, {.execute = fast});
         REQUIRE(stopped.image.rgba == ref.image.rgba);
         CHECK(stopped_stats.split_iterations_few + stopped_stats.split_iterations_eager == 38);
-        // No eager threshold (0, or not below the other): nothing is timed.
-        for (uint64_t eager : {uint64_t(0), uint64_t(1) << 40}) {
+        // No eager threshold (0, or not below the other), or one thread: nothing is timed.
+        for (const FastSettings& untuned : {FastSettings{2, uint64_t(1) << 40, nullptr, 0},
+                                            FastSettings{2, uint64_t(1) << 40, nullptr, uint64_t(1) << 40},
+                                            FastSettings{1, uint64_t(1) << 40, nullptr, 1}}) {
             FastStats none;
+            FastSettings with_stats = untuned;
+            with_stats.stats = &none;
             VmState plain = make_vm(w.img);
-            run(plain, {.execute = fast_executor(FastSettings{2, uint64_t(1) << 40, &none, eager})});
+            run(plain, {.execute = fast_executor(with_stats)});
             REQUIRE(plain.image.rgba == ref.image.rgba);
             CHECK(none.split_iterations_few + none.split_iterations_eager == 0);
         }

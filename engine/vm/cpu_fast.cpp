@@ -1579,9 +1579,11 @@ void distrust_written(FastContext& cx, const std::vector<Rect>& writes, uint32_t
 // its start, and chooses the threshold of the next. (A program that never loops stays under
 // min_macs_per_thread.)
 void time_iteration(FastContext& cx, uint32_t pc) {
-    const auto now = std::chrono::steady_clock::now();
     const uint64_t eager = cx.settings.min_macs_per_thread_eager;
-    if (eager == 0 || eager >= cx.settings.min_macs_per_thread) return;
+    // Nothing to choose with one thread, or without a smaller threshold.
+    const bool one_thread = threads_for_min(cx.settings.threads, 0, 0) < 2;
+    if (eager == 0 || eager >= cx.settings.min_macs_per_thread || one_thread) return;
+    const auto now = std::chrono::steady_clock::now();
     if (cx.iteration_timed) {
         const uint8_t ran = cx.tuner.running;
         const uint64_t switches = cx.tuner.switches;

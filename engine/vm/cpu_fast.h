@@ -74,7 +74,7 @@ struct FastSettings {
     // In a program that loops, iterations also run under this smaller threshold, and the executor
     // keeps whichever of the two runs them faster (split_tuner.h: 8 K was 8% faster than 24 K on a
     // float32 GPT decode while this VM's host was quiet, 8% slower while it was busy). 0, or a value
-    // not below min_macs_per_thread, keeps min_macs_per_thread always.
+    // not below min_macs_per_thread, keeps min_macs_per_thread always (so does a single thread).
     uint64_t min_macs_per_thread_eager = 8192;
 };
 

@@ -25,13 +25,14 @@ uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns) {
             t.ratios[t.next_ratio] = ns / t.best_ns;
             t.next_ratio = (t.next_ratio + 1) % SplitTuner::kRatios;
             t.ratio_count = std::min(t.ratio_count + 1, SplitTuner::kRatios);
+            t.median = t.ratio_count >= SplitTuner::kMinRatios ? median_ratio(t) : 1.0;
         }
         t.best_timed = false;
-        if (t.ratio_count >= SplitTuner::kMinRatios && median_ratio(t) < SplitTuner::kSwitchBelow) {
+        if (t.median < SplitTuner::kSwitchBelow) {
             // The iteration just timed ran the new best: the next exploration pairs with it.
             t.best = t.running;
             ++t.switches;
-            t.ratio_count = 0, t.next_ratio = 0;
+            t.ratio_count = 0, t.next_ratio = 0, t.median = 1.0;
             t.best_timed = true, t.best_pc = pc, t.best_ns = ns;
         }
     }
@@ -39,7 +40,7 @@ uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns) {
     // other iteration until kRatios ratios are in hand, unless kMinRatios of them already show the
     // other arm clearly slower; then one in kExplorePeriod, or one in kExplorePeriodClear while the
     // other arm is clearly slower.
-    const bool clear = t.ratio_count >= SplitTuner::kMinRatios && median_ratio(t) > SplitTuner::kClearAbove;
+    const bool clear = t.median > SplitTuner::kClearAbove;
     const uint32_t period = clear                                 ? SplitTuner::kExplorePeriodClear
                             : t.ratio_count < SplitTuner::kRatios ? 1
                                                                   : SplitTuner::kExplorePeriod;

@@ -49,6 +49,9 @@ struct SplitTuner {
     double best_ns = 0;
     std::array<double, kRatios> ratios{}; // the other arm's last ratios, a ring
     uint32_t ratio_count = 0, next_ratio = 0;
+    // Their median once kMinRatios are in hand, else 1 (kept: an iteration of a tight loop can
+    // take less than a microsecond, and the tuner is asked at every one).
+    double median = 1.0;
     // What it did (FastStats shows these): iterations timed under each arm, and changes of the best.
     std::array<uint64_t, 2> iterations{};
     uint64_t switches = 0;
