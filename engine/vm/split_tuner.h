@@ -3,13 +3,13 @@
 // Whether a small product is worth handing half of to a second thread depends on the moment more
 // than on the shape. On this project's 2-vCPU VM, a float32 GPT decode with every product above
 // 8 K multiply-adds a thread split ran 8% faster than with the 24 K threshold while the host was
-// quiet, and 8% slower while it was busy (one process alternating the two, measured within the
-// same hour). So the optimized CPU executor measures instead of guessing. In a program that loops,
-// it times each iteration (from one taken LOOP to the next taken LOOP at the same pc), runs most
-// iterations under the arm it holds best and every few under the other, and moves to the other
-// when the median of its last few ratios (the other arm's iteration over the best arm's iteration
-// just before it: one decode position apart, so a growing attention hardly biases the ratio) is
-// below kSwitchBelow.
+// quiet, and 8 to 21% slower while it was busy (one process alternating the two, measured within
+// the same hour). So the optimized CPU executor measures instead of guessing. In a program that
+// loops, it times each iteration (from one taken LOOP to the next), runs most iterations under the
+// arm it holds best and every few under the other, and moves to the other when the median of its
+// last few ratios is below kSwitchBelow. A ratio is the other arm's iteration over the best arm's
+// iteration just before it, when both ended at the same LOOP: one decode position apart, so a
+// growing attention hardly biases it.
 //
 // The thresholds only decide how many threads compute the fixed ranges of parallel.h, so the bytes
 // never depend on the choice. A plain struct and pure functions: time comes in as numbers, so
