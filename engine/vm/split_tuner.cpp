@@ -16,7 +16,6 @@ double median_ratio(const SplitTuner& t) {
 } // namespace
 
 uint8_t split_tuner_iteration_end(SplitTuner& t, uint32_t pc, double ns) {
-    ++t.iterations[t.running];
     if (t.running == t.best) {
         t.best_timed = true, t.best_pc = pc, t.best_ns = ns;
     } else {

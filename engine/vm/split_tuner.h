@@ -52,8 +52,8 @@ struct SplitTuner {
     // Their median once kMinRatios are in hand, else 1 (kept: an iteration of a tight loop can
     // take less than a microsecond, and the tuner is asked at every one).
     double median = 1.0;
-    // What it did (FastStats shows these): iterations timed under each arm, and changes of the best.
-    std::array<uint64_t, 2> iterations{};
+    // Changes of the best arm (FastStats::split_switches counts them, and the iterations under each
+    // arm, as the executor hands them in).
     uint64_t switches = 0;
 };
 
