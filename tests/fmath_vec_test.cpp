@@ -351,6 +351,35 @@ TEST_CASE("softmax_run equals fm::softmax_row on every length up to 100, with sp
     CHECK(bad == 0);
 }
 
+TEST_CASE("exp_shifted_run equals fm::exp_shifted: every exponent and sign, shifts, every tail, in place") {
+    // The shifts: +0 (SAMPLE's weights, where x is already mul(sub(x_i, m), r)) and row maxima.
+    std::vector<float> x;
+    for (uint64_t b = 0; b < (uint64_t(1) << 32); b += 65521) // a prime step: every exponent, both signs
+        x.push_back(fm::from_bits(uint32_t(b)));
+    for (float v : {0.0f, -0.0f, 88.7f, -87.3f, -103.9f, -104.0f, 1e-30f})
+        x.push_back(v);
+    size_t bad = 0;
+    for (float m : {0.0f, 3.5f, -2.0f, 88.0f})
+        for (size_t n :
+             {x.size(), size_t(1), size_t(3), size_t(4), size_t(63), size_t(64), size_t(65), size_t(200)}) {
+            std::vector<float> want(n);
+            fm::exp_shifted(x.data(), fm::canon(m), want.data(), n);
+            for (fm::PackIsa isa : widths()) {
+                std::vector<float> got(n), in_place(x.begin(), x.begin() + ptrdiff_t(n));
+                fm::exp_shifted_run(x.data(), fm::canon(m), got.data(), n, isa);
+                fm::exp_shifted_run(in_place.data(), fm::canon(m), in_place.data(), n, isa);
+                for (size_t i = 0; i < n; ++i)
+                    if ((fm::bits(got[i]) != fm::bits(want[i]) ||
+                         fm::bits(in_place[i]) != fm::bits(want[i])) &&
+                        bad++ == 0)
+                        FAIL_CHECK("exp_shifted(" << hex(x[i]) << ", " << m << ") on " << width_name(isa)
+                                                  << ": " << hex(got[i]) << " (in place " << hex(in_place[i])
+                                                  << "), the definition " << hex(want[i]));
+            }
+        }
+    CHECK(bad == 0);
+}
+
 TEST_CASE("sum_run equals fm::sum: every length up to 300, specials, terms not canonical, flushing sums") {
     // Lengths across many blocks and every tail; terms over every magnitude (dot_value) and the
     // specials; in trial 2 terms fm::sum canonicalizes (-0, subnormals, NaN payloads); sums that

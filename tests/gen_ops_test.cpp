@@ -176,13 +176,17 @@ TEST_CASE("sample: the top-k set is §13.5's (k largest keys, ties to the lower 
     std::mt19937 g{1305};
     const uint32_t pool[] = {bits(1.0f), bits(2.0f), bits(2.0f),  bits(-3.0f),
                              bits(0.5f), fm::kNaN,   fm::kNegInf, 0u};
-    for (int trial = 0; trial < 300; ++trial) {
-        const uint32_t n = 1 + g() % 300;
+    // Trials 300 on have vocabularies' lengths and small k: the k-th key's search among the
+    // blocks that reach the k-th largest block maximum, and the exponentials in vectors (k = 0).
+    for (int trial = 0; trial < 360; ++trial) {
+        const bool long_row = trial >= 300;
+        const uint32_t n = long_row ? 1000 + g() % 4200 : 1 + g() % 300;
         std::vector<uint32_t> x(n);
         for (uint32_t& v : x) // few distinct values (ties at the cut), or any canonical float
             v = trial % 3 ? pool[g() % 8] : fm::canon_bits(g() & 0xBFFFFFFFu);
         x[g() % n] = bits(4.0f); // a finite largest logit, so the draw is not greedy
-        const uint32_t k = trial % 5 == 0 ? 0 : 1 + g() % (n + 2);
+        const uint32_t small_k[] = {1, 1, 2, 3, 16, 40, 64, n / 16, n / 16 + 1, 1 + uint32_t(g() % 80)};
+        const uint32_t k = trial % 5 == 0 ? 0 : long_row ? small_k[trial % 10] : 1 + g() % (n + 2);
         const float temperature = 0.25f + float(g() % 8) / 4.0f;
         std::vector<uint32_t> order(n);
         for (uint32_t i = 0; i < n; ++i)

@@ -361,13 +361,32 @@ PX_CLONES void scale_run(float* y, size_t n, float r) {
     }
 }
 
-void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
-    SoftmaxPasses passes;
+namespace {
+// The exponential pass of `isa`'s packs (at most this CPU's), or the definition.
+using ExpsFn = void (*)(const float*, float, float*, size_t);
+ExpsFn exps_on(PackIsa isa) {
 #if PX_X86_KERNELS
     isa = std::min(isa, best_pack_isa());
-    if (isa == PackIsa::Avx512) passes.exps = exp_shifted_packs<avx512::canonical::exp_shifted_run_packs>;
-    if (isa == PackIsa::Avx2) passes.exps = exp_shifted_packs<avx2::canonical::exp_shifted_run_packs>;
+    if (isa == PackIsa::Avx512) return exp_shifted_packs<avx512::canonical::exp_shifted_run_packs>;
+    if (isa == PackIsa::Avx2) return exp_shifted_packs<avx2::canonical::exp_shifted_run_packs>;
+#else
+    (void)isa;
 #endif
+    return exp_shifted;
+}
+} // namespace
+
+void exp_shifted_run(const float* x, float m, float* y, size_t n, PackIsa isa) {
+    exps_on(isa)(x, m, y, n);
+}
+void exp_shifted_run(const float* x, float m, float* y, size_t n) {
+    exp_shifted_run(x, m, y, n, best_pack_isa());
+}
+
+void softmax_run(const float* x, float* y, size_t n, PackIsa isa) {
+    SoftmaxPasses passes;
+    passes.exps = exps_on(isa);
+    isa = std::min(isa, best_pack_isa());
     if (isa != PackIsa::Scalar)
         passes.max_of = max_canon_run, passes.sum_of = sum_run, passes.scale = scale_run;
     softmax_row_with(x, y, n, passes);

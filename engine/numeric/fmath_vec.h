@@ -37,6 +37,12 @@ bool gelu_run_vectorized();
 void softmax_run(const float* x, float* y, size_t n);
 void softmax_run(const float* x, float* y, size_t n, PackIsa isa);
 
+// y = fm::exp_shifted(x, m) (y[i] = exp(sub(canon(x[i]), m)); y may be x), bit for bit, on the
+// softmax's packs. SAMPLE's weights over a whole vocabulary are exponentials of 4096 and more
+// values: the scalar definition took 68 us of 4096 logits (measured), these packs about 4.
+void exp_shifted_run(const float* x, float m, float* y, size_t n);
+void exp_shifted_run(const float* x, float m, float* y, size_t n, PackIsa isa);
+
 // The softmax's passes (fmath.h's SoftmaxPasses) as loops that vectorize: max_canon and
 // scale_by bit for bit. scale_run also scales attention's scores (FATTENTION).
 float max_canon_run(const float* x, size_t n, bool* any_nan);
