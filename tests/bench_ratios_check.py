@@ -124,6 +124,17 @@ def main():
         key = f"cpu_decode_speedup_vs_{other}"
         if other in by_name:
             close(f"generation.ratios.{key}", ratios[key], by_name[other]["ms_per_token"] / cpu["ms_per_token"])
+    # Sampling on the cpu executor: each variant's rate and its ratio to the greedy runs beside it;
+    # its tokens equal cpu-ref's (bench exits 1 otherwise, and says so here).
+    sampling = g["sampling"]
+    for v in sampling["variants"]:
+        name = f"generation.sampling[top_k {v['top_k']}]"
+        close(f"{name}.tokens_per_s", v["tokens_per_s"], 1000.0 / v["ms_per_token"])
+        close(f"{name}.vs_greedy", v["vs_greedy"], v["ms_per_token"] / sampling["greedy_ms_per_token"])
+        if not v["same_as_cpu_ref"] or len(v["generated"]) != g["tokens"]:
+            failures.append(f"{name}: not cpu-ref's {g['tokens']} tokens")
+    if [v["top_k"] for v in sampling["variants"]] != [40, 0]:
+        failures.append("generation.sampling: the variants are not top-k 40 and the whole vocabulary")
     peer = g["peer"]
     if peer.get("built"):
         close("generation.peer.tokens_per_s", peer["tokens_per_s"], 1000.0 / peer["ms_per_token"])

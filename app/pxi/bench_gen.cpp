@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -219,35 +220,51 @@ std::string split_text(const px::FastStats& s) {
            " of the one kept)";
 }
 
-// Times `executor` (cpu, cpu-ref or gl; cpu on er.threads) on `image`: `runs` generations after
-// one that warms up; medians into er, the last run's tokens, or er.error.
+// Times each of ers[i] on images[i] (the executor `executor`, or er.name where it is empty: cpu,
+// cpu-ref or gl; cpu on er.threads): `runs` generations after one that warms up, one run of each
+// in turn, so that a change in the host's load falls on every variant alike; medians into each er,
+// its last run's tokens, or its error.
+void measure_interleaved(const std::vector<ExecutorResult*>& ers, const std::vector<const px::Image*>& images,
+                         const std::string& executor, const px::GptRegions& g, size_t prompt_len,
+                         uint32_t tokens, int runs) {
+    std::vector<std::unique_ptr<pxi::GptRunner>> runners;
+    for (ExecutorResult* er : ers) {
+        const std::string name = executor.empty() ? er->name : executor;
+        runners.push_back(std::make_unique<pxi::GptRunner>(name, "simple")); // simple: faster at 1 row on GL
+        if (name == "cpu") {
+            px::FastSettings fs;
+            fs.threads = er->threads;
+            fs.stats = &er->split;
+            runners.back()->execute = px::fast_executor(fs);
+            er->has_split = true;
+        }
+    }
+    std::vector<std::vector<double>> prefill(ers.size()), decode(ers.size()), decode_cpu(ers.size());
+    for (int r = 0; r <= runs; ++r)
+        for (size_t v = 0; v < ers.size(); ++v) {
+            ExecutorResult& er = *ers[v];
+            if (!er.error.empty()) continue;
+            OneRun one = run_once(*runners[v], *images[v], g, prompt_len, tokens);
+            if (!one.error.empty()) {
+                er.error = one.error;
+                continue;
+            }
+            if (r == 0) continue;
+            prefill[v].push_back(one.prefill_ms);
+            decode[v].push_back(one.decode_ms / double(tokens - 1));
+            decode_cpu[v].push_back(one.decode_cpu_ms / double(tokens - 1));
+            er.tokens = one.tokens;
+            ++er.runs;
+        }
+    for (size_t v = 0; v < ers.size(); ++v) {
+        ers[v]->prefill_ms = median(prefill[v]);
+        ers[v]->ms_per_token = median(decode[v]);
+        ers[v]->cpu_ms_per_token = median(decode_cpu[v]);
+    }
+}
 void measure_executor(ExecutorResult& er, const std::string& executor, const px::Image& image,
                       const px::GptRegions& g, size_t prompt_len, uint32_t tokens, int runs) {
-    pxi::GptRunner run{executor, "simple"}; // simple: the GL kernel that is faster at 1 row
-    if (executor == "cpu") {
-        px::FastSettings fs;
-        fs.threads = er.threads;
-        fs.stats = &er.split;
-        run.execute = px::fast_executor(fs);
-        er.has_split = true;
-    }
-    std::vector<double> prefill, decode, decode_cpu;
-    for (int r = 0; r <= runs && er.error.empty(); ++r) { // run 0 warms up
-        OneRun one = run_once(run, image, g, prompt_len, tokens);
-        if (!one.error.empty()) {
-            er.error = one.error;
-            break;
-        }
-        if (r == 0) continue;
-        prefill.push_back(one.prefill_ms);
-        decode.push_back(one.decode_ms / double(tokens - 1));
-        decode_cpu.push_back(one.decode_cpu_ms / double(tokens - 1));
-        er.tokens = one.tokens;
-        ++er.runs;
-    }
-    er.prefill_ms = median(prefill);
-    er.ms_per_token = median(decode);
-    er.cpu_ms_per_token = median(decode_cpu);
+    measure_interleaved({&er}, {&image}, executor, g, prompt_len, tokens, runs);
 }
 
 } // namespace
@@ -347,6 +364,59 @@ GenReport measure_generation(const GenOptions& o) {
                                  " wrote other tokens than cpu-ref");
         }
 
+    // What sampling costs (SAMPLE, PROTOCOL.md 13.5, instead of the argmax): the optimized CPU
+    // executor's decode at temperature 0.8 with top-k 40 and over the whole vocabulary, each run in
+    // turn with a greedy run (the host's load moves more than sampling costs); each variant's
+    // tokens against one cpu-ref run of the same settings.
+    struct SampledResult {
+        uint32_t top_k = 0;
+        ExecutorResult cpu;
+        bool same_as_ref = false;
+    };
+    std::vector<SampledResult> sampled;
+    ExecutorResult greedy_beside;
+    const px::GptSampling sampled_settings{
+        .temperature = 0.8f, .top_k = 0, .seed = 1, .presence_penalty = 0.0f};
+    if (cpu_ran && ref) {
+        say("generation: cpu sampling at temperature 0.8, top-k 40 and the whole vocabulary, beside greedy");
+        greedy_beside.name = "cpu";
+        greedy_beside.threads = threads;
+        std::vector<px::Image> images;
+        for (uint32_t top_k : {40u, 0u}) {
+            SampledResult sr;
+            sr.top_k = top_k, sr.cpu.name = "cpu", sr.cpu.threads = threads;
+            images.push_back(image);
+            px::GptSampling settings = sampled_settings;
+            settings.top_k = top_k;
+            if (px::Status st = px::set_gpt_sampling(images.back(), *g, settings); !st)
+                sr.cpu.error = st.error().message;
+            sampled.push_back(std::move(sr));
+        }
+        std::vector<ExecutorResult*> ers{&greedy_beside};
+        std::vector<const px::Image*> on{&image};
+        for (size_t i = 0; i < sampled.size(); ++i)
+            ers.push_back(&sampled[i].cpu), on.push_back(&images[i]);
+        measure_interleaved(ers, on, "", *g, prompt.size(), tokens, runs);
+        for (size_t i = 0; i < sampled.size(); ++i) {
+            SampledResult& sr = sampled[i];
+            if (sr.cpu.error.empty()) {
+                pxi::GptRunner ref_run{"cpu-ref", "simple"};
+                OneRun one = run_once(ref_run, images[i], *g, prompt.size(), tokens);
+                sr.cpu.error = one.error;
+                sr.same_as_ref = sr.cpu.error.empty() && one.tokens == sr.cpu.tokens;
+                if (sr.cpu.error.empty() && !sr.same_as_ref) {
+                    rep.parity_ok = false;
+                    rep.errors.push_back(
+                        "generation: PARITY FAILURE: cpu sampled other tokens than cpu-ref at top-k " +
+                        std::to_string(sr.top_k));
+                }
+            }
+            if (!sr.cpu.error.empty())
+                rep.errors.push_back("generation: cpu sampling at top-k " + std::to_string(sr.top_k) + ": " +
+                                     sr.cpu.error);
+        }
+    }
+
     say("generation: libtorch peer");
     PeerResult peer;
     if (g->weights_u8)
@@ -424,6 +494,20 @@ GenReport measure_generation(const GenOptions& o) {
         }
     }
     j["ratios"] = ratios;
+    json sampling_variants = json::array();
+    for (const SampledResult& sr : sampled)
+        sampling_variants.push_back({{"top_k", sr.top_k},
+                                     {"error", sr.cpu.error.empty() ? json(nullptr) : json(sr.cpu.error)},
+                                     {"ms_per_token", sr.cpu.ms_per_token},
+                                     {"tokens_per_s", per_s(1, sr.cpu.ms_per_token)},
+                                     {"vs_greedy", ratio(sr.cpu.ms_per_token, greedy_beside.ms_per_token)},
+                                     {"generated", sr.cpu.tokens},
+                                     {"same_as_cpu_ref", sr.same_as_ref}});
+    j["sampling"] = {{"executor", "cpu"},
+                     {"greedy_ms_per_token", greedy_beside.ms_per_token},
+                     {"temperature", sampled_settings.temperature},
+                     {"seed", sampled_settings.seed},
+                     {"variants", sampling_variants}};
 
     // The table.
     std::ostringstream t;
@@ -461,6 +545,24 @@ GenReport measure_generation(const GenOptions& o) {
     if (peer.built) t << "  libtorch: " << peer.library << " on " << peer.blas << "; " << peer.note << "\n";
     for (const ExecutorResult& er : results)
         if (er.has_split && er.error.empty()) t << "  " << er.name << ": " << split_text(er.split) << "\n";
+    if (!sampled.empty()) {
+        t << "  cpu sampling (temperature 0.8, seed 1), run by run with greedy at "
+          << fmt("%.3f", greedy_beside.ms_per_token) << " ms/token:";
+        for (size_t i = 0; i < sampled.size(); ++i) {
+            const SampledResult& sr = sampled[i];
+            t << (i ? ";" : "") << " "
+              << (sr.top_k ? "top-k " + std::to_string(sr.top_k) : "whole vocabulary");
+            if (!sr.cpu.error.empty()) {
+                t << " " << sr.cpu.error;
+                continue;
+            }
+            t << " " << fmt("%.3f", sr.cpu.ms_per_token) << " ms/token";
+            if (greedy_beside.ms_per_token > 0)
+                t << ", " << fmt("%.2fx", sr.cpu.ms_per_token / greedy_beside.ms_per_token) << " greedy";
+            t << (sr.same_as_ref ? ", = cpu-ref" : ", DIFFER from cpu-ref");
+        }
+        t << "\n";
+    }
     for (auto& [k, v] : ratios.items())
         if (v.is_number()) t << "  " << k << ": " << fmt("%.2fx", v.get<double>()) << "\n";
     rep.table = t.str();
