@@ -222,6 +222,39 @@ TEST_CASE("sample: the top-k set is §13.5's (k largest keys, ties to the lower 
     }
 }
 
+TEST_CASE("sample: weights and scratch kept from call to call give what fresh ones give") {
+    // The optimized CPU executor keeps one SampleWeights and one SampleScratch: rows of every
+    // length (GPT-2's vocabulary, then short ones, then long again), greedy calls in between, sets
+    // from top-1 to the whole row. Nothing a call leaves behind may change the next call's result.
+    std::mt19937 g{2311};
+    SampleWeights kept;
+    SampleScratch scratch;
+    for (int call = 0; call < 40; ++call) {
+        const uint32_t n = call % 4 == 0 ? 50257 : call % 4 == 1 ? 1 + g() % 40 : 300 + g() % 5000;
+        std::vector<uint32_t> x(n);
+        for (uint32_t& v : x)
+            v = call % 3 ? bits(float(int(g() % 2001) - 1000) / 100.0f) : fm::canon_bits(g() & 0xBFFFFFFFu);
+        const uint32_t ks[] = {0, 1, 40, n / 2, n + 3};
+        const uint32_t k = ks[g() % 5];
+        const uint32_t temperature = call % 5 == 0 ? 0u : bits(0.25f + float(g() % 8) / 4.0f);
+        const uint32_t z = g();
+        INFO("call " << call << " n " << n << " k " << k);
+        const uint32_t token = sample_bits(kept, scratch, x.data(), n, temperature, k, z);
+        const SampleWeights fresh = sample_weights(x.data(), n, temperature, k);
+        CHECK(token == sample_bits(x.data(), n, temperature, k, z));
+        CHECK(kept.top == fresh.top);
+        CHECK(kept.greedy == fresh.greedy);
+        CHECK(kept.members == fresh.members);
+        CHECK(bits(kept.total) == bits(fresh.total));
+        REQUIRE(kept.e.size() == fresh.e.size());
+        for (size_t i = 0; i < fresh.e.size(); ++i)
+            if (bits(kept.e[i]) != bits(fresh.e[i])) {
+                FAIL_CHECK("weight " << i << ": kept " << kept.e[i] << ", fresh " << fresh.e[i]);
+                break;
+            }
+    }
+}
+
 TEST_CASE("the validator walks loops: every iteration's headers, and the bound it cannot read") {
     auto load = [](const char* name) {
         auto v = load_vector(source_path(std::string("tests/vectors/") + name + ".json"));

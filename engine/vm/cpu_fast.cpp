@@ -98,10 +98,20 @@ struct Scratch {
     std::vector<uint8_t> ua, ub, uc;
     std::vector<int32_t> qgb;
     std::vector<int32_t> qdev;
+    // ARGMAX's, SAMPLE's and PENALIZE's row of logits and PENALIZE's window, and SAMPLE's weights and
+    // their scratch (gen_ops.h): over GPT-2's 50,257 logits, vectors made afresh each token faulted
+    // in their pages every call.
+    std::vector<uint32_t> row_words, window_words;
+    SampleWeights sample;
+    SampleScratch sample_scratch;
     GemmWorkspace gemm;
     size_t bytes() const {
+        const SampleScratch& ss = sample_scratch;
         return (a.capacity() + acc.capacity() + fa.capacity() + fc.capacity() + fbias.capacity() +
-                att_q.capacity() + att_out.capacity() + cache_rows.capacity() + norm_sq.capacity()) *
+                att_q.capacity() + att_out.capacity() + cache_rows.capacity() + norm_sq.capacity() +
+                row_words.capacity() + window_words.capacity() + sample.e.capacity() +
+                sample.members.capacity() + ss.keys.capacity() + ss.block_max.capacity() +
+                ss.pool.capacity() + ss.candidates.capacity() + ss.all.capacity()) *
                    4 +
                a8.capacity() + canon_rows.capacity() + gemm.bytes() + ua.capacity() + ub.capacity() +
                uc.capacity() + qgb.capacity() * 4 + qdev.capacity() * 4;
@@ -1461,10 +1471,11 @@ void execute_append(FastContext&, Image& image, const Plan& p) {
 }
 
 // ARGMAX and SAMPLE: the last row read run by run; the choice is gen_ops.h's (one definition).
-void execute_select(FastContext&, Image& image, const Plan& p) {
+void execute_select(FastContext& cx, Image& image, const Plan& p) {
     const auto& op = p.ins.operand;
     const MatrixHeader h = p.shape[0];
-    std::vector<uint32_t> x(h.cols);
+    std::vector<uint32_t>& x = cx.scratch.row_words;
+    x.resize(h.cols);
     read_words(image, op[0], uint64_t(h.rows - 1) * h.cols, h.cols, 1, x.data());
     uint32_t token;
     if (Opcode(p.ins.opcode) == Opcode::SAMPLE) {
@@ -1472,28 +1483,32 @@ void execute_select(FastContext&, Image& image, const Plan& p) {
         uint32_t state;
         read_words(image, op[1], 0, 1, 3, &state);
         state += kPrngStep;
-        token = sample_bits(x.data(), h.cols, fm::canon_bits(q.temperature), q.top_k, mix32(state));
+        token = sample_bits(cx.scratch.sample, cx.scratch.sample_scratch, x.data(), h.cols,
+                            fm::canon_bits(q.temperature), q.top_k, mix32(state));
         write_words(image, op[1], 0, 1, 3, &state); // b first, then c
     } else {
         token = argmax_bits(x.data(), h.cols);
     }
     image.set_pixel(0, op[2], encode_header(p.out_shape));
     write_words(image, op[2], 0, 1, 3, &token);
+    trim_scratch(cx);
 }
 
 // PENALIZE: a's last row and b's window read run by run; the arithmetic is gen_ops.h's.
-void execute_penalize(FastContext&, Image& image, const Plan& p) {
+void execute_penalize(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<PenalizeParams>(p.params);
     const auto& op = p.ins.operand;
     const MatrixHeader h = p.shape[0];
-    std::vector<uint32_t> x(h.cols);
+    std::vector<uint32_t>&x = cx.scratch.row_words, &tokens = cx.scratch.window_words;
+    x.resize(h.cols);
     read_words(image, op[0], uint64_t(h.rows - 1) * h.cols, h.cols, 1, x.data());
     const uint64_t elements = p.shape[1].elements(), first = q.window_first(elements);
-    std::vector<uint32_t> tokens(elements - first);
+    tokens.resize(elements - first);
     read_words(image, op[1], first, tokens.size(), 3, tokens.data());
     penalize_bits(x.data(), h.cols, tokens.data(), tokens.size(), fm::canon_bits(q.penalty));
     image.set_pixel(0, op[2], encode_header(p.out_shape));
     write_words(image, op[2], 0, x.size(), 1, x.data());
+    trim_scratch(cx);
 }
 
 // The reference's own semantics, chosen explicitly: opcodes with nothing worth optimizing.

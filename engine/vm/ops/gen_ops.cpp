@@ -55,9 +55,9 @@ PX_CLONES uint32_t row_keys(const uint32_t* x, uint32_t n, uint32_t* keys, uint3
 // it replaces made SAMPLE at top-k 40 over 4096 logits 4.8 us instead of 3.3, measured;
 // std::nth_element on a copy of the row took about 20 us of 4096 quantized logits, whose many
 // equal keys it keeps moving). Otherwise nth_element.
-uint32_t kth_largest(const uint32_t* keys, const uint32_t* block_max, uint32_t n, uint32_t k) {
+uint32_t kth_largest(const uint32_t* keys, const uint32_t* block_max, uint32_t n, uint32_t k,
+                     std::vector<uint32_t>& pool) {
     const uint32_t blocks = (n + kKeyBlock - 1) / kKeyBlock;
-    std::vector<uint32_t> pool;
     if (k <= blocks) {
         pool.assign(block_max, block_max + blocks);
         std::nth_element(pool.begin(), pool.begin() + (k - 1), pool.end(), std::greater<uint32_t>());
@@ -112,9 +112,12 @@ float weights_sum(const std::vector<float>& e, const std::vector<uint32_t>& memb
 }
 } // namespace
 
-SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k) {
-    SampleWeights w;
-    std::vector<uint32_t> keys(n), block_max((n + kKeyBlock - 1) / kKeyBlock);
+void sample_weights_into(SampleWeights& w, SampleScratch& scratch, const uint32_t* x, uint32_t n,
+                         uint32_t temperature, uint32_t top_k) {
+    w.top = 0, w.greedy = true, w.total = 0;
+    w.e.clear(), w.members.clear();
+    std::vector<uint32_t>&keys = scratch.keys, &block_max = scratch.block_max;
+    keys.resize(n), block_max.resize((n + kKeyBlock - 1) / kKeyBlock);
     const uint32_t best = row_keys(x, n, keys.data(), block_max.data());
     uint32_t first_block = 0; // argmax_bits: the first index of the largest key
     while (block_max[first_block] != best)
@@ -124,7 +127,7 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
         ++w.top;
     const uint32_t m = x[w.top];
     // Temperature 0 is the argmax; so is a row whose largest is +-inf or NaN.
-    if (temperature == 0 || (m & 0x7FFFFFFFu) >= 0x7F800000u) return w;
+    if (temperature == 0 || (m & 0x7FFFFFFFu) >= 0x7F800000u) return;
     w.greedy = false;
     // The k items of largest key, ties to the lower index: every key above the k-th largest key
     // `cut`, then the lowest indices whose key equals it until there are k. (Which items, not
@@ -141,10 +144,11 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
             if (keys[i] != 0) w.members.push_back(i);
         exps_where(x, keys.data(), fm::from_bits(m), r, w.e.data(), n);
     } else {
-        const uint32_t cut = kth_largest(keys.data(), block_max.data(), n, k);
-        std::vector<uint32_t> candidates; // key >= cut, in index order: only blocks that reach the cut
+        const uint32_t cut = kth_largest(keys.data(), block_max.data(), n, k, scratch.pool);
+        std::vector<uint32_t>& candidates = scratch.candidates; // key >= cut, in index order
+        candidates.clear();
         uint32_t above = 0;
-        for (uint32_t b = 0; b < block_max.size(); ++b) {
+        for (uint32_t b = 0; b < block_max.size(); ++b) { // only the blocks that reach the cut
             if (block_max[b] < cut) continue;
             for (uint32_t i = b * kKeyBlock; i < std::min(n, (b + 1) * kKeyBlock); ++i)
                 if (keys[i] >= cut) candidates.push_back(i), above += keys[i] > cut;
@@ -157,7 +161,8 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
             if (in_set && keys[i] != 0) w.members.push_back(i); // NaN: weight +0
         }
         if (w.members.size() * 8 >= n) { // a large set: the whole row in vectors, kept for the members
-            std::vector<float> all(n);
+            std::vector<float>& all = scratch.all;
+            all.resize(n);
             exps_where(x, keys.data(), fm::from_bits(m), r, all.data(), n);
             for (uint32_t i : w.members)
                 w.e[i] = all[i];
@@ -167,11 +172,18 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
         }
     }
     w.total = weights_sum(w.e, w.members);
+}
+
+SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k) {
+    SampleWeights w;
+    SampleScratch scratch;
+    sample_weights_into(w, scratch, x, n, temperature, top_k);
     return w;
 }
 
-uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z) {
-    const SampleWeights w = sample_weights(x, n, temperature, top_k);
+uint32_t sample_bits(SampleWeights& w, SampleScratch& scratch, const uint32_t* x, uint32_t n,
+                     uint32_t temperature, uint32_t top_k, uint32_t z) {
+    sample_weights_into(w, scratch, x, n, temperature, top_k);
     if (w.greedy) return w.top;
     const float u = float(z >> 8) * 0x1p-24f; // exact
     const float t = fm::mul(u, w.total);
@@ -185,6 +197,12 @@ uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32
         if (t < c) return i;
     }
     return w.top;
+}
+
+uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z) {
+    SampleWeights w;
+    SampleScratch scratch;
+    return sample_bits(w, scratch, x, n, temperature, top_k, z);
 }
 
 void penalize_bits(uint32_t* x, uint32_t n, const uint32_t* tokens, uint64_t count, uint32_t penalty) {

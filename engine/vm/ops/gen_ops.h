@@ -50,6 +50,19 @@ SampleWeights sample_weights(const uint32_t* x, uint32_t n, uint32_t temperature
 // bits, +0 or a positive finite value), top_k (0: all), z the PRNG draw. Returns the token index.
 uint32_t sample_bits(const uint32_t* x, uint32_t n, uint32_t temperature, uint32_t top_k, uint32_t z);
 
+// The same two on buffers a caller keeps from call to call (the optimized CPU executor keeps one
+// per executor): w's vectors and the scratch below keep their capacity, so a token allocates
+// nothing. Over GPT-2's 50,257 logits, allocating them afresh made each call fault in its pages
+// (0.8 ms a call, measured: several 200 KB vectors, above malloc's trim threshold once freed).
+struct SampleScratch {
+    std::vector<uint32_t> keys, block_max, pool, candidates;
+    std::vector<float> all;
+};
+void sample_weights_into(SampleWeights& w, SampleScratch& scratch, const uint32_t* x, uint32_t n,
+                         uint32_t temperature, uint32_t top_k);
+uint32_t sample_bits(SampleWeights& w, SampleScratch& scratch, const uint32_t* x, uint32_t n,
+                     uint32_t temperature, uint32_t top_k, uint32_t z);
+
 // PENALIZE's arithmetic (§13.6) on the canonical bits x[0..n) of a's last row: x[t] = sub(x[t], p)
 // (fmath) for every distinct t among tokens[0..count), each already checked to be in 0..n-1. A
 // token that repeats in the window is penalized once: a presence penalty, not a count penalty.
