@@ -94,7 +94,8 @@ struct Scratch {
     std::vector<float> cache_rows; // a float cache copy's new elements, before they go to their blocks
     std::vector<float> norm_sq;    // LAYERNORM's squared deviations
     // QADD's, QLUT's and QLAYERNORM's codes (a, b, c) and QLAYERNORM's gains and biases and
-    // deviations: a uint8 decode step's 22 element-wise steps allocated three vectors each.
+    // deviations (qdev; DEQUANT's int32 a too): a uint8 decode step's 22 element-wise steps
+    // allocated three vectors each.
     std::vector<uint8_t> ua, ub, uc;
     std::vector<int32_t> qgb;
     std::vector<int32_t> qdev;
@@ -1053,20 +1054,25 @@ PX_CLONES void quant_run(uint8_t* __restrict out, const float* __restrict x, siz
 
 // DEQUANT and QUANT: a gather of the whole operand (every read before any write, §4.2), one
 // fm::dequantize / fm::quantize per element, the layout walked run by run.
-void execute_qconvert(FastContext&, Image& image, const Plan& p) {
+void execute_qconvert(FastContext& cx, Image& image, const Plan& p) {
     const auto& q = std::get<QConvertParams>(p.params);
     const uint64_t n = p.shape[0].elements();
     const uint32_t row_c = p.ins.operand[2];
     if (Opcode(p.ins.opcode) == Opcode::DEQUANT && q.dtype.a == uint8_t(DType::I32)) {
-        std::vector<int32_t> a(n); // whole int32 pixels (§16.4)
+        // The uint8 GPT's logits every token: kept scratch, as SAMPLE's (a GPT-2-sized vocabulary's
+        // fresh vectors fault in their pages each call).
+        std::vector<int32_t>& a = cx.scratch.qdev; // whole int32 pixels (§16.4)
+        std::vector<float>& c = cx.scratch.fc;
+        a.resize(n), c.resize(n);
         for_runs(
             image.rgba.data(), image.width, p.ins.operand[0], 0, n,
             [&](uint64_t i, const uint8_t* px, uint32_t len) { std::memcpy(&a[i], px, 4 * size_t(len)); });
         // dequant_i32_f32, fm::mul(float(a[i]), scale), as two loops that vectorize: the scalar
         // loop took about 3 us of the uint8 GPT's 4096 int32 logits a token.
-        std::vector<float> c(a.begin(), a.end()); // int32 -> binary32 rounds to nearest even, as there
+        std::copy(a.begin(), a.end(), c.begin()); // int32 -> binary32 rounds to nearest even, as there
         fm::scale_run(c.data(), n, fm::from_bits(q.scale_bits));
         store_f32(image, row_c, p.out_shape, c.data());
+        trim_scratch(cx);
         return;
     }
     if (Opcode(p.ins.opcode) == Opcode::DEQUANT) {
