@@ -100,8 +100,8 @@ struct Scratch {
     std::vector<int32_t> qgb;
     std::vector<int32_t> qdev;
     // ARGMAX's, SAMPLE's and PENALIZE's row of logits and PENALIZE's window, and SAMPLE's weights and
-    // their scratch (gen_ops.h): over GPT-2's 50,257 logits, vectors made afresh each token faulted
-    // in their pages every call.
+    // their scratch (gen_ops.h): kept, so that no token allocates (over GPT-2's 50,257 logits a fresh
+    // vector may come by mmap and fault its pages in on every call: gen_ops.h).
     std::vector<uint32_t> row_words, window_words;
     SampleWeights sample;
     SampleScratch sample_scratch;
@@ -1060,7 +1060,7 @@ void execute_qconvert(FastContext& cx, Image& image, const Plan& p) {
     const uint32_t row_c = p.ins.operand[2];
     if (Opcode(p.ins.opcode) == Opcode::DEQUANT && q.dtype.a == uint8_t(DType::I32)) {
         // The uint8 GPT's logits every token: kept scratch, as SAMPLE's (a GPT-2-sized vocabulary's
-        // fresh vectors fault in their pages each call).
+        // fresh vectors may fault their pages in on every call: gen_ops.h).
         std::vector<int32_t>& a = cx.scratch.qdev; // whole int32 pixels (§16.4)
         std::vector<float>& c = cx.scratch.fc;
         a.resize(n), c.resize(n);
