@@ -49,6 +49,16 @@ PX_CLONES uint32_t row_keys(const uint32_t* x, uint32_t n, uint32_t* keys, uint3
     return best;
 }
 
+// f(i) for every i with keys[i] >= bound, in index order, reading only the blocks whose largest
+// key reaches the bound.
+template <class F>
+void each_key_reaching(const uint32_t* keys, const uint32_t* block_max, uint32_t n, uint32_t bound, F&& f) {
+    for (uint32_t b = 0; b * kKeyBlock < n; ++b)
+        if (block_max[b] >= bound)
+            for (uint32_t i = b * kKeyBlock; i < std::min(n, (b + 1) * kKeyBlock); ++i)
+                if (keys[i] >= bound) f(i);
+}
+
 // The k-th largest of keys (counted with repeats), 1 <= k < n. Where there are at least k blocks,
 // the k-th largest block maximum is a lower bound (k distinct keys reach it) that leaves few keys
 // to select among: those of the blocks whose maximum reaches it (the min-heap over the whole row
@@ -63,10 +73,7 @@ uint32_t kth_largest(const uint32_t* keys, const uint32_t* block_max, uint32_t n
         std::nth_element(pool.begin(), pool.begin() + (k - 1), pool.end(), std::greater<uint32_t>());
         const uint32_t bound = pool[k - 1];
         pool.clear();
-        for (uint32_t b = 0; b < blocks; ++b)
-            if (block_max[b] >= bound)
-                for (uint32_t i = b * kKeyBlock; i < std::min(n, (b + 1) * kKeyBlock); ++i)
-                    if (keys[i] >= bound) pool.push_back(keys[i]);
+        each_key_reaching(keys, block_max, n, bound, [&](uint32_t i) { pool.push_back(keys[i]); });
     } else {
         pool.assign(keys, keys + n);
     }
@@ -148,11 +155,10 @@ void sample_weights_into(SampleWeights& w, SampleScratch& scratch, const uint32_
         std::vector<uint32_t>& candidates = scratch.candidates; // key >= cut, in index order
         candidates.clear();
         uint32_t above = 0;
-        for (uint32_t b = 0; b < block_max.size(); ++b) { // only the blocks that reach the cut
-            if (block_max[b] < cut) continue;
-            for (uint32_t i = b * kKeyBlock; i < std::min(n, (b + 1) * kKeyBlock); ++i)
-                if (keys[i] >= cut) candidates.push_back(i), above += keys[i] > cut;
-        }
+        each_key_reaching(keys.data(), block_max.data(), n, cut, [&](uint32_t i) {
+            candidates.push_back(i);
+            above += keys[i] > cut;
+        });
         uint32_t at_cut = k - above; // how many of key `cut` to take
         w.members.reserve(k);
         for (uint32_t i : candidates) {
