@@ -64,17 +64,22 @@ demo)
     exec build/app/pxi run "$file" -o /tmp/pxos-demo-out.pxi --force
     ;;
 test)
+    # Each phase's build and tests are stamped with the time (UTC): CI's limit is on the whole.
+    stamp() { echo "== $1 ($(date -u +%H:%M:%S))"; }
     deps
-    echo "== 1/3 build and test (RelWithDebInfo)"
+    stamp "1/3 build and test (RelWithDebInfo)"
     build default
+    stamp "1/3 tests"
     ctest --preset default -j "$JOBS"
-    echo "== 2/3 the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+    stamp "2/3 the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer"
     build asan
+    stamp "2/3 tests"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --preset asan -j "$JOBS"
-    echo "== 3/3 fuzz smoke run (libFuzzer, 20 s a target)"
+    stamp "3/3 fuzz smoke run (libFuzzer, 20 s a target)"
     build fuzz
     tests/fuzz/smoke.sh 20 build-fuzz
+    stamp "done"
     ;;
 bench)
     deps
