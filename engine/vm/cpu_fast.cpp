@@ -755,10 +755,11 @@ const PackedFloatWeight& packed_float_weight(FastContext& cx, const Image& image
 // one-row kernel asks for the block 4 KiB ahead of the one it reads, non-temporal: nothing reads
 // the weights again before the next token, and 10 MB of them pass through 1 MB of L2 per token.
 // Measured on the float32 GPT's decode (2 threads, builds alternating, 10 runs of 32 tokens
-// each): FMATMUL 106 -> 94 to 97 us a token on a quiet host, 131 -> 116 to 124 on a busy one.
-// 2, 6 or 8 KiB ahead, or a temporal hint, did about as well; the block being read, no better
-// than none. The same in the uint8 program's VNNI decode kernel (cpu_gemm.cpp) made its QMATMULs
-// slower (45 -> 52 us a token): its 2.6 MB of weights do not stream from L3 alone.
+// each): FMATMUL 106 to 108 -> 93 to 98 us a token on a quiet host, 120 to 141 -> 115 to 126 on
+// a busy one; GPT-2-small's, from DRAM, 11.6 to 13.4 -> 9.5 to 11.3 ms (BENCHMARKS.md, eighteenth
+// pass). 2, 6 or 8 KiB ahead, or a temporal hint, did about as well; the block being read, no
+// better than none. The same in the uint8 program's VNNI decode kernel (cpu_gemm.cpp) made its
+// QMATMULs slower in four of five pairs (44 to 54 -> 52 to 64 us a token), so it is not there.
 // The address is computed as a number: it may lie past the end of b, which a prefetch may name
 // (it never faults) but pointer arithmetic may not.
 inline void prefetch_block_ahead(const float* block) {
