@@ -2,10 +2,7 @@
 # pxdbg_gui opens the Pixel-LLM; pxdbg_gui_synthetic a generated program (needs no asset);
 # pxdbg_gui_truth runs issue 12's regressions (tests/pxdbg_gui_truth.sh) on a copy of the Pixel-LLM;
 # pxdbg_monkey drives it with seeded random input for a bounded time (tests/pxdbg_monkey.sh).
-# Every GUI test holds the lock pxos_gui, so they run one at a time (each on its own Xvfb) but beside
-# the other tests, and its COST starts them first (ctest runs the costliest first; a clean clone has
-# no timings of its own), so they overlap the rest instead of trailing it. As RUN_SERIAL they left
-# one of CI's two cores idle for about 220 s of each suite's run (ctest -j 2).
+# Every GUI test is scheduled by PXOS_GUI_TEST_SCHEDULE (tests/CMakeLists.txt).
 if(TARGET pxdbg)
   add_test(NAME pxdbg_gui
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui.sh $<TARGET_FILE:pxdbg>
@@ -18,17 +15,17 @@ if(TARGET pxdbg)
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_truth ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
   set_tests_properties(pxdbg_gui_truth PROPERTIES ENVIRONMENT "PXDBG_GUI_SCENARIO=truth;PXI=$<TARGET_FILE:pxi>")
   set_tests_properties(pxdbg_gui pxdbg_gui_synthetic pxdbg_gui_truth PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-                                                                               RESOURCE_LOCK pxos_gui COST 1000)
+                                                                               ${PXOS_GUI_TEST_SCHEDULE})
 endif()
 # The private X display every GUI test runs on (tests/with_xvfb.sh).
 add_test(NAME with_xvfb COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/with_xvfb_test.sh)
-set_tests_properties(with_xvfb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 RESOURCE_LOCK pxos_gui COST 1000)
+set_tests_properties(with_xvfb PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 ${PXOS_GUI_TEST_SCHEDULE})
 if(TARGET pxdbg)
   # The monkey: seed 1 for 40 s in CI; longer runs by hand (see tests/pxdbg_monkey.sh).
   add_test(NAME pxdbg_monkey
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_monkey.sh $<TARGET_FILE:pxdbg>
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_monkey 1 40 ${PXOS_SOURCE_DIR}/assets/pixellm.pxi)
-  set_tests_properties(pxdbg_monkey PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RESOURCE_LOCK pxos_gui COST 1000)
+  set_tests_properties(pxdbg_monkey PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 ${PXOS_GUI_TEST_SCHEDULE})
 endif()
 # Under the sanitizers (the asan preset builds pxdbg too): no leak detection in processes that run
 # llvmpipe (tests/CMakeLists.txt, PXOS_GL_TEST_ENV); ASan and UBSan stay on.

@@ -4,7 +4,7 @@ if(TARGET pxdbg)
   add_test(NAME pxdbg_gui_lens
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui_lens.sh $<TARGET_FILE:pxdbg> $<TARGET_FILE:pxi>
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_lens ${PXOS_SOURCE_DIR})
-  set_tests_properties(pxdbg_gui_lens PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RESOURCE_LOCK pxos_gui COST 1000)
+  set_tests_properties(pxdbg_gui_lens PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 ${PXOS_GUI_TEST_SCHEDULE})
   if(PXOS_GL_TEST_ENV)
     set_property(TEST pxdbg_gui_lens APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()

@@ -6,7 +6,7 @@ if(TARGET pxdbg)
   add_test(NAME pxdbg_gui_shipped
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui_shipped.sh $<TARGET_FILE:pxdbg> $<TARGET_FILE:pxi>
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_shipped ${PXOS_SOURCE_DIR})
-  set_tests_properties(pxdbg_gui_shipped PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 RESOURCE_LOCK pxos_gui COST 1000)
+  set_tests_properties(pxdbg_gui_shipped PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300 ${PXOS_GUI_TEST_SCHEDULE})
   if(PXOS_GL_TEST_ENV)
     set_property(TEST pxdbg_gui_shipped APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()

@@ -18,7 +18,7 @@ if(TARGET pxdbg)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui_faults.sh $<TARGET_FILE:pxdbg>
                    $<TARGET_FILE:pxfsfault> ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_faults
                    ${PXOS_SOURCE_DIR}/assets/add_relu.pxi)
-  set_tests_properties(pxdbg_gui_faults PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RESOURCE_LOCK pxos_gui COST 1000)
+  set_tests_properties(pxdbg_gui_faults PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 ${PXOS_GUI_TEST_SCHEDULE})
   if(PXOS_GL_TEST_ENV) # the sanitizer build: no leak detection under llvmpipe (tests/CMakeLists.txt)
     set_property(TEST pxdbg_gui_faults APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()
@@ -29,7 +29,7 @@ if(TARGET pxdbg AND TARGET pxi)
   add_test(NAME pxdbg_gui_write_inputs
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pxdbg_gui_write_inputs.sh $<TARGET_FILE:pxdbg> $<TARGET_FILE:pxi>
                    ${CMAKE_CURRENT_BINARY_DIR}/pxdbg_gui_write_inputs ${PXOS_SOURCE_DIR})
-  set_tests_properties(pxdbg_gui_write_inputs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 RESOURCE_LOCK pxos_gui COST 1000)
+  set_tests_properties(pxdbg_gui_write_inputs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180 ${PXOS_GUI_TEST_SCHEDULE})
   if(PXOS_GL_TEST_ENV)
     set_property(TEST pxdbg_gui_write_inputs APPEND PROPERTY ENVIRONMENT "${PXOS_GL_TEST_ENV}")
   endif()
