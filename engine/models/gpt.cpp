@@ -267,15 +267,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     using gpt_detail::Emitter;
     using gpt_detail::transpose;
     const uint32_t d = c.width, V = c.vocab, C = c.context, L = c.layers;
-    if (tokenizer.vocab.size() != V)
-        return make_error(ErrorCode::Usage,
-                          "the tokenizer has " + std::to_string(tokenizer.vocab.size()) +
-                              " tokens but the weights' vocabulary (config \"vocab\", wte rows) is " +
-                              std::to_string(V));
-    if (w.layers.size() != L || w.wte.size() != size_t(V) * d || w.wpe.size() != size_t(C) * d)
-        return make_error(ErrorCode::Usage, "the weights do not match the config (layers, wte or wpe)");
-    if (options.max_new_tokens == 0) return make_error(ErrorCode::Usage, "max_new_tokens must be at least 1");
-    if (Status st = check_gpt_sampling(build_sampling(options)); !st) return st.error();
+    if (Status st = gpt_detail::check_gpt_build(c, w, tokenizer, options); !st) return st.error();
 
     // Every region, in allocation order: weights, then state and scratch.
     std::vector<Slot> slots;
@@ -351,10 +343,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     const FloatDtypes f32{1, 1, 1, 0};
     auto gather = [&](const std::string& table, const std::string& by, const std::string& out,
                       GatherMode mode, uint8_t by_type) {
-        GatherParams p;
-        p.dtype = {1, by_type, 1, 0};
-        p.mode = uint8_t(mode);
-        e.emit(Opcode::GATHER, {row(table), row(by), row(out)}, encode_params(p));
+        gpt_detail::emit_gather(e, {row(table), row(by), row(out)}, mode, 1, by_type);
     };
     auto fadd = [&](const std::string& a, const std::string& b, const std::string& out) {
         FBinaryParams p;
@@ -378,11 +367,8 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         p.eps_bits = eps_bits;
         e.emit(Opcode::LAYERNORM, {row(a), row(gain), row(out)}, encode_params(p));
     };
-    auto append = [&](const std::string& a, const std::string& out, uint32_t capacity, uint8_t t) {
-        AppendParams p;
-        p.dtype = {t, 0, t, 0};
-        p.capacity = uint16_t(capacity);
-        return e.emit(Opcode::APPEND, {row(a), 0, row(out)}, encode_params(p));
+    auto append = [&](const std::string& a, const std::string& out) {
+        gpt_detail::emit_append(e, row(a), row(out), C, 1);
     };
     const float scale = float(1.0 / std::sqrt(double(c.head_width())));
     auto block = [&](uint32_t i) {
@@ -391,8 +377,8 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         fmatmul("ln", p + "attn.wq", "q", p + "attn.bq", FActivation::None);
         fmatmul("ln", p + "attn.wk", "k", p + "attn.bk", FActivation::None);
         fmatmul("ln", p + "attn.wv", "v", p + "attn.bv", FActivation::None);
-        append("k", p + "attn.k_cache", C, 1);
-        append("v", p + "attn.v_cache", C, 1);
+        append("k", p + "attn.k_cache");
+        append("v", p + "attn.v_cache");
         FAttentionParams fa;
         fa.dtype = f32;
         fa.v_row = uint16_t(row(p + "attn.v_cache"));
@@ -406,22 +392,10 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         fmatmul("mlp", p + "mlp.c_proj.weight", "proj", p + "mlp.c_proj.bias", FActivation::None);
         fadd("x2", "proj", "x");
     };
-    SampleParams sp;
-    sp.temperature = f32_bits(options.temperature);
-    sp.top_k = uint16_t(options.top_k);
-    std::vector<uint32_t> loop_param_x;
-    // PENALIZE, SAMPLE, APPEND to the sequence, LOOP (target patched below), HALT
-    auto tail = [&]() {
-        e.emit(Opcode::PENALIZE, {row("logits"), row("tokens"), row("logits_penalized")},
-               encode_params(gpt_detail::penalize_params(options.presence_penalty, options.penalty_window)));
-        e.emit(Opcode::SAMPLE, {row("logits_penalized"), row("rng_state"), row("next_token")},
-               encode_params(sp));
-        append("next_token", "tokens", C + 1, 3);
-        LoopParams lp;
-        e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
-        loop_param_x.push_back(e.x - 1); // P2, the target: the decode pass's pc, known only later
-        e.emit(Opcode::HALT, {0, 0, 0}, {});
-    };
+    const gpt_detail::PassEndRows ends{row("logits"),    row("logits_penalized"), row("tokens"),
+                                       row("rng_state"), row("next_token"),       row("loop_counter")};
+    std::vector<uint32_t> loop_targets;
+    auto tail = [&]() { gpt_detail::emit_pass_end(e, ends, options, C, loop_targets); };
     // Prefill over the T tokens of the sequence.
     gather("wte", "tokens", "x2", GatherMode::Index, 3);
     gather("wpe", "tokens", "pos", GatherMode::Prefix, 3);
@@ -446,19 +420,14 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
     layernorm("x", "ln_f.gain", "ln_f.bias", "ln");
     fmatmul("ln", "wte_t", "logits", "", FActivation::None);
     tail();
-    for (uint32_t x : loop_param_x)
-        img.set_pixel(x, 0, {uint8_t(decode_pc), uint8_t(decode_pc >> 8), 0, 0});
+    gpt_detail::set_loop_targets(img, loop_targets, decode_pc);
     if (e.x > width) return make_error(ErrorCode::Usage, "internal: row 0 overflowed the width");
 
-    // ---- debug symbols, the build chunk, the tokenizer ----
-    DebugInfo info;
-    for (size_t i = 0; i < slots.size(); ++i) {
-        Region r;
-        r.name = slots[i].name, r.row = al.rows[i], r.shape = slots[i].reserve, r.dtype = slots[i].type;
-        r.from_symbols = true;
-        info.regions.push_back(std::move(r));
-    }
-    write_debug_info(img, info);
+    // ---- debug symbols, the build chunk, the tokenizer, the prompt and the sampling settings ----
+    std::vector<Region> regions;
+    for (size_t i = 0; i < slots.size(); ++i)
+        regions.push_back(
+            gpt_detail::symbol_region(slots[i].name, al.rows[i], slots[i].reserve, slots[i].type));
     nlohmann::json chunk = {{"version", 1},
                             {"model", "gpt"},
                             {"layers", L},
@@ -469,15 +438,10 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
                             {"layer_norm_eps", c.layer_norm_eps},
                             {"attention_scale", scale},
                             {"logits", options.all_logits ? "all" : "last"}};
-    set_text(img, std::string(kGptKey), chunk.dump());
-    auto tl = write_tokenizer(img, al.height, tokenizer);
-    if (!tl) return tl.error();
-
-    auto regions = find_gpt_regions(img);
-    if (!regions) return regions.error();
-    if (Status st = set_gpt_prompt(img, *regions, options.prompt, options.max_new_tokens); !st)
+    if (Status st =
+            gpt_detail::finish_gpt_image(img, std::move(regions), chunk, al.height, tokenizer, options);
+        !st)
         return st.error();
-    if (Status st = set_gpt_sampling(img, *regions, build_sampling(options)); !st) return st.error();
     return img;
 }
 

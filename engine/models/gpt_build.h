@@ -1,8 +1,12 @@
 // gpt_build.h — pieces both GPT program builders share (gpt.cpp: float32; gpt_u8.cpp: uint8):
-// splitting and transposing the .npz matrices, sizing the image, and writing instructions into row 0.
+// checking their inputs, splitting and transposing the .npz matrices, sizing the image, writing
+// instructions into row 0 (the passes' common ends among them), and finishing the image (symbols,
+// the pxos.gpt chunk, the tokenizer, the prompt and the sampling settings).
 // Internal to engine/models; nothing outside the two builders includes it.
 #pragma once
+#include "debuginfo.h"
 #include "fmath.h"
+#include "gpt.h"
 #include "image.h"
 #include "layout.h"
 #include "ops/op_params.h"
@@ -10,11 +14,20 @@
 #include "result.h"
 #include "tokenizer_image.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace px::gpt_detail {
+
+// What both builders require of their inputs before they allocate anything: the tokenizer's
+// vocabulary is the config's, the weights match the config, at least one new token, and
+// sampling settings SAMPLE and PENALIZE accept. Errors: Usage.
+Status check_gpt_build(const GptConfig& config, const GptWeights& weights, const Bpe& tokenizer,
+                       const GptBuildOptions& options);
 
 // The column block [from, from + n) of a row-major rows x cols matrix.
 inline std::vector<float> columns(const std::vector<float>& m, uint32_t rows, uint32_t cols, uint32_t from,
@@ -81,5 +94,44 @@ struct Emitter {
         return emit(uint8_t(op), rows, params);
     }
 };
+
+// GATHER table, by -> out: the table's and out's element type `value`, the index's `by` (dtype codes).
+inline uint32_t emit_gather(Emitter& e, std::array<uint32_t, 3> rows, GatherMode mode, uint8_t value,
+                            uint8_t by) {
+    GatherParams p;
+    p.dtype = {value, by, value, 0};
+    p.mode = uint8_t(mode);
+    return e.emit(Opcode::GATHER, rows, encode_params(p));
+}
+
+// APPEND a -> out (a matrix of `capacity` rows), both of element type `type`.
+inline uint32_t emit_append(Emitter& e, uint32_t a, uint32_t out, uint32_t capacity, uint8_t type) {
+    AppendParams p;
+    p.dtype = {type, 0, type, 0};
+    p.capacity = uint16_t(capacity);
+    return e.emit(Opcode::APPEND, {a, 0, out}, encode_params(p));
+}
+
+// The rows of the state every pass ends on (both programs name these regions alike).
+struct PassEndRows {
+    uint32_t logits = 0, logits_penalized = 0, tokens = 0, rng_state = 0, next_token = 0, loop_counter = 0;
+};
+
+// The end of each pass: PENALIZE logits -> logits_penalized, SAMPLE it into next_token, APPEND that
+// to tokens (context + 1 rows), LOOP, HALT. LOOP's target, the decode pass's pc, is known only once
+// both passes are written: the x of its parameter pixel is added to `loop_targets` for
+// set_loop_targets.
+void emit_pass_end(Emitter& e, const PassEndRows& rows, const GptBuildOptions& options, uint32_t context,
+                   std::vector<uint32_t>& loop_targets);
+void set_loop_targets(Image& img, const std::vector<uint32_t>& loop_targets, uint32_t decode_pc);
+
+// A region as the builders declare it in the debug symbols.
+Region symbol_region(const std::string& name, uint32_t row, MatrixHeader shape, DType type);
+
+// The last steps of both builders once row 0 is written: `regions` as the debug symbols, `chunk` as
+// pxos.gpt, the tokenizer from `tokenizer_row`, then the prompt and the sampling settings, set
+// through find_gpt_regions as a host finds them.
+Status finish_gpt_image(Image& img, std::vector<Region> regions, const nlohmann::json& chunk,
+                        uint32_t tokenizer_row, const Bpe& tokenizer, const GptBuildOptions& options);
 
 } // namespace px::gpt_detail

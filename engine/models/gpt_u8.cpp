@@ -197,15 +197,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     using gpt_detail::Emitter;
     using gpt_detail::transpose;
     const uint32_t d = c.width, V = c.vocab, C = c.context, L = c.layers, H = c.heads;
-    if (tokenizer.vocab.size() != V)
-        return make_error(ErrorCode::Usage,
-                          "the tokenizer has " + std::to_string(tokenizer.vocab.size()) +
-                              " tokens but the weights' vocabulary (config \"vocab\", wte rows) is " +
-                              std::to_string(V));
-    if (w.layers.size() != L || w.wte.size() != size_t(V) * d || w.wpe.size() != size_t(C) * d)
-        return make_error(ErrorCode::Usage, "the weights do not match the config (layers, wte or wpe)");
-    if (options.max_new_tokens == 0) return make_error(ErrorCode::Usage, "max_new_tokens must be at least 1");
-    if (Status st = check_gpt_sampling(build_sampling(options)); !st) return st.error();
+    if (Status st = gpt_detail::check_gpt_build(c, w, tokenizer, options); !st) return st.error();
     if (4 * d > 8192) return make_error(ErrorCode::Usage, "QLAYERNORM takes rows of at most 8192 elements");
 
     // Activation scales from the calibration ranges.
@@ -388,10 +380,7 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
     auto zp = [&](const std::string& region) { return uint8_t(q_of(region).zero_point); };
     auto gather = [&](const std::string& table, const std::string& by, const std::string& out,
                       GatherMode mode, uint8_t by_type) {
-        GatherParams p;
-        p.dtype = {0, by_type, 0, 0};
-        p.mode = uint8_t(mode);
-        e.emit(Opcode::GATHER, {row(table), row(by), row(out)}, encode_params(p));
+        gpt_detail::emit_gather(e, {row(table), row(by), row(out)}, mode, 0, by_type);
     };
     auto qadd = [&](const std::string& a, const std::string& b, const std::string& out) -> Status {
         const double sc = q_of(out).scale;
@@ -421,11 +410,8 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
         p.za = zp(a), p.zc = zp(out), p.shift = ln_shift.at(gb), p.eps = eps;
         e.emit(Opcode::QLAYERNORM, {row(a), row(gb), row(out)}, encode_params(p));
     };
-    auto append = [&](const std::string& a, const std::string& out, uint32_t capacity, uint8_t t) {
-        AppendParams p;
-        p.dtype = {t, 0, t, 0};
-        p.capacity = uint16_t(capacity);
-        return e.emit(Opcode::APPEND, {row(a), 0, row(out)}, encode_params(p));
+    auto append = [&](const std::string& a, const std::string& out) {
+        gpt_detail::emit_append(e, row(a), row(out), C, 0);
     };
     auto qattention = [&](const std::string& p) -> Status {
         const double sq = q_of(p + "attn.q").scale, sk = q_of(p + "attn.k").scale;
@@ -450,8 +436,8 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
         for (const char* k : {"q", "k", "v"})
             if (Status st = qmatmul(p + "ln_1.out", p + "attn.w" + k, p + "attn." + k, p + "attn.b" + k); !st)
                 return st;
-        append(p + "attn.k", p + "attn.k_cache", C, 0);
-        append(p + "attn.v", p + "attn.v_cache", C, 0);
+        append(p + "attn.k", p + "attn.k_cache");
+        append(p + "attn.v", p + "attn.v_cache");
         if (Status st = qattention(p); !st) return st;
         if (Status st =
                 qmatmul(p + "attn.out", p + "attn.c_proj.weight", p + "attn.proj", p + "attn.c_proj.bias");
@@ -486,21 +472,10 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
         dq.zero_point = 0;
         e.emit(Opcode::DEQUANT, {row("logits_i32"), 0, row("logits")}, encode_params(dq));
     };
-    SampleParams sp;
-    sp.temperature = std::bit_cast<uint32_t>(options.temperature);
-    sp.top_k = uint16_t(options.top_k);
-    std::vector<uint32_t> loop_param_x;
-    auto tail = [&]() {
-        e.emit(Opcode::PENALIZE, {row("logits"), row("tokens"), row("logits_penalized")},
-               encode_params(gpt_detail::penalize_params(options.presence_penalty, options.penalty_window)));
-        e.emit(Opcode::SAMPLE, {row("logits_penalized"), row("rng_state"), row("next_token")},
-               encode_params(sp));
-        append("next_token", "tokens", C + 1, 3);
-        LoopParams lp;
-        e.emit(Opcode::LOOP, {row("loop_counter"), 0, 0}, encode_params(lp));
-        loop_param_x.push_back(e.x - 1);
-        e.emit(Opcode::HALT, {0, 0, 0}, {});
-    };
+    const gpt_detail::PassEndRows ends{row("logits"),    row("logits_penalized"), row("tokens"),
+                                       row("rng_state"), row("next_token"),       row("loop_counter")};
+    std::vector<uint32_t> loop_targets;
+    auto tail = [&]() { gpt_detail::emit_pass_end(e, ends, options, C, loop_targets); };
     // Prefill, then decode (docs/gpt-program.md: the same two passes as the float32 program);
     // both LOOPs jump to the decode pass.
     uint32_t decode_pc = 0;
@@ -514,22 +489,16 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
         head(!decode_pass && !options.all_logits);
         tail();
     }
-    for (uint32_t x : loop_param_x)
-        img.set_pixel(x, 0, {uint8_t(decode_pc), uint8_t(decode_pc >> 8), 0, 0});
+    gpt_detail::set_loop_targets(img, loop_targets, decode_pc);
     if (e.x > width) return make_error(ErrorCode::Usage, "internal: row 0 overflowed the width");
 
-    // ---- debug symbols, the build chunk, the tokenizer ----
-    DebugInfo info;
+    // ---- debug symbols, the build chunk, the tokenizer, the prompt and the sampling settings ----
+    std::vector<Region> regions;
     for (size_t i = 0; i < slots.size(); ++i) {
-        Region r;
-        r.name = slots[i].name, r.row = al.rows[i], r.shape = slots[i].reserve, r.dtype = slots[i].type;
-        if (slots[i].quant) {
-            r.scale = slots[i].quant->scale, r.zero_point = slots[i].quant->zero_point;
-        }
-        r.from_symbols = true;
-        info.regions.push_back(std::move(r));
+        Region r = gpt_detail::symbol_region(slots[i].name, al.rows[i], slots[i].reserve, slots[i].type);
+        if (slots[i].quant) r.scale = slots[i].quant->scale, r.zero_point = slots[i].quant->zero_point;
+        regions.push_back(std::move(r));
     }
-    write_debug_info(img, info);
     nlohmann::json chunk = {
         {"version", 1},
         {"model", "gpt"},
@@ -543,15 +512,10 @@ Result<Image> build_gpt_u8(const GptConfig& c, const GptWeights& w, const Bpe& t
         {"attention_scale", float(1.0 / std::sqrt(double(c.head_width())))},
         {"logits", options.all_logits ? "all" : "last"},
         {"calibration", {{"tokens", cal.tokens}, {"windows", cal.windows}, {"clip", "min-max"}}}};
-    set_text(img, std::string(kGptKey), chunk.dump());
-    auto tl = write_tokenizer(img, al.height, tokenizer);
-    if (!tl) return tl.error();
-
-    auto regions = find_gpt_regions(img);
-    if (!regions) return regions.error();
-    if (Status st = set_gpt_prompt(img, *regions, options.prompt, options.max_new_tokens); !st)
+    if (Status st =
+            gpt_detail::finish_gpt_image(img, std::move(regions), chunk, al.height, tokenizer, options);
+        !st)
         return st.error();
-    if (Status st = set_gpt_sampling(img, *regions, build_sampling(options)); !st) return st.error();
     return img;
 }
 
