@@ -296,6 +296,39 @@ void dispatch_linear(Executor::Impl& ex, uint64_t invocations, uint32_t local) {
     dispatch(ex, gx, gy, 1);
 }
 
+// FATTENTION's and QATTENTION's scores (binding 2): one slice of L scores of `score_bytes` each for
+// every (query row, head) unit in flight, in at most kScoresBytes (or the driver's largest storage
+// block, one slice at least). The buffer grows when a larger slice batch needs it. Returns how many
+// units one dispatch takes: as many as fit, and at most 65535 (a dispatch's groups).
+uint64_t bind_scores(Executor::Impl& ex, uint64_t units, uint32_t L, uint32_t score_bytes) {
+    const uint64_t slice = uint64_t(score_bytes) * L;
+    const uint64_t limit =
+        std::min<uint64_t>(kScoresBytes, uint64_t(std::max<GLint64>(ex.max_ssbo_bytes, slice)));
+    const uint64_t batch = std::clamp<uint64_t>(limit / slice, 1, std::min<uint64_t>(units, 65535));
+    const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(batch * slice, 16));
+    if (!ex.scores || ex.scores_size < need) {
+        ex.scores = make_buffer("pxos attention scores");
+        glNamedBufferStorage(ex.scores.get(), need, nullptr, 0);
+        ex.scores_size = need;
+    }
+    glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.scores.get());
+    return batch;
+}
+
+// Runs `units` attention units in batches of `batch`: u_unit0 and u_count set for each, then
+// dispatch_batch(count), with a storage barrier after each (the batches reuse the scores buffer in
+// order).
+template <class DispatchBatch>
+void for_unit_batches(const Program& p, uint64_t units, uint64_t batch, DispatchBatch&& dispatch_batch) {
+    for (uint64_t u0 = 0; u0 < units; u0 += batch) {
+        const uint64_t count = std::min(batch, units - u0);
+        set_uint(p, "u_unit0", uint32_t(u0));
+        set_uint(p, "u_count", uint32_t(count));
+        dispatch_batch(count);
+        glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+    }
+}
+
 // A matrix product's gx x gy groups, in bands of group rows of at most ex.desc.max_dispatch_work
 // multiply-adds each (at least one group row), flushed one by one so that no single submission
 // runs long enough to trip a GPU watchdog. The shaders offset their group row by u_group_y0.
@@ -666,18 +699,7 @@ void execute_qint(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
         glUseProgram(p.get());
         const uint32_t T = plan.shape[0].rows, D = plan.shape[0].cols, L = plan.shape[1].rows;
         const uint64_t units = uint64_t(T) * q.heads;
-        // One slice of L int64 probabilities per unit in flight, batches as FATTENTION's.
-        const uint64_t limit =
-            std::min<uint64_t>(kScoresBytes, uint64_t(std::max<GLint64>(ex.max_ssbo_bytes, 8 * L)));
-        const uint64_t batch =
-            std::clamp<uint64_t>(limit / (8 * uint64_t(L)), 1, std::min<uint64_t>(units, 65535));
-        const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(batch * L * 8, 16));
-        if (!ex.scores || ex.scores_size < need) {
-            ex.scores = make_buffer("pxos FATTENTION scores");
-            glNamedBufferStorage(ex.scores.get(), need, nullptr, 0);
-            ex.scores_size = need;
-        }
-        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.scores.get());
+        const uint64_t batch = bind_scores(ex, units, L, 8); // int64 probabilities
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_t", T);
         set_uint(p, "u_l", L);
@@ -695,13 +717,7 @@ void execute_qint(Executor::Impl& ex, const Plan& plan, GlKernel kernel) {
         set_uint(p, "u_clamp_hi", q.clamp_hi);
         glProgramUniform1i(p.get(), loc(p, "u_ms"), q.ms);
         glProgramUniform1i(p.get(), loc(p, "u_mo"), q.mo);
-        for (uint64_t u0 = 0; u0 < units; u0 += batch) { // batches reuse the buffer in order
-            const uint64_t count = std::min(batch, units - u0);
-            set_uint(p, "u_unit0", uint32_t(u0));
-            set_uint(p, "u_count", uint32_t(count));
-            dispatch_linear(ex, count, 64);
-            glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
-        }
+        for_unit_batches(p, units, batch, [&](uint64_t count) { dispatch_linear(ex, count, 64); });
     }
 }
 
@@ -920,17 +936,7 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         glUseProgram(p.get());
         const uint32_t T = plan.shape[0].rows, D = plan.shape[0].cols, L = plan.shape[1].rows;
         const uint64_t units = uint64_t(T) * prm.heads;
-        const uint64_t limit =
-            std::min<uint64_t>(kScoresBytes, uint64_t(std::max<GLint64>(ex.max_ssbo_bytes, 4 * L)));
-        const uint64_t batch =
-            std::clamp<uint64_t>(limit / (4 * uint64_t(L)), 1, std::min<uint64_t>(units, 65535));
-        const GLsizeiptr need = GLsizeiptr(std::max<uint64_t>(batch * L * 4, 16));
-        if (!ex.scores || ex.scores_size < need) {
-            ex.scores = make_buffer("pxos FATTENTION scores");
-            glNamedBufferStorage(ex.scores.get(), need, nullptr, 0);
-            ex.scores_size = need;
-        }
-        glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 2, ex.scores.get());
+        const uint64_t batch = bind_scores(ex, units, L, 4); // f32 scores
         set_uint(p, "u_out_row", op[2]);
         set_uint(p, "u_t", T);
         set_uint(p, "u_l", L);
@@ -939,16 +945,12 @@ void execute(Executor::Impl& ex, const Plan& plan) {
         set_uint(p, "u_scale", prm.scale);
         set_uint(p, "u_width", ex.width);
         set_header(p, plan.out_shape);
-        for (uint64_t u0 = 0; u0 < units; u0 += batch) { // batches reuse the scores buffer in order
-            const uint64_t count = std::min(batch, units - u0);
-            set_uint(p, "u_unit0", uint32_t(u0));
-            set_uint(p, "u_count", uint32_t(count));
+        for_unit_batches(p, units, batch, [&](uint64_t count) {
             if (tiled)
-                dispatch(ex, GLuint(count), 1, 1);
+                dispatch(ex, GLuint(count), 1, 1); // one group per unit
             else
                 dispatch_linear(ex, count, 64);
-            glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
-        }
+        });
         break;
     }
     default: break;
