@@ -13,10 +13,6 @@ using namespace px;
 using namespace pxtest;
 
 namespace {
-uint32_t base_seed() {
-    const char* s = std::getenv("PXOS_SEED");
-    return s ? uint32_t(std::strtoul(s, nullptr, 10)) : 20261202u;
-}
 
 int program_count() {
     const char* s = std::getenv("PXOS_FLOAT_PROGRAMS");
@@ -25,20 +21,16 @@ int program_count() {
 }
 
 void run_float_programs(gl::MatmulKernel kernel, int count) {
-    gl_context();
-    gl::ExecutorDesc desc;
-    desc.matmul = kernel;
-    auto ex = gl::create_executor(make_image(1, 1), desc);
-    REQUIRE(ex.ok());
-    std::mt19937 rng{base_seed()};
+    gl::Executor ex = test_executor(kernel);
+    std::mt19937 rng{uint32_t(seed_from_env(20261202))};
     int steps = 0, trapped = 0, halted = 0;
     for (int i = 0; i < count; ++i) {
         const FloatProgram p = random_float_program(rng);
-        const int n = lockstep(*ex, p.image, "float program #" + std::to_string(i) + " (" + p.what + ")");
+        const int n = lockstep(ex, p.image, "float program #" + std::to_string(i) + " (" + p.what + ")");
         REQUIRE(n >= 0);
         steps += n;
-        trapped += gl::gl_status(*ex) == VmStatus::Trapped;
-        halted += gl::gl_status(*ex) == VmStatus::Halted;
+        trapped += gl::gl_status(ex) == VmStatus::Trapped;
+        halted += gl::gl_status(ex) == VmStatus::Halted;
     }
     MESSAGE(count << " float programs, " << steps << " steps, " << trapped << " trapped, " << halted
                   << " halted");
@@ -60,8 +52,7 @@ TEST_CASE("random float programs: CPU and GL agree after every step (simple kern
 // (cancellation in x - mean), a 1-column row set (N = 1: var 0), and GELU / QUANT / FCONVERT over
 // the same 27 000 elements (more than one dispatch row of work groups is not needed: 106 groups).
 TEST_CASE("long rows: LAYERNORM with N = 4500 and the element-wise conversions agree on CPU and GL") {
-    gl_context();
-    std::mt19937 rng{base_seed()};
+    std::mt19937 rng{uint32_t(seed_from_env(20261202))};
     const uint32_t N = 4500, M = 6, width = 1025, stride = width - 1;
     auto rows_for = [&](uint64_t n) { return uint32_t((n + stride - 1) / stride); };
     const uint32_t row_x = 1, row_g = row_x + rows_for(uint64_t(M) * N), row_b = row_g + rows_for(N);
@@ -104,12 +95,9 @@ TEST_CASE("long rows: LAYERNORM with N = 4500 and the element-wise conversions a
     emit(Opcode::DEQUANT, row_y, 0, row_h, encode_params(q));
     img.set_pixel(x, 0, {0, 0, 0, 0});
     for (auto kernel : {gl::MatmulKernel::Simple, gl::MatmulKernel::Tiled}) {
-        gl::ExecutorDesc desc;
-        desc.matmul = kernel;
-        auto ex = gl::create_executor(make_image(1, 1), desc);
-        REQUIRE(ex.ok());
-        CHECK(lockstep(*ex, img,
+        gl::Executor ex = test_executor(kernel);
+        CHECK(lockstep(ex, img,
                        kernel == gl::MatmulKernel::Simple ? "long rows, simple" : "long rows, tiled") == 7);
-        CHECK(gl::gl_status(*ex) == VmStatus::Halted);
+        CHECK(gl::gl_status(ex) == VmStatus::Halted);
     }
 }

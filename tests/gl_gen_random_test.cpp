@@ -11,29 +11,20 @@ using namespace px;
 using namespace pxtest;
 
 namespace {
-uint32_t base_seed() {
-    const char* s = std::getenv("PXOS_SEED");
-    return s ? uint32_t(std::strtoul(s, nullptr, 10)) : 20261202u;
-}
-
 void run_gen_programs(gl::MatmulKernel kernel, int count) {
-    gl_context();
-    gl::ExecutorDesc desc;
-    desc.matmul = kernel;
-    auto ex = gl::create_executor(make_image(1, 1), desc);
-    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.error().message));
-    std::mt19937 rng{base_seed()};
+    gl::Executor ex = test_executor(kernel);
+    std::mt19937 rng{uint32_t(seed_from_env(20261202))};
     int steps = 0, trapped = 0, halted = 0, looped = 0;
     for (int i = 0; i < count; ++i) {
         const GenProgram p = random_gen_program(rng);
-        gl::gl_set_step_limit(*ex, p.step_limit);
-        const int n = lockstep(*ex, p.image, "generation program #" + std::to_string(i) + " (" + p.what + ")",
+        gl::gl_set_step_limit(ex, p.step_limit);
+        const int n = lockstep(ex, p.image, "generation program #" + std::to_string(i) + " (" + p.what + ")",
                                p.step_limit);
         REQUIRE(n >= 0);
         steps += n;
         looped += n > 8;
-        trapped += gl::gl_status(*ex) == VmStatus::Trapped;
-        halted += gl::gl_status(*ex) == VmStatus::Halted;
+        trapped += gl::gl_status(ex) == VmStatus::Trapped;
+        halted += gl::gl_status(ex) == VmStatus::Halted;
     }
     MESSAGE(count << " generation programs, " << steps << " steps, " << trapped << " trapped, " << halted
                   << " halted, " << looped << " looped");

@@ -11,26 +11,17 @@ using namespace px;
 using namespace pxtest;
 
 namespace {
-uint32_t base_seed() {
-    const char* s = std::getenv("PXOS_SEED");
-    return s ? uint32_t(std::strtoul(s, nullptr, 10)) : 20261202u;
-}
-
 void run_qint_programs(gl::MatmulKernel kernel, int count) {
-    gl_context();
-    gl::ExecutorDesc desc;
-    desc.matmul = kernel;
-    auto ex = gl::create_executor(make_image(1, 1), desc);
-    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.error().message));
-    std::mt19937 rng{base_seed()};
+    gl::Executor ex = test_executor(kernel);
+    std::mt19937 rng{uint32_t(seed_from_env(20261202))};
     int trapped = 0, halted = 0;
     for (int i = 0; i < count; ++i) {
         const QintProgram p = random_qint_program(rng);
-        const int n = lockstep(*ex, p.image, "u8 block #" + std::to_string(i) + " (" + p.what + ")");
+        const int n = lockstep(ex, p.image, "u8 block #" + std::to_string(i) + " (" + p.what + ")");
         REQUIRE(n >= 0);
-        trapped += gl::gl_status(*ex) == VmStatus::Trapped;
-        halted += gl::gl_status(*ex) == VmStatus::Halted;
-        const auto errors = gl::gl_take_errors(*ex);
+        trapped += gl::gl_status(ex) == VmStatus::Trapped;
+        halted += gl::gl_status(ex) == VmStatus::Halted;
+        const auto errors = gl::gl_take_errors(ex);
         REQUIRE_MESSAGE(errors.empty(), (errors.empty() ? "" : errors[0]));
     }
     MESSAGE(count << " u8 attention blocks: " << trapped << " trapped, " << halted << " halted");

@@ -32,18 +32,9 @@ void put_bias(Image& img, uint32_t row, const std::vector<int32_t>& bias) {
         img.set_pixel(element_x(i, img.width), uint32_t(element_y(i, row, img.width)), i32_to_rgba(bias[i]));
 }
 
-gl::Executor executor(gl::MatmulKernel k) {
-    gl_context();
-    gl::ExecutorDesc desc;
-    desc.matmul = k;
-    auto ex = gl::create_executor(make_image(1, 1), desc);
-    REQUIRE(ex.ok());
-    return std::move(ex.value());
-}
-
 void both_kernels(const Image& img, const std::string& what) {
     for (auto k : {gl::MatmulKernel::Simple, gl::MatmulKernel::Tiled}) {
-        gl::Executor ex = executor(k);
+        gl::Executor ex = test_executor(k);
         CHECK(lockstep(ex, img, what + (k == gl::MatmulKernel::Tiled ? " (tiled)" : " (simple)")) >= 0);
     }
 }
@@ -274,7 +265,7 @@ TEST_CASE("every BAD_PARAM traps identically on the GPU") {
         Image img = make_image(8, 8);
         put_matrix(img, 1, 2, 2, {1, 2, 3, 4});
         put_q(img, 0, c.op, 1, 1, 3, c.params);
-        gl::Executor ex = executor(gl::MatmulKernel::Tiled);
+        gl::Executor ex = test_executor(gl::MatmulKernel::Tiled);
         CHECK(lockstep(ex, img, c.what) >= 0);
         CHECK_MESSAGE(gl_trap(ex).code == (std::string(c.what).find("shape") != std::string::npos
                                                ? TrapCode::SHAPE_MISMATCH
@@ -284,10 +275,9 @@ TEST_CASE("every BAD_PARAM traps identically on the GPU") {
 }
 
 TEST_CASE("600 random quantized programs: CPU and GL agree after every step, both kernels") {
-    const uint64_t base =
-        std::getenv("PXOS_SEED") ? std::strtoull(std::getenv("PXOS_SEED"), nullptr, 10) : 1125;
+    const uint64_t base = seed_from_env(1125);
     for (auto k : {gl::MatmulKernel::Simple, gl::MatmulKernel::Tiled}) {
-        gl::Executor ex = executor(k);
+        gl::Executor ex = test_executor(k);
         int steps = 0, trapped = 0;
         for (int i = 0; i < 600; ++i) {
             const uint64_t seed = base + uint64_t(i);

@@ -152,25 +152,20 @@ Program generate(uint64_t seed) {
 }
 
 uint64_t base_seed() {
-    const char* s = std::getenv("PXOS_SEED");
-    return s ? std::strtoull(s, nullptr, 10) : 20261125;
+    return seed_from_env(20261125);
 }
 
 void run_programs(gl::MatmulKernel kernel, int count) {
-    gl_context();
-    gl::ExecutorDesc desc;
-    desc.matmul = kernel;
-    auto ex = gl::create_executor(make_image(1, 1), desc);
-    REQUIRE(ex.ok());
+    gl::Executor ex = test_executor(kernel);
     int steps = 0, trapped = 0, halted = 0;
     for (int i = 0; i < count; ++i) {
         const uint64_t seed = base_seed() + uint64_t(i);
         const Program p = generate(seed);
-        const int n = lockstep(*ex, p.image, "seed " + std::to_string(seed) + " (" + p.what + ")");
+        const int n = lockstep(ex, p.image, "seed " + std::to_string(seed) + " (" + p.what + ")");
         REQUIRE(n >= 0);
         steps += n;
-        trapped += gl::gl_status(*ex) == VmStatus::Trapped;
-        halted += gl::gl_status(*ex) == VmStatus::Halted;
+        trapped += gl::gl_status(ex) == VmStatus::Trapped;
+        halted += gl::gl_status(ex) == VmStatus::Halted;
     }
     MESSAGE(count << " programs, " << steps << " steps, " << trapped << " trapped, " << halted << " halted");
     // The generator must exercise both outcomes, or it tests less than it claims.
@@ -189,14 +184,10 @@ TEST_CASE("1000 random programs: CPU and GL agree after every step (simple MATMU
 }
 
 TEST_CASE("500 programs of the shared random_program.h generator agree on both kernels") {
-    gl_context();
     for (auto kernel : {gl::MatmulKernel::Tiled, gl::MatmulKernel::Simple}) {
-        gl::ExecutorDesc desc;
-        desc.matmul = kernel;
-        auto ex = gl::create_executor(make_image(1, 1), desc);
-        REQUIRE(ex.ok());
+        gl::Executor ex = test_executor(kernel);
         std::mt19937 rng{uint32_t(base_seed())};
         for (int i = 0; i < 250; ++i)
-            REQUIRE(lockstep(*ex, random_program(rng), "random_program #" + std::to_string(i)) >= 0);
+            REQUIRE(lockstep(ex, random_program(rng), "random_program #" + std::to_string(i)) >= 0);
     }
 }

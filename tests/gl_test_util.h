@@ -1,6 +1,7 @@
 // gl_test_util.h — shared by the gl_*_test.cpp files: one headless context per test executable,
-// and CPU-vs-GL lockstep comparison. Without an OpenGL 4.3 context the executable prints why and
-// exits 77, which ctest reports as skipped (SKIP_RETURN_CODE), never as passed.
+// an executor on it, the randomized tests' seed, and CPU-vs-GL lockstep comparison. Without an OpenGL 4.3
+// context the executable prints why and exits 77, which ctest reports as skipped (SKIP_RETURN_CODE), never as
+// passed.
 #pragma once
 #include "gl_executor.h"
 #include "vm.h"
@@ -24,6 +25,23 @@ inline px::gl::HeadlessContext& gl_context() {
         return new px::gl::HeadlessContext(std::move(r.value())); // lives until exit
     }();
     return *ctx;
+}
+
+// An executor with the given matmul kernel on the test's context (created on first use).
+inline px::gl::Executor test_executor(px::gl::MatmulKernel kernel) {
+    gl_context();
+    px::gl::ExecutorDesc desc;
+    desc.matmul = kernel;
+    auto ex = px::gl::create_executor(px::make_image(1, 1), desc);
+    REQUIRE_MESSAGE(ex.ok(), (ex.ok() ? "" : ex.error().message));
+    return std::move(ex.value());
+}
+
+// The seed a randomized parity test starts from: PXOS_SEED when set (to rerun a failure), else
+// the test's own.
+inline uint64_t seed_from_env(uint64_t fallback) {
+    const char* s = std::getenv("PXOS_SEED");
+    return s ? std::strtoull(s, nullptr, 10) : fallback;
 }
 
 // The first pixel where two images differ, as "(x,y) cpu=(r,g,b,a) gl=(r,g,b,a)", or "".
