@@ -147,6 +147,54 @@ TEST_CASE("QATTENTION's probabilities: the -2^30 clamp of a score gap") {
     CHECK(p3[2] == (int64_t(1) << 22) / 3);
 }
 
+TEST_CASE("softmax_row_fast gives softmax_row's probabilities: every iexp input, gap, multiplier and shift") {
+    std::vector<int32_t> s;
+    std::vector<int64_t> want, got;
+    auto same = [&](const QAttentionParams& prm) {
+        const uint32_t n = uint32_t(s.size());
+        want.assign(n, -1), got.assign(n, -2);
+        qint::softmax_row(s.data(), n, prm, want.data());
+        qint::softmax_row_fast(s.data(), n, prm, got.data());
+        return want == got;
+    };
+    // Ms = 2^30 with shift 30 makes z the score gap itself: rows with the max 0 and gaps -u walk u
+    // over every value up to 64 ln2 and past it (the fast path caps u there and divides by a
+    // multiply), in rows of 4099 (a 4-lane remainder of 3).
+    QAttentionParams exact;
+    exact.ms = int32_t(1) << 30, exact.shift_s = 30;
+    const int64_t cap = 64 * qint::kLn2 + 9;
+    uint64_t rows = 0;
+    for (int64_t u0 = 0; u0 <= cap; u0 += 4098) {
+        s.assign(1, 0);
+        for (int64_t u = u0; u < u0 + 4098 && u <= cap; ++u)
+            s.push_back(int32_t(-u));
+        INFO("gaps from " << u0);
+        REQUIRE(same(exact));
+        ++rows;
+    }
+    CHECK(rows > 700);
+    // Random rows: lengths 1 to 600 and a few of 16383 (sums up to 2^48), scores over all of int32
+    // or bunched (near-equal exponentials, quotients at exact integers), every shift, multipliers
+    // over [0, 2^31).
+    std::mt19937 rng(20261205);
+    for (int trial = 0; trial < 4000; ++trial) {
+        const uint32_t n = trial % 400 == 0 ? 16383 : 1 + uint32_t(rng() % 600);
+        QAttentionParams prm;
+        prm.ms = trial % 5 == 0 ? INT32_MAX : int32_t(rng() & 0x7FFFFFFF);
+        prm.shift_s = uint8_t(1 + rng() % 62);
+        const int kind = trial % 4;
+        const int32_t base = int32_t(rng());
+        s.resize(n);
+        for (uint32_t j = 0; j < n; ++j)
+            s[j] = kind == 0   ? int32_t(rng())
+                   : kind == 1 ? base
+                   : kind == 2 ? base - int32_t(rng() % 64)
+                               : (rng() % 2 ? INT32_MAX : INT32_MIN);
+        INFO("trial " << trial << " n " << n << " ms " << prm.ms << " shift " << int(prm.shift_s));
+        REQUIRE(same(prm));
+    }
+}
+
 TEST_CASE("random u8 attention blocks: the fast executor equals the reference after every step") {
     std::mt19937 rng{20261202u};
     std::map<uint8_t, int> executed;

@@ -1426,7 +1426,7 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
                             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
                             for (uint32_t j = 0; j < n; ++j)
                                 s[j] = int32_t(qscore(&q[size_t(t) * D + col], &k[size_t(j) * D + col], hd));
-                            qint::softmax_row(s.data(), n, prm, prob.data());
+                            qint::softmax_row_fast(s.data(), n, prm, prob.data());
                             std::fill(o.begin(), o.end(), 0);
                             for (uint32_t j = 0; j < n; ++j)
                                 qweighted_add(o.data(), &v[size_t(j) * D + col], int32_t(prob[j]), hd);

@@ -143,16 +143,114 @@ std::vector<uint8_t> qlayernorm_u8(const std::vector<uint8_t>& a, uint32_t rows,
     return c;
 }
 
+namespace {
+// e_j = iexp(rq(max(s_j - m, -2^30))) for j in [j0, n), added to sum (§16.3).
+void exponentials(const int32_t* s, uint32_t j0, uint32_t n, int32_t m, const QAttentionParams& prm,
+                  int64_t* e, int64_t& sum) {
+    for (uint32_t j = j0; j < n; ++j) {
+        const int64_t delta = std::max(int64_t(s[j]) - m, kMinDelta);
+        e[j] = iexp(rounding_mul_shift(int32_t(delta), prm.ms, prm.shift_s));
+        sum += e[j];
+    }
+}
+// p_j = floor(e_j 2^P / sum) in place for j in [j0, n): both >= 0, and sum >= iexp(0) > 0.
+void quotients(int64_t* p, uint32_t j0, uint32_t n, int64_t sum) {
+    for (uint32_t j = j0; j < n; ++j)
+        p[j] = (p[j] << kP) / sum;
+}
+} // namespace
+
 void softmax_row(const int32_t* s, uint32_t n, const QAttentionParams& prm, int64_t* p) {
     const int32_t m = *std::max_element(s, s + n);
     int64_t sum = 0;
-    for (uint32_t j = 0; j < n; ++j) {
-        const int64_t delta = std::max(int64_t(s[j]) - m, kMinDelta);
-        p[j] = iexp(rounding_mul_shift(int32_t(delta), prm.ms, prm.shift_s));
-        sum += p[j];
+    exponentials(s, 0, n, m, prm, p, sum);
+    quotients(p, 0, n, sum);
+}
+
+namespace {
+// softmax_row_fast's arithmetic, four probabilities at a time in 64-bit lanes (AVX2), the same
+// integers as softmax_row's:
+// - z = rq(max(s - m, -2^30)): |delta * Ms| <= 2^30 (2^31 - 1) < 2^61, so the rounding shift is
+//   LogicalRoundingShift's (AVX2 has no 64-bit arithmetic shift), and z <= 0.
+// - iexp(z) with u = -z taken as min(u, 64 ln2): any k = floor(u / ln2) >= 34 gives 0 (L < 2^34),
+//   and the variable shift gives 0 for a count of 64. Then u < 2^22, and k is
+//   floor(u * kLn2Magic / 2^38), exact for every u up to 64 ln2 (tests/qint_ops_test.cpp tries
+//   each); r = u - k ln2, L = (B - r)^2 + C as 32 x 32 -> 64-bit products.
+// - p = floor(e 2^P / sum): the double e * fl(2^P / sum) (e < 2^34 exact, q <= 2^22) lies within
+//   2^-29 of the quotient, so its floor is the quotient or one off it; the remainder
+//   e 2^P - q sum (q sum in two 32-bit halves of sum < 2^48) moves it by one where it is.
+constexpr int64_t kIexpCap = 64 * kLn2;
+constexpr uint64_t kLn2Magic = ((uint64_t(1) << 38) + kLn2 - 1) / kLn2; // ceil(2^38 / ln2)
+static_assert(kIexpCap < (int64_t(1) << 22) && kLn2Magic < (uint64_t(1) << 32));
+#if PX_X86_KERNELS
+PX_AVX2_TARGET uint32_t exponentials_avx2(const int32_t* s, uint32_t n, int32_t m,
+                                          const QAttentionParams& prm, int64_t* e, int64_t& sum) {
+    const LogicalRoundingShift round(prm.shift_s);
+    const __m256i vm = _mm256_set1_epi64x(m), min_delta = _mm256_set1_epi64x(kMinDelta);
+    const __m256i ms = _mm256_set1_epi64x(prm.ms), offset = _mm256_set1_epi64x(round.offset);
+    const __m256i back = _mm256_set1_epi64x(round.back), cap = _mm256_set1_epi64x(kIexpCap);
+    const __m256i magic = _mm256_set1_epi64x(int64_t(kLn2Magic)), ln2 = _mm256_set1_epi64x(kLn2);
+    const __m256i b = _mm256_set1_epi64x(kExpB), c = _mm256_set1_epi64x(kExpC);
+    const __m128i shift = _mm_cvtsi32_si128(int(round.shift));
+    __m256i acc = _mm256_setzero_si256();
+    uint32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        __m256i d = _mm256_sub_epi64(
+            _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + j))), vm);
+        d = _mm256_blendv_epi8(d, min_delta, _mm256_cmpgt_epi64(min_delta, d));
+        const __m256i prod = _mm256_mul_epi32(d, ms); // d fits 32 bits now
+        const __m256i z = _mm256_sub_epi64(_mm256_srl_epi64(_mm256_add_epi64(prod, offset), shift), back);
+        __m256i u = _mm256_sub_epi64(_mm256_setzero_si256(), z);
+        u = _mm256_blendv_epi8(u, cap, _mm256_cmpgt_epi64(u, cap));
+        const __m256i k = _mm256_srli_epi64(_mm256_mul_epu32(u, magic), 38);
+        const __m256i t = _mm256_sub_epi64(b, _mm256_sub_epi64(u, _mm256_mul_epu32(k, ln2)));
+        const __m256i v = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epu32(t, t), c), k);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(e + j), v);
+        acc = _mm256_add_epi64(acc, v);
     }
-    for (uint32_t j = 0; j < n; ++j)
-        p[j] = (p[j] << kP) / sum; // both >= 0: floor; sum >= iexp(0) > 0
+    alignas(32) int64_t lanes[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+    sum += lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    return j;
+}
+
+PX_AVX2_TARGET uint32_t quotients_avx2(int64_t* p, uint32_t n, int64_t sum) {
+    const __m256d scale = _mm256_set1_pd(double(int64_t(1) << kP) / double(sum));
+    const __m256d two52 = _mm256_set1_pd(4503599627370496.0); // 2^52: doubles there hold integers
+    const __m256i two52_bits = _mm256_castpd_si256(two52);
+    const __m256i sum_lo = _mm256_set1_epi64x(sum & 0xFFFFFFFF), sum_hi = _mm256_set1_epi64x(sum >> 32),
+                  below_sum = _mm256_set1_epi64x(sum - 1);
+    uint32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j));
+        const __m256d ed = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(e, two52_bits)), two52);
+        const __m256d qd = _mm256_floor_pd(_mm256_mul_pd(ed, scale));
+        __m256i q = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(qd, two52)), two52_bits);
+        const __m256i qs =
+            _mm256_add_epi64(_mm256_mul_epu32(q, sum_lo), _mm256_slli_epi64(_mm256_mul_epu32(q, sum_hi), 32));
+        const __m256i r = _mm256_sub_epi64(_mm256_slli_epi64(e, kP), qs);
+        q = _mm256_sub_epi64(q, _mm256_cmpgt_epi64(r, below_sum));              // r >= sum: one more
+        q = _mm256_add_epi64(q, _mm256_cmpgt_epi64(_mm256_setzero_si256(), r)); // r < 0: one less
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + j), q);
+    }
+    return j;
+}
+#endif
+} // namespace
+
+void softmax_row_fast(const int32_t* s, uint32_t n, const QAttentionParams& prm, int64_t* p) {
+    const int32_t m = *std::max_element(s, s + n);
+    int64_t sum = 0;
+    uint32_t done = 0; // elements the vector kernel took; the rest as softmax_row
+#if PX_X86_KERNELS
+    const bool avx2 = cpu_has_avx2();
+    if (avx2) done = exponentials_avx2(s, n, m, prm, p, sum);
+#endif
+    exponentials(s, done, n, m, prm, p, sum);
+#if PX_X86_KERNELS
+    if (avx2) done = quotients_avx2(p, n, sum);
+#endif
+    quotients(p, done, n, sum);
 }
 
 void probabilities_row(const uint8_t* q, const uint8_t* k, size_t stride, uint32_t hd, uint32_t n,

@@ -51,6 +51,9 @@ std::vector<uint8_t> qlayernorm_u8(const std::vector<uint8_t>& a, uint32_t rows,
 // QATTENTION's softmax and weighted sum for one query row and head, from its n >= 1 scores s
 // (int32): the probabilities p_j (§16.3), floor(e_j * 2^P / sum e), written to p.
 void softmax_row(const int32_t* s, uint32_t n, const QAttentionParams& prm, int64_t* p);
+// The same probabilities, the same integers, four at a time where AVX2 runs (the optimized
+// executor's): no 64-bit division per element (qint_ops.cpp says why each step is exact).
+void softmax_row_fast(const int32_t* s, uint32_t n, const QAttentionParams& prm, int64_t* p);
 // One query row's probabilities for one head (§16.3): the int32 scores of q (hd codes) against
 // rows 0 .. n-1 of k (each `stride` codes apart, starting at the head's first column) into
 // `score`, then softmax_row into p. Shared by the reference and the debugger's attention maps.
