@@ -18,7 +18,7 @@ command -v objdump >/dev/null || { echo "SKIP: no objdump"; exit 77; }
 asm=$(objdump -d --no-show-raw-insn -C "$LIB")
 grep -q 'clone \.avx2\]>:$' <<<"$asm" || { echo "SKIP: no AVX2 clones in $LIB"; exit 77; }
 fail=0
-for want in dot_2x2:vpmaddwd dot_1x1:vpmaddwd qweighted_add:ymm fmatmul_row:ymm \
+for want in dot_2x2:vpmaddwd dot_1x1:vpmaddwd qscores:vpmaddwd qweighted_sum:ymm fmatmul_row:ymm \
     axpy_u8:ymm gather_r_run:ymm r_run_differs:ymm qadd_run:ymm; do
     kernel=${want%%:*} insn=${want#*:}
     n=$(awk -v k="$kernel" -v i="$insn" '

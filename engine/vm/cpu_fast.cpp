@@ -1386,22 +1386,35 @@ void execute_qlayernorm(FastContext& cx, Image& image, const Plan& p) {
     trim_scratch(cx);
 }
 
-// The int32 score of one query head against one key row: sum of (q - zq)(k - zk) modulo 2^32.
-PX_CLONES uint32_t qscore(const int16_t* __restrict q, const int16_t* __restrict k, uint32_t hd) {
-    uint32_t acc = 0;
-    for (uint32_t d = 0; d < hd; ++d)
-        acc += uint32_t(int32_t(q[d]) * int32_t(k[d]));
-    return acc;
+// The int32 scores of one query head against key rows 0 .. n-1 (each D codes apart, from the
+// head's first column): s[j] = sum over d of (q - zq)(k - zk) modulo 2^32. One clone for the whole
+// row of scores: a clone called per key row cost an indirect call and a reload of q each time.
+PX_CLONES void qscores(const int16_t* __restrict q, const int16_t* __restrict k, size_t D, uint32_t hd,
+                       uint32_t n, int32_t* __restrict s) {
+    for (uint32_t j = 0; j < n; ++j) {
+        const int16_t* kj = k + size_t(j) * D;
+        uint32_t acc = 0;
+        for (uint32_t d = 0; d < hd; ++d)
+            acc += uint32_t(int32_t(q[d]) * int32_t(kj[d]));
+        s[j] = int32_t(acc);
+    }
 }
 
-// o[d] += p * v[d] over one visible row, in int32: the reference sums in int64, but each p is at
-// most 2^kP = 2^22 and they sum to at most 2^22 (floors of shares of 2^22), and |v| <= 255, so every
-// partial sum is below 255 * 2^22 < 2^30 in magnitude: the same integers, in lanes twice as many
-// as int64's (which AVX2 cannot multiply at all).
-static_assert(qint::kP <= 22, "qweighted_add's int32 sums need 255 * 2^kP < 2^31");
-PX_CLONES void qweighted_add(int32_t* __restrict o, const int16_t* __restrict v, int32_t p, uint32_t hd) {
+// o[d] = sum over the n visible rows of p_j * v[j][d], in int32: the reference sums in int64, but
+// each p is at most 2^kP = 2^22 and they sum to at most 2^22 (floors of shares of 2^22), and
+// |v| <= 255, so every partial sum is below 255 * 2^22 < 2^30 in magnitude: the same integers, in
+// lanes twice as many as int64's (which AVX2 cannot multiply at all).
+static_assert(qint::kP <= 22, "qweighted_sum's int32 sums need 255 * 2^kP < 2^31");
+PX_CLONES void qweighted_sum(const int64_t* __restrict p, const int16_t* __restrict v, size_t D, uint32_t hd,
+                             uint32_t n, int32_t* __restrict o) {
     for (uint32_t d = 0; d < hd; ++d)
-        o[d] += p * v[d];
+        o[d] = 0;
+    for (uint32_t j = 0; j < n; ++j) {
+        const int16_t* vj = v + size_t(j) * D;
+        const int32_t pj = int32_t(p[j]);
+        for (uint32_t d = 0; d < hd; ++d)
+            o[d] += pj * vj[d];
+    }
 }
 
 void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
@@ -1424,12 +1437,9 @@ void execute_qattention(FastContext& cx, Image& image, const Plan& p) {
                         for (uint32_t u = u0; u < u1; ++u) {
                             const uint32_t t = u / heads, col = (u % heads) * hd;
                             const uint32_t n = L - T + t + 1; // causal: rows 0 .. L-T+t
-                            for (uint32_t j = 0; j < n; ++j)
-                                s[j] = int32_t(qscore(&q[size_t(t) * D + col], &k[size_t(j) * D + col], hd));
+                            qscores(&q[size_t(t) * D + col], &k[col], D, hd, n, s.data());
                             qint::softmax_row_fast(s.data(), n, prm, prob.data());
-                            std::fill(o.begin(), o.end(), 0);
-                            for (uint32_t j = 0; j < n; ++j)
-                                qweighted_add(o.data(), &v[size_t(j) * D + col], int32_t(prob[j]), hd);
+                            qweighted_sum(prob.data(), &v[col], D, hd, n, o.data());
                             for (uint32_t d = 0; d < hd; ++d)
                                 out[size_t(t) * D + col + d] =
                                     clamp_add(rounding_mul_shift(int32_t(o[d]), prm.mo, prm.shift_o), prm.zc,
