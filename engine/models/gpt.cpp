@@ -239,10 +239,6 @@ std::map<std::string, NpyArray> gpt_weights_to_npz(const GptWeights& w, const Gp
 
 namespace {
 
-uint32_t f32_bits(float f) {
-    return std::bit_cast<uint32_t>(f);
-}
-
 // One region of the image: its name, element type, the rows x cols it reserves (a cache or the
 // sequence reserves its capacity), and its contents when the builder writes them.
 struct Slot {
@@ -358,7 +354,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         p.activation = uint8_t(act);
         e.emit(Opcode::FMATMUL, {row(a), row(b), row(out)}, encode_params(p));
     };
-    const uint32_t eps_bits = f32_bits(float(c.layer_norm_eps));
+    const uint32_t eps_bits = fm::bits(float(c.layer_norm_eps));
     auto layernorm = [&](const std::string& a, const std::string& gain, const std::string& bias,
                          const std::string& out) {
         LayerNormParams p;
@@ -383,7 +379,7 @@ Result<Image> build_gpt(const GptConfig& c, const GptWeights& w, const Bpe& toke
         fa.dtype = f32;
         fa.v_row = uint16_t(row(p + "attn.v_cache"));
         fa.heads = uint16_t(c.heads);
-        fa.scale = f32_bits(scale);
+        fa.scale = fm::bits(scale);
         e.emit(Opcode::FATTENTION, {row("q"), row(p + "attn.k_cache"), row("attn")}, encode_params(fa));
         fmatmul("attn", p + "attn.c_proj.weight", "proj", p + "attn.c_proj.bias", FActivation::None);
         fadd("x", "proj", "x2"); // the residual stream alternates x -> x2 -> x: no in-place add
@@ -689,7 +685,7 @@ ops::WordCountParams word_count_at(const Image& img, uint32_t pc) {
 void set_word_count(Image& img, uint32_t pc, float word, uint32_t count) {
     const Instruction ins = decode(image_fetch(img), img.width, pc).ins;
     const std::vector<Rgba> params =
-        ops::encode_word_count(ops::decode_word_count(ins).dtype, f32_bits(word), uint16_t(count), {0, 0});
+        ops::encode_word_count(ops::decode_word_count(ins).dtype, fm::bits(word), uint16_t(count), {0, 0});
     const uint32_t p2 = pc + ins.length - 2;
     img.set_pixel(p2, 0, params[1]);
     img.set_pixel(p2 + 1, 0, params[2]);
